@@ -1,0 +1,3 @@
+from maidcore.cli import main
+
+main()

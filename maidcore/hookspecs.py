@@ -1,0 +1,81 @@
+"""Every way to extend maidcore, in one file.
+
+An extension is a module with ``@hookimpl`` functions, registered under the
+entry-point group ``maidcore``. The defaults (``maidcore_discord``,
+``maidcore_docker``, ``maidcore_process``, ``maidcore_sqlmodel``,
+``maidcore_limits``, ``maidcore_review``) use exactly these hooks.
+
+Layer hooks follow the registration-callback style: the host passes a
+``register`` function and the extension calls it once per implementation it
+provides. Settings then choose one implementation per layer by name. An
+implementation may accept any subset of a hook's arguments.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from maidcore.layers import (
+        RegisterEventSource,
+        RegisterRateLimiter,
+        RegisterReviewCheck,
+        RegisterSandboxBackend,
+        RegisterStorage,
+    )
+    from maidcore.platform import Platform
+
+PROJECT = "maidcore"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- layers --------------------------------------------------------------------
+
+
+@hookspec
+def register_event_sources(register: RegisterEventSource) -> None:
+    """Register event sources: ``register(name, factory)``; ``factory(platform)`` returns an ``EventSource``."""
+
+
+@hookspec
+def register_sandbox_backends(register: RegisterSandboxBackend) -> None:
+    """Register sandbox backends: ``register(name, factory)``; ``factory(platform)`` returns a ``SandboxBackend``."""
+
+
+@hookspec
+def register_storage(register: RegisterStorage) -> None:
+    """Register storage layers: ``register(name, factory)``; ``factory(platform)`` returns a ``Storage``."""
+
+
+@hookspec
+def register_rate_limiters(register: RegisterRateLimiter) -> None:
+    """Register rate limiters: ``register(name, factory)``; ``factory(platform)`` returns a ``RateLimiter``."""
+
+
+@hookspec
+def register_review_checks(register: RegisterReviewCheck) -> None:
+    """Register review checks: ``register(code_prefix, check)``; every registered check runs on every review."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add click commands or groups to the ``maidcore`` command line (e.g. ``maidcore sandbox build-image``)."""
+
+
+# --- lifecycle -----------------------------------------------------------------
+
+
+@hookspec
+def maidcore_startup(platform: Platform) -> None:
+    """Called once the layers are built, before the runner starts; may be a coroutine function."""
+
+
+@hookspec
+def maidcore_shutdown(platform: Platform) -> None:
+    """Called after the runner stopped, before the layers close; may be a coroutine function."""

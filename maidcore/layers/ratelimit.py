@@ -1,0 +1,39 @@
+"""Rate limiting: per (server, plugin) buckets (SDK contract §8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol, runtime_checkable
+
+from maidcore.scope import Scope
+
+
+class Bucket(str, Enum):
+    """The three per-(server, plugin) limits; values are the names used in settings and error texts."""
+
+    EVENTS = "events"  # 50 per second, deliveries
+    DISCORD = "discord actions"  # 60 per minute, state-changing discord.* calls (bulk: one per target)
+    PROXY = "proxy http"  # 30 per minute, proxy.request
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    retry_after: float = 0.0  # seconds until a call of the same cost would pass
+    remaining: int = 0
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    name: str
+
+    async def hit(self, bucket: Bucket, scope: Scope, cost: int = 1) -> Decision:
+        """Take ``cost`` units from the bucket if they are all available (all or nothing)."""
+        ...
+
+    def hit_nowait(self, bucket: Bucket, scope: Scope, cost: int = 1) -> Decision | None:
+        """Same decision without awaiting when the storage allows it (memory); ``None`` if it must be awaited."""
+        ...
+
+    async def close(self) -> None: ...

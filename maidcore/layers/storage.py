@@ -1,0 +1,153 @@
+"""Storage: plugin state (KV, SQL, ephemeral, metrics, secrets) and the platform's records.
+
+Every plugin-facing method takes the ``Scope`` of the call first; an
+implementation must make it impossible for one scope to read or write
+another's data. Methods raise ``maidcore.errors`` classes
+(``InvalidArgument``, ``KvQuotaExceeded``, ``RpcFailure``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from maidcore.records import (
+    DeadLetter,
+    InstallRecord,
+    PluginLog,
+    PluginRecord,
+    TokenRecord,
+    VersionRecord,
+)
+from maidcore.scope import Scope
+
+JSON = Any
+
+
+@runtime_checkable
+class KvStore(Protocol):
+    """``ctx.kv`` (§4.4): 10,000 keys per scope, values ≤ 64 KB of compact JSON, keys ≤ 256 chars."""
+
+    async def get(self, scope: Scope, key: str) -> JSON | None: ...
+    async def put(self, scope: Scope, key: str, value: JSON, ttl_seconds: int = 0) -> None: ...
+    async def delete(self, scope: Scope, key: str) -> None: ...
+    async def increment(self, scope: Scope, key: str, amount: int | float, path: str = "") -> int | float: ...
+    async def list_keys(self, scope: Scope, prefix: str, limit: int, start_after: str | None = None) -> list[str]: ...
+    async def list_values(
+        self, scope: Scope, prefix: str, limit: int, start_after: str | None = None
+    ) -> dict[str, JSON]: ...
+    async def count(self, scope: Scope, prefix: str) -> int: ...
+    async def get_many(self, scope: Scope, keys: Sequence[str]) -> dict[str, JSON]: ...
+    async def put_many(self, scope: Scope, entries: Mapping[str, JSON]) -> None: ...
+
+
+@runtime_checkable
+class SqlSandbox(Protocol):
+    """``ctx.sql`` (§4.5): one private schema/database per scope; statements checked, params always bound."""
+
+    async def execute(self, scope: Scope, sql: str, params: Sequence[JSON]) -> int: ...
+    async def query(self, scope: Scope, sql: str, params: Sequence[JSON], limit: int) -> tuple[list[dict], bool]:
+        """Rows (at most ``limit``) and whether more were cut."""
+        ...
+
+
+@runtime_checkable
+class EphemeralStore(Protocol):
+    """``ctx.ephemeral`` (§4.6): windows and TTLs are already clamped to 1..86400 s by the host API."""
+
+    async def counter(self, scope: Scope, key: str, window_seconds: int) -> int: ...
+    async def cooldown_set(self, scope: Scope, key: str, ttl_seconds: int) -> None: ...
+    async def cooldown_check(self, scope: Scope, key: str) -> tuple[bool, float]: ...
+    async def dedup(self, scope: Scope, key: str, ttl_seconds: int) -> bool: ...
+    async def flag_set(self, scope: Scope, key: str, ttl_seconds: int) -> None: ...
+    async def flag_check(self, scope: Scope, key: str) -> bool: ...
+
+
+@runtime_checkable
+class MetricStore(Protocol):
+    """``ctx.metrics`` (§4.8): 90-day retention."""
+
+    async def record(self, scope: Scope, metric: str, value: float, tags: Mapping[str, str]) -> None: ...
+    async def query(
+        self, scope: Scope, metric: str, period: str, aggregate: str, group_by: str | None
+    ) -> dict[str, Any]:
+        """``{"labels": [...], "series": [{"name", "data"}], "total": float}``."""
+        ...
+
+    async def total(self, scope: Scope, metric: str, period: str) -> float: ...
+
+
+@runtime_checkable
+class SecretStore(Protocol):
+    """``ctx.secrets`` (§4.9): encrypted at rest; per-server value over the developer default."""
+
+    async def get(self, scope: Scope, key: str) -> str | None: ...
+    async def set(self, scope: Scope, key: str, value: str) -> None: ...
+    async def delete(self, scope: Scope, key: str) -> None: ...
+    async def set_default(self, plugin_id: str, key: str, value: str) -> None: ...
+
+
+@runtime_checkable
+class RecordStore(Protocol):
+    """The platform's records: plugins, versions, installs and grants, dead letters, plugin logs, API tokens."""
+
+    async def add_plugin(self, plugin: PluginRecord) -> None: ...
+    async def get_plugin(self, plugin_id: str) -> PluginRecord | None: ...
+    async def list_plugins(self) -> list[PluginRecord]: ...
+
+    async def add_version(self, version: VersionRecord) -> None: ...
+    async def get_version(self, plugin_id: str, version: str) -> VersionRecord | None: ...
+    async def list_versions(self, plugin_id: str) -> list[VersionRecord]:
+        """Oldest first."""
+        ...
+
+    async def update_version(self, version: VersionRecord) -> None:
+        """Replace the stored record with the same (plugin_id, version)."""
+        ...
+
+    async def put_install(self, install: InstallRecord) -> None:
+        """Insert or replace the install of (server_id, plugin_id)."""
+        ...
+
+    async def get_install(self, server_id: str, plugin_id: str) -> InstallRecord | None: ...
+    async def list_installs(self, *, server_id: str | None = None, plugin_id: str | None = None) -> list[InstallRecord]: ...
+    async def delete_install(self, server_id: str, plugin_id: str) -> None: ...
+
+    async def add_dead_letter(self, letter: DeadLetter) -> int:
+        """Store and return its id."""
+        ...
+
+    async def list_dead_letters(
+        self, *, plugin_id: str | None = None, server_id: str | None = None
+    ) -> list[DeadLetter]: ...
+    async def delete_dead_letter(self, letter_id: int) -> None: ...
+
+    async def add_logs(self, logs: Sequence[PluginLog]) -> None: ...
+    async def list_logs(
+        self, *, plugin_id: str, server_id: str | None = None, limit: int = 100
+    ) -> list[PluginLog]:
+        """Newest first."""
+        ...
+
+    async def add_token(self, token: TokenRecord) -> None: ...
+    async def get_token(self, token_hash: str) -> TokenRecord | None: ...
+    async def revoke_token(self, token_hash: str) -> None: ...
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """One storage layer: all six stores, opened and closed together."""
+
+    name: str
+    kv: KvStore
+    sql: SqlSandbox
+    ephemeral: EphemeralStore
+    metrics: MetricStore
+    secrets: SecretStore
+    records: RecordStore
+
+    async def start(self) -> None:
+        """Open connections and bring the schema up to date (migrations)."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,95 @@
+"""The platform's own records, as the storage layer returns them.
+
+Plain frozen dataclasses: the core never sees ORM objects, so any storage
+extension can serve them. Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class VersionStatus(str, Enum):
+    SUBMITTED = "submitted"
+    REJECTED = "rejected"
+    NEEDS_HUMAN_REVIEW = "needs_human_review"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+
+
+class Role(str, Enum):
+    DEVELOPER = "developer"
+    SERVER_ADMIN = "server_admin"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class PluginRecord:
+    plugin_id: str
+    developer: str
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    plugin_id: str
+    version: str
+    status: VersionStatus
+    manifest: dict[str, Any]
+    bundle_path: str  # unpacked bundle directory, read-only once stored
+    site_path: str | None = None  # requirements installed for the sandbox (set when published)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    review_note: str = ""
+    submitted_at: datetime = field(default_factory=utcnow)
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InstallRecord:
+    server_id: str
+    plugin_id: str
+    version: str
+    granted: frozenset[str]  # capabilities the server approved
+    enabled: bool = True
+    pending_version: str | None = None  # an upgrade waiting for new capabilities to be granted
+    installed_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int | None
+    server_id: str
+    plugin_id: str
+    version: str
+    event_id: str
+    event: dict[str, Any]
+    attempts: int
+    error: str
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class PluginLog:
+    server_id: str
+    plugin_id: str
+    level: str
+    message: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    token_hash: str  # sha256 hex of the token; the token itself is never stored
+    role: Role
+    subject: str  # developer name, guild id, or reviewer name
+    created_at: datetime = field(default_factory=utcnow)
+    revoked: bool = False

@@ -1,0 +1,151 @@
+"""Settings: ``MAIDCORE_*`` environment variables over an optional ``maidcore.toml``.
+
+Top-level fields choose one implementation per layer by name; each section
+holds one layer's (or one extension's) options. Nested fields are reached from
+the environment with a double underscore: ``MAIDCORE_DOCKER__MEMORY=128m``.
+The TOML file is ``./maidcore.toml`` or the path in ``MAIDCORE_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "maidcore"
+
+
+class DiscordSettings(BaseModel):
+    token: SecretStr | None = None  # no token: the local emulator is started instead
+    shard_ids: list[int] | None = None  # shards this node runs; None = all
+    shard_count: int | None = None  # None = Discord's recommendation
+    api_base: str | None = None  # REST base URL override (the emulator sets it)
+    emulator_host: str = "127.0.0.1"
+    emulator_port: int = 8787
+    demo: bool = True  # with the emulator: create the demo guild and install examples/
+
+
+class DockerSettings(BaseModel):
+    image: str = "maidcore-sandbox:latest"
+    base_image: str = "python:3.11-slim"  # used by the FROM build when a registry is reachable
+    memory: str = "64m"
+    memory_swap: str = "64m"  # equal to memory: no swap
+    cpus: float = 0.25
+    pids_limit: int = 32
+    tmpfs_size: str = "16m"
+    user: str = "65534:65534"
+    network_mode: str = "none"
+    read_only: bool = True
+    cap_drop: list[str] = Field(default_factory=lambda: ["ALL"])
+    no_new_privileges: bool = True
+    warm_pool_size: int = 2
+    warm_pool_idle_reap_seconds: float = 300.0
+    stop_timeout_seconds: float = 5.0
+
+
+class ProcessSettings(BaseModel):
+    python: str | None = None  # interpreter for plugin workers; None = the one running maidcore
+    memory_bytes: int = 256 * 1024 * 1024  # RLIMIT_AS
+    cpu_seconds: int = 3600  # RLIMIT_CPU
+    max_open_files: int = 256
+
+
+class StorageSettings(BaseModel):
+    database_url: str | None = None  # None = SQLite in the data directory
+    ephemeral_url: str | None = None  # redis://... to share ephemeral state between nodes
+    secrets_key: SecretStr | None = None  # base64 AES-256 key; None = generated once into the data directory
+    sql_statement_timeout_seconds: float = 5.0
+    sql_quota_bytes: int = 50 * 1024 * 1024
+    metrics_retention_days: int = 90
+
+
+class RateLimitSettings(BaseModel):
+    storage_uri: str = "memory://"  # any `limits` storage URI, e.g. redis://127.0.0.1:6379
+    events_per_second: int = 50
+    discord_actions_per_minute: int = 60
+    proxy_requests_per_minute: int = 30
+    over_limit_events: Literal["drop", "delay"] = "drop"
+    delay_bound_seconds: float = 2.0  # with "delay": events that cannot pass within this bound are dropped
+
+
+class ProxySettings(BaseModel):
+    allow_http: bool = False
+    allow_private_addresses: bool = False  # loopback/private/link-local; tests turn it on
+    max_body_bytes: int = 1024 * 1024
+    connect_timeout_seconds: float = 5.0
+    total_timeout_seconds: float = 15.0
+    max_redirects: int = 5
+
+
+class RunnerSettings(BaseModel):
+    mode: Literal["pool", "single"] = "pool"
+    max_in_flight: int = 64  # per worker: deliveries sent and not yet acked
+    queue_size: int = 1024  # per worker: deliveries waiting for a slot; over it the router applies back-pressure
+    ack_timeout_seconds: float = 120.0
+    max_redeliveries: int = 5
+    restart_backoff_initial_seconds: float = 0.5
+    restart_backoff_max_seconds: float = 30.0
+    circuit_breaker_crashes: int = 5  # crashes within the window that park a plugin
+    circuit_breaker_window_seconds: float = 60.0
+    shutdown_grace_seconds: float = 5.0
+    call_timeout_seconds: float = 25.0  # host side; below the SDK's 30 s
+    max_line_bytes: int = 1024 * 1024
+
+
+class WebSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8780
+
+
+class Settings(BaseSettings):
+    """Everything ``maidcore`` reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MAIDCORE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+
+    # one implementation per layer, by registered name
+    event_source: str = "discord"
+    sandbox_backend: str = "docker"
+    storage_backend: str = "sqlmodel"
+    rate_limiter: str = "limits"
+
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    docker: DockerSettings = Field(default_factory=DockerSettings)
+    process: ProcessSettings = Field(default_factory=ProcessSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("MAIDCORE_CONFIG", "maidcore.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as JSON-able data, secrets shown as ``"**********"``."""
+        return self.model_dump(mode="json")
