@@ -20,7 +20,7 @@ _KEYWORD_ORDER: tuple[tuple[str, ...], ...] = (
     ("kv quota", "plugin_kv quota"),
     ("required",),
 )
-_ALL_KEYWORDS = tuple(k for group in _KEYWORD_ORDER for k in group) + ("must be", "invalid")
+_ALL_KEYWORDS = (*tuple(k for group in _KEYWORD_ORDER for k in group), "must be", "invalid")
 NEUTRAL_TEXT = "request refused"
 
 

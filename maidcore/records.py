@@ -7,16 +7,16 @@ extension can serve them. Times are timezone-aware UTC datetimes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-class VersionStatus(str, Enum):
+class VersionStatus(StrEnum):
     SUBMITTED = "submitted"
     REJECTED = "rejected"
     NEEDS_HUMAN_REVIEW = "needs_human_review"
@@ -24,7 +24,7 @@ class VersionStatus(str, Enum):
     PUBLISHED = "published"
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     DEVELOPER = "developer"
     SERVER_ADMIN = "server_admin"
     REVIEWER = "reviewer"

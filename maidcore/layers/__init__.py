@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 from maidcore.layers.events import EventSink, EventSource
 from maidcore.layers.ratelimit import Bucket, Decision, RateLimiter
 from maidcore.layers.review import BundleView, Finding, ReviewCheck, Severity
-from maidcore.layers.sandbox import DependencyInstallError, ExitStatus, LineTooLong, SandboxBackend, Worker, WorkerSpec
+from maidcore.layers.sandbox import (
+    DependencyInstallError,
+    ExitStatus,
+    LineTooLong,
+    SandboxBackend,
+    SandboxUnavailable,
+    Worker,
+    WorkerSpec,
+)
 from maidcore.layers.storage import (
     EphemeralStore,
     KvStore,
@@ -54,6 +62,7 @@ __all__ = [
     "RegisterStorage",
     "ReviewCheck",
     "SandboxBackend",
+    "SandboxUnavailable",
     "SecretStore",
     "Severity",
     "SqlSandbox",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from maidcore.scope import Scope
 
 
-class Bucket(str, Enum):
+class Bucket(StrEnum):
     """The three per-(server, plugin) limits; values are the names used in settings and error texts."""
 
     EVENTS = "events"  # 50 per second, deliveries

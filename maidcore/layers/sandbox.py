@@ -105,3 +105,7 @@ class SandboxBackend(Protocol):
 
 class DependencyInstallError(Exception):
     """A plugin's requirements.txt could not be installed; ``str()`` holds pip's message."""
+
+
+class SandboxUnavailable(Exception):
+    """The backend cannot run workers here (e.g. no Docker engine); ``str()`` says how to fix it."""
