@@ -49,9 +49,24 @@ class DockerSettings(BaseModel):
     read_only: bool = True
     cap_drop: list[str] = Field(default_factory=lambda: ["ALL"])
     no_new_privileges: bool = True
-    warm_pool_size: int = 2
+    tmpfs_path: str = "/tmp"
+    ipc_mode: str = "none"  # no /dev/shm: it would be a second, uncapped writable place
+    seccomp_profile: str | None = None  # None = Docker's default profile; a path = that JSON profile
+    log_driver: str = "none"  # worker output reaches the runner over attach, never the engine's disk
+    labels: dict[str, str] = Field(default_factory=dict)  # extra labels on every worker container
+    runtime_env: dict[str, str] = Field(
+        default_factory=lambda: {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": "/opt/maidcore/sdk:/site"}
+    )  # the whole environment of a worker; nothing else is passed in
+    warm_pool_size: int = 2  # idle pre-started containers kept across all plugin versions (0 = no pool)
     warm_pool_idle_reap_seconds: float = 300.0
     stop_timeout_seconds: float = 5.0
+    spawn_timeout_seconds: float = 30.0
+    node_id: str | None = None  # labels this node's containers for the startup sweep; None = derived from data_dir
+    cache_dir: Path | None = None  # offline base tarball cache; None = ~/.cache/maidcore/sandbox
+    base_source: Literal["auto", "debootstrap", "registry"] = "auto"  # auto: base_image if present, else debootstrap
+    debian_suite: str = "bookworm"
+    debian_mirror: str = "http://deb.debian.org/debian"
+    pip_timeout_seconds: float = 600.0
 
 
 class ProcessSettings(BaseModel):
@@ -77,15 +92,22 @@ class RateLimitSettings(BaseModel):
     proxy_requests_per_minute: int = 30
     over_limit_events: Literal["drop", "delay"] = "drop"
     delay_bound_seconds: float = 2.0  # with "delay": events that cannot pass within this bound are dropped
+    key_prefix: str = "maidcore"  # Redis key prefix; nodes sharing one limit must use the same prefix
 
 
 class ProxySettings(BaseModel):
     allow_http: bool = False
     allow_private_addresses: bool = False  # loopback/private/link-local; tests turn it on
+    allowed_private_networks: list[str] = Field(default_factory=list)  # CIDRs let through, e.g. ["10.1.2.0/24"]
     max_body_bytes: int = 1024 * 1024
     connect_timeout_seconds: float = 5.0
     total_timeout_seconds: float = 15.0
     max_redirects: int = 5
+    max_request_body_bytes: int = 1024 * 1024
+    pool_size: int = 100  # open upstream connections, all hosts together
+    pool_size_per_host: int = 10
+    dns_cache_seconds: float = 10.0  # checked addresses are reused (pinned) this long
+    user_agent: str = "maidcore-proxy/0.1"  # sent when the plugin sets no User-Agent
 
 
 class RunnerSettings(BaseModel):
@@ -125,6 +147,10 @@ class Settings(BaseSettings):
     storage_backend: str = "sqlmodel"
     rate_limiter: str = "limits"
 
+    # platform (core): isolation policy and how a running server notices installs made by the CLI
+    unsafe_no_isolation: bool = False  # allow a non-isolating sandbox with a real Discord token (loud warning)
+    install_poll_seconds: float = 2.0  # `maidcore serve` re-reads installs this often; 0 turns it off
+
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     docker: DockerSettings = Field(default_factory=DockerSettings)
     process: ProcessSettings = Field(default_factory=ProcessSettings)
@@ -147,5 +173,35 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
 
     def masked(self) -> dict[str, Any]:
-        """The effective settings as JSON-able data, secrets shown as ``"**********"``."""
-        return self.model_dump(mode="json")
+        """The effective settings as JSON-able data, secrets and passwords in URLs shown as ``"**********"``."""
+        return _mask_urls(self.model_dump(mode="json"))
+
+
+MASK = "**********"
+
+
+def mask_url(value: str) -> str:
+    """``scheme://user:secret@host/db`` -> ``scheme://user:**********@host/db``; other strings unchanged."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return value
+    if not parts.scheme or "@" not in parts.netloc:
+        return value
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, has_password, _ = userinfo.partition(":")
+    if not has_password:
+        return value  # a user name alone is no secret
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{hostport}"))
+
+
+def _mask_urls(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _mask_urls(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_mask_urls(v) for v in data]
+    if isinstance(data, str) and "://" in data:
+        return mask_url(data)
+    return data

@@ -1,0 +1,156 @@
+"""``maidcore serve``: run the platform until SIGINT/SIGTERM, then stop everything it started."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import os
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+import maidcore
+from maidcore import installs
+from maidcore.cli.logfmt import configure
+from maidcore.cli.state import CliState, pass_state
+from maidcore.cli.status import runtime_file
+from maidcore.extensions import ExtensionError
+from maidcore.platform import Platform, PlatformError
+
+log = logging.getLogger("maidcore.serve")
+
+#: Sample plugins installed on the emulator's demo guild.
+EXAMPLES_DIR = Path(maidcore.__file__).resolve().parent.parent / "examples"
+
+
+def example_bundles(root: Path = EXAMPLES_DIR) -> list[Path]:
+    return sorted(p for p in root.iterdir() if (p / "manifest.json").is_file()) if root.is_dir() else []
+
+
+async def install_demo(platform: Platform, guild_id: str, root: Path = EXAMPLES_DIR) -> list[str]:
+    """Install every example plugin on the demo guild with all it requests; returns the installed ids."""
+    done = []
+    for bundle in example_bundles(root):
+        try:
+            record = await installs.install(platform, bundle, guild_id, installs.ALL)
+        except installs.InstallError as exc:
+            log.warning("demo: example %s not installed: %s", bundle.name, exc)
+            continue
+        done.append(record.plugin_id)
+    log.info("demo plugins installed", extra={"guild_id": guild_id, "plugins": ",".join(done)})
+    return done
+
+
+async def start_web(platform: Platform) -> Any:
+    """Serve ``maidcore.web.create_app(platform)`` on ``settings.web``; ``None`` if the web package is absent."""
+    try:
+        web_module = importlib.import_module("maidcore.web")
+    except ModuleNotFoundError as exc:
+        if exc.name and "maidcore.web".startswith(exc.name):
+            log.warning("maidcore.web is not installed; serving without the web API")
+            return None
+        raise
+    from aiohttp import web
+
+    app = web_module.create_app(platform)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, platform.settings.web.host, platform.settings.web.port)
+    await site.start()
+    return runner
+
+
+def _emulator_url(platform: Platform) -> str:
+    for attr in ("emulator_url", "page_url", "url"):
+        value = getattr(platform.events, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    s = platform.settings.discord
+    return f"http://{s.emulator_host}:{s.emulator_port}/"
+
+
+async def serve(state: CliState, *, unsafe_no_isolation: bool, web_enabled: bool, ready: asyncio.Event | None = None):
+    """Start, wait for a stop signal, stop. Raises ``PlatformError`` when the platform cannot start."""
+    settings = state.settings()
+    platform = Platform(settings, extensions=state.get_extensions(), unsafe_no_isolation=unsafe_no_isolation or None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    web_runner = None
+    marker = runtime_file(platform.data_dir)
+    try:
+        await platform.start()
+        if web_enabled:
+            web_runner = await start_web(platform)
+        info: dict[str, Any] = {"pid": os.getpid(), "started_at": datetime.now(UTC).isoformat()}
+        if web_runner is not None:
+            info["web"] = f"http://{settings.web.host}:{settings.web.port}"
+        if platform.emulator_mode:
+            info["emulator"] = _emulator_url(platform)
+            if settings.discord.demo:
+                guild = importlib.import_module("maidcore_discord.emulator").DEMO_GUILD_ID
+                await install_demo(platform, guild)
+        marker.write_text(json.dumps(info), encoding="utf-8")
+        log.info(
+            "maidcore serving",
+            extra={
+                "data_dir": str(platform.data_dir),
+                **{layer: name for layer, name in platform.chosen.items()},
+                **{k: v for k, v in info.items() if k in ("web", "emulator")},
+            },
+        )
+        if platform.emulator_mode:
+            click.echo(f"Discord emulator: open {info['emulator']} (demo guild, examples installed)", err=True)
+        if web_runner is not None:
+            click.echo(f"web API: {info['web']}", err=True)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping (signal received)")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if marker.exists():
+            marker.unlink()
+        if web_runner is not None:
+            await web_runner.cleanup()
+        await platform.close()
+        log.info("stopped")
+
+
+@click.command("serve")
+@click.option(
+    "--unsafe-no-isolation",
+    is_flag=True,
+    help="allow a non-isolating sandbox backend (process) with a real Discord token: plugins get NO isolation",
+)
+@click.option("--sandbox", "sandbox", metavar="NAME", help="sandbox backend to use (overrides settings)")
+@click.option("--no-web", is_flag=True, help="do not serve the web API")
+@click.option("--log-format", type=click.Choice(["kv", "json"]), default="kv", show_default=True)
+@click.option("--log-level", default="INFO", show_default=True)
+@pass_state
+def serve_command(
+    state: CliState, unsafe_no_isolation: bool, sandbox: str | None, no_web: bool, log_format: str, log_level: str
+) -> None:
+    """Run every configured layer, the runner and the installed plugins until SIGINT/SIGTERM.
+
+    With no Discord token the local emulator stands in for Discord; with
+    `discord.demo` on, every plugin under examples/ is installed on its demo guild.
+    """
+    configure(log_format, log_level)
+    if sandbox:
+        state.overrides["sandbox_backend"] = sandbox
+    try:
+        asyncio.run(serve(state, unsafe_no_isolation=unsafe_no_isolation, web_enabled=not no_web))
+    except (PlatformError, ExtensionError) as exc:
+        log.error("maidcore cannot start: %s", exc)
+        raise click.ClickException(str(exc)) from None
+
+
+COMMANDS = (serve_command,)

@@ -1,0 +1,85 @@
+"""What every command shares: the settings (built lazily, so ``--help`` never fails on bad settings) and extensions."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from maidcore.extensions import ExtensionError, Extensions
+from maidcore.platform import Platform
+from maidcore.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class CliState:
+    extensions: Extensions | None = None
+    data_dir: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    _settings: Settings | None = None
+
+    def get_extensions(self) -> Extensions:
+        if self.extensions is None:
+            self.extensions = Extensions.load()
+        return self.extensions
+
+    def settings(self, **overrides: Any) -> Settings:
+        """The effective settings: ``MAIDCORE_*`` env over ``maidcore.toml``, with command-line overrides on top."""
+        if self._settings is None or overrides:
+            values = {**self.overrides, **overrides}
+            if self.data_dir is not None:
+                values["data_dir"] = self.data_dir
+            try:
+                settings = Settings(**values)
+            except ValidationError as exc:
+                lines = "\n".join(
+                    f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                    + (
+                        f" (got {e['input']!r})"
+                        if e.get("input") is not None and not isinstance(e.get("input"), dict)
+                        else ""
+                    )
+                    for e in exc.errors()
+                )
+                raise click.ClickException(
+                    f"invalid settings (MAIDCORE_* variables or {_config_path()}):\n{lines}"
+                ) from None
+            if overrides:
+                return settings
+            self._settings = settings
+        return self._settings
+
+
+def _config_path() -> str:
+    return os.environ.get("MAIDCORE_CONFIG", "maidcore.toml")
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+@asynccontextmanager
+async def storage_platform(state: CliState) -> AsyncIterator[Platform]:
+    """A platform with only its storage open: commands that read and write records directly."""
+    platform = Platform(state.settings(), extensions=state.get_extensions())
+    try:
+        await platform.open_storage()
+    except ExtensionError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        yield platform
+    finally:
+        await platform.close()
+
+
+def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    """Run one async command body to completion."""
+    return asyncio.run(coro_fn())  # type: ignore[arg-type]

@@ -1,0 +1,81 @@
+"""``maidcore status``: runner statistics from the running server, or what the records say when none runs.
+
+A running ``maidcore serve`` writes ``<data_dir>/serve.json`` (pid and web
+address); ``status`` asks that server's ``GET /api/status``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from maidcore.cli.state import CliState, pass_state, run, storage_platform
+
+RUNTIME_FILE = "serve.json"
+
+
+def runtime_file(data_dir: Path) -> Path:
+    return Path(data_dir) / RUNTIME_FILE
+
+
+def running_server(data_dir: Path) -> dict[str, Any] | None:
+    """The runtime file of a live ``maidcore serve`` on ``data_dir``, or ``None``."""
+    path = runtime_file(data_dir)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info
+
+
+def fetch_status(web_url: str, timeout: float = 3.0) -> dict[str, Any]:
+    with urllib.request.urlopen(web_url.rstrip("/") + "/api/status", timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def status_command(state: CliState, as_json: bool) -> None:
+    """Workers, in-flight events, restarts, parked plugins and rate-limit drops of the running server."""
+    settings = state.settings()
+    info = running_server(settings.data_dir)
+    data: dict[str, Any]
+    if info and info.get("web"):
+        try:
+            data = {"source": info["web"], "running": True, **fetch_status(info["web"])}
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            data = {"source": info["web"], "running": True, "error": f"GET /api/status failed: {exc}"}
+    else:
+        data = run(lambda: _from_records(state))
+        data["running"] = bool(info)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    for key, value in data.items():
+        click.echo(f"{key}: {json.dumps(value, default=str) if isinstance(value, dict | list) else value}")
+
+
+async def _from_records(state: CliState) -> dict[str, Any]:
+    async with storage_platform(state) as platform:
+        installs = await platform.records.list_installs()
+        letters = await platform.records.list_dead_letters()
+    return {
+        "source": "records (no server running on this data directory)",
+        "installs": len(installs),
+        "installs_by_plugin": dict(Counter(f"{i.plugin_id} {i.version}" for i in installs)),
+        "disabled_installs": sum(1 for i in installs if not i.enabled),
+        "dead_letters": len(letters),
+        "dead_letters_by_plugin": dict(Counter(letter.plugin_id for letter in letters)),
+    }
+
+
+COMMANDS = (status_command,)

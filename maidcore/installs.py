@@ -1,0 +1,283 @@
+"""Installing plugin versions on servers, and granting them capabilities.
+
+An install is a plugin version on one server with the capabilities that
+server approved. Capabilities the version requests but the server did not
+grant stay blocked (``CapabilityDenied``) until ``grant`` adds them; every
+change goes to the runner through ``platform.install_changed`` so it takes
+effect live. The marketplace (Review) reuses these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from maidcore import capabilities
+from maidcore.manifest import Manifest, ManifestError, read_manifest
+from maidcore.records import InstallRecord, PluginRecord, VersionRecord, VersionStatus, utcnow
+
+if TYPE_CHECKING:
+    from maidcore.platform import Platform
+
+log = logging.getLogger(__name__)
+
+LOCAL_NOTE = "installed locally"
+ALL: Literal["all"] = "all"
+SDK_DISTRIBUTIONS = frozenset({"mmo-maid-sdk", "mmo_maid_sdk"})
+
+
+class InstallError(Exception):
+    """An install, grant or uninstall was refused; ``str()`` says what is wrong and what would be right."""
+
+
+def bundle_digest(root: Path) -> str:
+    """sha256 over the relative paths and contents of a bundle's files (``__pycache__`` ignored)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(root).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _requirements(bundle_dir: Path) -> list[str]:
+    path = bundle_dir / "requirements.txt"
+    if not path.is_file():
+        return []
+    lines = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name = line.replace("_", "-").split(";")[0]
+        for sep in "<>=!~[ ":
+            name = name.split(sep)[0]
+        if name.lower() not in SDK_DISTRIBUTIONS:
+            lines.append(line)
+    return lines
+
+
+def _unpack(source: Path, workdir: Path) -> Path:
+    """A directory holding the bundle: ``source`` itself, or a zip unpacked through the marketplace intake."""
+    if source.is_dir():
+        return source
+    if not source.is_file():
+        raise InstallError(f"plugin bundle {source} does not exist; pass a plugin directory or a .zip bundle")
+    try:
+        from maidcore.marketplace.intake import unpack_bundle
+    except ImportError as exc:
+        raise InstallError(f"cannot unpack {source.name}: the marketplace intake is not available ({exc})") from exc
+    dest = workdir / "bundle"
+    result = unpack_bundle(source, dest)
+    errors = [f for f in result.findings if str(getattr(f.severity, "value", f.severity)) == "error"]
+    if not result.ok or errors:
+        lines = "; ".join(f"{f.code}: {f.message}" for f in errors) or "unpacking failed"
+        raise InstallError(f"bundle {source.name} was refused: {lines}")
+    return dest
+
+
+def _check_grants(manifest: Manifest, grants: Iterable[str]) -> frozenset[str]:
+    requested = manifest.effective_capabilities()
+    grants = frozenset(grants)
+    unknown = sorted(g for g in grants if g not in capabilities.CATALOGUE)
+    if unknown:
+        raise InstallError(
+            f"unknown capabilit{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(capabilities.CATALOGUE))}"
+        )
+    not_requested = sorted(grants - requested)
+    if not_requested:
+        raise InstallError(
+            f"{manifest.id} {manifest.version} does not request {', '.join(not_requested)}; "
+            f"it requests: {', '.join(sorted(requested)) or 'nothing'}"
+        )
+    return grants
+
+
+async def _store_version(platform: Platform, bundle: Path, manifest: Manifest) -> VersionRecord:
+    """Copy the bundle to ``<data_dir>/bundles/<id>/<version>/`` and record the version (once per version)."""
+    records = platform.records
+    dest = platform.data_dir / "bundles" / manifest.id / manifest.version
+    existing = await records.get_version(manifest.id, manifest.version)
+    if existing is not None and Path(existing.bundle_path).is_dir():
+        if bundle_digest(Path(existing.bundle_path)) != bundle_digest(bundle):
+            raise InstallError(
+                f"{manifest.id} {manifest.version} is already stored with different content at "
+                f"{existing.bundle_path}; a version never changes once stored: bump 'version' in manifest.json"
+            )
+        return existing
+    if dest.exists():
+        shutil.rmtree(dest)  # leftover of an interrupted install: no record points at it
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(bundle, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
+
+    site_path: str | None = None
+    requirements = _requirements(dest)
+    if requirements:
+        site = platform.data_dir / "sites" / manifest.id / manifest.version
+        site.mkdir(parents=True, exist_ok=True)
+        sandbox = platform.sandbox or platform._build("sandbox_backend", platform.settings.sandbox_backend)
+        await sandbox.prepare_version(dest, site, requirements)
+        site_path = str(site)
+
+    if await records.get_plugin(manifest.id) is None:
+        await records.add_plugin(PluginRecord(plugin_id=manifest.id, developer=manifest.author or "local"))
+    version = VersionRecord(
+        plugin_id=manifest.id,
+        version=manifest.version,
+        status=VersionStatus.PUBLISHED,
+        manifest=manifest.model_dump(mode="json", exclude_none=True),
+        bundle_path=str(dest),
+        site_path=site_path,
+        review_note=LOCAL_NOTE,
+        published_at=utcnow(),
+    )
+    if existing is None:
+        await records.add_version(version)
+    else:
+        await records.update_version(version)
+    return version
+
+
+async def install(
+    platform: Platform,
+    bundle_dir: Path | str,
+    server_id: str,
+    grants: Iterable[str] | Literal["all"] | None = None,
+) -> InstallRecord:
+    """Install the plugin at ``bundle_dir`` (directory or zip) on ``server_id`` with ``grants``.
+
+    ``grants="all"`` grants every capability the version requests; ``None``
+    keeps the grants of a previous install of the same plugin (those the new
+    version still requests), else grants nothing.
+    """
+    server_id = _server_id(server_id)
+    source = Path(bundle_dir).expanduser()
+    with tempfile.TemporaryDirectory(prefix="maidcore-install-") as tmp:
+        bundle = _unpack(source, Path(tmp))
+        try:
+            manifest, warnings = read_manifest(bundle)
+        except ManifestError as exc:
+            raise InstallError(str(exc)) from None
+        if not (bundle / "__main__.py").is_file():
+            raise InstallError(f"{source} has no __main__.py; a plugin bundle needs one at its root")
+        for warning in warnings:
+            log.warning("manifest of %s: %s", manifest.id, warning)
+        previous = await platform.records.get_install(server_id, manifest.id)
+        if grants == ALL:
+            granted = manifest.effective_capabilities()
+        elif grants is None:
+            granted = previous.granted & manifest.effective_capabilities() if previous else frozenset()
+        else:
+            granted = _check_grants(manifest, grants)
+        version = await _store_version(platform, bundle, manifest)
+
+    record = InstallRecord(server_id=server_id, plugin_id=manifest.id, version=version.version, granted=granted)
+    await platform.records.put_install(record)
+    await platform.install_changed(server_id, manifest.id)
+    blocked = sorted(manifest.effective_capabilities() - granted)
+    log.info(
+        "installed",
+        extra={
+            "plugin_id": manifest.id,
+            "version": manifest.version,
+            "server_id": server_id,
+            "granted": ",".join(sorted(granted)),
+            "blocked": ",".join(blocked),
+        },
+    )
+    return record
+
+
+async def _get_install(platform: Platform, server_id: str, plugin_id: str) -> InstallRecord:
+    record = await platform.records.get_install(server_id, plugin_id)
+    if record is None:
+        installed = sorted(r.plugin_id for r in await platform.records.list_installs(server_id=server_id))
+        raise InstallError(
+            f"plugin {plugin_id!r} is not installed on server {server_id}; "
+            f"installed there: {', '.join(installed) or 'nothing'}"
+        )
+    return record
+
+
+async def requested_capabilities(platform: Platform, record: InstallRecord) -> frozenset[str]:
+    """The effective capabilities the installed version requests."""
+    version = await platform.records.get_version(record.plugin_id, record.version)
+    if version is None:
+        raise InstallError(f"version {record.version} of {record.plugin_id} has no record; reinstall it")
+    return Manifest.model_validate(version.manifest).effective_capabilities()
+
+
+async def grant(
+    platform: Platform,
+    server_id: str,
+    plugin_id: str,
+    caps: Iterable[str] | Literal["all"],
+    *,
+    revoke: bool = False,
+) -> InstallRecord:
+    """Add (or with ``revoke=True`` remove) capabilities of an install; takes effect live."""
+    server_id = _server_id(server_id)
+    record = await _get_install(platform, server_id, plugin_id)
+    version = await platform.records.get_version(plugin_id, record.version)
+    if version is None:
+        raise InstallError(f"version {record.version} of {plugin_id} has no record; reinstall it")
+    manifest = Manifest.model_validate(version.manifest)
+    caps = manifest.effective_capabilities() if caps == ALL else _check_grants(manifest, caps)
+    granted = record.granted - caps if revoke else record.granted | caps
+    record = replace(record, granted=frozenset(granted))
+    await platform.records.put_install(record)
+    await platform.install_changed(server_id, plugin_id)
+    log.info(
+        "capabilities revoked" if revoke else "capabilities granted",
+        extra={"plugin_id": plugin_id, "server_id": server_id, "granted": ",".join(sorted(granted))},
+    )
+    return record
+
+
+async def set_enabled(platform: Platform, server_id: str, plugin_id: str, enabled: bool) -> InstallRecord:
+    """Enable or disable an install without removing it."""
+    record = replace(await _get_install(platform, _server_id(server_id), plugin_id), enabled=enabled)
+    await platform.records.put_install(record)
+    await platform.install_changed(record.server_id, plugin_id)
+    return record
+
+
+async def uninstall(platform: Platform, server_id: str, plugin_id: str) -> InstallRecord:
+    """Remove the install; the stored bundle stays (other servers or a reinstall may use it)."""
+    server_id = _server_id(server_id)
+    record = await _get_install(platform, server_id, plugin_id)
+    await platform.records.delete_install(server_id, plugin_id)
+    await platform.install_changed(server_id, plugin_id)
+    log.info("uninstalled", extra={"plugin_id": plugin_id, "server_id": server_id})
+    return record
+
+
+def _server_id(server_id: str | int) -> str:
+    text = str(server_id).strip()
+    if not text.isdigit():
+        raise InstallError(f"server id must be a Discord guild id (a decimal snowflake), got {server_id!r}")
+    return text
+
+
+def describe(record: InstallRecord, requested: frozenset[str] | None = None) -> dict[str, object]:
+    """An install as JSON-able data for the CLI and logs."""
+    data: dict[str, object] = {
+        "server_id": record.server_id,
+        "plugin_id": record.plugin_id,
+        "version": record.version,
+        "enabled": record.enabled,
+        "granted": sorted(record.granted),
+        "installed_at": record.installed_at.isoformat(),
+    }
+    if requested is not None:
+        data["blocked"] = sorted(requested - record.granted)
+    if record.pending_version:
+        data["pending_version"] = record.pending_version
+    return data

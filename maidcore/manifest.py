@@ -1,0 +1,420 @@
+"""The plugin manifest (SDK contract §2) as a pydantic model.
+
+``load_manifest`` is the one way the platform reads a ``manifest.json``: it
+returns the model and the warnings (unknown keys, legacy capability keys and
+names), or raises ``ManifestError`` whose lines each name a field and say what
+is wrong with it. ``schemas/manifest.schema.json`` is generated from this model
+(``maidcore schema manifest``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from maidcore import capabilities
+
+PLUGIN_ID_PATTERN = r"^[a-z][a-z0-9_]{2,31}$"
+CAPABILITY_PATTERN = r"^[a-z_]+:[a-z_]+$"
+COMMAND_NAME_PATTERN = r"^[-_a-z0-9]{1,32}$"
+
+#: Read in this order; only the first present one counts (§2.1).
+CAPABILITY_KEYS: tuple[str, ...] = (
+    "capabilities_required",
+    "capabilities_requested",
+    "requested_capabilities",
+    "capabilities",
+)
+
+RESERVED_COMMANDS: frozenset[str] = frozenset(
+    [
+        "announce",
+        "appeal",
+        "ban",
+        "beacon",
+        "case",
+        "giveaway",
+        "group",
+        "group-admin",
+        "group-alerts",
+        "help",
+        "history",
+        "kick",
+        "leaderboard",
+        "lockdown",
+        "maid-bug-report",
+        "music",
+        "note",
+        "pluginbugreport",
+        "poll",
+        "purge",
+        "quarantine",
+        "quests",
+        "raidmode",
+        "report",
+        "slowmode",
+        "stats",
+        "temp-role",
+        "ticket",
+        "tickets",
+        "timeout",
+        "unban",
+        "unlockdown",
+        "unquarantine",
+        "untimeout",
+        "warn",
+        "welcome",
+    ]
+)
+
+_HOST_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_PLACEHOLDERS = ("todo", "tbd", "fill me in", "lorem ipsum", "placeholder", "description goes here", "edit this")
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+_CRON_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
+
+
+class ManifestError(ValueError):
+    """The manifest is invalid; ``problems`` holds ``(field, message)`` pairs, ``str()`` one line each."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = "manifest.json") -> None:
+        self.problems = problems
+        self.source = source
+        lines = "\n".join(f"  {field}: {message}" for field, message in problems)
+        super().__init__(f"{source} is invalid:\n{lines}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Choice(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    value: str | int | float
+
+
+class CommandOption(_Strict):
+    """One slash-command option (§2.2); sub-commands and groups nest ``options``."""
+
+    model_config = ConfigDict(extra="allow")  # min_value, max_length, channel_types… go to Discord unchanged
+
+    type: Annotated[int, Field(ge=1, le=11, description="1 sub-command … 11 attachment")]
+    name: Annotated[str, Field(pattern=COMMAND_NAME_PATTERN)]
+    description: Annotated[str, Field(min_length=1, max_length=100)]
+    required: bool = False
+    choices: Annotated[list[Choice] | None, Field(max_length=25)] = None
+    options: Annotated[list[CommandOption] | None, Field(max_length=25)] = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> CommandOption:
+        if self.type in (1, 2) and "required" in self.model_fields_set:
+            raise ValueError(f"'required' is not allowed on a sub-command or group (type {self.type})")
+        if self.choices is not None:
+            if self.type not in (3, 4, 10):
+                raise ValueError(f"choices are allowed only on types 3, 4 and 10, not type {self.type}")
+            for choice in self.choices:
+                _check_choice(self.type, choice)
+        if self.type in (1, 2):
+            allowed = {1} if self.type == 2 else set(range(3, 12))
+            for child in self.options or ():
+                if child.type not in allowed:
+                    kinds = "sub-commands (type 1)" if self.type == 2 else "options of types 3-11"
+                    raise ValueError(f"a type {self.type} option may hold only {kinds}, not type {child.type}")
+        elif self.options:
+            raise ValueError(f"nested options are allowed only on types 1 and 2, not type {self.type}")
+        _check_options(self.options or [])
+        return self
+
+
+def _check_choice(option_type: int, choice: Choice) -> None:
+    value = choice.value
+    if option_type == 3 and not (isinstance(value, str) and len(value) <= 100):
+        raise ValueError(f"choice {choice.name!r}: value must be a string of at most 100 characters")
+    if option_type == 4 and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise ValueError(f"choice {choice.name!r}: value must be an integer")
+    if option_type == 10 and (isinstance(value, (str, bool))):
+        raise ValueError(f"choice {choice.name!r}: value must be a number")
+
+
+def _check_options(options: list[CommandOption]) -> None:
+    names = [o.name for o in options]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"option names must be unique among siblings; repeated: {', '.join(dupes)}")
+    seen_optional = False
+    for option in options:
+        if option.type in (1, 2):
+            continue
+        if not option.required:
+            seen_optional = True
+        elif seen_optional:
+            raise ValueError(f"required option {option.name!r} must come before the optional ones")
+
+
+class SlashCommand(_Strict):
+    """A top-level slash command (§2.2)."""
+
+    name: Annotated[str, Field(pattern=COMMAND_NAME_PATTERN)]
+    description: Annotated[str, Field(min_length=1, max_length=100)]
+    options: Annotated[list[CommandOption], Field(max_length=25)] = Field(default_factory=list)
+    default_member_permissions: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name in RESERVED_COMMANDS:
+            raise ValueError(f"{name!r} is reserved by the platform; choose another command name")
+        return name
+
+    @field_validator("default_member_permissions")
+    @classmethod
+    def _bitfield(cls, value: str | None) -> str | None:
+        if value is not None and not value.isdigit():
+            raise ValueError(f"must be a permission bitfield as a decimal string, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _options(self) -> SlashCommand:
+        _check_options(self.options)
+        return self
+
+
+def cron_firings_per_day(spec: str) -> list[int]:
+    """Minutes of the day (0..1439) at which ``spec`` can fire; ``ValueError`` naming the bad field."""
+    fields = spec.split()
+    if len(fields) != 5:
+        raise ValueError(f"cron spec {spec!r} must have exactly 5 fields (minute hour day month weekday)")
+    values: list[set[int]] = []
+    for text, (low, high), what in zip(fields, _CRON_RANGES, _CRON_NAMES, strict=True):
+        values.append(_cron_field(text, low, high, what))
+    return sorted(h * 60 + m for h in values[1] for m in values[0])
+
+
+def _cron_field(text: str, low: int, high: int, what: str) -> set[int]:
+    result: set[int] = set()
+    for item in text.split(","):
+        match = re.fullmatch(r"(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?", item)
+        if not match or (match.group(4) is not None and match.group(2) is not None and match.group(3) is None):
+            raise ValueError(f"cron {what} item {item!r} must be *, */S, N, N-M or N-M/S")
+        step = int(match.group(4) or 1)
+        if step < 1:
+            raise ValueError(f"cron {what} step in {item!r} must be at least 1")
+        if match.group(1) == "*":
+            start, end = low, high
+        else:
+            start = int(match.group(2))
+            end = int(match.group(3)) if match.group(3) is not None else start
+        if not (low <= start <= high and low <= end <= high) or start > end:
+            raise ValueError(f"cron {what} item {item!r} must stay within {low}-{high} with N <= M")
+        result.update(range(start, end + 1, step))
+    return result
+
+
+class CronEntry(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="the @plugin.cron function name")]
+    spec: str
+
+    @field_validator("spec")
+    @classmethod
+    def _spec(cls, spec: str) -> str:
+        firings = cron_firings_per_day(spec)
+        gaps = [b - a for a, b in itertools.pairwise(firings)]
+        gaps.append(firings[0] + 1440 - firings[-1])
+        if min(gaps) < 5:
+            raise ValueError(f"cron spec {spec!r} fires less than 5 minutes apart; firings must be >= 5 minutes apart")
+        return spec
+
+
+class Manifest(BaseModel):
+    """``manifest.json`` (§2.1). Unknown top-level keys are kept and reported as warnings."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        title="maidcore plugin manifest",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    id: Annotated[str, Field(pattern=PLUGIN_ID_PATTERN, description="the plugin id registered on the platform")]
+    name: Annotated[str, Field(min_length=1, description="marketplace display name")]
+    version: Annotated[str, Field(min_length=1, description="MAJOR.MINOR.PATCH recommended")]
+    description: Annotated[str, Field(min_length=1, max_length=2000)]
+    author: str | None = None
+    capabilities_required: list[Annotated[str, Field(pattern=CAPABILITY_PATTERN)]] = Field(
+        default_factory=list, description="capabilities from the catalogue (SDK contract §7)"
+    )
+    slash_commands: list[SlashCommand] = Field(default_factory=list)
+    proxy_domains_requested: list[str] = Field(default_factory=list, description="bare hostnames")
+    cron: Annotated[list[CronEntry], Field(max_length=5)] = Field(default_factory=list)
+    icon_url: Annotated[str | None, Field(pattern=r"^https://\S+$")] = None
+    tags: list[str] = Field(default_factory=list)
+    dashboard_manifest: dict[str, Any] | None = None
+
+    @field_validator("capabilities_required")
+    @classmethod
+    def _capabilities(cls, caps: list[str]) -> list[str]:
+        dupes = sorted({c for c in caps if caps.count(c) > 1})
+        if dupes:
+            raise ValueError(f"duplicate capabilities: {', '.join(dupes)}")
+        unknown = [c for c in caps if c not in capabilities.CATALOGUE and c not in capabilities.LEGACY_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown capabilit{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(capabilities.CATALOGUE))}"
+            )
+        return caps
+
+    @field_validator("proxy_domains_requested")
+    @classmethod
+    def _hostnames(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            problem = hostname_problem(host)
+            if problem:
+                raise ValueError(f"{host!r} {problem}")
+        return hosts
+
+    @model_validator(mode="after")
+    def _commands_and_cron(self) -> Manifest:
+        for key, names in (
+            ("slash_commands", [c.name for c in self.slash_commands]),
+            ("cron", [c.name for c in self.cron]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{key}: names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    # --- what the platform reads -------------------------------------------------
+
+    @property
+    def unknown_keys(self) -> list[str]:
+        return sorted((self.model_extra or {}).keys())
+
+    def effective_capabilities(self) -> frozenset[str]:
+        """Declared capabilities (legacy names dropped) plus the auto-added ones (§2.1)."""
+        return capabilities.effective(
+            self.capabilities_required,
+            slash_commands=bool(self.slash_commands),
+            proxy_domains=bool(self.proxy_domains_requested),
+        )
+
+
+def hostname_problem(host: str) -> str | None:
+    """Why ``host`` is not a bare DNS hostname (§2.3), or ``None`` if it is one."""
+    if not isinstance(host, str) or not host:
+        return "must be a non-empty hostname"
+    if len(host) > 253:
+        return "must be at most 253 characters"
+    if host != host.lower():
+        return "must be lowercase"
+    if any(ch in host for ch in "/:@*?#[] "):
+        return "must be a bare hostname: no scheme, port, path, user info or wildcard"
+    labels = host.split(".")
+    if len(labels) < 2:
+        return "must have at least two labels (e.g. api.example.com)"
+    if all(label.isdigit() for label in labels):
+        return "must be a hostname, not an IP address"
+    for label in labels:
+        if not _HOST_LABEL.match(label):
+            return f"has an invalid label {label!r} (1-63 of a-z, 0-9 and '-', not starting or ending with '-')"
+    return None
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("function-after", "function-before") or str(part).startswith(("function-", "constrained-")):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "manifest"
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    got = error.get("input")
+    if kind == "missing":
+        return "is required"
+    if kind == "string_pattern_mismatch":
+        return f"must match {ctx.get('pattern')}, got {got!r}"
+    if kind == "extra_forbidden":
+        return "is not an allowed key here"
+    if kind == "value_error":
+        return str(ctx.get("error") or error["msg"]).removeprefix("Value error, ")
+    msg = error["msg"]
+    if kind.endswith("_type") or kind in {"too_short", "too_long", "string_too_short", "string_too_long"}:
+        return f"{msg[0].lower()}{msg[1:]}, got {json.dumps(got, default=str)[:80]}"
+    return f"{msg[0].lower()}{msg[1:]}"
+
+
+def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest, list[str]]:
+    """Validate parsed manifest data; return the model and warnings, or raise ``ManifestError``."""
+    if not isinstance(data, dict):
+        raise ManifestError([("manifest", f"must be a JSON object, got {type(data).__name__}")], source)
+    data = dict(data)
+    warnings: list[str] = []
+    present = [key for key in CAPABILITY_KEYS if key in data]
+    if present:
+        key = present[0]
+        if key != "capabilities_required":
+            warnings.append(f"{key}: legacy capability key; rename it to capabilities_required")
+            data["capabilities_required"] = data[key]
+        for other in present:
+            if other != "capabilities_required":
+                data.pop(other)
+        if len(present) > 1:
+            warnings.append(f"{', '.join(present[1:])}: ignored, capabilities are read from {key}")
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        problems = [(_field_path(tuple(e["loc"])), _message(e)) for e in exc.errors()]
+        raise ManifestError(problems, source) from None
+    for key in manifest.unknown_keys:
+        warnings.append(f"{key}: unknown key, ignored")
+    for cap in manifest.capabilities_required:
+        if cap in capabilities.LEGACY_NAMES:
+            warnings.append(f"capabilities_required: {cap} is a legacy name and grants nothing")
+    lowered = manifest.description.lower()
+    if any(p in lowered for p in _PLACEHOLDERS):
+        warnings.append("description: looks like placeholder text; describe what the plugin does")
+    return manifest, warnings
+
+
+def read_manifest(bundle_dir: Path) -> tuple[Manifest, list[str]]:
+    """Read and validate ``<bundle_dir>/manifest.json``."""
+    path = Path(bundle_dir) / "manifest.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError([("manifest.json", f"is missing from {bundle_dir}")], str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError([("manifest", f"must be UTF-8 ({exc.reason} at byte {exc.start})")], str(path)) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ManifestError([("manifest", f"is not valid JSON: {exc.msg} at line {exc.lineno}")], str(path)) from None
+    return load_manifest(data, source=str(path))
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``manifest.json`` published as ``schemas/manifest.schema.json``."""
+    schema = Manifest.model_json_schema()
+    schema["description"] = (
+        "manifest.json of a maidcore / mmo-maid-sdk plugin (SDK contract §2). "
+        "Legacy capability keys (capabilities_requested, requested_capabilities, capabilities) are "
+        "accepted with a warning; unknown keys are reported, never rejected."
+    )
+    schema["properties"]["capabilities_required"]["items"]["enum"] = sorted(
+        {*capabilities.CATALOGUE, *capabilities.LEGACY_NAMES}
+    )
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
