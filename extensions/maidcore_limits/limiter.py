@@ -1,0 +1,220 @@
+"""The default rate limiter: moving windows from the `limits` library, one per (bucket, server, plugin).
+
+A moving window counts every unit taken in the last window length, so there is
+no window edge to burst across: at most ``limit`` units pass in ANY interval of
+that length (a fixed window lets ``2 × limit`` through around its boundary).
+
+``memory://`` is decided synchronously (``hit_nowait``); any other storage URI
+(``redis://…``) goes through the async storage of ``limits.aio``, so that every
+maidcore process pointing at the same Redis shares one window per scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import time
+from collections import Counter
+from typing import Any
+
+import limits
+import limits.aio.storage
+import limits.aio.strategies
+import limits.storage
+import limits.strategies
+from limits.errors import StorageError
+
+from maidcore.errors import InvalidArgument, RpcFailure
+from maidcore.layers.ratelimit import Bucket, Decision
+from maidcore.scope import Scope
+from maidcore.settings import RateLimitSettings
+
+# A denied call may retry this much after the blocking entry leaves the window
+# (the storages compare with >=, so the exact instant is still refused).
+_EPSILON = 0.001
+_MAX_DENIALS_CACHED = 10_000
+
+_SLUGS = {Bucket.EVENTS: "events", Bucket.DISCORD: "discord", Bucket.PROXY: "proxy"}
+
+
+def limit_items(settings: RateLimitSettings) -> dict[Bucket, limits.RateLimitItem]:
+    """The three limits as `limits` items, from settings."""
+    return {
+        Bucket.EVENTS: limits.RateLimitItemPerSecond(settings.events_per_second, namespace="MAIDCORE"),
+        Bucket.DISCORD: limits.RateLimitItemPerMinute(settings.discord_actions_per_minute, namespace="MAIDCORE"),
+        Bucket.PROXY: limits.RateLimitItemPerMinute(settings.proxy_requests_per_minute, namespace="MAIDCORE"),
+    }
+
+
+def async_storage_uri(uri: str) -> str:
+    """The ``limits.aio`` spelling of a storage URI (``redis://`` → ``async+redis://``)."""
+    return uri if uri.startswith("async+") else f"async+{uri}"
+
+
+def masked_uri(uri: str) -> str:
+    """The URI with any password replaced, for status output."""
+    scheme, sep, rest = uri.partition("://")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}" if ":" in creds else f"{scheme}{sep}***@{host}"
+    return uri
+
+
+class LimitsRateLimiter:
+    """`RateLimiter` over `limits` moving windows; see ``docs/ratelimits.md``.
+
+    Denials are remembered locally until the time they were computed to last:
+    later entries can only push that time further out, so answering a flood of
+    denied calls from memory is exact, and a flooding scope costs the shared
+    storage (Redis) nothing until its window reopens.
+    """
+
+    name = "limits"
+
+    def __init__(self, settings: RateLimitSettings) -> None:
+        self.settings = settings
+        self.items = limit_items(settings)
+        self.storage_uri = settings.storage_uri
+        # denied hits per (bucket, scope) in this process, for status output and metrics
+        self.denied: Counter[tuple[Bucket, Scope]] = Counter()
+        self._denials: dict[str, tuple[float, int]] = {}  # storage key -> (denied until, smallest cost denied)
+        self._sync: limits.strategies.MovingWindowRateLimiter | None = None
+        self._aio: limits.aio.strategies.MovingWindowRateLimiter | None = None
+        if settings.storage_uri.startswith("memory://"):
+            self._storage: Any = limits.storage.MemoryStorage()
+            self._sync = limits.strategies.MovingWindowRateLimiter(self._storage)
+        else:
+            options: dict[str, Any] = {"wrap_exceptions": True}
+            uri = async_storage_uri(settings.storage_uri)
+            if uri.startswith(("async+redis", "async+rediss")):
+                options.update(implementation="redispy", key_prefix=settings.key_prefix)
+            self._storage = limits.aio.storage.storage_from_string(uri, **options)
+            self._aio = limits.aio.strategies.MovingWindowRateLimiter(self._storage)
+
+    # --- decisions ---------------------------------------------------------------
+
+    def hit_nowait(self, bucket: Bucket, scope: Scope, cost: int = 1) -> Decision | None:
+        """Decide without awaiting (``memory://``); ``None`` when the storage must be awaited."""
+        item = self.items[bucket]
+        if cost > item.amount:
+            raise _too_costly(bucket, item, cost)
+        key = item.key_for(_SLUGS[bucket], scope.server_id, scope.plugin_id)
+        now = time.time()
+        denial = self._denials.get(key)
+        if denial is not None and now < denial[0] and cost >= denial[1]:
+            self.denied[bucket, scope] += 1
+            return Decision(False, denial[0] - now + _EPSILON, 0)
+        if self._sync is None:
+            return None
+        storage: limits.storage.MemoryStorage = self._storage
+        expiry = item.get_expiry()
+        if storage.acquire_entry(key, item.amount, expiry, amount=cost):
+            return Decision(True, 0.0, _remaining_in_memory(storage, key, item.amount, expiry, now))
+        entries = storage.events.get(key) or ()
+        blocking = entries[item.amount - cost].atime if len(entries) > item.amount - cost else now - expiry
+        return self._deny(bucket, scope, key, cost, blocking + expiry, now)
+
+    async def hit(self, bucket: Bucket, scope: Scope, cost: int = 1) -> Decision:
+        """Take ``cost`` units if all are available in the moving window; else nothing is taken."""
+        decision = self.hit_nowait(bucket, scope, cost)
+        if decision is not None:
+            return decision
+        item = self.items[bucket]
+        key = item.key_for(_SLUGS[bucket], scope.server_id, scope.plugin_id)
+        assert self._aio is not None
+        try:
+            if await self._aio.hit(item, _SLUGS[bucket], scope.server_id, scope.plugin_id, cost=cost):
+                # counting what is left would cost a second round trip; it is only exact on memory://
+                return Decision(True, 0.0, -1)
+            until = await self._blocking_until(key, item, cost)
+        except StorageError as exc:
+            where = masked_uri(self.storage_uri)
+            raise RpcFailure(f"limiter storage {where} is unreachable ({exc.storage_error})") from None
+        return self._deny(bucket, scope, key, cost, until, time.time())
+
+    async def acquire(self, bucket: Bucket, scope: Scope, cost: int = 1, *, max_wait: float) -> Decision:
+        """Hit, waiting for the window to reopen as long as that fits in ``max_wait`` seconds.
+
+        For ``over_limit_events = "delay"``: the returned decision is allowed, or
+        denied with the wait that would have exceeded the bound.
+        """
+        deadline = time.monotonic() + max_wait
+        while True:
+            decision = await self.hit(bucket, scope, cost)
+            if decision.allowed or time.monotonic() + decision.retry_after > deadline:
+                return decision
+            await asyncio.sleep(decision.retry_after)
+
+    def _deny(self, bucket: Bucket, scope: Scope, key: str, cost: int, until: float, now: float) -> Decision:
+        self.denied[bucket, scope] += 1
+        if len(self._denials) >= _MAX_DENIALS_CACHED:
+            self._denials = {k: v for k, v in self._denials.items() if v[0] > now}
+        if until > now:
+            self._denials[key] = (until, cost)
+        return Decision(False, max(until - now, 0.0) + _EPSILON, 0)
+
+    async def _blocking_until(self, key: str, item: limits.RateLimitItem, cost: int) -> float:
+        """When the entry that refused a call of ``cost`` leaves the window.
+
+        The window is a list of timestamps, newest first; a call of ``cost``
+        passes once entry ``limit - cost`` is older than the window. Redis is
+        read with one LINDEX; other storages only expose the oldest entry, which
+        is exact for cost 1 and a lower bound above it.
+        """
+        expiry = item.get_expiry()
+        bridge = getattr(self._storage, "bridge", None)
+        if bridge is not None and hasattr(bridge, "prefixed_key"):
+            raw = await bridge.get_connection().lindex(bridge.prefixed_key(key), item.amount - cost)
+            return (float(raw) if raw is not None else time.time() - expiry) + expiry
+        start, _count = await self._storage.get_moving_window(key, item.amount, expiry)
+        return start + expiry
+
+    # --- status ------------------------------------------------------------------
+
+    def denied_counts(self) -> dict[str, dict[str, int]]:
+        """Denied hits in this process, ``{scope: {bucket: n}}``, for ``maidcore status`` and metrics."""
+        out: dict[str, dict[str, int]] = {}
+        for (bucket, scope), n in sorted(self.denied.items(), key=lambda kv: (str(kv[0][1]), kv[0][0])):
+            out.setdefault(str(scope), {})[bucket.value] = n
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """Limits, storage and denied counts as JSON-able data."""
+        return {
+            "limiter": self.name,
+            "strategy": "moving window",
+            "storage": masked_uri(self.storage_uri),
+            "limits": {bucket.value: str(item) for bucket, item in self.items.items()},
+            "denied": self.denied_counts(),
+        }
+
+    async def reset(self, scope: Scope) -> None:
+        """Forget every window of ``scope`` (tests, or an uninstall)."""
+        for bucket, item in self.items.items():
+            key = item.key_for(_SLUGS[bucket], scope.server_id, scope.plugin_id)
+            self._denials.pop(key, None)
+            if self._sync is not None:
+                self._storage.clear(key)
+            else:
+                await self._storage.clear(key)
+
+    async def close(self) -> None:
+        bridge = getattr(self._storage, "bridge", None)
+        if bridge is not None:
+            connection = bridge.get_connection()
+            close = getattr(connection, "aclose", None) or getattr(connection, "close", None)
+            if close is not None:
+                await close()
+
+
+def _remaining_in_memory(storage: limits.storage.MemoryStorage, key: str, limit: int, expiry: int, now: float) -> int:
+    entries = storage.events.get(key) or ()
+    used = bisect.bisect_left(entries, expiry - now, key=lambda entry: -entry.atime)  # newest first
+    return max(limit - used, 0)
+
+
+def _too_costly(bucket: Bucket, item: limits.RateLimitItem, cost: int) -> InvalidArgument:
+    per = "second" if item.get_expiry() == 1 else "minute"
+    detail = f"at most {item.amount} per call ({bucket.value}: {item.amount} per {per}; got {cost})"
+    return InvalidArgument("targets", detail)
