@@ -1,0 +1,1 @@
+"""The marketplace: bundle intake, review, publishing, installs with capability approval and upgrades."""
