@@ -46,6 +46,7 @@ class Platform:
         *,
         extensions: Extensions | None = None,
         unsafe_no_isolation: bool | None = None,
+        runner_factory: Callable[[Platform], Any] | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings()
         self.extensions = extensions if extensions is not None else Extensions.load()
@@ -53,6 +54,7 @@ class Platform:
             self.settings.unsafe_no_isolation if unsafe_no_isolation is None else unsafe_no_isolation
         )
         self.data_dir = Path(self.settings.data_dir).expanduser()
+        self._runner_factory = runner_factory  # default: maidcore.runner.Runner
         self.storage: Storage = None  # type: ignore[assignment]
         self.limiter: RateLimiter = None  # type: ignore[assignment]
         self.sandbox: SandboxBackend = None  # type: ignore[assignment]
@@ -83,7 +85,8 @@ class Platform:
 
     # --- building --------------------------------------------------------------
 
-    def _build(self, layer: str, name: str) -> Any:
+    def build_layer(self, layer: str, name: str) -> Any:
+        """Build (not start) the implementation of ``layer`` registered as ``name``."""
         registration = self.extensions.choose(layer, name)
         layer_obj = registration.obj(self)
         self.chosen[layer] = name
@@ -98,7 +101,7 @@ class Platform:
         """Build and start only the storage layer (CLI commands that work on records)."""
         if self.storage is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self.storage = self._build("storage_backend", self.settings.storage_backend)
+            self.storage = self.build_layer("storage_backend", self.settings.storage_backend)
             await self.storage.start()
             self._on_close("storage", self.storage.close)
         return self.storage
@@ -117,7 +120,7 @@ class Platform:
     async def _start(self) -> None:
         await self.open_storage()
 
-        self.limiter = self._build("rate_limiter", self.settings.rate_limiter)
+        self.limiter = self.build_layer("rate_limiter", self.settings.rate_limiter)
         await _maybe_call(self.limiter, "start")
         self._on_close("rate limiter", self.limiter.close)
 
@@ -132,14 +135,14 @@ class Platform:
 
         self.review_checks = self.extensions.review_checks()
         # Built before the runner so the runner can reach platform.events; connected last.
-        self.events = self._build("event_source", self.settings.event_source)
+        self.events = self.build_layer("event_source", self.settings.event_source)
 
         await self.extensions.startup(self)
         self._on_close("shutdown hooks", lambda: self.extensions.shutdown(self))
 
-        runner_cls = _optional_class("maidcore.runner", "Runner")
-        if runner_cls is not None:
-            self.runner = runner_cls(self)
+        runner_factory = self._runner_factory or _optional_class("maidcore.runner", "Runner")
+        if runner_factory is not None:
+            self.runner = runner_factory(self)
             await _maybe_call(self.runner, "start")
             self._on_close("runner", _closer(self.runner))
 
@@ -160,7 +163,7 @@ class Platform:
         ``process`` with a warning.
         """
         name = self.settings.sandbox_backend
-        sandbox: SandboxBackend = self._build("sandbox_backend", name)
+        sandbox: SandboxBackend = self.build_layer("sandbox_backend", name)
         self._refuse_without_isolation(sandbox, name)
         try:
             await sandbox.start()
@@ -184,7 +187,7 @@ class Platform:
                 exc,
                 FALLBACK_SANDBOX,
             )
-            fallback: SandboxBackend = self._build("sandbox_backend", FALLBACK_SANDBOX)
+            fallback: SandboxBackend = self.build_layer("sandbox_backend", FALLBACK_SANDBOX)
             await fallback.start()
             return fallback
 

@@ -1,0 +1,176 @@
+"""Platform assembly: layers built by name, started in order, closed in reverse, and the sandbox isolation policy."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from maidcore.extensions import Extensions, UnknownImplementation
+from maidcore.platform import Platform, PlatformError
+from maidcore.records import InstallRecord
+from maidcore.settings import Settings
+from tests.core import layers_recording
+
+
+def make_platform(tmp_path, log, *, token=None, sandbox="isolating", unavailable=None, unsafe=None, runner=True):
+    exts = Extensions(strict=True)
+    ext = layers_recording.RecordingExtension(log, isolating_unavailable=unavailable)
+    exts.register(ext, name="recording")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        event_source="recording",
+        storage_backend="recording",
+        rate_limiter="recording",
+        sandbox_backend=sandbox,
+        discord={"token": token},
+        install_poll_seconds=0,
+    )
+    factory = (lambda platform: layers_recording.Runner(platform, log)) if runner else None
+    platform = Platform(settings, extensions=exts, unsafe_no_isolation=unsafe, runner_factory=factory)
+    return platform, ext
+
+
+async def test_layers_start_in_order_and_close_in_reverse(tmp_path):
+    log: list[str] = []
+    platform, ext = make_platform(tmp_path, log)
+    await platform.start()
+    assert log == [
+        "start storage",
+        "start limiter",
+        "start sandbox isolating",
+        "startup hook",
+        "start runner",
+        "start events",
+    ]
+    assert platform.proxy is not None and type(platform.proxy).__name__ == "HttpProxy"
+    assert ext.startup_saw["storage"] is platform.storage and ext.startup_saw["runner"] is None
+    assert platform.records is platform.storage.records
+    # the event source is connected to the runner as its sink, with the types installed plugins handle
+    assert platform.events.start_args == (platform.runner, frozenset({"message_create"}))
+    assert platform.chosen == {
+        "storage_backend": "recording",
+        "rate_limiter": "recording",
+        "sandbox_backend": "isolating",
+        "event_source": "recording",
+    }
+    assert (tmp_path / "data").is_dir()
+    log.clear()
+    await platform.close()
+    assert log == [
+        "close events",
+        "close runner",
+        "shutdown hook",
+        "close sandbox isolating",
+        "close limiter",
+        "close storage",
+    ]
+
+
+async def test_failed_start_closes_what_started(tmp_path):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log, token="real-token", unavailable="no engine")
+    with pytest.raises(PlatformError):
+        await platform.start()
+    assert log == ["start storage", "start limiter", "unavailable sandbox isolating", "close limiter", "close storage"]
+
+
+async def test_unknown_layer_name_lists_the_registered_ones(tmp_path):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log, sandbox="kubernetes")
+    with pytest.raises(
+        UnknownImplementation, match=r"unknown sandbox_backend 'kubernetes': registered ones are isolating, process"
+    ):
+        await platform.start()
+
+
+async def test_unavailable_sandbox_with_a_token_fails_saying_how_to_fix(tmp_path):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log, token="real-token", unavailable="Docker engine is not reachable")
+    with pytest.raises(PlatformError) as info:
+        await platform.start()
+    message = str(info.value)
+    assert "Docker engine is not reachable" in message
+    assert "start the Docker engine" in message and "MAIDCORE_SANDBOX_BACKEND" in message
+    assert "unavailable sandbox isolating" in log and "start sandbox process" not in log
+
+
+async def test_unavailable_sandbox_in_emulator_mode_falls_back_to_process(tmp_path, caplog):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log, token=None, unavailable="Docker engine is not reachable")
+    with caplog.at_level(logging.WARNING, logger="maidcore.platform"):
+        await platform.start()
+    try:
+        assert platform.sandbox.name == "process"
+        assert platform.chosen["sandbox_backend"] == "process"
+        assert platform.sandbox_fallback == "Docker engine is not reachable"
+        assert any(
+            "falls back to the 'process' backend" in r.message and "NO isolation" in r.message for r in caplog.records
+        )
+    finally:
+        await platform.close()
+    assert "close sandbox process" in log
+
+
+async def test_process_backend_with_a_token_is_refused(tmp_path):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log, token="real-token", sandbox="process")
+    with pytest.raises(PlatformError, match=r"gives no isolation.*--unsafe-no-isolation"):
+        await platform.start()
+    assert "start sandbox process" not in log
+
+
+async def test_process_backend_with_a_token_runs_when_forced_with_a_warning(tmp_path, caplog):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log, token="real-token", sandbox="process", unsafe=True)
+    with caplog.at_level(logging.WARNING, logger="maidcore.platform"):
+        await platform.start()
+    await platform.close()
+    assert "start sandbox process" in log
+    assert any(r.message.startswith("UNSAFE: sandbox backend 'process' gives NO isolation") for r in caplog.records)
+
+
+async def test_process_backend_in_emulator_mode_needs_no_flag(tmp_path):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log, token=None, sandbox="process")
+    await platform.start()
+    await platform.close()
+    assert "start sandbox process" in log
+
+
+async def test_installs_changed_by_another_process_reach_the_runner(tmp_path):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log)
+    await platform.start()
+    try:
+        records = platform.records
+        await records.put_install(InstallRecord("111", "dice_roller", "1.0.0", frozenset()))
+        assert await platform.check_installs() == [("111", "dice_roller")]
+        assert platform.runner.changed == [("111", "dice_roller")]
+        assert await platform.check_installs() == []  # unchanged: nothing repeated
+        await records.put_install(InstallRecord("111", "dice_roller", "1.0.0", frozenset({"storage:kv"})))
+        await platform.install_changed("111", "dice_roller")  # an in-process change tells the runner directly...
+        assert await platform.check_installs() == []  # ...and the watcher does not repeat it
+        assert platform.runner.changed == [("111", "dice_roller")] * 2
+    finally:
+        await platform.close()
+
+
+async def test_hook_maidcore_startup(tmp_path):
+    log: list[str] = []
+    platform, ext = make_platform(tmp_path, log)
+    await platform.start()
+    await platform.close()
+    # runs once the layers are built, before the runner and the event source start
+    assert log.index("startup hook") == log.index("start sandbox isolating") + 1
+    assert ext.startup_saw["sandbox"].name == "isolating"
+
+
+async def test_hook_maidcore_shutdown(tmp_path):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log)
+    await platform.start()
+    log.clear()
+    await platform.close()
+    # after the runner stopped, before the layers close
+    assert log.index("close runner") < log.index("shutdown hook") < log.index("close sandbox isolating")
