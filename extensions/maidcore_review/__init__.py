@@ -1,0 +1,1 @@
+"""maidcore's default review checks (entry point ``review``)."""
