@@ -1,0 +1,505 @@
+"""The runtime: JSON-RPC 2.0 over stdio between the plugin process and the host (contract §10).
+
+This is the only module that touches file descriptors. ``serve()`` moves the protocol to
+private descriptors (so a stray ``print()`` lands on stderr), then a reader thread parses
+host lines and queues deliveries for a small pool of worker threads; the main thread waits
+for ``host.shutdown`` or end of input.
+"""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import datetime as _dt
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+from queue import SimpleQueue
+from typing import Any
+
+from ._context import Context
+from ._errors import RpcError, RpcTimeoutError, ValidationError, error_from_response
+
+LINE_LIMIT = 16 * 1024 * 1024
+QUEUE_LIMIT = 2048
+ACK_BATCH = 512
+TRACEBACK_LIMIT = 3900
+SHUTDOWN_GRACE = 5.0
+_LIFECYCLE = {
+    "host.install": "install",
+    "host.enable": "enable",
+    "host.disable": "disable",
+    "host.uninstall": "uninstall",
+}
+_CLOSED = object()
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_decode = json.JSONDecoder().decode
+
+
+class _Boot:
+    __slots__ = ("capabilities", "host_scheduler", "plugin_id", "pool", "server_id", "version")
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.pool = params.get("mode") == "pool"
+        self.server_id = str(params.get("discord_srv_id") or "")
+        self.plugin_id = str(params.get("plugin_id") or "")
+        self.version = str(params.get("version") or "")
+        caps = params.get("capabilities")
+        self.capabilities = frozenset(c for c in caps if isinstance(c, str)) if isinstance(caps, list) else frozenset()
+        self.host_scheduler = params.get("host_scheduler") is True
+
+
+class Transport:
+    """Protocol state for one plugin process: pending calls, acks, on_ready gates, worker pool."""
+
+    def __init__(self, plugin: Any, in_fd: int, out_fd: int, *, timeout: float = 30.0, threads: int = 4) -> None:
+        self._plugin = plugin
+        self._in_fd = in_fd
+        self._out_fd = out_fd
+        self._timeout = timeout
+        self._threads = threads
+        self._write_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, list[Any]] = {}
+        self._queue: SimpleQueue[Any] = SimpleQueue()
+        self._acks: list[Any] = []
+        self._ack_lock = threading.Lock()
+        self._ack_wakeup = threading.Event()
+        self._active = 0
+        self._active_lock = threading.Lock()
+        self._ready: dict[str, threading.Event] = {}
+        self._ready_lock = threading.Lock()
+        self._boot: _Boot | None = None
+        self._stopping = False
+        self._closed = False
+        self._stop = threading.Event()
+
+    # -- output -----------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        with self._write_lock:
+            view = memoryview(data)
+            while view:
+                n = os.write(self._out_fd, view)
+                view = view[n:]
+
+    def _send(self, msg: dict[str, Any]) -> None:
+        self._write((_encode(msg) + "\n").encode("utf-8", "surrogatepass"))
+
+    def notify(self, method: str, params: dict[str, Any]) -> None:
+        """Fire-and-forget notification; transport failures are swallowed (the host is gone)."""
+        try:  # noqa: SIM105 - hot path; contextlib.suppress costs a call per message
+            self._send({"jsonrpc": "2.0", "method": method, "params": params})
+        except (OSError, ValueError, TypeError):
+            pass
+
+    def log(self, level: str, message: str, **attrs: Any) -> None:
+        self.notify("plugin.log", {"level": level, "message": message[:4000], **attrs})
+
+    def request(self, method: str, params: dict[str, Any], *, default_permission: str = "") -> Any:
+        """Send a request and block for its answer (``RpcTimeoutError`` after the timeout)."""
+        rid = next(self._ids)
+        try:
+            data = (_encode({"jsonrpc": "2.0", "id": rid, "method": method, "params": params}) + "\n").encode(
+                "utf-8", "surrogatepass"
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"invalid arguments for {method}: not JSON-serialisable ({exc})") from None
+        if self._closed:
+            raise RpcError("host connection closed", method)
+        lock = _thread.allocate_lock()
+        lock.acquire()
+        slot = [lock, None]
+        self._pending[rid] = slot
+        try:
+            self._write(data)
+        except OSError:
+            self._pending.pop(rid, None)
+            raise RpcError("host connection closed", method) from None
+        if not lock.acquire(timeout=self._timeout):
+            self._pending.pop(rid, None)
+            raise RpcTimeoutError(f"RPC timeout: {method} ({self._timeout:g}s)")
+        msg = slot[1]
+        if msg is _CLOSED:
+            raise RpcError("host connection closed", method)
+        if "error" in msg:
+            raise error_from_response(method, msg["error"], default_permission=default_permission)
+        return msg.get("result")
+
+    # -- acks ---------------------------------------------------------------------------
+
+    def _ack(self, event_id: Any) -> None:
+        with self._ack_lock:
+            self._acks.append(event_id)
+            n = len(self._acks)
+        if n >= ACK_BATCH or self._queue.empty():
+            self._flush_acks()
+        else:
+            self._ack_wakeup.set()
+
+    def _flush_acks(self) -> None:
+        with self._ack_lock:
+            if not self._acks:
+                return
+            ids, self._acks = self._acks, []
+        self.notify("event.ack", {"event_id": ids[0]} if len(ids) == 1 else {"event_ids": ids})
+
+    def _ack_flusher(self) -> None:
+        """Flush acks that wait behind busy workers, a couple of milliseconds later at most."""
+        while True:
+            self._ack_wakeup.wait()
+            self._ack_wakeup.clear()
+            time.sleep(0.002)
+            self._flush_acks()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        stream = open(self._in_fd, "rb", buffering=1 << 16, closefd=False)  # noqa: SIM115 - lives as long as the process
+        try:
+            while True:
+                line = stream.readline(LINE_LIMIT + 1)
+                if not line:
+                    break
+                if len(line) > LINE_LIMIT and not line.endswith(b"\n"):
+                    while line and not line.endswith(b"\n"):
+                        line = stream.readline(LINE_LIMIT)
+                    self._malformed(b"<line over 16 MB>", "line too long")
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    msg = _decode(line.decode("utf-8"))
+                except (ValueError, UnicodeDecodeError) as exc:
+                    self._malformed(line, str(exc))
+                    continue
+                if not isinstance(msg, dict):
+                    self._malformed(line, "not a JSON object")
+                    continue
+                try:
+                    self._on_message(msg)
+                except Exception:  # never let one bad message stop the reader
+                    self.log("error", "Protocol error: " + traceback.format_exc()[-TRACEBACK_LIMIT:])
+        except OSError as exc:
+            self.log("error", f"Protocol input failed: {exc}")
+        self._on_eof()
+
+    def _malformed(self, line: bytes, reason: str) -> None:
+        text = line[:200].decode("utf-8", "replace").rstrip()
+        print(f"mmo_maid_sdk: skipped malformed protocol line ({reason}): {text}", file=sys.stderr)
+        self.log("warning", f"Malformed protocol line skipped ({reason}): {text}")
+
+    def _on_eof(self) -> None:
+        self._closed = True
+        pending, self._pending = self._pending, {}
+        for slot in pending.values():
+            slot[1] = _CLOSED
+            slot[0].release()
+        self._begin_stop()
+
+    def _begin_stop(self) -> None:
+        self._stopping = True
+        self._stop.set()
+
+    def _enqueue(self, method: str, item: tuple[Any, ...]) -> None:
+        if self._queue.qsize() >= QUEUE_LIMIT:
+            self.log("warning", f"Dispatch queue full — dropped {method}")
+            return
+        self._queue.put(item)
+
+    def _on_message(self, msg: dict[str, Any]) -> None:
+        method = msg.get("method")
+        if method is None:
+            slot = self._pending.pop(msg.get("id"), None) if not isinstance(msg.get("id"), (list, dict)) else None
+            if slot is not None:
+                slot[1] = msg
+                slot[0].release()
+            return
+        if not isinstance(method, str):
+            self._malformed(_encode(msg).encode(), "method is not a string")
+            return
+        params = msg.get("params")
+        if not isinstance(params, dict):
+            params = {}
+        if method == "host.shutdown":
+            self._begin_stop()
+            return
+        if self._boot is None:
+            if method == "host.boot":
+                self._on_boot(params)
+            return
+        if self._stopping:
+            return
+        if method.startswith("event."):
+            if method == "event.cron":
+                self._enqueue(method, (self._run_tick, "cron", params))
+                return
+            etype = method[6:]
+            if etype == "ack" or etype == "fail":
+                return
+            if not self._plugin._event_handlers.get(etype):
+                if params.get("event_id") is not None:
+                    self.notify("event.ack", {"event_id": params["event_id"]})
+                return
+            self._enqueue(method, (self._run_event, etype, params))
+        elif method == "schedule.tick":
+            self._enqueue(method, (self._run_tick, "schedule", params))
+        elif method.startswith("dashboard."):
+            if "id" in msg:
+                self._enqueue(method, (self._run_dashboard, method[10:], msg["id"], params))
+        elif method in _LIFECYCLE:
+            self._enqueue(method, (self._run_lifecycle, _LIFECYCLE[method], params))
+        elif method == "host.boot":
+            return  # a second boot is ignored
+        elif "id" in msg:
+            self._send(
+                {"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": f"unknown method: {method}"}}
+            )
+
+    # -- boot and on_ready --------------------------------------------------------------
+
+    def _on_boot(self, params: dict[str, Any]) -> None:
+        boot = self._boot = _Boot(params)
+        self.notify("plugin.register", self._plugin._registration())
+        ready = None
+        if not boot.pool and self._plugin._ready_handlers:
+            ready = threading.Event()
+            self._ready[boot.server_id] = ready
+            threading.Thread(target=self._run_ready, args=(boot.server_id, {}, ready), daemon=True).start()
+        if not boot.pool and not boot.host_scheduler:
+            for name, (fn, interval) in self._plugin._schedules.items():
+                threading.Thread(target=self._fallback_schedule, args=(name, fn, interval, ready), daemon=True).start()
+            for name, (fn, spec) in self._plugin._crons.items():
+                threading.Thread(target=self._fallback_cron, args=(name, fn, spec, ready), daemon=True).start()
+
+    def _run_ready(self, server_id: str, params: dict[str, Any], done: threading.Event) -> None:
+        try:
+            ctx = self._context(params)
+            for handler in list(self._plugin._ready_handlers):
+                try:
+                    handler(ctx)
+                except BaseException:
+                    self.log("error", "on_ready error: " + _tb(), discord_srv_id=server_id)
+        finally:
+            done.set()
+
+    def _ensure_ready(self, server_id: str, params: dict[str, Any]) -> None:
+        if not self._plugin._ready_handlers:
+            return
+        gate = self._ready.get(server_id)
+        if gate is None:
+            with self._ready_lock:
+                gate = self._ready.get(server_id)
+                if gate is None:
+                    gate = self._ready[server_id] = threading.Event()
+                    owner = True
+                else:
+                    owner = False
+            if owner:
+                self._run_ready(server_id, params, gate)
+                return
+        gate.wait()
+
+    # -- deliveries ----------------------------------------------------------------------
+
+    def _context(self, params: dict[str, Any], request_id: str = "", event_id: Any = None) -> Context:
+        boot = self._boot
+        assert boot is not None
+        caps = params.get("capabilities")
+        capabilities = set(boot.capabilities)
+        if isinstance(caps, list):
+            capabilities.intersection_update(caps)
+        return Context(
+            self,
+            server_id=str(params.get("discord_srv_id") or boot.server_id),
+            plugin_id=str(params.get("plugin_id") or boot.plugin_id),
+            version=str(params.get("version") or boot.version),
+            capabilities=capabilities,
+            request_id=request_id,
+            event_id=event_id,
+        )
+
+    def _finish(self, event_id: Any, failure: BaseException | None) -> None:
+        if event_id is None:
+            return
+        if failure is not None:
+            self.notify(
+                "event.fail",
+                {
+                    "event_id": event_id,
+                    "reason": "handler_exception",
+                    "error": f"{type(failure).__name__}: {failure}"[:500],
+                },
+            )
+        self._ack(event_id)
+
+    def _run_event(self, etype: str, params: dict[str, Any]) -> None:
+        event = params.get("event")
+        if not isinstance(event, dict):
+            event = {}
+        event_id = params.get("event_id")
+        request_id = str(event.get("interaction_id") or "") if etype == "interaction_create" else ""
+        ctx = self._context(params, request_id, event_id)
+        self._ensure_ready(ctx.server_id, params)
+        failure = None
+        for handler in self._plugin._event_handlers.get(etype, ()):
+            try:
+                handler(ctx, event)
+            except BaseException as exc:
+                failure = failure or exc
+                self.log(
+                    "error",
+                    f"Event handler error ({etype}):\n" + _tb(),
+                    discord_srv_id=ctx.server_id,
+                    **({} if event_id is None else {"event_id": event_id}),
+                )
+        self._finish(event_id, failure)
+
+    def _run_tick(self, kind: str, params: dict[str, Any]) -> None:
+        name = params.get("name")
+        event_id = params.get("event_id")
+        tables = (self._plugin._schedules, self._plugin._crons)
+        entry = tables[kind == "cron"].get(name) or tables[kind != "cron"].get(name)
+        if entry is None:
+            self.log("warning", f"No @{kind} function named {name!r}; tick ignored")
+            self._finish(event_id, None)
+            return
+        ctx = self._context(params, "", event_id)
+        self._ensure_ready(ctx.server_id, params)
+        failure = None
+        try:
+            entry[0](ctx)
+        except BaseException as exc:
+            failure = exc
+            self.log("error", f"Scheduled task error ({name}): " + _tb(), discord_srv_id=ctx.server_id)
+        self._finish(event_id, failure)
+
+    def _run_lifecycle(self, hook: str, params: dict[str, Any]) -> None:
+        ctx = self._context(params)
+        self._ensure_ready(ctx.server_id, params)
+        handler = self._plugin._lifecycle.get(hook)
+        if handler is None:
+            return
+        try:
+            handler(ctx)
+        except BaseException:
+            self.log("error", f"Lifecycle handler error ({hook}): " + _tb(), discord_srv_id=ctx.server_id)
+
+    def _run_dashboard(self, name: str, rid: Any, params: dict[str, Any]) -> None:
+        ctx = self._context(params)
+        self._ensure_ready(ctx.server_id, params)
+        handler = self._plugin._dashboards.get(name)
+        if handler is None:
+            error = {"code": -32601, "message": f"unknown method: dashboard.{name}"}
+            self.notify_raw({"jsonrpc": "2.0", "id": rid, "error": error})
+            return
+        widget = {
+            k: v for k, v in params.items() if k not in ("discord_srv_id", "plugin_id", "version", "capabilities")
+        }
+        try:
+            result = handler(ctx, widget)
+            _encode(result)
+        except BaseException as exc:
+            result = {"error": str(exc)}
+        self.notify_raw({"jsonrpc": "2.0", "id": rid, "result": result})
+
+    def notify_raw(self, msg: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            self._send(msg)
+
+    # -- fallback scheduling (hosts without host_scheduler) ---------------------------------
+
+    def _fallback_schedule(self, name: str, fn: Any, interval: int, ready: threading.Event | None) -> None:
+        if ready is not None:
+            ready.wait()
+        while not self._stop.wait(interval):
+            self._run_fallback(name, fn)
+
+    def _fallback_cron(self, name: str, fn: Any, spec: Any, ready: threading.Event | None) -> None:
+        if ready is not None:
+            ready.wait()
+        while True:
+            now = _dt.datetime.now(_dt.UTC)
+            delay = (spec.next_after(now) - now).total_seconds()
+            if self._stop.wait(min(max(delay, 0.0), 600.0)):
+                return
+            now = _dt.datetime.now(_dt.UTC)
+            if spec.matches(now):
+                self._run_fallback(name, fn)
+                if self._stop.wait(60.0):
+                    return
+
+    def _run_fallback(self, name: str, fn: Any) -> None:
+        ctx = self._context({})
+        try:
+            fn(ctx)
+        except BaseException:
+            self.log("error", f"Scheduled task error ({name}): " + _tb(), discord_srv_id=ctx.server_id)
+
+    # -- workers and lifetime -------------------------------------------------------------
+
+    def _worker(self) -> None:
+        get = self._queue.get
+        lock = self._active_lock
+        while True:
+            item = get()
+            with lock:
+                self._active += 1
+            try:
+                if not self._stopping:
+                    item[0](*item[1:])
+            except BaseException:
+                self.log("error", "Dispatch error: " + _tb())
+            finally:
+                with lock:
+                    self._active -= 1
+
+    def serve_forever(self) -> int:
+        """Start the reader, workers and ack flusher; return the exit status after shutdown or EOF."""
+        self.log("info", "SDK plugin process started")
+        for i in range(self._threads):
+            threading.Thread(target=self._worker, name=f"mmo-dispatch-{i}", daemon=True).start()
+        threading.Thread(target=self._ack_flusher, name="mmo-acks", daemon=True).start()
+        threading.Thread(target=self._read_loop, name="mmo-reader", daemon=True).start()
+        self._stop.wait()
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+        while self._active and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self._flush_acks()
+        return 0
+
+
+def _tb() -> str:
+    return traceback.format_exc()[-TRACEBACK_LIMIT:]
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def serve(plugin: Any) -> None:
+    """Protect the protocol stream, serve the host, and exit the process with status 0."""
+    timeout = _env_number("MMO_SDK_RPC_TIMEOUT", 30.0)
+    threads = int(max(1, min(32, _env_number("MMO_SDK_DISPATCH_THREADS", 4))))
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stdout.flush()
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+    in_fd = os.dup(0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    code = Transport(plugin, in_fd, out_fd, timeout=timeout, threads=threads).serve_forever()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
