@@ -1,0 +1,1 @@
+"""maidcore's default sandbox backend: plugin workers in locked-down Docker containers."""

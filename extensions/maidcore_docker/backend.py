@@ -1,0 +1,237 @@
+"""The ``docker`` sandbox backend: one locked-down container per plugin worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from maidcore.layers.sandbox import SandboxUnavailable, WorkerSpec
+from maidcore.settings import DockerSettings
+from maidcore_docker import containers
+from maidcore_docker.dependencies import install_requirements, make_readable
+from maidcore_docker.engine import EngineAddress, EngineError
+from maidcore_docker.pool import WarmPool
+from maidcore_docker.worker import DockerWorker, launch
+
+if TYPE_CHECKING:
+    import docker
+
+    from maidcore.platform import Platform
+
+log = logging.getLogger(__name__)
+
+HOW_TO_START = (
+    "start it (`sudo systemctl start docker`, or `sudo dockerd &`), point DOCKER_HOST at a running engine, "
+    "or choose another backend with MAIDCORE_SANDBOX_BACKEND=process (which does not isolate plugins)"
+)
+
+
+def docker_client(timeout: float = 30.0) -> docker.DockerClient:
+    """A connected client for ``DOCKER_HOST`` (or the local socket); ``SandboxUnavailable`` if there is no engine."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=int(timeout))
+        client.ping()
+    except Exception as exc:
+        raise SandboxUnavailable(
+            f"the Docker engine is not reachable ({exc.__class__.__name__}: {exc}); {HOW_TO_START}"
+        ) from exc
+    return client
+
+
+class DockerBackend:
+    """Creates worker containers with every guarantee in ``DockerSettings``, from a warm pool when it can."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        settings: DockerSettings | None = None,
+        *,
+        data_dir: Path,
+        max_line: int = 1024 * 1024,
+        client: docker.DockerClient | None = None,
+    ) -> None:
+        self.settings = settings or DockerSettings()
+        self.data_dir = Path(data_dir)
+        self.max_line = max_line
+        self.node = containers.node_id(self.settings, self.data_dir)
+        self.client = client
+        self._own_client = client is None
+        self.engine: EngineAddress | None = None
+        self.workers: set[DockerWorker] = set()
+        self.pool = WarmPool(
+            size=self.settings.warm_pool_size,
+            idle_reap_seconds=self.settings.warm_pool_idle_reap_seconds,
+            launch=self._launch_spare,
+            stop_grace=self.settings.stop_timeout_seconds,
+        )
+        self.swept = 0
+        self._background: set[asyncio.Task] = set()
+
+    @classmethod
+    def from_platform(cls, platform: Platform) -> DockerBackend:
+        return cls(
+            platform.settings.docker,
+            data_dir=platform.data_dir,
+            max_line=platform.settings.runner.max_line_bytes,
+        )
+
+    # --- SandboxBackend ------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect (``SandboxUnavailable`` with how to fix it), check the image, sweep leftovers, start the pool."""
+        if self.client is None:
+            self.client = await asyncio.to_thread(docker_client, self.settings.spawn_timeout_seconds)
+        else:
+            try:
+                await asyncio.to_thread(self.client.ping)
+            except Exception as exc:
+                raise SandboxUnavailable(f"the Docker engine is not reachable ({exc}); {HOW_TO_START}") from exc
+        try:
+            self.engine = EngineAddress.from_client(self.client)
+        except EngineError as exc:
+            raise SandboxUnavailable(str(exc)) from exc
+        import docker.errors
+
+        try:
+            await asyncio.to_thread(self.client.images.get, self.settings.image)
+        except docker.errors.ImageNotFound:
+            raise SandboxUnavailable(
+                f"the plugin runtime image {self.settings.image} does not exist on this engine; "
+                "build it with `maidcore sandbox build-image` (offline, a minute) "
+                "or set MAIDCORE_DOCKER__IMAGE to one you built"
+            ) from None
+        self.swept = await asyncio.to_thread(self.sweep)
+        if self.swept:
+            log.warning("removed %d leftover worker container(s) of an earlier run on node %s", self.swept, self.node)
+        self.pool.start()
+
+    async def spawn(self, spec: WorkerSpec) -> DockerWorker:
+        """A running worker for ``spec``: a warm spare when one exists, else a fresh container."""
+        if self.engine is None:
+            raise RuntimeError("DockerBackend.start() must be awaited before spawn()")
+        worker = self.pool.take(spec)
+        if worker is not None:
+            worker._on_removed = self._untrack
+            self._track(worker)
+            self._in_background(worker.rename(containers.container_name(spec.name)))
+            worker.name = spec.name
+        else:
+            worker = await self._launch(spec, name=containers.container_name(spec.name), role="worker")
+        self.pool.refill(spec)
+        return worker
+
+    async def prewarm(self, spec: WorkerSpec) -> None:
+        """Start a warm spare for this version now, so its next ``spawn`` pays no container start."""
+        await self.pool.prewarm(spec)
+
+    async def close(self) -> None:
+        await self.pool.close()
+        grace = self.settings.stop_timeout_seconds
+        await asyncio.gather(*(worker.stop(grace) for worker in list(self.workers)), return_exceptions=True)
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+        if self.client is not None and self._own_client:
+            self.client.close()
+            self.client = None
+        self.engine = None
+
+    def isolates(self) -> bool:
+        s = self.settings
+        return s.network_mode == "none" and s.read_only and "ALL" in [c.upper() for c in s.cap_drop]
+
+    async def prepare_version(self, bundle_dir: Path, site_dir: Path, requirements: list[str]) -> None:
+        """pip-install ``requirements`` into ``site_dir`` (never at run time); the SDK line is skipped."""
+        await install_requirements(site_dir, requirements, timeout=self.settings.pip_timeout_seconds)
+        _world_readable(Path(bundle_dir))
+
+    # --- cleanup ---------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Remove every container of this node (running or exited) left by a crashed run; return how many."""
+        assert self.client is not None
+        leftovers = self.client.api.containers(
+            all=True, filters={"label": [f"{containers.NODE_LABEL}={self.node}"]}, quiet=True
+        )
+        removed = 0
+        for item in leftovers:
+            with contextlib.suppress(Exception):
+                self.client.api.remove_container(item["Id"], force=True)
+                removed += 1
+        return removed
+
+    # --- internals --------------------------------------------------------------------
+
+    def _track(self, worker: DockerWorker) -> None:
+        self.workers.add(worker)
+
+    def _untrack(self, worker: DockerWorker) -> None:
+        self.workers.discard(worker)
+
+    def _in_background(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _launch_spare(self, spec: WorkerSpec) -> DockerWorker:
+        name = containers.container_name(f"maidcore-warm-{spec.plugin_id}-{spec.version}-{uuid.uuid4().hex[:8]}")
+        return await self._launch(spec, name=name, role="spare", track=False)
+
+    async def _launch(self, spec: WorkerSpec, *, name: str, role: str, track: bool = True) -> DockerWorker:
+        assert self.client is not None and self.engine is not None
+        if not (Path(spec.bundle_dir) / "__main__.py").is_file():
+            raise FileNotFoundError(f"{spec.bundle_dir} has no __main__.py; a plugin bundle needs one")
+        kwargs = containers.create_kwargs(self.settings, spec, name=name, node=self.node, role=role)
+        try:
+            worker = await asyncio.wait_for(
+                launch(
+                    self.client,
+                    self.engine,
+                    kwargs,
+                    spec,
+                    memory=self.settings.memory,
+                    max_line=self.max_line,
+                    on_removed=self._untrack,
+                ),
+                self.settings.spawn_timeout_seconds,
+            )
+        except TimeoutError:
+            self._in_background(asyncio.to_thread(self._remove_by_name, name))
+            raise SandboxUnavailable(
+                f"starting container {name} took over {self.settings.spawn_timeout_seconds:g} s; "
+                "is the engine overloaded?"
+            ) from None
+        except Exception as exc:
+            if _is_engine_down(exc):
+                raise SandboxUnavailable(f"the Docker engine is not reachable ({exc}); {HOW_TO_START}") from exc
+            raise
+        if track:
+            self._track(worker)
+        else:
+            worker._on_removed = None
+        return worker
+
+    def _remove_by_name(self, name: str) -> None:
+        assert self.client is not None
+        with contextlib.suppress(Exception):
+            self.client.api.remove_container(name, force=True)
+
+
+def _is_engine_down(exc: BaseException) -> bool:
+    import requests
+
+    return isinstance(exc, requests.exceptions.ConnectionError | ConnectionRefusedError | FileNotFoundError) and (
+        not isinstance(exc, FileNotFoundError) or "docker.sock" in str(exc)
+    )
+
+
+def _world_readable(root: Path) -> None:
+    if root.is_dir():
+        with contextlib.suppress(OSError):
+            make_readable(root)

@@ -1,0 +1,88 @@
+"""``maidcore sandbox ...``: build the runtime image, sweep leftover containers."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from maidcore.layers.sandbox import SandboxUnavailable
+
+
+def _settings():
+    from maidcore.settings import Settings
+
+    return Settings()
+
+
+class StepDisplay:
+    """Prints build progress: numbered steps, indented detail lines, and elapsed time."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        if self.quiet and message.startswith("  "):
+            return
+        elapsed = f"[{time.monotonic() - self.started:6.1f}s]"
+        if message.startswith("  "):
+            click.echo(f"{click.style(elapsed, dim=True)} {message}")
+        else:
+            click.echo(f"{click.style(elapsed, dim=True)} {click.style(message, bold=True)}")
+
+
+@click.group()
+def sandbox() -> None:
+    """The Docker sandbox: runtime image and worker containers."""
+
+
+@sandbox.command("build-image")
+@click.option("--from", "from_image", metavar="IMAGE", help="Build FROM this Python image (pulled if missing).")
+@click.option("--offline", is_flag=True, help="Debootstrap the base image offline even if a registry base exists.")
+@click.option("--force", is_flag=True, help="Rebuild every step, ignoring the caches.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the step lines, not the build output.")
+def build_image(from_image: str | None, offline: bool, force: bool, quiet: bool) -> None:
+    """Build the plugin runtime image (Python + mmo-maid-sdk); instant when it is up to date.
+
+    Without a registry the base is built offline: debootstrap of a minimal Debian with python3
+    (needs root and a Debian mirror), cached as a tarball, then `docker import`-ed.
+    """
+    from maidcore_docker.backend import docker_client
+    from maidcore_docker.image import ImageBuildError, ensure_image
+
+    settings = _settings().docker
+    if offline:
+        if from_image:
+            raise click.UsageError("--offline and --from exclude each other: --from builds on a registry image")
+        settings = settings.model_copy(update={"base_source": "debootstrap"})
+    try:
+        client = docker_client()
+    except SandboxUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    display = StepDisplay(quiet)
+    try:
+        tag = ensure_image(client, settings, from_image=from_image, force=force, progress=display)
+    except ImageBuildError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        client.close()
+    click.echo(f"{settings.image} -> {tag}")
+
+
+@sandbox.command("sweep")
+def sweep() -> None:
+    """Remove this node's worker containers left behind by a crashed maidcore."""
+    import asyncio
+
+    from maidcore_docker.backend import DockerBackend, docker_client
+
+    settings = _settings()
+    try:
+        client = docker_client()
+    except SandboxUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    backend = DockerBackend(settings.docker, data_dir=settings.data_dir, client=client)
+    removed = asyncio.run(asyncio.to_thread(backend.sweep))
+    client.close()
+    click.echo(f"removed {removed} container(s) of node {backend.node}")

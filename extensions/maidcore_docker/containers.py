@@ -1,0 +1,114 @@
+"""Turn ``DockerSettings`` and a ``WorkerSpec`` into the container the guarantees describe.
+
+Each guarantee is one setting (defaults in ``maidcore.settings.DockerSettings``):
+no network, read-only root, a size-capped ``/tmp``, 64 MB with no swap, 0.25 vCPU,
+32 pids, uid/gid 65534, an environment holding only ``runtime_env``, no
+capabilities, no-new-privileges, Docker's default seccomp profile, no IPC
+namespace sharing, no engine-side logs, and labels naming platform, node, plugin
+and version. Plugin code arrives through read-only bind mounts only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from docker.types import LogConfig, Mount, Ulimit
+
+from maidcore.layers.sandbox import WorkerSpec
+from maidcore.settings import DockerSettings
+
+PLATFORM_LABEL = "maidcore.platform"
+NODE_LABEL = "maidcore.node"
+PLUGIN_LABEL = "maidcore.plugin"
+VERSION_LABEL = "maidcore.version"
+WORKER_LABEL = "maidcore.worker"
+ROLE_LABEL = "maidcore.role"
+
+BUNDLE_MOUNT = "/plugin"
+SITE_MOUNT = "/site"
+PYTHON = "/opt/maidcore/python"
+ENTRY = "/opt/maidcore/entry.py"
+
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
+
+
+def container_name(name: str) -> str:
+    """A Docker-valid container name for ``name`` (unsafe characters become ``-``)."""
+    safe = _NAME_UNSAFE.sub("-", name).lstrip("_.-") or "worker"
+    return safe[:200]
+
+
+def node_id(settings: DockerSettings, data_dir: Path) -> str:
+    """The label value that tells this node's containers from other nodes' on a shared engine."""
+    if settings.node_id:
+        return settings.node_id
+    return hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+
+
+def command(settings: DockerSettings) -> list[str]:
+    """``env -i`` so the interpreter's environment is exactly ``runtime_env`` (no image or engine PATH)."""
+    env = [f"{key}={value}" for key, value in sorted(settings.runtime_env.items())]
+    return ["/usr/bin/env", "-i", *env, PYTHON, ENTRY]
+
+
+def security_options(settings: DockerSettings) -> list[str]:
+    options = []
+    if settings.no_new_privileges:
+        options.append("no-new-privileges:true")
+    if settings.seccomp_profile:
+        profile = Path(settings.seccomp_profile)
+        options.append(f"seccomp={profile.read_text() if profile.is_file() else settings.seccomp_profile}")
+    return options
+
+
+def create_kwargs(settings: DockerSettings, spec: WorkerSpec, *, name: str, node: str, role: str) -> dict[str, Any]:
+    """Keyword arguments for ``create_container_config``; ``host_config`` holds those of ``create_host_config``.
+
+    ``launch`` adds ``StdinOnce`` (EOF from the runner reaches the worker) which the SDK has no argument for.
+    """
+    mounts = [Mount(BUNDLE_MOUNT, str(Path(spec.bundle_dir).resolve()), type="bind", read_only=True)]
+    if spec.site_dir is not None and Path(spec.site_dir).is_dir():
+        mounts.append(Mount(SITE_MOUNT, str(Path(spec.site_dir).resolve()), type="bind", read_only=True))
+    labels = {
+        **settings.labels,
+        **spec.labels,
+        PLATFORM_LABEL: "maidcore",
+        NODE_LABEL: node,
+        PLUGIN_LABEL: spec.plugin_id,
+        VERSION_LABEL: spec.version,
+        WORKER_LABEL: spec.name,
+        ROLE_LABEL: role,
+    }
+    tmpfs_options = f"rw,nosuid,nodev,noexec,size={settings.tmpfs_size},mode=1777"
+    host_config = {
+        "mounts": mounts,
+        "network_mode": settings.network_mode,
+        "read_only": settings.read_only,
+        "tmpfs": {settings.tmpfs_path: tmpfs_options},
+        "mem_limit": settings.memory,
+        "memswap_limit": settings.memory_swap,
+        "nano_cpus": int(settings.cpus * 1_000_000_000),
+        "pids_limit": settings.pids_limit,
+        "cap_drop": list(settings.cap_drop),
+        "security_opt": security_options(settings),
+        "ipc_mode": settings.ipc_mode,
+        "log_config": LogConfig(type=settings.log_driver),
+        "ulimits": [Ulimit(name="core", soft=0, hard=0)],
+    }
+    return {
+        "image": settings.image,
+        "name": name,
+        "entrypoint": command(settings),
+        "command": [],
+        "environment": {},
+        "user": settings.user,
+        "working_dir": BUNDLE_MOUNT,
+        "labels": labels,
+        "hostname": "plugin",
+        "stdin_open": True,
+        "tty": False,
+        "host_config": host_config,
+    }

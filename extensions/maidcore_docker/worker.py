@@ -1,0 +1,270 @@
+"""One plugin worker = one container, attached before it starts and removed as soon as it ends.
+
+A worker watches its own container: when the engine's ``wait`` returns, it reads
+why (``State.OOMKilled``, ``ExitCode``) and removes the container, whether or not
+anyone called ``stop()``. A crash of maidcore itself leaves at most exited
+containers, which the next ``start()`` sweeps by label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal as signals
+import time
+from typing import TYPE_CHECKING, Any
+
+from maidcore.layers.sandbox import ExitStatus, LineTooLong, WorkerSpec
+from maidcore_docker.engine import EngineAddress
+from maidcore_docker.streams import LineBuffer, cancel_quietly, demultiplex
+
+if TYPE_CHECKING:
+    from docker import APIClient
+
+log = logging.getLogger(__name__)
+
+STDERR_CAP = 1 << 20  # diagnostics kept while nobody reads them; the rest is counted and dropped
+STDERR_LINE = 16 << 10
+
+
+def describe_exit(
+    state: dict[str, Any], *, memory: str, killed_after: float | None, violation: str | None
+) -> ExitStatus:
+    """An ``ExitStatus`` with a one-line reason from the container's inspected ``State``."""
+    code = state.get("ExitCode")
+    oom = bool(state.get("OOMKilled"))
+    signal = code - 128 if isinstance(code, int) and 128 < code < 160 else None
+    if oom:
+        reason = f"OOM-killed (over the {memory} memory limit)"
+    elif killed_after is not None:
+        reason = f"did not stop within {killed_after:g} s; killed by SIGKILL"
+    elif signal is not None:
+        try:
+            name = signals.Signals(signal).name
+        except ValueError:
+            name = f"signal {signal}"
+        reason = f"killed by {name}"
+    elif code == 0:
+        reason = "exited normally (exit code 0)"
+    else:
+        reason = f"exit code {code}"
+    if state.get("Error"):
+        reason += f" ({state['Error']})"
+    if violation:
+        reason = f"protocol violation: {violation}; then {reason}"
+    return ExitStatus(exit_code=code, signal=signal, oom_killed=oom, reason=reason)
+
+
+class DockerWorker:
+    """A running container speaking JSON-RPC lines on its attached stdin/stdout."""
+
+    def __init__(
+        self,
+        *,
+        api: APIClient,
+        container_id: str,
+        spec: WorkerSpec,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        wait_task: asyncio.Future,
+        memory: str,
+        max_line: int,
+        on_removed=None,
+    ) -> None:
+        self.name = spec.name
+        self.spec = spec
+        self.api = api
+        self.container_id = container_id
+        self.started_at = time.monotonic()
+        self._memory = memory
+        self._writer = writer
+        self._wait_task = wait_task
+        self._stdout = LineBuffer(max_line=max_line, cap=max_line + (64 << 10), drop_over_cap=False, what="stdout")
+        self._stderr = LineBuffer(max_line=STDERR_LINE, cap=STDERR_CAP, drop_over_cap=True, what="stderr")
+        self._pump = asyncio.ensure_future(demultiplex(reader, self._stdout, self._stderr))
+        self._write_lock = asyncio.Lock()
+        self._stdin_closed = False
+        self._killed_after: float | None = None
+        self._violation: str | None = None
+        self._status: ExitStatus | None = None
+        self._ended = asyncio.Event()
+        self._on_removed = on_removed
+        self._watcher = asyncio.ensure_future(self._watch())
+
+    # --- the Worker protocol ----------------------------------------------------
+
+    async def readline(self) -> bytes:
+        try:
+            return await self._stdout.readline()
+        except LineTooLong as exc:
+            self.report_violation(str(exc))
+            raise
+
+    async def write(self, data: bytes) -> None:
+        if self._stdin_closed or self._writer.is_closing() or self._ended.is_set():
+            raise BrokenPipeError(f"worker {self.name} is gone (stdin closed)")
+        async with self._write_lock:
+            try:
+                self._writer.write(data)
+                await self._writer.drain()
+            except (ConnectionError, OSError) as exc:
+                raise BrokenPipeError(f"worker {self.name} is gone ({exc})") from exc
+
+    async def close_stdin(self) -> None:
+        if self._stdin_closed:
+            return
+        self._stdin_closed = True
+        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+            if self._writer.can_write_eof() and not self._writer.is_closing():
+                self._writer.write_eof()
+
+    async def stderr_lines(self) -> bytes:
+        line = await self._stderr.readline()
+        if not line and self._stderr.dropped:
+            dropped, self._stderr.dropped = self._stderr.dropped, 0
+            return f"[maidcore: {dropped} bytes of stderr dropped while nobody read them]\n".encode()
+        return line
+
+    async def wait(self) -> ExitStatus:
+        await self._ended.wait()
+        assert self._status is not None
+        return self._status
+
+    async def stop(self, grace: float = 5.0) -> ExitStatus:
+        """EOF on stdin (the SDK exits 0 on it), then SIGKILL after ``grace`` s; the container is removed either way.
+
+        PID 1 in a container ignores SIGTERM unless it installs a handler, so EOF is the polite request.
+        """
+        if not self._ended.is_set():
+            await self.close_stdin()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._ended.wait()), grace)
+            except TimeoutError:
+                self._killed_after = grace
+                await self._kill()
+        await self._ended.wait()
+        assert self._status is not None
+        return self._status
+
+    # --- extras the runner may use ----------------------------------------------------
+
+    def report_violation(self, reason: str) -> None:
+        """Record a protocol violation (e.g. a non-JSON line) so the exit reason names it."""
+        if self._violation is None:
+            self._violation = reason
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    async def kill(self) -> ExitStatus:
+        """SIGKILL now (timeouts) and wait for removal."""
+        if not self._ended.is_set():
+            self._killed_after = 0.0
+            await self._kill()
+        return await self.wait()
+
+    # --- internals ------------------------------------------------------------------
+
+    async def _kill(self) -> None:
+        try:
+            await asyncio.to_thread(self.api.kill, self.container_id, "SIGKILL")
+        except Exception as exc:  # already gone: the watcher reports the real status
+            log.debug("kill %s: %s", self.name, exc)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ended.wait()), 15)
+        except TimeoutError:
+            log.warning("worker %s: engine did not report the exit after SIGKILL; removing by force", self.name)
+            self._watcher.cancel()
+            await self._finish({"ExitCode": 137, "Error": "engine did not report the exit"})
+
+    async def _watch(self) -> None:
+        try:
+            try:
+                await self._wait_task
+            except Exception as exc:
+                log.warning("worker %s: wait on the engine failed (%s); inspecting", self.name, exc)
+            # the engine closes the attach stream once the process is gone; keep what it flushed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._pump), 2.0)
+            try:
+                attrs = await asyncio.to_thread(self._inspect)
+                state = attrs.get("State", {})
+            except Exception as exc:
+                state = {"ExitCode": None, "Error": f"inspect failed: {exc}"}
+            await self._finish(state)
+        except asyncio.CancelledError:
+            raise
+
+    def _inspect(self) -> dict[str, Any]:
+        return self.api.inspect_container(self.container_id)
+
+    async def _finish(self, state: dict[str, Any]) -> None:
+        if self._ended.is_set():
+            return
+        if self._violation and self._killed_after is not None:
+            self._killed_after = None  # the violation is the story; "killed" is in the reason below
+        self._status = describe_exit(
+            state, memory=self._memory, killed_after=self._killed_after, violation=self._violation
+        )
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.api.remove_container, self.container_id, force=True)
+        await cancel_quietly(self._pump)
+        with contextlib.suppress(Exception):
+            self._writer.close()
+        self._stdout.feed_eof()
+        self._stderr.feed_eof()
+        self._ended.set()
+        if self._on_removed is not None:
+            self._on_removed(self)
+
+    async def rename(self, name: str) -> None:
+        """Give a claimed warm spare the name the runner chose (off the start path)."""
+        self.name = name
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.api.rename, self.container_id, name)
+
+
+async def launch(
+    client,
+    engine: EngineAddress,
+    create_kwargs: dict[str, Any],
+    spec: WorkerSpec,
+    *,
+    memory: str,
+    max_line: int,
+    on_removed=None,
+) -> DockerWorker:
+    """Create, attach (before start, so no output is lost), arm ``wait``, start; remove on any failure."""
+    kwargs = dict(create_kwargs)
+    name = kwargs.pop("name")
+    kwargs["host_config"] = client.api.create_host_config(**kwargs["host_config"])
+    config = client.api.create_container_config(**kwargs)  # (unlike create_container: no proxy env injected)
+    config["StdinOnce"] = True
+    created = await asyncio.to_thread(client.api.create_container_from_config, config, name)
+    container_id = created["Id"]
+    reader = writer = None
+    wait_task = None
+    try:
+        reader, writer = await engine.attach(container_id)
+        wait_task = await engine.open_wait(container_id)
+        await asyncio.to_thread(client.api.start, container_id)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        await cancel_quietly(wait_task)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(client.api.remove_container, container_id, force=True)
+        raise
+    return DockerWorker(
+        api=client.api,
+        container_id=container_id,
+        spec=spec,
+        reader=reader,
+        writer=writer,
+        wait_task=wait_task,
+        memory=memory,
+        max_line=max_line,
+        on_removed=on_removed,
+    )
