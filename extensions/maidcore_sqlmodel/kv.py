@@ -1,0 +1,345 @@
+"""``ctx.kv`` (contract §4.4): a JSON store per (server, plugin) in the ``kv_entries`` table.
+
+Values are stored as compact JSON text, expiry as Unix seconds. Expired rows
+are invisible to every read and to the key quota, and a sweeper deletes them.
+Counters are atomic across threads, processes and nodes: SQLite serialises
+writers with ``BEGIN IMMEDIATE``, PostgreSQL locks the row (``FOR UPDATE``)
+and takes a per-scope advisory lock before counting keys for the quota.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from maidcore.errors import InvalidArgument, KvQuotaExceeded, RpcFailure
+from maidcore.scope import Scope
+from maidcore_sqlmodel.database import Database
+
+MAX_KEYS = 10_000
+MAX_VALUE_BYTES = 64 * 1024
+MAX_KEY_CHARS = 256
+MAX_LIST = 100
+MAX_GET_MANY = 50
+MAX_PUT_MANY = 25
+
+JSON = Any
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+_SCOPE = "server_id = ? AND plugin_id = ?"
+
+
+# --- validation ----------------------------------------------------------------------
+
+
+def check_key(key: Any, field: str = "key") -> str:
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS or "\x00" in key:
+        raise InvalidArgument(field, f"a non-empty string of at most {MAX_KEY_CHARS} characters without NUL bytes")
+    return key
+
+
+def encode_value(value: JSON) -> str:
+    """Compact UTF-8 JSON, at most 64 KB."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument("value", "JSON-serialisable (finite numbers, strings, lists, objects)") from exc
+    size = len(text.encode("utf-8"))
+    if size > MAX_VALUE_BYTES:
+        raise KvQuotaExceeded(f"value is {size} bytes of compact JSON; the limit is {MAX_VALUE_BYTES} bytes")
+    return text
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_amount(amount: Any) -> int | float:
+    if not _is_number(amount) or (isinstance(amount, float) and not math.isfinite(amount)):
+        raise InvalidArgument("amount", "a finite number")
+    return amount
+
+
+def _check_ttl(ttl_seconds: Any) -> int:
+    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 0:
+        raise InvalidArgument("ttl_seconds", "an integer >= 0 (0 = no expiry)")
+    return ttl_seconds
+
+
+def _check_prefix(prefix: Any) -> str:
+    if prefix is None:
+        return ""
+    if not isinstance(prefix, str) or len(prefix) > MAX_KEY_CHARS or "\x00" in prefix:
+        raise InvalidArgument("prefix", f"a string of at most {MAX_KEY_CHARS} characters without NUL bytes")
+    return prefix
+
+
+def _split_path(path: Any) -> list[str]:
+    if path is None or path == "":
+        return []
+    if not isinstance(path, str) or len(path) > MAX_KEY_CHARS or any(not p for p in path.split(".")):
+        raise InvalidArgument("path", "a dotted path of non-empty names, such as 'stats.wins'")
+    return path.split(".")
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with ``prefix`` (None: no bound)."""
+    chars = list(prefix)
+    while chars:
+        code = ord(chars[-1]) + 1
+        if code == 0xD800:  # surrogates cannot be stored; skip to the next encodable point
+            code = 0xE000
+        if code <= 0x10FFFF:
+            chars[-1] = chr(code)
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
+def apply_increment(current: JSON | None, path: list[str], amount: int | float) -> tuple[JSON, int | float]:
+    """The new stored value and the new number, or InvalidArgument when the target is not a number."""
+    if not path:
+        base = 0 if current is None else current
+        if not _is_number(base):
+            raise InvalidArgument("value", f"a number to increment (the stored value is {_type_name(base)})")
+        new = base + amount
+        return new, new
+    root = {} if current is None else current
+    if not isinstance(root, dict):
+        raise InvalidArgument(
+            "value", f"a JSON object to increment a path inside (the stored value is {_type_name(root)})"
+        )
+    root = json.loads(json.dumps(root))  # never mutate the caller's object
+    node = root
+    for i, name in enumerate(path[:-1]):
+        child = node.get(name)
+        if child is None:
+            child = node[name] = {}
+        elif not isinstance(child, dict):
+            where = ".".join(path[: i + 1])
+            raise InvalidArgument("path", f"a path through objects ({where} is {_type_name(child)})")
+        node = child
+    leaf = node.get(path[-1], 0)
+    if leaf is None:
+        leaf = 0
+    if not _is_number(leaf):
+        raise InvalidArgument("value", f"a number at the path to increment (found {_type_name(leaf)})")
+    new = leaf + amount
+    node[path[-1]] = new
+    return root, new
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+# --- the store ---------------------------------------------------------------------------
+
+
+class SqlKvStore:
+    """KV over the platform database; every method runs on a database thread."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pg = db.dialect == "postgresql"
+        q = db.sql
+        lock = " FOR UPDATE" if self._pg else ""
+        self._get_sql = q(f"SELECT value FROM kv_entries WHERE {_SCOPE} AND key = ? AND {_LIVE}")
+        self._lock_sql = q(f"SELECT value, expires_at FROM kv_entries WHERE {_SCOPE} AND key = ?{lock}")
+        self._update_sql = q(f"UPDATE kv_entries SET value = ?, expires_at = ? WHERE {_SCOPE} AND key = ? AND {_LIVE}")
+        self._update_value_sql = q(f"UPDATE kv_entries SET value = ? WHERE {_SCOPE} AND key = ?")
+        # Insert a new key, or take over an expired row; a live row (a concurrent insert) is left alone.
+        self._insert_sql = q(
+            "INSERT INTO kv_entries (server_id, plugin_id, key, value, expires_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (server_id, plugin_id, key) DO UPDATE SET value = excluded.value, "
+            "expires_at = excluded.expires_at "
+            "WHERE kv_entries.expires_at IS NOT NULL AND kv_entries.expires_at <= ?"
+        )
+        self._delete_sql = q(f"DELETE FROM kv_entries WHERE {_SCOPE} AND key = ?")
+        self._count_sql = q(f"SELECT count(*) FROM kv_entries WHERE {_SCOPE} AND {_LIVE}")
+        self._scope_lock_sql = q("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
+        self._sweep_sql = q("DELETE FROM kv_entries WHERE expires_at IS NOT NULL AND expires_at <= ?")
+
+    # --- reads -------------------------------------------------------------------
+
+    async def get(self, scope: Scope, key: str) -> JSON | None:
+        check_key(key)
+        return await self.db.run(self._get, scope, key)
+
+    def _get(self, conn: Any, scope: Scope, key: str) -> JSON | None:
+        row = conn.execute(self._get_sql, (scope.server_id, scope.plugin_id, key, time.time())).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    async def get_many(self, scope: Scope, keys: Sequence[str]) -> dict[str, JSON]:
+        if isinstance(keys, str | bytes) or not isinstance(keys, Sequence) or len(keys) > MAX_GET_MANY:
+            raise InvalidArgument("keys", f"a list of at most {MAX_GET_MANY} keys")
+        wanted = list(dict.fromkeys(check_key(k, "keys") for k in keys))
+        if not wanted:
+            return {}
+        return await self.db.run(self._get_many, scope, wanted)
+
+    def _get_many(self, conn: Any, scope: Scope, keys: list[str]) -> dict[str, JSON]:
+        marks = ", ".join("?" for _ in keys)
+        sql = self.db.sql(f"SELECT key, value FROM kv_entries WHERE {_SCOPE} AND key IN ({marks}) AND {_LIVE}")
+        found = dict(conn.execute(sql, (scope.server_id, scope.plugin_id, *keys, time.time())).fetchall())
+        return {k: json.loads(found[k]) for k in keys if k in found}
+
+    async def list_keys(self, scope: Scope, prefix: str, limit: int, start_after: str | None = None) -> list[str]:
+        rows = await self.db.run(self._list, scope, *self._list_args(prefix, limit, start_after), False)
+        return [r[0] for r in rows]
+
+    async def list_values(
+        self, scope: Scope, prefix: str, limit: int, start_after: str | None = None
+    ) -> dict[str, JSON]:
+        rows = await self.db.run(self._list, scope, *self._list_args(prefix, limit, start_after), True)
+        return {k: json.loads(v) for k, v in rows}
+
+    @staticmethod
+    def _list_args(prefix: Any, limit: Any, start_after: Any) -> tuple[str, int, str | None]:
+        prefix = _check_prefix(prefix)
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise InvalidArgument("limit", "an integer (clamped to 1-100)")
+        if start_after is not None and (not isinstance(start_after, str) or "\x00" in start_after):
+            raise InvalidArgument("start_after", "a key (string) or null")
+        return prefix, max(1, min(MAX_LIST, limit)), start_after or None
+
+    def _where_prefix(self, prefix: str, start_after: str | None) -> tuple[str, list[Any]]:
+        clauses, args = [], []
+        if prefix:
+            clauses.append("key >= ?")
+            args.append(prefix)
+            upper = prefix_upper_bound(prefix)
+            if upper is not None:
+                clauses.append("key < ?")
+                args.append(upper)
+        if start_after is not None:
+            clauses.append("key > ?")
+            args.append(start_after)
+        return "".join(f" AND {c}" for c in clauses), args
+
+    def _list(
+        self, conn: Any, scope: Scope, prefix: str, limit: int, start_after: str | None, values: bool
+    ) -> list[tuple]:
+        where, args = self._where_prefix(prefix, start_after)
+        cols = "key, value" if values else "key"
+        sql = self.db.sql(
+            f"SELECT {cols} FROM kv_entries WHERE {_SCOPE}{where} AND {_LIVE} ORDER BY key LIMIT {int(limit)}"
+        )
+        return conn.execute(sql, (scope.server_id, scope.plugin_id, *args, time.time())).fetchall()
+
+    async def count(self, scope: Scope, prefix: str) -> int:
+        return await self.db.run(self._count, scope, _check_prefix(prefix))
+
+    def _count(self, conn: Any, scope: Scope, prefix: str) -> int:
+        where, args = self._where_prefix(prefix, None)
+        sql = self.db.sql(f"SELECT count(*) FROM kv_entries WHERE {_SCOPE}{where} AND {_LIVE}")
+        return int(conn.execute(sql, (scope.server_id, scope.plugin_id, *args, time.time())).fetchone()[0])
+
+    # --- writes ------------------------------------------------------------------
+
+    async def put(self, scope: Scope, key: str, value: JSON, ttl_seconds: int = 0) -> None:
+        check_key(key)
+        ttl = _check_ttl(ttl_seconds)
+        if value is None:  # the contract's set(key, None) deletes
+            await self.delete(scope, key)
+            return
+        text = encode_value(value)
+        await self.db.run(self._put, scope, key, text, ttl)
+
+    def _put(self, conn: Any, scope: Scope, key: str, text: str, ttl: int) -> None:
+        now = time.time()
+        expires = now + ttl if ttl else None
+        with self.db.write(conn):
+            self._upsert(conn, scope, [(key, text)], expires, now)
+
+    def _upsert(
+        self, conn: Any, scope: Scope, entries: list[tuple[str, str]], expires: float | None, now: float
+    ) -> None:
+        """Inside a write transaction: update live keys, then insert the new ones within the quota."""
+        fresh = []
+        for key, text in entries:
+            cur = conn.execute(self._update_sql, (text, expires, scope.server_id, scope.plugin_id, key, now))
+            if cur.rowcount == 0:
+                fresh.append((key, text))
+        if not fresh:
+            return
+        self._reserve(conn, scope, len(fresh), now)
+        for key, text in fresh:
+            cur = conn.execute(self._insert_sql, (scope.server_id, scope.plugin_id, key, text, expires, now))
+            if cur.rowcount == 0:  # a concurrent writer created it live since our update: overwrite it
+                conn.execute(self._update_sql, (text, expires, scope.server_id, scope.plugin_id, key, now))
+
+    def _reserve(self, conn: Any, scope: Scope, new_keys: int, now: float) -> None:
+        """Refuse ``new_keys`` more keys when they would pass the 10,000-key quota."""
+        if self._pg:  # serialise quota checks of one scope across connections and nodes
+            conn.execute(self._scope_lock_sql, (f"kv:{len(scope.server_id)}:{scope.server_id}:{scope.plugin_id}",))
+        used = conn.execute(self._count_sql, (scope.server_id, scope.plugin_id, now)).fetchone()[0]
+        if used + new_keys > MAX_KEYS:
+            raise KvQuotaExceeded(
+                f"{used} of {MAX_KEYS} keys are stored for this plugin on this server; "
+                f"delete keys or let them expire before adding {new_keys} more"
+            )
+
+    async def put_many(self, scope: Scope, entries: Mapping[str, JSON]) -> None:
+        if not isinstance(entries, Mapping) or len(entries) > MAX_PUT_MANY:
+            raise InvalidArgument("entries", f"an object of at most {MAX_PUT_MANY} key/value pairs")
+        encoded = [(check_key(k, "entries"), None if v is None else encode_value(v)) for k, v in entries.items()]
+        if encoded:
+            await self.db.run(self._put_many, scope, encoded)
+
+    def _put_many(self, conn: Any, scope: Scope, encoded: list[tuple[str, str | None]]) -> None:
+        now = time.time()
+        with self.db.write(conn):
+            for key, text in encoded:
+                if text is None:
+                    conn.execute(self._delete_sql, (scope.server_id, scope.plugin_id, key))
+            self._upsert(conn, scope, [(k, t) for k, t in encoded if t is not None], None, now)
+
+    async def delete(self, scope: Scope, key: str) -> None:
+        check_key(key)
+        await self.db.run(self._delete, scope, key)
+
+    def _delete(self, conn: Any, scope: Scope, key: str) -> None:
+        conn.execute(self._delete_sql, (scope.server_id, scope.plugin_id, key))
+
+    async def increment(self, scope: Scope, key: str, amount: int | float = 1, path: str = "") -> int | float:
+        check_key(key)
+        return await self.db.run(self._increment, scope, key, _check_amount(amount), _split_path(path))
+
+    async def decrement(self, scope: Scope, key: str, amount: int | float = 1) -> int | float:
+        """``kv.decr``: a missing key becomes ``-amount``."""
+        check_key(key)
+        return await self.db.run(self._increment, scope, key, -_check_amount(amount), [])
+
+    def _increment(self, conn: Any, scope: Scope, key: str, amount: int | float, path: list[str]) -> int | float:
+        ids = (scope.server_id, scope.plugin_id, key)
+        for _attempt in range(5):
+            now = time.time()
+            with self.db.write(conn):
+                row = conn.execute(self._lock_sql, ids).fetchone()
+                live = row is not None and (row[1] is None or row[1] > now)
+                stored, number = apply_increment(json.loads(row[0]) if live else None, path, amount)
+                text = encode_value(stored)
+                if live:
+                    conn.execute(self._update_value_sql, (text, *ids))  # keeps the TTL
+                    return number
+                self._reserve(conn, scope, 1, now)
+                cur = conn.execute(self._insert_sql, (*ids, text, None, now))
+                if cur.rowcount:
+                    return number
+            # another node created the key between our read and insert: count again on its value
+        raise RpcFailure("kv increment kept conflicting with concurrent writers of the same key; retry")
+
+    # --- housekeeping ---------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Delete expired entries; returns how many."""
+        return await self.db.run(self._sweep)
+
+    def _sweep(self, conn: Any) -> int:
+        with self.db.write(conn):
+            return conn.execute(self._sweep_sql, (time.time(),)).rowcount

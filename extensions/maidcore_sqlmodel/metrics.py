@@ -1,0 +1,174 @@
+"""``ctx.metrics`` (§4.8): points are folded into roll-ups as they are recorded, so queries never scan points.
+
+Each ``record`` updates per-minute and per-hour buckets (count, sum, min, max)
+for the metric as a whole and for each of its tags. Queries read at most a few
+thousand bucket rows whatever the number of points: ``1h`` from minute buckets
+(60 labels), ``24h`` from hour buckets (24 labels), ``7d``/``30d``/``90d`` from
+hour buckets merged into days. Minute buckets are kept 2 days, hour buckets
+``metrics_retention_days`` (90).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from maidcore.errors import InvalidArgument
+from maidcore.scope import Scope
+from maidcore_sqlmodel.database import Database
+
+NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_.]{0,63}")
+MAX_TAGS = 10
+MAX_TAG_CHARS = 200
+MINUTE, HOUR, DAY = 60, 3600, 86400
+MINUTE_RETENTION_SECONDS = 2 * DAY
+# period -> (bucket resolution read, label width, number of labels)
+PERIODS: dict[str, tuple[int, int, int]] = {
+    "1h": (MINUTE, MINUTE, 60),
+    "24h": (HOUR, HOUR, 24),
+    "7d": (HOUR, DAY, 7),
+    "30d": (HOUR, DAY, 30),
+    "90d": (HOUR, DAY, 90),
+}
+AGGREGATES = ("sum", "count", "avg", "min", "max")
+
+
+def check_metric(metric: Any) -> str:
+    if not isinstance(metric, str) or not NAME_RE.fullmatch(metric):
+        raise InvalidArgument("metric", "1-64 characters matching [a-zA-Z_][a-zA-Z0-9_.]*")
+    return metric
+
+
+def check_period(period: Any) -> tuple[int, int, int]:
+    if period not in PERIODS:
+        raise InvalidArgument("period", "one of " + ", ".join(PERIODS))
+    return PERIODS[period]
+
+
+class _Acc:
+    """count/sum/min/max of some points; every aggregate derives from these four."""
+
+    __slots__ = ("count", "max", "min", "sum")
+
+    def __init__(self) -> None:
+        self.count, self.sum, self.min, self.max = 0, 0.0, math.inf, -math.inf
+
+    def add(self, count: int, total: float, low: float, high: float) -> None:
+        self.count += count
+        self.sum += total
+        self.min = min(self.min, low)
+        self.max = max(self.max, high)
+
+    def value(self, aggregate: str) -> float | None:
+        if aggregate == "count":
+            return float(self.count)
+        if aggregate == "sum":
+            return float(self.sum)
+        if not self.count:
+            return None
+        return {"avg": self.sum / self.count, "min": self.min, "max": self.max}[aggregate]
+
+
+class SqlMetricStore:
+    """Roll-ups in the ``metric_rollups`` table; see the module docstring for the layout."""
+
+    def __init__(self, db: Database, *, retention_days: int = 90) -> None:
+        self.db = db
+        self.retention_days = retention_days
+        least, greatest = ("min", "max") if db.dialect == "sqlite" else ("LEAST", "GREATEST")
+        self._upsert_sql = db.sql(
+            "INSERT INTO metric_rollups (server_id, plugin_id, metric, resolution, tag_key, bucket, tag_value, "
+            "count, sum, min, max) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) "
+            "ON CONFLICT (server_id, plugin_id, metric, resolution, tag_key, bucket, tag_value) DO UPDATE SET "
+            "count = metric_rollups.count + 1, sum = metric_rollups.sum + excluded.sum, "
+            f"min = {least}(metric_rollups.min, excluded.min), max = {greatest}(metric_rollups.max, excluded.max)"
+        )
+        self._select_sql = db.sql(
+            "SELECT bucket, tag_value, count, sum, min, max FROM metric_rollups WHERE server_id = ? AND plugin_id = ? "
+            "AND metric = ? AND resolution = ? AND tag_key = ? AND bucket >= ?"
+        )
+        self._sweep_sql = db.sql("DELETE FROM metric_rollups WHERE resolution = ? AND bucket < ?")
+
+    async def record(self, scope: Scope, metric: str, value: float, tags: Mapping[str, str] | None = None) -> None:
+        check_metric(metric)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidArgument("value", "a finite number")
+        if tags is not None and not isinstance(tags, Mapping):
+            raise InvalidArgument("tags", "an object of at most 10 string tags")
+        pairs = [("", "")]
+        for k, v in list((tags or {}).items())[:MAX_TAGS]:
+            k, v = str(k)[:MAX_TAG_CHARS], str(v)[:MAX_TAG_CHARS]
+            if k:
+                pairs.append((k, v))
+        await self.db.run(self._record, scope, metric, float(value), pairs, time.time())
+
+    def _record(self, conn: Any, scope: Scope, metric: str, value: float, pairs: list[tuple[str, str]], now: float):
+        rows = [
+            (scope.server_id, scope.plugin_id, metric, res, k, int(now // res) * res, v, value, value, value)
+            for res in (MINUTE, HOUR)
+            for k, v in pairs
+        ]
+        with self.db.write(conn):
+            if self.db.dialect == "sqlite":
+                conn.executemany(self._upsert_sql, rows)
+            else:
+                with conn.cursor() as cur:
+                    cur.executemany(self._upsert_sql, rows)
+
+    async def query(
+        self, scope: Scope, metric: str, period: str, aggregate: str = "sum", group_by: str | None = None
+    ) -> dict[str, Any]:
+        """``{"labels": [ISO 8601 bucket starts], "series": [{"name", "data"}], "total": float}``.
+
+        ``data`` holds one value per label (``null`` for avg/min/max of an empty
+        bucket); ``total`` is the aggregate over the whole period.
+        """
+        check_metric(metric)
+        resolution, step, n = check_period(period)
+        if aggregate not in AGGREGATES:
+            raise InvalidArgument("aggregate", "one of " + ", ".join(AGGREGATES))
+        if group_by is not None and (not isinstance(group_by, str) or not group_by):
+            raise InvalidArgument("group_by", "a tag key or null")
+        now = time.time()
+        start = int(now // step) * step - (n - 1) * step
+        labels = [datetime.fromtimestamp(start + i * step, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(n)]
+        rows = await self.db.run(self._rows, scope, metric, resolution, "", start)
+        total = _Acc()
+        overall = [_Acc() for _ in range(n)]
+        for bucket, _tag, count, s, lo, hi in rows:
+            overall[min(n - 1, (bucket - start) // step)].add(count, s, lo, hi)
+            total.add(count, s, lo, hi)
+        if group_by is None:
+            series = [{"name": metric, "data": [a.value(aggregate) for a in overall]}]
+        else:
+            grouped: dict[str, list[_Acc]] = {}
+            for bucket, tag, count, s, lo, hi in await self.db.run(
+                self._rows, scope, metric, resolution, group_by[:MAX_TAG_CHARS], start
+            ):
+                accs = grouped.setdefault(tag, [_Acc() for _ in range(n)])
+                accs[min(n - 1, (bucket - start) // step)].add(count, s, lo, hi)
+            series = [{"name": tag, "data": [a.value(aggregate) for a in grouped[tag]]} for tag in sorted(grouped)]
+        return {"labels": labels, "series": series, "total": total.value(aggregate) or 0.0}
+
+    def _rows(self, conn: Any, scope: Scope, metric: str, resolution: int, tag_key: str, start: int) -> list[tuple]:
+        args = (scope.server_id, scope.plugin_id, metric, resolution, tag_key, start)
+        return conn.execute(self._select_sql, args).fetchall()
+
+    async def total(self, scope: Scope, metric: str, period: str = "30d") -> float:
+        """The sum of every point recorded in the period."""
+        return float((await self.query(scope, metric, period, "sum", None))["total"])
+
+    async def sweep(self) -> int:
+        """Delete buckets past retention; returns how many rows went."""
+        now = time.time()
+        return await self.db.run(self._sweep, now - MINUTE_RETENTION_SECONDS, now - self.retention_days * DAY - DAY)
+
+    def _sweep(self, conn: Any, minute_cutoff: float, hour_cutoff: float) -> int:
+        with self.db.write(conn):
+            gone = conn.execute(self._sweep_sql, (MINUTE, int(minute_cutoff))).rowcount
+            gone += conn.execute(self._sweep_sql, (HOUR, int(hour_cutoff))).rowcount
+        return gone

@@ -1,0 +1,33 @@
+"""Bring the platform database up to date with Alembic, programmatically (``Storage.start()`` calls it).
+
+Migrations only ever add or transform: an upgrade of maidcore keeps every row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(connection: sqlalchemy.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: sqlalchemy.Engine, revision: str = "head") -> None:
+    """Upgrade to ``revision`` (default: the newest) in one transaction."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def current_revision(engine: sqlalchemy.Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

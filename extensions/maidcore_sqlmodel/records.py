@@ -1,0 +1,323 @@
+"""The platform's records (plugins, versions, installs, dead letters, logs, API tokens) over SQLModel sessions.
+
+The core only ever sees the frozen dataclasses of ``maidcore.records``; rows
+are converted at this boundary so another storage layer can serve the same API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, select
+
+from maidcore.errors import InvalidArgument
+from maidcore.records import (
+    DeadLetter,
+    InstallRecord,
+    PluginLog,
+    PluginRecord,
+    Role,
+    TokenRecord,
+    VersionRecord,
+    VersionStatus,
+)
+from maidcore_sqlmodel.database import Database
+from maidcore_sqlmodel.models import (
+    DeadLetterRow,
+    InstallRow,
+    PluginLogRow,
+    PluginRow,
+    TokenRow,
+    VersionRow,
+)
+
+T = TypeVar("T")
+
+
+def _plugin(row: PluginRow) -> PluginRecord:
+    return PluginRecord(plugin_id=row.plugin_id, developer=row.developer, created_at=row.created_at)
+
+
+def _version(row: VersionRow) -> VersionRecord:
+    return VersionRecord(
+        plugin_id=row.plugin_id,
+        version=row.version,
+        status=VersionStatus(row.status),
+        manifest=dict(row.manifest),
+        bundle_path=row.bundle_path,
+        site_path=row.site_path,
+        findings=list(row.findings),
+        review_note=row.review_note,
+        submitted_at=row.submitted_at,
+        published_at=row.published_at,
+    )
+
+
+def _version_fields(v: VersionRecord) -> dict[str, Any]:
+    return {
+        "plugin_id": v.plugin_id,
+        "version": v.version,
+        "status": VersionStatus(v.status).value,
+        "manifest": dict(v.manifest),
+        "bundle_path": str(v.bundle_path),
+        "site_path": None if v.site_path is None else str(v.site_path),
+        "findings": list(v.findings),
+        "review_note": v.review_note,
+        "submitted_at": v.submitted_at,
+        "published_at": v.published_at,
+    }
+
+
+def _install(row: InstallRow) -> InstallRecord:
+    return InstallRecord(
+        server_id=row.server_id,
+        plugin_id=row.plugin_id,
+        version=row.version,
+        granted=frozenset(row.granted),
+        enabled=row.enabled,
+        pending_version=row.pending_version,
+        installed_at=row.installed_at,
+    )
+
+
+def _dead_letter(row: DeadLetterRow) -> DeadLetter:
+    return DeadLetter(
+        id=row.id,
+        server_id=row.server_id,
+        plugin_id=row.plugin_id,
+        version=row.version,
+        event_id=row.event_id,
+        event=dict(row.event),
+        attempts=row.attempts,
+        error=row.error,
+        created_at=row.created_at,
+    )
+
+
+def _log(row: PluginLogRow) -> PluginLog:
+    return PluginLog(
+        server_id=row.server_id,
+        plugin_id=row.plugin_id,
+        level=row.level,
+        message=row.message,
+        extra=dict(row.extra),
+        created_at=row.created_at,
+    )
+
+
+def _token(row: TokenRow) -> TokenRecord:
+    return TokenRecord(
+        token_hash=row.token_hash,
+        role=Role(row.role),
+        subject=row.subject,
+        created_at=row.created_at,
+        revoked=row.revoked,
+    )
+
+
+class SqlRecordStore:
+    """Every ``RecordStore`` method: one short SQLModel session on a database thread."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _session(self, work: Callable[[Session], T], *, commit: bool = False) -> T:
+        def run() -> T:
+            with Session(self.db.engine, expire_on_commit=False) as session:
+                result = work(session)
+                if commit:
+                    session.commit()
+                return result
+
+        return await self.db.run_plain(run)
+
+    # --- plugins -------------------------------------------------------------------
+
+    async def add_plugin(self, plugin: PluginRecord) -> None:
+        """Store a new plugin; adding it again for the same developer is a no-op, for another one an error."""
+
+        def work(s: Session) -> None:
+            existing = s.get(PluginRow, plugin.plugin_id)
+            if existing is None:
+                s.add(PluginRow(plugin_id=plugin.plugin_id, developer=plugin.developer, created_at=plugin.created_at))
+            elif existing.developer != plugin.developer:
+                raise InvalidArgument("plugin_id", "an id not already registered by another developer")
+
+        await self._session(work, commit=True)
+
+    async def get_plugin(self, plugin_id: str) -> PluginRecord | None:
+        row = await self._session(lambda s: s.get(PluginRow, plugin_id))
+        return None if row is None else _plugin(row)
+
+    async def list_plugins(self) -> list[PluginRecord]:
+        rows = await self._session(lambda s: s.exec(select(PluginRow).order_by(PluginRow.plugin_id)).all())
+        return [_plugin(r) for r in rows]
+
+    # --- versions ------------------------------------------------------------------
+
+    async def add_version(self, version: VersionRecord) -> None:
+        def work(s: Session) -> None:
+            s.add(VersionRow(**_version_fields(version)))
+            try:
+                s.flush()
+            except IntegrityError:
+                raise InvalidArgument(
+                    "version", f"a version not yet submitted for this plugin ({version.version} exists)"
+                ) from None
+
+        await self._session(work, commit=True)
+
+    def _version_row(self, s: Session, plugin_id: str, version: str) -> VersionRow | None:
+        stmt = select(VersionRow).where(VersionRow.plugin_id == plugin_id, VersionRow.version == version)
+        return s.exec(stmt).first()
+
+    async def get_version(self, plugin_id: str, version: str) -> VersionRecord | None:
+        row = await self._session(lambda s: self._version_row(s, plugin_id, version))
+        return None if row is None else _version(row)
+
+    async def list_versions(self, plugin_id: str) -> list[VersionRecord]:
+        stmt = select(VersionRow).where(VersionRow.plugin_id == plugin_id).order_by(col(VersionRow.id))
+        rows = await self._session(lambda s: s.exec(stmt).all())
+        return [_version(r) for r in rows]
+
+    async def update_version(self, version: VersionRecord) -> None:
+        def work(s: Session) -> None:
+            row = self._version_row(s, version.plugin_id, version.version)
+            if row is None:
+                raise InvalidArgument("version", f"a stored version of {version.plugin_id} ({version.version} is not)")
+            for name, value in _version_fields(version).items():
+                setattr(row, name, value)
+            s.add(row)
+
+        await self._session(work, commit=True)
+
+    # --- installs ------------------------------------------------------------------
+
+    async def put_install(self, install: InstallRecord) -> None:
+        def work(s: Session) -> None:
+            row = s.get(InstallRow, (install.server_id, install.plugin_id)) or InstallRow(
+                server_id=install.server_id, plugin_id=install.plugin_id, version=install.version, granted=[]
+            )
+            row.version = install.version
+            row.granted = sorted(install.granted)
+            row.enabled = install.enabled
+            row.pending_version = install.pending_version
+            row.installed_at = install.installed_at
+            s.add(row)
+
+        await self._session(work, commit=True)
+
+    async def get_install(self, server_id: str, plugin_id: str) -> InstallRecord | None:
+        row = await self._session(lambda s: s.get(InstallRow, (server_id, plugin_id)))
+        return None if row is None else _install(row)
+
+    async def list_installs(self, *, server_id: str | None = None, plugin_id: str | None = None) -> list[InstallRecord]:
+        stmt = select(InstallRow)
+        if server_id is not None:
+            stmt = stmt.where(InstallRow.server_id == server_id)
+        if plugin_id is not None:
+            stmt = stmt.where(InstallRow.plugin_id == plugin_id)
+        stmt = stmt.order_by(col(InstallRow.server_id), col(InstallRow.plugin_id))
+        rows = await self._session(lambda s: s.exec(stmt).all())
+        return [_install(r) for r in rows]
+
+    async def delete_install(self, server_id: str, plugin_id: str) -> None:
+        stmt = delete(InstallRow).where(col(InstallRow.server_id) == server_id, col(InstallRow.plugin_id) == plugin_id)
+        await self._session(lambda s: s.exec(stmt), commit=True)
+
+    # --- dead letters --------------------------------------------------------------
+
+    async def add_dead_letter(self, letter: DeadLetter) -> int:
+        def work(s: Session) -> int:
+            row = DeadLetterRow(
+                server_id=letter.server_id,
+                plugin_id=letter.plugin_id,
+                version=letter.version,
+                event_id=str(letter.event_id),
+                event=dict(letter.event),
+                attempts=letter.attempts,
+                error=letter.error,
+                created_at=letter.created_at,
+            )
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            return row.id
+
+        return await self._session(work, commit=True)
+
+    async def list_dead_letters(
+        self, *, plugin_id: str | None = None, server_id: str | None = None
+    ) -> list[DeadLetter]:
+        stmt = select(DeadLetterRow)
+        if plugin_id is not None:
+            stmt = stmt.where(DeadLetterRow.plugin_id == plugin_id)
+        if server_id is not None:
+            stmt = stmt.where(DeadLetterRow.server_id == server_id)
+        rows = await self._session(lambda s: s.exec(stmt.order_by(col(DeadLetterRow.id))).all())
+        return [_dead_letter(r) for r in rows]
+
+    async def delete_dead_letter(self, letter_id: int) -> None:
+        stmt = delete(DeadLetterRow).where(col(DeadLetterRow.id) == letter_id)
+        await self._session(lambda s: s.exec(stmt), commit=True)
+
+    # --- plugin logs ---------------------------------------------------------------
+
+    async def add_logs(self, logs: Sequence[PluginLog]) -> None:
+        if not logs:
+            return
+        rows = [
+            PluginLogRow(
+                server_id=log.server_id,
+                plugin_id=log.plugin_id,
+                level=log.level,
+                message=log.message,
+                extra=dict(log.extra),
+                created_at=log.created_at,
+            )
+            for log in logs
+        ]
+        await self._session(lambda s: s.add_all(rows), commit=True)
+
+    async def list_logs(self, *, plugin_id: str, server_id: str | None = None, limit: int = 100) -> list[PluginLog]:
+        stmt = select(PluginLogRow).where(PluginLogRow.plugin_id == plugin_id)
+        if server_id is not None:
+            stmt = stmt.where(PluginLogRow.server_id == server_id)
+        stmt = stmt.order_by(col(PluginLogRow.id).desc()).limit(max(0, int(limit)))
+        rows = await self._session(lambda s: s.exec(stmt).all())
+        return [_log(r) for r in rows]
+
+    # --- API tokens ----------------------------------------------------------------
+
+    async def add_token(self, token: TokenRecord) -> None:
+        def work(s: Session) -> None:
+            s.add(
+                TokenRow(
+                    token_hash=token.token_hash,
+                    role=Role(token.role).value,
+                    subject=token.subject,
+                    created_at=token.created_at,
+                    revoked=token.revoked,
+                )
+            )
+            try:
+                s.flush()
+            except IntegrityError:
+                raise InvalidArgument("token_hash", "the hash of a token not stored yet") from None
+
+        await self._session(work, commit=True)
+
+    async def get_token(self, token_hash: str) -> TokenRecord | None:
+        row = await self._session(lambda s: s.get(TokenRow, token_hash))
+        return None if row is None else _token(row)
+
+    async def revoke_token(self, token_hash: str) -> None:
+        def work(s: Session) -> None:
+            row = s.get(TokenRow, token_hash)
+            if row is not None:
+                row.revoked = True
+                s.add(row)
+
+        await self._session(work, commit=True)

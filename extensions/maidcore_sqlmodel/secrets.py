@@ -1,0 +1,150 @@
+"""``ctx.secrets`` (§4.9): AES-256-GCM ciphertexts in the ``secrets`` table, never in KV, never logged.
+
+The master key comes from ``storage.secrets_key`` (base64 of 32 bytes) or is
+generated once into ``<data_dir>/secrets.key`` (mode 0600). Each ciphertext is
+bound to its (plugin, server, key) as associated data, so a row copied to
+another plugin's or server's place fails to decrypt instead of leaking.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from maidcore.errors import InvalidArgument, RpcFailure
+from maidcore.scope import Scope
+from maidcore_sqlmodel.database import Database
+
+KEY_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+MAX_VALUE_CHARS = 4096
+DEFAULT_SERVER = ""  # server_id of the developer default
+
+
+def load_master_key(configured: str | None, data_dir: Path) -> bytes:
+    """The 32-byte master key: from settings, else from (or newly into) ``<data_dir>/secrets.key``."""
+    if configured:
+        try:
+            key = base64.b64decode(configured, validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ValueError("storage.secrets_key must be the base64 encoding of 32 random bytes (AES-256)")
+        return key
+    path = Path(data_dir) / "secrets.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fd = -1
+    if fd < 0:
+        key = base64.b64decode(path.read_text().strip())
+        if len(key) != 32:
+            raise ValueError(f"{path} does not hold a base64 AES-256 key; restore it or configure storage.secrets_key")
+        return key
+    key = AESGCM.generate_key(bit_length=256)
+    with os.fdopen(fd, "w") as f:
+        f.write(base64.b64encode(key).decode() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return key
+
+
+def check_secret_key(key: Any) -> str:
+    if not isinstance(key, str) or not KEY_RE.fullmatch(key):
+        raise InvalidArgument("key", "1-64 characters of letters, digits, '_', '-' or '.'")
+    return key
+
+
+def check_secret_value(value: Any) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_VALUE_CHARS:
+        raise InvalidArgument("value", f"a string of 1-{MAX_VALUE_CHARS} characters")
+    return value
+
+
+class SqlSecretStore:
+    """Per-server overrides over the developer default, encrypted with one master key."""
+
+    def __init__(self, db: Database, master_key: bytes) -> None:
+        self.db = db
+        self._aead = AESGCM(master_key)
+        q = db.sql
+        self._get_sql = q(
+            "SELECT server_id, nonce, ciphertext FROM secrets WHERE plugin_id = ? AND key = ? AND server_id IN (?, ?)"
+        )
+        self._upsert_sql = q(
+            "INSERT INTO secrets (plugin_id, server_id, key, nonce, ciphertext, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (plugin_id, server_id, key) DO UPDATE SET nonce = excluded.nonce, "
+            "ciphertext = excluded.ciphertext, updated_at = excluded.updated_at"
+        )
+        self._delete_sql = q("DELETE FROM secrets WHERE plugin_id = ? AND server_id = ? AND key = ?")
+
+    def __repr__(self) -> str:  # never show key material
+        return "<SqlSecretStore>"
+
+    @staticmethod
+    def _aad(plugin_id: str, server_id: str, key: str) -> bytes:
+        return f"{plugin_id}\x00{server_id}\x00{key}".encode()
+
+    async def get(self, scope: Scope, key: str) -> str | None:
+        check_secret_key(key)
+        if scope.server_id == DEFAULT_SERVER:
+            raise InvalidArgument("discord_srv_id", "a server id")
+        return await self.db.run(self._get, scope, key)
+
+    def _get(self, conn: Any, scope: Scope, key: str) -> str | None:
+        rows = conn.execute(self._get_sql, (scope.plugin_id, key, scope.server_id, DEFAULT_SERVER)).fetchall()
+        by_server = {r[0]: r for r in rows}
+        row = by_server.get(scope.server_id) or by_server.get(DEFAULT_SERVER)
+        if row is None:
+            return None
+        try:
+            plain = self._aead.decrypt(bytes(row[1]), bytes(row[2]), self._aad(scope.plugin_id, row[0], key))
+        except InvalidTag:
+            raise RpcFailure("secret cannot be decrypted with the configured master key") from None
+        return plain.decode("utf-8")
+
+    async def set(self, scope: Scope, key: str, value: str) -> None:
+        check_secret_key(key)
+        check_secret_value(value)
+        if scope.server_id == DEFAULT_SERVER:
+            raise InvalidArgument("discord_srv_id", "a server id")
+        await self.db.run(self._set, scope.plugin_id, scope.server_id, key, value)
+
+    async def set_default(self, plugin_id: str, key: str, value: str) -> None:
+        """The developer default, used on every server without its own value."""
+        check_secret_key(key)
+        check_secret_value(value)
+        await self.db.run(self._set, plugin_id, DEFAULT_SERVER, key, value)
+
+    def _set(self, conn: Any, plugin_id: str, server_id: str, key: str, value: str) -> None:
+        from datetime import UTC, datetime
+
+        nonce = os.urandom(12)
+        ciphertext = self._aead.encrypt(nonce, value.encode("utf-8"), self._aad(plugin_id, server_id, key))
+        now: Any = datetime.fromtimestamp(time.time(), UTC)
+        if self.db.dialect == "sqlite":
+            now = now.replace(tzinfo=None).isoformat(sep=" ")
+        with self.db.write(conn):
+            conn.execute(self._upsert_sql, (plugin_id, server_id, key, nonce, ciphertext, now))
+
+    async def delete(self, scope: Scope, key: str) -> None:
+        """Removes only the per-server value; the developer default stays."""
+        check_secret_key(key)
+        if scope.server_id == DEFAULT_SERVER:
+            raise InvalidArgument("discord_srv_id", "a server id")
+        await self.db.run(self._delete, scope, key)
+
+    def _delete(self, conn: Any, scope: Scope, key: str) -> None:
+        conn.execute(self._delete_sql, (scope.plugin_id, scope.server_id, key))
+
+    async def delete_default(self, plugin_id: str, key: str) -> None:
+        check_secret_key(key)
+        await self.db.run(lambda conn: conn.execute(self._delete_sql, (plugin_id, DEFAULT_SERVER, key)))

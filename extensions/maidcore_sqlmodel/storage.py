@@ -1,0 +1,100 @@
+"""``SqlModelStorage``: the six stores over one platform database, opened, migrated and swept together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from maidcore.settings import StorageSettings
+from maidcore_sqlmodel import migrate
+from maidcore_sqlmodel.database import Database, DatabaseUrl
+from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral
+from maidcore_sqlmodel.kv import SqlKvStore
+from maidcore_sqlmodel.metrics import SqlMetricStore
+from maidcore_sqlmodel.records import SqlRecordStore
+from maidcore_sqlmodel.secrets import SqlSecretStore, load_master_key
+
+log = logging.getLogger(__name__)
+
+
+class SqlModelStorage:
+    """The default storage layer: SQLite in the data directory, or PostgreSQL when ``database_url`` says so.
+
+    ``ephemeral`` lives in process memory unless ``ephemeral_url`` names a Redis
+    shared by several nodes. ``start()`` upgrades the schema to the newest
+    migration before anything else touches the database.
+    """
+
+    name = "sqlmodel"
+
+    def __init__(self, settings: StorageSettings | None = None, data_dir: Path | str = ".") -> None:
+        self.settings = settings or StorageSettings()
+        self.data_dir = Path(data_dir).expanduser()
+        url = DatabaseUrl.resolve(self.settings.database_url, self.data_dir)
+        threads = getattr(self.settings, "threads", 4)
+        synchronous = getattr(self.settings, "sqlite_synchronous", "NORMAL")
+        self.db = Database(url, threads=threads, sqlite_synchronous=synchronous)
+        self.kv = SqlKvStore(self.db)
+        self.records = SqlRecordStore(self.db)
+        self.metrics = SqlMetricStore(self.db, retention_days=self.settings.metrics_retention_days)
+        self.ephemeral: MemoryEphemeral | RedisEphemeral = (
+            RedisEphemeral(
+                self.settings.ephemeral_url, prefix=getattr(self.settings, "ephemeral_prefix", "maidcore:eph:")
+            )
+            if self.settings.ephemeral_url
+            else MemoryEphemeral()
+        )
+        self.secrets: SqlSecretStore | None = None  # needs the master key: built in start()
+        self.sql = None  # built in start()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<SqlModelStorage {self.db.dialect}>"
+
+    async def start(self) -> None:
+        """Create the data directory, migrate to head, open the stores and start the expiry sweeper."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db.start()
+        await self.db.run_plain(migrate.upgrade, self.db.engine)
+        secret = self.settings.secrets_key.get_secret_value() if self.settings.secrets_key else None
+        master_key = load_master_key(secret, self.data_dir)
+        self.secrets = SqlSecretStore(self.db, master_key)
+        self.sql = self._make_sql_sandbox(master_key)
+        await self.sql.start()
+        await self.ephemeral.start()
+        await self.sweep()
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="maidcore-storage-sweeper")
+
+    def _make_sql_sandbox(self, master_key: bytes):
+        from maidcore_sqlmodel.sql import make_sql_sandbox
+
+        return make_sql_sandbox(self.db, self.settings, self.data_dir, master_key)
+
+    async def sweep(self) -> None:
+        """Delete expired KV keys and metric buckets past retention."""
+        expired = await self.kv.sweep()
+        buckets = await self.metrics.sweep()
+        if expired or buckets:
+            log.debug("storage sweep: %d expired keys, %d metric buckets past retention", expired, buckets)
+
+    async def _sweep_forever(self) -> None:
+        interval = getattr(self.settings, "sweep_interval_seconds", 60.0)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except Exception:  # a failed sweep is retried next time; it must not stop the node
+                log.exception("storage sweep failed")
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        if self.sql is not None:
+            await self.sql.close()
+        await self.ephemeral.close()
+        await asyncio.get_running_loop().run_in_executor(None, self.db.close)

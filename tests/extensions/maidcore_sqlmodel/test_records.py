@@ -1,0 +1,149 @@
+"""The platform's records on SQLite and PostgreSQL: every RecordStore method, round trips and ordering."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from maidcore.errors import InvalidArgument
+from maidcore.records import (
+    DeadLetter,
+    InstallRecord,
+    PluginLog,
+    PluginRecord,
+    Role,
+    TokenRecord,
+    VersionRecord,
+    VersionStatus,
+)
+
+
+@pytest.fixture
+def plugin_id() -> str:
+    return f"plugin-{uuid.uuid4().hex[:8]}"
+
+
+async def test_plugins(storage, plugin_id):
+    created = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    await storage.records.add_plugin(PluginRecord(plugin_id, "alice", created_at=created))
+    await storage.records.add_plugin(PluginRecord(plugin_id, "alice"))  # same developer again: no-op
+    got = await storage.records.get_plugin(plugin_id)
+    assert got == PluginRecord(plugin_id, "alice", created_at=created)
+    assert got.created_at.tzinfo is not None
+    with pytest.raises(InvalidArgument, match="plugin_id"):
+        await storage.records.add_plugin(PluginRecord(plugin_id, "mallory"))
+    assert await storage.records.get_plugin("nobody") is None
+    assert plugin_id in [p.plugin_id for p in await storage.records.list_plugins()]
+
+
+async def test_versions_round_trip_update_and_order(storage, plugin_id):
+    manifest = {"name": plugin_id, "capabilities": ["storage:kv"], "nested": {"ü": [1, 2.5, None]}}
+    v1 = VersionRecord(
+        plugin_id,
+        "1.0.0",
+        VersionStatus.SUBMITTED,
+        manifest,
+        "/bundles/a/1.0.0",
+        findings=[{"severity": "warning", "code": "X1", "message": "m"}],
+    )
+    v2 = VersionRecord(plugin_id, "0.9.0", VersionStatus.SUBMITTED, {}, "/bundles/a/0.9.0")
+    await storage.records.add_version(v1)
+    await storage.records.add_version(v2)
+    with pytest.raises(InvalidArgument, match="version"):
+        await storage.records.add_version(v1)
+    assert await storage.records.get_version(plugin_id, "1.0.0") == v1
+    assert [v.version for v in await storage.records.list_versions(plugin_id)] == ["1.0.0", "0.9.0"]  # oldest first
+    published = VersionRecord(
+        plugin_id,
+        "1.0.0",
+        VersionStatus.PUBLISHED,
+        manifest,
+        "/bundles/a/1.0.0",
+        site_path="/sites/a/1.0.0",
+        review_note="ok",
+        submitted_at=v1.submitted_at,
+        published_at=datetime.now(UTC),
+    )
+    await storage.records.update_version(published)
+    got = await storage.records.get_version(plugin_id, "1.0.0")
+    assert got == published and got.status is VersionStatus.PUBLISHED
+    with pytest.raises(InvalidArgument):
+        await storage.records.update_version(VersionRecord(plugin_id, "9.9.9", VersionStatus.APPROVED, {}, "/x"))
+    assert await storage.records.get_version(plugin_id, "9.9.9") is None
+
+
+async def test_installs_upsert_filter_and_delete(storage, plugin_id):
+    rec = storage.records
+    a = InstallRecord("111", plugin_id, "1.0.0", frozenset({"storage:kv", "discord:send_messages"}))
+    await rec.put_install(a)
+    assert await rec.get_install("111", plugin_id) == a
+    upgraded = InstallRecord(
+        "111",
+        plugin_id,
+        "1.0.0",
+        frozenset({"storage:kv"}),
+        enabled=False,
+        pending_version="2.0.0",
+        installed_at=a.installed_at,
+    )
+    await rec.put_install(upgraded)
+    assert await rec.get_install("111", plugin_id) == upgraded
+    b = InstallRecord("222", plugin_id, "1.0.0", frozenset())
+    await rec.put_install(b)
+    assert [i.server_id for i in await rec.list_installs(plugin_id=plugin_id)] == ["111", "222"]
+    assert await rec.list_installs(server_id="222", plugin_id=plugin_id) == [b]
+    await rec.delete_install("111", plugin_id)
+    await rec.delete_install("111", plugin_id)  # again: no-op
+    assert await rec.get_install("111", plugin_id) is None
+    assert await rec.list_installs(plugin_id=plugin_id) == [b]
+
+
+async def test_dead_letters(storage, plugin_id):
+    rec = storage.records
+    first = await rec.add_dead_letter(DeadLetter(None, "1", plugin_id, "1.0", "ev-1", {"type": "x"}, 6, "boom"))
+    second = await rec.add_dead_letter(DeadLetter(None, "2", plugin_id, "1.0", "ev-2", {"type": "y"}, 6, "bang"))
+    assert second > first
+    letters = await rec.list_dead_letters(plugin_id=plugin_id)
+    assert [(d.id, d.event_id, d.event, d.error) for d in letters] == [
+        (first, "ev-1", {"type": "x"}, "boom"),
+        (second, "ev-2", {"type": "y"}, "bang"),
+    ]
+    assert [d.id for d in await rec.list_dead_letters(plugin_id=plugin_id, server_id="2")] == [second]
+    await rec.delete_dead_letter(first)
+    assert [d.id for d in await rec.list_dead_letters(plugin_id=plugin_id)] == [second]
+
+
+async def test_logs_newest_first_with_limit(storage, plugin_id):
+    base = datetime.now(UTC)
+    logs = [
+        PluginLog("1" if i % 2 else "2", plugin_id, "info", f"m{i}", {"i": str(i)}, base + timedelta(seconds=i))
+        for i in range(10)
+    ]
+    await storage.records.add_logs(logs[:5])
+    await storage.records.add_logs(logs[5:])
+    await storage.records.add_logs([])
+    got = await storage.records.list_logs(plugin_id=plugin_id, limit=3)
+    assert [g.message for g in got] == ["m9", "m8", "m7"]
+    assert got[0] == logs[9]
+    assert [g.message for g in await storage.records.list_logs(plugin_id=plugin_id, server_id="2")] == [
+        "m8",
+        "m6",
+        "m4",
+        "m2",
+        "m0",
+    ]
+
+
+async def test_tokens(storage):
+    h = uuid.uuid4().hex * 2
+    token = TokenRecord(h, Role.REVIEWER, "rita")
+    await storage.records.add_token(token)
+    assert await storage.records.get_token(h) == token
+    with pytest.raises(InvalidArgument):
+        await storage.records.add_token(token)
+    await storage.records.revoke_token(h)
+    revoked = await storage.records.get_token(h)
+    assert revoked.revoked and revoked.role is Role.REVIEWER
+    assert await storage.records.get_token("0" * 64) is None
