@@ -1,0 +1,193 @@
+"""One test per hook: an implementation registered through the hook is what the platform uses, and the
+default extension registers itself through the very same hook."""
+
+from __future__ import annotations
+
+import click
+from click.testing import CliRunner
+
+from maidcore.cli import make_cli
+from maidcore.extensions import Extensions
+from maidcore.hookspecs import hookimpl
+from maidcore.layers import Decision, Finding, Severity
+from maidcore.platform import Platform
+from maidcore.settings import Settings
+from tests.core import layers_recording
+
+
+def defaults(layer: str, extension: str) -> dict[str, str]:
+    """What the installed default ``extension`` registers for ``layer`` (strict: a broken default fails here)."""
+    exts = Extensions.load(environ={"MAIDCORE_LOAD_EXTENSIONS": extension}, strict=True)
+    return {r.name: r.extension for r in exts.registrations(layer)}
+
+
+def platform_with(tmp_path, extra: object, log: list[str], **choices: str) -> Platform:
+    exts = Extensions(strict=True)
+    exts.register(layers_recording.RecordingExtension(log), name="recording")
+    exts.register(extra, name="under_test")
+    settings = Settings(
+        data_dir=tmp_path,
+        install_poll_seconds=0,
+        **{
+            "event_source": "recording",
+            "storage_backend": "recording",
+            "rate_limiter": "recording",
+            "sandbox_backend": "isolating",
+            **choices,
+        },
+    )
+    return Platform(settings, extensions=exts, runner_factory=lambda p: layers_recording.Runner(p, log))
+
+
+class ReplaySource:
+    """An event source that delivers a fixed list of events when started."""
+
+    name = "replay_list"
+
+    def __init__(self, events):
+        self.events = events
+
+    async def start(self, sink, event_types):
+        for event in self.events:
+            await sink.publish(event)
+
+    async def close(self):
+        pass
+
+    async def call(self, scope, method, params):
+        return {"method": method}
+
+    async def sync_commands(self, server_id, commands):
+        pass
+
+
+async def test_hook_register_event_sources(tmp_path):
+    class Ext:
+        @hookimpl
+        def register_event_sources(self, register):
+            register("replay_list", lambda platform: ReplaySource([{"type": "member_join", "guild_id": "1"}]))
+
+    log: list[str] = []
+    platform = platform_with(tmp_path, Ext(), log, event_source="replay_list")
+    await platform.start()
+    await platform.close()
+    assert isinstance(platform.events, ReplaySource)
+    assert "event member_join" in log  # delivered to the runner, the platform's sink
+    assert defaults("event_source", "discord") == {"discord": "discord"}
+
+
+async def test_hook_register_sandbox_backends(tmp_path):
+    class Backend:
+        name = "bubblewrap"
+
+        async def start(self):
+            log.append("bubblewrap started")
+
+        async def close(self):
+            log.append("bubblewrap closed")
+
+        def isolates(self):
+            return True
+
+    class Ext:
+        @hookimpl
+        def register_sandbox_backends(self, register):
+            register("bubblewrap", lambda platform: Backend())
+
+    log: list[str] = []
+    platform = platform_with(tmp_path, Ext(), log, sandbox_backend="bubblewrap")
+    await platform.start()
+    await platform.close()
+    assert isinstance(platform.sandbox, Backend)
+    assert "bubblewrap started" in log and "bubblewrap closed" in log
+    assert defaults("sandbox_backend", "docker") == {"docker": "docker"}
+    assert defaults("sandbox_backend", "process") == {"process": "process"}
+
+
+async def test_hook_register_storage(tmp_path):
+    log: list[str] = []
+
+    class Ext:
+        @hookimpl
+        def register_storage(self, register):
+            register("other_db", lambda platform: layers_recording.Storage(log, name="other_db"))
+
+    platform = platform_with(tmp_path, Ext(), log, storage_backend="other_db")
+    await platform.start()
+    await platform.close()
+    assert platform.storage.name == "other_db" and platform.records is platform.storage.records
+    assert log[0] == "start storage" and log[-1] == "close storage"
+    assert defaults("storage_backend", "sqlmodel") == {"sqlmodel": "sqlmodel"}
+
+
+async def test_hook_register_rate_limiters(tmp_path):
+    class Never:
+        name = "never"
+
+        async def hit(self, bucket, scope, cost=1):
+            return Decision(False, retry_after=1.0)
+
+        def hit_nowait(self, bucket, scope, cost=1):
+            return Decision(False, retry_after=1.0)
+
+        async def close(self):
+            pass
+
+    class Ext:
+        @hookimpl
+        def register_rate_limiters(self, register):
+            register("never", lambda platform: Never())
+
+    log: list[str] = []
+    platform = platform_with(tmp_path, Ext(), log, rate_limiter="never")
+    await platform.start()
+    await platform.close()
+    assert isinstance(platform.limiter, Never)
+    assert defaults("rate_limiter", "limits") == {"limits": "limits"}
+
+
+async def test_hook_register_review_checks(tmp_path):
+    def no_todo(bundle, previous):
+        if "TODO" in (bundle.text("__main__.py") or ""):
+            yield Finding("team_todo", Severity.WARNING, "remove TODO before publishing", "__main__.py")
+
+    class Ext:
+        @hookimpl
+        def register_review_checks(self, register):
+            register("team_", no_todo)
+
+    log: list[str] = []
+    platform = platform_with(tmp_path, Ext(), log)
+    await platform.start()
+    await platform.close()
+    assert platform.review_checks["team_"] is no_todo
+
+    class Bundle:
+        def text(self, path):
+            return "# TODO: finish"
+
+    (finding,) = platform.review_checks["team_"](Bundle(), None)
+    assert finding.code == "team_todo"
+    assert defaults("review_check", "review"), "the review extension registers its checks through the hook"
+
+
+def test_hook_register_commands():
+    class Ext:
+        @hookimpl
+        def register_commands(self, cli):
+            @cli.group("team")
+            def team():
+                """Team tools."""
+
+            @team.command("hello")
+            @click.argument("who")
+            def hello(who):
+                click.echo(f"hello {who}")
+
+    exts = Extensions(strict=True)
+    exts.register(Ext(), name="team")
+    cli = make_cli(exts)
+    result = CliRunner().invoke(cli, ["team", "hello", "world"])
+    assert result.exit_code == 0 and result.output == "hello world\n"
+    assert "team" in CliRunner().invoke(cli, ["--help"]).output
+    assert "team" not in make_cli(Extensions()).commands  # only what extensions add
