@@ -1,0 +1,1 @@
+"""The default event source: discord.py against Discord or the bundled local emulator."""

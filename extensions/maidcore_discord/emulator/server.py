@@ -1,0 +1,449 @@
+"""The emulator process: one aiohttp app serving REST v10, the gateway, the web page and its live feed.
+
+``Emulator`` is also the test surface: helpers act as a person in the guild
+(post, react, run a command, click, choose, submit a modal) and produce the
+same gateway events Discord would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+import time
+from importlib import resources
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from maidcore_discord.emulator import permissions as perms
+from maidcore_discord.emulator import rest
+from maidcore_discord.emulator.gateway import Gateway, Session
+from maidcore_discord.emulator.state import (
+    APPLICATION_ID,
+    BOT_USER_ID,
+    DEMO_GUILD_ID,
+    ApiError,
+    State,
+    iso,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOKEN = "maidcore-emulator-token"
+
+
+class Emulator:
+    """A local Discord: ``await Emulator("127.0.0.1", 0).start()``; port 0 picks a free port."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        bot_token: str = DEFAULT_TOKEN,
+        demo: bool = True,
+        heartbeat_interval_ms: int = 41250,
+        recommended_shards: int = 1,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.state = State(bot_token)
+        self.gateway = Gateway(self)
+        self.sessions: dict[str, Session] = {}
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.recommended_shards = recommended_shards
+        self.requests: list[tuple[str, str]] = []
+        self.rate_limits: list[rest.RateLimitRule] = []
+        self.files: dict[str, bytes] = {}
+        self.allowed_mentions: dict[str, Any] = {}
+        self.resumes = 0
+        self._live: set[web.WebSocketResponse] = set()
+        self._runner: web.AppRunner | None = None
+        self._waiters: list[tuple[Any, asyncio.Future]] = []
+        self.state.dispatch_listeners.append(self._on_dispatch)
+        if demo:
+            self.add_demo_guild()
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        """What discord.py's ``Route.BASE`` must point at."""
+        return self.base_url + rest.API_PREFIX
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/gateway"
+
+    @property
+    def page_url(self) -> str:
+        return self.base_url + "/"
+
+    @property
+    def bot_token(self) -> str:
+        return self.state.bot_token
+
+    async def start(self) -> Emulator:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/", self._page)
+        app.router.add_get("/_emulator/static/{name}", self._static)
+        app.router.add_get("/_emulator/live", self._live_socket)
+        app.router.add_get("/_emulator/api/state", self._api_state)
+        app.router.add_post("/_emulator/api/{action}", self._api_action)
+        app.router.add_get("/_emulator/attachments/{id}/{name}", self._attachment)
+        app.router.add_route("*", "/{tail:.*}", lambda request: rest.handle(self, request))
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.gateway.start()
+        return self
+
+    async def close(self) -> None:
+        for ws in list(self._live):
+            await ws.close()
+        await self.gateway.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Emulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- events -------------------------------------------------------------------
+
+    def _on_dispatch(self, event: str, data: dict[str, Any], guild_id: str | None) -> None:
+        ephemeral = event == "MESSAGE_CREATE" and data.get("flags", 0) & 64
+        if not event.startswith("_") and not ephemeral:
+            self.gateway.enqueue(event, data, guild_id)
+        frame = json.dumps({"t": event, "d": data})
+        for ws in list(self._live):
+            if not ws.closed:
+                asyncio.get_running_loop().create_task(_quiet_send(ws, frame))
+        for predicate, fut in list(self._waiters):
+            if not fut.done() and predicate(event, data):
+                fut.set_result(data)
+
+    async def wait_for(self, event: str, check=lambda d: True, timeout: float = 10.0) -> dict[str, Any]:
+        """The next dispatch named ``event`` whose data passes ``check``."""
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        entry = (lambda e, d: e == event and check(d), fut)
+        self._waiters.append(entry)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            self._waiters.remove(entry)
+
+    async def settle(self) -> None:
+        """Wait until every dispatch so far has been written to the gateway sockets."""
+        await self.gateway.drain()
+
+    def rate_limit(self, path: str, retry_after: float, *, method: str | None = None, count: int = 1,
+                   is_global: bool = False) -> None:
+        """Answer the next ``count`` requests whose path matches the regex ``path`` with 429."""
+        self.rate_limits.append(rest.RateLimitRule(method, re.compile(path), retry_after, count, is_global))
+
+    async def drop_connections(self, code: int = 4000) -> int:
+        """Close every gateway socket mid-stream; clients may RESUME and get what they missed."""
+        return await self.gateway.drop(code)
+
+    # --- guild setup ------------------------------------------------------------------
+
+    def add_demo_guild(self) -> str:
+        """The demo guild: three people, a moderator role, text and voice channels."""
+        s = self.state
+        alice = s.add_user("900000000000000201", "alice", global_name="Alice")
+        s.add_user("900000000000000202", "bob", global_name="Bob")
+        s.add_user("900000000000000203", "carol", global_name="Carol")
+        guild = s.create_guild("maidcore demo", guild_id=DEMO_GUILD_ID, owner_id=alice["id"],
+                               bot_permissions=perms.ALL & ~perms.BITS["administrator"])
+        mod = s.add_role(DEMO_GUILD_ID, "Moderator", perms.bits("manage_messages", "kick_members",
+                                                                 "moderate_members", "view_audit_log"), position=5)
+        guild["roles"][mod["id"]]["color"] = 0x3498DB
+        for uid, roles in (("900000000000000201", [mod["id"]]), ("900000000000000202", []),
+                           ("900000000000000203", [mod["id"]])):
+            guild["members"][uid] = s._member(uid, roles=roles)
+        cat = s.add_channel(DEMO_GUILD_ID, "Text Channels", channel_type=4, position=0)
+        s.add_channel(DEMO_GUILD_ID, "general", parent_id=cat["id"], topic="Say hi", position=1)
+        s.add_channel(DEMO_GUILD_ID, "random", parent_id=cat["id"], position=2)
+        s.add_channel(DEMO_GUILD_ID, "Lounge", channel_type=2, position=3)
+        return DEMO_GUILD_ID
+
+    def add_guild(self, name: str, *, bot_permissions: int, guild_id: str | None = None,
+                  members: dict[str, str] | None = None) -> str:
+        """A guild whose bot role has exactly ``bot_permissions``; ``members`` maps user id -> username."""
+        guild = self.state.create_guild(name, guild_id=guild_id, bot_permissions=bot_permissions)
+        for uid, username in (members or {}).items():
+            if uid not in self.state.users:
+                self.state.add_user(uid, username)
+            guild["members"][uid] = self.state._member(uid)
+        self.state.add_channel(guild["id"], "general")
+        for session in self.sessions.values():
+            if session.wants("GUILD_CREATE", guild["id"]):
+                self.gateway.enqueue("GUILD_CREATE", self.state.guild_payload(guild), guild["id"])
+        return guild["id"]
+
+    def channel_named(self, guild_id: str, name: str) -> str:
+        for c in self.state.guild(guild_id)["channels"].values():
+            if c["name"] == name:
+                return c["id"]
+        raise KeyError(f"no channel named {name!r} in guild {guild_id}")
+
+    # --- acting as a person ------------------------------------------------------------
+
+    def post_message(self, channel_id: str, user_id: str, content: str, **kw: Any) -> dict[str, Any]:
+        guild, channel = self.state.guild_of_channel(channel_id)
+        if user_id not in guild["members"]:
+            raise ApiError(403, 50001, "Missing Access")
+        if not perms.channel_permissions(guild, channel, user_id) & perms.BITS["send_messages"]:
+            raise ApiError(403, 50013, "Missing Permissions")
+        return self.state.create_message(channel_id, user_id, content=content, **kw)
+
+    def react(self, channel_id: str, message_id: str, user_id: str, emoji: str, *, add: bool = True) -> None:
+        self.state.react(channel_id, message_id, user_id, emoji, add=add)
+
+    def _new_interaction(self, itype: int, guild_id: str, channel_id: str, user_id: str, data: dict[str, Any],
+                         message: dict[str, Any] | None = None) -> dict[str, Any]:
+        guild, channel = self.state.guild_of_channel(channel_id)
+        if guild["id"] != guild_id or user_id not in guild["members"]:
+            raise ApiError(403, 50001, "Missing Access")
+        member = self.state.member_payload(guild, user_id)
+        member["permissions"] = str(perms.channel_permissions(guild, channel, user_id))
+        inter = {
+            "id": self.state.snowflake(),
+            "application_id": APPLICATION_ID,
+            "type": itype,
+            "data": data,
+            "guild_id": guild_id,
+            "guild": {"id": guild_id, "locale": "en-US", "features": []},
+            "channel_id": channel_id,
+            "channel": dict(channel),
+            "member": member,
+            "token": "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48),
+            "version": 1,
+            "app_permissions": str(perms.channel_permissions(guild, channel, BOT_USER_ID)),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": guild_id},
+            "context": 0,
+            "attachment_size_limit": 8 * 1024 * 1024,
+        }
+        if message is not None:
+            inter["message"] = self.state.public_message(message)
+        stored = {**inter, "created": time.time(), "acknowledged": False, "deferred": False, "original_id": None,
+                  "user_id": user_id}
+        self.state.interactions[inter["id"]] = stored
+        self.state.dispatch("INTERACTION_CREATE", inter, guild_id)
+        return stored
+
+    def run_command(self, channel_id: str, user_id: str, name: str,
+                    options: dict[str, Any] | list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Run ``/name`` as ``user_id``; ``options`` as ``{name: value}`` (typed by the registered command) or raw."""
+        guild, _ = self.state.guild_of_channel(channel_id)
+        command = next((c for c in guild["commands"] if c["name"] == name), None)
+        if command is None:
+            raise ApiError(404, 10063, f"Unknown application command /{name}")
+        if isinstance(options, list):
+            opts = options
+        else:
+            declared = {o["name"]: o for o in command.get("options") or []}
+            opts = []
+            for key, value in (options or {}).items():
+                if key not in declared:
+                    raise ApiError(400, 50035, f"Invalid Form Body: option {key} is not declared by /{name}")
+                otype = int(declared[key].get("type", 3))
+                opts.append({"name": key, "type": otype, "value": _coerce(otype, value)})
+        data = {"id": command["id"], "name": name, "type": 1, "guild_id": guild["id"]}
+        if opts:
+            data["options"] = opts
+        return self._new_interaction(2, guild["id"], channel_id, user_id, data)
+
+    def click(self, channel_id: str, message_id: str, user_id: str, custom_id: str,
+              values: list[str] | None = None) -> dict[str, Any]:
+        """Click a button (or choose ``values`` in a select menu) on a message."""
+        guild, _ = self.state.guild_of_channel(channel_id)
+        msg = self.state.message(channel_id, message_id)
+        component = next((c for row in msg.get("components", []) for c in row.get("components", [])
+                          if c.get("custom_id") == custom_id), None)
+        if component is None:
+            raise ApiError(400, 50035, f"Invalid Form Body: no component {custom_id!r} on message {message_id}")
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": component["type"]}
+        if component["type"] != 2:
+            data["values"] = list(values or [])
+        return self._new_interaction(3, guild["id"], channel_id, user_id, data, message=msg)
+
+    def submit_modal(self, interaction_id: str, values: dict[str, str], user_id: str | None = None) -> dict:
+        """Fill and submit the modal the bot opened in answer to ``interaction_id``."""
+        modal = self.state.modals.pop(interaction_id, None)
+        if modal is None:
+            raise ApiError(404, 10062, f"No open modal for interaction {interaction_id}")
+        rows = [{"type": 1, "components": [{"type": 4, "custom_id": c["custom_id"],
+                                            "value": str(values.get(c["custom_id"], c.get("value", "")))}
+                                           for c in row.get("components", [])]}
+                for row in modal["components"]]
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        return self._new_interaction(5, modal["guild_id"], modal["channel_id"], user_id or modal["user_id"], data)
+
+    # --- bot answers to interactions (called by the REST routes) -----------------------------
+
+    def create_interaction_message(self, inter: dict[str, Any], data: dict[str, Any],
+                                   files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        if inter.get("deferred") and inter.get("original_id") and inter.get("placeholder_pending"):
+            # The first follow-up after a defer replaces the "thinking..." placeholder.
+            inter["placeholder_pending"] = False
+            msg = self.state.message(inter["channel_id"], inter["original_id"])
+            changes = {k: data[k] for k in ("content", "embeds", "components") if data.get(k) is not None}
+            changes["flags"] = msg["flags"] & ~128
+            return self.state.edit_message(msg["channel_id"], msg["id"], changes)
+        user = self.state.users[inter["user_id"]]
+        meta = {"id": inter["id"], "type": inter["type"], "user": user,
+                "authorizing_integration_owners": {"0": inter["guild_id"]}}
+        if inter["type"] == 2:
+            meta["name"] = inter["data"]["name"]
+        flags = int(data.get("flags") or 0)
+        msg = self.state.create_message(
+            inter["channel_id"], BOT_USER_ID, content=data.get("content") or "", embeds=data.get("embeds"),
+            components=data.get("components"), attachments=rest._attachments(self, files or []), flags=flags,
+            interaction_metadata=meta, message_type=20 if inter["type"] == 2 else 0,
+        )
+        msg["ephemeral_to"] = inter["user_id"] if flags & 64 else None
+        self.allowed_mentions[msg["id"]] = data.get("allowed_mentions")
+        if inter.get("original_id") is None:
+            inter["original_id"] = msg["id"]
+            inter["placeholder_pending"] = bool(flags & 128)
+        return msg
+
+    def open_modal(self, inter: dict[str, Any], data: dict[str, Any]) -> None:
+        modal = {"interaction_id": inter["id"], "user_id": inter["user_id"], "guild_id": inter["guild_id"],
+                 "channel_id": inter["channel_id"], "custom_id": data["custom_id"], "title": data["title"],
+                 "components": data["components"], "opened_at": iso()}
+        self.state.modals[inter["id"]] = modal
+        self.state.dispatch("_MODAL_OPEN", modal, inter["guild_id"])
+
+    # --- the web page --------------------------------------------------------------------------
+
+    async def _page(self, request: web.Request) -> web.Response:
+        return web.Response(text=_asset("index.html"), content_type="text/html")
+
+    async def _static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        types = {".js": "application/javascript", ".css": "text/css", ".html": "text/html"}
+        ext = name[name.rfind("."):]
+        if ext not in types or "/" in name:
+            raise web.HTTPNotFound()
+        try:
+            return web.Response(text=_asset(name), content_type=types[ext])
+        except FileNotFoundError:
+            raise web.HTTPNotFound() from None
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["id"])
+        if data is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=data, content_type="application/octet-stream")
+
+    async def _live_socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(heartbeat=20)
+        await ws.prepare(request)
+        self._live.add(ws)
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    break
+        finally:
+            self._live.discard(ws)
+        return ws
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the page shows: guilds with channels, roles, members, commands, messages, open modals."""
+        s = self.state
+        guilds = []
+        for g in s.guilds.values():
+            guilds.append({
+                "id": g["id"], "name": g["name"],
+                "channels": sorted(g["channels"].values(), key=lambda c: (c["position"], int(c["id"]))),
+                "roles": sorted(g["roles"].values(), key=lambda r: -r["position"]),
+                "members": [s.member_payload(g, uid) for uid in g["members"]],
+                "commands": g["commands"],
+            })
+        messages = {cid: [s.public_message(m) | {"ephemeral_to": m.get("ephemeral_to")}
+                          for m in sorted(msgs.values(), key=lambda m: int(m["id"]))][-100:]
+                    for cid, msgs in s.messages.items()}
+        return {"bot_id": BOT_USER_ID, "guilds": guilds, "users": s.users, "messages": messages,
+                "modals": list(s.modals.values())}
+
+    async def _api_state(self, request: web.Request) -> web.Response:
+        return web.json_response(self.snapshot())
+
+    async def _api_action(self, request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        body = await request.json() if request.can_read_body else {}
+        try:
+            if action == "messages":
+                result: Any = self.post_message(body["channel_id"], body["user_id"], body["content"])
+            elif action == "reactions":
+                self.react(body["channel_id"], body["message_id"], body["user_id"], body["emoji"],
+                           add=body.get("add", True))
+                result = {}
+            elif action == "commands":
+                result = self.run_command(body["channel_id"], body["user_id"], body["name"], body.get("options"))
+            elif action == "components":
+                result = self.click(body["channel_id"], body["message_id"], body["user_id"], body["custom_id"],
+                                    body.get("values"))
+            elif action == "modals":
+                result = self.submit_modal(body["interaction_id"], body.get("values") or {}, body.get("user_id"))
+            elif action == "drop":
+                result = {"dropped": await self.drop_connections()}
+            else:
+                return web.json_response({"code": 0, "message": f"unknown action {action}"}, status=404)
+        except ApiError as exc:
+            return web.json_response(exc.body(), status=exc.status)
+        except KeyError as exc:
+            return web.json_response({"code": 50035, "message": f"missing field {exc}"}, status=400)
+        return web.json_response({k: v for k, v in result.items() if k != "token"} if isinstance(result, dict)
+                                 else result)
+
+
+def _coerce(option_type: int, value: Any) -> Any:
+    if option_type == 4:
+        return int(value)
+    if option_type == 10:
+        return float(value)
+    if option_type == 5:
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+    return str(value)
+
+
+def _asset(name: str) -> str:
+    return resources.files("maidcore_discord.emulator").joinpath("static", name).read_text(encoding="utf-8")
+
+
+async def _quiet_send(ws: web.WebSocketResponse, frame: str) -> None:
+    try:
+        await ws.send_str(frame)
+    except (ConnectionError, RuntimeError):
+        pass
+
+
+async def serve(host: str = "127.0.0.1", port: int = 8787) -> None:
+    """Run the emulator alone until interrupted (``python -m maidcore_discord.emulator``)."""
+    emulator = await Emulator(host, port).start()
+    print(f"Discord emulator: page {emulator.page_url}  api {emulator.api_base}  token {emulator.bot_token}")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await emulator.close()

@@ -1,0 +1,22 @@
+"""Registers the ``discord`` event source (discord.py; the local emulator when no token is set)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from maidcore.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from maidcore.layers import RegisterEventSource
+    from maidcore.platform import Platform
+
+
+def build(platform: Platform):
+    from maidcore_discord.source import DiscordEventSource
+
+    return DiscordEventSource(platform.settings.discord, records=lambda: platform.storage.records)
+
+
+@hookimpl
+def register_event_sources(register: RegisterEventSource) -> None:
+    register("discord", build)

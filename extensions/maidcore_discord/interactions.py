@@ -1,0 +1,177 @@
+"""``ctx.interaction`` (contract §4.3): respond once within 3 s, defer then follow up for 15 minutes, modals.
+
+The rules are enforced here, before Discord is asked, so a plugin gets a clear
+``InvalidArgument`` instead of Discord's bare 404/400; the emulator enforces
+the same rules so tests see what Discord would do if a check were missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.http import Route
+
+from maidcore.errors import InvalidArgument, UnknownMethod
+from maidcore.scope import Scope
+
+if TYPE_CHECKING:
+    from maidcore_discord.source import DiscordEventSource
+
+RESPOND_WINDOW_SECONDS = 3.0
+FOLLOWUP_WINDOW_SECONDS = 15 * 60.0
+EPHEMERAL = 1 << 6
+
+
+@dataclass
+class Pending:
+    """What the platform remembers about one delivered interaction."""
+
+    interaction_id: str
+    token: str
+    guild_id: str
+    user_id: str
+    channel_id: str
+    interaction_type: int
+    plugin_id: str
+    received: float = field(default_factory=time.monotonic)
+    answered: str = ""  # "", "respond", "defer", "modal"
+    defer_ephemeral: bool = False
+    placeholder_open: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Interactions:
+    def __init__(self, source: DiscordEventSource) -> None:
+        self.source = source
+        self.pending: dict[str, Pending] = {}
+        self.modals: dict[tuple[str, str, str], str] = {}  # (guild, user, modal custom_id) -> plugin
+
+    def track(self, interaction: discord.Interaction, plugin_id: str) -> None:
+        self._expire()
+        self.pending[str(interaction.id)] = Pending(
+            str(interaction.id), interaction.token, str(interaction.guild_id), str(interaction.user.id),
+            str(interaction.channel_id), int(interaction.type.value), plugin_id,
+        )
+
+    def owner_of(self, interaction_id: str) -> str | None:
+        p = self.pending.get(interaction_id)
+        return p.plugin_id if p else None
+
+    def modal_owner(self, guild_id: str, user_id: str, custom_id: str) -> str | None:
+        return self.modals.get((guild_id, user_id, custom_id))
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, p in self.pending.items() if now - p.received > FOLLOWUP_WINDOW_SECONDS]:
+            del self.pending[key]
+
+    def _get(self, scope: Scope, params: dict[str, Any]) -> Pending:
+        iid = str(params.get("_interaction_id") or "")
+        if not iid:
+            raise InvalidArgument("_interaction_id", "the id of the interaction being answered")
+        p = self.pending.get(iid)
+        if p is None or p.guild_id != scope.server_id or p.plugin_id != scope.plugin_id:
+            raise InvalidArgument("_interaction_id", "an interaction delivered to this plugin in the last 15 minutes")
+        if time.monotonic() - p.received > FOLLOWUP_WINDOW_SECONDS:
+            raise InvalidArgument("_interaction_id", "an interaction at most 15 minutes old")
+        return p
+
+    async def call(self, scope: Scope, name: str, params: dict[str, Any]) -> Any:
+        fn = getattr(self, f"do_{name}", None)
+        if fn is None:
+            raise UnknownMethod(f"interaction.{name}")
+        p = self._get(scope, params)
+        async with p.lock:
+            return await fn(scope, p, params)
+
+    def _initial(self, p: Pending, what: str) -> None:
+        if p.answered:
+            raise InvalidArgument("_interaction_id", f"an interaction not answered yet ({what} after {p.answered})")
+        if time.monotonic() - p.received > RESPOND_WINDOW_SECONDS:
+            raise InvalidArgument("_interaction_id", f"answered within 3 s ({what} came too late; defer first)")
+
+    async def _callback(self, p: Pending, body: dict[str, Any]) -> dict[str, Any] | None:
+        route = Route("POST", "/interactions/{interaction_id}/{interaction_token}/callback",
+                      interaction_id=p.interaction_id, interaction_token=p.token)
+        return await self.source.actions.request(route, "interaction", json=body, params={"with_response": "true"})
+
+    def _message(self, params: dict[str, Any], ephemeral: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {"content": str(params.get("content") or "")[:2000]}
+        if params.get("embeds"):
+            data["embeds"] = list(params["embeds"])[:10]
+        if params.get("components"):
+            if len(params["components"]) > 5:
+                raise InvalidArgument("components", "at most 5 action rows")
+            data["components"] = list(params["components"])
+        if params.get("allowed_mentions") is not None:
+            data["allowed_mentions"] = params["allowed_mentions"]
+        if ephemeral:
+            data["flags"] = EPHEMERAL
+        if not (data["content"] or data.get("embeds") or data.get("components")):
+            raise InvalidArgument("content", "non-empty, or embeds or components given")
+        return data
+
+    def _remember(self, p: Pending, message: dict[str, Any] | None) -> None:
+        if message and message.get("id"):
+            self.source.remember_message(str(message["id"]), p.plugin_id)
+
+    async def do_respond(self, scope: Scope, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
+        self._initial(p, "respond")
+        data = self._message(params, bool(params.get("ephemeral")))
+        answer = await self._callback(p, {"type": 4, "data": data})
+        p.answered = "respond"
+        self._remember(p, ((answer or {}).get("resource") or {}).get("message"))
+        return {}
+
+    async def do_defer(self, scope: Scope, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
+        self._initial(p, "defer")
+        ephemeral = bool(params.get("ephemeral"))
+        await self._callback(p, {"type": 5, "data": {"flags": EPHEMERAL} if ephemeral else {}})
+        p.answered, p.defer_ephemeral, p.placeholder_open = "defer", ephemeral, True
+        return {}
+
+    async def do_followup(self, scope: Scope, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
+        if p.answered not in ("respond", "defer"):
+            raise InvalidArgument("_interaction_id", "an interaction already answered with respond or defer")
+        app = self.source.application_id
+        if p.placeholder_open:
+            data = self._message(params, False)
+            data.pop("flags", None)  # the placeholder keeps the defer's ephemeral flag
+            route = Route("PATCH", "/webhooks/{application_id}/{interaction_token}/messages/@original",
+                          application_id=app, interaction_token=p.token)
+            message = await self.source.actions.request(route, "interaction", json=data)
+            p.placeholder_open = False
+        else:
+            data = self._message(params, bool(params.get("ephemeral")))
+            route = Route("POST", "/webhooks/{application_id}/{interaction_token}",
+                          application_id=app, interaction_token=p.token)
+            message = await self.source.actions.request(route, "interaction", json=data, params={"wait": "true"})
+        if not isinstance(message, dict) or "id" not in message:
+            return {}
+        self._remember(p, message)
+        return {"message_id": str(message["id"]), "channel_id": str(message.get("channel_id", p.channel_id))}
+
+    async def do_send_modal(self, scope: Scope, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
+        if p.interaction_type == 5:
+            raise InvalidArgument("_interaction_id", "a slash-command or component interaction (not a modal submit)")
+        self._initial(p, "send_modal")
+        title = str(params.get("title") or "")[:45]
+        custom_id = str(params.get("custom_id") or "")[:100]
+        if not title or not custom_id:
+            raise InvalidArgument("title" if not title else "custom_id", "a non-empty string")
+        rows = []
+        for item in list(params.get("components") or params.get("fields") or []):
+            if not isinstance(item, dict):
+                raise InvalidArgument("components", "action rows or text inputs as dicts")
+            rows.append(item if item.get("type") == 1 else {"type": 1, "components": [item]})
+        rows = rows[:5]
+        if not rows:
+            raise InvalidArgument("components", "at least one text input")
+        await self._callback(p, {"type": 9, "data": {"title": title, "custom_id": custom_id, "components": rows}})
+        p.answered = "modal"
+        self.modals[(p.guild_id, p.user_id, custom_id)] = p.plugin_id
+        return {}
