@@ -93,6 +93,7 @@ class RateLimitSettings(BaseModel):
     over_limit_events: Literal["drop", "delay"] = "drop"
     delay_bound_seconds: float = 2.0  # with "delay": events that cannot pass within this bound are dropped
     key_prefix: str = "maidcore"  # Redis key prefix; nodes sharing one limit must use the same prefix
+    redis_max_connections: int = 32  # per process; callers wait for a free connection
 
 
 class ProxySettings(BaseModel):
@@ -118,11 +119,15 @@ class RunnerSettings(BaseModel):
     max_redeliveries: int = 5
     restart_backoff_initial_seconds: float = 0.5
     restart_backoff_max_seconds: float = 30.0
-    circuit_breaker_crashes: int = 5  # crashes within the window that park a plugin
+    # crashes within the window that park a plugin; above 1 + max_redeliveries so that one poison
+    # event is dead-lettered (after its 6th delivery crashed) before the plugin would be parked
+    circuit_breaker_crashes: int = 8
     circuit_breaker_window_seconds: float = 60.0
     shutdown_grace_seconds: float = 5.0
     call_timeout_seconds: float = 25.0  # host side; below the SDK's 30 s
     max_line_bytes: int = 1024 * 1024
+    min_schedule_interval_seconds: float = 60.0  # @schedule(n) ticks every max(n, this)
+    log_flush_seconds: float = 0.5  # plugin.log lines are stored in batches
 
 
 class WebSettings(BaseModel):

@@ -1,0 +1,284 @@
+"""The runner: workers, deliveries and the host API (architecture: "The path of one event").
+
+``Runner(platform)`` is the platform's ``EventSink``: the event source calls
+``publish``; the router picks the installs, the worker slots deliver with ids
+and track acks, and the host API answers every call the plugins make.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from maidcore.records import DeadLetter, InstallRecord
+from maidcore.runner.deliveries import Delivery
+from maidcore.runner.hostapi import HostApi
+from maidcore.runner.logbook import LogBook
+from maidcore.runner.router import Router
+from maidcore.runner.scheduler import Scheduler
+from maidcore.runner.tenants import Tenant, VersionInfo
+from maidcore.runner.worker import WorkerSlot
+from maidcore.scope import Scope
+
+log = logging.getLogger("maidcore.runner")
+
+__all__ = ["Runner"]
+
+SettledObserver = Callable[[WorkerSlot, Delivery, bool], None]
+
+
+class Runner:
+    """Routes events to plugin workers and serves their host calls."""
+
+    def __init__(self, platform: Any) -> None:
+        self.platform = platform
+        self.settings = platform.settings.runner
+        self.single = self.settings.mode == "single"
+        self.counters: Counter[str] = Counter()
+        self.scope_counters: dict[Scope, Counter[str]] = {}
+        self.tenants: dict[str, dict[str, Tenant]] = {}  # server -> plugin -> tenant
+        self.slots: dict[tuple[str, str, str], WorkerSlot] = {}
+        self.versions: dict[tuple[str, str], VersionInfo] = {}
+        self.hostapi = HostApi(self)
+        self.router = Router(self)
+        self.scheduler = Scheduler(self)
+        self.logs = LogBook(self)
+        self.settled_observers: list[SettledObserver] = []
+        self.log_observers: list[Callable[[WorkerSlot, str, str, str], None]] = []
+        self.stderr_observers: list[Callable[[WorkerSlot, str], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._install_lock = asyncio.Lock()
+        self._started = False
+        self._closing = False
+
+    # -- EventSink -----------------------------------------------------------------
+
+    async def publish(self, event: dict[str, Any], *, target_plugin: str | None = None) -> None:
+        """Route one SDK event payload to the installs of its server (waits while a worker's queue is full)."""
+        if self._closing:
+            self.counters["dropped_closing"] += 1
+            return
+        await self.router.publish(event, target_plugin)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load every install, start a worker per plugin version (or per install in single mode)."""
+        if self._started:
+            return
+        self._started = True
+        for record in await self.platform.storage.records.list_installs():
+            await self._apply(record.server_id, record.plugin_id, record, announce=False)
+        self.scheduler.start()
+        self.logs.start()
+
+    async def close(self) -> None:
+        """Graceful shutdown: drain, ``host.shutdown``, stop workers, flush logs and counters."""
+        if self._closing:
+            return
+        self._closing = True
+        await self.scheduler.close()
+        grace = self.settings.shutdown_grace_seconds
+        await asyncio.gather(*(slot.stop(grace) for slot in list(self.slots.values())), return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5.0)
+        await self.logs.close()
+
+    async def install_changed(self, server_id: str, plugin_id: str) -> None:
+        """Re-read one install: grant, upgrade, enable/disable and uninstall take effect at once."""
+        record = await self.platform.storage.records.get_install(server_id, plugin_id)
+        await self._apply(server_id, plugin_id, record, announce=True)
+
+    async def load_server(self, server_id: str) -> dict[str, Tenant]:
+        """The installs of a server this runner has not seen yet (another process may have added them)."""
+        async with self._install_lock:
+            if server_id in self.tenants:
+                return self.tenants[server_id]
+            records = await self.platform.storage.records.list_installs(server_id=server_id)
+        for record in records:
+            await self._apply(server_id, record.plugin_id, record, announce=False)
+        return self.tenants.setdefault(server_id, {})
+
+    async def _version_info(self, plugin_id: str, version: str) -> VersionInfo | None:
+        key = (plugin_id, version)
+        info = self.versions.get(key)
+        if info is None:
+            record = await self.platform.storage.records.get_version(plugin_id, version)
+            if record is None:
+                return None
+            info = self.versions[key] = VersionInfo.from_record(record)
+        return info
+
+    def _slot(self, info: VersionInfo, server_id: str) -> WorkerSlot:
+        boot_server = server_id if self.single else ""
+        key = (info.plugin_id, info.version, boot_server)
+        slot = self.slots.get(key)
+        if slot is None:
+            slot = self.slots[key] = WorkerSlot(self, info, boot_server=boot_server)
+            slot.start()
+        return slot
+
+    async def _apply(self, server_id: str, plugin_id: str, record: InstallRecord | None, *, announce: bool) -> None:
+        old = self.tenant(server_id, plugin_id)
+        if record is None:
+            if old is None:
+                return
+            del self.tenants[server_id][plugin_id]
+            if announce:
+                old.slot.notify_lifecycle(old, "uninstall")
+            self.scheduler.tenant_changed(None, old)
+            self._release_if_unused(old.slot)
+            return
+        info = await self._version_info(plugin_id, record.version)
+        if info is None:
+            log.error("install of %s on %s names version %s, which is not stored", plugin_id, server_id, record.version)
+            return
+        slot = self._slot(info, server_id)
+        tenant = Tenant.build(record, info, slot)
+        if old is not None and old.slot is slot and old.enabled == tenant.enabled:
+            tenant.enabled_at = old.enabled_at
+        self.tenants.setdefault(server_id, {})[plugin_id] = tenant
+        if announce:
+            if old is None or old.slot is not slot:
+                slot.notify_lifecycle(tenant, "install")
+            elif old.enabled != tenant.enabled:
+                slot.notify_lifecycle(tenant, "enable" if tenant.enabled else "disable")
+            if slot.parked:
+                slot.unpark()
+        self.scheduler.tenant_changed(tenant, old)
+        if old is not None and old.slot is not slot:
+            self._release_if_unused(old.slot)
+
+    def _release_if_unused(self, slot: WorkerSlot) -> None:
+        if any(t.slot is slot for t in self.all_tenants()):
+            return
+        self.slots.pop(slot.key, None)
+        self.spawn(slot.stop(self.settings.shutdown_grace_seconds))
+
+    def event_types(self) -> frozenset[str]:
+        """Types the installed plugins handle, once every worker registered; empty (= all types) before."""
+        slots = list(self.slots.values())
+        if not slots or any(slot.registration is None for slot in slots):
+            return frozenset()
+        return frozenset().union(*(slot.registration.event_types for slot in slots if slot.registration))
+
+    # -- lookups ---------------------------------------------------------------------
+
+    def tenant(self, server_id: str, plugin_id: str) -> Tenant | None:
+        tenants = self.tenants.get(server_id)
+        return None if tenants is None else tenants.get(plugin_id)
+
+    def all_tenants(self) -> list[Tenant]:
+        return [t for tenants in self.tenants.values() for t in tenants.values()]
+
+    def tenants_of(self, slot: WorkerSlot) -> list[Tenant]:
+        return [t for t in self.all_tenants() if t.slot is slot and t.enabled]
+
+    # -- dashboards --------------------------------------------------------------------
+
+    async def call_dashboard(
+        self, server_id: str, plugin_id: str, name: str, params: dict[str, Any] | None = None
+    ) -> Any:
+        """Ask a plugin's ``@on_dashboard`` handler for a widget's data (host→plugin request)."""
+        tenant = self.tenant(server_id, plugin_id)
+        if tenant is None or not tenant.enabled:
+            raise LookupError(f"plugin {plugin_id} is not installed and enabled on server {server_id}")
+        method = name if name.startswith("dashboard.") else f"dashboard.{name}"
+        return await tenant.slot.request(
+            server_id, method, {**(params or {}), **tenant.fields}, self.settings.call_timeout_seconds + 5
+        )
+
+    # -- outcomes ----------------------------------------------------------------------
+
+    def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, *, acked: bool) -> None:
+        self.counters["acked" if acked else "dead_lettered"] += 1
+        for observer in self.settled_observers:
+            observer(slot, delivery, acked)
+
+    def dead_letter(self, slot: WorkerSlot, delivery: Delivery, error: str, *, attempts: int) -> None:
+        """Keep an event that could not be delivered (listable with ``maidcore dead-letters``)."""
+        letter = DeadLetter(
+            id=None,
+            server_id=delivery.scope.server_id,
+            plugin_id=delivery.scope.plugin_id,
+            version=delivery.version,
+            event_id=delivery.event_id,
+            event=delivery.event or {},
+            attempts=attempts,
+            error=error[:2000],
+        )
+        log.warning("dead letter %s for %s after %d attempts: %s", delivery.event_id, delivery.scope, attempts, error)
+        self.spawn(self.platform.storage.records.add_dead_letter(letter))
+        self.delivery_settled(slot, delivery, acked=False)
+
+    def count_scope(self, scope: Scope, name: str, n: int = 1) -> None:
+        counters = self.scope_counters.get(scope)
+        if counters is None:
+            counters = self.scope_counters[scope] = Counter()
+        counters[name] += n
+        self.counters[name] += n
+        self.logs.count_metric(scope, name, n)
+
+    def observe_log(self, slot: WorkerSlot, server_id: str, level: str, message: str) -> None:
+        for observer in self.log_observers:
+            observer(slot, server_id, level, message)
+
+    def observe_stderr(self, slot: WorkerSlot, text: str) -> None:
+        for observer in self.stderr_observers:
+            observer(slot, text)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a background task the runner keeps a reference to (and awaits on close)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("runner background task failed", exc_info=task.exception())
+
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no delivery is in flight or waiting anywhere; ``False`` on timeout."""
+
+        async def idle() -> None:
+            while True:
+                await asyncio.gather(*(slot.window.wait_idle() for slot in list(self.slots.values())))
+                if self.router._delayed:
+                    await asyncio.sleep(0.05)
+                    continue
+                if all(not len(slot.window) for slot in self.slots.values()):
+                    return
+
+        try:
+            await asyncio.wait_for(idle(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def stats(self) -> dict[str, Any]:
+        """Workers, in-flight and waiting deliveries, restarts, parked plugins, rate-limit drops per scope."""
+        workers = [slot.stats() for slot in self.slots.values()]
+        return {
+            "mode": self.settings.mode,
+            "workers": workers,
+            "in_flight": sum(w["in_flight"] for w in workers),
+            "waiting": sum(w["waiting"] for w in workers),
+            "restarts": sum(w["restarts"] for w in workers),
+            "parked": {f"{w['plugin_id']} {w['version']}": w["parked_reason"] for w in workers if w["parked_reason"]},
+            "counters": dict(self.counters),
+            "rate_limited": {
+                str(scope): {
+                    "dropped": counters.get("events_dropped", 0),
+                    "delayed": counters.get("events_delayed", 0),
+                }
+                for scope, counters in self.scope_counters.items()
+            },
+            "host_calls": self.hostapi.calls,
+            "host_call_errors": self.hostapi.errors,
+            "schedule_ticks": self.scheduler.fired,
+        }

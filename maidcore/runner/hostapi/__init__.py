@@ -1,0 +1,199 @@
+"""The host API: every plugin→host request of contract §10.4, answered in one fixed order.
+
+1. the method exists (else ``UnknownMethod``);
+2. attribution: the server the call acts for has a delivery in flight on this
+   worker (a plugin cannot act for a server by naming it);
+3. the capability, against that server's live grant (``CapabilityDenied``,
+   nothing performed);
+4. argument validation (``InvalidArgument``, ``KvQuotaExceeded``);
+5. the rate limit (``RateLimited`` with the limiter's ``retry_after``);
+6. the layer call, bounded by ``call_timeout_seconds`` (``HostTimeout``).
+
+Layer exceptions that are not ``HostError`` become ``RpcFailure`` (logged with
+the traceback); nothing a plugin sends can crash the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from maidcore.capabilities import DISCORD_READ_METHODS, capability_for
+from maidcore.errors import (
+    CapabilityDenied,
+    HostError,
+    HostTimeout,
+    InvalidArgument,
+    RateLimited,
+    RpcFailure,
+    UnknownMethod,
+)
+from maidcore.layers.ratelimit import Bucket
+from maidcore.runner.hostapi import discord, stores
+from maidcore.runner.hostapi.args import Args
+from maidcore.runner.rpc import Connection, error_response, result_response
+
+if TYPE_CHECKING:
+    from maidcore.runner import Runner
+    from maidcore.runner.tenants import Tenant
+    from maidcore.runner.worker import WorkerSlot
+
+log = logging.getLogger("maidcore.runner.hostapi")
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSpec:
+    name: str
+    capability: str | None
+    validate: Callable[[Args], dict[str, Any]]
+    perform: Callable[[Any, Tenant, dict[str, Any]], Awaitable[Any]] | None  # None: the event source performs it
+    bucket: Bucket | None
+
+
+def _spec_table() -> dict[str, MethodSpec]:
+    table: dict[str, MethodSpec] = {}
+    for name, validate in discord.VALIDATORS.items():
+        bucket = Bucket.DISCORD if name.startswith("discord.") and name not in DISCORD_READ_METHODS else None
+        table[name] = MethodSpec(name, capability_for(name), validate, None, bucket)
+    for name, (validate, perform) in stores.TABLE.items():
+        bucket = Bucket.PROXY if name == "proxy.request" else None
+        table[name] = MethodSpec(name, capability_for(name), validate, perform, bucket)
+    return table
+
+
+METHODS: dict[str, MethodSpec] = _spec_table()
+
+CallObserver = Callable[[str, dict[str, Any], str, Any, dict[str, Any] | None], None]
+
+
+class HostApi:
+    """Serves the requests of every worker of one runner."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.platform = runner.platform
+        self.timeout = runner.settings.call_timeout_seconds
+        self.observers: list[CallObserver] = []  # (method, params, server_id, result, error)
+        self.calls = 0
+        self.errors = 0
+
+    # -- attribution -------------------------------------------------------------
+
+    def attribute(self, slot: WorkerSlot, method: str, params: dict[str, Any]) -> Tenant:
+        """The install a call acts for; refuses a server with no delivery in flight on ``slot``."""
+        named = params.get("discord_srv_id")
+        if named is not None and not isinstance(named, str):
+            named = str(named) if type(named) is int else None
+        active = slot.active_servers()
+        if slot.boot_server:  # single mode: the boot server only
+            server = named or slot.boot_server
+            if server != slot.boot_server:
+                raise CapabilityDenied(
+                    "server access", method, detail=f"this worker serves server {slot.boot_server} only, not {server}"
+                )
+        elif named:
+            if named not in active:
+                raise CapabilityDenied(
+                    "server access", method, detail=f"server {named} has no delivery in flight on this worker"
+                )
+            server = named
+        elif slot.registered:
+            raise InvalidArgument("discord_srv_id", "the server id of the delivery being handled")
+        elif len(active) == 1:  # an SDK that never registers gets one delivery at a time
+            server = next(iter(active))
+        else:
+            raise CapabilityDenied(
+                "server access",
+                method,
+                detail="the call names no server and this worker has no single delivery in flight",
+            )
+        tenant = self.runner.tenant(server, slot.plugin_id)
+        if tenant is None or not tenant.enabled or tenant.slot is not slot:
+            raise CapabilityDenied(
+                "server access", method, detail=f"plugin {slot.plugin_id} is not installed and enabled on {server}"
+            )
+        return tenant
+
+    # -- dispatch ----------------------------------------------------------------
+
+    def handle(self, slot: WorkerSlot, conn: Connection, message: dict[str, Any]) -> None:
+        """Answer one request; attribution happens now (while its delivery is in flight), the rest in a task."""
+        request_id = message.get("id")
+        method = message["method"]
+        params = message.get("params")
+        if params is None:
+            params = {}
+        self.calls += 1
+        try:
+            if type(params) is not dict:
+                raise InvalidArgument("params", "an object")
+            spec = METHODS.get(method)
+            if spec is None:
+                raise UnknownMethod(method)
+            tenant = self.attribute(slot, method, params)
+        except HostError as exc:
+            server = params.get("discord_srv_id", "") if type(params) is dict else ""
+            self._answer(conn, request_id, method, params, str(server or ""), None, exc)
+            return
+        asyncio.get_running_loop().create_task(self._serve(conn, request_id, spec, params, tenant))
+
+    async def _serve(self, conn: Connection, request_id: Any, spec: MethodSpec, params: dict, tenant: Tenant) -> None:
+        result: Any = None
+        error: HostError | None = None
+        try:
+            result = await self.perform(spec, params, tenant)
+        except HostError as exc:
+            error = exc
+        except Exception:
+            log.exception("host method %s failed for %s", spec.name, tenant.scope)
+            error = RpcFailure(f"internal error while serving {spec.name}", rpc_code=-32603)
+        self._answer(conn, request_id, spec.name, params, tenant.scope.server_id, result, error)
+
+    async def perform(self, spec: MethodSpec, params: dict[str, Any], tenant: Tenant) -> Any:
+        """Capability, validation, rate limit, layer call (attribution already done)."""
+        if spec.capability is not None and spec.capability not in tenant.capabilities:
+            raise CapabilityDenied(spec.capability, spec.name)
+        clean = spec.validate(Args(params))
+        if spec.bucket is not None:
+            cost = discord.action_cost(spec.name, clean) if spec.bucket is Bucket.DISCORD else 1
+            limiter = self.platform.limiter
+            decision = limiter.hit_nowait(spec.bucket, tenant.scope, cost)
+            if decision is None:
+                decision = await limiter.hit(spec.bucket, tenant.scope, cost)
+            if not decision.allowed:
+                raise RateLimited(spec.bucket.value, decision.retry_after)
+        if spec.perform is None:
+            call = self.platform.events.call(tenant.scope, spec.name, clean)
+        else:
+            call = spec.perform(self.platform, tenant, clean)
+        try:
+            result = await asyncio.wait_for(call, self.timeout)
+        except TimeoutError:
+            raise HostTimeout(spec.name, self.timeout) from None
+        return {} if result is None else result
+
+    def _answer(
+        self,
+        conn: Connection,
+        request_id: Any,
+        method: str,
+        params: Any,
+        server_id: str,
+        result: Any,
+        error: HostError | None,
+    ) -> None:
+        if request_id is not None:
+            if error is None:
+                conn.send(result_response(request_id, result))
+            else:
+                conn.send(error_response(request_id, error.to_rpc()))
+        if error is not None:
+            self.errors += 1
+        for observer in self.observers:
+            try:
+                observer(method, params, server_id, result, None if error is None else error.to_rpc())
+            except Exception:
+                log.exception("host call observer failed")

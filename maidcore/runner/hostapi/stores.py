@@ -1,0 +1,367 @@
+"""``kv.*``, ``sql.*``, ``ephemeral.*``, ``metrics.*``, ``secrets.*`` and ``proxy.request``.
+
+Each entry checks its params and maps the RPC onto the storage layer (or the
+HTTP proxy) exactly as contract §10.4 names params and result keys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from maidcore.errors import CapabilityDenied, InvalidArgument
+from maidcore.runner.hostapi.args import Args, kv_key, kv_value
+
+if TYPE_CHECKING:
+    from maidcore.runner.tenants import Tenant
+
+Perform = Callable[[Any, "Tenant", dict[str, Any]], Awaitable[Any]]
+Validator = Callable[[Args], dict[str, Any]]
+
+METRIC_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_.]{0,63}")
+SECRET_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+PERIODS = frozenset({"1h", "24h", "7d", "30d", "90d"})
+AGGREGATES = frozenset({"sum", "count", "avg", "min", "max"})
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+MAX_SQL_CHARS = 100_000
+
+
+# --- kv -------------------------------------------------------------------------
+
+
+def _key(a: Args) -> dict[str, Any]:
+    return {"key": kv_key(a.params.get("key"))}
+
+
+def v_kv_put(a: Args) -> dict[str, Any]:
+    return {
+        "key": kv_key(a.params.get("key")),
+        "value": kv_value(a.json_value("value")),
+        "ttl_seconds": a.integer("ttl_seconds", default=0, clamp=(0, 2**31)),
+    }
+
+
+def v_kv_increment(a: Args) -> dict[str, Any]:
+    return {
+        "key": kv_key(a.params.get("key")),
+        "path": a.text("path", default="", max_len=256) or "",
+        "amount": a.number("amount", default=1),
+    }
+
+
+def v_kv_decr(a: Args) -> dict[str, Any]:
+    return {"key": kv_key(a.params.get("key")), "amount": a.number("amount", default=1)}
+
+
+def _prefix(a: Args) -> str:
+    return a.text("prefix", default="", max_len=256) or ""
+
+
+def v_kv_list(a: Args) -> dict[str, Any]:
+    if a.params.get("count_only") is True:
+        return {"prefix": _prefix(a), "count_only": True}
+    return v_kv_list_values(a)
+
+
+def v_kv_list_values(a: Args) -> dict[str, Any]:
+    start_after = a.params.get("start_after")
+    return {
+        "prefix": _prefix(a),
+        "limit": a.integer("limit", default=100, clamp=(1, 100)),
+        "start_after": None if start_after is None else a.text("start_after", max_len=256),
+    }
+
+
+def v_kv_mget(a: Args) -> dict[str, Any]:
+    keys = a.params.get("keys")
+    if not isinstance(keys, list):
+        raise InvalidArgument("keys", "a list of keys")
+    if len(keys) > 50:
+        raise InvalidArgument("keys", f"a list of at most 50 keys (got {len(keys)})")
+    return {"keys": [kv_key(k, f"keys[{i}]") for i, k in enumerate(keys)]}
+
+
+def v_kv_mput(a: Args) -> dict[str, Any]:
+    entries = a.mapping("entries", required=True)
+    assert entries is not None
+    if len(entries) > 25:
+        raise InvalidArgument("entries", f"an object of at most 25 keys (got {len(entries)})")
+    return {"entries": {kv_key(k, "entries key"): kv_value(v, f"entries[{k[:40]}]") for k, v in entries.items()}}
+
+
+async def p_kv_get(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return {"value": await platform.storage.kv.get(tenant.scope, p["key"])}
+
+
+async def p_kv_put(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    if p["value"] is None:  # the contract's kv.set(key, None) deletes; an older SDK may send it as a put
+        await platform.storage.kv.delete(tenant.scope, p["key"])
+    else:
+        await platform.storage.kv.put(tenant.scope, p["key"], p["value"], p["ttl_seconds"])
+    return {}
+
+
+async def p_kv_del(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    await platform.storage.kv.delete(tenant.scope, p["key"])
+    return {}
+
+
+async def p_kv_increment(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return {"value": await platform.storage.kv.increment(tenant.scope, p["key"], p["amount"], p["path"])}
+
+
+async def p_kv_decr(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return {"value": await platform.storage.kv.increment(tenant.scope, p["key"], -p["amount"], "")}
+
+
+async def p_kv_list(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    if p.get("count_only"):
+        return {"count": await platform.storage.kv.count(tenant.scope, p["prefix"])}
+    keys = await platform.storage.kv.list_keys(tenant.scope, p["prefix"], p["limit"], p["start_after"])
+    return {"keys": keys}
+
+
+async def p_kv_list_values(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    values = await platform.storage.kv.list_values(tenant.scope, p["prefix"], p["limit"], p["start_after"])
+    return {"values": values}
+
+
+async def p_kv_mget(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return {"values": await platform.storage.kv.get_many(tenant.scope, p["keys"])}
+
+
+async def p_kv_mput(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    await platform.storage.kv.put_many(tenant.scope, p["entries"])
+    return {}
+
+
+# --- sql ------------------------------------------------------------------------
+
+
+def _sql_params(a: Args) -> list[Any]:
+    params = a.params.get("params")
+    if params is None:
+        return []
+    if not isinstance(params, list):
+        raise InvalidArgument("params", "a list of values to bind")
+    for index, value in enumerate(params):
+        if value is not None and not isinstance(value, (str, int, float, bool, list, dict)):
+            raise InvalidArgument(f"params[{index}]", "a JSON value")
+    return params
+
+
+def v_sql(a: Args) -> dict[str, Any]:
+    return {
+        "sql": a.text("sql", required=True, non_empty=True, max_len=MAX_SQL_CHARS),
+        "params": _sql_params(a),
+    }
+
+
+def v_sql_query(a: Args) -> dict[str, Any]:
+    out = v_sql(a)
+    out["limit"] = a.integer("limit", default=1000, clamp=(1, 1000))
+    return out
+
+
+async def p_sql_execute(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return {"rowcount": await platform.storage.sql.execute(tenant.scope, p["sql"], p["params"])}
+
+
+async def p_sql_query(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    rows, truncated = await platform.storage.sql.query(tenant.scope, p["sql"], p["params"], p["limit"])
+    return {"rows": rows, "truncated": bool(truncated)}
+
+
+async def p_sql_query_one(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    rows, _ = await platform.storage.sql.query(tenant.scope, p["sql"], p["params"], 1)
+    return {"row": rows[0] if rows else None}
+
+
+# --- ephemeral --------------------------------------------------------------------
+
+
+def _ephemeral(seconds: str | None, default: int) -> Validator:
+    def validate(a: Args) -> dict[str, Any]:
+        key = a.params.get("key")
+        if not isinstance(key, str) or not 1 <= len(key) <= 256:
+            raise InvalidArgument("key", "a string of 1-256 characters")
+        out: dict[str, Any] = {"key": key}
+        if seconds:
+            out[seconds] = a.integer(seconds, default=default, clamp=(1, 86400))
+        return out
+
+    return validate
+
+
+async def p_counter(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return {"count": await platform.storage.ephemeral.counter(tenant.scope, p["key"], p["window_seconds"])}
+
+
+async def p_cooldown_set(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    await platform.storage.ephemeral.cooldown_set(tenant.scope, p["key"], p["ttl_seconds"])
+    return {}
+
+
+async def p_cooldown_check(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    active, remaining = await platform.storage.ephemeral.cooldown_check(tenant.scope, p["key"])
+    return {"active": bool(active), "remaining_seconds": float(remaining)}
+
+
+async def p_dedup(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return {"is_new": bool(await platform.storage.ephemeral.dedup(tenant.scope, p["key"], p["ttl_seconds"]))}
+
+
+async def p_flag_set(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    await platform.storage.ephemeral.flag_set(tenant.scope, p["key"], p["ttl_seconds"])
+    return {}
+
+
+async def p_flag_check(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return {"active": bool(await platform.storage.ephemeral.flag_check(tenant.scope, p["key"]))}
+
+
+# --- metrics ----------------------------------------------------------------------
+
+
+def _metric(a: Args) -> str:
+    name = a.params.get("metric")
+    if not isinstance(name, str) or not METRIC_NAME.fullmatch(name):
+        raise InvalidArgument("metric", "a name of 1-64 characters matching [a-zA-Z_][a-zA-Z0-9_.]*")
+    return name
+
+
+def v_metrics_record(a: Args) -> dict[str, Any]:
+    tags = a.mapping("tags", default={}) or {}
+    return {
+        "metric": _metric(a),
+        "value": float(a.number("value", default=1.0)),  # type: ignore[arg-type]
+        "tags": {str(k)[:64]: str(v)[:256] for k, v in list(tags.items())[:10]},
+    }
+
+
+def v_metrics_query(a: Args) -> dict[str, Any]:
+    return {
+        "metric": _metric(a),
+        "period": a.choice("period", PERIODS, default="7d"),
+        "aggregate": a.choice("aggregate", AGGREGATES, default="sum"),
+        "group_by": a.text("group_by", default=None, max_len=64) or None,
+    }
+
+
+def v_metrics_total(a: Args) -> dict[str, Any]:
+    return {"metric": _metric(a), "period": a.choice("period", PERIODS, default="30d")}
+
+
+async def p_metrics_record(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    await platform.storage.metrics.record(tenant.scope, p["metric"], p["value"], p["tags"])
+    return {}
+
+
+async def p_metrics_query(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return await platform.storage.metrics.query(tenant.scope, p["metric"], p["period"], p["aggregate"], p["group_by"])
+
+
+async def p_metrics_total(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return {"total": float(await platform.storage.metrics.total(tenant.scope, p["metric"], p["period"]))}
+
+
+# --- secrets ------------------------------------------------------------------------
+
+
+def _secret_key(a: Args) -> str:
+    key = a.params.get("key")
+    if not isinstance(key, str) or not SECRET_KEY.fullmatch(key):
+        raise InvalidArgument("key", "1-64 letters, digits, '_', '-' or '.'")
+    return key
+
+
+def v_secret_key(a: Args) -> dict[str, Any]:
+    return {"key": _secret_key(a)}
+
+
+def v_secret_set(a: Args) -> dict[str, Any]:
+    value = a.params.get("value")
+    if not isinstance(value, str) or not 1 <= len(value) <= 4096:
+        raise InvalidArgument("value", "a string of 1-4096 characters")
+    return {"key": _secret_key(a), "value": value}
+
+
+async def p_secret_get(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return {"value": await platform.storage.secrets.get(tenant.scope, p["key"])}
+
+
+async def p_secret_set(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    await platform.storage.secrets.set(tenant.scope, p["key"], p["value"])
+    return {}
+
+
+async def p_secret_del(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    await platform.storage.secrets.delete(tenant.scope, p["key"])
+    return {}
+
+
+# --- proxy --------------------------------------------------------------------------
+
+
+def v_proxy(a: Args) -> dict[str, Any]:
+    method = a.params.get("method", "GET")
+    if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
+        raise InvalidArgument("method", "one of " + ", ".join(sorted(HTTP_METHODS)))
+    url = a.text("url", required=True, non_empty=True, max_len=8192)
+    assert url is not None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidArgument("url", "an absolute http:// or https:// URL")
+    headers = a.mapping("headers", default={}) or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise InvalidArgument("headers", "an object of string names to string values")
+    body = a.params.get("body")
+    if body is not None and not isinstance(body, str):
+        raise InvalidArgument("body", "a string or null")
+    return {"method": method.upper(), "url": url, "headers": headers, "body": body, "host": parts.hostname.lower()}
+
+
+async def p_proxy(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    if p["host"] not in tenant.info.proxy_domains:
+        raise CapabilityDenied(
+            "proxy:http", "proxy.request", detail=f"host {p['host']} is not listed in proxy_domains_requested"
+        )
+    return await platform.proxy.request(
+        tenant.scope,
+        allowed_domains=tenant.info.proxy_domains,
+        method=p["method"],
+        url=p["url"],
+        headers=p["headers"],
+        body=p["body"],
+    )
+
+
+TABLE: dict[str, tuple[Validator, Perform]] = {
+    "kv.get": (_key, p_kv_get),
+    "kv.put": (v_kv_put, p_kv_put),
+    "kv.del": (_key, p_kv_del),
+    "kv.increment": (v_kv_increment, p_kv_increment),
+    "kv.decr": (v_kv_decr, p_kv_decr),
+    "kv.list": (v_kv_list, p_kv_list),
+    "kv.list_values": (v_kv_list_values, p_kv_list_values),
+    "kv.mget": (v_kv_mget, p_kv_mget),
+    "kv.mput": (v_kv_mput, p_kv_mput),
+    "sql.execute": (v_sql, p_sql_execute),
+    "sql.query": (v_sql_query, p_sql_query),
+    "sql.query_one": (v_sql, p_sql_query_one),
+    "ephemeral.counter": (_ephemeral("window_seconds", 60), p_counter),
+    "ephemeral.cooldown_set": (_ephemeral("ttl_seconds", 60), p_cooldown_set),
+    "ephemeral.cooldown_check": (_ephemeral(None, 0), p_cooldown_check),
+    "ephemeral.dedup": (_ephemeral("ttl_seconds", 3600), p_dedup),
+    "ephemeral.flag_set": (_ephemeral("ttl_seconds", 3600), p_flag_set),
+    "ephemeral.flag_check": (_ephemeral(None, 0), p_flag_check),
+    "metrics.record": (v_metrics_record, p_metrics_record),
+    "metrics.query": (v_metrics_query, p_metrics_query),
+    "metrics.total": (v_metrics_total, p_metrics_total),
+    "secrets.get": (v_secret_key, p_secret_get),
+    "secrets.set": (v_secret_set, p_secret_set),
+    "secrets.del": (v_secret_key, p_secret_del),
+    "proxy.request": (v_proxy, p_proxy),
+}

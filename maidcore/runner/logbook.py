@@ -1,0 +1,76 @@
+"""Batched writes of plugin logs and runner metrics, so the event path never waits on storage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter, deque
+from typing import TYPE_CHECKING
+
+from maidcore.records import PluginLog
+from maidcore.scope import Scope
+
+if TYPE_CHECKING:
+    from maidcore.runner import Runner
+
+log = logging.getLogger("maidcore.runner")
+
+MAX_BUFFERED_LOGS = 20_000  # past this (storage stalled), the oldest lines are dropped and counted
+BATCH = 500
+METRIC_PREFIX = "maidcore."
+
+
+class LogBook:
+    """Buffers ``plugin.log`` lines for ``records.add_logs`` and per-scope counters for ``metrics.record``."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.period = runner.settings.log_flush_seconds
+        self._logs: deque[PluginLog] = deque()
+        self._metrics: Counter[tuple[Scope, str]] = Counter()
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self.stored = 0
+
+    def add(self, entry: PluginLog) -> None:
+        if len(self._logs) >= MAX_BUFFERED_LOGS:
+            self._logs.popleft()
+            self.dropped += 1
+        self._logs.append(entry)
+
+    def count_metric(self, scope: Scope, name: str, n: int = 1) -> None:
+        self._metrics[(scope, name)] += n
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name="logbook")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.period)
+            await self.flush()
+
+    async def flush(self) -> None:
+        storage = self.runner.platform.storage
+        while self._logs:
+            batch = [self._logs.popleft() for _ in range(min(BATCH, len(self._logs)))]
+            try:
+                await storage.records.add_logs(batch)
+                self.stored += len(batch)
+            except Exception:
+                log.exception("storing %d plugin log lines failed; they are lost", len(batch))
+        metrics, self._metrics = self._metrics, Counter()
+        for (scope, name), n in metrics.items():
+            try:
+                await storage.metrics.record(scope, METRIC_PREFIX + name, float(n), {})
+            except Exception:
+                log.exception("recording metric %s for %s failed", name, scope)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()

@@ -1,0 +1,153 @@
+"""JSON-RPC 2.0 over a worker's byte stream: the line codec and one connection's outbox (contract §10.1).
+
+Writes never block the caller: messages go into the connection's outbox and
+one writer task per worker flushes them (several per write when they pile up),
+so a worker that stops reading stdin can only stall itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from maidcore.layers.sandbox import Worker
+
+log = logging.getLogger("maidcore.runner")
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_loads = json.loads
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One compact JSON object and a newline (JSON escapes every control character, so no raw newline)."""
+    return (_dumps(message) + "\n").encode("utf-8")
+
+
+def decode(line: bytes) -> dict[str, Any] | None:
+    """The JSON-RPC 2.0 object on ``line``, or ``None`` when the line is anything else (to be logged and ignored)."""
+    if not line.strip():
+        return None
+    try:
+        message = _loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if type(message) is not dict or message.get("jsonrpc") != "2.0":
+        return None
+    return message
+
+
+def notification(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "method": method, "params": params}
+
+
+def result_response(request_id: Any, result: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def error_response(request_id: Any, error: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+
+class RemoteError(Exception):
+    """A plugin answered a host request with an error object."""
+
+    def __init__(self, error: Any) -> None:
+        message = error.get("message", "") if isinstance(error, dict) else str(error)
+        super().__init__(message)
+        self.error = error
+
+
+class Connection:
+    """The host's end of one worker incarnation: an outbox, a writer task, and host→plugin requests."""
+
+    def __init__(self, worker: Worker, *, on_broken: Callable[[BaseException], None] | None = None) -> None:
+        self.worker = worker
+        self._outbox: list[bytes] = []
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._on_broken = on_broken
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"write:{worker.name}")
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Queue one message; returns at once."""
+        if self._closed:
+            return
+        self._outbox.append(encode(message))
+        self._wake.set()
+
+    def send_raw(self, data: bytes) -> None:
+        if self._closed:
+            return
+        self._outbox.append(data)
+        self._wake.set()
+
+    def notify(self, method: str, params: dict[str, Any]) -> None:
+        self.send(notification(method, params))
+
+    async def request(self, method: str, params: dict[str, Any], timeout: float) -> Any:
+        """Send a host→plugin request (e.g. ``dashboard.<name>``) and wait for its answer."""
+        request_id = f"h{next(self._ids)}"
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        self.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._pending.pop(request_id, None)
+
+    def resolve(self, message: dict[str, Any]) -> bool:
+        """Deliver a response to a pending host request; ``False`` if nobody waits for that id."""
+        future = self._pending.get(str(message.get("id")))
+        if future is None or future.done():
+            return False
+        if "error" in message:
+            future.set_exception(RemoteError(message["error"]))
+        else:
+            future.set_result(message.get("result"))
+        return True
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._outbox:
+                    chunk, self._outbox = self._outbox, []
+                    await self.worker.write(b"".join(chunk))
+                if self._closed:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # BrokenPipeError and friends: the worker is gone
+            self._closed = True
+            if self._on_broken is not None:
+                self._on_broken(exc)
+
+    async def flush(self, timeout: float = 2.0) -> None:
+        """Wait until queued messages reached the worker (best effort)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._outbox and not self._writer.done() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+
+    async def close(self) -> None:
+        """Stop writing; fail pending host requests."""
+        self._closed = True
+        self._wake.set()
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._writer
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError("worker stopped before answering"))
+        self._pending.clear()

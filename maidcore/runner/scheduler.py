@@ -1,0 +1,172 @@
+"""Host-driven ``@schedule`` ticks and ``@cron`` firings (contract §3.3), in pool and single mode alike.
+
+``schedule.tick`` goes to every enabled server of a registered worker every
+``max(n, 60)`` seconds, the first one a period after the server was enabled
+or the worker registered; ``event.cron`` fires each UTC minute a manifest
+entry matches. Both are at most once per (server, name, slot): a missed slot
+is never replayed, and a tick that cannot be queued right away is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from maidcore.runner.cron import CronSpec
+from maidcore.runner.deliveries import Delivery, new_event_id
+
+if TYPE_CHECKING:
+    from maidcore.runner import Runner
+    from maidcore.runner.tenants import Tenant
+    from maidcore.runner.worker import WorkerSlot
+
+log = logging.getLogger("maidcore.runner.scheduler")
+
+Key = tuple[str, str, str]  # (server, plugin, task name)
+
+
+class Scheduler:
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.min_interval = runner.settings.min_schedule_interval_seconds
+        self._due: dict[Key, tuple[float, float]] = {}  # key -> (next due monotonic, period)
+        self._cron_fired: dict[Key, datetime] = {}  # key -> last fired minute
+        self._cron_specs: dict[str, CronSpec | None] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.fired = 0
+        self.skipped = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name="scheduler")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _period(self, interval: int) -> float:
+        return max(float(interval), self.min_interval)
+
+    def slot_registered(self, slot: WorkerSlot) -> None:
+        """A (re)started worker announced its schedules: first ticks one period from now."""
+        now = time.monotonic()
+        registration = slot.registration
+        if registration is None:
+            return
+        for tenant in self.runner.tenants_of(slot):
+            for name, interval in registration.schedules.items():
+                period = self._period(interval)
+                self._due[(tenant.scope.server_id, slot.plugin_id, name)] = (now + period, period)
+
+    def tenant_changed(self, tenant: Tenant | None, old: Tenant | None) -> None:
+        """An install was added, enabled, disabled, upgraded or removed."""
+        if old is not None and (tenant is None or not tenant.enabled or tenant.slot is not old.slot):
+            self.forget(old.scope.server_id, old.scope.plugin_id)
+        if tenant is None or not tenant.enabled:
+            return
+        registration = tenant.slot.registration
+        if registration is None:
+            return
+        now = time.monotonic()
+        for name, interval in registration.schedules.items():
+            key = (tenant.scope.server_id, tenant.scope.plugin_id, name)
+            if key not in self._due:
+                period = self._period(interval)
+                self._due[key] = (now + period, period)
+
+    def forget(self, server_id: str, plugin_id: str) -> None:
+        for key in [k for k in self._due if k[0] == server_id and k[1] == plugin_id]:
+            del self._due[key]
+
+    # -- firing --------------------------------------------------------------------------
+
+    def _fire(self, tenant: Tenant, method: str, params: dict[str, Any]) -> bool:
+        slot = tenant.slot
+        if slot.registration is None or slot.parked:
+            return False
+        event_id = new_event_id()
+        delivery = Delivery(
+            event_id=event_id,
+            scope=tenant.scope,
+            version=tenant.version,
+            method=method,
+            params={**params, "event_id": event_id, **tenant.fields},
+            redeliver=False,
+        )
+        if not slot.window.offer(delivery):
+            self.skipped += 1
+            log.warning("%s: %s %s skipped, the worker's queue is full", tenant.scope, method, params.get("name"))
+            return False
+        self.fired += 1
+        return True
+
+    def run_schedules(self, now: float | None = None) -> int:
+        """Fire every schedule tick due at monotonic ``now``; returns how many were sent."""
+        now = time.monotonic() if now is None else now
+        sent = 0
+        scheduled_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        for key, (due, period) in list(self._due.items()):
+            if due > now:
+                continue
+            missed = math.floor((now - due) / period)
+            self._due[key] = (due + (missed + 1) * period, period)
+            tenant = self.runner.tenant(key[0], key[1])
+            if tenant is None or not tenant.enabled:
+                del self._due[key]
+                continue
+            if self._fire(tenant, "schedule.tick", {"name": key[2], "scheduled_at": scheduled_at}):
+                sent += 1
+        return sent
+
+    def run_cron(self, minute: datetime) -> int:
+        """Fire every manifest cron entry matching the UTC ``minute``; at most once per (server, name, minute)."""
+        minute = minute.astimezone(UTC).replace(second=0, microsecond=0)
+        scheduled_at = minute.isoformat().replace("+00:00", "Z")
+        sent = 0
+        for tenant in self.runner.all_tenants():
+            if not tenant.enabled or not tenant.info.crons or tenant.slot.registration is None:
+                continue
+            for name, spec_text in tenant.info.crons:
+                spec = self._spec(spec_text)
+                if spec is None or not spec.matches(minute):
+                    continue
+                key = (tenant.scope.server_id, tenant.scope.plugin_id, name)
+                if self._cron_fired.get(key) == minute:
+                    continue
+                self._cron_fired[key] = minute
+                if self._fire(tenant, "event.cron", {"name": name, "spec": spec_text, "scheduled_at": scheduled_at}):
+                    sent += 1
+        return sent
+
+    def _spec(self, text: str) -> CronSpec | None:
+        if text not in self._cron_specs:
+            try:
+                self._cron_specs[text] = CronSpec.parse(text)
+            except ValueError as exc:
+                log.warning("ignoring manifest cron spec %r: %s", text, exc)
+                self._cron_specs[text] = None
+        return self._cron_specs[text]
+
+    async def _loop(self) -> None:
+        last_minute: datetime | None = None
+        while True:
+            try:
+                self.run_schedules()
+                minute = datetime.now(UTC).replace(second=0, microsecond=0)
+                if minute != last_minute:
+                    last_minute = minute
+                    self.run_cron(minute)
+            except Exception:
+                log.exception("scheduler pass failed")
+            next_due = min((due for due, _ in self._due.values()), default=math.inf)
+            await asyncio.sleep(min(1.0, max(0.01, next_due - time.monotonic())))

@@ -1,0 +1,96 @@
+"""What the runner knows about plugin versions and installs, kept in memory for the event path."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from maidcore.capabilities import effective
+from maidcore.records import InstallRecord, VersionRecord
+from maidcore.scope import Scope
+
+if TYPE_CHECKING:
+    from maidcore.runner.worker import WorkerSlot
+
+_CAPABILITY_KEYS = ("capabilities_required", "capabilities_requested", "requested_capabilities", "capabilities")
+
+
+def declared_capabilities(manifest: dict[str, Any]) -> list[str]:
+    """Capabilities from the first present key, legacy keys included (contract §2.1)."""
+    for key in _CAPABILITY_KEYS:
+        if key in manifest:
+            value = manifest[key]
+            return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
+    return []
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One plugin version as the runner needs it: where it lives and what its manifest allows."""
+
+    plugin_id: str
+    version: str
+    bundle_dir: Path
+    site_dir: Path | None
+    manifest: dict[str, Any]
+    capabilities: frozenset[str]  # effective manifest capabilities (declared + auto-added)
+    proxy_domains: frozenset[str]
+    crons: tuple[tuple[str, str], ...]  # (name, spec) from the manifest
+
+    @classmethod
+    def from_record(cls, record: VersionRecord) -> VersionInfo:
+        manifest = dict(record.manifest or {})
+        domains = manifest.get("proxy_domains_requested") or []
+        crons = manifest.get("cron") or []
+        return cls(
+            plugin_id=record.plugin_id,
+            version=record.version,
+            bundle_dir=Path(record.bundle_path),
+            site_dir=Path(record.site_path) if record.site_path else None,
+            manifest=manifest,
+            capabilities=effective(
+                declared_capabilities(manifest),
+                slash_commands=bool(manifest.get("slash_commands")),
+                proxy_domains=bool(domains),
+            ),
+            proxy_domains=frozenset(str(d).lower() for d in domains if isinstance(d, str)),
+            crons=tuple(
+                (str(c["name"]), str(c["spec"]))
+                for c in crons
+                if isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("spec"), str)
+            ),
+        )
+
+
+@dataclass(slots=True, eq=False)
+class Tenant:
+    """One install (server, plugin) routed to a worker slot, with its live capability grant."""
+
+    scope: Scope
+    version: str
+    enabled: bool
+    capabilities: frozenset[str]  # what the server approved ∩ what the manifest makes effective
+    info: VersionInfo
+    slot: WorkerSlot
+    fields: dict[str, Any]  # tenant fields sent with every delivery (contract §10.2)
+    enabled_at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def build(cls, record: InstallRecord, info: VersionInfo, slot: WorkerSlot) -> Tenant:
+        caps = frozenset(record.granted) & info.capabilities
+        return cls(
+            scope=Scope(record.server_id, record.plugin_id),
+            version=record.version,
+            enabled=record.enabled,
+            capabilities=caps,
+            info=info,
+            slot=slot,
+            fields={
+                "discord_srv_id": record.server_id,
+                "plugin_id": record.plugin_id,
+                "version": record.version,
+                "capabilities": sorted(caps),
+            },
+        )

@@ -1,0 +1,526 @@
+"""Supervision of one worker slot: spawn, boot, read, restart with backoff, park, shut down.
+
+A slot is one plugin version in pool mode (serving every server that
+installed it) or one install in single mode. The slot outlives its worker
+processes: deliveries wait in its window while a replacement starts, and the
+un-acked ones are redelivered to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from maidcore.layers.sandbox import LineTooLong, Worker, WorkerSpec
+from maidcore.records import PluginLog
+from maidcore.runner.deliveries import Delivery, Window
+from maidcore.runner.rpc import Connection, RemoteError, decode, error_response, notification
+
+if TYPE_CHECKING:
+    from maidcore.runner import Runner
+    from maidcore.runner.tenants import Tenant, VersionInfo
+
+log = logging.getLogger("maidcore.runner")
+plugin_log = logging.getLogger("maidcore.plugin")
+
+LOG_LEVELS = {"debug": "debug", "info": "info", "warning": "warning", "warn": "warning", "error": "error"}
+GARBAGE_LOGGED = 20  # non-protocol stdout lines logged per incarnation before going quiet
+GARBAGE_FLOOD_LINES = 1000  # this many within GARBAGE_FLOOD_SECONDS restart the worker
+GARBAGE_FLOOD_SECONDS = 10.0
+
+
+class SlotState(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    PARKED = "parked"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a worker's SDK announced in ``plugin.register`` (contract §10.3)."""
+
+    sdk_version: str = ""
+    event_types: frozenset[str] = frozenset()
+    schedules: dict[str, int] = field(default_factory=dict)  # name -> interval seconds
+    crons: dict[str, str] = field(default_factory=dict)  # name -> spec
+    dashboards: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, params: dict[str, Any]) -> Registration:
+        def names(value: Any) -> frozenset[str]:
+            return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
+
+        schedules: dict[str, int] = {}
+        for item in params.get("schedules") or []:
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                interval = item.get("interval_seconds")
+                if type(interval) is int and interval >= 1:
+                    schedules[item["name"]] = interval
+        crons = {
+            item["name"]: item["spec"]
+            for item in params.get("crons") or []
+            if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("spec"), str)
+        }
+        return cls(
+            sdk_version=str(params.get("sdk_version") or ""),
+            event_types=names(params.get("event_types")),
+            schedules=schedules,
+            crons=crons,
+            dashboards=names(params.get("dashboards")),
+        )
+
+
+class WorkerSlot:
+    """One supervised worker and its deliveries."""
+
+    def __init__(self, runner: Runner, info: VersionInfo, *, boot_server: str = "") -> None:
+        self.runner = runner
+        self.info = info
+        self.plugin_id = info.plugin_id
+        self.version = info.version
+        self.boot_server = boot_server  # "" in pool mode
+        self.key = (info.plugin_id, info.version, boot_server)
+        settings = runner.settings
+        self.settings = settings
+        self.window = Window(1, settings.queue_size, self._send)
+        self.state = SlotState.STARTING
+        self.park_reason = ""
+        self.registration: Registration | None = None
+        self.conn: Connection | None = None
+        self.worker: Worker | None = None
+        self.restarts = 0
+        self.incarnations = 0
+        self.garbage_lines = 0
+        self.stderr_tail: deque[str] = deque(maxlen=20)
+        self._crash_times: deque[float] = deque()
+        self._grace: Counter[str] = Counter()  # servers attributed outside deliveries (dashboards, lifecycle)
+        self._stopping = False
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._exited = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"<WorkerSlot {self.plugin_id} {self.version}{' @' + self.boot_server if self.boot_server else ''}>"
+
+    # -- what the router and host API ask ------------------------------------------
+
+    @property
+    def registered(self) -> bool:
+        return self.registration is not None
+
+    @property
+    def parked(self) -> bool:
+        return self.state is SlotState.PARKED
+
+    def handles(self, event_type: str) -> bool:
+        """Whether to deliver this type: every type until (or unless) the SDK registered its handlers."""
+        registration = self.registration
+        return registration is None or event_type in registration.event_types
+
+    def active_servers(self) -> set[str] | Counter[str]:
+        if not self._grace:
+            return self.window.servers
+        return set(self.window.servers) | set(self._grace)
+
+    def hold(self, server_id: str, seconds: float | None = None) -> None:
+        """Attribute calls for ``server_id`` outside a delivery (a dashboard request, a lifecycle hook)."""
+        self._grace[server_id] += 1
+        if seconds is not None:
+            asyncio.get_running_loop().call_later(seconds, self.release, server_id)
+
+    def release(self, server_id: str) -> None:
+        left = self._grace[server_id] - 1
+        if left > 0:
+            self._grace[server_id] = left
+        else:
+            self._grace.pop(server_id, None)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._supervise(), name=f"slot:{self.key}")
+
+    def unpark(self) -> None:
+        """Give a parked slot another run (an admin changed the install)."""
+        if self.state is SlotState.PARKED and not self._stopping:
+            log.info("%s: unparked", self)
+            self.park_reason = ""
+            self._crash_times.clear()
+            self.state = SlotState.STARTING
+            self._task = None
+            self._exited.clear()
+            self.start()
+
+    async def submit(self, delivery: Delivery) -> bool:
+        """Queue a delivery (waits while the queue is full); ``False`` if the slot is parked or stopping."""
+        if self.state is SlotState.PARKED or self._stopping:
+            return False
+        await self.window.submit(delivery)
+        return True
+
+    def _send(self, delivery: Delivery) -> bool:
+        conn = self.conn
+        if conn is None or self.state is not SlotState.RUNNING or conn.closed:
+            return False
+        params = delivery.params
+        params["attempt"] = delivery.attempt
+        conn.send(notification(delivery.method, params))
+        return True
+
+    def boot_params(self) -> dict[str, Any]:
+        if self.boot_server:
+            tenant = self.runner.tenant(self.boot_server, self.plugin_id)
+            caps = sorted(tenant.capabilities) if tenant is not None else []
+        else:
+            caps = sorted(self.info.capabilities)
+        return {
+            "mode": "single" if self.boot_server else "pool",
+            "discord_srv_id": self.boot_server,
+            "plugin_id": self.plugin_id,
+            "version": self.version,
+            "capabilities": caps,
+            "host_scheduler": True,
+        }
+
+    async def _supervise(self) -> None:
+        consecutive = 0
+        settings = self.settings
+        try:
+            while not self._stopping:
+                started = time.monotonic()
+                reason = await self._incarnation()
+                if self._stopping:
+                    break
+                self.restarts += 1
+                now = time.monotonic()
+                consecutive = 1 if now - started > settings.circuit_breaker_window_seconds else consecutive + 1
+                self._crash_times.append(now)
+                while self._crash_times and now - self._crash_times[0] > settings.circuit_breaker_window_seconds:
+                    self._crash_times.popleft()
+                tail = " | ".join(list(self.stderr_tail)[-5:])
+                detail = f"{reason}; stderr: {tail}" if tail else reason
+                self._redeliver_after_crash(detail)
+                if len(self._crash_times) >= settings.circuit_breaker_crashes:
+                    self._park(
+                        f"crashed {len(self._crash_times)} times within "
+                        f"{settings.circuit_breaker_window_seconds:g}s; last exit: {detail}"
+                    )
+                    return
+                delay = min(
+                    settings.restart_backoff_initial_seconds * 2 ** (consecutive - 1),
+                    settings.restart_backoff_max_seconds,
+                )
+                log.warning("%s: worker ended (%s); restarting in %.2fs", self, detail, delay)
+                self.runner.logs.add(PluginLog("", self.plugin_id, "error", f"worker crashed: {detail}"[:4000]))
+                self.state = SlotState.BACKOFF
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), delay)
+        finally:
+            if self.state is not SlotState.PARKED:
+                self.state = SlotState.STOPPED
+            self._exited.set()
+
+    async def _incarnation(self) -> str:
+        """Run one worker process until it ends; return why it ended."""
+        self.state = SlotState.STARTING
+        self.incarnations += 1
+        spec = WorkerSpec(
+            plugin_id=self.plugin_id,
+            version=self.version,
+            bundle_dir=self.info.bundle_dir,
+            name=f"maidcore-{self.plugin_id}-{self.version}-{uuid.uuid4().hex[:6]}",
+            site_dir=self.info.site_dir,
+            labels={"maidcore.plugin": self.plugin_id, "maidcore.version": self.version},
+        )
+        try:
+            worker = await self.runner.platform.sandbox.spawn(spec)
+        except Exception as exc:
+            log.warning("%s: could not start a worker: %s", self, exc)
+            return f"could not start: {exc.__class__.__name__}: {exc}"
+        if self._stopping:
+            await worker.stop(grace=1.0)
+            return "stopped before boot"
+        self.worker = worker
+        conn = Connection(worker, on_broken=lambda exc: None)
+        self.registration = None
+        self.window.capacity = 1
+        self.conn = conn
+        conn.notify("host.boot", self.boot_params())
+        self.state = SlotState.RUNNING
+        stderr_task = asyncio.get_running_loop().create_task(self._read_stderr(worker))
+        sweep_task = asyncio.get_running_loop().create_task(self._sweep_overdue())
+        self.window.pump()
+        try:
+            violation = await self._read_stdout(worker, conn)
+        finally:
+            self.state = SlotState.STARTING
+            self.conn = None
+            sweep_task.cancel()
+        await conn.close()
+        if violation is not None:
+            log.warning("%s: %s; stopping the worker", self, violation)
+            status = await worker.stop(grace=1.0)
+        else:
+            try:
+                status = await asyncio.wait_for(worker.wait(), timeout=5.0)
+            except TimeoutError:
+                status = await worker.stop(grace=1.0)
+            else:
+                await worker.stop(grace=0.5)  # release whatever the backend still holds
+        try:
+            await asyncio.wait_for(stderr_task, timeout=1.0)
+        except (TimeoutError, asyncio.CancelledError):
+            stderr_task.cancel()
+        self.worker = None
+        reason = status.reason or "worker ended"
+        return f"{reason} ({violation})" if violation else reason
+
+    async def _read_stdout(self, worker: Worker, conn: Connection) -> str | None:
+        """Read protocol lines until EOF (``None``) or a violation that needs a restart (its description)."""
+        flood: deque[float] = deque()
+        garbage_here = 0
+        on_message = self._on_message
+        while True:
+            try:
+                line = await worker.readline()
+            except LineTooLong as exc:
+                return f"protocol violation: {exc}"
+            except (OSError, ValueError) as exc:
+                return f"stdout unreadable: {exc}"
+            if not line:
+                return None
+            message = decode(line)
+            if message is not None:
+                try:
+                    on_message(message, conn)
+                except Exception:
+                    log.exception("%s: could not process a message", self)
+                continue
+            if not line.strip():
+                continue
+            self.garbage_lines += 1
+            garbage_here += 1
+            if garbage_here <= GARBAGE_LOGGED:
+                log.info("%s: ignored non-protocol stdout line: %r", self, line[:200])
+            now = time.monotonic()
+            flood.append(now)
+            while flood and now - flood[0] > GARBAGE_FLOOD_SECONDS:
+                flood.popleft()
+            if len(flood) >= GARBAGE_FLOOD_LINES:
+                return (
+                    f"protocol violation: {GARBAGE_FLOOD_LINES} non-protocol stdout lines "
+                    f"within {GARBAGE_FLOOD_SECONDS:g}s"
+                )
+
+    async def _read_stderr(self, worker: Worker) -> None:
+        prefix = f"[{self.plugin_id} {self.version}]"
+        while True:
+            try:
+                line = await worker.stderr_lines()
+            except Exception:
+                return
+            if not line:
+                return
+            text = line.decode("utf-8", "replace").rstrip()
+            self.stderr_tail.append(text[:500])
+            plugin_log.info("%s %s", prefix, text)
+            self.runner.observe_stderr(self, text)
+
+    async def _sweep_overdue(self) -> None:
+        """Redeliver events not acked within the ack timeout (contract §10.5.6)."""
+        timeout = self.settings.ack_timeout_seconds
+        period = max(0.05, min(timeout / 4, 5.0))
+        while True:
+            await asyncio.sleep(period)
+            for delivery in self.window.overdue(time.monotonic(), timeout):
+                self.window.settle(delivery.event_id)
+                reason = f"not acked within {timeout:g}s"
+                if delivery.redeliver:
+                    self._retry_or_dead_letter([delivery], reason)
+                else:
+                    log.warning("%s: %s %s not acked within %gs", self, delivery.method, delivery.event_id, timeout)
+
+    # -- messages from the worker --------------------------------------------------------
+
+    def _on_message(self, message: dict[str, Any], conn: Connection) -> None:
+        method = message.get("method")
+        if method is None:
+            if "id" in message and not conn.resolve(message):
+                log.debug("%s: response to unknown request %r", self, message.get("id"))
+            return
+        if type(method) is not str:
+            if message.get("id") is not None:
+                conn.send(error_response(message["id"], {"code": -32600, "message": "method must be a string"}))
+            return
+        if "id" in message:
+            self.runner.hostapi.handle(self, conn, message)
+            return
+        params = message.get("params")
+        if type(params) is not dict:
+            params = {}
+        if method == "event.ack":
+            ids = params.get("event_ids")
+            if type(ids) is list:
+                for event_id in ids:
+                    self._ack(event_id)
+            if "event_id" in params:
+                self._ack(params["event_id"])
+        elif method == "plugin.log":
+            self._plugin_log(params)
+        elif method == "event.fail":
+            delivery = self.window.in_flight.get(str(params.get("event_id")))
+            if delivery is not None:
+                error = params.get("error") or params.get("reason") or "handler_exception"
+                delivery.failure = str(error)[:500]
+                self.runner.counters["failed"] += 1
+        elif method == "plugin.register":
+            if self.registration is None:
+                self.registration = Registration.parse(params)
+                self.window.set_capacity(self.settings.max_in_flight)
+                self.runner.scheduler.slot_registered(self)
+        else:
+            log.debug("%s: ignored notification %s", self, method)
+
+    def _ack(self, event_id: Any) -> None:
+        if event_id is None or isinstance(event_id, (dict, list)):
+            return
+        delivery = self.window.settle(str(event_id))
+        if delivery is not None:
+            self.runner.delivery_settled(self, delivery, acked=True)
+
+    def _plugin_log(self, params: dict[str, Any]) -> None:
+        level = LOG_LEVELS.get(str(params.get("level", "info")).lower(), "info")
+        message = str(params.get("message", ""))[:4000]
+        named = params.get("discord_srv_id")
+        active = self.active_servers()
+        if self.boot_server:
+            server = self.boot_server
+        elif isinstance(named, str) and named in active:
+            server = named
+        elif len(active) == 1:
+            server = next(iter(active))
+        else:
+            server = ""
+        extra: dict[str, Any] = {}
+        tags = params.get("tags")
+        if isinstance(tags, list):
+            extra["tags"] = [str(t)[:100] for t in tags[:10]]
+        more = params.get("extra")
+        if isinstance(more, dict):
+            extra.update({str(k)[:100]: str(v)[:500] for k, v in list(more.items())[:20]})
+        if params.get("event_id") is not None:
+            extra["event_id"] = str(params["event_id"])[:100]
+        self.runner.logs.add(PluginLog(server, self.plugin_id, level, message, extra))
+        self.runner.observe_log(self, server, level, message)
+
+    # -- crashes, redelivery, parking ----------------------------------------------------
+
+    def _redeliver_after_crash(self, reason: str) -> None:
+        taken = self.window.take_in_flight()
+        events = [d for d in taken if d.redeliver]
+        for delivery in taken:
+            if not delivery.redeliver:
+                log.info("%s: %s lost with the worker (ticks are at most once)", self, delivery.method)
+        self._retry_or_dead_letter(events, f"worker ended: {reason}")
+
+    def _retry_or_dead_letter(self, deliveries: list[Delivery], reason: str) -> None:
+        retry = []
+        limit = 1 + self.settings.max_redeliveries
+        for delivery in deliveries:
+            delivery.attempt += 1
+            if delivery.attempt > limit:
+                self.runner.dead_letter(self, delivery, delivery.failure or reason, attempts=delivery.attempt - 1)
+            else:
+                delivery.failure = delivery.failure or reason
+                retry.append(delivery)
+        self.runner.counters["redelivered"] += len(retry)
+        self.window.requeue_front(retry)
+
+    def _park(self, reason: str) -> None:
+        self.state = SlotState.PARKED
+        self.park_reason = reason
+        log.error("%s: parked: %s", self, reason)
+        self.runner.logs.add(PluginLog("", self.plugin_id, "error", f"plugin parked: {reason}"[:4000]))
+        for delivery in self.window.take_in_flight() + self.window.take_waiting():
+            if delivery.redeliver:
+                self.runner.dead_letter(self, delivery, f"plugin parked: {reason}", attempts=delivery.attempt)
+
+    # -- host → plugin requests ------------------------------------------------------------
+
+    async def request(self, server_id: str, method: str, params: dict[str, Any], timeout: float) -> Any:
+        """A host→plugin request for one server (``dashboard.<name>``); calls it makes are attributed to it."""
+        conn = self.conn
+        if conn is None or self.state is not SlotState.RUNNING:
+            raise ConnectionError(f"plugin {self.plugin_id} {self.version} has no running worker ({self.state})")
+        self.hold(server_id)
+        try:
+            return await conn.request(method, params, timeout)
+        except RemoteError:
+            raise
+        finally:
+            self.release(server_id)
+
+    def notify_lifecycle(self, tenant: Tenant, lifecycle: str) -> None:
+        """``host.install`` / ``host.enable`` / ``host.disable`` / ``host.uninstall`` for one server."""
+        conn = self.conn
+        if conn is None or self.state is not SlotState.RUNNING:
+            return
+        self.hold(tenant.scope.server_id, seconds=self.settings.call_timeout_seconds)
+        conn.notify(f"host.{lifecycle}", {"lifecycle": lifecycle, **tenant.fields})
+
+    async def stop(self, grace: float) -> None:
+        """Graceful shutdown: drain in-flight deliveries, ``host.shutdown``, then stop the worker after ``grace``."""
+        if self._stopping:
+            await self._exited.wait()
+            return
+        self._stopping = True
+        self._wakeup.set()
+        deadline = time.monotonic() + grace
+        if self.state is SlotState.RUNNING:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.window.wait_idle(), grace)
+        conn, worker = self.conn, self.worker
+        if conn is not None and worker is not None:
+            conn.notify("host.shutdown", {})
+            await conn.flush(timeout=1.0)
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                await asyncio.wait_for(worker.wait(), remaining)
+            except TimeoutError:
+                await worker.stop(grace=1.0)
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._exited.wait()), grace + 10)
+            except TimeoutError:
+                self._task.cancel()
+        for delivery in self.window.take_in_flight() + self.window.take_waiting():
+            if delivery.redeliver:
+                self.runner.dead_letter(
+                    self, delivery, "host shut down before the event was acked", attempts=delivery.attempt
+                )
+        self.state = SlotState.STOPPED
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "plugin_id": self.plugin_id,
+            "version": self.version,
+            "server_id": self.boot_server or None,
+            "state": self.state.value,
+            "registered": self.registered,
+            "in_flight": len(self.window.in_flight),
+            "waiting": len(self.window.waiting),
+            "restarts": self.restarts,
+            "parked_reason": self.park_reason or None,
+            "garbage_lines": self.garbage_lines,
+        }
