@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from mmo_maid_sdk._validate._catalogue import effective_capabilities
 
 from maidcore.capabilities import CATALOGUE, highest_tier
 from maidcore.layers import BundleView, Finding, Severity
+from maidcore.marketplace.versions import version_key
 
 #: Findings with this code send a version to human review instead of approving it.
 TIER_SHIFT = "tier_shift"
-
-
-def version_key(version: str) -> tuple:
-    """Orders ``1.2.10`` after ``1.2.9`` and a release after its pre-releases (``1.0.0-rc1`` < ``1.0.0``)."""
-    core, _, pre = version.partition("-")
-    core = core.split("+", 1)[0]
-    nums = tuple(int(p) if p.isdigit() else -1 for p in core.split("."))
-    nums = nums + (0,) * (3 - len(nums))
-    pre_key = tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.]", pre)) if pre else ()
-    return (nums, 0 if pre else 1, pre_key)
 
 
 def _manifest_ok(bundle: BundleView | None) -> bool:
