@@ -174,12 +174,13 @@ def ensure_image(
     from_image: str | None = None,
     force: bool = False,
     progress: Progress = lambda _msg: None,
+    sources: ImageSources | None = None,
 ) -> str:
     """Make ``settings.image`` the runtime image for the current sources; return its content tag.
 
     Fast when nothing changed: one hash over the sources and one image lookup.
     """
-    sources = find_sources()
+    sources = sources or find_sources()
     source = choose_base_source(client, settings, from_image)
     base_ref = (from_image or settings.base_image) if source == "registry" else base_tag(settings)
     tag = runtime_tag(sources, base_ref)
