@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from maidcore import capabilities
-from maidcore.manifest import Manifest, ManifestError, read_manifest
+from maidcore.manifest import Manifest, ManifestError, load_manifest, read_manifest
 from maidcore.records import InstallRecord, PluginRecord, VersionRecord, VersionStatus, utcnow
 
 if TYPE_CHECKING:
@@ -64,22 +64,17 @@ def _requirements(bundle_dir: Path) -> list[str]:
 
 
 def _unpack(source: Path, workdir: Path) -> Path:
-    """A directory holding the bundle: ``source`` itself, or a zip unpacked through the marketplace intake."""
-    if source.is_dir():
-        return source
-    if not source.is_file():
+    """Vet and copy (directory) or unpack (zip) the bundle through the marketplace intake; return its root."""
+    if not source.exists():
         raise InstallError(f"plugin bundle {source} does not exist; pass a plugin directory or a .zip bundle")
-    try:
-        from maidcore.marketplace.intake import unpack_bundle
-    except ImportError as exc:
-        raise InstallError(f"cannot unpack {source.name}: the marketplace intake is not available ({exc})") from exc
-    dest = workdir / "bundle"
-    result = unpack_bundle(source, dest)
-    errors = [f for f in result.findings if str(getattr(f.severity, "value", f.severity)) == "error"]
-    if not result.ok or errors:
+    from maidcore.marketplace.intake import unpack_bundle
+
+    result = unpack_bundle(source, workdir / "bundle")
+    if not result.ok:
+        errors = [f for f in result.findings if str(getattr(f.severity, "value", f.severity)) == "error"]
         lines = "; ".join(f"{f.code}: {f.message}" for f in errors) or "unpacking failed"
-        raise InstallError(f"bundle {source.name} was refused: {lines}")
-    return dest
+        raise InstallError(f"bundle {source} was refused: {lines}")
+    return result.root
 
 
 def _check_grants(manifest: Manifest, grants: Iterable[str]) -> frozenset[str]:
@@ -122,7 +117,7 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest) -
     if requirements:
         site = platform.data_dir / "sites" / manifest.id / manifest.version
         site.mkdir(parents=True, exist_ok=True)
-        sandbox = platform.sandbox or platform._build("sandbox_backend", platform.settings.sandbox_backend)
+        sandbox = platform.sandbox or platform.build_layer("sandbox_backend", platform.settings.sandbox_backend)
         await sandbox.prepare_version(dest, site, requirements)
         site_path = str(site)
 
@@ -211,7 +206,7 @@ async def requested_capabilities(platform: Platform, record: InstallRecord) -> f
     version = await platform.records.get_version(record.plugin_id, record.version)
     if version is None:
         raise InstallError(f"version {record.version} of {record.plugin_id} has no record; reinstall it")
-    return Manifest.model_validate(version.manifest).effective_capabilities()
+    return load_manifest(version.manifest)[0].effective_capabilities()
 
 
 async def grant(
@@ -228,7 +223,7 @@ async def grant(
     version = await platform.records.get_version(plugin_id, record.version)
     if version is None:
         raise InstallError(f"version {record.version} of {plugin_id} has no record; reinstall it")
-    manifest = Manifest.model_validate(version.manifest)
+    manifest = load_manifest(version.manifest)[0]
     caps = manifest.effective_capabilities() if caps == ALL else _check_grants(manifest, caps)
     granted = record.granted - caps if revoke else record.granted | caps
     record = replace(record, granted=frozenset(granted))

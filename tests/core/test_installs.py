@@ -1,0 +1,144 @@
+"""Installs on the real embedded storage: bundles copied, records stored, grants applied and told to the runner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from maidcore import installs
+from maidcore.installs import InstallError
+from maidcore.platform import Platform
+from maidcore.records import VersionStatus
+from maidcore.settings import Settings
+from tests.core.plugins import write_plugin, zip_plugin
+
+
+class ChangeLog:
+    """Stands in for the runner: records the install_changed calls (the runner is tested by its owner)."""
+
+    def __init__(self) -> None:
+        self.changed: list[tuple[str, str]] = []
+
+    async def install_changed(self, server_id: str, plugin_id: str) -> None:
+        self.changed.append((server_id, plugin_id))
+
+
+@pytest.fixture
+async def platform(tmp_path):
+    platform = Platform(Settings(data_dir=tmp_path / "data"))
+    await platform.open_storage()
+    platform.runner = ChangeLog()
+    yield platform
+    await platform.close()
+
+
+async def test_install_directory_copies_bundle_and_stores_records(platform, tmp_path):
+    source = write_plugin(tmp_path / "src")
+    record = await installs.install(platform, source, "111", ["discord:send_message"])
+    assert record.granted == {"discord:send_message"}
+    bundle = platform.data_dir / "bundles" / "pinger" / "1.0.0"
+    assert (bundle / "__main__.py").read_text() == (source / "__main__.py").read_text()
+    version = await platform.records.get_version("pinger", "1.0.0")
+    assert version.status is VersionStatus.PUBLISHED
+    assert version.review_note == "installed locally"
+    assert version.bundle_path == str(bundle)
+    assert version.manifest["id"] == "pinger"
+    assert (await platform.records.get_plugin("pinger")).plugin_id == "pinger"
+    assert await platform.records.get_install("111", "pinger") == record
+    assert platform.runner.changed == [("111", "pinger")]
+
+
+async def test_install_zip_through_intake(platform, tmp_path):
+    archive = zip_plugin(write_plugin(tmp_path / "src", version="2.0.0"), tmp_path / "pinger.zip")
+    record = await installs.install(platform, archive, "222", installs.ALL)
+    assert record.version == "2.0.0"
+    assert record.granted == {"discord:send_message", "storage:kv", "discord:ban_members"}
+    assert (platform.data_dir / "bundles" / "pinger" / "2.0.0" / "manifest.json").is_file()
+
+
+async def test_requested_but_not_granted_stays_blocked_until_granted(platform, tmp_path):
+    record = await installs.install(platform, write_plugin(tmp_path / "src"), "111", ["storage:kv"])
+    requested = await installs.requested_capabilities(platform, record)
+    assert installs.describe(record, requested)["blocked"] == ["discord:ban_members", "discord:send_message"]
+    record = await installs.grant(platform, "111", "pinger", ["discord:send_message"])
+    assert record.granted == {"storage:kv", "discord:send_message"}
+    assert (await platform.records.get_install("111", "pinger")).granted == record.granted
+    record = await installs.grant(platform, "111", "pinger", ["storage:kv"], revoke=True)
+    assert record.granted == {"discord:send_message"}
+    assert platform.runner.changed == [("111", "pinger")] * 3  # install, grant, revoke: each told live
+
+
+async def test_grant_all_grants_effective_capabilities(platform, tmp_path):
+    source = write_plugin(tmp_path / "src", slash_commands=[{"name": "ping", "description": "Ping"}])
+    await installs.install(platform, source, "111")
+    record = await installs.grant(platform, "111", "pinger", installs.ALL)
+    assert "interaction:respond" in record.granted  # auto-added by slash_commands
+
+
+async def test_unknown_and_unrequested_grants_are_refused(platform, tmp_path):
+    source = write_plugin(tmp_path / "src")
+    with pytest.raises(InstallError, match=r"unknown capability storage:kvv; known: "):
+        await installs.install(platform, source, "111", ["storage:kvv"])
+    with pytest.raises(InstallError, match=r"pinger 1.0.0 does not request storage:sql; it requests: discord:ban"):
+        await installs.install(platform, source, "111", ["storage:sql"])
+    assert await platform.records.get_install("111", "pinger") is None  # nothing half-done
+
+
+async def test_invalid_manifest_names_the_field(platform, tmp_path):
+    source = write_plugin(tmp_path / "src", slash_commands=[{"name": "ban", "description": "x"}])
+    with pytest.raises(InstallError, match=r"slash_commands\[0\].name: 'ban' is reserved"):
+        await installs.install(platform, source, "111")
+
+
+async def test_refused_bundle_reports_the_intake_findings(platform, tmp_path):
+    source = write_plugin(tmp_path / "src")
+    (source / "__main__.py").unlink()
+    with pytest.raises(InstallError, match="was refused"):
+        await installs.install(platform, source, "111")
+    with pytest.raises(InstallError, match="does not exist"):
+        await installs.install(platform, tmp_path / "nowhere", "111")
+
+
+async def test_server_id_must_be_a_snowflake(platform, tmp_path):
+    with pytest.raises(InstallError, match=r"decimal snowflake\), got .my-guild."):
+        await installs.install(platform, write_plugin(tmp_path / "src"), "my-guild")
+
+
+async def test_a_stored_version_never_changes(platform, tmp_path):
+    source = write_plugin(tmp_path / "src")
+    await installs.install(platform, source, "111")
+    await installs.install(platform, source, "222")  # same content: reused
+    (source / "__main__.py").write_text("# changed\n" + (source / "__main__.py").read_text())
+    with pytest.raises(InstallError, match=r"bump 'version' in manifest\.json"):
+        await installs.install(platform, source, "333")
+
+
+async def test_upgrade_keeps_grants_the_new_version_still_requests(platform, tmp_path):
+    await installs.install(platform, write_plugin(tmp_path / "v1"), "111", ["storage:kv", "discord:ban_members"])
+    v2 = write_plugin(tmp_path / "v2", version="1.1.0", capabilities_required=["storage:kv"])
+    record = await installs.install(platform, v2, "111")
+    assert (record.version, record.granted) == ("1.1.0", {"storage:kv"})
+
+
+async def test_uninstall_removes_the_install_and_keeps_the_bundle(platform, tmp_path):
+    await installs.install(platform, write_plugin(tmp_path / "src"), "111")
+    await installs.uninstall(platform, "111", "pinger")
+    assert await platform.records.get_install("111", "pinger") is None
+    assert (platform.data_dir / "bundles" / "pinger" / "1.0.0").is_dir()
+    with pytest.raises(InstallError, match=r"'pinger' is not installed on server 111; installed there: nothing"):
+        await installs.uninstall(platform, "111", "pinger")
+    assert platform.runner.changed[-1] == ("111", "pinger")
+
+
+async def test_disable_and_enable(platform, tmp_path):
+    await installs.install(platform, write_plugin(tmp_path / "src"), "111")
+    assert (await installs.set_enabled(platform, "111", "pinger", False)).enabled is False
+    assert (await platform.records.get_install("111", "pinger")).enabled is False
+    assert (await installs.set_enabled(platform, "111", "pinger", True)).enabled is True
+
+
+async def test_describe_is_json(platform, tmp_path):
+    record = await installs.install(platform, write_plugin(tmp_path / "src"), "111", ["storage:kv"])
+    data = json.loads(json.dumps(installs.describe(record, await installs.requested_capabilities(platform, record))))
+    assert data["granted"] == ["storage:kv"] and data["plugin_id"] == "pinger"
