@@ -1,0 +1,131 @@
+"""The command line against a real data directory (embedded SQLite storage)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from maidcore.cli import make_cli
+from maidcore.extensions import Extensions
+from maidcore.platform import Platform
+from maidcore.records import DeadLetter
+from maidcore.settings import Settings
+from tests.core.plugins import write_plugin
+
+
+@pytest.fixture(scope="module")
+def extensions() -> Extensions:
+    return Extensions.load()
+
+
+@pytest.fixture
+def invoke(tmp_path, extensions):
+    data_dir = tmp_path / "data"
+    cli = make_cli(extensions)
+
+    def run(*args: str, ok: bool = True):
+        result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    run.data_dir = data_dir
+    return run
+
+
+def test_install_grant_installs_uninstall(invoke, tmp_path):
+    source = write_plugin(tmp_path / "pinger")
+    out = invoke("install", str(source), "--server", "111", "--grant", "storage:kv").output
+    assert out.startswith("pinger 1.0.0 on server 111: granted storage:kv; blocked until granted: discord:ban_members")
+
+    listed = [json.loads(line) for line in invoke("installs", "--json").output.splitlines()]
+    assert [(r["plugin_id"], r["granted"], r["blocked"]) for r in listed] == [
+        ("pinger", ["storage:kv"], ["discord:ban_members", "discord:send_message"])
+    ]
+
+    out = invoke("grant", "pinger", "discord:send_message", "--server", "111").output
+    assert "granted discord:send_message, storage:kv; blocked until granted: discord:ban_members" in out
+    out = invoke("grant", "pinger", "--all", "--server", "111", "--json").output
+    assert json.loads(out)["blocked"] == []
+    out = invoke("grant", "pinger", "discord:ban_members", "--revoke", "--server", "111").output
+    assert "blocked until granted: discord:ban_members" in out
+
+    assert invoke("uninstall", "pinger", "--server", "111").output == "uninstalled pinger from server 111\n"
+    assert invoke("installs").output == "no installs\n"
+
+
+def test_install_grant_all_and_errors(invoke, tmp_path):
+    source = write_plugin(tmp_path / "pinger")
+    bad = invoke("install", str(source), "--server", "111", "--grant", "storage:sql", ok=False)
+    assert bad.exit_code == 1 and "does not request storage:sql" in bad.output
+    both = invoke("install", str(source), "--server", "111", "--grant", "storage:kv", "--grant-all", ok=False)
+    assert both.exit_code == 2 and "not both" in both.output
+    out = invoke("install", str(source), "--server", "111", "--grant-all").output
+    assert "blocked" not in out
+    missing = invoke("grant", "other", "storage:kv", "--server", "111", ok=False)
+    assert "plugin 'other' is not installed on server 111; installed there: pinger" in missing.output
+    assert "name at least one capability" in invoke("grant", "pinger", "--server", "111", ok=False).output
+
+
+def test_dead_letters_list_and_delete(invoke):
+    async def add():
+        platform = Platform(Settings(data_dir=invoke.data_dir))
+        await platform.open_storage()
+        event = {"type": "message_create", "guild_id": "111", "content": "boom"}
+        letter_id = await platform.records.add_dead_letter(
+            DeadLetter(None, "111", "pinger", "1.0.0", "ev-1", event, 5, "worker crashed (exit code 3)")
+        )
+        await platform.close()
+        return letter_id
+
+    assert invoke("dead-letters").output == "no dead letters\n"
+    letter_id = asyncio.run(add())
+    out = invoke("dead-letters").output
+    assert f"#{letter_id} " in out and "pinger 1.0.0 server 111 message_create event ev-1: 5 attempts" in out
+    (line,) = invoke("dead-letters", "--json", "--plugin", "pinger").output.splitlines()
+    assert json.loads(line)["event"]["content"] == "boom"
+    assert invoke("dead-letters", "--server", "222").output == "no dead letters\n"
+    assert invoke("dead-letters", "--delete", str(letter_id)).output.endswith("no dead letters\n")
+
+
+def test_status_without_a_running_server_reads_records(invoke, tmp_path):
+    invoke("install", str(write_plugin(tmp_path / "pinger")), "--server", "111")
+    data = json.loads(invoke("status", "--json").output)
+    assert data["running"] is False
+    assert data["installs"] == 1 and data["installs_by_plugin"] == {"pinger 1.0.0": 1}
+    assert data["dead_letters"] == 0
+
+
+def test_extensions_lists_defaults_and_layer_choices(invoke):
+    out = invoke("extensions").output
+    for name in ("discord", "docker", "process", "sqlmodel", "limits", "review"):
+        assert f"  {name:12} maidcore_{name}.extension  (maidcore " in out
+    assert "storage_backend  uses sqlmodel (from sqlmodel)" in out
+    data = json.loads(invoke("extensions", "--json").output)
+    assert data["failed"] == [] and data["layers"]["sandbox_backend"]["chosen_from"] == "docker"
+
+
+def test_capabilities_lists_tiers(invoke):
+    out = invoke("capabilities").output
+    assert "discord:ban_members          Dangerous" in out and "storage:sql                  Risky" in out
+
+
+def test_help_lists_every_core_command(invoke):
+    out = invoke("--help").output
+    for command in (
+        "serve",
+        "extensions",
+        "config",
+        "install",
+        "grant",
+        "uninstall",
+        "installs",
+        "dead-letters",
+        "status",
+        "replay",
+        "schema",
+    ):
+        assert f"  {command} " in out
