@@ -60,3 +60,6 @@ def configure(fmt: str = "kv", level: str = "INFO") -> None:
     handler._maidcore = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    if root.level <= logging.INFO:
+        for noisy in ("alembic", "discord.client", "discord.gateway", "aiohttp.access"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -18,7 +18,7 @@ import maidcore
 from maidcore import installs
 from maidcore.cli.logfmt import configure
 from maidcore.cli.state import CliState, pass_state
-from maidcore.cli.status import runtime_file
+from maidcore.cli.status import runtime_file, status_file
 from maidcore.extensions import ExtensionError
 from maidcore.platform import Platform, PlatformError
 
@@ -74,6 +74,18 @@ def _emulator_url(platform: Platform) -> str:
     return f"http://{s.emulator_host}:{s.emulator_port}/"
 
 
+async def _write_status(platform: Platform, interval: float = 2.0) -> None:
+    """Keep ``<data_dir>/status.json`` current so ``maidcore status`` works without the web API too."""
+    path = status_file(platform.data_dir)
+    while True:
+        stats = platform.runner.stats() if platform.runner is not None else {}
+        data = {"updated_at": datetime.now(UTC).isoformat(), **stats}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
+        tmp.replace(path)
+        await asyncio.sleep(interval)
+
+
 async def serve(state: CliState, *, unsafe_no_isolation: bool, web_enabled: bool, ready: asyncio.Event | None = None):
     """Start, wait for a stop signal, stop. Raises ``PlatformError`` when the platform cannot start."""
     settings = state.settings()
@@ -95,7 +107,7 @@ async def serve(state: CliState, *, unsafe_no_isolation: bool, web_enabled: bool
             info["emulator"] = _emulator_url(platform)
             if settings.discord.demo:
                 guild = importlib.import_module("maidcore_discord.emulator").DEMO_GUILD_ID
-                await install_demo(platform, guild)
+                info["demo_plugins"] = await install_demo(platform, guild)
         marker.write_text(json.dumps(info), encoding="utf-8")
         log.info(
             "maidcore serving",
@@ -106,18 +118,22 @@ async def serve(state: CliState, *, unsafe_no_isolation: bool, web_enabled: bool
             },
         )
         if platform.emulator_mode:
-            click.echo(f"Discord emulator: open {info['emulator']} (demo guild, examples installed)", err=True)
+            demo = info.get("demo_plugins")
+            extra = f" (demo guild: {', '.join(demo) or 'no example plugins found'})" if demo is not None else ""
+            click.echo(f"Discord emulator: open {info['emulator']}{extra}", err=True)
         if web_runner is not None:
             click.echo(f"web API: {info['web']}", err=True)
         if ready is not None:
             ready.set()
+        status_task = asyncio.create_task(_write_status(platform), name="maidcore-status-file")
         await stop.wait()
+        status_task.cancel()
         log.info("stopping (signal received)")
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        if marker.exists():
-            marker.unlink()
+        for path in (marker, status_file(platform.data_dir)):
+            path.unlink(missing_ok=True)
         if web_runner is not None:
             await web_runner.cleanup()
         await platform.close()

@@ -1,7 +1,8 @@
 """``maidcore status``: runner statistics from the running server, or what the records say when none runs.
 
 A running ``maidcore serve`` writes ``<data_dir>/serve.json`` (pid and web
-address); ``status`` asks that server's ``GET /api/status``.
+address) and keeps ``<data_dir>/status.json`` current; ``status`` asks that
+server's ``GET /api/status`` and falls back to the file.
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ import click
 from maidcore.cli.state import CliState, pass_state, run, storage_platform
 
 RUNTIME_FILE = "serve.json"
+STATUS_FILE = "status.json"
 
 
 def runtime_file(data_dir: Path) -> Path:
     return Path(data_dir) / RUNTIME_FILE
+
+
+def status_file(data_dir: Path) -> Path:
+    """Runner statistics a running server rewrites every 2 s."""
+    return Path(data_dir) / STATUS_FILE
 
 
 def running_server(data_dir: Path) -> dict[str, Any] | None:
@@ -48,13 +55,19 @@ def status_command(state: CliState, as_json: bool) -> None:
     """Workers, in-flight events, restarts, parked plugins and rate-limit drops of the running server."""
     settings = state.settings()
     info = running_server(settings.data_dir)
-    data: dict[str, Any]
+    data: dict[str, Any] = {}
     if info and info.get("web"):
         try:
-            data = {"source": info["web"], "running": True, **fetch_status(info["web"])}
+            data = {"source": info["web"] + "/api/status", "running": True, **fetch_status(info["web"])}
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            data = {"source": info["web"], "running": True, "error": f"GET /api/status failed: {exc}"}
-    else:
+            click.echo(f"GET {info['web']}/api/status failed ({exc}); reading {STATUS_FILE}", err=True)
+    if info and not data:
+        try:
+            stats = json.loads(status_file(settings.data_dir).read_text(encoding="utf-8"))
+            data = {"source": str(status_file(settings.data_dir)), "running": True, **stats}
+        except (OSError, ValueError):
+            data = {}
+    if not data:
         data = run(lambda: _from_records(state))
         data["running"] = bool(info)
     if as_json:
