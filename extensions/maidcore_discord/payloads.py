@@ -153,7 +153,8 @@ def voice_state_update(member: discord.Member, before: discord.VoiceState, after
         "self_deaf": bool(after.self_deaf),
         "self_stream": bool(after.self_stream),
         "self_video": bool(after.self_video),
-        "before_self_stream": bool(before.self_stream),
+        # discord.py copies the new flags into ``before`` when the member was not in voice: not in voice = not streaming
+        "before_self_stream": bool(before.self_stream) if before.channel else False,
         "after_self_stream": bool(after.self_stream),
     }
 

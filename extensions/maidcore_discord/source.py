@@ -8,6 +8,7 @@ exactly the code that serves real Discord.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -97,13 +98,13 @@ class _Client(discord.AutoShardedClient):
         await self._source._publish(payloads.voice_state_update(member, before, after))
 
     async def on_guild_channel_create(self, channel) -> None:
-        await self._source._publish(payloads.channel("channel_create", channel))
+        await self._source._publish(payloads.channel("channel_create", channel), kind="channel_create")
 
     async def on_guild_channel_delete(self, channel) -> None:
-        await self._source._publish(payloads.channel("channel_delete", channel))
+        await self._source._publish(payloads.channel("channel_delete", channel), kind="channel_delete")
 
     async def on_guild_channel_update(self, before, after) -> None:
-        await self._source._publish(payloads.channel("channel_update", after, before))
+        await self._source._publish(payloads.channel("channel_update", after, before), kind="channel_update")
 
     async def on_guild_role_create(self, role: discord.Role) -> None:
         await self._source._publish(payloads.role("role_create", role))
@@ -159,6 +160,7 @@ class DiscordEventSource:
 
     async def start(self, sink: EventSink, event_types: frozenset[str]) -> None:
         self.sink = sink
+        self._sink_takes_event_type = "event_type" in inspect.signature(sink.publish).parameters
         self.event_types = frozenset(event_types)
         token = self.settings.token.get_secret_value().strip() if self.settings.token else ""
         if not token:
@@ -223,15 +225,27 @@ class DiscordEventSource:
 
     # --- inward -------------------------------------------------------------------------
 
-    async def _publish(self, event: dict[str, Any], target_plugin: str | None = None) -> None:
-        if event.get("type") not in self.event_types and event.get("type") != "interaction_create":
+    async def _publish(self, event: dict[str, Any], target_plugin: str | None = None, *, kind: str = "") -> None:
+        """Hand one payload to the sink; ``kind`` is the event type name when ``type`` holds something else.
+
+        Channel events carry the channel type (an int) in ``type`` (SDK schema, as in 0.5.x). A sink
+        whose ``publish`` accepts ``event_type=`` gets the name that way; an older sink gets the name
+        in ``type`` so that its router can still route the event.
+        """
+        kind = kind or event.get("type", "")
+        if kind not in self.event_types and kind != "interaction_create":
             return
         if self.sink is None:
             return
         try:
+            if kind != event.get("type"):
+                if self._sink_takes_event_type:
+                    await self.sink.publish(event, target_plugin=target_plugin, event_type=kind)  # type: ignore[call-arg]
+                    return
+                event = {**event, "type": kind}
             await self.sink.publish(event, target_plugin=target_plugin)
         except Exception:
-            log.exception("the sink refused a %s event", event.get("type"))
+            log.exception("the sink refused a %s event", kind)
 
     def _is_bot(self, guild_id: int, user_id: int) -> bool:
         assert self.client is not None

@@ -99,7 +99,7 @@ class Emulator:
         app.router.add_get("/_emulator/api/state", self._api_state)
         app.router.add_post("/_emulator/api/{action}", self._api_action)
         app.router.add_get("/_emulator/attachments/{id}/{name}", self._attachment)
-        app.router.add_route("*", "/{tail:.*}", lambda request: rest.handle(self, request))
+        app.router.add_route("*", "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -122,6 +122,9 @@ class Emulator:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        return await rest.handle(self, request)
 
     # --- events -------------------------------------------------------------------
 
@@ -172,7 +175,7 @@ class Emulator:
                                bot_permissions=perms.ALL & ~perms.BITS["administrator"])
         mod = s.add_role(DEMO_GUILD_ID, "Moderator", perms.bits("manage_messages", "kick_members",
                                                                  "moderate_members", "view_audit_log"), position=5)
-        guild["roles"][mod["id"]]["color"] = 0x3498DB
+        mod["color"], mod["colors"]["primary_color"] = 0x3498DB, 0x3498DB
         for uid, roles in (("900000000000000201", [mod["id"]]), ("900000000000000202", []),
                            ("900000000000000203", [mod["id"]])):
             guild["members"][uid] = s._member(uid, roles=roles)

@@ -349,6 +349,8 @@ class State:
         guild = self.guild(guild_id)
         role = guild["roles"].get(role_id) or _raise(unknown("role"))
         role.update(changes)
+        if "color" in changes:  # newer clients read the gradient form
+            role["colors"] = {**role["colors"], "primary_color": int(changes["color"])}
         self.dispatch("GUILD_ROLE_UPDATE", {"guild_id": guild_id, "role": self.role_payload(role)}, guild_id)
         return role
 
