@@ -6,6 +6,7 @@ or a check that crashed) | approved → published (``publishing.publish``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import shutil
@@ -111,7 +112,7 @@ async def submit(platform: Platform, developer: str, src: Path, *, is_admin: boo
     uploads.mkdir(parents=True, exist_ok=True)
     staging = uploads / uuid.uuid4().hex
     try:
-        intake = unpack_bundle(Path(src), staging / "bundle")
+        intake = await asyncio.to_thread(unpack_bundle, Path(src), staging / "bundle")
         if not intake.ok:
             raise Refused("the bundle was refused at intake", intake.findings)
         bundle = intake.bundle()
@@ -136,7 +137,8 @@ async def submit(platform: Platform, developer: str, src: Path, *, is_admin: boo
             )
         previous_record = await latest_published(records, plugin_id)
         previous = Bundle.unpacked(Path(previous_record.bundle_path)) if previous_record else None
-        findings = [*intake.findings, *run_checks(platform.review_checks, bundle, previous)]
+        checked = await asyncio.to_thread(run_checks, platform.review_checks, bundle, previous)
+        findings = [*intake.findings, *checked]
         status = decide(findings)
 
         dest = platform.data_dir / "bundles" / plugin_id / version
