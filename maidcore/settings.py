@@ -71,7 +71,7 @@ class DockerSettings(BaseModel):
 
 class ProcessSettings(BaseModel):
     python: str | None = None  # interpreter for plugin workers; None = the one running maidcore
-    memory_bytes: int = 256 * 1024 * 1024  # RLIMIT_AS
+    memory_bytes: int = 1024 * 1024 * 1024  # RLIMIT_AS: address space, so thread stacks and malloc arenas count
     cpu_seconds: int = 3600  # RLIMIT_CPU
     max_open_files: int = 256
 
