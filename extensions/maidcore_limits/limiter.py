@@ -22,6 +22,7 @@ import limits.aio.storage
 import limits.aio.strategies
 import limits.storage
 import limits.strategies
+import redis.asyncio
 from limits.errors import StorageError
 
 from maidcore.errors import InvalidArgument, RpcFailure
@@ -79,6 +80,7 @@ class LimitsRateLimiter:
         # denied hits per (bucket, scope) in this process, for status output and metrics
         self.denied: Counter[tuple[Bucket, Scope]] = Counter()
         self._denials: dict[str, tuple[float, int]] = {}  # storage key -> (denied until, smallest cost denied)
+        self._in_flight: dict[str, list[Any]] = {}  # storage key -> [lock, users]: one storage call per scope at a time
         self._sync: limits.strategies.MovingWindowRateLimiter | None = None
         self._aio: limits.aio.strategies.MovingWindowRateLimiter | None = None
         if settings.storage_uri.startswith("memory://"):
@@ -87,9 +89,14 @@ class LimitsRateLimiter:
         else:
             options: dict[str, Any] = {"wrap_exceptions": True}
             uri = async_storage_uri(settings.storage_uri)
-            if uri.startswith(("async+redis", "async+rediss")):
+            if uri.startswith(("async+redis://", "async+rediss://")):
+                # a bounded pool that makes callers wait for a connection instead of failing
+                options["connection_pool"] = redis.asyncio.BlockingConnectionPool.from_url(
+                    uri.removeprefix("async+"), max_connections=settings.redis_max_connections, timeout=10
+                )
+            if uri.startswith("async+redis"):
                 options.update(implementation="redispy", key_prefix=settings.key_prefix)
-            self._storage = limits.aio.storage.storage_from_string(uri, **options)
+            self._storage = limits.storage.storage_from_string(uri, **options)
             self._aio = limits.aio.strategies.MovingWindowRateLimiter(self._storage)
 
     # --- decisions ---------------------------------------------------------------
@@ -122,6 +129,26 @@ class LimitsRateLimiter:
             return decision
         item = self.items[bucket]
         key = item.key_for(_SLUGS[bucket], scope.server_id, scope.plugin_id)
+        # Calls of one scope queue here, so a flooding scope holds at most one storage connection and,
+        # once refused, is answered from the remembered denial: other scopes never wait behind it.
+        slot = self._in_flight.get(key)
+        if slot is None:
+            slot = self._in_flight[key] = [asyncio.Lock(), 0]
+        slot[1] += 1
+        try:
+            async with slot[0]:
+                decision = self.hit_nowait(bucket, scope, cost)  # a denial may have arrived meanwhile
+                if decision is not None:
+                    return decision
+                return await self._hit_storage(bucket, scope, key, item, cost)
+        finally:
+            slot[1] -= 1
+            if slot[1] == 0:
+                del self._in_flight[key]
+
+    async def _hit_storage(
+        self, bucket: Bucket, scope: Scope, key: str, item: limits.RateLimitItem, cost: int
+    ) -> Decision:
         assert self._aio is not None
         try:
             if await self._aio.hit(item, _SLUGS[bucket], scope.server_id, scope.plugin_id, cost=cost):

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from maidcore_limits import LimitsRateLimiter
+
+from maidcore.settings import RateLimitSettings
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def storage_uri(request) -> str:
+    """Each semantics test runs on memory:// and on the real Redis."""
+    if request.param == "memory":
+        return "memory://"
+    return request.getfixturevalue("redis_url")
+
+
+@pytest.fixture
+async def make_limiter(storage_uri):
+    """Build limiters on the parametrised storage; each test gets its own Redis key prefix."""
+    made: list[LimitsRateLimiter] = []
+    prefix = f"maidcore-test-{uuid.uuid4().hex[:12]}"
+
+    def make(**overrides) -> LimitsRateLimiter:
+        settings = RateLimitSettings(storage_uri=storage_uri, key_prefix=prefix, **overrides)
+        limiter = LimitsRateLimiter(settings)
+        made.append(limiter)
+        return limiter
+
+    yield make
+    for limiter in made:
+        await limiter.close()

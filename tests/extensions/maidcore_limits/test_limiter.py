@@ -1,0 +1,205 @@
+"""Moving-window semantics, on memory:// and on the real Redis (each test runs on both)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import limits
+import limits.storage
+import limits.strategies
+import pytest
+
+from maidcore.errors import InvalidArgument
+from maidcore.layers import Bucket, RateLimiter
+from maidcore.scope import Scope
+
+A = Scope("100", "alpha")
+B = Scope("200", "alpha")  # another server, same plugin
+A_OTHER_PLUGIN = Scope("100", "beta")  # same server, another plugin
+
+
+async def hits(limiter, bucket, scope, n, cost=1) -> list[bool]:
+    return [(await limiter.hit(bucket, scope, cost)).allowed for _ in range(n)]
+
+
+async def test_is_a_rate_limiter_with_the_contract_defaults(make_limiter):
+    limiter = make_limiter()
+    assert isinstance(limiter, RateLimiter)
+    assert limiter.name == "limits"
+    assert {b: (i.amount, i.get_expiry()) for b, i in limiter.items.items()} == {
+        Bucket.EVENTS: (50, 1),
+        Bucket.DISCORD: (60, 60),
+        Bucket.PROXY: (30, 60),
+    }
+
+
+async def test_each_bucket_server_and_plugin_has_its_own_window(make_limiter):
+    limiter = make_limiter()
+    assert await hits(limiter, Bucket.PROXY, A, 31) == [True] * 30 + [False]
+    assert (await limiter.hit(Bucket.PROXY, B)).allowed
+    assert (await limiter.hit(Bucket.PROXY, A_OTHER_PLUGIN)).allowed
+    assert (await limiter.hit(Bucket.DISCORD, A)).allowed
+    assert await hits(limiter, Bucket.EVENTS, A, 51) == [True] * 50 + [False]
+
+
+async def test_retry_after_is_the_time_until_the_oldest_entry_leaves_the_window(make_limiter):
+    limiter = make_limiter()
+    first = time.time()
+    assert await hits(limiter, Bucket.PROXY, A, 30) == [True] * 30
+    before = time.time()
+    decision = await limiter.hit(Bucket.PROXY, A)
+    after = time.time()
+    assert not decision.allowed and decision.remaining == 0
+    # the first entry was taken at some instant in [first, before]; it leaves 60 s later
+    assert first + 60 - after <= decision.retry_after <= before + 60 - before + 0.01
+    assert 59.0 < decision.retry_after <= 60.01
+
+
+async def test_waiting_retry_after_is_enough_and_needed(make_limiter):
+    limiter = make_limiter(events_per_second=5)
+    assert await hits(limiter, Bucket.EVENTS, A, 5) == [True] * 5
+    decision = await limiter.hit(Bucket.EVENTS, A)
+    assert not decision.allowed and 0.9 < decision.retry_after <= 1.01
+    await asyncio.sleep(decision.retry_after - 0.15)
+    assert not (await limiter.hit(Bucket.EVENTS, A)).allowed
+    await asyncio.sleep(0.15 + 0.01)
+    assert (await limiter.hit(Bucket.EVENTS, A)).allowed
+
+
+async def test_no_double_burst_across_a_window_edge(make_limiter):
+    """A fixed window admits a full window's worth just before its edge and again just after."""
+    fixed = limits.strategies.FixedWindowRateLimiter(limits.storage.MemoryStorage())
+    five = limits.RateLimitItemPerSecond(5)
+    limiter = make_limiter(events_per_second=5)
+    assert fixed.hit(five, "edge") and (await limiter.hit(Bucket.EVENTS, A)).allowed  # t0 opens the fixed window
+    await asyncio.sleep(0.9)
+    assert [fixed.hit(five, "edge") for _ in range(4)] == [True] * 4
+    assert await hits(limiter, Bucket.EVENTS, A, 4) == [True] * 4
+    await asyncio.sleep(0.15)  # t0 + 1.05: a new fixed window
+    assert [fixed.hit(five, "edge") for _ in range(5)] == [True] * 5  # 9 in 0.15 s: the burst guarded against
+    assert await hits(limiter, Bucket.EVENTS, A, 5) == [True, False, False, False, False]  # only t0's unit left
+
+
+async def test_no_interval_of_one_window_ever_admits_more_than_the_limit(make_limiter):
+    limiter = make_limiter(events_per_second=5)
+    admitted: list[tuple[float, float]] = []  # each admitted unit was stamped between these two instants
+    end = time.monotonic() + 2.5
+    while time.monotonic() < end:
+        before = time.time()
+        if (await limiter.hit(Bucket.EVENTS, A)).allowed:
+            admitted.append((before, time.time()))
+        await asyncio.sleep(0.013)
+    for i, (start, _) in enumerate(admitted):
+        surely_within = [after for _, after in admitted[i:] if after - start < 1.0]
+        assert len(surely_within) <= 5, admitted
+    assert len(admitted) >= 10  # and it is not stricter than the limit: two full windows passed
+
+
+async def test_a_costly_call_is_taken_whole_or_not_at_all(make_limiter):
+    limiter = make_limiter()
+    first = await limiter.hit(Bucket.DISCORD, A, 50)
+    assert first.allowed
+    assert first.remaining in (10, -1)  # exact on memory, not measured on async storages
+    refused = await limiter.hit(Bucket.DISCORD, A, 11)
+    assert not refused.allowed and refused.retry_after > 59
+    assert (await limiter.hit(Bucket.DISCORD, A, 10)).allowed  # the refused call took nothing
+    assert not (await limiter.hit(Bucket.DISCORD, A, 1)).allowed
+
+
+async def test_retry_after_for_a_cost_waits_for_enough_entries_to_leave(make_limiter):
+    limiter = make_limiter(events_per_second=10)
+    t0 = time.time()
+    assert (await limiter.hit(Bucket.EVENTS, A, 4)).allowed
+    await asyncio.sleep(0.3)
+    t1 = time.time()
+    assert (await limiter.hit(Bucket.EVENTS, A, 6)).allowed
+    five = await limiter.hit(Bucket.EVENTS, A, 5)  # the first 4 leaving is not enough
+    now = time.time()
+    assert not five.allowed
+    assert abs(five.retry_after - (t1 + 1 - now)) < 0.05
+    four = await limiter.hit(Bucket.EVENTS, A, 4)
+    now = time.time()
+    assert not four.allowed
+    assert abs(four.retry_after - (t0 + 1 - now)) < 0.05
+    await asyncio.sleep(four.retry_after)
+    assert (await limiter.hit(Bucket.EVENTS, A, 4)).allowed
+
+
+async def test_a_cost_above_the_limit_is_invalid_not_a_wait(make_limiter):
+    limiter = make_limiter()
+    with pytest.raises(InvalidArgument) as info:
+        await limiter.hit(Bucket.DISCORD, A, 61)
+    assert info.value.message == (
+        "invalid targets: targets is required and must be at most 60 per call (discord actions: 60 per minute; got 61)"
+    )
+    assert (await limiter.hit(Bucket.DISCORD, A, 60)).allowed
+
+
+async def test_hit_nowait_decides_on_memory_and_defers_otherwise(make_limiter, storage_uri):
+    limiter = make_limiter()
+    decision = limiter.hit_nowait(Bucket.EVENTS, A)
+    if storage_uri.startswith("memory"):
+        assert decision is not None and decision.allowed and decision.remaining == 49
+    else:
+        assert decision is None
+
+
+async def test_denied_hits_are_counted_per_bucket_and_scope(make_limiter):
+    limiter = make_limiter(events_per_second=2)
+    await hits(limiter, Bucket.EVENTS, A, 5)
+    await hits(limiter, Bucket.PROXY, B, 33)
+    assert limiter.denied[Bucket.EVENTS, A] == 3
+    assert limiter.denied_counts() == {"alpha@100": {"events": 3}, "alpha@200": {"proxy http": 3}}
+    status = limiter.describe()
+    assert status["strategy"] == "moving window"
+    assert status["limits"] == {
+        "events": "2 per 1 second",
+        "discord actions": "60 per 1 minute",
+        "proxy http": "30 per 1 minute",
+    }
+    assert status["denied"] == limiter.denied_counts()
+
+
+async def test_a_flooding_scope_does_not_slow_or_block_another(make_limiter):
+    limiter = make_limiter()
+    assert await hits(limiter, Bucket.EVENTS, A, 50) == [True] * 50
+
+    async def timed(scope):
+        start = time.perf_counter()
+        decision = await limiter.hit(Bucket.EVENTS, scope)
+        return decision.allowed, time.perf_counter() - start
+
+    flood = [timed(A) for _ in range(2000)]
+    others = [timed(B) for _ in range(50)] + [timed(A_OTHER_PLUGIN) for _ in range(50)]
+    # interleave: every 20 flood calls, one call from each of the others
+    calls = []
+    for i, other in enumerate(others):
+        calls.extend(flood[i * 20 : (i + 1) * 20])
+        calls.append(other)
+    results = await asyncio.gather(*calls)
+    other_results = [r for i, r in enumerate(results) if i % 21 == 20]
+    flood_results = [r for i, r in enumerate(results) if i % 21 != 20]
+    assert all(allowed for allowed, _ in other_results)
+    assert not any(allowed for allowed, _ in flood_results)
+    assert max(seconds for _, seconds in other_results) < 0.25
+    assert limiter.denied[Bucket.EVENTS, A] == 2000
+
+
+async def test_delay_mode_waits_within_the_bound_only(make_limiter):
+    limiter = make_limiter(events_per_second=5)
+    await hits(limiter, Bucket.EVENTS, A, 5)
+    start = time.monotonic()
+    short = await limiter.acquire(Bucket.EVENTS, A, max_wait=0.1)
+    assert not short.allowed and short.retry_after > 0.1
+    assert time.monotonic() - start < 0.1  # it did not sleep when the wait could not fit
+    waited = await limiter.acquire(Bucket.EVENTS, A, max_wait=2.0)
+    assert waited.allowed
+    assert 0.7 < time.monotonic() - start < 1.5
+
+
+async def test_reset_forgets_a_scope(make_limiter):
+    limiter = make_limiter()
+    await hits(limiter, Bucket.PROXY, A, 31)
+    await limiter.reset(A)
+    assert (await limiter.hit(Bucket.PROXY, A)).allowed
