@@ -1,0 +1,157 @@
+"""`maidcore serve` as a user runs it: a real subprocess with the emulator, the process backend and the web API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.core.plugins import write_plugin
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIDCORE = Path(sys.executable).with_name("maidcore")
+DEMO_GUILD = "900000000000000001"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def environment(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIDCORE_")}
+    env.update(
+        MAIDCORE_DATA_DIR=str(data_dir),
+        MAIDCORE_DISCORD__EMULATOR_PORT=str(free_port()),
+        MAIDCORE_WEB__PORT=str(free_port()),
+        MAIDCORE_INSTALL_POLL_SECONDS="0.5",
+        **extra,
+    )
+    return env
+
+
+def processes_under(path: Path) -> list[int]:
+    """Live processes whose working directory is inside ``path`` (plugin workers run in their bundle)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(proc / "cwd")
+            state = (proc / "stat").read_text().split(") ")[-1][0]
+        except OSError:
+            continue
+        if state != "Z" and cwd.startswith(str(path)):
+            found.append(int(proc.name))
+    return found
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(MAIDCORE), *args], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+
+@pytest.mark.slow
+def test_serve_runs_installed_plugins_notices_cli_installs_and_stops_clean(tmp_path):
+    data_dir = tmp_path / "data"
+    env = environment(data_dir)
+    assert cli(env, "install", str(write_plugin(tmp_path / "pinger")), "--server", "111", "--grant-all").returncode == 0
+    server = subprocess.Popen(
+        [str(MAIDCORE), "serve", "--sandbox", "process", "--log-format", "json"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        info = wait_for(
+            lambda: (data_dir / "serve.json").is_file() and json.loads((data_dir / "serve.json").read_text()),
+            60,
+            "serve.json",
+        )
+        assert info["pid"] == server.pid and info["emulator"].startswith("http://127.0.0.1:")
+        bundles = data_dir / "bundles"
+        wait_for(lambda: processes_under(bundles / "pinger"), 30, "the pinger worker process")
+
+        # an install made by the CLI while the server runs is picked up without a restart
+        second = write_plugin(tmp_path / "echoer", plugin_id="echoer")
+        assert cli(env, "install", str(second), "--server", "222", "--grant-all").returncode == 0
+        wait_for(lambda: processes_under(bundles / "echoer"), 30, "the echoer worker started after a CLI install")
+
+        def workers_in_status():
+            status = json.loads(cli(env, "status", "--json").stdout)
+            assert status["running"] is True
+            workers = {(w["plugin_id"], w["version"]) for w in status["workers"]}
+            return workers >= {("pinger", "1.0.0"), ("echoer", "1.0.0")}
+
+        wait_for(workers_in_status, 20, "maidcore status to list both workers")
+
+        examples = sorted(p.name for p in (ROOT / "examples").glob("*/manifest.json"))
+        installs = [
+            json.loads(line) for line in cli(env, "installs", "--server", DEMO_GUILD, "--json").stdout.splitlines()
+        ]
+        assert len(installs) == len(examples)  # every example installed on the demo guild, all granted
+        assert all(row["blocked"] == [] for row in installs)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr[-3000:]
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    messages = [line["msg"] for line in lines]
+    assert "maidcore serving" in messages and "stopped" in messages
+    serving = next(line for line in lines if line["msg"] == "maidcore serving")
+    assert serving["sandbox_backend"] == "process" and serving["storage_backend"] == "sqlmodel"
+    assert processes_under(data_dir) == [], "plugin workers left behind"
+    assert not (data_dir / "serve.json").exists()
+
+
+def test_serve_refuses_the_process_backend_with_a_real_token(tmp_path):
+    env = environment(tmp_path / "data", MAIDCORE_DISCORD__TOKEN="not-a-real-token")
+    result = cli(env, "serve", "--sandbox", "process")
+    assert result.returncode == 1
+    assert "gives no isolation" in result.stderr and "--unsafe-no-isolation" in result.stderr
+    assert "not-a-real-token" not in result.stderr
+
+
+def test_serve_with_a_token_and_no_docker_says_how_to_fix(tmp_path):
+    env = environment(
+        tmp_path / "data", MAIDCORE_DISCORD__TOKEN="not-a-real-token", DOCKER_HOST="unix:///nonexistent.sock"
+    )
+    result = cli(env, "serve")
+    assert result.returncode == 1
+    assert "start the Docker engine" in result.stderr and "MAIDCORE_SANDBOX_BACKEND" in result.stderr
+
+
+@pytest.mark.slow
+def test_serve_in_emulator_mode_without_docker_falls_back_to_process(tmp_path):
+    data_dir = tmp_path / "data"
+    env = environment(data_dir, DOCKER_HOST="unix:///nonexistent.sock", MAIDCORE_DISCORD__DEMO="false")
+    server = subprocess.Popen(
+        [str(MAIDCORE), "serve", "--no-web"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(lambda: (data_dir / "serve.json").is_file(), 60, "serve.json")
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr[-3000:]
+    assert "falls back to the 'process' backend" in stderr and "NO isolation" in stderr
+    assert "sandbox_backend=process" in stderr
