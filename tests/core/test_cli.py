@@ -129,3 +129,26 @@ def test_help_lists_every_core_command(invoke):
         "schema",
     ):
         assert f"  {command} " in out
+
+
+@pytest.mark.slow
+def test_replay_prints_host_calls_and_exits_zero_when_all_acked(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"type": "message_create", "content": "!ping", "channel_id": "42"}\n')
+    maidcore = Path(sys.executable).with_name("maidcore")
+    result = subprocess.run(
+        [str(maidcore), "replay", str(root / "examples" / "ping_pong"), str(events), "--server", "555"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    (call,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert call["method"] == "discord.send_message" and call["server_id"] == "555"
+    assert call["params"]["channel_id"] == "42" and call["result"]["channel_id"] == "42"
+    assert "1 acked, 0 not acked" in result.stderr
