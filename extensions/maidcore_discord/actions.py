@@ -155,16 +155,22 @@ class Actions:
             return {"id": cid, "type": cached.type.value, "guild_id": scope.server_id}
         try:
             data = await self.http.request(Route("GET", "/channels/{channel_id}", channel_id=cid))
+        except (discord.NotFound, discord.Forbidden) as exc:  # 404 10003 Unknown Channel; 403 50001 Missing Access
+            raise map_http_error(exc, "get_channel") from None
         except discord.HTTPException:
             data = {}
         if str(data.get("guild_id")) != scope.server_id:
             raise InvalidArgument(field, f"the id of a channel of server {scope.server_id}")
         return data
 
-    def role_in_scope(self, scope: Scope, value: Any, field: str = "role_id") -> str:
+    async def role_in_scope(self, scope: Scope, value: Any, field: str = "role_id") -> str:
+        """``value`` if it names a role of the scope's guild (cache first, then Discord for a brand-new role)."""
         rid = _sid(value, field)
         guild = self._guild(scope)
-        if guild is None or guild.get_role(int(rid)) is None:
+        if guild is not None and guild.get_role(int(rid)) is not None:
+            return rid
+        route = Route("GET", "/guilds/{guild_id}/roles", guild_id=scope.server_id)
+        if rid not in {str(r["id"]) for r in await self.request(route, "list_roles")}:
             raise InvalidArgument(field, f"the id of a role of server {scope.server_id}")
         return rid
 
@@ -321,7 +327,7 @@ class Actions:
 
     async def do_list_members(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         limit = max(1, min(100, int(p.get("limit") or 100)))
-        role_id = self.role_in_scope(scope, p["role_id"]) if p.get("role_id") is not None else None
+        role_id = await self.role_in_scope(scope, p["role_id"]) if p.get("role_id") is not None else None
         after = _sid(p["after"], "after") if p.get("after") is not None else "0"
         found: list[dict[str, Any]] = []
         while len(found) < limit:
@@ -396,7 +402,7 @@ class Actions:
         target_type = int(p.get("target_type", 0))
         if target_type not in (0, 1):
             raise InvalidArgument("target_type", "0 (role) or 1 (member)")
-        target = (self.role_in_scope(scope, p.get("target_id"), "target_id") if target_type == 0
+        target = (await self.role_in_scope(scope, p.get("target_id"), "target_id") if target_type == 0
                   else _sid(p.get("target_id"), "target_id"))
         try:
             allow, deny = int(str(p.get("allow", "0"))), int(str(p.get("deny", "0")))
@@ -490,11 +496,11 @@ class Actions:
         await self.request(route, method, reason=reason)
 
     async def do_add_role(self, scope: Scope, p: dict[str, Any]) -> None:
-        rid = self.role_in_scope(scope, p.get("role_id"))
+        rid = await self.role_in_scope(scope, p.get("role_id"))
         await self._role(scope, _sid(p.get("user_id"), "user_id"), rid, "PUT", _reason(p), "add_role")
 
     async def do_remove_role(self, scope: Scope, p: dict[str, Any]) -> None:
-        rid = self.role_in_scope(scope, p.get("role_id"))
+        rid = await self.role_in_scope(scope, p.get("role_id"))
         await self._role(scope, _sid(p.get("user_id"), "user_id"), rid, "DELETE", _reason(p), "remove_role")
 
     async def _bulk(self, p: dict[str, Any], one) -> dict[str, Any]:
@@ -525,11 +531,11 @@ class Actions:
         return await self._bulk(p, kick)
 
     async def do_add_role_bulk(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
-        rid, reason = self.role_in_scope(scope, p.get("role_id")), _reason(p)
+        rid, reason = await self.role_in_scope(scope, p.get("role_id")), _reason(p)
         return await self._bulk(p, lambda uid: self._role(scope, uid, rid, "PUT", reason, "add_role_bulk"))
 
     async def do_remove_role_bulk(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
-        rid, reason = self.role_in_scope(scope, p.get("role_id")), _reason(p)
+        rid, reason = await self.role_in_scope(scope, p.get("role_id")), _reason(p)
         return await self._bulk(p, lambda uid: self._role(scope, uid, rid, "DELETE", reason, "remove_role_bulk"))
 
     # --- webhooks -----------------------------------------------------------------------------
