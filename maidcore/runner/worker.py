@@ -235,6 +235,7 @@ class WorkerSlot:
         """Run one worker process until it ends; return why it ended."""
         self.state = SlotState.STARTING
         self.incarnations += 1
+        self.stderr_tail.clear()
         spec = WorkerSpec(
             plugin_id=self.plugin_id,
             version=self.version,

@@ -1,0 +1,177 @@
+"""Deliveries end to end: live grants, crash redelivery, dead letters, parking, back-pressure."""
+
+from __future__ import annotations
+
+import asyncio
+
+COUNTER = """
+import os, time
+from mmo_maid_sdk import Plugin, CapabilityError
+
+plugin = Plugin()
+
+
+@plugin.on_event("message_create")
+def count(ctx, event):
+    content = event["content"]
+    if content == "poison":
+        os._exit(3)
+    if content == "crash-once" and ctx.kv.increment("crash-once-seen") == 1:
+        os._exit(4)
+    if content.startswith("slow"):
+        time.sleep(0.01)
+    try:
+        ctx.kv.increment("count")
+    except CapabilityError as exc:
+        ctx.log(f"denied: {exc}", level="warning")
+
+
+if __name__ == "__main__":
+    plugin.run()
+"""
+
+
+async def test_a_capability_denied_then_granted_takes_effect_without_restart(make_stack):
+    async with make_stack() as stack:
+        bundle = stack.plugin("counter", COUNTER, capabilities=["storage:kv"])
+        await stack.install(bundle, "111", grants=[])
+        scope = stack.runner.tenant("111", "counter").scope
+        await stack.publish("message_create", "111", content="one")
+        await stack.idle()
+        denied = stack.errors("kv.increment")
+        assert denied and denied[0]["data"]["code"] == "CAPABILITY_DENIED"
+        assert denied[0]["message"] == "capability storage:kv is not granted for kv.increment"
+        assert await stack.platform.storage.kv.get(scope, "count") is None  # nothing performed
+        incarnation = stack.slot("counter").incarnations
+
+        await stack.grant("111", "counter", ["storage:kv"])
+        await stack.publish("message_create", "111", content="two")
+        await stack.idle()
+        assert await stack.platform.storage.kv.get(scope, "count") == 1
+        assert stack.slot("counter").incarnations == incarnation  # same worker: no restart, no reinstall
+        await stack.wait_for(lambda: any("denied:" in m for _, _, m in stack.logs), what="the plugin's log line")
+
+
+async def test_a_crashed_worker_is_restarted_and_its_event_redelivered(make_stack):
+    async with make_stack() as stack:
+        bundle = stack.plugin("counter", COUNTER, capabilities=["storage:kv"])
+        await stack.install(bundle, "111")
+        scope = stack.runner.tenant("111", "counter").scope
+        await stack.publish("message_create", "111", content="crash-once")
+        await stack.idle()
+        kv = stack.platform.storage.kv
+        assert await kv.get(scope, "crash-once-seen") == 2  # delivered twice: once to the crashed worker
+        assert await kv.get(scope, "count") == 1
+        stats = stack.runner.stats()
+        assert stats["restarts"] == 1 and stats["counters"]["redelivered"] == 1
+        assert await stack.platform.storage.records.list_dead_letters() == []
+
+
+async def test_an_event_that_keeps_killing_its_worker_becomes_a_dead_letter_after_5_redeliveries(make_stack):
+    async with make_stack() as stack:
+        bundle = stack.plugin("counter", COUNTER, capabilities=["storage:kv"])
+        await stack.install(bundle, "111")
+        await stack.publish("message_create", "111", content="poison")
+        await stack.idle(timeout=30)
+        letters = await stack.platform.storage.records.list_dead_letters(plugin_id="counter")
+        assert len(letters) == 1
+        letter = letters[0]
+        assert letter.attempts == 6 and letter.server_id == "111" and letter.event["content"] == "poison"
+        assert "exit code 3" in letter.error
+        # The plugin is not parked for one poison event: the next event is served.
+        await stack.wait_for(lambda: stack.slot("counter").registration is not None, what="the restarted worker")
+        await stack.publish("message_create", "111", content="fine")
+        await stack.idle()
+        assert await stack.platform.storage.kv.get(stack.runner.tenant("111", "counter").scope, "count") == 1
+        assert not stack.slot("counter").parked
+
+
+async def test_a_plugin_that_keeps_crashing_is_parked_with_the_reason(make_stack):
+    async with make_stack(circuit_breaker_crashes=3) as stack:
+        bundle = stack.plugin("broken", "import sys\nprint('cannot start', file=sys.stderr)\nsys.exit(7)\n")
+        await stack.install(bundle, "111", wait_register=False)
+        slot = stack.slot("broken")
+        await stack.wait_for(lambda: slot.parked, what="parking")
+        assert "crashed 3 times" in slot.park_reason
+        assert "exit code 7" in slot.park_reason and "cannot start" in slot.park_reason
+        assert stack.runner.stats()["parked"] == {"broken 1.0.0": slot.park_reason}
+        await stack.publish("message_create", "111", content="x")
+        assert stack.runner.counters["dropped_parked"] == 1
+        await stack.runner.logs.flush()
+        logs = await stack.platform.storage.records.list_logs(plugin_id="broken")
+        assert any(log.message.startswith("plugin parked:") for log in logs)
+
+
+async def test_a_flood_is_held_by_back_pressure_and_nothing_is_lost(make_stack):
+    async with make_stack(max_in_flight=4, queue_size=8, limits={"events_per_second": 100000}) as stack:
+        bundle = stack.plugin("counter", COUNTER, capabilities=["storage:kv"])
+        await stack.install(bundle, "111")
+        slot = stack.slot("counter")
+        high_water = {"in_flight": 0, "waiting": 0}
+
+        async def watch() -> None:
+            while True:
+                high_water["in_flight"] = max(high_water["in_flight"], len(slot.window.in_flight))
+                high_water["waiting"] = max(high_water["waiting"], len(slot.window.waiting))
+                await asyncio.sleep(0)
+
+        watcher = asyncio.create_task(watch())
+        total = 300
+        await asyncio.gather(*(stack.publish("message_create", "111", content=f"slow {i}") for i in range(total)))
+        await stack.idle(timeout=60)
+        watcher.cancel()
+        assert high_water["in_flight"] == 4
+        assert high_water["waiting"] <= 8
+        scope = stack.runner.tenant("111", "counter").scope
+        assert await stack.platform.storage.kv.get(scope, "count") == total
+        assert stack.runner.counters["acked"] == total
+        assert stack.runner.counters.get("events_dropped", 0) == 0
+
+
+async def test_events_over_the_rate_limit_are_dropped_and_counted(make_stack):
+    async with make_stack(limits={"events_per_second": 5}) as stack:
+        bundle = stack.plugin("counter", COUNTER, capabilities=["storage:kv"])
+        await stack.install(bundle, "111")
+        for i in range(8):
+            await stack.publish("message_create", "111", content=f"n{i}")
+        await stack.idle()
+        stats = stack.runner.stats()
+        assert stats["rate_limited"] == {"counter@111": {"dropped": 3, "delayed": 0}}
+        scope = stack.runner.tenant("111", "counter").scope
+        assert await stack.platform.storage.kv.get(scope, "count") == 5
+        await stack.runner.logs.flush()
+        assert await stack.platform.storage.metrics.total(scope, "maidcore.events_dropped", "1h") == 3.0
+
+
+async def test_events_over_the_rate_limit_can_be_delayed_instead(make_stack):
+    limits = {"events_per_second": 5, "over_limit_events": "delay", "delay_bound_seconds": 5.0}
+    async with make_stack(limits=limits) as stack:
+        bundle = stack.plugin("counter", COUNTER, capabilities=["storage:kv"])
+        await stack.install(bundle, "111")
+        for i in range(8):
+            await stack.publish("message_create", "111", content=f"n{i}")
+        await stack.idle()
+        scope = stack.runner.tenant("111", "counter").scope
+        assert await stack.platform.storage.kv.get(scope, "count") == 8
+        assert stack.runner.stats()["rate_limited"]["counter@111"] == {"dropped": 0, "delayed": 3}
+
+
+async def test_routing_follows_registered_event_types_and_target_plugin(make_stack):
+    async with make_stack() as stack:
+        counter = stack.plugin("counter", COUNTER, capabilities=["storage:kv"])
+        other = stack.plugin("other", COUNTER.replace('"message_create"', '"member_join"'), capabilities=["storage:kv"])
+        await stack.install(counter, "111")
+        await stack.install(other, "111")
+        await stack.install(counter, "222")
+        await stack.publish("message_create", "111", content="a")
+        await stack.publish("member_join", "111", content="b")
+        await stack.publish("message_create", "111", target_plugin="other", content="c")
+        await stack.publish("message_create", "333", content="no installs here")
+        await stack.idle()
+        kv, runner = stack.platform.storage.kv, stack.runner
+        assert await kv.get(runner.tenant("111", "counter").scope, "count") == 1
+        assert await kv.get(runner.tenant("111", "other").scope, "count") == 1
+        assert await kv.get(runner.tenant("222", "counter").scope, "count") is None
+        assert runner.counters["acked"] == 2
+        # One worker per plugin version serves both servers (pool mode).
+        assert len([s for s in runner.slots.values() if s.plugin_id == "counter"]) == 1
