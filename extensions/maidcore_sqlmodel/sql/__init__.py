@@ -1,27 +1,25 @@
-"""``ctx.sql`` (§4.5): a private SQL space per (plugin, server)."""
+"""``ctx.sql`` (§4.5): a private SQL space per (plugin, server).
+
+``statements`` checks a statement and rewrites its placeholders; ``sqlite``
+and ``postgres`` run it in the scope's own database file or schema.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from maidcore.errors import RpcFailure
 from maidcore.settings import StorageSettings
 from maidcore_sqlmodel.database import Database
+from maidcore_sqlmodel.sql.postgres import PostgresSqlSandbox
+from maidcore_sqlmodel.sql.sqlite import SqliteSqlSandbox
 
 
-class _Unavailable:
-    async def start(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    async def execute(self, scope, sql, params):
-        raise RpcFailure("sql storage is not available on this node yet")
-
-    async def query(self, scope, sql, params, limit):
-        raise RpcFailure("sql storage is not available on this node yet")
-
-
-def make_sql_sandbox(db: Database, settings: StorageSettings, data_dir: Path, master_key: bytes):
-    return _Unavailable()
+def make_sql_sandbox(
+    db: Database, settings: StorageSettings, data_dir: Path, master_key: bytes
+) -> SqliteSqlSandbox | PostgresSqlSandbox:
+    """Schemas in the platform's PostgreSQL database, or SQLite files under ``<data_dir>/sql`` next to maidcore.db."""
+    timeout, quota = settings.sql_statement_timeout_seconds, settings.sql_quota_bytes
+    if db.dialect == "postgresql":
+        return PostgresSqlSandbox(db, master_key, timeout_seconds=timeout, quota_bytes=quota)
+    root = (db.url.sqlite_path.parent if db.url.sqlite_path else Path(data_dir)) / "sql"
+    return SqliteSqlSandbox(root, timeout_seconds=timeout, quota_bytes=quota)

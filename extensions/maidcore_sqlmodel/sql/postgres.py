@@ -1,0 +1,282 @@
+"""PostgreSQL SQL sandbox: a schema per (plugin, server), reached only through the plugin's own login role.
+
+Each plugin gets a ``LOGIN`` role (``mcp_…``) that owns its schemas (``mcs_…``)
+and nothing else; the platform revokes ``PUBLIC``'s rights on the ``public``
+schema (where the platform's tables live) and on temporary tables. Plugin SQL
+runs on connections *logged in as that role* — never a superuser session that
+merely ``SET ROLE``d, which a smuggled ``RESET ROLE`` could undo. Per call the
+transaction sets ``search_path`` to the scope's schema and a
+``statement_timeout``. Role passwords and schema names are HMACs of the master
+key: every node derives the same ones, nobody else can guess them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg
+from psycopg import sql as pgsql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from maidcore.errors import HostTimeout, RpcFailure
+from maidcore.scope import Scope
+from maidcore_sqlmodel.database import Database
+from maidcore_sqlmodel.sql.statements import Statement, prepare
+from maidcore_sqlmodel.sql.values import bind_params, to_json
+
+_GROWING = {"INSERT", "UPDATE", "CREATE TABLE", "CREATE INDEX", "ALTER TABLE", "WITH"}
+_SIZE_SQL = (
+    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'm', 'p')"
+)
+
+
+class _RolePools:
+    """Idle connections per role, least recently used roles closed first once over ``max_total``."""
+
+    def __init__(self, max_total: int) -> None:
+        self.max_total = max_total
+        self.idle: OrderedDict[str, list[Any]] = OrderedDict()
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def acquire(self, role: str, connect) -> Any:
+        with self.lock:
+            conns = self.idle.get(role)
+            if conns:
+                self.idle.move_to_end(role)
+                return conns.pop()
+            self.total += 1
+            victims = self._evict()
+        for victim in victims:
+            with contextlib.suppress(Exception):
+                victim.close()
+        try:
+            return connect()
+        except BaseException:
+            with self.lock:
+                self.total -= 1
+            raise
+
+    def _evict(self) -> list[Any]:
+        victims = []
+        for role in list(self.idle):
+            while self.total > self.max_total and self.idle[role]:
+                victims.append(self.idle[role].pop())
+                self.total -= 1
+            if not self.idle[role]:
+                del self.idle[role]
+            if self.total <= self.max_total:
+                break
+        return victims
+
+    def release(self, role: str, conn: Any) -> None:
+        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            with contextlib.suppress(Exception):
+                conn.close()
+            with self.lock:
+                self.total -= 1
+            return
+        with self.lock:
+            self.idle.setdefault(role, []).append(conn)
+            self.idle.move_to_end(role)
+
+    def close(self) -> None:
+        with self.lock:
+            conns = [c for cs in self.idle.values() for c in cs]
+            self.idle.clear()
+            self.total = 0
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+class PostgresSqlSandbox:
+    """``ctx.sql`` on PostgreSQL: see the module docstring for the isolation model."""
+
+    dialect = "postgresql"
+
+    def __init__(
+        self,
+        db: Database,
+        master_key: bytes,
+        *,
+        timeout_seconds: float,
+        quota_bytes: int,
+        threads: int = 4,
+        max_connections: int = 32,
+    ) -> None:
+        assert db.url.conninfo is not None
+        self.db = db
+        self._key = master_key
+        self.timeout_seconds = timeout_seconds
+        self.quota_bytes = quota_bytes
+        self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
+        self._pools = _RolePools(max_connections)
+        self._conninfo = conninfo_to_dict(db.url.conninfo)
+        self._dbname = str(self._conninfo.get("dbname") or self._conninfo.get("user") or "")
+        self._ready: set[Scope] = set()
+        self._ready_roles: set[str] = set()
+        self._sizes: dict[Scope, tuple[float, int]] = {}
+        self._setup_lock = threading.Lock()
+
+    # --- naming ------------------------------------------------------------------
+
+    def _mac(self, *parts: str) -> str:
+        return hmac.new(self._key, "\x00".join(parts).encode(), hashlib.sha256).hexdigest()
+
+    def role_for(self, plugin_id: str) -> str:
+        return "mcp_" + self._mac("role", self._dbname, plugin_id)[:24]
+
+    def schema_for(self, scope: Scope) -> str:
+        return "mcs_" + self._mac("schema", scope.plugin_id, scope.server_id)[:24]
+
+    def _password(self, role: str) -> str:
+        return self._mac("password", role)
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="maidcore-sql")
+        await self.db.run(self._lock_down_database)
+
+    def _lock_down_database(self, conn: Any) -> None:
+        """Plugin roles get nothing by default: no use of ``public`` (platform tables), no temporary tables."""
+        dbname = conn.info.dbname
+        conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        conn.execute(pgsql.SQL("REVOKE TEMPORARY, CREATE ON DATABASE {} FROM PUBLIC").format(pgsql.Identifier(dbname)))
+
+    async def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        self._pools.close()
+
+    # --- spaces ------------------------------------------------------------------
+
+    def _ensure_space(self, scope: Scope) -> tuple[str, str]:
+        role, schema = self.role_for(scope.plugin_id), self.schema_for(scope)
+        if scope in self._ready:
+            return role, schema
+        with self._setup_lock, self.db.connect() as admin:
+            for attempt in range(3):
+                try:
+                    with admin.transaction():
+                        self._create(admin, scope, role, schema)
+                    break
+                except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                    if attempt == 2:  # another node kept creating the same role/schema: give up loudly
+                        raise
+        self._ready.add(scope)
+        return role, schema
+
+    def _create(self, admin: Any, scope: Scope, role: str, schema: str) -> None:
+        ident, lit = pgsql.Identifier(role), pgsql.Literal(self._password(role))
+        exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        if not exists:
+            admin.execute(
+                pgsql.SQL(
+                    "CREATE ROLE {} LOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION "
+                    "NOBYPASSRLS CONNECTION LIMIT 16 PASSWORD {}"
+                ).format(ident, lit)
+            )
+        elif role not in self._ready_roles:  # the master key may have changed since it was created
+            admin.execute(pgsql.SQL("ALTER ROLE {} PASSWORD {}").format(ident, lit))
+        self._ready_roles.add(role)
+        admin.execute(
+            pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(pgsql.Identifier(schema), ident)
+        )
+        admin.execute(
+            "INSERT INTO sql_spaces (plugin_id, server_id, name, role, created_at) VALUES (%s, %s, %s, %s, now()) "
+            "ON CONFLICT (plugin_id, server_id) DO NOTHING",
+            (scope.plugin_id, scope.server_id, schema, role),
+        )
+
+    def _connect_as(self, role: str) -> Any:
+        info = {k: v for k, v in self._conninfo.items() if k not in {"user", "password"}}
+        return psycopg.connect(make_conninfo(**info, user=role, password=self._password(role)), autocommit=True)
+
+    # --- statements --------------------------------------------------------------
+
+    async def _run(self, fn, *args):
+        if self._executor is None:
+            raise RuntimeError("the SQL sandbox is not started")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def execute(self, scope: Scope, sql: str, params: list[Any]) -> int:
+        statement = prepare(sql, params, "postgresql")
+        return await self._run(self._execute, scope, statement, None)
+
+    async def query(self, scope: Scope, sql: str, params: list[Any], limit: int = 1000) -> tuple[list[dict], bool]:
+        statement = prepare(sql, params, "postgresql")
+        limit = max(1, min(1000, int(limit)))
+        return await self._run(self._execute, scope, statement, limit)
+
+    def _execute(self, scope: Scope, statement: Statement, limit: int | None):
+        role, schema = self._ensure_space(scope)
+        params = bind_params(statement.params, "postgresql")
+        conn = self._pools.acquire(role, lambda: self._connect_as(role))
+        try:
+            if statement.kind in _GROWING:
+                self._check_quota(conn, scope, schema)
+            try:
+                result = self._run_statement(conn, schema, statement, params, limit)
+            except psycopg.errors.FeatureNotSupported as exc:
+                # DECLARE refuses a WITH that modifies data: run it on a plain cursor instead
+                if limit is None or "DECLARE" not in str(exc).upper():
+                    raise
+                result = self._run_statement(conn, schema, statement, params, limit, server_cursor=False)
+            if statement.writes:
+                self._sizes.pop(scope, None)
+            return result
+        except psycopg.errors.QueryCanceled:
+            raise HostTimeout("sql statement", self.timeout_seconds) from None
+        except psycopg.Error as exc:
+            detail = exc.diag.message_primary or str(exc)
+            raise RpcFailure(f"sql error: {detail[:300]}") from None
+        finally:
+            self._pools.release(role, conn)
+
+    def _run_statement(
+        self, conn: Any, schema: str, statement: Statement, params: list[Any], limit: int | None, *, server_cursor=True
+    ):
+        with conn.transaction():
+            conn.execute(
+                "SELECT set_config('search_path', %s, true), set_config('statement_timeout', %s, true)",
+                (schema, f"{int(self.timeout_seconds * 1000)}ms"),
+            )
+            if limit is None:
+                cur = conn.execute(statement.text, params)
+                return max(cur.rowcount, 0)
+            if statement.returns_rows and server_cursor:
+                # a server-side cursor: a huge result never leaves the server beyond limit + 1 rows
+                with conn.cursor(name="maidcore_sql") as cur:
+                    cur.execute(statement.text, params)
+                    rows = cur.fetchmany(limit + 1)
+                    names = [d.name for d in cur.description or ()]
+            else:
+                cur = conn.execute(statement.text, params)
+                rows = cur.fetchmany(limit + 1) if cur.description else []
+                names = [d.name for d in cur.description or ()]
+        truncated = len(rows) > limit
+        return [dict(zip(names, map(to_json, row), strict=False)) for row in rows[:limit]], truncated
+
+    def _check_quota(self, conn: Any, scope: Scope, schema: str) -> None:
+        cached = self._sizes.get(scope)
+        if cached is None or time.monotonic() - cached[0] > 2.0:
+            size = int(conn.execute(_SIZE_SQL, (schema,)).fetchone()[0])
+            self._sizes[scope] = cached = (time.monotonic(), size)
+        if cached[1] >= self.quota_bytes:
+            raise RpcFailure(
+                f"sql storage limit reached for this plugin on this server ({cached[1]} of {self.quota_bytes} bytes); "
+                "delete rows or drop tables"
+            )
