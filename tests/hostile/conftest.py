@@ -1,0 +1,242 @@
+"""One real platform (Docker sandbox, core runner, SQLite storage) shared by the whole hostile suite.
+
+The event source is a recorder registered through the real hook: it performs
+``discord.*`` calls by remembering them, so the suite sees every message each
+plugin sent. Every hostile plugin gets its own server, shared with the
+well-behaved plugin, whose single pooled worker answers on every server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from mmo_maid_sdk.testing import make_event
+
+from maidcore.extensions import Extensions
+from maidcore.hookspecs import hookimpl
+from maidcore.installs import install
+from maidcore.platform import Platform
+from maidcore.settings import Settings
+from tests.extensions.maidcore_docker.support import ensure_test_image
+from tests.hostile import plugins
+
+
+class Recorder:
+    """An event source that records outward calls instead of talking to Discord."""
+
+    name = "hostile-recorder"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
+        self._ids = itertools.count(1)
+
+    async def start(self, sink, event_types) -> None:
+        self.sink = sink
+
+    async def close(self) -> None:
+        pass
+
+    async def call(self, scope, method: str, params: Mapping[str, Any]) -> Any:
+        self.calls.append((scope.server_id, scope.plugin_id, method, dict(params)))
+        return {"ok": True, "message_id": str(next(self._ids)), "channel_id": params.get("channel_id")}
+
+    async def sync_commands(self, server_id, commands) -> None:
+        pass
+
+    def sent(self, server_id: str, plugin_id: str) -> list[str]:
+        return [
+            p.get("content", "")
+            for s, pid, method, p in self.calls
+            if s == server_id and pid == plugin_id and method == "discord.send_message"
+        ]
+
+
+class RecorderExtension:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    @hookimpl
+    def register_event_sources(self, register):
+        register("hostile-recorder", lambda platform: self.recorder)
+
+
+class LogTap(logging.Handler):
+    """Keeps every runner log line (crash reasons, parking, dead letters, ignored stdout)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    def about(self, plugin_id: str) -> list[str]:
+        return [line for line in self.lines if plugin_id in line]
+
+
+GOOD_ID = "good_citizen"
+
+
+@dataclass
+class Outcome:
+    """What one attack left behind: the hostile plugin's own reports and the runner's words about it."""
+
+    plugin_id: str
+    server_id: str
+    reports: list[dict]
+    log: list[str]
+    good_answers: list[str] = field(default_factory=list)
+    plugin_logs: list[str] = field(default_factory=list)  # what the plugin itself logged (ctx.log)
+
+
+@dataclass
+class Arena:
+    platform: Platform
+    recorder: Recorder
+    tap: LogTap
+    root: Path
+    plugin_logs: list[tuple[str, str, str, str]] = field(default_factory=list)
+    _servers: itertools.count = field(default_factory=lambda: itertools.count(900001))
+    _messages: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    async def attack(
+        self,
+        name: str,
+        *,
+        channel_name: str = "general",
+        good_events: int = 10,
+        until=None,
+        timeout: float = 60.0,
+    ) -> Outcome:
+        """Install ``hostile_<name>`` beside the good plugin on a fresh server, send the attack and
+        ``good_events`` ordinary messages, and wait until the good plugin answered every one of them
+        and ``until(outcome)`` holds."""
+        plugin_id = f"hostile_{name}"
+        server = str(next(self._servers))
+        bundle = plugins.write_plugin(self.root / "bundles-src" / plugin_id, plugin_id, plugins.HANDLERS[name])
+        await install(self.platform, self.good_bundle, server, grants="all")
+        await install(self.platform, bundle, server, grants="all")
+        sent_ids = []
+        for n in range(good_events + 1):
+            message_id = str(next(self._messages))
+            sent_ids.append(message_id)
+            event = make_event(
+                "message_create",
+                guild_id=server,
+                message_id=message_id,
+                channel_id="42",
+                channel_name=channel_name,
+                content="attack" if n == 0 else f"hello {n}",
+            )
+            await self.platform.runner.publish(event)
+        deadline = time.monotonic() + timeout
+        while True:
+            outcome = self.outcome(plugin_id, server)
+            answered = {a.removeprefix("good ") for a in outcome.good_answers}
+            done = answered >= set(sent_ids) and (until is None or until(outcome))
+            if done:
+                assert sorted(outcome.good_answers) == sorted(f"good {i}" for i in sent_ids), "duplicates or strays"
+                return outcome
+            if time.monotonic() > deadline:
+                missing = sorted(set(sent_ids) - answered, key=int)
+                raise AssertionError(
+                    f"after {timeout:g}s: good plugin missed {missing}; hostile reports {outcome.reports[:5]}; "
+                    f"runner said {outcome.log[-10:]}"
+                )
+            await asyncio.sleep(0.1)
+
+    def outcome(self, plugin_id: str, server: str) -> Outcome:
+        reports = []
+        for content in self.recorder.sent(server, plugin_id):
+            try:
+                reports.append(json.loads(content))
+            except ValueError:
+                reports.append({"text": content})
+        return Outcome(
+            plugin_id,
+            server,
+            reports,
+            self.tap.about(plugin_id),
+            good_answers=self.recorder.sent(server, GOOD_ID),
+            plugin_logs=[m for pid, s, _level, m in self.plugin_logs if pid == plugin_id and s == server],
+        )
+
+    def slot(self, plugin_id: str):
+        return next(slot for key, slot in self.platform.runner.slots.items() if key[0] == plugin_id)
+
+    async def dead_letters(self, plugin_id: str, server: str) -> list:
+        letters = await self.platform.records.list_dead_letters()
+        return [d for d in letters if d.plugin_id == plugin_id and d.server_id == server]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def arena(tmp_path_factory, docker_client):
+    ensure_test_image(docker_client)
+    root = tmp_path_factory.mktemp("hostile")
+    settings = Settings(
+        data_dir=root / "data",
+        sandbox_backend="docker",
+        event_source="hostile-recorder",
+        docker={"warm_pool_size": 2, "stop_timeout_seconds": 1.0},
+        runner={
+            "ack_timeout_seconds": 4.0,
+            "max_redeliveries": 1,
+            "restart_backoff_initial_seconds": 0.1,
+            "restart_backoff_max_seconds": 0.5,
+            "circuit_breaker_crashes": 3,
+            "shutdown_grace_seconds": 1.0,
+            "log_flush_seconds": 0.1,
+        },
+        limits={"discord_actions_per_minute": 200, "events_per_second": 1000},
+    )
+    recorder = Recorder()
+    extensions = Extensions.load()
+    extensions.register(RecorderExtension(recorder), name="hostile-recorder")
+    tap = LogTap()
+    runner_log = logging.getLogger("maidcore.runner")
+    old_level = runner_log.level
+    runner_log.setLevel(logging.INFO)
+    runner_log.addHandler(tap)
+    platform = Platform(settings, extensions=extensions)
+    await platform.start()
+    try:
+        assert platform.chosen["sandbox_backend"] == "docker", platform.chosen
+        assert platform.sandbox_fallback is None, platform.sandbox_fallback
+        arena = Arena(platform, recorder, tap, root)
+        platform.runner.log_observers.append(
+            lambda slot, server, level, message: arena.plugin_logs.append((slot.plugin_id, server, level, message))
+        )
+        arena.good_bundle = plugins.write_plugin(root / "bundles-src" / GOOD_ID, GOOD_ID, plugins.GOOD)
+        yield arena
+        good = arena.slot(GOOD_ID)
+        assert good.restarts == 0, "the well-behaved plugin's worker was restarted"
+    finally:
+        node = platform.sandbox.node
+        await platform.close()
+        runner_log.removeHandler(tap)
+        runner_log.setLevel(old_level)
+        left = docker_client.api.containers(all=True, filters={"label": [f"maidcore.node={node}"]})
+        assert left == [], f"containers left behind: {[c['Names'] for c in left]}"
+
+
+@pytest.fixture
+def loopback_listener():
+    """A host TCP listener on loopback that must never see a connection from a plugin."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.setblocking(False)
+    yield server
+    server.close()

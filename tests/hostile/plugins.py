@@ -1,0 +1,243 @@
+"""Hostile plugins (and one well-behaved one), written with the SDK.
+
+Each hostile plugin attacks when it gets a ``message_create`` whose content is
+``attack`` (or at import/boot), and reports what the sandbox let it do with
+``ctx.discord.send_message`` so the test sees the evidence from inside the container.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HEADER = """
+import errno, json, os, socket, subprocess, sys, time
+from mmo_maid_sdk import Plugin
+
+plugin = Plugin()
+
+
+def report(ctx, event, **facts):
+    ctx.discord.send_message(channel_id=event["channel_id"], content=json.dumps(facts, sort_keys=True))
+
+
+def attempt(fn):
+    try:
+        return {"ok": True, "value": fn()}
+    except BaseException as exc:
+        return {"ok": False, "error": type(exc).__name__, "errno": getattr(exc, "errno", None)}
+
+"""
+
+FOOTER = """
+
+if __name__ == "__main__":
+    plugin.run()
+"""
+
+GOOD = """
+@plugin.on_event("message_create")
+def answer(ctx, event):
+    ctx.discord.send_message(channel_id=event["channel_id"], content="good " + event["message_id"])
+"""
+
+HANDLERS: dict[str, str] = {
+    "forkbomb": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    forked, failure = 0, None
+    for _ in range(200):
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            failure = errno.errorcode.get(exc.errno, str(exc.errno))
+            break
+        if pid == 0:  # every child keeps bombing until the pids limit stops it, then idles
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    time.sleep(0.5)
+        forked += 1
+    report(ctx, event, forked=forked, failure=failure)
+""",
+    "memhog": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    hoard = [bytearray(1024 * 1024 * 1024)]  # 1 GB, touched page by page
+    for i in range(0, len(hoard[0]), 4096):
+        hoard[0][i] = 1
+    report(ctx, event, survived=True)
+""",
+    "cpuspin": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    while True:
+        pass
+""",
+    "sleeper": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    time.sleep(10 ** 6)
+""",
+    "network": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    def connect(host, port):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(3)
+        try:
+            s.connect((host, port))
+            return "connected"
+        finally:
+            s.close()
+    port = int(event["channel_name"])  # the host's loopback listener, told to the plugin
+    results = {
+        "outside": attempt(lambda: connect("192.0.2.1", 80)),
+        "loopback": attempt(lambda: connect("127.0.0.1", port)),
+        "dns": attempt(lambda: socket.getaddrinfo("example.com", 443)),
+    }
+    report(ctx, event, **results)
+""",
+    "envreader": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    pid1 = open("/proc/1/environ", "rb").read().split(b"\\0")
+    report(ctx, event, environ=sorted(os.environ), pid1=sorted(e.split(b"=")[0].decode() for e in pid1 if e))
+""",
+    "writer": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    def write(path):
+        with open(path, "a") as f:
+            f.write("owned")
+    def fill():
+        n = 0
+        with open("/tmp/fill", "wb") as f:
+            while n < 256:
+                f.write(b"x" * 1024 * 1024); f.flush(); n += 1
+        return n
+    results = {
+        "root": attempt(lambda: write("/owned")),
+        "etc": attempt(lambda: write("/etc/passwd")),
+        "bundle": attempt(lambda: write("/plugin/__main__.py")),
+        "tmp": attempt(fill),
+    }
+    os.remove("/tmp/fill")
+    report(ctx, event, **results)
+""",
+    "snooper": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    host_path = event["channel_name"]  # a file on the host the test created
+    results = {
+        "pid1_environ": attempt(lambda: open("/proc/1/environ", "rb").read().decode(errors="replace")),
+        "host_file": attempt(lambda: open(host_path).read()),
+        "shadow": attempt(lambda: open("/etc/shadow").read()),
+        "docker_sock": os.path.exists("/var/run/docker.sock"),
+        "root_home": attempt(lambda: os.listdir("/root")),
+    }
+    report(ctx, event, **results)
+""",
+    "setuid": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    report(ctx, event, setuid=attempt(lambda: os.setuid(0)), setgid=attempt(lambda: os.setgid(0)), uid=os.getuid())
+""",
+    "spawner": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    def run():
+        done = subprocess.run(["/bin/sh", "-c", "id -u; env | wc -l; cat /proc/net/dev | wc -l"],
+                              capture_output=True, text=True, timeout=20)
+        return done.stdout.split()
+    report(ctx, event, child=attempt(run))
+""",
+    "printer": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    for _ in range(8):
+        print("p" * (1024 * 1024))  # the SDK sends stray prints to stderr
+    sys.stdout.write("q" * (4 * 1024 * 1024) + "\\n")
+    os.write(1, b"r" * (1024 * 1024) + b"\\n")
+    report(ctx, event, printed_mb=13)
+""",
+    "bigline": """
+sys.stdout.write("m" * (3 * 1024 * 1024) + "\\n")  # megabytes on the real stdout before run(): one overlong line
+sys.stdout.flush()
+""",
+    "garbage": """
+sys.stdout.write("this is not JSON\\n")  # before run(): reaches the protocol stream
+sys.stdout.flush()
+
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    report(ctx, event, alive=True)
+""",
+    "closer": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    os.closerange(0, 4096)  # the protocol stream included
+    time.sleep(3600)
+""",
+    "bootexit": """
+sys.stderr.write("leaving at boot\\n")
+sys.exit(7)
+""",
+    "flooder": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    sent, error = 0, None
+    for n in range(5000):
+        try:
+            ctx.discord.send_message(channel_id=event["channel_id"], content=f"flood {n}")
+            sent += 1
+        except Exception as exc:
+            error = type(exc).__name__
+            break
+    ctx.log(json.dumps({"sent": sent, "error": error}), level="warning")  # discord actions are used up
+""",
+}
+
+CAPABILITIES = ["discord:send_message"]
+
+
+def write_plugin(root: Path, plugin_id: str, body: str) -> Path:
+    """A bundle directory for ``plugin_id`` with ``body`` between the SDK header and ``plugin.run()``."""
+    root.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "id": plugin_id,
+        "name": plugin_id.replace("_", " ").title(),
+        "version": "1.0.0",
+        "description": f"Hostile-suite plugin {plugin_id}.",
+        "capabilities_required": CAPABILITIES,
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    (root / "__main__.py").write_text(HEADER + body + FOOTER)
+    return root
