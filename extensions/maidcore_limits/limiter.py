@@ -34,6 +34,7 @@ from maidcore.settings import RateLimitSettings
 # (the storages compare with >=, so the exact instant is still refused).
 _EPSILON = 0.001
 _MAX_DENIALS_CACHED = 10_000
+_MAX_KEYS_CACHED = 100_000
 
 _SLUGS = {Bucket.EVENTS: "events", Bucket.DISCORD: "discord", Bucket.PROXY: "proxy"}
 
@@ -80,6 +81,7 @@ class LimitsRateLimiter:
         # denied hits per (bucket, scope) in this process, for status output and metrics
         self.denied: Counter[tuple[Bucket, Scope]] = Counter()
         self._denials: dict[str, tuple[float, int]] = {}  # storage key -> (denied until, smallest cost denied)
+        self._keys: dict[tuple[Bucket, Scope], str] = {}
         self._in_flight: dict[str, list[Any]] = {}  # storage key -> [lock, users]: one storage call per scope at a time
         self._sync: limits.strategies.MovingWindowRateLimiter | None = None
         self._aio: limits.aio.strategies.MovingWindowRateLimiter | None = None
@@ -106,7 +108,9 @@ class LimitsRateLimiter:
         item = self.items[bucket]
         if cost > item.amount:
             raise _too_costly(bucket, item, cost)
-        key = item.key_for(_SLUGS[bucket], scope.server_id, scope.plugin_id)
+        key = self._keys.get((bucket, scope))
+        if key is None:
+            key = self._key(bucket, scope)
         now = time.time()
         denial = self._denials.get(key)
         if denial is not None and now < denial[0] and cost >= denial[1]:
@@ -128,7 +132,7 @@ class LimitsRateLimiter:
         if decision is not None:
             return decision
         item = self.items[bucket]
-        key = item.key_for(_SLUGS[bucket], scope.server_id, scope.plugin_id)
+        key = self._key(bucket, scope)
         # Calls of one scope queue here, so a flooding scope holds at most one storage connection and,
         # once refused, is answered from the remembered denial: other scopes never wait behind it.
         slot = self._in_flight.get(key)
@@ -172,6 +176,17 @@ class LimitsRateLimiter:
             if decision.allowed or time.monotonic() + decision.retry_after > deadline:
                 return decision
             await asyncio.sleep(decision.retry_after)
+
+    def _key(self, bucket: Bucket, scope: Scope) -> str:
+        """The storage key of one window, cached: building it costs more than the memory decision."""
+        key = self._keys.get((bucket, scope))
+        if key is None:
+            if len(self._keys) >= _MAX_KEYS_CACHED:
+                self._keys.clear()
+            key = self._keys[bucket, scope] = self.items[bucket].key_for(
+                _SLUGS[bucket], scope.server_id, scope.plugin_id
+            )
+        return key
 
     def _deny(self, bucket: Bucket, scope: Scope, key: str, cost: int, until: float, now: float) -> Decision:
         self.denied[bucket, scope] += 1
@@ -218,8 +233,8 @@ class LimitsRateLimiter:
 
     async def reset(self, scope: Scope) -> None:
         """Forget every window of ``scope`` (tests, or an uninstall)."""
-        for bucket, item in self.items.items():
-            key = item.key_for(_SLUGS[bucket], scope.server_id, scope.plugin_id)
+        for bucket in self.items:
+            key = self._key(bucket, scope)
             self._denials.pop(key, None)
             if self._sync is not None:
                 self._storage.clear(key)
