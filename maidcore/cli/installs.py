@@ -109,6 +109,32 @@ def uninstall_command(state: CliState, plugin_id: str, server_id: str) -> None:
     click.echo(f"uninstalled {plugin_id} from server {server_id}")
 
 
+def _toggle(enabled: bool) -> click.Command:
+    verb = "enable" if enabled else "disable"
+
+    @click.command(verb)
+    @click.argument("plugin_id")
+    @click.option("--server", "server_id", required=True, help="Discord guild id of the install")
+    @pass_state
+    def toggle(state: CliState, plugin_id: str, server_id: str) -> None:
+        async def body() -> None:
+            async with storage_platform(state) as platform:
+                await installs.set_enabled(platform, server_id, plugin_id, enabled)
+
+        try:
+            run(body)
+        except installs.InstallError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{verb}d {plugin_id} on server {server_id}")
+
+    toggle.help = f"{verb.capitalize()} an installed plugin on a server without removing it (its grants and data stay)."
+    return toggle
+
+
+enable_command = _toggle(True)
+disable_command = _toggle(False)
+
+
 @click.command("installs")
 @click.option("--server", "server_id", help="only this guild")
 @click.option("--plugin", "plugin_id", help="only this plugin")
@@ -143,4 +169,12 @@ def capabilities_command() -> None:
     click.echo(f"legacy (accepted, grant nothing): {', '.join(sorted(capabilities.LEGACY_NAMES))}")
 
 
-COMMANDS = (install_command, grant_command, uninstall_command, installs_command, capabilities_command)
+COMMANDS = (
+    install_command,
+    grant_command,
+    uninstall_command,
+    enable_command,
+    disable_command,
+    installs_command,
+    capabilities_command,
+)

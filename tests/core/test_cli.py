@@ -53,6 +53,11 @@ def test_install_grant_installs_uninstall(invoke, tmp_path):
     out = invoke("grant", "pinger", "discord:ban_members", "--revoke", "--server", "111").output
     assert "blocked until granted: discord:ban_members" in out
 
+    assert invoke("disable", "pinger", "--server", "111").output == "disabled pinger on server 111\n"
+    assert invoke("installs").output.rstrip().endswith("(disabled)")
+    assert invoke("enable", "pinger", "--server", "111").output == "enabled pinger on server 111\n"
+    assert "(disabled)" not in invoke("installs").output
+
     assert invoke("uninstall", "pinger", "--server", "111").output == "uninstalled pinger from server 111\n"
     assert invoke("installs").output == "no installs\n"
 
