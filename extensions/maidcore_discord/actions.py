@@ -201,8 +201,9 @@ class Actions:
                 body[key] = items
         if params.get("allowed_mentions") is not None:
             body["allowed_mentions"] = params["allowed_mentions"]
-        if creating and not (body.get("content") or body.get("embeds") or body.get("components")
-                             or params.get("files")):
+        if creating and not (
+            body.get("content") or body.get("embeds") or body.get("components") or params.get("files")
+        ):
             raise InvalidArgument("content", "non-empty, or embeds, components or files given")
         return body
 
@@ -221,8 +222,14 @@ class Actions:
             if total > MAX_FILE_BYTES:
                 raise InvalidArgument("files", "at most 8 MB of decoded data in total")
             attachments.append({"id": i, "filename": f["filename"][:256]})
-            form.append({"name": f"files[{i}]", "value": data, "filename": f["filename"][:256],
-                         "content_type": "application/octet-stream"})
+            form.append(
+                {
+                    "name": f"files[{i}]",
+                    "value": data,
+                    "filename": f["filename"][:256],
+                    "content_type": "application/octet-stream",
+                }
+            )
         body["attachments"] = attachments
         form[0]["value"] = json.dumps(body)
         return form
@@ -234,8 +241,7 @@ class Actions:
         body = self._message_body(p, creating=True)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=ch["id"])
         if p.get("files"):
-            data = await self.request(route, "send_message", form=self._form(body, list(p["files"])),
-                                      files=None)
+            data = await self.request(route, "send_message", form=self._form(body, list(p["files"])), files=None)
         else:
             data = await self.request(route, "send_message", json=body)
         self.source.remember_message(str(data["id"]), scope.plugin_id)
@@ -280,8 +286,13 @@ class Actions:
         emoji = str(p.get("emoji") or "").strip().strip("<>").removeprefix("a:").lstrip(":")
         if not emoji:
             raise InvalidArgument("emoji", "a unicode emoji or name:id")
-        route = Route("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
-                      channel_id=ch["id"], message_id=mid, emoji=emoji)
+        route = Route(
+            "PUT",
+            "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+            channel_id=ch["id"],
+            message_id=mid,
+            emoji=emoji,
+        )
         await self.request(route, "add_reaction")
 
     # --- reading ------------------------------------------------------------------------
@@ -299,26 +310,50 @@ class Actions:
     async def do_get_guild(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         route = Route("GET", "/guilds/{guild_id}", guild_id=scope.server_id)
         g = await self.request(route, "get_guild", params={"with_counts": "true"})
-        return {"guild": {
-            "id": str(g["id"]), "name": g["name"], "icon": g.get("icon"),
-            "member_count": int(g.get("approximate_member_count") or g.get("member_count") or 0),
-            "premium_tier": int(g.get("premium_tier") or 0), "features": list(g.get("features") or []),
-            "owner_id": str(g.get("owner_id")), "description": g.get("description"),
-        }}
+        return {
+            "guild": {
+                "id": str(g["id"]),
+                "name": g["name"],
+                "icon": g.get("icon"),
+                "member_count": int(g.get("approximate_member_count") or g.get("member_count") or 0),
+                "premium_tier": int(g.get("premium_tier") or 0),
+                "features": list(g.get("features") or []),
+                "owner_id": str(g.get("owner_id")),
+                "description": g.get("description"),
+            }
+        }
 
     async def do_get_channel(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         ch = await self.channel_in_scope(scope, p.get("channel_id"))
         c = await self.request(Route("GET", "/channels/{channel_id}", channel_id=ch["id"]), "get_channel")
-        return {"channel": {"id": str(c["id"]), "name": c.get("name"), "type": int(c["type"]), "topic": c.get("topic"),
-                            "parent_id": c.get("parent_id"), "position": int(c.get("position") or 0),
-                            "nsfw": bool(c.get("nsfw", False))}}
+        return {
+            "channel": {
+                "id": str(c["id"]),
+                "name": c.get("name"),
+                "type": int(c["type"]),
+                "topic": c.get("topic"),
+                "parent_id": c.get("parent_id"),
+                "position": int(c.get("position") or 0),
+                "nsfw": bool(c.get("nsfw", False)),
+            }
+        }
 
     async def do_list_channels(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
-        data = await self.request(Route("GET", "/guilds/{guild_id}/channels", guild_id=scope.server_id),
-                                  "list_channels")
-        return {"channels": [{"id": str(c["id"]), "name": c.get("name"), "type": int(c["type"]),
-                              "parent_id": c.get("parent_id"), "position": int(c.get("position") or 0)}
-                             for c in data]}
+        data = await self.request(
+            Route("GET", "/guilds/{guild_id}/channels", guild_id=scope.server_id), "list_channels"
+        )
+        return {
+            "channels": [
+                {
+                    "id": str(c["id"]),
+                    "name": c.get("name"),
+                    "type": int(c["type"]),
+                    "parent_id": c.get("parent_id"),
+                    "position": int(c.get("position") or 0),
+                }
+                for c in data
+            ]
+        }
 
     async def do_get_member(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         uid = _sid(p.get("user_id"), "user_id")
@@ -354,10 +389,20 @@ class Actions:
 
     async def do_list_roles(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         data = await self.request(Route("GET", "/guilds/{guild_id}/roles", guild_id=scope.server_id), "list_roles")
-        return {"roles": [{"id": str(r["id"]), "name": r["name"], "color": int(r.get("color") or 0),
-                           "position": int(r.get("position") or 0), "managed": bool(r.get("managed", False)),
-                           "mentionable": bool(r.get("mentionable", False)),
-                           "permissions": str(r.get("permissions") or "0")} for r in data]}
+        return {
+            "roles": [
+                {
+                    "id": str(r["id"]),
+                    "name": r["name"],
+                    "color": int(r.get("color") or 0),
+                    "position": int(r.get("position") or 0),
+                    "managed": bool(r.get("managed", False)),
+                    "mentionable": bool(r.get("mentionable", False)),
+                    "permissions": str(r.get("permissions") or "0"),
+                }
+                for r in data
+            ]
+        }
 
     # --- channels and threads -------------------------------------------------------------
 
@@ -402,23 +447,28 @@ class Actions:
         target_type = int(p.get("target_type", 0))
         if target_type not in (0, 1):
             raise InvalidArgument("target_type", "0 (role) or 1 (member)")
-        target = (await self.role_in_scope(scope, p.get("target_id"), "target_id") if target_type == 0
-                  else _sid(p.get("target_id"), "target_id"))
+        target = (
+            await self.role_in_scope(scope, p.get("target_id"), "target_id")
+            if target_type == 0
+            else _sid(p.get("target_id"), "target_id")
+        )
         try:
             allow, deny = int(str(p.get("allow", "0"))), int(str(p.get("deny", "0")))
         except ValueError:
             raise InvalidArgument("allow", "a permission bitfield as a decimal string") from None
         allow &= ~DANGEROUS_ALLOW
-        route = Route("PUT", "/channels/{channel_id}/permissions/{overwrite_id}", channel_id=ch["id"],
-                      overwrite_id=target)
+        route = Route(
+            "PUT", "/channels/{channel_id}/permissions/{overwrite_id}", channel_id=ch["id"], overwrite_id=target
+        )
         body = {"allow": str(allow), "deny": str(deny), "type": target_type}
         await self.request(route, "set_channel_permissions", json=body)
 
     async def do_delete_channel_permission(self, scope: Scope, p: dict[str, Any]) -> None:
         ch = await self.channel_in_scope(scope, p.get("channel_id"))
         target = _sid(p.get("target_id"), "target_id")
-        route = Route("DELETE", "/channels/{channel_id}/permissions/{overwrite_id}", channel_id=ch["id"],
-                      overwrite_id=target)
+        route = Route(
+            "DELETE", "/channels/{channel_id}/permissions/{overwrite_id}", channel_id=ch["id"], overwrite_id=target
+        )
         await self.request(route, "delete_channel_permission")
 
     async def do_create_thread(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
@@ -435,12 +485,17 @@ class Actions:
         route = Route("POST", "/channels/{channel_id}/threads", channel_id=ch["id"])
         method = "create_thread"
         try:
-            t = await self.request(route, method, json={"name": name, "type": ttype,
-                                                        "auto_archive_duration": archive})
+            t = await self.request(route, method, json={"name": name, "type": ttype, "auto_archive_duration": archive})
         except BotMissingPermission:
             raise BotMissingPermission("create_private_threads" if ttype == 12 else "create_public_threads") from None
-        return {"thread": {"id": str(t["id"]), "name": t["name"], "type": int(t["type"]),
-                           "archived": bool((t.get("thread_metadata") or {}).get("archived", False))}}
+        return {
+            "thread": {
+                "id": str(t["id"]),
+                "name": t["name"],
+                "type": int(t["type"]),
+                "archived": bool((t.get("thread_metadata") or {}).get("archived", False)),
+            }
+        }
 
     async def do_edit_thread(self, scope: Scope, p: dict[str, Any]) -> None:
         th = await self.channel_in_scope(scope, p.get("thread_id"), "thread_id")
@@ -491,8 +546,13 @@ class Actions:
         await self.request(route, "kick_member", reason=_reason(p))
 
     async def _role(self, scope: Scope, uid: str, rid: str, verb: str, reason: str | None, method: str) -> None:
-        route = Route(verb, "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", guild_id=scope.server_id,
-                      user_id=uid, role_id=rid)
+        route = Route(
+            verb,
+            "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+            guild_id=scope.server_id,
+            user_id=uid,
+            role_id=rid,
+        )
         await self.request(route, method, reason=reason)
 
     async def do_add_role(self, scope: Scope, p: dict[str, Any]) -> None:
@@ -548,8 +608,9 @@ class Actions:
         route = Route("POST", "/channels/{channel_id}/webhooks", channel_id=ch["id"])
         w = await self.request(route, "create_webhook", json={"name": name})
         self.source.webhook_guilds[str(w["id"])] = scope.server_id
-        return {"webhook": {"id": str(w["id"]), "token": w["token"], "channel_id": str(w["channel_id"]),
-                            "name": w["name"]}}
+        return {
+            "webhook": {"id": str(w["id"]), "token": w["token"], "channel_id": str(w["channel_id"]), "name": w["name"]}
+        }
 
     async def do_execute_webhook(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         wid = await self.webhook_in_scope(scope, p.get("webhook_id"))
@@ -559,7 +620,7 @@ class Actions:
         body = self._message_body(p, creating=True)
         for key in ("username", "avatar_url"):
             if p.get(key) is not None:
-                body[key] = str(p[key])[:80 if key == "username" else 2048]
+                body[key] = str(p[key])[: 80 if key == "username" else 2048]
         route = Route("POST", "/webhooks/{webhook_id}/{webhook_token}", webhook_id=wid, webhook_token=token)
         data = await self.request(route, "execute_webhook", json=body, params={"wait": "true"})
         return {"message_id": str(data["id"])}

@@ -10,8 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_DISCORD_KEYS = ("name", "description", "options", "default_member_permissions", "name_localizations",
-                 "description_localizations", "nsfw")
+_DISCORD_KEYS = (
+    "name",
+    "description",
+    "options",
+    "default_member_permissions",
+    "name_localizations",
+    "description_localizations",
+    "nsfw",
+)
 
 
 class CommandClash(ValueError):

@@ -53,8 +53,13 @@ class Interactions:
     def track(self, interaction: discord.Interaction, plugin_id: str) -> None:
         self._expire()
         self.pending[str(interaction.id)] = Pending(
-            str(interaction.id), interaction.token, str(interaction.guild_id), str(interaction.user.id),
-            str(interaction.channel_id), int(interaction.type.value), plugin_id,
+            str(interaction.id),
+            interaction.token,
+            str(interaction.guild_id),
+            str(interaction.user.id),
+            str(interaction.channel_id),
+            int(interaction.type.value),
+            plugin_id,
         )
 
     def owner_of(self, interaction_id: str) -> str | None:
@@ -95,8 +100,12 @@ class Interactions:
             raise InvalidArgument("_interaction_id", f"answered within 3 s ({what} came too late; defer first)")
 
     async def _callback(self, p: Pending, body: dict[str, Any]) -> dict[str, Any] | None:
-        route = Route("POST", "/interactions/{interaction_id}/{interaction_token}/callback",
-                      interaction_id=p.interaction_id, interaction_token=p.token)
+        route = Route(
+            "POST",
+            "/interactions/{interaction_id}/{interaction_token}/callback",
+            interaction_id=p.interaction_id,
+            interaction_token=p.token,
+        )
         return await self.source.actions.request(route, "interaction", json=body, params={"with_response": "true"})
 
     def _message(self, params: dict[str, Any], ephemeral: bool) -> dict[str, Any]:
@@ -141,14 +150,19 @@ class Interactions:
         if p.placeholder_open:
             data = self._message(params, False)
             data.pop("flags", None)  # the placeholder keeps the defer's ephemeral flag
-            route = Route("PATCH", "/webhooks/{application_id}/{interaction_token}/messages/@original",
-                          application_id=app, interaction_token=p.token)
+            route = Route(
+                "PATCH",
+                "/webhooks/{application_id}/{interaction_token}/messages/@original",
+                application_id=app,
+                interaction_token=p.token,
+            )
             message = await self.source.actions.request(route, "interaction", json=data)
             p.placeholder_open = False
         else:
             data = self._message(params, bool(params.get("ephemeral")))
-            route = Route("POST", "/webhooks/{application_id}/{interaction_token}",
-                          application_id=app, interaction_token=p.token)
+            route = Route(
+                "POST", "/webhooks/{application_id}/{interaction_token}", application_id=app, interaction_token=p.token
+            )
             message = await self.source.actions.request(route, "interaction", json=data, params={"wait": "true"})
         if not isinstance(message, dict) or "id" not in message:
             return {}

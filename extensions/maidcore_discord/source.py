@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import discord
+import yarl
+from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from maidcore.errors import UnknownMethod
@@ -62,8 +64,9 @@ class _Client(discord.AutoShardedClient):
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         if payload.guild_id is not None:
             await self._source._publish(
-                payloads.message_delete(payload.guild_id, payload.channel_id, payload.message_id,
-                                        payload.cached_message)
+                payloads.message_delete(
+                    payload.guild_id, payload.channel_id, payload.message_id, payload.cached_message
+                )
             )
 
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
@@ -167,16 +170,21 @@ class DiscordEventSource:
             if self.emulator is None:
                 from maidcore_discord.emulator import Emulator
 
-                self.emulator = Emulator(self.settings.emulator_host, self.settings.emulator_port,
-                                         demo=self.settings.demo)
+                self.emulator = Emulator(
+                    self.settings.emulator_host, self.settings.emulator_port, demo=self.settings.demo
+                )
                 await self.emulator.start()
                 self._own_emulator = True
             token = self.emulator.bot_token
-            log.info("Discord emulator running: open %s", self.emulator.page_url,
-                     extra={"page": self.emulator.page_url})
+            log.info(
+                "Discord emulator running: open %s", self.emulator.page_url, extra={"page": self.emulator.page_url}
+            )
         api_base = self.settings.api_base or (self.emulator.api_base if self.emulator is not None else None)
         if api_base:
             Route.BASE = api_base.rstrip("/")
+        if self.emulator is not None:
+            # discord.py dials DEFAULT_GATEWAY when shard_count is fixed (it skips GET /gateway/bot then)
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.emulator.gateway_url)
         options: dict[str, Any] = {
             "intents": self.intents,
             "max_ratelimit_timeout": 30.0,
@@ -194,8 +202,9 @@ class DiscordEventSource:
         self.application_id = str(self.client.application_id)
         self._task = asyncio.create_task(self._run(), name="maidcore-discord-gateway")
         ready = asyncio.create_task(self._ready.wait())
-        done, _ = await asyncio.wait({ready, self._task}, timeout=READY_TIMEOUT_SECONDS,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {ready, self._task}, timeout=READY_TIMEOUT_SECONDS, return_when=asyncio.FIRST_COMPLETED
+        )
         if ready not in done:
             ready.cancel()
             if self._task in done:
@@ -260,9 +269,13 @@ class DiscordEventSource:
         event = payloads.interaction_create(interaction)
         target = await self.owner_of_interaction(interaction, event)
         if target is None:
-            log.warning("no installed plugin owns interaction %s (%s %s) in guild %s; not delivered",
-                        event["interaction_id"], event["interaction_type"],
-                        event["command_name"] or event["custom_id"], event["guild_id"])
+            log.warning(
+                "no installed plugin owns interaction %s (%s %s) in guild %s; not delivered",
+                event["interaction_id"],
+                event["interaction_type"],
+                event["command_name"] or event["custom_id"],
+                event["guild_id"],
+            )
             return
         self.interactions.track(interaction, target)
         await self._publish(event, target_plugin=target)
@@ -340,8 +353,12 @@ class DiscordEventSource:
         self.command_owners[server_id] = owners
         if self.client is None or self.application_id is None:
             return
-        route = Route("PUT", "/applications/{application_id}/guilds/{guild_id}/commands",
-                      application_id=self.application_id, guild_id=server_id)
+        route = Route(
+            "PUT",
+            "/applications/{application_id}/guilds/{guild_id}/commands",
+            application_id=self.application_id,
+            guild_id=server_id,
+        )
         await self.actions.request(route, "sync_commands", json=payload)
 
     # --- outward -------------------------------------------------------------------------------
@@ -356,4 +373,3 @@ class DiscordEventSource:
         if family == "interaction":
             return await self.interactions.call(scope, name, args)
         raise UnknownMethod(method)
-

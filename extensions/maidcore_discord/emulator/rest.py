@@ -104,8 +104,16 @@ async def handle(emulator: Emulator, request: web.Request) -> web.Response:
         try:
             body, files = await _read_body(request)
             reason = request.headers.get("X-Audit-Log-Reason")
-            result = await fn(emulator, Call(request, {k: unquote(v) for k, v in m.groupdict().items()}, body, files,
-                                             unquote(reason) if reason else None))
+            result = await fn(
+                emulator,
+                Call(
+                    request,
+                    {k: unquote(v) for k, v in m.groupdict().items()},
+                    body,
+                    files,
+                    unquote(reason) if reason else None,
+                ),
+            )
         except ApiError as exc:
             return _json(exc.body(), status=exc.status)
         if result is None:
@@ -138,8 +146,9 @@ async def _read_body(request: web.Request) -> tuple[Any, list[dict[str, Any]]]:
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """JSON exactly as Discord labels it: discord.py only parses ``Content-Type: application/json``."""
-    return web.Response(body=json.dumps(data).encode(), status=status,
-                        headers={"Content-Type": "application/json", **(headers or {})})
+    return web.Response(
+        body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 def invalid_form(field: str, message: str) -> ApiError:
@@ -230,14 +239,16 @@ def _attachments(emu: Emulator, files: list[dict[str, Any]]) -> list[dict[str, A
     for f in files:
         aid = emu.state.snowflake()
         emu.files[aid] = f["data"]
-        out.append({
-            "id": aid,
-            "filename": f["filename"],
-            "size": len(f["data"]),
-            "url": f"{emu.base_url}/_emulator/attachments/{aid}/{f['filename']}",
-            "proxy_url": f"{emu.base_url}/_emulator/attachments/{aid}/{f['filename']}",
-            "content_type": "application/octet-stream",
-        })
+        out.append(
+            {
+                "id": aid,
+                "filename": f["filename"],
+                "size": len(f["data"]),
+                "url": f"{emu.base_url}/_emulator/attachments/{aid}/{f['filename']}",
+                "proxy_url": f"{emu.base_url}/_emulator/attachments/{aid}/{f['filename']}",
+                "content_type": "application/octet-stream",
+            }
+        )
     return out
 
 
@@ -301,8 +312,11 @@ async def edit_message(emu: Emulator, call: Call) -> Any:
         raise ApiError(403, 50005, "Cannot edit a message authored by another user")
     body = call.body or {}
     _check_message_body(body, files=[], creating=False)
-    changes = {k: body[k] if body[k] is not None else ([] if k != "content" else "")
-               for k in ("content", "embeds", "components") if k in body}
+    changes = {
+        k: body[k] if body[k] is not None else ([] if k != "content" else "")
+        for k in ("content", "embeds", "components")
+        if k in body
+    }
     return emu.state.public_message(emu.state.edit_message(msg["channel_id"], msg["id"], changes))
 
 
@@ -393,15 +407,20 @@ async def create_channel(emu: Emulator, call: Call) -> Any:
     if parent is not None and (parent not in guild["channels"] or guild["channels"][parent]["type"] != 4):
         raise invalid_form("parent_id", "Category does not exist.")
     channel = emu.state.add_channel(
-        guild["id"], name, channel_type=ctype, parent_id=parent, topic=body.get("topic"),
-        user_limit=body.get("user_limit"), overwrites=body.get("permission_overwrites"),
+        guild["id"],
+        name,
+        channel_type=ctype,
+        parent_id=parent,
+        topic=body.get("topic"),
+        user_limit=body.get("user_limit"),
+        overwrites=body.get("permission_overwrites"),
     )
     return dict(channel)
 
 
 @route("PATCH", "/channels/{channel_id}")
 async def edit_channel(emu: Emulator, call: Call) -> Any:
-    guild, channel = emu.state.guild_of_channel(call.params["channel_id"])
+    _, channel = emu.state.guild_of_channel(call.params["channel_id"])
     body = dict(call.body or {})
     if channel["type"] in THREAD_TYPES:
         require_channel(emu, channel["id"], "manage_threads")
@@ -409,8 +428,18 @@ async def edit_channel(emu: Emulator, call: Call) -> Any:
         require_channel(emu, channel["id"], "manage_channels")
     if "name" in body and not 1 <= len(body["name"] or "") <= 100:
         raise invalid_form("name", "Must be between 1 and 100 in length.")
-    allowed = {"name", "topic", "user_limit", "position", "parent_id", "nsfw", "archived", "locked",
-               "auto_archive_duration", "rate_limit_per_user"}
+    allowed = {
+        "name",
+        "topic",
+        "user_limit",
+        "position",
+        "parent_id",
+        "nsfw",
+        "archived",
+        "locked",
+        "auto_archive_duration",
+        "rate_limit_per_user",
+    }
     return dict(emu.state.update_channel(channel["id"], {k: v for k, v in body.items() if k in allowed}))
 
 
@@ -461,11 +490,20 @@ async def create_thread(emu: Emulator, call: Call) -> Any:
     if archive not in (60, 1440, 4320, 10080):
         raise invalid_form("auto_archive_duration", "Value must be one of {60, 1440, 4320, 10080}.")
     thread = emu.state.add_channel(
-        guild["id"], name, channel_type=ttype, parent_id=channel["id"],
+        guild["id"],
+        name,
+        channel_type=ttype,
+        parent_id=channel["id"],
         extra={
             "owner_id": BOT_USER_ID,
-            "thread_metadata": {"archived": False, "locked": False, "auto_archive_duration": archive,
-                                "archive_timestamp": iso(), "create_timestamp": iso(), "invitable": True},
+            "thread_metadata": {
+                "archived": False,
+                "locked": False,
+                "auto_archive_duration": archive,
+                "archive_timestamp": iso(),
+                "create_timestamp": iso(),
+                "invitable": True,
+            },
             "message_count": 0,
             "member_count": 1,
             "last_message_id": None,
@@ -639,8 +677,14 @@ async def create_webhook(emu: Emulator, call: Call) -> Any:
     name = (call.body or {}).get("name") or ""
     if not 1 <= len(name) <= 80 or "discord" in name.lower():
         raise invalid_form("name", "Must be between 1 and 80 in length and may not contain 'discord'.")
-    hook = {"id": emu.state.snowflake(), "type": 1, "guild_id": guild["id"], "channel_id": channel["id"],
-            "name": name, "token": base64.urlsafe_b64encode(emu.state.snowflake().encode()).decode().rstrip("=")}
+    hook = {
+        "id": emu.state.snowflake(),
+        "type": 1,
+        "guild_id": guild["id"],
+        "channel_id": channel["id"],
+        "name": name,
+        "token": base64.urlsafe_b64encode(emu.state.snowflake().encode()).decode().rstrip("="),
+    }
     emu.state.webhooks[hook["id"]] = hook
     emu.state.dispatch("WEBHOOKS_UPDATE", {"guild_id": guild["id"], "channel_id": channel["id"]}, guild["id"])
     return _webhook_payload(hook)
@@ -676,8 +720,16 @@ async def overwrite_guild_commands(emu: Emulator, call: Call) -> Any:
     for c in commands:
         if not re.fullmatch(r"[-_a-z0-9]{1,32}", c.get("name") or ""):
             raise invalid_form("name", "Command name is invalid")
-        stored.append({**c, "id": emu.state.snowflake(), "application_id": APPLICATION_ID, "guild_id": guild["id"],
-                       "type": c.get("type", 1), "version": emu.state.snowflake()})
+        stored.append(
+            {
+                **c,
+                "id": emu.state.snowflake(),
+                "application_id": APPLICATION_ID,
+                "guild_id": guild["id"],
+                "type": c.get("type", 1),
+                "version": emu.state.snowflake(),
+            }
+        )
     guild["commands"] = stored
     emu.state.dispatch("_COMMANDS_SYNCED", {"guild_id": guild["id"]}, guild["id"])
     return stored
@@ -769,13 +821,24 @@ async def execute_webhook(emu: Emulator, call: Call) -> Any:
         hook = target["webhook"]
         if hook["id"] != call.params["app_id"]:
             raise unknown("webhook")
-        author = {"id": hook["id"], "username": body.get("username") or hook["name"], "discriminator": "0000",
-                  "avatar": None, "bot": True, "global_name": None}
+        author = {
+            "id": hook["id"],
+            "username": body.get("username") or hook["name"],
+            "discriminator": "0000",
+            "avatar": None,
+            "bot": True,
+            "global_name": None,
+        }
         if body.get("avatar_url"):
             author["avatar_url"] = body["avatar_url"]
         msg = emu.state.create_message(
-            hook["channel_id"], hook["id"], content=body.get("content") or "", embeds=body.get("embeds"),
-            components=body.get("components"), attachments=_attachments(emu, call.files), webhook_id=hook["id"],
+            hook["channel_id"],
+            hook["id"],
+            content=body.get("content") or "",
+            embeds=body.get("embeds"),
+            components=body.get("components"),
+            attachments=_attachments(emu, call.files),
+            webhook_id=hook["id"],
             author_override=author,
         )
     else:
@@ -803,7 +866,9 @@ def _original(emu: Emulator, call: Call) -> tuple[dict[str, Any], dict[str, Any]
 
 @route("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", auth=False)
 async def edit_followup(emu: Emulator, call: Call) -> Any:
-    _, msg = _original(emu, call)
+    target, msg = _original(emu, call)
+    if msg["id"] == target.get("original_id"):
+        target["placeholder_pending"] = False
     body = call.body or {}
     changes = {k: body[k] for k in ("content", "embeds", "components") if k in body and body[k] is not None}
     if msg["flags"] & 128:

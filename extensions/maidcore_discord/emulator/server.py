@@ -8,6 +8,7 @@ same gateway events Discord would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -154,8 +155,9 @@ class Emulator:
         """Wait until every dispatch so far has been written to the gateway sockets."""
         await self.gateway.drain()
 
-    def rate_limit(self, path: str, retry_after: float, *, method: str | None = None, count: int = 1,
-                   is_global: bool = False) -> None:
+    def rate_limit(
+        self, path: str, retry_after: float, *, method: str | None = None, count: int = 1, is_global: bool = False
+    ) -> None:
         """Answer the next ``count`` requests whose path matches the regex ``path`` with 429."""
         self.rate_limits.append(rest.RateLimitRule(method, re.compile(path), retry_after, count, is_global))
 
@@ -171,13 +173,24 @@ class Emulator:
         alice = s.add_user("900000000000000201", "alice", global_name="Alice")
         s.add_user("900000000000000202", "bob", global_name="Bob")
         s.add_user("900000000000000203", "carol", global_name="Carol")
-        guild = s.create_guild("maidcore demo", guild_id=DEMO_GUILD_ID, owner_id=alice["id"],
-                               bot_permissions=perms.ALL & ~perms.BITS["administrator"])
-        mod = s.add_role(DEMO_GUILD_ID, "Moderator", perms.bits("manage_messages", "kick_members",
-                                                                 "moderate_members", "view_audit_log"), position=5)
+        guild = s.create_guild(
+            "maidcore demo",
+            guild_id=DEMO_GUILD_ID,
+            owner_id=alice["id"],
+            bot_permissions=perms.ALL & ~perms.BITS["administrator"],
+        )
+        mod = s.add_role(
+            DEMO_GUILD_ID,
+            "Moderator",
+            perms.bits("manage_messages", "kick_members", "moderate_members", "view_audit_log"),
+            position=5,
+        )
         mod["color"], mod["colors"]["primary_color"] = 0x3498DB, 0x3498DB
-        for uid, roles in (("900000000000000201", [mod["id"]]), ("900000000000000202", []),
-                           ("900000000000000203", [mod["id"]])):
+        for uid, roles in (
+            ("900000000000000201", [mod["id"]]),
+            ("900000000000000202", []),
+            ("900000000000000203", [mod["id"]]),
+        ):
             guild["members"][uid] = s._member(uid, roles=roles)
         cat = s.add_channel(DEMO_GUILD_ID, "Text Channels", channel_type=4, position=0)
         s.add_channel(DEMO_GUILD_ID, "general", parent_id=cat["id"], topic="Say hi", position=1)
@@ -185,8 +198,9 @@ class Emulator:
         s.add_channel(DEMO_GUILD_ID, "Lounge", channel_type=2, position=3)
         return DEMO_GUILD_ID
 
-    def add_guild(self, name: str, *, bot_permissions: int, guild_id: str | None = None,
-                  members: dict[str, str] | None = None) -> str:
+    def add_guild(
+        self, name: str, *, bot_permissions: int, guild_id: str | None = None, members: dict[str, str] | None = None
+    ) -> str:
         """A guild whose bot role has exactly ``bot_permissions``; ``members`` maps user id -> username."""
         guild = self.state.create_guild(name, guild_id=guild_id, bot_permissions=bot_permissions)
         for uid, username in (members or {}).items():
@@ -218,8 +232,15 @@ class Emulator:
     def react(self, channel_id: str, message_id: str, user_id: str, emoji: str, *, add: bool = True) -> None:
         self.state.react(channel_id, message_id, user_id, emoji, add=add)
 
-    def _new_interaction(self, itype: int, guild_id: str, channel_id: str, user_id: str, data: dict[str, Any],
-                         message: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _new_interaction(
+        self,
+        itype: int,
+        guild_id: str,
+        channel_id: str,
+        user_id: str,
+        data: dict[str, Any],
+        message: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         guild, channel = self.state.guild_of_channel(channel_id)
         if guild["id"] != guild_id or user_id not in guild["members"]:
             raise ApiError(403, 50001, "Missing Access")
@@ -247,14 +268,21 @@ class Emulator:
         }
         if message is not None:
             inter["message"] = self.state.public_message(message)
-        stored = {**inter, "created": time.time(), "acknowledged": False, "deferred": False, "original_id": None,
-                  "user_id": user_id}
+        stored = {
+            **inter,
+            "created": time.time(),
+            "acknowledged": False,
+            "deferred": False,
+            "original_id": None,
+            "user_id": user_id,
+        }
         self.state.interactions[inter["id"]] = stored
         self.state.dispatch("INTERACTION_CREATE", inter, guild_id)
         return stored
 
-    def run_command(self, channel_id: str, user_id: str, name: str,
-                    options: dict[str, Any] | list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def run_command(
+        self, channel_id: str, user_id: str, name: str, options: dict[str, Any] | list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         """Run ``/name`` as ``user_id``; ``options`` as ``{name: value}`` (typed by the registered command) or raw."""
         guild, _ = self.state.guild_of_channel(channel_id)
         command = next((c for c in guild["commands"] if c["name"] == name), None)
@@ -275,13 +303,21 @@ class Emulator:
             data["options"] = opts
         return self._new_interaction(2, guild["id"], channel_id, user_id, data)
 
-    def click(self, channel_id: str, message_id: str, user_id: str, custom_id: str,
-              values: list[str] | None = None) -> dict[str, Any]:
+    def click(
+        self, channel_id: str, message_id: str, user_id: str, custom_id: str, values: list[str] | None = None
+    ) -> dict[str, Any]:
         """Click a button (or choose ``values`` in a select menu) on a message."""
         guild, _ = self.state.guild_of_channel(channel_id)
         msg = self.state.message(channel_id, message_id)
-        component = next((c for row in msg.get("components", []) for c in row.get("components", [])
-                          if c.get("custom_id") == custom_id), None)
+        component = next(
+            (
+                c
+                for row in msg.get("components", [])
+                for c in row.get("components", [])
+                if c.get("custom_id") == custom_id
+            ),
+            None,
+        )
         if component is None:
             raise ApiError(400, 50035, f"Invalid Form Body: no component {custom_id!r} on message {message_id}")
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component["type"]}
@@ -294,17 +330,28 @@ class Emulator:
         modal = self.state.modals.pop(interaction_id, None)
         if modal is None:
             raise ApiError(404, 10062, f"No open modal for interaction {interaction_id}")
-        rows = [{"type": 1, "components": [{"type": 4, "custom_id": c["custom_id"],
-                                            "value": str(values.get(c["custom_id"], c.get("value", "")))}
-                                           for c in row.get("components", [])]}
-                for row in modal["components"]]
+        rows = [
+            {
+                "type": 1,
+                "components": [
+                    {
+                        "type": 4,
+                        "custom_id": c["custom_id"],
+                        "value": str(values.get(c["custom_id"], c.get("value", ""))),
+                    }
+                    for c in row.get("components", [])
+                ],
+            }
+            for row in modal["components"]
+        ]
         data = {"custom_id": modal["custom_id"], "components": rows}
         return self._new_interaction(5, modal["guild_id"], modal["channel_id"], user_id or modal["user_id"], data)
 
     # --- bot answers to interactions (called by the REST routes) -----------------------------
 
-    def create_interaction_message(self, inter: dict[str, Any], data: dict[str, Any],
-                                   files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def create_interaction_message(
+        self, inter: dict[str, Any], data: dict[str, Any], files: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         if inter.get("deferred") and inter.get("original_id") and inter.get("placeholder_pending"):
             # The first follow-up after a defer replaces the "thinking..." placeholder.
             inter["placeholder_pending"] = False
@@ -313,15 +360,25 @@ class Emulator:
             changes["flags"] = msg["flags"] & ~128
             return self.state.edit_message(msg["channel_id"], msg["id"], changes)
         user = self.state.users[inter["user_id"]]
-        meta = {"id": inter["id"], "type": inter["type"], "user": user,
-                "authorizing_integration_owners": {"0": inter["guild_id"]}}
+        meta = {
+            "id": inter["id"],
+            "type": inter["type"],
+            "user": user,
+            "authorizing_integration_owners": {"0": inter["guild_id"]},
+        }
         if inter["type"] == 2:
             meta["name"] = inter["data"]["name"]
         flags = int(data.get("flags") or 0)
         msg = self.state.create_message(
-            inter["channel_id"], BOT_USER_ID, content=data.get("content") or "", embeds=data.get("embeds"),
-            components=data.get("components"), attachments=rest._attachments(self, files or []), flags=flags,
-            interaction_metadata=meta, message_type=20 if inter["type"] == 2 else 0,
+            inter["channel_id"],
+            BOT_USER_ID,
+            content=data.get("content") or "",
+            embeds=data.get("embeds"),
+            components=data.get("components"),
+            attachments=rest._attachments(self, files or []),
+            flags=flags,
+            interaction_metadata=meta,
+            message_type=20 if inter["type"] == 2 else 0,
         )
         msg["ephemeral_to"] = inter["user_id"] if flags & 64 else None
         self.allowed_mentions[msg["id"]] = data.get("allowed_mentions")
@@ -331,9 +388,16 @@ class Emulator:
         return msg
 
     def open_modal(self, inter: dict[str, Any], data: dict[str, Any]) -> None:
-        modal = {"interaction_id": inter["id"], "user_id": inter["user_id"], "guild_id": inter["guild_id"],
-                 "channel_id": inter["channel_id"], "custom_id": data["custom_id"], "title": data["title"],
-                 "components": data["components"], "opened_at": iso()}
+        modal = {
+            "interaction_id": inter["id"],
+            "user_id": inter["user_id"],
+            "guild_id": inter["guild_id"],
+            "channel_id": inter["channel_id"],
+            "custom_id": data["custom_id"],
+            "title": data["title"],
+            "components": data["components"],
+            "opened_at": iso(),
+        }
         self.state.modals[inter["id"]] = modal
         self.state.dispatch("_MODAL_OPEN", modal, inter["guild_id"])
 
@@ -345,7 +409,7 @@ class Emulator:
     async def _static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         types = {".js": "application/javascript", ".css": "text/css", ".html": "text/html"}
-        ext = name[name.rfind("."):]
+        ext = name[name.rfind(".") :]
         if ext not in types or "/" in name:
             raise web.HTTPNotFound()
         try:
@@ -376,18 +440,30 @@ class Emulator:
         s = self.state
         guilds = []
         for g in s.guilds.values():
-            guilds.append({
-                "id": g["id"], "name": g["name"],
-                "channels": sorted(g["channels"].values(), key=lambda c: (c["position"], int(c["id"]))),
-                "roles": sorted(g["roles"].values(), key=lambda r: -r["position"]),
-                "members": [s.member_payload(g, uid) for uid in g["members"]],
-                "commands": g["commands"],
-            })
-        messages = {cid: [s.public_message(m) | {"ephemeral_to": m.get("ephemeral_to")}
-                          for m in sorted(msgs.values(), key=lambda m: int(m["id"]))][-100:]
-                    for cid, msgs in s.messages.items()}
-        return {"bot_id": BOT_USER_ID, "guilds": guilds, "users": s.users, "messages": messages,
-                "modals": list(s.modals.values())}
+            guilds.append(
+                {
+                    "id": g["id"],
+                    "name": g["name"],
+                    "channels": sorted(g["channels"].values(), key=lambda c: (c["position"], int(c["id"]))),
+                    "roles": sorted(g["roles"].values(), key=lambda r: -r["position"]),
+                    "members": [s.member_payload(g, uid) for uid in g["members"]],
+                    "commands": g["commands"],
+                }
+            )
+        messages = {
+            cid: [
+                s.public_message(m) | {"ephemeral_to": m.get("ephemeral_to")}
+                for m in sorted(msgs.values(), key=lambda m: int(m["id"]))
+            ][-100:]
+            for cid, msgs in s.messages.items()
+        }
+        return {
+            "bot_id": BOT_USER_ID,
+            "guilds": guilds,
+            "users": s.users,
+            "messages": messages,
+            "modals": list(s.modals.values()),
+        }
 
     async def _api_state(self, request: web.Request) -> web.Response:
         return web.json_response(self.snapshot())
@@ -399,14 +475,16 @@ class Emulator:
             if action == "messages":
                 result: Any = self.post_message(body["channel_id"], body["user_id"], body["content"])
             elif action == "reactions":
-                self.react(body["channel_id"], body["message_id"], body["user_id"], body["emoji"],
-                           add=body.get("add", True))
+                self.react(
+                    body["channel_id"], body["message_id"], body["user_id"], body["emoji"], add=body.get("add", True)
+                )
                 result = {}
             elif action == "commands":
                 result = self.run_command(body["channel_id"], body["user_id"], body["name"], body.get("options"))
             elif action == "components":
-                result = self.click(body["channel_id"], body["message_id"], body["user_id"], body["custom_id"],
-                                    body.get("values"))
+                result = self.click(
+                    body["channel_id"], body["message_id"], body["user_id"], body["custom_id"], body.get("values")
+                )
             elif action == "modals":
                 result = self.submit_modal(body["interaction_id"], body.get("values") or {}, body.get("user_id"))
             elif action == "drop":
@@ -417,8 +495,9 @@ class Emulator:
             return web.json_response(exc.body(), status=exc.status)
         except KeyError as exc:
             return web.json_response({"code": 50035, "message": f"missing field {exc}"}, status=400)
-        return web.json_response({k: v for k, v in result.items() if k != "token"} if isinstance(result, dict)
-                                 else result)
+        return web.json_response(
+            {k: v for k, v in result.items() if k != "token"} if isinstance(result, dict) else result
+        )
 
 
 def _coerce(option_type: int, value: Any) -> Any:
@@ -436,10 +515,8 @@ def _asset(name: str) -> str:
 
 
 async def _quiet_send(ws: web.WebSocketResponse, frame: str) -> None:
-    try:
+    with contextlib.suppress(ConnectionError, RuntimeError):
         await ws.send_str(frame)
-    except (ConnectionError, RuntimeError):
-        pass
 
 
 async def serve(host: str = "127.0.0.1", port: int = 8787) -> None:

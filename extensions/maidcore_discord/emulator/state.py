@@ -491,15 +491,17 @@ class State:
     def delete_message(self, channel_id: str, message_id: str) -> None:
         msg = self.message(channel_id, message_id)
         del self.messages[channel_id][message_id]
-        self.dispatch("MESSAGE_DELETE", {"id": message_id, "channel_id": channel_id, "guild_id": msg["guild_id"]},
-                      msg["guild_id"])
+        self.dispatch(
+            "MESSAGE_DELETE", {"id": message_id, "channel_id": channel_id, "guild_id": msg["guild_id"]}, msg["guild_id"]
+        )
 
     def bulk_delete(self, channel_id: str, message_ids: list[str]) -> None:
         guild, _ = self.guild_of_channel(channel_id)
         for mid in message_ids:
             self.messages[channel_id].pop(mid, None)
         self.dispatch(
-            "MESSAGE_DELETE_BULK", {"ids": list(message_ids), "channel_id": channel_id, "guild_id": guild["id"]},
+            "MESSAGE_DELETE_BULK",
+            {"ids": list(message_ids), "channel_id": channel_id, "guild_id": guild["id"]},
             guild["id"],
         )
 

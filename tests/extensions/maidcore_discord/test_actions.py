@@ -6,10 +6,10 @@ import base64
 import time
 
 import pytest
+from maidcore_discord.emulator import BOT_USER_ID, DEMO_GUILD_ID
 
 from maidcore.errors import InvalidArgument
 from maidcore.scope import Scope
-from maidcore_discord.emulator import BOT_USER_ID, DEMO_GUILD_ID
 
 from .conftest import ALICE, BOB, CAROL, OTHER_GUILD
 
@@ -29,18 +29,25 @@ def role_named(emulator, name, gid=DEMO_GUILD_ID):
 
 
 async def test_send_edit_pin_react_delete(source, emulator, demo, general):
-    sent = await call(source, demo, "send_message", channel_id=general, content="hello",
-                      embeds=[{"title": "t"}], components=[{"type": 1, "components": [
-                          {"type": 2, "style": 1, "label": "Go", "custom_id": "tester:go"}]}],
-                      allowed_mentions={"parse": []})
+    sent = await call(
+        source,
+        demo,
+        "send_message",
+        channel_id=general,
+        content="hello",
+        embeds=[{"title": "t"}],
+        components=[{"type": 1, "components": [{"type": 2, "style": 1, "label": "Go", "custom_id": "tester:go"}]}],
+        allowed_mentions={"parse": []},
+    )
     msg = emulator.state.messages[general][sent["message_id"]]
     assert sent["channel_id"] == general and msg["author"]["id"] == BOT_USER_ID
     assert msg["content"] == "hello" and msg["embeds"] == [{"title": "t"}] and msg["components"][0]["type"] == 1
     assert emulator.allowed_mentions[sent["message_id"]] == {"parse": []}
     assert source.message_owners[sent["message_id"]] == "tester"
 
-    edited = await call(source, demo, "edit_message", channel_id=general, message_id=sent["message_id"],
-                        content="edited", components=[])
+    edited = await call(
+        source, demo, "edit_message", channel_id=general, message_id=sent["message_id"], content="edited", components=[]
+    )
     assert edited == sent and msg["content"] == "edited" and msg["components"] == [] and msg["embeds"]
 
     await call(source, demo, "pin_message", channel_id=general, message_id=sent["message_id"])
@@ -49,8 +56,14 @@ async def test_send_edit_pin_react_delete(source, emulator, demo, general):
     assert msg["pinned"] is False
 
     await call(source, demo, "add_reaction", channel_id=general, message_id=sent["message_id"], emoji="🎉")
-    await call(source, demo, "add_reaction", channel_id=general, message_id=sent["message_id"],
-               emoji="party:123456789012345678")
+    await call(
+        source,
+        demo,
+        "add_reaction",
+        channel_id=general,
+        message_id=sent["message_id"],
+        emoji="party:123456789012345678",
+    )
     assert [(r["emoji"]["name"], r["me"]) for r in msg["reactions"]] == [("🎉", True), ("party", True)]
 
     await call(source, demo, "delete_message", channel_id=general, message_id=sent["message_id"])
@@ -59,8 +72,13 @@ async def test_send_edit_pin_react_delete(source, emulator, demo, general):
 
 async def test_send_message_with_files(source, emulator, demo, general):
     data = b"col1,col2\n1,2\n"
-    sent = await call(source, demo, "send_message", channel_id=general,
-                      files=[{"filename": "report.csv", "data_b64": base64.b64encode(data).decode()}])
+    sent = await call(
+        source,
+        demo,
+        "send_message",
+        channel_id=general,
+        files=[{"filename": "report.csv", "data_b64": base64.b64encode(data).decode()}],
+    )
     msg = emulator.state.messages[general][sent["message_id"]]
     assert [a["filename"] for a in msg["attachments"]] == ["report.csv"]
     assert emulator.files[msg["attachments"][0]["id"]] == data
@@ -72,7 +90,7 @@ async def test_bulk_delete_messages(source, emulator, demo, general):
     assert not set(ids) & set(emulator.state.messages[general])
     with pytest.raises(InvalidArgument, match="message_ids"):
         await call(source, demo, "bulk_delete_messages", channel_id=general, message_ids=[ids[0]])
-    old = str(((int((time.time() - 20 * 86400) * 1000) - 1420070400000) << 22))
+    old = str((int((time.time() - 20 * 86400) * 1000) - 1420070400000) << 22)
     with pytest.raises(InvalidArgument, match="14 days"):
         await call(source, demo, "bulk_delete_messages", channel_id=general, message_ids=[old, ids[0]])
 
@@ -82,8 +100,19 @@ async def test_reading(source, emulator, demo, general):
     newest = emulator.post_message(general, BOB, "newer")
     got = await call(source, demo, "get_messages", channel_id=general, limit=2)
     assert [m["content"] for m in got["messages"]] == ["newer", "older"]
-    assert set(got["messages"][0]) == {"id", "channel_id", "author_id", "author_username", "author_bot", "content",
-                                       "timestamp", "edited_timestamp", "attachments", "embeds", "pinned"}
+    assert set(got["messages"][0]) == {
+        "id",
+        "channel_id",
+        "author_id",
+        "author_username",
+        "author_bot",
+        "content",
+        "timestamp",
+        "edited_timestamp",
+        "attachments",
+        "embeds",
+        "pinned",
+    }
     before = await call(source, demo, "get_messages", channel_id=general, limit=1, before=newest["id"])
     assert before["messages"][0]["content"] == "older"
 
@@ -93,14 +122,29 @@ async def test_reading(source, emulator, demo, general):
     assert set(g) == {"id", "name", "icon", "member_count", "premium_tier", "features", "owner_id", "description"}
 
     ch = (await call(source, demo, "get_channel", channel_id=general))["channel"]
-    assert ch == {"id": general, "name": "general", "type": 0, "topic": "Say hi",
-                  "parent_id": emulator.channel_named(DEMO_GUILD_ID, "Text Channels"), "position": 1, "nsfw": False}
+    assert ch == {
+        "id": general,
+        "name": "general",
+        "type": 0,
+        "topic": "Say hi",
+        "parent_id": emulator.channel_named(DEMO_GUILD_ID, "Text Channels"),
+        "position": 1,
+        "nsfw": False,
+    }
     channels = (await call(source, demo, "list_channels"))["channels"]
     assert {"general", "random", "Lounge", "Text Channels"} <= {c["name"] for c in channels}
 
     member = (await call(source, demo, "get_member", user_id=ALICE))["member"]
-    assert member == {"user_id": ALICE, "username": "alice", "display_name": "Alice", "nick": None, "avatar": None,
-                      "roles": [role_named(emulator, "Moderator")], "joined_at": member["joined_at"], "bot": False}
+    assert member == {
+        "user_id": ALICE,
+        "username": "alice",
+        "display_name": "Alice",
+        "nick": None,
+        "avatar": None,
+        "roles": [role_named(emulator, "Moderator")],
+        "joined_at": member["joined_at"],
+        "bot": False,
+    }
     everyone = (await call(source, demo, "list_members", limit=2))["members"]
     assert [m["user_id"] for m in everyone] == sorted([m for m in guild(emulator)["members"]], key=int)[:2]
     mods = (await call(source, demo, "list_members", role_id=role_named(emulator, "Moderator")))["members"]
@@ -125,8 +169,15 @@ async def test_channels_permissions_threads(source, emulator, demo, general):
 
     mod = role_named(emulator, "Moderator")
     admin_and_send = str(0x8 | 0x20 | 0x2 | 0x4 | 0x10000000 | 0x20000000 | (1 << 11))
-    await call(source, demo, "set_channel_permissions", channel_id=made["id"], target_id=mod, allow=admin_and_send,
-               deny=str(1 << 6))
+    await call(
+        source,
+        demo,
+        "set_channel_permissions",
+        channel_id=made["id"],
+        target_id=mod,
+        allow=admin_and_send,
+        deny=str(1 << 6),
+    )
     overwrite = next(o for o in stored["permission_overwrites"] if o["id"] == mod)
     assert overwrite == {"id": mod, "type": 0, "allow": str(1 << 11), "deny": str(1 << 6)}
     await call(source, demo, "delete_channel_permission", channel_id=made["id"], target_id=mod)
@@ -187,8 +238,15 @@ async def test_moderation(source, emulator, demo):
 async def test_webhooks(source, emulator, demo, general):
     hook = (await call(source, demo, "create_webhook", channel_id=general, name="Announcer"))["webhook"]
     assert set(hook) == {"id", "token", "channel_id", "name"} and hook["channel_id"] == general
-    sent = await call(source, demo, "execute_webhook", webhook_id=hook["id"], webhook_token=hook["token"],
-                      content="news", username="Herald")
+    sent = await call(
+        source,
+        demo,
+        "execute_webhook",
+        webhook_id=hook["id"],
+        webhook_token=hook["token"],
+        content="news",
+        username="Herald",
+    )
     msg = emulator.state.messages[general][sent["message_id"]]
     assert msg["content"] == "news" and msg["author"]["username"] == "Herald" and msg["webhook_id"] == hook["id"]
     await call(source, demo, "delete_webhook", webhook_id=hook["id"])

@@ -7,9 +7,8 @@ import typing
 from typing import Any
 
 import pytest
-from mmo_maid_sdk.events import EVENT_TYPES, SCHEMAS
-
 from maidcore_discord.emulator import DEMO_GUILD_ID
+from mmo_maid_sdk.events import EVENT_TYPES, SCHEMAS
 
 from .conftest import ALICE, BOB, CAROL
 
@@ -189,11 +188,21 @@ async def test_role_create_update_delete(source, emulator, sink):
 
 
 async def test_interaction_create_for_a_slash_command(source, emulator, sink, general):
-    await source.sync_commands(DEMO_GUILD_ID, {"tester": [{
-        "name": "roll", "description": "Roll dice",
-        "options": [{"type": 4, "name": "sides", "description": "Sides", "required": True},
-                    {"type": 6, "name": "who", "description": "Who"}],
-    }]})
+    await source.sync_commands(
+        DEMO_GUILD_ID,
+        {
+            "tester": [
+                {
+                    "name": "roll",
+                    "description": "Roll dice",
+                    "options": [
+                        {"type": 4, "name": "sides", "description": "Sides", "required": True},
+                        {"type": 6, "name": "who", "description": "Who"},
+                    ],
+                }
+            ]
+        },
+    )
     emulator.run_command(general, ALICE, "roll", {"sides": "20", "who": BOB})
     event, target = await sink.wait_for("interaction_create", lambda e: e["command_name"] == "roll")
     check_event(event, "interaction_create")
