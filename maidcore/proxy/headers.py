@@ -66,5 +66,14 @@ def response_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
         lower = name.lower()
         if stripped(lower) or lower in DECODED or lower in extra:
             continue
+        value = _text(value)
         out[lower] = f"{out[lower]}, {value}" if lower in out else value
     return out
+
+
+def _text(value: str) -> str:
+    """Header bytes that are not UTF-8 (aiohttp keeps them as surrogates) become U+FFFD, so the answer is valid JSON."""
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")

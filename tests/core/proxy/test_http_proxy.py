@@ -11,6 +11,7 @@ from aiohttp.abc import AbstractResolver
 
 from maidcore.errors import _ALL_KEYWORDS, CapabilityDenied, InvalidArgument, RpcFailure
 from maidcore.proxy import METHODS, AddressRefused, HttpProxy, StaticResolver
+from maidcore.proxy.headers import response_headers
 from maidcore.scope import Scope
 from maidcore.settings import ProxySettings
 
@@ -394,6 +395,11 @@ async def test_platform_and_hop_by_hop_response_headers_are_stripped(proxy, upst
     for gone in ("set-cookie", "x-forwarded-for", "x-maidcore-internal", "via", "keep-alive", "proxy-authenticate",
                  "trailer", "upgrade", "connection", "x-hop", "content-length", "transfer-encoding"):  # fmt: skip
         assert gone not in headers, gone
+
+
+def test_header_bytes_that_are_not_utf8_become_replacement_characters():
+    # aiohttp keeps undecodable header bytes as surrogates, which would make the JSON answer invalid
+    assert response_headers([("X-Latin1", "caf\udce9")]) == {"x-latin1": "caf\ufffd"}
 
 
 @pytest.mark.parametrize(
