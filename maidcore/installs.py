@@ -100,6 +100,11 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest) -
     records = platform.records
     dest = platform.data_dir / "bundles" / manifest.id / manifest.version
     existing = await records.get_version(manifest.id, manifest.version)
+    if existing is not None and existing.status is VersionStatus.REJECTED:
+        raise InstallError(
+            f"{manifest.id} {manifest.version} was rejected by review ({existing.review_note or 'see its findings'}); "
+            f"fix it and submit a new version"
+        )
     if existing is not None and Path(existing.bundle_path).is_dir():
         if bundle_digest(Path(existing.bundle_path)) != bundle_digest(bundle):
             raise InstallError(

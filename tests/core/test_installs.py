@@ -142,3 +142,13 @@ async def test_describe_is_json(platform, tmp_path):
     record = await installs.install(platform, write_plugin(tmp_path / "src"), "111", ["storage:kv"])
     data = json.loads(json.dumps(installs.describe(record, await installs.requested_capabilities(platform, record))))
     assert data["granted"] == ["storage:kv"] and data["plugin_id"] == "pinger"
+
+
+async def test_a_rejected_version_is_not_installed(platform, tmp_path):
+    from dataclasses import replace
+
+    await installs.install(platform, write_plugin(tmp_path / "src"), "111")
+    version = await platform.records.get_version("pinger", "1.0.0")
+    await platform.records.update_version(replace(version, status=VersionStatus.REJECTED, review_note="uses eval"))
+    with pytest.raises(InstallError, match=r"rejected by review \(uses eval\)"):
+        await installs.install(platform, write_plugin(tmp_path / "src"), "222")
