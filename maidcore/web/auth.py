@@ -11,6 +11,7 @@ from maidcore.records import Role, TokenRecord
 
 PUBLIC = frozenset({"/api/openapi.yaml"})
 PLATFORM: web.AppKey = web.AppKey("platform")
+PRINCIPAL: web.RequestKey = web.RequestKey("principal", TokenRecord)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -29,12 +30,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     principal = await authenticate(request.app[PLATFORM].records, token.strip())
     if principal is None:
         return json_error(401, "unknown or revoked token")
-    request["principal"] = principal
+    request[PRINCIPAL] = principal
     return await handler(request)
 
 
 def principal(request: web.Request) -> TokenRecord:
-    return request["principal"]
+    return request[PRINCIPAL]
 
 
 def require(request: web.Request, *roles: Role) -> TokenRecord:
