@@ -1,0 +1,107 @@
+"""The warm pool: spares per version, handed out without an engine call, capped, reaped, never stale."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from maidcore.layers.sandbox import WorkerSpec
+from tests.extensions.maidcore_docker.support import PROBE, containers_of, probe, running_backend, write_bundle
+
+pytestmark = [pytest.mark.docker]
+
+
+def spec(bundle, name, version="1.0.0", plugin="pooled"):
+    return WorkerSpec(plugin, version, bundle, name)
+
+
+async def wait_for(predicate, timeout=20.0):
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+async def test_spawn_claims_the_prewarmed_spare_and_renames_it(tmp_path, docker_client, runtime_image):
+    bundle = write_bundle(tmp_path / "probe", PROBE)
+    async with running_backend(tmp_path / "data", docker_client, warm_pool_size=2) as backend:
+        await backend.prewarm(spec(bundle, "unused"))
+        (spare,) = backend.pool.spares()
+        worker = await backend.spawn(spec(bundle, "maidcore-test-claimed"))
+        assert worker is spare
+        assert backend.pool.hits == 1
+        assert worker.name == "maidcore-test-claimed"
+        assert await worker.readline() == b'{"ready": true}\n'
+        assert (await probe(worker, "import os; result = os.getuid()"))["value"] == 65534
+        # the claim started a replacement spare for the next restart of this version
+        await wait_for(lambda: len(backend.pool) == 1)
+        await wait_for(
+            lambda: docker_client.api.inspect_container(worker.container_id)["Name"] == "/maidcore-test-claimed"
+        )
+        labels = docker_client.api.inspect_container(worker.container_id)["Config"]["Labels"]
+        assert labels["maidcore.plugin"] == "pooled" and labels["maidcore.version"] == "1.0.0"
+
+
+async def test_a_cold_spawn_warms_a_spare_for_the_next_restart(tmp_path, docker_client, runtime_image):
+    bundle = write_bundle(tmp_path / "probe", PROBE)
+    async with running_backend(tmp_path / "data", docker_client, warm_pool_size=1) as backend:
+        first = await backend.spawn(spec(bundle, "maidcore-test-cold"))
+        assert backend.pool.misses == 1
+        await wait_for(lambda: len(backend.pool) == 1)
+        await first.stop()
+        second = await backend.spawn(spec(bundle, "maidcore-test-restart"))
+        assert backend.pool.hits == 1
+        assert await second.readline() == b'{"ready": true}\n'
+
+
+async def test_spares_are_per_version_and_capped_oldest_first(tmp_path, docker_client, runtime_image):
+    bundle = write_bundle(tmp_path / "probe", PROBE)
+    async with running_backend(tmp_path / "data", docker_client, warm_pool_size=2) as backend:
+        for version in ("1.0.0", "1.1.0", "1.2.0"):
+            await backend.prewarm(spec(bundle, "x", version=version))
+        assert [w.spec.version for w in backend.pool.spares()] == ["1.1.0", "1.2.0"]
+        await wait_for(lambda: len(containers_of(docker_client, backend)) == 2)
+        # a version without a spare starts cold, and never gets another version's container
+        worker = await backend.spawn(spec(bundle, "maidcore-test-v1", version="1.0.0"))
+        assert worker not in [*backend.pool.spares()]
+        assert (
+            docker_client.api.inspect_container(worker.container_id)["Config"]["Labels"]["maidcore.version"] == "1.0.0"
+        )
+
+
+async def test_idle_spares_are_reaped_and_removed(tmp_path, docker_client, runtime_image):
+    bundle = write_bundle(tmp_path / "probe", PROBE)
+    async with running_backend(
+        tmp_path / "data", docker_client, warm_pool_size=2, warm_pool_idle_reap_seconds=0.5
+    ) as backend:
+        await backend.prewarm(spec(bundle, "x"))
+        assert len(backend.pool) == 1
+        await wait_for(lambda: len(backend.pool) == 0, timeout=10)
+        await wait_for(lambda: containers_of(docker_client, backend) == [], timeout=10)
+
+
+async def test_a_spare_that_died_is_never_handed_out(tmp_path, docker_client, runtime_image):
+    bundle = write_bundle(tmp_path / "dies", "import sys\nsys.exit(4)\n")
+    async with running_backend(tmp_path / "data", docker_client, warm_pool_size=2) as backend:
+        await backend.prewarm(spec(bundle, "x", plugin="dies"))
+        (spare,) = backend.pool.spares()
+        await asyncio.wait_for(spare.wait(), 30)
+        worker = await backend.spawn(spec(bundle, "maidcore-test-dies", plugin="dies"))
+        assert worker is not spare
+        status = await asyncio.wait_for(worker.wait(), 30)
+        assert status.reason == "exit code 4"
+        await asyncio.sleep(0.5)
+        assert len(backend.pool) == 0  # a version whose spares die is not warmed again
+        await wait_for(lambda: containers_of(docker_client, backend) == [])
+
+
+async def test_pool_size_zero_disables_the_pool(tmp_path, docker_client, runtime_image):
+    bundle = write_bundle(tmp_path / "probe", PROBE)
+    async with running_backend(tmp_path / "data", docker_client, warm_pool_size=0) as backend:
+        await backend.prewarm(spec(bundle, "x"))
+        await backend.spawn(spec(bundle, "maidcore-test-nopool"))
+        await asyncio.sleep(0.3)
+        assert len(backend.pool) == 0
+        assert len(containers_of(docker_client, backend)) == 1
