@@ -240,7 +240,7 @@ class HttpProxy:
         except (ValueError, TypeError):
             raise RpcFailure(f"upstream {current.host} redirected to an unusable location") from None
         self._check_scheme(target, redirect=True)
-        return target.with_fragment(None)
+        return target.with_user(None).with_fragment(None)  # an upstream cannot plant credentials either
 
     def _check_scheme(self, url: URL, *, redirect: bool) -> None:
         schemes = ("https", "http") if self.settings.allow_http else ("https",)

@@ -240,6 +240,16 @@ async def test_redirect_off_the_list_is_refused(proxy, upstream, host):
     assert upstream.hits == [f"GET /redirect?to=http://{host}:{upstream.port}/echo"]
 
 
+async def test_scheme_relative_redirect_is_checked_like_any_other(proxy, upstream):
+    with pytest.raises(CapabilityDenied, match=r"redirect to domain other\.example\.com is not in"):
+        await call(proxy, upstream, f"/redirect?to=//other.example.com:{upstream.port}/echo")
+
+
+async def test_credentials_in_a_redirect_location_are_not_sent(proxy, upstream):
+    result = await call(proxy, upstream, f"/redirect?to=http://user:pw@api.example.com:{upstream.port}/echo")
+    assert "authorization" not in json.loads(result["body_bytes"])["headers"]
+
+
 async def test_redirect_to_a_private_address_is_refused(proxy, upstream):
     allowed = frozenset({"api.example.com", "internal.example.com"})
     with pytest.raises(AddressRefused, match=r"refused to connect to internal.example.com: it resolves to 10.0.0.7"):
