@@ -477,7 +477,7 @@ class WorkerSlot:
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING:
             return
-        self.hold(tenant.scope.server_id, seconds=self.settings.call_timeout_seconds)
+        self.hold(tenant.scope.server_id, seconds=self.settings.lifecycle_attribution_seconds)
         conn.notify(f"host.{lifecycle}", {"lifecycle": lifecycle, **tenant.fields})
 
     async def stop(self, grace: float) -> None:
@@ -495,6 +495,8 @@ class WorkerSlot:
         if conn is not None and worker is not None:
             conn.notify("host.shutdown", {})
             await conn.flush(timeout=1.0)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker.close_stdin(), 1.0)  # EOF: SDKs without host.shutdown exit too
             remaining = max(0.1, deadline - time.monotonic())
             try:
                 await asyncio.wait_for(worker.wait(), remaining)

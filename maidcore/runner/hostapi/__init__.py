@@ -102,7 +102,9 @@ class HostApi:
             server = named
         elif slot.registered:
             raise InvalidArgument("discord_srv_id", "the server id of the delivery being handled")
-        elif len(active) == 1:  # an SDK that never registers gets one delivery at a time
+        elif len(slot.window.servers) == 1:  # an SDK that never registers gets one delivery at a time
+            server = next(iter(slot.window.servers))
+        elif not slot.window.servers and len(active) == 1:  # a dashboard request or lifecycle hook
             server = next(iter(active))
         else:
             raise CapabilityDenied(
