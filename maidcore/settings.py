@@ -132,6 +132,7 @@ class RunnerSettings(BaseModel):
 
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
+    lifecycle_attribution_seconds: float = 10.0  # after host.install/enable/...: calls for that server accepted
     port: int = 8780
 
 
