@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -25,8 +26,28 @@ class ChangeLog:
 
 
 @pytest.fixture
-async def platform(tmp_path):
-    platform = Platform(Settings(data_dir=tmp_path / "data"))
+def pg_database(postgres_url):
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"maidcore_core_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def storage_settings(request):
+    if request.param == "sqlite":
+        return {}
+    return {"database_url": request.getfixturevalue("pg_database")}
+
+
+@pytest.fixture
+async def platform(tmp_path, storage_settings):
+    platform = Platform(Settings(data_dir=tmp_path / "data", storage=storage_settings))
     await platform.open_storage()
     platform.runner = ChangeLog()
     yield platform
@@ -152,3 +173,26 @@ async def test_a_rejected_version_is_not_installed(platform, tmp_path):
     await platform.records.update_version(replace(version, status=VersionStatus.REJECTED, review_note="uses eval"))
     with pytest.raises(InstallError, match=r"rejected by review \(uses eval\)"):
         await installs.install(platform, write_plugin(tmp_path / "src"), "222")
+
+
+@pytest.mark.postgres
+async def test_an_install_on_one_node_reaches_the_runner_of_another(tmp_path, pg_database):
+    """Two nodes share PostgreSQL: the second node's install watcher hands the first node's change to its runner."""
+    node_a = Platform(Settings(data_dir=tmp_path / "a", storage={"database_url": pg_database}))
+    node_b = Platform(Settings(data_dir=tmp_path / "b", storage={"database_url": pg_database}))
+    for node in (node_a, node_b):
+        await node.open_storage()
+        node.runner = ChangeLog()
+    try:
+        await node_b.check_installs()  # baseline
+        await installs.install(node_a, write_plugin(tmp_path / "src", plugin_id="shared"), "777", ["storage:kv"])
+        assert ("777", "shared") in await node_b.check_installs()
+        assert node_b.runner.changed == [("777", "shared")]
+        await installs.grant(node_a, "777", "shared", ["discord:send_message"])
+        assert await node_b.check_installs() == [("777", "shared")]
+        await installs.uninstall(node_a, "777", "shared")
+        assert await node_b.check_installs() == [("777", "shared")]
+        assert node_b.runner.changed == [("777", "shared")] * 3
+    finally:
+        await node_a.close()
+        await node_b.close()
