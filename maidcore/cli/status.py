@@ -43,22 +43,31 @@ def running_server(data_dir: Path) -> dict[str, Any] | None:
     return info
 
 
-def fetch_status(web_url: str, timeout: float = 3.0) -> dict[str, Any]:
-    with urllib.request.urlopen(web_url.rstrip("/") + "/api/status", timeout=timeout) as response:
-        return json.loads(response.read())
+def fetch_status(web_url: str, token: str, timeout: float = 3.0) -> dict[str, Any]:
+    """The runner statistics from ``GET /api/status`` (an admin token is required)."""
+    request = urllib.request.Request(web_url.rstrip("/") + "/api/status", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        body = json.loads(response.read())
+    return body.get("runner") or {}
 
 
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--token",
+    envvar="MAIDCORE_API_TOKEN",
+    metavar="TOKEN",
+    help="admin API token: ask the running server's GET /api/status (else its status.json is read)",
+)
 @pass_state
-def status_command(state: CliState, as_json: bool) -> None:
+def status_command(state: CliState, as_json: bool, token: str | None) -> None:
     """Workers, in-flight events, restarts, parked plugins and rate-limit drops of the running server."""
     settings = state.settings()
     info = running_server(settings.data_dir)
     data: dict[str, Any] = {}
-    if info and info.get("web"):
+    if info and info.get("web") and token:
         try:
-            data = {"source": info["web"] + "/api/status", "running": True, **fetch_status(info["web"])}
+            data = {"source": info["web"] + "/api/status", "running": True, **fetch_status(info["web"], token)}
         except (urllib.error.URLError, OSError, ValueError) as exc:
             click.echo(f"GET {info['web']}/api/status failed ({exc}); reading {STATUS_FILE}", err=True)
     if info and not data:

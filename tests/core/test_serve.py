@@ -104,6 +104,12 @@ def test_serve_runs_installed_plugins_notices_cli_installs_and_stops_clean(tmp_p
 
         wait_for(workers_in_status, 20, "maidcore status to list both workers")
 
+        # with an admin token, status asks the web API of the running server
+        token = json.loads(cli(env, "tokens", "create", "--admin", "ops", "--json").stdout)["token"]
+        via_web = json.loads(cli(env, "status", "--json", "--token", token).stdout)
+        assert via_web["source"] == f"{info['web']}/api/status"
+        assert {w["plugin_id"] for w in via_web["workers"]} >= {"pinger", "echoer"}
+
         examples = sorted(p.name for p in (ROOT / "examples").glob("*/manifest.json"))
         installs = [
             json.loads(line) for line in cli(env, "installs", "--server", DEMO_GUILD, "--json").stdout.splitlines()
