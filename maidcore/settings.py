@@ -34,6 +34,7 @@ class DiscordSettings(BaseModel):
     emulator_host: str = "127.0.0.1"
     emulator_port: int = 8787
     demo: bool = True  # with the emulator: create the demo guild and install examples/
+    commands_poll_seconds: float = 2.0  # how often installs are re-read to re-sync slash commands; 0 = never
 
 
 class DockerSettings(BaseModel):
@@ -83,6 +84,10 @@ class StorageSettings(BaseModel):
     sql_statement_timeout_seconds: float = 5.0
     sql_quota_bytes: int = 50 * 1024 * 1024
     metrics_retention_days: int = 90
+    ephemeral_prefix: str = "maidcore:eph:"  # Redis key prefix (several maidcore installations can share one Redis)
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"  # NORMAL survives a killed process, FULL also power loss
+    db_threads: int = 4  # threads (each with its own connection) running database work off the event loop
+    sweep_interval_seconds: float = 60.0  # how often expired KV keys and old metric buckets are deleted
 
 
 class RateLimitSettings(BaseModel):
@@ -128,11 +133,11 @@ class RunnerSettings(BaseModel):
     max_line_bytes: int = 1024 * 1024
     min_schedule_interval_seconds: float = 60.0  # @schedule(n) ticks every max(n, this)
     log_flush_seconds: float = 0.5  # plugin.log lines are stored in batches
+    lifecycle_attribution_seconds: float = 10.0  # after host.install/enable/...: calls for that server accepted
 
 
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
-    lifecycle_attribution_seconds: float = 10.0  # after host.install/enable/...: calls for that server accepted
     port: int = 8780
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -148,6 +149,8 @@ class DiscordEventSource:
         self.interactions = Interactions(self)
         self.actions = Actions(self)
         self._task: asyncio.Task | None = None
+        self._watcher: asyncio.Task | None = None
+        self._synced: dict[str, str] = {}  # guild id -> the command sets last registered
         self._ready = asyncio.Event()
 
     # --- lifecycle -------------------------------------------------------------------
@@ -219,9 +222,31 @@ class DiscordEventSource:
         assert self.client is not None
         for guild in self.client.guilds:
             await self.refresh_guild(str(guild.id))
+        if self._records is not None and self._watcher is None and self.settings.commands_poll_seconds > 0:
+            self._watcher = asyncio.create_task(self._watch_installs(), name="maidcore-discord-commands")
         self._ready.set()
 
+    async def _watch_installs(self) -> None:
+        """Re-sync a guild's commands when its installs change (install, upgrade, disable, uninstall)."""
+        while True:
+            await asyncio.sleep(self.settings.commands_poll_seconds)
+            if self.client is None:
+                continue
+            for guild in list(self.client.guilds):
+                try:
+                    await self.refresh_guild(str(guild.id))
+                except Exception:
+                    log.exception("re-syncing the commands of guild %s failed", guild.id)
+
+    async def installs_changed(self, server_id: str) -> None:
+        """Re-read ``server_id``'s installs now and re-register its commands if they changed."""
+        await self.refresh_guild(server_id)
+
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
         if self.client is not None:
             await self.client.close()
         if self._task is not None:
@@ -342,7 +367,11 @@ class DiscordEventSource:
         if installed is None:
             return
         if sync:
+            fingerprint = json.dumps(installed, sort_keys=True)
+            if self._synced.get(guild_id) == fingerprint:
+                return
             await self.sync_commands(guild_id, installed)
+            self._synced[guild_id] = fingerprint
         else:
             self.command_owners[guild_id] = command_sets.merge(installed)[1]
 
