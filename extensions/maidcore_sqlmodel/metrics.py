@@ -76,9 +76,10 @@ class _Acc:
 class SqlMetricStore:
     """Roll-ups in the ``metric_rollups`` table; see the module docstring for the layout."""
 
-    def __init__(self, db: Database, *, retention_days: int = 90) -> None:
+    def __init__(self, db: Database, *, retention_days: int = 90, clock=time.time) -> None:
         self.db = db
         self.retention_days = retention_days
+        self.clock = clock
         least, greatest = ("min", "max") if db.dialect == "sqlite" else ("LEAST", "GREATEST")
         self._upsert_sql = db.sql(
             "INSERT INTO metric_rollups (server_id, plugin_id, metric, resolution, tag_key, bucket, tag_value, "
@@ -104,7 +105,7 @@ class SqlMetricStore:
             k, v = str(k)[:MAX_TAG_CHARS], str(v)[:MAX_TAG_CHARS]
             if k:
                 pairs.append((k, v))
-        await self.db.run(self._record, scope, metric, float(value), pairs, time.time())
+        await self.db.run(self._record, scope, metric, float(value), pairs, self.clock())
 
     def _record(self, conn: Any, scope: Scope, metric: str, value: float, pairs: list[tuple[str, str]], now: float):
         rows = [
@@ -133,7 +134,7 @@ class SqlMetricStore:
             raise InvalidArgument("aggregate", "one of " + ", ".join(AGGREGATES))
         if group_by is not None and (not isinstance(group_by, str) or not group_by):
             raise InvalidArgument("group_by", "a tag key or null")
-        now = time.time()
+        now = self.clock()
         start = int(now // step) * step - (n - 1) * step
         labels = [datetime.fromtimestamp(start + i * step, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(n)]
         rows = await self.db.run(self._rows, scope, metric, resolution, "", start)
@@ -164,7 +165,7 @@ class SqlMetricStore:
 
     async def sweep(self) -> int:
         """Delete buckets past retention; returns how many rows went."""
-        now = time.time()
+        now = self.clock()
         return await self.db.run(self._sweep, now - MINUTE_RETENTION_SECONDS, now - self.retention_days * DAY - DAY)
 
     def _sweep(self, conn: Any, minute_cutoff: float, hour_cutoff: float) -> int:

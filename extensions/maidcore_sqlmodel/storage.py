@@ -33,16 +33,12 @@ class SqlModelStorage:
         self.settings = settings or StorageSettings()
         self.data_dir = Path(data_dir).expanduser()
         url = DatabaseUrl.resolve(self.settings.database_url, self.data_dir)
-        threads = getattr(self.settings, "threads", 4)
-        synchronous = getattr(self.settings, "sqlite_synchronous", "NORMAL")
-        self.db = Database(url, threads=threads, sqlite_synchronous=synchronous)
+        self.db = Database(url, threads=self.settings.db_threads, sqlite_synchronous=self.settings.sqlite_synchronous)
         self.kv = SqlKvStore(self.db)
         self.records = SqlRecordStore(self.db)
         self.metrics = SqlMetricStore(self.db, retention_days=self.settings.metrics_retention_days)
         self.ephemeral: MemoryEphemeral | RedisEphemeral = (
-            RedisEphemeral(
-                self.settings.ephemeral_url, prefix=getattr(self.settings, "ephemeral_prefix", "maidcore:eph:")
-            )
+            RedisEphemeral(self.settings.ephemeral_url, prefix=self.settings.ephemeral_prefix)
             if self.settings.ephemeral_url
             else MemoryEphemeral()
         )
@@ -80,7 +76,7 @@ class SqlModelStorage:
             log.debug("storage sweep: %d expired keys, %d metric buckets past retention", expired, buckets)
 
     async def _sweep_forever(self) -> None:
-        interval = getattr(self.settings, "sweep_interval_seconds", 60.0)
+        interval = self.settings.sweep_interval_seconds
         while True:
             await asyncio.sleep(interval)
             try:

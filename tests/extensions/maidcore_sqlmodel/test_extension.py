@@ -1,0 +1,32 @@
+"""The layer is found and built the way the platform builds every layer: by name, through the hook."""
+
+from __future__ import annotations
+
+from maidcore.extensions import Extensions
+from maidcore.layers import EphemeralStore, KvStore, MetricStore, RecordStore, SecretStore, SqlSandbox, Storage
+from maidcore.platform import Platform
+from maidcore.scope import Scope
+from maidcore.settings import Settings
+
+
+async def test_platform_opens_sqlmodel_storage_in_its_data_directory(tmp_path):
+    extensions = Extensions.load()
+    assert "sqlmodel" in extensions.storage()
+    platform = Platform(Settings(data_dir=tmp_path, storage_backend="sqlmodel"), extensions=extensions)
+    storage = await platform.open_storage()
+    try:
+        assert isinstance(storage, Storage) and storage.name == "sqlmodel"
+        for store, protocol in [
+            (storage.kv, KvStore),
+            (storage.sql, SqlSandbox),
+            (storage.ephemeral, EphemeralStore),
+            (storage.metrics, MetricStore),
+            (storage.secrets, SecretStore),
+            (storage.records, RecordStore),
+        ]:
+            assert isinstance(store, protocol), protocol.__name__
+        await storage.kv.put(Scope("1", "p"), "k", 1)
+        assert (tmp_path / "maidcore.db").exists() and (tmp_path / "secrets.key").exists()
+        assert platform.records is storage.records
+    finally:
+        await platform.close()

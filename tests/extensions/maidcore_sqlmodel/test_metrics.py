@@ -1,0 +1,126 @@
+"""ctx.metrics (§4.8): roll-ups per minute and hour, every period and aggregate, group_by, retention."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from maidcore.errors import InvalidArgument
+
+NOW = datetime(2026, 11, 24, 12, 30, 15, tzinfo=UTC).timestamp()
+HOUR, DAY = 3600, 86400
+
+
+@pytest.fixture
+def clock(storage):
+    """Drive the metric store's clock by hand: ``clock.at(t)`` records and queries as of time ``t``."""
+
+    class Clock:
+        now = NOW
+
+        def at(self, t: float) -> None:
+            self.now = t
+
+    c = Clock()
+    storage.metrics.clock = lambda: c.now
+    return c
+
+
+async def rollup_rows(storage, scope) -> int:
+    sql = storage.db.sql("SELECT count(*) FROM metric_rollups WHERE plugin_id = ? AND server_id = ?")
+    return (await storage.db.run(lambda conn: conn.execute(sql, (scope.plugin_id, scope.server_id)).fetchone()))[0]
+
+
+async def test_query_shape_and_aggregates_over_the_last_hour(storage, scope, clock):
+    m = storage.metrics
+    for minutes_ago, value in [(0, 1.0), (0, 3.0), (5, 10.0), (59, 2.0), (61, 100.0)]:
+        clock.at(NOW - minutes_ago * 60)
+        await m.record(scope, "cmd.used", value, {})
+    clock.at(NOW)
+    result = await m.query(scope, "cmd.used", "1h", "sum", None)
+    assert len(result["labels"]) == 60
+    assert result["labels"][-1] == "2026-11-24T12:30:00Z" and result["labels"][0] == "2026-11-24T11:31:00Z"
+    assert result["series"][0]["name"] == "cmd.used"
+    data = result["series"][0]["data"]
+    assert data[-1] == 4.0 and data[-6] == 10.0 and data[0] == 2.0 and sum(data) == 16.0
+    assert result["total"] == 16.0  # the point 61 minutes ago is outside the hour
+    assert (await m.query(scope, "cmd.used", "1h", "count", None))["total"] == 4
+    assert (await m.query(scope, "cmd.used", "1h", "avg", None))["total"] == 4.0
+    assert (await m.query(scope, "cmd.used", "1h", "min", None))["total"] == 1.0
+    assert (await m.query(scope, "cmd.used", "1h", "max", None))["total"] == 10.0
+    maxes = (await m.query(scope, "cmd.used", "1h", "max", None))["series"][0]["data"]
+    assert maxes[-1] == 3.0 and maxes[1] is None  # empty bucket: no max
+    assert await m.total(scope, "cmd.used", "24h") == 116.0
+
+
+async def test_daily_periods_and_group_by_tag(storage, scope, clock):
+    m = storage.metrics
+    points = [(0, "eu", 1), (0, "us", 2), (1, "eu", 4), (6, "us", 8), (29, "eu", 16), (89, "us", 32), (95, "eu", 64)]
+    for days_ago, region, value in points:
+        clock.at(NOW - days_ago * DAY)
+        await m.record(scope, "sales", value, {"region": region, "shop": "main"})
+    clock.at(NOW)
+    week = await m.query(scope, "sales", "7d", "sum", "region")
+    assert len(week["labels"]) == 7 and week["labels"][-1] == "2026-11-24T00:00:00Z"
+    assert [s["name"] for s in week["series"]] == ["eu", "us"]
+    eu, us = (s["data"] for s in week["series"])
+    assert eu[-1] == 1 and eu[-2] == 4 and us[-1] == 2 and us[0] == 8
+    assert week["total"] == 15
+    assert (await m.query(scope, "sales", "30d", "sum", None))["total"] == 31
+    ninety = await m.query(scope, "sales", "90d", "count", "shop")
+    assert len(ninety["labels"]) == 90 and ninety["total"] == 6
+    assert [s["name"] for s in ninety["series"]] == ["main"]
+    assert (await m.query(scope, "sales", "24h", "sum", "missing-tag"))["series"] == []
+    assert await m.total(scope, "sales", "90d") == 63
+
+
+async def test_roll_ups_keep_storage_bounded(storage, scope, clock):
+    for i in range(600):
+        clock.at(NOW + (i % 3))  # 600 points within one minute
+        await storage.metrics.record(scope, "hits", 1.0, {"a": str(i % 2)})
+    # one minute bucket and one hour bucket, each: overall + a=0 + a=1
+    assert await rollup_rows(storage, scope) == 6
+    clock.at(NOW)
+    assert (await storage.metrics.query(scope, "hits", "1h", "count", "a"))["total"] == 600
+
+
+async def test_retention_sweep(storage, scope, clock):
+    m = storage.metrics
+    clock.at(NOW - 100 * DAY)
+    await m.record(scope, "old", 1.0, {})
+    clock.at(NOW - 3 * DAY)
+    await m.record(scope, "recent", 1.0, {})
+    clock.at(NOW)
+    assert await rollup_rows(storage, scope) == 4
+    assert await m.sweep() >= 3  # both buckets of "old" and the minute bucket of "recent"
+    assert await rollup_rows(storage, scope) == 1
+    assert await m.total(scope, "recent", "7d") == 1.0
+
+
+async def test_metrics_are_private_to_their_scope(storage, scope, other_scope, clock):
+    await storage.metrics.record(scope, "m", 5.0, {})
+    assert await storage.metrics.total(other_scope, "m", "1h") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda m, s: m.record(s, "9bad", 1.0, {}), "metric"),
+        (lambda m, s: m.record(s, "x" * 65, 1.0, {}), "metric"),
+        (lambda m, s: m.record(s, "ok", float("nan"), {}), "value"),
+        (lambda m, s: m.record(s, "ok", "1", {}), "value"),
+        (lambda m, s: m.query(s, "ok", "2h", "sum", None), "period"),
+        (lambda m, s: m.query(s, "ok", "1h", "median", None), "aggregate"),
+    ],
+)
+async def test_bad_arguments(storage, scope, call, field):
+    with pytest.raises(InvalidArgument, match=f"invalid {field}"):
+        await call(storage.metrics, scope)
+
+
+async def test_tags_are_cut_to_ten_and_stringified(storage, scope, clock):
+    await storage.metrics.record(scope, "t", 1.0, {f"k{i}": i for i in range(15)})
+    assert await rollup_rows(storage, scope) == 2 * 11
+    result = await storage.metrics.query(scope, "t", "1h", "sum", "k3")
+    assert [s["name"] for s in result["series"]] == ["3"]
