@@ -319,7 +319,14 @@ def _settings(data_dir: Path, sandbox: str, python: str | None) -> Any:
     process = base.process.model_copy(update={"python": python} if python else {})
     limits = base.limits.model_copy(update={"storage_uri": "memory://", "over_limit_events": "delay"})
     limits = limits.model_copy(update={"delay_bound_seconds": 3600.0})
-    runner = base.runner.model_copy(update={"ack_timeout_seconds": min(base.runner.ack_timeout_seconds, 30.0)})
+    runner = base.runner.model_copy(
+        update={
+            "ack_timeout_seconds": min(base.runner.ack_timeout_seconds, 30.0),
+            # a developer waits for the verdict: crash loops end (dead letters, parking) within seconds
+            "restart_backoff_initial_seconds": 0.1,
+            "restart_backoff_max_seconds": 1.0,
+        }
+    )
     storage = base.storage.model_copy(update={"database_url": None, "ephemeral_url": None})
     return base.model_copy(
         update={
@@ -391,7 +398,10 @@ async def _replay(
             before = runner.counters["events_dropped"]
             queued = await runner.router.publish(event, target)
             delivered += queued
-            if not queued and runner.counters["events_dropped"] == before:
+            if tenant.slot.parked:
+                print(f"replay: {event['type']} not delivered: {tenant.slot.park_reason}", file=err)
+                outcome["dead"] += 1
+            elif not queued and runner.counters["events_dropped"] == before:
                 print(f"replay: {event['type']} not delivered: the plugin handles no such event", file=err)
         idle = await runner.wait_idle(timeout)
         delivered += runner.counters["events_delayed"]

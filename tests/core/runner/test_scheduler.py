@@ -1,0 +1,116 @@
+"""Host-driven schedules and cron, dashboards and lifecycle notifications, on the real SDK."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from maidcore.runner.cron import CronSpec
+
+TIMED = """
+from mmo_maid_sdk import Plugin
+
+plugin = Plugin()
+
+
+@plugin.schedule(1)
+def heartbeat(ctx):
+    ctx.kv.increment("beats")
+
+
+@plugin.cron("*/15 * * * *")
+def quarter(ctx):
+    ctx.kv.increment("quarters")
+
+
+@plugin.on_dashboard("summary")
+def summary(ctx, params):
+    return {"value": ctx.kv.get("beats") or 0, "server": ctx.server_id, "asked": params.get("range")}
+
+
+@plugin.on_install
+def installed(ctx):
+    ctx.kv.set("installed", True)
+
+
+if __name__ == "__main__":
+    plugin.run()
+"""
+
+
+async def test_schedule_ticks_reach_every_enabled_server_once_per_period(make_stack):
+    async with make_stack(min_schedule_interval_seconds=0.3) as stack:
+        bundle = stack.plugin(
+            "timed", TIMED, capabilities=["storage:kv"], cron=[{"name": "quarter", "spec": "*/15 * * * *"}]
+        )
+        await stack.install(bundle, "111")
+        await stack.install(bundle, "222")
+        kv, runner = stack.platform.storage.kv, stack.runner
+        scope_a, scope_b = runner.tenant("111", "timed").scope, runner.tenant("222", "timed").scope
+        # @schedule(1) ticks every max(1, 0.3) = 1 s, the first a period after registration.
+        beats = 0
+        for _ in range(100):
+            beats = await kv.get(scope_a, "beats") or 0
+            if beats >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert beats >= 2
+        assert (await kv.get(scope_b, "beats") or 0) >= 1
+        assert await stack.platform.storage.records.list_dead_letters() == []
+
+
+async def test_cron_fires_each_matching_minute_at_most_once(make_stack):
+    async with make_stack() as stack:
+        bundle = stack.plugin(
+            "timed", TIMED, capabilities=["storage:kv"], cron=[{"name": "quarter", "spec": "*/15 * * * *"}]
+        )
+        await stack.install(bundle, "111")
+        scheduler = stack.runner.scheduler
+        assert scheduler.run_cron(datetime(2026, 1, 1, 10, 14, tzinfo=UTC)) == 0
+        assert scheduler.run_cron(datetime(2026, 1, 1, 10, 15, 5, tzinfo=UTC)) == 1
+        assert scheduler.run_cron(datetime(2026, 1, 1, 10, 15, 40, tzinfo=UTC)) == 0  # same minute: once
+        assert scheduler.run_cron(datetime(2026, 1, 1, 10, 30, tzinfo=UTC)) == 1
+        await stack.idle()
+        scope = stack.runner.tenant("111", "timed").scope
+        assert await stack.platform.storage.kv.get(scope, "quarters") == 2
+
+
+async def test_dashboard_requests_and_lifecycle_hooks_act_for_their_server(make_stack):
+    async with make_stack() as stack:
+        bundle = stack.plugin("timed", TIMED, capabilities=["storage:kv"])
+        await stack.install(bundle, "111")
+        kv, runner = stack.platform.storage.kv, stack.runner
+        await kv.put(runner.tenant("111", "timed").scope, "beats", 41)
+        answer = await runner.call_dashboard("111", "timed", "summary", {"range": "7d"})
+        assert answer == {"value": 41, "server": "111", "asked": "7d"}
+        with pytest.raises(LookupError, match="not installed and enabled on server 999"):
+            await runner.call_dashboard("999", "timed", "summary")
+        # host.install reaches the running worker, whose on_install acts for the new server.
+        await stack.install(bundle, "222")
+        scope_b = runner.tenant("222", "timed").scope
+        await stack.wait_for(lambda: any(c["method"] == "kv.put" for c in stack.calls), what="on_install")
+        assert await kv.get(scope_b, "installed") is True
+
+
+@pytest.mark.parametrize(
+    ("spec", "when", "fires"),
+    [
+        ("*/15 * * * *", datetime(2026, 3, 2, 4, 45), True),
+        ("0 9 * * 1-5", datetime(2026, 3, 2, 9, 0), True),  # a Monday
+        ("0 9 * * 1-5", datetime(2026, 3, 1, 9, 0), False),  # a Sunday
+        ("0 0 13 * 5", datetime(2026, 3, 13, 0, 0), True),  # day of month OR day of week when both restricted
+        ("0 0 13 * 5", datetime(2026, 3, 6, 0, 0), True),
+        ("0 0 13 * 5", datetime(2026, 3, 7, 0, 0), False),
+        ("5-20/5 * * * *", datetime(2026, 3, 7, 0, 20), True),
+    ],
+)
+def test_cron_specs_match_utc_minutes(spec, when, fires):
+    assert CronSpec.parse(spec).matches(when) is fires
+
+
+@pytest.mark.parametrize("spec", ["* * * *", "61 * * * *", "* * * * 7", "5/10 * * * *", "a * * * *"])
+def test_invalid_cron_specs_say_what_is_wrong(spec):
+    with pytest.raises(ValueError, match="cron"):
+        CronSpec.parse(spec)
