@@ -14,6 +14,7 @@ from maidcore.settings import DockerSettings
 from maidcore_docker import containers
 from maidcore_docker.dependencies import install_requirements, make_readable
 from maidcore_docker.engine import EngineAddress, EngineError
+from maidcore_docker.image import stale_image_warning
 from maidcore_docker.pool import WarmPool
 from maidcore_docker.worker import DockerWorker, launch
 
@@ -107,6 +108,9 @@ class DockerBackend:
                 "build it with `maidcore sandbox build-image` (offline, a minute) "
                 "or set MAIDCORE_DOCKER__IMAGE to one you built"
             ) from None
+        stale = await asyncio.to_thread(stale_image_warning, self.client, self.settings.image)
+        if stale:
+            log.warning(stale)
         self.swept = await asyncio.to_thread(self.sweep)
         if self.swept:
             log.warning("removed %d leftover worker container(s) of an earlier run on node %s", self.swept, self.node)

@@ -52,6 +52,8 @@ SLIM_PATHS = (
 )
 SKIP_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache"})
 
+CONTENT_LABEL = "maidcore.content"  # the runtime tag an image was built as (stale-image check)
+
 Progress = Callable[[str], None]
 
 
@@ -335,7 +337,12 @@ def build_runtime(
         forcerm=True,
         pull=False,
         decode=True,
-        labels={"maidcore.platform": "maidcore", "maidcore.image": "runtime"},
+        labels={
+            "maidcore.platform": "maidcore",
+            "maidcore.image": "runtime",
+            "maidcore.base": base_ref,
+            CONTENT_LABEL: tag,
+        },
     )
     for chunk in stream:
         if "error" in chunk:
@@ -345,3 +352,21 @@ def build_runtime(
             progress(f"  {text}")
     if not image_exists(client, tag):
         raise ImageBuildError(f"the build finished but {tag} ({repository}:{name}) does not exist")
+
+
+def stale_image_warning(client: docker.DockerClient, ref: str) -> str | None:
+    """A warning when ``ref`` was built from other SDK/sandbox sources than this checkout's, else None."""
+    try:
+        labels = client.images.get(ref).labels or {}
+        built_as, base = labels.get(CONTENT_LABEL), labels.get("maidcore.base")
+        if not built_as or not base:
+            return None
+        current = runtime_tag(find_sources(), base)
+    except Exception:  # no checkout, or an image we did not build: nothing to compare
+        return None
+    if current == built_as:
+        return None
+    return (
+        f"the runtime image {ref} ({built_as}) was built from other SDK/sandbox sources than this checkout's "
+        f"({current}); run `maidcore sandbox build-image` so workers get the current SDK"
+    )

@@ -13,6 +13,7 @@ from maidcore_docker.image import (
     ensure_image,
     find_sources,
     runtime_tag,
+    stale_image_warning,
 )
 
 from maidcore.settings import DockerSettings
@@ -77,6 +78,9 @@ def test_changed_sdk_rebuilds_only_the_runtime_layer(tmp_path, docker_client, ru
             network_mode="none",
         )
         assert out.strip() == b"rebuilt"
+        warning = stale_image_warning(docker_client, "maidcore-sandbox-test:changed")
+        assert warning is not None and "maidcore sandbox build-image" in warning  # not this checkout's SDK
+        assert stale_image_warning(docker_client, runtime_image) is None
         again = []
         assert ensure_image(docker_client, settings, progress=again.append, sources=sources) == tag
         assert again == [f"runtime image {tag} is up to date"]
