@@ -315,40 +315,55 @@ class _MockKvBase(_MockApi):
     def __init__(self, ctx: MockContext) -> None:
         super().__init__(ctx)
         self._store: dict[str, tuple[Any, float | None]] = {}
+        self._expiring: set[str] = set()
 
-    def _live(self) -> dict[str, Any]:
-        now = self._ctx.clock.now()
-        expired = [k for k, (_, exp) in self._store.items() if exp is not None and exp <= now]
-        for k in expired:
-            del self._store[k]
-        return {k: v for k, (v, _) in self._store.items()}
+    def _live(self) -> dict[str, tuple[Any, float | None]]:
+        """The store without expired keys (they are removed first, never while iterating)."""
+        if self._expiring:
+            now = self._ctx.clock.now()
+            expired = [k for k in self._expiring if self._store[k][1] <= now]  # type: ignore[operator]
+            for k in expired:
+                del self._store[k]
+                self._expiring.discard(k)
+        return self._store
 
-    def _put(self, key: str, value: Any, expires: float | None, *, new_keys: int = 1) -> None:
+    def _remove(self, key: str) -> None:
+        self._store.pop(key, None)
+        self._expiring.discard(key)
+
+    def _put(self, key: str, value: Any, expires: float | None) -> None:
         live = self._live()
-        if key not in live and len(live) + new_keys > KV_KEY_QUOTA:
+        if key not in live and len(live) + 1 > KV_KEY_QUOTA:
             raise KvQuotaError(f"kv quota reached: {KV_KEY_QUOTA} keys per server; delete keys before adding more")
-        self._store[key] = (_json_copy(value), expires)
+        live[key] = (_json_copy(value), expires)
+        if expires is None:
+            self._expiring.discard(key)
+        else:
+            self._expiring.add(key)
+
+    def _value(self, key: str) -> Any:
+        live = self._live()
+        return _json_copy(live[key][0]) if key in live else None
 
     def _do_get(self, key: str) -> Any:
-        live = self._live()
-        return _json_copy(live[key]) if key in live else None
+        return self._value(key)
 
     def _do_set(self, key: str, value: Any, ttl_seconds: int = 0) -> None:
         if value is None:
-            self._store.pop(key, None)
+            self._remove(key)
             return
         self._put(key, value, self._ctx.clock.now() + ttl_seconds if ttl_seconds else None)
 
     def _do_delete(self, key: str) -> None:
-        self._store.pop(key, None)
+        self._remove(key)
 
     def _do_exists(self, key: str) -> bool:
-        return self._do_get(key) is not None
+        return self._value(key) is not None
 
     def _do_increment(self, key: str, amount: Any = 1, path: str = "") -> Any:
         live = self._live()
-        expires = self._store[key][1] if key in live else None
-        current = _json_copy(live[key]) if key in live else None
+        expires = live[key][1] if key in live else None
+        current = self._value(key)
         if not path:
             if current is None:
                 current = 0
@@ -386,26 +401,25 @@ class _MockKvBase(_MockApi):
         return self._page(prefix, limit, start_after)
 
     def _do_list_values(self, prefix: str = "", limit: Any = 100, start_after: str | None = None) -> dict[str, Any]:
-        live = self._live()
-        return {k: _json_copy(live[k]) for k in self._page(prefix, limit, start_after)}
+        return {k: self._value(k) for k in self._page(prefix, limit, start_after)}
 
     def _do_count(self, prefix: str = "") -> int:
         return sum(1 for k in self._live() if k.startswith(prefix))
 
     def _do_get_many(self, keys: Any) -> dict[str, Any]:
         live = self._live()
-        return {k: _json_copy(live[k]) for k in keys if k in live}
+        return {k: _json_copy(live[k][0]) for k in keys if k in live}
 
     def _do_set_many(self, entries: dict[str, Any]) -> None:
         live = self._live()
-        new = [k for k in entries if k not in live]
+        new = [k for k in entries if k not in live and entries[k] is not None]
         if len(live) + len(new) > KV_KEY_QUOTA:
             raise KvQuotaError(f"kv quota reached: {KV_KEY_QUOTA} keys per server; set_many would add {len(new)}")
         for k, v in entries.items():
             if v is None:
-                self._store.pop(k, None)
+                self._remove(k)
             else:
-                self._store[k] = (_json_copy(v), None)
+                self._put(k, v, None)
 
 
 _MockKv = type(
