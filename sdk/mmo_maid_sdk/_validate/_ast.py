@@ -7,23 +7,68 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_AST = ast.AST
+
+
+def _index(tree: ast.AST) -> tuple[list[ast.AST], dict[int, tuple[ast.AST, list[ast.AST]]]]:
+    """One walk of ``tree``: every node, and the nodes directly in each function scope (cached on the tree).
+
+    Class bodies count as part of the enclosing scope; a function's own node
+    belongs to the scope that defines it, its body to its own scope.
+    """
+    cached = getattr(tree, "_mmo_index", None)
+    if cached is not None:
+        return cached
+    everything: list[ast.AST] = []
+    scopes: dict[int, tuple[ast.AST, list[ast.AST]]] = {id(tree): (tree, [])}
+    stack: list[tuple[ast.AST, ast.AST]] = [(tree, tree)]
+    while stack:
+        node, scope = stack.pop()
+        everything.append(node)
+        if node is not tree:
+            scopes[id(scope)][1].append(node)
+        inner = scope
+        if isinstance(node, _FUNCS):
+            inner = node
+            scopes[id(node)] = (node, [])
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in reversed(value):
+                    if isinstance(item, _AST):
+                        stack.append((item, inner))
+            elif isinstance(value, _AST):
+                stack.append((value, inner))
+    result = (everything, scopes)
+    tree._mmo_index = result  # type: ignore[attr-defined]
+    return result
+
+
+def nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node under ``tree``, from one shared walk."""
+    return _index(tree)[0]
+
+
+def scopes(tree: ast.AST) -> list[tuple[ast.AST, list[ast.AST]]]:
+    """``(scope, nodes directly in it)`` for the module and every function and lambda."""
+    return list(_index(tree)[1].values())
 
 
 def scope_nodes(scope: ast.AST) -> Iterator[ast.AST]:
-    """Every node of ``scope`` except the insides of nested functions, classes and lambdas."""
+    """Every node of ``scope`` except the insides of nested functions and lambdas."""
     stack = list(ast.iter_child_nodes(scope))
     while stack:
         node = stack.pop()
         yield node
-        if not isinstance(node, _SCOPES):
+        if not isinstance(node, _FUNCS):
             stack.extend(ast.iter_child_nodes(node))
 
 
-def assignments(scope: ast.AST) -> dict[str, list[tuple[ast.AST, ast.expr, bool]]]:
-    """``name → [(statement, value, augmented)]`` for plain-name assignments made directly in ``scope``."""
+def assignments_in(body: list[ast.AST]) -> dict[str, list[tuple[ast.AST, ast.expr, bool]]]:
+    """``name → [(statement, value, augmented)]`` for plain-name assignments among ``body``."""
     out: dict[str, list[tuple[ast.AST, ast.expr, bool]]] = {}
-    for node in scope_nodes(scope):
+    for node in body:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):
@@ -35,6 +80,15 @@ def assignments(scope: ast.AST) -> dict[str, list[tuple[ast.AST, ast.expr, bool]
         elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
             out.setdefault(node.target.id, []).append((node, node.value, False))
     return out
+
+
+def assignments(scope: ast.AST, tree: ast.AST | None = None) -> dict[str, list[tuple[ast.AST, ast.expr, bool]]]:
+    """Assignments made directly in ``scope`` (from the shared walk of ``tree`` when given)."""
+    if tree is not None:
+        entry = _index(tree)[1].get(id(scope))
+        if entry is not None:
+            return assignments_in(entry[1])
+    return assignments_in(list(scope_nodes(scope)))
 
 
 def fold(node: ast.AST | None, env: dict[str, str] | None = None, depth: int = 0) -> str | None:
@@ -122,7 +176,7 @@ def fold(node: ast.AST | None, env: dict[str, str] | None = None, depth: int = 0
 def module_constants(tree: ast.Module) -> dict[str, str]:
     """Module-level names assigned exactly once to a foldable string."""
     env: dict[str, str] = {}
-    for name, assigned in assignments(tree).items():
+    for name, assigned in assignments(tree, tree).items():
         if len(assigned) == 1 and not assigned[0][2]:
             value = fold(assigned[0][1], env)
             if value is not None:
@@ -133,7 +187,7 @@ def module_constants(tree: ast.Module) -> dict[str, str]:
 def bound_names(tree: ast.Module) -> set[str]:
     """Names the module binds anywhere (defs, classes, imports, arguments, assignment targets)."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, ast.alias):
@@ -183,7 +237,7 @@ REGISTRATION_KINDS = frozenset({"on_slash_command", "cron", "on_event", "on_dash
 def registrations(tree: ast.Module) -> list[Registration]:
     out: list[Registration] = []
     claimed: set[int] = set()
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for dec in node.decorator_list:
                 if (
@@ -195,7 +249,7 @@ def registrations(tree: ast.Module) -> list[Registration]:
                     arg = dec.args[0] if dec.args else None
                     value = arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
                     out.append(Registration(dec.func.attr, value, node, node.name, dec.lineno))
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         # plugin.cron("*/5 * * * *")(fn) — the registering call applied to a function
         if (
             isinstance(node, ast.Call)

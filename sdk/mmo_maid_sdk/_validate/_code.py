@@ -7,7 +7,7 @@ import re
 import sys
 from urllib.parse import urlsplit
 
-from ._ast import assignments, bound_names, dotted, facts, fold, scope_nodes
+from ._ast import assignments, assignments_in, bound_names, dotted, facts, fold, nodes, scopes
 from ._catalogue import API_METHODS, DISCORD_METHODS, UNUSED_EXEMPT, declared_capabilities, effective_capabilities
 from ._findings import Finding, error, warning
 
@@ -48,13 +48,6 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def _walk_scopes(tree: ast.Module):
-    yield tree
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            yield node
-
-
 def check_syntax(bundle) -> list[Finding]:
     out = []
     scan = bundle.python_files() if hasattr(bundle, "python_files") else [p for p in bundle.files if p.endswith(".py")]
@@ -73,7 +66,7 @@ def check_syntax(bundle) -> list[Finding]:
 
 def _builtins_aliases(tree: ast.Module) -> set[str]:
     names = {"__builtins__"}
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == "builtins":
@@ -82,8 +75,15 @@ def _builtins_aliases(tree: ast.Module) -> set[str]:
 
 
 def _module_aliases(tree: ast.Module, module: str) -> set[str]:
+    cache = tree.__dict__.setdefault("_mmo_aliases", {})
+    if module not in cache:
+        cache[module] = _find_aliases(tree, module)
+    return cache[module]
+
+
+def _find_aliases(tree: ast.Module, module: str) -> set[str]:
     names = set()
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == module:
@@ -95,7 +95,7 @@ def _import_module_names(tree: ast.Module) -> set[str]:
     """Names that call ``importlib.import_module`` (or ``importlib.__import__``)."""
     names = {f"{a}.import_module" for a in _module_aliases(tree, "importlib")}
     names |= {f"{a}.__import__" for a in _module_aliases(tree, "importlib")}
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "importlib" and node.level == 0:
             for alias in node.names:
                 if alias.name in ("import_module", "__import__"):
@@ -125,7 +125,7 @@ def check_dangerous_code(bundle) -> list[Finding]:
                     )
                 )
 
-        for node in ast.walk(tree):
+        for node in nodes(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     forbid_module(alias.name, node.lineno, "imports")
@@ -316,7 +316,7 @@ def check_imports(bundle) -> list[Finding]:
     for path, mf in facts(bundle).items():
         seen: set[str] = set()
         in_try = _guarded_imports(mf.tree)
-        for node in ast.walk(mf.tree):
+        for node in nodes(mf.tree):
             roots = []
             if isinstance(node, ast.Import):
                 roots = [a.name.split(".")[0] for a in node.names]
@@ -343,7 +343,7 @@ def check_imports(bundle) -> list[Finding]:
 def _guarded_imports(tree: ast.Module) -> set[int]:
     """Imports inside ``try: ... except ImportError`` (optional dependencies)."""
     out = set()
-    for node in ast.walk(tree):
+    for node in nodes(tree):
         if isinstance(node, ast.Try) and any(
             h.type is not None and any(n in ast.unparse(h.type) for n in ("ImportError", "ModuleNotFoundError"))
             for h in node.handlers
@@ -369,15 +369,23 @@ def _api_of(value: ast.AST, aliases: dict[str, str]) -> str | None:
     return None
 
 
-def api_calls(tree: ast.Module):
-    """Yield ``(scope, call, api, method)`` for every call on a ctx API, whatever the context is named."""
-    for scope in _walk_scopes(tree):
+def api_calls(tree: ast.Module) -> list[tuple[ast.AST, ast.Call, str, str]]:
+    """``(scope, call, api, method)`` for every call on a ctx API, whatever the context is named (cached)."""
+    cached = getattr(tree, "_mmo_api_calls", None)
+    if cached is None:
+        cached = list(_api_calls(tree))
+        tree._mmo_api_calls = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _api_calls(tree: ast.Module):
+    for scope, body in scopes(tree):
         aliases: dict[str, str] = {}
-        for name, assigned in assignments(scope).items():
+        for name, assigned in assignments_in(body).items():
             apis = {_api_of(v, {}) for _, v, aug in assigned if not aug}
             if len(apis) == 1 and None not in apis:
                 aliases[name] = apis.pop()
-        for node in scope_nodes(scope):
+        for node in body:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 api = _api_of(node.func.value, aliases)
                 if api is not None:
@@ -406,7 +414,7 @@ def _mentioned_capabilities(bundle) -> set[str]:
     """Capabilities the code refers to without a detectable call: ``ctx.has_capability("x")``, ``x = ctx.kv``."""
     out = set()
     for mf in facts(bundle).values():
-        for node in ast.walk(mf.tree):
+        for node in nodes(mf.tree):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -529,7 +537,7 @@ def check_sql(bundle) -> list[Finding]:
     """SQL text passed to ``ctx.sql.*`` must not be built from values; pass them as params."""
     out: list[Finding] = []
     for path, mf in facts(bundle).items():
-        module_assigned = assignments(mf.tree)
+        module_assigned = assignments(mf.tree, mf.tree)
         for scope, call, api, method in api_calls(mf.tree):
             if api != "sql" or method not in SQL_METHODS:
                 continue
@@ -549,7 +557,7 @@ def check_sql(bundle) -> list[Finding]:
                 )
                 continue
             if isinstance(node, ast.Name):
-                scoped = assignments(scope).get(node.id) or (
+                scoped = assignments(scope, mf.tree).get(node.id) or (
                     module_assigned.get(node.id) if scope is not mf.tree else None
                 )
                 for stmt, value, aug in scoped or []:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import itertools
 
-from ._ast import ModuleFacts, dotted, facts, module_name, scope_nodes
+from ._ast import ModuleFacts, dotted, facts, module_name, nodes, scope_nodes
 from ._findings import Finding, error, warning
 from ._manifest import NAME_RE, dashboard_methods, manifest_problem
 
@@ -256,7 +256,7 @@ class _Program:
         self.modules: dict[str, ModuleFacts] = {module_name(p): mf for p, mf in facts(bundle).items()}
         self.plugin_classes = {"Plugin", "mmo_maid_sdk.Plugin"}
         for mf in self.modules.values():
-            for node in ast.walk(mf.tree):
+            for node in nodes(mf.tree):
                 if isinstance(node, ast.ImportFrom) and node.module == "mmo_maid_sdk":
                     for alias in node.names:
                         if alias.name == "Plugin":
@@ -266,7 +266,7 @@ class _Program:
                         if alias.name == "mmo_maid_sdk":
                             self.plugin_classes.add(f"{alias.asname or 'mmo_maid_sdk'}.Plugin")
         for mf in self.modules.values():  # subclasses
-            for node in ast.walk(mf.tree):
+            for node in nodes(mf.tree):
                 if isinstance(node, ast.ClassDef) and any(dotted(b) in self.plugin_classes for b in node.bases):
                     self.plugin_classes.add(node.name)
         self.instances: dict[str, set[str]] = {}

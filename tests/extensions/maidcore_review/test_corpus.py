@@ -382,7 +382,8 @@ CASES = [
         "capability-undeclared-any-ctx-name",
         plugin(
             main=main_with(
-                '@plugin.on_event("member_join")\ndef kick(c, event):\n    c.discord.kick_member(user_id=event["user_id"])'
+                '@plugin.on_event("member_join")\ndef kick(c, event):\n'
+                '    c.discord.kick_member(user_id=event["user_id"])'
             )
         ),
         "capability_undeclared",
@@ -391,7 +392,8 @@ CASES = [
         "pin-needs-edit-message",
         plugin(
             main=main_with(
-                '@plugin.on_event("reaction_add")\ndef pin(ctx, event):\n    ctx.discord.pin_message(channel_id="1", message_id="2")'
+                '@plugin.on_event("reaction_add")\ndef pin(ctx, event):\n'
+                '    ctx.discord.pin_message(channel_id="1", message_id="2")'
             )
         ),
         "capability_undeclared",
@@ -400,7 +402,8 @@ CASES = [
         "capability-through-alias",
         plugin(
             main=main_with(
-                '@plugin.on_event("member_join")\ndef store(ctx, event):\n    vault = ctx.secrets\n    vault.set("k", "v")'
+                '@plugin.on_event("member_join")\ndef store(ctx, event):\n'
+                '    vault = ctx.secrets\n    vault.set("k", "v")'
             )
         ),
         "capability_undeclared",
