@@ -129,7 +129,7 @@ class ProcessBackend:
     def __init__(self, settings: ProcessSettings | None = None, *, max_line_bytes: int = 1024 * 1024) -> None:
         self.settings = settings or ProcessSettings()
         self.max_line_bytes = max_line_bytes
-        self._workers: dict[str, ProcessWorker] = {}
+        self._workers: dict[int, ProcessWorker] = {}  # by pid
 
     @property
     def python(self) -> str:
@@ -185,8 +185,8 @@ class ProcessBackend:
         )
         self._limit(proc.pid)
         worker = ProcessWorker(spec.name, proc, self.max_line_bytes)
-        worker._on_stop = lambda w: self._workers.pop(w.name, None)
-        self._workers[spec.name] = worker
+        worker._on_stop = lambda w: self._workers.pop(w.pid, None)
+        self._workers[proc.pid] = worker
         log.debug("spawned %s (pid %s) with %s", spec.name, proc.pid, self.python)
         return worker
 
@@ -195,7 +195,19 @@ class ProcessBackend:
         await asyncio.gather(*(w.stop(grace=2.0) for w in workers), return_exceptions=True)
 
     async def prepare_version(self, bundle_dir: Path, site_dir: Path, requirements: list[str]) -> None:
-        wanted = [r.strip() for r in requirements if requirement_name(r) not in (None, _SDK_NAME)]
+        wanted = []
+        for line in requirements:
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            name = requirement_name(text)
+            if name is None or "://" in text or text.startswith("-"):
+                raise DependencyInstallError(
+                    f"requirements.txt line {text!r} is not a PEP 508 requirement "
+                    "(options, URLs and local paths are refused)"
+                )
+            if name != _SDK_NAME:  # satisfied by the platform's own SDK, never installed from the index
+                wanted.append(text)
         Path(site_dir).mkdir(parents=True, exist_ok=True)
         if not wanted:
             return
