@@ -10,11 +10,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from maidcore_process import ProcessBackend
+from maidcore_process.backend import requirement_name
 
 from maidcore.layers import DependencyInstallError, LineTooLong, SandboxUnavailable, WorkerSpec
 from maidcore.settings import ProcessSettings
-from maidcore_process import ProcessBackend
-from maidcore_process.backend import requirement_name
 
 
 def bundle(tmp_path: Path, code: str) -> Path:
@@ -135,7 +135,7 @@ async def test_a_missing_interpreter_makes_the_backend_unavailable():
 
 
 async def test_a_bundle_without_main_is_refused(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no __main__.py"):
+    with pytest.raises(FileNotFoundError, match=r"no __main__\.py"):
         await ProcessBackend().spawn(spec(tmp_path))
 
 
@@ -144,7 +144,7 @@ async def test_prepare_version_skips_the_sdk_and_reports_pip_errors(tmp_path):
     site = tmp_path / "site"
     await backend.prepare_version(tmp_path, site, ["# comment", "mmo-maid-sdk>=0.5.5,<0.6", "MMO_Maid.SDK"])
     assert site.is_dir() and list(site.iterdir()) == []
-    with pytest.raises(DependencyInstallError, match="'./no-such-dir' is not a PEP 508 requirement"):
+    with pytest.raises(DependencyInstallError, match=r"'\./no-such-dir' is not a PEP 508 requirement"):
         await backend.prepare_version(tmp_path, site, ["./no-such-dir"])
     with pytest.raises(DependencyInstallError, match="pip could not install"):
         await backend.prepare_version(tmp_path, site, ["requests>=2; python_version < '1'", "pkg[extra===1"])
