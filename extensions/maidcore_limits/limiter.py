@@ -80,6 +80,7 @@ class LimitsRateLimiter:
         self.storage_uri = settings.storage_uri
         # denied hits per (bucket, scope) in this process, for status output and metrics
         self.denied: Counter[tuple[Bucket, Scope]] = Counter()
+        self.storage_calls: Counter[Scope] = Counter()  # decisions that went to an async storage (Redis), per scope
         self._denials: dict[str, tuple[float, int]] = {}  # storage key -> (denied until, smallest cost denied)
         self._keys: dict[tuple[Bucket, Scope], str] = {}
         self._in_flight: dict[str, list[Any]] = {}  # storage key -> [lock, users]: one storage call per scope at a time
@@ -154,6 +155,7 @@ class LimitsRateLimiter:
         self, bucket: Bucket, scope: Scope, key: str, item: limits.RateLimitItem, cost: int
     ) -> Decision:
         assert self._aio is not None
+        self.storage_calls[scope] += 1
         try:
             if await self._aio.hit(item, _SLUGS[bucket], scope.server_id, scope.plugin_id, cost=cost):
                 # counting what is left would cost a second round trip; it is only exact on memory://

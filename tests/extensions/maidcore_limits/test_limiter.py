@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 
 import limits
@@ -161,29 +162,47 @@ async def test_denied_hits_are_counted_per_bucket_and_scope(make_limiter):
     assert status["denied"] == limiter.denied_counts()
 
 
-async def test_a_flooding_scope_does_not_slow_or_block_another(make_limiter):
+async def test_a_flooding_scope_does_not_slow_or_block_another(make_limiter, storage_uri):
     limiter = make_limiter()
     assert await hits(limiter, Bucket.EVENTS, A, 50) == [True] * 50
 
-    async def timed(scope):
-        start = time.perf_counter()
-        decision = await limiter.hit(Bucket.EVENTS, scope)
-        return decision.allowed, time.perf_counter() - start
+    async def decisions(scope, n) -> tuple[list[bool], float]:
+        allowed, times = [], []
+        for _ in range(n):
+            start = time.perf_counter()
+            allowed.append((await limiter.hit(Bucket.EVENTS, scope)).allowed)
+            times.append(time.perf_counter() - start)
+        return allowed, statistics.median(times)
 
-    flood = [timed(A) for _ in range(2000)]
-    others = [timed(B) for _ in range(50)] + [timed(A_OTHER_PLUGIN) for _ in range(50)]
-    # interleave: every 20 flood calls, one call from each of the others
-    calls = []
-    for i, other in enumerate(others):
-        calls.extend(flood[i * 20 : (i + 1) * 20])
-        calls.append(other)
-    results = await asyncio.gather(*calls)
-    other_results = [r for i, r in enumerate(results) if i % 21 == 20]
-    flood_results = [r for i, r in enumerate(results) if i % 21 != 20]
-    assert all(allowed for allowed, _ in other_results)
-    assert not any(allowed for allowed, _ in flood_results)
-    assert max(seconds for _, seconds in other_results) < 0.25
-    assert limiter.denied[Bucket.EVENTS, A] == 2000
+    _, quiet = await decisions(Scope("300", "quiet"), 40)
+    stop = asyncio.Event()
+    flooded: list[bool] = []
+
+    async def flood() -> None:
+        while not stop.is_set():
+            flooded.append((await limiter.hit(Bucket.EVENTS, A)).allowed)
+            await asyncio.sleep(0)  # as if each call were a message from the worker
+
+    storage_calls_before = limiter.storage_calls[A]
+    started = time.monotonic()
+    flooders = [asyncio.create_task(flood()) for _ in range(20)]
+    await asyncio.sleep(0.02)
+    other_server, busy = await decisions(B, 40)
+    other_plugin, _ = await decisions(A_OTHER_PLUGIN, 40)
+    stop.set()
+    await asyncio.gather(*flooders)
+    windows = time.monotonic() - started + 1
+    admitted = sum(flooded)
+    assert other_server == [True] * 40 and other_plugin == [True] * 40
+    assert len(flooded) > 200 and admitted <= 50 * windows  # the flooder still gets exactly its rate
+    assert limiter.denied[Bucket.EVENTS, A] == len(flooded) - admitted
+    if not storage_uri.startswith("memory"):
+        # Redis work follows the flooder's admissions (each then one refusal, remembered until the window
+        # reopens), never the number of calls it makes
+        calls = limiter.storage_calls[A] - storage_calls_before
+        assert calls <= 2 * admitted + 2, (calls, admitted, len(flooded))
+    # generous on purpose (shared CI machines); benchmarks/limits_decisions.py has the figures
+    assert busy < quiet * 10 + 0.002, (quiet, busy)
 
 
 async def test_delay_mode_waits_within_the_bound_only(make_limiter):

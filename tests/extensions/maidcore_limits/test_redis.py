@@ -89,8 +89,9 @@ async def test_a_refused_flood_costs_redis_nothing_until_the_window_reopens(redi
     finally:
         await limiter.close()
     assert not any(d.allowed for d in results)
-    # one refused acquire and one read of the blocking entry (plus the INFO itself), not one per call
-    assert after - before <= 5, after - before
+    assert limiter.storage_calls[A] == 51  # the 50 admitted, then one refusal that is remembered
+    # Redis saw that refusal's script and read (and the INFO itself): a handful of commands, not 1000
+    assert after - before <= 20, after - before
 
 
 async def test_windows_expire_in_redis(redis_url, prefix, redis_client):
