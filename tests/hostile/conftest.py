@@ -222,6 +222,7 @@ async def arena(tmp_path_factory, docker_client):
         assert good.restarts == 0, "the well-behaved plugin's worker was restarted"
     finally:
         node = platform.sandbox.node
+        (root / "runner.log").write_text("\n".join(tap.lines))  # kept for diagnosing a failed run
         await platform.close()
         runner_log.removeHandler(tap)
         runner_log.setLevel(old_level)
