@@ -107,6 +107,13 @@ class LoadReport:
     missing: list[str] = field(default_factory=list)  # named in MAIDCORE_LOAD_EXTENSIONS, not installed
 
 
+def hook_names() -> list[str]:
+    """Every hook in ``maidcore.hookspecs``."""
+    return sorted(
+        name for name, obj in vars(hookspecs).items() if callable(obj) and hasattr(obj, f"{hookspecs.PROJECT}_spec")
+    )
+
+
 def _env_list(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -203,7 +210,7 @@ class Extensions:
                 if self.strict:
                     raise
                 name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
-                known = ", ".join(sorted(n for n in dir(hookspecs) if not n.startswith("_") and n.islower()))
+                known = ", ".join(hook_names())
                 message = f"{exc} (known hooks: {known})"
                 self.pm.unregister(exc.plugin)
                 self.report.loaded = [e for e in self.report.loaded if e.name != name]

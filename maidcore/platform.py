@@ -127,11 +127,11 @@ class Platform:
         self.sandbox = await self._start_sandbox()
         self._on_close("sandbox", self.sandbox.close)
 
-        self.proxy = _optional_class("maidcore.proxy", "HttpProxy")
-        if self.proxy is not None:
-            self.proxy = self.proxy(self.settings.proxy)
-            await _maybe_call(self.proxy, "start")
-            self._on_close("proxy", _closer(self.proxy))
+        from maidcore.proxy import HttpProxy
+
+        self.proxy = HttpProxy(self.settings.proxy)
+        await self.proxy.start()
+        self._on_close("proxy", self.proxy.close)
 
         self.review_checks = self.extensions.review_checks()
         # Built before the runner so the runner can reach platform.events; connected last.
@@ -140,14 +140,15 @@ class Platform:
         await self.extensions.startup(self)
         self._on_close("shutdown hooks", lambda: self.extensions.shutdown(self))
 
-        runner_factory = self._runner_factory or _optional_class("maidcore.runner", "Runner")
-        if runner_factory is not None:
-            self.runner = runner_factory(self)
-            await _maybe_call(self.runner, "start")
-            self._on_close("runner", _closer(self.runner))
+        if self._runner_factory is None:
+            from maidcore.runner import Runner
 
-        sink = self.runner if self.runner is not None else _NoSink()
-        await self.events.start(sink, self.handled_event_types())
+            self._runner_factory = Runner
+        self.runner = self._runner_factory(self)
+        await self.runner.start()
+        self._on_close("runner", self.runner.close)
+
+        await self.events.start(self.runner, self.handled_event_types())
         self._on_close("event source", self.events.close)
 
         await self._snapshot_installs()
@@ -285,29 +286,8 @@ class Platform:
         await self.close()
 
 
-class _NoSink:
-    """Only used while the runner package is not installed: events are dropped with a log line."""
-
-    async def publish(self, event: dict[str, Any], *, target_plugin: str | None = None) -> None:
-        log.warning("no runner: dropped %s event", event.get("type"))
-
-
 def _install_state(record: Any) -> tuple[Any, ...]:
     return (record.version, tuple(sorted(record.granted)), record.enabled, record.pending_version)
-
-
-def _optional_class(module: str, name: str) -> Any:
-    """A class from another team's package, or None while that package does not exist yet."""
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            log.warning("%s is not installed; running without %s", module, name)
-            return None
-        raise
-    return getattr(mod, name)
 
 
 async def _maybe_call(obj: Any, method: str) -> None:
@@ -316,10 +296,3 @@ async def _maybe_call(obj: Any, method: str) -> None:
         result = fn()
         if inspect.isawaitable(result):
             await result
-
-
-def _closer(obj: Any) -> Callable[[], Awaitable[Any]] | None:
-    for method in ("close", "aclose", "stop"):
-        if hasattr(obj, method):
-            return lambda: _maybe_call(obj, method)
-    return None

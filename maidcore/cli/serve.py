@@ -47,17 +47,12 @@ async def install_demo(platform: Platform, guild_id: str, root: Path = EXAMPLES_
 
 
 async def start_web(platform: Platform) -> Any:
-    """Serve ``maidcore.web.create_app(platform)`` on ``settings.web``; ``None`` if the web package is absent."""
-    try:
-        web_module = importlib.import_module("maidcore.web")
-    except ModuleNotFoundError as exc:
-        if exc.name and "maidcore.web".startswith(exc.name):
-            log.warning("maidcore.web is not installed; serving without the web API")
-            return None
-        raise
+    """Serve ``maidcore.web.create_app(platform)`` on ``settings.web``; returns the runner to clean up."""
     from aiohttp import web
 
-    app = web_module.create_app(platform)
+    from maidcore.web import create_app
+
+    app = create_app(platform)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, platform.settings.web.host, platform.settings.web.port)
