@@ -161,3 +161,45 @@ def test_serve_in_emulator_mode_without_docker_falls_back_to_process(tmp_path):
     assert server.returncode == 0, stderr[-3000:]
     assert "falls back to the 'process' backend" in stderr and "NO isolation" in stderr
     assert "sandbox_backend=process" in stderr
+
+
+@pytest.fixture(scope="module")
+def runtime_image(docker_client) -> None:
+    """The plugin runtime image, built the way a user builds it (instant when up to date)."""
+    result = subprocess.run(
+        [str(MAIDCORE), "sandbox", "build-image", "-q"], capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_serve_with_docker_leaves_no_container_behind(tmp_path, docker_client, runtime_image):
+    from maidcore_docker.containers import node_id
+
+    from maidcore.settings import DockerSettings
+
+    data_dir = tmp_path / "data"
+    env = environment(data_dir, MAIDCORE_DISCORD__DEMO="false", MAIDCORE_DOCKER__WARM_POOL_SIZE="1")
+    assert cli(env, "install", str(write_plugin(tmp_path / "pinger")), "--server", "111", "--grant-all").returncode == 0
+    node = node_id(DockerSettings(), data_dir)
+
+    def containers():
+        return docker_client.api.containers(all=True, filters={"label": [f"maidcore.node={node}"]})
+
+    server = subprocess.Popen(
+        [str(MAIDCORE), "serve", "--no-web"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(lambda: (data_dir / "serve.json").is_file(), 120, "serve.json")
+        running = wait_for(
+            lambda: [c for c in containers() if c["Labels"].get("maidcore.plugin") == "pinger"], 120, "the container"
+        )
+        assert running[0]["State"] == "running"
+        assert processes_under(data_dir) == []  # the worker runs in the container, not as a host process
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=120)
+    assert server.returncode == 0, stderr[-3000:]
+    assert "sandbox_backend=docker" in stderr
+    assert containers() == [], "containers left behind after SIGTERM"
