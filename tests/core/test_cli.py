@@ -157,3 +157,25 @@ def test_replay_prints_host_calls_and_exits_zero_when_all_acked(tmp_path):
     assert call["method"] == "discord.send_message" and call["server_id"] == "555"
     assert call["params"]["channel_id"] == "42" and call["result"]["channel_id"] == "42"
     assert "1 acked, 0 not acked" in result.stderr
+
+
+def test_extensions_command_reports_a_broken_extension(tmp_path, monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    from maidcore.cli.state import CliState
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "ext_broken_cli.py").write_text("raise ImportError('needs libfoo >= 2')\n")
+    eps = [
+        EntryPoint("limits", "maidcore_limits.extension", "maidcore"),
+        EntryPoint("broken", "ext_broken_cli", "maidcore"),
+    ]
+    exts = Extensions.load(environ={}, entry_points_=eps)
+    cli = make_cli(exts)
+    args = ["--data-dir", str(tmp_path / "d"), "extensions"]
+    out = CliRunner().invoke(cli, args, obj=CliState(exts)).output
+    assert "failed (skipped):\n  broken       ext_broken_cli: ImportError: needs libfoo >= 2" in out
+    assert "rate_limiter     uses limits (from limits)" in out
+    assert "storage_backend  uses sqlmodel (NOT REGISTERED)" in out
+    full = CliRunner().invoke(cli, [*args, "--tracebacks"], obj=CliState(exts)).output
+    assert "Traceback (most recent call last)" in full
