@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
+from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from maidcore.cli import make_cli
+from maidcore.cli.state import CliState
 from maidcore.extensions import Extensions
 from maidcore.platform import Platform
 from maidcore.records import DeadLetter
@@ -138,10 +143,6 @@ def test_help_lists_every_core_command(invoke):
 
 @pytest.mark.slow
 def test_replay_prints_host_calls_and_exits_zero_when_all_acked(tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[2]
     events = tmp_path / "events.jsonl"
     events.write_text('{"type": "message_create", "content": "!ping", "channel_id": "42"}\n')
@@ -160,10 +161,6 @@ def test_replay_prints_host_calls_and_exits_zero_when_all_acked(tmp_path):
 
 
 def test_extensions_command_reports_a_broken_extension(tmp_path, monkeypatch):
-    from importlib.metadata import EntryPoint
-
-    from maidcore.cli.state import CliState
-
     monkeypatch.syspath_prepend(str(tmp_path))
     (tmp_path / "ext_broken_cli.py").write_text("raise ImportError('needs libfoo >= 2')\n")
     eps = [
