@@ -10,8 +10,18 @@ from maidcore.layers.sandbox import SandboxUnavailable
 
 
 def _settings():
+    """The CLI's settings (``--data-dir`` and friends) when run under ``maidcore``, else the environment's."""
     from maidcore.settings import Settings
 
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        try:
+            from maidcore.cli.state import CliState
+        except ImportError:
+            return Settings()
+        state = ctx.find_object(CliState)
+        if state is not None:
+            return state.settings()
     return Settings()
 
 

@@ -10,7 +10,9 @@ from click.testing import CliRunner
 from maidcore_docker.image import (
     ImageSources,
     base_tag,
+    default_cache_dir,
     ensure_image,
+    ensure_offline_base,
     find_sources,
     runtime_tag,
     stale_image_warning,
@@ -121,3 +123,15 @@ def test_cli_refuses_offline_with_from():
     result = CliRunner().invoke(maidcore_cli(), ["sandbox", "build-image", "--offline", "--from", "python:3.11-slim"])
     assert result.exit_code == 2
     assert "--offline and --from exclude each other" in result.output
+
+
+def test_lost_base_image_is_reimported_from_the_cached_tarball(docker_client, runtime_image):
+    settings = DockerSettings()
+    ref = base_tag(settings)
+    docker_client.images.remove(ref, force=True)  # untags it; the runtime image keeps its layers
+    messages = []
+    assert ensure_offline_base(docker_client, settings, progress=messages.append) == ref
+    assert docker_client.images.get(ref)
+    if (default_cache_dir(settings) / f"{ref.split(':', 1)[1]}.tar").is_file():
+        assert any(m.startswith("importing ") for m in messages)
+        assert not any("debootstrap" in m for m in messages)

@@ -241,3 +241,24 @@ async def test_close_stops_and_removes_every_worker(tmp_path, docker_client, run
     assert all(w.ended for w in workers)
     assert containers_of(docker_client, backend) == []
     assert backend.isolates() is True
+
+
+async def test_cli_sweep_removes_this_nodes_containers(tmp_path, docker_client, runtime_image):
+    from click.testing import CliRunner
+
+    from maidcore.cli import make_cli
+    from maidcore.extensions import Extensions
+
+    bundle = write_bundle(tmp_path / "stuck", IGNORES_EOF)
+    async with running_backend(tmp_path / "data", docker_client) as backend:
+        worker = await backend.spawn(spec(bundle, "swept"))
+        assert await worker.readline() == b"up\n"
+        cli = make_cli(Extensions.load())
+        result = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["--data-dir", str(tmp_path / "data"), "sandbox", "sweep"]
+        )
+        assert result.exit_code == 0, result.output
+        assert f"removed 1 container(s) of node {backend.node}" in result.output
+        status = await asyncio.wait_for(worker.wait(), 30)
+        assert status.signal == 9
+        assert containers_of(docker_client, backend) == []
