@@ -137,9 +137,6 @@ async def submit(platform: Platform, developer: str, src: Path, *, is_admin: boo
             )
         previous_record = await latest_published(records, plugin_id)
         previous = Bundle.unpacked(Path(previous_record.bundle_path)) if previous_record else None
-        checked = await asyncio.to_thread(run_checks, platform.review_checks, bundle, previous)
-        findings = [*intake.findings, *checked]
-        status = decide(findings)
 
         dest = platform.data_dir / "bundles" / plugin_id / version
         if dest.exists():  # a rejected earlier upload of this version, replaced
@@ -151,15 +148,21 @@ async def submit(platform: Platform, developer: str, src: Path, *, is_admin: boo
         record = VersionRecord(
             plugin_id=plugin_id,
             version=version,
-            status=status,
+            status=VersionStatus.SUBMITTED,
             manifest=normalised_manifest(bundle.manifest),
             bundle_path=str(dest),
-            findings=as_dicts(findings),
+            findings=as_dicts(intake.findings),
         )
         if existing is None:
             await records.add_version(record)
         else:
             await records.update_version(record)
+
+        checked = await asyncio.to_thread(run_checks, platform.review_checks, Bundle.unpacked(dest), previous)
+        findings = [*intake.findings, *checked]
+        status = decide(findings)
+        record = replace(record, status=status, findings=as_dicts(findings))
+        await records.update_version(record)
         log.info("version reviewed", extra={"plugin_id": plugin_id, "version": version, "status": status.value})
         return record
     finally:
