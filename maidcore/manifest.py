@@ -76,6 +76,7 @@ _HOST_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _PLACEHOLDERS = ("todo", "tbd", "fill me in", "lorem ipsum", "placeholder", "description goes here", "edit this")
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 _CRON_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
+_DAYS_IN_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
 
 
 class ManifestError(ValueError):
@@ -191,6 +192,10 @@ def cron_firings_per_day(spec: str) -> list[int]:
     values: list[set[int]] = []
     for text, (low, high), what in zip(fields, _CRON_RANGES, _CRON_NAMES, strict=True):
         values.append(_cron_field(text, low, high, what))
+    days, months = values[2], values[3]
+    dom_only = fields[2] != "*" and fields[4] == "*"  # with both restricted, any weekday matches too
+    if dom_only and not any(day <= _DAYS_IN_MONTH[month] for month in months for day in days):
+        raise ValueError(f"cron spec {spec!r} can never fire: no month in it has those days")
     return sorted(h * 60 + m for h in values[1] for m in values[0])
 
 

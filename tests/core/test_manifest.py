@@ -193,6 +193,9 @@ def test_cron_rules():
     )
     assert "exactly 5 fields" in problems({**EXAMPLE, "cron": [{"name": "t", "spec": "0 9 * *"}]})["cron[0].spec"]
     assert "0-6" in problems({**EXAMPLE, "cron": [{"name": "t", "spec": "0 9 * * 7"}]})["cron[0].spec"]
+    assert "can never fire" in problems({**EXAMPLE, "cron": [{"name": "t", "spec": "0 0 31 2 *"}]})["cron[0].spec"]
+    load_manifest({**EXAMPLE, "cron": [{"name": "t", "spec": "0 0 29 2 *"}]})  # leap years
+    load_manifest({**EXAMPLE, "cron": [{"name": "t", "spec": "0 0 31 2 1"}]})  # or any Monday of February
     six = [{"name": f"c{i}", "spec": f"{i * 10} 9 * * *"} for i in range(6)]
     assert "at most 5" in problems({**EXAMPLE, "cron": six})["cron"]
 
