@@ -162,6 +162,9 @@ def serve_command(
     except (PlatformError, ExtensionError) as exc:
         log.error("maidcore cannot start: %s", exc)
         raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # a layer failed in a way it did not explain: keep the traceback in the log
+        log.error("maidcore stopped on an unexpected error", exc_info=True)
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
 
 
 COMMANDS = (serve_command,)
