@@ -111,7 +111,8 @@ class ProxySettings(BaseModel):
     max_redirects: int = 5
     max_request_body_bytes: int = 1024 * 1024
     pool_size: int = 100  # open upstream connections, all hosts together
-    pool_size_per_host: int = 10
+    pool_size_per_host: int = 0  # 0 = no per-host cap; per_scope_concurrency already keeps plugins apart
+    per_scope_concurrency: int = 4  # requests one (server, plugin) may have in flight; more wait their turn
     dns_cache_seconds: float = 10.0  # checked addresses are reused (pinned) this long
     user_agent: str = "maidcore-proxy/0.1"  # sent when the plugin sets no User-Agent
 

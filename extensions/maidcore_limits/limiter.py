@@ -109,6 +109,8 @@ class LimitsRateLimiter:
         item = self.items[bucket]
         if cost > item.amount:
             raise _too_costly(bucket, item, cost)
+        if cost < 1:
+            raise ValueError(f"a rate-limit cost is a count of actions, at least 1 (got {cost})")
         key = self._keys.get((bucket, scope))
         if key is None:
             key = self._key(bucket, scope)

@@ -46,6 +46,8 @@ class HttpProxy:
         self._start_lock = asyncio.Lock()
         # (scope, outcome) -> count; outcome is "ok", "refused" or "failed"
         self.counts: Counter[tuple[Scope, str]] = Counter()
+        # scope -> [semaphore, users]: one slow or flooding plugin cannot take the whole pool
+        self._per_scope: dict[Scope, list[Any]] = {}
 
     async def start(self) -> None:
         async with self._start_lock:
@@ -96,14 +98,23 @@ class HttpProxy:
         ``InvalidArgument`` for a bad method/URL/header/body, and ``RpcFailure``
         for a refused address, DNS failure, timeout or upstream failure.
         """
+        slot = self._per_scope.get(scope)
+        if slot is None:
+            slot = self._per_scope[scope] = [asyncio.Semaphore(self.settings.per_scope_concurrency), 0]
+        slot[1] += 1
         try:
-            result = await self._request(allowed_domains, method, url, headers, body)
+            async with slot[0]:
+                result = await self._request(allowed_domains, method, url, headers, body)
         except (CapabilityDenied, InvalidArgument, AddressRefused):
             self.counts[scope, "refused"] += 1
             raise
         except HostError:
             self.counts[scope, "failed"] += 1
             raise
+        finally:
+            slot[1] -= 1
+            if slot[1] == 0:
+                del self._per_scope[scope]
         self.counts[scope, "ok"] += 1
         return result
 

@@ -432,12 +432,31 @@ async def test_cookies_are_not_kept_between_calls(proxy, upstream):
 # --- pool and bookkeeping --------------------------------------------------------------
 
 
-async def test_connection_pool_is_bounded_and_reused(make_proxy, upstream):
-    proxy = await make_proxy(pool_size=4, pool_size_per_host=2)
-    connector = proxy._session.connector
-    assert (connector.limit, connector.limit_per_host) == (4, 2)
-    results = await asyncio.gather(*(call(proxy, upstream, "/slow?delay=0.05") for _ in range(6)))
+async def test_connection_pool_is_bounded(make_proxy, upstream):
+    proxy = await make_proxy(pool_size=3, per_scope_concurrency=10)
+    assert proxy._session.connector.limit == 3
+    results = await asyncio.gather(*(call(proxy, upstream, "/slow?delay=0.1") for _ in range(6)))
     assert [r["status"] for r in results] == [200] * 6
+    assert upstream.max_concurrent_slow == 3
+
+
+async def test_one_scope_cannot_take_the_pool_from_another(make_proxy, upstream):
+    proxy = await make_proxy(per_scope_concurrency=2)
+    finished: list[str] = []
+
+    async def slow_plugin(i: int) -> None:
+        await call(proxy, upstream, "/slow?delay=0.3")
+        finished.append(f"slow {i}")
+
+    async def other_plugin() -> None:
+        await asyncio.sleep(0.05)
+        other, target = Scope("901", "other"), url(upstream, "/echo")
+        await proxy.request(other, allowed_domains=API, method="GET", url=target, headers=None, body=None)
+        finished.append("other")
+
+    await asyncio.gather(*(slow_plugin(i) for i in range(6)), other_plugin())
+    assert upstream.max_concurrent_slow == 2  # the slow plugin never had more than its share in flight
+    assert finished[0] == "other"  # and the other plugin did not queue behind it
 
 
 async def test_outcomes_are_counted_per_scope(proxy, upstream):

@@ -10,6 +10,7 @@ from aiohttp import web
 
 HITS = web.AppKey("hits", list)
 HUGE_SENT = web.AppKey("huge_sent", list)
+CONCURRENCY = web.AppKey("concurrency", dict)
 
 
 def build_app() -> web.Application:
@@ -49,7 +50,13 @@ def build_app() -> web.Application:
 
     async def slow(request: web.Request) -> web.Response:
         await record(request)
-        await asyncio.sleep(float(request.query.get("delay", "5")))
+        concurrency = request.app[CONCURRENCY]
+        concurrency["now"] += 1
+        concurrency["max"] = max(concurrency["max"], concurrency["now"])
+        try:
+            await asyncio.sleep(float(request.query.get("delay", "5")))
+        finally:
+            concurrency["now"] -= 1
         return web.Response(text="late")
 
     async def huge(request: web.Request) -> web.StreamResponse:
@@ -103,6 +110,7 @@ def build_app() -> web.Application:
     app = web.Application()
     app[HITS] = hits
     app[HUGE_SENT] = []
+    app[CONCURRENCY] = {"now": 0, "max": 0}
     app.router.add_route("*", "/echo", echo)
     app.router.add_get("/set-cookie", set_cookie)
     app.router.add_route("*", "/redirect", redirect)
@@ -122,6 +130,10 @@ class Upstream:
         self.app = build_app()
         self.runner = web.AppRunner(self.app, access_log=None)
         self.port = 0
+
+    @property
+    def max_concurrent_slow(self) -> int:
+        return self.app[CONCURRENCY]["max"]
 
     @property
     def huge_sent(self) -> list[int]:

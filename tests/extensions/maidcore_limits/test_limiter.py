@@ -135,6 +135,8 @@ async def test_a_cost_above_the_limit_is_invalid_not_a_wait(make_limiter):
         "invalid targets: targets is required and must be at most 60 per call (discord actions: 60 per minute; got 61)"
     )
     assert (await limiter.hit(Bucket.DISCORD, A, 60)).allowed
+    with pytest.raises(ValueError, match="at least 1"):
+        await limiter.hit(Bucket.DISCORD, A, 0)
 
 
 async def test_hit_nowait_decides_on_memory_and_defers_otherwise(make_limiter, storage_uri):
