@@ -86,7 +86,7 @@ class StorageSettings(BaseModel):
     metrics_retention_days: int = 90
     ephemeral_prefix: str = "maidcore:eph:"  # Redis key prefix (several maidcore installations can share one Redis)
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"  # NORMAL survives a killed process, FULL also power loss
-    db_threads: int = 4  # threads (each with its own connection) running database work off the event loop
+    db_threads: int | None = None  # threads (one connection each) doing database work off the loop; None = 4 on SQLite, 16 on PostgreSQL
     sweep_interval_seconds: float = 60.0  # how often expired KV keys and old metric buckets are deleted
 
 
@@ -115,6 +115,7 @@ class ProxySettings(BaseModel):
     per_scope_concurrency: int = 4  # requests one (server, plugin) may have in flight; more wait their turn
     dns_cache_seconds: float = 10.0  # checked addresses are reused (pinned) this long
     user_agent: str = "maidcore-proxy/0.1"  # sent when the plugin sets no User-Agent
+    extra_ca_file: str | None = None  # PEM file of CAs trusted besides the system ones (an internal CA, tests)
 
 
 class RunnerSettings(BaseModel):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import ipaddress
+import ssl
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -60,7 +61,11 @@ class HttpProxy:
                 cache_seconds=s.dns_cache_seconds,
                 allowed_networks=self.allowed_networks,
             )
+            tls = ssl.create_default_context()  # system CAs, hostname checked against the URL's host
+            if s.extra_ca_file:
+                tls.load_verify_locations(cafile=s.extra_ca_file)
             connector = aiohttp.TCPConnector(
+                ssl=tls,
                 resolver=self.resolver,
                 use_dns_cache=False,  # the checking resolver keeps (and pins) its own cache
                 limit=s.pool_size,
