@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -63,6 +64,4 @@ def require_guild(request: web.Request, server_id: str) -> TokenRecord:
 
 
 def _json(data: object) -> str:
-    import json
-
     return json.dumps(data)

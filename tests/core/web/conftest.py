@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -13,10 +15,27 @@ OTHER = "222222222222222222"
 
 
 @pytest.fixture
-async def platform(tmp_path):
-    p = await open_platform(tmp_path / "data")
-    yield p
-    await p.close()
+async def platform(request, tmp_path):
+    """Real storage: SQLite in a temp dir, or (``indirect`` param "postgres") a fresh PostgreSQL database."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        p = await open_platform(tmp_path / "data")
+        yield p
+        await p.close()
+        return
+    import psycopg
+
+    admin_url = request.getfixturevalue("postgres_url")
+    name = f"maidcore_web_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        p = await open_platform(tmp_path / "data", storage={"database_url": admin_url.rsplit("/", 1)[0] + "/" + name})
+        yield p
+        await p.close()
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

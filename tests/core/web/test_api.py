@@ -115,6 +115,7 @@ async def test_the_openapi_file_is_served_without_a_token(client):
     assert r.status == 200 and "openapi: 3.1.0" in await r.text()
 
 
+@pytest.mark.parametrize("platform", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 async def test_the_whole_path_over_http(client, tokens, tmp_path, world):
     # marketplace listing shows the capabilities with tiers
     r = await client.get("/api/marketplace", headers=tokens["other_admin"])
