@@ -178,6 +178,8 @@ def check_dangerous_code(bundle) -> list[Finding]:
                     )
             elif isinstance(node, ast.Subscript):
                 base = node.value
+                if dotted(base) == "sys.modules":
+                    forbid_module(fold(node.slice, env), node.lineno, "reaches")
                 if (isinstance(base, ast.Name) and base.id in builtins_names) or (
                     isinstance(base, ast.Attribute)
                     and base.attr == "__dict__"
@@ -248,6 +250,18 @@ def check_dangerous_code(bundle) -> list[Finding]:
                                 node.lineno,
                             )
                         )
+        called = sum(1 for n in nodes(tree) if isinstance(n, ast.Call) and dotted(n.func) in importers)
+        referenced = [n for n in nodes(tree) if isinstance(n, (ast.Attribute, ast.Name)) and dotted(n) in importers]
+        if len(referenced) > called:
+            out.append(
+                error(
+                    "dynamic_import",
+                    f"{dotted(referenced[0])} is passed around instead of called directly; the import cannot be "
+                    "reviewed — use a plain import",
+                    path,
+                    referenced[0].lineno,
+                )
+            )
     return out
 
 

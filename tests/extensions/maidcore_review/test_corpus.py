@@ -346,6 +346,14 @@ CASES = [
         plugin(main=main_with("import importlib, os\nimportlib.import_module(os.environ['M'])")),
         "dynamic_import",
     ),
+    Case(
+        "import-module-alias",
+        plugin(main=main_with('import importlib\nload = importlib.import_module\nload("subprocess")')),
+        "dynamic_import",
+    ),
+    Case(
+        "sys-modules", plugin(main=main_with('import sys\nproc = sys.modules["sub" + "process"]')), "forbidden_import"
+    ),
     Case("dunder-import", plugin(main=main_with('os_mod = __import__("os")')), "forbidden_call"),
     Case(
         "getattr-builtins",
