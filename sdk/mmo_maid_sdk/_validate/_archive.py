@@ -27,6 +27,7 @@ class Limits:
     max_zipped: int = 10 * MB
     max_unpacked: int = 40 * MB
     max_files: int = 200
+    max_entries: int = 1000  # every entry, directories and junk included
     max_ratio: int = 100  # uncompressed / compressed, per entry ...
     ratio_floor: int = 1 * MB  # ... for entries larger than this
 
@@ -92,7 +93,16 @@ def scan_zip(zf: zipfile.ZipFile, limits: Limits = LIMITS) -> tuple[list[_Entry]
     seen: dict[str, str] = {}
     dirs: set[str] = set()
     declared = 0
-    for info in zf.infolist():
+    infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        return [], [
+            error(
+                "bundle_too_large",
+                f"the zip holds {len(infos)} entries; a bundle may hold at most {limits.max_files} files "
+                f"({limits.max_entries} entries with directories)",
+            )
+        ]
+    for info in infos:
         name = info.filename
         parts = split_entry_name(name)
         if isinstance(parts, str):

@@ -121,3 +121,10 @@ def test_an_empty_zip_names_both_missing_files(tmp_path):
     zipfile.ZipFile(src, "w").close()
     result = unpack_bundle(src, tmp_path / "out")
     assert sorted(f.code for f in result.findings) == ["entry_missing", "manifest_missing"]
+
+
+def test_a_zip_of_thousands_of_junk_entries_is_refused_outright(tmp_path):
+    src = make_zip(tmp_path / "b.zip", [(f"__pycache__/m{i}.pyc", b"") for i in range(1200)])
+    result = unpack_bundle(src, tmp_path / "out")
+    assert [f.code for f in result.findings] == ["bundle_too_large"]
+    assert "1204 entries" in result.findings[0].message
