@@ -86,7 +86,7 @@ class StorageSettings(BaseModel):
     metrics_retention_days: int = 90
     ephemeral_prefix: str = "maidcore:eph:"  # Redis key prefix (several maidcore installations can share one Redis)
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"  # NORMAL survives a killed process, FULL also power loss
-    db_threads: int | None = None  # threads (one connection each) doing database work off the loop; None = 4 on SQLite, 16 on PostgreSQL
+    db_threads: int | None = None  # database threads (one connection each); None = 4 on SQLite, 16 on PostgreSQL
     sweep_interval_seconds: float = 60.0  # how often expired KV keys and old metric buckets are deleted
 
 

@@ -90,6 +90,8 @@ class Database:
         self._local = threading.local()
         self._opened: list[Any] = []
         self._lock = threading.Lock()
+        self._reads: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._writes: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self.engine = self._make_engine()
 
     # --- lifecycle ----------------------------------------------------------------
@@ -185,6 +187,83 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, fn, args)
 
+    def batched(self, fn: Callable[..., T], *args: Any, write: bool = False) -> asyncio.Future[T]:
+        """Like ``run``, but calls queued in the same loop iteration share one trip to a database thread.
+
+        On SQLite the writes among them also share one transaction (group commit):
+        each runs inside its own savepoint, so one that fails is undone alone, and
+        every caller is answered only after the COMMIT. On PostgreSQL the round
+        trip dominates and connections work in parallel, so this is plain ``run``.
+        """
+        if self.dialect != "sqlite":
+            return asyncio.ensure_future(self.run(fn, *args))
+        if self._executor is None:
+            raise RuntimeError("the storage layer is not started; call `await storage.start()` first")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        queue = self._writes if write else self._reads
+        queue.append((fn, args, future))
+        if len(queue) == 1:
+            loop.call_soon(self._flush, loop, write)
+        return future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop, write: bool) -> None:
+        if write:
+            batch, self._writes = self._writes, []
+        else:
+            batch, self._reads = self._reads, []
+        if batch and self._executor is not None:
+            self._executor.submit(self._run_batch, loop, batch, write)
+        elif batch:
+            for _fn, _args, future in batch:
+                future.set_exception(RuntimeError("the storage layer is closed"))
+
+    def _run_batch(self, loop: asyncio.AbstractEventLoop, batch: list, write: bool) -> None:
+        results: list[tuple[asyncio.Future, Any, BaseException | None]] = []
+        conn = self._thread_connection()
+        group = write and len(batch) > 1
+        try:
+            if group:
+                conn.execute("BEGIN IMMEDIATE")
+                self._local.group = True
+            for fn, args, future in batch:
+                try:
+                    results.append((future, fn(conn, *args), None))
+                except Exception as exc:
+                    results.append((future, None, exc))
+            if group:
+                self._local.group = False
+                conn.execute("COMMIT")
+        except Exception as exc:  # BEGIN or COMMIT failed: nobody's write is acknowledged
+            self._local.group = False
+            with contextlib.suppress(Exception):
+                conn.execute("ROLLBACK")
+            results = [(future, None, exc) for _fn, _args, future in batch]
+        loop.call_soon_threadsafe(_settle, results)
+
+    def run_batch(self, fn: Callable[[Any, list], list], batch: list) -> None:
+        """Run ``fn(connection, batch)`` on a database thread; it returns ``(future, value, error)`` per caller.
+
+        The futures are settled on the loop in one go. For callers that merge
+        many small requests into one statement (see ``SqlKvStore.get``).
+        """
+        if self._executor is None:
+            raise RuntimeError("the storage layer is not started; call `await storage.start()` first")
+        self._executor.submit(self._call_batch, asyncio.get_running_loop(), fn, batch)
+
+    def _call_batch(self, loop: asyncio.AbstractEventLoop, fn: Callable[[Any, list], list], batch: list) -> None:
+        try:
+            conn = self._thread_connection()
+            if self.dialect == "postgresql" and conn.closed:
+                self._drop_thread_connection()
+                conn = self._thread_connection()
+            results = fn(conn, batch)
+        except Exception as exc:
+            if self.dialect == "postgresql":
+                self._drop_thread_connection()
+            results = [(item[-1], None, exc) for item in batch]
+        loop.call_soon_threadsafe(_settle, results)
+
     async def run_plain(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` (no connection) on a database thread."""
         if self._executor is None:
@@ -201,7 +280,17 @@ class Database:
     @contextlib.contextmanager
     def write(self, conn: Any) -> Iterator[Any]:
         """A write transaction: ``BEGIN IMMEDIATE`` on SQLite (no lock upgrade deadlocks), a plain one on PostgreSQL."""
-        if self.dialect == "sqlite":
+        if self.dialect == "sqlite" and getattr(self._local, "group", False):
+            # inside a group commit: this write alone can be undone, the batch commits once
+            conn.execute("SAVEPOINT op")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK TO op")
+                conn.execute("RELEASE op")
+                raise
+            conn.execute("RELEASE op")
+        elif self.dialect == "sqlite":
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -212,6 +301,16 @@ class Database:
         else:
             with conn.transaction():
                 yield conn
+
+
+def _settle(results: list[tuple[asyncio.Future, Any, BaseException | None]]) -> None:
+    for future, value, exc in results:
+        if future.cancelled():
+            continue
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(value)
 
 
 def _connection_lost(exc: Exception, conn: Any) -> bool:

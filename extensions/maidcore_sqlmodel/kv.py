@@ -9,6 +9,7 @@ and takes a per-scope advisory lock before counting keys for the quota.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
@@ -25,6 +26,7 @@ MAX_KEY_CHARS = 256
 MAX_LIST = 100
 MAX_GET_MANY = 50
 MAX_PUT_MANY = 25
+_GET_BATCH = 100  # gets answered by one statement
 
 JSON = Any
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
@@ -163,16 +165,47 @@ class SqlKvStore:
         self._count_sql = q(f"SELECT count(*) FROM kv_entries WHERE {_SCOPE} AND {_LIVE}")
         self._scope_lock_sql = q("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
         self._sweep_sql = q("DELETE FROM kv_entries WHERE expires_at IS NOT NULL AND expires_at <= ?")
+        self._pending_gets: list[tuple[str, str, str, asyncio.Future]] = []
 
     # --- reads -------------------------------------------------------------------
 
     async def get(self, scope: Scope, key: str) -> JSON | None:
+        """Gets arriving in the same loop iteration are answered by one statement on one database thread."""
         check_key(key)
-        return await self.db.run(self._get, scope, key)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[JSON | None] = loop.create_future()
+        self._pending_gets.append((scope.server_id, scope.plugin_id, key, future))
+        if len(self._pending_gets) == 1:
+            loop.call_soon(self._flush_gets)
+        return await future
 
-    def _get(self, conn: Any, scope: Scope, key: str) -> JSON | None:
-        row = conn.execute(self._get_sql, (scope.server_id, scope.plugin_id, key, time.time())).fetchone()
-        return None if row is None else json.loads(row[0])
+    def _flush_gets(self) -> None:
+        batch, self._pending_gets = self._pending_gets, []
+        for start in range(0, len(batch), _GET_BATCH):
+            self.db.run_batch(self._get_batch, batch[start : start + _GET_BATCH])
+
+    def _get_batch(self, conn: Any, batch: list[tuple[str, str, str, asyncio.Future]]) -> list[tuple]:
+        wanted = list(dict.fromkeys((s, p, k) for s, p, k, _f in batch))
+        if len(wanted) == 1:
+            sql, args = self._get_sql, [*wanted[0], time.time()]
+        else:
+            rows = ", ".join("(?, ?, ?)" for _ in wanted)
+            sql = self.db.sql(
+                "SELECT server_id, plugin_id, key, value FROM kv_entries "
+                f"WHERE (server_id, plugin_id, key) IN (VALUES {rows}) AND {_LIVE}"
+            )
+            args = [part for ids in wanted for part in ids]
+            args.append(time.time())
+        found = conn.execute(sql, args).fetchall()
+        if len(wanted) == 1:
+            values = {wanted[0]: found[0][0]} if found else {}
+        else:
+            values = {(s, p, k): v for s, p, k, v in found}
+        out = []
+        for s, p, k, future in batch:
+            text = values.get((s, p, k))
+            out.append((future, None if text is None else json.loads(text), None))
+        return out
 
     async def get_many(self, scope: Scope, keys: Sequence[str]) -> dict[str, JSON]:
         if isinstance(keys, str | bytes) or not isinstance(keys, Sequence) or len(keys) > MAX_GET_MANY:
@@ -248,7 +281,7 @@ class SqlKvStore:
             await self.delete(scope, key)
             return
         text = encode_value(value)
-        await self.db.run(self._put, scope, key, text, ttl)
+        await self.db.batched(self._put, scope, key, text, ttl, write=True)
 
     def _put(self, conn: Any, scope: Scope, key: str, text: str, ttl: int) -> None:
         now = time.time()
@@ -301,19 +334,19 @@ class SqlKvStore:
 
     async def delete(self, scope: Scope, key: str) -> None:
         check_key(key)
-        await self.db.run(self._delete, scope, key)
+        await self.db.batched(self._delete, scope, key, write=True)
 
     def _delete(self, conn: Any, scope: Scope, key: str) -> None:
         conn.execute(self._delete_sql, (scope.server_id, scope.plugin_id, key))
 
     async def increment(self, scope: Scope, key: str, amount: int | float = 1, path: str = "") -> int | float:
         check_key(key)
-        return await self.db.run(self._increment, scope, key, _check_amount(amount), _split_path(path))
+        return await self.db.batched(self._increment, scope, key, _check_amount(amount), _split_path(path), write=True)
 
     async def decrement(self, scope: Scope, key: str, amount: int | float = 1) -> int | float:
         """``kv.decr``: a missing key becomes ``-amount``."""
         check_key(key)
-        return await self.db.run(self._increment, scope, key, -_check_amount(amount), [])
+        return await self.db.batched(self._increment, scope, key, -_check_amount(amount), [], write=True)
 
     def _increment(self, conn: Any, scope: Scope, key: str, amount: int | float, path: list[str]) -> int | float:
         ids = (scope.server_id, scope.plugin_id, key)

@@ -272,3 +272,25 @@ def test_prefix_upper_bound_is_exact():
     assert prefix_upper_bound("a\U0010ffff") == "b"
     assert prefix_upper_bound("\ud7ff") == "\ue000"
     assert prefix_upper_bound("\U0010ffff") is None
+
+
+async def test_a_failing_write_does_not_undo_the_writes_committed_with_it(storage, scope):
+    """On SQLite concurrent writes share one transaction (group commit); each still succeeds or fails alone."""
+    await storage.kv.put(scope, "text", "not a number")
+    results = await asyncio.gather(
+        storage.kv.put(scope, "a", 1),
+        storage.kv.increment(scope, "text", 1),  # fails: not a number
+        storage.kv.increment(scope, "n", 5),
+        storage.kv.put_many(scope, {"b": 2, "c": "x" * (65 * 1024)}),  # fails whole: one value too big
+        storage.kv.put(scope, "d", 4, ttl_seconds=60),
+        storage.kv.delete(scope, "a-missing"),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[2] == 5 and results[4] is None and results[5] is None
+    assert isinstance(results[1], InvalidArgument) and isinstance(results[3], KvQuotaExceeded)
+    assert await storage.kv.get_many(scope, ["a", "b", "c", "d", "n", "text"]) == {
+        "a": 1,
+        "d": 4,
+        "n": 5,
+        "text": "not a number",
+    }

@@ -1,0 +1,206 @@
+"""KV throughput through the storage layer vs. the bare database driver, SQLite and PostgreSQL side by side.
+
+    .venv/bin/python benchmarks/storage_kv.py [--seconds 3] [--postgres URL | --no-postgres]
+
+Four plugins (four scopes) run concurrently; each keeps ``--in-flight`` calls
+outstanding (default 4: the SDK's four dispatch threads per plugin, §10.6), as
+asyncio tasks calling ``storage.kv.get / put / increment`` — the calls the
+runner's host API makes for ``kv.get`` / ``kv.put`` / ``kv.increment``. The
+baseline runs the same SQL statements (same transactions) straight on the
+driver (``sqlite3`` / ``psycopg``) from as many threads, one connection each,
+with no asyncio, no thread hand-off, no validation and no JSON.
+Overhead = 1 - layer / baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extensions"))
+
+from maidcore_sqlmodel.database import SQLITE_BUSY_TIMEOUT_MS
+from maidcore_sqlmodel.storage import SqlModelStorage
+
+from maidcore.scope import Scope
+from maidcore.settings import StorageSettings
+
+PLUGINS = 4
+KEYS = 100
+OPS = ("get", "set", "increment")
+
+
+# --- through the layer --------------------------------------------------------------
+
+
+async def layer_run(storage: SqlModelStorage, op: str, seconds: float, in_flight: int) -> float:
+    scopes = [Scope("900000000000000001", f"bench-plugin-{i}") for i in range(PLUGINS)]
+    for scope in scopes:
+        await storage.kv.put_many(scope, {f"key{k}": k for k in range(25)})
+        for k in range(25, KEYS):
+            await storage.kv.put(scope, f"key{k}", k)
+    deadline = time.perf_counter() + seconds
+    counts = [0] * (PLUGINS * in_flight)
+
+    async def plugin(i: int) -> None:
+        scope, kv, n = scopes[i % PLUGINS], storage.kv, i // PLUGINS * 7
+        while time.perf_counter() < deadline:
+            for _ in range(50):
+                key = f"key{n % KEYS}"
+                if op == "get":
+                    await kv.get(scope, key)
+                elif op == "set":
+                    await kv.put(scope, key, n)
+                else:
+                    await kv.increment(scope, key, 1)
+                n += 1
+        counts[i] = n
+
+    started = time.perf_counter()
+    await asyncio.gather(*(plugin(i) for i in range(PLUGINS * in_flight)))
+    return sum(counts) / (time.perf_counter() - started)
+
+
+# --- straight on the driver -------------------------------------------------------------
+
+
+class DriverBaseline:
+    """The statements the layer runs for each operation, issued directly on one driver connection per thread."""
+
+    def __init__(self, kind: str, target: str) -> None:
+        self.kind, self.target = kind, target
+        q = (lambda s: s) if kind == "sqlite" else (lambda s: s.replace("?", "%s"))
+        live = "(expires_at IS NULL OR expires_at > ?)"
+        self.get_sql = q(f"SELECT value FROM kv_entries WHERE server_id = ? AND plugin_id = ? AND key = ? AND {live}")
+        self.set_sql = q(
+            "UPDATE kv_entries SET value = ?, expires_at = ? "
+            f"WHERE server_id = ? AND plugin_id = ? AND key = ? AND {live}"
+        )
+        lock = "" if kind == "sqlite" else " FOR UPDATE"
+        self.lock_sql = q(
+            f"SELECT value, expires_at FROM kv_entries WHERE server_id = ? AND plugin_id = ? AND key = ?{lock}"
+        )
+        self.incr_sql = q("UPDATE kv_entries SET value = ? WHERE server_id = ? AND plugin_id = ? AND key = ?")
+
+    def connect(self):
+        if self.kind == "sqlite":
+            conn = sqlite3.connect(self.target, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            return conn
+        import psycopg
+
+        return psycopg.connect(self.target, autocommit=True)
+
+    def begin(self, conn) -> None:
+        conn.execute("BEGIN IMMEDIATE" if self.kind == "sqlite" else "BEGIN")
+
+    def run(self, op: str, seconds: float, in_flight: int) -> float:
+        deadline = time.perf_counter() + seconds
+        counts = [0] * (PLUGINS * in_flight)
+
+        def worker(i: int) -> None:
+            conn = self.connect()
+            ids = ("900000000000000001", f"bench-plugin-{i % PLUGINS}")
+            n = i // PLUGINS * 7
+            while time.perf_counter() < deadline:
+                for _ in range(50):
+                    key = f"key{n % KEYS}"
+                    if op == "get":
+                        conn.execute(self.get_sql, (*ids, key, time.time())).fetchone()
+                    elif op == "set":
+                        self.begin(conn)
+                        conn.execute(self.set_sql, (str(n), None, *ids, key, time.time()))
+                        conn.execute("COMMIT")
+                    else:
+                        self.begin(conn)
+                        row = conn.execute(self.lock_sql, (*ids, key)).fetchone()
+                        conn.execute(self.incr_sql, (str(int(row[0]) + 1), *ids, key))
+                        conn.execute("COMMIT")
+                    n += 1
+            counts[i] = n
+            conn.close()
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(PLUGINS * in_flight)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sum(counts) / (time.perf_counter() - started)
+
+
+# --- one backend ------------------------------------------------------------------------------
+
+
+async def bench_backend(settings: StorageSettings, data_dir: Path, seconds: float, in_flight: int) -> dict[str, dict]:
+    storage = SqlModelStorage(settings, data_dir)
+    await storage.start()
+    try:
+        results = {op: {"layer": await layer_run(storage, op, seconds, in_flight)} for op in OPS}
+        target = str(storage.db.url.sqlite_path) if storage.db.dialect == "sqlite" else storage.db.url.conninfo
+    finally:
+        await storage.close()
+    baseline = DriverBaseline(storage.db.dialect, target)
+    for op in OPS:
+        results[op]["driver"] = baseline.run(op, seconds, in_flight)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="measuring time per operation and side")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("MAIDCORE_TEST_POSTGRES_URL", "postgresql://maidcore:maidcore@127.0.0.1:5432/maidcore"),
+        help="admin URL; a scratch database is created and dropped",
+    )
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--in-flight", type=int, default=4, help="calls outstanding per plugin (SDK: 4 threads)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args()
+
+    all_results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        all_results["sqlite"] = asyncio.run(bench_backend(StorageSettings(), Path(tmp), args.seconds, args.in_flight))
+    if not args.no_postgres:
+        import psycopg
+
+        name = f"maidcore_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(args.postgres, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = args.postgres.rsplit("/", 1)[0] + "/" + name
+            with tempfile.TemporaryDirectory() as tmp:
+                all_results["postgresql"] = asyncio.run(
+                    bench_backend(StorageSettings(database_url=url), Path(tmp), args.seconds, args.in_flight)
+                )
+        finally:
+            with psycopg.connect(args.postgres, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    print(
+        f"KV ops/s through the Storage layer vs the bare driver: {PLUGINS} concurrent plugins x {args.in_flight} "
+        f"calls in flight, {args.seconds:g} s per measurement, {os.cpu_count()} CPUs"
+    )
+    print(f"{'backend':<11} {'op':<10} {'layer':>10} {'driver':>10} {'layer/driver':>13} {'overhead':>9}")
+    for backend, results in all_results.items():
+        for op, r in results.items():
+            ratio = r["layer"] / r["driver"]
+            print(f"{backend:<11} {op:<10} {r['layer']:>10,.0f} {r['driver']:>10,.0f} {ratio:>13.2f} {1 - ratio:>9.0%}")
+    if args.json:
+        print(json.dumps(all_results))
+
+
+if __name__ == "__main__":
+    main()
