@@ -127,7 +127,7 @@ class DockerBackend:
             self._in_background(worker.rename(containers.container_name(spec.name)))
             worker.name = spec.name
         else:
-            worker = await self._launch(spec, name=containers.container_name(spec.name), role="worker")
+            worker = await self._launch(spec, name=containers.container_name(spec.name))
         self.pool.refill(spec)
         return worker
 
@@ -185,13 +185,13 @@ class DockerBackend:
 
     async def _launch_spare(self, spec: WorkerSpec) -> DockerWorker:
         name = containers.container_name(f"maidcore-warm-{spec.plugin_id}-{spec.version}-{uuid.uuid4().hex[:8]}")
-        return await self._launch(spec, name=name, role="spare", track=False)
+        return await self._launch(spec, name=name, track=False)
 
-    async def _launch(self, spec: WorkerSpec, *, name: str, role: str, track: bool = True) -> DockerWorker:
+    async def _launch(self, spec: WorkerSpec, *, name: str, track: bool = True) -> DockerWorker:
         assert self.client is not None and self.engine is not None
         if not (Path(spec.bundle_dir) / "__main__.py").is_file():
             raise FileNotFoundError(f"{spec.bundle_dir} has no __main__.py; a plugin bundle needs one")
-        kwargs = containers.create_kwargs(self.settings, spec, name=name, node=self.node, role=role)
+        kwargs = containers.create_kwargs(self.settings, spec, name=name, node=self.node)
         try:
             worker = await asyncio.wait_for(
                 launch(

@@ -24,8 +24,6 @@ PLATFORM_LABEL = "maidcore.platform"
 NODE_LABEL = "maidcore.node"
 PLUGIN_LABEL = "maidcore.plugin"
 VERSION_LABEL = "maidcore.version"
-WORKER_LABEL = "maidcore.worker"
-ROLE_LABEL = "maidcore.role"
 
 BUNDLE_MOUNT = "/plugin"
 SITE_MOUNT = "/site"
@@ -64,7 +62,7 @@ def security_options(settings: DockerSettings) -> list[str]:
     return options
 
 
-def create_kwargs(settings: DockerSettings, spec: WorkerSpec, *, name: str, node: str, role: str) -> dict[str, Any]:
+def create_kwargs(settings: DockerSettings, spec: WorkerSpec, *, name: str, node: str) -> dict[str, Any]:
     """Keyword arguments for ``create_container_config``; ``host_config`` holds those of ``create_host_config``.
 
     ``launch`` adds ``StdinOnce`` (EOF from the runner reaches the worker) which the SDK has no argument for.
@@ -79,8 +77,6 @@ def create_kwargs(settings: DockerSettings, spec: WorkerSpec, *, name: str, node
         NODE_LABEL: node,
         PLUGIN_LABEL: spec.plugin_id,
         VERSION_LABEL: spec.version,
-        WORKER_LABEL: spec.name,
-        ROLE_LABEL: role,
     }
     tmpfs_options = f"rw,nosuid,nodev,noexec,size={settings.tmpfs_size},mode=1777"
     host_config = {

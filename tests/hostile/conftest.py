@@ -174,6 +174,31 @@ class Arena:
     def slot(self, plugin_id: str):
         return next(slot for key, slot in self.platform.runner.slots.items() if key[0] == plugin_id)
 
+    def running_containers(self, plugin_id: str) -> list[dict]:
+        """The engine's view of this plugin's running containers (worker and any warm spare)."""
+        client = self.platform.sandbox.client
+        labels = [f"maidcore.node={self.platform.sandbox.node}", f"maidcore.plugin={plugin_id}"]
+        return client.api.containers(filters={"label": labels, "status": "running"})
+
+    async def cpu_and_pids(self, plugin_id: str, seconds: float = 2.0) -> tuple[float, int]:
+        """Highest CPU share used over ``seconds`` and highest pid count among the plugin's containers."""
+        client = self.platform.sandbox.client
+        ids = [c["Id"] for c in self.running_containers(plugin_id)]
+
+        def sample():
+            out = {}
+            for cid in ids:
+                stats = client.api.stats(cid, stream=False)
+                out[cid] = (stats["cpu_stats"]["cpu_usage"]["total_usage"], stats["pids_stats"].get("current", 0))
+            return out, time.monotonic()
+
+        first, t0 = await asyncio.to_thread(sample)
+        await asyncio.sleep(seconds)
+        second, t1 = await asyncio.to_thread(sample)
+        cpu = max(((second[c][0] - first[c][0]) / 1e9 / (t1 - t0) for c in ids), default=0.0)
+        pids = max((max(first[c][1], second[c][1]) for c in ids), default=0)
+        return cpu, pids
+
     async def dead_letters(self, plugin_id: str, server: str) -> list:
         letters = await self.platform.records.list_dead_letters()
         return [d for d in letters if d.plugin_id == plugin_id and d.server_id == server]

@@ -25,6 +25,9 @@ async def test_fork_bomb_stops_at_the_pids_limit(arena):
     (report,) = outcome.reports
     assert report["failure"] == "EAGAIN"
     assert report["forked"] < 32
+    cpu, pids = await arena.cpu_and_pids("hostile_forkbomb")
+    assert 1 < pids <= 32  # seen by the engine, not just by the plugin
+    assert cpu <= 0.35  # the bombing children share the quarter CPU
 
 
 async def test_memory_hog_is_oom_killed_and_restarted(arena):
@@ -34,7 +37,10 @@ async def test_memory_hog_is_oom_killed_and_restarted(arena):
 
 
 async def test_cpu_spin_in_a_handler_is_dead_lettered_and_others_keep_running(arena):
-    outcome = await arena.attack("cpuspin", good_events=20)
+    outcome = await arena.attack("cpuspin", good_events=20, until=lambda o: bool(o.plugin_logs))  # booted
+    await _sleep(1.0)  # the attack event reached the spinning handler
+    cpu, _ = await arena.cpu_and_pids("hostile_cpuspin")
+    assert 0.1 < cpu <= 0.35  # spinning, and held to its quarter of a CPU
     letters = []
     for _ in range(200):
         letters = await arena.dead_letters("hostile_cpuspin", outcome.server_id)

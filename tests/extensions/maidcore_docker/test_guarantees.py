@@ -210,7 +210,7 @@ async def test_labels_name_platform_node_plugin_and_version(worker, docker_clien
     assert labels["maidcore.platform"] == "maidcore"
     assert labels["maidcore.plugin"] == "probe"
     assert labels["maidcore.version"] == "1.0.0"
-    assert labels["maidcore.worker"] == worker.name
+    assert labels["maidcore.node"]
     assert attrs["Name"] == "/" + worker.name
     host = attrs["HostConfig"]
     assert host["NetworkMode"] == "none"

@@ -82,7 +82,8 @@ def test_changed_sdk_rebuilds_only_the_runtime_layer(tmp_path, docker_client, ru
         assert out.strip() == b"rebuilt"
         warning = stale_image_warning(docker_client, "maidcore-sandbox-test:changed")
         assert warning is not None and "maidcore sandbox build-image" in warning  # not this checkout's SDK
-        assert stale_image_warning(docker_client, runtime_image) is None
+        current = ensure_image(docker_client, DockerSettings())  # (the SDK may have moved during the session)
+        assert stale_image_warning(docker_client, current) is None
         again = []
         assert ensure_image(docker_client, settings, progress=again.append, sources=sources) == tag
         assert again == [f"runtime image {tag} is up to date"]
@@ -113,6 +114,7 @@ def maidcore_cli():
 
 
 def test_cli_build_image_through_the_register_commands_hook(docker_client, runtime_image):
+    runtime_image = ensure_image(docker_client, DockerSettings())  # (the SDK may have moved during the session)
     result = CliRunner().invoke(maidcore_cli(), ["sandbox", "build-image", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "is up to date" in result.output
