@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 
 import limits
@@ -47,14 +46,14 @@ async def test_each_bucket_server_and_plugin_has_its_own_window(make_limiter):
 async def test_retry_after_is_the_time_until_the_oldest_entry_leaves_the_window(make_limiter):
     limiter = make_limiter()
     first = time.time()
-    assert await hits(limiter, Bucket.PROXY, A, 30) == [True] * 30
+    assert (await limiter.hit(Bucket.PROXY, A)).allowed
+    first_end = time.time()  # the oldest entry was stamped in [first, first_end]; it leaves 60 s later
+    assert await hits(limiter, Bucket.PROXY, A, 29) == [True] * 29
     before = time.time()
     decision = await limiter.hit(Bucket.PROXY, A)
     after = time.time()
     assert not decision.allowed and decision.remaining == 0
-    # the first entry was taken at some instant in [first, before]; it leaves 60 s later
-    assert first + 60 - after <= decision.retry_after <= before + 60 - before + 0.01
-    assert 59.0 < decision.retry_after <= 60.01
+    assert first + 60 - after <= decision.retry_after <= first_end + 60 - before + 0.001
 
 
 async def test_waiting_retry_after_is_enough_and_needed(make_limiter):
@@ -62,9 +61,9 @@ async def test_waiting_retry_after_is_enough_and_needed(make_limiter):
     assert await hits(limiter, Bucket.EVENTS, A, 5) == [True] * 5
     decision = await limiter.hit(Bucket.EVENTS, A)
     assert not decision.allowed and 0.9 < decision.retry_after <= 1.01
-    await asyncio.sleep(decision.retry_after - 0.15)
+    await asyncio.sleep(decision.retry_after - 0.3)
     assert not (await limiter.hit(Bucket.EVENTS, A)).allowed
-    await asyncio.sleep(0.15 + 0.01)
+    await asyncio.sleep(0.3 + 0.01)
     assert (await limiter.hit(Bucket.EVENTS, A)).allowed
 
 
@@ -74,10 +73,10 @@ async def test_no_double_burst_across_a_window_edge(make_limiter):
     five = limits.RateLimitItemPerSecond(5)
     limiter = make_limiter(events_per_second=5)
     assert fixed.hit(five, "edge") and (await limiter.hit(Bucket.EVENTS, A)).allowed  # t0 opens the fixed window
-    await asyncio.sleep(0.9)
+    await asyncio.sleep(0.8)
     assert [fixed.hit(five, "edge") for _ in range(4)] == [True] * 4
     assert await hits(limiter, Bucket.EVENTS, A, 4) == [True] * 4
-    await asyncio.sleep(0.15)  # t0 + 1.05: a new fixed window
+    await asyncio.sleep(0.25)  # t0 + 1.05: a new fixed window
     assert [fixed.hit(five, "edge") for _ in range(5)] == [True] * 5  # 9 in 0.15 s: the burst guarded against
     assert await hits(limiter, Bucket.EVENTS, A, 5) == [True, False, False, False, False]  # only t0's unit left
 
@@ -109,20 +108,24 @@ async def test_a_costly_call_is_taken_whole_or_not_at_all(make_limiter):
 
 
 async def test_retry_after_for_a_cost_waits_for_enough_entries_to_leave(make_limiter):
+    async def stamped(cost):
+        """The decision, and the instants before and after it (its entries are stamped in between)."""
+        before = time.time()
+        decision = await limiter.hit(Bucket.EVENTS, A, cost)
+        return decision, before, time.time()
+
     limiter = make_limiter(events_per_second=10)
-    t0 = time.time()
-    assert (await limiter.hit(Bucket.EVENTS, A, 4)).allowed
+    first, first_start, first_end = await stamped(4)
     await asyncio.sleep(0.3)
-    t1 = time.time()
-    assert (await limiter.hit(Bucket.EVENTS, A, 6)).allowed
-    five = await limiter.hit(Bucket.EVENTS, A, 5)  # the first 4 leaving is not enough
-    now = time.time()
+    second, second_start, second_end = await stamped(6)
+    assert first.allowed and second.allowed
+    five, start, end = await stamped(5)  # the first 4 leaving is not enough: it waits for the second batch
     assert not five.allowed
-    assert abs(five.retry_after - (t1 + 1 - now)) < 0.05
-    four = await limiter.hit(Bucket.EVENTS, A, 4)
-    now = time.time()
+    assert second_start + 1 - end <= five.retry_after <= second_end + 1 - start + 0.001
+    four, start, end = await stamped(4)  # the first batch leaving is enough
     assert not four.allowed
-    assert abs(four.retry_after - (t0 + 1 - now)) < 0.05
+    assert first_start + 1 - end <= four.retry_after <= first_end + 1 - start + 0.001
+    assert five.retry_after - four.retry_after > 0.25
     await asyncio.sleep(four.retry_after)
     assert (await limiter.hit(Bucket.EVENTS, A, 4)).allowed
 
@@ -165,18 +168,16 @@ async def test_denied_hits_are_counted_per_bucket_and_scope(make_limiter):
 
 
 async def test_a_flooding_scope_does_not_slow_or_block_another(make_limiter, storage_uri):
+    """Neighbours are admitted and a flood's cost follows its admissions, not its calls.
+
+    (Latency figures with and without a flood: benchmarks/limits_decisions.py.)
+    """
     limiter = make_limiter()
     assert await hits(limiter, Bucket.EVENTS, A, 50) == [True] * 50
 
-    async def decisions(scope, n) -> tuple[list[bool], float]:
-        allowed, times = [], []
-        for _ in range(n):
-            start = time.perf_counter()
-            allowed.append((await limiter.hit(Bucket.EVENTS, scope)).allowed)
-            times.append(time.perf_counter() - start)
-        return allowed, statistics.median(times)
+    async def decisions(scope, n) -> list[bool]:
+        return [(await limiter.hit(Bucket.EVENTS, scope)).allowed for _ in range(n)]
 
-    _, quiet = await decisions(Scope("300", "quiet"), 40)
     stop = asyncio.Event()
     flooded: list[bool] = []
 
@@ -189,8 +190,8 @@ async def test_a_flooding_scope_does_not_slow_or_block_another(make_limiter, sto
     started = time.monotonic()
     flooders = [asyncio.create_task(flood()) for _ in range(20)]
     await asyncio.sleep(0.02)
-    other_server, busy = await decisions(B, 40)
-    other_plugin, _ = await decisions(A_OTHER_PLUGIN, 40)
+    other_server = await decisions(B, 40)
+    other_plugin = await decisions(A_OTHER_PLUGIN, 40)
     stop.set()
     await asyncio.gather(*flooders)
     windows = time.monotonic() - started + 1
@@ -203,8 +204,6 @@ async def test_a_flooding_scope_does_not_slow_or_block_another(make_limiter, sto
         # reopens), never the number of calls it makes
         calls = limiter.storage_calls[A] - storage_calls_before
         assert calls <= 2 * admitted + 2, (calls, admitted, len(flooded))
-    # generous on purpose (shared CI machines); benchmarks/limits_decisions.py has the figures
-    assert busy < quiet * 10 + 0.002, (quiet, busy)
 
 
 async def test_delay_mode_waits_within_the_bound_only(make_limiter):
@@ -213,10 +212,10 @@ async def test_delay_mode_waits_within_the_bound_only(make_limiter):
     start = time.monotonic()
     short = await limiter.acquire(Bucket.EVENTS, A, max_wait=0.1)
     assert not short.allowed and short.retry_after > 0.1
-    assert time.monotonic() - start < 0.1  # it did not sleep when the wait could not fit
+    assert time.monotonic() - start < short.retry_after - 0.2  # it did not sleep when the wait could not fit
     waited = await limiter.acquire(Bucket.EVENTS, A, max_wait=2.0)
     assert waited.allowed
-    assert 0.7 < time.monotonic() - start < 1.5
+    assert time.monotonic() - start > 0.7  # it slept until the window let it through
 
 
 async def test_reset_forgets_a_scope(make_limiter):
