@@ -122,7 +122,7 @@ class DockerBackend:
             raise RuntimeError("DockerBackend.start() must be awaited before spawn()")
         worker = self.pool.take(spec)
         if worker is not None:
-            worker._on_removed = self._untrack
+            worker.on_removed = self._untrack
             self._track(worker)
             self._in_background(worker.rename(containers.container_name(spec.name)))
             worker.name = spec.name
@@ -218,7 +218,7 @@ class DockerBackend:
         if track:
             self._track(worker)
         else:
-            worker._on_removed = None
+            worker.on_removed = None
         return worker
 
     def _remove_by_name(self, name: str) -> None:

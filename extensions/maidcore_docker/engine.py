@@ -34,7 +34,7 @@ class EngineAddress:
     def from_client(cls, client) -> EngineAddress:
         """Read the address and the negotiated API version from a connected ``docker.DockerClient``."""
         base = client.api.base_url
-        version = client.api._version
+        version = client.api.api_version
         if base.startswith("http+docker://"):
             adapter = client.api.get_adapter(base)
             path = getattr(adapter, "socket_path", None)

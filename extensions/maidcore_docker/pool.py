@@ -80,7 +80,7 @@ class WarmPool:
             if spare.key != key:
                 continue
             self._spares.remove(spare)
-            if spare.worker.ended or spare.worker._stdout.eof:
+            if spare.worker.ended or spare.worker.stdout_closed:
                 self._unhealthy.add(key)
                 self._background(spare.worker.stop(0))
                 continue

@@ -89,7 +89,7 @@ class DockerWorker:
         self._violation: str | None = None
         self._status: ExitStatus | None = None
         self._ended = asyncio.Event()
-        self._on_removed = on_removed
+        self.on_removed = on_removed  # called once the container is gone (the backend untracks the worker)
         self._watcher = asyncio.ensure_future(self._watch())
 
     # --- the Worker protocol ----------------------------------------------------
@@ -156,7 +156,13 @@ class DockerWorker:
 
     @property
     def ended(self) -> bool:
+        """The container is gone (its status is known)."""
         return self._ended.is_set()
+
+    @property
+    def stdout_closed(self) -> bool:
+        """The engine closed the output stream (the process ended or closed its descriptors)."""
+        return self._stdout.eof
 
     async def kill(self) -> ExitStatus:
         """SIGKILL now (timeouts) and wait for removal."""
@@ -216,8 +222,8 @@ class DockerWorker:
         self._stdout.feed_eof()
         self._stderr.feed_eof()
         self._ended.set()
-        if self._on_removed is not None:
-            self._on_removed(self)
+        if self.on_removed is not None:
+            self.on_removed(self)
 
     async def rename(self, name: str) -> None:
         """Give a claimed warm spare the name the runner chose (off the start path)."""
