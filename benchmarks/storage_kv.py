@@ -70,6 +70,61 @@ async def layer_run(storage: SqlModelStorage, op: str, seconds: float, in_flight
     return sum(counts) / (time.perf_counter() - started)
 
 
+# --- through the runner's host API method table ------------------------------------------
+
+
+def host_api_methods():
+    """``(validate, perform)`` of kv.get / kv.put / kv.increment from the runner's host API, if it is there."""
+    try:
+        from maidcore.runner.hostapi import METHODS
+        from maidcore.runner.hostapi.args import Args
+    except ImportError:
+        return None
+    return Args, {
+        op: METHODS[name] for op, name in (("get", "kv.get"), ("set", "kv.put"), ("increment", "kv.increment"))
+    }
+
+
+async def host_api_run(storage: SqlModelStorage, op: str, seconds: float, in_flight: int) -> float | None:
+    """Each call goes through the host API's argument validation and its storage mapping, as a worker's
+    request would after attribution and the capability check (JSON-RPC framing and the pipe not included)."""
+    found = host_api_methods()
+    if found is None:
+        return None
+    Args, specs = found
+    spec = specs[op]
+
+    class Tenant:
+        def __init__(self, scope: Scope) -> None:
+            self.scope = scope
+
+    class Platform:
+        pass
+
+    platform = Platform()
+    platform.storage = storage  # type: ignore[attr-defined]
+    tenants = [Tenant(Scope("900000000000000001", f"bench-plugin-{i}")) for i in range(PLUGINS)]
+    deadline = time.perf_counter() + seconds
+    counts = [0] * (PLUGINS * in_flight)
+
+    async def plugin(i: int) -> None:
+        tenant, n = tenants[i % PLUGINS], i // PLUGINS * 7
+        while time.perf_counter() < deadline:
+            for _ in range(50):
+                params = {"key": f"key{n % KEYS}", "discord_srv_id": tenant.scope.server_id}
+                if op == "set":
+                    params["value"] = n
+                elif op == "increment":
+                    params["amount"] = 1
+                await spec.perform(platform, tenant, spec.validate(Args(params)))
+                n += 1
+        counts[i] = n
+
+    started = time.perf_counter()
+    await asyncio.gather(*(plugin(i) for i in range(PLUGINS * in_flight)))
+    return sum(counts) / (time.perf_counter() - started)
+
+
 # --- straight on the driver -------------------------------------------------------------
 
 
@@ -148,6 +203,8 @@ async def bench_backend(settings: StorageSettings, data_dir: Path, seconds: floa
     await storage.start()
     try:
         results = {op: {"layer": await layer_run(storage, op, seconds, in_flight)} for op in OPS}
+        for op in OPS:
+            results[op]["host_api"] = await host_api_run(storage, op, seconds, in_flight)
         target = str(storage.db.url.sqlite_path) if storage.db.dialect == "sqlite" else storage.db.url.conninfo
     finally:
         await storage.close()
@@ -193,11 +250,21 @@ def main() -> None:
         f"KV ops/s through the Storage layer vs the bare driver: {PLUGINS} concurrent plugins x {args.in_flight} "
         f"calls in flight, {args.seconds:g} s per measurement, {os.cpu_count()} CPUs"
     )
-    print(f"{'backend':<11} {'op':<10} {'layer':>10} {'driver':>10} {'layer/driver':>13} {'overhead':>9}")
+    print(
+        f"{'backend':<11} {'op':<10} {'driver':>9} {'layer':>9} {'layer/drv':>10} {'overhead':>9}"
+        f" {'host api':>9} {'api/drv':>8}"
+    )
     for backend, results in all_results.items():
         for op, r in results.items():
             ratio = r["layer"] / r["driver"]
-            print(f"{backend:<11} {op:<10} {r['layer']:>10,.0f} {r['driver']:>10,.0f} {ratio:>13.2f} {1 - ratio:>9.0%}")
+            api = r["host_api"]
+            api_text = f"{api:>9,.0f} {api / r['driver']:>8.2f}" if api else f"{'n/a':>9} {'':>8}"
+            print(
+                f"{backend:<11} {op:<10} {r['driver']:>9,.0f} {r['layer']:>9,.0f} {ratio:>10.2f} {1 - ratio:>9.0%}"
+                f" {api_text}"
+            )
+    print("overhead = 1 - layer/driver (negative: the layer is faster, e.g. through group commit or merged reads)")
+    print("host api = the runner's kv.* validation + storage mapping, without JSON-RPC framing and the worker pipe")
     if args.json:
         print(json.dumps(all_results))
 
