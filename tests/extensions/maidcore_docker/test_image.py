@@ -8,12 +8,14 @@ import time
 import pytest
 from click.testing import CliRunner
 from maidcore_docker.image import (
+    ImageBuildError,
     ImageSources,
     base_tag,
     default_cache_dir,
     ensure_image,
     ensure_offline_base,
     find_sources,
+    image_exists,
     runtime_tag,
     stale_image_warning,
 )
@@ -137,3 +139,29 @@ def test_lost_base_image_is_reimported_from_the_cached_tarball(docker_client, ru
     if (default_cache_dir(settings) / f"{ref.split(':', 1)[1]}.tar").is_file():
         assert any(m.startswith("importing ") for m in messages)
         assert not any("debootstrap" in m for m in messages)
+
+
+def test_unpullable_from_image_fails_saying_how_to_build_offline(docker_client, runtime_image):
+    with pytest.raises(ImageBuildError) as caught:
+        ensure_image(docker_client, DockerSettings(), from_image="registry.invalid/python:3.11-slim")
+    message = str(caught.value)
+    assert "could not pull the base image registry.invalid/python:3.11-slim" in message
+    assert "maidcore sandbox build-image --offline" in message
+
+
+def test_from_path_builds_on_any_local_python_image(docker_client, runtime_image):
+    """The registry path is the same Dockerfile FROM another base: here the offline base under a new name."""
+    base = docker_client.images.get(base_tag(DockerSettings()))
+    base.tag("maidcore-test-python", "local")
+    settings = DockerSettings(image="maidcore-sandbox-test:from")
+    tag = None
+    try:
+        messages = []
+        tag = ensure_image(docker_client, settings, from_image="maidcore-test-python:local", progress=messages.append)
+        assert any("FROM maidcore-test-python:local" in m for m in messages)
+        labels = docker_client.images.get(tag).labels
+        assert labels["maidcore.base"] == "maidcore-test-python:local"
+    finally:
+        for ref in ("maidcore-sandbox-test:from", tag, "maidcore-test-python:local"):
+            if ref and image_exists(docker_client, ref):
+                docker_client.images.remove(ref, force=True)
