@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from mmo_maid_sdk.testing import make_event
 
 from maidcore.marketplace import publishing, review, upgrades
@@ -86,7 +85,6 @@ async def answer_after(platform, discord: CannedDiscord, text: str, timeout: flo
     raise AssertionError(f"no reply to {text!r}; runner: {platform.runner.stats()}")
 
 
-@pytest.mark.slow
 async def test_upgrades_reach_a_running_server_live(tmp_path):
     discord = CannedDiscord()
     async with LocalLayers(settings(tmp_path), discord) as platform:
