@@ -20,8 +20,10 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @click.option("--developer", metavar="NAME", help="manages only the plugins NAME uploads")
 @click.option("--server-admin", metavar="GUILD_ID", help="manages installs on that guild only")
-@click.option("--reviewer", metavar="NAME", help="reviews versions (approve/reject)")
-@click.option("--admin", metavar="NAME", help="may call every route")
+@click.option(
+    "--reviewer", metavar="[NAME]", is_flag=False, flag_value="reviewer", help="reviews versions (approve/reject)"
+)
+@click.option("--admin", metavar="[NAME]", is_flag=False, flag_value="admin", help="may call every route")
 @click.option("--json", "as_json", is_flag=True, help="print {token, role, subject, token_hash}")
 @pass_state
 def create_command(

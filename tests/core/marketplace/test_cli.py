@@ -59,6 +59,8 @@ def test_tokens_create_prints_a_token_once(invoke):
     data = json.loads(invoke("tokens", "create", "--developer", "jane", "--json").output)
     assert data["token"].startswith("mc_") and data["role"] == "developer" and data["subject"] == "jane"
     assert invoke("tokens", "create", "--reviewer", "rita").output.startswith("mc_")
+    plain = json.loads(invoke("tokens", "create", "--reviewer", "--json").output)
+    assert (plain["role"], plain["subject"]) == ("reviewer", "reviewer")
     assert "exactly one" in invoke("tokens", "create", "--reviewer", "a", "--admin", "b", code=2).output
     assert "guild id" in invoke("tokens", "create", "--server-admin", "not-a-guild", code=1).output
     assert invoke("tokens", "revoke", data["token"]).output.strip() == "revoked"
