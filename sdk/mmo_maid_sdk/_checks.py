@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import re
-import uuid
-from decimal import Decimal
-from typing import Any
 
 from ._errors import KvQuotaError, ValidationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 KV_VALUE_LIMIT = 64 * 1024
 _METRIC = re.compile(r"[a-zA-Z_][a-zA-Z0-9_.]{0,63}")
@@ -166,14 +166,18 @@ def sql_placeholders(sql: str) -> tuple[str, int]:
 def _sql_param(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, (Decimal, uuid.UUID)):
-        return str(value)
     if isinstance(value, (list, tuple)):
         return [_sql_param(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _sql_param(v) for k, v in value.items()}
+    import datetime as _dt  # only for the rarer parameter types: the runtime stays small
+    import uuid
+    from decimal import Decimal
+
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
     raise ValidationError(
         f"invalid sql parameter of type {type(value).__name__}: use JSON scalars, list, dict, "
         "datetime/date/time, Decimal or UUID"

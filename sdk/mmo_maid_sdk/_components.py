@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: keep typing out of the plugin process
+    from typing import Any
 
 __all__ = ["ActionRow", "Button", "SelectMenu", "SelectOption", "TextInput"]
 

@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from . import _api
 from ._errors import ValidationError
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: keep typing out of the plugin process
+    from typing import Any
+
     from ._transport import Transport
 
 __all__ = ["Context"]
 
 _LEVELS = {"debug": "debug", "info": "info", "warning": "warning", "warn": "warning", "error": "error"}
+_CLASS_NAMES = {
+    "discord": "_Discord",
+    "interaction": "_Interaction",
+    "kv": "_Kv",
+    "sql": "_Sql",
+    "ephemeral": "_Ephemeral",
+    "http": "_Http",
+    "metrics": "_Metrics",
+    "secrets": "_Secrets",
+}
+_DOCS = {
+    "discord": "Discord actions on this server (capabilities discord:*).",
+    "interaction": "Reply to the current interaction (interaction:respond).",
+    "kv": "Per (plugin, server) JSON key-value store (storage:kv).",
+    "sql": "Private Postgres schema per (plugin, server) (storage:sql).",
+    "ephemeral": "Short-lived counters, cooldowns, dedup and flags.",
+    "http": "Outbound HTTP through the platform proxy (proxy:http).",
+    "metrics": "Record and query metrics kept for 90 days.",
+    "secrets": "Encrypted per-server secrets (storage:secrets).",
+}
 
 
 class _Api:
-    """One ``ctx.<api>`` namespace; its methods are generated from ``_api``."""
+    """One ``ctx.<api>`` namespace; its methods are generated from the ``_api`` tables."""
 
     __slots__ = ("_ctx",)
 
@@ -29,22 +50,7 @@ class _Api:
         return spec.from_wire(self._ctx._request(method, params, spec.bot_perm))
 
 
-def _namespace(name: str, methods: tuple[_api.Method, ...], doc: str) -> type[_Api]:
-    body: dict[str, Any] = {"__slots__": (), "__doc__": doc, "__module__": __name__}
-    body.update(_api.build_methods(methods, "_call", module=__name__))
-    return type(name, (_Api,), body)
-
-
-_Discord = _namespace("_Discord", _api.DISCORD, "Discord actions on this server (capabilities discord:*).")
-_Kv = _namespace("_Kv", _api.KV, "Per (plugin, server) JSON key-value store (storage:kv).")
-_Sql = _namespace("_Sql", _api.SQL, "Private Postgres schema per (plugin, server) (storage:sql).")
-_Ephemeral = _namespace("_Ephemeral", _api.EPHEMERAL, "Short-lived counters, cooldowns, dedup and flags.")
-_Http = _namespace("_Http", _api.HTTP, "Outbound HTTP through the platform proxy (proxy:http).")
-_Metrics = _namespace("_Metrics", _api.METRICS, "Record and query metrics kept for 90 days.")
-_Secrets = _namespace("_Secrets", _api.SECRETS, "Encrypted per-server secrets (storage:secrets).")
-
-
-class _InteractionBase(_Api):
+class _InteractionApi(_Api):
     __slots__ = ()
 
     def _call(self, spec: _api.Method, args: dict[str, Any]) -> Any:
@@ -59,20 +65,48 @@ class _InteractionBase(_Api):
         return spec.from_wire(self._ctx._request(method, params, ""))
 
 
-_Interaction = type(
-    "_Interaction",
-    (_InteractionBase,),
-    {
-        "__slots__": (),
-        "__doc__": "Reply to the current interaction (interaction:respond).",
-        "__module__": __name__,
-        **_api.build_methods(_api.INTERACTION, "_call", module=__name__),
-    },
-)
+_classes: dict[str, type[_Api]] = {}
+
+
+def namespace_class(api: str) -> type[_Api]:
+    """The class of ``ctx.<api>``, built from its method table the first time a plugin uses it."""
+    cls = _classes.get(api)
+    if cls is None:
+        base = _InteractionApi if api == "interaction" else _Api
+        body: dict[str, Any] = {"__slots__": (), "__doc__": _DOCS[api], "__module__": __name__}
+        body.update(_api.build_methods(_api.group(api), "_call", module=__name__))
+        cls = _classes[api] = type(_CLASS_NAMES[api], (base,), body)
+    return cls
+
+
+class _Namespace:
+    """``ctx.<api>``: created on first access and then cached in the instance (a non-data descriptor)."""
+
+    def __init__(self, api: str) -> None:
+        self.api = api
+
+    def __get__(self, ctx: Context | None, owner: type) -> Any:
+        if ctx is None:
+            return namespace_class(self.api)
+        value = ctx.__dict__[self.api] = namespace_class(self.api)(ctx)
+        return value
 
 
 class Context:
-    """What a handler can see and do for one delivery. Built fresh per delivery by the SDK; never construct it."""
+    """What a handler can see and do for one delivery. Built fresh per delivery by the SDK; never construct it.
+
+    ``ctx.discord``, ``ctx.interaction``, ``ctx.kv``, ``ctx.sql``, ``ctx.ephemeral``, ``ctx.http``,
+    ``ctx.metrics`` and ``ctx.secrets`` hold the APIs; every call is a blocking request to the host.
+    """
+
+    discord = _Namespace("discord")
+    interaction = _Namespace("interaction")
+    kv = _Namespace("kv")
+    sql = _Namespace("sql")
+    ephemeral = _Namespace("ephemeral")
+    http = _Namespace("http")
+    metrics = _Namespace("metrics")
+    secrets = _Namespace("secrets")
 
     def __init__(
         self,
@@ -92,14 +126,28 @@ class Context:
         self.capabilities = capabilities
         self._request_id = request_id
         self._event_id = event_id
-        self.discord = _Discord(self)
-        self.interaction = _Interaction(self)
-        self.kv = _Kv(self)
-        self.sql = _Sql(self)
-        self.ephemeral = _Ephemeral(self)
-        self.http = _Http(self)
-        self.metrics = _Metrics(self)
-        self.secrets = _Secrets(self)
+
+    @classmethod
+    def _build(
+        cls,
+        transport: Transport,
+        server_id: str,
+        plugin_id: str,
+        version: str,
+        capabilities: set[str],
+        request_id: str,
+        event_id: Any,
+    ) -> Context:
+        """``__init__`` without keyword binding: the runtime builds one per delivery."""
+        ctx = cls.__new__(cls)
+        ctx._transport = transport
+        ctx.server_id = server_id
+        ctx.plugin_id = plugin_id
+        ctx.version = version
+        ctx.capabilities = capabilities
+        ctx._request_id = request_id
+        ctx._event_id = event_id
+        return ctx
 
     @property
     def request_id(self) -> str:
@@ -130,3 +178,11 @@ class Context:
 
     def __repr__(self) -> str:
         return f"<Context server_id={self.server_id!r} plugin_id={self.plugin_id!r}>"
+
+
+def __getattr__(name: str) -> Any:
+    # _Discord, _Kv, ... are built on first use (PEP 562), for tools and tests that want the classes.
+    for api, class_name in _CLASS_NAMES.items():
+        if class_name == name:
+            return namespace_class(api)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

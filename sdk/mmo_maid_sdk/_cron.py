@@ -8,6 +8,7 @@ import re
 __all__ = ["CronSpec"]
 
 _FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 6))
+_UTC = _dt.timezone.utc  # noqa: UP017 - datetime.UTC needs Python 3.11; the SDK supports 3.10
 _ITEM = re.compile(r"(\*|\d+|\d+-\d+)(?:/(\d+))?")
 
 
@@ -51,7 +52,7 @@ class CronSpec:
         self.minutes, self.hours, self.days, self.months, self.weekdays = sets
         self.dom_restricted = parts[2] != "*"
         self.dow_restricted = parts[4] != "*"
-        start = _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
+        start = _dt.datetime(2026, 1, 1, tzinfo=_UTC)
         # Every day-of-year pattern repeats within a leap-year-spanning window; 366 days from a
         # non-leap start misses Feb 29, so scan four years of dates once (cheap: ~1,500 days).
         if not any(self._day_matches((start + _dt.timedelta(days=d)).date()) for d in range(4 * 366)):
@@ -67,14 +68,14 @@ class CronSpec:
         return dom and dow
 
     def matches(self, when: _dt.datetime) -> bool:
-        when = when.astimezone(_dt.UTC) if when.tzinfo else when
+        when = when.astimezone(_UTC) if when.tzinfo else when
         return when.minute in self.minutes and when.hour in self.hours and self._day_matches(when.date())
 
     def next_after(self, when: _dt.datetime) -> _dt.datetime:
         """The first matching minute strictly after ``when`` (UTC)."""
         if when.tzinfo is None:
-            when = when.replace(tzinfo=_dt.UTC)
-        t = when.astimezone(_dt.UTC).replace(second=0, microsecond=0) + _dt.timedelta(minutes=1)
+            when = when.replace(tzinfo=_UTC)
+        t = when.astimezone(_UTC).replace(second=0, microsecond=0) + _dt.timedelta(minutes=1)
         for _ in range(4 * 366 + 1):
             if self._day_matches(t.date()):
                 for h in sorted(self.hours):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: keep typing out of the plugin process
+    from typing import Any
 
 __all__ = [
     "CapabilityError",

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
-import warnings
-from collections.abc import Callable
-from typing import Any, TypeVar
 
-from ._cron import CronSpec
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: keep typing out of the plugin process
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    from ._cron import CronSpec
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = ["Plugin"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 _COMMAND_NAME = re.compile(r"[-_a-z0-9]{1,32}")
 LIFECYCLE_HOOKS = ("install", "enable", "disable", "uninstall")
 
@@ -80,6 +83,8 @@ class Plugin:
     def on_slash_command(self, command_name: str) -> Callable[[F], F]:
         """Run ``fn(ctx, event)`` for the slash command ``command_name`` (root name, exact match)."""
         if not isinstance(command_name, str) or not _COMMAND_NAME.fullmatch(command_name):
+            import warnings
+
             warnings.warn(
                 f"slash command name {command_name!r} can never match: names are 1-32 of a-z, 0-9, '-' and '_'",
                 UserWarning,
@@ -147,6 +152,8 @@ class Plugin:
 
     def cron(self, spec: str) -> Callable[[F], F]:
         """Run ``fn(ctx)`` at each UTC minute matching the 5-field ``spec``; list it in manifest ``cron``."""
+        from ._cron import CronSpec
+
         parsed = CronSpec(spec)
 
         def register(f: F) -> F:

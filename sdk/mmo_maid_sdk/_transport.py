@@ -9,20 +9,24 @@ for ``host.shutdown`` or end of input.
 from __future__ import annotations
 
 import _thread
-import contextlib
-import datetime as _dt
 import itertools
 import json
 import os
 import sys
 import threading
 import time
-import traceback
-from queue import SimpleQueue
-from typing import Any
 
 from ._context import Context
 from ._errors import RpcError, RpcTimeoutError, ValidationError, error_from_response
+
+try:
+    from _queue import SimpleQueue
+except ImportError:  # not CPython
+    from queue import SimpleQueue  # type: ignore[assignment]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 LINE_LIMIT = 16 * 1024 * 1024
 QUEUE_LIMIT = 2048
@@ -36,6 +40,8 @@ _LIFECYCLE = {
     "host.uninstall": "uninstall",
 }
 _CLOSED = object()
+# How hosts write event notifications (compact or json.dumps defaults); anything else takes the general path.
+_EVENT_PREFIXES = (b'{"jsonrpc":"2.0","method":"event.', b'{"jsonrpc": "2.0", "method": "event.')
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _decode = json.JSONDecoder().decode
 
@@ -69,8 +75,8 @@ class Transport:
         self._acks: list[Any] = []
         self._ack_lock = threading.Lock()
         self._ack_wakeup = threading.Event()
-        self._active = 0
-        self._active_lock = threading.Lock()
+        self._started = itertools.count()  # next() on a count is atomic: no lock on the hot path
+        self._finished = itertools.count()
         self._ready: dict[str, threading.Event] = {}
         self._ready_lock = threading.Lock()
         self._boot: _Boot | None = None
@@ -82,10 +88,11 @@ class Transport:
 
     def _write(self, data: bytes) -> None:
         with self._write_lock:
-            view = memoryview(data)
-            while view:
-                n = os.write(self._out_fd, view)
-                view = view[n:]
+            n = os.write(self._out_fd, data)
+            if n < len(data):  # a pipe may take a large message in pieces
+                view = memoryview(data)[n:]
+                while view:
+                    view = view[os.write(self._out_fd, view) :]
 
     def _send(self, msg: dict[str, Any]) -> None:
         self._write((_encode(msg) + "\n").encode("utf-8", "surrogatepass"))
@@ -104,7 +111,7 @@ class Transport:
         """Send a request and block for its answer (``RpcTimeoutError`` after the timeout)."""
         rid = next(self._ids)
         try:
-            data = (_encode({"jsonrpc": "2.0", "id": rid, "method": method, "params": params}) + "\n").encode(
+            data = (f'{{"jsonrpc":"2.0","id":{rid},"method":{_encode(method)},"params":{_encode(params)}}}\n').encode(
                 "utf-8", "surrogatepass"
             )
         except (TypeError, ValueError) as exc:
@@ -170,6 +177,9 @@ class Transport:
                         line = stream.readline(LINE_LIMIT)
                     self._malformed(b"<line over 16 MB>", "line too long")
                     continue
+                if self._boot is not None and not self._stopping and line.startswith(_EVENT_PREFIXES):
+                    self._on_event_line(line)
+                    continue
                 if not line.strip():
                     continue
                 try:
@@ -183,10 +193,43 @@ class Transport:
                 try:
                     self._on_message(msg)
                 except Exception:  # never let one bad message stop the reader
-                    self.log("error", "Protocol error: " + traceback.format_exc()[-TRACEBACK_LIMIT:])
+                    self.log("error", "Protocol error: " + _tb())
         except OSError as exc:
             self.log("error", f"Protocol input failed: {exc}")
         self._on_eof()
+
+    def _on_event_line(self, line: bytes) -> None:
+        """An ``event.<type>`` notification, recognised by its prefix: it is parsed by the worker, not here.
+
+        The reader then spends its time on responses, which release blocked calls; a backlog of
+        events in the pipe no longer delays them.
+        """
+        start = line.index(b".", 20) + 1
+        etype = line[start : line.index(b'"', start)].decode("utf-8", "replace")
+        if etype in ("cron", "ack", "fail") or not self._plugin._event_handlers.get(etype):
+            self._parse_and_handle(line)  # the rarer paths (ticks, auto-acks) keep the full treatment
+            return
+        self._enqueue("event." + etype, (self._run_event_line, etype, line))
+
+    def _parse_and_handle(self, line: bytes) -> None:
+        try:
+            msg = _decode(line.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._malformed(line, str(exc))
+            return
+        if isinstance(msg, dict):
+            self._on_message(msg)
+        else:
+            self._malformed(line, "not a JSON object")
+
+    def _run_event_line(self, etype: str, line: bytes) -> None:
+        try:
+            msg = _decode(line.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._malformed(line, str(exc))
+            return
+        params = msg.get("params")
+        self._run_event(etype, params if isinstance(params, dict) else {})
 
     def _malformed(self, line: bytes, reason: str) -> None:
         text = line[:200].decode("utf-8", "replace").rstrip()
@@ -313,14 +356,17 @@ class Transport:
         capabilities = set(boot.capabilities)
         if isinstance(caps, list):
             capabilities.intersection_update(caps)
-        return Context(
+        server = params.get("discord_srv_id")
+        plugin_id = params.get("plugin_id")
+        version = params.get("version")
+        return Context._build(
             self,
-            server_id=str(params.get("discord_srv_id") or boot.server_id),
-            plugin_id=str(params.get("plugin_id") or boot.plugin_id),
-            version=str(params.get("version") or boot.version),
-            capabilities=capabilities,
-            request_id=request_id,
-            event_id=event_id,
+            str(server) if server else boot.server_id,
+            str(plugin_id) if plugin_id else boot.plugin_id,
+            str(version) if version else boot.version,
+            capabilities,
+            request_id,
+            event_id,
         )
 
     def _finish(self, event_id: Any, failure: BaseException | None) -> None:
@@ -408,8 +454,10 @@ class Transport:
         self.notify_raw({"jsonrpc": "2.0", "id": rid, "result": result})
 
     def notify_raw(self, msg: dict[str, Any]) -> None:
-        with contextlib.suppress(OSError, ValueError, TypeError):
+        try:  # noqa: SIM105 - contextlib is not imported in the plugin process
             self._send(msg)
+        except (OSError, ValueError, TypeError):
+            pass
 
     # -- fallback scheduling (hosts without host_scheduler) ---------------------------------
 
@@ -420,14 +468,16 @@ class Transport:
             self._run_fallback(name, fn)
 
     def _fallback_cron(self, name: str, fn: Any, spec: Any, ready: threading.Event | None) -> None:
+        import datetime as _dt
+
         if ready is not None:
             ready.wait()
         while True:
-            now = _dt.datetime.now(_dt.UTC)
+            now = _dt.datetime.now(_dt.timezone.utc)  # noqa: UP017 - Python 3.10
             delay = (spec.next_after(now) - now).total_seconds()
             if self._stop.wait(min(max(delay, 0.0), 600.0)):
                 return
-            now = _dt.datetime.now(_dt.UTC)
+            now = _dt.datetime.now(_dt.timezone.utc)  # noqa: UP017 - Python 3.10
             if spec.matches(now):
                 self._run_fallback(name, fn)
                 if self._stop.wait(60.0):
@@ -442,21 +492,23 @@ class Transport:
 
     # -- workers and lifetime -------------------------------------------------------------
 
+    def _active(self) -> int:
+        """Deliveries started but not finished (reads the counters without advancing them)."""
+        return self._started.__reduce__()[1][0] - self._finished.__reduce__()[1][0]
+
     def _worker(self) -> None:
         get = self._queue.get
-        lock = self._active_lock
+        started, finished = self._started, self._finished
         while True:
             item = get()
-            with lock:
-                self._active += 1
+            next(started)
             try:
                 if not self._stopping:
                     item[0](*item[1:])
             except BaseException:
                 self.log("error", "Dispatch error: " + _tb())
             finally:
-                with lock:
-                    self._active -= 1
+                next(finished)
 
     def serve_forever(self) -> int:
         """Start the reader, workers and ack flusher; return the exit status after shutdown or EOF."""
@@ -467,13 +519,15 @@ class Transport:
         threading.Thread(target=self._read_loop, name="mmo-reader", daemon=True).start()
         self._stop.wait()
         deadline = time.monotonic() + SHUTDOWN_GRACE
-        while self._active and time.monotonic() < deadline:
+        while self._active() and time.monotonic() < deadline:
             time.sleep(0.005)
         self._flush_acks()
         return 0
 
 
 def _tb() -> str:
+    import traceback  # only when something failed: keeps start-up fast
+
     return traceback.format_exc()[-TRACEBACK_LIMIT:]
 
 
@@ -488,8 +542,10 @@ def serve(plugin: Any) -> None:
     """Protect the protocol stream, serve the host, and exit the process with status 0."""
     timeout = _env_number("MMO_SDK_RPC_TIMEOUT", 30.0)
     threads = int(max(1, min(32, _env_number("MMO_SDK_DISPATCH_THREADS", 4))))
-    with contextlib.suppress(OSError, ValueError, AttributeError):
+    try:  # noqa: SIM105 - contextlib is not imported in the plugin process
         sys.stdout.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
     out_fd = os.dup(1)
     os.dup2(2, 1)
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
@@ -500,6 +556,8 @@ def serve(plugin: Any) -> None:
     sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
     code = Transport(plugin, in_fd, out_fd, timeout=timeout, threads=threads).serve_forever()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
+        try:  # noqa: SIM105
             stream.flush()
+        except (OSError, ValueError):
+            pass
     os._exit(code)
