@@ -403,6 +403,7 @@ async def _replay(
                 outcome["dead"] += 1
             elif not queued and runner.counters["events_dropped"] == before:
                 print(f"replay: {event['type']} not delivered: the plugin handles no such event", file=err)
+            await runner.wait_idle(timeout)  # one event at a time: the output is in event order, diffable
         idle = await runner.wait_idle(timeout)
         delivered += runner.counters["events_delayed"]
         await runner.close()
