@@ -212,11 +212,12 @@ class Database:
             batch, self._writes = self._writes, []
         else:
             batch, self._reads = self._reads, []
-        if batch and self._executor is not None:
+        try:
+            if self._executor is None:
+                raise RuntimeError("the storage layer is closed")
             self._executor.submit(self._run_batch, loop, batch, write)
-        elif batch:
-            for _fn, _args, future in batch:
-                future.set_exception(RuntimeError("the storage layer is closed"))
+        except RuntimeError as exc:  # closed (or shutting down): answer now rather than never
+            _settle([(future, None, exc) for _fn, _args, future in batch])
 
     def _run_batch(self, loop: asyncio.AbstractEventLoop, batch: list, write: bool) -> None:
         results: list[tuple[asyncio.Future, Any, BaseException | None]] = []
@@ -247,9 +248,12 @@ class Database:
         The futures are settled on the loop in one go. For callers that merge
         many small requests into one statement (see ``SqlKvStore.get``).
         """
-        if self._executor is None:
-            raise RuntimeError("the storage layer is not started; call `await storage.start()` first")
-        self._executor.submit(self._call_batch, asyncio.get_running_loop(), fn, batch)
+        try:
+            if self._executor is None:
+                raise RuntimeError("the storage layer is not started; call `await storage.start()` first")
+            self._executor.submit(self._call_batch, asyncio.get_running_loop(), fn, batch)
+        except RuntimeError as exc:  # closed (or shutting down): answer now rather than never
+            _settle([(item[-1], None, exc) for item in batch])
 
     def _call_batch(self, loop: asyncio.AbstractEventLoop, fn: Callable[[Any, list], list], batch: list) -> None:
         try:

@@ -88,9 +88,11 @@ class SqlMetricStore:
             "count = metric_rollups.count + 1, sum = metric_rollups.sum + excluded.sum, "
             f"min = {least}(metric_rollups.min, excluded.min), max = {greatest}(metric_rollups.max, excluded.max)"
         )
+        # buckets merged into labels by the database: at most (labels x tag values) rows come back
         self._select_sql = db.sql(
-            "SELECT bucket, tag_value, count, sum, min, max FROM metric_rollups WHERE server_id = ? AND plugin_id = ? "
-            "AND metric = ? AND resolution = ? AND tag_key = ? AND bucket >= ?"
+            "SELECT (bucket - ?) / ? AS label, tag_value, sum(count), sum(sum), min(min), max(max) "
+            "FROM metric_rollups WHERE server_id = ? AND plugin_id = ? "
+            "AND metric = ? AND resolution = ? AND tag_key = ? AND bucket >= ? GROUP BY label, tag_value"
         )
         self._sweep_sql = db.sql("DELETE FROM metric_rollups WHERE resolution = ? AND bucket < ?")
 
@@ -105,7 +107,7 @@ class SqlMetricStore:
             k, v = str(k)[:MAX_TAG_CHARS], str(v)[:MAX_TAG_CHARS]
             if k:
                 pairs.append((k, v))
-        await self.db.run(self._record, scope, metric, float(value), pairs, self.clock())
+        await self.db.batched(self._record, scope, metric, float(value), pairs, self.clock(), write=True)
 
     def _record(self, conn: Any, scope: Scope, metric: str, value: float, pairs: list[tuple[str, str]], now: float):
         rows = [
@@ -117,6 +119,9 @@ class SqlMetricStore:
             if self.db.dialect == "sqlite":
                 conn.executemany(self._upsert_sql, rows)
             else:
+                # a metric point is not worth a WAL flush: a crash may lose the last moments of points,
+                # never corrupt a bucket
+                conn.execute("SET LOCAL synchronous_commit = off")
                 with conn.cursor() as cur:
                     cur.executemany(self._upsert_sql, rows)
 
@@ -137,26 +142,28 @@ class SqlMetricStore:
         now = self.clock()
         start = int(now // step) * step - (n - 1) * step
         labels = [datetime.fromtimestamp(start + i * step, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(n)]
-        rows = await self.db.run(self._rows, scope, metric, resolution, "", start)
+        rows = await self.db.run(self._rows, scope, metric, resolution, "", start, step)
         total = _Acc()
         overall = [_Acc() for _ in range(n)]
-        for bucket, _tag, count, s, lo, hi in rows:
-            overall[min(n - 1, (bucket - start) // step)].add(count, s, lo, hi)
-            total.add(count, s, lo, hi)
+        for label, _tag, count, s, lo, hi in rows:
+            overall[min(n - 1, int(label))].add(int(count), s, lo, hi)
+            total.add(int(count), s, lo, hi)
         if group_by is None:
             series = [{"name": metric, "data": [a.value(aggregate) for a in overall]}]
         else:
             grouped: dict[str, list[_Acc]] = {}
-            for bucket, tag, count, s, lo, hi in await self.db.run(
-                self._rows, scope, metric, resolution, group_by[:MAX_TAG_CHARS], start
+            for label, tag, count, s, lo, hi in await self.db.run(
+                self._rows, scope, metric, resolution, group_by[:MAX_TAG_CHARS], start, step
             ):
                 accs = grouped.setdefault(tag, [_Acc() for _ in range(n)])
-                accs[min(n - 1, (bucket - start) // step)].add(count, s, lo, hi)
+                accs[min(n - 1, int(label))].add(int(count), s, lo, hi)
             series = [{"name": tag, "data": [a.value(aggregate) for a in grouped[tag]]} for tag in sorted(grouped)]
         return {"labels": labels, "series": series, "total": total.value(aggregate) or 0.0}
 
-    def _rows(self, conn: Any, scope: Scope, metric: str, resolution: int, tag_key: str, start: int) -> list[tuple]:
-        args = (scope.server_id, scope.plugin_id, metric, resolution, tag_key, start)
+    def _rows(
+        self, conn: Any, scope: Scope, metric: str, resolution: int, tag_key: str, start: int, step: int
+    ) -> list[tuple]:
+        args = (start, step, scope.server_id, scope.plugin_id, metric, resolution, tag_key, start)
         return conn.execute(self._select_sql, args).fetchall()
 
     async def total(self, scope: Scope, metric: str, period: str = "30d") -> float:

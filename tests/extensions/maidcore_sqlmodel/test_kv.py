@@ -294,3 +294,16 @@ async def test_a_failing_write_does_not_undo_the_writes_committed_with_it(storag
         "n": 5,
         "text": "not a number",
     }
+
+
+async def test_calls_after_close_fail_instead_of_hanging(request, backend, tmp_path, scope):
+    from maidcore_sqlmodel.storage import SqlModelStorage
+
+    from .conftest import storage_settings
+
+    store = SqlModelStorage(storage_settings(request, backend), tmp_path / "closed")
+    await store.start()
+    await store.close()
+    for call in (store.kv.get(scope, "k"), store.kv.put(scope, "k", 1), store.kv.increment(scope, "k", 1)):
+        with pytest.raises(RuntimeError, match="storage layer"):
+            await asyncio.wait_for(call, 5)
