@@ -141,8 +141,9 @@ class Transport:
 
     def _ack(self, event_id: Any) -> None:
         with self._ack_lock:
-            self._acks.append(event_id)
-            n = len(self._acks)
+            acks = self._acks
+            acks.append(event_id)
+            n = len(acks)
         if n >= ACK_BATCH or self._queue.empty():
             self._flush_acks()
         else:
@@ -153,7 +154,14 @@ class Transport:
             if not self._acks:
                 return
             ids, self._acks = self._acks, []
-        self.notify("event.ack", {"event_id": ids[0]} if len(ids) == 1 else {"event_ids": ids})
+        try:
+            if len(ids) == 1:
+                line = f'{{"jsonrpc":"2.0","method":"event.ack","params":{{"event_id":{_encode(ids[0])}}}}}\n'
+            else:
+                line = f'{{"jsonrpc":"2.0","method":"event.ack","params":{{"event_ids":{_encode(ids)}}}}}\n'
+            self._write(line.encode("utf-8", "surrogatepass"))
+        except (OSError, ValueError, TypeError):
+            pass  # the host is gone; it redelivers unacknowledged events to the next worker
 
     def _ack_flusher(self) -> None:
         """Flush acks that wait behind busy workers, a couple of milliseconds later at most."""
@@ -378,7 +386,7 @@ class Transport:
                 {
                     "event_id": event_id,
                     "reason": "handler_exception",
-                    "error": f"{type(failure).__name__}: {failure}"[:500],
+                    "error": f"{type(failure).__name__}: {str(failure)[:500]}",
                 },
             )
         self._ack(event_id)
