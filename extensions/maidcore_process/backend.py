@@ -133,8 +133,14 @@ class ProcessBackend:
 
     @property
     def python(self) -> str:
-        """The interpreter plugin workers run with."""
-        return self.settings.python or sys.executable
+        """The interpreter plugin workers run with, as an absolute path (workers start in their bundle dir).
+
+        Not ``resolve()``d: a virtualenv's ``bin/python`` is a symlink whose location selects the venv.
+        """
+        python = self.settings.python or sys.executable
+        if os.sep in python:
+            return os.path.abspath(python)
+        return shutil.which(python) or python
 
     async def start(self) -> None:
         python = self.python

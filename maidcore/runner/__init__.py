@@ -50,6 +50,7 @@ class Runner:
         self.log_observers: list[Callable[[WorkerSlot, str, str, str], None]] = []
         self.stderr_observers: list[Callable[[WorkerSlot, str], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._writes: set[asyncio.Task[Any]] = set()  # dead letters being stored
         self._install_lock = asyncio.Lock()
         self._started = False
         self._closing = False
@@ -211,7 +212,9 @@ class Runner:
             error=error[:2000],
         )
         log.warning("dead letter %s for %s after %d attempts: %s", delivery.event_id, delivery.scope, attempts, error)
-        self.spawn(self.platform.storage.records.add_dead_letter(letter))
+        write = self.spawn(self.platform.storage.records.add_dead_letter(letter))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
         self.delivery_settled(slot, delivery, acked=False)
 
     def count_scope(self, scope: Scope, name: str, n: int = 1) -> None:
@@ -243,13 +246,16 @@ class Runner:
             log.error("runner background task failed", exc_info=task.exception())
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
-        """Wait until no delivery is in flight or waiting anywhere; ``False`` on timeout."""
+        """Wait until no delivery is in flight or waiting anywhere and dead letters are stored; ``False`` on timeout."""
 
         async def idle() -> None:
             while True:
                 await asyncio.gather(*(slot.window.wait_idle() for slot in list(self.slots.values())))
                 if self.router._delayed:
                     await asyncio.sleep(0.05)
+                    continue
+                if self._writes:
+                    await asyncio.wait(list(self._writes))
                     continue
                 if all(not len(slot.window) for slot in self.slots.values()):
                     return

@@ -79,6 +79,7 @@ class HostApi:
         self.observers: list[CallObserver] = []  # (method, params, server_id, result, error)
         self.calls = 0
         self.errors = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- attribution -------------------------------------------------------------
 
@@ -140,7 +141,9 @@ class HostApi:
             server = params.get("discord_srv_id", "") if type(params) is dict else ""
             self._answer(conn, request_id, method, params, str(server or ""), None, exc)
             return
-        asyncio.get_running_loop().create_task(self._serve(conn, request_id, spec, params, tenant))
+        task = asyncio.get_running_loop().create_task(self._serve(conn, request_id, spec, params, tenant))
+        self._tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, conn: Connection, request_id: Any, spec: MethodSpec, params: dict, tenant: Tenant) -> None:
         result: Any = None
