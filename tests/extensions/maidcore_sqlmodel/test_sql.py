@@ -322,3 +322,20 @@ async def test_sqlite_authorizer_refuses_attach_pragma_and_extensions_past_the_c
     ):
         with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
             space.conn.execute(attack)
+
+
+async def test_concurrent_statements_in_many_spaces(storage, scope, other_scope, backend):
+    import asyncio
+
+    for s in (scope, other_scope):
+        await storage.sql.execute(s, f"CREATE TABLE hits (id {SERIAL[backend]}, who TEXT)", [])
+    await asyncio.gather(
+        *(
+            storage.sql.execute(s, "INSERT INTO hits (who) VALUES ($1)", [str(s)])
+            for _ in range(25)
+            for s in (scope, other_scope)
+        )
+    )
+    for s in (scope, other_scope):
+        rows, _ = await storage.sql.query(s, "SELECT who, count(*) AS n FROM hits GROUP BY who", [], 10)
+        assert rows == [{"who": str(s), "n": 25}]
