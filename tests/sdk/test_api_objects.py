@@ -244,7 +244,7 @@ def test_plugin_construction_is_inert():
 
 # -- cron ------------------------------------------------------------------------------------------
 
-UTC = dt.UTC
+UTC = dt.timezone.utc  # noqa: UP017 - the SDK supports Python 3.10
 
 
 @pytest.mark.parametrize(
