@@ -262,9 +262,8 @@ def main() -> int:
                 results[name].append(measure(python, plugin, env, args.events, args.window, args.rate))
                 print(f"round {r + 1} {name:9}: {results[name][-1]['events_per_s']:,.0f} events/s", file=sys.stderr)
 
-    print(
-        f"\n{args.events:,} events per round, {args.rounds} rounds, medians; window {args.window}, paced at {args.rate:g}/s"
-    )
+    setup = f"window {args.window}, paced at {args.rate:g}/s"
+    print(f"\n{args.events:,} events per round, {args.rounds} rounds, medians; {setup}")
     print(f"{'metric':36} {'reference 0.5.4':>16} {'ours 0.5.5':>12} {'ours/ref':>9}")
     for key, label, fmt, _higher_is_better in ROWS:
         ref = statistics.median(r[key] for r in results["reference"])
