@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 def _http_check(a: dict[str, Any]) -> None:
     if not isinstance(a.get("method", "GET"), str):
         raise ValidationError("invalid method: expected an HTTP method name such as 'GET'")
-    if not isinstance(a["url"], str) or not a["url"].lower().startswith(("http://", "https://")):
-        raise ValidationError(f"invalid url {a['url']!r}: an absolute http:// or https:// URL is required")
+    # The scheme and host are the host's to judge (an undeclared host is a CapabilityError there).
+    if not isinstance(a["url"], str) or not a["url"]:
+        raise ValidationError(f"invalid url {a['url']!r}: expected an absolute http:// or https:// URL string")
     if a.get("body") is not None and not isinstance(a["body"], str):
         raise ValidationError(f"invalid body: expected a str or None, got {type(a['body']).__name__}")
     if a.get("params") is not None and not isinstance(a["params"], dict):
