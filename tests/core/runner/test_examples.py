@@ -65,3 +65,14 @@ def test_notes_showcase_replay_shows_the_cooldown_and_the_search(tmp_path):
     ]
     (search,) = [c for c in sent if c["method"] == "interaction.respond"]
     assert search["params"]["content"] == "- buy more coffee"
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_passes_the_platform_review(name):
+    from maidcore.extensions import Extensions
+    from maidcore.marketplace.review import review_path
+
+    report = review_path(Extensions.load().review_checks(), ROOT / "examples" / name)
+    # A first version asking for a Risky or Dangerous capability always goes to a human reviewer (tier_shift);
+    # anything else would be a finding in the example itself.
+    assert [(f.severity.value, f.code, f.message) for f in report.findings if f.code != "tier_shift"] == []
