@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+
+import pytest
 
 from maidcore.runner.replay import CannedDiscord
 
@@ -239,3 +242,56 @@ send({"method": "plugin.log", "params": {"level": "info", "message": json.dumps(
         mine, theirs = json.loads(stack.logs[0][2])
         assert "result" in mine
         assert "serves server 111 only" in theirs["error"]["message"]
+
+
+async def test_an_event_not_acked_in_time_is_redelivered_with_the_next_attempt(make_stack):
+    code = raw_plugin("""
+if params["attempt"] == 1:
+    continue  # swallow the first delivery: no ack
+call("kv.put", key="attempt", value=params["attempt"], discord_srv_id=params["discord_srv_id"])
+""")
+    async with make_stack(ack_timeout_seconds=0.3) as stack:
+        await stack.install(stack.plugin("forgetful", code, capabilities=["storage:kv"]), "111")
+        await stack.publish("message_create", "111")
+        await stack.idle()
+        scope = stack.runner.tenant("111", "forgetful").scope
+        assert await stack.platform.storage.kv.get(scope, "attempt") == 2
+        assert stack.slot("forgetful").restarts == 0
+
+
+class SlowDiscord(CannedDiscord):
+    async def call(self, scope, method, params):
+        await asyncio.sleep(5)
+        return await super().call(scope, method, params)
+
+
+async def test_a_host_call_that_takes_too_long_times_out(make_stack):
+    code = raw_plugin("""
+reply = call("discord.send_message", channel_id="1", content="x", discord_srv_id=params["discord_srv_id"])
+send({"method": "plugin.log", "params": {"level": "info", "message": json.dumps(reply)}})
+""")
+    async with make_stack(discord=SlowDiscord(), call_timeout_seconds=0.2) as stack:
+        await stack.install(stack.plugin("patient", code, capabilities=["discord:send_message"]), "111")
+        await stack.publish("message_create", "111")
+        await stack.idle()
+        await stack.wait_for(lambda: stack.logs, what="the plugin's report")
+        error = json.loads(stack.logs[0][2])["error"]
+        assert error == {
+            "code": -32006,
+            "message": "discord.send_message timed out after 0.2s",
+            "data": {"code": "RPC_TIMEOUT"},
+        }
+
+
+async def test_close_shuts_workers_down_and_leaves_no_process(make_stack):
+    code = raw_plugin('call("kv.put", key="k", value=1, discord_srv_id=params["discord_srv_id"])')
+    async with make_stack() as stack:
+        await stack.install(stack.plugin("tidy", code, capabilities=["storage:kv"]), "111")
+        pid = stack.slot("tidy").worker.pid
+        await stack.publish("message_create", "111")
+        await stack.idle()
+        await stack.runner.close()
+        assert stack.runner.stats()["workers"][0]["state"] == "stopped"
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+        assert await stack.platform.storage.records.list_dead_letters() == []
