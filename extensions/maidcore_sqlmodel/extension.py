@@ -20,3 +20,10 @@ def _factory(platform: Platform):
 @hookimpl
 def register_storage(register: RegisterStorage) -> None:
     register("sqlmodel", _factory)
+
+
+@hookimpl
+def register_commands(cli) -> None:
+    from maidcore_sqlmodel.cli import storage_group
+
+    cli.add_command(storage_group)

@@ -30,3 +30,30 @@ async def test_platform_opens_sqlmodel_storage_in_its_data_directory(tmp_path):
         assert platform.records is storage.records
     finally:
         await platform.close()
+
+
+def test_storage_commands_show_and_upgrade_the_schema(tmp_path):
+    from click.testing import CliRunner
+    from maidcore_sqlmodel import migrate
+    from maidcore_sqlmodel.database import Database, DatabaseUrl
+
+    from maidcore.cli import make_cli
+    from maidcore.cli.state import CliState
+
+    extensions = Extensions.load()
+    cli = make_cli(extensions)
+    db = Database(DatabaseUrl.resolve(None, tmp_path))
+    migrate.upgrade(db.engine, "0001")
+    db.engine.dispose()
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        result = runner.invoke(cli, ["--data-dir", str(tmp_path), *args], obj=CliState(extensions))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    out = invoke("storage", "status")
+    assert f"sqlite {tmp_path / 'maidcore.db'}" in out and "0001 (newest 0002, behind" in out
+    assert "schema 0001 -> 0002" in invoke("storage", "upgrade")
+    assert "0002 (newest 0002, up to date)" in invoke("storage", "status")
+    assert "already at 0002" in invoke("storage", "upgrade")
