@@ -194,12 +194,17 @@ def test_dev_watch_reruns_after_a_change(tmp_path):
         lines: list[str] = []
         assert proc.stdout is not None
         while "watching" not in "".join(lines):
-            lines.append(proc.stdout.readline())
+            line = proc.stdout.readline()
+            assert line, f"mmo dev --watch exited early: {''.join(lines)}"
+            lines.append(line)
         time.sleep(0.6)
         (root / "__main__.py").write_text((root / "__main__.py").read_text().replace("version one", "version two"))
         deadline = time.monotonic() + 10
         while "version two" not in "".join(lines) and time.monotonic() < deadline:
-            lines.append(proc.stdout.readline())
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
         text = "".join(lines)
         assert "version one" in text and "change detected" in text and "version two" in text
     finally:
@@ -308,3 +313,33 @@ def test_distribution_has_a_console_script_and_no_pytest_autoload():
     # (an editable install adds setuptools' own __editable__ .pth; the distribution itself ships none)
     pth = [f for f in (dist.files or []) if str(f).endswith(".pth") and not str(f).startswith("__editable__")]
     assert pth == []
+
+
+def test_pytest_plugin_fixtures_when_opted_in(tmp_path):
+    (tmp_path / "__main__.py").write_text(
+        "from mmo_maid_sdk import Plugin\nplugin = Plugin()\n"
+        "@plugin.on_event('message_create')\ndef m(ctx, e):\n    ctx.kv.set('seen', e['content'], ttl_seconds=60)\n"
+        "plugin.run()  # unconditional: the pytest plugin's no-run mode makes importing safe\n"
+    )
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["mmo_maid_sdk.pytest_plugin"]\n')
+    (tmp_path / "test_it.py").write_text(
+        "from mmo_maid_sdk.testing import MockContext, dispatch, make_event\n"
+        "def test_fixtures(mmo_plugin, mmo_clock, mmo_ctx):\n"
+        "    assert mmo_plugin.__name__ == 'plugin_main'\n"
+        "    assert mmo_clock.now() == 1767225600.0\n"
+        "    assert mmo_ctx.server_id == '999999999'\n"
+        "    ctx = MockContext(clock=mmo_clock)\n"
+        "    dispatch(mmo_plugin.plugin, 'message_create', make_event('message_create', content='hi'), ctx=ctx)\n"
+        "    assert ctx.kv.get('seen') == 'hi'\n"
+        "    mmo_clock.advance(60)\n"
+        "    assert ctx.kv.get('seen') is None\n"
+    )
+    opted_in = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert opted_in.returncode == 0, opted_in.stdout + opted_in.stderr
+    (tmp_path / "conftest.py").unlink()
+    not_loaded = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert "fixture 'mmo_plugin' not found" in not_loaded.stdout
