@@ -168,7 +168,8 @@ class DiscordEventSource:
         self.sink = sink
         self._sink_takes_event_type = "event_type" in inspect.signature(sink.publish).parameters
         self.event_types = frozenset(event_types)
-        token = self.settings.token.get_secret_value().strip() if self.settings.token else ""
+        secret = self.settings.token
+        token = (secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret or "")).strip()
         if not token:
             if self.emulator is None:
                 from maidcore_discord.emulator import Emulator
@@ -185,9 +186,7 @@ class DiscordEventSource:
         api_base = self.settings.api_base or (self.emulator.api_base if self.emulator is not None else None)
         if api_base:
             Route.BASE = api_base.rstrip("/")
-        if self.emulator is not None:
-            # discord.py dials DEFAULT_GATEWAY when shard_count is fixed (it skips GET /gateway/bot then)
-            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.emulator.gateway_url)
+
         options: dict[str, Any] = {
             "intents": self.intents,
             "max_ratelimit_timeout": 30.0,
@@ -202,6 +201,10 @@ class DiscordEventSource:
             options["shard_ids"] = list(self.settings.shard_ids)
         self.client = _Client(self, fast_identify=self.emulator is not None, **options)
         await self.client.login(token)
+        if api_base:
+            # discord.py dials DEFAULT_GATEWAY when shard_count is fixed (it skips GET /gateway/bot then)
+            _, gateway_url, _ = await self.client.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
         self.application_id = str(self.client.application_id)
         self._task = asyncio.create_task(self._run(), name="maidcore-discord-gateway")
         ready = asyncio.create_task(self._ready.wait())

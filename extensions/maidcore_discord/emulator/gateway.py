@@ -116,6 +116,8 @@ class Connection:
                 log.debug("gateway op %s ignored", op)
         if self.session is not None and self.session.socket is self:
             self.session.socket = None
+            if self.ws.close_code in (1000, 1001):  # a clean close ends the session, as on Discord
+                self.emulator.sessions.pop(self.session.session_id, None)
 
     async def _identify(self, d: dict[str, Any]) -> None:
         if d.get("token") != self.emulator.state.bot_token:

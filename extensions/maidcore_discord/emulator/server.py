@@ -487,6 +487,11 @@ class Emulator:
                 )
             elif action == "modals":
                 result = self.submit_modal(body["interaction_id"], body.get("values") or {}, body.get("user_id"))
+            elif action == "burst":
+                count = int(body.get("count", 100))
+                for i in range(count):
+                    self.post_message(body["channel_id"], body["user_id"], f"{body.get('prefix', 'burst')} {i}")
+                result = {"count": count}
             elif action == "drop":
                 result = {"dropped": await self.drop_connections()}
             else:
