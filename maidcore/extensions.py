@@ -253,8 +253,28 @@ class Extensions:
                     )
                 found[name] = Registration(name, obj, _ext)
 
-            fn(**{a: register for a in argnames if a == "register"})
+            before = set(found)
+            try:
+                fn(**{a: register for a in argnames if a == "register"})
+            except ExtensionError:
+                raise
+            except Exception:
+                if self.strict:
+                    raise
+                for name in set(found) - before:  # nothing half-registered survives
+                    del found[name]
+                self._hook_failed(ext, hook_name)
         return list(found.values())
+
+    def _hook_failed(self, ext: str, hook_name: str) -> None:
+        """Report an extension whose hook raised (once per extension and hook); its other hooks still count."""
+        error = traceback.format_exc()
+        value = f"{hook_name}()"
+        if not any(f.name == ext and f.value == value for f in self.report.failed):
+            self.report.failed.append(FailedExtension(ext, value, error))
+            log.warning(
+                "extension %r failed in %s and was skipped there: %s", ext, hook_name, error.strip().splitlines()[-1]
+            )
 
     def _named(self, layer: str) -> dict[str, Any]:
         return {r.name: r.obj for r in self.registrations(layer)}
@@ -289,9 +309,7 @@ class Extensions:
             except Exception:
                 if self.strict:
                     raise
-                failure = FailedExtension(ext, ext, traceback.format_exc())
-                self.report.failed.append(failure)
-                log.error("extension %r failed to add its commands:\n%s", ext, failure.error)
+                self._hook_failed(ext, "register_commands")
 
     async def startup(self, platform: Platform) -> None:
         """Run every ``maidcore_startup`` implementation, awaiting coroutine results; errors propagate."""

@@ -179,7 +179,7 @@ def test_add_commands_isolates_a_failing_extension():
     group = click.Group("maidcore")
     exts.add_commands(group)
     assert "hello-ext" in group.commands
-    assert [f.name for f in exts.report.failed] == ["fails"]
+    assert [(f.name, f.value) for f in exts.report.failed] == [("fails", "register_commands()")]
     assert "cannot add commands" in exts.report.failed[0].error
 
 
@@ -210,3 +210,28 @@ async def test_startup_awaits_coroutines_and_shutdown_survives_failures():
     await exts.startup("P")
     await exts.shutdown("P")
     assert sorted(calls) == [("async start", "P"), ("async stop", "P"), ("sync start", "P")]
+
+
+def test_a_registration_hook_that_raises_is_reported_and_skipped():
+    class Raises:
+        @hookimpl
+        def register_storage(self, register):
+            register("half", lambda platform: "registered before the error")
+            raise RuntimeError("storage extension bug")
+
+    exts = Extensions()
+    exts.register(_Registers("good", storage="db"), name="good")
+    exts.register(Raises(), name="raises")
+    assert set(exts.storage()) == {"db"}  # "half", registered before the error, is dropped too
+    assert exts.storage()["db"](None) == "good-storage"
+    (failure,) = exts.report.failed  # reported once, however often the layer is asked for
+    assert (failure.name, failure.value, failure.summary) == (
+        "raises",
+        "register_storage()",
+        "RuntimeError: storage extension bug",
+    )
+
+    strict = Extensions(strict=True)
+    strict.register(Raises(), name="raises")
+    with pytest.raises(RuntimeError, match="storage extension bug"):
+        strict.storage()
