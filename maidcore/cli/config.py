@@ -11,33 +11,37 @@ import click
 from maidcore.cli.state import CliState, pass_state
 
 
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(_toml_value(v) for v in value if v is not None) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None) + "}"
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
-def to_toml(data: dict[str, Any]) -> str:
+def to_toml(data: dict[str, Any], table: str = "") -> str:
     """Settings as TOML; unset (``None``) values are shown as comments, since TOML has no null."""
     lines: list[str] = []
     tables: list[tuple[str, dict[str, Any]]] = []
     for key, value in data.items():
-        if isinstance(value, dict):
-            tables.append((key, value))
+        if isinstance(value, dict) and value:
+            tables.append((f"{table}.{_toml_key(key)}" if table else _toml_key(key), value))
         elif value is None:
-            lines.append(f"# {key} = (unset)")
+            lines.append(f"# {_toml_key(key)} = (unset)")
         else:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for name, table in tables:
-        lines.append("")
-        lines.append(f"[{name}]")
-        for key, value in table.items():
-            lines.append(f"# {key} = (unset)" if value is None else f"{key} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    text = "\n".join(lines) + ("\n" if lines else "")
+    for name, sub in tables:
+        text += f"\n[{name}]\n" + to_toml(sub, name)
+    return text
 
 
 @click.command("config")

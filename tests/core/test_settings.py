@@ -106,3 +106,19 @@ def test_config_command_prints_effective_settings_masked(clean_env, tmp_path, fm
     assert data["discord"]["token"] == MASK
     assert data["storage"]["database_url"] == f"postgresql://maidcore:{MASK}@127.0.0.1/maidcore"
     assert Path(data["data_dir"]) == tmp_path / "d"
+
+
+def _without_none(data):
+    if isinstance(data, dict):
+        return {k: _without_none(v) for k, v in data.items() if v is not None}
+    return data
+
+
+def test_config_toml_round_trips_nested_tables(clean_env, tmp_path):
+    clean_env.setenv("MAIDCORE_DOCKER__LABELS", '{"team": "ops", "a.b": "c"}')
+    args = ["--data-dir", str(tmp_path), "config"]
+    data = tomllib.loads(CliRunner().invoke(make_cli(), args).output)
+    assert data["docker"]["labels"] == {"team": "ops", "a.b": "c"}
+    assert isinstance(data["docker"]["runtime_env"], dict)
+    as_json = json.loads(CliRunner().invoke(make_cli(), [*args, "--format", "json"]).output)
+    assert data == _without_none(as_json)  # TOML has no null: unset values are comments
