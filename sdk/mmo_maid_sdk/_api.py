@@ -255,7 +255,7 @@ def build_methods(
             f"def {m.name}(self{', ' if text else ''}{text}):\n    return self.{invoke}(_spec{i}, {{{args}}})\n"
         )
     namespace: dict[str, Any] = {f"_spec{i}": m for i, m in enumerate(methods)}
-    exec(compile("".join(lines), f"<mmo_maid_sdk {module} generated>", "exec"), namespace)
+    exec(compile("".join(lines), f"<{module} generated>", "exec"), namespace)
     out: dict[str, Callable[..., Any]] = {}
     for m in methods:
         fn = namespace[m.name]

@@ -334,7 +334,7 @@ class Transport:
                 try:
                     handler(ctx)
                 except BaseException:
-                    self.log("error", "on_ready error: " + _tb(), discord_srv_id=server_id)
+                    self.log("error", "on_ready error: " + _tb(user=True), discord_srv_id=server_id)
         finally:
             done.set()
 
@@ -407,7 +407,7 @@ class Transport:
                 failure = failure or exc
                 self.log(
                     "error",
-                    f"Event handler error ({etype}):\n" + _tb(),
+                    f"Event handler error ({etype}):\n" + _tb(user=True),
                     discord_srv_id=ctx.server_id,
                     **({} if event_id is None else {"event_id": event_id}),
                 )
@@ -429,7 +429,7 @@ class Transport:
             entry[0](ctx)
         except BaseException as exc:
             failure = exc
-            self.log("error", f"Scheduled task error ({name}): " + _tb(), discord_srv_id=ctx.server_id)
+            self.log("error", f"Scheduled task error ({name}): " + _tb(user=True), discord_srv_id=ctx.server_id)
         self._finish(event_id, failure)
 
     def _run_lifecycle(self, hook: str, params: dict[str, Any]) -> None:
@@ -441,7 +441,7 @@ class Transport:
         try:
             handler(ctx)
         except BaseException:
-            self.log("error", f"Lifecycle handler error ({hook}): " + _tb(), discord_srv_id=ctx.server_id)
+            self.log("error", f"Lifecycle handler error ({hook}): " + _tb(user=True), discord_srv_id=ctx.server_id)
 
     def _run_dashboard(self, name: str, rid: Any, params: dict[str, Any]) -> None:
         ctx = self._context(params)
@@ -496,7 +496,7 @@ class Transport:
         try:
             fn(ctx)
         except BaseException:
-            self.log("error", f"Scheduled task error ({name}): " + _tb(), discord_srv_id=ctx.server_id)
+            self.log("error", f"Scheduled task error ({name}): " + _tb(user=True), discord_srv_id=ctx.server_id)
 
     # -- workers and lifetime -------------------------------------------------------------
 
@@ -533,10 +533,21 @@ class Transport:
         return 0
 
 
-def _tb() -> str:
+def _tb(*, user: bool = False) -> str:
+    """The current exception's traceback, cut to 3900 characters.
+
+    ``user=True`` drops the SDK frame that called the plugin's function, so admins see the
+    plugin's code first.
+    """
     import traceback  # only when something failed: keeps start-up fast
 
-    return traceback.format_exc()[-TRACEBACK_LIMIT:]
+    exc = sys.exc_info()[1]
+    if exc is None:
+        return ""
+    tb = exc.__traceback__
+    if user and tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))[-TRACEBACK_LIMIT:]
 
 
 def _env_number(name: str, default: float) -> float:
