@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from maidcore import capabilities
+from maidcore.layers import DependencyInstallError
 from maidcore.manifest import Manifest, ManifestError, load_manifest, read_manifest
 from maidcore.records import InstallRecord, PluginRecord, VersionRecord, VersionStatus, utcnow
 
@@ -123,7 +124,14 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest) -
         site = platform.data_dir / "sites" / manifest.id / manifest.version
         site.mkdir(parents=True, exist_ok=True)
         sandbox = platform.sandbox or platform.build_layer("sandbox_backend", platform.settings.sandbox_backend)
-        await sandbox.prepare_version(dest, site, requirements)
+        try:
+            await sandbox.prepare_version(dest, site, requirements)
+        except DependencyInstallError as exc:
+            shutil.rmtree(dest, ignore_errors=True)
+            shutil.rmtree(site, ignore_errors=True)
+            raise InstallError(
+                f"the requirements of {manifest.id} {manifest.version} could not be installed: {exc}"
+            ) from None
         site_path = str(site)
 
     if await records.get_plugin(manifest.id) is None:

@@ -196,3 +196,25 @@ async def test_an_install_on_one_node_reaches_the_runner_of_another(tmp_path, pg
     finally:
         await node_a.close()
         await node_b.close()
+
+
+async def test_requirements_are_prepared_for_the_sandbox_and_bad_ones_refused(tmp_path, storage_settings):
+    platform = Platform(Settings(data_dir=tmp_path / "data", storage=storage_settings, sandbox_backend="process"))
+    await platform.open_storage()
+    platform.runner = ChangeLog()
+    try:
+        source = write_plugin(tmp_path / "src")
+        (source / "requirements.txt").write_text("mmo-maid-sdk>=0.5.5,<0.6  # satisfied by the platform\n")
+        await installs.install(platform, source, "111")
+        assert (await platform.records.get_version("pinger", "1.0.0")).site_path is None  # nothing to install
+
+        bad = write_plugin(tmp_path / "bad", version="2.0.0")
+        (bad / "requirements.txt").write_text("-e ./somewhere\n")
+        with pytest.raises(
+            InstallError, match=r"requirements of pinger 2.0.0 could not be installed: .*-e ./somewhere"
+        ):
+            await installs.install(platform, bad, "111")
+        assert not (platform.data_dir / "bundles" / "pinger" / "2.0.0").exists()
+        assert (await platform.records.get_install("111", "pinger")).version == "1.0.0"
+    finally:
+        await platform.close()
