@@ -207,18 +207,18 @@ async def install_local(
         site_dir = platform.data_dir / "sites" / plugin_id / version
         lines = requirements.read_text(encoding="utf-8").splitlines()
         await platform.sandbox.prepare_version(bundle_dir, site_dir, lines)
+    record = VersionRecord(
+        plugin_id=plugin_id,
+        version=version,
+        status=VersionStatus.PUBLISHED,
+        manifest=manifest,
+        bundle_path=str(bundle_dir.resolve()),
+        site_path=str(site_dir) if site_dir else None,
+    )
     if await records.get_version(plugin_id, version) is None:
-        await records.add_version(
-            VersionRecord(
-                plugin_id=plugin_id,
-                version=version,
-                status=VersionStatus.PUBLISHED,
-                manifest=manifest,
-                bundle_path=str(bundle_dir.resolve()),
-                site_path=str(site_dir) if site_dir else None,
-            )
-        )
-    record = await records.get_version(plugin_id, version)
+        await records.add_version(record)
+    else:  # a kept data directory or shared database: this directory is the version now
+        await records.update_version(record)
     info = VersionInfo.from_record(record)
     granted = info.capabilities if grants is None else frozenset(grants)
     unknown = sorted(set(granted) - set(CATALOGUE))

@@ -144,8 +144,14 @@ def make_stack(tmp_path: Path):
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
-    async def build(discord: CannedDiscord | None = None, limits: dict | None = None, **runner: Any):
+    async def build(
+        discord: CannedDiscord | None = None, limits: dict | None = None, database_url: str | None = None, **runner: Any
+    ):
         settings = stack_settings(tmp_path, **runner)
+        if database_url:
+            settings = settings.model_copy(
+                update={"storage": settings.storage.model_copy(update={"database_url": database_url})}
+            )
         if limits:
             settings = settings.model_copy(update={"limits": settings.limits.model_copy(update=limits)})
         discord = discord or CannedDiscord()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from aiohttp import web
 
@@ -33,7 +35,7 @@ def storage_and_discord(ctx, event):
     assert kv.exists("k2") is False
 
     sql = ctx.sql
-    sql.execute("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT)")
+    sql.execute("CREATE TABLE IF NOT EXISTS notes (body TEXT)")
     assert sql.execute("INSERT INTO notes (body) VALUES ($1)", ["first"]) == 1
     assert sql.query("SELECT body FROM notes") == [{{"body": "first"}}]
     assert sql.query_one("SELECT body FROM notes WHERE body = %s", ["first"]) == {{"body": "first"}}
@@ -131,8 +133,26 @@ async def upstream():
     await runner.cleanup()
 
 
-async def test_every_host_method_is_served_from_a_real_plugin(make_stack, upstream):
-    async with make_stack() as stack:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request):
+    """The embedded default, and a fresh PostgreSQL database (the multi-node setup)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    import psycopg
+
+    admin_url = request.getfixturevalue("postgres_url")
+    name = f"maidcore_runner_{random.randrange(16**8):08x}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield admin_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def test_every_host_method_is_served_from_a_real_plugin(make_stack, upstream, database_url):
+    server = str(random.randrange(10**17, 10**18))  # fresh per run: PostgreSQL keeps plugin schemas between runs
+    async with make_stack(database_url=database_url) as stack:
         bundle = stack.plugin(
             "everything",
             EVERYTHING.format(port=upstream),
@@ -140,20 +160,20 @@ async def test_every_host_method_is_served_from_a_real_plugin(make_stack, upstre
             proxy_domains_requested=[PROXY_HOST],
             slash_commands=[{"name": "all", "description": "Everything"}],
         )
-        await stack.install(bundle, "111")
-        await stack.publish("message_create", "111", content="go")
-        await stack.publish("interaction_create", "111", "everything", interaction_type=2, command_name="all")
+        await stack.install(bundle, server)
+        await stack.publish("message_create", server, content="go")
+        await stack.publish("interaction_create", server, "everything", interaction_type=2, command_name="all")
         await stack.publish(
-            "interaction_create", "111", "everything", interaction_type=3, custom_id="modal", interaction_id="301"
+            "interaction_create", server, "everything", interaction_type=3, custom_id="modal", interaction_id="301"
         )
         await stack.idle()
         failures = [c for c in stack.calls if c["error"] is not None]
         assert failures == []
         assert not [entry for entry in stack.logs if entry[1] == "error"], stack.logs
         assert set(stack.methods()) == set(METHODS), set(METHODS) - set(stack.methods())
-        assert {c["server_id"] for c in stack.calls} == {"111"}
+        assert {c["server_id"] for c in stack.calls} == {server}
         kv = stack.platform.storage.kv
-        scope = stack.slot("everything").runner.tenant("111", "everything").scope
+        scope = stack.slot("everything").runner.tenant(server, "everything").scope
         assert await kv.get(scope, "storage_and_discord") == "done"
         assert await kv.get(scope, "interactions") == "done"
         assert await kv.get(scope, "stats") == {"a": {"b": 2}}
