@@ -173,6 +173,8 @@ class Extensions:
             module = ep.load()
             self.pm.register(module, name=ep.name)
         except Exception:
+            if self.pm.has_plugin(ep.name):  # pluggy may have added some hooks before the one that failed
+                self.pm.unregister(name=ep.name)
             if self.strict:
                 raise
             failure = FailedExtension(ep.name, ep.value, traceback.format_exc(), dist_name, dist_version)

@@ -235,3 +235,23 @@ def test_a_registration_hook_that_raises_is_reported_and_skipped():
     strict.register(Raises(), name="raises")
     with pytest.raises(RuntimeError, match="storage extension bug"):
         strict.storage()
+
+
+BAD_ARGUMENT = """
+from maidcore.hookspecs import hookimpl
+
+@hookimpl
+def register_event_sources(register):
+    register("half_events", object)
+
+@hookimpl
+def register_storage(register, colour):  # "colour" is no argument of the hook
+    register("never", object)
+"""
+
+
+def test_hookimpl_with_an_unknown_argument_is_reported_and_leaves_nothing_registered(modules):
+    exts = Extensions.load(environ={}, entry_points_=[modules("ext_badarg", BAD_ARGUMENT)])
+    (failure,) = exts.report.failed
+    assert failure.name == "badarg" and "colour" in failure.error
+    assert exts.names == [] and exts.event_sources() == {}  # the valid hook of that module is gone too
