@@ -191,3 +191,5 @@ def test_hook_register_commands():
     assert result.exit_code == 0 and result.output == "hello world\n"
     assert "team" in CliRunner().invoke(cli, ["--help"]).output
     assert "team" not in make_cli(Extensions()).commands  # only what extensions add
+    docker = make_cli(Extensions.load(environ={"MAIDCORE_LOAD_EXTENSIONS": "docker"}, strict=True))
+    assert "build-image" in docker.commands["sandbox"].commands  # the Docker default adds its own
