@@ -7,6 +7,8 @@ import threading
 import time
 from collections import Counter
 
+import pytest
+
 KV_ECHO = """
 @plugin.on_event("message_create")
 def on_message(ctx, event):
@@ -45,6 +47,7 @@ class ShuffledResponder:
             time.sleep(0.0005)
 
 
+@pytest.mark.slow
 def test_ten_thousand_pipelined_events_with_calls_in_flight(spawn):
     responder = ShuffledResponder()
     proc = spawn(KV_ECHO, responder=responder)
