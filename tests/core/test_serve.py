@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from maidcore_discord.emulator import DEMO_GUILD_ID as DEMO_GUILD
 
 from tests.core.plugins import write_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIDCORE = Path(sys.executable).with_name("maidcore")
-DEMO_GUILD = "900000000000000001"
 
 
 def free_port() -> int:
