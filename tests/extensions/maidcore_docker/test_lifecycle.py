@@ -262,3 +262,13 @@ async def test_cli_sweep_removes_this_nodes_containers(tmp_path, docker_client, 
         status = await asyncio.wait_for(worker.wait(), 30)
         assert status.signal == 9
         assert containers_of(docker_client, backend) == []
+
+
+async def test_death_by_signal_is_named(tmp_path, docker_client, runtime_image):
+    bundle = write_bundle(tmp_path / "segv", "import ctypes\nctypes.string_at(0)\n")
+    async with running_backend(tmp_path / "data", docker_client) as backend:
+        worker = await backend.spawn(spec(bundle, "segv"))
+        status = await asyncio.wait_for(worker.wait(), 30)
+        assert (status.exit_code, status.signal) == (139, 11)
+        assert status.reason == "killed by SIGSEGV"
+        assert containers_of(docker_client, backend) == []
