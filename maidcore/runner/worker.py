@@ -166,6 +166,11 @@ class WorkerSlot:
         if self.state is SlotState.PARKED or self._stopping:
             return False
         await self.window.submit(delivery)
+        if (self.state is SlotState.PARKED or self._stopping) and delivery in self.window.waiting:
+            # the slot stopped while this delivery waited for room: keep it as a dead letter, never strand it
+            self.window.waiting.remove(delivery)
+            reason = self.park_reason or "the plugin version was shut down"
+            self.runner.dead_letter(self, delivery, reason, attempts=delivery.attempt)
         return True
 
     def _send(self, delivery: Delivery) -> bool:
