@@ -5,7 +5,8 @@
    worker (a plugin cannot act for a server by naming it);
 3. the capability, against that server's live grant (``CapabilityDenied``,
    nothing performed);
-4. argument validation (``InvalidArgument``, ``KvQuotaExceeded``);
+4. argument validation (``InvalidArgument``, ``KvQuotaExceeded``; a proxy URL's
+   host must be one the manifest requested, ``CapabilityDenied``);
 5. the rate limit (``RateLimited`` with the limiter's ``retry_after``);
 6. the layer call, bounded by ``call_timeout_seconds`` (``HostTimeout``).
 
@@ -51,6 +52,7 @@ class MethodSpec:
     validate: Callable[[Args], dict[str, Any]]
     perform: Callable[[Any, Tenant, dict[str, Any]], Awaitable[Any]] | None  # None: the event source performs it
     bucket: Bucket | None
+    authorize: Callable[[Tenant, dict[str, Any]], None] | None = None  # checks that need the clean params
 
 
 def _spec_table() -> dict[str, MethodSpec]:
@@ -59,8 +61,15 @@ def _spec_table() -> dict[str, MethodSpec]:
         bucket = Bucket.DISCORD if name.startswith("discord.") and name not in DISCORD_READ_METHODS else None
         table[name] = MethodSpec(name, capability_for(name), validate, None, bucket)
     for name, (validate, perform) in stores.TABLE.items():
-        bucket = Bucket.PROXY if name == "proxy.request" else None
-        table[name] = MethodSpec(name, capability_for(name), validate, perform, bucket)
+        proxy = name == "proxy.request"
+        table[name] = MethodSpec(
+            name,
+            capability_for(name),
+            validate,
+            perform,
+            Bucket.PROXY if proxy else None,
+            stores.authorize_proxy if proxy else None,
+        )
     return table
 
 
@@ -162,6 +171,8 @@ class HostApi:
         if spec.capability is not None and spec.capability not in tenant.capabilities:
             raise CapabilityDenied(spec.capability, spec.name)
         clean = spec.validate(Args(params))
+        if spec.authorize is not None:
+            spec.authorize(tenant, clean)
         if spec.bucket is not None:
             cost = discord.action_cost(spec.name, clean) if spec.bucket is Bucket.DISCORD else 1
             limiter = self.platform.limiter

@@ -323,11 +323,15 @@ def v_proxy(a: Args) -> dict[str, Any]:
     return {"method": method.upper(), "url": url, "headers": headers, "body": body, "host": parts.hostname.lower()}
 
 
-async def p_proxy(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+def authorize_proxy(tenant: Tenant, p: dict[str, Any]) -> None:
+    """A URL host outside the manifest's ``proxy_domains_requested`` is refused before it costs a unit."""
     if p["host"] not in tenant.info.proxy_domains:
         raise CapabilityDenied(
             "proxy:http", "proxy.request", detail=f"host {p['host']} is not listed in proxy_domains_requested"
         )
+
+
+async def p_proxy(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
     return await platform.proxy.request(
         tenant.scope,
         allowed_domains=tenant.info.proxy_domains,

@@ -244,3 +244,34 @@ async def test_validation_and_rate_limit_errors_reach_the_plugin_as_typed_errors
         assert stack.discord.methods("discord.execute_webhook") == []
         limited = stack.errors("discord.send_message")[-1]
         assert limited["data"]["code"] == "RATE_LIMITED" and limited["data"]["retry_after"] > 0
+
+
+UNDECLARED_HOST = """
+from mmo_maid_sdk import Plugin, CapabilityError
+
+plugin = Plugin()
+
+
+@plugin.on_event("message_create")
+def fetch(ctx, event):
+    try:
+        ctx.http.get("https://elsewhere.example.org/")
+    except CapabilityError as exc:
+        ctx.log("refused: " + str(exc))
+
+
+if __name__ == "__main__":
+    plugin.run()
+"""
+
+
+async def test_a_proxy_host_outside_the_manifest_is_refused_before_the_rate_limit(make_stack):
+    async with make_stack(limits={"proxy_requests_per_minute": 1}) as stack:
+        bundle = stack.plugin("fetcher", UNDECLARED_HOST, proxy_domains_requested=[PROXY_HOST])
+        await stack.install(bundle, "111")
+        for _ in range(2):
+            await stack.publish("message_create", "111")
+        await stack.idle()
+        errors = stack.errors("proxy.request")
+        assert [e["data"]["code"] for e in errors] == ["CAPABILITY_DENIED", "CAPABILITY_DENIED"]
+        assert "host elsewhere.example.org is not listed in proxy_domains_requested" in errors[0]["message"]
