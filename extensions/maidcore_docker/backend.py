@@ -62,6 +62,7 @@ class DockerBackend:
         self.data_dir = Path(data_dir)
         self.max_line = max_line
         self.node = containers.node_id(self.settings, self.data_dir)
+        self.owner = containers.owner_token()
         self.client = client
         self._own_client = client is None
         self.engine: EngineAddress | None = None
@@ -157,14 +158,19 @@ class DockerBackend:
 
     # --- cleanup ---------------------------------------------------------------------
 
-    def sweep(self) -> int:
-        """Remove every container of this node (running or exited) left by a crashed run; return how many."""
+    def sweep(self, *, include_live: bool = False) -> int:
+        """Remove this node's containers (running or exited) whose maidcore process is gone; return how many.
+
+        Containers of a maidcore process that still runs on this host (another command sharing the data
+        directory) are left alone unless ``include_live``.
+        """
         assert self.client is not None
-        leftovers = self.client.api.containers(
-            all=True, filters={"label": [f"{containers.NODE_LABEL}={self.node}"]}, quiet=True
-        )
+        leftovers = self.client.api.containers(all=True, filters={"label": [f"{containers.NODE_LABEL}={self.node}"]})
         removed = 0
         for item in leftovers:
+            owner = (item.get("Labels") or {}).get(containers.OWNER_LABEL)
+            if not include_live and (owner == self.owner or containers.owner_alive(owner)):
+                continue
             with contextlib.suppress(Exception):
                 self.client.api.remove_container(item["Id"], force=True)
                 removed += 1
@@ -191,7 +197,7 @@ class DockerBackend:
         assert self.client is not None and self.engine is not None
         if not (Path(spec.bundle_dir) / "__main__.py").is_file():
             raise FileNotFoundError(f"{spec.bundle_dir} has no __main__.py; a plugin bundle needs one")
-        kwargs = containers.create_kwargs(self.settings, spec, name=name, node=self.node)
+        kwargs = containers.create_kwargs(self.settings, spec, name=name, node=self.node, owner=self.owner)
         try:
             worker = await asyncio.wait_for(
                 launch(

@@ -81,7 +81,8 @@ def build_image(from_image: str | None, offline: bool, force: bool, quiet: bool)
 
 
 @sandbox.command("sweep")
-def sweep() -> None:
+@click.option("--all", "include_live", is_flag=True, help="Also remove containers of a maidcore that still runs.")
+def sweep(include_live: bool) -> None:
     """Remove this node's worker containers left behind by a crashed maidcore."""
     import asyncio
 
@@ -93,6 +94,6 @@ def sweep() -> None:
     except SandboxUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     backend = DockerBackend(settings.docker, data_dir=settings.data_dir, client=client)
-    removed = asyncio.run(asyncio.to_thread(backend.sweep))
+    removed = asyncio.run(asyncio.to_thread(backend.sweep, include_live=include_live))
     client.close()
     click.echo(f"removed {removed} container(s) of node {backend.node}")

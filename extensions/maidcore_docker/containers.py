@@ -11,7 +11,9 @@ and version. Plugin code arrives through read-only bind mounts only.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from maidcore.settings import DockerSettings
 
 PLATFORM_LABEL = "maidcore.platform"
 NODE_LABEL = "maidcore.node"
+OWNER_LABEL = "maidcore.owner"  # host, pid and start time of the maidcore process that created the container
 PLUGIN_LABEL = "maidcore.plugin"
 VERSION_LABEL = "maidcore.version"
 
@@ -46,6 +49,34 @@ def node_id(settings: DockerSettings, data_dir: Path) -> str:
     return hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
 
 
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (clock ticks since boot), which tells a live process from a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def owner_token() -> str:
+    """Names this maidcore process: ``<hostname>/<pid>/<start time>``."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}/{pid}/{_process_start(pid) or 0}"
+
+
+def owner_alive(token: str | None) -> bool:
+    """Whether the process named by ``token`` still runs (on another host we cannot tell, so assume it does)."""
+    if not token:
+        return False
+    try:
+        host, pid, started = token.split("/")
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return True
+    return _process_start(int(pid)) == started
+
+
 def command(settings: DockerSettings) -> list[str]:
     """``env -i`` so the interpreter's environment is exactly ``runtime_env`` (no image or engine PATH)."""
     env = [f"{key}={value}" for key, value in sorted(settings.runtime_env.items())]
@@ -62,7 +93,9 @@ def security_options(settings: DockerSettings) -> list[str]:
     return options
 
 
-def create_kwargs(settings: DockerSettings, spec: WorkerSpec, *, name: str, node: str) -> dict[str, Any]:
+def create_kwargs(
+    settings: DockerSettings, spec: WorkerSpec, *, name: str, node: str, owner: str = ""
+) -> dict[str, Any]:
     """Keyword arguments for ``create_container_config``; ``host_config`` holds those of ``create_host_config``.
 
     ``launch`` adds ``StdinOnce`` (EOF from the runner reaches the worker) which the SDK has no argument for.
@@ -75,6 +108,7 @@ def create_kwargs(settings: DockerSettings, spec: WorkerSpec, *, name: str, node
         **spec.labels,
         PLATFORM_LABEL: "maidcore",
         NODE_LABEL: node,
+        OWNER_LABEL: owner or owner_token(),
         PLUGIN_LABEL: spec.plugin_id,
         VERSION_LABEL: spec.version,
     }

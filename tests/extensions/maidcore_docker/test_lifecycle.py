@@ -255,7 +255,7 @@ async def test_cli_sweep_removes_this_nodes_containers(tmp_path, docker_client, 
         assert await worker.readline() == b"up\n"
         cli = make_cli(Extensions.load())
         result = await asyncio.to_thread(
-            CliRunner().invoke, cli, ["--data-dir", str(tmp_path / "data"), "sandbox", "sweep"]
+            CliRunner().invoke, cli, ["--data-dir", str(tmp_path / "data"), "sandbox", "sweep", "--all"]
         )
         assert result.exit_code == 0, result.output
         assert f"removed 1 container(s) of node {backend.node}" in result.output
@@ -272,3 +272,29 @@ async def test_death_by_signal_is_named(tmp_path, docker_client, runtime_image):
         assert (status.exit_code, status.signal) == (139, 11)
         assert status.reason == "killed by SIGSEGV"
         assert containers_of(docker_client, backend) == []
+
+
+async def test_sweep_spares_containers_of_a_maidcore_that_still_runs(tmp_path, docker_client, runtime_image):
+    bundle = write_bundle(tmp_path / "echo", ECHO)
+    async with running_backend(tmp_path / "data", docker_client) as running:
+        worker = await running.spawn(spec(bundle, "live-owner"))
+        # a second maidcore on the same data directory (another command, another process) starts up
+        other = DockerBackend(DockerSettings(), data_dir=tmp_path / "data", client=docker_client)
+        other.owner = "elsewhere/1/1"
+        assert await asyncio.to_thread(other.sweep) == 0
+        await worker.write(b"alive\n")
+        assert await worker.readline() == b"alive\n"
+        assert await asyncio.to_thread(other.sweep, include_live=True) == 1
+        assert (await asyncio.wait_for(worker.wait(), 30)).signal == 9
+
+
+def test_owner_tokens_tell_live_processes_from_dead_and_reused_pids():
+    from maidcore_docker.containers import owner_alive, owner_token
+
+    mine = owner_token()
+    assert owner_alive(mine)
+    host, pid, started = mine.split("/")
+    assert not owner_alive(f"{host}/{pid}/{int(started) + 1}")  # same pid, another process
+    assert not owner_alive(f"{host}/999999999/1")
+    assert not owner_alive(None) and not owner_alive("garbage")
+    assert owner_alive("another-host/1/1")  # cannot check another host's processes: leave them alone
