@@ -229,6 +229,8 @@ class WorkerSlot:
                 self.runner.logs.add(PluginLog("", self.plugin_id, "error", f"worker crashed: {detail}"[:4000]))
                 self.state = SlotState.BACKOFF
                 self._wakeup.clear()
+                if self._stopping:  # stop() may have woken us before the clear
+                    break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), delay)
         finally:
