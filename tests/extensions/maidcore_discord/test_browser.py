@@ -73,10 +73,12 @@ async def test_a_person_pings_clicks_and_fills_the_modal_in_chromium(running, ch
     assert lines, f"no result from the browser script; stderr: {err.decode()[-2000:]}"
     result = json.loads(lines[-1])
     assert result["ok"], f"{result} (screenshot: {screenshot})"
-    assert result["steps"] == ["opened", "pong", "modal:Feedback", "slash"]
+    assert result["steps"] == ["opened", "pong", "modal:Feedback", "react", "slash"]
     assert "!ping" in result["messages"] and "Thanks: sent from Chromium" in result["messages"]
     assert result["messages"].count("Pong!") == 2 and result["members"] == 4
 
     emulator = running.events.emulator
     general = emulator.channel_named(DEMO_GUILD_ID, "general")
     assert any(m["content"] == "Thanks: sent from Chromium" for m in emulator.state.messages[general].values())
+    ping = next(m for m in emulator.state.messages[general].values() if m["content"] == "!ping")
+    assert [(r["emoji"]["name"], r["users"]) for r in ping["reactions"]] == [("🎉", ["900000000000000202"])]

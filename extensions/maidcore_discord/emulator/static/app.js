@@ -126,13 +126,15 @@ function selectChoices(type) {
   return [...g.members.map((m) => ({ value: m.user.id, label: "@" + m.user.username })), ...g.roles.map((r) => ({ value: r.id, label: "@" + r.name }))];
 }
 
+const withMentions = (text) => (text || "").replace(/<@!?(\d+)>/g, (_, id) => "@" + userName(id));
+
 function renderMessages(g) {
   const list = (view.state.messages[view.channel] || []).filter((m) => !m.ephemeral_to || m.ephemeral_to === view.user);
   $("#messages").replaceChildren(...list.map((m) => el("li", { class: "message", "data-testid": "message", dataset: { id: m.id, author: m.author.username } },
     el("span", { class: "author" }, m.author.global_name || m.author.username), m.author.bot ? el("span", { class: "bot-tag" }, "BOT") : null,
     el("span", { class: "meta" }, new Date(m.timestamp).toLocaleTimeString() + (m.edited_timestamp ? " (edited)" : "") + (m.pinned ? " 📌" : "")),
     m.interaction_metadata ? el("div", { class: "meta" }, `↳ ${userName(m.interaction_metadata.user.id)} used ${m.interaction_metadata.name ? "/" + m.interaction_metadata.name : "an interaction"}`) : null,
-    m.flags & 128 ? el("div", { class: "content muted", "data-testid": "thinking" }, "maidcore is thinking…") : el("div", { class: "content", "data-testid": "content" }, m.content),
+    m.flags & 128 ? el("div", { class: "content muted", "data-testid": "thinking" }, "maidcore is thinking…") : el("div", { class: "content", "data-testid": "content" }, withMentions(m.content)),
     m.ephemeral_to ? el("div", { class: "ephemeral" }, "Only you can see this") : null,
     ...(m.embeds || []).map(renderEmbed),
     ...(m.attachments || []).map((a) => el("div", {}, el("a", { href: a.url }, `📎 ${a.filename}`))),

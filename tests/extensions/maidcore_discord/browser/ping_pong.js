@@ -32,6 +32,11 @@ async function main() {
     await page.getByTestId("content").filter({ hasText: "Thanks: sent from Chromium" }).waitFor();
     steps.push(`modal:${title}`);
 
+    page.once("dialog", (dialog) => dialog.accept("🎉"));
+    await page.getByTestId("message").filter({ hasText: "!ping" }).first().getByTestId("react").click();
+    await page.getByTestId("message").filter({ hasText: "!ping" }).first().getByText("🎉 1").waitFor();
+    steps.push("react");
+
     await page.getByTestId("composer").fill("/ping");
     await page.getByTestId("composer").press("Enter");
     await page.getByTestId("message").filter({ hasText: "used /ping" }).filter({ hasText: "Pong!" }).waitFor();
