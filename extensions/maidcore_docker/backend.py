@@ -233,6 +233,23 @@ class DockerBackend:
             self.client.api.remove_container(name, force=True)
 
 
+def sweep_orphans(client: docker.DockerClient) -> int:
+    """Remove maidcore worker containers of any node whose maidcore process on this host is gone.
+
+    For a single-node engine (a developer machine, CI) where crashed runs used throwaway data directories.
+    """
+    found = client.api.containers(all=True, filters={"label": [f"{containers.PLATFORM_LABEL}=maidcore"]})
+    removed = 0
+    for item in found:
+        labels = item.get("Labels") or {}
+        if containers.NODE_LABEL not in labels or containers.owner_alive(labels.get(containers.OWNER_LABEL)):
+            continue
+        with contextlib.suppress(Exception):
+            client.api.remove_container(item["Id"], force=True)
+            removed += 1
+    return removed
+
+
 def _is_engine_down(exc: BaseException) -> bool:
     import requests
 

@@ -82,17 +82,24 @@ def build_image(from_image: str | None, offline: bool, force: bool, quiet: bool)
 
 @sandbox.command("sweep")
 @click.option("--all", "include_live", is_flag=True, help="Also remove containers of a maidcore that still runs.")
-def sweep(include_live: bool) -> None:
+@click.option("--any-node", is_flag=True, help="Every node's containers whose maidcore on this host is gone.")
+def sweep(include_live: bool, any_node: bool) -> None:
     """Remove this node's worker containers left behind by a crashed maidcore."""
     import asyncio
 
-    from maidcore_docker.backend import DockerBackend, docker_client
+    from maidcore_docker.backend import DockerBackend, docker_client, sweep_orphans
 
     settings = _settings()
     try:
         client = docker_client()
     except SandboxUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+    if any_node:
+        if include_live:
+            raise click.UsageError("--any-node only removes containers whose maidcore is gone; drop --all")
+        click.echo(f"removed {sweep_orphans(client)} orphaned container(s)")
+        client.close()
+        return
     backend = DockerBackend(settings.docker, data_dir=settings.data_dir, client=client)
     removed = asyncio.run(asyncio.to_thread(backend.sweep, include_live=include_live))
     client.close()

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from maidcore_docker.backend import DockerBackend
+from maidcore_docker.backend import DockerBackend, sweep_orphans
 from maidcore_docker.image import ensure_image
 
 from maidcore.settings import DockerSettings
@@ -43,7 +43,11 @@ def write_bundle(root: Path, source: str, **files: str) -> Path:
 
 
 def ensure_test_image(docker_client) -> str:
-    """The runtime image for the current sources (built once, then a hash and a lookup)."""
+    """The runtime image for the current sources (built once, then a hash and a lookup).
+
+    Also clears containers that crashed earlier runs left behind (their creator is gone).
+    """
+    sweep_orphans(docker_client)
     return ensure_image(docker_client, DockerSettings(), progress=print)
 
 

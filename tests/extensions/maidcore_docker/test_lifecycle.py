@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -178,6 +179,8 @@ async def test_startup_sweeps_what_a_crashed_maidcore_left(tmp_path, docker_clie
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert "spawned" in result.stdout, result.stderr
+    return_code = result.returncode
+    assert return_code == 9
     backend = DockerBackend(DockerSettings(), data_dir=data_dir, client=docker_client)
     left = containers_of(docker_client, backend)
     assert len(left) >= 3  # two workers (they ignore EOF and keep running) and a spare
@@ -298,3 +301,25 @@ def test_owner_tokens_tell_live_processes_from_dead_and_reused_pids():
     assert not owner_alive(f"{host}/999999999/1")
     assert not owner_alive(None) and not owner_alive("garbage")
     assert owner_alive("another-host/1/1")  # cannot check another host's processes: leave them alone
+
+
+async def test_cli_sweep_any_node_removes_orphans_only(tmp_path, docker_client, runtime_image):
+    from click.testing import CliRunner
+
+    from maidcore.cli import make_cli
+    from maidcore.extensions import Extensions
+
+    bundle = write_bundle(tmp_path / "stuck", IGNORES_EOF)
+    async with running_backend(tmp_path / "live", docker_client) as live:
+        alive = await live.spawn(spec(bundle, "orphan-live"))
+        orphaned = DockerBackend(DockerSettings(warm_pool_size=0), data_dir=tmp_path / "dead", client=docker_client)
+        orphaned.owner = f"{socket.gethostname()}/999999999/1"  # as if made by a maidcore that crashed here
+        await orphaned.start()
+        orphan = await orphaned.spawn(spec(bundle, "orphan-dead"))
+        cli = make_cli(Extensions.load())
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["sandbox", "sweep", "--any-node"])
+        assert result.exit_code == 0, result.output
+        assert (await asyncio.wait_for(orphan.wait(), 30)).signal == 9
+        assert containers_of(docker_client, orphaned) == []
+        assert len(containers_of(docker_client, live)) == 1 and not alive.ended
+        await orphaned.close()
