@@ -154,6 +154,9 @@ send({"method": "plugin.log", "params": {"level": "info", "message": json.dumps(
         assert await kv.get(runner.tenant("222", "thief").scope, "owned") is None
         assert await kv.get(runner.tenant("111", "thief").scope, "owned") == "111"
         assert stack.logs[0][0] == "111"  # the log line is attributed to the delivery's server
+        await stack.runner.logs.flush()
+        stored = await stack.platform.storage.records.list_logs(plugin_id="thief", server_id="111")
+        assert [log.message for log in stored] == [stack.logs[0][2]]
 
 
 async def test_a_worker_that_never_registers_gets_one_delivery_at_a_time(make_stack):
