@@ -103,3 +103,61 @@ async def test_uninstall_removes_the_command(platform):
     await installs.uninstall(platform, DEMO_GUILD_ID, "ping_pong")
     await wait_until(lambda: not emulator.state.guilds[DEMO_GUILD_ID]["commands"])
     assert "ping" not in platform.events.command_owners[DEMO_GUILD_ID]
+
+
+ERRORS_PLUGIN = """
+from mmo_maid_sdk import DiscordApiError, Plugin, RateLimitError, SdkPermissionError
+
+plugin = Plugin()
+
+
+@plugin.on_event("message_create")
+def on_message(ctx, event):
+    if event["content"] != "!errors":
+        return
+    out = []
+    try:
+        ctx.discord.create_channel(name="forbidden")
+    except SdkPermissionError as exc:
+        out.append(f"permission={exc.permission}")
+    try:
+        ctx.discord.get_channel(channel_id="123456789012345678")
+    except DiscordApiError as exc:
+        out.append(f"status={exc.status_code}")
+    try:
+        ctx.discord.get_messages(channel_id=event["channel_id"], limit=1)
+    except RateLimitError as exc:
+        out.append(f"retry_after={exc.retry_after}")
+    ctx.discord.send_message(channel_id=event["channel_id"], content=" ".join(out))
+
+
+if __name__ == "__main__":
+    plugin.run()
+"""
+
+
+async def test_discord_errors_reach_a_plugin_as_the_sdk_exceptions(platform, tmp_path):
+    from maidcore_discord.emulator import permissions as perms
+
+    bundle = tmp_path / "error_probe"
+    bundle.mkdir()
+    (bundle / "__main__.py").write_text(ERRORS_PLUGIN)
+    (bundle / "manifest.json").write_text(
+        '{"id": "error_probe", "name": "Error probe", "version": "1.0.0", "description": "Reports errors.",'
+        ' "capabilities_required": ["discord:send_message", "discord:manage_channels", "discord:read"]}'
+    )
+    emulator = platform.events.emulator
+    gid = emulator.add_guild(
+        "locked", bot_permissions=perms.bits("view_channel", "send_messages"), members={BOB: "bob"}
+    )
+    await wait_until(lambda: platform.events.client.get_guild(int(gid)))
+    await installs.install(platform, bundle, gid, installs.ALL)
+    general = emulator.channel_named(gid, "general")
+    emulator.rate_limit(r"^/channels/\d+/messages$", 90.0, method="GET")
+    emulator.post_message(general, BOB, "!errors")
+    report = await wait_until(
+        lambda: next(
+            (m["content"] for m in emulator.state.messages[general].values() if m["author"]["id"] == BOT_USER_ID), None
+        )
+    )
+    assert report == "permission=manage_channels status=404 retry_after=90.0"
