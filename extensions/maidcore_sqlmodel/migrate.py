@@ -22,9 +22,20 @@ def alembic_config(connection: sqlalchemy.Connection) -> Config:
     return config
 
 
+#: Advisory lock key serialising schema changes between nodes that start at the same time.
+SCHEMA_LOCK = 0x6D61_6964  # "maid"
+
+
 def upgrade(engine: sqlalchemy.Engine, revision: str = "head") -> None:
-    """Upgrade to ``revision`` (default: the newest) in one transaction."""
+    """Upgrade to ``revision`` (default: the newest) in one transaction.
+
+    Nodes starting together take turns: on PostgreSQL an advisory lock, on
+    SQLite the ``BEGIN IMMEDIATE`` write lock; the later ones find the schema
+    already upgraded.
+    """
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})")
         command.upgrade(alembic_config(connection), revision)
 
 

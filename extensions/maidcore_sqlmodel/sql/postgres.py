@@ -29,6 +29,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from maidcore.errors import HostTimeout, RpcFailure
 from maidcore.scope import Scope
 from maidcore_sqlmodel.database import Database
+from maidcore_sqlmodel.migrate import SCHEMA_LOCK
 from maidcore_sqlmodel.sql.statements import Statement, prepare
 from maidcore_sqlmodel.sql.values import bind_params, to_json
 
@@ -152,8 +153,12 @@ class PostgresSqlSandbox:
     def _lock_down_database(self, conn: Any) -> None:
         """Plugin roles get nothing by default: no use of ``public`` (platform tables), no temporary tables."""
         dbname = conn.info.dbname
-        conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-        conn.execute(pgsql.SQL("REVOKE TEMPORARY, CREATE ON DATABASE {} FROM PUBLIC").format(pgsql.Identifier(dbname)))
+        with conn.transaction():  # nodes starting together would otherwise collide on the same catalog rows
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+            conn.execute(
+                pgsql.SQL("REVOKE TEMPORARY, CREATE ON DATABASE {} FROM PUBLIC").format(pgsql.Identifier(dbname))
+            )
 
     async def close(self) -> None:
         if self._executor is not None:
@@ -181,6 +186,7 @@ class PostgresSqlSandbox:
 
     def _create(self, admin: Any, scope: Scope, role: str, schema: str) -> None:
         ident, lit = pgsql.Identifier(role), pgsql.Literal(self._password(role))
+        admin.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))  # one node at a time changes roles
         exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         if not exists:
             admin.execute(

@@ -82,3 +82,31 @@ async def test_increments_from_several_processes_lose_nothing(request, backend, 
         await storage.kv.delete(SCOPE, "shared")
         await storage.kv.delete(SCOPE, "nested")
         await storage.close()
+
+
+@pytest.mark.postgres
+async def test_nodes_starting_together_on_a_fresh_postgres_database(postgres_url, tmp_path):
+    """Migrations, the database lock-down and SQL roles are serialised between nodes that start at once."""
+    import asyncio
+    import uuid
+
+    from maidcore.scope import Scope
+    from maidcore.settings import StorageSettings
+
+    from .conftest import admin_connect, database_url, drop_database
+
+    name = f"maidcore_test_nodes_{uuid.uuid4().hex[:8]}"
+    with admin_connect(postgres_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        settings = StorageSettings(database_url=database_url(postgres_url, name), secrets_key="A" * 43 + "=")
+        nodes = [SqlModelStorage(settings, tmp_path / f"node{i}") for i in range(4)]
+        await asyncio.gather(*(n.start() for n in nodes))
+        scope = Scope("1", "p")
+        # every node creates the scope's schema and role on first use, at the same moment
+        await asyncio.gather(*(n.sql.execute(scope, f"CREATE TABLE t{i} (x int)", []) for i, n in enumerate(nodes)))
+        await asyncio.gather(*(n.kv.increment(scope, "c", 1) for n in nodes))
+        assert await nodes[0].kv.get(scope, "c") == 4
+        await asyncio.gather(*(n.close() for n in nodes))
+    finally:
+        drop_database(postgres_url, name)
