@@ -103,6 +103,7 @@ class WorkerSlot:
         self.stderr_tail: deque[str] = deque(maxlen=20)
         self._crash_times: deque[float] = deque()
         self._grace: Counter[str] = Counter()  # servers attributed outside deliveries (dashboards, lifecycle)
+        self._pending_lifecycle: list[tuple[Tenant, str]] = []  # waiting for a running worker
         self._stopping = False
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -266,6 +267,9 @@ class WorkerSlot:
         self.conn = conn
         conn.notify("host.boot", self.boot_params())
         self.state = SlotState.RUNNING
+        pending, self._pending_lifecycle = self._pending_lifecycle, []
+        for tenant, lifecycle in pending:
+            self.notify_lifecycle(tenant, lifecycle)
         stderr_task = asyncio.get_running_loop().create_task(self._read_stderr(worker))
         sweep_task = asyncio.get_running_loop().create_task(self._sweep_overdue())
         self.window.pump()
@@ -480,9 +484,13 @@ class WorkerSlot:
             self.release(server_id)
 
     def notify_lifecycle(self, tenant: Tenant, lifecycle: str) -> None:
-        """``host.install`` / ``host.enable`` / ``host.disable`` / ``host.uninstall`` for one server."""
+        """``host.install`` / ``host.enable`` / ``host.disable`` / ``host.uninstall`` for one server.
+
+        Sent at once to a running worker, else right after the next ``host.boot`` (a new version's first worker).
+        """
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING:
+            self._pending_lifecycle.append((tenant, lifecycle))
             return
         self.hold(tenant.scope.server_id, seconds=self.settings.lifecycle_attribution_seconds)
         conn.notify(f"host.{lifecycle}", {"lifecycle": lifecycle, **tenant.fields})

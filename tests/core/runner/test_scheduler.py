@@ -87,10 +87,13 @@ async def test_dashboard_requests_and_lifecycle_hooks_act_for_their_server(make_
         assert answer == {"value": 41, "server": "111", "asked": "7d"}
         with pytest.raises(LookupError, match="not installed and enabled on server 999"):
             await runner.call_dashboard("999", "timed", "summary")
-        # host.install reaches the running worker, whose on_install acts for the new server.
+        # host.install reaches the worker (queued until its first boot for the very first install),
+        # and on_install acts for that server.
+        await stack.wait_for(lambda: [c for c in stack.calls if c["method"] == "kv.put"], what="the first on_install")
+        assert await kv.get(runner.tenant("111", "timed").scope, "installed") is True
         await stack.install(bundle, "222")
         scope_b = runner.tenant("222", "timed").scope
-        await stack.wait_for(lambda: any(c["method"] == "kv.put" for c in stack.calls), what="on_install")
+        await stack.wait_for(lambda: len([c for c in stack.calls if c["method"] == "kv.put"]) == 2, what="on_install")
         assert await kv.get(scope_b, "installed") is True
 
 
