@@ -34,6 +34,8 @@ LOG_LEVELS = {"debug": "debug", "info": "info", "warning": "warning", "warn": "w
 GARBAGE_LOGGED = 20  # non-protocol stdout lines logged per incarnation before going quiet
 GARBAGE_FLOOD_LINES = 1000  # this many within GARBAGE_FLOOD_SECONDS restart the worker
 GARBAGE_FLOOD_SECONDS = 10.0
+STDERR_LINES_STORED = 100  # stderr lines stored as plugin logs per window; the rest only reach the host log
+STDERR_WINDOW_SECONDS = 10.0
 
 
 class SlotState(StrEnum):
@@ -336,7 +338,9 @@ class WorkerSlot:
                 )
 
     async def _read_stderr(self, worker: Worker) -> None:
+        """Stderr is free text: logged, kept for crash reasons, and stored (rate-bounded) as plugin log lines."""
         prefix = f"[{self.plugin_id} {self.version}]"
+        window_start, stored, skipped = time.monotonic(), 0, 0
         while True:
             try:
                 line = await worker.stderr_lines()
@@ -348,6 +352,19 @@ class WorkerSlot:
             self.stderr_tail.append(text[:500])
             plugin_log.info("%s %s", prefix, text)
             self.runner.observe_stderr(self, text)
+            now = time.monotonic()
+            if now - window_start > STDERR_WINDOW_SECONDS:
+                if skipped:
+                    note = (
+                        f"{skipped} stderr lines not stored (over {STDERR_LINES_STORED} per {STDERR_WINDOW_SECONDS:g}s)"
+                    )
+                    self.runner.logs.add(PluginLog("", self.plugin_id, "warning", note, {"stream": "stderr"}))
+                window_start, stored, skipped = now, 0, 0
+            if stored < STDERR_LINES_STORED:
+                stored += 1
+                self.runner.logs.add(PluginLog("", self.plugin_id, "debug", text[:4000], {"stream": "stderr"}))
+            else:
+                skipped += 1
 
     async def _sweep_overdue(self) -> None:
         """Redeliver events not acked within the ack timeout (contract §10.5.6)."""

@@ -100,6 +100,8 @@ async def test_a_plugin_that_keeps_crashing_is_parked_with_the_reason(make_stack
         await stack.runner.logs.flush()
         logs = await stack.platform.storage.records.list_logs(plugin_id="broken")
         assert any(log.message.startswith("plugin parked:") for log in logs)
+        stderr = [log for log in logs if log.extra.get("stream") == "stderr"]
+        assert [log.message for log in stderr] == ["cannot start"] * 3  # what the plugin printed is kept too
 
 
 async def test_a_flood_is_held_by_back_pressure_and_nothing_is_lost(make_stack):
