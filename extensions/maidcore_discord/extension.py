@@ -14,7 +14,11 @@ if TYPE_CHECKING:
 def build(platform: Platform):
     from maidcore_discord.source import DiscordEventSource
 
-    return DiscordEventSource(platform.settings.discord, records=lambda: platform.storage.records)
+    return DiscordEventSource(
+        platform.settings.discord,
+        records=lambda: platform.storage.records,
+        state_dir=platform.data_dir / "discord",
+    )
 
 
 @hookimpl

@@ -11,8 +11,8 @@ import asyncio
 import inspect
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -29,11 +29,11 @@ from maidcore_discord import payloads
 from maidcore_discord.actions import Actions
 from maidcore_discord.intents import intents_for
 from maidcore_discord.interactions import Interactions
+from maidcore_discord.owners import MessageOwners
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 60.0
-OWNER_MEMORY = 50_000  # message id -> plugin, for routing component clicks
 
 
 class _Client(discord.AutoShardedClient):
@@ -134,6 +134,7 @@ class DiscordEventSource:
         *,
         records: Callable[[], Any] | None = None,
         emulator: Any = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.settings = settings
         self._records = records  # returns the platform's RecordStore (read lazily: storage starts first)
@@ -144,7 +145,7 @@ class DiscordEventSource:
         self.event_types: frozenset[str] = frozenset()
         self.application_id: str | None = None
         self.command_owners: dict[str, dict[str, str]] = {}  # guild id -> command name -> plugin id
-        self.message_owners: OrderedDict[str, str] = OrderedDict()
+        self.message_owners = MessageOwners(state_dir / "message_owners.sqlite3" if state_dir else None)
         self.webhook_guilds: dict[str, str] = {}
         self.interactions = Interactions(self)
         self.actions = Actions(self)
@@ -255,6 +256,7 @@ class DiscordEventSource:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self.message_owners.close()
         if self._own_emulator and self.emulator is not None:
             await self.emulator.close()
             self.emulator = None
@@ -339,9 +341,7 @@ class DiscordEventSource:
         return prefix if installed is not None and prefix in installed else None
 
     def remember_message(self, message_id: str, plugin_id: str) -> None:
-        self.message_owners[message_id] = plugin_id
-        while len(self.message_owners) > OWNER_MEMORY:
-            self.message_owners.popitem(last=False)
+        self.message_owners.remember(message_id, plugin_id)
 
     # --- slash commands ----------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ async def test_dropped_socket_mid_stream_resumes_without_losing_an_event(source,
     assert emulator.resumes == resumes + 1
 
 
-def test_intents_follow_the_event_types_plugins_handle():
+async def test_intents_follow_the_event_types_plugins_handle():
     only_commands = intents_for({"interaction_create"})
     assert only_commands.guilds and not only_commands.message_content and not only_commands.members
     messages = intents_for({"message_create"})
