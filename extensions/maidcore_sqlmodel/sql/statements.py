@@ -63,6 +63,7 @@ _FORBIDDEN: list[tuple[re.Pattern[str], str]] = [
         # ours: system catalogs and functions that run SQL given as text
         (r"\bPG_\w*", "names starting with pg_ (system catalogs)"),
         (r"\b\w*_TO_XML\w*", "functions that run SQL given as text (*_to_xml)"),
+        (r"\bTS_(?:STAT|REWRITE)\b", "functions that run SQL given as text (ts_stat, ts_rewrite)"),
         (r"\bLOAD_EXTENSION\b", "load_extension"),
         (r"\bATTACH\b", "ATTACH"),
         (r"\bPRAGMA\b", "PRAGMA"),

@@ -185,6 +185,8 @@ REFUSED = [
     ("SELECT set_config('role', 'maidcore', false)", "set_config"),
     ("SELECT current_setting('is_superuser')", "current_setting"),
     ("SELECT query_to_xml('select * from public.kv_entries', true, false, '')", "_to_xml"),
+    ("SELECT * FROM ts_stat('select to_tsvector(nspname) from pg_namespace')", "ts_stat"),
+    ("SELECT ts_rewrite(to_tsquery('a'), 'select 1')", "ts_rewrite"),
     ("SELECT lo_import('/etc/passwd')", "lo_"),
     ("SELECT load_extension('evil')", "load_extension"),
     ("SELECT * FROM dblink('host=x', 'select 1')", "dblink"),
