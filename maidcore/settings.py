@@ -54,6 +54,7 @@ class DockerSettings(BaseModel):
     ipc_mode: str = "none"  # no /dev/shm: it would be a second, uncapped writable place
     seccomp_profile: str | None = None  # None = Docker's default profile; a path = that JSON profile
     log_driver: str = "none"  # worker output reaches the runner over attach, never the engine's disk
+    max_open_files: int = 1024  # RLIMIT_NOFILE inside the container
     labels: dict[str, str] = Field(default_factory=dict)  # extra labels on every worker container
     runtime_env: dict[str, str] = Field(
         default_factory=lambda: {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": "/opt/maidcore/sdk:/site"}

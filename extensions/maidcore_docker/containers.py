@@ -126,7 +126,10 @@ def create_kwargs(
         "security_opt": security_options(settings),
         "ipc_mode": settings.ipc_mode,
         "log_config": LogConfig(type=settings.log_driver),
-        "ulimits": [Ulimit(name="core", soft=0, hard=0)],
+        "ulimits": [
+            Ulimit(name="core", soft=0, hard=0),
+            Ulimit(name="nofile", soft=settings.max_open_files, hard=settings.max_open_files),
+        ],
     }
     return {
         "image": settings.image,

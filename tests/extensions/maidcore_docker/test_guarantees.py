@@ -220,3 +220,16 @@ async def test_labels_name_platform_node_plugin_and_version(worker, docker_clien
     assert host["LogConfig"]["Type"] == "none"
     assert attrs["Config"]["User"] == "65534:65534"
     assert attrs["Config"]["StdinOnce"] is True
+
+
+async def test_open_files_and_core_dumps_are_limited(worker):
+    answer = await probe(
+        worker,
+        """
+        import resource
+        limit = resource.getrlimit
+        result = {"nofile": limit(resource.RLIMIT_NOFILE), "core": limit(resource.RLIMIT_CORE)}
+        """,
+    )
+    assert answer["value"]["nofile"] == [1024, 1024]
+    assert answer["value"]["core"] == [0, 0]
