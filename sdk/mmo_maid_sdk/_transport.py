@@ -33,6 +33,7 @@ QUEUE_LIMIT = 2048
 ACK_BATCH = 512
 TRACEBACK_LIMIT = 3900
 SHUTDOWN_GRACE = 5.0
+OUTPUT_BACKLOG = 4096
 _LIFECYCLE = {
     "host.install": "install",
     "host.enable": "enable",
@@ -68,7 +69,10 @@ class Transport:
         self._out_fd = out_fd
         self._timeout = timeout
         self._threads = threads
-        self._write_lock = threading.Lock()
+        self._out_cond = threading.Condition(threading.Lock())
+        self._out: list[bytes] = []
+        self._writing = False
+        self._out_waiters = 0
         self._ids = itertools.count(1)
         self._pending: dict[int, list[Any]] = {}
         self._queue: SimpleQueue[Any] = SimpleQueue()
@@ -87,12 +91,51 @@ class Transport:
     # -- output -----------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
-        with self._write_lock:
-            n = os.write(self._out_fd, data)
-            if n < len(data):  # a pipe may take a large message in pieces
-                view = memoryview(data)[n:]
-                while view:
-                    view = view[os.write(self._out_fd, view) :]
+        """Write one message. Messages that arrive while another thread is in ``write()`` go out together
+        in that thread's next write (fewer syscalls under load); past ``OUTPUT_BACKLOG`` queued messages a
+        caller waits, so a host that stops reading cannot make the plugin buffer without bound.
+        """
+        with self._out_cond:
+            self._out.append(data)
+            if self._writing:
+                if len(self._out) >= OUTPUT_BACKLOG:
+                    self._out_waiters += 1
+                    while self._writing and len(self._out) >= OUTPUT_BACKLOG:
+                        self._out_cond.wait(1.0)
+                    self._out_waiters -= 1
+                return
+            self._writing = True
+        fd = self._out_fd
+        while True:
+            with self._out_cond:
+                if self._out_waiters:
+                    self._out_cond.notify_all()
+                if not self._out:
+                    self._writing = False
+                    return
+                chunk = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+                self._out.clear()
+            try:
+                n = os.write(fd, chunk)
+                if n < len(chunk):  # a pipe may take a large write in pieces
+                    view = memoryview(chunk)[n:]
+                    while view:
+                        view = view[os.write(fd, view) :]
+            except OSError:
+                with self._out_cond:
+                    self._out.clear()
+                    self._writing = False
+                    self._out_cond.notify_all()
+                raise
+
+    def _drain_output(self, timeout: float) -> None:
+        """Wait (bounded) until messages queued behind another thread's write have gone out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._out_cond:
+                if not self._writing and not self._out:
+                    return
+            time.sleep(0.002)
 
     def _send(self, msg: dict[str, Any]) -> None:
         self._write((_encode(msg) + "\n").encode("utf-8", "surrogatepass"))
@@ -530,6 +573,7 @@ class Transport:
         while self._active() and time.monotonic() < deadline:
             time.sleep(0.005)
         self._flush_acks()
+        self._drain_output(2.0)
         return 0
 
 
