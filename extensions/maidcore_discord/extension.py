@@ -18,7 +18,14 @@ def build(platform: Platform):
         platform.settings.discord,
         records=lambda: platform.storage.records,
         state_dir=platform.data_dir / "discord",
+        event_types=lambda: _runner_types(platform),
     )
+
+
+def _runner_types(platform: Platform) -> frozenset[str]:
+    """Event types the running plugins registered handlers for (empty until the runner can say)."""
+    types = getattr(platform.runner, "event_types", None)
+    return frozenset(types() if callable(types) else types or ())
 
 
 @hookimpl

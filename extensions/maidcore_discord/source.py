@@ -135,9 +135,11 @@ class DiscordEventSource:
         records: Callable[[], Any] | None = None,
         emulator: Any = None,
         state_dir: Path | None = None,
+        event_types: Callable[[], frozenset[str]] | None = None,
     ) -> None:
         self.settings = settings
         self._records = records  # returns the platform's RecordStore (read lazily: storage starts first)
+        self._event_types = event_types  # what installed plugins handle now (empty = unknown yet)
         self.emulator = emulator
         self._own_emulator = False
         self.client: _Client | None = None
@@ -153,6 +155,8 @@ class DiscordEventSource:
         self._watcher: asyncio.Task | None = None
         self._synced: dict[str, str] = {}  # guild id -> the command sets last registered
         self._ready = asyncio.Event()
+        self._token = ""
+        self._api_base: str | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -188,6 +192,11 @@ class DiscordEventSource:
         if api_base:
             Route.BASE = api_base.rstrip("/")
 
+        self._token, self._api_base = token, api_base
+        await self._connect()
+
+    async def _connect(self) -> None:
+        """Build the discord.py client for the current intents, log in and wait until every shard is ready."""
         options: dict[str, Any] = {
             "intents": self.intents,
             "max_ratelimit_timeout": 30.0,
@@ -200,9 +209,10 @@ class DiscordEventSource:
             if self.settings.shard_count is None:
                 raise ValueError("discord.shard_ids needs discord.shard_count (the total number of shards)")
             options["shard_ids"] = list(self.settings.shard_ids)
+        self._ready.clear()
         self.client = _Client(self, fast_identify=self.emulator is not None, **options)
-        await self.client.login(token)
-        if api_base:
+        await self.client.login(self._token)
+        if self._api_base:
             # discord.py dials DEFAULT_GATEWAY when shard_count is fixed (it skips GET /gateway/bot then)
             _, gateway_url, _ = await self.client.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
@@ -218,6 +228,28 @@ class DiscordEventSource:
                 self._task.result()  # re-raise why the gateway connection ended
             raise TimeoutError(f"discord gateway not ready after {READY_TIMEOUT_SECONDS:g}s")
 
+    async def widen(self, event_types: frozenset[str]) -> bool:
+        """Also deliver ``event_types``; reconnect with the intents they need. True if it reconnected.
+
+        Called when a newly installed plugin handles types the source did not ask
+        Discord for (e.g. the first plugin handling messages needs message content).
+        """
+        added = frozenset(event_types) - self.event_types
+        if not added:
+            return False
+        before = self.intents.value
+        self.event_types = self.event_types | added
+        if self.intents.value == before or self.client is None:
+            return False
+        log.info("reconnecting with intents for %s", ", ".join(sorted(added)))
+        old_client, old_task = self.client, self._task
+        await old_client.close()
+        if old_task is not None:
+            old_task.cancel()
+            await asyncio.gather(old_task, return_exceptions=True)
+        await self._connect()
+        return True
+
     async def _run(self) -> None:
         assert self.client is not None
         await self.client.connect(reconnect=True)
@@ -226,7 +258,8 @@ class DiscordEventSource:
         assert self.client is not None
         for guild in self.client.guilds:
             await self.refresh_guild(str(guild.id))
-        if self._records is not None and self._watcher is None and self.settings.commands_poll_seconds > 0:
+        watched = self._records is not None or self._event_types is not None
+        if watched and self._watcher is None and self.settings.commands_poll_seconds > 0:
             self._watcher = asyncio.create_task(self._watch_installs(), name="maidcore-discord-commands")
         self._ready.set()
 
@@ -234,7 +267,14 @@ class DiscordEventSource:
         """Re-sync a guild's commands when its installs change (install, upgrade, disable, uninstall)."""
         while True:
             await asyncio.sleep(self.settings.commands_poll_seconds)
-            if self.client is None:
+            if self._event_types is not None:
+                wanted = frozenset(self._event_types())
+                if wanted and not wanted <= self.event_types:
+                    try:
+                        await self.widen(wanted)
+                    except Exception:
+                        log.exception("reconnecting with wider intents failed")
+            if self.client is None or self._records is None:
                 continue
             for guild in list(self.client.guilds):
                 try:

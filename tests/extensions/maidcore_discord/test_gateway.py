@@ -95,3 +95,27 @@ async def test_rest_speaks_discords_error_shapes(emulator):
             assert body["url"] == emulator.gateway_url and body["shards"] == 1
         async with http.post(f"{api}/interactions/1/nope/callback", json={"type": 4}) as r:
             assert r.status == 404 and (await r.json())["code"] == 10062
+
+
+async def test_a_plugin_that_handles_messages_widens_the_intents_live():
+    async with Emulator("127.0.0.1", 0) as emu:
+        wanted = {"types": frozenset({"interaction_create"})}
+        sink = RecordingSink()
+        src = DiscordEventSource(
+            DiscordSettings(commands_poll_seconds=0.05), emulator=emu, event_types=lambda: wanted["types"]
+        )
+        await src.start(sink, frozenset({"interaction_create"}))
+        try:
+            assert not src.client.intents.message_content
+            wanted["types"] = frozenset({"interaction_create", "message_create"})
+            general = emu.channel_named(DEMO_GUILD_ID, "general")
+            for _ in range(100):
+                if src.client.intents.message_content and src.client.is_ready():
+                    break
+                await asyncio.sleep(0.05)
+            assert src.client.intents.message_content and src.client.intents.guild_messages
+            emu.post_message(general, BOB, "now I am heard")
+            event, _ = await sink.wait_for("message_create")
+            assert event["content"] == "now I am heard"
+        finally:
+            await src.close()
