@@ -105,6 +105,7 @@ class Connection:
             data = json.loads(msg.data)
             op = data.get("op")
             if op == OP_HEARTBEAT:
+                self.emulator.heartbeats += 1
                 await self.send({"op": OP_HEARTBEAT_ACK})
             elif op == OP_IDENTIFY:
                 await self._identify(data["d"])

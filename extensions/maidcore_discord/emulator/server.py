@@ -61,6 +61,7 @@ class Emulator:
         self.files: dict[str, bytes] = {}
         self.allowed_mentions: dict[str, Any] = {}
         self.resumes = 0
+        self.heartbeats = 0
         self._live: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
         self._waiters: list[tuple[Any, asyncio.Future]] = []

@@ -1,0 +1,103 @@
+"""The emulator on its own: Discord's permission arithmetic, heartbeats, and its interaction rules."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
+from maidcore_discord.emulator import permissions as perms
+from maidcore_discord.source import DiscordEventSource
+
+from maidcore.settings import DiscordSettings
+
+from .conftest import BOB, RecordingSink
+
+VIEW, SEND, MANAGE = perms.BITS["view_channel"], perms.BITS["send_messages"], perms.BITS["manage_channels"]
+
+
+def guild_with(everyone: int, role: int, *, owner: str = "1") -> dict:
+    return {
+        "id": "100",
+        "owner_id": owner,
+        "roles": {"100": {"permissions": str(everyone)}, "200": {"permissions": str(role)}},
+        "members": {"7": {"roles": ["200"]}},
+        "channels": {},
+    }
+
+
+def test_base_permissions_add_roles_to_everyone_and_administrator_gets_all():
+    assert perms.base_permissions(guild_with(VIEW, SEND), "7") == VIEW | SEND
+    assert perms.base_permissions(guild_with(VIEW, perms.BITS["administrator"]), "7") == perms.ALL
+    assert perms.base_permissions(guild_with(0, 0, owner="7"), "7") == perms.ALL
+
+
+def test_overwrites_apply_everyone_then_roles_then_member():
+    g = guild_with(VIEW | SEND, 0)
+    channel = {
+        "type": 0,
+        "permission_overwrites": [
+            {"id": "100", "type": 0, "allow": "0", "deny": str(SEND)},  # @everyone may not send here
+            {"id": "200", "type": 0, "allow": str(SEND | MANAGE), "deny": "0"},  # ...but the role may
+        ],
+    }
+    assert perms.channel_permissions(g, channel, "7") == VIEW | SEND | MANAGE
+    channel["permission_overwrites"].append({"id": "7", "type": 1, "allow": "0", "deny": str(SEND)})
+    assert perms.channel_permissions(g, channel, "7") == VIEW | MANAGE
+    channel["permission_overwrites"][-1] = {"id": "7", "type": 1, "allow": "0", "deny": str(VIEW)}
+    assert perms.channel_permissions(g, channel, "7") == 0  # no view, no permissions at all
+
+
+def test_administrator_ignores_overwrites():
+    g = guild_with(VIEW, perms.BITS["administrator"])
+    channel = {"type": 0, "permission_overwrites": [{"id": "100", "type": 0, "allow": "0", "deny": str(VIEW)}]}
+    assert perms.channel_permissions(g, channel, "7") == perms.ALL
+
+
+async def test_heartbeats_are_acknowledged_and_the_connection_stays_up():
+    async with Emulator("127.0.0.1", 0, heartbeat_interval_ms=100) as emu:
+        src = DiscordEventSource(DiscordSettings(), emulator=emu)
+        sink = RecordingSink()
+        await src.start(sink, frozenset({"message_create"}))
+        try:
+            await asyncio.sleep(0.8)
+            assert emu.heartbeats >= 5 and emu.resumes == 0 and len(emu.sessions) == 1
+            emu.post_message(emu.channel_named(DEMO_GUILD_ID, "general"), BOB, "still here")
+            event, _ = await sink.wait_for("message_create")
+            assert event["content"] == "still here"
+        finally:
+            await src.close()
+
+
+async def test_the_interaction_callback_enforces_three_seconds_and_once():
+    async with Emulator("127.0.0.1", 0) as emu:
+        guild = emu.state.guilds[DEMO_GUILD_ID]
+        guild["commands"] = [{"id": "1", "name": "ping", "description": "p", "type": 1}]
+        general = emu.channel_named(DEMO_GUILD_ID, "general")
+        late = emu.run_command(general, BOB, "ping")
+        late["created"] = time.time() - 4
+        fresh = emu.run_command(general, BOB, "ping")
+        async with aiohttp.ClientSession() as http:
+            url = f"{emu.api_base}/interactions/{late['id']}/{late['token']}/callback"
+            async with http.post(url, json={"type": 4, "data": {"content": "late"}}) as r:
+                assert r.status == 404 and (await r.json())["code"] == 10062
+            url = f"{emu.api_base}/interactions/{fresh['id']}/{fresh['token']}/callback"
+            async with http.post(url, json={"type": 4, "data": {"content": "first"}}) as r:
+                assert r.status == 204
+            async with http.post(url, json={"type": 4, "data": {"content": "second"}}) as r:
+                assert r.status == 400 and (await r.json())["code"] == 40060
+        contents = [m["content"] for m in emu.state.messages[general].values()]
+        assert contents == ["first"]
+
+
+@pytest.mark.parametrize("payload", [{"type": 9, "data": {"title": "t", "custom_id": "c", "components": []}}])
+async def test_a_modal_needs_components(payload):
+    async with Emulator("127.0.0.1", 0) as emu:
+        emu.state.guilds[DEMO_GUILD_ID]["commands"] = [{"id": "1", "name": "ping", "description": "p", "type": 1}]
+        inter = emu.run_command(emu.channel_named(DEMO_GUILD_ID, "general"), BOB, "ping")
+        async with aiohttp.ClientSession() as http:
+            url = f"{emu.api_base}/interactions/{inter['id']}/{inter['token']}/callback"
+            async with http.post(url, json=payload) as r:
+                assert r.status == 400 and (await r.json())["code"] == 50035
