@@ -88,5 +88,9 @@ class CronSpec:
             t = (t + _dt.timedelta(days=1)).replace(hour=0, minute=0)
         raise ValueError(f"cron spec {self.spec!r} never fires")
 
+    def wait_seconds(self, now: _dt.datetime, cap: float = 600.0) -> float:
+        """How long the in-process fallback sleeps before looking again: until the next firing, at most ``cap``."""
+        return min(max((self.next_after(now) - now).total_seconds(), 0.0), cap)
+
     def __repr__(self) -> str:
         return f"CronSpec({self.spec!r})"

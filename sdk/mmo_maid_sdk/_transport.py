@@ -524,9 +524,7 @@ class Transport:
         if ready is not None:
             ready.wait()
         while True:
-            now = _dt.datetime.now(_dt.timezone.utc)  # noqa: UP017 - Python 3.10
-            delay = (spec.next_after(now) - now).total_seconds()
-            if self._stop.wait(min(max(delay, 0.0), 600.0)):
+            if self._stop.wait(spec.wait_seconds(_dt.datetime.now(_dt.timezone.utc))):  # noqa: UP017 - Python 3.10
                 return
             now = _dt.datetime.now(_dt.timezone.utc)  # noqa: UP017 - Python 3.10
             if spec.matches(now):

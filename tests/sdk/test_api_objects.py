@@ -272,3 +272,12 @@ def test_cron_matching_and_next_firing():
     assert not only_dom.matches(dt.datetime(2026, 1, 2, tzinfo=UTC))
     assert CronSpec("0 0 29 2 *").next_after(dt.datetime(2026, 3, 1, tzinfo=UTC)).year == 2028
     assert CronSpec("0,30 1-3/2 * * 0").matches(dt.datetime(2026, 1, 4, 3, 30, tzinfo=UTC))
+
+
+def test_cron_fallback_waits_until_the_next_firing_at_most_ten_minutes():
+    noon_30 = dt.datetime(2026, 1, 5, 12, 0, 30, tzinfo=UTC)
+    assert CronSpec("* * * * *").wait_seconds(noon_30) == 30.0
+    assert CronSpec("5 12 * * *").wait_seconds(noon_30) == 270.0
+    assert CronSpec("0 9 * * *").wait_seconds(noon_30) == 600.0  # woken every 10 minutes at most
+    at_firing = dt.datetime(2026, 1, 5, 12, 5, tzinfo=UTC)
+    assert CronSpec("5 12 * * *").wait_seconds(at_firing) == 600.0  # the next firing is tomorrow, never the same minute
