@@ -18,6 +18,8 @@ def count(ctx, event):
         os._exit(3)
     if content == "crash-once" and ctx.kv.increment("crash-once-seen") == 1:
         os._exit(4)
+    if content == "raise":
+        raise ValueError("handler bug")
     if content.startswith("slow"):
         time.sleep(0.01)
     try:
@@ -177,3 +179,15 @@ async def test_routing_follows_registered_event_types_and_target_plugin(make_sta
         assert runner.counters["acked"] == 2
         # One worker per plugin version serves both servers (pool mode).
         assert len([s for s in runner.slots.values() if s.plugin_id == "counter"]) == 1
+
+
+async def test_a_handler_exception_is_recorded_acked_and_not_retried(make_stack):
+    async with make_stack() as stack:
+        await stack.install(stack.plugin("counter", COUNTER, capabilities=["storage:kv"]), "111")
+        await stack.publish("message_create", "111", content="raise")
+        await stack.idle()
+        await stack.wait_for(lambda: any("Event handler error" in m for _, _, m in stack.logs), what="the traceback")
+        counters = stack.runner.stats()["counters"]
+        assert counters["failed"] == 1 and counters["acked"] == 1 and counters.get("redelivered", 0) == 0
+        assert stack.slot("counter").restarts == 0
+        assert await stack.platform.storage.records.list_dead_letters() == []
