@@ -34,6 +34,8 @@ from maidcore_discord.owners import MessageOwners
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 60.0
+DISCORD_API_BASE = Route.BASE
+DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
 
 
 class _Client(discord.AutoShardedClient):
@@ -189,8 +191,9 @@ class DiscordEventSource:
                 "Discord emulator running: open %s", self.emulator.page_url, extra={"page": self.emulator.page_url}
             )
         api_base = self.settings.api_base or (self.emulator.api_base if self.emulator is not None else None)
-        if api_base:
-            Route.BASE = api_base.rstrip("/")
+        # discord.py keeps both addresses on classes: set them for this process (and restore Discord's)
+        Route.BASE = api_base.rstrip("/") if api_base else DISCORD_API_BASE
+        DiscordWebSocket.DEFAULT_GATEWAY = DISCORD_GATEWAY
 
         self._token, self._api_base = token, api_base
         await self._connect()
