@@ -125,13 +125,14 @@ async def serve(state: CliState, *, unsafe_no_isolation: bool, web_enabled: bool
         status_task.cancel()
         log.info("stopping (signal received)")
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        # the signal handlers stay until everything is closed: a second Ctrl-C must not cut the cleanup short
         for path in (marker, status_file(platform.data_dir)):
             path.unlink(missing_ok=True)
         if web_runner is not None:
             await web_runner.cleanup()
         await platform.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         log.info("stopped")
 
 
