@@ -119,7 +119,7 @@ class Database:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
             return engine
-        return sqlalchemy.create_engine(self.url.sqlalchemy_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        return sqlalchemy.create_engine(self.url.sqlalchemy_url, pool_pre_ping=True, pool_size=2, max_overflow=4)
 
     def start(self) -> None:
         if self._executor is None:

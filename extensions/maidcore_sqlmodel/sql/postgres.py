@@ -113,7 +113,7 @@ class PostgresSqlSandbox:
         timeout_seconds: float,
         quota_bytes: int,
         threads: int = 4,
-        max_connections: int = 32,
+        max_connections: int = 8,
     ) -> None:
         assert db.url.conninfo is not None
         self.db = db
