@@ -118,6 +118,8 @@ def test_serve_runs_installed_plugins_notices_cli_installs_and_stops_clean(tmp_p
         assert all(row["blocked"] == [] for row in installs)
     finally:
         server.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        server.send_signal(signal.SIGINT)  # an impatient second signal must not cut the cleanup short
         _, stderr = server.communicate(timeout=60)
     assert server.returncode == 0, stderr[-3000:]
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
