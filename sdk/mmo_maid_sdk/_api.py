@@ -196,9 +196,6 @@ class Method:
             return result
         return result.get(self.result) if isinstance(result, dict) else None
 
-    def parameter_names(self) -> list[str]:
-        return _names(self.signature)
-
 
 def _names(signature: str) -> list[str]:
     """Parameter names of a signature written in this table (simple literals as defaults, no commas in them)."""

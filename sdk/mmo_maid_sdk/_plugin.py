@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # annotations only: keep typing out of the plugin process
 __all__ = ["Plugin"]
 
 _COMMAND_NAME = re.compile(r"[-_a-z0-9]{1,32}")
-LIFECYCLE_HOOKS = ("install", "enable", "disable", "uninstall")
 
 #: Set by ``mmo_maid_sdk.pytest_plugin`` and the ``mmo`` CLI: ``run()`` returns at once.
 no_run = False
@@ -52,7 +51,6 @@ class Plugin:
         self._crons: dict[str, tuple[Callable[..., Any], CronSpec]] = {}
         self._dashboards: dict[str, Callable[..., Any]] = {}
         self._lifecycle: dict[str, Callable[..., Any]] = {}
-        self._slash_commands: dict[str, list[Callable[..., Any]]] = {}
         self._ran = False
 
     # -- events -----------------------------------------------------------------------
@@ -99,7 +97,6 @@ class Plugin:
 
             slash_filter.__wrapped__ = f  # type: ignore[attr-defined]
             self._add("interaction_create", slash_filter)
-            self._slash_commands.setdefault(command_name, []).append(f)
             return f
 
         return register
