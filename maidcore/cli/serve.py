@@ -81,8 +81,18 @@ async def _write_status(platform: Platform, interval: float = 2.0) -> None:
         await asyncio.sleep(interval)
 
 
-async def serve(state: CliState, *, unsafe_no_isolation: bool, web_enabled: bool, ready: asyncio.Event | None = None):
-    """Start, wait for a stop signal, stop. Raises ``PlatformError`` when the platform cannot start."""
+async def serve(
+    state: CliState,
+    *,
+    unsafe_no_isolation: bool,
+    web_enabled: bool,
+    ready: asyncio.Event | None = None,
+    exiting: bool = False,
+):
+    """Start, wait for a stop signal, stop. Raises ``PlatformError`` when the platform cannot start.
+
+    ``exiting``: the process ends after this returns (the CLI), so signals are ignored once stopped.
+    """
     settings = state.settings()
     platform = Platform(settings, extensions=state.get_extensions(), unsafe_no_isolation=unsafe_no_isolation or None)
     stop = asyncio.Event()
@@ -133,6 +143,8 @@ async def serve(state: CliState, *, unsafe_no_isolation: bool, web_enabled: bool
         await platform.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+            if exiting:
+                signal.signal(sig, signal.SIG_IGN)  # the process exits now; a late signal changes nothing
         log.info("stopped")
 
 
@@ -159,7 +171,7 @@ def serve_command(
     if sandbox:
         state.overrides["sandbox_backend"] = sandbox
     try:
-        asyncio.run(serve(state, unsafe_no_isolation=unsafe_no_isolation, web_enabled=not no_web))
+        asyncio.run(serve(state, unsafe_no_isolation=unsafe_no_isolation, web_enabled=not no_web, exiting=True))
     except (PlatformError, ExtensionError) as exc:
         log.error("maidcore cannot start: %s", exc)
         raise click.ClickException(str(exc)) from None
