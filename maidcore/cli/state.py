@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from maidcore.extensions import ExtensionError, Extensions
 from maidcore.platform import Platform
-from maidcore.settings import Settings
+from maidcore.settings import Settings, mask_url
 
 T = TypeVar("T")
 
@@ -41,15 +41,7 @@ class CliState:
             try:
                 settings = Settings(**values)
             except ValidationError as exc:
-                lines = "\n".join(
-                    f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                    + (
-                        f" (got {e['input']!r})"
-                        if e.get("input") is not None and not isinstance(e.get("input"), dict)
-                        else ""
-                    )
-                    for e in exc.errors()
-                )
+                lines = "\n".join(_problem(e) for e in exc.errors())
                 raise click.ClickException(
                     f"invalid settings (MAIDCORE_* variables or {_config_path()}):\n{lines}"
                 ) from None
@@ -57,6 +49,19 @@ class CliState:
                 return settings
             self._settings = settings
         return self._settings
+
+
+_SECRET_PARTS = ("token", "key", "secret", "password")
+
+
+def _problem(error: Any) -> str:
+    """One settings error: the dotted field, what is wrong, and the value given (never a secret's)."""
+    field = ".".join(str(p) for p in error["loc"])
+    text = f"  {field}: {error['msg']}"
+    given = error.get("input")
+    if given is None or isinstance(given, dict) or any(part in field.lower() for part in _SECRET_PARTS):
+        return text
+    return f"{text} (got {mask_url(given) if isinstance(given, str) else given!r})"
 
 
 def _config_path() -> str:

@@ -122,3 +122,11 @@ def test_config_toml_round_trips_nested_tables(clean_env, tmp_path):
     assert isinstance(data["docker"]["runtime_env"], dict)
     as_json = json.loads(CliRunner().invoke(make_cli(), [*args, "--format", "json"]).output)
     assert data == _without_none(as_json)  # TOML has no null: unset values are comments
+
+
+def test_invalid_settings_name_the_field_and_never_echo_a_secret(clean_env, tmp_path):
+    (tmp_path / "maidcore.toml").write_text('[discord]\ntoken = 123456789\n[runner]\nmax_in_flight = "lots"\n')
+    result = CliRunner().invoke(make_cli(), ["config"])
+    assert result.exit_code == 1
+    assert "runner.max_in_flight: Input should be a valid integer" in result.output and "(got 'lots')" in result.output
+    assert "discord.token: " in result.output and "123456789" not in result.output
