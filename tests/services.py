@@ -31,7 +31,9 @@ def postgres_url() -> str:
     url = os.environ.get("MAIDCORE_TEST_POSTGRES_URL", "postgresql://maidcore:maidcore@127.0.0.1:5432/maidcore")
     parsed = urlparse(url)
     if not _port_open(parsed.hostname or "127.0.0.1", parsed.port or 5432):
-        unavailable(f"PostgreSQL is not reachable at {parsed.hostname}:{parsed.port or 5432} (set MAIDCORE_TEST_POSTGRES_URL)")
+        unavailable(
+            f"PostgreSQL is not reachable at {parsed.hostname}:{parsed.port or 5432} (set MAIDCORE_TEST_POSTGRES_URL)"
+        )
     return url
 
 
