@@ -170,14 +170,16 @@ def command_dev(path: str, *, watch: bool = False) -> int:
     if not watch:
         return 0 if ok else 1
     seen = _mtimes(root)
-    print("mmo dev: watching *.py for changes (Ctrl-C to stop)")
+    # Flush explicitly: under a pipe stdout is block-buffered and a watcher would look silent.
+    print("mmo dev: watching *.py for changes (Ctrl-C to stop)", flush=True)
     try:
         while True:
             time.sleep(0.5)
             now = _mtimes(root)
             if now != seen:
                 seen = now
-                print("\nmmo dev: change detected, rerunning")
+                print("\nmmo dev: change detected, rerunning", flush=True)
                 run_once(root)
+                sys.stdout.flush()
     except KeyboardInterrupt:
         return 0
