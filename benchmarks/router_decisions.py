@@ -97,7 +97,7 @@ async def main(events: int, installs: int) -> None:
         built = 0
         for event in batch:
             for tenant in tenants:
-                runner.router.delivery(tenant, event)
+                runner.router.delivery(tenant, event, "message_create")
                 built += 1
         bare = time.perf_counter() - start
         for slot in runner.slots.values():  # workers never started: end their supervisors directly

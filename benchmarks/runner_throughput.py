@@ -89,8 +89,8 @@ async def main(events: int, latency_events: int) -> None:
         runner.settled_observers.append(lambda s, d, ok: acked.pop(d.event_id).set_result(time.perf_counter()))
         original = runner.router.delivery
 
-        def tracked(tenant, event):
-            delivery = original(tenant, event)
+        def tracked(tenant, event, event_type):
+            delivery = original(tenant, event, event_type)
             acked[delivery.event_id] = asyncio.get_running_loop().create_future()
             by_event[id(event)] = acked[delivery.event_id]
             return delivery

@@ -8,7 +8,6 @@ exactly the code that serves real Discord.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -173,7 +172,6 @@ class DiscordEventSource:
 
     async def start(self, sink: EventSink, event_types: frozenset[str]) -> None:
         self.sink = sink
-        self._sink_takes_event_type = "event_type" in inspect.signature(sink.publish).parameters
         self.event_types = frozenset(event_types)
         secret = self.settings.token
         token = (secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret or "")).strip()
@@ -308,11 +306,10 @@ class DiscordEventSource:
     # --- inward -------------------------------------------------------------------------
 
     async def _publish(self, event: dict[str, Any], target_plugin: str | None = None, *, kind: str = "") -> None:
-        """Hand one payload to the sink; ``kind`` is the event type name when ``type`` holds something else.
+        """Hand one payload to the sink, naming its type.
 
-        Channel events carry the channel type (an int) in ``type`` (SDK schema, as in 0.5.x). A sink
-        whose ``publish`` accepts ``event_type=`` gets the name that way; an older sink gets the name
-        in ``type`` so that its router can still route the event.
+        ``kind`` is the event type name where ``type`` holds something else: channel events
+        carry the channel type (an int) in ``type`` (SDK schema, as in 0.5.x).
         """
         kind = kind or event.get("type", "")
         if kind not in self.event_types and kind != "interaction_create":
@@ -320,12 +317,7 @@ class DiscordEventSource:
         if self.sink is None:
             return
         try:
-            if kind != event.get("type"):
-                if self._sink_takes_event_type:
-                    await self.sink.publish(event, target_plugin=target_plugin, event_type=kind)  # type: ignore[call-arg]
-                    return
-                event = {**event, "type": kind}
-            await self.sink.publish(event, target_plugin=target_plugin)
+            await self.sink.publish(event, target_plugin=target_plugin, event_type=kind)
         except Exception:
             log.exception("the sink refused a %s event", kind)
 

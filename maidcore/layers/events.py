@@ -18,9 +18,14 @@ from maidcore.scope import Scope
 class EventSink(Protocol):
     """Where a source delivers events; implemented by the runner's router."""
 
-    async def publish(self, event: dict[str, Any], *, target_plugin: str | None = None) -> None:
-        """Route one SDK event payload (``type`` and ``guild_id`` set).
+    async def publish(
+        self, event: dict[str, Any], *, target_plugin: str | None = None, event_type: str | None = None
+    ) -> None:
+        """Route one SDK event payload (``guild_id`` set).
 
+        ``event_type`` names the event (``"message_create"``); it defaults to
+        ``event["type"]``, which channel events use for the channel's type instead
+        (SDK schema, as in 0.5.x), so sources should always pass it.
         ``target_plugin`` restricts delivery to one plugin: the owner of a slash
         command, of the message a component sits on, or of the modal submitted.
         """

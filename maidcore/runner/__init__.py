@@ -57,12 +57,14 @@ class Runner:
 
     # -- EventSink -----------------------------------------------------------------
 
-    async def publish(self, event: dict[str, Any], *, target_plugin: str | None = None) -> None:
+    async def publish(
+        self, event: dict[str, Any], *, target_plugin: str | None = None, event_type: str | None = None
+    ) -> None:
         """Route one SDK event payload to the installs of its server (waits while a worker's queue is full)."""
         if self._closing:
             self.counters["dropped_closing"] += 1
             return
-        await self.router.publish(event, target_plugin)
+        await self.router.publish(event, target_plugin, event_type)
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -238,8 +238,12 @@ class ReplayInputError(ValueError):
     """The plugin path or the events file cannot be used; ``str()`` says which line and why."""
 
 
-def read_events(events_path: Path, server_id: str) -> list[dict[str, Any]]:
-    """Events from a JSON-lines file: ``type`` names the event, other keys override ``make_event`` defaults."""
+def read_events(events_path: Path, server_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """(event type, payload) pairs from a JSON-lines file.
+
+    ``type`` names the event, other keys override ``make_event`` defaults. The type travels
+    beside the payload because channel events use ``type`` for the channel's type.
+    """
     from mmo_maid_sdk.testing import make_event
 
     events = []
@@ -254,7 +258,7 @@ def read_events(events_path: Path, server_id: str) -> list[dict[str, Any]]:
             raise ReplayInputError(f'{events_path}:{number}: each line must be an object with a "type" string')
         overrides = {k: v for k, v in data.items() if k != "type"}
         overrides["guild_id"] = server_id
-        events.append(make_event(data["type"], **overrides))
+        events.append((data["type"], make_event(data["type"], **overrides)))
     return events
 
 
@@ -342,7 +346,7 @@ def _settings(data_dir: Path, sandbox: str, python: str | None) -> Any:
 
 async def _replay(
     bundle: Path,
-    events: list[dict[str, Any]],
+    events: list[tuple[str, dict[str, Any]]],
     server_id: str,
     sandbox: str,
     python: str | None,
@@ -393,16 +397,16 @@ async def _replay(
                 break
             await asyncio.sleep(0.02)
         delivered = 0
-        for event in events:
-            target = install.plugin_id if event["type"] == "interaction_create" else None
+        for event_type, event in events:
+            target = install.plugin_id if event_type == "interaction_create" else None
             before = runner.counters["events_dropped"]
-            queued = await runner.router.publish(event, target)
+            queued = await runner.router.publish(event, target, event_type)
             delivered += queued
             if tenant.slot.parked:
-                print(f"replay: {event['type']} not delivered: {tenant.slot.park_reason}", file=err)
+                print(f"replay: {event_type} not delivered: {tenant.slot.park_reason}", file=err)
                 outcome["dead"] += 1
             elif not queued and runner.counters["events_dropped"] == before:
-                print(f"replay: {event['type']} not delivered: the plugin handles no such event", file=err)
+                print(f"replay: {event_type} not delivered: the plugin handles no such event", file=err)
             await runner.wait_idle(timeout)  # one event at a time: the output is in event order, diffable
         idle = await runner.wait_idle(timeout)
         delivered += runner.counters["events_delayed"]

@@ -28,20 +28,27 @@ class Router:
         self.delay_cap = max(1, int(limits.events_per_second * limits.delay_bound_seconds))
         self._delayed: dict[Any, int] = {}  # scope -> events waiting out the limit
 
-    def delivery(self, tenant: Tenant, event: dict[str, Any]) -> Delivery:
+    def delivery(self, tenant: Tenant, event: dict[str, Any], event_type: str) -> Delivery:
         event_id = new_event_id()
         return Delivery(
             event_id=event_id,
             scope=tenant.scope,
             version=tenant.version,
-            method="event." + event["type"],
+            method="event." + event_type,
             params={"event_id": event_id, "event": event, "attempt": 1, **tenant.fields},
             event=event,
         )
 
-    async def publish(self, event: dict[str, Any], target_plugin: str | None = None) -> int:
-        """Route one event; returns how many deliveries were queued. Waits while a target's queue is full."""
-        server, event_type = event.get("guild_id"), event.get("type")
+    async def publish(
+        self, event: dict[str, Any], target_plugin: str | None = None, event_type: str | None = None
+    ) -> int:
+        """Route one event; returns how many deliveries were queued. Waits while a target's queue is full.
+
+        ``event_type`` defaults to ``event["type"]`` (channel events hold the channel type there).
+        """
+        server = event.get("guild_id")
+        if event_type is None:
+            event_type = event.get("type")
         if not isinstance(server, str) or not isinstance(event_type, str) or not event_type:
             log.warning(
                 "dropping an event without a string type and guild_id: %r",
@@ -69,23 +76,23 @@ class Router:
             if decision is None:
                 decision = await limiter.hit(Bucket.EVENTS, tenant.scope, 1)
             if not decision.allowed:
-                self._over_limit(tenant, event, decision.retry_after)
+                self._over_limit(tenant, event, event_type, decision.retry_after)
                 continue
-            if await slot.submit(self.delivery(tenant, event)):
+            if await slot.submit(self.delivery(tenant, event, event_type)):
                 queued += 1
         self.runner.counters["published"] += 1
         return queued
 
-    def _over_limit(self, tenant: Tenant, event: dict[str, Any], retry_after: float) -> None:
+    def _over_limit(self, tenant: Tenant, event: dict[str, Any], event_type: str, retry_after: float) -> None:
         scope = tenant.scope
         if self.delay and retry_after <= self.delay_bound and self._delayed.get(scope, 0) < self.delay_cap:
             self._delayed[scope] = self._delayed.get(scope, 0) + 1
             self.runner.count_scope(scope, "events_delayed")
-            self.runner.spawn(self._deliver_later(tenant, event, retry_after))
+            self.runner.spawn(self._deliver_later(tenant, event, event_type, retry_after))
         else:
             self.runner.count_scope(scope, "events_dropped")
 
-    async def _deliver_later(self, tenant: Tenant, event: dict[str, Any], wait: float) -> None:
+    async def _deliver_later(self, tenant: Tenant, event: dict[str, Any], event_type: str, wait: float) -> None:
         scope = tenant.scope
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.delay_bound
@@ -96,7 +103,7 @@ class Router:
                 if decision.allowed:
                     current = self.runner.tenant(scope.server_id, scope.plugin_id)
                     if current is not None and current.enabled:
-                        await current.slot.submit(self.delivery(current, event))
+                        await current.slot.submit(self.delivery(current, event, event_type))
                     return
                 if loop.time() + decision.retry_after > deadline:
                     self.runner.count_scope(scope, "events_dropped")

@@ -91,7 +91,9 @@ class Stack:
     async def publish(self, event_type: str, server_id: str, target_plugin: str | None = None, **fields: Any) -> None:
         from mmo_maid_sdk.testing import make_event
 
-        await self.runner.publish(make_event(event_type, guild_id=server_id, **fields), target_plugin=target_plugin)
+        await self.runner.publish(
+            make_event(event_type, guild_id=server_id, **fields), target_plugin=target_plugin, event_type=event_type
+        )
 
     async def idle(self, timeout: float = 20.0) -> None:
         assert await self.runner.wait_idle(timeout), f"deliveries still pending: {self.runner.stats()}"

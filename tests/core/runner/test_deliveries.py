@@ -191,3 +191,32 @@ async def test_a_handler_exception_is_recorded_acked_and_not_retried(make_stack)
         assert counters["failed"] == 1 and counters["acked"] == 1 and counters.get("redelivered", 0) == 0
         assert stack.slot("counter").restarts == 0
         assert await stack.platform.storage.records.list_dead_letters() == []
+
+
+CHANNEL_WATCHER = """
+from mmo_maid_sdk import Plugin
+
+plugin = Plugin()
+
+
+@plugin.on_event("channel_create")
+def created(ctx, event):
+    ctx.kv.set("created", {"name": event["name"], "channel_type": event["type"]})
+
+
+if __name__ == "__main__":
+    plugin.run()
+"""
+
+
+async def test_channel_events_route_by_the_named_type_not_the_channel_type_field(make_stack):
+    # Channel payloads hold the channel's type (an int) in "type"; the router must use the event type
+    # the source names, and the plugin still sees the channel type untouched.
+    async with make_stack() as stack:
+        await stack.install(stack.plugin("watcher", CHANNEL_WATCHER, capabilities=["storage:kv"]), "111")
+        await stack.publish("channel_create", "111", name="voice-lounge", type=2)
+        await stack.idle()
+        scope = stack.runner.tenant("111", "watcher").scope
+        assert await stack.platform.storage.kv.get(scope, "created") == {"name": "voice-lounge", "channel_type": 2}
+        assert stack.runner.counters["acked"] == 1
+        assert stack.runner.counters.get("invalid_events", 0) == 0
