@@ -22,6 +22,7 @@ from maidcore import capabilities
 from maidcore.layers import DependencyInstallError
 from maidcore.manifest import Manifest, ManifestError, load_manifest, read_manifest
 from maidcore.records import InstallRecord, PluginRecord, VersionRecord, VersionStatus, utcnow
+from maidcore.slash_commands import CommandClash, check_clash
 
 if TYPE_CHECKING:
     from maidcore.platform import Platform
@@ -177,6 +178,7 @@ async def install(
             raise InstallError(f"{source} has no __main__.py; a plugin bundle needs one at its root")
         for warning in warnings:
             log.warning("manifest of %s: %s", manifest.id, warning)
+        await _check_command_names(platform, server_id, manifest)
         previous = await platform.records.get_install(server_id, manifest.id)
         if grants == ALL:
             granted = manifest.effective_capabilities()
@@ -201,6 +203,23 @@ async def install(
         },
     )
     return record
+
+
+async def _check_command_names(platform: Platform, server_id: str, manifest: Manifest) -> None:
+    """Refuse a version whose slash commands another plugin installed on the server already declares."""
+    if not manifest.slash_commands:
+        return
+    existing: dict[str, list[dict]] = {}
+    for other in await platform.records.list_installs(server_id=server_id):
+        if other.plugin_id == manifest.id:
+            continue
+        version = await platform.records.get_version(other.plugin_id, other.version)
+        if version is not None:
+            existing[other.plugin_id] = list(version.manifest.get("slash_commands") or [])
+    try:
+        check_clash(existing, manifest.id, [{"name": c.name} for c in manifest.slash_commands])
+    except CommandClash as exc:
+        raise InstallError(str(exc)) from None
 
 
 async def _get_install(platform: Platform, server_id: str, plugin_id: str) -> InstallRecord:

@@ -218,3 +218,16 @@ async def test_requirements_are_prepared_for_the_sandbox_and_bad_ones_refused(tm
         assert (await platform.records.get_install("111", "pinger")).version == "1.0.0"
     finally:
         await platform.close()
+
+
+async def test_a_slash_command_clash_with_another_plugin_on_the_server_is_refused(platform, tmp_path):
+    ping = [{"name": "ping", "description": "Ping"}]
+    await installs.install(platform, write_plugin(tmp_path / "a", "pinger", slash_commands=ping), "111")
+    copycat = write_plugin(tmp_path / "b", "copycat", slash_commands=ping)
+    with pytest.raises(InstallError, match=r"/ping of plugin 'copycat' clashes with /ping of plugin 'pinger'"):
+        await installs.install(platform, copycat, "111")
+    assert await platform.records.get_install("111", "copycat") is None
+    # Another server has no /ping yet, and a plugin upgrading itself never clashes with itself.
+    assert (await installs.install(platform, copycat, "222")).plugin_id == "copycat"
+    v2 = write_plugin(tmp_path / "a2", "pinger", version="1.1.0", slash_commands=ping)
+    assert (await installs.install(platform, v2, "111")).version == "1.1.0"

@@ -1,0 +1,40 @@
+"""One owner per slash command name in a guild.
+
+Slash commands of every plugin installed on a server share one namespace (the
+guild's command list); the platform refuses, at install or upgrade, a plugin
+whose command names another installed plugin already declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class CommandClash(ValueError):
+    """Two plugins declare the same slash command name in one guild."""
+
+    def __init__(self, name: str, plugin_id: str, owner: str) -> None:
+        super().__init__(
+            f"slash command /{name} of plugin {plugin_id!r} clashes with /{name} of plugin {owner!r}, "
+            f"already installed on this server; uninstall {owner!r} first or install a version of "
+            f"{plugin_id!r} without /{name}"
+        )
+        self.name = name
+        self.plugin_id = plugin_id
+        self.owner = owner
+
+
+def check_clash(
+    existing: Mapping[str, Sequence[Mapping[str, Any]]], plugin_id: str, commands: Sequence[Mapping[str, Any]]
+) -> None:
+    """Raise ``CommandClash`` if ``commands`` of ``plugin_id`` reuse a name another installed plugin declares.
+
+    ``existing`` maps the plugin ids installed on the server to their manifest
+    ``slash_commands``; ``plugin_id``'s own entry (an upgrade) is ignored.
+    """
+    owners = {c["name"]: pid for pid, cmds in existing.items() if pid != plugin_id for c in cmds}
+    for command in commands:
+        owner = owners.get(command["name"])
+        if owner is not None:
+            raise CommandClash(command["name"], plugin_id, owner)
