@@ -1,4 +1,8 @@
-"""The capability catalogue (SDK contract §7): names, tiers, and what each host method needs."""
+"""The capability catalogue (SDK contract §7): names, tiers, and what each host method needs.
+
+The facts live once in the SDK (``mmo_maid_sdk._validate._catalogue``, whose method → capability
+map is read from the SDK's own method tables); this module is the platform's typed view of them.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,15 @@ from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from types import MappingProxyType
 
+from mmo_maid_sdk._validate import _catalogue as _sdk
+
 
 class Tier(IntEnum):
     """Ordered so that a tier shift is a comparison: SAFE < RISKY < DANGEROUS."""
 
-    SAFE = 0
-    RISKY = 1
-    DANGEROUS = 2
+    SAFE = _sdk.TIER_ORDER[_sdk.SAFE]
+    RISKY = _sdk.TIER_ORDER[_sdk.RISKY]
+    DANGEROUS = _sdk.TIER_ORDER[_sdk.DANGEROUS]
 
     @property
     def label(self) -> str:
@@ -20,71 +26,14 @@ class Tier(IntEnum):
 
 
 CATALOGUE: Mapping[str, Tier] = MappingProxyType(
-    {
-        "storage:kv": Tier.SAFE,
-        "discord:send_message": Tier.SAFE,
-        "discord:edit_message": Tier.SAFE,
-        "discord:add_reaction": Tier.SAFE,
-        "discord:read": Tier.SAFE,
-        "interaction:respond": Tier.SAFE,
-        "proxy:http": Tier.SAFE,
-        "events:message_content": Tier.SAFE,
-        "discord:delete_message": Tier.RISKY,
-        "discord:manage_channels": Tier.RISKY,
-        "discord:manage_webhooks": Tier.RISKY,
-        "storage:sql": Tier.RISKY,
-        "storage:secrets": Tier.RISKY,
-        "discord:moderate_members": Tier.DANGEROUS,
-        "discord:kick_members": Tier.DANGEROUS,
-        "discord:ban_members": Tier.DANGEROUS,
-        "discord:manage_roles": Tier.DANGEROUS,
-    }
+    {cap: Tier(_sdk.TIER_ORDER[tier]) for cap, tier in _sdk.CATALOGUE.items()}
 )
 
 #: Accepted in manifests with a warning; they grant nothing.
-LEGACY_NAMES: frozenset[str] = frozenset(
-    {
-        "kv:read",
-        "kv:write",
-        "events:member_join",
-        "events:member_leave",
-        "events:reaction_add",
-        "events:reaction_remove",
-        "discord:respond_to_interaction",
-    }
-)
+LEGACY_NAMES: frozenset[str] = _sdk.LEGACY_NAMES
 
-_DISCORD_METHODS: dict[str, tuple[str, ...]] = {
-    "discord:send_message": ("send_message",),
-    "discord:edit_message": ("edit_message", "pin_message", "unpin_message"),
-    "discord:delete_message": ("delete_message", "bulk_delete_messages"),
-    "discord:add_reaction": ("add_reaction",),
-    "discord:read": (
-        "get_messages",
-        "get_guild",
-        "get_channel",
-        "list_channels",
-        "get_member",
-        "list_members",
-        "search_members",
-        "list_roles",
-    ),
-    "discord:manage_channels": (
-        "create_channel",
-        "edit_channel",
-        "delete_channel",
-        "set_channel_permissions",
-        "delete_channel_permission",
-        "create_thread",
-        "edit_thread",
-    ),
-    "discord:moderate_members": ("timeout_member", "timeout_bulk", "set_nickname"),
-    "discord:kick_members": ("kick_member", "kick_bulk"),
-    "discord:ban_members": ("ban_member", "unban_member"),
-    "discord:manage_roles": ("add_role", "remove_role", "add_role_bulk", "remove_role_bulk"),
-    "discord:manage_webhooks": ("create_webhook", "execute_webhook", "delete_webhook"),
-}
-
+#: Host method prefixes of the APIs whose every method needs one capability. The host's names
+#: differ from the ctx ones where the SDK renames on the wire (``ctx.http`` sends ``proxy.*``).
 _PREFIXED: dict[str, str] = {
     "kv.": "storage:kv",
     "sql.": "storage:sql",
@@ -98,11 +47,13 @@ FREE_PREFIXES: tuple[str, ...] = ("ephemeral.", "metrics.")
 
 #: Every ``discord.*`` host method and the capability it needs.
 DISCORD_METHOD_CAPABILITY: Mapping[str, str] = MappingProxyType(
-    {f"discord.{m}": cap for cap, methods in _DISCORD_METHODS.items() for m in methods}
+    {f"discord.{method}": cap for method, cap in _sdk.DISCORD_METHODS.items()}
 )
 
 #: ``discord.*`` methods that only read: not counted against the 60/min action limit (§8).
-DISCORD_READ_METHODS: frozenset[str] = frozenset(f"discord.{m}" for m in _DISCORD_METHODS["discord:read"])
+DISCORD_READ_METHODS: frozenset[str] = frozenset(
+    method for method, cap in DISCORD_METHOD_CAPABILITY.items() if cap == "discord:read"
+)
 
 
 def capability_for(method: str) -> str | None:
@@ -119,12 +70,7 @@ def capability_for(method: str) -> str | None:
 
 def effective(declared: Iterable[str], *, slash_commands: bool, proxy_domains: bool) -> frozenset[str]:
     """Declared capabilities plus the auto-added ones (§2.1), legacy names dropped."""
-    caps = {c for c in declared if c in CATALOGUE}
-    if slash_commands:
-        caps.add("interaction:respond")
-    if proxy_domains:
-        caps.add("proxy:http")
-    return frozenset(caps)
+    return frozenset(_sdk.effective(declared, slash_commands=slash_commands, proxy_domains=proxy_domains))
 
 
 def highest_tier(caps: Iterable[str]) -> Tier:

@@ -15,32 +15,13 @@ from typing import Any
 
 from . import _api
 from ._errors import CapabilityError, KvQuotaError, ValidationError
+from ._validate._catalogue import CATALOGUE
 from .events import make_event
 
 __all__ = ["MockClock", "MockContext", "call_dashboard", "dispatch", "make_event", "run_ready", "tick"]
 
 #: Every capability of the catalogue (contract §7.1): what ``MockContext()`` grants by default.
-ALL_CAPABILITIES = frozenset(
-    {
-        "storage:kv",
-        "discord:send_message",
-        "discord:edit_message",
-        "discord:add_reaction",
-        "discord:read",
-        "interaction:respond",
-        "proxy:http",
-        "events:message_content",
-        "discord:delete_message",
-        "discord:manage_channels",
-        "discord:manage_webhooks",
-        "storage:sql",
-        "storage:secrets",
-        "discord:moderate_members",
-        "discord:kick_members",
-        "discord:ban_members",
-        "discord:manage_roles",
-    }
-)
+ALL_CAPABILITIES = frozenset(CATALOGUE)
 KV_KEY_QUOTA = 10_000
 
 

@@ -1,10 +1,14 @@
 """The capability catalogue (contract §7) and which SDK call needs which capability.
 
-A stdlib copy of what the platform holds in ``maidcore.capabilities``: the SDK
-must validate bundles without the platform installed.
+The one home of these facts: the SDK validates bundles without the platform installed, and
+the platform's ``maidcore.capabilities`` builds its typed view from this module.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .. import _api
 
 SAFE, RISKY, DANGEROUS = "Safe", "Risky", "Dangerous"
 
@@ -45,65 +49,23 @@ LEGACY_NAMES = frozenset(
 #: Manifest keys capabilities are read from, first present wins (§2.1).
 CAPABILITY_KEYS = ("capabilities_required", "capabilities_requested", "requested_capabilities", "capabilities")
 
-DISCORD_METHODS: dict[str, str] = {
-    method: cap
-    for cap, methods in {
-        "discord:send_message": ("send_message",),
-        "discord:edit_message": ("edit_message", "pin_message", "unpin_message"),
-        "discord:delete_message": ("delete_message", "bulk_delete_messages"),
-        "discord:add_reaction": ("add_reaction",),
-        "discord:read": (
-            "get_messages",
-            "get_guild",
-            "get_channel",
-            "list_channels",
-            "get_member",
-            "list_members",
-            "search_members",
-            "list_roles",
-        ),
-        "discord:manage_channels": (
-            "create_channel",
-            "edit_channel",
-            "delete_channel",
-            "set_channel_permissions",
-            "delete_channel_permission",
-            "create_thread",
-            "edit_thread",
-        ),
-        "discord:moderate_members": ("timeout_member", "timeout_bulk", "set_nickname"),
-        "discord:kick_members": ("kick_member", "kick_bulk"),
-        "discord:ban_members": ("ban_member", "unban_member"),
-        "discord:manage_roles": ("add_role", "remove_role", "add_role_bulk", "remove_role_bulk"),
-        "discord:manage_webhooks": ("create_webhook", "execute_webhook", "delete_webhook"),
-    }.items()
-    for method in methods
-}
 
-#: ``ctx.<api>.<method>`` → capability, for the APIs whose every method needs one.
+#: ``ctx.discord.<method>`` → capability, read from the method table the real and mock ``Context`` use
+#: (the host's ``discord.<method>`` has the same name).
+DISCORD_METHODS: dict[str, str] = {m.name: m.capability for m in _api.group("discord") if m.capability}
+
+
+def _sole_capability(api: str) -> str | None:
+    """The capability every method of ``ctx.<api>`` needs, or ``None`` if they differ or need none."""
+    caps = {m.capability for m in _api.group(api)}
+    return caps.pop() if len(caps) == 1 else None
+
+
+#: ``ctx.<api>.<method>`` → capability, for the APIs besides discord whose every method needs the same one.
 API_METHODS: dict[str, tuple[str, frozenset[str]]] = {
-    "kv": (
-        "storage:kv",
-        frozenset(
-            {
-                "get",
-                "set",
-                "delete",
-                "exists",
-                "increment",
-                "decrement",
-                "list",
-                "list_values",
-                "count",
-                "get_many",
-                "set_many",
-            }
-        ),
-    ),
-    "sql": ("storage:sql", frozenset({"execute", "query", "query_one", "scalar"})),
-    "secrets": ("storage:secrets", frozenset({"get", "set", "delete"})),
-    "http": ("proxy:http", frozenset({"request", "get", "post"})),
-    "interaction": ("interaction:respond", frozenset({"respond", "defer", "followup", "send_modal"})),
+    api: (cap, frozenset(m.name for m in _api.group(api)))
+    for api in _api.GROUPS
+    if api != "discord" and (cap := _sole_capability(api))
 }
 
 #: Declared-but-unused is not reported for these: use is often indirect or the capability grants nothing.
@@ -118,12 +80,22 @@ def declared_capabilities(manifest: dict) -> tuple[str | None, object]:
     return None, []
 
 
-def effective_capabilities(manifest: dict) -> set[str]:
+def effective(declared: Iterable[object], *, slash_commands: bool, proxy_domains: bool) -> set[str]:
     """Declared catalogue names plus the auto-added ones (§2.1); legacy and unknown names grant nothing."""
-    _, raw = declared_capabilities(manifest)
-    caps = {c for c in raw if isinstance(c, str) and c in CATALOGUE} if isinstance(raw, list) else set()
-    if isinstance(manifest.get("slash_commands"), list) and manifest["slash_commands"]:
+    caps = {c for c in declared if isinstance(c, str) and c in CATALOGUE}
+    if slash_commands:
         caps.add("interaction:respond")
-    if isinstance(manifest.get("proxy_domains_requested"), list) and manifest["proxy_domains_requested"]:
+    if proxy_domains:
         caps.add("proxy:http")
     return caps
+
+
+def effective_capabilities(manifest: dict) -> set[str]:
+    """``effective`` for a raw manifest dict, whatever its shape."""
+    _, raw = declared_capabilities(manifest)
+    return effective(
+        raw if isinstance(raw, list) else (),
+        slash_commands=isinstance(manifest.get("slash_commands"), list) and bool(manifest["slash_commands"]),
+        proxy_domains=isinstance(manifest.get("proxy_domains_requested"), list)
+        and bool(manifest["proxy_domains_requested"]),
+    )
