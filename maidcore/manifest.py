@@ -15,65 +15,19 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
+from mmo_maid_sdk._validate._catalogue import CAPABILITY_KEYS  # read in this order; the first present counts (§2.1)
+from mmo_maid_sdk._validate._manifest import CAP_RE, ID_RE, LABEL_RE, NAME_RE, PLACEHOLDERS, RESERVED
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maidcore import capabilities
 
-PLUGIN_ID_PATTERN = r"^[a-z][a-z0-9_]{2,31}$"
-CAPABILITY_PATTERN = r"^[a-z_]+:[a-z_]+$"
-COMMAND_NAME_PATTERN = r"^[-_a-z0-9]{1,32}$"
+#: The same patterns and reserved names `mmo validate` checks: defined once, in the SDK.
+PLUGIN_ID_PATTERN = ID_RE.pattern
+CAPABILITY_PATTERN = CAP_RE.pattern
+COMMAND_NAME_PATTERN = NAME_RE.pattern
 
-#: Read in this order; only the first present one counts (§2.1).
-CAPABILITY_KEYS: tuple[str, ...] = (
-    "capabilities_required",
-    "capabilities_requested",
-    "requested_capabilities",
-    "capabilities",
-)
+RESERVED_COMMANDS: frozenset[str] = RESERVED
 
-RESERVED_COMMANDS: frozenset[str] = frozenset(
-    [
-        "announce",
-        "appeal",
-        "ban",
-        "beacon",
-        "case",
-        "giveaway",
-        "group",
-        "group-admin",
-        "group-alerts",
-        "help",
-        "history",
-        "kick",
-        "leaderboard",
-        "lockdown",
-        "maid-bug-report",
-        "music",
-        "note",
-        "pluginbugreport",
-        "poll",
-        "purge",
-        "quarantine",
-        "quests",
-        "raidmode",
-        "report",
-        "slowmode",
-        "stats",
-        "temp-role",
-        "ticket",
-        "tickets",
-        "timeout",
-        "unban",
-        "unlockdown",
-        "unquarantine",
-        "untimeout",
-        "warn",
-        "welcome",
-    ]
-)
-
-_HOST_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_PLACEHOLDERS = ("todo", "tbd", "fill me in", "lorem ipsum", "placeholder", "description goes here", "edit this")
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 _CRON_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
 _DAYS_IN_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
@@ -323,7 +277,7 @@ def hostname_problem(host: str) -> str | None:
     if all(label.isdigit() for label in labels):
         return "must be a hostname, not an IP address"
     for label in labels:
-        if not _HOST_LABEL.match(label):
+        if not LABEL_RE.match(label):
             return f"has an invalid label {label!r} (1-63 of a-z, 0-9 and '-', not starting or ending with '-')"
     return None
 
@@ -386,7 +340,7 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
         if cap in capabilities.LEGACY_NAMES:
             warnings.append(f"capabilities_required: {cap} is a legacy name and grants nothing")
     lowered = manifest.description.lower()
-    if any(p in lowered for p in _PLACEHOLDERS):
+    if any(p in lowered for p in PLACEHOLDERS):
         warnings.append("description: looks like placeholder text; describe what the plugin does")
     return manifest, warnings
 
