@@ -46,6 +46,14 @@ async def install_demo(platform: Platform, guild_id: str, root: Path = EXAMPLES_
     return done
 
 
+def _web_url(web_runner: Any, host: str) -> str:
+    """The address the API actually listens on (``web.port = 0`` picks a free port)."""
+    for address in web_runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return f"http://{host}:{address[1]}"
+    return f"http://{host}"
+
+
 async def start_web(platform: Platform) -> Any:
     """Serve ``maidcore.web.create_app(platform)`` on ``settings.web``; returns the runner to clean up."""
     from aiohttp import web
@@ -107,7 +115,7 @@ async def serve(
             web_runner = await start_web(platform)
         info: dict[str, Any] = {"pid": os.getpid(), "started_at": datetime.now(UTC).isoformat()}
         if web_runner is not None:
-            info["web"] = f"http://{settings.web.host}:{settings.web.port}"
+            info["web"] = _web_url(web_runner, settings.web.host)
         if platform.emulator_mode:
             info["emulator"] = _emulator_url(platform)
             if settings.discord.demo:
