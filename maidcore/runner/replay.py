@@ -21,6 +21,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from mmo_maid_sdk import _canned
+from mmo_maid_sdk._api import WHOLE, group
+
 from maidcore.capabilities import CATALOGUE
 from maidcore.records import InstallRecord, PluginRecord, VersionRecord, VersionStatus
 from maidcore.runner.tenants import VersionInfo
@@ -39,11 +42,14 @@ class CannedDiscord:
         self.calls: list[tuple[Scope, str, dict[str, Any]]] = []
         self.commands: dict[str, Any] = {}
         self.sink: Any = None
-        self._messages = itertools.count(1)
-        self._followups = itertools.count(1)
-        self._channels = itertools.count(100)
-        self._threads = itertools.count(200)
-        self._webhooks = itertools.count(300)
+        # The ids MockContext hands out, so a replay answers as the plugin's unit tests did.
+        self._ids = {
+            "message": itertools.count(1),
+            "followup": itertools.count(1),
+            "channel": itertools.count(100),
+            "thread": itertools.count(200),
+            "webhook": itertools.count(300),
+        }
 
     async def start(self, sink: Any, event_types: frozenset[str]) -> None:
         self.sink = sink
@@ -61,82 +67,18 @@ class CannedDiscord:
     async def call(self, scope: Scope, method: str, params: Mapping[str, Any]) -> Any:
         params = dict(params)
         self.calls.append((scope, method, params))
-        name = method.split(".", 1)[1]
-        if method.startswith("interaction."):
-            if name == "followup":
-                return {"message_id": str(next(self._followups)), "channel_id": ""}
+        value = _canned.answer(method, params, self._new_id, server_id=scope.server_id)
+        key = _RESULT_KEYS.get(method)
+        if value is None:
             return {}
-        if name == "send_message":
-            return {"message_id": str(next(self._messages)), "channel_id": params["channel_id"]}
-        if name == "edit_message":
-            return {"message_id": params["message_id"], "channel_id": params["channel_id"]}
-        if name == "execute_webhook":
-            return {"message_id": str(next(self._messages))}
-        if name.endswith("_bulk"):
-            return {"success": len(params["user_ids"]), "failed": 0, "errors": []}
-        if name == "create_channel":
-            channel = {"id": str(next(self._channels)), "name": params["name"], "type": params["channel_type"]}
-            return {"channel": channel}
-        if name == "edit_channel":
-            return {"channel": {"id": params["channel_id"], "name": params.get("name", ""), "type": 0}}
-        if name == "create_thread":
-            thread = {"id": str(next(self._threads)), "name": params["name"], "type": params["thread_type"]}
-            return {"thread": {**thread, "archived": False}}
-        if name == "create_webhook":
-            hook = {"id": str(next(self._webhooks)), "token": "mock_token", "channel_id": params["channel_id"]}
-            return {"webhook": {**hook, "name": params["name"]}}
-        if name == "get_guild":
-            return {
-                "guild": {
-                    "id": scope.server_id,
-                    "name": "Test Server",
-                    "icon": None,
-                    "member_count": 100,
-                    "premium_tier": 0,
-                    "features": [],
-                    "owner_id": "1",
-                    "description": None,
-                }
-            }
-        if name == "get_member":
-            user = params["user_id"]
-            return {"member": _member(user)}
-        if name == "get_channel":
-            channel_id = params["channel_id"]
-            return {
-                "channel": {
-                    "id": channel_id,
-                    "name": f"channel-{channel_id}",
-                    "type": 0,
-                    "topic": None,
-                    "parent_id": None,
-                    "position": 0,
-                    "nsfw": False,
-                }
-            }
-        if name == "list_roles":
-            role = {"id": "1", "name": "@everyone", "color": 0, "position": 0, "managed": False}
-            return {"roles": [{**role, "mentionable": False, "permissions": "0"}]}
-        if name == "list_channels":
-            return {"channels": [{"id": "1", "name": "general", "type": 0, "parent_id": None, "position": 0}]}
-        if name in ("list_members", "search_members"):
-            return {"members": []}
-        if name == "get_messages":
-            return {"messages": []}
-        return {}
+        return value if key in (None, WHOLE) else {key: value}
+
+    def _new_id(self, kind: str) -> str:
+        return str(next(self._ids[kind]))
 
 
-def _member(user_id: str) -> dict[str, Any]:
-    return {
-        "user_id": user_id,
-        "username": f"user_{user_id}",
-        "display_name": f"User {user_id}",
-        "nick": None,
-        "avatar": None,
-        "roles": [],
-        "joined_at": "2026-01-01T00:00:00Z",
-        "bot": False,
-    }
+#: The key a ``discord.*`` / ``interaction.*`` answer is sent under (the SDK reads ``result[key]``).
+_RESULT_KEYS: dict[str, str | None] = {m.rpc_method: m.result for g in ("discord", "interaction") for m in group(g)}
 
 
 # --- a platform of local layers ----------------------------------------------------------

@@ -7,13 +7,12 @@ method also accepts its parameters positionally, as the 0.5.x mocks did.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from . import _api
+from . import _api, _canned
 from ._errors import CapabilityError, KvQuotaError, ValidationError
 from ._validate._catalogue import CATALOGUE
 from .events import make_event
@@ -93,29 +92,7 @@ _RECORDED: dict[str, tuple[str, tuple[str, ...]]] = {
     "delete_webhook": ("webhooks_deleted", ("webhook_id",)),
 }
 DISCORD_LISTS: tuple[str, ...] = tuple(dict.fromkeys(lst for lst, _ in _RECORDED.values()))
-
-_GUILD = {
-    "id": "999",
-    "name": "Test Server",
-    "icon": None,
-    "member_count": 100,
-    "premium_tier": 0,
-    "features": [],
-    "owner_id": "1",
-    "description": None,
-}
-_ROLES = [
-    {
-        "id": "1",
-        "name": "@everyone",
-        "color": 0,
-        "position": 0,
-        "managed": False,
-        "mentionable": False,
-        "permissions": "0",
-    }
-]
-_CHANNELS = [{"id": "1", "name": "general", "type": 0, "parent_id": None, "position": 0}]
+_READS = frozenset(m.name for m in _api.DISCORD if m.capability == "discord:read")
 
 
 class _MockDiscordBase(_MockApi):
@@ -136,104 +113,76 @@ class _MockDiscordBase(_MockApi):
         setattr(self, attr, value + 1)
         return str(value)
 
+    def _new_id(self, kind: str) -> str:
+        return self._ctx._next_message_id() if kind == "message" else self._next(f"_{kind}_ids")
+
+    def _answer(self, method: str, args: dict[str, Any]) -> Any:
+        return _canned.answer(f"discord.{method}", args, self._new_id)
+
     def _do_send_message(self, **a: Any) -> dict[str, Any]:
-        message_id = self._ctx._next_message_id()
-        self._record("send_message", a, message_id=message_id)
-        return {"ok": True, "message_id": message_id, "channel_id": a["channel_id"]}
+        result = {"ok": True, **self._answer("send_message", a)}
+        self._record("send_message", a, message_id=result["message_id"])
+        return result
 
     def _do_edit_message(self, **a: Any) -> dict[str, Any]:
         self._record("edit_message", a)
-        return {"ok": True, "message_id": a["message_id"], "channel_id": a["channel_id"]}
+        return {"ok": True, **self._answer("edit_message", a)}
 
     def _do_bulk_delete_messages(self, channel_id: Any, message_ids: Any) -> None:
         for mid in message_ids:
             self.messages_deleted.append({"channel_id": channel_id, "message_id": mid})
 
-    def _bulk(self, method: str, user_ids: Any, **a: Any) -> dict[str, Any]:
+    def _bulk(self, bulk: str, method: str, user_ids: Any, **a: Any) -> dict[str, Any]:
         ids = list(user_ids)
         for uid in ids:
             self._record(method, {**a, "user_id": uid})
-        return {"success": len(ids), "failed": 0, "errors": []}
+        return self._answer(bulk, {"user_ids": ids})
 
     def _do_timeout_bulk(self, user_ids: Any, duration_seconds: Any, reason: Any = "") -> dict[str, Any]:
-        return self._bulk("timeout_member", user_ids, duration_seconds=duration_seconds, reason=reason)
+        return self._bulk("timeout_bulk", "timeout_member", user_ids, duration_seconds=duration_seconds, reason=reason)
 
     def _do_kick_bulk(self, user_ids: Any, reason: Any = "") -> dict[str, Any]:
-        return self._bulk("kick_member", user_ids, reason=reason)
+        return self._bulk("kick_bulk", "kick_member", user_ids, reason=reason)
 
     def _do_add_role_bulk(self, user_ids: Any, role_id: Any, reason: Any = "") -> dict[str, Any]:
-        return self._bulk("add_role", user_ids, role_id=role_id, reason=reason)
+        return self._bulk("add_role_bulk", "add_role", user_ids, role_id=role_id, reason=reason)
 
     def _do_remove_role_bulk(self, user_ids: Any, role_id: Any, reason: Any = "") -> dict[str, Any]:
-        return self._bulk("remove_role", user_ids, role_id=role_id, reason=reason)
+        return self._bulk("remove_role_bulk", "remove_role", user_ids, role_id=role_id, reason=reason)
 
     def _do_create_channel(self, **a: Any) -> dict[str, Any]:
-        cid = self._next("_channel_ids")
-        self._record("create_channel", a, id=cid)
-        return {"id": cid, "name": a["name"], "type": a["channel_type"]}
+        channel = self._answer("create_channel", a)
+        self._record("create_channel", a, id=channel["id"])
+        return channel
 
     def _do_edit_channel(self, **a: Any) -> dict[str, Any]:
         self._record("edit_channel", a)
-        return {"id": a["channel_id"], "name": a["name"], "type": 0}
+        return self._answer("edit_channel", a)
 
     def _do_create_thread(self, **a: Any) -> dict[str, Any]:
-        tid = self._next("_thread_ids")
-        self._record("create_thread", a, id=tid)
-        return {"id": tid, "name": a["name"], "type": a["thread_type"], "archived": False}
+        thread = self._answer("create_thread", a)
+        self._record("create_thread", a, id=thread["id"])
+        return thread
 
     def _do_create_webhook(self, **a: Any) -> dict[str, Any]:
-        wid = self._next("_webhook_ids")
-        self._record("create_webhook", a, id=wid, token="mock_token")
-        return {"id": wid, "token": "mock_token", "channel_id": a["channel_id"], "name": a["name"]}
+        hook = self._answer("create_webhook", a)
+        self._record("create_webhook", a, id=hook["id"], token=hook["token"])
+        return hook
 
     def _do_execute_webhook(self, **a: Any) -> dict[str, Any]:
-        message_id = self._ctx._next_message_id()
-        self._record("execute_webhook", a, message_id=message_id)
-        return {"message_id": message_id}
-
-    def _do_get_guild(self) -> dict[str, Any]:
-        return copy.deepcopy(_GUILD)
-
-    def _do_get_member(self, user_id: Any) -> dict[str, Any]:
-        return {
-            "user_id": user_id,
-            "username": f"user_{user_id}",
-            "display_name": f"User {user_id}",
-            "nick": None,
-            "avatar": None,
-            "roles": [],
-            "joined_at": "2026-01-01T00:00:00Z",
-            "bot": False,
-        }
-
-    def _do_get_channel(self, channel_id: Any) -> dict[str, Any]:
-        return {
-            "id": channel_id,
-            "name": f"channel-{channel_id}",
-            "type": 0,
-            "topic": None,
-            "parent_id": None,
-            "position": 0,
-            "nsfw": False,
-        }
-
-    def _do_list_roles(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(_ROLES)
-
-    def _do_list_channels(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(_CHANNELS)
-
-    def _do_list_members(self, **a: Any) -> list[Any]:
-        return []
-
-    _do_search_members = _do_list_members
-    _do_get_messages = _do_list_members
+        result = self._answer("execute_webhook", a)
+        self._record("execute_webhook", a, message_id=result["message_id"])
+        return result
 
     def __getattr__(self, name: str) -> Any:
         # Plain recorders returning None: delete/pin/unpin/reaction/roles/ban/kick/timeout/... .
         if name.startswith("_do_") and name[4:] in _RECORDED:
             method = name[4:]
             return lambda **a: self._record(method, a)
+        # The reads (get_guild, list_roles, get_member, ...) record nothing and return the canned value.
+        if name.startswith("_do_") and name[4:] in _READS:
+            method = name[4:]
+            return lambda **a: self._answer(method, a)
         raise AttributeError(name)
 
 
@@ -259,11 +208,14 @@ class _MockInteractionBase(_MockApi):
     def _do_respond(self, **a: Any) -> None:
         self.responses.append(dict(a))
 
+    def _next_followup_id(self, kind: str) -> str:
+        value = self._followup_ids
+        self._followup_ids += 1
+        return str(value)
+
     def _do_followup(self, **a: Any) -> dict[str, Any]:
         self.followups.append(dict(a))
-        message_id = str(self._followup_ids)
-        self._followup_ids += 1
-        return {"message_id": message_id, "channel_id": ""}
+        return _canned.answer("interaction.followup", a, self._next_followup_id)
 
     def _do_defer(self, ephemeral: Any = False) -> None:
         self.defers.append({"ephemeral": ephemeral})
