@@ -105,7 +105,7 @@ class ReactionAddEvent(_Base):
 
 
 class ReactionRemoveEvent(ReactionAddEvent):
-    pass
+    """Same fields as ``reaction_add``."""
 
 
 class VoiceStateUpdateEvent(_Base):
@@ -171,7 +171,7 @@ class ChannelCreateEvent(TypedDict):
 
 
 class ChannelDeleteEvent(ChannelCreateEvent):
-    pass
+    """Same fields as ``channel_create``."""
 
 
 class ChannelUpdateEvent(ChannelCreateEvent):
@@ -190,7 +190,7 @@ class RoleCreateEvent(_Base):
 
 
 class RoleDeleteEvent(RoleCreateEvent):
-    pass
+    """Same fields as ``role_create``."""
 
 
 class RoleUpdateEvent(RoleCreateEvent):

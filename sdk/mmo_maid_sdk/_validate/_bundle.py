@@ -65,7 +65,7 @@ def list_unpacked(root: Path) -> list[str]:
 
 
 class _DuplicateKey(ValueError):
-    pass
+    """A JSON object names one key twice (json.loads would keep only the last)."""
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
