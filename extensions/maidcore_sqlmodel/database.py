@@ -5,6 +5,8 @@ function to ``Database.run``, which runs it on a small thread pool whose threads
 each keep one open driver connection (``sqlite3`` or ``psycopg``). Reusing a
 connection per thread keeps the hot KV path close to the bare driver's speed;
 the SQLAlchemy ``engine`` (for SQLModel sessions and Alembic) is a separate pool.
+On SQLite, batched writes (``Database.batched``) go to one writer thread of their
+own instead, which commits everything queued since its last turn together.
 
 The one exception is short reads on SQLite (``Database.read_here``): a point read
 takes a few µs, the trip to a database thread and back tens of µs. In WAL mode a
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -109,6 +112,9 @@ class Database:
         self.sqlite_synchronous = sqlite_synchronous
         self._threads = threads
         self._executor: ThreadPoolExecutor | None = None
+        # SQLite: batched writes go to one writer thread, which commits what has queued up together
+        self._write_queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, list] | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
         self._local = threading.local()
         self._opened: list[Any] = []
         self._lock = threading.Lock()
@@ -152,8 +158,15 @@ class Database:
     def start(self) -> None:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="maidcore-db")
+        if self.dialect == "sqlite" and self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name="maidcore-db-writer", daemon=True)
+            self._writer.start()
 
     def close(self) -> None:
+        if self._writer is not None:  # it answers everything queued before it stops
+            self._write_queue.put(None)
+            self._writer.join()
+            self._writer = None
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -276,8 +289,12 @@ class Database:
         """Like ``run``, but calls queued in the same loop iteration share one trip to a database thread.
 
         On SQLite the writes among them also share one transaction (group commit):
-        each runs inside its own savepoint, so one that fails is undone alone, and
-        every caller is answered only after the COMMIT. On PostgreSQL the round
+        each runs inside its own savepoint (none is needed for one that changes data
+        with a single statement, see ``write``), so one that fails is undone alone, and
+        every caller is answered only after the COMMIT. They go to one writer thread,
+        which takes every batch queued since its last turn into that transaction: no
+        two database threads wait on each other for SQLite's write lock, and a busy
+        loop gets bigger group commits. On PostgreSQL the round
         trip dominates and connections work in parallel, so this is plain ``run``.
         """
         if self.dialect != "sqlite":
@@ -286,9 +303,9 @@ class Database:
             raise RuntimeError("the storage layer is not started; call `await storage.start()` first")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        queue = self._writes if write else self._reads
-        queue.append((fn, args, future))
-        if len(queue) == 1:
+        pending = self._writes if write else self._reads
+        pending.append((fn, args, future))
+        if len(pending) == 1:
             loop.call_soon(self._flush, loop, write)
         return future
 
@@ -300,9 +317,44 @@ class Database:
         try:
             if self._executor is None:
                 raise RuntimeError("the storage layer is closed")
-            self._executor.submit(self._run_batch, loop, batch, write)
+            if write and self._writer is not None:
+                self._write_queue.put((loop, batch))
+            else:
+                self._executor.submit(self._run_batch, loop, batch, write)
         except RuntimeError as exc:  # closed (or shutting down): answer now rather than never
             _settle([(future, None, exc) for _fn, _args, future in batch])
+
+    def _write_loop(self) -> None:
+        """The SQLite writer thread: each turn runs every batch queued so far as one group commit."""
+        while True:
+            item = self._write_queue.get()
+            if item is None:
+                break
+            loop, batch = item
+            stop = False
+            while True:
+                try:
+                    item = self._write_queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                if item[0] is not loop:  # another event loop: its own commit
+                    self._write_turn(loop, batch)
+                    loop, batch = item[0], []
+                batch = batch + item[1]
+            self._write_turn(loop, batch)
+            if stop:
+                break
+
+    def _write_turn(self, loop: asyncio.AbstractEventLoop, batch: list) -> None:
+        try:
+            self._run_batch(loop, batch, True)
+        except Exception as exc:  # no connection, or the loop is gone: the writer itself must live on
+            self._local.group = False
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, [(future, None, exc) for _fn, _args, future in batch])
 
     def _run_batch(self, loop: asyncio.AbstractEventLoop, batch: list, write: bool) -> None:
         results: list[tuple[asyncio.Future, Any, BaseException | None]] = []
@@ -316,6 +368,10 @@ class Database:
                 try:
                     results.append((future, fn(conn, *args), None))
                 except Exception as exc:
+                    if group and not conn.in_transaction:
+                        # SQLite rolled the whole transaction back (disk full, I/O error...):
+                        # the writes before this one are gone too, so nobody's is acknowledged
+                        raise
                     results.append((future, None, exc))
             if group:
                 self._local.group = False
@@ -366,10 +422,22 @@ class Database:
         """Our own statements are written with ``?``; psycopg wants ``%s``."""
         return text if self.dialect == "sqlite" else text.replace("?", "%s")
 
+    def in_group(self) -> bool:
+        """On a database thread: whether the running call is inside a SQLite group commit (see ``batched``)."""
+        return getattr(self._local, "group", False)
+
     @contextlib.contextmanager
-    def write(self, conn: Any) -> Iterator[Any]:
-        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite (no lock upgrade deadlocks), a plain one on PostgreSQL."""
-        if self.dialect == "sqlite" and getattr(self._local, "group", False):
+    def write(self, conn: Any, *, single: bool = False) -> Iterator[Any]:
+        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite (no lock upgrade deadlocks), a plain one on PostgreSQL.
+
+        ``single``: the body changes data with at most one statement, as its last step
+        (reads before it are fine). Inside a group commit such a body needs no savepoint
+        of its own: SQLite undoes a failing statement alone, and a body that fails before
+        its write has written nothing.
+        """
+        if single and self.dialect == "sqlite" and getattr(self._local, "group", False):
+            yield conn
+        elif self.dialect == "sqlite" and getattr(self._local, "group", False):
             # inside a group commit: this write alone can be undone, the batch commits once
             conn.execute("SAVEPOINT op")
             try:

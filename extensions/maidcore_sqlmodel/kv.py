@@ -31,6 +31,7 @@ _GET_BATCH = 100  # gets answered by one statement
 JSON = Any
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 _SCOPE = "server_id = ? AND plugin_id = ?"
+_INT64 = 2**63  # sums inside ±2**63 are written as str(n): as short as any value can be, far below 64 KB
 
 
 # --- validation ----------------------------------------------------------------------
@@ -331,7 +332,7 @@ class SqlKvStore:
     def _put(self, conn: Any, scope: Scope, key: str, text: str, ttl: int) -> None:
         now = time.time()
         expires = now + ttl if ttl else None
-        with self.db.write(conn):
+        with self.db.write(conn, single=True):  # one key: one UPDATE or one INSERT changes data
             self._upsert(conn, scope, [(key, text)], expires, now)
 
     def _upsert(
@@ -396,21 +397,38 @@ class SqlKvStore:
     def _increment(self, conn: Any, scope: Scope, key: str, amount: int | float, path: list[str]) -> int | float:
         ids = (scope.server_id, scope.plugin_id, key)
         for _attempt in range(5):
-            now = time.time()
-            with self.db.write(conn):
-                row = conn.execute(self._lock_sql, ids).fetchone()
-                live = row is not None and (row[1] is None or row[1] > now)
-                stored, number = apply_increment(decode_value(row[0]) if live else None, path, amount)
-                text = encode_value(stored)
-                if live:
-                    conn.execute(self._update_value_sql, (text, *ids))  # keeps the TTL
-                    return number
-                self._reserve(conn, scope, 1, now)
-                cur = conn.execute(self._insert_sql, (*ids, text, None, now))
-                if cur.rowcount:
-                    return number
+            # Every way through changes data with one statement, as its last step. Inside a
+            # group commit that needs no savepoint (and no context manager: this is the hot path).
+            if self.db.in_group():
+                number = self._increment_here(conn, scope, ids, amount, path)
+            else:
+                with self.db.write(conn, single=True):
+                    number = self._increment_here(conn, scope, ids, amount, path)
+            if number is not None:
+                return number
             # another node created the key between our read and insert: count again on its value
         raise RpcFailure("kv increment kept conflicting with concurrent writers of the same key; retry")
+
+    def _increment_here(
+        self, conn: Any, scope: Scope, ids: tuple[str, str, str], amount: int | float, path: list[str]
+    ) -> int | float | None:
+        """Inside a write transaction: the new number, or None when a concurrent insert won (retry)."""
+        now = time.time()
+        row = conn.execute(self._lock_sql, ids).fetchone()
+        live = row is not None and (row[1] is None or row[1] > now)
+        current = decode_value(row[0]) if live else None
+        if not path and type(current) is int and type(amount) is int and -_INT64 <= current + amount < _INT64:
+            number = current + amount
+            text = str(number)  # what encode_value writes for it, without the trip through json.dumps
+        else:
+            stored, number = apply_increment(current, path, amount)
+            text = encode_value(stored)
+        if live:
+            conn.execute(self._update_value_sql, (text, *ids))  # keeps the TTL
+            return number
+        self._reserve(conn, scope, 1, now)
+        cur = conn.execute(self._insert_sql, (*ids, text, None, now))
+        return number if cur.rowcount else None
 
     # --- housekeeping ---------------------------------------------------------------
 

@@ -307,3 +307,63 @@ async def test_calls_after_close_fail_instead_of_hanging(request, backend, tmp_p
     for call in (store.kv.get(scope, "k"), store.kv.put(scope, "k", 1), store.kv.increment(scope, "k", 1)):
         with pytest.raises(RuntimeError, match="storage layer"):
             await asyncio.wait_for(call, 5)
+
+
+async def test_integer_counters_keep_python_arithmetic_past_64_bits(storage, scope):
+    """Small integer sums are written as plain text; larger ones, floats and bools take the JSON path."""
+    kv = storage.kv
+    await kv.put(scope, "big", 2**63 - 2)
+    assert await kv.increment(scope, "big", 1) == 2**63 - 1
+    assert await kv.increment(scope, "big", 1) == 2**63
+    assert await kv.increment(scope, "big", 2**70) == 2**63 + 2**70
+    assert await kv.get(scope, "big") == 2**63 + 2**70
+    assert await kv.decrement(scope, "big", 2**70 + 2**63 + 2**63) == -(2**63)
+    await kv.put(scope, "f", 1.5)
+    assert await kv.increment(scope, "f", 1) == 2.5
+    await kv.put(scope, "whole", 2.0)
+    result = await kv.increment(scope, "whole", 1)
+    assert result == 3.0 and isinstance(result, float)
+    assert isinstance(await kv.get(scope, "whole"), float)
+
+
+async def test_concurrent_counters_on_many_keys_in_one_group_commit(storage, scope, backend):
+    """Writes queued together (one group commit on SQLite) each count once, failing ones change nothing."""
+    kv = storage.kv
+    await kv.put(scope, "text", "x")
+    calls = []
+    for i in range(200):
+        calls.append(kv.increment(scope, f"c{i % 7}", 1))
+        calls.append(kv.put(scope, f"p{i % 5}", i, ttl_seconds=60 if i % 2 else 0))
+        if i % 50 == 0:
+            calls.append(kv.increment(scope, "text", 1))
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert sum(isinstance(r, InvalidArgument) for r in results) == 4
+    assert not [r for r in results if isinstance(r, BaseException) and not isinstance(r, InvalidArgument)]
+    values = await kv.get_many(scope, [f"c{i}" for i in range(7)] + [f"p{i}" for i in range(5)] + ["text"])
+    assert [values[f"c{i}"] for i in range(7)] == [len(range(i, 200, 7)) for i in range(7)]
+    if backend == "sqlite":  # one writer, in call order: the last put wins
+        assert [values[f"p{i}"] for i in range(5)] == [195 + i for i in range(5)]
+    else:  # parallel connections: one of them wins
+        assert [values[f"p{i}"] % 5 for i in range(5)] == list(range(5))
+    assert values["text"] == "x"
+
+
+async def test_a_write_that_ends_the_group_transaction_fails_the_whole_group(storage, scope, backend):
+    """If SQLite rolls the shared transaction back (disk full, I/O error), no write of the group is acknowledged."""
+    if backend != "sqlite":
+        pytest.skip("group commit is SQLite only")
+    db = storage.db
+
+    def lose_transaction(conn):
+        conn.execute("ROLLBACK")  # what SQLite does on its own after SQLITE_FULL or SQLITE_IOERR
+        raise OSError("disk full")
+
+    results = await asyncio.gather(
+        storage.kv.put(scope, "a", 1),
+        db.batched(lose_transaction, write=True),
+        storage.kv.increment(scope, "b", 1),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, OSError) for r in results), results
+    assert await storage.kv.get_many(scope, ["a", "b"]) == {}
+    assert await storage.kv.increment(scope, "b", 1) == 1  # the writer lives on
