@@ -4,7 +4,10 @@ Values are stored as compact JSON text, expiry as Unix seconds. Expired rows
 are invisible to every read and to the key quota, and a sweeper deletes them.
 Counters are atomic across threads, processes and nodes: SQLite serialises
 writers with ``BEGIN IMMEDIATE``, PostgreSQL locks the row (``FOR UPDATE``)
-and takes a per-scope advisory lock before counting keys for the quota.
+and takes a per-scope advisory lock before counting keys for the quota. On
+PostgreSQL a ``set`` of a live key and a plain integer ``increment`` of one are
+single autocommit ``UPDATE`` statements (one round trip, the row lock of the
+statement itself); everything else takes that transaction.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ JSON = Any
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 _SCOPE = "server_id = ? AND plugin_id = ?"
 _INT64 = 2**63  # sums inside ±2**63 are written as str(n): as short as any value can be, far below 64 KB
+_INT62 = 2**62  # PostgreSQL adds amounts inside ±2**62 in SQL (see SqlKvStore._add_sql)
 
 
 # --- validation ----------------------------------------------------------------------
@@ -188,6 +192,13 @@ class SqlKvStore:
         self._count_sql = q(f"SELECT count(*) FROM kv_entries WHERE {_SCOPE} AND {_LIVE}")
         self._scope_lock_sql = q("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
         self._sweep_sql = q("DELETE FROM kv_entries WHERE expires_at IS NOT NULL AND expires_at <= ?")
+        # PostgreSQL: a plain integer increment of a live key as one autocommit statement (one round
+        # trip). The row lock and the re-check of the WHERE on the newest row version make it atomic;
+        # at most 18 digits plus an amount inside ±2**62 cannot leave bigint. Keeps the TTL.
+        self._add_sql = q(
+            "UPDATE kv_entries SET value = (value::bigint + ?::bigint)::text "
+            f"WHERE {_SCOPE} AND key = ? AND {_LIVE} AND value ~ '^-{{0,1}}(0|[1-9][0-9]{{0,17}})$' RETURNING value"
+        )
         self._pending_gets: list[tuple[str, str, str, asyncio.Future]] = []
 
     # --- reads -------------------------------------------------------------------
@@ -332,6 +343,12 @@ class SqlKvStore:
     def _put(self, conn: Any, scope: Scope, key: str, text: str, ttl: int) -> None:
         now = time.time()
         expires = now + ttl if ttl else None
+        if self._pg:
+            # A live key: one autocommit UPDATE (one round trip), atomic and durable on its own;
+            # it adds no key, so the quota has nothing to check. A new or expired key: below.
+            args = (text, expires, scope.server_id, scope.plugin_id, key, now)
+            if conn.execute(self._update_sql, args).rowcount:
+                return
         with self.db.write(conn, single=True):  # one key: one UPDATE or one INSERT changes data
             self._upsert(conn, scope, [(key, text)], expires, now)
 
@@ -396,6 +413,11 @@ class SqlKvStore:
 
     def _increment(self, conn: Any, scope: Scope, key: str, amount: int | float, path: list[str]) -> int | float:
         ids = (scope.server_id, scope.plugin_id, key)
+        if self._pg and not path and type(amount) is int and -_INT62 <= amount <= _INT62:
+            row = conn.execute(self._add_sql, (amount, *ids, time.time())).fetchone()
+            if row is not None:
+                return int(row[0])
+            # missing, expired, not a plain integer, or too large: the general way below
         for _attempt in range(5):
             # Every way through changes data with one statement, as its last step. Inside a
             # group commit that needs no savepoint (and no context manager: this is the hot path).

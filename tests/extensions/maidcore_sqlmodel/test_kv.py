@@ -326,6 +326,31 @@ async def test_integer_counters_keep_python_arithmetic_past_64_bits(storage, sco
     assert isinstance(await kv.get(scope, "whole"), float)
 
 
+async def test_counters_at_the_edges_of_the_one_statement_sum(storage, scope):
+    """PostgreSQL adds integers in SQL up to 18 stored digits and amounts within ±2**62; past that, in Python."""
+    kv = storage.kv
+    for start, amount in [
+        (10**18 - 1, 2**62),
+        (-(10**18 - 1), -(2**62)),
+        (10**18, 2**62),
+        (0, 2**62 + 1),
+        (-(2**62), -(2**62)),
+        (5, -5),
+        (-7, 7),
+    ]:
+        await kv.put(scope, "n", start, ttl_seconds=3600)
+        assert await kv.increment(scope, "n", amount) == start + amount
+        assert await kv.get(scope, "n") == start + amount
+        assert await kv.increment(scope, "n", 1) == start + amount + 1
+    await kv.put(scope, "t", True)
+    with pytest.raises(InvalidArgument):
+        await kv.increment(scope, "t", 1)
+    await kv.put(scope, "s", "12")
+    with pytest.raises(InvalidArgument):
+        await kv.increment(scope, "s", 1)
+    assert await kv.get_many(scope, ["t", "s"]) == {"t": True, "s": "12"}
+
+
 async def test_concurrent_counters_on_many_keys_in_one_group_commit(storage, scope, backend):
     """Writes queued together (one group commit on SQLite) each count once, failing ones change nothing."""
     kv = storage.kv
