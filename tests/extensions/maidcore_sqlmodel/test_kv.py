@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -383,12 +384,21 @@ async def test_a_write_that_ends_the_group_transaction_fails_the_whole_group(sto
         conn.execute("ROLLBACK")  # what SQLite does on its own after SQLITE_FULL or SQLITE_IOERR
         raise OSError("disk full")
 
-    results = await asyncio.gather(
+    # Hold the writer thread in a turn of its own so that the three writes below, queued
+    # meanwhile (possibly over several loop iterations), are all taken into its next turn.
+    gate = threading.Event()
+    held = db.batched(lambda conn: gate.wait(10), write=True)
+    await asyncio.sleep(0.05)
+    group = asyncio.gather(
         storage.kv.put(scope, "a", 1),
         db.batched(lose_transaction, write=True),
         storage.kv.increment(scope, "b", 1),
         return_exceptions=True,
     )
+    await asyncio.sleep(0.3)
+    gate.set()
+    assert await held is True
+    results = await group
     assert all(isinstance(r, OSError) for r in results), results
     assert await storage.kv.get_many(scope, ["a", "b"]) == {}
     assert await storage.kv.increment(scope, "b", 1) == 1  # the writer lives on
