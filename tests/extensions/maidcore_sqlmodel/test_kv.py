@@ -374,10 +374,9 @@ async def test_concurrent_counters_on_many_keys_in_one_group_commit(storage, sco
     assert values["text"] == "x"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # group commit is SQLite's write path
 async def test_a_write_that_ends_the_group_transaction_fails_the_whole_group(storage, scope, backend):
     """If SQLite rolls the shared transaction back (disk full, I/O error), no write of the group is acknowledged."""
-    if backend != "sqlite":
-        pytest.skip("group commit is SQLite only")
     db = storage.db
 
     def lose_transaction(conn):
