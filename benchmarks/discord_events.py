@@ -38,7 +38,7 @@ from pydantic import SecretStr
 
 from maidcore import installs
 from maidcore.platform import Platform
-from maidcore.settings import Settings
+from maidcore.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BOB = "900000000000000202"
@@ -148,7 +148,7 @@ class CountingSink:
 
 
 def settings(emu: Emu, data_dir: Path) -> Settings:
-    base = Settings()
+    base = load_settings()
     return base.model_copy(
         update={
             "data_dir": data_dir,

@@ -23,7 +23,7 @@ from pathlib import Path
 from maidcore.runner import Runner
 from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
 from maidcore.runner.worker import Registration
-from maidcore.settings import Settings
+from maidcore.settings import load_settings
 
 
 class IdleBackend:
@@ -44,7 +44,7 @@ class IdleBackend:
 
 async def main(events: int, installs: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="maidcore-bench-"))
-    base = Settings()
+    base = load_settings()
     settings = base.model_copy(
         update={
             "data_dir": tmp / "data",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from maidcore.runner import Runner
 from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
-from maidcore.settings import Settings
+from maidcore.settings import load_settings
 
 HANDLER = textwrap.dedent(
     """
@@ -62,7 +62,7 @@ async def main(events: int, latency_events: int) -> None:
     (bundle / "manifest.json").write_text(
         '{"id": "bench", "name": "Bench", "version": "1.0.0", "description": "Benchmark plugin."}', encoding="utf-8"
     )
-    base = Settings()
+    base = load_settings()
     settings = base.model_copy(
         update={
             "data_dir": tmp / "data",

@@ -29,10 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extensions"))
 
 from maidcore_sqlmodel.database import SQLITE_BUSY_TIMEOUT_MS
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.scope import Scope
-from maidcore.settings import StorageSettings
 
 PLUGINS = 4
 KEYS = 100

@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pluggy
 
 from maidcore import hookspecs
+from maidcore.settings import SectionError, check_section
 
 if TYPE_CHECKING:
     import click
+    from pydantic import BaseModel
 
     from maidcore.layers import EventSource, RateLimiter, ReviewCheck, SandboxBackend, Storage
     from maidcore.platform import Platform
@@ -47,6 +49,8 @@ LAYER_HOOKS: Mapping[str, str] = {
     "rate_limiter": "register_rate_limiters",
     "review_check": "register_review_checks",
 }
+#: Everything registered through a ``register`` callback: the layers and the settings sections.
+REGISTRATION_HOOKS: Mapping[str, str] = {**LAYER_HOOKS, "settings_section": "register_settings"}
 
 T = TypeVar("T")
 
@@ -239,8 +243,8 @@ class Extensions:
             yield ext, fn(**{a: kwargs[a] for a in argnames})
 
     def registrations(self, layer: str) -> list[Registration]:
-        """Everything registered for ``layer`` (a key of ``LAYER_HOOKS``), in call order; duplicates are an error."""
-        hook_name = LAYER_HOOKS[layer]
+        """What ``layer`` (a key of ``REGISTRATION_HOOKS``) has registered, in call order; duplicates are an error."""
+        hook_name = REGISTRATION_HOOKS[layer]
         found: dict[str, Registration] = {}
 
         for ext, fn, argnames in self._impls(hook_name):
@@ -282,6 +286,17 @@ class Extensions:
         return {r.name: r.obj for r in self.registrations(layer)}
 
     # --- the typed facade ------------------------------------------------------
+
+    def settings_sections(self) -> dict[str, type[BaseModel]]:
+        """Settings sections by name (``register_settings``); a bad name or model is an error naming the extension."""
+        sections = {}
+        for registration in self.registrations("settings_section"):
+            try:
+                check_section(registration.name, registration.obj)
+            except SectionError as exc:
+                raise ExtensionError(f"extension {registration.extension!r}: {exc}") from None
+            sections[registration.name] = registration.obj
+        return sections
 
     def event_sources(self) -> dict[str, Callable[[Platform], EventSource]]:
         """Event source factories by name (``register_event_sources``)."""

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         RegisterRateLimiter,
         RegisterReviewCheck,
         RegisterSandboxBackend,
+        RegisterSettings,
         RegisterStorage,
     )
     from maidcore.platform import Platform
@@ -33,6 +34,14 @@ PROJECT = "maidcore"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- settings ------------------------------------------------------------------
+
+
+@hookspec
+def register_settings(register: RegisterSettings) -> None:
+    """Register settings sections: ``register(section, model)``; read from ``[section]``, ``MAIDCORE_<SECTION>__*``."""
 
 
 # --- layers --------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from maidcore.extensions import Extensions
 from maidcore.layers import EventSource, RateLimiter, ReviewCheck, SandboxBackend, SandboxUnavailable, Storage
-from maidcore.settings import Settings
+from maidcore.settings import Settings, complete, load_settings
 
 if TYPE_CHECKING:
     from maidcore.layers import RecordStore
@@ -48,8 +48,9 @@ class Platform:
         unsafe_no_isolation: bool | None = None,
         runner_factory: Callable[[Platform], Any] | None = None,
     ) -> None:
-        self.settings = settings if settings is not None else Settings()
         self.extensions = extensions if extensions is not None else Extensions.load()
+        sections = self.extensions.settings_sections()
+        self.settings = complete(settings, sections) if settings is not None else load_settings(self.extensions)
         self.unsafe_no_isolation = (
             self.settings.unsafe_no_isolation if unsafe_no_isolation is None else unsafe_no_isolation
         )
@@ -80,7 +81,8 @@ class Platform:
     @property
     def emulator_mode(self) -> bool:
         """No Discord token configured: the local emulator stands in for Discord."""
-        token = self.settings.discord.token
+        discord = getattr(self.settings, "discord", None)
+        token = getattr(discord, "token", None)
         return token is None or not token.get_secret_value().strip()
 
     # --- building --------------------------------------------------------------

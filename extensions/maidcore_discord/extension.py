@@ -31,3 +31,10 @@ def _runner_types(platform: Platform) -> frozenset[str]:
 @hookimpl
 def register_event_sources(register: RegisterEventSource) -> None:
     register("discord", build)
+
+
+@hookimpl
+def register_settings(register) -> None:
+    from maidcore_discord.settings import DiscordSettings
+
+    register("discord", DiscordSettings)

@@ -22,13 +22,13 @@ from discord.http import Route
 from maidcore.errors import UnknownMethod
 from maidcore.layers.events import EventSink
 from maidcore.scope import Scope
-from maidcore.settings import DiscordSettings
 from maidcore_discord import commands as command_sets
 from maidcore_discord import payloads
 from maidcore_discord.actions import Actions
 from maidcore_discord.intents import intents_for
 from maidcore_discord.interactions import Interactions
 from maidcore_discord.owners import MessageOwners
+from maidcore_discord.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maidcore.layers.sandbox import SandboxUnavailable, WorkerSpec
-from maidcore.settings import DockerSettings
 from maidcore_docker import containers
 from maidcore_docker.dependencies import install_requirements, make_readable
 from maidcore_docker.engine import EngineAddress, EngineError
 from maidcore_docker.image import stale_image_warning
 from maidcore_docker.pool import WarmPool
+from maidcore_docker.settings import DockerSettings
 from maidcore_docker.worker import DockerWorker, launch
 
 if TYPE_CHECKING:

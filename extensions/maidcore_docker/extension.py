@@ -17,3 +17,10 @@ def register_commands(cli):
     from maidcore_docker.cli import sandbox
 
     cli.add_command(sandbox)
+
+
+@hookimpl
+def register_settings(register):
+    from maidcore_docker.settings import DockerSettings
+
+    register("docker", DockerSettings)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import docker
 
-    from maidcore.settings import DockerSettings
+    from maidcore_docker.settings import DockerSettings
 
 BASE_REPOSITORY = "maidcore-sandbox-base"
 RUNTIME_REPOSITORY = "maidcore-sandbox"

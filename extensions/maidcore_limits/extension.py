@@ -20,3 +20,10 @@ def build_limiter(platform: Platform) -> LimitsRateLimiter:
 @hookimpl
 def register_rate_limiters(register: RegisterRateLimiter) -> None:
     register("limits", build_limiter)
+
+
+@hookimpl
+def register_settings(register) -> None:
+    from maidcore_limits.settings import RateLimitSettings
+
+    register("limits", RateLimitSettings)

@@ -26,9 +26,9 @@ import redis.asyncio
 from limits.errors import StorageError
 
 from maidcore.errors import InvalidArgument, RpcFailure
-from maidcore.layers.ratelimit import Bucket, Decision
+from maidcore.layers.ratelimit import Bucket, Decision, OverLimit
 from maidcore.scope import Scope
-from maidcore.settings import RateLimitSettings
+from maidcore_limits.settings import RateLimitSettings
 
 # A denied call may retry this much after the blocking entry leaves the window
 # (the storages compare with >=, so the exact instant is still refused).
@@ -78,6 +78,11 @@ class LimitsRateLimiter:
         self.settings = settings
         self.items = limit_items(settings)
         self.storage_uri = settings.storage_uri
+        self.over_limit = OverLimit(
+            delay=settings.over_limit_events == "delay",
+            bound_seconds=settings.delay_bound_seconds,
+            max_waiting=max(1, int(settings.events_per_second * settings.delay_bound_seconds)),
+        )
         # denied hits per (bucket, scope) in this process, for status output and metrics
         self.denied: Counter[tuple[Bucket, Scope]] = Counter()
         self.storage_calls: Counter[Scope] = Counter()  # decisions that went to an async storage (Redis), per scope

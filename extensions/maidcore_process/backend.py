@@ -28,7 +28,7 @@ from maidcore.layers.sandbox import (
     SandboxUnavailable,
     WorkerSpec,
 )
-from maidcore.settings import ProcessSettings
+from maidcore_process.settings import ProcessSettings
 
 log = logging.getLogger("maidcore.process")
 

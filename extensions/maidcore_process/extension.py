@@ -20,3 +20,10 @@ def _factory(platform: Platform):
 @hookimpl
 def register_sandbox_backends(register: RegisterSandboxBackend) -> None:
     register("process", _factory)
+
+
+@hookimpl
+def register_settings(register) -> None:
+    from maidcore_process.settings import ProcessSettings
+
+    register("process", ProcessSettings)

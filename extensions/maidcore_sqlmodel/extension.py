@@ -27,3 +27,10 @@ def register_commands(cli) -> None:
     from maidcore_sqlmodel.cli import storage_group
 
     cli.add_command(storage_group)
+
+
+@hookimpl
+def register_settings(register) -> None:
+    from maidcore_sqlmodel.settings import StorageSettings
+
+    register("storage", StorageSettings)

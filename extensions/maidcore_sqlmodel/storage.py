@@ -7,7 +7,6 @@ import contextlib
 import logging
 from pathlib import Path
 
-from maidcore.settings import StorageSettings
 from maidcore_sqlmodel import migrate
 from maidcore_sqlmodel.database import Database, DatabaseUrl
 from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral
@@ -15,6 +14,7 @@ from maidcore_sqlmodel.kv import SqlKvStore
 from maidcore_sqlmodel.metrics import SqlMetricStore
 from maidcore_sqlmodel.records import SqlRecordStore
 from maidcore_sqlmodel.secrets import SqlSecretStore, load_master_key
+from maidcore_sqlmodel.settings import StorageSettings
 
 log = logging.getLogger(__name__)
 

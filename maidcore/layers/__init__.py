@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel
+
 from maidcore.layers.events import EventSink, EventSource
-from maidcore.layers.ratelimit import Bucket, Decision, RateLimiter
+from maidcore.layers.ratelimit import Bucket, Decision, OverLimit, RateLimiter
 from maidcore.layers.review import BundleView, Finding, ReviewCheck, Severity
 from maidcore.layers.sandbox import (
     DependencyInstallError,
@@ -39,6 +41,7 @@ RegisterSandboxBackend = Callable[[str, Callable[["Platform"], SandboxBackend]],
 RegisterStorage = Callable[[str, Callable[["Platform"], Storage]], None]
 RegisterRateLimiter = Callable[[str, Callable[["Platform"], RateLimiter]], None]
 RegisterReviewCheck = Callable[[str, ReviewCheck], None]
+RegisterSettings = Callable[[str, type[BaseModel]], None]
 
 __all__ = [
     "Bucket",
@@ -53,12 +56,14 @@ __all__ = [
     "KvStore",
     "LineTooLong",
     "MetricStore",
+    "OverLimit",
     "RateLimiter",
     "RecordStore",
     "RegisterEventSource",
     "RegisterRateLimiter",
     "RegisterReviewCheck",
     "RegisterSandboxBackend",
+    "RegisterSettings",
     "RegisterStorage",
     "ReviewCheck",
     "SandboxBackend",

@@ -259,12 +259,19 @@ def replay(
 
 
 def _settings(data_dir: Path, sandbox: str, python: str | None) -> Any:
-    from maidcore.settings import Settings
+    from maidcore.settings import load_settings
 
-    base = Settings()
-    process = base.process.model_copy(update={"python": python} if python else {})
-    limits = base.limits.model_copy(update={"storage_uri": "memory://", "over_limit_events": "delay"})
-    limits = limits.model_copy(update={"delay_bound_seconds": 3600.0})
+    base = load_settings()
+    sections = type(base).sections()
+    update: dict[str, Any] = {}
+    if "process" in sections and python:
+        update["process"] = base.process.model_copy(update={"python": python})
+    if "limits" in sections:
+        update["limits"] = base.limits.model_copy(
+            update={"storage_uri": "memory://", "over_limit_events": "delay", "delay_bound_seconds": 3600.0}
+        )
+    if "storage" in sections:
+        update["storage"] = base.storage.model_copy(update={"database_url": None, "ephemeral_url": None})
     runner = base.runner.model_copy(
         update={
             "ack_timeout_seconds": min(base.runner.ack_timeout_seconds, 30.0),
@@ -273,17 +280,7 @@ def _settings(data_dir: Path, sandbox: str, python: str | None) -> Any:
             "restart_backoff_max_seconds": 1.0,
         }
     )
-    storage = base.storage.model_copy(update={"database_url": None, "ephemeral_url": None})
-    return base.model_copy(
-        update={
-            "data_dir": data_dir,
-            "sandbox_backend": sandbox,
-            "process": process,
-            "limits": limits,
-            "runner": runner,
-            "storage": storage,
-        }
-    )
+    return base.model_copy(update={"data_dir": data_dir, "sandbox_backend": sandbox, "runner": runner, **update})
 
 
 async def _replay(

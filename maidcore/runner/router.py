@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from maidcore.layers.ratelimit import Bucket
+from maidcore.layers.ratelimit import Bucket, over_limit_policy
 from maidcore.runner.deliveries import Delivery, new_event_id
 
 if TYPE_CHECKING:
@@ -22,10 +22,10 @@ class Router:
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
         self.limiter = runner.platform.limiter
-        limits = runner.platform.settings.limits
-        self.delay = limits.over_limit_events == "delay"
-        self.delay_bound = limits.delay_bound_seconds
-        self.delay_cap = max(1, int(limits.events_per_second * limits.delay_bound_seconds))
+        policy = over_limit_policy(self.limiter)
+        self.delay = policy.delay
+        self.delay_bound = policy.bound_seconds
+        self.delay_cap = max(1, policy.max_waiting)
         self._delayed: dict[Any, int] = {}  # scope -> events waiting out the limit
 
     def delivery(self, tenant: Tenant, event: dict[str, Any], event_type: str) -> Delivery:

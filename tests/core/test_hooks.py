@@ -3,15 +3,20 @@ default extension registers itself through the very same hook."""
 
 from __future__ import annotations
 
+import json
+
 import click
+import pytest
 from click.testing import CliRunner
+from pydantic import BaseModel, ValidationError
 
 from maidcore.cli import make_cli
-from maidcore.extensions import Extensions
+from maidcore.cli.state import CliState
+from maidcore.extensions import ExtensionError, Extensions
 from maidcore.hookspecs import hookimpl
 from maidcore.layers import Decision, Finding, Severity
 from maidcore.platform import Platform
-from maidcore.settings import Settings
+from maidcore.settings import Settings, settings_class
 from tests.core import layers_recording
 
 
@@ -193,3 +198,80 @@ def test_hook_register_commands():
     assert "team" not in make_cli(Extensions()).commands  # only what extensions add
     docker = make_cli(Extensions.load(environ={"MAIDCORE_LOAD_EXTENSIONS": "docker"}, strict=True))
     assert "build-image" in docker.commands["sandbox"].commands  # the Docker default adds its own
+
+
+class TeamSettings(BaseModel):
+    quota: int = 3
+    label: str = "team"
+
+
+async def test_hook_register_settings(tmp_path, monkeypatch):
+    class Ext:
+        @hookimpl
+        def register_settings(self, register):
+            register("team", TeamSettings)
+
+    exts = Extensions(strict=True)
+    exts.register(Ext(), name="team")
+    assert exts.settings_sections() == {"team": TeamSettings}
+    cls = settings_class(exts.settings_sections())
+    assert cls().team == TeamSettings()  # defaults
+    monkeypatch.setenv("MAIDCORE_TEAM__QUOTA", "7")
+    assert cls().team.quota == 7  # MAIDCORE_<SECTION>__<FIELD>
+    with pytest.raises(ValidationError) as info:
+        cls(team={"quota": "lots"})
+    assert info.value.errors()[0]["loc"] == ("team", "quota")
+
+    # `maidcore config` prints it beside the core's settings; a bad value names the field
+    result = CliRunner().invoke(make_cli(exts), ["--data-dir", str(tmp_path), "config", "--format", "json"])
+    assert json.loads(result.output)["team"] == {"quota": 7, "label": "team"}
+    monkeypatch.setenv("MAIDCORE_TEAM__QUOTA", "many")
+    result = CliRunner().invoke(make_cli(exts), ["config"], obj=CliState(exts))
+    assert result.exit_code == 1 and "team.quota: Input should be a valid integer" in result.output
+
+    # the platform hands each extension a settings object holding its section
+    monkeypatch.delenv("MAIDCORE_TEAM__QUOTA")
+    platform = Platform(Settings(data_dir=tmp_path), extensions=exts)
+    assert platform.settings.team.quota == 3 and platform.settings.data_dir == tmp_path
+
+    # every default registers its own section through the same hook
+    for extension, section in [
+        ("discord", "discord"),
+        ("docker", "docker"),
+        ("process", "process"),
+        ("sqlmodel", "storage"),
+        ("limits", "limits"),
+    ]:
+        assert list(defaults("settings_section", extension)) == [section]
+
+
+def test_a_section_clashing_with_the_core_or_another_extension_is_refused():
+    class Core:
+        @hookimpl
+        def register_settings(self, register):
+            register("runner", TeamSettings)
+
+    exts = Extensions(strict=True)
+    exts.register(Core(), name="greedy")
+    with pytest.raises(ExtensionError, match="extension 'greedy': settings section 'runner' clashes with the core"):
+        exts.settings_sections()
+
+    class Twice:
+        @hookimpl
+        def register_settings(self, register):
+            register("team", TeamSettings)
+
+    exts = Extensions(strict=True)
+    exts.register(Twice(), name="one")
+    exts.register(Twice(), name="two")
+    with pytest.raises(ExtensionError, match="settings_section 'team' is registered by both extension"):
+        exts.settings_sections()
+
+
+def test_a_section_of_an_extension_that_is_not_loaded_is_reported_as_such(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "maidcore.toml").write_text("[quota]\nlimit = 3\n")
+    result = CliRunner().invoke(make_cli(Extensions()), ["config"], obj=CliState(Extensions()))
+    assert result.exit_code == 1
+    assert "quota: Extra inputs are not permitted" in result.output
+    assert "neither a core setting nor the section of a loaded extension" in result.output

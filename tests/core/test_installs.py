@@ -11,7 +11,7 @@ from maidcore import installs
 from maidcore.installs import InstallError
 from maidcore.platform import Platform
 from maidcore.records import VersionStatus
-from maidcore.settings import Settings
+from maidcore.settings import load_settings
 from tests.core.plugins import write_plugin, zip_plugin
 
 
@@ -47,7 +47,7 @@ def storage_settings(request):
 
 @pytest.fixture
 async def platform(tmp_path, storage_settings):
-    platform = Platform(Settings(data_dir=tmp_path / "data", storage=storage_settings))
+    platform = Platform(load_settings(data_dir=tmp_path / "data", storage=storage_settings))
     await platform.open_storage()
     platform.runner = ChangeLog()
     yield platform
@@ -178,8 +178,8 @@ async def test_a_rejected_version_is_not_installed(platform, tmp_path):
 @pytest.mark.postgres
 async def test_an_install_on_one_node_reaches_the_runner_of_another(tmp_path, pg_database):
     """Two nodes share PostgreSQL: the second node's install watcher hands the first node's change to its runner."""
-    node_a = Platform(Settings(data_dir=tmp_path / "a", storage={"database_url": pg_database}))
-    node_b = Platform(Settings(data_dir=tmp_path / "b", storage={"database_url": pg_database}))
+    node_a = Platform(load_settings(data_dir=tmp_path / "a", storage={"database_url": pg_database}))
+    node_b = Platform(load_settings(data_dir=tmp_path / "b", storage={"database_url": pg_database}))
     for node in (node_a, node_b):
         await node.open_storage()
         node.runner = ChangeLog()
@@ -199,7 +199,7 @@ async def test_an_install_on_one_node_reaches_the_runner_of_another(tmp_path, pg
 
 
 async def test_requirements_are_prepared_for_the_sandbox_and_bad_ones_refused(tmp_path, storage_settings):
-    platform = Platform(Settings(data_dir=tmp_path / "data", storage=storage_settings, sandbox_backend="process"))
+    platform = Platform(load_settings(data_dir=tmp_path / "data", storage=storage_settings, sandbox_backend="process"))
     await platform.open_storage()
     platform.runner = ChangeLog()
     try:

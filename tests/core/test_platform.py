@@ -5,19 +5,28 @@ from __future__ import annotations
 import logging
 
 import pytest
+from maidcore_discord.settings import DiscordSettings
 
 from maidcore.extensions import Extensions, UnknownImplementation
+from maidcore.hookspecs import hookimpl
 from maidcore.platform import Platform, PlatformError
 from maidcore.records import InstallRecord
-from maidcore.settings import Settings
+from maidcore.settings import settings_class
 from tests.core import layers_recording
+
+
+class DiscordSection:
+    @hookimpl
+    def register_settings(self, register):
+        register("discord", DiscordSettings)
 
 
 def make_platform(tmp_path, log, *, token=None, sandbox="isolating", unavailable=None, unsafe=None, runner=True):
     exts = Extensions(strict=True)
     ext = layers_recording.RecordingExtension(log, isolating_unavailable=unavailable)
     exts.register(ext, name="recording")
-    settings = Settings(
+    exts.register(DiscordSection(), name="discord_section")
+    settings = settings_class(exts.settings_sections())(
         data_dir=tmp_path / "data",
         event_source="recording",
         storage_backend="recording",

@@ -178,8 +178,7 @@ def runtime_image(docker_client) -> None:
 @pytest.mark.slow
 def test_serve_with_docker_leaves_no_container_behind(tmp_path, docker_client, runtime_image):
     from maidcore_docker.containers import node_id
-
-    from maidcore.settings import DockerSettings
+    from maidcore_docker.settings import DockerSettings
 
     data_dir = tmp_path / "data"
     env = environment(data_dir, MAIDCORE_DISCORD__DEMO="false", MAIDCORE_DOCKER__WARM_POOL_SIZE="1")

@@ -26,7 +26,7 @@ from maidcore.extensions import Extensions
 from maidcore.hookspecs import hookimpl
 from maidcore.installs import install
 from maidcore.platform import Platform
-from maidcore.settings import Settings
+from maidcore.settings import load_settings
 from tests.extensions.maidcore_docker.support import ensure_test_image
 from tests.hostile import plugins
 
@@ -208,7 +208,7 @@ class Arena:
 async def arena(tmp_path_factory, docker_client):
     ensure_test_image(docker_client)
     root = tmp_path_factory.mktemp("hostile")
-    settings = Settings(
+    settings = load_settings(
         data_dir=root / "data",
         sandbox_backend="docker",
         event_source="hostile-recorder",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from maidcore.settings import StorageSettings
 from maidcore_sqlmodel.database import Database
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.sql.postgres import PostgresSqlSandbox
 from maidcore_sqlmodel.sql.sqlite import SqliteSqlSandbox
 

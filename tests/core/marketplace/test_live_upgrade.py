@@ -17,7 +17,7 @@ from maidcore.marketplace import publishing, review, upgrades
 from maidcore.records import VersionStatus
 from maidcore.runner import Runner
 from maidcore.runner.replay import CannedDiscord, LocalLayers
-from maidcore.settings import Settings
+from maidcore.settings import Settings, load_settings
 
 SERVER = "555555555555555555"
 REACT = 'ctx.discord.add_reaction(channel_id=event["channel_id"], message_id=event["message_id"], emoji="👍")'
@@ -58,7 +58,7 @@ def bundle(root: Path, version: str, caps: list[str], extra: str = "") -> Path:
 
 
 def settings(tmp_path: Path) -> Settings:
-    base = Settings()
+    base = load_settings()
     return base.model_copy(
         update={
             "data_dir": tmp_path / "data",

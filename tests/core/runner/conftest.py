@@ -23,7 +23,7 @@ from maidcore.proxy import HttpProxy, StaticResolver
 from maidcore.records import InstallRecord
 from maidcore.runner import Runner
 from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
-from maidcore.settings import Settings
+from maidcore.settings import Settings, load_settings
 
 PROXY_HOST = "api.example.test"
 
@@ -115,7 +115,7 @@ class Stack:
 
 
 def stack_settings(tmp_path: Path, **runner: Any) -> Settings:
-    base = Settings()
+    base = load_settings()
     runner_settings = base.runner.model_copy(
         update={
             "restart_backoff_initial_seconds": 0.05,

@@ -10,11 +10,11 @@ import pytest
 import pytest_asyncio
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
 from maidcore_discord.emulator import permissions as perms
+from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
 from mmo_maid_sdk.events import EVENT_TYPES
 
 from maidcore.scope import Scope
-from maidcore.settings import DiscordSettings
 
 ALICE, BOB, CAROL = "900000000000000201", "900000000000000202", "900000000000000203"
 RESTRICTED_GUILD = "900000000000000777"

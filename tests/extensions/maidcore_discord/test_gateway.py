@@ -8,9 +8,8 @@ import aiohttp
 import pytest
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
 from maidcore_discord.intents import intents_for
+from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
-
-from maidcore.settings import DiscordSettings
 
 from .conftest import BOB, RecordingSink
 

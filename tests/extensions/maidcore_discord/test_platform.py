@@ -12,7 +12,7 @@ from maidcore_discord.emulator import BOT_USER_ID, DEMO_GUILD_ID
 
 from maidcore import installs
 from maidcore.platform import Platform
-from maidcore.settings import Settings
+from maidcore.settings import Settings, load_settings
 
 from .conftest import BOB
 
@@ -22,7 +22,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ping_pong"
 
 
 def platform_settings(data_dir: Path) -> Settings:
-    base = Settings()
+    base = load_settings()
     return base.model_copy(
         update={
             "data_dir": data_dir,

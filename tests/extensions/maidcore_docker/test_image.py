@@ -19,8 +19,7 @@ from maidcore_docker.image import (
     runtime_tag,
     stale_image_warning,
 )
-
-from maidcore.settings import DockerSettings
+from maidcore_docker.settings import DockerSettings
 
 pytestmark = [pytest.mark.docker]
 

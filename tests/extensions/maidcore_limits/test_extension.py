@@ -6,16 +6,17 @@ from types import SimpleNamespace
 
 from maidcore_limits import LimitsRateLimiter
 from maidcore_limits.limiter import masked_uri
+from maidcore_limits.settings import RateLimitSettings
 
 from maidcore.extensions import Extensions
 from maidcore.layers import Bucket, RateLimiter
-from maidcore.settings import RateLimitSettings, Settings
+from maidcore.settings import load_settings
 
 
 async def test_hook_registers_limits_built_from_settings():
     extensions = Extensions.load(environ={"MAIDCORE_LOAD_EXTENSIONS": "limits"})
     factory = extensions.rate_limiters()["limits"]
-    settings = Settings(limits=RateLimitSettings(events_per_second=7, proxy_requests_per_minute=9))
+    settings = load_settings(extensions, limits=RateLimitSettings(events_per_second=7, proxy_requests_per_minute=9))
     limiter = factory(SimpleNamespace(settings=settings))
     try:
         assert isinstance(limiter, LimitsRateLimiter) and isinstance(limiter, RateLimiter)

@@ -6,10 +6,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.scope import Scope
-from maidcore.settings import StorageSettings
 
 
 def admin_connect(url: str):

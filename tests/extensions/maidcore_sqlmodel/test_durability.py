@@ -90,8 +90,9 @@ async def test_nodes_starting_together_on_a_fresh_postgres_database(postgres_url
     import asyncio
     import uuid
 
+    from maidcore_sqlmodel.settings import StorageSettings
+
     from maidcore.scope import Scope
-    from maidcore.settings import StorageSettings
 
     from .conftest import admin_connect, database_url, drop_database
 

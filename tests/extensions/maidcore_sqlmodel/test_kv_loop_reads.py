@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 from maidcore_sqlmodel.database import Database, DatabaseUrl, ReadElsewhere
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
-
-from maidcore.settings import StorageSettings
 
 from .test_kv import fill
 

@@ -12,11 +12,11 @@ from alembic.runtime.migration import MigrationContext
 from maidcore_sqlmodel import migrate
 from maidcore_sqlmodel.database import Database, DatabaseUrl
 from maidcore_sqlmodel.models import metadata
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.records import VersionStatus
 from maidcore.scope import Scope
-from maidcore.settings import StorageSettings
 
 from .conftest import admin_connect, database_url, drop_database
 

@@ -8,11 +8,11 @@ import stat
 
 import pytest
 from maidcore_sqlmodel.secrets import load_master_key
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.errors import InvalidArgument, RpcFailure
 from maidcore.scope import Scope
-from maidcore.settings import StorageSettings
 
 
 async def raw_rows(storage, scope: Scope) -> list[tuple]:
