@@ -27,12 +27,16 @@ import pluggy
 from maidcore import hookspecs
 from maidcore.settings import SectionError, check_section
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     import click
     from pydantic import BaseModel
 
-    from maidcore.layers import EventSource, RateLimiter, ReviewCheck, SandboxBackend, Storage
+    from maidcore.layers import EventSource, LayerContext, RateLimiter, ReviewCheck, SandboxBackend, Storage
     from maidcore.platform import Platform
+
+    Factory = Callable[[LayerContext[Any]], T]
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +53,10 @@ LAYER_HOOKS: Mapping[str, str] = {
     "rate_limiter": "register_rate_limiters",
     "review_check": "register_review_checks",
 }
+#: The layers built by a factory, one implementation chosen by name in settings.
+LAYER_FACTORIES = frozenset({"event_source", "sandbox_backend", "storage_backend", "rate_limiter"})
 #: Everything registered through a ``register`` callback: the layers and the settings sections.
 REGISTRATION_HOOKS: Mapping[str, str] = {**LAYER_HOOKS, "settings_section": "register_settings"}
-
-T = TypeVar("T")
 
 
 class ExtensionError(Exception):
@@ -96,11 +100,15 @@ class FailedExtension:
 
 @dataclass(frozen=True)
 class Registration:
-    """One implementation registered through a layer hook, and which extension registered it."""
+    """One implementation registered through a layer hook, and which extension registered it.
+
+    ``settings`` names the settings section a layer factory is built with (``None``: none).
+    """
 
     name: str
     obj: Any
     extension: str
+    settings: str | None = None
 
 
 @dataclass
@@ -249,15 +257,17 @@ class Extensions:
 
         for ext, fn, argnames in self._impls(hook_name):
 
-            def register(name: str, obj: Any, _ext: str = ext) -> None:
+            def register(name: str, obj: Any, /, *, settings: str | None = None, _ext: str = ext) -> None:
                 if not isinstance(name, str) or not name:
                     raise ExtensionError(f"extension {_ext!r} registered a {layer} with an empty or non-string name")
+                if settings is not None and layer not in LAYER_FACTORIES:
+                    raise ExtensionError(f"extension {_ext!r}: a {layer} takes no settings= (only layer factories do)")
                 if name in found:
                     raise DuplicateRegistration(
                         f"{layer} {name!r} is registered by both extension {found[name].extension!r} and "
                         f"extension {_ext!r}; block one with {BLOCK_ENV}={_ext}"
                     )
-                found[name] = Registration(name, obj, _ext)
+                found[name] = Registration(name, obj, _ext, settings)
 
             before = set(found)
             try:
@@ -298,19 +308,19 @@ class Extensions:
             sections[registration.name] = registration.obj
         return sections
 
-    def event_sources(self) -> dict[str, Callable[[Platform], EventSource]]:
+    def event_sources(self) -> dict[str, Factory[EventSource]]:
         """Event source factories by name (``register_event_sources``)."""
         return self._named("event_source")
 
-    def sandbox_backends(self) -> dict[str, Callable[[Platform], SandboxBackend]]:
+    def sandbox_backends(self) -> dict[str, Factory[SandboxBackend]]:
         """Sandbox backend factories by name (``register_sandbox_backends``)."""
         return self._named("sandbox_backend")
 
-    def storage(self) -> dict[str, Callable[[Platform], Storage]]:
+    def storage(self) -> dict[str, Factory[Storage]]:
         """Storage factories by name (``register_storage``)."""
         return self._named("storage_backend")
 
-    def rate_limiters(self) -> dict[str, Callable[[Platform], RateLimiter]]:
+    def rate_limiters(self) -> dict[str, Factory[RateLimiter]]:
         """Rate limiter factories by name (``register_rate_limiters``)."""
         return self._named("rate_limiter")
 

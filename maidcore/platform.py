@@ -16,12 +16,23 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from maidcore.extensions import Extensions
-from maidcore.layers import EventSource, RateLimiter, ReviewCheck, SandboxBackend, SandboxUnavailable, Storage
+from maidcore.extensions import ExtensionError, Extensions
+from maidcore.layers import (
+    EventSource,
+    HandledEventTypes,
+    LayerContext,
+    RateLimiter,
+    ReviewCheck,
+    SandboxBackend,
+    SandboxUnavailable,
+    Storage,
+)
 from maidcore.settings import Settings, complete, load_settings
 
 if TYPE_CHECKING:
     from maidcore.layers import RecordStore
+    from maidcore.proxy import HttpProxy
+    from maidcore.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +57,7 @@ class Platform:
         *,
         extensions: Extensions | None = None,
         unsafe_no_isolation: bool | None = None,
-        runner_factory: Callable[[Platform], Any] | None = None,
+        runner_factory: Callable[[Platform], Runner] | None = None,
     ) -> None:
         self.extensions = extensions if extensions is not None else Extensions.load()
         sections = self.extensions.settings_sections()
@@ -61,8 +72,10 @@ class Platform:
         self.sandbox: SandboxBackend = None  # type: ignore[assignment]
         self.events: EventSource = None  # type: ignore[assignment]
         self.review_checks: dict[str, ReviewCheck] = {}
-        self.proxy: Any = None
-        self.runner: Any = None
+        self.proxy: HttpProxy | None = None
+        self.runner: Runner | None = None
+        #: What installed plugins handle; the runner keeps it current, event sources read it for intents.
+        self.event_types = HandledEventTypes()
         #: Which registered name serves each layer (after any fallback).
         self.chosen: dict[str, str] = {}
         #: Why the sandbox fell back to ``process`` (None if it did not).
@@ -88,12 +101,33 @@ class Platform:
     # --- building --------------------------------------------------------------
 
     def build_layer(self, layer: str, name: str) -> Any:
-        """Build (not start) the implementation of ``layer`` registered as ``name``."""
+        """Build (not start) the implementation of ``layer`` registered as ``name``, from its ``LayerContext``."""
         registration = self.extensions.choose(layer, name)
-        layer_obj = registration.obj(self)
+        layer_obj = registration.obj(self.layer_context(layer, name, registration.settings))
         self.chosen[layer] = name
         log.info("layer built", extra={"layer": layer, "implementation": name, "extension": registration.extension})
         return layer_obj
+
+    def layer_context(self, layer: str, name: str, section: str | None = None) -> LayerContext[Any]:
+        """The narrow view of this platform a factory of ``layer`` registered as ``name`` gets."""
+        settings = None
+        if section is not None:
+            if section not in type(self.settings).sections():
+                known = ", ".join(sorted(type(self.settings).sections())) or "none"
+                raise ExtensionError(
+                    f"{layer} {name!r} is built with settings section {section!r}, which no loaded extension "
+                    f"registers (registered sections: {known})"
+                )
+            settings = getattr(self.settings, section)
+        return LayerContext(
+            name=name,
+            settings=settings,
+            data_dir=self.data_dir,
+            log=logging.getLogger(f"maidcore.{layer}.{name}"),
+            event_types=self.event_types,
+            max_line_bytes=self.settings.runner.max_line_bytes,
+            record_store=lambda: self.storage.records if self.storage is not None else None,
+        )
 
     def _on_close(self, what: str, closer: Callable[[], Awaitable[Any]] | None) -> None:
         if closer is not None:
@@ -149,6 +183,7 @@ class Platform:
         self.runner = self._runner_factory(self)
         await self.runner.start()
         self._on_close("runner", self.runner.close)
+        self.event_types.update(self.runner.event_types())
 
         await self.events.start(self.runner, self.handled_event_types())
         self._on_close("event source", self.events.close)
@@ -211,11 +246,8 @@ class Platform:
 
     def handled_event_types(self) -> frozenset[str]:
         """Event types installed plugins handle (for gateway intents); every type when the runner cannot say."""
-        runner_types = getattr(self.runner, "event_types", None)
-        if callable(runner_types):
-            runner_types = runner_types()
-        if runner_types:
-            return frozenset(runner_types)
+        if self.event_types.current():
+            return self.event_types.current()
         from mmo_maid_sdk.events import EVENT_TYPES
 
         return frozenset(EVENT_TYPES)

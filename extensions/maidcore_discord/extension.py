@@ -7,30 +7,24 @@ from typing import TYPE_CHECKING
 from maidcore.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from maidcore.layers import RegisterEventSource
-    from maidcore.platform import Platform
+    from maidcore.layers import LayerContext, RegisterEventSource
+    from maidcore_discord.settings import DiscordSettings
 
 
-def build(platform: Platform):
+def build(context: LayerContext[DiscordSettings]):
     from maidcore_discord.source import DiscordEventSource
 
     return DiscordEventSource(
-        platform.settings.discord,
-        records=lambda: platform.storage.records,
-        state_dir=platform.data_dir / "discord",
-        event_types=lambda: _runner_types(platform),
+        context.settings,
+        records=lambda: context.records,
+        state_dir=context.data_dir / "discord",
+        event_types=context.event_types.current,
     )
-
-
-def _runner_types(platform: Platform) -> frozenset[str]:
-    """Event types the running plugins registered handlers for (empty until the runner can say)."""
-    types = getattr(platform.runner, "event_types", None)
-    return frozenset(types() if callable(types) else types or ())
 
 
 @hookimpl
 def register_event_sources(register: RegisterEventSource) -> None:
-    register("discord", build)
+    register("discord", build, settings="discord")
 
 
 @hookimpl

@@ -21,7 +21,7 @@ from maidcore_docker.worker import DockerWorker, launch
 if TYPE_CHECKING:
     import docker
 
-    from maidcore.platform import Platform
+    from maidcore.layers import LayerContext
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,9 @@ class DockerBackend:
         self._background: set[asyncio.Task] = set()
 
     @classmethod
-    def from_platform(cls, platform: Platform) -> DockerBackend:
-        return cls(
-            platform.settings.docker,
-            data_dir=platform.data_dir,
-            max_line=platform.settings.runner.max_line_bytes,
-        )
+    def from_context(cls, context: LayerContext[DockerSettings]) -> DockerBackend:
+        """The layer factory: the ``[docker]`` section, the data directory, the protocol's line limit."""
+        return cls(context.settings, data_dir=context.data_dir, max_line=context.max_line_bytes)
 
     # --- SandboxBackend ------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from maidcore.hookspecs import hookimpl
 def register_sandbox_backends(register):
     from maidcore_docker.backend import DockerBackend
 
-    register("docker", DockerBackend.from_platform)
+    register("docker", DockerBackend.from_context, settings="docker")
 
 
 @hookimpl

@@ -7,10 +7,10 @@ in extensions and are registered through ``maidcore.hookspecs``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from maidcore.layers.context import HandledEventTypes, LayerContext, RegisterLayer
 from maidcore.layers.events import EventSink, EventSource
 from maidcore.layers.ratelimit import Bucket, Decision, OverLimit, RateLimiter
 from maidcore.layers.review import BundleView, Finding, ReviewCheck, Severity
@@ -33,13 +33,10 @@ from maidcore.layers.storage import (
     Storage,
 )
 
-if TYPE_CHECKING:
-    from maidcore.platform import Platform
-
-RegisterEventSource = Callable[[str, Callable[["Platform"], EventSource]], None]
-RegisterSandboxBackend = Callable[[str, Callable[["Platform"], SandboxBackend]], None]
-RegisterStorage = Callable[[str, Callable[["Platform"], Storage]], None]
-RegisterRateLimiter = Callable[[str, Callable[["Platform"], RateLimiter]], None]
+RegisterEventSource = RegisterLayer[EventSource]
+RegisterSandboxBackend = RegisterLayer[SandboxBackend]
+RegisterStorage = RegisterLayer[Storage]
+RegisterRateLimiter = RegisterLayer[RateLimiter]
 RegisterReviewCheck = Callable[[str, ReviewCheck], None]
 RegisterSettings = Callable[[str, type[BaseModel]], None]
 
@@ -53,13 +50,16 @@ __all__ = [
     "EventSource",
     "ExitStatus",
     "Finding",
+    "HandledEventTypes",
     "KvStore",
+    "LayerContext",
     "LineTooLong",
     "MetricStore",
     "OverLimit",
     "RateLimiter",
     "RecordStore",
     "RegisterEventSource",
+    "RegisterLayer",
     "RegisterRateLimiter",
     "RegisterReviewCheck",
     "RegisterSandboxBackend",

@@ -122,6 +122,7 @@ class Runner:
         if slot is None:
             slot = self.slots[key] = WorkerSlot(self, info, boot_server=boot_server)
             slot.start()
+            self._event_types_changed()
         return slot
 
     async def _apply(self, server_id: str, plugin_id: str, record: InstallRecord | None, *, announce: bool) -> None:
@@ -160,6 +161,15 @@ class Runner:
             return
         self.slots.pop(slot.key, None)
         self.spawn(slot.stop(self.settings.shutdown_grace_seconds))
+        self._event_types_changed()
+
+    def slot_registered(self, slot: WorkerSlot) -> None:
+        """A (re)started worker announced its handlers and schedules (``plugin.register``)."""
+        self.scheduler.slot_registered(slot)
+        self._event_types_changed()
+
+    def _event_types_changed(self) -> None:
+        self.platform.event_types.update(self.event_types())
 
     def event_types(self) -> frozenset[str]:
         """Types the installed plugins handle, once every worker registered; empty (= all types) before."""

@@ -417,7 +417,7 @@ class WorkerSlot:
             if self.registration is None:
                 self.registration = Registration.parse(params)
                 self.window.set_capacity(self.settings.max_in_flight)
-                self.runner.scheduler.slot_registered(self)
+                self.runner.slot_registered(self)
         else:
             log.debug("%s: ignored notification %s", self, method)
 

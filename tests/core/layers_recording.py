@@ -92,23 +92,23 @@ class RecordingExtension:
 
     @hookimpl
     def register_storage(self, register):
-        register("recording", lambda platform: Storage(self.log))
+        register("recording", lambda context: Storage(self.log))
 
     @hookimpl
     def register_rate_limiters(self, register):
-        register("recording", lambda platform: _Layer("limiter", self.log, "recording"))
+        register("recording", lambda context: _Layer("limiter", self.log, "recording"))
 
     @hookimpl
     def register_event_sources(self, register):
-        register("recording", lambda platform: _Layer("events", self.log, "recording"))
+        register("recording", lambda context: _Layer("events", self.log, "recording"))
 
     @hookimpl
     def register_sandbox_backends(self, register):
         register(
             "isolating",
-            lambda platform: Sandbox(self.log, "isolating", isolates=True, unavailable=self.isolating_unavailable),
+            lambda context: Sandbox(self.log, "isolating", isolates=True, unavailable=self.isolating_unavailable),
         )
-        register("process", lambda platform: Sandbox(self.log, "process", isolates=False))
+        register("process", lambda context: Sandbox(self.log, "process", isolates=False))
 
     @hookimpl
     async def maidcore_startup(self, platform):

@@ -70,7 +70,7 @@ async def test_hook_register_event_sources(tmp_path):
     class Ext:
         @hookimpl
         def register_event_sources(self, register):
-            register("replay_list", lambda platform: ReplaySource([{"type": "member_join", "guild_id": "1"}]))
+            register("replay_list", lambda context: ReplaySource([{"type": "member_join", "guild_id": "1"}]))
 
     log: list[str] = []
     platform = platform_with(tmp_path, Ext(), log, event_source="replay_list")
@@ -97,7 +97,7 @@ async def test_hook_register_sandbox_backends(tmp_path):
     class Ext:
         @hookimpl
         def register_sandbox_backends(self, register):
-            register("bubblewrap", lambda platform: Backend())
+            register("bubblewrap", lambda context: Backend())
 
     log: list[str] = []
     platform = platform_with(tmp_path, Ext(), log, sandbox_backend="bubblewrap")
@@ -115,7 +115,7 @@ async def test_hook_register_storage(tmp_path):
     class Ext:
         @hookimpl
         def register_storage(self, register):
-            register("other_db", lambda platform: layers_recording.Storage(log, name="other_db"))
+            register("other_db", lambda context: layers_recording.Storage(log, name="other_db"))
 
     platform = platform_with(tmp_path, Ext(), log, storage_backend="other_db")
     await platform.start()
@@ -141,7 +141,7 @@ async def test_hook_register_rate_limiters(tmp_path):
     class Ext:
         @hookimpl
         def register_rate_limiters(self, register):
-            register("never", lambda platform: Never())
+            register("never", lambda context: Never())
 
     log: list[str] = []
     platform = platform_with(tmp_path, Ext(), log, rate_limiter="never")

@@ -6,9 +6,11 @@ import logging
 
 import pytest
 from maidcore_discord.settings import DiscordSettings
+from pydantic import BaseModel
 
-from maidcore.extensions import Extensions, UnknownImplementation
+from maidcore.extensions import ExtensionError, Extensions, UnknownImplementation
 from maidcore.hookspecs import hookimpl
+from maidcore.layers import LayerContext
 from maidcore.platform import Platform, PlatformError
 from maidcore.records import InstallRecord
 from maidcore.settings import settings_class
@@ -183,3 +185,66 @@ async def test_hook_maidcore_shutdown(tmp_path):
     await platform.close()
     # after the runner stopped, before the layers close
     assert log.index("close runner") < log.index("shutdown hook") < log.index("close sandbox isolating")
+
+
+class TeamSettings(BaseModel):
+    quota: int = 5
+
+
+async def test_factories_get_a_narrow_context_with_their_own_settings_section(tmp_path):
+    seen: dict[str, LayerContext] = {}
+
+    class Team:
+        @hookimpl
+        def register_settings(self, register):
+            register("team", TeamSettings)
+
+        @hookimpl
+        def register_rate_limiters(self, register):
+            def build(context):
+                seen["limiter"] = context
+                return layers_recording._Layer("limiter", [], "team")
+
+            register("team", build, settings="team")
+
+        @hookimpl
+        def register_storage(self, register):
+            def build(context):
+                seen["storage"] = context
+                with pytest.raises(LookupError, match="record store is not open yet"):
+                    context.records  # noqa: B018
+                return layers_recording.Storage([], name="team")
+
+            register("team", build)
+
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log)
+    platform.extensions.register(Team(), name="team")
+    platform.settings = settings_class(platform.extensions.settings_sections())(
+        **{**platform.settings.model_dump(exclude={"discord"}), "rate_limiter": "team", "storage_backend": "team"},
+        team={"quota": 9},
+    )
+    await platform.start()
+    try:
+        limiter = seen["limiter"]
+        assert isinstance(limiter, LayerContext) and not hasattr(limiter, "platform")
+        assert limiter.name == "team" and limiter.settings == TeamSettings(quota=9)
+        assert limiter.data_dir == platform.data_dir and limiter.records is platform.records
+        assert limiter.event_types is platform.event_types
+        assert limiter.log.name == "maidcore.rate_limiter.team"
+        assert seen["storage"].settings is None  # registered without a section
+    finally:
+        await platform.close()
+
+
+async def test_a_factory_naming_an_unregistered_section_fails_clearly(tmp_path):
+    class Orphan:
+        @hookimpl
+        def register_rate_limiters(self, register):
+            register("orphan", lambda context: None, settings="nowhere")
+
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log)
+    platform.extensions.register(Orphan(), name="orphan")
+    with pytest.raises(ExtensionError, match=r"rate_limiter 'orphan' is built with settings section 'nowhere'"):
+        platform.build_layer("rate_limiter", "orphan")

@@ -67,7 +67,7 @@ class RecorderExtension:
 
     @hookimpl
     def register_event_sources(self, register):
-        register("hostile-recorder", lambda platform: self.recorder)
+        register("hostile-recorder", lambda context: self.recorder)
 
 
 class LogTap(logging.Handler):
