@@ -33,7 +33,15 @@ if TYPE_CHECKING:
     import click
     from pydantic import BaseModel
 
-    from maidcore.layers import EventSource, LayerContext, RateLimiter, ReviewCheck, SandboxBackend, Storage
+    from maidcore.layers import (
+        EventSource,
+        LayerContext,
+        LocalMode,
+        RateLimiter,
+        ReviewCheck,
+        SandboxBackend,
+        Storage,
+    )
     from maidcore.platform import Platform
 
     Factory = Callable[[LayerContext[Any]], T]
@@ -56,7 +64,11 @@ LAYER_HOOKS: Mapping[str, str] = {
 #: The layers built by a factory, one implementation chosen by name in settings.
 LAYER_FACTORIES = frozenset({"event_source", "sandbox_backend", "storage_backend", "rate_limiter"})
 #: Everything registered through a ``register`` callback: the layers and the settings sections.
-REGISTRATION_HOOKS: Mapping[str, str] = {**LAYER_HOOKS, "settings_section": "register_settings"}
+REGISTRATION_HOOKS: Mapping[str, str] = {
+    **LAYER_HOOKS,
+    "settings_section": "register_settings",
+    "local_mode": "register_local_modes",
+}
 
 
 class ExtensionError(Exception):
@@ -323,6 +335,10 @@ class Extensions:
     def rate_limiters(self) -> dict[str, Factory[RateLimiter]]:
         """Rate limiter factories by name (``register_rate_limiters``)."""
         return self._named("rate_limiter")
+
+    def local_modes(self) -> dict[str, Factory[LocalMode | None]]:
+        """Local-mode factories by the event source they stand in for (``register_local_modes``)."""
+        return self._named("local_mode")
 
     def review_checks(self) -> dict[str, ReviewCheck]:
         """Review checks by code prefix (``register_review_checks``); all of them run on every review."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from maidcore.layers import (
         RegisterEventSource,
+        RegisterLocalMode,
         RegisterRateLimiter,
         RegisterReviewCheck,
         RegisterSandboxBackend,
@@ -70,6 +71,11 @@ def register_rate_limiters(register: RegisterRateLimiter) -> None:
 @hookspec
 def register_review_checks(register: RegisterReviewCheck) -> None:
     """Register review checks: ``register(code_prefix, check)``; every registered check runs on every review."""
+
+
+@hookspec
+def register_local_modes(register: RegisterLocalMode) -> None:
+    """Offer local modes: ``register(event_source, factory)``; ``factory(context)`` returns a ``LocalMode`` or None."""
 
 
 @hookspec

@@ -97,7 +97,8 @@ class Settings(BaseSettings):
     rate_limiter: str = "limits"
 
     # platform (core): isolation policy and how a running server notices installs made by the CLI
-    unsafe_no_isolation: bool = False  # allow a non-isolating sandbox with a real Discord token (loud warning)
+    unsafe_no_isolation: bool = False  # allow a non-isolating sandbox while serving real users (loud warning)
+    fallback_sandbox_backend: str = "process"  # local mode only: used when the chosen one is unavailable; "" = none
     install_poll_seconds: float = 2.0  # `maidcore serve` re-reads installs this often; 0 turns it off
 
     proxy: ProxySettings = Field(default_factory=ProxySettings)

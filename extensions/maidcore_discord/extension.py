@@ -1,4 +1,4 @@
-"""Registers the ``discord`` event source (discord.py; the local emulator when no token is set)."""
+"""Registers the ``discord`` event source (discord.py), its settings, and its local mode (the emulator)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,19 @@ if TYPE_CHECKING:
 def build(context: LayerContext[DiscordSettings]):
     from maidcore_discord.source import DiscordEventSource
 
-    return DiscordEventSource(
-        context.settings,
-        records=lambda: context.records,
-        state_dir=context.data_dir / "discord",
-        event_types=context.event_types.current,
-    )
+    return DiscordEventSource(context.settings, local=context.local, event_types=context.event_types)
+
+
+def local_mode(context: LayerContext[DiscordSettings]):
+    """No token configured: the emulator stands in for Discord."""
+    from maidcore_discord.local import EmulatorMode, has_token
+
+    return None if has_token(context.settings) else EmulatorMode(context.settings)
+
+
+@hookimpl
+def register_local_modes(register) -> None:
+    register("discord", local_mode)
 
 
 @hookimpl

@@ -13,4 +13,3 @@ class DiscordSettings(BaseModel):
     emulator_host: str = "127.0.0.1"
     emulator_port: int = 8787
     demo: bool = True  # with the emulator: create the demo guild and install examples/
-    commands_poll_seconds: float = 2.0  # how often installs are re-read to re-sync slash commands; 0 = never

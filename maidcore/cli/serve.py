@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import os
@@ -24,7 +23,7 @@ from maidcore.platform import Platform, PlatformError
 
 log = logging.getLogger("maidcore.serve")
 
-#: Sample plugins installed on the emulator's demo guild.
+#: Sample plugins installed on the demo server of a local mode (the emulator's demo guild).
 EXAMPLES_DIR = Path(maidcore.__file__).resolve().parent.parent / "examples"
 
 
@@ -33,7 +32,7 @@ def example_bundles(root: Path = EXAMPLES_DIR) -> list[Path]:
 
 
 async def install_demo(platform: Platform, guild_id: str, root: Path = EXAMPLES_DIR) -> list[str]:
-    """Install every example plugin on the demo guild with all it requests; returns the installed ids."""
+    """Install every example plugin on the demo server with all it requests; returns the installed ids."""
     done = []
     for bundle in example_bundles(root):
         try:
@@ -66,15 +65,6 @@ async def start_web(platform: Platform) -> Any:
     site = web.TCPSite(runner, platform.settings.web.host, platform.settings.web.port)
     await site.start()
     return runner
-
-
-def _emulator_url(platform: Platform) -> str:
-    for attr in ("emulator_url", "page_url", "url"):
-        value = getattr(platform.events, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    s = platform.settings.discord
-    return f"http://{s.emulator_host}:{s.emulator_port}/"
 
 
 async def _write_status(platform: Platform, interval: float = 2.0) -> None:
@@ -116,11 +106,13 @@ async def serve(
         info: dict[str, Any] = {"pid": os.getpid(), "started_at": datetime.now(UTC).isoformat()}
         if web_runner is not None:
             info["web"] = _web_url(web_runner, settings.web.host)
-        if platform.emulator_mode:
-            info["emulator"] = _emulator_url(platform)
-            if settings.discord.demo:
-                guild = importlib.import_module("maidcore_discord.emulator").DEMO_GUILD_ID
-                info["demo_plugins"] = await install_demo(platform, guild)
+        local = platform.local
+        if local is not None:
+            info["local"] = local.name
+            if local.url:
+                info["emulator"] = local.url
+            if local.demo_server_id:
+                info["demo_plugins"] = await install_demo(platform, local.demo_server_id)
         marker.write_text(json.dumps(info), encoding="utf-8")
         log.info(
             "maidcore serving",
@@ -130,10 +122,11 @@ async def serve(
                 **{k: v for k, v in info.items() if k in ("web", "emulator")},
             },
         )
-        if platform.emulator_mode:
+        if local is not None:
             demo = info.get("demo_plugins")
-            extra = f" (demo guild: {', '.join(demo) or 'no example plugins found'})" if demo is not None else ""
-            click.echo(f"Discord emulator: open {info['emulator']}{extra}", err=True)
+            extra = f" (demo: {', '.join(demo) or 'no example plugins found'})" if demo is not None else ""
+            where = f"open {local.url}" if local.url else "running"
+            click.echo(f"{local.name}: {where}{extra}", err=True)
         if web_runner is not None:
             click.echo(f"web API: {info['web']}", err=True)
         if ready is not None:
@@ -172,8 +165,9 @@ def serve_command(
 ) -> None:
     """Run every configured layer, the runner and the installed plugins until SIGINT/SIGTERM.
 
-    With no Discord token the local emulator stands in for Discord; with
-    `discord.demo` on, every plugin under examples/ is installed on its demo guild.
+    When the event source runs in local mode (no Discord token: the emulator stands
+    in for Discord), its page is printed, and with `discord.demo` on every plugin
+    under examples/ is installed on the demo guild.
     """
     configure(log_format, log_level)
     if sandbox:

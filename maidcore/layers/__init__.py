@@ -7,11 +7,12 @@ in extensions and are registered through ``maidcore.hookspecs``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import BaseModel
 
 from maidcore.layers.context import HandledEventTypes, LayerContext, RegisterLayer
-from maidcore.layers.events import EventSink, EventSource
+from maidcore.layers.events import EventSink, EventSource, InteractionOrigin, LocalMode
 from maidcore.layers.ratelimit import Bucket, Decision, OverLimit, RateLimiter
 from maidcore.layers.review import BundleView, Finding, ReviewCheck, Severity
 from maidcore.layers.sandbox import (
@@ -38,6 +39,7 @@ RegisterSandboxBackend = RegisterLayer[SandboxBackend]
 RegisterStorage = RegisterLayer[Storage]
 RegisterRateLimiter = RegisterLayer[RateLimiter]
 RegisterReviewCheck = Callable[[str, ReviewCheck], None]
+RegisterLocalMode = Callable[[str, Callable[[LayerContext[Any]], LocalMode | None]], None]
 RegisterSettings = Callable[[str, type[BaseModel]], None]
 
 __all__ = [
@@ -51,15 +53,18 @@ __all__ = [
     "ExitStatus",
     "Finding",
     "HandledEventTypes",
+    "InteractionOrigin",
     "KvStore",
     "LayerContext",
     "LineTooLong",
+    "LocalMode",
     "MetricStore",
     "OverLimit",
     "RateLimiter",
     "RecordStore",
     "RegisterEventSource",
     "RegisterLayer",
+    "RegisterLocalMode",
     "RegisterRateLimiter",
     "RegisterReviewCheck",
     "RegisterSandboxBackend",

@@ -4,7 +4,8 @@ A factory never sees the ``Platform``: it gets a ``LayerContext`` holding the
 settings section its registration names (``register(name, factory,
 settings="docker")``), the data directory, a logger, the record store (once
 storage is open), the event types installed plugins handle, the protocol's
-line limit. Build one directly to test a layer on its own.
+line limit, and — for an event source in local mode — the ``LocalMode`` the
+platform runs. Build one directly to test a layer on its own.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from maidcore.settings import RunnerSettings
 
 if TYPE_CHECKING:
+    from maidcore.layers.events import LocalMode
     from maidcore.layers.storage import RecordStore
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,9 @@ class LayerContext(Generic[S]):
     event_types: HandledEventTypes = field(default_factory=HandledEventTypes)
     #: the longest protocol line a worker may write (``runner.max_line_bytes``); sandbox streams enforce it
     max_line_bytes: int = RunnerSettings.model_fields["max_line_bytes"].default
+    #: for the event source: the local stand-in the platform runs instead of the real service (started just
+    #: before the source), ``None`` when it serves real users
+    local: LocalMode | None = None
     record_store: Callable[[], RecordStore | None] = _no_records
 
     @property

@@ -1,8 +1,8 @@
 """The runner: workers, deliveries and the host API (architecture: "The path of one event").
 
-``Runner(platform)`` is the platform's ``EventSink``: the event source calls
-``publish``; the router picks the installs, the worker slots deliver with ids
-and track acks, and the host API answers every call the plugins make.
+``Runner(platform)`` holds the router — the platform's ``EventSink``, which the
+event source publishes to — the worker slots that deliver with ids and track
+acks, and the host API that answers every call the plugins make.
 """
 
 from __future__ import annotations
@@ -55,17 +55,6 @@ class Runner:
         self._started = False
         self._closing = False
 
-    # -- EventSink -----------------------------------------------------------------
-
-    async def publish(
-        self, event: dict[str, Any], *, target_plugin: str | None = None, event_type: str | None = None
-    ) -> None:
-        """Route one SDK event payload to the installs of its server (waits while a worker's queue is full)."""
-        if self._closing:
-            self.counters["dropped_closing"] += 1
-            return
-        await self.router.publish(event, target_plugin, event_type)
-
     # -- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -83,6 +72,7 @@ class Runner:
         if self._closing:
             return
         self._closing = True
+        self.router.closing = True
         await self.scheduler.close()
         grace = self.settings.shutdown_grace_seconds
         await asyncio.gather(*(slot.stop(grace) for slot in list(self.slots.values())), return_exceptions=True)

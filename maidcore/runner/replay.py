@@ -339,7 +339,7 @@ async def _replay(
         for event_type, event in events:
             target = install.plugin_id if event_type == "interaction_create" else None
             before = runner.counters["events_dropped"]
-            queued = await runner.router.publish(event, target, event_type)
+            queued = await runner.router.publish(event, event_type=event_type, target_plugin=target)
             delivered += queued
             if tenant.slot.parked:
                 print(f"replay: {event_type} not delivered: {tenant.slot.park_reason}", file=err)

@@ -1,4 +1,9 @@
-"""The router: which installs get an event, at what rate, with which tenant fields (architecture step 2)."""
+"""The router: which installs get an event, at what rate, with which tenant fields (architecture step 2).
+
+It is the platform's ``EventSink``: event sources publish to it, tell it which
+servers they can act in (the command sync takes it from there) and report the
+messages they create (interaction ownership records them).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from maidcore.layers.events import InteractionOrigin
 from maidcore.layers.ratelimit import Bucket, over_limit_policy
 from maidcore.runner.deliveries import Delivery, new_event_id
+from maidcore.scope import Scope
 
 if TYPE_CHECKING:
     from maidcore.runner import Runner
@@ -17,10 +24,13 @@ log = logging.getLogger("maidcore.runner.router")
 
 
 class Router:
-    """Implements ``EventSink.publish`` for the runner."""
+    """The ``EventSink`` of the platform."""
 
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
+        self.interactions = runner.platform.interactions
+        self.command_sync = runner.platform.command_sync
+        self.closing = False
         self.limiter = runner.platform.limiter
         policy = over_limit_policy(self.limiter)
         self.delay = policy.delay
@@ -39,13 +49,28 @@ class Router:
             event=event,
         )
 
+    async def server_available(self, server_id: str) -> None:
+        await self.command_sync.server_available(server_id)
+
+    def message_created(self, scope: Scope, message_id: str) -> None:
+        self.interactions.message_created(scope, message_id)
+
     async def publish(
-        self, event: dict[str, Any], target_plugin: str | None = None, event_type: str | None = None
+        self,
+        event: dict[str, Any],
+        *,
+        event_type: str | None = None,
+        target_plugin: str | None = None,
+        origin: InteractionOrigin | None = None,
     ) -> int:
         """Route one event; returns how many deliveries were queued. Waits while a target's queue is full.
 
-        ``event_type`` defaults to ``event["type"]`` (channel events hold the channel type there).
+        ``event_type`` defaults to ``event["type"]`` (channel events hold the channel type there). An
+        interaction goes to its owner only (``maidcore.interactions``) unless ``target_plugin`` names one.
         """
+        if self.closing:
+            self.runner.counters["dropped_closing"] += 1
+            return 0
         server = event.get("guild_id")
         if event_type is None:
             event_type = event.get("type")
@@ -56,6 +81,18 @@ class Router:
             )
             self.runner.counters["invalid_events"] += 1
             return 0
+        if event_type == "interaction_create":
+            target_plugin = await self.interactions.route(event, target_plugin=target_plugin, origin=origin)
+            if target_plugin is None:
+                log.warning(
+                    "no installed plugin owns interaction %s (type %s, %s) in server %s; not delivered",
+                    event.get("interaction_id"),
+                    event.get("interaction_type"),
+                    event.get("command_name") or event.get("custom_id"),
+                    server,
+                )
+                self.runner.counters["unowned_interactions"] += 1
+                return 0
         tenants = self.runner.tenants.get(server)
         if tenants is None:
             tenants = await self.runner.load_server(server)

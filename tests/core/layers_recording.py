@@ -10,24 +10,7 @@ from typing import Any
 
 from maidcore.hookspecs import hookimpl
 from maidcore.layers import SandboxUnavailable
-
-
-class _Records:
-    def __init__(self) -> None:
-        self.installs: dict[tuple[str, str], Any] = {}
-
-    async def list_installs(self, *, server_id=None, plugin_id=None):
-        return [
-            r
-            for r in self.installs.values()
-            if (server_id is None or r.server_id == server_id) and (plugin_id is None or r.plugin_id == plugin_id)
-        ]
-
-    async def get_install(self, server_id, plugin_id):
-        return self.installs.get((server_id, plugin_id))
-
-    async def put_install(self, record):
-        self.installs[(record.server_id, record.plugin_id)] = record
+from maidcore.testing.records import MemoryRecords
 
 
 class _Layer:
@@ -47,7 +30,7 @@ class _Layer:
 class Storage(_Layer):
     def __init__(self, log: list[str], name: str = "recording") -> None:
         super().__init__("storage", log, name)
-        self.records = _Records()
+        self.records = MemoryRecords()
 
 
 class Sandbox(_Layer):
@@ -71,9 +54,18 @@ class Runner(_Layer):
         super().__init__("runner", log, "runner")
         self.platform = platform
         self.changed: list[tuple[str, str]] = []
+        self.router = self  # the event sink
+        self.available: list[str] = []
 
-    async def publish(self, event, *, target_plugin=None) -> None:
+    async def publish(self, event, **routing) -> int:
         self.log.append(f"event {event['type']}")
+        return 1
+
+    async def server_available(self, server_id: str) -> None:
+        self.available.append(server_id)
+
+    def message_created(self, scope, message_id: str) -> None:
+        pass
 
     def event_types(self) -> frozenset[str]:
         return frozenset({"message_create"})
@@ -82,13 +74,31 @@ class Runner(_Layer):
         self.changed.append((server_id, plugin_id))
 
 
-class RecordingExtension:
-    """Registers ``recording`` storage/limiter/events and two sandboxes: ``isolating`` and ``process``."""
+class Local(_Layer):
+    """A ``LocalMode`` that records its start and close."""
 
-    def __init__(self, log: list[str], *, isolating_unavailable: str | None = None) -> None:
+    url = "http://local.test/"
+    demo_server_id = None
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__("local", log, "recording local")
+
+
+class RecordingExtension:
+    """Registers ``recording`` storage/limiter/events and two sandboxes: ``isolating`` and ``process``.
+
+    With ``local=True`` the ``recording`` event source runs in local mode (no real users).
+    """
+
+    def __init__(self, log: list[str], *, isolating_unavailable: str | None = None, local: bool = False) -> None:
         self.log = log
         self.isolating_unavailable = isolating_unavailable
+        self.local = local
         self.startup_saw: dict[str, Any] = {}
+
+    @hookimpl
+    def register_local_modes(self, register):
+        register("recording", lambda context: Local(self.log) if self.local else None)
 
     @hookimpl
     def register_storage(self, register):

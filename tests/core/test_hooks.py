@@ -14,7 +14,7 @@ from maidcore.cli import make_cli
 from maidcore.cli.state import CliState
 from maidcore.extensions import ExtensionError, Extensions
 from maidcore.hookspecs import hookimpl
-from maidcore.layers import Decision, Finding, Severity
+from maidcore.layers import Decision, Finding, LayerContext, Severity
 from maidcore.platform import Platform
 from maidcore.settings import Settings, settings_class
 from tests.core import layers_recording
@@ -275,3 +275,49 @@ def test_a_section_of_an_extension_that_is_not_loaded_is_reported_as_such(tmp_pa
     assert result.exit_code == 1
     assert "quota: Extra inputs are not permitted" in result.output
     assert "neither a core setting nor the section of a loaded extension" in result.output
+
+
+async def test_hook_register_local_modes(tmp_path):
+    class StandIn:
+        name = "event file"
+        url = None
+        demo_server_id = "4242"
+
+        async def start(self):
+            log.append("stand-in started")
+
+        async def close(self):
+            log.append("stand-in closed")
+
+    seen = {}
+
+    class Ext:
+        @hookimpl
+        def register_event_sources(self, register):
+            def build(context):
+                seen["local"] = context.local
+                return layers_recording._Layer("events", log, "from_file")
+
+            register("from_file", build)
+
+        @hookimpl
+        def register_local_modes(self, register):
+            register("from_file", lambda context: StandIn())
+
+    log: list[str] = []
+    # a non-isolating backend serves no real users in local mode: no --unsafe-no-isolation needed
+    platform = platform_with(tmp_path, Ext(), log, event_source="from_file", sandbox_backend="process")
+    await platform.start()
+    assert isinstance(platform.local, StandIn) and seen["local"] is platform.local
+    assert log.index("stand-in started") == log.index("start events") - 1
+    await platform.close()
+    assert log.index("stand-in closed") == log.index("close events") + 1
+
+    exts = Extensions.load(environ={"MAIDCORE_LOAD_EXTENSIONS": "discord"}, strict=True)
+    assert {r.name: r.extension for r in exts.registrations("local_mode")} == {"discord": "discord"}
+    from maidcore_discord.local import EmulatorMode
+    from maidcore_discord.settings import DiscordSettings
+
+    offer = exts.local_modes()["discord"]
+    assert isinstance(offer(LayerContext("discord", DiscordSettings(), tmp_path)), EmulatorMode)  # no token
+    assert offer(LayerContext("discord", DiscordSettings(token="a-real-token"), tmp_path)) is None

@@ -32,7 +32,7 @@ def signature(name: str) -> str:
 
 def test_there_are_hooks():
     assert "register_sandbox_backends" in hook_names()
-    assert len(hook_names()) == 9
+    assert len(hook_names()) == 10
 
 
 @pytest.mark.parametrize("name", hook_names())

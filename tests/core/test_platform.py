@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from maidcore_discord.settings import DiscordSettings
 from pydantic import BaseModel
 
 from maidcore.extensions import ExtensionError, Extensions, UnknownImplementation
@@ -17,24 +16,16 @@ from maidcore.settings import settings_class
 from tests.core import layers_recording
 
 
-class DiscordSection:
-    @hookimpl
-    def register_settings(self, register):
-        register("discord", DiscordSettings)
-
-
-def make_platform(tmp_path, log, *, token=None, sandbox="isolating", unavailable=None, unsafe=None, runner=True):
+def make_platform(tmp_path, log, *, local=True, sandbox="isolating", unavailable=None, unsafe=None, runner=True):
     exts = Extensions(strict=True)
-    ext = layers_recording.RecordingExtension(log, isolating_unavailable=unavailable)
+    ext = layers_recording.RecordingExtension(log, isolating_unavailable=unavailable, local=local)
     exts.register(ext, name="recording")
-    exts.register(DiscordSection(), name="discord_section")
     settings = settings_class(exts.settings_sections())(
         data_dir=tmp_path / "data",
         event_source="recording",
         storage_backend="recording",
         rate_limiter="recording",
         sandbox_backend=sandbox,
-        discord={"token": token},
         install_poll_seconds=0,
     )
     factory = (lambda platform: layers_recording.Runner(platform, log)) if runner else None
@@ -52,13 +43,15 @@ async def test_layers_start_in_order_and_close_in_reverse(tmp_path):
         "start sandbox isolating",
         "startup hook",
         "start runner",
+        "start local",
         "start events",
     ]
+    assert platform.local is not None and platform.local.name == "recording local"
     assert platform.proxy is not None and type(platform.proxy).__name__ == "HttpProxy"
     assert ext.startup_saw["storage"] is platform.storage and ext.startup_saw["runner"] is None
     assert platform.records is platform.storage.records
-    # the event source is connected to the runner as its sink, with the types installed plugins handle
-    assert platform.events.start_args == (platform.runner, frozenset({"message_create"}))
+    # the event source is connected to the runner's router as its sink, with the types installed plugins handle
+    assert platform.events.start_args == (platform.runner.router, frozenset({"message_create"}))
     assert platform.chosen == {
         "storage_backend": "recording",
         "rate_limiter": "recording",
@@ -70,6 +63,7 @@ async def test_layers_start_in_order_and_close_in_reverse(tmp_path):
     await platform.close()
     assert log == [
         "close events",
+        "close local",
         "close runner",
         "shutdown hook",
         "close sandbox isolating",
@@ -80,7 +74,7 @@ async def test_layers_start_in_order_and_close_in_reverse(tmp_path):
 
 async def test_failed_start_closes_what_started(tmp_path):
     log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, token="real-token", unavailable="no engine")
+    platform, _ = make_platform(tmp_path, log, local=False, unavailable="no engine")
     with pytest.raises(PlatformError):
         await platform.start()
     assert log == ["start storage", "start limiter", "unavailable sandbox isolating", "close limiter", "close storage"]
@@ -95,9 +89,9 @@ async def test_unknown_layer_name_lists_the_registered_ones(tmp_path):
         await platform.start()
 
 
-async def test_unavailable_sandbox_with_a_token_fails_saying_how_to_fix(tmp_path):
+async def test_unavailable_sandbox_serving_real_users_fails_saying_how_to_fix(tmp_path):
     log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, token="real-token", unavailable="Docker engine is not reachable")
+    platform, _ = make_platform(tmp_path, log, local=False, unavailable="Docker engine is not reachable")
     with pytest.raises(PlatformError) as info:
         await platform.start()
     message = str(info.value)
@@ -106,9 +100,9 @@ async def test_unavailable_sandbox_with_a_token_fails_saying_how_to_fix(tmp_path
     assert "unavailable sandbox isolating" in log and "start sandbox process" not in log
 
 
-async def test_unavailable_sandbox_in_emulator_mode_falls_back_to_process(tmp_path, caplog):
+async def test_unavailable_sandbox_in_local_mode_falls_back_to_process(tmp_path, caplog):
     log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, token=None, unavailable="Docker engine is not reachable")
+    platform, _ = make_platform(tmp_path, log, local=True, unavailable="Docker engine is not reachable")
     with caplog.at_level(logging.WARNING, logger="maidcore.platform"):
         await platform.start()
     try:
@@ -123,17 +117,34 @@ async def test_unavailable_sandbox_in_emulator_mode_falls_back_to_process(tmp_pa
     assert "close sandbox process" in log
 
 
-async def test_process_backend_with_a_token_is_refused(tmp_path):
+async def test_the_fallback_backend_is_a_setting(tmp_path):
     log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, token="real-token", sandbox="process")
+    platform, _ = make_platform(tmp_path, log, local=True, unavailable="Docker engine is not reachable")
+    platform.settings = platform.settings.model_copy(update={"fallback_sandbox_backend": ""})
+    with pytest.raises(PlatformError, match=r"sandbox backend 'isolating' is unavailable: Docker engine"):
+        await platform.start()
+    assert "start sandbox process" not in log
+
+
+async def test_without_local_mode_the_event_source_serves_real_users(tmp_path):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log, local=False)
+    await platform.start()
+    await platform.close()
+    assert platform.local is None and "start local" not in log
+
+
+async def test_process_backend_serving_real_users_is_refused(tmp_path):
+    log: list[str] = []
+    platform, _ = make_platform(tmp_path, log, local=False, sandbox="process")
     with pytest.raises(PlatformError, match=r"gives no isolation.*--unsafe-no-isolation"):
         await platform.start()
     assert "start sandbox process" not in log
 
 
-async def test_process_backend_with_a_token_runs_when_forced_with_a_warning(tmp_path, caplog):
+async def test_process_backend_serving_real_users_runs_when_forced_with_a_warning(tmp_path, caplog):
     log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, token="real-token", sandbox="process", unsafe=True)
+    platform, _ = make_platform(tmp_path, log, local=False, sandbox="process", unsafe=True)
     with caplog.at_level(logging.WARNING, logger="maidcore.platform"):
         await platform.start()
     await platform.close()
@@ -141,9 +152,9 @@ async def test_process_backend_with_a_token_runs_when_forced_with_a_warning(tmp_
     assert any(r.message.startswith("UNSAFE: sandbox backend 'process' gives NO isolation") for r in caplog.records)
 
 
-async def test_process_backend_in_emulator_mode_needs_no_flag(tmp_path):
+async def test_process_backend_in_local_mode_needs_no_flag(tmp_path):
     log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, token=None, sandbox="process")
+    platform, _ = make_platform(tmp_path, log, local=True, sandbox="process")
     await platform.start()
     await platform.close()
     assert "start sandbox process" in log
@@ -221,7 +232,7 @@ async def test_factories_get_a_narrow_context_with_their_own_settings_section(tm
     platform, _ = make_platform(tmp_path, log)
     platform.extensions.register(Team(), name="team")
     platform.settings = settings_class(platform.extensions.settings_sections())(
-        **{**platform.settings.model_dump(exclude={"discord"}), "rate_limiter": "team", "storage_backend": "team"},
+        **{**platform.settings.model_dump(), "rate_limiter": "team", "storage_backend": "team"},
         team={"quota": 9},
     )
     await platform.start()

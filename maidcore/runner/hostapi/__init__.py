@@ -6,7 +6,8 @@
 3. the capability, against that server's live grant (``CapabilityDenied``,
    nothing performed);
 4. argument validation (``InvalidArgument``, ``KvQuotaExceeded``; a proxy URL's
-   host must be one the manifest requested, ``CapabilityDenied``);
+   host must be one the manifest requested, ``CapabilityDenied``; an
+   ``interaction.*`` call must answer an interaction delivered to this plugin);
 5. the rate limit (``RateLimited`` with the limiter's ``retry_after``);
 6. the layer call, bounded by ``call_timeout_seconds`` (``HostTimeout``).
 
@@ -84,6 +85,7 @@ class HostApi:
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
         self.platform = runner.platform
+        self.interactions = runner.platform.interactions
         self.timeout = runner.settings.call_timeout_seconds
         self.observers: list[CallObserver] = []  # (method, params, server_id, result, error)
         self.calls = 0
@@ -173,6 +175,9 @@ class HostApi:
         clean = spec.validate(Args(params))
         if spec.authorize is not None:
             spec.authorize(tenant, clean)
+        answering = None
+        if spec.name.startswith("interaction."):
+            answering = self.interactions.answering(tenant.scope, clean["_interaction_id"])
         if spec.bucket is not None:
             cost = discord.action_cost(spec.name, clean) if spec.bucket is Bucket.DISCORD else 1
             limiter = self.platform.limiter
@@ -189,6 +194,8 @@ class HostApi:
             result = await asyncio.wait_for(call, self.timeout)
         except TimeoutError:
             raise HostTimeout(spec.name, self.timeout) from None
+        if answering is not None and spec.name == "interaction.send_modal":
+            self.interactions.modal_opened(answering, clean["custom_id"])
         return {} if result is None else result
 
     def _answer(

@@ -91,7 +91,7 @@ class Stack:
     async def publish(self, event_type: str, server_id: str, target_plugin: str | None = None, **fields: Any) -> None:
         from mmo_maid_sdk.testing import make_event
 
-        await self.runner.publish(
+        await self.runner.router.publish(
             make_event(event_type, guild_id=server_id, **fields), target_plugin=target_plugin, event_type=event_type
         )
 
