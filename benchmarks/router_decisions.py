@@ -92,7 +92,7 @@ async def main(events: int, installs: int) -> None:
             await runner.router.publish(event)
         elapsed = time.perf_counter() - start
 
-        tenants = list(runner.tenants["1"].values())
+        tenants = list(runner.tenants.of_server("1").values())
         start = time.perf_counter()
         built = 0
         for event in batch:

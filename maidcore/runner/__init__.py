@@ -1,8 +1,14 @@
 """The runner: workers, deliveries and the host API (architecture: "The path of one event").
 
-``Runner(platform)`` holds the router — the platform's ``EventSink``, which the
-event source publishes to — the worker slots that deliver with ids and track
-acks, and the host API that answers every call the plugins make.
+``Runner(platform)`` is where the runner's parts are wired together; the parts
+themselves depend on narrow interfaces, never on the runner or the platform:
+
+- ``Router`` (the platform's ``EventSink``: sources publish to it) gets the
+  ``Tenants`` directory, the layers (``RunnerLayers``), interaction ownership
+  and the command sync;
+- each ``WorkerSlot`` gets ``SlotServices``, the callables it needs;
+- ``HostApi`` gets the tenants, the layers and interaction ownership;
+- ``Scheduler`` gets the tenants; ``LogBook`` gets the storage.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maidcore.records import DeadLetter, InstallRecord
 from maidcore.runner.deliveries import Delivery
@@ -19,9 +25,12 @@ from maidcore.runner.hostapi import HostApi
 from maidcore.runner.logbook import LogBook
 from maidcore.runner.router import Router
 from maidcore.runner.scheduler import Scheduler
-from maidcore.runner.tenants import Tenant, VersionInfo
-from maidcore.runner.worker import WorkerSlot
+from maidcore.runner.tenants import Tenant, Tenants, VersionInfo
+from maidcore.runner.worker import SlotServices, WorkerSlot
 from maidcore.scope import Scope
+
+if TYPE_CHECKING:
+    from maidcore.platform import Platform
 
 log = logging.getLogger("maidcore.runner")
 
@@ -33,19 +42,43 @@ SettledObserver = Callable[[WorkerSlot, Delivery, bool], None]
 class Runner:
     """Routes events to plugin workers and serves their host calls."""
 
-    def __init__(self, platform: Any) -> None:
+    def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.settings = platform.settings.runner
         self.single = self.settings.mode == "single"
         self.counters: Counter[str] = Counter()
         self.scope_counters: dict[Scope, Counter[str]] = {}
-        self.tenants: dict[str, dict[str, Tenant]] = {}  # server -> plugin -> tenant
+        self.tenants = Tenants()
         self.slots: dict[tuple[str, str, str], WorkerSlot] = {}
         self.versions: dict[tuple[str, str], VersionInfo] = {}
-        self.hostapi = HostApi(self)
-        self.router = Router(self)
-        self.scheduler = Scheduler(self)
-        self.logs = LogBook(self)
+        self.hostapi = HostApi(
+            self.tenants, platform, platform.interactions, timeout=self.settings.call_timeout_seconds
+        )
+        self.router = Router(
+            tenants=self.tenants,
+            load_server=self.load_server,
+            layers=platform,
+            interactions=platform.interactions,
+            command_sync=platform.command_sync,
+            counters=self.counters,
+            count_scope=self.count_scope,
+            spawn=self.spawn,
+        )
+        self.scheduler = Scheduler(self.tenants, self.settings.min_schedule_interval_seconds)
+        self.logs = LogBook(lambda: platform.storage, self.settings.log_flush_seconds)
+        self.slot_services = SlotServices(
+            settings=self.settings,
+            spawn=lambda spec: platform.sandbox.spawn(spec),
+            tenant=self.tenants.get,
+            serve=self.hostapi.handle,
+            registered=self.slot_registered,
+            settled=self.delivery_settled,
+            dead_letter=self.dead_letter,
+            store_log=self.logs.add,
+            logged=self.observe_log,
+            stderr=self.observe_stderr,
+            count=self._count,
+        )
         self.settled_observers: list[SettledObserver] = []
         self.log_observers: list[Callable[[WorkerSlot, str, str, str], None]] = []
         self.stderr_observers: list[Callable[[WorkerSlot, str], None]] = []
@@ -88,12 +121,13 @@ class Runner:
     async def load_server(self, server_id: str) -> dict[str, Tenant]:
         """The installs of a server this runner has not seen yet (another process may have added them)."""
         async with self._install_lock:
-            if server_id in self.tenants:
-                return self.tenants[server_id]
+            known = self.tenants.of_server(server_id)
+            if known is not None:
+                return known
             records = await self.platform.storage.records.list_installs(server_id=server_id)
         for record in records:
             await self._apply(server_id, record.plugin_id, record, announce=False)
-        return self.tenants.setdefault(server_id, {})
+        return self.tenants.loaded(server_id)
 
     async def _version_info(self, plugin_id: str, version: str) -> VersionInfo | None:
         key = (plugin_id, version)
@@ -110,7 +144,7 @@ class Runner:
         key = (info.plugin_id, info.version, boot_server)
         slot = self.slots.get(key)
         if slot is None:
-            slot = self.slots[key] = WorkerSlot(self, info, boot_server=boot_server)
+            slot = self.slots[key] = WorkerSlot(self.slot_services, info, boot_server=boot_server)
             slot.start()
             self._event_types_changed()
         return slot
@@ -120,7 +154,7 @@ class Runner:
         if record is None:
             if old is None:
                 return
-            del self.tenants[server_id][plugin_id]
+            self.tenants.remove(server_id, plugin_id)
             if announce:
                 old.slot.notify_lifecycle(old, "uninstall")
             self.scheduler.tenant_changed(None, old)
@@ -134,7 +168,7 @@ class Runner:
         tenant = Tenant.build(record, info, slot)
         if old is not None and old.slot is slot and old.enabled == tenant.enabled:
             tenant.enabled_at = old.enabled_at
-        self.tenants.setdefault(server_id, {})[plugin_id] = tenant
+        self.tenants.put(tenant)
         if announce:
             if old is None or old.slot is not slot:
                 slot.notify_lifecycle(tenant, "install")
@@ -147,7 +181,7 @@ class Runner:
             self._release_if_unused(old.slot)
 
     def _release_if_unused(self, slot: WorkerSlot) -> None:
-        if any(t.slot is slot for t in self.all_tenants()):
+        if self.tenants.uses(slot):
             return
         self.slots.pop(slot.key, None)
         self.spawn(slot.stop(self.settings.shutdown_grace_seconds))
@@ -171,14 +205,7 @@ class Runner:
     # -- lookups ---------------------------------------------------------------------
 
     def tenant(self, server_id: str, plugin_id: str) -> Tenant | None:
-        tenants = self.tenants.get(server_id)
-        return None if tenants is None else tenants.get(plugin_id)
-
-    def all_tenants(self) -> list[Tenant]:
-        return [t for tenants in self.tenants.values() for t in tenants.values()]
-
-    def tenants_of(self, slot: WorkerSlot) -> list[Tenant]:
-        return [t for t in self.all_tenants() if t.slot is slot and t.enabled]
+        return self.tenants.get(server_id, plugin_id)
 
     # -- dashboards --------------------------------------------------------------------
 
@@ -196,12 +223,12 @@ class Runner:
 
     # -- outcomes ----------------------------------------------------------------------
 
-    def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, *, acked: bool) -> None:
+    def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, acked: bool) -> None:
         self.counters["acked" if acked else "dead_lettered"] += 1
         for observer in self.settled_observers:
             observer(slot, delivery, acked)
 
-    def dead_letter(self, slot: WorkerSlot, delivery: Delivery, error: str, *, attempts: int) -> None:
+    def dead_letter(self, slot: WorkerSlot, delivery: Delivery, error: str, attempts: int) -> None:
         """Keep an event that could not be delivered (listable with ``maidcore dead-letters``)."""
         letter = DeadLetter(
             id=None,
@@ -217,7 +244,10 @@ class Runner:
         write = self.spawn(self.platform.storage.records.add_dead_letter(letter))
         self._writes.add(write)
         write.add_done_callback(self._writes.discard)
-        self.delivery_settled(slot, delivery, acked=False)
+        self.delivery_settled(slot, delivery, False)
+
+    def _count(self, name: str, n: int) -> None:
+        self.counters[name] += n
 
     def count_scope(self, scope: Scope, name: str, n: int = 1) -> None:
         counters = self.scope_counters.get(scope)
@@ -253,7 +283,7 @@ class Runner:
         async def idle() -> None:
             while True:
                 await asyncio.gather(*(slot.window.wait_idle() for slot in list(self.slots.values())))
-                if self.router._delayed:
+                if self.router.delayed:
                     await asyncio.sleep(0.05)
                     continue
                 if self._writes:

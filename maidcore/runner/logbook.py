@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from maidcore.records import PluginLog
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
-    from maidcore.runner import Runner
+    from maidcore.layers import Storage
 
 log = logging.getLogger("maidcore.runner")
 
@@ -24,9 +25,9 @@ METRIC_PREFIX = "maidcore."
 class LogBook:
     """Buffers ``plugin.log`` lines for ``records.add_logs`` and per-scope counters for ``metrics.record``."""
 
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-        self.period = runner.settings.log_flush_seconds
+    def __init__(self, storage: Callable[[], Storage], period: float) -> None:
+        self._storage = storage
+        self.period = period
         self._logs: deque[PluginLog] = deque()
         self._metrics: Counter[tuple[Scope, str]] = Counter()
         self._task: asyncio.Task[None] | None = None
@@ -52,7 +53,7 @@ class LogBook:
             await self.flush()
 
     async def flush(self) -> None:
-        storage = self.runner.platform.storage
+        storage = self._storage()
         while self._logs:
             batch = [self._logs.popleft() for _ in range(min(BATCH, len(self._logs)))]
             try:

@@ -39,8 +39,9 @@ from maidcore.runner.hostapi.args import Args
 from maidcore.runner.rpc import Connection, error_response, result_response
 
 if TYPE_CHECKING:
-    from maidcore.runner import Runner
-    from maidcore.runner.tenants import Tenant
+    from maidcore.interactions import InteractionOwners
+    from maidcore.runner.layers import RunnerLayers
+    from maidcore.runner.tenants import Tenant, Tenants
     from maidcore.runner.worker import WorkerSlot
 
 log = logging.getLogger("maidcore.runner.hostapi")
@@ -51,7 +52,7 @@ class MethodSpec:
     name: str
     capability: str | None
     validate: Callable[[Args], dict[str, Any]]
-    perform: Callable[[Any, Tenant, dict[str, Any]], Awaitable[Any]] | None  # None: the event source performs it
+    perform: Callable[[RunnerLayers, Tenant, dict[str, Any]], Awaitable[Any]] | None  # None: the event source does
     bucket: Bucket | None
     authorize: Callable[[Tenant, dict[str, Any]], None] | None = None  # checks that need the clean params
 
@@ -82,11 +83,13 @@ CallObserver = Callable[[str, dict[str, Any], str, Any, dict[str, Any] | None], 
 class HostApi:
     """Serves the requests of every worker of one runner."""
 
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-        self.platform = runner.platform
-        self.interactions = runner.platform.interactions
-        self.timeout = runner.settings.call_timeout_seconds
+    def __init__(
+        self, tenants: Tenants, layers: RunnerLayers, interactions: InteractionOwners, *, timeout: float
+    ) -> None:
+        self.tenants = tenants
+        self.layers = layers
+        self.interactions = interactions
+        self.timeout = timeout
         self.observers: list[CallObserver] = []  # (method, params, server_id, result, error)
         self.calls = 0
         self.errors = 0
@@ -124,7 +127,7 @@ class HostApi:
                 method,
                 detail="the call names no server and this worker has no single delivery in flight",
             )
-        tenant = self.runner.tenant(server, slot.plugin_id)
+        tenant = self.tenants.get(server, slot.plugin_id)
         if tenant is None or not tenant.enabled or tenant.slot is not slot:
             raise CapabilityDenied(
                 "server access", method, detail=f"plugin {slot.plugin_id} is not installed and enabled on {server}"
@@ -180,16 +183,16 @@ class HostApi:
             answering = self.interactions.answering(tenant.scope, clean["_interaction_id"])
         if spec.bucket is not None:
             cost = discord.action_cost(spec.name, clean) if spec.bucket is Bucket.DISCORD else 1
-            limiter = self.platform.limiter
+            limiter = self.layers.limiter
             decision = limiter.hit_nowait(spec.bucket, tenant.scope, cost)
             if decision is None:
                 decision = await limiter.hit(spec.bucket, tenant.scope, cost)
             if not decision.allowed:
                 raise RateLimited(spec.bucket.value, decision.retry_after)
         if spec.perform is None:
-            call = self.platform.events.call(tenant.scope, spec.name, clean)
+            call = self.layers.events.call(tenant.scope, spec.name, clean)
         else:
-            call = spec.perform(self.platform, tenant, clean)
+            call = spec.perform(self.layers, tenant, clean)
         try:
             result = await asyncio.wait_for(call, self.timeout)
         except TimeoutError:

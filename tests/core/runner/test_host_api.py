@@ -173,7 +173,7 @@ async def test_every_host_method_is_served_from_a_real_plugin(make_stack, upstre
         assert set(stack.methods()) == set(METHODS), set(METHODS) - set(stack.methods())
         assert {c["server_id"] for c in stack.calls} == {server}
         kv = stack.platform.storage.kv
-        scope = stack.slot("everything").runner.tenant(server, "everything").scope
+        scope = stack.runner.tenant(server, "everything").scope
         assert await kv.get(scope, "storage_and_discord") == "done"
         assert await kv.get(scope, "interactions") == "done"
         assert await kv.get(scope, "stats") == {"a": {"b": 2}}
