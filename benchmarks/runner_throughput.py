@@ -12,16 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from maidcore.runner import Runner
-from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
-from maidcore.settings import load_settings
+from maidcore import installs
+from maidcore.testing.platform import running_platform
 
 HANDLER = textwrap.dedent(
     """
@@ -62,23 +60,13 @@ async def main(events: int, latency_events: int) -> None:
     (bundle / "manifest.json").write_text(
         '{"id": "bench", "name": "Bench", "version": "1.0.0", "description": "Benchmark plugin."}', encoding="utf-8"
     )
-    base = load_settings()
-    settings = base.model_copy(
-        update={
-            "data_dir": tmp / "data",
-            "sandbox_backend": "process",
-            "process": base.process.model_copy(update={"python": sys.executable}),
-            "storage": base.storage.model_copy(update={"database_url": None, "ephemeral_url": None}),
-            "limits": base.limits.model_copy(update={"storage_uri": "memory://", "events_per_second": 10**9}),
-            "runner": base.runner.model_copy(update={"max_in_flight": 64, "queue_size": 1024}),
-        }
-    )
     from mmo_maid_sdk.testing import make_event
 
-    async with LocalLayers(settings, CannedDiscord()) as platform:
-        runner = platform.runner = Runner(platform)
-        await runner.start()
-        await install_local(platform, bundle, "1", None)
+    limits = {"events_per_second": 10**9}
+    runner_settings = {"max_in_flight": 64, "queue_size": 1024}
+    async with running_platform(tmp / "data", limits=limits, runner=runner_settings) as platform:
+        runner = platform.runner
+        await installs.install(platform, bundle, "1", installs.ALL)
         slot = next(iter(runner.slots.values()))
         while slot.registration is None:
             await asyncio.sleep(0.01)

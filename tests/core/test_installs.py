@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -135,6 +136,19 @@ async def test_a_stored_version_never_changes(platform, tmp_path):
         await installs.install(platform, source, "333")
 
 
+async def test_a_local_version_takes_new_content_only_when_asked_and_a_reviewed_one_never(platform, tmp_path):
+    source = write_plugin(tmp_path / "src")
+    await installs.install(platform, source, "111")
+    (source / "__main__.py").write_text("# changed\n" + (source / "__main__.py").read_text())
+    await installs.install(platform, source, "111", replace=True)  # replay / development
+    stored = await platform.records.get_version("pinger", "1.0.0")
+    assert (platform.data_dir / "bundles" / "pinger" / "1.0.0" / "__main__.py").read_text().startswith("# changed")
+    await platform.records.update_version(replace(stored, review_note="approved by rita"))
+    (source / "__main__.py").write_text("# changed again\n")
+    with pytest.raises(InstallError, match=r"bump 'version' in manifest\.json"):
+        await installs.install(platform, source, "111", replace=True)
+
+
 async def test_upgrade_keeps_grants_the_new_version_still_requests(platform, tmp_path):
     await installs.install(platform, write_plugin(tmp_path / "v1"), "111", ["storage:kv", "discord:ban_members"])
     v2 = write_plugin(tmp_path / "v2", version="1.1.0", capabilities_required=["storage:kv"])
@@ -166,8 +180,6 @@ async def test_describe_is_json(platform, tmp_path):
 
 
 async def test_a_rejected_version_is_not_installed(platform, tmp_path):
-    from dataclasses import replace
-
     await installs.install(platform, write_plugin(tmp_path / "src"), "111")
     version = await platform.records.get_version("pinger", "1.0.0")
     await platform.records.update_version(replace(version, status=VersionStatus.REJECTED, review_note="uses eval"))
