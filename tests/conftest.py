@@ -8,6 +8,9 @@ import pytest
 
 from tests import services
 
+# The fixtures extension authors get are the ones the project's own tests use.
+pytest_plugins = ["maidcore.testing.pytest_plugin", "pytester"]
+
 # The host's own tests see only the default extensions (third-party ones installed in
 # the same environment would change what loads).
 os.environ.setdefault("MAIDCORE_LOAD_EXTENSIONS", "discord,docker,process,sqlmodel,limits,review")

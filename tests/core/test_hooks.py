@@ -17,31 +17,13 @@ from maidcore.hookspecs import hookimpl
 from maidcore.layers import Decision, Finding, LayerContext, Severity
 from maidcore.platform import Platform
 from maidcore.settings import Settings, settings_class
-from tests.core import layers_recording
+from maidcore.testing.layers import RecordingLayer, RecordingStorage
 
 
 def defaults(layer: str, extension: str) -> dict[str, str]:
     """What the installed default ``extension`` registers for ``layer`` (strict: a broken default fails here)."""
     exts = Extensions.load(environ={"MAIDCORE_LOAD_EXTENSIONS": extension}, strict=True)
     return {r.name: r.extension for r in exts.registrations(layer)}
-
-
-def platform_with(tmp_path, extra: object, log: list[str], **choices: str) -> Platform:
-    exts = Extensions(strict=True)
-    exts.register(layers_recording.RecordingExtension(log), name="recording")
-    exts.register(extra, name="under_test")
-    settings = Settings(
-        data_dir=tmp_path,
-        install_poll_seconds=0,
-        **{
-            "event_source": "recording",
-            "storage_backend": "recording",
-            "rate_limiter": "recording",
-            "sandbox_backend": "isolating",
-            **choices,
-        },
-    )
-    return Platform(settings, extensions=exts, runner_factory=lambda p: layers_recording.Runner(p, log))
 
 
 class ReplaySource:
@@ -66,14 +48,13 @@ class ReplaySource:
         pass
 
 
-async def test_hook_register_event_sources(tmp_path):
+async def test_hook_register_event_sources(recording_platform, log, tmp_path):
     class Ext:
         @hookimpl
         def register_event_sources(self, register):
             register("replay_list", lambda context: ReplaySource([{"type": "member_join", "guild_id": "1"}]))
 
-    log: list[str] = []
-    platform = platform_with(tmp_path, Ext(), log, event_source="replay_list")
+    platform = recording_platform(Ext(), event_source="replay_list")
     await platform.start()
     await platform.close()
     assert isinstance(platform.events, ReplaySource)
@@ -81,7 +62,7 @@ async def test_hook_register_event_sources(tmp_path):
     assert defaults("event_source", "discord") == {"discord": "discord"}
 
 
-async def test_hook_register_sandbox_backends(tmp_path):
+async def test_hook_register_sandbox_backends(recording_platform, log, tmp_path):
     class Backend:
         name = "bubblewrap"
 
@@ -99,8 +80,7 @@ async def test_hook_register_sandbox_backends(tmp_path):
         def register_sandbox_backends(self, register):
             register("bubblewrap", lambda context: Backend())
 
-    log: list[str] = []
-    platform = platform_with(tmp_path, Ext(), log, sandbox_backend="bubblewrap")
+    platform = recording_platform(Ext(), sandbox_backend="bubblewrap")
     await platform.start()
     await platform.close()
     assert isinstance(platform.sandbox, Backend)
@@ -109,15 +89,14 @@ async def test_hook_register_sandbox_backends(tmp_path):
     assert defaults("sandbox_backend", "process") == {"process": "process"}
 
 
-async def test_hook_register_storage(tmp_path):
-    log: list[str] = []
+async def test_hook_register_storage(recording_platform, log, tmp_path):
 
     class Ext:
         @hookimpl
         def register_storage(self, register):
-            register("other_db", lambda context: layers_recording.Storage(log, name="other_db"))
+            register("other_db", lambda context: RecordingStorage(log, name="other_db"))
 
-    platform = platform_with(tmp_path, Ext(), log, storage_backend="other_db")
+    platform = recording_platform(Ext(), storage_backend="other_db")
     await platform.start()
     await platform.close()
     assert platform.storage.name == "other_db" and platform.records is platform.storage.records
@@ -125,7 +104,7 @@ async def test_hook_register_storage(tmp_path):
     assert defaults("storage_backend", "sqlmodel") == {"sqlmodel": "sqlmodel"}
 
 
-async def test_hook_register_rate_limiters(tmp_path):
+async def test_hook_register_rate_limiters(recording_platform, log, tmp_path):
     class Never:
         name = "never"
 
@@ -143,15 +122,14 @@ async def test_hook_register_rate_limiters(tmp_path):
         def register_rate_limiters(self, register):
             register("never", lambda context: Never())
 
-    log: list[str] = []
-    platform = platform_with(tmp_path, Ext(), log, rate_limiter="never")
+    platform = recording_platform(Ext(), rate_limiter="never")
     await platform.start()
     await platform.close()
     assert isinstance(platform.limiter, Never)
     assert defaults("rate_limiter", "limits") == {"limits": "limits"}
 
 
-async def test_hook_register_review_checks(tmp_path):
+async def test_hook_register_review_checks(recording_platform, log, tmp_path):
     def no_todo(bundle, previous):
         if "TODO" in (bundle.text("__main__.py") or ""):
             yield Finding("team_todo", Severity.WARNING, "remove TODO before publishing", "__main__.py")
@@ -161,8 +139,7 @@ async def test_hook_register_review_checks(tmp_path):
         def register_review_checks(self, register):
             register("team_", no_todo)
 
-    log: list[str] = []
-    platform = platform_with(tmp_path, Ext(), log)
+    platform = recording_platform(Ext())
     await platform.start()
     await platform.close()
     assert platform.review_checks["team_"] is no_todo
@@ -277,7 +254,7 @@ def test_a_section_of_an_extension_that_is_not_loaded_is_reported_as_such(tmp_pa
     assert "neither a core setting nor the section of a loaded extension" in result.output
 
 
-async def test_hook_register_local_modes(tmp_path):
+async def test_hook_register_local_modes(recording_platform, log, tmp_path):
     class StandIn:
         name = "event file"
         url = None
@@ -296,7 +273,7 @@ async def test_hook_register_local_modes(tmp_path):
         def register_event_sources(self, register):
             def build(context):
                 seen["local"] = context.local
-                return layers_recording._Layer("events", log, "from_file")
+                return RecordingLayer("events", log, "from_file")
 
             register("from_file", build)
 
@@ -304,9 +281,8 @@ async def test_hook_register_local_modes(tmp_path):
         def register_local_modes(self, register):
             register("from_file", lambda context: StandIn())
 
-    log: list[str] = []
     # a non-isolating backend serves no real users in local mode: no --unsafe-no-isolation needed
-    platform = platform_with(tmp_path, Ext(), log, event_source="from_file", sandbox_backend="process")
+    platform = recording_platform(Ext(), event_source="from_file", sandbox_backend="process")
     await platform.start()
     assert isinstance(platform.local, StandIn) and seen["local"] is platform.local
     assert log.index("stand-in started") == log.index("start events") - 1

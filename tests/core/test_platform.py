@@ -7,35 +7,29 @@ import logging
 import pytest
 from pydantic import BaseModel
 
-from maidcore.extensions import ExtensionError, Extensions, UnknownImplementation
+from maidcore.extensions import ExtensionError, UnknownImplementation
 from maidcore.hookspecs import hookimpl
 from maidcore.layers import LayerContext
-from maidcore.platform import Platform, PlatformError
+from maidcore.platform import PlatformError
 from maidcore.records import InstallRecord
-from maidcore.settings import settings_class
-from tests.core import layers_recording
+from maidcore.testing.layers import RecordingLayer, RecordingStorage
 
 
-def make_platform(tmp_path, log, *, local=True, sandbox="isolating", unavailable=None, unsafe=None, runner=True):
-    exts = Extensions(strict=True)
-    ext = layers_recording.RecordingExtension(log, isolating_unavailable=unavailable, local=local)
-    exts.register(ext, name="recording")
-    settings = settings_class(exts.settings_sections())(
-        data_dir=tmp_path / "data",
-        event_source="recording",
-        storage_backend="recording",
-        rate_limiter="recording",
-        sandbox_backend=sandbox,
-        install_poll_seconds=0,
-    )
-    factory = (lambda platform: layers_recording.Runner(platform, log)) if runner else None
-    platform = Platform(settings, extensions=exts, unsafe_no_isolation=unsafe, runner_factory=factory)
-    return platform, ext
+@pytest.fixture
+def make_platform(recording_platform, recording_extension):
+    """A platform on the recording layers (``maidcore.testing``), and the extension registering them."""
+
+    def build(*, local=True, sandbox="isolating", unavailable=None, unsafe=None, runner=True):
+        recording_extension.local = local
+        recording_extension.isolating_unavailable = unavailable
+        platform = recording_platform(sandbox_backend=sandbox, unsafe_no_isolation=unsafe, runner=runner)
+        return platform, recording_extension
+
+    return build
 
 
-async def test_layers_start_in_order_and_close_in_reverse(tmp_path):
-    log: list[str] = []
-    platform, ext = make_platform(tmp_path, log)
+async def test_layers_start_in_order_and_close_in_reverse(make_platform, log):
+    platform, ext = make_platform()
     await platform.start()
     assert log == [
         "start storage",
@@ -58,7 +52,7 @@ async def test_layers_start_in_order_and_close_in_reverse(tmp_path):
         "sandbox_backend": "isolating",
         "event_source": "recording",
     }
-    assert (tmp_path / "data").is_dir()
+    assert platform.data_dir.is_dir()
     log.clear()
     await platform.close()
     assert log == [
@@ -72,26 +66,23 @@ async def test_layers_start_in_order_and_close_in_reverse(tmp_path):
     ]
 
 
-async def test_failed_start_closes_what_started(tmp_path):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, local=False, unavailable="no engine")
+async def test_failed_start_closes_what_started(make_platform, log):
+    platform, _ = make_platform(local=False, unavailable="no engine")
     with pytest.raises(PlatformError):
         await platform.start()
     assert log == ["start storage", "start limiter", "unavailable sandbox isolating", "close limiter", "close storage"]
 
 
-async def test_unknown_layer_name_lists_the_registered_ones(tmp_path):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, sandbox="kubernetes")
+async def test_unknown_layer_name_lists_the_registered_ones(make_platform, log):
+    platform, _ = make_platform(sandbox="kubernetes")
     with pytest.raises(
         UnknownImplementation, match=r"unknown sandbox_backend 'kubernetes': registered ones are isolating, process"
     ):
         await platform.start()
 
 
-async def test_unavailable_sandbox_serving_real_users_fails_saying_how_to_fix(tmp_path):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, local=False, unavailable="Docker engine is not reachable")
+async def test_unavailable_sandbox_serving_real_users_fails_saying_how_to_fix(make_platform, log):
+    platform, _ = make_platform(local=False, unavailable="Docker engine is not reachable")
     with pytest.raises(PlatformError) as info:
         await platform.start()
     message = str(info.value)
@@ -100,9 +91,8 @@ async def test_unavailable_sandbox_serving_real_users_fails_saying_how_to_fix(tm
     assert "unavailable sandbox isolating" in log and "start sandbox process" not in log
 
 
-async def test_unavailable_sandbox_in_local_mode_falls_back_to_process(tmp_path, caplog):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, local=True, unavailable="Docker engine is not reachable")
+async def test_unavailable_sandbox_in_local_mode_falls_back_to_process(make_platform, log, caplog):
+    platform, _ = make_platform(local=True, unavailable="Docker engine is not reachable")
     with caplog.at_level(logging.WARNING, logger="maidcore.platform"):
         await platform.start()
     try:
@@ -117,34 +107,30 @@ async def test_unavailable_sandbox_in_local_mode_falls_back_to_process(tmp_path,
     assert "close sandbox process" in log
 
 
-async def test_the_fallback_backend_is_a_setting(tmp_path):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, local=True, unavailable="Docker engine is not reachable")
+async def test_the_fallback_backend_is_a_setting(make_platform, log):
+    platform, _ = make_platform(local=True, unavailable="Docker engine is not reachable")
     platform.settings = platform.settings.model_copy(update={"fallback_sandbox_backend": ""})
     with pytest.raises(PlatformError, match=r"sandbox backend 'isolating' is unavailable: Docker engine"):
         await platform.start()
     assert "start sandbox process" not in log
 
 
-async def test_without_local_mode_the_event_source_serves_real_users(tmp_path):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, local=False)
+async def test_without_local_mode_the_event_source_serves_real_users(make_platform, log):
+    platform, _ = make_platform(local=False)
     await platform.start()
     await platform.close()
     assert platform.local is None and "start local" not in log
 
 
-async def test_process_backend_serving_real_users_is_refused(tmp_path):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, local=False, sandbox="process")
+async def test_process_backend_serving_real_users_is_refused(make_platform, log):
+    platform, _ = make_platform(local=False, sandbox="process")
     with pytest.raises(PlatformError, match=r"gives no isolation.*--unsafe-no-isolation"):
         await platform.start()
     assert "start sandbox process" not in log
 
 
-async def test_process_backend_serving_real_users_runs_when_forced_with_a_warning(tmp_path, caplog):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, local=False, sandbox="process", unsafe=True)
+async def test_process_backend_serving_real_users_runs_when_forced_with_a_warning(make_platform, log, caplog):
+    platform, _ = make_platform(local=False, sandbox="process", unsafe=True)
     with caplog.at_level(logging.WARNING, logger="maidcore.platform"):
         await platform.start()
     await platform.close()
@@ -152,17 +138,15 @@ async def test_process_backend_serving_real_users_runs_when_forced_with_a_warnin
     assert any(r.message.startswith("UNSAFE: sandbox backend 'process' gives NO isolation") for r in caplog.records)
 
 
-async def test_process_backend_in_local_mode_needs_no_flag(tmp_path):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log, local=True, sandbox="process")
+async def test_process_backend_in_local_mode_needs_no_flag(make_platform, log):
+    platform, _ = make_platform(local=True, sandbox="process")
     await platform.start()
     await platform.close()
     assert "start sandbox process" in log
 
 
-async def test_installs_changed_by_another_process_reach_the_runner(tmp_path):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log)
+async def test_installs_changed_by_another_process_reach_the_runner(make_platform, log):
+    platform, _ = make_platform()
     await platform.start()
     try:
         records = platform.records
@@ -178,9 +162,8 @@ async def test_installs_changed_by_another_process_reach_the_runner(tmp_path):
         await platform.close()
 
 
-async def test_hook_maidcore_startup(tmp_path):
-    log: list[str] = []
-    platform, ext = make_platform(tmp_path, log)
+async def test_hook_maidcore_startup(make_platform, log):
+    platform, ext = make_platform()
     await platform.start()
     await platform.close()
     # runs once the layers are built, before the runner and the event source start
@@ -188,9 +171,8 @@ async def test_hook_maidcore_startup(tmp_path):
     assert ext.startup_saw["sandbox"].name == "isolating"
 
 
-async def test_hook_maidcore_shutdown(tmp_path):
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log)
+async def test_hook_maidcore_shutdown(make_platform, log):
+    platform, _ = make_platform()
     await platform.start()
     log.clear()
     await platform.close()
@@ -202,7 +184,7 @@ class TeamSettings(BaseModel):
     quota: int = 5
 
 
-async def test_factories_get_a_narrow_context_with_their_own_settings_section(tmp_path):
+async def test_factories_get_a_narrow_context_with_their_own_settings_section(recording_platform):
     seen: dict[str, LayerContext] = {}
 
     class Team:
@@ -214,7 +196,7 @@ async def test_factories_get_a_narrow_context_with_their_own_settings_section(tm
         def register_rate_limiters(self, register):
             def build(context):
                 seen["limiter"] = context
-                return layers_recording._Layer("limiter", [], "team")
+                return RecordingLayer("limiter", [], "team")
 
             register("team", build, settings="team")
 
@@ -224,17 +206,11 @@ async def test_factories_get_a_narrow_context_with_their_own_settings_section(tm
                 seen["storage"] = context
                 with pytest.raises(LookupError, match="record store is not open yet"):
                     context.records  # noqa: B018
-                return layers_recording.Storage([], name="team")
+                return RecordingStorage([], name="team")
 
             register("team", build)
 
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log)
-    platform.extensions.register(Team(), name="team")
-    platform.settings = settings_class(platform.extensions.settings_sections())(
-        **{**platform.settings.model_dump(), "rate_limiter": "team", "storage_backend": "team"},
-        team={"quota": 9},
-    )
+    platform = recording_platform(Team(), rate_limiter="team", storage_backend="team", team={"quota": 9})
     await platform.start()
     try:
         limiter = seen["limiter"]
@@ -248,14 +224,12 @@ async def test_factories_get_a_narrow_context_with_their_own_settings_section(tm
         await platform.close()
 
 
-async def test_a_factory_naming_an_unregistered_section_fails_clearly(tmp_path):
+async def test_a_factory_naming_an_unregistered_section_fails_clearly(recording_platform):
     class Orphan:
         @hookimpl
         def register_rate_limiters(self, register):
             register("orphan", lambda context: None, settings="nowhere")
 
-    log: list[str] = []
-    platform, _ = make_platform(tmp_path, log)
-    platform.extensions.register(Orphan(), name="orphan")
+    platform = recording_platform(Orphan())
     with pytest.raises(ExtensionError, match=r"rate_limiter 'orphan' is built with settings section 'nowhere'"):
         platform.build_layer("rate_limiter", "orphan")

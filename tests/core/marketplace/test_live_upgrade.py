@@ -15,7 +15,6 @@ from mmo_maid_sdk.testing import make_event
 from maidcore.marketplace import publishing, review, upgrades
 from maidcore.records import VersionStatus
 from maidcore.replay.canned import CannedDiscord
-from maidcore.testing.platform import running_platform
 
 SERVER = "555555555555555555"
 REACT = 'ctx.discord.add_reaction(channel_id=event["channel_id"], message_id=event["message_id"], emoji="👍")'
@@ -68,9 +67,9 @@ async def answer_after(platform, discord: CannedDiscord, text: str, timeout: flo
     raise AssertionError(f"no reply to {text!r}; runner: {platform.runner.stats()}")
 
 
-async def test_upgrades_reach_a_running_server_live(tmp_path):
-    discord = CannedDiscord()
-    async with running_platform(tmp_path / "data", source=discord, runner={"shutdown_grace_seconds": 2.0}) as platform:
+async def test_upgrades_reach_a_running_server_live(tmp_path, maidcore_platform, canned_discord):
+    discord = canned_discord
+    async with maidcore_platform(runner={"shutdown_grace_seconds": 2.0}) as platform:
 
         async def ship(version, caps, extra=""):
             record = await review.submit(platform, "jane", bundle(tmp_path / "src", version, caps, extra))
