@@ -13,6 +13,7 @@ per hook, never through ``pm.hook.<name>`` directly.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pluggy
 
 from maidcore import hookspecs
-from maidcore.settings import SectionError, check_section
+from maidcore.settings import SectionError, Settings, check_section, load_settings
 
 T = TypeVar("T")
 
@@ -61,8 +62,8 @@ LAYER_HOOKS: Mapping[str, str] = {
     "rate_limiter": "register_rate_limiters",
     "review_check": "register_review_checks",
 }
-#: The layers built by a factory, one implementation chosen by name in settings.
-LAYER_FACTORIES = frozenset({"event_source", "sandbox_backend", "storage_backend", "rate_limiter"})
+#: What may name a settings section at registration (``settings=``): layer factories and review checks.
+TAKES_SETTINGS = frozenset({"event_source", "sandbox_backend", "storage_backend", "rate_limiter", "review_check"})
 #: Everything registered through a ``register`` callback: the layers and the settings sections.
 REGISTRATION_HOOKS: Mapping[str, str] = {
     **LAYER_HOOKS,
@@ -272,8 +273,8 @@ class Extensions:
             def register(name: str, obj: Any, /, *, settings: str | None = None, _ext: str = ext) -> None:
                 if not isinstance(name, str) or not name:
                     raise ExtensionError(f"extension {_ext!r} registered a {layer} with an empty or non-string name")
-                if settings is not None and layer not in LAYER_FACTORIES:
-                    raise ExtensionError(f"extension {_ext!r}: a {layer} takes no settings= (only layer factories do)")
+                if settings is not None and layer not in TAKES_SETTINGS:
+                    raise ExtensionError(f"extension {_ext!r}: a {layer} takes no settings= (layers and checks do)")
                 if name in found:
                     raise DuplicateRegistration(
                         f"{layer} {name!r} is registered by both extension {found[name].extension!r} and "
@@ -340,9 +341,28 @@ class Extensions:
         """Local-mode factories by the event source they stand in for (``register_local_modes``)."""
         return self._named("local_mode")
 
-    def review_checks(self) -> dict[str, ReviewCheck]:
-        """Review checks by code prefix (``register_review_checks``); all of them run on every review."""
-        return self._named("review_check")
+    def review_checks(self, settings: Settings | None = None) -> dict[str, ReviewCheck]:
+        """Review checks by code prefix (``register_review_checks``); all of them run on every review.
+
+        A check registered with ``settings="section"`` is returned bound to that section of
+        ``settings`` (called ``check(bundle, previous, settings=<section>)``); without
+        ``settings`` the effective ones are read from the environment and ``maidcore.toml``.
+        """
+        checks: dict[str, ReviewCheck] = {}
+        for registration in self.registrations("review_check"):
+            if registration.settings is None:
+                checks[registration.name] = registration.obj
+                continue
+            if settings is None:
+                settings = load_settings(self)
+            if registration.settings not in type(settings).sections():
+                raise ExtensionError(
+                    f"review check {registration.name!r} of extension {registration.extension!r} reads settings "
+                    f"section {registration.settings!r}, which no loaded extension registers"
+                )
+            section = getattr(settings, registration.settings)
+            checks[registration.name] = functools.partial(registration.obj, settings=section)
+        return checks
 
     def add_commands(self, cli: click.Group) -> None:
         """Let every extension add its commands (``register_commands``); a failing one is reported and skipped."""

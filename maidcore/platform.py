@@ -174,7 +174,7 @@ class Platform:
         await self.proxy.start()
         self._on_close("proxy", self.proxy.close)
 
-        self.review_checks = self.extensions.review_checks()
+        self.review_checks = self.extensions.review_checks(self.settings)
         await self.command_sync.load()
         # Built before the runner so the runner can reach platform.events; connected last.
         self.events = self.build_layer("event_source", self.settings.event_source)

@@ -152,6 +152,26 @@ async def test_hook_register_review_checks(recording_platform, log, tmp_path):
     assert finding.code == "team_todo"
     assert defaults("review_check", "review"), "the review extension registers its checks through the hook"
 
+    # a check may read its own settings section: it is called with settings=<section>
+    def banned(bundle, previous, *, settings):
+        if settings.quota < 3:
+            yield Finding("strict_quota", Severity.INFO, f"quota is {settings.quota}")
+
+    class Strict:
+        @hookimpl
+        def register_settings(self, register):
+            register("team", TeamSettings)
+
+        @hookimpl
+        def register_review_checks(self, register):
+            register("strict_", banned, settings="team")
+
+    platform = recording_platform(Strict(), team={"quota": 1})
+    await platform.start()
+    await platform.close()
+    (finding,) = platform.review_checks["strict_"](Bundle(), None)
+    assert finding.message == "quota is 1"
+
 
 def test_hook_register_commands():
     class Ext:
