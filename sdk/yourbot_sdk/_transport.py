@@ -344,8 +344,7 @@ class Transport:
         if method.startswith("event."):
             self._on_event(method[6:], params)
         elif method.startswith("dashboard."):
-            if "id" in msg:
-                self._enqueue(method, (self._run_dashboard, method[10:], msg["id"], params))
+            self._enqueue(method, (self._run_dashboard, method[10:], msg.get("id", _CLOSED), params))
         elif method in _LIFECYCLE:
             self._enqueue(method, (self._run_lifecycle, params))
         elif method == "schedule.tick" and self._boot.maidcore:
@@ -364,7 +363,9 @@ class Transport:
         elif etype == "cron" and (self._boot.pool or self._boot.maidcore):
             event = params.get("event")
             name = event.get("name") if isinstance(event, dict) else None
-            self._enqueue("event.cron", (self._run_tick, name or params.get("name"), params))
+            if name is None and self._boot.maidcore:  # a maidcore host puts the tick's fields at the top
+                name = params.get("name")
+            self._enqueue("event.cron", (self._run_tick, name, params))
         else:
             self._auto_ack(params)
 
@@ -398,7 +399,7 @@ class Transport:
             done.set()
 
     def _ensure_ready(self, server_id: str, params: dict[str, Any]) -> None:
-        if not self._plugin._ready_handlers:
+        if not self._plugin._ready_handlers or not server_id:
             return
         gate = self._ready.get(server_id)
         if gate is None:
@@ -416,9 +417,14 @@ class Transport:
 
     # -- deliveries ---------------------------------------------------------------------------
 
-    def _context(self, params: dict[str, Any], request_id: str = "") -> Context:
+    def _context(self, params: dict[str, Any], request_id: str = "", *, named: bool = False) -> Context:
+        """The ctx of a delivery. In pool mode the delivery names the server (capabilities: what it grants
+        within the boot grant); a single-server process acts for its boot server, except that lifecycle
+        and dashboard requests (``named=True``) may name another, as with the official SDK."""
         boot = self._boot
         assert boot is not None
+        if not boot.pool and not named:
+            return Context._build(self, boot.server_id, boot.plugin_id, boot.version, set(boot.capabilities), request_id)
         caps = params.get("capabilities")
         capabilities = set(boot.capabilities)
         if isinstance(caps, list):
@@ -552,7 +558,7 @@ class Transport:
         handler = self._plugin._lifecycle_handlers.get(hook) if isinstance(hook, str) else None
         if handler is None:
             return
-        ctx = self._context(params)
+        ctx = self._context(params, named=True)
         if self._server_param:
             self._delivery.corr = {"discord_srv_id": ctx.server_id}
         try:
@@ -565,9 +571,11 @@ class Transport:
     def _run_dashboard(self, name: str, rid: Any, params: dict[str, Any]) -> None:
         handler = self._plugin._dashboard(name)
         if handler is None:
-            self.notify_raw({"jsonrpc": "2.0", "id": rid, "error": {"message": f"unknown method: dashboard.{name}"}})
+            if rid is not _CLOSED:
+                error = {"message": f"unknown method: dashboard.{name}"}
+                self.notify_raw({"jsonrpc": "2.0", "id": rid, "error": error})
             return
-        ctx = self._context(params)
+        ctx = self._context(params, named=True)
         if self._server_param:
             self._delivery.corr = {"discord_srv_id": ctx.server_id}
         try:
@@ -577,6 +585,8 @@ class Transport:
             result = {"error": str(exc)}
         finally:
             self._delivery.corr = None
+        if rid is _CLOSED:  # a notification: nobody waits for the answer
+            return
         try:
             line = _encode({"jsonrpc": "2.0", "id": rid, "result": result})
         except (TypeError, ValueError) as exc:

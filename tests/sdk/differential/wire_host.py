@@ -180,3 +180,85 @@ def run_corpus(
         return {"boot": [line.decode("utf-8", "replace") for line in boot], "cases": out}
     finally:
         run.close()
+
+
+SCENARIO_PLUGIN = HERE / "scenario_plugin.py"
+
+
+def normalise(line: str) -> str:
+    """A recorded line with what may differ between SDKs without meaning anything stripped:
+    tracebacks (file paths, frames) are cut to their headline."""
+    if '"Traceback' in line or "\\nTraceback" in line:
+        msg = json.loads(line)
+        text = msg.get("params", {}).get("message", "")
+        msg["params"]["message"] = text.split("\n", 1)[0] + " <traceback>"
+        return json.dumps(msg, separators=(",", ":"))
+    return line
+
+
+def run_scenarios(
+    python: str, steps: list[dict[str, Any]], *, sdk: str = "yourbot_sdk", boot: dict[str, Any] | None = None
+) -> dict[str, list[str]]:
+    """Run ``scenario_plugin.py`` under one SDK and feed it ``steps`` in order.
+
+    Each step ``{"id", "send": message or [messages], "until": substring, "settle": seconds}`` sends
+    its messages, answers every request with ``{"result": {}}``, and records the lines written until
+    a line containing ``until`` arrived (then ``settle`` more seconds, default 0.15) or, without
+    ``until``, for ``settle`` seconds (default 0.4).
+    """
+    run = _ScenarioRun(python, sdk)
+    try:
+        started = [line.decode() for line in run.collect_one(time.monotonic() + 15.0)]
+        run.send({"jsonrpc": "2.0", "method": "host.boot", "params": boot or boot_params()})
+        out: dict[str, list[str]] = {"boot": started + run.serve(None, 0.4)}
+        for step in steps:
+            sends = step["send"] if isinstance(step["send"], list) else [step["send"]]
+            for msg in sends:
+                if isinstance(msg, bytes):
+                    run.proc.stdin.write(msg)  # type: ignore[union-attr]
+                    run.proc.stdin.flush()  # type: ignore[union-attr]
+                else:
+                    run.send(msg)
+            out[step["id"]] = [normalise(line) for line in run.serve(step.get("until"), step.get("settle"))]
+        return out
+    finally:
+        run.close()
+
+
+class _ScenarioRun(WireRun):
+    def __init__(self, python: str, sdk: str) -> None:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("MMO_SDK_", "YOURBOT_SDK_"))}
+        self.proc = subprocess.Popen(
+            [python, str(SCENARIO_PLUGIN), sdk],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            cwd=str(HERE),
+        )
+        self.lines = queue.Queue()
+        self.results = queue.Queue()
+        self.stderr = []
+        threading.Thread(target=self._read_out, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+
+    def serve(self, until: str | None, settle: float | None) -> list[str]:
+        deadline = time.monotonic() + (10.0 if until else (settle if settle is not None else 0.4))
+        out: list[str] = []
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                if until:
+                    raise AssertionError(f"no line containing {until!r}; got {out[-5:]} {self.stderr[-10:]}") from None
+                return out
+            if line is None:
+                return out
+            match = _ID.match(line)
+            if match:
+                self.send({"jsonrpc": "2.0", "id": int(match.group(1)), "result": {}})
+            text = line.decode("utf-8", "replace")
+            out.append(text)
+            if until and until in text:
+                deadline = time.monotonic() + (settle if settle is not None else 0.15)
+                until = None
