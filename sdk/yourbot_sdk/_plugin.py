@@ -156,8 +156,10 @@ class Plugin:
     def schedule(self, interval_seconds: int) -> Callable[[F], F]:
         """Run ``fn(ctx)`` every ``interval_seconds`` (single-server processes; prefer ``@plugin.cron``)."""
 
+        interval = int(interval_seconds)
+
         def register(f: F) -> F:
-            self._scheduled_tasks.append((f, interval_seconds))
+            self._scheduled_tasks.append((f, interval))
             return f
 
         return register

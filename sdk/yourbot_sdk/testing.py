@@ -578,7 +578,7 @@ class _MockHttp:
         )
         for pattern, response in self._mock_responses:
             if pattern in url:
-                return {**response, "headers": dict(response["headers"]), "truncated": False}
+                return {**response, "truncated": False}
         return {"status": 200, "headers": {}, "body_bytes": "", "truncated": False}
 
     def request(

@@ -1,4 +1,4 @@
-"""``mmo validate`` and ``mmo bundle``: the review's static checks, locally, and the deterministic upload zip."""
+"""``yourbot validate`` and ``yourbot bundle``: the review's static checks, locally, and the deterministic upload zip."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from . import UsageError
+from . import UsageError, prog
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -31,11 +31,50 @@ def _line(finding: Any) -> str:
     return f"{finding.severity.upper()} {finding.code} {where}: {finding.message}"
 
 
-def command_validate(path: str, *, as_json: bool = False) -> int:
+def _identity_findings(target: Path, plugin_id: str | None, version: str | None) -> list[Any]:
+    """``--id``/``--version``: the manifest must name the plugin and version the platform has."""
+    if plugin_id is None and version is None:
+        return []
+    from .._validate import ERROR, Finding
+
+    text = None
+    if target.is_dir() and (target / "manifest.json").is_file():
+        text = (target / "manifest.json").read_text(encoding="utf-8")
+    elif target.is_file():
+        try:
+            with zipfile.ZipFile(target) as zf:
+                text = zf.read("manifest.json").decode("utf-8")
+        except (KeyError, zipfile.BadZipFile, OSError, UnicodeDecodeError):
+            text = None
+    try:
+        manifest = json.loads(text) if text is not None else None
+    except ValueError:
+        manifest = None
+    if not isinstance(manifest, dict):
+        return []  # the checks already report a missing or broken manifest
+    out = []
+    for field, expected, what in (("id", plugin_id, "plugin id"), ("version", version, "version")):
+        if expected is not None and manifest.get(field) != expected:
+            out.append(
+                Finding(
+                    ERROR,
+                    "manifest_plugin_id_mismatch" if field == "id" else "manifest_version_mismatch",
+                    "manifest.json",
+                    None,
+                    f'manifest.json {field} is {manifest.get(field)!r} but the platform {what} is "{expected}"; '
+                    f'set "{field}": "{expected}"',
+                )
+            )
+    return out
+
+
+def command_validate(
+    path: str, *, as_json: bool = False, plugin_id: str | None = None, version: str | None = None
+) -> int:
     target = Path(path)
     if not target.exists():
         raise UsageError(f"{target} does not exist; give a plugin directory or a .zip")
-    findings = _validate(target)
+    findings = [*_identity_findings(target, plugin_id, version), *_validate(target)]
     if as_json:
         print(json.dumps([_as_dict(f) for f in findings], indent=2))
     else:
@@ -60,7 +99,7 @@ def command_bundle(path: str, output: str | None) -> int:
     for f in findings:
         print(_line(f), file=sys.stderr)
     if errors:
-        print(f"mmo bundle: refusing to bundle, {len(errors)} error(s) found", file=sys.stderr)
+        print(f"{prog()} bundle: refusing to bundle, {len(errors)} error(s) found", file=sys.stderr)
         return 1
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     from .._validate import LIMITS, list_directory
@@ -78,7 +117,7 @@ def command_bundle(path: str, output: str | None) -> int:
     if unpacked > LIMITS.max_unpacked:
         problems.append(f"{unpacked} bytes unpacked (limit {LIMITS.max_unpacked})")
     if problems:
-        print(f"mmo bundle: bundle_too_large: {'; '.join(problems)}", file=sys.stderr)
+        print(f"{prog()} bundle: bundle_too_large: {'; '.join(problems)}", file=sys.stderr)
         return 1
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
@@ -92,7 +131,7 @@ def command_bundle(path: str, output: str | None) -> int:
     size = tmp.stat().st_size
     if size > LIMITS.max_zipped:
         tmp.unlink()
-        print(f"mmo bundle: bundle_too_large: {size} bytes zipped (limit {LIMITS.max_zipped})", file=sys.stderr)
+        print(f"{prog()} bundle: bundle_too_large: {size} bytes zipped (limit {LIMITS.max_zipped})", file=sys.stderr)
         return 1
     tmp.replace(dest)
     print(f"{dest} ({size} bytes, {len(files)} files)")

@@ -1,4 +1,4 @@
-"""``mmo dev``: run the entries of events.yaml (or events.json) against one ``MockContext`` and show what happened."""
+"""``yourbot dev``: run the entries of events.yaml (or events.json) against one ``MockContext`` and show what happened."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import UsageError
+from . import UsageError, prog
 from ._yaml import YamlError, load
 
 _SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", "dist", "node_modules"}
-_CAPABILITY_KEYS = ("capabilities_required", "capabilities_requested", "requested_capabilities", "capabilities")
 
 
 def load_entries(root: Path) -> tuple[list[dict[str, Any]], str]:
@@ -41,16 +40,9 @@ def manifest_capabilities(root: Path) -> list[str] | None:
         return None
     if not isinstance(manifest, dict):
         return None
-    caps: list[str] = []
-    for key in _CAPABILITY_KEYS:
-        if isinstance(manifest.get(key), list):
-            caps = [c for c in manifest[key] if isinstance(c, str)]
-            break
-    if manifest.get("slash_commands"):
-        caps.append("interaction:respond")
-    if manifest.get("proxy_domains_requested"):
-        caps.append("proxy:http")
-    return sorted(set(caps))
+    from ..spec.capabilities import effective_capabilities
+
+    return sorted(effective_capabilities(manifest))
 
 
 def _unload(root: Path) -> None:
@@ -61,9 +53,9 @@ def _unload(root: Path) -> None:
 
 
 def _recorders(ctx: Any) -> dict[str, list[Any]]:
-    from ..testing import DISCORD_LISTS
+    from ..testing import _DISCORD_LISTS
 
-    lists = {name: getattr(ctx.discord, name) for name in DISCORD_LISTS}
+    lists = {name: getattr(ctx.discord, name) for name in _DISCORD_LISTS}
     lists.update(
         {
             "responses": ctx.interaction.responses,
@@ -74,6 +66,8 @@ def _recorders(ctx: Any) -> dict[str, list[Any]]:
             "metrics": ctx.metrics.recorded,
             "sql": ctx.sql.executed,
             "logs": ctx.log_entries,
+            "ws_ensured": ctx.ws.ensured,
+            "ws_sent": ctx.ws.sent,
         }
     )
     return lists
@@ -104,7 +98,7 @@ def run_once(root: Path, out: Any = None) -> bool:
     ctx = MockContext(capabilities=caps)
     granted = "all (no manifest.json)" if caps is None else ", ".join(caps) or "none"
     print(
-        f"mmo dev: {len(entries)} entries from {source}; capabilities: {granted}",
+        f"{prog()} dev: {len(entries)} entries from {source}; capabilities: {granted}",
         file=out,
     )
     ok = True
@@ -126,7 +120,7 @@ def run_once(root: Path, out: Any = None) -> bool:
                 print(f"   {name}: {_show(item)}", file=out)
         if label.startswith("dashboard"):
             print(f"   result: {_show(result)}", file=out)
-    print("mmo dev: " + ("done" if ok else "finished with errors"), file=out)
+    print(f"{prog()} dev: " + ("done" if ok else "finished with errors"), file=out)
     return ok
 
 
@@ -165,20 +159,20 @@ def _mtimes(root: Path) -> dict[Path, float]:
 def command_dev(path: str, *, watch: bool = False) -> int:
     root = Path(path).resolve()
     if not (root / "__main__.py").is_file():
-        raise UsageError(f"{root} has no __main__.py; run mmo dev in a plugin folder or pass --path")
+        raise UsageError(f"{root} has no __main__.py; run {prog()} dev in a plugin folder or pass --path")
     ok = run_once(root)
     if not watch:
         return 0 if ok else 1
     seen = _mtimes(root)
     # Flush explicitly: under a pipe stdout is block-buffered and a watcher would look silent.
-    print("mmo dev: watching *.py for changes (Ctrl-C to stop)", flush=True)
+    print(f"{prog()} dev: watching *.py for changes (Ctrl-C to stop)", flush=True)
     try:
         while True:
             time.sleep(0.5)
             now = _mtimes(root)
             if now != seen:
                 seen = now
-                print("\nmmo dev: change detected, rerunning", flush=True)
+                print(f"\n{prog()} dev: change detected, rerunning", flush=True)
                 run_once(root)
                 sys.stdout.flush()
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""``mmo new``: write a plugin project whose own tests pass out of the box."""
+"""``yourbot new`` and ``yourbot init``: write a plugin project whose own tests pass out of the box."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from . import UsageError
+from . import UsageError, prog
 
 TEMPLATES = {
     "basic": "message_create handler answering !ping with Pong! (ignores bots)",
@@ -49,7 +49,7 @@ def command_new(plugin_id: str | None, target: str | None, template: str, list_t
             print(f"{key:8} {text}")
         return 0
     if not plugin_id:
-        raise UsageError("give the plugin id, e.g. `mmo new dice_roller`")
+        raise UsageError(f"give the plugin id, e.g. `{prog()} new dice_roller`")
     if not PLUGIN_ID.fullmatch(plugin_id):
         raise UsageError(
             f"invalid plugin id {plugin_id!r}: 3-32 characters, a lowercase letter first, then a-z, 0-9 or _"
@@ -65,5 +65,39 @@ def command_new(plugin_id: str | None, target: str | None, template: str, list_t
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     print(f"Created {dest}/ from template {template!r} ({len(files)} files). Next:")
-    print(f"  cd {dest} && pytest && mmo dev")
+    print(f"  cd {dest} && python -m pytest && {prog()} dev")
     return 0
+
+
+def _ask(question: str, default: str) -> str:
+    answer = input(f"{question} [{default}]: ").strip()
+    return answer or default
+
+
+def command_init() -> int:
+    """Ask for the id, template and folder, then do what ``new`` does. Ctrl-D/Ctrl-C cancels (exit 1)."""
+    print(f"[{prog()} init] Let's create a plugin.\n")
+    default_id = re.sub(r"[^a-z0-9_]", "_", Path.cwd().name.lower()).strip("_") or "my_plugin"
+    if not PLUGIN_ID.fullmatch(default_id):
+        default_id = "my_plugin"
+    try:
+        while True:
+            plugin_id = _ask("Plugin id (3-32 of a-z, 0-9, _; a letter first)", default_id)
+            if PLUGIN_ID.fullmatch(plugin_id):
+                break
+            print(f"  {plugin_id!r} is not a valid id; try again")
+        print("Templates:")
+        names = list(TEMPLATES)
+        for i, (key, text) in enumerate(TEMPLATES.items(), 1):
+            print(f"  {i}. {key:8} {text}")
+        while True:
+            choice = _ask("Template (number or name)", "basic")
+            template = names[int(choice) - 1] if choice.isdigit() and 1 <= int(choice) <= len(names) else choice
+            if template in TEMPLATES:
+                break
+            print(f"  {choice!r} is not one of {', '.join(names)}; try again")
+        target = _ask("Create it in", f"./{plugin_id}")
+    except (EOFError, KeyboardInterrupt):
+        print(f"\n[{prog()} init] cancelled.")
+        return 1
+    return command_new(plugin_id, target, template, False)
