@@ -23,7 +23,7 @@ class _AliasFinder:
     """Resolve ``mmo_maid_sdk.<x>`` to the already-implemented ``yourbot_sdk.<x>`` (imported on first use)."""
 
     @staticmethod
-    def find_spec(fullname: str, path: object = None, target: object = None):  # noqa: ANN205 - importlib protocol
+    def find_spec(fullname: str, path: object = None, target: object = None):
         if not fullname.startswith(_ALIAS + "."):
             return None
         import importlib.util
@@ -38,7 +38,7 @@ class _AliasLoader:
     def __init__(self, real: str) -> None:
         self.real = real
 
-    def create_module(self, spec: object):  # noqa: ANN201 - importlib protocol
+    def create_module(self, spec: object):
         import importlib
 
         return importlib.import_module(self.real)

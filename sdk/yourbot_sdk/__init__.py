@@ -24,7 +24,7 @@ from ._plugin import Plugin
 
 __version__ = "0.11.0"
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - the official SDK's order
     "Plugin",
     "Context",
     "QueryResult",

@@ -205,7 +205,7 @@ class _DiscordApiBase(_Api):
     def iter_messages(
         self, *, channel_id: str, batch_size: int = 50, before: str | None = None, after: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Every message of a channel, ``batch_size`` (1-50) per request: newest first, or oldest first with ``after``."""
+        """Every message of a channel, ``batch_size`` (1-50) a request: newest first, or oldest first with ``after``."""
         size = max(1, min(int(batch_size), 50))
         forward = after is not None
         cursor = after if forward else before
@@ -391,7 +391,7 @@ class _Namespace:
 
     def __get__(self, ctx: Context | None, owner: type) -> Any:
         if ctx is None:
-            return namespace_class(self.name)
+            return self
         value = ctx.__dict__[self.name] = namespace_class(self.name)(ctx._transport, ctx)
         return value
 

@@ -57,7 +57,9 @@ class RateLimitError(SdkError):
 
     code = "RATE_LIMITED"
 
-    def __init__(self, message: str = "Rate limit exceeded", retry_after: float = 0, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str = "Rate limit exceeded", retry_after: float = 0, *, code: str | None = None
+    ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
 
@@ -104,17 +106,12 @@ class RpcError(SdkError, RuntimeError):
     """Any other host error; still a ``RuntimeError``, as 0.5.x raised for these. ``method`` is the RPC."""
 
     code = "RPC_ERROR"
-
-    def __init__(self, message: str = "", *, code: str | None = None, method: str = "") -> None:
-        super().__init__(message, code=code)
-        if method:
-            self.method = method
-
+    #: The RPC the host refused (set on errors the runtime raises).
     method = ""
 
 
-PermissionError = SdkPermissionError  # noqa: A001 - the SDK's public name since 0.5
-TimeoutError = RpcTimeoutError  # noqa: A001
+PermissionError = SdkPermissionError
+TimeoutError = RpcTimeoutError
 
 #: Appended to a CapabilityError the host raised: where the fix goes.
 MANIFEST_HINT = " (add the capability to capabilities_required in your manifest.json)"
@@ -223,7 +220,9 @@ def error_from_response(method: str, error: Any) -> SdkError:
     if cls is CapabilityError:
         return CapabilityError(text + MANIFEST_HINT)
     if cls is RpcError:
-        return RpcError(f"RPC error ({method}): {text}", method=method)
+        exc = RpcError(f"RPC error ({method}): {text}")
+        exc.method = method
+        return exc
     return cls(text)
 
 

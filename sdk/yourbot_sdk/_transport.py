@@ -168,7 +168,7 @@ class Transport:
             "utf-8", "surrogatepass"
         )
         if self._closed:
-            raise RpcError(f"RPC error ({method}): host connection closed", method=method)
+            raise _closed(method)
         lock = _thread.allocate_lock()
         lock.acquire()
         slot = [lock, None]
@@ -177,13 +177,13 @@ class Transport:
             self._write(data)
         except OSError:
             self._pending.pop(rid, None)
-            raise RpcError(f"RPC error ({method}): host connection closed", method=method) from None
+            raise _closed(method) from None
         if not lock.acquire(timeout=self._timeout):
             self._pending.pop(rid, None)
             raise RpcTimeoutError(f"RPC timeout: {method} ({self._timeout:g}s)")
         msg = slot[1]
         if msg is _CLOSED:
-            raise RpcError(f"RPC error ({method}): host connection closed", method=method)
+            raise _closed(method)
         if "error" in msg:
             error = msg["error"]
             self._warn_rejection(method, error)
@@ -424,7 +424,9 @@ class Transport:
         boot = self._boot
         assert boot is not None
         if not boot.pool and not named:
-            return Context._build(self, boot.server_id, boot.plugin_id, boot.version, set(boot.capabilities), request_id)
+            return Context._build(
+                self, boot.server_id, boot.plugin_id, boot.version, set(boot.capabilities), request_id
+            )
         caps = params.get("capabilities")
         capabilities = set(boot.capabilities)
         if isinstance(caps, list):
@@ -671,6 +673,12 @@ class Transport:
         self._flush_acks()
         self._drain_output(2.0)
         return 0
+
+
+def _closed(method: str) -> RpcError:
+    exc = RpcError(f"RPC error ({method}): host connection closed")
+    exc.method = method
+    return exc
 
 
 def _tb(*, user: bool = False) -> str:

@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from .spec.capabilities import declared_capabilities
 from .spec.manifest import DASHBOARD_WIDTHS, WIDGET_PERMISSIONS
@@ -43,9 +43,9 @@ class Finding:
     severity: str
     code: str
     message: str
-    path: Optional[str] = None
-    line: Optional[int] = None
-    hint: Optional[str] = None
+    path: str | None = None
+    line: int | None = None
+    hint: str | None = None
 
 
 @dataclass
@@ -58,9 +58,9 @@ class ValidationResult:
         code: str,
         message: str,
         *,
-        path: Optional[str] = None,
-        line: Optional[int] = None,
-        hint: Optional[str] = None,
+        path: str | None = None,
+        line: int | None = None,
+        hint: str | None = None,
     ) -> None:
         self.findings.append(Finding(severity, code, message, path, line, hint))
 
@@ -96,8 +96,8 @@ def validate_artifact(
     plugin_id: str,
     version: str,
     artifact_bytes: bytes,
-    effective_manifest: Optional[dict] = None,
-    stored_dashboard_manifest: Optional[dict] = None,
+    effective_manifest: dict | None = None,
+    stored_dashboard_manifest: dict | None = None,
 ) -> ValidationResult:
     """Review a zipped bundle: every static check, plus the manifest's id and version against the platform's."""
     from . import _plugin
@@ -122,7 +122,7 @@ def validate_artifact(
             result.add(
                 "error",
                 "manifest_plugin_id_mismatch",
-                f'manifest.json id is "{manifest.get("id")}", but this plugin was created as "{plugin_id}" on the platform.',
+                f'manifest.json id is "{manifest.get("id")}", but this plugin is "{plugin_id}" on the platform.',
                 path="manifest.json",
                 hint=f'Change "id": "{plugin_id}" in manifest.json; the platform-side id is authoritative.',
             )
@@ -130,7 +130,7 @@ def validate_artifact(
             result.add(
                 "error",
                 "manifest_version_mismatch",
-                f'manifest.json version is "{manifest.get("version")}", but this version is "{version}" on the platform.',
+                f'manifest.json version is "{manifest.get("version")}", but this version is "{version}" here.',
                 path="manifest.json",
                 hint=f'Set "version": "{version}" in manifest.json.',
             )
@@ -224,4 +224,3 @@ def write_manifest_capabilities(manifest: dict, caps: Any) -> None:
     names = list(caps)
     manifest["capabilities_required"] = names
     manifest["capabilities_requested"] = list(names)
-

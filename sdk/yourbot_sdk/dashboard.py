@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - the official SDK's order
     "Manifest",
     "Page",
     "StatCard",
@@ -34,13 +34,13 @@ _PERMISSION_VALUES = {"viewer", "manager", "owner"}
 _MODES = ("manifest", "iframe")
 
 
-def _validate_width(value: Optional[str]) -> Optional[str]:
+def _validate_width(value: str | None) -> str | None:
     if value is not None and value not in _WIDGET_WIDTHS:
         raise ValueError(f"width must be one of {sorted(_WIDGET_WIDTHS)}, got {value!r}")
     return value
 
 
-def _validate_permission(value: Optional[str]) -> Optional[str]:
+def _validate_permission(value: str | None) -> str | None:
     if value is not None and value not in _PERMISSION_VALUES:
         raise ValueError(f"permission must be one of {sorted(_PERMISSION_VALUES)}, got {value!r}")
     return value
@@ -55,7 +55,7 @@ class Column:
     """A table column: the row ``key`` and its header ``label`` (the key when omitted)."""
 
     key: str
-    label: Optional[str] = None
+    label: str | None = None
 
     def to_json(self) -> dict:
         return {"key": self.key, "label": self.label or self.key}
@@ -66,7 +66,7 @@ class Option:
     """A choice of a select field: ``value`` and its ``label`` (the value when omitted)."""
 
     value: str
-    label: Optional[str] = None
+    label: str | None = None
 
     def to_json(self) -> dict:
         return {"value": self.value, "label": self.label or self.value}
@@ -94,12 +94,12 @@ class _Field:
     label: str
     type: str
     required: bool = False
-    placeholder: Optional[str] = None
-    help_text: Optional[str] = None
-    options: Optional[list] = None
-    min: Optional[float] = None
-    max: Optional[float] = None
-    step: Optional[float] = None
+    placeholder: str | None = None
+    help_text: str | None = None
+    options: list | None = None
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {"key": self.key, "label": self.label, "type": self.type}
@@ -122,11 +122,11 @@ class _Field:
 class _Widget:
     id: str
     type: str
-    title: Optional[str] = None
-    width: Optional[str] = None
-    refresh_seconds: Optional[int] = None
-    rpc_method: Optional[str] = None
-    permission: Optional[str] = None
+    title: str | None = None
+    width: str | None = None
+    refresh_seconds: int | None = None
+    rpc_method: str | None = None
+    permission: str | None = None
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {"id": self.id, "type": self.type}
@@ -148,10 +148,10 @@ def _widget(
     prefix: str,
     title: Any,
     rpc: Any,
-    id: Optional[str],
-    width: Optional[str],
-    refresh_seconds: Optional[int],
-    permission: Optional[str],
+    id: str | None,
+    width: str | None,
+    refresh_seconds: int | None,
+    permission: str | None,
 ) -> None:
     _Widget.__init__(
         self,
@@ -168,19 +168,19 @@ def _widget(
 class StatCard(_Widget):
     """One big number (``{"value", "change"}`` from the handler)."""
 
-    label: Optional[str] = None
-    icon: Optional[str] = None
+    label: str | None = None
+    icon: str | None = None
 
     def __init__(
         self,
         label: str,
         *,
         rpc: str,
-        id: Optional[str] = None,
-        icon: Optional[str] = None,
+        id: str | None = None,
+        icon: str | None = None,
         width: str = "third",
-        refresh_seconds: Optional[int] = None,
-        permission: Optional[str] = None,
+        refresh_seconds: int | None = None,
+        permission: str | None = None,
     ):
         _widget(self, "stat_card", "stat", label, rpc, id, width, refresh_seconds, permission)
         self.label = label
@@ -197,7 +197,7 @@ class StatCard(_Widget):
 class Chart(_Widget):
     """A chart (``{"labels", "series"}``): ``Chart.line/bar/pie/gauge(title, rpc=...)`` or ``chart_type=``."""
 
-    _VALID_TYPES = {"line", "bar", "pie", "gauge", "area", "doughnut", "scatter"}
+    _VALID_TYPES = frozenset({"line", "bar", "pie", "gauge", "area", "doughnut", "scatter"})
 
     def __init__(
         self,
@@ -205,11 +205,11 @@ class Chart(_Widget):
         *,
         rpc: str,
         chart_type: str,
-        id: Optional[str] = None,
+        id: str | None = None,
         width: str = "half",
-        refresh_seconds: Optional[int] = None,
-        chart_options: Optional[dict] = None,
-        permission: Optional[str] = None,
+        refresh_seconds: int | None = None,
+        chart_options: dict | None = None,
+        permission: str | None = None,
     ):
         if chart_type not in self._VALID_TYPES:
             raise ValueError(f"chart_type must be one of {sorted(self._VALID_TYPES)}, got {chart_type!r}")
@@ -218,20 +218,20 @@ class Chart(_Widget):
         self.chart_options = chart_options
 
     @classmethod
-    def line(cls, title: str, **kwargs: Any) -> Chart:
-        return cls(title, chart_type="line", **kwargs)
+    def line(cls, title: str, *, rpc: str, **kwargs: Any) -> Chart:
+        return cls(title, rpc=rpc, chart_type="line", **kwargs)
 
     @classmethod
-    def bar(cls, title: str, **kwargs: Any) -> Chart:
-        return cls(title, chart_type="bar", **kwargs)
+    def bar(cls, title: str, *, rpc: str, **kwargs: Any) -> Chart:
+        return cls(title, rpc=rpc, chart_type="bar", **kwargs)
 
     @classmethod
-    def pie(cls, title: str, **kwargs: Any) -> Chart:
-        return cls(title, chart_type="pie", **kwargs)
+    def pie(cls, title: str, *, rpc: str, **kwargs: Any) -> Chart:
+        return cls(title, rpc=rpc, chart_type="pie", **kwargs)
 
     @classmethod
-    def gauge(cls, title: str, **kwargs: Any) -> Chart:
-        return cls(title, chart_type="gauge", **kwargs)
+    def gauge(cls, title: str, *, rpc: str, **kwargs: Any) -> Chart:
+        return cls(title, rpc=rpc, chart_type="gauge", **kwargs)
 
     def to_json(self) -> dict:
         out = super().to_json()
@@ -250,10 +250,10 @@ class Table(_Widget):
         *,
         rpc: str,
         columns: Iterable,
-        id: Optional[str] = None,
+        id: str | None = None,
         width: str = "full",
-        refresh_seconds: Optional[int] = None,
-        permission: Optional[str] = None,
+        refresh_seconds: int | None = None,
+        permission: str | None = None,
     ):
         _widget(self, "table", "table", title, rpc, id, width, refresh_seconds, permission)
         self.columns = [_column(c) for c in columns]
@@ -270,10 +270,10 @@ def _simple(kind: str, prefix: str, default_width: str, doc: str) -> type:
         title: str,
         *,
         rpc: str,
-        id: Optional[str] = None,
+        id: str | None = None,
         width: str = default_width,
-        refresh_seconds: Optional[int] = None,
-        permission: Optional[str] = None,
+        refresh_seconds: int | None = None,
+        permission: str | None = None,
     ) -> None:
         _widget(self, kind, prefix, title, rpc, id, width, refresh_seconds, permission)
 
@@ -291,17 +291,17 @@ Markdown = _simple("markdown", "md", "full", 'Rendered Markdown (``{"markdown"}`
 class ProgressBar(_Widget):
     """Progress towards a goal (``{"value", "max", "label"}``)."""
 
-    label: Optional[str] = None
+    label: str | None = None
 
     def __init__(
         self,
         label: str,
         *,
         rpc: str,
-        id: Optional[str] = None,
+        id: str | None = None,
         width: str = "half",
-        refresh_seconds: Optional[int] = None,
-        permission: Optional[str] = None,
+        refresh_seconds: int | None = None,
+        permission: str | None = None,
     ):
         _widget(self, "progress_bar", "progress", label, rpc, id, width, refresh_seconds, permission)
         self.label = label
@@ -323,10 +323,10 @@ class Form(_Widget):
         *,
         rpc: str,
         save_rpc: str,
-        title: Optional[str] = None,
-        id: Optional[str] = None,
+        title: str | None = None,
+        id: str | None = None,
         width: str = "full",
-        permission: Optional[str] = None,
+        permission: str | None = None,
     ):
         _Widget.__init__(
             self,
@@ -350,8 +350,8 @@ class Form(_Widget):
         *,
         key: str,
         required: bool = False,
-        placeholder: Optional[str] = None,
-        help_text: Optional[str] = None,
+        placeholder: str | None = None,
+        help_text: str | None = None,
     ) -> Form:
         return self._add(key=key, label=label, type="text", required=required, placeholder=placeholder,
                          help_text=help_text)  # fmt: skip
@@ -362,8 +362,8 @@ class Form(_Widget):
         *,
         key: str,
         required: bool = False,
-        placeholder: Optional[str] = None,
-        help_text: Optional[str] = None,
+        placeholder: str | None = None,
+        help_text: str | None = None,
     ) -> Form:
         return self._add(key=key, label=label, type="textarea", required=required, placeholder=placeholder,
                          help_text=help_text)  # fmt: skip
@@ -374,22 +374,22 @@ class Form(_Widget):
         *,
         key: str,
         required: bool = False,
-        min: Optional[float] = None,  # noqa: A002 - the official keyword
-        max: Optional[float] = None,  # noqa: A002
-        step: Optional[float] = None,
-        placeholder: Optional[str] = None,
-        help_text: Optional[str] = None,
+        min: float | None = None,
+        max: float | None = None,
+        step: float | None = None,
+        placeholder: str | None = None,
+        help_text: str | None = None,
     ) -> Form:
         return self._add(key=key, label=label, type="number", required=required, min=min, max=max, step=step,
                          placeholder=placeholder, help_text=help_text)  # fmt: skip
 
-    def toggle(self, label: str, *, key: str, help_text: Optional[str] = None) -> Form:
+    def toggle(self, label: str, *, key: str, help_text: str | None = None) -> Form:
         return self._add(key=key, label=label, type="toggle", help_text=help_text)
 
-    def color(self, label: str, *, key: str, help_text: Optional[str] = None) -> Form:
+    def color(self, label: str, *, key: str, help_text: str | None = None) -> Form:
         return self._add(key=key, label=label, type="color", help_text=help_text)
 
-    def date(self, label: str, *, key: str, required: bool = False, help_text: Optional[str] = None) -> Form:
+    def date(self, label: str, *, key: str, required: bool = False, help_text: str | None = None) -> Form:
         return self._add(key=key, label=label, type="date", required=required, help_text=help_text)
 
     def range(
@@ -397,31 +397,29 @@ class Form(_Widget):
         label: str,
         *,
         key: str,
-        min: float = 0,  # noqa: A002
-        max: float = 100,  # noqa: A002
+        min: float = 0,
+        max: float = 100,
         step: float = 1,
-        help_text: Optional[str] = None,
+        help_text: str | None = None,
     ) -> Form:
         return self._add(key=key, label=label, type="range", min=min, max=max, step=step, help_text=help_text)
 
     def select(
-        self, label: str, *, key: str, options: Iterable, required: bool = False, help_text: Optional[str] = None
+        self, label: str, *, key: str, options: Iterable, required: bool = False, help_text: str | None = None
     ) -> Form:
         return self._add(key=key, label=label, type="select", required=required,
                          options=[_option(o) for o in options], help_text=help_text)  # fmt: skip
 
     def multi_select(
-        self, label: str, *, key: str, options: Iterable, required: bool = False, help_text: Optional[str] = None
+        self, label: str, *, key: str, options: Iterable, required: bool = False, help_text: str | None = None
     ) -> Form:
         return self._add(key=key, label=label, type="multi_select", required=required,
                          options=[_option(o) for o in options], help_text=help_text)  # fmt: skip
 
-    def channel_picker(
-        self, label: str, *, key: str, required: bool = False, help_text: Optional[str] = None
-    ) -> Form:
+    def channel_picker(self, label: str, *, key: str, required: bool = False, help_text: str | None = None) -> Form:
         return self._add(key=key, label=label, type="channel", required=required, help_text=help_text)
 
-    def role_picker(self, label: str, *, key: str, required: bool = False, help_text: Optional[str] = None) -> Form:
+    def role_picker(self, label: str, *, key: str, required: bool = False, help_text: str | None = None) -> Form:
         return self._add(key=key, label=label, type="role", required=required, help_text=help_text)
 
     def to_json(self) -> dict:
@@ -438,9 +436,9 @@ class Page:
         self,
         title: str,
         *,
-        id: Optional[str] = None,
-        widgets: Optional[Iterable] = None,
-        permission: Optional[str] = None,
+        id: str | None = None,
+        widgets: Iterable | None = None,
+        permission: str | None = None,
     ):
         if not title or not str(title).strip():
             raise ValueError("Page title is required")
@@ -463,7 +461,7 @@ class Page:
 class Manifest:
     """The whole dashboard; ``to_json()`` is what ``dashboard_manifest.json`` holds."""
 
-    def __init__(self, *, mode: Optional[str] = None, pages: Optional[Iterable[Page]] = None):
+    def __init__(self, *, mode: str | None = None, pages: Iterable[Page] | None = None):
         if mode is not None and mode not in _MODES:
             raise ValueError(f"mode must be 'manifest' or 'iframe', got {mode!r}")
         self.mode = mode
@@ -478,4 +476,3 @@ class Manifest:
         if self.mode is not None:
             out["mode"] = self.mode
         return out
-

@@ -8,44 +8,44 @@ official testing kit's minimal defaults, so a plugin's tests see what they saw o
 
 from __future__ import annotations
 
-from typing import Any, Optional, TypedDict, Union
+from typing import Any, TypedDict, Union
 
 __all__ = [
     "EVENT_TYPES",
     "EVENT_TYPE_TO_SCHEMA",
     "ChannelCreate",
-    "ChannelDelete",
-    "ChannelUpdate",
-    "InteractionCreate",
-    "MemberJoin",
-    "MemberLeave",
-    "MemberUpdate",
-    "MessageCreate",
-    "MessageDelete",
-    "MessageEdit",
-    "ReactionAdd",
-    "ReactionRemove",
-    "RoleCreate",
-    "RoleDelete",
-    "RoleUpdate",
-    "VoiceStateUpdate",
     "ChannelCreateEvent",
+    "ChannelDelete",
     "ChannelDeleteEvent",
+    "ChannelUpdate",
     "ChannelUpdateEvent",
     "CommandOption",
+    "InteractionCreate",
     "InteractionCreateEvent",
     "InteractionMember",
+    "MemberJoin",
     "MemberJoinEvent",
+    "MemberLeave",
     "MemberLeaveEvent",
+    "MemberUpdate",
     "MemberUpdateEvent",
+    "MessageCreate",
     "MessageCreateEvent",
+    "MessageDelete",
     "MessageDeleteEvent",
+    "MessageEdit",
     "MessageEditEvent",
+    "ReactionAdd",
     "ReactionAddEvent",
+    "ReactionRemove",
     "ReactionRemoveEvent",
+    "RoleCreate",
     "RoleCreateEvent",
+    "RoleDelete",
     "RoleDeleteEvent",
+    "RoleUpdate",
     "RoleUpdateEvent",
+    "VoiceStateUpdate",
     "VoiceStateUpdateEvent",
     "make_event",
 ]
@@ -221,74 +221,74 @@ class RoleUpdateEvent(RoleCreateEvent):
 class MessageCreate(TypedDict, total=False):
     message_id: str
     channel_id: str
-    channel_name: Optional[str]
+    channel_name: str | None
     author_id: str
-    author_name: Optional[str]
+    author_name: str | None
     author_bot: bool
     content: str
-    created_at: Optional[str]
+    created_at: str | None
     embed_count: int
     attachment_count: int
     mention_count: int
-    reference_message_id: Optional[str]
-    author_username: Optional[str]
-    guild_id: Optional[str]
-    timestamp: Optional[str]
+    reference_message_id: str | None
+    author_username: str | None
+    guild_id: str | None
+    timestamp: str | None
 
 
 class MessageEdit(TypedDict, total=False):
     message_id: str
     channel_id: str
-    author_id: Optional[str]
+    author_id: str | None
     content: str
     embed_count: int
     attachment_count: int
     mention_count: int
-    guild_id: Optional[str]
+    guild_id: str | None
 
 
 class MessageDelete(TypedDict, total=False):
     message_id: str
     channel_id: str
-    author_id: Optional[str]
-    content: Optional[str]
-    guild_id: Optional[str]
+    author_id: str | None
+    content: str | None
+    guild_id: str | None
 
 
 class MemberJoin(TypedDict, total=False):
     user_id: str
     username: str
-    display_name: Optional[str]
+    display_name: str | None
     bot: bool
-    joined_at: Optional[str]
+    joined_at: str | None
     roles: list[str]
-    nick: Optional[str]
-    guild_id: Optional[str]
-    guild_name: Optional[str]
+    nick: str | None
+    guild_id: str | None
+    guild_name: str | None
     member_count: int
 
 
 class MemberLeave(TypedDict, total=False):
     user_id: str
     username: str
-    display_name: Optional[str]
+    display_name: str | None
     bot: bool
-    joined_at: Optional[str]
+    joined_at: str | None
     roles: list[str]
-    nick: Optional[str]
-    guild_id: Optional[str]
+    nick: str | None
+    guild_id: str | None
 
 
 class MemberUpdate(TypedDict, total=False):
     user_id: str
     username: str
-    display_name: Optional[str]
+    display_name: str | None
     bot: bool
     roles: list[str]
     before_roles: list[str]
-    nick: Optional[str]
-    before_nick: Optional[str]
-    guild_id: Optional[str]
+    nick: str | None
+    before_nick: str | None
+    guild_id: str | None
 
 
 class ReactionAdd(TypedDict, total=False):
@@ -297,7 +297,7 @@ class ReactionAdd(TypedDict, total=False):
     user_id: str
     emoji: str
     user_bot: bool
-    guild_id: Optional[str]
+    guild_id: str | None
 
 
 class ReactionRemove(TypedDict, total=False):
@@ -306,40 +306,40 @@ class ReactionRemove(TypedDict, total=False):
     user_id: str
     emoji: str
     user_bot: bool
-    guild_id: Optional[str]
+    guild_id: str | None
 
 
 class VoiceStateUpdate(TypedDict, total=False):
     user_id: str
-    username: Optional[str]
+    username: str | None
     bot: bool
     member_bot: bool
-    before_channel_id: Optional[str]
-    before_channel_name: Optional[str]
-    after_channel_id: Optional[str]
-    after_channel_name: Optional[str]
+    before_channel_id: str | None
+    before_channel_name: str | None
+    after_channel_id: str | None
+    after_channel_name: str | None
     before_self_stream: bool
     after_self_stream: bool
     self_mute: bool
     self_deaf: bool
     self_stream: bool
     self_video: bool
-    guild_id: Optional[str]
-    channel_id: Optional[str]
+    guild_id: str | None
+    channel_id: str | None
 
 
 class InteractionCreate(TypedDict, total=False):
     interaction_id: str
     type: int
     interaction_type: int
-    channel_id: Optional[str]
-    user_id: Optional[str]
-    user_name: Optional[str]
-    command_name: Optional[str]
-    command_type: Optional[int]
-    custom_id: Optional[str]
+    channel_id: str | None
+    user_id: str | None
+    user_name: str | None
+    command_name: str | None
+    command_type: int | None
+    custom_id: str | None
     modal_values: dict
-    guild_id: Optional[str]
+    guild_id: str | None
 
 
 class ChannelCreate(TypedDict, total=False):
@@ -347,9 +347,9 @@ class ChannelCreate(TypedDict, total=False):
     id: str
     name: str
     type: int
-    category_id: Optional[str]
-    position: Optional[int]
-    guild_id: Optional[str]
+    category_id: str | None
+    position: int | None
+    guild_id: str | None
 
 
 class ChannelDelete(TypedDict, total=False):
@@ -357,20 +357,20 @@ class ChannelDelete(TypedDict, total=False):
     id: str
     name: str
     type: int
-    category_id: Optional[str]
-    position: Optional[int]
-    guild_id: Optional[str]
+    category_id: str | None
+    position: int | None
+    guild_id: str | None
 
 
 class ChannelUpdate(TypedDict, total=False):
     channel_id: str
     id: str
     name: str
-    before_name: Optional[str]
+    before_name: str | None
     type: int
-    category_id: Optional[str]
-    position: Optional[int]
-    guild_id: Optional[str]
+    category_id: str | None
+    position: int | None
+    guild_id: str | None
 
 
 class RoleCreate(TypedDict, total=False):
@@ -382,7 +382,7 @@ class RoleCreate(TypedDict, total=False):
     permissions: str
     managed: bool
     mentionable: bool
-    guild_id: Optional[str]
+    guild_id: str | None
 
 
 class RoleDelete(TypedDict, total=False):
@@ -394,20 +394,20 @@ class RoleDelete(TypedDict, total=False):
     permissions: str
     managed: bool
     mentionable: bool
-    guild_id: Optional[str]
+    guild_id: str | None
 
 
 class RoleUpdate(TypedDict, total=False):
     role_id: str
     id: str
     name: str
-    before_name: Optional[str]
+    before_name: str | None
     color: int
     position: int
     permissions: str
     managed: bool
     mentionable: bool
-    guild_id: Optional[str]
+    guild_id: str | None
 
 
 EVENT_TYPE_TO_SCHEMA: dict[str, type] = {
@@ -450,7 +450,13 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "member_update": {"user_id": "200", "guild_id": "999", "roles": []},
     "reaction_add": _REACTION,
     "reaction_remove": _REACTION,
-    "voice_state_update": {"user_id": "200", "channel_id": "1", "guild_id": "999", "self_mute": False, "self_deaf": False},
+    "voice_state_update": {
+        "user_id": "200",
+        "channel_id": "1",
+        "guild_id": "999",
+        "self_mute": False,
+        "self_deaf": False,
+    },
     "interaction_create": {
         "interaction_id": "300",
         "interaction_type": 2,
@@ -494,8 +500,8 @@ SCHEMAS: dict[str, type] = {
 }
 
 
-def make_event(event_type: str, **overrides: Any) -> dict[str, Any]:
-    """A new event dict: the official testing kit's defaults for ``event_type``, updated with ``overrides``.
+def make_event(event_type: str, **kwargs: Any) -> dict[str, Any]:
+    """A new event dict: the official testing kit's defaults for ``event_type``, updated with ``kwargs``.
 
     Unknown event types start empty. Nested defaults (``roles``, ``modal_values``) are fresh objects.
     """
@@ -504,5 +510,5 @@ def make_event(event_type: str, **overrides: Any) -> dict[str, Any]:
     if defaults is not None:
         for key, value in defaults.items():
             event[key] = type(value)() if isinstance(value, (list, dict)) else value
-    event.update(overrides)
+    event.update(kwargs)
     return event

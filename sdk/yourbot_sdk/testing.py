@@ -656,8 +656,14 @@ class _MockWs:
 
     def ensure(self, name: str, url: str, *, secret_auth=None, auth=None, subscribe=None, binary: bool = False):
         self.ensured.append(
-            {"name": name, "url": url, "secret_auth": secret_auth, "auth": auth, "subscribe": subscribe,
-             "binary": binary}  # fmt: skip
+            {
+                "name": name,
+                "url": url,
+                "secret_auth": secret_auth,
+                "auth": auth,
+                "subscribe": subscribe,
+                "binary": binary,
+            }
         )
         return {"conn_id": f"mock-{name}", "name": name, "state": "connecting"}
 

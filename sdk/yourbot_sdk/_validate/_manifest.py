@@ -144,11 +144,17 @@ def _capability_findings(cap: str) -> list[Finding]:
     if cap in CATALOGUE:
         if cap == "events:message_content":
             return [
-                info("capability_no_effect", "events:message_content grants nothing: every plugin receives message text", M)
+                info(
+                    "capability_no_effect",
+                    "events:message_content grants nothing: every plugin receives message text",
+                    M,
+                )
             ]
         return []
     if cap in LEGACY_NAMES:
-        return [warning("legacy_capability_name", f'"{cap}" is a legacy capability name and grants nothing; remove it', M)]
+        return [
+            warning("legacy_capability_name", f'"{cap}" is a legacy capability name and grants nothing; remove it', M)
+        ]
     close = difflib.get_close_matches(cap.lower(), sorted(CATALOGUE), n=1, cutoff=0.6)
     hint = f'did you mean "{close[0]}"?' if close else f"known capabilities: {', '.join(sorted(CATALOGUE))}"
     shape = "" if CAP_RE.match(cap) else " (names look like area:action, lowercase)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from ..spec.cron import MAX_CRON_ENTRIES
+from ..spec.manifest import SDK_IMPORT_NAMES
 from ._ast import ModuleFacts, dotted, facts, module_name, nodes, scope_nodes
 from ._findings import Finding, error, warning
 from ._manifest import NAME_RE, dashboard_methods, manifest_problem

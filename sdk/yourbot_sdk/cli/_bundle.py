@@ -1,4 +1,4 @@
-"""``yourbot validate`` and ``yourbot bundle``: the review's static checks, locally, and the deterministic upload zip."""
+"""``yourbot validate`` and ``yourbot bundle``: the review's static checks locally, and the deterministic zip."""
 
 from __future__ import annotations
 

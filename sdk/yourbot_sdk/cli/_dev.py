@@ -1,4 +1,4 @@
-"""``yourbot dev``: run the entries of events.yaml (or events.json) against one ``MockContext`` and show what happened."""
+"""``yourbot dev``: run the entries of events.yaml (or events.json) against one ``MockContext``; show the effects."""
 
 from __future__ import annotations
 

@@ -54,19 +54,31 @@ def checks(root: Path) -> list[tuple[str, str, str, str]]:
     findings = _findings(root)
     manifest = [f for f in findings if f.path == "manifest.json" and f.code not in _CAPABILITY_CODES]
     rows.append(
-        (_status(manifest), "manifest.json", "manifest.json valid" if not manifest else "manifest.json has problems",
-         _first(manifest) if manifest else "all fields check out")  # fmt: skip
+        (
+            _status(manifest),
+            "manifest.json",
+            "manifest.json valid" if not manifest else "manifest.json has problems",
+            _first(manifest) if manifest else "all fields check out",
+        )
     )
     caps = [f for f in findings if f.code in _CAPABILITY_CODES]
     rows.append(
-        (_status(caps), "capabilities", "capabilities match the code" if not caps else "capability problems",
-         _first(caps) if caps else "every ctx call is covered, nothing unused")  # fmt: skip
+        (
+            _status(caps),
+            "capabilities",
+            "capabilities match the code" if not caps else "capability problems",
+            _first(caps) if caps else "every ctx call is covered, nothing unused",
+        )
     )
     code = [f for f in findings if f.code in _CODE_CODES]
     py_files = [p for p in root.rglob("*.py") if not {"tests", ".venv", "venv"} & set(p.relative_to(root).parts)]
     rows.append(
-        (_status(code), "code", "no blocked imports or calls" if not code else "blocked code found",
-         _first(code) if code else f"scanned {len(py_files)} .py file(s)")  # fmt: skip
+        (
+            _status(code),
+            "code",
+            "no blocked imports or calls" if not code else "blocked code found",
+            _first(code) if code else f"scanned {len(py_files)} .py file(s)",
+        )
     )
     rows.append(_requirements(root))
     tests = sorted(p.name for p in (root / "tests").glob("test_*.py")) if (root / "tests").is_dir() else []

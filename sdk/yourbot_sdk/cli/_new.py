@@ -10,9 +10,9 @@ from . import UsageError, prog
 
 TEMPLATES = {
     "basic": "message_create handler answering !ping with Pong! (ignores bots)",
+    "cron": "two @plugin.cron tasks: daily_summary at 09:00 UTC and a 15-minute heartbeat",
     "slash": "/hello slash command",
     "welcome": "greets new members in a channel set with /welcome-channel (KV)",
-    "cron": "two @plugin.cron tasks: daily_summary at 09:00 UTC and a 15-minute heartbeat",
 }
 PLUGIN_ID = re.compile(r"[a-z][a-z0-9_]{2,31}")
 

@@ -66,7 +66,14 @@ _HOMES = {
         "methods_of",
         "rpc_rules",
     ),
-    "cron": ("FIELDS", "MAX_CRON_ENTRIES", "MIN_CRON_INTERVAL_MINUTES", "CronSpec", "cron_entry_problems", "parse_cron"),
+    "cron": (
+        "FIELDS",
+        "MAX_CRON_ENTRIES",
+        "MIN_CRON_INTERVAL_MINUTES",
+        "CronSpec",
+        "cron_entry_problems",
+        "parse_cron",
+    ),
     "commands": (
         "CHOICE_TYPES",
         "COMMAND_NAME_PATTERN",

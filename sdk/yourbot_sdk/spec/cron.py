@@ -10,6 +10,7 @@ day-of-month and day-of-week are restricted a day matches if either does, as in 
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class CronSpec:
     ``CronSpec(text)`` raises ``ValueError`` naming the field that is wrong.
     """
 
-    __slots__ = ("dom_restricted", "dow_restricted", "days", "hours", "minutes", "months", "spec", "weekdays")
+    __slots__ = ("days", "dom_restricted", "dow_restricted", "hours", "minutes", "months", "spec", "weekdays")
 
     def __init__(self, spec: str) -> None:
         if not isinstance(spec, str):
@@ -148,7 +149,7 @@ class CronSpec:
     def min_gap_minutes(self) -> int:
         """The shortest gap between consecutive firings, across midnight too (1440 for once a day)."""
         firings = self.firings_per_day()
-        gaps = [b - a for a, b in zip(firings, firings[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(firings)]
         gaps.append(firings[0] + 1440 - firings[-1])
         return min(gaps)
 

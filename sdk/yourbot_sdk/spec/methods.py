@@ -88,10 +88,11 @@ class Param:
 
     ``send``: when the SDK puts it on the wire — ``always``, ``not_none``, ``truthy``, ``positive``
     (numbers > 0) or ``never`` (the method's own wire function uses it). ``convert``: how —
-    ``raw``, ``str`` (``str(v)``, cut to ``limit``), ``opt_str`` (the same, ``None`` kept), ``bool``, ``int``, ``clamp`` (``int`` then into
-    ``limit = (lo, hi)``), ``at_most`` (``min(int(v), limit)``), ``float``, ``seq`` (``list(v or [])``
-    cut to ``limit``), ``list`` (``list(v)``), ``ids`` (each ``str``, cut to ``limit``), ``str_map``
-    (keys and values ``str``), ``components`` (``to_dict()`` of each) or ``modal_rows``. ``key`` is
+    ``raw``, ``str`` (``str(v)``, cut to ``limit``), ``opt_str`` (the same, ``None`` kept),
+    ``bool``, ``int``, ``clamp`` (``int`` then into ``limit = (lo, hi)``), ``at_most``
+    (``min(int(v), limit)``), ``float``, ``seq`` (``list(v or [])`` cut to ``limit``), ``list``
+    (``list(v)``), ``ids`` (each ``str``, cut to ``limit``), ``str_map`` (keys and values
+    ``str``), ``components`` (``to_dict()`` of each) or ``modal_rows``. ``key`` is
     the wire name when it differs from the Python one.
     """
 
@@ -149,6 +150,7 @@ class Method:
         "returns",
         "rpc",
         "wire",
+        "wire_order",
     )
 
     def __init__(
@@ -164,6 +166,7 @@ class Method:
         returns: str = "None",
         bot_permission: str = "",
         wire: str = "",
+        wire_order: tuple[str, ...] = (),
         doc: str = "",
     ) -> None:
         self.namespace = namespace
@@ -176,6 +179,7 @@ class Method:
         self.returns = returns
         self.bot_permission = bot_permission
         self.wire = wire
+        self.wire_order = wire_order
         self.doc = doc
 
     @property
@@ -194,8 +198,11 @@ class Method:
         return ", ".join(parts)
 
     def wire_params(self) -> tuple[Param, ...]:
-        """The parameters the request carries as themselves (not folded by a ``wire`` builder)."""
-        return tuple(p for p in self.params if p.send != "never")
+        """The parameters the request carries as themselves (not folded by a ``wire`` builder), in wire order."""
+        params = [p for p in self.params if p.send != "never"]
+        if self.wire_order:
+            params.sort(key=lambda p: self.wire_order.index(p.name))
+        return tuple(params)
 
     def __repr__(self) -> str:
         return f"<Method ctx.{self.qualname}({self.signature()}) -> {self.rpc}>"
@@ -254,7 +261,9 @@ DISCORD: tuple[Method, ...] = (
             Param("content", "", send="truthy", convert="str", rule=_CONTENT),
             Param("embeds", None, send="truthy", rule=_EMBEDS),
             Param("components", None, send="truthy", convert="components", rule=_COMPONENTS),
-            Param("files", None, send="truthy", convert="seq", limit=3, rule=Rule("objects", required=False, max_items=3)),
+            Param(
+                "files", None, send="truthy", convert="seq", limit=3, rule=Rule("objects", required=False, max_items=3)
+            ),
             Param("allowed_mentions", None, send="not_none", rule=_MENTIONS),
         ),
         _SEND,
@@ -332,8 +341,8 @@ DISCORD: tuple[Method, ...] = (
     _d(
         "list_members",
         (
-            Param("limit", 100, convert="clamp", limit=(1, 100), rule=Rule("integer", minimum=1, maximum=100)),
             _opt_id("role_id"),
+            Param("limit", 100, convert="clamp", limit=(1, 100), rule=Rule("integer", minimum=1, maximum=100)),
             _opt_id("after"),
         ),
         _READ,
@@ -341,6 +350,7 @@ DISCORD: tuple[Method, ...] = (
         result="key:members",
         default=[],
         returns="List[Member]",
+        wire_order=("limit", "role_id", "after"),
         doc="Members by ascending user id (optionally with a role); after is a user-id cursor.",
     ),
     _d(
@@ -364,7 +374,14 @@ DISCORD: tuple[Method, ...] = (
             Param("channel_type", 0, rule=Rule("choice", choices=(0, 2, 4, 5, 13, 15))),
             Param("category_id", None, send="not_none", convert="str", rule=_OPT_ID),
             Param("topic", None, send="not_none", convert="str", limit=1024, rule=Rule("string", required=False)),
-            Param("user_limit", None, send="not_none", convert="clamp", limit=(0, 99), rule=Rule("integer", required=False)),
+            Param(
+                "user_limit",
+                None,
+                send="not_none",
+                convert="clamp",
+                limit=(0, 99),
+                rule=Rule("integer", required=False),
+            ),
         ),
         _CHANNELS,
         "manage_channels",
@@ -377,7 +394,14 @@ DISCORD: tuple[Method, ...] = (
             _id("channel_id"),
             Param("name", None, send="not_none", convert="str", limit=100, rule=Rule("string", required=False)),
             Param("topic", None, send="not_none", convert="str", limit=1024, rule=Rule("string", required=False)),
-            Param("user_limit", None, send="not_none", convert="clamp", limit=(0, 99), rule=Rule("integer", required=False)),
+            Param(
+                "user_limit",
+                None,
+                send="not_none",
+                convert="clamp",
+                limit=(0, 99),
+                rule=Rule("integer", required=False),
+            ),
         ),
         _CHANNELS,
         "manage_channels",
@@ -420,7 +444,9 @@ DISCORD: tuple[Method, ...] = (
             Param("archived", None, send="not_none", rule=Rule("boolean", required=False)),
             Param("locked", None, send="not_none", rule=Rule("boolean", required=False)),
             Param("name", None, send="not_none", convert="str", limit=100, rule=Rule("string", required=False)),
-            Param("auto_archive_duration", None, send="not_none", rule=Rule("choice", required=False, choices=_ARCHIVE)),
+            Param(
+                "auto_archive_duration", None, send="not_none", rule=Rule("choice", required=False, choices=_ARCHIVE)
+            ),
         ),
         _CHANNELS,
         "manage_threads",
@@ -438,7 +464,16 @@ DISCORD: tuple[Method, ...] = (
     ),
     _d(
         "set_nickname",
-        (_id("user_id"), Param("nickname", None, convert="opt_str", limit=32, rule=Rule("string", nullable=True, required=False, max_length=32))),
+        (
+            _id("user_id"),
+            Param(
+                "nickname",
+                None,
+                convert="opt_str",
+                limit=32,
+                rule=Rule("string", nullable=True, required=False, max_length=32),
+            ),
+        ),
         _MODERATE,
         "manage_nicknames",
         doc="Set a member's nickname; None resets it.",
@@ -460,7 +495,9 @@ DISCORD: tuple[Method, ...] = (
         (
             _id("user_id"),
             _reason(),
-            Param("delete_message_seconds", 0, convert="clamp", limit=(0, 604800), rule=Rule("integer", required=False)),
+            Param(
+                "delete_message_seconds", 0, convert="clamp", limit=(0, 604800), rule=Rule("integer", required=False)
+            ),
         ),
         _BAN,
         "ban_members",
@@ -504,7 +541,9 @@ DISCORD: tuple[Method, ...] = (
             Param("content", "", send="truthy", convert="str", rule=_CONTENT),
             Param("embeds", None, send="truthy", rule=_EMBEDS),
             Param("username", None, send="truthy", convert="str", rule=Rule("string", required=False, max_length=80)),
-            Param("avatar_url", None, send="truthy", convert="str", rule=Rule("string", required=False, max_length=2048)),
+            Param(
+                "avatar_url", None, send="truthy", convert="str", rule=Rule("string", required=False, max_length=2048)
+            ),
         ),
         _HOOKS,
         "manage_webhooks",
@@ -534,9 +573,10 @@ INTERACTION: tuple[Method, ...] = (
         "respond",
         (
             *_REPLY,
-            Param("update_message", False, send="truthy", convert="bool", rule=Rule("boolean", required=False)),
             Param("allowed_mentions", None, send="not_none", rule=_MENTIONS),
+            Param("update_message", False, send="truthy", convert="bool", rule=Rule("boolean", required=False)),
         ),
+        wire_order=("content", "embeds", "components", "ephemeral", "update_message", "allowed_mentions"),
         doc="The initial reply, once, within 3 s; update_message=True edits the message a component is on.",
     ),
     _i("defer", (Param("ephemeral", False, convert="bool", rule=Rule("boolean", required=False)),)),
@@ -664,9 +704,7 @@ SQL: tuple[Method, ...] = (
         doc="Rows as dicts: a QueryResult (a list) whose .truncated says the limit cut it.",
     ),
     Method("sql", "query_one", _SQL_PARAMS, capability=_SQL, result="key:row", returns="Optional[Dict[str, Any]]"),
-    Method(
-        "sql", "scalar", _SQL_PARAMS, capability=_SQL, rpc="sql.query_one", result="scalar", returns="Any"
-    ),
+    Method("sql", "scalar", _SQL_PARAMS, capability=_SQL, rpc="sql.query_one", result="scalar", returns="Any"),
 )
 
 _EKEY = Param("key", keyword_only=False, rule=Rule("string", max_length=256))
@@ -678,7 +716,9 @@ def _ttl(default: int, name: str = "ttl_seconds") -> Param:
 
 #: ``ctx.ephemeral``: no capability needed.
 EPHEMERAL: tuple[Method, ...] = (
-    Method("ephemeral", "counter", (_EKEY, _ttl(60, "window_seconds")), capability=None, result="counter", returns="int"),
+    Method(
+        "ephemeral", "counter", (_EKEY, _ttl(60, "window_seconds")), capability=None, result="counter", returns="int"
+    ),
     Method("ephemeral", "cooldown_set", (_EKEY, _ttl(60)), capability=None),
     Method("ephemeral", "cooldown_check", (_EKEY,), capability=None, result="cooldown", returns="Dict[str, Any]"),
     Method("ephemeral", "dedup", (_EKEY, _ttl(3600)), capability=None, result="dedup", returns="bool"),
@@ -715,8 +755,16 @@ HTTP: tuple[Method, ...] = (
         returns="Dict[str, Any]",
         doc="An HTTP request to a declared host; secret_auth/auth inject Authorization from a stored secret.",
     ),
-    Method("http", "get", (_URL, _HEADERS, _QUERY), capability=_HTTP, rpc="proxy.request", wire="http", result="raw",
-           returns="Dict[str, Any]"),
+    Method(
+        "http",
+        "get",
+        (_URL, _HEADERS, _QUERY),
+        capability=_HTTP,
+        rpc="proxy.request",
+        wire="http",
+        result="raw",
+        returns="Dict[str, Any]",
+    ),
     Method(
         "http",
         "post",
@@ -754,7 +802,14 @@ METRICS: tuple[Method, ...] = (
         (
             Param("metric", keyword_only=False, rule=Rule("string", max_length=64)),
             Param("value", 1.0, keyword_only=False, convert="float", rule=Rule("number")),
-            Param("tags", None, keyword_only=False, send="truthy", convert="str_map", rule=Rule("object", required=False, max_items=10)),
+            Param(
+                "tags",
+                None,
+                keyword_only=False,
+                send="truthy",
+                convert="str_map",
+                rule=Rule("object", required=False, max_items=10),
+            ),
         ),
         capability=None,
         doc="Record one data point; metric names are 1-64 of [a-zA-Z_][a-zA-Z0-9_]*.",
@@ -765,10 +820,13 @@ METRICS: tuple[Method, ...] = (
         (
             Param("metric", keyword_only=False, rule=Rule("string", max_length=64)),
             Param("period", "7d", rule=Rule("choice", required=False, choices=("1h", "24h", "7d", "30d", "90d"))),
-            Param("aggregate", "sum", rule=Rule("choice", required=False, choices=("sum", "count", "avg", "min", "max"))),
             Param("group_by", None, send="truthy", rule=Rule("string", required=False, max_length=64)),
+            Param(
+                "aggregate", "sum", rule=Rule("choice", required=False, choices=("sum", "count", "avg", "min", "max"))
+            ),
         ),
         capability=None,
+        wire_order=("metric", "period", "aggregate", "group_by"),
         result="metrics",
         returns="Dict[str, Any]",
     ),
@@ -971,9 +1029,8 @@ def _problem(rule: Rule, value: Any) -> str | None:
     elif kind == "objects":
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             return "must be a list of JSON objects"
-    elif kind == "choice":
-        if isinstance(value, bool) or value not in (rule.choices or ()):
-            return f"must be one of {', '.join(map(str, rule.choices or ()))}"
+    elif kind == "choice" and (isinstance(value, bool) or value not in (rule.choices or ())):
+        return f"must be one of {', '.join(map(str, rule.choices or ()))}"
     if rule.max_items is not None and isinstance(value, (list, dict)) and len(value) > rule.max_items:
         return f"must hold at most {rule.max_items} items"
     return None

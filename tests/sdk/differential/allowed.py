@@ -17,6 +17,16 @@ ALLOWED: dict[str, str] = {
     "wire:error.maidcore_permission": _DATA + " (permission from data, not empty)",
     "wire:error.maidcore_discord_api": _DATA + " (status_code 502 from data when the text has no number)",
     "wire:error.maidcore_code_only_in_data": _DATA + " (CapabilityError from data.code instead of RpcError)",
+    "kit:signatures.testing._MockHttp": (
+        "the HTTP mock also has allow_host/revoke_host (recorded in allowed_hosts/revoked_hosts), so a plugin "
+        "using ctx.http.allow_host (0.10.0) can be tested; the official mock has no such methods"
+    ),
+    "kit:signatures.plugin": (
+        "on_ready/on_install/on_enable/on_disable/on_uninstall also work called with no argument "
+        "(@plugin.on_ready()), and on_modal_submit also takes prefix= like on_component; the official "
+        "decorators accept only the bare form and an exact custom_id"
+    ),
+    "kit:plugin.modal_prefix_form": "on_modal_submit(prefix=...) is an addition (see kit:signatures.plugin)",
     "scenario:handler_raises": (
         "event.fail also carries 'error': '<ExceptionType>: <message>' so the host can show why a delivery "
         "failed (dead letters); the official SDK sends only event_id and reason"

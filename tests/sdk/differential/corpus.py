@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the corpus is data: one call per line reads best
 """The differential corpus: calls run on our SDK and on the official wheels, whose outcomes must agree.
 
 Three parts, each plain data (nothing here imports an SDK):
@@ -21,14 +22,38 @@ Case = dict[str, Any]
 
 # -- testing kit and builders --------------------------------------------------------------------
 
-DISCORD_LISTS = (
-    "messages_sent messages_edited messages_deleted messages_pinned messages_unpinned reactions_added roles_added "
-    "roles_removed members_banned members_unbanned members_kicked members_timed_out nicknames_set channels_created "
-    "channels_edited channels_deleted threads_created threads_edited permissions_set permissions_deleted "
-    "webhooks_created webhooks_executed webhooks_deleted"
-).split()
+DISCORD_LISTS = [
+    "messages_sent",
+    "messages_edited",
+    "messages_deleted",
+    "messages_pinned",
+    "messages_unpinned",
+    "reactions_added",
+    "roles_added",
+    "roles_removed",
+    "members_banned",
+    "members_unbanned",
+    "members_kicked",
+    "members_timed_out",
+    "nicknames_set",
+    "channels_created",
+    "channels_edited",
+    "channels_deleted",
+    "threads_created",
+    "threads_edited",
+    "permissions_set",
+    "permissions_deleted",
+    "webhooks_created",
+    "webhooks_executed",
+    "webhooks_deleted",
+]
 RECORDED = f"[(n, getattr(ctx.discord, n)) for n in {DISCORD_LISTS!r} if getattr(ctx.discord, n)]"
-INTERACTION_LISTS = ["ctx.interaction.responses", "ctx.interaction.followups", "ctx.interaction.defers", "ctx.modals_sent"]
+INTERACTION_LISTS = [
+    "ctx.interaction.responses",
+    "ctx.interaction.followups",
+    "ctx.interaction.defers",
+    "ctx.modals_sent",
+]
 
 KIT: list[Case] = []
 
@@ -56,9 +81,17 @@ discord("send_empty_channel", "ctx.discord.send_message(channel_id='', content='
 discord("send_positional", "ctx.discord.send_message('1', 'x')")
 discord("edit", "ctx.discord.edit_message(channel_id='1', message_id='2', content='y', allowed_mentions={})")
 discord("edit_nothing", "ctx.discord.edit_message(channel_id='1', message_id='2')")
-discord("pin_unpin", "[ctx.discord.pin_message(channel_id='1', message_id='2'), ctx.discord.unpin_message(channel_id='1', message_id='2')]")
-discord("delete", "[ctx.discord.delete_message(channel_id='1', message_id='2'), ctx.discord.bulk_delete_messages(channel_id='1', message_ids=['3','4'])]")
-discord("bulk_delete_many", "ctx.discord.bulk_delete_messages(channel_id='1', message_ids=[str(i) for i in range(120)])")
+discord(
+    "pin_unpin",
+    "[ctx.discord.pin_message(channel_id='1', message_id='2'), ctx.discord.unpin_message(channel_id='1', message_id='2')]",
+)
+discord(
+    "delete",
+    "[ctx.discord.delete_message(channel_id='1', message_id='2'), ctx.discord.bulk_delete_messages(channel_id='1', message_ids=['3','4'])]",
+)
+discord(
+    "bulk_delete_many", "ctx.discord.bulk_delete_messages(channel_id='1', message_ids=[str(i) for i in range(120)])"
+)
 discord("bulk_delete_one", "ctx.discord.bulk_delete_messages(channel_id='1', message_ids=['1'])")
 discord("react", "ctx.discord.add_reaction(channel_id='1', message_id='2', emoji='\N{THUMBS UP SIGN}')")
 discord("react_empty", "ctx.discord.add_reaction(channel_id='1', message_id='2', emoji='')")
@@ -89,7 +122,10 @@ discord(
     "[ctx.discord.create_channel(name='n'), ctx.discord.create_channel(name='m', channel_type=2, category_id='4',"
     " topic='t', user_limit=5), ctx.discord.create_channel(name='x', channel_type=7, anything=1)]",
 )
-discord("channel_returned_is_recorded", "c = ctx.discord.create_channel(name='q'); result = c is ctx.discord.channels_created[-1]")
+discord(
+    "channel_returned_is_recorded",
+    "c = ctx.discord.create_channel(name='q'); result = c is ctx.discord.channels_created[-1]",
+)
 discord("edit_channel", "ctx.discord.edit_channel(channel_id='1', name='x', topic='t', other=2)")
 discord("delete_channel", "ctx.discord.delete_channel(channel_id='1')")
 discord(
@@ -164,15 +200,26 @@ kit(
 )
 kit("kv.set_none", "ctx.kv.set('a', 1); ctx.kv.set('a', None); result = [ctx.kv.get('a'), ctx.kv.exists('a'), ctx.kv.list()]",
     observe=["ctx.kv_writes"])  # fmt: skip
-kit("kv.delete", "ctx.kv.set('a', 1); ctx.kv.delete('a'); ctx.kv.delete('zz'); result = ctx.kv.list()", observe=["ctx.kv_writes"])
-kit("kv.no_copies", "v = {'x': [1]}; ctx.kv.set('a', v); v['x'].append(2); g = ctx.kv.get('a'); g['y'] = 1; result = ctx.kv.get('a')")
+kit(
+    "kv.delete",
+    "ctx.kv.set('a', 1); ctx.kv.delete('a'); ctx.kv.delete('zz'); result = ctx.kv.list()",
+    observe=["ctx.kv_writes"],
+)
+kit(
+    "kv.no_copies",
+    "v = {'x': [1]}; ctx.kv.set('a', v); v['x'].append(2); g = ctx.kv.get('a'); g['y'] = 1; result = ctx.kv.get('a')",
+)
 kit(
     "kv.list_cap",
     "for i in range(150): ctx.kv.set(f'k{i:03}', i)\nresult = [len(ctx.kv.list()), len(ctx.kv.list(limit=500)),"
     " ctx.kv.list('k14', 3), ctx.kv.list(start_after='k147'), len(ctx.kv.list_values()), ctx.kv.count('k1'),"
     " ctx.kv.list(limit=0), ctx.kv.list(limit=-1)[:2], len(ctx.kv.list_values(limit=500)), ctx.kv.list_values('k14', 2)]",
 )
-kit("kv.set_many", "ctx.kv.set_many({'a': 1, 'b': 2}); result = [ctx.kv.get_many(['a', 'b']), ctx.kv.list()]", observe=["ctx.kv_writes"])
+kit(
+    "kv.set_many",
+    "ctx.kv.set_many({'a': 1, 'b': 2}); result = [ctx.kv.get_many(['a', 'b']), ctx.kv.list()]",
+    observe=["ctx.kv_writes"],
+)
 kit(
     "kv.ttl",
     "ctx.kv.set('a', 1, ttl_seconds=10); ctx.kv.set('b', 2); ctx.clock.advance(11); result = [ctx.kv.get('a'),"
@@ -180,7 +227,10 @@ kit(
     " ctx.kv.increment('a'), ctx.kv.get('a')]",
     setup="ctx = MockContext(clock=MockClock(start=1000.0))",
 )
-kit("kv.no_local_checks", "[ctx.kv.set('a', 'x'*70000), ctx.kv.set('', 1), ctx.kv.set('k'*300, 1), ctx.kv.set('o', object()) is None]")
+kit(
+    "kv.no_local_checks",
+    "[ctx.kv.set('a', 'x'*70000), ctx.kv.set('', 1), ctx.kv.set('k'*300, 1), ctx.kv.set('o', object()) is None]",
+)
 kit(
     "kv.increment_shapes",
     "ctx.kv.set('s', 'x'); ctx.kv.set('i', 1); result = [ctx.kv.increment('s'), ctx.kv.increment('f', 1.5),"
@@ -188,7 +238,10 @@ kit(
     " ctx.kv.increment('p', 2, path='a.b'), ctx.kv.get('p'), ctx.kv.decrement('q', 5)]",
     observe=["ctx.kv_writes"],
 )
-kit("kv.big_batches", "[ctx.kv.get_many([str(i) for i in range(60)]), ctx.kv.set_many({str(i): i for i in range(30)}), ctx.kv.count()]")
+kit(
+    "kv.big_batches",
+    "[ctx.kv.get_many([str(i) for i in range(60)]), ctx.kv.set_many({str(i): i for i in range(30)}), ctx.kv.count()]",
+)
 kit("kv.positional_start_after", "ctx.kv.list('', 10, 'a')")
 
 # ctx.sql, ctx.ephemeral, ctx.http, ctx.metrics, ctx.secrets, ctx.ws mocks
@@ -198,7 +251,11 @@ kit(
     " ctx.sql.scalar('SELECT 1'), type(ctx.sql.query('x')).__name__, ctx.sql.query('x', limit=5).truncated]",
     observe=["ctx.sql.executed"],
 )
-kit("sql.no_local_checks", "[ctx.sql.execute('SELECT $1', 5), ctx.sql.execute('SELECT $1, $2', [1])]", observe=["ctx.sql.executed"])
+kit(
+    "sql.no_local_checks",
+    "[ctx.sql.execute('SELECT $1', 5), ctx.sql.execute('SELECT $1, $2', [1])]",
+    observe=["ctx.sql.executed"],
+)
 kit("sql.limit_keyword_only", "ctx.sql.query('x', [], 5)")
 kit(
     "ephemeral.basics",
@@ -227,14 +284,20 @@ kit(
 kit("http.post_needs_body", "ctx.http.post('https://b.com')")
 kit("http.post_body_keyword_only", "ctx.http.post('https://b.com', 'x')")
 kit("http.get_has_no_auth", "ctx.http.get('https://b.com', secret_auth='x')")
-kit("http.response_copies", "ctx.http.mock_response('z', headers={'a': '1'}); r = ctx.http.get('https://z'); r['headers']['b'] = 2; result = ctx.http.get('https://z')")
+kit(
+    "http.response_copies",
+    "ctx.http.mock_response('z', headers={'a': '1'}); r = ctx.http.get('https://z'); r['headers']['b'] = 2; result = ctx.http.get('https://z')",
+)
 kit(
     "metrics.calls",
     "result = [ctx.metrics.record('m', 2, {'a': 1}), ctx.metrics.record('m.x'), ctx.metrics.record('1bad', 'v'),"
     " ctx.metrics.query('m'), ctx.metrics.total('m')]",
     observe=["ctx.metrics.recorded"],
 )
-kit("secrets.calls", "ctx.secrets.set('K', 'v'); result = [ctx.secrets.get('K'), ctx.secrets.get('Z'), ctx.secrets.delete('K'), ctx.secrets.get('K')]")
+kit(
+    "secrets.calls",
+    "ctx.secrets.set('K', 'v'); result = [ctx.secrets.get('K'), ctx.secrets.get('Z'), ctx.secrets.delete('K'), ctx.secrets.get('K')]",
+)
 kit("ws.needs_capability", "ctx.ws.ensure('f', 'wss://a.com')")
 kit(
     "ws.calls",
@@ -245,20 +308,50 @@ kit(
 )
 
 # MockContext itself
-kit("context.log", "ctx.log('m', level='warn', tags=['a'], x=1); ctx.log('n'); result = [ctx.log_entries, ctx.log_lines]")
+kit(
+    "context.log",
+    "ctx.log('m', level='warn', tags=['a'], x=1); ctx.log('n'); result = [ctx.log_entries, ctx.log_lines]",
+)
 kit("context.log_level_keyword_only", "ctx.log('m', 'warn')")
 kit("context.default_grant", "sorted(ctx.capabilities)")
-kit("context.no_grant", "[sorted(ctx.capabilities), ctx.has_capability('storage:kv')]", setup="ctx = MockContext(capabilities=[])")
+kit(
+    "context.no_grant",
+    "[sorted(ctx.capabilities), ctx.has_capability('storage:kv')]",
+    setup="ctx = MockContext(capabilities=[])",
+)
 kit("context.not_strict", "ctx.kv.set('a', 1)", setup="ctx = MockContext(capabilities=[], strict_capabilities=False)")
 kit("context.not_strict_default", "sorted(ctx.capabilities)", setup="ctx = MockContext(strict_capabilities=False)")
-kit("context.missing_capability", "ctx.discord.send_message(channel_id='1', content='x')", setup="ctx = MockContext(capabilities=['storage:kv'])")
+kit(
+    "context.missing_capability",
+    "ctx.discord.send_message(channel_id='1', content='x')",
+    setup="ctx = MockContext(capabilities=['storage:kv'])",
+)
 kit("context.missing_kv", "ctx.kv.get('k')", setup="ctx = MockContext(capabilities=[])")
-kit("context.free_apis", "[ctx.ephemeral.counter('k'), ctx.metrics.total('m')]", setup="ctx = MockContext(capabilities=[])")
-kit("context.pin_needs_send", "ctx.discord.pin_message(channel_id='1', message_id='2')", setup="ctx = MockContext(capabilities=['discord:send_message'])")
-kit("context.positional", "[ctx.server_id, ctx.plugin_id, ctx.version, sorted(ctx.capabilities)]", setup="ctx = MockContext('1', 'p', '2.0', ['storage:kv'])")
+kit(
+    "context.free_apis",
+    "[ctx.ephemeral.counter('k'), ctx.metrics.total('m')]",
+    setup="ctx = MockContext(capabilities=[])",
+)
+kit(
+    "context.pin_needs_send",
+    "ctx.discord.pin_message(channel_id='1', message_id='2')",
+    setup="ctx = MockContext(capabilities=['discord:send_message'])",
+)
+kit(
+    "context.positional",
+    "[ctx.server_id, ctx.plugin_id, ctx.version, sorted(ctx.capabilities)]",
+    setup="ctx = MockContext('1', 'p', '2.0', ['storage:kv'])",
+)
 kit("context.request_id", "[ctx.request_id, ctx._current_interaction_id]")
-kit("context.shortcuts", "[ctx.messages_sent is ctx.discord.messages_sent, ctx.modals_sent is ctx.interaction.modals_sent, ctx.kv_writes is ctx.kv.writes]")
-kit("context.patch_instance", "ctx.discord.get_guild = lambda: 'fake'; result = ctx.discord.get_guild()", setup="ctx = MockContext(capabilities=[])")
+kit(
+    "context.shortcuts",
+    "[ctx.messages_sent is ctx.discord.messages_sent, ctx.modals_sent is ctx.interaction.modals_sent, ctx.kv_writes is ctx.kv.writes]",
+)
+kit(
+    "context.patch_instance",
+    "ctx.discord.get_guild = lambda: 'fake'; result = ctx.discord.get_guild()",
+    setup="ctx = MockContext(capabilities=[])",
+)
 kit(
     "context.patch_class_keeps_check",
     "import yourbot_sdk.testing as T\norig = T._MockDiscord.get_member\nT._MockDiscord.get_member = lambda self, **k: 'cls'\n"
@@ -270,17 +363,39 @@ kit("clock.wall", "c = MockClock(); c.advance(2)")
 kit("clock.backwards", "c = MockClock(start=5.0); c.advance(-1); result = c.now()")
 
 # make_event for every type, overrides and unknown types
-EVENT_TYPES = (
-    "message_create message_edit message_delete member_join member_leave member_update reaction_add reaction_remove "
-    "voice_state_update interaction_create channel_create channel_delete channel_update role_create role_delete "
-    "role_update cron ws_message unknown_type"
-).split()
+EVENT_TYPES = [
+    "message_create",
+    "message_edit",
+    "message_delete",
+    "member_join",
+    "member_leave",
+    "member_update",
+    "reaction_add",
+    "reaction_remove",
+    "voice_state_update",
+    "interaction_create",
+    "channel_create",
+    "channel_delete",
+    "channel_update",
+    "role_create",
+    "role_delete",
+    "role_update",
+    "cron",
+    "ws_message",
+    "unknown_type",
+]
 for _type in EVENT_TYPES:
     kit(f"make_event.{_type}", f"e = make_event({_type!r}); result = [e, list(e)]")
-kit("make_event.overrides", "make_event('interaction_create', options=[{'name':'a','value':1}], member={'permissions':'8'}, extra=1)")
+kit(
+    "make_event.overrides",
+    "make_event('interaction_create', options=[{'name':'a','value':1}], member={'permissions':'8'}, extra=1)",
+)
 kit("make_event.command_options", "make_event('interaction_create', command_options=[1])")
 kit("make_event.none_override", "make_event('message_create', guild_id=None, content='x')")
-kit("make_event.fresh_objects", "a = make_event('member_update'); a['roles'].append('x'); result = make_event('member_update')['roles']")
+kit(
+    "make_event.fresh_objects",
+    "a = make_event('member_update'); a['roles'].append('x'); result = make_event('member_update')['roles']",
+)
 kit("make_event.positional", "make_event('message_create', {'content': 'x'})")
 
 # components
@@ -291,7 +406,10 @@ kit(
     " Button('E', 'e', emoji={'name': 'a', 'id': '1'}).to_dict(), Button('L', 'cid', style='link', url='u').to_dict(),"
     " Button('L', 'cid', style='link').to_dict(), Button(5, 6).to_dict(), Button('a', 'b', style=None).to_dict()]",
 )
-kit("components.button_attributes", "b = Button('Go'*50, 'go'*60, style='success'); result = [len(b.label), len(b.custom_id), b.style, b.emoji, b.url, b.disabled, sorted(vars(b))]")
+kit(
+    "components.button_attributes",
+    "b = Button('Go'*50, 'go'*60, style='success'); result = [len(b.label), len(b.custom_id), b.style, b.emoji, b.url, b.disabled, sorted(vars(b))]",
+)
 kit(
     "components.selects",
     "[SelectMenu('m', [SelectOption('A', 'a'), SelectOption('B', 'b', description='d', emoji='e', default=True)]).to_dict(),"
@@ -299,7 +417,10 @@ kit(
     " max_values=3, disabled=True).to_dict(), len(SelectMenu('m', [SelectOption(str(i), str(i)) for i in range(30)]).to_dict()['options']),"
     " SelectOption(1, 2).to_dict(), sorted(vars(SelectMenu('m', None))), SelectMenu('m', None).options]",
 )
-kit("components.option_cuts", "o = SelectOption('A'*120, 'a'*120, description='d'*120); result = [len(o.label), len(o.value), len(o.description), o.to_dict()]")
+kit(
+    "components.option_cuts",
+    "o = SelectOption('A'*120, 'a'*120, description='d'*120); result = [len(o.label), len(o.value), len(o.description), o.to_dict()]",
+)
 kit(
     "components.text_inputs",
     "[TextInput('L', 'c').to_dict(), TextInput('L', 'c', style='paragraph', placeholder='p', value='v', required=False,"
@@ -307,7 +428,10 @@ kit(
     " required=False, min_length=1, max_length=5).to_dict()), TextInput('L'*60, 'c'*150, placeholder='p'*200, value='v'*5000).to_dict(),"
     " TextInput('L', 'c', style='x', min_length=0, max_length=0).to_dict(), sorted(vars(TextInput('L','c')))]",
 )
-kit("components.rows", "[ActionRow(Button('a', 'b'), Button('c', 'd')).to_dict(), ActionRow().to_dict(), sorted(vars(ActionRow()))]")
+kit(
+    "components.rows",
+    "[ActionRow(Button('a', 'b'), Button('c', 'd')).to_dict(), ActionRow().to_dict(), sorted(vars(ActionRow()))]",
+)
 kit("components.row_of_six", "ActionRow(*[Button(str(i), str(i)) for i in range(6)]).to_dict()")
 
 # dashboard builders
@@ -438,15 +562,32 @@ wire(
 )
 wire("send_nothing", "ctx.discord.send_message(channel_id='1')")
 wire("send_empty_channel", "ctx.discord.send_message(channel_id='', content='x')")
-wire("send_falsy_fields", "ctx.discord.send_message(channel_id='1', content=None, embeds=[], components=[], files=[], allowed_mentions={})")
-wire("send_unicode", "ctx.discord.send_message(channel_id=None, content='h\u00e9llo \u2713 \U0001f600 \u2028 </script> \\x00 \"q\" \\\\')")
+wire(
+    "send_falsy_fields",
+    "ctx.discord.send_message(channel_id='1', content=None, embeds=[], components=[], files=[], allowed_mentions={})",
+)
+wire(
+    "send_unicode",
+    "ctx.discord.send_message(channel_id=None, content='h\u00e9llo \u2713 \U0001f600 \u2028 </script> \\x00 \"q\" \\\\')",
+)
 wire("send_odd_types", "ctx.discord.send_message(channel_id=['1'], content=5)")
-wire("send_raw_components", "ctx.discord.send_message(channel_id='1', content='c', components=[{'type':1,'components':[]}, Button('a','b')])")
+wire(
+    "send_raw_components",
+    "ctx.discord.send_message(channel_id='1', content='c', components=[{'type':1,'components':[]}, Button('a','b')])",
+)
 wire("send_result_odd", "ctx.discord.send_message(channel_id='1', content='x')", [1])
 wire("send_result_null", "ctx.discord.send_message(channel_id='1', content='x')", None)
-wire("edit", "ctx.discord.edit_message(channel_id='1', message_id='2', content='y')", {"message_id": "2", "channel_id": "1"})
+wire(
+    "edit",
+    "ctx.discord.edit_message(channel_id='1', message_id='2', content='y')",
+    {"message_id": "2", "channel_id": "1"},
+)
 wire("edit_nothing", "ctx.discord.edit_message(channel_id='1', message_id='2')")
-wire("edit_clear", "ctx.discord.edit_message(channel_id='1', message_id=2, content='', embeds=[], components=[], allowed_mentions={'parse':['users']})", "str")
+wire(
+    "edit_clear",
+    "ctx.discord.edit_message(channel_id='1', message_id=2, content='', embeds=[], components=[], allowed_mentions={'parse':['users']})",
+    "str",
+)
 wire("pin", "ctx.discord.pin_message(channel_id='1', message_id='2')", {"ok": True})
 wire("unpin", "ctx.discord.unpin_message(channel_id='1', message_id='2')")
 wire("delete", "ctx.discord.delete_message(channel_id='1', message_id='2')")
@@ -472,8 +613,17 @@ wire(
     {"messages": [{"id": "3"}, {"id": "2"}]},
     {"messages": []},
 )
-wire("iter_messages_big_batch", "list(ctx.discord.iter_messages(channel_id='1', batch_size=500, before='9'))", {"messages": [{"id": "5"}]})
-wire("iter_messages_zero_batch", "list(ctx.discord.iter_messages(channel_id='1', batch_size=0))", {"messages": [{"id": "5"}]}, {"messages": []})
+wire(
+    "iter_messages_big_batch",
+    "list(ctx.discord.iter_messages(channel_id='1', batch_size=500, before='9'))",
+    {"messages": [{"id": "5"}]},
+)
+wire(
+    "iter_messages_zero_batch",
+    "list(ctx.discord.iter_messages(channel_id='1', batch_size=0))",
+    {"messages": [{"id": "5"}]},
+    {"messages": []},
+)
 wire("iter_messages_list_result", "list(ctx.discord.iter_messages(channel_id='1', batch_size=1))", [{"id": "5"}])
 wire("iter_messages_no_id", "list(ctx.discord.iter_messages(channel_id='1', batch_size=1))", {"messages": [{"x": "5"}]})
 wire(
@@ -506,25 +656,46 @@ wire("create_channel_any_type", "ctx.discord.create_channel(name='n', channel_ty
 wire("create_channel_clamps", "ctx.discord.create_channel(name=5, user_limit=-3, topic='t'*2000)")
 wire("create_channel_empty", "ctx.discord.create_channel(name='n', category_id='', topic='', user_limit=2.7)", [])
 wire("edit_channel", "ctx.discord.edit_channel(channel_id='1', name='x')", {"channel": {"id": "1"}})
-wire("edit_channel_everything", "ctx.discord.edit_channel(channel_id='1', name='n'*150, topic='t'*2000, user_limit=500)")
+wire(
+    "edit_channel_everything", "ctx.discord.edit_channel(channel_id='1', name='n'*150, topic='t'*2000, user_limit=500)"
+)
 wire("edit_channel_empty", "ctx.discord.edit_channel(channel_id='1', name='', topic='', user_limit=0)", {"channel": {}})
 wire("delete_channel", "ctx.discord.delete_channel(channel_id='1')")
-wire("set_permissions", "ctx.discord.set_channel_permissions(channel_id='1', target_id='2', allow=8, deny='16', target_type=1)")
+wire(
+    "set_permissions",
+    "ctx.discord.set_channel_permissions(channel_id='1', target_id='2', allow=8, deny='16', target_type=1)",
+)
 wire("set_permissions_defaults", "ctx.discord.set_channel_permissions(channel_id='1', target_id='2')")
-wire("set_permissions_odd", "ctx.discord.set_channel_permissions(channel_id='1', target_id='2', allow='x', deny=None, target_type=5)")
+wire(
+    "set_permissions_odd",
+    "ctx.discord.set_channel_permissions(channel_id='1', target_id='2', allow='x', deny=None, target_type=5)",
+)
 wire("delete_permission", "ctx.discord.delete_channel_permission(channel_id='1', target_id='2')")
-wire("create_thread", "ctx.discord.create_thread(channel_id='1', name='t', thread_type=12, auto_archive_duration=60)", {"thread": {"id": "1"}})
+wire(
+    "create_thread",
+    "ctx.discord.create_thread(channel_id='1', name='t', thread_type=12, auto_archive_duration=60)",
+    {"thread": {"id": "1"}},
+)
 wire("create_thread_cut", "ctx.discord.create_thread(channel_id='1', name='n'*150)", {})
 wire("edit_thread", "ctx.discord.edit_thread(thread_id='1', archived=True)")
-wire("edit_thread_everything", "ctx.discord.edit_thread(thread_id=1, archived=False, locked=False, name='n'*150, auto_archive_duration=5)")
-wire("edit_thread_empty", "ctx.discord.edit_thread(thread_id='1', name='', auto_archive_duration=0, archived=None)", None)
+wire(
+    "edit_thread_everything",
+    "ctx.discord.edit_thread(thread_id=1, archived=False, locked=False, name='n'*150, auto_archive_duration=5)",
+)
+wire(
+    "edit_thread_empty", "ctx.discord.edit_thread(thread_id='1', name='', auto_archive_duration=0, archived=None)", None
+)
 wire("timeout", "ctx.discord.timeout_member(user_id='1', duration_seconds=99999999, reason='r'*600)")
 wire("timeout_negative", "ctx.discord.timeout_member(user_id='1', duration_seconds=-5, reason=5)")
 wire("timeout_string", "ctx.discord.timeout_member(user_id='1', duration_seconds='60')")
 wire("nickname_reset", "ctx.discord.set_nickname(user_id='1')")
 wire("nickname_cut", "ctx.discord.set_nickname(user_id='1', nickname='n'*50)")
 wire("nickname_empty", "ctx.discord.set_nickname(user_id='1', nickname='')")
-wire("timeout_bulk", "ctx.discord.timeout_bulk(user_ids=[str(i) for i in range(30)], duration_seconds=5)", {"success": 25, "failed": 0, "errors": []})
+wire(
+    "timeout_bulk",
+    "ctx.discord.timeout_bulk(user_ids=[str(i) for i in range(30)], duration_seconds=5)",
+    {"success": 25, "failed": 0, "errors": []},
+)
 wire("timeout_bulk_odd", "ctx.discord.timeout_bulk(user_ids=(), duration_seconds=-1, reason=None)", None)
 wire("ban", "ctx.discord.ban_member(user_id='1', delete_message_seconds=10**7)")
 wire("ban_odd", "ctx.discord.ban_member(user_id='1', reason='r'*600, delete_message_seconds=1.5)")
@@ -535,16 +706,28 @@ wire("kick_bulk", "ctx.discord.kick_bulk(user_ids=['1','2'])", {"success": 2})
 wire("kick_bulk_odd_ids", "ctx.discord.kick_bulk(user_ids=[1, 2.5, None], reason='x')")
 wire("add_role", "ctx.discord.add_role(user_id='1', role_id='2')")
 wire("remove_role", "ctx.discord.remove_role(user_id='1', role_id='2', reason='x')")
-wire("add_role_bulk", "ctx.discord.add_role_bulk(user_ids=[str(i) for i in range(40)], role_id=3, reason='r'*600)", {"success": 1})
+wire(
+    "add_role_bulk",
+    "ctx.discord.add_role_bulk(user_ids=[str(i) for i in range(40)], role_id=3, reason='r'*600)",
+    {"success": 1},
+)
 wire("remove_role_bulk", "ctx.discord.remove_role_bulk(user_ids=['1'], role_id='2')", {"success": 1})
 wire("create_webhook", "ctx.discord.create_webhook(channel_id='1', name='w'*100)", {"webhook": {"id": "1"}})
 wire("create_webhook_null", "ctx.discord.create_webhook(channel_id='1', name='t')", None)
-wire("execute_webhook", "ctx.discord.execute_webhook(webhook_id='1', webhook_token='t', content='c', username='u')", {"message_id": "3"})
+wire(
+    "execute_webhook",
+    "ctx.discord.execute_webhook(webhook_id='1', webhook_token='t', content='c', username='u')",
+    {"message_id": "3"},
+)
 wire(
     "execute_webhook_everything",
     "ctx.discord.execute_webhook(webhook_id='1', webhook_token='t', content='c'*2500, embeds=[{}]*12, username='u'*100, avatar_url='http://a')",
 )
-wire("execute_webhook_empty", "ctx.discord.execute_webhook(webhook_id='1', webhook_token='t', content='', embeds=[], username='', avatar_url='')", None)
+wire(
+    "execute_webhook_empty",
+    "ctx.discord.execute_webhook(webhook_id='1', webhook_token='t', content='', embeds=[], username='', avatar_url='')",
+    None,
+)
 wire("delete_webhook", "ctx.discord.delete_webhook(webhook_id='1')")
 
 # interaction
@@ -555,15 +738,25 @@ wire(
     " allowed_mentions={'parse':[]}, update_message=True)",
 )
 wire("respond_defaults", "ctx.interaction.respond()")
-wire("respond_nones", "ctx.interaction.respond(content=None, embeds=None, components=None, ephemeral=None, allowed_mentions=None, update_message=None)")
+wire(
+    "respond_nones",
+    "ctx.interaction.respond(content=None, embeds=None, components=None, ephemeral=None, allowed_mentions=None, update_message=None)",
+)
 wire("respond_truthy", "ctx.interaction.respond(content=5, ephemeral=1, update_message=1)")
 wire("respond_outside_interaction", "ctx.interaction.respond(content='x')", event_type="message_create")
 wire("defer", "ctx.interaction.defer()")
 wire("defer_ephemeral", "ctx.interaction.defer(ephemeral=True)")
 wire("followup", "ctx.interaction.followup(content='f')", {"message_id": "3", "channel_id": "1"})
-wire("followup_everything", "ctx.interaction.followup(content='f', embeds=[{}], components=[], ephemeral=True, allowed_mentions={})", None)
+wire(
+    "followup_everything",
+    "ctx.interaction.followup(content='f', embeds=[{}], components=[], ephemeral=True, allowed_mentions={})",
+    None,
+)
 wire("followup_cuts", "ctx.interaction.followup(content='x'*3000, embeds=[{}]*11)", "x")
-wire("modal", "ctx.interaction.send_modal(title='t'*60, custom_id='c', fields=[TextInput('L','i'), ActionRow(TextInput('M','j'))])")
+wire(
+    "modal",
+    "ctx.interaction.send_modal(title='t'*60, custom_id='c', fields=[TextInput('L','i'), ActionRow(TextInput('M','j'))])",
+)
 wire("modal_no_fields", "ctx.interaction.send_modal(title='t', custom_id='c')")
 wire(
     "modal_odd",
@@ -606,7 +799,11 @@ wire("kv_set_many_many", "ctx.kv.set_many({str(i): i for i in range(30)})")
 wire("sql_execute", "ctx.sql.execute('UPDATE t SET a=$1', [1])", {"rowcount": 3})
 wire("sql_execute_other_key", "ctx.sql.execute('DELETE FROM t')", {"rows_affected": 3})
 wire("sql_query", "ctx.sql.query('SELECT 1', limit=5000)", {"rows": [{"a": 1}], "truncated": True})
-wire("sql_query_tuple", "r = ctx.sql.query('SELECT $1', (1,)); result = [type(r).__name__, list(r), r.truncated]", {"rows": [{"a": 1}]})
+wire(
+    "sql_query_tuple",
+    "r = ctx.sql.query('SELECT $1', (1,)); result = [type(r).__name__, list(r), r.truncated]",
+    {"rows": [{"a": 1}]},
+)
 wire("sql_query_zero_limit", "ctx.sql.query('x', limit=0)", {"rows": None, "truncated": 1})
 wire("sql_query_list_result", "ctx.sql.query('x', limit=-3)", [{"a": 1}])
 wire("sql_query_one", "ctx.sql.query_one('SELECT 1')", {"row": {"a": 1}})
@@ -629,13 +826,24 @@ wire("dedup_other_key", "ctx.ephemeral.dedup('k', 5)", {"new": True})
 wire("dedup_null", "ctx.ephemeral.dedup('k')", None)
 wire("flag_set", "ctx.ephemeral.flag_set('k')")
 wire("flag_check", "ctx.ephemeral.flag_check('k')", {"active": 1})
-wire("http_get", "ctx.http.get('https://a.com/x', params={'q': 1, 'l': [1,2], 'n': None}, headers={'A': 'b'})", {"status": 200, "headers": {}, "body_bytes": "x", "truncated": False})
+wire(
+    "http_get",
+    "ctx.http.get('https://a.com/x', params={'q': 1, 'l': [1,2], 'n': None}, headers={'A': 'b'})",
+    {"status": 200, "headers": {}, "body_bytes": "x", "truncated": False},
+)
 wire("http_post", "ctx.http.post('https://a.com/x', body='b')")
 wire("http_post_empty", "ctx.http.post('https://a.com', body='', headers={'a': 1})", None)
-wire("http_request", "ctx.http.request('patch', 'https://a.com/x?z=1', headers=None, body=None, params={'q': 'a b'}, secret_auth='TOKEN')")
+wire(
+    "http_request",
+    "ctx.http.request('patch', 'https://a.com/x?z=1', headers=None, body=None, params={'q': 'a b'}, secret_auth='TOKEN')",
+)
 wire("http_request_auth", "ctx.http.request('GET', 'https://a.com', auth={'scheme': 'bearer', 'secret': 'T'})")
 wire("http_request_empty_auth", "ctx.http.request('GET', 'https://a.com', params={}, secret_auth='', auth={})", None)
-wire("http_params_encoding", "ctx.http.request('get', 'https://a.com/p?x=1', params={'b': True, 'c': 1.5, 'd': '\u00e9/&= +', 'e': None, 'f': [1, 'x y'], 'g': (3,)})", "x")
+wire(
+    "http_params_encoding",
+    "ctx.http.request('get', 'https://a.com/p?x=1', params={'b': True, 'c': 1.5, 'd': '\u00e9/&= +', 'e': None, 'f': [1, 'x y'], 'g': (3,)})",
+    "x",
+)
 wire("http_params_fragment", "ctx.http.get('https://a.com/p#frag', params={'a': 1})")
 wire("http_params_bare_question", "ctx.http.get('https://a.com/p?', params={'a': 1})")
 wire("http_params_pairs", "ctx.http.get('https://a.com/p', params=[('a', 1)])")
@@ -678,7 +886,11 @@ wire("log_extra_values", "ctx.log('m', **{'x': None, 'y': {'a': 1}})")
 
 # host error shapes: how each becomes an exception (and the rejection warnings it logs)
 ERROR_SHAPES: dict[str, Any] = {
-    "capability_data": {"code": -32001, "message": "capability storage:kv is not granted for kv.get", "data": {"code": "CAPABILITY_DENIED"}},
+    "capability_data": {
+        "code": -32001,
+        "message": "capability storage:kv is not granted for kv.get",
+        "data": {"code": "CAPABILITY_DENIED"},
+    },
     "capability_top": {"code": "CAPABILITY_DENIED", "message": "nope"},
     "capability_text": {"code": -32000, "message": "Capability missing"},
     "rate_limit_top": {"code": "RATE_LIMITED", "message": "slow down", "retry_after": 3.5},
@@ -696,17 +908,30 @@ ERROR_SHAPES: dict[str, Any] = {
     "quota_top": {"code": "QUOTA_EXCEEDED", "message": "daily quota"},
     "kv_quota_data": {"code": -32005, "message": "kv quota reached: 10000 keys", "data": {"code": "KV_QUOTA_EXCEEDED"}},
     "kv_quota_text": {"code": -32000, "message": "plugin_kv quota exceeded"},
-    "discord_api_data": {"code": -32003, "message": "discord api error 404 Unknown Message", "data": {"code": "DISCORD_API_ERROR", "status_code": 404}},
+    "discord_api_data": {
+        "code": -32003,
+        "message": "discord api error 404 Unknown Message",
+        "data": {"code": "DISCORD_API_ERROR", "status_code": 404},
+    },
     "discord_api_text": {"code": -32000, "message": "Discord API error 500 boom"},
     "permission_text_colon": {"code": -32004, "message": "Missing permission: ban_members"},
     "permission_text_space": {"code": -32004, "message": "missing permission manage_roles"},
     "permission_text_plural": {"code": -32004, "message": "Missing Permissions (permission=MANAGE_ROLES)"},
     "permission_text_lacks": {"code": -32004, "message": "lacks permission 'manage_messages'"},
     "permission_top": {"code": "BOT_MISSING_PERMISSION", "message": "no", "permission": "KICK_MEMBERS"},
-    "permission_top_and_data": {"code": -32004, "message": "bot lacks permission", "permission": "manage_channels", "data": {"permission": "x"}},
+    "permission_top_and_data": {
+        "code": -32004,
+        "message": "bot lacks permission",
+        "permission": "manage_channels",
+        "data": {"permission": "x"},
+    },
     "permission_mixed_case": {"code": -32000, "message": "Missing permission: Ban_Members"},
     "permission_not_a_string": {"code": 5, "message": "Missing permission: x", "permission": 5},
-    "validation_text": {"code": -32602, "message": "invalid key: key is required and must be a string", "data": {"code": "VALIDATION_ERROR"}},
+    "validation_text": {
+        "code": -32602,
+        "message": "invalid key: key is required and must be a string",
+        "data": {"code": "VALIDATION_ERROR"},
+    },
     "validation_plain": {"code": -32602, "message": "bad things"},
     "validation_top": {"code": "VALIDATION_ERROR", "message": "bad"},
     "timeout_data": {"code": -32006, "message": "kv.get timed out after 5s", "data": {"code": "RPC_TIMEOUT"}},
@@ -716,12 +941,28 @@ ERROR_SHAPES: dict[str, Any] = {
     "internal": {"code": -32603, "message": "internal"},
     "unknown_string_code": {"code": "WEIRD", "message": "weird"},
     "no_message": {"code": -32000},
-    "code_wins_over_data": {"code": "RATE_LIMITED", "message": "x", "data": {"code": "CAPABILITY_DENIED", "retry_after": 9}},
+    "code_wins_over_data": {
+        "code": "RATE_LIMITED",
+        "message": "x",
+        "data": {"code": "CAPABILITY_DENIED", "retry_after": 9},
+    },
     "data_string": {"code": -32000, "message": "x", "data": "RATE_LIMITED"},
     # the shapes older maidcore hosts send: the structured fields only under ``data``
-    "maidcore_rate_limit": {"code": -32002, "message": "discord actions rate limit exceeded (remaining=0/min)", "data": {"code": "RATE_LIMITED", "retry_after": 12.0}},
-    "maidcore_permission": {"code": -32004, "message": "bot lacks permission manage_channels", "data": {"code": "BOT_MISSING_PERMISSION", "permission": "manage_channels"}},
-    "maidcore_discord_api": {"code": -32003, "message": "discord api error: unknown", "data": {"code": "DISCORD_API_ERROR", "status_code": 502}},
+    "maidcore_rate_limit": {
+        "code": -32002,
+        "message": "discord actions rate limit exceeded (remaining=0/min)",
+        "data": {"code": "RATE_LIMITED", "retry_after": 12.0},
+    },
+    "maidcore_permission": {
+        "code": -32004,
+        "message": "bot lacks permission manage_channels",
+        "data": {"code": "BOT_MISSING_PERMISSION", "permission": "manage_channels"},
+    },
+    "maidcore_discord_api": {
+        "code": -32003,
+        "message": "discord api error: unknown",
+        "data": {"code": "DISCORD_API_ERROR", "status_code": 502},
+    },
     "maidcore_code_only_in_data": {"code": -32000, "message": "refused", "data": {"code": "CAPABILITY_DENIED"}},
 }
 BARE_ERRORS: dict[str, Any] = {"bare_capability": "capability denied bare string", "bare_other": "plain", "null": None}
@@ -765,29 +1006,98 @@ SCENARIOS: list[Case] = [
     {"id": "message", "send": _event("message_create", "e1", {"content": "x", "call": True}), "until": ACK},
     {"id": "message_int_event_id", "send": _event("message_create", 7, {}), "until": ACK},
     {"id": "message_without_event_id", "send": _event("message_create", None, {"n": 1})},
-    {"id": "message_naming_a_server", "send": _event("message_create", "e2", {"call": True}, discord_srv_id="42"), "until": ACK},
+    {
+        "id": "message_naming_a_server",
+        "send": _event("message_create", "e2", {"call": True}, discord_srv_id="42"),
+        "until": ACK,
+    },
     {"id": "handler_raises", "send": _event("message_create", "e3", {"boom": True}), "until": ACK},
     {"id": "unhandled_type", "send": _event("member_join", "e4", {}), "until": ACK},
     {"id": "unhandled_without_id", "send": _event("member_join", None, {})},
-    {"id": "slash", "send": _event("interaction_create", "e5", {"interaction_type": 2, "command_name": "hello", "interaction_id": "I9"}), "until": ACK},
-    {"id": "slash_other_name", "send": _event("interaction_create", "e6", {"interaction_type": 2, "command_name": "nope", "interaction_id": "I10"}), "until": ACK},
-    {"id": "component", "send": _event("interaction_create", "e7", {"interaction_type": 3, "custom_id": "btn"}), "until": ACK},
-    {"id": "component_prefix", "send": _event("interaction_create", "e8", {"interaction_type": 3, "custom_id": "page:2"}), "until": ACK},
-    {"id": "modal", "send": _event("interaction_create", "e9", {"interaction_type": 5, "custom_id": "form", "modal_values": {"a": "b"}}), "until": ACK},
-    {"id": "cron_in_single_mode", "send": _event("cron", "c1", {"name": "every_five", "spec": "*/5 * * * *"}), "until": ACK},
+    {
+        "id": "slash",
+        "send": _event(
+            "interaction_create", "e5", {"interaction_type": 2, "command_name": "hello", "interaction_id": "I9"}
+        ),
+        "until": ACK,
+    },
+    {
+        "id": "slash_other_name",
+        "send": _event(
+            "interaction_create", "e6", {"interaction_type": 2, "command_name": "nope", "interaction_id": "I10"}
+        ),
+        "until": ACK,
+    },
+    {
+        "id": "component",
+        "send": _event("interaction_create", "e7", {"interaction_type": 3, "custom_id": "btn"}),
+        "until": ACK,
+    },
+    {
+        "id": "component_prefix",
+        "send": _event("interaction_create", "e8", {"interaction_type": 3, "custom_id": "page:2"}),
+        "until": ACK,
+    },
+    {
+        "id": "modal",
+        "send": _event(
+            "interaction_create", "e9", {"interaction_type": 5, "custom_id": "form", "modal_values": {"a": "b"}}
+        ),
+        "until": ACK,
+    },
+    {
+        "id": "cron_in_single_mode",
+        "send": _event("cron", "c1", {"name": "every_five", "spec": "*/5 * * * *"}),
+        "until": ACK,
+    },
     {"id": "cron_unknown", "send": _event("cron", "c2", {"name": "nope"}), "until": ACK},
-    {"id": "ws_frame", "send": _note("event.ws_message", {"event_id": "w1", "name": "feed:a", "conn_id": "c", "data": "hi", "binary": False})},
-    {"id": "ws_frame_exact_name", "send": _note("event.ws_message", {"event_id": "w2", "name": "feed:exact", "conn_id": "c", "data": "aGk=", "binary": True, "discord_srv_id": "42"})},
-    {"id": "ws_frame_no_handler", "send": _note("event.ws_message", {"event_id": "w3", "name": "other", "conn_id": "c", "data": "x"})},
+    {
+        "id": "ws_frame",
+        "send": _note(
+            "event.ws_message", {"event_id": "w1", "name": "feed:a", "conn_id": "c", "data": "hi", "binary": False}
+        ),
+    },
+    {
+        "id": "ws_frame_exact_name",
+        "send": _note(
+            "event.ws_message",
+            {
+                "event_id": "w2",
+                "name": "feed:exact",
+                "conn_id": "c",
+                "data": "aGk=",
+                "binary": True,
+                "discord_srv_id": "42",
+            },
+        ),
+    },
+    {
+        "id": "ws_frame_no_handler",
+        "send": _note("event.ws_message", {"event_id": "w3", "name": "other", "conn_id": "c", "data": "x"}),
+    },
     {"id": "ws_open", "send": _note("event.ws_open", {"event_id": "w4", "name": "feed:b", "conn_id": "c"})},
-    {"id": "ws_closed", "send": _note("event.ws_closed", {"event_id": "w5", "name": "feed:b", "conn_id": "c", "reason": "bye", "will_reconnect": True})},
-    {"id": "ws_close_is_not_a_kind", "send": _note("event.ws_close", {"event_id": "w6", "name": "feed:b"}), "until": ACK},
+    {
+        "id": "ws_closed",
+        "send": _note(
+            "event.ws_closed",
+            {"event_id": "w5", "name": "feed:b", "conn_id": "c", "reason": "bye", "will_reconnect": True},
+        ),
+    },
+    {
+        "id": "ws_close_is_not_a_kind",
+        "send": _note("event.ws_close", {"event_id": "w6", "name": "feed:b"}),
+        "until": ACK,
+    },
     {"id": "install", "send": _note("host.install", {"lifecycle": "install", "discord_srv_id": "43"})},
     {"id": "install_by_type", "send": _note("host.install", {"type": "install"})},
     {"id": "install_unnamed", "send": _note("host.install", {})},
     {"id": "disable", "send": _note("host.disable", {"lifecycle": "disable"})},
     {"id": "enable_without_handler", "send": _note("host.enable", {"lifecycle": "enable"})},
-    {"id": "dashboard", "send": _request("d1", "dashboard.stats", {"discord_srv_id": "44", "values": {"a": 1}}), "until": '"id":"d1"'},
+    {
+        "id": "dashboard",
+        "send": _request("d1", "dashboard.stats", {"discord_srv_id": "44", "values": {"a": 1}}),
+        "until": '"id":"d1"',
+    },
     {"id": "dashboard_raises", "send": _request(5, "dashboard.broken", {}), "until": '"id":5'},
     {"id": "dashboard_unknown", "send": _request(6, "dashboard.nothing", {}), "until": '"id":6'},
     {"id": "dashboard_as_notification", "send": _note("dashboard.stats", {})},
@@ -799,13 +1109,102 @@ SCENARIOS: list[Case] = [
     {"id": "json_array", "send": b"[1,2]\n"},
 ]
 POOL_SCENARIOS: list[Case] = [
-    {"id": "pool_first_delivery", "send": _event("message_create", "p1", {"call": True}, discord_srv_id="50", capabilities=["storage:kv"]), "until": ACK},
-    {"id": "pool_same_server", "send": _event("message_create", "p2", {"call": True}, discord_srv_id="50"), "until": ACK},
-    {"id": "pool_other_server", "send": _event("message_create", "p3", {"call": True}, discord_srv_id="51"), "until": ACK},
+    {
+        "id": "pool_first_delivery",
+        "send": _event("message_create", "p1", {"call": True}, discord_srv_id="50", capabilities=["storage:kv"]),
+        "until": ACK,
+    },
+    {
+        "id": "pool_same_server",
+        "send": _event("message_create", "p2", {"call": True}, discord_srv_id="50"),
+        "until": ACK,
+    },
+    {
+        "id": "pool_other_server",
+        "send": _event("message_create", "p3", {"call": True}, discord_srv_id="51"),
+        "until": ACK,
+    },
     {"id": "pool_cron", "send": _event("cron", "pc", {"name": "every_five"}, discord_srv_id="52"), "until": ACK},
-    {"id": "pool_cron_name_at_top", "send": _note("event.cron", {"event_id": "pc2", "name": "every_five", "discord_srv_id": "52"}), "until": ACK},
+    {
+        "id": "pool_cron_name_at_top",
+        "send": _note("event.cron", {"event_id": "pc2", "name": "every_five", "discord_srv_id": "52"}),
+        "until": ACK,
+    },
     {"id": "pool_install", "send": _note("host.install", {"lifecycle": "install", "discord_srv_id": "53"})},
-    {"id": "pool_ws_frame", "send": _note("event.ws_message", {"name": "feed:z", "conn_id": "c", "data": "x", "discord_srv_id": "54"})},
+    {
+        "id": "pool_ws_frame",
+        "send": _note("event.ws_message", {"name": "feed:z", "conn_id": "c", "data": "x", "discord_srv_id": "54"}),
+    },
     {"id": "pool_dashboard", "send": _request("pd", "dashboard.stats", {"discord_srv_id": "55"}), "until": '"id":"pd"'},
     {"id": "pool_no_server", "send": _event("message_create", "p4", {"call": True}), "until": ACK},
 ]
+
+# -- signatures: names, kinds and defaults of every public method (annotations aside) ---------------
+
+_SIG = (
+    "import inspect\n"
+    "def sig(f):\n"
+    "    return [(p.name, p.kind.name, repr(p.default)) for p in inspect.signature(f).parameters.values() if p.name != 'self']\n"
+    "def methods(cls):\n"
+    "    return {m: sig(getattr(cls, m)) for m in dir(cls) if not m.startswith('_') and callable(getattr(cls, m))}\n"
+)
+_CONTEXT_CLASSES = [
+    "_DiscordApi",
+    "_InteractionApi",
+    "_KvApi",
+    "_SqlApi",
+    "_EphemeralApi",
+    "_HttpApi",
+    "_MetricsApi",
+    "_SecretsApi",
+    "_WsApi",
+]
+_MOCK_CLASSES = [
+    "_MockDiscord",
+    "_MockInteraction",
+    "_MockKv",
+    "_MockSql",
+    "_MockEphemeral",
+    "_MockHttp",
+    "_MockMetrics",
+    "_MockSecrets",
+    "_MockWs",
+]
+for _name in _CONTEXT_CLASSES:
+    kit(
+        f"signatures.context.{_name}",
+        _SIG + f"import yourbot_sdk._context as C\nresult = methods(getattr(C, {_name!r}))",
+        setup="",
+    )
+for _name in _MOCK_CLASSES:
+    kit(
+        f"signatures.testing.{_name}",
+        _SIG + f"import yourbot_sdk.testing as T\nresult = methods(getattr(T, {_name!r}))",
+        setup="",
+    )
+kit("signatures.context", _SIG + "result = [sig(Context), methods(Context)]", setup="")
+kit("signatures.plugin", _SIG + "result = [sig(Plugin), methods(Plugin)]", setup="")
+kit(
+    "signatures.mock_context",
+    _SIG + "result = [sig(MockContext), methods(MockContext), sig(MockClock), methods(MockClock), sig(make_event)]",
+    setup="",
+)
+kit(
+    "signatures.components",
+    _SIG
+    + "result = [(c.__name__, sig(c), methods(c)) for c in (ActionRow, Button, SelectMenu, SelectOption, TextInput)]",
+    setup="",
+)
+kit(
+    "signatures.errors",
+    _SIG
+    + "result = [(c.__name__, sig(c)) for c in (SdkError, CapabilityError, RateLimitError, DiscordApiError, SdkPermissionError, ValidationError, KvQuotaError, RpcError, RpcTimeoutError, QueryResult)]",
+    setup="",
+)
+kit(
+    "signatures.dashboard",
+    _SIG
+    + "import yourbot_sdk.dashboard as D\nresult = [(n, sig(getattr(D, n)), methods(getattr(D, n))) for n in D.__all__]",
+    setup="",
+)
+kit("plugin.modal_prefix_form", "p.on_modal_submit(prefix='x:')(lambda c, e: 1) and None", setup=PLUGIN)

@@ -9,6 +9,7 @@ unless its ``setup`` builds another. ``code`` is an expression or statements tha
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import sys
@@ -17,7 +18,7 @@ import warnings
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 
-from encode import encode  # noqa: E402
+from encode import encode
 
 
 def namespace(sdk_name: str) -> dict:
@@ -25,10 +26,8 @@ def namespace(sdk_name: str) -> dict:
     ns = {name: getattr(sdk, name) for name in sdk.__all__}
     ns["sdk"] = sdk
     for sub in ("testing", "events", "dashboard", "responses"):
-        try:
+        with contextlib.suppress(ImportError):  # older SDKs lack some modules
             ns[sub] = importlib.import_module(f"{sdk_name}.{sub}")
-        except ImportError:
-            pass
     testing = ns.get("testing")
     if testing is not None:
         ns.update(MockContext=testing.MockContext, MockClock=testing.MockClock, make_event=testing.make_event)

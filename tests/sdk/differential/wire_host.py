@@ -136,11 +136,8 @@ class WireRun:
                     answer = answers.pop(0) if answers else {"result": {}}
                     self.send({"jsonrpc": "2.0", "id": rid, **answer})
                 recorded.append(line)
-            if outcome is None:
-                try:
-                    outcome = self.results.get_nowait()
-                except queue.Empty:
-                    pass
+            if outcome is None and not self.results.empty():
+                outcome = self.results.get_nowait()
             if time.monotonic() > deadline:
                 raise AssertionError(f"case {case['id']} did not finish: {recorded[-5:]} {self.stderr[-15:]}")
         return recorded, outcome

@@ -12,7 +12,7 @@ import traceback
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 
-from encode import dumps, encode  # noqa: E402
+from encode import dumps, encode
 
 sdk = importlib.import_module(sys.argv[1] if len(sys.argv) > 1 else "yourbot_sdk")
 plugin = sdk.Plugin()
