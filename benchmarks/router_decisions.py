@@ -89,7 +89,7 @@ async def main(events: int, installs: int) -> None:
 
         start = time.perf_counter()
         for event in batch:
-            await runner.publish(event)
+            await runner.publish(event, event_type="message_create")
         elapsed = time.perf_counter() - start
 
         tenants = list(runner.tenants["1"].values())

@@ -100,7 +100,7 @@ async def main(events: int, latency_events: int) -> None:
         async def one(i: int) -> float:
             event = make_event("message_create", guild_id="1", channel_id=str(i % 7))
             start = time.perf_counter()
-            await runner.publish(event)
+            await runner.publish(event, event_type="message_create")
             done = await by_event.pop(id(event))
             return done - start
 
@@ -115,7 +115,7 @@ async def main(events: int, latency_events: int) -> None:
         futures = []
         for i in range(events):
             event = make_event("message_create", guild_id="1", channel_id=str(i % 7))
-            await runner.publish(event)
+            await runner.publish(event, event_type="message_create")
             futures.append(by_event.pop(id(event)))
         await asyncio.gather(*futures)
         worker_rate = events / (time.perf_counter() - start)

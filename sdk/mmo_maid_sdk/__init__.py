@@ -35,6 +35,8 @@ class _AliasFinder:
 
 
 class _AliasLoader:
+    """Hands out the ``yourbot_sdk`` module; ``get_code`` and friends let ``python -m mmo_maid_sdk.cli`` run."""
+
     def __init__(self, real: str) -> None:
         self.real = real
 
@@ -45,6 +47,20 @@ class _AliasLoader:
 
     def exec_module(self, module: object) -> None:
         """Nothing to run: the module is the ``yourbot_sdk`` one, executed when it was imported."""
+
+    def _real_loader(self):
+        import importlib.util
+
+        return importlib.util.find_spec(self.real).loader
+
+    def is_package(self, fullname: str) -> bool:
+        return self._real_loader().is_package(self.real)
+
+    def get_code(self, fullname: str):
+        return self._real_loader().get_code(self.real)
+
+    def get_source(self, fullname: str):
+        return self._real_loader().get_source(self.real)
 
 
 if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):

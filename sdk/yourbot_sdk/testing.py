@@ -464,9 +464,11 @@ class _MockKv:
             keys = sorted(k for k in self._live_keys() if k.startswith(prefix) and (not start_after or k > start_after))
             return keys[: min(limit, KV_LIST_CAP)]
 
-    def list_values(self, prefix: str = "", limit: int = 100) -> dict[str, Any]:
+    def list_values(self, prefix: str = "", limit: int = 100, *, start_after: str = "") -> dict[str, Any]:
+        """``start_after`` is an addition (the official mock has none): pages like ``list``."""
         with self._lock:
-            keys = sorted(k for k in self._live_keys() if k.startswith(prefix))[:limit]
+            keys = sorted(k for k in self._live_keys() if k.startswith(prefix) and (not start_after or k > start_after))
+            keys = keys[:limit]
             return {k: self._store[k] for k in keys}
 
     def count(self, prefix: str = "") -> int:

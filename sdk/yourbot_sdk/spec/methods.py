@@ -659,6 +659,8 @@ KV: tuple[Method, ...] = (
         (
             Param("prefix", "", keyword_only=False, rule=Rule("string", required=False, max_length=256)),
             Param("limit", 100, keyword_only=False, rule=Rule("integer", maximum=100)),
+            # an addition: paging like kv.list (sent only when given, so the official request is unchanged)
+            Param("start_after", "", send="truthy", rule=Rule("string", required=False, max_length=256)),
         ),
         result="key:values",
         default={},

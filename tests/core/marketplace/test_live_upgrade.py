@@ -75,7 +75,9 @@ def settings(tmp_path: Path) -> Settings:
 async def answer_after(platform, discord: CannedDiscord, text: str, timeout: float = 20.0) -> list[str]:
     """Send a message event and wait for the plugin's reply; returns every reply so far."""
     before = len(discord.methods("discord.send_message"))
-    await platform.runner.publish(make_event("message_create", guild_id=SERVER, content=text))
+    await platform.runner.publish(
+        make_event("message_create", guild_id=SERVER, content=text), event_type="message_create"
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         replies = [c["content"] for c in discord.methods("discord.send_message")]
