@@ -30,7 +30,9 @@ ALLOWED: dict[str, str] = {
         "ctx.kv.list_values also takes start_after= (paging like kv.list, sent only when given); the official "
         "signature has no such parameter"
     ),
-    "kit:signatures.testing._MockKv": "the mock's kv.list_values takes start_after= too (see kit:signatures.context._KvApi)",
+    "kit:signatures.testing._MockKv": (
+        "the mock's kv.list_values takes start_after= too (see kit:signatures.context._KvApi)"
+    ),
     "kit:plugin.modal_prefix_form": "on_modal_submit(prefix=...) is an addition (see kit:signatures.plugin)",
     "scenario:handler_raises": (
         "event.fail also carries 'error': '<ExceptionType>: <message>' so the host can show why a delivery "
