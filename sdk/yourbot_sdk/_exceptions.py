@@ -9,8 +9,6 @@ structured payload older maidcore hosts send) before falling back to the text.
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -127,9 +125,20 @@ _BY_CODE: dict[str, type[SdkError]] = {
     "RPC_TIMEOUT": RpcError,
     "RPC_ERROR": RpcError,
 }
-_RETRY_IN = re.compile(r"retry in (\d+(?:\.\d+)?)s", re.IGNORECASE)
-_REMAINING = re.compile(r"remaining=(\d+)", re.IGNORECASE)
-_PERMISSION = re.compile(r"missing permission:?\s+([A-Za-z_]+)", re.IGNORECASE)
+_PATTERNS: dict[str, Any] = {}
+
+
+def _pattern(name: str) -> Any:
+    """The regexes of the text fallbacks, compiled on first use (``re`` costs a plugin's start-up otherwise)."""
+    if not _PATTERNS:
+        import re
+
+        _PATTERNS.update(
+            retry_in=re.compile(r"retry in (\d+(?:\.\d+)?)s", re.IGNORECASE),
+            remaining=re.compile(r"remaining=(\d+)", re.IGNORECASE),
+            permission=re.compile(r"missing permission:?\s+([A-Za-z_]+)", re.IGNORECASE),
+        )
+    return _PATTERNS[name]
 
 
 def _code_from_text(text: str) -> str:
@@ -162,10 +171,10 @@ def _retry_after(text: str, *values: Any) -> float:
         number = _number(value)
         if number is not None:
             return number
-    m = _RETRY_IN.search(text)
+    m = _pattern("retry_in").search(text)
     if m:
         return float(m.group(1))
-    m = _REMAINING.search(text)
+    m = _pattern("remaining").search(text)
     if m:
         remaining = int(m.group(1))
         return 60.0 if remaining <= 0 else max(1.0, float(int(60 / remaining)))
@@ -214,7 +223,7 @@ def error_from_response(method: str, error: Any) -> SdkError:
         if not isinstance(permission, str):
             permission = data.get("permission")
         if not isinstance(permission, str):
-            m = _PERMISSION.search(text)
+            m = _pattern("permission").search(text)
             permission = m.group(1) if m else ""
         return SdkPermissionError(text, permission)
     if cls is CapabilityError:
