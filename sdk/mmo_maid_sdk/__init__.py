@@ -67,7 +67,9 @@ if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
     sys.meta_path.insert(0, _AliasFinder())
 
 warnings.warn(
-    "'mmo_maid_sdk' was renamed to 'yourbot_sdk'; import 'yourbot_sdk' instead (the old name keeps working)",
+    # the official 0.6+ shim's wording, word for word, for suites that match on it
+    "'mmo_maid_sdk' is deprecated and was renamed to 'yourbot_sdk'; import 'yourbot_sdk' instead. "
+    "The compatibility shim will be removed in a future major release.",
     DeprecationWarning,
     stacklevel=2,
 )

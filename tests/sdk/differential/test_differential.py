@@ -171,3 +171,38 @@ def test_the_allow_list_names_real_cases() -> None:
     known |= {"scenario:boot", "scenario:pool_boot"}
     assert not set(ALLOWED) - known, f"allowed.py names unknown cases: {sorted(set(ALLOWED) - known)}"
     assert all(isinstance(reason, str) and len(reason) > 20 for reason in ALLOWED.values())
+
+
+_OLD_NAME_PROBE = """
+import importlib, json, warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import mmo_maid_sdk
+names = %r
+found = []
+for name in names:
+    try:
+        importlib.import_module("mmo_maid_sdk." + name)
+    except ImportError:
+        continue
+    found.append(name)
+print(json.dumps({"warnings": [[w.category.__name__, str(w.message)] for w in caught], "modules": found}))
+"""
+_SUBMODULES = [
+    "cli", "dashboard", "events", "responses", "testing", "pytest_plugin", "_api", "_canned",
+    "_components", "_context", "_exceptions", "_plugin", "_transport", "_validation", "_validate",
+]  # fmt: skip
+
+
+def test_the_old_import_name_warns_and_serves_what_the_official_shim_serves(newest: str) -> None:
+    """``import mmo_maid_sdk`` on 0.10.1: the same DeprecationWarning, word for word, and ours serves
+    every ``mmo_maid_sdk.<submodule>`` the official shim serves."""
+    runs = {}
+    for who, python in (("official", newest), ("ours", OURS)):
+        done = subprocess.run(
+            [python, "-c", _OLD_NAME_PROBE % (_SUBMODULES,)], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        runs[who] = json.loads(done.stdout)
+    assert runs["ours"]["warnings"] == runs["official"]["warnings"]
+    assert set(runs["official"]["modules"]) <= set(runs["ours"]["modules"]), runs
