@@ -86,7 +86,7 @@ async def main(events: int, installs: int) -> None:
 
         start = time.perf_counter()
         for event in batch:
-            await runner.router.publish(event)
+            await runner.router.publish(event, event_type="message_create")
         elapsed = time.perf_counter() - start
 
         tenants = list(runner.tenants.of_server("1").values())

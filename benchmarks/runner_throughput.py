@@ -88,7 +88,7 @@ async def main(events: int, latency_events: int) -> None:
         async def one(i: int) -> float:
             event = make_event("message_create", guild_id="1", channel_id=str(i % 7))
             start = time.perf_counter()
-            await runner.router.publish(event)
+            await runner.router.publish(event, event_type="message_create")
             done = await by_event.pop(id(event))
             return done - start
 
@@ -103,7 +103,7 @@ async def main(events: int, latency_events: int) -> None:
         futures = []
         for i in range(events):
             event = make_event("message_create", guild_id="1", channel_id=str(i % 7))
-            await runner.router.publish(event)
+            await runner.router.publish(event, event_type="message_create")
             futures.append(by_event.pop(id(event)))
         await asyncio.gather(*futures)
         worker_rate = events / (time.perf_counter() - start)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 LOCAL_NOTE = "installed locally"
 ALL: Literal["all"] = "all"
-SDK_DISTRIBUTIONS = frozenset({"mmo-maid-sdk", "mmo_maid_sdk"})
+SDK_DISTRIBUTIONS = frozenset({"yourbot-sdk", "yourbot_sdk", "mmo-maid-sdk", "mmo_maid_sdk"})
 
 
 class InstallError(Exception):

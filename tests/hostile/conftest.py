@@ -138,7 +138,7 @@ class Arena:
                 channel_name=channel_name,
                 content="attack" if n == 0 else f"hello {n}",
             )
-            await self.platform.runner.router.publish(event)
+            await self.platform.runner.router.publish(event, event_type="message_create")
         deadline = time.monotonic() + timeout
         while True:
             outcome = self.outcome(plugin_id, server)

@@ -57,7 +57,9 @@ def bundle(root: Path, version: str, caps: list[str], extra: str = "") -> Path:
 async def answer_after(platform, discord: CannedDiscord, text: str, timeout: float = 20.0) -> list[str]:
     """Send a message event and wait for the plugin's reply; returns every reply so far."""
     before = len(discord.methods("discord.send_message"))
-    await platform.runner.router.publish(make_event("message_create", guild_id=SERVER, content=text))
+    await platform.runner.router.publish(
+        make_event("message_create", guild_id=SERVER, content=text), event_type="message_create"
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         replies = [c["content"] for c in discord.methods("discord.send_message")]
