@@ -63,15 +63,15 @@ class DatabaseUrl:
     conninfo: str | None = None  # PostgreSQL only: a libpq URL for psycopg
 
     @classmethod
-    def resolve(cls, database_url: str | None, data_dir: Path) -> DatabaseUrl:
-        """``None`` means ``<data_dir>/maidcore.db``; otherwise ``sqlite:///path`` or ``postgresql://...``."""
-        if not database_url:
-            path = Path(data_dir) / "maidcore.db"
-            return cls("sqlite", f"sqlite:///{path}", sqlite_path=path)
+    def resolve(cls, database_url: str, data_dir: Path) -> DatabaseUrl:
+        """``sqlite:///path`` (``sqlite://`` alone: ``<data_dir>/maidcore.db``) or ``postgresql://...``."""
         scheme, sep, rest = database_url.partition("://")
         if not sep:
             raise ValueError(f"storage.database_url must be a URL such as postgresql://..., got {database_url!r}")
         scheme = scheme.lower()
+        if scheme == "sqlite" and not rest:
+            path = Path(data_dir) / "maidcore.db"
+            return cls("sqlite", f"sqlite:///{path}", sqlite_path=path)
         if scheme == "sqlite":
             database = sqlalchemy.engine.make_url(database_url).database
             if not database or database == ":memory:":

@@ -26,13 +26,17 @@ async def test_platform_opens_sqlmodel_storage_in_its_data_directory(tmp_path):
         ]:
             assert isinstance(store, protocol), protocol.__name__
         await storage.kv.put(Scope("1", "p"), "k", 1)
-        assert (tmp_path / "maidcore.db").exists() and (tmp_path / "secrets.key").exists()
+        # the default: an embedded PostgreSQL server of its own under the data directory
+        assert (tmp_path / "postgres" / "PG_VERSION").exists() and (tmp_path / "secrets.key").exists()
+        assert not (tmp_path / "maidcore.db").exists()
+        assert (await storage.describe())["kind"] == "embedded"
         assert platform.records is storage.records
     finally:
         await platform.close()
 
 
-def test_storage_commands_show_and_upgrade_the_schema(tmp_path):
+def test_storage_commands_show_and_upgrade_the_schema_of_an_earlier_sqlite_database(tmp_path):
+    """A data directory from before the embedded server keeps its SQLite database (nothing is lost)."""
     from click.testing import CliRunner
     from maidcore_sqlmodel import migrate
     from maidcore_sqlmodel.database import Database, DatabaseUrl
@@ -42,7 +46,7 @@ def test_storage_commands_show_and_upgrade_the_schema(tmp_path):
 
     extensions = Extensions.load()
     cli = make_cli(extensions)
-    db = Database(DatabaseUrl.resolve(None, tmp_path))
+    db = Database(DatabaseUrl.resolve("sqlite://", tmp_path))
     migrate.upgrade(db.engine, "0001")
     db.engine.dispose()
     runner = CliRunner()
@@ -53,7 +57,7 @@ def test_storage_commands_show_and_upgrade_the_schema(tmp_path):
         return result.output
 
     out = invoke("storage", "status")
-    assert f"sqlite {tmp_path / 'maidcore.db'}" in out and "0001 (newest 0002, behind" in out
+    assert f"database: SQLite {tmp_path / 'maidcore.db'}" in out and "0001 (newest 0002, behind" in out
     assert "schema 0001 -> 0002" in invoke("storage", "upgrade")
     assert "0002 (newest 0002, up to date)" in invoke("storage", "status")
     assert "already at 0002" in invoke("storage", "upgrade")
