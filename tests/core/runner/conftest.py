@@ -141,8 +141,11 @@ def stack_settings(tmp_path: Path, **runner: Any) -> Settings:
 
 
 @pytest.fixture
-def make_stack(tmp_path: Path):
-    """``async with make_stack(**runner_settings) as stack``: a started runner on real layers."""
+def make_stack(tmp_path: Path, request: pytest.FixtureRequest):
+    """``async with make_stack(**runner_settings) as stack``: a started runner on real layers.
+
+    Storage: a fresh database on the session's PostgreSQL server, unless ``database_url`` names another.
+    """
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
@@ -150,10 +153,10 @@ def make_stack(tmp_path: Path):
         discord: CannedDiscord | None = None, limits: dict | None = None, database_url: str | None = None, **runner: Any
     ):
         settings = stack_settings(tmp_path, **runner)
-        if database_url:
-            settings = settings.model_copy(
-                update={"storage": settings.storage.model_copy(update={"database_url": database_url})}
-            )
+        database_url = database_url or request.getfixturevalue("pg_fresh_url")
+        settings = settings.model_copy(
+            update={"storage": settings.storage.model_copy(update={"database_url": database_url})}
+        )
         if limits:
             settings = settings.model_copy(update={"limits": settings.limits.model_copy(update=limits)})
         discord = discord or CannedDiscord()
