@@ -242,6 +242,9 @@ class PostgresSqlSandbox:
             if any(s.writes for s in statements) and not growing:
                 self._sizes.pop(scope, None)
             return result
+        except _OverQuota as exc:
+            self._reclaim(conn, schema)
+            raise exc.error from None
         except psycopg.errors.QueryCanceled:
             raise HostTimeout("sql statement", self.timeout_seconds) from None
         except psycopg.Error as exc:
@@ -308,7 +311,26 @@ class PostgresSqlSandbox:
         self._sizes[scope] = (time.monotonic(), size)
         if size > self.quota_bytes:
             self._sizes.pop(scope, None)  # rolled back: measure again next time
-            raise _quota_error(size, self.quota_bytes, undone=True)
+            raise _OverQuota(_quota_error(size, self.quota_bytes, undone=True))
+
+    def _reclaim(self, conn: Any, schema: str) -> None:
+        """After a call rolled back for its size: give the disk its rows took back (VACUUM cuts the empty end)."""
+        tables = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'm')",
+            (schema,),
+        ).fetchall()
+        for (table,) in tables:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(pgsql.SQL("VACUUM {}.{}").format(pgsql.Identifier(schema), pgsql.Identifier(table)))
+
+
+class _OverQuota(Exception):
+    """Raised inside the call's transaction so that it rolls back; carries the plugin's error."""
+
+    def __init__(self, error: RpcFailure) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _quota_error(size: int, quota: int, *, undone: bool = False) -> RpcFailure:
