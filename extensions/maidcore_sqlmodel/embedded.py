@@ -348,14 +348,26 @@ class EmbeddedPostgres:
         if status is None:
             return None
         pid = status[0]
+        if _zombie(pid):
+            # a server that died as a child of this process and was not reaped yet: reap it, or PostgreSQL
+            # (which sees the pid as taken) refuses to start; a zombie of another parent is as dead
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            if not _alive(pid):
+                return None
+            self._remove_stale_locks()
+            return None
         if not _alive(pid):
             return None  # PostgreSQL itself replaces a stale file whose process is gone
         if _is_postmaster_of(pid, self.pgdata) is False:
             # the pid was reused (after a reboot or in a new container): PostgreSQL would refuse to start
-            (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
-            (self.socket_dir / f".s.PGSQL.{PORT}.lock").unlink(missing_ok=True)
+            self._remove_stale_locks()
             return None
         return pid
+
+    def _remove_stale_locks(self) -> None:
+        (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+        (self.socket_dir / f".s.PGSQL.{PORT}.lock").unlink(missing_ok=True)
 
     def _wait_gone(self, pid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -373,17 +385,22 @@ class EmbeddedPostgres:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` names a running process (a zombie, exited but not reaped, is not running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:  # a zombie (exited, not yet reaped by its parent) is gone for our purposes
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
     except OSError:
-        return True
+        return False
 
 
 def _is_postmaster_of(pid: int, pgdata: Path) -> bool | None:
