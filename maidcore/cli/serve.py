@@ -18,7 +18,7 @@ import maidcore
 from maidcore import installs
 from maidcore.cli.logfmt import configure
 from maidcore.cli.state import CliState, pass_state
-from maidcore.cli.status import runtime_file, status_file
+from maidcore.cli.status import describe_storage, runtime_file, status_file
 from maidcore.datadir_lock import DataDirBusy, DataDirLock
 from maidcore.extensions import ExtensionError
 from maidcore.platform import Platform, PlatformError
@@ -81,9 +81,14 @@ def _emulator_url(platform: Platform) -> str:
 async def _write_status(platform: Platform, interval: float = 2.0) -> None:
     """Keep ``<data_dir>/status.json`` current so ``maidcore status`` works without the web API too."""
     path = status_file(platform.data_dir)
+    database: dict[str, Any] | None = None
+    beats = 0
     while True:
         stats = platform.runner.stats() if platform.runner is not None else {}
-        data = {"updated_at": datetime.now(UTC).isoformat(), **stats}
+        if beats % 15 == 0:  # the database's size moves slowly: ask every 30 s
+            database = await describe_storage(platform.storage)
+        beats += 1
+        data = {"updated_at": datetime.now(UTC).isoformat(), **stats, **({"database": database} if database else {})}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
         tmp.replace(path)
