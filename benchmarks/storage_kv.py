@@ -1,6 +1,10 @@
 """KV throughput through the storage layer vs. the bare database driver, SQLite and PostgreSQL side by side.
 
-    .venv/bin/python benchmarks/storage_kv.py [--seconds 3] [--postgres URL | --no-postgres]
+    .venv/bin/python benchmarks/storage_kv.py [--seconds 3] [--postgres URL] [--no-postgres]
+
+Backends: SQLite (``database_url = "sqlite://"``), the embedded PostgreSQL server (the
+default), and an external PostgreSQL server when ``--postgres`` (or
+``MAIDCORE_TEST_POSTGRES_URL``) names one.
 
 Four plugins (four scopes) run concurrently; each keeps ``--in-flight`` calls
 outstanding (default 4: the SDK's four dispatch threads per plugin, §10.6), as
@@ -25,6 +29,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extensions"))
 
@@ -217,11 +222,11 @@ async def bench_backend(settings: StorageSettings, data_dir: Path, seconds: floa
         for op in OPS:
             results[op]["host_api"] = await host_api_run(storage, op, seconds, in_flight)
         target = str(storage.db.url.sqlite_path) if storage.db.dialect == "sqlite" else storage.db.url.conninfo
+        baseline = DriverBaseline(storage.db.dialect, target)  # while the (embedded) server still runs
+        for op in OPS:
+            results[op]["driver"] = baseline.run(op, seconds, in_flight)
     finally:
         await storage.close()
-    baseline = DriverBaseline(storage.db.dialect, target)
-    for op in OPS:
-        results[op]["driver"] = baseline.run(op, seconds, in_flight)
     return results
 
 
@@ -230,27 +235,34 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="measuring time per operation and side")
     parser.add_argument(
         "--postgres",
-        default=os.environ.get("MAIDCORE_TEST_POSTGRES_URL", "postgresql://maidcore:maidcore@127.0.0.1:5432/maidcore"),
-        help="admin URL; a scratch database is created and dropped",
+        default=os.environ.get("MAIDCORE_TEST_POSTGRES_URL"),
+        help="admin URL of an external PostgreSQL server to measure too (a scratch database is created and dropped)",
     )
-    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--in-flight", type=int, default=4, help="calls outstanding per plugin (SDK: 4 threads)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
 
     all_results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        all_results["sqlite"] = asyncio.run(bench_backend(StorageSettings(), Path(tmp), args.seconds, args.in_flight))
+        all_results["sqlite"] = asyncio.run(
+            bench_backend(StorageSettings(database_url="sqlite://"), Path(tmp), args.seconds, args.in_flight)
+        )
     if not args.no_postgres:
+        with tempfile.TemporaryDirectory() as tmp:  # the default: an embedded server under the data directory
+            all_results["embedded"] = asyncio.run(
+                bench_backend(StorageSettings(), Path(tmp), args.seconds, args.in_flight)
+            )
+    if args.postgres and not args.no_postgres:
         import psycopg
 
         name = f"maidcore_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(args.postgres, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         try:
-            url = args.postgres.rsplit("/", 1)[0] + "/" + name
+            url = urlunsplit(urlsplit(args.postgres)._replace(path="/" + name))
             with tempfile.TemporaryDirectory() as tmp:
-                all_results["postgresql"] = asyncio.run(
+                all_results["external"] = asyncio.run(
                     bench_backend(StorageSettings(database_url=url), Path(tmp), args.seconds, args.in_flight)
                 )
         finally:
