@@ -41,7 +41,9 @@ from maidcore.settings import StorageSettings
 
 PLUGINS = 4
 KEYS = 100
-OPS = ("get", "set", "increment")
+SERIES = f"WITH RECURSIVE r(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM r WHERE n < {KEYS - 1}) SELECT n FROM r"
+OPS = ("get", "set", "increment", "sql")  # sql: a point SELECT through ctx.sql's sandbox (the SQL round trip)
+SQL_POINT = "SELECT v FROM bench WHERE id = $1"
 
 
 # --- through the layer --------------------------------------------------------------
@@ -53,6 +55,12 @@ async def layer_run(storage: SqlModelStorage, op: str, seconds: float, in_flight
         await storage.kv.put_many(scope, {f"key{k}": k for k in range(25)})
         for k in range(25, KEYS):
             await storage.kv.put(scope, f"key{k}", k)
+        await storage.sql.execute(
+            scope,
+            "CREATE TABLE IF NOT EXISTS bench (id INTEGER PRIMARY KEY, v TEXT);"
+            f"DELETE FROM bench; INSERT INTO bench (id, v) SELECT n, 'value' || n FROM ({SERIES}) AS s",
+            [],
+        )
     deadline = time.perf_counter() + seconds
     counts = [0] * (PLUGINS * in_flight)
 
@@ -63,6 +71,8 @@ async def layer_run(storage: SqlModelStorage, op: str, seconds: float, in_flight
                 key = f"key{n % KEYS}"
                 if op == "get":
                     await kv.get(scope, key)
+                elif op == "sql":
+                    await storage.sql.query(scope, SQL_POINT, [n % KEYS], 1)
                 elif op == "set":
                     await kv.put(scope, key, n)
                 else:
@@ -85,9 +95,8 @@ def host_api_methods():
         from maidcore.runner.hostapi.args import Args
     except ImportError:
         return None
-    return Args, {
-        op: METHODS[name] for op, name in (("get", "kv.get"), ("set", "kv.put"), ("increment", "kv.increment"))
-    }
+    names = (("get", "kv.get"), ("set", "kv.put"), ("increment", "kv.increment"), ("sql", "sql.query"))
+    return Args, {op: METHODS[name] for op, name in names}
 
 
 async def host_api_run(storage: SqlModelStorage, op: str, seconds: float, in_flight: int) -> float | None:
@@ -117,7 +126,10 @@ async def host_api_run(storage: SqlModelStorage, op: str, seconds: float, in_fli
         while time.perf_counter() < deadline:
             for _ in range(50):
                 params = {"key": f"key{n % KEYS}", "discord_srv_id": tenant.scope.server_id}
-                if op == "set":
+                if op == "sql":
+                    params = {"sql": SQL_POINT, "params": [n % KEYS], "limit": 1}
+                    params["discord_srv_id"] = tenant.scope.server_id
+                elif op == "set":
                     params["value"] = n
                 elif op == "increment":
                     params["amount"] = 1
@@ -136,8 +148,9 @@ async def host_api_run(storage: SqlModelStorage, op: str, seconds: float, in_fli
 class DriverBaseline:
     """The statements the layer runs for each operation, issued directly on one driver connection per thread."""
 
-    def __init__(self, kind: str, target: str) -> None:
+    def __init__(self, kind: str, target: str, sql_targets: list[str] | None = None) -> None:
         self.kind, self.target = kind, target
+        self.sql_targets = sql_targets or []  # per plugin: its SQL space (SQLite file, or PostgreSQL schema)
         q = (lambda s: s) if kind == "sqlite" else (lambda s: s.replace("?", "%s"))
         live = "(expires_at IS NULL OR expires_at > ?)"
         self.get_sql = q(f"SELECT value FROM kv_entries WHERE server_id = ? AND plugin_id = ? AND key = ? AND {live}")
@@ -169,6 +182,16 @@ class DriverBaseline:
 
         return psycopg.connect(self.target, autocommit=True)
 
+    def connect_sql(self, plugin: int):
+        """A plain connection to the plugin's SQL space: its SQLite file, or the server with its schema first."""
+        if self.kind == "sqlite":
+            return sqlite3.connect(self.sql_targets[plugin], isolation_level=None, check_same_thread=False)
+        import psycopg
+
+        conn = psycopg.connect(self.target, autocommit=True)
+        conn.execute("SELECT set_config('search_path', %s, false)", (self.sql_targets[plugin],))
+        return conn
+
     def begin(self, conn) -> None:
         conn.execute("BEGIN IMMEDIATE" if self.kind == "sqlite" else "BEGIN")
 
@@ -177,7 +200,8 @@ class DriverBaseline:
         counts = [0] * (PLUGINS * in_flight)
 
         def worker(i: int) -> None:
-            conn = self.connect()
+            conn = self.connect_sql(i % PLUGINS) if op == "sql" else self.connect()
+            point = "SELECT v FROM bench WHERE id = " + ("?" if self.kind == "sqlite" else "%s")
             ids = ("900000000000000001", f"bench-plugin-{i % PLUGINS}")
             n = i // PLUGINS * 7
             while time.perf_counter() < deadline:
@@ -185,6 +209,8 @@ class DriverBaseline:
                     key = f"key{n % KEYS}"
                     if op == "get":
                         conn.execute(self.get_sql, (*ids, key, time.time())).fetchone()
+                    elif op == "sql":
+                        conn.execute(point, (n % KEYS,)).fetchall()
                     elif op == "set" and self.kind != "sqlite":
                         conn.execute(self.set_sql, (str(n), None, *ids, key, time.time()))
                     elif op == "set":
@@ -222,7 +248,12 @@ async def bench_backend(settings: StorageSettings, data_dir: Path, seconds: floa
         for op in OPS:
             results[op]["host_api"] = await host_api_run(storage, op, seconds, in_flight)
         target = str(storage.db.url.sqlite_path) if storage.db.dialect == "sqlite" else storage.db.url.conninfo
-        baseline = DriverBaseline(storage.db.dialect, target)  # while the (embedded) server still runs
+        scopes = [Scope("900000000000000001", f"bench-plugin-{i}") for i in range(PLUGINS)]
+        if storage.db.dialect == "sqlite":
+            spaces = [str(storage.sql.path_for(scope)) for scope in scopes]
+        else:
+            spaces = [storage.sql.schema_for(scope) for scope in scopes]
+        baseline = DriverBaseline(storage.db.dialect, target, spaces)  # while the (embedded) server still runs
         for op in OPS:
             results[op]["driver"] = baseline.run(op, seconds, in_flight)
     finally:
@@ -270,7 +301,8 @@ def main() -> None:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     print(
-        f"KV ops/s through the Storage layer vs the bare driver: {PLUGINS} concurrent plugins x {args.in_flight} "
+        f"KV ops/s (sql: a point SELECT through ctx.sql) via the Storage layer vs the bare driver: {PLUGINS} plugins x "
+        f"{args.in_flight} "
         f"calls in flight, {args.seconds:g} s per measurement, {os.cpu_count()} CPUs"
     )
     print(

@@ -38,6 +38,9 @@ from maidcore_sqlmodel.sql.statements import Statement, prepare, prepare_script
 from maidcore_sqlmodel.sql.values import bind_params, to_json
 
 _GROWING = {"INSERT", "UPDATE", "CREATE TABLE", "CREATE INDEX", "ALTER TABLE", "WITH"}
+_SETUP_SQL = "SELECT set_config('search_path', %s, true), set_config('statement_timeout', %s, true)"
+_CURSOR = "maidcore_sql"
+FIRST_FETCH = 100  # rows read in the call's first round trip; more come a batch at a time
 _SIZE_SQL = (
     "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
     "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'm', 'p')"
@@ -233,12 +236,12 @@ class PostgresSqlSandbox:
             if growing:
                 self._check_quota(conn, scope, schema)
             try:
-                result = self._run_statements(conn, scope, schema, statements, limit, growing)
+                result = self._run(conn, scope, schema, statements, limit, growing)
             except psycopg.errors.FeatureNotSupported as exc:
                 # DECLARE refuses a WITH that modifies data: run it on a plain cursor instead
                 if limit is None or "DECLARE" not in str(exc).upper():
                     raise
-                result = self._run_statements(conn, scope, schema, statements, limit, growing, server_cursor=False)
+                result = self._run(conn, scope, schema, statements, limit, growing, server_cursor=False)
             if any(s.writes for s in statements) and not growing:
                 self._sizes.pop(scope, None)
             return result
@@ -254,7 +257,7 @@ class PostgresSqlSandbox:
             cancel.on_cancel(None)
             self._pools.release(role, conn)
 
-    def _run_statements(
+    def _run(
         self,
         conn: Any,
         scope: Scope,
@@ -265,36 +268,59 @@ class PostgresSqlSandbox:
         *,
         server_cursor: bool = True,
     ):
-        with conn.transaction():
-            conn.execute(
-                "SELECT set_config('search_path', %s, true), set_config('statement_timeout', %s, true)",
-                (schema, f"{int(self.timeout_seconds * 1000)}ms"),
-            )
+        """The call's statements in one transaction, sent as one pipeline: usually one round trip.
+
+        A query reads its rows through a server-side cursor (a huge result never leaves the
+        server beyond what the caller may get): the first ``FIRST_FETCH`` rows come in the same
+        pipeline, more (up to ``limit + 1``) with further fetches. A call that can grow the
+        space measures what it stored before it commits.
+        """
+        try:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                conn.execute(_SETUP_SQL, (schema, f"{int(self.timeout_seconds * 1000)}ms"))
+                if limit is None:
+                    cursors = [conn.execute(s.text, bind_params(s.params, "postgresql")) for s in statements]
+                    if not growing:
+                        conn.execute("COMMIT")
+                else:
+                    (statement,) = statements
+                    params = bind_params(statement.params, "postgresql")
+                    first = min(limit + 1, FIRST_FETCH)
+                    if statement.returns_rows and server_cursor:
+                        conn.execute(f"DECLARE {_CURSOR} NO SCROLL CURSOR FOR {statement.text}", params)
+                        cursor = conn.execute(f"FETCH FORWARD {first} FROM {_CURSOR}")
+                        more = first < limit + 1
+                    else:
+                        cursor = conn.execute(statement.text, params)
+                        more = False
+                    if not growing and not more:
+                        conn.execute("COMMIT")
             if limit is None:
-                affected = 0
-                for statement in statements:
-                    cur = conn.execute(statement.text, bind_params(statement.params, "postgresql"))
-                    affected += max(cur.rowcount, 0)
-                if growing:
-                    self._check_stored(conn, scope, schema)
-                return affected
-            (statement,) = statements
-            params = bind_params(statement.params, "postgresql")
-            budget = self.bounds.result_budget()
-            if statement.returns_rows and server_cursor:
-                # a server-side cursor: a huge result never leaves the server beyond what the caller may get
-                with conn.cursor(name="maidcore_sql") as cur:
-                    cur.execute(statement.text, params)
-                    names = [d.name for d in cur.description or ()]
-                    rows = _fetch(cur, names, limit, budget)
+                affected = sum(max(c.rowcount, 0) for c in cursors)
+                result: Any = affected
             else:
-                cur = conn.execute(statement.text, params)
-                names = [d.name for d in cur.description or ()]
-                rows = _fetch(cur, names, limit, budget) if cur.description else []
+                budget = self.bounds.result_budget()
+                names = [d.name for d in cursor.description or ()]
+                rows = _rows(cursor.fetchall() if cursor.description else [], names, limit, budget, [])
+                if more and len(rows) == first:  # the first batch came full: there may be more rows
+                    while len(rows) <= limit:
+                        fetch = f"FETCH FORWARD {min(FIRST_FETCH, limit + 1 - len(rows))} FROM {_CURSOR}"
+                        got = conn.execute(fetch).fetchall()
+                        if not got:
+                            break
+                        _rows(got, names, limit, budget, rows)
+                result = (rows[:limit], len(rows) > limit)
             if growing:
                 self._check_stored(conn, scope, schema)
-        truncated = len(rows) > limit
-        return rows[:limit], truncated
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("COMMIT")
+            return result
+        except BaseException:
+            if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+            raise
 
     def _check_quota(self, conn: Any, scope: Scope, schema: str) -> None:
         """Before a statement that may grow the space: refuse when it is already full (size cached 2 s)."""
@@ -342,16 +368,13 @@ def _quota_error(size: int, quota: int, *, undone: bool = False) -> RpcFailure:
     )
 
 
-def _fetch(cur: Any, names: list[str], limit: int, budget: ResultBudget) -> list[dict]:
-    """Up to ``limit + 1`` rows as JSON-ready dicts, read a few at a time, within the result's byte budget."""
-    rows: list[dict] = []
-    while len(rows) <= limit:
-        batch = cur.fetchmany(min(100, limit + 1 - len(rows)))
-        if not batch:
+def _rows(raw_rows: list[tuple], names: list[str], limit: int, budget: ResultBudget, rows: list[dict]) -> list[dict]:
+    """Append ``raw_rows`` to ``rows`` as JSON-ready dicts (up to ``limit + 1``), within the byte budget."""
+    for raw in raw_rows:
+        if len(rows) > limit:
             break
-        for raw in batch:
-            row = dict(zip(names, map(to_json, raw), strict=False))
-            if len(rows) < limit:
-                budget.add(row, len(rows))
-            rows.append(row)
+        row = dict(zip(names, map(to_json, raw), strict=False))
+        if len(rows) < limit:
+            budget.add(row, len(rows))
+        rows.append(row)
     return rows

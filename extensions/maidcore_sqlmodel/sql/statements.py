@@ -9,6 +9,7 @@ schemas on PostgreSQL, an authorizer on SQLite).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -253,13 +254,22 @@ def normalise(tokens: list[_Token]) -> str:
 
 
 def check_statement(sql: Any, dialect: Dialect) -> tuple[list[_Token], str, str]:
-    """Tokens, normalised code and kind of a statement that passes every rule; else InvalidArgument naming the rule."""
+    """Tokens, normalised code and kind of a statement that passes every rule; else InvalidArgument naming the rule.
+
+    Plugins send the same few statement texts again and again: a text that passed is
+    remembered (its tokens are only ever read), so the checks run once per text.
+    """
     if not isinstance(sql, str) or not sql.strip():
         raise _refuse("a non-empty SQL statement")
     if len(sql) > MAX_SQL_CHARS:
         raise _refuse(f"at most {MAX_SQL_CHARS} characters long")
     if "\x00" in sql:
         raise _refuse("a statement without NUL characters")
+    return _checked(sql, dialect)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked(sql: str, dialect: Dialect) -> tuple[list[_Token], str, str]:
     tokens = tokenize(sql, dialect)
     code = normalise(tokens)
     # exactly one statement: a semicolon may only end the text
@@ -298,6 +308,11 @@ def split_script(sql: Any, dialect: Dialect) -> list[str]:
         raise _refuse(f"at most {MAX_SQL_CHARS} characters long")
     if "\x00" in sql:
         raise _refuse("a statement without NUL characters")
+    return list(_split(sql, dialect))
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(sql: str, dialect: Dialect) -> tuple[str, ...]:
     pieces: list[list[str]] = [[]]
     for token in tokenize(sql, dialect):
         if token.kind != "code" or ";" not in token.text:
@@ -313,7 +328,7 @@ def split_script(sql: Any, dialect: Dialect) -> list[str]:
         text = "".join(piece)
         if normalise(tokenize(text, dialect)).strip("; "):
             out.append(text)
-    return out
+    return tuple(out)
 
 
 def _check_params(params: Any) -> list[Any]:
