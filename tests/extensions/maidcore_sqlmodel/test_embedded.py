@@ -21,7 +21,7 @@ from maidcore.settings import StorageSettings
 from .kv_worker import SCOPE
 
 WORKER = Path(__file__).with_name("kv_worker.py")
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.embedded]
 
 
 def fast(data_dir: Path) -> EmbeddedPostgres:
