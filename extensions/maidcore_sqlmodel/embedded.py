@@ -83,7 +83,7 @@ class EmbeddedPostgres:
         *,
         start_timeout_seconds: float = 60.0,
         server_settings: Mapping[str, str] | None = None,
-        sync_initdb: bool = True,
+        sync_initdb: bool | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.pgdata = self.data_dir / "postgres"
@@ -91,7 +91,9 @@ class EmbeddedPostgres:
         self.log_file = self.data_dir / "postgres.log"
         self.start_timeout_seconds = start_timeout_seconds
         self.server_settings = dict(server_settings or {})
-        self.sync_initdb = sync_initdb
+        # a server without fsync gains nothing from an initdb that syncs its files
+        durable = str(self.server_settings.get("fsync", "on")).lower() not in {"off", "false", "0", "no"}
+        self.sync_initdb = durable if sync_initdb is None else sync_initdb
         self.socket_dir = self._socket_dir()
         self.started_here = False  # this process launched the server (rather than finding it running)
         self._users: int | None = None  # our shared lock on postgres.users.lock while we use the server

@@ -250,7 +250,10 @@ def replay(
         bundle = _bundle(Path(plugin_path), scratch)
         events = read_events(Path(events_path), server_id)
         data = Path(data_dir) if data_dir is not None else scratch / "data"
-        return asyncio.run(_replay(bundle, events, server_id, sandbox, python, grants, data, out, err, timeout))
+        throwaway = data_dir is None
+        return asyncio.run(
+            _replay(bundle, events, server_id, sandbox, python, grants, data, out, err, timeout, throwaway)
+        )
     except (ReplayInputError, ValueError, OSError) as exc:
         print(f"replay: {exc}", file=err)
         return 2
@@ -258,7 +261,8 @@ def replay(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _settings(data_dir: Path, sandbox: str, python: str | None) -> Any:
+def _settings(data_dir: Path, sandbox: str, python: str | None, throwaway: bool = False) -> Any:
+    """``throwaway``: the data directory is deleted after the replay, so its database need not be durable."""
     from maidcore.settings import Settings
 
     base = Settings()
@@ -274,6 +278,8 @@ def _settings(data_dir: Path, sandbox: str, python: str | None) -> Any:
         }
     )
     storage = base.storage.model_copy(update={"database_url": None, "ephemeral_url": None})
+    if throwaway:  # no fsync for a database deleted within seconds (and initdb skips its own)
+        storage = storage.model_copy(update={"embedded_server_settings": {"fsync": "off", "synchronous_commit": "off"}})
     return base.model_copy(
         update={
             "data_dir": data_dir,
@@ -297,10 +303,11 @@ async def _replay(
     out: IO[str],
     err: IO[str],
     timeout: float,
+    throwaway: bool = False,
 ) -> int:
     from maidcore.runner import Runner
 
-    settings = _settings(data_dir, sandbox, python)
+    settings = _settings(data_dir, sandbox, python, throwaway)
     outcome = {"acked": 0, "dead": 0}
 
     def on_call(method: str, params: Any, server: str, result: Any, error: Any) -> None:
