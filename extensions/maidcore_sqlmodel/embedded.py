@@ -169,6 +169,9 @@ class EmbeddedPostgres:
             if self._wait_gone(pid, wait):
                 break
         self._proc = None
+        if self.socket_dir != self.pgdata:  # a private runtime directory: leave nothing behind in /tmp
+            with contextlib.suppress(OSError):
+                self.socket_dir.rmdir()
         return True
 
     def running_pid(self) -> int | None:

@@ -197,3 +197,4 @@ def test_a_long_data_directory_gets_its_socket_in_a_private_runtime_directory(tm
             assert conn.execute("SELECT current_user").fetchone() == ("maidcore",)
     finally:
         server.stop()
+    assert not server.socket_dir.exists()  # nothing left behind in the runtime directory
