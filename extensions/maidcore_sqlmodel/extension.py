@@ -24,9 +24,10 @@ def register_storage(register: RegisterStorage) -> None:
 
 @hookimpl
 def register_commands(cli) -> None:
-    from maidcore_sqlmodel.cli import storage_group
+    from maidcore_sqlmodel.cli import db_command, storage_group
 
     cli.add_command(storage_group)
+    cli.add_command(db_command)
 
 
 @hookimpl

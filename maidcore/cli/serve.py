@@ -17,7 +17,8 @@ import maidcore
 from maidcore import installs
 from maidcore.cli.logfmt import configure
 from maidcore.cli.state import CliState, pass_state
-from maidcore.cli.status import runtime_file, status_file
+from maidcore.cli.status import describe_storage, runtime_file, status_file
+from maidcore.datadir_lock import DataDirBusy, DataDirLock
 from maidcore.extensions import ExtensionError
 from maidcore.platform import Platform, PlatformError
 
@@ -70,9 +71,14 @@ async def start_web(platform: Platform) -> Any:
 async def _write_status(platform: Platform, interval: float = 2.0) -> None:
     """Keep ``<data_dir>/status.json`` current so ``maidcore status`` works without the web API too."""
     path = status_file(platform.data_dir)
+    database: dict[str, Any] | None = None
+    beats = 0
     while True:
         stats = platform.runner.stats() if platform.runner is not None else {}
-        data = {"updated_at": datetime.now(UTC).isoformat(), **stats}
+        if beats % 15 == 0:  # the database's size moves slowly: ask every 30 s
+            database = await describe_storage(platform.storage)
+        beats += 1
+        data = {"updated_at": datetime.now(UTC).isoformat(), **stats, **({"database": database} if database else {})}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
         tmp.replace(path)
@@ -89,9 +95,22 @@ async def serve(
 ):
     """Start, wait for a stop signal, stop. Raises ``PlatformError`` when the platform cannot start.
 
+    Raises ``DataDirBusy``, having touched nothing, when another server holds the data directory.
     ``exiting``: the process ends after this returns (the CLI), so signals are ignored once stopped.
     """
     settings = state.settings()
+    with DataDirLock(settings.data_dir):
+        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting)
+
+
+async def _serve(
+    state: CliState,
+    settings: Any,
+    unsafe_no_isolation: bool,
+    web_enabled: bool,
+    ready: asyncio.Event | None,
+    exiting: bool,
+) -> None:
     platform = Platform(settings, extensions=state.get_extensions(), unsafe_no_isolation=unsafe_no_isolation or None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -174,6 +193,8 @@ def serve_command(
         state.overrides["sandbox_backend"] = sandbox
     try:
         asyncio.run(serve(state, unsafe_no_isolation=unsafe_no_isolation, web_enabled=not no_web, exiting=True))
+    except DataDirBusy as exc:  # one line, and nothing of the running server touched
+        raise click.ClickException(str(exc)) from None
     except (PlatformError, ExtensionError) as exc:
         log.error("maidcore cannot start: %s", exc)
         raise click.ClickException(str(exc)) from None

@@ -80,7 +80,8 @@ def replay(
     try:
         events = read_events(Path(events_path), server_id)
         data = Path(data_dir) if data_dir is not None else scratch / "data"
-        run = _replay(Path(plugin_path), events, server_id, sandbox, python, grants, data, out, err, timeout)
+        throwaway = data_dir is None
+        run = _replay(Path(plugin_path), events, server_id, sandbox, python, grants, data, out, err, timeout, throwaway)
         return asyncio.run(run)
     except (ReplayInputError, installs.InstallError, PlatformError, ExtensionError, ValueError, OSError) as exc:
         print(f"replay: {exc}", file=err)
@@ -90,13 +91,20 @@ def replay(
 
 
 def replay_settings(
-    extensions: Extensions, data_dir: Path, sandbox: str, python: str | None = None, **values: Any
+    extensions: Extensions,
+    data_dir: Path,
+    sandbox: str,
+    python: str | None = None,
+    *,
+    throwaway: bool = False,
+    **values: Any,
 ) -> Settings:
     """The effective settings, made for a developer waiting on a verdict: local state, nothing dropped or slow.
 
     The event source is ``canned``; storage is the data directory's own (never a configured database);
     the ``limits`` limiter delays rather than drops; crash loops end within seconds; an unavailable
-    sandbox is an error (no fallback).
+    sandbox is an error (no fallback). ``throwaway``: the data directory is deleted afterwards, so its
+    embedded database need not be durable (no fsync).
     """
     base = load_settings(extensions)
     sections = type(base).sections()
@@ -108,7 +116,10 @@ def replay_settings(
             update={"storage_uri": "memory://", "over_limit_events": "delay", "delay_bound_seconds": 3600.0}
         )
     if "storage" in sections:
-        update["storage"] = base.storage.model_copy(update={"database_url": None, "ephemeral_url": None})
+        storage: dict[str, Any] = {"database_url": None, "ephemeral_url": None}
+        if throwaway:
+            storage["embedded_server_settings"] = {"fsync": "off", "synchronous_commit": "off"}
+        update["storage"] = base.storage.model_copy(update=storage)
     runner = base.runner.model_copy(
         update={
             "ack_timeout_seconds": min(base.runner.ack_timeout_seconds, 30.0),
@@ -141,11 +152,12 @@ async def _replay(
     out: IO[str],
     err: IO[str],
     timeout: float,
+    throwaway: bool = False,
 ) -> int:
     source = CannedDiscord(servers=[server_id])
     extensions = Extensions.load()
     extensions.register(CannedExtension(source), name="replay")
-    settings = replay_settings(extensions, data_dir, sandbox, python)
+    settings = replay_settings(extensions, data_dir, sandbox, python, throwaway=throwaway)
     outcome = {"acked": 0, "dead": 0}
 
     def on_call(method: str, params: Any, server: str, result: Any, error: Any) -> None:

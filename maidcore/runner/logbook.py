@@ -31,6 +31,7 @@ class LogBook:
         self._logs: deque[PluginLog] = deque()
         self._metrics: Counter[tuple[Scope, str]] = Counter()
         self._task: asyncio.Task[None] | None = None
+        self._flushing = asyncio.Lock()  # a flush returns only after what was buffered before it is stored
         self.dropped = 0
         self.stored = 0
 
@@ -53,6 +54,10 @@ class LogBook:
             await self.flush()
 
     async def flush(self) -> None:
+        async with self._flushing:  # else a flush could return while the periodic one still stores our lines
+            await self._flush()
+
+    async def _flush(self) -> None:
         storage = self._storage()
         while self._logs:
             batch = [self._logs.popleft() for _ in range(min(BATCH, len(self._logs)))]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import replace
 
 import pytest
@@ -27,22 +26,15 @@ class ChangeLog:
 
 
 @pytest.fixture
-def pg_database(postgres_url):
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
-
-    name = f"maidcore_core_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_url.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def pg_database(pg_fresh_url):
+    """A fresh database on the session's PostgreSQL server, dropped afterwards."""
+    return pg_fresh_url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def storage_settings(request):
     if request.param == "sqlite":
-        return {}
+        return {"database_url": "sqlite://"}
     return {"database_url": request.getfixturevalue("pg_database")}
 
 

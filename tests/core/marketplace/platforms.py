@@ -1,4 +1,4 @@
-"""A platform with real storage (maidcore_sqlmodel on SQLite in a temp dir) for marketplace and web tests."""
+"""A platform with real storage (maidcore_sqlmodel, on the database its caller names) for marketplace and web tests."""
 
 from __future__ import annotations
 

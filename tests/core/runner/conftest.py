@@ -142,8 +142,11 @@ class StaticNames:
 
 
 @pytest.fixture
-def make_stack(tmp_path: Path):
-    """``async with make_stack(**runner_settings) as stack``: a started platform and its runner."""
+def make_stack(tmp_path: Path, request: pytest.FixtureRequest):
+    """``async with make_stack(**runner_settings) as stack``: a started platform and its runner.
+
+    Storage: a fresh database on the session's PostgreSQL server, unless ``database_url`` names another.
+    """
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
@@ -152,6 +155,7 @@ def make_stack(tmp_path: Path):
     ):
         extensions = Extensions.load()
         extensions.register(StaticNames(), name="static_names")
+        database_url = database_url or request.getfixturevalue("pg_fresh_url")
         discord = discord or CannedDiscord()
         values: dict[str, Any] = {
             "runner": {**RUNNER_DEFAULTS, **runner},

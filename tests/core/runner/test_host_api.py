@@ -135,19 +135,10 @@ async def upstream():
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request):
-    """The embedded default, and a fresh PostgreSQL database (the multi-node setup)."""
+    """SQLite (the small-install choice), and a fresh database on the session's PostgreSQL server."""
     if request.param == "sqlite":
-        yield None
-        return
-    import psycopg
-
-    admin_url = request.getfixturevalue("postgres_url")
-    name = f"maidcore_runner_{random.randrange(16**8):08x}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield admin_url.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        return "sqlite://"
+    return request.getfixturevalue("pg_fresh_url")
 
 
 async def test_every_host_method_is_served_from_a_real_plugin(make_stack, upstream, database_url):

@@ -24,7 +24,7 @@ from .test_kv import fill
 
 @pytest.fixture
 async def sqlite_storage(tmp_path: Path):
-    store = SqlModelStorage(StorageSettings(), tmp_path / "data")
+    store = SqlModelStorage(StorageSettings(database_url="sqlite://"), tmp_path / "data")
     await store.start()
     yield store
     await store.close()
