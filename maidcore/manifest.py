@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from mmo_maid_sdk._validate._catalogue import CAPABILITY_KEYS  # read in this order; the first present counts (§2.1)
-from mmo_maid_sdk._validate._manifest import CAP_RE, ID_RE, LABEL_RE, NAME_RE, PLACEHOLDERS, RESERVED
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from yourbot_sdk._validate._catalogue import CAPABILITY_KEYS  # read in this order; the first present counts (§2.1)
+from yourbot_sdk._validate._manifest import CAP_RE, ID_RE, LABEL_RE, NAME_RE, PLACEHOLDERS, RESERVED
 
 from maidcore import capabilities
 

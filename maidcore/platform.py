@@ -272,7 +272,7 @@ class Platform:
         """Event types installed plugins handle (for gateway intents); every type when the runner cannot say."""
         if self.event_types.current():
             return self.event_types.current()
-        from mmo_maid_sdk.events import EVENT_TYPES
+        from yourbot_sdk.events import EVENT_TYPES
 
         return frozenset(EVENT_TYPES)
 

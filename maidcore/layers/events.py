@@ -1,7 +1,7 @@
 """Event sources: connect to Discord (or something that speaks like it).
 
 A source is an adapter. Inward, it turns what its service sends into SDK event
-payloads (the schema of ``mmo_maid_sdk.events``) and publishes them to the
+payloads (the schema of ``yourbot_sdk.events``) and publishes them to the
 platform's ``EventSink``, and it says which servers it can act in. Outward, it
 performs ``discord.*`` / ``interaction.*`` host calls, syncs the slash
 commands the core asks for, and reports the messages it creates for a plugin.

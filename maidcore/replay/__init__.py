@@ -42,7 +42,7 @@ def read_events(events_path: Path, server_id: str) -> list[tuple[str, dict[str, 
     ``type`` names the event, other keys override ``make_event`` defaults. The type travels
     beside the payload because channel events use ``type`` for the channel's type.
     """
-    from mmo_maid_sdk.testing import make_event
+    from yourbot_sdk.testing import make_event
 
     events = []
     for number, line in enumerate(events_path.read_text(encoding="utf-8").splitlines(), 1):

@@ -14,8 +14,8 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from mmo_maid_sdk import _canned
-from mmo_maid_sdk._api import WHOLE, group
+from yourbot_sdk import _canned
+from yourbot_sdk._api import WHOLE, group
 
 from maidcore.hookspecs import hookimpl
 from maidcore.layers import EventSink, LayerContext
