@@ -79,6 +79,8 @@ async def _write_status(platform: Platform, interval: float = 2.0) -> None:
             database = await describe_storage(platform.storage)
         beats += 1
         data = {"updated_at": datetime.now(UTC).isoformat(), **stats, **({"database": database} if database else {})}
+        if platform.cluster is not None:
+            data["cluster"] = platform.cluster.status()
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
         tmp.replace(path)

@@ -1,8 +1,8 @@
 """Shard leases: which node serves which shard, renewed every few seconds, given up before they expire.
 
 Every ``renew_seconds`` a node beats its heartbeat, renews its leases and
-balances: each shard has one preferred node among the live ones (rendezvous
-hashing, so a node joining or leaving moves only its share). A node takes a
+balances: each shard has one preferred node among the live ones (shards
+dealt round the sorted node names, so every node gets an equal share). A node takes a
 free shard it prefers at once and any other free shard once it has stayed
 free ``takeover_grace_seconds``; it hands a held shard to its preferred node
 when that node is alive (a returning node gets its shards back) by stopping
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -34,10 +33,11 @@ SAFETY = 0.25
 
 
 def preferred_node(shard: int, nodes: list[str]) -> str | None:
-    """The node rendezvous hashing prefers for ``shard`` among ``nodes``."""
+    """The node meant to serve ``shard``: shards dealt round the sorted live nodes, so each gets its share."""
     if not nodes:
         return None
-    return max(nodes, key=lambda n: hashlib.blake2b(f"{n}/{shard}".encode(), digest_size=8).digest())
+    ordered = sorted(nodes)
+    return ordered[shard % len(ordered)]
 
 
 class ShardLeases:

@@ -103,6 +103,7 @@ class Emulator:
         app.router.add_get("/_emulator/live", self._live_socket)
         app.router.add_get("/_emulator/api/state", self._api_state)
         app.router.add_get("/_emulator/api/channels/{id}/messages", self._api_channel_messages)
+        app.router.add_get("/_emulator/api/sessions", self._api_sessions)
         app.router.add_post("/_emulator/api/{action}", self._api_action)
         app.router.add_get("/_emulator/attachments/{id}/{name}", self._attachment)
         app.router.add_route("*", "/{tail:.*}", self._rest)
@@ -493,6 +494,15 @@ class Emulator:
         msgs = self.state.messages.get(request.match_info["id"], {})
         ordered = sorted(msgs.values(), key=lambda m: int(m["id"]))
         return web.json_response([self.state.public_message(m) for m in ordered])
+
+    async def _api_sessions(self, request: web.Request) -> web.Response:
+        """Gateway sessions: their shard and whether a socket is attached (a cluster test's view)."""
+        return web.json_response(
+            [
+                {"session_id": s.session_id, "shard": list(s.shard), "connected": s.socket is not None}
+                for s in self.sessions.values()
+            ]
+        )
 
     async def _api_state(self, request: web.Request) -> web.Response:
         return web.json_response(self.snapshot())
