@@ -9,6 +9,7 @@ another lane's work.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -23,7 +24,7 @@ from maidcore.cluster.local import LocalCluster
 
 pytestmark = pytest.mark.slow
 
-PLUGIN = '''import time
+PLUGIN = """import time
 
 from yourbot_sdk import Plugin
 
@@ -36,7 +37,8 @@ def on_message(ctx, event):
     content = event.get("content") or ""
     if not event.get("author_bot") and content.startswith("ping "):
         time.sleep({delay})
-        ctx.discord.send_message(channel_id=event["channel_id"], content=f"pong {{content[5:]}} {{event.get('delivery_id')}}")
+        answer = f"pong {{content[5:]}} {{event.get('delivery_id')}}"
+        ctx.discord.send_message(channel_id=event["channel_id"], content=answer)
 
 
 @plugin.schedule(1)
@@ -48,7 +50,7 @@ def tick(ctx):
 
 if __name__ == "__main__":
     plugin.run()
-'''
+"""
 
 
 def write_plugin(root: Path, tick_channels: dict[str, str], delay: float) -> Path:
@@ -144,6 +146,19 @@ def cluster(tmp_path, pg_fresh_url, redis_url):
         client.close()
 
 
+def workers_under(path: Path) -> list[int]:
+    """Live processes whose working directory is inside ``path`` (process-backend workers run in their bundle)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if os.readlink(proc / "cwd").startswith(str(path)):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
 def holder(client: redis.Redis, prefix: str, shard: int) -> str | None:
     value = client.get(f"{prefix}:lease:{shard}")
     return value.rpartition(" ")[0] if value else None
@@ -163,7 +178,7 @@ def pongs(local: LocalCluster, channel: str) -> dict[int, list[str]]:
     return found
 
 
-def install(local: LocalCluster, tmp_path: Path, guilds: list[str], tick_channels: dict[str, str], delay: float) -> None:
+def install(local: LocalCluster, tmp_path: Path, guilds: list[str], tick_channels: dict[str, str], delay: float):
     bundle = write_plugin(tmp_path / "clusterping", tick_channels, delay)
     for guild in guilds:
         result = local.cli("a", "install", str(bundle), "--server", guild, "--grant-all")
@@ -240,9 +255,10 @@ def test_schedules_fire_once_across_nodes(cluster, tmp_path):
     local.start_node("a")
     local.start_node("b")
     local.wait(lambda: holder(client, prefix, 0) and holder(client, prefix, 1), 60, "both shards held")
-    guild, channel = next(iter(channels.items()))
+    channel = next(iter(channels.values()))
     local.wait(lambda: any(m["content"] == "tick" for m in local.messages(channel)), 60, "the first tick")
-    time.sleep(2)  # both nodes' workers are up by now
+    # both nodes run the plugin (so both could tick): one worker process each, in the shared bundle
+    local.wait(lambda: len(workers_under(tmp_path / "a")) >= 2, 30, "a worker on each node")
     start = len([m for m in local.messages(channel) if m["content"] == "tick"])
     window = 8
     time.sleep(window)
