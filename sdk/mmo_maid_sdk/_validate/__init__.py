@@ -13,9 +13,9 @@ from pathlib import Path
 
 from ._archive import LIMITS, Limits, extract_zip
 from ._bundle import Bundle, copy_directory, list_directory
+from ._blocked import check_dangerous_code
 from ._code import (
     check_capability_use,
-    check_dangerous_code,
     check_http_domains,
     check_imports,
     check_sql,
