@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import os
 import sys
-import sysconfig
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -114,7 +114,6 @@ HANDLER_NAMES = frozenset({"cron", "schedule"})
 
 _FUNC_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _COMP_NODES = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_STDLIB = sysconfig.get_paths().get("stdlib") or ""
 
 
 @dataclass(eq=False)
@@ -894,6 +893,14 @@ def normalise(qual: str) -> str:
     return qual
 
 
+@functools.cache
+def _stdlib() -> str:
+    import sysconfig  # reads the environment: only when first needed, never at SDK import
+
+    return sysconfig.get_paths().get("stdlib") or ""
+
+
+@functools.cache
 def is_module(qual: str) -> bool:
     """Whether an outside reference names a module (stdlib or builtin); third-party names count if top-level."""
     if qual in sys.builtin_module_names:
@@ -903,7 +910,7 @@ def is_module(qual: str) -> bool:
         return True
     if parts[0] not in sys.stdlib_module_names:
         return False
-    base = os.path.join(_STDLIB, *parts)
+    base = os.path.join(_stdlib(), *parts)
     return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
 
 
