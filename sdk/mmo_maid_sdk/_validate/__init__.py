@@ -12,16 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ._archive import LIMITS, Limits, extract_zip
-from ._bundle import Bundle, copy_directory, list_directory
 from ._blocked import check_dangerous_code
-from ._code import (
-    check_capability_use,
-    check_http_domains,
-    check_imports,
-    check_sql,
-    check_syntax,
-    requirements,
-)
+from ._bundle import Bundle, copy_directory, list_directory
+from ._capuse import check_capability_use, check_http_domains
+from ._code import check_imports, check_syntax, requirements
 from ._findings import ERROR, INFO, WARNING, Finding, has_errors
 from ._layout import check_layout
 from ._manifest import (
@@ -31,6 +25,7 @@ from ._manifest import (
     check_proxy_domains,
     check_slash_commands,
 )
+from ._sql import check_sql
 from ._wiring import check_bot_guard, check_cron, check_dashboard_wiring, check_run, check_slash_wiring
 
 __all__ = [

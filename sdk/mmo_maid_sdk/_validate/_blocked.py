@@ -538,13 +538,15 @@ class _Scan:
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
             if all(isinstance(t, ast.Name) for t in targets):
                 return  # an alias: followed
-        elif isinstance(parent, (ast.Return, ast.Compare, ast.If, ast.While, ast.Assert, ast.Delete, ast.Expr)):
-            return
-        elif isinstance(parent, (ast.IfExp, ast.BoolOp)) and not isinstance(
-            prog.parent.get(id(parent)), (ast.Call, ast.List, ast.Tuple, ast.Dict, ast.Set)
+        elif (
+            isinstance(parent, (ast.Return, ast.Compare, ast.If, ast.While, ast.Assert, ast.Delete, ast.Expr))
+            or (
+                isinstance(parent, (ast.IfExp, ast.BoolOp))
+                and not isinstance(prog.parent.get(id(parent)), (ast.Call, ast.List, ast.Tuple, ast.Dict, ast.Set))
+            )
+            or isinstance(parent, ast.withitem)
+            or isinstance(parent, ast.alias)
         ):
-            return
-        elif isinstance(parent, ast.withitem) or isinstance(parent, ast.alias):
             return
         what = modules[0][1]
         self.report.add(
@@ -561,9 +563,7 @@ class _Scan:
     def string_annotations(self, node: ast.AST) -> None:
         """String annotations are evaluated by ``typing.get_type_hints`` (and libraries that call it)."""
         annotations = []
-        if isinstance(node, ast.arg) and node.annotation is not None:
-            annotations.append(node.annotation)
-        elif isinstance(node, ast.AnnAssign):
+        if (isinstance(node, ast.arg) and node.annotation is not None) or isinstance(node, ast.AnnAssign):
             annotations.append(node.annotation)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
             annotations.append(node.returns)

@@ -434,7 +434,7 @@ class Program:
                 for call, bound in sites:
                     shift = 1 if bound and fn.kind in ("method", "classmethod") else 0
                     expr = self._argument(call, index - shift, name)
-                    if expr is _MISSING:
+                    if expr is MISSING:
                         expr = default
                     more = self.strings(expr, depth + 1) if expr is not None else None
                     if more is None:
@@ -571,7 +571,7 @@ class Program:
         family = self.mro(cls)
         for c in family:
             for fn in c.methods.get(name, ()):
-                bound = instance and fn.kind == "method" or fn.kind == "classmethod"
+                bound = (instance and fn.kind == "method") or fn.kind == "classmethod"
                 if fn.kind == "property" and instance:
                     out |= self.return_values(fn, shallow)
                 else:
@@ -648,7 +648,10 @@ class Program:
 
     def _external_call(self, qual: str, call: ast.Call, env: dict[str, str], shallow: bool) -> set:
         args = call.args
-        if qual in ("builtins.getattr", "inspect.getattr_static", "builtins.object.__getattribute__") and len(args) >= 2:
+        if (
+            qual in ("builtins.getattr", "inspect.getattr_static", "builtins.object.__getattribute__")
+            and len(args) >= 2
+        ):
             return self.getattr_values(args[0], args[1], args[2] if len(args) > 2 else None, shallow)
         if qual in IMPORTERS:
             target = fold(args[0], env) if args else None
@@ -686,8 +689,10 @@ class Program:
 
     def getattr_values(self, obj: ast.AST, name: ast.AST, default: ast.AST | None, shallow: bool) -> set:
         """``getattr(obj, name[, default])``: the attribute for every name it can be, else unknown."""
-        keys = self.strings(name) if not shallow else (lambda k: frozenset({k}) if k else None)(
-            fold(name, self.constants_for(name))
+        keys = (
+            self.strings(name)
+            if not shallow
+            else (lambda k: frozenset({k}) if k else None)(fold(name, self.constants_for(name)))
         )
         out: set = set()
         for v in self.values(obj, shallow):
@@ -751,7 +756,7 @@ class Program:
         for call, bound in sites:
             shift = 1 if bound and fn.kind in ("method", "classmethod") else 0
             expr = self._argument(call, index - shift, name)
-            if expr is _MISSING:
+            if expr is MISSING:
                 continue
             out |= self.values(expr, False) if expr is not None else {UNKNOWN}
         result = frozenset(out) if out else frozenset({UNKNOWN})
@@ -779,20 +784,20 @@ class Program:
 
     @staticmethod
     def _argument(call: ast.Call, index: int, name: str):
-        """The expression passed for a parameter, ``None`` when unknowable (``*args``), ``_MISSING`` if absent."""
+        """The expression passed for a parameter, ``None`` when unknowable (``*args``), ``MISSING`` if absent."""
         for k in call.keywords:
             if k.arg == name:
                 return k.value
             if k.arg is None:
                 return None
         if index < 0:
-            return _MISSING
+            return MISSING
         for i, a in enumerate(call.args):
             if isinstance(a, ast.Starred):
                 return None
             if i == index:
                 return a
-        return _MISSING
+        return MISSING
 
     def call_sites(self) -> dict[int, list[tuple[ast.Call, bool]]]:
         """``fid → [(call, bound)]`` for every call that may reach a bundled function (shallow resolution)."""
@@ -852,7 +857,7 @@ class Program:
         return None
 
 
-_MISSING = object()
+MISSING = object()  # an argument not passed at a call site
 
 IMPORTERS = frozenset(
     {
@@ -1132,9 +1137,9 @@ class _Builder:
                 target.attr.startswith(HANDLER_PREFIXES) or target.attr in HANDLER_NAMES
             ):
                 handler = True
-            elif name and (name in TRANSPARENT_DECORATORS or last in ("wraps", "cache", "lru_cache", "setter")):
-                continue
-            elif name and name.endswith((".setter", ".getter", ".deleter")):
+            elif (name and (name in TRANSPARENT_DECORATORS or last in ("wraps", "cache", "lru_cache", "setter"))) or (
+                name and name.endswith((".setter", ".getter", ".deleter"))
+            ):
                 continue
             else:
                 decorated = True
