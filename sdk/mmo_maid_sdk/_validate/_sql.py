@@ -247,6 +247,8 @@ class _Analysis:
         if scope is None:
             return Unsafe(node, f"{node.id!r}")
         bindings, builtin, stars = prog.lookup(scope, node.id)
+        if bindings and self._guarded(node, bindings):
+            return None
         if stars and not bindings:
             return Unsafe(node, f"{node.id!r} (from a star import)")
         if not bindings:
@@ -256,6 +258,70 @@ class _Analysis:
             if found is not None:
                 return found
         return self._changes(node)
+
+    # --- allow-list checks: ``if column not in COLUMNS: raise`` ------------------------------
+
+    def _guarded(self, node: ast.Name, bindings) -> bool:
+        """Whether the value of ``node`` was checked to be an item of a constant collection before this use."""
+        prog = self.prog
+        name = node.id
+        child: ast.AST = node
+        parent = prog.parent.get(id(node))
+        while parent is not None:
+            if isinstance(parent, ast.If) and any(child is s for s in parent.body) and self._member(parent.test, name):
+                return self._unchanged(bindings, parent.lineno, node.lineno)
+            if isinstance(parent, ast.IfExp) and child is parent.body and self._member(parent.test, name):
+                return True
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(parent, field, None)
+                if isinstance(block, list):
+                    for stmt in block:
+                        if stmt is child:
+                            break
+                        if self._exit_guard(stmt, name) and self._unchanged(bindings, stmt.lineno, node.lineno):
+                            return True
+            if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)):
+                return False
+            child, parent = parent, prog.parent.get(id(parent))
+        return False
+
+    def _member(self, test: ast.AST, name: str, positive: bool = True) -> bool:
+        """``name in CONSTANTS`` (or ``not in`` when ``positive`` is false), also inside ``and``."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And if positive else ast.Or):
+            return any(self._member(v, name, positive) for v in test.values)
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return self._member(test.operand, name, not positive)
+        if (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.In if positive else ast.NotIn)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == name
+        ):
+            allowed = test.comparators[0]
+            return not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(allowed)) and (
+                self.safety(allowed) is None
+            )
+        return False
+
+    def _exit_guard(self, stmt: ast.stmt, name: str) -> bool:
+        if isinstance(stmt, ast.Assert):
+            return self._member(stmt.test, name)
+        return (
+            isinstance(stmt, ast.If)
+            and self._member(stmt.test, name, positive=False)
+            and bool(stmt.body)
+            and isinstance(stmt.body[-1], (ast.Raise, ast.Return, ast.Continue, ast.Break))
+        )
+
+    @staticmethod
+    def _unchanged(bindings, after: int, before: int) -> bool:
+        """No assignment to the name between the check (line ``after``) and the use (line ``before``)."""
+        for b in bindings:
+            line = getattr(b.node, "lineno", None)
+            if line is not None and after < line <= before and b.kind not in ("for", "comp", "param"):
+                return False
+        return True
 
     def _changes(self, node: ast.Name) -> Safety:
         """Values put into the container a name holds after it was built (``parts.append(x)``)."""
