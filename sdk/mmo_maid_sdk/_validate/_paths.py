@@ -50,9 +50,13 @@ def where(prog: Program, node: ast.AST | None, depth: int = 0) -> str | None:
         scope = prog.scope_of.get(id(node))
         if scope is None:
             return None
-        bindings, builtin, stars = prog.lookup(scope, node.id)
-        if len(bindings) == 1 and not builtin and bindings[0].kind == "assign" and not bindings[0].path:
-            return where(prog, bindings[0].value, d)  # type: ignore[arg-type]
+        bindings, builtin, _stars = prog.lookup(scope, node.id)
+        if len(bindings) == 1 and not builtin and not bindings[0].path:
+            b = bindings[0]
+            if b.kind == "assign":
+                return where(prog, b.value, d)  # type: ignore[arg-type]
+            if b.kind in ("for", "comp"):
+                return _listed(prog, b.value, d)  # type: ignore[arg-type]
         return None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
         base, part = where(prog, node.left, d), prog.strings(node.right)
@@ -107,6 +111,27 @@ def where(prog: Program, node: ast.AST | None, depth: int = 0) -> str | None:
         if method == "with_name" and len(args) == 1:
             base = where(prog, node.func.value, d)
             return _join(posixpath.dirname(base), prog.strings(args[0])) if base else None
+    return None
+
+
+#: The last segment of a path that is some entry of a listed bundle directory.
+ANY = "\0entry"
+
+
+def _listed(prog: Program, iterable: ast.AST, depth: int) -> str | None:
+    """``for p in sorted(DIR.glob("*.sql"))``: an entry of a directory, when the directory is known."""
+    while isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id in (
+        "sorted",
+        "list",
+        "reversed",
+    ):
+        if not iterable.args:
+            return None
+        iterable = iterable.args[0]
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute):
+        if iterable.func.attr in ("glob", "rglob", "iterdir"):
+            base = where(prog, iterable.func.value, depth + 1)
+            return f"{base}/{ANY}" if base else None
     return None
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from ._catalogue import API_METHODS
 from ._findings import Finding, error
 from ._flow import MISSING, FuncInfo, Program, program
+from ._paths import in_bundle, where
 
 SQL_METHODS = API_METHODS["sql"][1]
 
@@ -48,38 +49,52 @@ Safety = Unsafe | None  # None: constant text (or a number)
 _NUMERIC = frozenset(
     {"len", "int", "float", "bool", "hash", "ord", "abs", "round", "id", "range", "divmod", "pow", "isinstance"}
 )
-#: Builtins (and stdlib helpers) whose result is constant when their arguments are.
-_PURE = frozenset(
-    {
-        "builtins.str",
-        "builtins.repr",
-        "builtins.format",
-        "builtins.chr",
-        "builtins.min",
-        "builtins.max",
-        "builtins.sum",
-        "builtins.sorted",
-        "builtins.reversed",
-        "builtins.list",
-        "builtins.tuple",
-        "builtins.set",
-        "builtins.frozenset",
-        "builtins.dict",
-        "builtins.iter",
-        "builtins.next",
-        "builtins.enumerate",
-        "builtins.zip",
-        "builtins.filter",
-        "string.Template",
-        "textwrap.dedent",
-        "textwrap.indent",
-        "inspect.cleandoc",
-        "itertools.chain",
-        "itertools.repeat",
-        "itertools.islice",
-        "functools.reduce",
-    }
-)
+#: Functions whose result is constant when the arguments that make it up are: name → which arguments
+#: (positions, and ``"*"`` for all positional and keyword ones). ``sorted(x, key=f)`` is made of ``x`` only.
+_PURE: dict[str, tuple] = {
+    **dict.fromkeys(
+        (
+            "builtins.str",
+            "builtins.repr",
+            "builtins.format",
+            "builtins.chr",
+            "builtins.dict",
+            "builtins.zip",
+            "string.Template",
+            "textwrap.dedent",
+            "textwrap.indent",
+            "inspect.cleandoc",
+            "itertools.chain",
+            "itertools.repeat",
+            "dataclasses.field",
+            "re.compile",
+            "re.escape",
+        ),
+        ("*",),
+    ),
+    **dict.fromkeys(
+        (
+            "builtins.sorted",
+            "builtins.reversed",
+            "builtins.list",
+            "builtins.tuple",
+            "builtins.set",
+            "builtins.frozenset",
+            "builtins.iter",
+            "builtins.enumerate",
+            "itertools.islice",
+        ),
+        (0,),
+    ),
+    "builtins.next": (0, 1),
+    "builtins.min": ("args", "default"),
+    "builtins.max": ("args", "default"),
+    "builtins.sum": (0, 1),
+    "builtins.filter": (1,),
+    "re.sub": (1, 2),
+    "re.split": (1,),
+    "re.findall": (1,),
+}
 #: Methods (of str, list, dict, Template) whose result is constant when the receiver and arguments are.
 _PURE_METHODS = frozenset(
     {
@@ -122,6 +137,9 @@ _PURE_METHODS = frozenset(
         "find",
         "startswith",
         "endswith",
+        "sub",
+        "subn",
+        "escape",
     }
 )
 _HOW = {
@@ -131,6 +149,8 @@ _HOW = {
     "substitute": "Template.substitute()",
     "safe_substitute": "Template.safe_substitute()",
 }
+#: Reading a file: the text is constant when the file is one of the bundle's (``read_bytes().decode()`` too).
+_FILE_READS = frozenset({"read_text", "read", "decode"})
 _MUTATORS = {"append": 0, "extend": 0, "insert": 1, "add": 0, "update": 0, "setdefault": 1, "__setitem__": 1}
 _NUMERIC_CONVERSIONS = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgG%]")
 _ANY_CONVERSION = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[a-zA-Z%]")
@@ -144,6 +164,7 @@ class _Analysis:
         self.assumed = 0  # > 0 while a result depends on an optimistic assumption (a cycle)
         self.mutations: dict[int, dict[str, list]] = {}
         self.passing: set[int] = set()
+        self.attr_index: dict[str, list] | None = None
 
     # --- entry ------------------------------------------------------------------------------
 
@@ -208,7 +229,7 @@ class _Analysis:
         if isinstance(node, ast.Call):
             return self._call(node)
         if isinstance(node, ast.Lambda):
-            return None
+            return self.safety(node.body)  # a callable handed on: what it returns may end up in the text
         return Unsafe(node, "an expression review cannot follow")
 
     def first(self, nodes) -> Safety:
@@ -258,6 +279,36 @@ class _Analysis:
             if found is not None:
                 return found
         return self._changes(node)
+
+    def _bundle_file(self, node: ast.AST, depth: int = 0) -> bool:
+        """A path inside the bundle, or a file opened from one (``open(HERE / "schema.sql")``)."""
+        prog = self.prog
+        target = where(prog, node)
+        if target is not None:
+            return in_bundle(target) is not None
+        if isinstance(node, ast.Call):
+            refs = {v[1] for v in prog.values(node.func) if v[0] == "ref"}
+            if refs & {"builtins.open", "io.open", "codecs.open"} and node.args:
+                mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
+                reading = mode is None or (isinstance(mode, ast.Constant) and set(str(mode.value)) <= set("rbt"))
+                return reading and self._bundle_file(node.args[0], depth + 1)
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "open" and not node.args:
+                return self._bundle_file(node.func.value, depth + 1)
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "read_bytes":
+                return self._bundle_file(node.func.value, depth + 1)
+        if isinstance(node, ast.Name) and depth < 6:
+            scope = prog.scope_of.get(id(node))
+            if scope is None:
+                return False
+            bindings, builtin, _ = prog.lookup(scope, node.id)
+            return (
+                len(bindings) == 1
+                and not builtin
+                and bindings[0].kind in ("assign", "with")
+                and not bindings[0].path
+                and self._bundle_file(bindings[0].value, depth + 1)
+            )
+        return False
 
     # --- allow-list checks: ``if column not in COLUMNS: raise`` ------------------------------
 
@@ -356,7 +407,9 @@ class _Analysis:
             return self._param(b.value, node)
         if kind in ("for", "comp"):
             return self._element(b.value, b.path)
-        if kind in ("def", "class", "del"):
+        if kind == "def":
+            return self._returns(b.value, node)  # a function handed on as a callable
+        if kind in ("class", "del"):
             return None
         if kind == "from":
             mod, _, attr = b.value.rpartition(".")
@@ -368,12 +421,31 @@ class _Analysis:
         return Unsafe(node, f"{node.id!r}")
 
     def _unpack(self, expr: ast.AST, path: tuple[int, ...]) -> Safety:
-        for index in path:
+        for i, index in enumerate(path):
             if isinstance(expr, (ast.Tuple, ast.List)) and index < len(expr.elts):
                 expr = expr.elts[index]
+            elif isinstance(expr, ast.Call) and self._bundled_only(expr):
+                return self._returned_at(expr, path[i:])
             else:
-                return self._element(expr, path)
+                return self._element(expr, path[i:])
         return self.safety(expr)
+
+    def _bundled_only(self, call: ast.Call) -> bool:
+        callee = self.prog.values(call.func)
+        return bool(callee) and all(v[0] == "func" for v in callee)
+
+    def _returned_at(self, call: ast.Call, path: tuple[int, ...]) -> Safety:
+        """``a, b = helper()``: the item at ``path`` of what each bundled callee returns."""
+        for v in self.prog.values(call.func):
+            fn = self.prog.funcs[v[1]]
+            if fn.decorated or isinstance(fn.node, ast.Lambda):
+                return self._returns(fn, call)
+            for node in _own(fn.node):
+                if isinstance(node, ast.Return) and node.value is not None:
+                    found = self._unpack(node.value, path)
+                    if found is not None:
+                        return found
+        return None
 
     def _element(self, iterable: ast.AST, path: tuple[int, ...]) -> Safety:
         """Whether the items of ``iterable`` (at ``path`` when unpacked) are constant."""
@@ -471,7 +543,46 @@ class _Analysis:
                 return found
         if not found_any:
             return Unsafe(node, f"{ast.unparse(node)}, whose value review cannot trace")
+        for site, value in self._attribute_changes(node.attr):
+            if value is None:
+                return Unsafe(site, f"{ast.unparse(node)}, which is handed to code that may change it")
+            found = self.safety(value)
+            if found is not None:
+                return found.built(site, f".{node.attr}.{_mutator_name(site)}()") if found.build is None else found
         return None
+
+    def _attribute_changes(self, attr: str) -> list[tuple[ast.AST, ast.AST | None]]:
+        """Values put into containers held in attributes named ``attr`` (``self.parts.append(x)``), anywhere."""
+        if self.attr_index is None:
+            index: dict[str, list] = {}
+            for info in self.prog.modules.values():
+                for node in _walk(info.tree):
+                    if isinstance(node, ast.Call):
+                        func = node.func
+                        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute):
+                            position = _MUTATORS.get(func.attr)
+                            if position is not None:
+                                values = node.args[position:] or [k.value for k in node.keywords]
+                                index.setdefault(func.value.attr, []).extend(("add", node, v) for v in values)
+                        for i, arg in enumerate(node.args):
+                            if isinstance(arg, ast.Attribute):
+                                index.setdefault(arg.attr, []).append(("pass", node, i))
+                    elif isinstance(node, ast.Assign):
+                        for target in node.targets:
+                            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute):
+                                index.setdefault(target.value.attr, []).append(("add", node, node.value))
+            self.attr_index = index
+        out: list[tuple[ast.AST, ast.AST | None]] = []
+        for kind, node, value in self.attr_index.get(attr, ()):
+            if kind == "add":
+                out.append((node, value))
+            elif id(node) not in self.passing:
+                self.passing.add(id(node))
+                try:
+                    out.extend(self._passed(node, value, attr))
+                finally:
+                    self.passing.discard(id(node))
+        return out
 
     def _module_attr(self, mod: str, attr: str, node: ast.AST) -> Safety:
         prog = self.prog
@@ -504,8 +615,10 @@ class _Analysis:
         args = [*node.args, *(k.value for k in node.keywords)]
         if any(r.startswith("builtins.") and r[9:] in _NUMERIC for r in refs) and len(refs) == 1:
             return None
-        if refs and refs <= _PURE:
-            found = self.first(args)
+        if refs and refs <= _PURE.keys():
+            found = None
+            for ref in refs:
+                found = found or self.first(_made_of(node, _PURE[ref]))
             if found is None:
                 return None
             name = next(iter(refs)).removeprefix("builtins.")
@@ -521,6 +634,8 @@ class _Analysis:
                 if found is not None:
                     return found
             return None
+        if isinstance(func, ast.Attribute) and func.attr in _FILE_READS and self._bundle_file(func.value):
+            return None  # the text of a file of the bundle: shipped and reviewed with it, read-only in the sandbox
         if isinstance(func, ast.Attribute) and func.attr in _PURE_METHODS and not bundled:
             if not any(v[0] in ("method", "ctx", "api") for v in callee):
                 receiver = self.safety(func.value)
@@ -655,7 +770,7 @@ class _Analysis:
         prog = self.prog
         callee = prog.values(call.func)
         refs = {v[1] for v in callee if v[0] == "ref"}
-        if refs and (refs <= _PURE or all(r.startswith("builtins.") for r in refs)):
+        if refs and (refs <= _PURE.keys() or all(r.startswith("builtins.") for r in refs)):
             return []
         if any(v[0] == "method" for v in callee) or (
             isinstance(call.func, ast.Attribute) and call.func.attr in _PURE_METHODS
@@ -673,6 +788,21 @@ class _Analysis:
                     out.append((call, None))
             return out
         return [(call, None)]
+
+
+def _made_of(call: ast.Call, which: tuple) -> list[ast.AST]:
+    """The arguments of ``call`` its result is made of (see ``_PURE``)."""
+    if "*" in which:
+        return [*call.args, *(k.value for k in call.keywords)]
+    out: list[ast.AST] = []
+    for item in which:
+        if item == "args":
+            out.extend(call.args)
+        elif isinstance(item, int) and item < len(call.args):
+            out.append(call.args[item])
+        elif isinstance(item, str):
+            out.extend(k.value for k in call.keywords if k.arg == item)
+    return out
 
 
 def _own(fn: ast.AST):
