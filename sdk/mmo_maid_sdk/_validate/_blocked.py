@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
 
+from ._ast import nodes
 from ._findings import Finding, error
 from ._flow import UNKNOWN, ModuleInfo, Program, is_module, program
 from ._paths import allowed, in_bundle, where
@@ -174,7 +174,7 @@ class _Scan:
 
     def run(self) -> None:
         prog = self.prog
-        for node in _walk(self.info.tree):
+        for node in nodes(self.info.tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     self.module(alias.name, node.lineno, "imports")
@@ -544,8 +544,7 @@ class _Scan:
                 isinstance(parent, (ast.IfExp, ast.BoolOp))
                 and not isinstance(prog.parent.get(id(parent)), (ast.Call, ast.List, ast.Tuple, ast.Dict, ast.Set))
             )
-            or isinstance(parent, ast.withitem)
-            or isinstance(parent, ast.alias)
+            or isinstance(parent, (ast.withitem, ast.alias))
         ):
             return
         what = modules[0][1]
@@ -583,7 +582,7 @@ class _Scan:
             return
         blocked = []
         for name in sorted(names):
-            bindings, builtin, stars = self.prog._module_lookup(self.info, name)
+            bindings, builtin, _stars = self.prog._module_lookup(self.info, name)
             values = set()
             for b in bindings:
                 values |= self.prog.binding_values(b, True)
@@ -610,11 +609,3 @@ def _describe(values: frozenset) -> str:
     if UNKNOWN in values:
         return "an object review cannot identify"
     return "an object that is not one of the plugin's own"
-
-
-def _walk(tree: ast.AST) -> Iterator[ast.AST]:
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(ast.iter_child_nodes(node))

@@ -12,9 +12,11 @@ counts as one, so use cannot be hidden; an object known to be something else
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from urllib.parse import urlsplit
 
+from ._ast import nodes
 from ._catalogue import API_METHODS, DISCORD_METHODS, UNUSED_EXEMPT, declared_capabilities, effective_capabilities
 from ._findings import Finding, error, warning
 from ._flow import UNKNOWN, Program, program
@@ -56,7 +58,7 @@ class Uses:
         self.url_calls: list[tuple[str, ast.Call, str, str]] = []  # (path, call, api, method)
         for info in prog.modules.values():
             path = info.path
-            for node in _walk(info.tree):
+            for node in nodes(info.tree):
                 if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Load):
                     self._reference(path, node)
                 elif isinstance(node, ast.Call):
@@ -138,10 +140,8 @@ def _uses(bundle) -> Uses:
     cached = getattr(bundle, "_mmo_uses", None)
     if cached is None:
         cached = Uses(bundle)
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             bundle._mmo_uses = cached
-        except (AttributeError, TypeError):
-            pass
     return cached
 
 
@@ -227,7 +227,8 @@ def check_http_domains(bundle) -> list[Finding]:
                 out.append(
                     error(
                         "http_domain_undeclared",
-                        f'ctx.{api}.{method} calls {host}, which is not in "proxy_domains_requested"; add "{host}" to it',
+                        f'ctx.{api}.{method} calls {host}, which is not in "proxy_domains_requested"; '
+                        f'add "{host}" to it',
                         path,
                         call.lineno,
                     )
@@ -247,14 +248,6 @@ def _url_prefixes(prog: Program, node: ast.AST | None) -> list[str]:
         left = prog.strings(node.left)
         candidates = list(left) if left else []
     return [c for c in candidates if re.match(r"^(https?|wss?)://[^/?#]+[/?#]", c + "/")]
-
-
-def _walk(tree: ast.AST):
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
 
 
 __all__ = ["UNKNOWN", "capability_of", "capability_uses", "check_capability_use", "check_http_domains"]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import functools
 import os
 import sys
@@ -43,7 +44,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .. import _api
-from ._ast import facts, fold, module_name
+from ._ast import facts, fold, module_name, nodes
 
 UNKNOWN = ("?",)
 OTHER = ("-",)
@@ -360,13 +361,17 @@ class Program:
                 else:
                     out |= self._unpack(item, path, shallow)
             return frozenset(out)
-        if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name):
-            if iterable.func.id in ("enumerate", "reversed", "sorted", "list", "tuple", "iter") and iterable.args:
-                if iterable.func.id == "enumerate":
-                    if path and path[0] == 0:
-                        return frozenset({OTHER})
-                    return self.element_values(iterable.args[0], path[1:], shallow)
-                return self.element_values(iterable.args[0], path, shallow)
+        if (
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Name)
+            and iterable.func.id in ("enumerate", "reversed", "sorted", "list", "tuple", "iter")
+            and iterable.args
+        ):
+            if iterable.func.id == "enumerate":
+                if path and path[0] == 0:
+                    return frozenset({OTHER})
+                return self.element_values(iterable.args[0], path[1:], shallow)
+            return self.element_values(iterable.args[0], path, shallow)
         seen = self.values(iterable, shallow)
         return frozenset({UNKNOWN}) if UNKNOWN in seen or any(v[0] != "-" for v in seen) else frozenset({OTHER})
 
@@ -824,7 +829,7 @@ class Program:
                     sites.setdefault(fn.fid, []).append((call, True))
         # a function referenced other than by calling it escapes: its callers cannot all be seen
         for info in self.modules.values():
-            for node in _walk(info.tree):
+            for node in nodes(info.tree):
                 if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
                     if id(node) in callee_nodes:
                         continue
@@ -842,19 +847,6 @@ class Program:
         return sites
 
     # --- walking -----------------------------------------------------------------------
-
-    def nodes(self) -> Iterator[tuple[ModuleInfo, ast.AST]]:
-        for info in self.modules.values():
-            for node in _walk(info.tree):
-                yield info, node
-
-    def enclosing_function(self, node: ast.AST) -> FuncInfo | None:
-        scope = self.scope_of.get(id(node))
-        while scope is not None:
-            if scope.func is not None:
-                return scope.func
-            scope = scope.parent
-        return None
 
 
 MISSING = object()  # an argument not passed at a call site
@@ -942,14 +934,6 @@ def _names_context(annotation: ast.AST) -> bool:
     if isinstance(annotation, ast.Attribute):
         return annotation.attr in ("Context", "MockContext")
     return False
-
-
-def _walk(tree: ast.AST) -> Iterator[ast.AST]:
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
 
 
 def _own_nodes(fn: ast.AST) -> Iterator[ast.AST]:
@@ -1326,8 +1310,6 @@ def program(bundle) -> Program:
     cached = getattr(bundle, _CACHE, None)
     if cached is None:
         cached = Program(bundle)
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             setattr(bundle, _CACHE, cached)
-        except (AttributeError, TypeError):
-            pass
     return cached

@@ -120,18 +120,26 @@ ANY = "\0entry"
 
 def _listed(prog: Program, iterable: ast.AST, depth: int) -> str | None:
     """``for p in sorted(DIR.glob("*.sql"))``: an entry of a directory, when the directory is known."""
-    while isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id in (
-        "sorted",
-        "list",
-        "reversed",
+    while (
+        isinstance(iterable, ast.Call)
+        and isinstance(iterable.func, ast.Name)
+        and iterable.func.id
+        in (
+            "sorted",
+            "list",
+            "reversed",
+        )
     ):
         if not iterable.args:
             return None
         iterable = iterable.args[0]
-    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute):
-        if iterable.func.attr in ("glob", "rglob", "iterdir"):
-            base = where(prog, iterable.func.value, depth + 1)
-            return f"{base}/{ANY}" if base else None
+    if (
+        isinstance(iterable, ast.Call)
+        and isinstance(iterable.func, ast.Attribute)
+        and iterable.func.attr in ("glob", "rglob", "iterdir")
+    ):
+        base = where(prog, iterable.func.value, depth + 1)
+        return f"{base}/{ANY}" if base else None
     return None
 
 

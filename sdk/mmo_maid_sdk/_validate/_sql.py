@@ -22,6 +22,7 @@ import ast
 import re
 from dataclasses import dataclass
 
+from ._ast import nodes
 from ._catalogue import API_METHODS
 from ._findings import Finding, error
 from ._flow import MISSING, FuncInfo, Program, program
@@ -44,6 +45,7 @@ class Unsafe:
 
 
 Safety = Unsafe | None  # None: constant text (or a number)
+_SAFE_MEMBER = Unsafe(ast.Constant(value=None), "a constant member")  # marker: an enum member that is constant
 
 #: Builtins whose result is a number or a bool whatever they are given.
 _NUMERIC = frozenset(
@@ -289,7 +291,11 @@ class _Analysis:
         if isinstance(node, ast.Call):
             refs = {v[1] for v in prog.values(node.func) if v[0] == "ref"}
             if refs & {"builtins.open", "io.open", "codecs.open"} and node.args:
-                mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
+                mode = (
+                    node.args[1]
+                    if len(node.args) > 1
+                    else next((k.value for k in node.keywords if k.arg == "mode"), None)
+                )
                 reading = mode is None or (isinstance(mode, ast.Constant) and set(str(mode.value)) <= set("rbt"))
                 return reading and self._bundle_file(node.args[0], depth + 1)
             if isinstance(node.func, ast.Attribute) and node.func.attr == "open" and not node.args:
@@ -501,6 +507,9 @@ class _Analysis:
 
     def _attribute(self, node: ast.Attribute) -> Safety:
         prog = self.prog
+        member = self._enum_member(node)
+        if member is not None:
+            return None if member is _SAFE_MEMBER or node.attr == "name" else member
         bases = prog.values(node.value)
         mods = [v[1] for v in bases if v[0] == "mod"]
         if mods and all(v[0] == "mod" for v in bases):
@@ -556,7 +565,7 @@ class _Analysis:
         if self.attr_index is None:
             index: dict[str, list] = {}
             for info in self.prog.modules.values():
-                for node in _walk(info.tree):
+                for node in nodes(info.tree):
                     if isinstance(node, ast.Call):
                         func = node.func
                         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute):
@@ -583,6 +592,25 @@ class _Analysis:
                 finally:
                     self.passing.discard(id(node))
         return out
+
+    def _enum_member(self, node: ast.Attribute) -> Safety | None:
+        """``Status.OPEN.value`` / ``.name`` of a bundled class's constant: the safety of that constant.
+
+        ``None`` when ``node`` is not such a read; else a result (``False``-y ``Unsafe`` never happens:
+        a safe member answers with the sentinel ``_SAFE_MEMBER``).
+        """
+        if node.attr not in ("value", "name") or not isinstance(node.value, ast.Attribute):
+            return None
+        owners = self.prog.values(node.value.value)
+        if not owners or not all(v[0] == "class" for v in owners):
+            return None
+        for v in owners:
+            for c in self.prog.mro(self.prog.classes[v[1]]):
+                for b in c.scope.bindings.get(node.value.attr, ()):
+                    found = self._binding(node, b) if b.kind == "assign" else Unsafe(node, ast.unparse(node))
+                    if found is not None:
+                        return found
+        return _SAFE_MEMBER
 
     def _module_attr(self, mod: str, attr: str, node: ast.AST) -> Safety:
         prog = self.prog
@@ -636,18 +664,22 @@ class _Analysis:
             return None
         if isinstance(func, ast.Attribute) and func.attr in _FILE_READS and self._bundle_file(func.value):
             return None  # the text of a file of the bundle: shipped and reviewed with it, read-only in the sandbox
-        if isinstance(func, ast.Attribute) and func.attr in _PURE_METHODS and not bundled:
-            if not any(v[0] in ("method", "ctx", "api") for v in callee):
-                receiver = self.safety(func.value)
-                if func.attr == "join" and node.args:
-                    found = receiver or self._element(node.args[0], ())
-                elif func.attr in ("get", "setdefault") and node.args:
-                    found = receiver or self.first(args[1:])
-                else:
-                    found = receiver or self.first(args)
-                if found is None:
-                    return None
-                return found.built(node, _HOW.get(func.attr, f".{func.attr}()"))
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in _PURE_METHODS
+            and not bundled
+            and not any(v[0] in ("method", "ctx", "api") for v in callee)
+        ):
+            receiver = self.safety(func.value)
+            if func.attr == "join" and node.args:
+                found = receiver or self._element(node.args[0], ())
+            elif func.attr in ("get", "setdefault") and node.args:
+                found = receiver or self.first(args[1:])
+            else:
+                found = receiver or self.first(args)
+            if found is None:
+                return None
+            return found.built(node, _HOW.get(func.attr, f".{func.attr}()"))
         if any(v[0] == "method" for v in callee):
             return Unsafe(node, f"data returned by {ast.unparse(func)}()")
         return Unsafe(node, f"the result of {_short(func)}()")
@@ -661,9 +693,12 @@ class _Analysis:
         bindings, builtin, _ = prog.lookup(scope, name.id)
         if len(bindings) == 1 and not builtin and bindings[0].kind == "assign" and not bindings[0].path:
             value = bindings[0].value
-            if isinstance(value, ast.Attribute) and value.attr in _PURE_METHODS:
-                if not any(v[0] in ("method", "func") for v in prog.values(value)):
-                    return value
+            if (
+                isinstance(value, ast.Attribute)
+                and value.attr in _PURE_METHODS
+                and not any(v[0] in ("method", "func") for v in prog.values(value))
+            ):
+                return value
         return None
 
     # --- functions ------------------------------------------------------------------------
@@ -861,7 +896,7 @@ def check_sql(bundle) -> list[Finding]:
     seen: set[tuple[str, str, int]] = set()
     for info in prog.modules.values():
         path = info.path
-        for node in _walk(info.tree):
+        for node in nodes(info.tree):
             if isinstance(node, ast.Call):
                 methods = [v[2] for v in prog.values(node.func) if v[0] == "method" and v[1] == "sql"]
                 methods = [m for m in methods if m in SQL_METHODS]
@@ -874,7 +909,10 @@ def check_sql(bundle) -> list[Finding]:
                 found = analysis.safety(text)
                 if found is None:
                     continue
-                fix = f'write the SQL as fixed text and pass values as params: ctx.sql.{method}("... WHERE id = $1", [value])'
+                fix = (
+                    "write the SQL as fixed text and pass values as params: "
+                    f'ctx.sql.{method}("... WHERE id = $1", [value])'
+                )
                 if found.build is not None:
                     code = "sql_string_building"
                     line = getattr(found.build, "lineno", node.lineno)
@@ -926,11 +964,3 @@ def _escapes(prog: Program, node: ast.AST) -> bool:
 def _path_of(prog: Program, node: ast.AST) -> str | None:
     scope = prog.scope_of.get(id(node))
     return scope.module.path if scope is not None else None
-
-
-def _walk(tree: ast.AST):
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(ast.iter_child_nodes(node))

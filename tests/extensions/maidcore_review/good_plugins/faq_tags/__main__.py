@@ -1,8 +1,7 @@
 """FAQ Tags: /tag show|add|remove|list and ?name in chat."""
 
-from mmo_maid_sdk import Plugin
-
 import tags
+from mmo_maid_sdk import Plugin
 from suggest import closest
 
 plugin = Plugin()
@@ -31,7 +30,9 @@ def tag_command(ctx, event):
         answer = store.get(args["name"])
         if answer is None:
             hint = closest(args["name"], store.names())
-            ctx.interaction.respond(content=f"No tag {args['name']!r}." + (f" Did you mean {hint!r}?" if hint else ""), ephemeral=True)
+            ctx.interaction.respond(
+                content=f"No tag {args['name']!r}." + (f" Did you mean {hint!r}?" if hint else ""), ephemeral=True
+            )
         else:
             ctx.interaction.respond(content=answer)
     elif name in ("add", "remove") and not can_manage(event):
@@ -56,7 +57,7 @@ def quick_tag(ctx, event):
     content = event.get("content", "")
     if event.get("author_bot") or not content.startswith(PREFIX) or " " in content.strip():
         return
-    answer = tags.TagStore(ctx.kv).get(content[len(PREFIX):])
+    answer = tags.TagStore(ctx.kv).get(content[len(PREFIX) :])
     if answer:
         ctx.discord.send_message(channel_id=event["channel_id"], content=answer)
 

@@ -1,5 +1,4 @@
 from mmo_maid_sdk import Plugin
-
 from polls.handlers import register
 
 plugin = Plugin()

@@ -1,6 +1,5 @@
-from mmo_maid_sdk import Plugin
-
 from menus import commands, picker
+from mmo_maid_sdk import Plugin
 
 plugin = Plugin()
 commands.install(plugin)

@@ -1,7 +1,6 @@
 import pytest
-from mmo_maid_sdk.testing import MockContext, dispatch, make_event
-
 import tags
+from mmo_maid_sdk.testing import MockContext, dispatch, make_event
 from suggest import closest
 
 

@@ -72,7 +72,10 @@ def finish(ctx, book: RaffleBook, raffle: Raffle) -> None:
     book.save(raffle)
     mentions = ", ".join(f"<@{w}>" for w in winners) or "nobody entered"
     ctx.discord.edit_message(
-        channel_id=raffle.channel_id, message_id=raffle.message_id, content=f"🎁 **{raffle.prize}** - ended", components=[]
+        channel_id=raffle.channel_id,
+        message_id=raffle.message_id,
+        content=f"🎁 **{raffle.prize}** - ended",
+        components=[],
     )
     ctx.discord.send_message(channel_id=raffle.channel_id, content=f"Winner(s) of **{raffle.prize}**: {mentions}")
 

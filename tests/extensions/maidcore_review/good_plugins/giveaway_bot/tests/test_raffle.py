@@ -2,7 +2,6 @@ import random
 
 import pytest
 from mmo_maid_sdk.testing import MockContext, dispatch, make_event, tick
-
 from raffle import durations
 from raffle.state import Raffle, RaffleBook
 

@@ -7,7 +7,8 @@ REWARDS = "level_rewards"
 PAGE_SIZE = 10
 
 SCHEMA = [
-    f"CREATE TABLE IF NOT EXISTS {TABLE} (user_id TEXT PRIMARY KEY, xp INTEGER NOT NULL DEFAULT 0, messages INTEGER NOT NULL DEFAULT 0)",
+    f"CREATE TABLE IF NOT EXISTS {TABLE} "
+    "(user_id TEXT PRIMARY KEY, xp INTEGER NOT NULL DEFAULT 0, messages INTEGER NOT NULL DEFAULT 0)",
     f"CREATE TABLE IF NOT EXISTS {REWARDS} (level INTEGER PRIMARY KEY, role_id TEXT NOT NULL)",
 ]
 
@@ -39,7 +40,9 @@ class XpStore:
 
     def page(self, number: int) -> list[dict]:
         offset = (max(1, number) - 1) * PAGE_SIZE
-        return self.sql.query(f"SELECT user_id, xp FROM {TABLE} ORDER BY xp DESC LIMIT $1 OFFSET $2", [PAGE_SIZE, offset])
+        return self.sql.query(
+            f"SELECT user_id, xp FROM {TABLE} ORDER BY xp DESC LIMIT $1 OFFSET $2", [PAGE_SIZE, offset]
+        )
 
     def decay(self, percent: int) -> int:
         keep = (100 - percent) / 100

@@ -1,9 +1,8 @@
 import random
 
-from mmo_maid_sdk.testing import dispatch, make_event, run_ready, tick
-
 from levels import curve
 from levels.store import XpStore
+from mmo_maid_sdk.testing import dispatch, make_event, run_ready, tick
 
 
 def test_curve():

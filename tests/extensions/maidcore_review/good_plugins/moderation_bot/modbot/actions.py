@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from mmo_maid_sdk import SdkPermissionError
 
@@ -17,7 +17,7 @@ def log_to_channel(ctx, settings, text: str) -> None:
 def warn(ctx, user_id: str, moderator_id: str, reason: str) -> str:
     settings = config.load(ctx)
     cases.record(ctx, user_id, moderator_id, "warn", reason)
-    week_ago = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat(timespec="seconds")
+    week_ago = (datetime.now(UTC) - timedelta(days=7)).isoformat(timespec="seconds")
     count = cases.warnings_since(ctx, user_id, week_ago)
     text = f"<@{user_id}> was warned ({count} this week): {reason}"
     if count >= settings.warn_threshold:

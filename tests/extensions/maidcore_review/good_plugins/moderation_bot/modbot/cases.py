@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .schema import CASES, MIGRATIONS, SCHEMA_VERSION
 
@@ -24,7 +24,7 @@ def migrate(ctx) -> int:
 
 
 def record(ctx, user_id: str, moderator_id: str, action: str, reason: str, channel_id: str | None = None) -> None:
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     ctx.sql.execute(
         f"INSERT INTO {CASES} (user_id, moderator_id, action, reason, created_at, channel_id) "
         "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -40,10 +40,13 @@ def for_member(ctx, user_id: str, limit: int = 10) -> list[dict]:
 
 
 def warnings_since(ctx, user_id: str, since: str) -> int:
-    return ctx.sql.scalar(
-        f"SELECT COUNT(*) FROM {CASES} WHERE user_id = $1 AND action = 'warn' AND created_at >= $2",
-        [str(user_id), since],
-    ) or 0
+    return (
+        ctx.sql.scalar(
+            f"SELECT COUNT(*) FROM {CASES} WHERE user_id = $1 AND action = 'warn' AND created_at >= $2",
+            [str(user_id), since],
+        )
+        or 0
+    )
 
 
 def recent(ctx, *, action: str | None = None, limit: int = 25) -> list[dict]:

@@ -1,6 +1,6 @@
 """Dashboard handlers: recent cases, a weekly total, and the automod settings form."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from . import cases, config
 from .app import plugin
@@ -15,7 +15,7 @@ def recent_cases(ctx, params):
 
 @plugin.on_dashboard("week_total")
 def week_total(ctx, params):
-    since = (datetime.now(timezone.utc) - timedelta(days=7)).isoformat(timespec="seconds")
+    since = (datetime.now(UTC) - timedelta(days=7)).isoformat(timespec="seconds")
     total = ctx.sql.scalar(f"SELECT COUNT(*) FROM {CASES} WHERE created_at >= $1", [since]) or 0
     return {"value": total, "change": ""}
 

@@ -1,5 +1,4 @@
 from mmo_maid_sdk.testing import call_dashboard, dispatch, make_event, run_ready
-
 from modbot import cases, config, filters
 
 

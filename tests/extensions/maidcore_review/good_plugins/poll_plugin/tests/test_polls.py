@@ -1,6 +1,5 @@
 import pytest
 from mmo_maid_sdk.testing import MockContext, dispatch, make_event
-
 from polls.model import Poll
 
 
@@ -21,7 +20,9 @@ def test_single_choice_moves_the_vote():
 def test_create_click_close(mmo_plugin):
     ctx = MockContext()
     create = make_event(
-        "interaction_create", command_name="vote", options=[{"name": "question", "value": "Pizza?"}, {"name": "choices", "value": "yes|no"}]
+        "interaction_create",
+        command_name="vote",
+        options=[{"name": "question", "value": "Pizza?"}, {"name": "choices", "value": "yes|no"}],
     )
     dispatch(mmo_plugin.plugin, "interaction_create", create, ctx=ctx)
     click = make_event("interaction_create", interaction_type=3, custom_id="poll:1:0", user_id="9")

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mmo_maid_sdk import Plugin
 
@@ -8,7 +8,7 @@ plugin = Plugin()
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def option(event, name):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 RELATIVE = re.compile(r"^in\s+((?:\d+\s*[smhdw]\s*)+)$", re.IGNORECASE)
 PIECE = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
@@ -22,9 +22,9 @@ def parse(text: str, now: datetime) -> datetime:
     match = CLOCK.match(text)
     if match:
         day = now.date() + timedelta(days=1 if match.group(1).lower() == "tomorrow" else 0)
-        return datetime(day.year, day.month, day.day, int(match.group(2)), int(match.group(3)), tzinfo=timezone.utc)
+        return datetime(day.year, day.month, day.day, int(match.group(2)), int(match.group(3)), tzinfo=UTC)
     try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
     except ValueError:
         raise ValueError(f"I could not read {text!r}; try 'in 10m', 'tomorrow 09:00' or '2026-03-01 18:00'") from None
 

@@ -20,7 +20,13 @@ def role_name(ctx, role_id: str) -> str:
 def menu_component(name: str, menu: dict) -> ActionRow:
     options = [SelectOption(r["label"], r["id"], emoji=r.get("emoji") or None) for r in menu["roles"]]
     return ActionRow(
-        SelectMenu(f"rolemenu:{name}", options, placeholder="Pick your roles", min_values=0, max_values=min(menu["max"], len(options)))
+        SelectMenu(
+            f"rolemenu:{name}",
+            options,
+            placeholder="Pick your roles",
+            min_values=0,
+            max_values=min(menu["max"], len(options)),
+        )
     )
 
 
@@ -46,6 +52,8 @@ def install(plugin):
                 ctx.interaction.respond(content="That menu has no roles yet.", ephemeral=True)
                 return
             ctx.discord.send_message(
-                channel_id=event["channel_id"], content=f"**{args['name']}**", components=[menu_component(args["name"], menu)]
+                channel_id=event["channel_id"],
+                content=f"**{args['name']}**",
+                components=[menu_component(args["name"], menu)],
             )
             ctx.interaction.respond(content="Posted.", ephemeral=True)

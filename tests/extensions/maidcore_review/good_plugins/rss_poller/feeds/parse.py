@@ -15,9 +15,21 @@ def entries(xml_text: str) -> list[dict]:
     out = []
     for item in root.iter("item"):
         link = (item.findtext("link") or "").strip()
-        out.append({"id": (item.findtext("guid") or link).strip(), "title": (item.findtext("title") or "").strip(), "link": link})
+        out.append(
+            {
+                "id": (item.findtext("guid") or link).strip(),
+                "title": (item.findtext("title") or "").strip(),
+                "link": link,
+            }
+        )
     for entry in root.iter(f"{ATOM}entry"):
         link_el = entry.find(f"{ATOM}link")
         link = link_el.get("href", "") if link_el is not None else ""
-        out.append({"id": (entry.findtext(f"{ATOM}id") or link).strip(), "title": (entry.findtext(f"{ATOM}title") or "").strip(), "link": link})
+        out.append(
+            {
+                "id": (entry.findtext(f"{ATOM}id") or link).strip(),
+                "title": (entry.findtext(f"{ATOM}title") or "").strip(),
+                "link": link,
+            }
+        )
     return [e for e in out if e["id"]]

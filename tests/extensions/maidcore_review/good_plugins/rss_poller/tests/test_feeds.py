@@ -1,7 +1,6 @@
 import pytest
-from mmo_maid_sdk.testing import MockContext, dispatch, make_event, tick
-
 from feeds import parse, sources
+from mmo_maid_sdk.testing import MockContext, dispatch, make_event, tick
 
 RSS = """<rss><channel>
 <item><guid>2</guid><title>Second</title><link>https://hnrss.org/2</link></item>
@@ -24,12 +23,16 @@ def test_only_declared_hosts():
 
 def test_first_poll_remembers_then_posts_new(mmo_plugin):
     ctx = MockContext()
-    follow = make_event("interaction_create", command_name="feed", options=[{"name": "url", "value": "hn-front"}], channel_id="5")
+    follow = make_event(
+        "interaction_create", command_name="feed", options=[{"name": "url", "value": "hn-front"}], channel_id="5"
+    )
     dispatch(mmo_plugin.plugin, "interaction_create", follow, ctx=ctx)
     ctx.http.mock_response("hnrss.org", body=RSS)
     tick(mmo_plugin.plugin, "poll_feeds", ctx=ctx)
     assert ctx.messages_sent == []
-    newer = RSS.replace("<item><guid>2", "<item><guid>3</guid><title>Third</title><link>https://hnrss.org/3</link></item><item><guid>2")
+    newer = RSS.replace(
+        "<item><guid>2", "<item><guid>3</guid><title>Third</title><link>https://hnrss.org/3</link></item><item><guid>2"
+    )
     ctx2 = MockContext()
     ctx2.kv = ctx.kv
     ctx2.http.mock_response("hnrss.org", body=newer)

@@ -1,6 +1,6 @@
 """Scheduled work: the hourly rollup and the quiet-server alert."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import keys
 from .plugin import plugin
@@ -21,7 +21,7 @@ def activity_alert(ctx):
         return
     recent = ctx.metrics.total("messages", period="1h") / 2
     if recent < floor:
-        stamp = datetime.now(timezone.utc).isoformat(timespec="minutes")
+        stamp = datetime.now(UTC).isoformat(timespec="minutes")
         ctx.discord.send_message(channel_id=channel, content=f"It's quiet: about {recent:.0f} messages in 30 minutes.")
         log = (ctx.kv.get(keys.ALERTS) or [])[-19:]
         ctx.kv.set(keys.ALERTS, [*log, {"at": stamp, "messages": recent}])

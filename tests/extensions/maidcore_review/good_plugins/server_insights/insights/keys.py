@@ -1,14 +1,14 @@
 """KV key layout, in one place."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def hour_stamp(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H")
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H")
 
 
 def day_stamp(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d")
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%d")
 
 
 POSTER = "poster:"  # poster:<day>:<user> -> count

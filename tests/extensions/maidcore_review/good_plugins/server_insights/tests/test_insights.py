@@ -4,7 +4,12 @@ from mmo_maid_sdk.testing import MockContext, call_dashboard, dispatch, make_eve
 def test_messages_are_tallied_and_ranked(mmo_plugin):
     ctx = MockContext()
     for author in ("1", "1", "2"):
-        dispatch(mmo_plugin.plugin, "message_create", make_event("message_create", author_id=author, channel_id="9", timestamp="2026-01-01T14:00:00Z"), ctx=ctx)
+        dispatch(
+            mmo_plugin.plugin,
+            "message_create",
+            make_event("message_create", author_id=author, channel_id="9", timestamp="2026-01-01T14:00:00Z"),
+            ctx=ctx,
+        )
     top = call_dashboard(mmo_plugin.plugin, "top_posters", {}, ctx=ctx)
     assert top["rows"][0] == {"member": "<@1>", "messages": 2}
     hours = call_dashboard(mmo_plugin.plugin, "busiest_hours", {}, ctx=ctx)
@@ -21,7 +26,9 @@ def test_rollup_resets_the_pending_counter(mmo_plugin):
 
 def test_alert_settings_validation_and_alert(mmo_plugin):
     ctx = MockContext()
-    assert call_dashboard(mmo_plugin.plugin, "save_alert_settings", {"values": {"channel": "x"}}, ctx=ctx)["ok"] is False
+    assert (
+        call_dashboard(mmo_plugin.plugin, "save_alert_settings", {"values": {"channel": "x"}}, ctx=ctx)["ok"] is False
+    )
     call_dashboard(mmo_plugin.plugin, "save_alert_settings", {"values": {"channel": "5", "min_messages": 10}}, ctx=ctx)
     tick(mmo_plugin.plugin, "activity_alert", ctx=ctx)
     assert ctx.messages_sent[-1]["channel_id"] == "5"

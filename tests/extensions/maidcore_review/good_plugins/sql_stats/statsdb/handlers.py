@@ -43,7 +43,8 @@ def reaction(ctx, event):
     if event.get("user_bot"):
         return
     ctx.sql.execute(
-        f"INSERT INTO {tables.REACTIONS} (message_id, user_id, emoji, day) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        f"INSERT INTO {tables.REACTIONS} (message_id, user_id, emoji, day) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT DO NOTHING",
         [event["message_id"], event["user_id"], event["emoji"], date.today().isoformat()],
     )
 
@@ -52,7 +53,10 @@ def reaction(ctx, event):
 def activity(ctx, event):
     args = {o["name"]: o.get("value") for o in event.get("options", [])}
     sql, params = query.top_members(
-        channel=args.get("channel"), member=args.get("member"), period=args.get("period", "week"), sort=args.get("sort", "messages")
+        channel=args.get("channel"),
+        member=args.get("member"),
+        period=args.get("period", "week"),
+        sort=args.get("sort", "messages"),
     )
     rows = ctx.sql.query(sql, params)
     lines = [f"<@{r['author_id']}>: {r['messages']} messages, {r['words'] or 0} words" for r in rows]

@@ -1,7 +1,6 @@
 from datetime import date
 
 from mmo_maid_sdk.testing import dispatch, make_event, run_ready, tick
-
 from statsdb import handlers, migrate, query
 
 
@@ -29,9 +28,13 @@ def test_record_and_report(ctx, mmo_plugin):
     run_ready(mmo_plugin.plugin, ctx=ctx)
     today = date.today().isoformat() + "T10:00:00Z"
     for i, author in enumerate(("1", "1", "2")):
-        event = make_event("message_create", message_id=str(i), author_id=author, content="one two three", timestamp=today)
+        event = make_event(
+            "message_create", message_id=str(i), author_id=author, content="one two three", timestamp=today
+        )
         dispatch(mmo_plugin.plugin, "message_create", event, ctx=ctx)
-    dispatch(mmo_plugin.plugin, "interaction_create", make_event("interaction_create", command_name="activity"), ctx=ctx)
+    dispatch(
+        mmo_plugin.plugin, "interaction_create", make_event("interaction_create", command_name="activity"), ctx=ctx
+    )
     assert ctx.interaction.responses[-1]["content"].splitlines()[0] == "<@1>: 2 messages, 6 words"
     assert handlers.messages_in_channels(ctx, ["1"]) == 3
     tick(mmo_plugin.plugin, "prune", ctx=ctx)

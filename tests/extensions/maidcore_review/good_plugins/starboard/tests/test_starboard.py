@@ -1,7 +1,6 @@
-from mmo_maid_sdk.testing import MockContext, dispatch, make_event
-
 import board
 import settings
+from mmo_maid_sdk.testing import MockContext, dispatch, make_event
 
 
 def starred(count):
@@ -22,6 +21,11 @@ def test_posts_once_then_edits(mmo_plugin):
     dispatch(mmo_plugin.plugin, "reaction_add", event, ctx=ctx)
     assert ctx.messages_sent[-1]["channel_id"] == "99"
     ctx.discord.get_messages = lambda **kwargs: starred(2)
-    dispatch(mmo_plugin.plugin, "reaction_remove", make_event("reaction_remove", emoji="⭐", message_id="500", channel_id="1"), ctx=ctx)
+    dispatch(
+        mmo_plugin.plugin,
+        "reaction_remove",
+        make_event("reaction_remove", emoji="⭐", message_id="500", channel_id="1"),
+        ctx=ctx,
+    )
     assert len(ctx.messages_sent) == 1
     assert ctx.messages_edited[-1]["content"].startswith("⭐ **2**")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Repository:
@@ -62,7 +62,9 @@ class Tickets(Repository):
         return rows[0] if rows else None
 
     def close(self, ticket_id: int) -> None:
-        self.ctx.sql.execute(f"UPDATE {self.TABLE} SET status = 'closed', closed_at = $1 WHERE id = $2", [now(), ticket_id])
+        self.ctx.sql.execute(
+            f"UPDATE {self.TABLE} SET status = 'closed', closed_at = $1 WHERE id = $2", [now(), ticket_id]
+        )
 
     def claim(self, ticket_id: int, staff_id: str) -> None:
         self.ctx.sql.execute(f"UPDATE {self.TABLE} SET claimed_by = $1 WHERE id = $2", [staff_id, ticket_id])

@@ -1,8 +1,7 @@
 import pytest
-from mmo_maid_sdk.testing import dispatch, make_event, run_ready
-
 from helpdesk import transcript
 from helpdesk.repo import Tickets
+from mmo_maid_sdk.testing import dispatch, make_event, run_ready
 
 
 def test_repository_filters_only_known_columns(ctx):
@@ -26,7 +25,9 @@ def test_transcript_orders_messages():
 
 def test_open_claim_close(ctx, mmo_plugin):
     run_ready(mmo_plugin.plugin, ctx=ctx)
-    submit = make_event("interaction_create", interaction_type=5, custom_id="ticket:topic", modal_values={"topic": "help"}, user_id="8")
+    submit = make_event(
+        "interaction_create", interaction_type=5, custom_id="ticket:topic", modal_values={"topic": "help"}, user_id="8"
+    )
     dispatch(mmo_plugin.plugin, "interaction_create", submit, ctx=ctx)
     assert ctx.discord.channels_created[-1]["name"] == "ticket-0001"
     ticket = Tickets(ctx).where(opener_id="8")[0]

@@ -24,4 +24,6 @@ def greet(ctx, event):
 def goodbye(ctx, event):
     settings = CardSettings.load(ctx.kv)
     if settings.channel_id and settings.goodbye:
-        ctx.discord.send_message(channel_id=settings.channel_id, content=f"**{event.get('username', 'Someone')}** left.")
+        ctx.discord.send_message(
+            channel_id=settings.channel_id, content=f"**{event.get('username', 'Someone')}** left."
+        )

@@ -1,6 +1,5 @@
-from mmo_maid_sdk.testing import MockContext, call_dashboard, dispatch, make_event
-
 from greeter.card import CardSettings, build
+from mmo_maid_sdk.testing import MockContext, call_dashboard, dispatch, make_event
 
 
 def test_card_substitutes_placeholders():

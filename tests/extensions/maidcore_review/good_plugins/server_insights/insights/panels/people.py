@@ -1,7 +1,7 @@
 """People & channels page: the day's tallies summed over the last 30 days."""
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .. import keys
 from ..plugin import plugin
@@ -10,7 +10,7 @@ DAYS = 30
 
 
 def totals(kv, prefix: str) -> Counter:
-    today = datetime.now(timezone.utc)
+    today = datetime.now(UTC)
     days = {keys.day_stamp(today - timedelta(days=i)) for i in range(DAYS)}
     counter: Counter = Counter()
     after = None
