@@ -18,6 +18,7 @@ from ._findings import Finding, error
 from ._flow import UNKNOWN, ModuleInfo, Program, is_module, program
 from ._paths import allowed, in_bundle, where
 from ._policy import (
+    ANNOTATION_ATTRS,
     IMPORT_BY_NAME,
     LOADER,
     LOADER_ATTRS,
@@ -253,6 +254,15 @@ class _Scan:
             self.report.rule(self.path, REFLECTION, f".{attr}", "reads", node.lineno)
         elif attr in LOADER_ATTRS:
             self.report.rule(self.path, LOADER, f".{attr}", "reads", node.lineno)
+        elif attr in ANNOTATION_ATTRS:
+            self.report.add(
+                self.path,
+                "reflection",
+                f"annotations:{node.lineno}",
+                "uses __annotations__: annotation strings written at run time are evaluated as code by "
+                "typing.get_type_hints(); declare annotations in the source",
+                node.lineno,
+            )
         elif attr in NATIVE_METHODS:
             from ._policy import NATIVE_CALL
 
@@ -284,9 +294,17 @@ class _Scan:
         callee = prog.values(node.func)
         refs = {v[1] for v in callee if v[0] == "ref"}
         args = node.args
+        if refs & {"typing.ForwardRef", "typing.TypeVar"}:
+            texts = [a for a in args[:1] if "typing.ForwardRef" in refs]
+            texts += [k.value for k in node.keywords if k.arg == "bound"]
+            for text in texts:
+                for value in prog.strings(text) or ():
+                    self.string_code(value, node.lineno)
         if refs & IMPORT_BY_NAME:
             targets = prog.strings(args[0]) if args else None
             fn = sorted(refs & IMPORT_BY_NAME)[0]
+            if targets is not None and any(t.startswith(".") for t in targets):
+                targets = self._relative_targets(node, targets)
             if targets is None:
                 self.report.add(
                     self.path,
@@ -327,6 +345,19 @@ class _Scan:
             if target is not None and not allowed(target):
                 self.outside(target, node.lineno)
         self.refs(node, "reaches")
+
+    def _relative_targets(self, node: ast.Call, targets: frozenset[str]) -> frozenset[str] | None:
+        """``import_module(".x", package)``: the absolute names, when the package is visible too."""
+        args = node.args
+        package = args[1] if len(args) > 1 else next((k.value for k in node.keywords if k.arg == "package"), None)
+        if package is None:
+            return None
+        if _is_own_package(package):
+            info = self.info
+            packages = frozenset({info.name if info.path.endswith("__init__.py") else info.name.rpartition(".")[0]})
+        else:
+            packages = self.prog.strings(package)
+        return None if packages is None else frozenset(_relative_to(p, t) for p in packages for t in targets)
 
     def getattr_call(self, node: ast.Call, receiver: ast.AST, name: ast.AST) -> None:
         prog = self.prog
@@ -598,6 +629,22 @@ class _Scan:
             + " — write annotations as plain type names",
             line,
         )
+
+
+def _is_own_package(node: ast.AST) -> bool:
+    """``__package__`` / ``__name__``: the importing module's own package."""
+    return isinstance(node, ast.Name) and node.id in ("__package__", "__name__")
+
+
+def _relative_to(package: str, target: str) -> str:
+    if not target.startswith("."):
+        return target
+    level = len(target) - len(target.lstrip("."))
+    parts = package.split(".") if package else []
+    if level > 1:
+        parts = parts[: len(parts) - (level - 1)]
+    rest = target[level:]
+    return ".".join([*parts, *([rest] if rest else [])])
 
 
 def _describe(values: frozenset) -> str:

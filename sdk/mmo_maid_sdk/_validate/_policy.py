@@ -8,6 +8,7 @@ attribute and ``getattr`` to a qualified name (``os.system``,
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 from ._flow import SDK_PACKAGES
@@ -84,6 +85,7 @@ MODULES: dict[str, Rule] = {
             "socket",
             "_socket",
             "socketserver",
+            "wsgiref.simple_server",
             "http.client",
             "http.server",
             "urllib.request",
@@ -97,7 +99,9 @@ MODULES: dict[str, Rule] = {
         ),
         NETWORK,
     ),
-    **dict.fromkeys(("ctypes", "_ctypes", "cffi", "_cffi_backend"), NATIVE),
+    **dict.fromkeys(
+        ("ctypes", "_ctypes", "cffi", "_cffi_backend", "_testcapi", "_testinternalcapi", "pyximport", "numba"), NATIVE
+    ),
     **dict.fromkeys(
         (
             "code",
@@ -117,6 +121,9 @@ MODULES: dict[str, Rule] = {
             "_xxsubinterpreters",
             "_interpreters",
             "_xxinterpchannels",
+            "IPython",
+            "bpython",
+            "ptpython",
         ),
         INTERPRETER,
     ),
@@ -231,6 +238,7 @@ NAMES: dict[str, Rule] = {
     ),
 }
 
+_STDLIB = frozenset(sys.stdlib_module_names)
 _PROCESS_FUNCS = re.compile(r"^(system|popen|fork|forkpty|exec[lv]p?e?|fexecve|spawn[lv]p?e?|posix_spawnp?|startfile)$")
 
 #: Attributes that are reflection whatever they are read on (sandbox-escape staples).
@@ -255,6 +263,8 @@ REFLECTION_ATTRS = frozenset(
         "ag_code",
     }
 )
+#: Attributes whose strings ``typing.get_type_hints`` evaluates: written to, they smuggle code.
+ANNOTATION_ATTRS = frozenset({"__annotations__"})
 #: Attributes that hand out the module's loader (it loads any file).
 LOADER_ATTRS = frozenset({"__loader__", "__spec__"})
 #: Methods that load native code whatever object they are called on (sqlite3 connections).
@@ -288,6 +298,15 @@ IMPORT_BY_NAME = frozenset(
 )
 
 
+#: Private names of the standard library a plugin may use: nothing in them runs text or reaches other modules.
+PRIVATE_ALLOWED = frozenset({"os._exit"})
+PRIVATE = Rule(
+    "reflection",
+    "it is a private helper of the standard library (some run text as code, like dataclasses._create_fn)",
+    "use the public API",
+)
+
+
 def rule_for(qual: str) -> Rule | None:
     """The rule a qualified name falls under, or ``None`` when plugins may use it."""
     rule = NAMES.get(qual)
@@ -305,6 +324,12 @@ def rule_for(qual: str) -> Rule | None:
         rule = MODULES.get(".".join(parts[:i]))
         if rule is not None:
             return rule
+    if (
+        parts[0] in _STDLIB
+        and any(p.startswith("_") and not p.startswith("__") for p in parts[1:])
+        and qual not in PRIVATE_ALLOWED
+    ):
+        return PRIVATE
     return None
 
 
