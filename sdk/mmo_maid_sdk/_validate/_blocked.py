@@ -117,7 +117,8 @@ class _Report:
             self.found[key] = (order, error(code, message, path, line))
 
     def rule(self, path: str, rule: Rule, subject: str, how: str, line: int | None) -> None:
-        self.add(path, rule.code, _subject(subject, rule), f"{how} {subject}: {rule.why}; {rule.fix}", line)
+        shown = f"{subject.removeprefix('builtins.')}()" if subject.startswith("builtins.") else subject
+        self.add(path, rule.code, _subject(subject, rule), f"{how} {shown}: {rule.why}; {rule.fix}", line)
 
     def findings(self) -> list[Finding]:
         return [f for _, f in sorted(self.found.values(), key=lambda item: (item[1].path or "", item[0]))]

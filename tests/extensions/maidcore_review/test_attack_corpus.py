@@ -60,7 +60,9 @@ ATTACKS = [
         "forbidden_import",
         path="tests/helper.py",
     ),
-    Case("venv-dir-in-zip", zip_case([("venv/lib/site.py", b"eval('1')\n")]), "forbidden_call", path="venv/lib/site.py"),
+    Case(
+        "venv-dir-in-zip", zip_case([("venv/lib/site.py", b"eval('1')\n")]), "forbidden_call", path="venv/lib/site.py"
+    ),
     Case("root-conftest-in-zip", zip_case([("conftest.py", b"import os\nos.system('id')\n")]), "forbidden_call"),
     Case("dot-venv-in-zip", zip_case([(".venv/x.py", b"import pty\n")]), "forbidden_import", path=".venv/x.py"),
     # --- native code by content, not suffix -------------------------------------------------------
@@ -98,7 +100,9 @@ ATTACKS = [
         plugin(main=main_with('import os\n\n\ndef f(m, n):\n    return getattr(m, n)\n\n\nf(os, "system")("id")')),
         "forbidden_call",
     ),
-    Case("star-asyncio", plugin(main=main_with("from asyncio import *\ncreate_subprocess_shell('id')")), "forbidden_call"),
+    Case(
+        "star-asyncio", plugin(main=main_with("from asyncio import *\ncreate_subprocess_shell('id')")), "forbidden_call"
+    ),
     # --- reflection --------------------------------------------------------------------------------
     Case("getattr-folded", plugin(main=main_with('import os\ngetattr(os, "sys" + "tem")("id")')), "forbidden_call"),
     Case(
@@ -121,7 +125,11 @@ ATTACKS = [
     Case("subclasses", plugin(main=main_with("x = ().__class__.__base__.__subclasses__()")), "reflection"),
     Case("function-globals", plugin(main=main_with('def f():\n    pass\n\n\nf.__globals__["x"]')), "reflection"),
     Case("frames", plugin(main=main_with("import inspect\ninspect.currentframe().f_back")), "reflection"),
-    Case("traceback-frame", plugin(main=main_with("try:\n    1 / 0\nexcept Exception as e:\n    e.__traceback__.tb_frame")), "reflection"),
+    Case(
+        "traceback-frame",
+        plugin(main=main_with("try:\n    1 / 0\nexcept Exception as e:\n    e.__traceback__.tb_frame")),
+        "reflection",
+    ),
     Case("gc-objects", plugin(main=main_with("import gc\nOBJ = gc.get_objects()")), "reflection"),
     Case("globals-builtins", plugin(main=main_with('B = globals()["__builtins__"]')), "reflection"),
     Case("globals-computed", plugin(main=main_with("def dispatch(name):\n    return globals()[name]")), "reflection"),
@@ -152,8 +160,25 @@ ATTACKS = [
     ),
     Case("lambda-default", plugin(main=main_with('f = lambda e=eval: e("1")')), "forbidden_call"),
     Case("decorator-eval", plugin(main=main_with("@eval\ndef f():\n    pass")), "forbidden_call"),
-    Case("import-folded-name", plugin(main=main_with("__import__(chr(111) + chr(115)).system('id')")), "forbidden_call"),
+    Case(
+        "import-folded-name", plugin(main=main_with("__import__(chr(111) + chr(115)).system('id')")), "forbidden_call"
+    ),
     Case("breakpoint", plugin(main=main_with("breakpoint()")), "forbidden_call"),
+    Case(
+        "private-stdlib-helper",
+        plugin(main=main_with('import dataclasses\ndataclasses._create_fn("f", [], ["return 1"])')),
+        "reflection",
+    ),
+    Case(
+        "annotations-written",
+        plugin(main=main_with('def f(x):\n    pass\n\n\nf.__annotations__["x"] = "int"')),
+        "reflection",
+    ),
+    Case(
+        "forward-ref-code",
+        plugin(main=main_with("import typing\ntyping.ForwardRef(\"__import__('os').system('id')\")")),
+        "reflection",
+    ),
     # --- loaders ------------------------------------------------------------------------------------------
     Case("runpy", plugin(main=main_with('import runpy\nrunpy.run_path("/tmp/x.py")')), "dynamic_import"),
     Case("zipimport", plugin(main=main_with('import zipimport\nzipimport.zipimporter("d.bin")')), "dynamic_import"),
@@ -176,17 +201,45 @@ ATTACKS = [
         plugin(main=main_with('import importlib\nMODS = list(map(importlib.import_module, ["json"]))')),
         "dynamic_import",
     ),
-    Case("resolve-name", plugin(main=main_with('import pkgutil\npkgutil.resolve_name("os:system")("id")')), "forbidden_call"),
-    Case("mock-patch-target", plugin(main=main_with('from unittest import mock\nmock.patch("subprocess.run")')), "forbidden_import"),
-    Case("sdk-plugin-loader", plugin(main=main_with("from mmo_maid_sdk._loader import load_plugin_module")), "dynamic_import"),
-    Case("sdk-generated-code", plugin(main=main_with("from mmo_maid_sdk import _api\n_api.build_methods")), "code_loading"),
+    Case(
+        "import-module-relative-package",
+        plugin(main=main_with('import importlib\nimportlib.import_module(".", "subprocess")')),
+        "forbidden_import",
+    ),
+    Case(
+        "import-module-relative-computed",
+        plugin(main=main_with('import importlib\n\n\ndef load(p):\n    return importlib.import_module(".x", p)')),
+        "dynamic_import",
+    ),
+    Case(
+        "resolve-name",
+        plugin(main=main_with('import pkgutil\npkgutil.resolve_name("os:system")("id")')),
+        "forbidden_call",
+    ),
+    Case(
+        "mock-patch-target",
+        plugin(main=main_with('from unittest import mock\nmock.patch("subprocess.run")')),
+        "forbidden_import",
+    ),
+    Case(
+        "sdk-plugin-loader",
+        plugin(main=main_with("from mmo_maid_sdk._loader import load_plugin_module")),
+        "dynamic_import",
+    ),
+    Case(
+        "sdk-generated-code",
+        plugin(main=main_with("from mmo_maid_sdk import _api\n_api.build_methods")),
+        "code_loading",
+    ),
     # --- code objects and pickles ------------------------------------------------------------------------
     Case("marshal", plugin(main=main_with('import marshal\nCODE = marshal.loads(b"")')), "code_loading"),
     Case("pickle", plugin(main=main_with('import pickle\npickle.loads(b"")')), "code_loading"),
     Case("function-type", plugin(main=main_with("import types\nF = types.FunctionType")), "code_loading"),
     Case("shelve", plugin(main=main_with('import shelve\nshelve.open("/tmp/db")')), "code_loading"),
     # --- interpreters, processes, network ------------------------------------------------------------------
-    Case("code-console", plugin(main=main_with('import code\ncode.InteractiveConsole().push("1")')), "forbidden_import"),
+    Case(
+        "code-console", plugin(main=main_with('import code\ncode.InteractiveConsole().push("1")')), "forbidden_import"
+    ),
     Case("pdb", plugin(main=main_with("import pdb")), "forbidden_import"),
     Case("doctest", plugin(main=main_with("import doctest")), "forbidden_import"),
     Case("timeit-text", plugin(main=main_with('import timeit\ntimeit.timeit("import os")')), "forbidden_call"),
@@ -227,6 +280,8 @@ ATTACKS = [
         "forbidden_call",
     ),
     Case("cffi", plugin(main=main_with("import cffi")), "forbidden_import"),
+    Case("ipython-shell", plugin(main=main_with("import IPython")), "forbidden_import"),
+    Case("wsgi-server", plugin(main=main_with("from wsgiref.simple_server import make_server")), "forbidden_import"),
     # --- files outside the bundle ------------------------------------------------------------------------
     Case("open-etc", plugin(main=main_with('SECRET = open("/etc/passwd").read()')), "file_outside_bundle"),
     Case(
@@ -257,7 +312,7 @@ ATTACKS = [
         plugin(
             CAPS_SQL,
             main=main_with(
-                "class Q:\n    def where(self, name):\n        return \"SELECT * FROM t WHERE n = '\" + name + \"'\"\n\n\n"
+                'class Q:\n    def where(self, name):\n        return "SELECT * FROM t WHERE n = \'" + name + "\'"\n\n\n'
                 '@plugin.on_event("member_join")\ndef handle(ctx, event):\n    ctx.sql.query(Q().where(event["username"]))'
             ),
         ),
@@ -272,23 +327,25 @@ ATTACKS = [
         "sql-template",
         sql(
             "    from string import Template\n\n"
-            "    ctx.sql.query(Template(\"SELECT * FROM t WHERE n = '$n'\").substitute(n=event[\"username\"]))"
+            '    ctx.sql.query(Template("SELECT * FROM t WHERE n = \'$n\'").substitute(n=event["username"]))'
         ),
         "sql_string_building",
     ),
     Case(
         "sql-bound-format",
-        sql("    fmt = \"SELECT * FROM t WHERE n = '{}'\".format\n    ctx.sql.query(fmt(event[\"username\"]))"),
+        sql('    fmt = "SELECT * FROM t WHERE n = \'{}\'".format\n    ctx.sql.query(fmt(event["username"]))'),
         "sql_string_building",
     ),
     Case(
         "sql-alias-execute",
-        sql("    run = ctx.sql.execute\n    run(\"DELETE FROM t WHERE n = '%s'\" % event[\"username\"])"),
+        sql('    run = ctx.sql.execute\n    run("DELETE FROM t WHERE n = \'%s\'" % event["username"])'),
         "sql_string_building",
     ),
     Case(
         "sql-list-append",
-        sql('    parts = ["SELECT * FROM t WHERE n = \'"]\n    parts.append(event["username"])\n    ctx.sql.query("".join(parts))'),
+        sql(
+            '    parts = ["SELECT * FROM t WHERE n = \'"]\n    parts.append(event["username"])\n    ctx.sql.query("".join(parts))'
+        ),
         "sql_string_building",
     ),
     Case("sql-raw-event", sql('    ctx.sql.query(event["username"])'), "sql_not_constant"),
@@ -306,7 +363,10 @@ ATTACKS = [
     ),
     Case(
         "sql-constant-overwritten",
-        sql('    import schema\n\n    schema.TABLE = event["username"]\n    ctx.sql.query(f"SELECT * FROM {schema.TABLE}")', **{"schema.py": 'TABLE = "t"\n'}),
+        sql(
+            '    import schema\n\n    schema.TABLE = event["username"]\n    ctx.sql.query(f"SELECT * FROM {schema.TABLE}")',
+            **{"schema.py": 'TABLE = "t"\n'},
+        ),
         "sql_string_building",
     ),
     Case(
@@ -340,7 +400,11 @@ ATTACKS = [
         ),
         "sql_string_building",
     ),
-    Case("sql-from-tmp-file", sql('    with open("/tmp/q.sql") as f:\n        ctx.sql.execute(f.read())'), "sql_not_constant"),
+    Case(
+        "sql-from-tmp-file",
+        sql('    with open("/tmp/q.sql") as f:\n        ctx.sql.execute(f.read())'),
+        "sql_not_constant",
+    ),
     # --- capabilities however the context travels ----------------------------------------------------
     Case(
         "cap-method-alias",
