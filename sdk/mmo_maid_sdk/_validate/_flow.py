@@ -738,7 +738,7 @@ class Program:
     def param_values(self, spec: tuple[FuncInfo, int, str], shallow: bool) -> frozenset:
         fn, index, name = spec
         arg = self._param_node(fn, index, name)
-        if fn.kind in ("method", "classmethod", "property") and index == 0:
+        if fn.kind in ("method", "classmethod", "property") and index == 0 and fn.owner is not None:
             return frozenset({("inst" if fn.kind != "classmethod" else "class", fn.owner.cid)})  # type: ignore[union-attr]
         if arg is not None and arg.annotation is not None and _names_context(arg.annotation):
             return frozenset({CTX})
@@ -1111,9 +1111,9 @@ class _Builder:
             target = dec.func if isinstance(dec, ast.Call) else dec
             name = _dotted(target)
             last = name.rsplit(".", 1)[-1] if name else None
-            if last == "staticmethod":
+            if last == "staticmethod" and owner is not None:
                 kind = "staticmethod"
-            elif last == "classmethod":
+            elif last == "classmethod" and owner is not None:
                 kind = "classmethod"
             elif last in ("property", "cached_property") and owner is not None:
                 kind = "property"
