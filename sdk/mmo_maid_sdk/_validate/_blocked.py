@@ -49,6 +49,23 @@ REFLECTIVE_FUNCTIONS = frozenset(
         "builtins.type.__getattribute__",
     }
 )
+#: Outside calls whose result can be a module or function by name (everything else returns data).
+_RETURNS_REFS = frozenset(
+    {
+        "importlib.import_module",
+        "builtins.__import__",
+        "importlib.__import__",
+        "importlib._bootstrap._gcd_import",
+        "builtins.getattr",
+        "inspect.getattr_static",
+        "builtins.object.__getattribute__",
+        "builtins.vars",
+        "builtins.globals",
+        "builtins.locals",
+        "sys.modules.get",
+        "builtins.super",
+    }
+)
 #: Loaders by name; referenced other than by a direct call (``map(import_module, names)``) they hide what they load.
 LOADER_FUNCTIONS = IMPORT_BY_NAME | {"importlib.util.spec_from_file_location"}
 #: Where a module may appear without escaping review: these only read it or pass it on visibly.
@@ -242,6 +259,9 @@ class _Scan:
         return values
 
     def name(self, node: ast.Name) -> None:
+        parent = self.prog.parent.get(id(node))
+        if isinstance(parent, ast.Attribute) and node.id not in ("__builtins__", "__loader__", "__spec__"):
+            return  # the attribute read on it is resolved (and reported) as a whole
         if node.id == "__builtins__":
             self.report.rule(self.path, REFLECTION, "__builtins__", "uses", node.lineno)
         elif node.id in LOADER_ATTRS:
@@ -345,7 +365,8 @@ class _Scan:
             target = where(prog, node.func.value)
             if target is not None and not allowed(target):
                 self.outside(target, node.lineno)
-        self.refs(node, "reaches")
+        if any(v[0] == "func" for v in callee) or refs & _RETURNS_REFS or _getattribute(node):
+            self.refs(node, "reaches")  # what the call returns can be a module or a blocked function
 
     def _relative_targets(self, node: ast.Call, targets: frozenset[str]) -> frozenset[str] | None:
         """``import_module(".x", package)``: the absolute names, when the package is visible too."""
@@ -630,6 +651,10 @@ class _Scan:
             + " — write annotations as plain type names",
             line,
         )
+
+
+def _getattribute(node: ast.Call) -> bool:
+    return isinstance(node.func, ast.Attribute) and node.func.attr in ("__getattribute__", "get", "__getitem__")
 
 
 def _is_own_package(node: ast.AST) -> bool:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from ._ast import nodes
 from ._catalogue import API_METHODS, DISCORD_METHODS, UNUSED_EXEMPT, declared_capabilities, effective_capabilities
 from ._findings import Finding, error, warning
-from ._flow import UNKNOWN, Program, program
+from ._flow import API_GROUPS, UNKNOWN, Program, api_methods, program
 
 #: ctx API methods whose argument is a URL the proxy must allow: (api, method) → argument position.
 URL_ARGUMENTS = {("http", "get"): 0, ("http", "post"): 0, ("http", "request"): 1, ("ws", "ensure"): 1}
@@ -29,6 +29,10 @@ URL_ARGUMENTS = {("http", "get"): 0, ("http", "post"): 0, ("http", "request"): 1
 _READERS = frozenset(
     {"builtins.getattr", "builtins.hasattr", "inspect.getattr_static", "builtins.vars", "builtins.isinstance"}
 )
+
+
+#: Attribute names a ctx API or method can be read by (anything else cannot be one).
+_API_NAMES = frozenset(API_GROUPS) | frozenset(m for api in API_GROUPS for m in api_methods(api)) | {"__getattribute__"}
 
 
 def capability_of(api: str, method: str) -> str | None:
@@ -59,10 +63,14 @@ class Uses:
         for info in prog.modules.values():
             path = info.path
             for node in nodes(info.tree):
-                if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Load):
-                    self._reference(path, node)
+                if isinstance(node, ast.Attribute):
+                    if node.attr in _API_NAMES and isinstance(node.ctx, ast.Load):
+                        self._reference(path, node)
                 elif isinstance(node, ast.Call):
-                    self._reference(path, node)
+                    if (isinstance(node.func, ast.Name) and node.func.id in ("getattr", "getattr_static")) or (
+                        isinstance(node.func, ast.Attribute) and node.func.attr == "__getattribute__"
+                    ):
+                        self._reference(path, node)  # getattr(ctx, "kv")
                     self._call(path, node)
 
     def _reference(self, path: str, node: ast.expr) -> None:

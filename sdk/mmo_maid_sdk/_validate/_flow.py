@@ -216,6 +216,7 @@ class Program:
         self._params: dict[tuple[int, int], frozenset] = {}
         self._call_sites: dict[int, list[tuple[ast.Call, bool]]] | None = None
         self._escaping: set[int] = set()
+        self.callable_names = {fn.name for fn in self.funcs.values()} | {c.node.name for c in self.classes.values()}
 
     # --- modules ---------------------------------------------------------------------
 
@@ -688,7 +689,7 @@ class Program:
             return {("inst", scope.cls.cid)} if scope is not None and scope.cls is not None else {UNKNOWN}
         # any other outside function: its result is data, unless it was handed something of ours
         for arg in [*args, *(k.value for k in call.keywords)]:
-            if any(v[0] not in ("-",) for v in self.values(arg, True)):
+            if isinstance(arg, _VALUE_CARRIERS) and any(v[0] != "-" for v in self.values(arg, shallow)):
                 return {UNKNOWN}
         return {OTHER}
 
@@ -804,6 +805,20 @@ class Program:
                 return a
         return MISSING
 
+    def _may_name_callable(self, node: ast.AST) -> bool:
+        """Cheap filter: can this name or attribute refer to a bundled function or class at all?"""
+        if isinstance(node, ast.Attribute):
+            return node.attr in self.callable_names
+        if not isinstance(node, ast.Name):
+            return True
+        scope = self.scope_of.get(id(node))
+        if scope is None:
+            return False
+        bindings, _builtin, stars = self.lookup(scope, node.id)
+        if stars:
+            return True
+        return any(b.kind in _MAY_ALIAS for b in bindings)
+
     def call_sites(self) -> dict[int, list[tuple[ast.Call, bool]]]:
         """``fid → [(call, bound)]`` for every call that may reach a bundled function (shallow resolution)."""
         if self._call_sites is not None:
@@ -815,34 +830,39 @@ class Program:
             if fn.owner is not None:
                 methods_by_name.setdefault(fn.name, []).append(fn)
         for call in self.calls:
-            callee_nodes.add(id(call.func))
-            seen = self.values(call.func, True)
-            for v in seen:
-                if v[0] == "func":
-                    sites.setdefault(v[1], []).append((call, v[2]))
-                elif v[0] == "class":
-                    for c in self.mro(self.classes[v[1]]):
-                        for init in c.methods.get("__init__", ()):
-                            sites.setdefault(init.fid, []).append((call, True))
-            if isinstance(call.func, ast.Attribute) and UNKNOWN in self.values(call.func.value, True):
-                for fn in methods_by_name.get(call.func.attr, ()):
+            func = call.func
+            callee_nodes.add(id(func))
+            if self._may_name_callable(func):
+                for v in self.values(func, True):
+                    if v[0] == "func":
+                        sites.setdefault(v[1], []).append((call, v[2]))
+                    elif v[0] == "class":
+                        for c in self.mro(self.classes[v[1]]):
+                            for init in c.methods.get("__init__", ()):
+                                sites.setdefault(init.fid, []).append((call, True))
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in methods_by_name
+                and UNKNOWN in self.values(func.value, True)
+            ):
+                for fn in methods_by_name[func.attr]:
                     sites.setdefault(fn.fid, []).append((call, True))
         # a function referenced other than by calling it escapes: its callers cannot all be seen
         for info in self.modules.values():
             for node in nodes(info.tree):
-                if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
-                    if id(node) in callee_nodes:
-                        continue
-                    parent = self.parent.get(id(node))
-                    if isinstance(parent, ast.Attribute):
-                        continue
-                    for v in self.values(node, True):
-                        if v[0] == "func":
-                            self._escaping.add(v[1])
-                        elif v[0] in ("class", "inst"):
-                            for c in self.mro(self.classes[v[1]]):
-                                for fns in c.methods.values():
-                                    self._escaping.update(f.fid for f in fns if f.name.startswith("__"))
+                if not isinstance(node, (ast.Name, ast.Attribute)) or not isinstance(node.ctx, ast.Load):
+                    continue
+                if id(node) in callee_nodes or isinstance(self.parent.get(id(node)), ast.Attribute):
+                    continue
+                if not self._may_name_callable(node):
+                    continue
+                for v in self.values(node, True):
+                    if v[0] == "func":
+                        self._escaping.add(v[1])
+                    elif v[0] in ("class", "inst"):
+                        for c in self.mro(self.classes[v[1]]):
+                            for fns in c.methods.values():
+                                self._escaping.update(f.fid for f in fns if f.name.startswith("__"))
         self._call_sites = sites
         return sites
 
@@ -850,6 +870,10 @@ class Program:
 
 
 MISSING = object()  # an argument not passed at a call site
+#: Expressions that can hand an outside function something of ours (literals and operators cannot).
+_VALUE_CARRIERS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Starred, ast.IfExp, ast.BoolOp, ast.NamedExpr)
+#: Binding kinds that can give a name a bundled function or class (others: parameters, loop items, ...).
+_MAY_ALIAS = frozenset({"import", "from", "def", "class", "assign", "with"})
 
 IMPORTERS = frozenset(
     {

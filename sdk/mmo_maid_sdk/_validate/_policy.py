@@ -309,10 +309,11 @@ PRIVATE = Rule(
 
 def rule_for(qual: str) -> Rule | None:
     """The rule a qualified name falls under, or ``None`` when plugins may use it."""
-    rule = NAMES.get(qual)
-    if rule is not None:
-        return rule
     parts = qual.split(".")
+    for i in range(len(parts), 1, -1):  # os.system.__call__ is os.system
+        rule = NAMES.get(".".join(parts[:i]))
+        if rule is not None:
+            return rule
     if parts[0] in ("os", "posix", "nt") and len(parts) == 2 and _PROCESS_FUNCS.match(parts[1]):
         return PROCESS_CALL
     if parts[0] in SDK_PACKAGES:

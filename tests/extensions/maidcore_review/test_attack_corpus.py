@@ -312,8 +312,10 @@ ATTACKS = [
         plugin(
             CAPS_SQL,
             main=main_with(
-                'class Q:\n    def where(self, name):\n        return "SELECT * FROM t WHERE n = \'" + name + "\'"\n\n\n'
-                '@plugin.on_event("member_join")\ndef handle(ctx, event):\n    ctx.sql.query(Q().where(event["username"]))'
+                "class Q:\n    def where(self, name):\n"
+                '        return "SELECT * FROM t WHERE n = \'" + name + "\'"\n\n\n'
+                '@plugin.on_event("member_join")\ndef handle(ctx, event):\n'
+                '    ctx.sql.query(Q().where(event["username"]))'
             ),
         ),
         "sql_string_building",
@@ -344,7 +346,8 @@ ATTACKS = [
     Case(
         "sql-list-append",
         sql(
-            '    parts = ["SELECT * FROM t WHERE n = \'"]\n    parts.append(event["username"])\n    ctx.sql.query("".join(parts))'
+            '    parts = ["SELECT * FROM t WHERE n = \'"]\n'
+            '    parts.append(event["username"])\n    ctx.sql.query("".join(parts))'
         ),
         "sql_string_building",
     ),
@@ -364,7 +367,8 @@ ATTACKS = [
     Case(
         "sql-constant-overwritten",
         sql(
-            '    import schema\n\n    schema.TABLE = event["username"]\n    ctx.sql.query(f"SELECT * FROM {schema.TABLE}")',
+            '    import schema\n\n    schema.TABLE = event["username"]\n'
+            '    ctx.sql.query(f"SELECT * FROM {schema.TABLE}")',
             **{"schema.py": 'TABLE = "t"\n'},
         ),
         "sql_string_building",
@@ -379,7 +383,8 @@ ATTACKS = [
         plugin(
             CAPS_SQL,
             main=main_with(
-                "class Repo:\n    def __init__(self, ctx, table):\n        self.ctx = ctx\n        self.table = table\n\n"
+                "class Repo:\n    def __init__(self, ctx, table):\n"
+                "        self.ctx = ctx\n        self.table = table\n\n"
                 '    def all(self):\n        return self.ctx.sql.query(f"SELECT * FROM {self.table}")\n\n\n'
                 '@plugin.on_event("member_join")\ndef handle(ctx, event):\n    Repo(ctx, event["username"]).all()'
             ),
