@@ -199,6 +199,9 @@ class Program:
         self.class_of_node: dict[int, ClassInfo] = {}
         self.attr_stores: dict[str, list[tuple[ast.expr, ast.expr | None]]] = {}  # attr -> [(base, value)]
         self.computed_setattr = False  # setattr(x, <computed>, v) somewhere: attribute values are open
+        #: values put into containers after they are made (``d[k] = v``, ``xs.append(v)``), by the container's
+        #: name or attribute name: ``("name", "STASH")`` / ``("attr", "items")`` → [value expressions]
+        self.container_puts: dict[tuple[str, str], list[tuple[bool, ast.expr]]] = {}  # (spread, value)
         self.calls: list[ast.Call] = []
         for path, mf in facts(bundle).items():
             info = ModuleInfo(module_name(path), path, mf.tree, mf.constants)
@@ -352,6 +355,12 @@ class Program:
         return None
 
     def element_values(self, iterable: ast.expr, path: tuple[int, ...], shallow: bool) -> frozenset:
+        puts = self.put_values(iterable, shallow)
+        if puts:
+            return frozenset(puts | {UNKNOWN} if path else puts) | self._element_values(iterable, path, shallow)
+        return self._element_values(iterable, path, shallow)
+
+    def _element_values(self, iterable: ast.expr, path: tuple[int, ...], shallow: bool) -> frozenset:
         lit = self.literal(iterable)
         if lit is not None:
             items = lit.keys if isinstance(lit, ast.Dict) else lit.elts
@@ -526,6 +535,8 @@ class Program:
             return self.class_attr(self.classes[v[1]], name, instance=kind == "inst", shallow=shallow)
         if kind == "dict_of" and name in ("get", "__getitem__"):
             return {("getter", v[1])}
+        if kind in ("-", "func"):
+            return {OTHER} | self._stored(name, {v, UNKNOWN}, shallow)  # ns.c = ctx on an outside object
         if kind == "?":
             out = {UNKNOWN}
             if name in API_GROUPS:
@@ -620,8 +631,28 @@ class Program:
             items = lit.values if isinstance(lit, ast.Dict) else lit.elts
             for item in items:
                 out |= self.values(item, shallow) if not isinstance(item, ast.Starred) else {UNKNOWN}
-        elif not out:
+        out |= self.put_values(node.value, shallow)
+        if not out:
             out.add(OTHER)
+        return out
+
+    def put_values(self, container: ast.AST, shallow: bool) -> set:
+        """What was put into a container after it was made, found by its name or attribute name."""
+        if isinstance(container, ast.Name):
+            key = ("name", container.id)
+        elif isinstance(container, ast.Attribute):
+            key = ("attr", container.attr)
+        else:
+            return set()
+        out: set = set()
+        for spread, value in self.container_puts.get(key, ()):
+            if not spread:
+                out |= self.values(value, shallow)
+            elif isinstance(value, ast.Dict):
+                for item in value.values:
+                    out |= self.values(item, shallow)
+            else:
+                out |= self._element_values(value, (), shallow)
         return out
 
     def constants_for(self, node: ast.AST) -> dict[str, str]:
@@ -635,6 +666,8 @@ class Program:
         env = self.constants_for(call)
         if isinstance(call.func, ast.Attribute) and call.func.attr == "__getattribute__" and len(call.args) == 1:
             return self.getattr_values(call.func.value, call.args[0], None, shallow)
+        if isinstance(call.func, ast.Attribute) and call.func.attr in _GETS:
+            out |= self.put_values(call.func.value, shallow)
         for f in self.values(call.func, shallow):
             kind = f[0]
             if kind == "func":
@@ -1225,6 +1258,11 @@ class _Builder:
         elif isinstance(target, ast.Subscript):
             self.expr(target.value, scope, target)
             self.expr(target.slice, scope, target)
+            if _is_namespace(target.value):
+                p.computed_setattr = True  # x.__dict__[k] = v sets an attribute
+            key = _container_key(target.value)
+            if key is not None and b.kind in ("assign", "aug") and not path:
+                p.container_puts.setdefault(key, []).append((False, b.value))  # type: ignore[arg-type]
             if _is_globals_call(target.value) and fold(target.slice, self.info.constants) is None:
                 self.info.dynamic_globals = True
         else:
@@ -1272,6 +1310,20 @@ class _Builder:
             if isinstance(n, ast.Call):
                 p.calls.append(n)
                 if (
+                    isinstance(n.func, ast.Attribute)
+                    and n.func.attr in _NAMESPACE_WRITES
+                    and _is_namespace(n.func.value)
+                ):
+                    p.computed_setattr = True  # vars(x).update(...) / x.__dict__.update(...) set attributes
+                if isinstance(n.func, ast.Attribute) and n.func.attr in _PUTS:
+                    key = _container_key(n.func.value)
+                    if key is not None:
+                        start = _PUTS[n.func.attr]
+                        spread = n.func.attr in ("extend", "update")
+                        p.container_puts.setdefault(key, []).extend(
+                            (spread, v) for v in [*n.args[start:], *(k.value for k in n.keywords)]
+                        )
+                if (
                     isinstance(n.func, ast.Name)
                     and n.func.id == "setattr"
                     and len(n.args) >= 3
@@ -1309,6 +1361,41 @@ class _Builder:
             self.expr(node.value, inner, node)
         else:
             self.expr(node.elt, inner, node)  # type: ignore[attr-defined]
+
+
+#: Container methods that put their arguments in (from this position on).
+_PUTS = {
+    "append": 0,
+    "extend": 0,
+    "insert": 1,
+    "add": 0,
+    "update": 0,
+    "setdefault": 1,
+    "appendleft": 0,
+    "push": 0,
+    "set": 0,  # contextvars.ContextVar, threading.local-like holders
+    "put": 0,
+    "put_nowait": 0,
+    "__setitem__": 1,
+}
+#: Methods that hand back something put in before (``CV.get()``, ``queue.get()``, ``d.pop(k)``).
+_GETS = frozenset({"get", "get_nowait", "pop", "popleft", "popitem", "__getitem__", "setdefault", "values", "items"})
+_NAMESPACE_WRITES = frozenset({"update", "setdefault", "__setitem__"})
+
+
+def _is_namespace(node: ast.AST) -> bool:
+    """``x.__dict__`` or ``vars(x)``: writing into it sets attributes."""
+    return (isinstance(node, ast.Attribute) and node.attr == "__dict__") or (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" and bool(node.args)
+    )
+
+
+def _container_key(node: ast.AST) -> tuple[str, str] | None:
+    if isinstance(node, ast.Name):
+        return ("name", node.id)
+    if isinstance(node, ast.Attribute):
+        return ("attr", node.attr)
+    return None
 
 
 def _is_globals_call(node: ast.AST) -> bool:

@@ -41,6 +41,21 @@ def zipped(files: dict[str, str], prefix: bytes = b"") -> bytes:
 
 PNG_WITH_ZIP = zipped({"evil.py": "import subprocess\n"}, prefix=b"\x89PNG\r\n\x1a\n" + bytes(64))
 CAPS_SQL = SQL_CAPS
+#: The context put away in a holder by one handler and used from another function later.
+STASH = """import contextvars
+import types
+
+STASH = {make}
+
+
+@plugin.on_event("member_join")
+def keep(ctx, event):
+    {put}
+
+
+def later():
+    {get}.secrets.get("token")
+"""
 
 
 def handler(body: str, event: str = "member_join", ctx: str = "ctx") -> str:
@@ -471,6 +486,51 @@ ATTACKS = [
             )
         ),
         "capability_undeclared",
+    ),
+    Case(
+        "cap-stashed-in-dict",
+        plugin(main=main_with(STASH.format(make="{}", put='STASH["c"] = ctx', get='STASH["c"]'))),
+        "capability_undeclared",
+    ),
+    Case(
+        "cap-stashed-in-attribute-dict",
+        plugin(
+            main=main_with(
+                STASH.format(
+                    make="types.SimpleNamespace(items={})", put='STASH.items["c"] = ctx', get='STASH.items["c"]'
+                )
+            )
+        ),
+        "capability_undeclared",
+    ),
+    Case(
+        "cap-stashed-by-extend",
+        plugin(main=main_with(STASH.format(make="[]", put="STASH.extend([ctx])", get="STASH[0]"))),
+        "capability_undeclared",
+    ),
+    Case(
+        "cap-stashed-in-contextvar",
+        plugin(
+            main=main_with(STASH.format(make='contextvars.ContextVar("c")', put="STASH.set(ctx)", get="STASH.get()"))
+        ),
+        "capability_undeclared",
+    ),
+    Case(
+        "cap-stashed-on-namespace",
+        plugin(main=main_with(STASH.format(make="types.SimpleNamespace()", put="STASH.c = ctx", get="STASH.c"))),
+        "capability_undeclared",
+    ),
+    Case(
+        "cap-stashed-through-dunder-dict",
+        plugin(
+            main=main_with(STASH.format(make="types.SimpleNamespace()", put='STASH.__dict__["c"] = ctx', get="STASH.c"))
+        ),
+        "capability_undeclared",
+    ),
+    Case(
+        "module-stashed-in-registry",
+        plugin(main=main_with('import os\nREG = {}\nREG["x"] = os\n\n\ndef later():\n    REG["x"].system("id")')),
+        "forbidden_call",
     ),
     Case(
         "http-alias-undeclared-host",
