@@ -904,6 +904,8 @@ def check_sql(bundle) -> list[Finding]:
                     continue
                 method = methods[0]
                 text = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "sql"), None)
+                if text is None:  # execute(**{"sql": ...}): the whole mapping must be constant
+                    text = next((k.value for k in node.keywords if k.arg is None), None)
                 if text is None:
                     continue
                 found = analysis.safety(text)
@@ -952,6 +954,8 @@ def _escapes(prog: Program, node: ast.AST) -> bool:
     parent = prog.parent.get(id(node))
     if isinstance(parent, ast.Call) and parent.func is node:
         return False
+    if isinstance(parent, ast.Attribute):
+        return True  # ctx.sql.execute.__call__(...): called some other way
     if isinstance(parent, (ast.Assign, ast.AnnAssign)):
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
         return not all(isinstance(t, ast.Name) for t in targets)

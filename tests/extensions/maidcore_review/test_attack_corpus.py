@@ -425,6 +425,31 @@ ATTACKS = [
         sql('    with open("/tmp/q.sql") as f:\n        ctx.sql.execute(f.read())'),
         "sql_not_constant",
     ),
+    Case(
+        "sql-kwargs-mapping", sql('    ctx.sql.query(**{"sql": "SELECT " + event["username"]})'), "sql_string_building"
+    ),
+    Case(
+        "sql-dunder-call",
+        sql('    ctx.sql.execute.__call__("DELETE FROM t WHERE a = \'" + event["username"] + "\'")'),
+        "sql_not_constant",
+    ),
+    Case(
+        "sql-starred",
+        sql('    args = ["SELECT " + event["username"]]\n    ctx.sql.query(*args)'),
+        "sql_string_building",
+    ),
+    Case(
+        "sql-str-of-object",
+        plugin(
+            CAPS_SQL,
+            main=main_with(
+                "class Q:\n    def __init__(self, v):\n        self.v = v\n\n    def __str__(self):\n"
+                "        return f\"SELECT * FROM t WHERE a = '{self.v}'\"\n\n\n"
+                '@plugin.on_event("member_join")\ndef handle(ctx, event):\n    ctx.sql.query(str(Q(event["username"])))'
+            ),
+        ),
+        "sql_string_building",
+    ),
     # --- capabilities however the context travels ----------------------------------------------------
     Case(
         "cap-method-alias",

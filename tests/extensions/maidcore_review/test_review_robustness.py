@@ -42,7 +42,9 @@ def test_every_check_finishes_on_real_world_code(tmp_path):
 
 
 def test_code_nested_past_the_analysis_is_rejected_not_crashed(tmp_path):
-    chain = "".join(f"def f{i}(x):\n    return f{i + 1}(x)\n\n\n" for i in range(2000)) + "def f2000(x):\n    return x\n"
+    chain = (
+        "".join(f"def f{i}(x):\n    return f{i + 1}(x)\n\n\n" for i in range(2000)) + "def f2000(x):\n    return x\n"
+    )
     root = write_plugin(tmp_path / "plugin", files={"lib.py": chain})
     findings = [f for f in validate(root) if f.code == "review_limit"]
     assert findings and {f.severity for f in findings} == {"error"}
