@@ -15,7 +15,7 @@ import re
 
 from ._ast import nodes
 from ._findings import Finding, error
-from ._flow import UNKNOWN, ModuleInfo, Program, is_module, program
+from ._flow import UNKNOWN, Program, is_module, normalise, program
 from ._paths import allowed, in_bundle, where
 from ._policy import (
     ANNOTATION_ATTRS,
@@ -29,6 +29,7 @@ from ._policy import (
     Rule,
     rule_for,
 )
+from ._scopes import ModuleInfo
 
 #: Calls that read attributes by name: the name must be visible, or the object one of the plugin's own.
 ATTRIBUTE_GETTERS = frozenset({"builtins.getattr", "inspect.getattr_static", "builtins.hasattr"})
@@ -234,8 +235,6 @@ class _Scan:
         return "" if self.prog.is_bundled(resolved.split(".")[0]) else resolved
 
     def module(self, qual: str, line: int, how: str) -> None:
-        from ._flow import normalise
-
         rule = rule_for(normalise(qual)) or rule_for(qual)
         if rule is not None:
             shadow = ""

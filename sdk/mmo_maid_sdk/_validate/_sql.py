@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from ._ast import nodes
 from ._catalogue import API_METHODS
 from ._findings import Finding, error
-from ._flow import MISSING, FuncInfo, Program, program
+from ._flow import MISSING, Program, program
 from ._paths import in_bundle, where
+from ._scopes import FuncInfo
 
 SQL_METHODS = API_METHODS["sql"][1]
 
