@@ -22,7 +22,10 @@ from ._policy import (
     IMPORT_BY_NAME,
     LOADER,
     LOADER_ATTRS,
+    MODULES,
+    NATIVE_CALL,
     NATIVE_METHODS,
+    PROCESS_CALL,
     PROCESS_METHODS,
     REFLECTION,
     REFLECTION_ATTRS,
@@ -144,8 +147,6 @@ class _Report:
 
 def _subject(qual: str, rule: Rule) -> str:
     """What a report is about, so ``import subprocess`` and each ``subprocess.run`` make one finding."""
-    from ._policy import MODULES
-
     parts = qual.split(".")
     for i in range(1, len(parts) + 1):
         if MODULES.get(".".join(parts[:i])) is rule:
@@ -284,12 +285,8 @@ class _Scan:
                 node.lineno,
             )
         elif attr in NATIVE_METHODS:
-            from ._policy import NATIVE_CALL
-
             self.report.rule(self.path, NATIVE_CALL, f".{attr}()", "calls", node.lineno)
         elif attr in PROCESS_METHODS:
-            from ._policy import PROCESS_CALL
-
             self.report.rule(self.path, PROCESS_CALL, f".{attr}()", "calls", node.lineno)
         if not isinstance(node.ctx, ast.Load):
             if attr == "path" and self._is(node.value, "sys"):
