@@ -106,6 +106,28 @@ class Store:
         self.ctx.kv.set(key, value)
 
 
+class LocalCache:
+    # its own .kv, .secrets and .sql: not the context's, so no capability is needed for them
+
+    def __init__(self):
+        self.kv = {}
+        self.secrets = {}
+        self.sql = QueryLog()
+
+    def remember(self, key, value):
+        self.kv[key] = value
+        self.sql.execute("remembered " + key)
+        return self.secrets.get(key)
+
+
+class QueryLog:
+    def __init__(self):
+        self.lines = []
+
+    def execute(self, text):
+        self.lines.append(text)
+
+
 @plugin.on_event("member_join")
 def on_join(ctx, event):
     table = "members"
@@ -116,6 +138,7 @@ def on_join(ctx, event):
     rows = ctx.sql.query("SELECT * FROM members WHERE id = %s", (event["user_id"],))
     message = f"{len(rows)} members in {table}"
     Store(ctx).remember("last", _eval("1"))
+    LocalCache().remember(event["user_id"], 1)
     ctx.http.get("https://api.example.com/v1/users", params={"id": event["user_id"]})
     ctx.log(message)
 """
