@@ -194,33 +194,42 @@ class _Scan:
         self.report = report
 
     def run(self) -> None:
-        prog = self.prog
+        handlers = {
+            ast.Import: self.import_,
+            ast.ImportFrom: self.import_from,
+            ast.Name: self.name,
+            ast.Attribute: self.attribute,
+            ast.Call: self.call,
+            ast.Subscript: self.subscript,
+            ast.arg: self.string_annotations,
+            ast.AnnAssign: self.string_annotations,
+            ast.FunctionDef: self.string_annotations,
+            ast.AsyncFunctionDef: self.string_annotations,
+        }
         for node in nodes(self.info.tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    self.module(alias.name, node.lineno, "imports")
-            elif isinstance(node, ast.ImportFrom):
-                base = self._absolute(node)
-                if base:
-                    self.module(base, node.lineno, "imports")
-                for alias in node.names:
-                    if alias.name in REFLECTION_ATTRS:
-                        self.report.rule(self.path, REFLECTION, alias.name, "imports", node.lineno)
-                    elif alias.name in LOADER_ATTRS:
-                        self.report.rule(self.path, LOADER, alias.name, "imports", node.lineno)
-                    elif base and alias.name != "*":
-                        self.module(f"{base}.{alias.name}", node.lineno, "imports")
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                self.name(node)
-            elif isinstance(node, ast.Attribute):
-                self.attribute(node)
-            elif isinstance(node, ast.Call):
-                self.call(node)
-            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
-                self.refs(node, "reaches")
-            if isinstance(node, (ast.arg, ast.AnnAssign, ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.string_annotations(node)
-        del prog
+            handler = handlers.get(type(node))
+            if handler is not None:
+                handler(node)
+
+    def import_(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.module(alias.name, node.lineno, "imports")
+
+    def import_from(self, node: ast.ImportFrom) -> None:
+        base = self._absolute(node)
+        if base:
+            self.module(base, node.lineno, "imports")
+        for alias in node.names:
+            if alias.name in REFLECTION_ATTRS:
+                self.report.rule(self.path, REFLECTION, alias.name, "imports", node.lineno)
+            elif alias.name in LOADER_ATTRS:
+                self.report.rule(self.path, LOADER, alias.name, "imports", node.lineno)
+            elif base and alias.name != "*":
+                self.module(f"{base}.{alias.name}", node.lineno, "imports")
+
+    def subscript(self, node: ast.Subscript) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.refs(node, "reaches")
 
     # --- imports and names -----------------------------------------------------------
 
@@ -259,6 +268,8 @@ class _Scan:
         return values
 
     def name(self, node: ast.Name) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            return
         parent = self.prog.parent.get(id(node))
         if isinstance(parent, ast.Attribute) and node.id not in ("__builtins__", "__loader__", "__spec__"):
             return  # the attribute read on it is resolved (and reported) as a whole

@@ -128,6 +128,7 @@ class Program:
         self._params: dict[tuple[int, int], frozenset] = {}
         self._call_sites: dict[int, list[tuple[ast.Call, bool]]] | None = None
         self._escaping: set[int] = set()
+        self._puts: dict[tuple, frozenset] = {}
         self.callable_names = {fn.name for fn in self.funcs.values()} | {c.node.name for c in self.classes.values()}
 
     # --- modules ---------------------------------------------------------------------
@@ -553,8 +554,15 @@ class Program:
             key = ("attr", container.attr)
         else:
             return set()
+        puts = self.container_puts.get(key)
+        if not puts:
+            return set()
+        cached = self._puts.get((key, shallow))
+        if cached is not None:
+            return set(cached)
+        self._puts[(key, shallow)] = frozenset({UNKNOWN})  # recursion
         out: set = set()
-        for spread, value in self.container_puts.get(key, ()):
+        for spread, value in puts:
             if not spread:
                 out |= self.values(value, shallow)
             elif isinstance(value, ast.Dict):
@@ -562,6 +570,7 @@ class Program:
                     out |= self.values(item, shallow)
             else:
                 out |= self._element_values(value, (), shallow)
+        self._puts[(key, shallow)] = frozenset(out)
         return out
 
     def constants_for(self, node: ast.AST) -> dict[str, str]:
@@ -837,6 +846,7 @@ LOOP_FACTORIES = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=64)
 def api_methods(api: str) -> frozenset[str]:
     try:
         return frozenset(m.name for m in _api.group(api))
@@ -844,6 +854,7 @@ def api_methods(api: str) -> frozenset[str]:
         return frozenset()
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(qual: str) -> str:
     """``shutil.os.system`` → ``os.system``: module attributes that are other modules, by their own name."""
     parts = qual.split(".")
