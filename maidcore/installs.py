@@ -94,6 +94,7 @@ def _check_grants(manifest: Manifest, grants: Iterable[str]) -> frozenset[str]:
 async def _store_version(platform: Platform, bundle: Path, manifest: Manifest) -> VersionRecord:
     """Copy the bundle to ``<data_dir>/bundles/<id>/<version>/`` and record the version (once per version)."""
     records = platform.records
+    requirements = _requirements(bundle, f"{manifest.id} {manifest.version}")  # refused lines: before anything else
     dest = platform.data_dir / "bundles" / manifest.id / manifest.version
     existing = await records.get_version(manifest.id, manifest.version)
     if existing is not None and existing.status is VersionStatus.REJECTED:
@@ -108,7 +109,6 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest) -
                 f"{existing.bundle_path}; a version never changes once stored: bump 'version' in manifest.json"
             )
         return existing
-    requirements = _requirements(bundle, f"{manifest.id} {manifest.version}")
     if dest.exists():
         shutil.rmtree(dest)  # leftover of an interrupted install: no record points at it
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,9 @@ class PackageIndex:
     requests: list[str] = field(default_factory=list)
 
     def add(self, name: str, path: Path) -> None:
-        self.projects.setdefault(canonical(name), []).append(path)
+        """Serve ``path`` for project ``name`` (a file of the same name served before is replaced)."""
+        files = self.projects.setdefault(canonical(name), [])
+        files[:] = [f for f in files if f.name != path.name] + [path]
 
     @property
     def hostport(self) -> str:
