@@ -25,6 +25,7 @@ from ._manifest import (
     check_proxy_domains,
     check_slash_commands,
 )
+from ._requirements import PLATFORM_SDKS, Requirement, RequirementError, parse_requirement, requirement_lines
 from ._sql import check_sql
 from ._wiring import (
     check_bot_guard,
@@ -40,14 +41,19 @@ __all__ = [
     "ERROR",
     "INFO",
     "LIMITS",
+    "PLATFORM_SDKS",
     "WARNING",
     "Bundle",
     "Finding",
     "Limits",
+    "Requirement",
+    "RequirementError",
     "copy_directory",
     "extract_zip",
     "has_errors",
     "list_directory",
+    "parse_requirement",
+    "requirement_lines",
     "requirements",
     "run_checks",
     "validate",

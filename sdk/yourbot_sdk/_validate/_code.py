@@ -6,14 +6,14 @@ import ast
 import re
 import sys
 
-from ..spec.manifest import SDK_DISTRIBUTIONS, SDK_IMPORT_NAMES
+from ..spec.manifest import SDK_IMPORT_NAMES
 from ._ast import facts, nodes
 from ._findings import Finding, error, warning
 from ._policy import MODULES
+from ._requirements import RequirementError, parse_requirement, requirement_lines
 
 #: Top-level modules the blocked-code check reports (``import_not_bundled`` leaves them to it).
 FORBIDDEN_MODULES = frozenset(name.split(".")[0] for name in MODULES)
-SDK_REQUIREMENTS = frozenset(d.replace("-", "_") for d in SDK_DISTRIBUTIONS)
 # Distribution names whose import name differs.
 KNOWN_IMPORT_NAMES = {
     "pyyaml": {"yaml"},
@@ -29,7 +29,6 @@ KNOWN_IMPORT_NAMES = {
     "mmo_maid_sdk": set(SDK_IMPORT_NAMES),
     "yourbot_sdk": set(SDK_IMPORT_NAMES),
 }
-REQ_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
 
 def _norm(name: str) -> str:
@@ -53,56 +52,32 @@ def check_syntax(bundle) -> list[Finding]:
 
 
 def _requirement_names(bundle) -> tuple[set[str], list[Finding]]:
+    """The import-check names of the requirements, and a ``requirements_invalid`` error per refused line."""
     text = bundle.text("requirements.txt") if "requirements.txt" in bundle.files else None
     names: set[str] = set()
     findings: list[Finding] = []
-    if text is None:
-        return names, findings
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
-        if not line:
-            continue
-        if line.startswith("-"):
-            findings.append(
-                error(
-                    "requirements_invalid",
-                    f"option line {line!r} is not allowed; list plain requirements only",
-                    "requirements.txt",
-                    lineno,
-                )
-            )
-            continue
-        if "://" in line or line.startswith((".", "/", "~")) or " @ " in line:
-            findings.append(
-                error(
-                    "requirements_invalid",
-                    f"{line!r} is a URL or a path; list a package name from PyPI",
-                    "requirements.txt",
-                    lineno,
-                )
-            )
-            continue
-        match = REQ_NAME.match(line)
-        if not match:
-            findings.append(
-                error("requirements_invalid", f"{line!r} is not a PEP 508 requirement", "requirements.txt", lineno)
-            )
-            continue
-        names.add(_norm(match.group(1)))
+    for lineno, line in requirement_lines(text or ""):
+        try:
+            names.add(_norm(parse_requirement(line).name))
+        except RequirementError as exc:
+            findings.append(error("requirements_invalid", str(exc), "requirements.txt", lineno))
     return names, findings
 
 
 def requirements(bundle) -> list[str]:
-    """The requirement lines to install for a bundle (SDK lines dropped: the platform provides the SDK)."""
+    """The requirement lines to install (lines naming the platform's SDK dropped: the platform provides it).
+
+    A line the parser refuses is kept, so that the installer refuses it loudly instead of it vanishing.
+    """
     text = bundle.text("requirements.txt") if "requirements.txt" in bundle.files else None
     out = []
-    for raw in (text or "").splitlines():
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        match = REQ_NAME.match(line)
-        if match and _norm(match.group(1)) not in SDK_REQUIREMENTS:
-            out.append(line)
+    for _, line in requirement_lines(text or ""):
+        try:
+            if parse_requirement(line).provided_by_platform:
+                continue
+        except RequirementError:
+            pass
+        out.append(line)
     return out
 
 
