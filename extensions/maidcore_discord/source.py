@@ -17,6 +17,7 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from discord.shard import Shard
 
 from maidcore.errors import UnknownMethod
 from maidcore.layers.context import HandledEventTypes
@@ -308,7 +309,19 @@ class DiscordEventSource:
         ids = self.client._connection.shard_ids
         if shard_id not in ids:
             self.client._connection.shard_ids = sorted([*ids, shard_id])
-        await self.client.launch_shard(DiscordWebSocket.DEFAULT_GATEWAY, shard_id)
+        client = self.client
+        # discord.py's launch_shard, without its endless retry and without leaving a socket behind when cancelled
+        connecting = asyncio.ensure_future(
+            DiscordWebSocket.from_client(client, gateway=DiscordWebSocket.DEFAULT_GATEWAY, shard_id=shard_id)
+        )
+        try:
+            ws = await asyncio.wait_for(asyncio.shield(connecting), READY_TIMEOUT_SECONDS)
+        except BaseException:
+            connecting.add_done_callback(_close_if_connected)
+            raise
+        shard = Shard(ws, client, client._AutoShardedClient__queue.put_nowait)  # type: ignore[attr-defined]
+        self._shard_map()[shard_id] = shard
+        shard.launch()
         await asyncio.wait_for(ready.wait(), READY_TIMEOUT_SECONDS)
 
     async def stop_shard(self, shard_id: int) -> None:
@@ -428,3 +441,15 @@ class DiscordEventSource:
         if family == "interaction":
             return await self.interactions.call(scope, name, args)
         raise UnknownMethod(method)
+
+
+def _close_if_connected(connecting: asyncio.Future[DiscordWebSocket]) -> None:
+    """A shard connection finished after its shard was given up: close it (a clean close ends the session)."""
+    if not connecting.cancelled() and connecting.exception() is None:
+        ws = connecting.result()
+        task = asyncio.ensure_future(ws.close(code=1000))
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Future[None]] = set()

@@ -52,6 +52,7 @@ class ShardLeases:
         serve: Callable[[Lease], Awaitable[None]],
         stop: Callable[[int], Awaitable[None]],
         healthy: Callable[[], Awaitable[bool]] | None = None,
+        connecting: Callable[[int], bool] | None = None,
     ) -> None:
         self.coordinator = coordinator
         self.node = node
@@ -59,6 +60,7 @@ class ShardLeases:
         self._serve = serve
         self._stop = stop
         self._healthy = healthy
+        self._connecting = connecting  # a shard still connecting is handed over once it is up, not mid-IDENTIFY
         self.shard_count = 0
         self.held: dict[int, Lease] = {}
         self.valid_until: dict[int, float] = {}  # shard -> monotonic time its lease stops counting here
@@ -79,6 +81,8 @@ class ShardLeases:
             loop.create_task(self._renew_loop(), name="maidcore-cluster-leases"),
             loop.create_task(self._watchdog(), name="maidcore-cluster-watchdog"),
         ]
+        if self._healthy is not None:
+            self._tasks.append(loop.create_task(self._storage_loop(), name="maidcore-cluster-storage-check"))
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -113,8 +117,8 @@ class ShardLeases:
         """One round: heartbeat, storage check, renewals, then take or hand over shards."""
         async with self._lock:
             ttl = self.settings.lease_seconds
-            await self.coordinator.heartbeat(self.node, ttl)
-            storage_ok = await self._storage_ok()
+            if self.storage_ok():  # a node without its storage is not counted on by the others
+                await self.coordinator.heartbeat(self.node, ttl)
             for shard, lease in list(self.held.items()):
                 sent = time.monotonic()
                 if await self.coordinator.renew(lease, ttl):
@@ -122,7 +126,7 @@ class ShardLeases:
                 else:
                     log.error("cluster: lease on shard %d was lost (token %d); stopping it", shard, lease.token)
                     await self._drop(shard, "stopped")
-            if not storage_ok:
+            if not self.storage_ok():
                 for shard, lease in list(self.held.items()):
                     log.error("cluster: storage unreachable; giving shard %d up", shard)
                     await self._drop(shard, "stopped")
@@ -130,18 +134,23 @@ class ShardLeases:
                 return
             await self._balance()
 
-    async def _storage_ok(self) -> bool:
-        if self._healthy is None:
-            return True
-        now = time.monotonic()
-        try:
-            ok = await asyncio.wait_for(self._healthy(), self.settings.storage_check_seconds)
-        except Exception as exc:
-            log.warning("cluster: storage check failed: %s", exc)
-            ok = False
-        if ok:
-            self._storage_ok_at = now
-        return ok or now - self._storage_ok_at < self.settings.storage_check_seconds
+    def storage_ok(self) -> bool:
+        """The storage answered within the last ``storage_check_seconds``."""
+        return time.monotonic() - self._storage_ok_at < self.settings.storage_check_seconds
+
+    async def _storage_loop(self) -> None:
+        """Check the storage on its own beat, so a hanging database never delays a renewal."""
+        assert self._healthy is not None
+        while True:
+            started = time.monotonic()
+            try:
+                if await asyncio.wait_for(self._healthy(), self.settings.storage_check_seconds):
+                    self._storage_ok_at = started
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("cluster: storage check failed: %s", exc)
+            await asyncio.sleep(max(0.0, self.settings.renew_seconds - (time.monotonic() - started)))
 
     async def _balance(self) -> None:
         live = await self.coordinator.live_nodes()
@@ -154,7 +163,8 @@ class ShardLeases:
             holder = holders.get(shard)
             if holder is not None:
                 self._free_since.pop(shard, None)
-                if holder.node == self.node and shard in self.held and preferred != self.node:
+                mid_connect = self._connecting is not None and self._connecting(shard)
+                if holder.node == self.node and shard in self.held and preferred != self.node and not mid_connect:
                     # its preferred node is back: stop serving first, then let go of the lease
                     log.info("cluster: handing shard %d to %s", shard, preferred)
                     lease = self.held[shard]

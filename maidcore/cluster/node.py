@@ -90,7 +90,13 @@ class ClusterNode:
         self.source = source
         self.sink = DurableSink(router, self.coordinator, self.node_id, read_batch=settings.read_batch)
         self.leases = ShardLeases(
-            self.coordinator, self.node_id, settings, serve=self._serve, stop=self._stop, healthy=healthy
+            self.coordinator,
+            self.node_id,
+            settings,
+            serve=self._serve,
+            stop=self._stop,
+            healthy=healthy,
+            connecting=self._connecting,
         )
         self.sink.on_lease_lost = self.leases.lost
         self._gateways: dict[int, asyncio.Task[None]] = {}
@@ -129,6 +135,10 @@ class ClusterNode:
         self._gateways[lease.shard] = asyncio.get_running_loop().create_task(
             self._connect(lease.shard), name=f"maidcore-cluster-shard-{lease.shard}"
         )
+
+    def _connecting(self, shard: int) -> bool:
+        task = self._gateways.get(shard)
+        return task is not None and not task.done()
 
     async def _connect(self, shard: int) -> None:
         try:
