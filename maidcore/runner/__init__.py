@@ -198,6 +198,7 @@ class Runner:
 
     def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, *, acked: bool) -> None:
         self.counters["acked" if acked else "dead_lettered"] += 1
+        self.logs.count_metric(delivery.scope, "deliveries_acked" if acked else "dead_letters")
         for observer in self.settled_observers:
             observer(slot, delivery, acked)
 

@@ -164,11 +164,13 @@ class HostApi:
         except Exception:
             log.exception("host method %s failed for %s", spec.name, tenant.scope)
             error = RpcFailure(f"internal error while serving {spec.name}", rpc_code=-32603)
+        self.runner.logs.count_metric(tenant.scope, "host_calls" if error is None else "host_call_errors")
         self._answer(conn, request_id, spec.name, params, tenant.scope.server_id, result, error)
 
     async def perform(self, spec: MethodSpec, params: dict[str, Any], tenant: Tenant) -> Any:
         """Capability, validation, rate limit, layer call (attribution already done)."""
         if spec.capability is not None and spec.capability not in tenant.capabilities:
+            self.runner.logs.count_denied(tenant.scope, spec.capability, spec.name)  # the admin's permission prompt
             raise CapabilityDenied(spec.capability, spec.name)
         clean = spec.validate(Args(params))
         if spec.authorize is not None:

@@ -1,0 +1,94 @@
+"""A real platform on the emulator with the web app served, and signing in through the emulator's OAuth2."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from maidcore.platform import Platform
+from maidcore.settings import Settings
+from maidcore.web import create_app
+
+ALICE, BOB, CAROL = "900000000000000201", "900000000000000202", "900000000000000203"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def console_settings(data_dir: Path, **web: object) -> Settings:
+    base = Settings()
+    return base.model_copy(
+        update={
+            "data_dir": data_dir,
+            "sandbox_backend": "process",
+            "install_poll_seconds": 0,
+            "process": base.process.model_copy(update={"python": sys.executable}),
+            "storage": base.storage.model_copy(update={"database_url": None, "ephemeral_url": None}),
+            "limits": base.limits.model_copy(update={"storage_uri": "memory://"}),
+            "discord": base.discord.model_copy(
+                update={"token": None, "emulator_port": 0, "demo": True, "commands_poll_seconds": 0.2}
+            ),
+            "runner": base.runner.model_copy(update={"log_flush_seconds": 0.1}),
+            "web": base.web.model_copy(update={"port": 0, "reviewers": [CAROL], **web}),
+        }
+    )
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[Platform, str]]:
+    """The platform started, and its web app on a free port: ``(platform, base_url)``."""
+    async with Platform(settings) as platform:
+        runner = web.AppRunner(create_app(platform), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            yield platform, f"http://127.0.0.1:{port}"
+        finally:
+            await runner.cleanup()
+
+
+def browser() -> aiohttp.ClientSession:
+    """A client that keeps cookies of IP-address hosts and never follows redirects by itself."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def start_sign_in(http: aiohttp.ClientSession, base: str) -> tuple[str, dict[str, list[str]]]:
+    """GET /auth/login: the authorize URL it sends to, and that URL's query."""
+    async with http.get(base + "/auth/login", allow_redirects=False) as resp:
+        assert resp.status == 303, await resp.text()
+        location = resp.headers["Location"]
+    return location, parse_qs(urlsplit(location).query)
+
+
+async def authorize(http: aiohttp.ClientSession, authorize_url: str, user_id: str, decision: str = "authorize") -> str:
+    """Show the emulator's authorize page and answer it as ``user_id``; returns the callback URL it redirects to."""
+    async with http.get(authorize_url) as resp:
+        assert resp.status == 200
+        page = await resp.text()
+        assert f'value="{user_id}"' in page
+    query = parse_qs(urlsplit(authorize_url).query)
+    form = {k: v[0] for k, v in query.items() if k != "response_type"}
+    form.update({"user_id": user_id, "decision": decision})
+    async with http.post(urljoin(authorize_url, "/oauth2/authorize"), data=form, allow_redirects=False) as resp:
+        assert resp.status == 302, await resp.text()
+        return resp.headers["Location"]
+
+
+async def sign_in(http: aiohttp.ClientSession, base: str, user_id: str) -> str:
+    """The whole flow as ``user_id``; returns the session's CSRF token."""
+    location, _ = await start_sign_in(http, base)
+    callback = await authorize(http, location, user_id)
+    async with http.get(callback, allow_redirects=False) as resp:
+        assert resp.status == 303, await resp.text()
+    async with http.get(base + "/") as resp:
+        page = await resp.text()
+    match = CSRF.search(page)
+    assert match, page[:2000]
+    return match.group(1)
