@@ -14,6 +14,14 @@ routes.post("/auth/logout")(signin.logout)
 routes.get("/static/{name}")(pages.static)
 
 
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.Response:
+    """Browsers ask for it whatever the page says: the console's icon."""
+    return web.Response(
+        body=pages.STATIC["icon.svg"], content_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
 @routes.get("/")
 @pages.page
 async def home(request: web.Request) -> web.Response:

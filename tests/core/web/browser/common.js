@@ -1,0 +1,80 @@
+// Shared by the console journeys: launch Chromium, sign in through the emulator's OAuth2 page, screenshot pages.
+"use strict";
+const { chromium } = require("playwright-core");
+const path = require("path");
+
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync"];
+const LAPTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+async function launch(executablePath) {
+  return chromium.launch({ executablePath, headless: true, args: ARGS });
+}
+
+/** A fresh browser context (its own cookies) and page, with console errors collected. */
+async function person(browser) {
+  const context = await browser.newContext({ viewport: LAPTOP });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20000);
+  const problems = [];
+  page.on("console", (msg) => { if (msg.type() === "error") problems.push(msg.text()); });
+  page.on("pageerror", (err) => problems.push(String(err)));
+  return { context, page, problems };
+}
+
+/** Sign in with Discord: the console's button, the emulator's authorize page, pick `username`, Authorize. */
+async function signIn(page, base, username) {
+  await page.goto(base + "/");
+  await page.getByTestId("sign-in").click();
+  await page.getByTestId(`oauth-user-${username}`).check();
+  await page.getByTestId("oauth-authorize").click();
+  await page.getByTestId("signed-in-as").waitFor();
+}
+
+/** Screenshots of the page as it is now at laptop and phone widths, named `<name>-laptop.png` / `-phone.png`. */
+async function shoot(page, dir, name, shots) {
+  for (const [label, size] of [["laptop", LAPTOP], ["phone", PHONE]]) {
+    await page.setViewportSize(size);
+    await page.waitForTimeout(150);
+    const file = path.join(dir, `${name}-${label}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    shots.push(file);
+  }
+  await page.setViewportSize(LAPTOP);
+}
+
+/** Run `steps(ctx)`; print one JSON line with ok, steps done and screenshots; a failure screenshots the page. */
+async function journey(name, steps) {
+  const [base, executablePath, dir, paramsJson] = process.argv.slice(2);
+  const params = JSON.parse(paramsJson || "{}");
+  const done = [];
+  const shots = [];
+  const browser = await launch(executablePath);
+  const pages = [];
+  const ctx = {
+    base, dir, params, done, shots, browser,
+    async person() { const p = await person(browser); pages.push(p); return p; },
+    shoot: (page, label) => shoot(page, dir, label, shots),
+    signIn,
+  };
+  let result;
+  try {
+    const extra = await steps(ctx);
+    const problems = pages.flatMap((p) => p.problems);
+    result = { ok: true, steps: done, shots, problems, ...(extra || {}) };
+  } catch (err) {
+    for (const [i, p] of pages.entries()) {
+      const file = path.join(dir, `${name}-failure-${i}.png`);
+      await p.page.screenshot({ path: file, fullPage: true }).catch(() => {});
+      shots.push(file);
+    }
+    result = { ok: false, steps: done, shots, error: String((err && err.stack) || err), url: pages.map((p) => p.page.url()) };
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+  console.log(JSON.stringify(result));
+}
+
+module.exports = { journey, LAPTOP, PHONE };
