@@ -134,6 +134,8 @@ async def _picker_options(request: web.Request, guild_id: str, widget: Widget) -
 @routes.get("/servers/{guild_id}/plugins/{plugin_id}/dashboard/widgets/{address}")
 async def widget_data(request: web.Request) -> web.Response:
     """Members who may see the widget: its data (``{"data"}`` or ``{"error"}``, always 200 for a handler error)."""
+    if security.viewer(request) is None:
+        return web.json_response({"error": "sign in first"}, status=401)
     try:
         _who, guild, (install, _version), board, level = await _context(request)
     except pages.Refusal as exc:
@@ -213,6 +215,8 @@ def clean_values(widget: Widget, raw: Any, choices: dict[str, Any]) -> dict[str,
 @routes.post("/servers/{guild_id}/plugins/{plugin_id}/dashboard/widgets/{address}/save")
 async def save(request: web.Request) -> web.Response:
     """Members at the form's level (managers by default): check the values, then call the save handler."""
+    if security.viewer(request) is None:
+        return web.json_response({"error": "sign in first"}, status=401)
     try:
         _who, guild, (install, _version), board, level = await _context(request)
     except pages.Refusal as exc:
@@ -238,6 +242,8 @@ async def save(request: web.Request) -> web.Response:
 @routes.post("/servers/{guild_id}/plugins/{plugin_id}/dashboard/widgets/{address}/action")
 async def action(request: web.Request) -> web.Response:
     """Members at the button's level (managers by default): run the button's handler."""
+    if security.viewer(request) is None:
+        return web.json_response({"error": "sign in first"}, status=401)
     try:
         _who, _guild, (install, _version), board, level = await _context(request)
     except pages.Refusal as exc:
