@@ -18,8 +18,15 @@ async function person(browser) {
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
   const problems = [];
-  page.on("console", (msg) => { if (msg.type() === "error") problems.push(msg.text()); });
+  // script errors, and subresources (scripts, styles, fetches) that failed; refused pages are asserted by the journeys
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) problems.push(msg.text());
+  });
   page.on("pageerror", (err) => problems.push(String(err)));
+  page.on("response", (resp) => {
+    const kind = resp.request().resourceType();
+    if (resp.status() >= 400 && kind !== "document" && !resp.url().includes("/oauth2/")) problems.push(`${resp.status()} ${kind} ${resp.url()}`);
+  });
   return { context, page, problems };
 }
 
