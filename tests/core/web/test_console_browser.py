@@ -154,3 +154,23 @@ async def test_a_developer_uploads_reads_a_finding_fixes_it_and_publishes(world)
     assert (await platform.records.get_plugin("greeter")).developer == BOB
     assert (await platform.records.get_version("greeter", "0.1.0")).status.value == "published"
     assert await platform.storage.secrets.list_defaults("greeter") == ["api_key"]
+
+
+async def test_a_server_admin_grants_what_the_plugin_asked_for_and_the_next_call_works(world):
+    result = await run(world, "server_admin")
+    assert result["steps"] == [
+        "installed with a subset",
+        "call refused",
+        "request appeared live",
+        "granted call works",
+        "live logs",
+        "disable and enable",
+    ]
+    assert "storage:kv" in result["picker"] and "Keep its own key-value data" in result["picker"]
+    assert "blocked" in result["blocked"]
+    assert result["live"] and "needs permission" in result["text"]
+    assert result["stats"].startswith("1 call refused, last at") and "(kv.increment)" in result["stats"]
+    platform = world["platform"]
+    install = await platform.records.get_install(G, "kv_counter")
+    assert install.granted == {"discord:send_message", "storage:kv"} and install.enabled
+    assert await platform.records.list_denied_calls(server_id=G, plugin_id="kv_counter") == []

@@ -67,8 +67,8 @@
   function wireLogs(list) {
     const source = new EventSource(list.dataset.stream);
     const scope = list.closest(".card") || document;
-    source.onopen = () => liveStatus(scope, true);
-    source.onerror = () => liveStatus(scope, false);
+    source.onopen = () => { liveStatus(scope, true); list.dataset.connected = "true"; };
+    source.onerror = () => { liveStatus(scope, false); list.dataset.connected = "false"; };
     source.addEventListener("log", (event) => {
       const e = JSON.parse(event.data);
       const placeholder = list.querySelector("[data-empty]");
@@ -100,6 +100,8 @@
 
   function wireLive(region) {
     const source = new EventSource(region.dataset.live);
+    source.onopen = () => { region.dataset.connected = "true"; };
+    source.onerror = () => { region.dataset.connected = "false"; };
     source.addEventListener("requests", (event) => {
       const focused = document.activeElement && region.contains(document.activeElement) ? document.activeElement : null;
       const key = focused && focused.closest("[data-capability]");
