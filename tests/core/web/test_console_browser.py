@@ -174,3 +174,69 @@ async def test_a_server_admin_grants_what_the_plugin_asked_for_and_the_next_call
     install = await platform.records.get_install(G, "kv_counter")
     assert install.granted == {"discord:send_message", "storage:kv"} and install.enabled
     assert await platform.records.list_denied_calls(server_id=G, plugin_id="kv_counter") == []
+
+
+async def test_a_reviewer_approves_a_tier_shift_after_reading_the_diff(world):
+    platform, tmp = world["platform"], world["tmp"]
+    manifest = json.loads((PLUGINS / "kv_counter" / "manifest.json").read_text())
+    manifest.update(version="1.1.0", capabilities_required=[*manifest["capabilities_required"], "discord:manage_roles"])
+    main = (PLUGINS / "kv_counter" / "__main__.py").read_text().replace(
+        '    ctx.log(f"counted {total}")\n',
+        '    ctx.log(f"counted {total}")\n    if total == 10:\n'
+        '        ctx.discord.add_role(user_id=event["author_id"], role_id="900000000000000300")\n',
+    )
+    record = await review.submit(platform, BOB, bundle(PLUGINS / "kv_counter", tmp / "kv-1.1.zip", manifest=manifest, main=main))
+    assert record.status.value == "needs_human_review"
+
+    result = await run(world, "reviewer")
+    assert result["steps"] == ["read", "approved", "developer sees the note"]
+    assert any("kv_counter 1.1.0" in q for q in result["queued"])
+    assert [a.split()[1] for a in result["added"]] == ["discord:manage_roles"] and "Dangerous" in result["added"][0]
+    assert "__main__.py" in result["diff"] and "manifest.json" in result["diff"]
+    assert any("add_role" in line for line in result["diffLines"])  # the added lines, highlighted as insertions
+    assert result["highlighted"] > 5  # Python keywords coloured
+    assert "Checked: manage_roles only gives the Counter role." in result["note"] and "Carol" in result["note"]
+    assert (await platform.records.get_version("kv_counter", "1.1.0")).status.value == "approved"
+
+    published = await publishing.publish(platform, "kv_counter", "1.1.0")
+    assert published.pending == [G]  # it asks for more than the guild granted: the admin decides
+    result = await run(world, "upgrade")
+    assert "discord:manage_roles" in result["text"] and "Dangerous" in result["text"] and "higher tier" in result["text"]
+    assert "kv_counter" not in result["installs"]
+    assert await platform.records.get_install(G, "kv_counter") is None
+
+
+async def test_a_dashboard_with_every_widget_kind_shows_its_data_and_a_form_saves(world):
+    result = await run(world, "dashboard")
+    assert result["steps"] == ["widgets", "form", "schema 2", "member view"]
+    stats = " ".join(result["stats"])
+    assert "Members" in stats and "4" in stats  # list_members answered for the demo guild: the bot and three people
+    assert "1,234" in stats and "-3%" in stats and "42" in stats  # the owner sees the owner-only card
+    assert result["errors"] == ["the broken handler failed: the stats service is down"]  # in its widget only
+    assert result["charts"] == 4 and result["pieSlices"] == 2
+    assert "<b>bob</b>" in result["table"][0] and "Score" in result["table"][0]  # plugin text stays text
+    assert "Running on server 900000000000000001" in result["text"][0]
+    assert "Maintenance tonight" in result["alert"][0] and "75 / 100" in result["progress"][0]
+    assert "bob levelled up" in result["list"][0]
+    html = result["markdownHtml"]
+    assert "<strong>Season 3</strong>" in html and "<script>" not in html and "&lt;script&gt;" in html
+    assert result["loadedGreeting"] == "Welcome!" and "#general" in result["channels"]
+    assert result["saved"] == "Saved 11 settings."
+    assert result["reloaded"] == {"greeting": "Hi there", "enabled": False, "language": "fr", "quests": True}
+    assert result["refused"] == "Greeting is required"
+    more = result["more"]
+    assert more["heading"] == ["Schema 2 widgets"] and more["image"] == "Season 3 banner" and more["divider"] == 1
+    assert "maidcore demo" in more["keyValue"][0] and "Season 2 ended" in more["timeline"][0]
+    assert "XP boost" in more["badges"][0] and "Carol" in more["users"][0] and "Inside a section" in more["section"][0]
+    assert "quests" in result["tab"] and result["action"] == "Season reset."
+    member = result["member"]
+    assert "Members" in member["titles"] and "Owners only" not in member["titles"] and member["forms"] == 0
+    assert member["hiddenStatus"] == 403
+
+    platform = world["platform"]
+    scope = platform.runner.tenant(G, "widget_gallery").scope
+    saved = await platform.storage.kv.get(scope, "settings")
+    emulator = platform.events.emulator
+    assert saved["greeting"] == "Hi there" and saved["max_warnings"] == 5 and saved["features"] == ["xp", "quests"]
+    assert saved["log_channel"] == emulator.channel_named(G, "general") and saved["volume"] == 80
+    assert await platform.storage.kv.get(scope, "resets") == 1

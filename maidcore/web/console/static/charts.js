@@ -88,11 +88,17 @@
     return [lo, hi];
   }
 
+  /** Drawing size in CSS pixels of the container, so text keeps its real size at every width. */
+  function size(container) {
+    const W = Math.max(260, Math.round(container.clientWidth || 640));
+    return [W, Math.max(170, Math.min(260, Math.round(W * 0.45)))];
+  }
+
   function line(container, data) {
     const labels = Array.isArray(data.labels) ? data.labels : [];
     const ss = series(data);
     if (!ss.length || !labels.length) return empty(container, "No data yet.");
-    const W = 640, H = 240, P = { l: 44, r: 12, t: 10, b: 26 };
+    const [W, H] = size(container), P = { l: 44, r: 12, t: 10, b: 26 };
     const [lo, hi] = range(ss.flatMap((s) => s.data));
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "presentation" }, container);
     axes(svg, labels, lo, hi, W, H, P);
@@ -118,7 +124,7 @@
     const ss = series(data);
     if (!ss.length || !labels.length) return empty(container, "No data yet.");
     const stacked = options && options.stacked;
-    const W = 640, H = 240, P = { l: 44, r: 12, t: 10, b: 26 };
+    const [W, H] = size(container), P = { l: 44, r: 12, t: 10, b: 26 };
     const sums = labels.map((_, i) => ss.reduce((a, s) => a + Math.max(0, s.data[i] || 0), 0));
     const [lo, hi] = range(ss.flatMap((s) => s.data), stacked ? Math.max(...sums) : 0);
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "presentation" }, container);
@@ -231,13 +237,26 @@
     container.replaceChildren();
     const fn = { line, bar, pie, gauge }[kind] || line;
     fn(container, data || {}, options || {});
+    container.mcChart = [kind, data, options];
   }
 
-  window.mcCharts = { draw, fmt, num };
+  // line and bar charts are drawn for their width: draw again when it changes (phone rotation, window size)
+  const resized = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const node = entry.target, last = node.mcChart, width = Math.round(entry.contentRect.width);
+      if (last && ["line", "bar"].includes(last[0]) && width && width !== node.mcWidth) {
+        node.mcWidth = width;
+        draw(node, ...last);
+      }
+    }
+  });
+  const observe = (node) => resized.observe(node);
+
+  window.mcCharts = { draw: (c, k, d, o) => { draw(c, k, d, o); observe(c); }, fmt, num };
   document.addEventListener("DOMContentLoaded", () => {
     for (const node of document.querySelectorAll("[data-chart][data-series]")) {
       try {
-        draw(node, node.dataset.chart, JSON.parse(node.dataset.series));
+        window.mcCharts.draw(node, node.dataset.chart, JSON.parse(node.dataset.series));
       } catch (err) {
         node.textContent = "This chart could not be drawn.";
       }

@@ -26,7 +26,7 @@ BANNER = (
 
 @plugin.on_dashboard("members")
 def members(ctx, params):
-    found = ctx.discord.list_members(limit=100)["members"]  # this guild's members: the request acts for it
+    found = ctx.discord.list_members(limit=100)  # this guild's members: the request acts for it
     return {"value": len(found), "change": "+1"}
 
 
