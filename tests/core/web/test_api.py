@@ -272,13 +272,11 @@ async def test_an_install_may_approve_a_subset_and_the_rest_shows_as_permission_
     )
     r = await client.get(f"/api/servers/{OTHER}/permission-requests", headers=tokens["server_admin"])
     assert r.status == 403
-    r = await client.post(
-        f"/api/servers/{SERVER}/installs/dice_roller/dismiss", json={"capability": "storage:sql"}, headers=tokens["admin"]
-    )
+    dismiss = f"/api/servers/{SERVER}/installs/dice_roller/dismiss"
+    r = await client.post(dismiss, json={"capability": "storage:sql"}, headers=tokens["admin"])
     assert r.status == 404
-    r = await client.post(
-        f"/api/servers/{SERVER}/installs/dice_roller/dismiss", json={"capability": "storage:kv"}, headers=tokens["admin"]
-    )
+    dismiss = f"/api/servers/{SERVER}/installs/dice_roller/dismiss"
+    r = await client.post(dismiss, json={"capability": "storage:kv"}, headers=tokens["admin"])
     assert r.status == 200
     r = await client.get(f"/api/servers/{SERVER}/permission-requests", headers=tokens["server_admin"])
     assert [d["dismissed"] for d in await r.json()] == [True]

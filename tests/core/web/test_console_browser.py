@@ -23,7 +23,7 @@ from maidcore import installs
 from maidcore.marketplace import publishing, review
 from tests import services
 
-from .console_helpers import BOB, CAROL, ERIN, console_settings, serving
+from .console_helpers import BOB, ERIN, console_settings, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -104,7 +104,8 @@ async def run(world: dict, script: str, **params) -> dict:
     lines = [line for line in out.decode().splitlines() if line.startswith("{")]
     assert lines, f"no result from {script}.js; stderr: {err.decode()[-3000:]}"
     result = json.loads(lines[-1])
-    assert result["ok"], f"{script}: {result.get('error')}\nat {result.get('url')}\nsteps: {result['steps']}\n{result['shots']}"
+    where = f"at {result.get('url')}\nsteps: {result['steps']}\n{result['shots']}"
+    assert result["ok"], f"{script}: {result.get('error')}\n{where}"
     print(f"\n{script}: {len(result['shots'])} screenshots in {SHOTS}")
     assert not result["problems"], result["problems"]  # no script error and no failed request on any page
     return result
@@ -118,7 +119,7 @@ GREETER = {
     "author": "bob",
     "capabilities_required": ["discord:send_message"],
 }
-GREETER_MAIN = '''from mmo_maid_sdk import Plugin
+GREETER_MAIN = """from mmo_maid_sdk import Plugin
 {extra}
 plugin = Plugin()
 
@@ -131,7 +132,7 @@ def hello(ctx, event):
 
 if __name__ == "__main__":
     plugin.run()
-'''
+"""
 
 
 async def test_a_developer_uploads_reads_a_finding_fixes_it_and_publishes(world):
@@ -142,7 +143,16 @@ async def test_a_developer_uploads_reads_a_finding_fixes_it_and_publishes(world)
     bad = bundle(src, tmp / "greeter-bad.zip", main=GREETER_MAIN.format(extra="import socket"))
     fixed = bundle(src, tmp / "greeter-fixed.zip", main=GREETER_MAIN.format(extra=""))
     result = await run(world, "developer", bad=str(bad), fixed=str(fixed))
-    assert result["steps"] == ["signed in", "created", "finding", "published", "operations", "token", "marketplace", "refused"]
+    assert result["steps"] == [
+        "signed-in",
+        "created",
+        "finding",
+        "published",
+        "operations",
+        "token",
+        "marketplace",
+        "refused",
+    ]
     assert result["where"].strip() == "__main__.py:2" and "ctx.http" in result["hint"]
     assert result["status"].strip() == "rejected"
     assert "0.1.0" in result["versions"] and "published" in result["versions"]
@@ -180,12 +190,17 @@ async def test_a_reviewer_approves_a_tier_shift_after_reading_the_diff(world):
     platform, tmp = world["platform"], world["tmp"]
     manifest = json.loads((PLUGINS / "kv_counter" / "manifest.json").read_text())
     manifest.update(version="1.1.0", capabilities_required=[*manifest["capabilities_required"], "discord:manage_roles"])
-    main = (PLUGINS / "kv_counter" / "__main__.py").read_text().replace(
-        '    ctx.log(f"counted {total}")\n',
-        '    ctx.log(f"counted {total}")\n    if total == 10:\n'
-        '        ctx.discord.add_role(user_id=event["author_id"], role_id="900000000000000300")\n',
+    main = (
+        (PLUGINS / "kv_counter" / "__main__.py")
+        .read_text()
+        .replace(
+            '    ctx.log(f"counted {total}")\n',
+            '    ctx.log(f"counted {total}")\n    if total == 10:\n'
+            '        ctx.discord.add_role(user_id=event["author_id"], role_id="900000000000000300")\n',
+        )
     )
-    record = await review.submit(platform, BOB, bundle(PLUGINS / "kv_counter", tmp / "kv-1.1.zip", manifest=manifest, main=main))
+    zipped = bundle(PLUGINS / "kv_counter", tmp / "kv-1.1.zip", manifest=manifest, main=main)
+    record = await review.submit(platform, BOB, zipped)
     assert record.status.value == "needs_human_review"
 
     result = await run(world, "reviewer")
@@ -201,7 +216,7 @@ async def test_a_reviewer_approves_a_tier_shift_after_reading_the_diff(world):
     published = await publishing.publish(platform, "kv_counter", "1.1.0")
     assert published.pending == [G]  # it asks for more than the guild granted: the admin decides
     result = await run(world, "upgrade")
-    assert "discord:manage_roles" in result["text"] and "Dangerous" in result["text"] and "higher tier" in result["text"]
+    assert all(word in result["text"] for word in ("discord:manage_roles", "Dangerous", "higher tier"))
     assert "kv_counter" not in result["installs"]
     assert await platform.records.get_install(G, "kv_counter") is None
 

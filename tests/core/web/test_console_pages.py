@@ -139,7 +139,8 @@ async def test_every_form_needs_the_sessions_csrf_token(world):
         assert resp.status == 403
     [request] = await platform.records.list_denied_calls(server_id=G)
     assert not request.dismissed  # nothing happened
-    async with http.post(target, data={"capability": "storage:secrets", "csrf_token": csrf}, allow_redirects=False) as r:
+    form = {"capability": "storage:secrets", "csrf_token": csrf}
+    async with http.post(target, data=form, allow_redirects=False) as r:
         assert r.status == 303
     [request] = await platform.records.list_denied_calls(server_id=G)
     assert request.dismissed

@@ -31,17 +31,26 @@ def test_every_builder_widget_and_field_is_read():
     assert board.problems == [] and board.schema == 2
     overview, more = board.pages
     kinds = [w.type for w in overview.widgets]
-    assert kinds == ["stat_card"] * 4 + ["chart"] * 4 + ["progress_bar", "table", "text", "alert", "list", "markdown", "form"]
+    assert kinds == ["stat_card"] * 4 + ["chart"] * 4 + [
+        "progress_bar",
+        "table",
+        "text",
+        "alert",
+        "list",
+        "markdown",
+        "form",
+    ]
     charts = [w.options["chart_type"] for w in overview.widgets if w.type == "chart"]
     assert charts == ["line", "bar", "pie", "gauge"]
     members = board.widget("w1")
-    assert (members.rpc, members.width, members.refresh_seconds, members.permission) == ("members", "third", 30, Level.VIEWER)
+    assert (members.rpc, members.width, members.refresh_seconds) == ("members", "third", 30)
+    assert members.permission == Level.VIEWER
     assert board.widget("w4").permission == Level.OWNER  # "Owners only"
     form = overview.widgets[-1]
     assert (form.rpc, form.save_rpc, form.permission) == ("load_settings", "save_settings", Level.MANAGER)
-    assert [f["type"] for f in form.fields] == [
-        "text", "textarea", "number", "toggle", "color", "date", "range", "select", "multi_select", "channel", "role"
-    ]  # fmt: skip
+    assert [f["type"] for f in form.fields] == (
+        ["text", "textarea", "number", "toggle", "color", "date", "range", "select", "multi_select", "channel", "role"]
+    )
     assert form.fields[0]["required"] and form.fields[0]["placeholder"] == "Hello!"
     assert form.fields[8]["options"] == [
         {"value": "xp", "label": "XP"},
@@ -49,9 +58,20 @@ def test_every_builder_widget_and_field_is_read():
         {"value": "shop", "label": "shop"},
     ]
     assert [c["key"] for c in board.widget("w10").options["columns"]] == ["name", "score"]
-    assert [w.type for w in more.widgets] == [
-        "heading", "image", "key_value", "divider", "timeline", "badge_list", "user_list", "action_button", "section", "tabs"
-    ]  # fmt: skip
+    assert [w.type for w in more.widgets] == (
+        [
+            "heading",
+            "image",
+            "key_value",
+            "divider",
+            "timeline",
+            "badge_list",
+            "user_list",
+            "action_button",
+            "section",
+            "tabs",
+        ]
+    )
     section, tabs = more.widgets[-2:]
     assert [w.rpc for w in section.children] == ["messages_today"]
     assert [t.title for t in tabs.tabs] == ["First tab", "Second tab"]
@@ -96,7 +116,13 @@ def test_bad_entries_become_problems_and_never_errors():
                     "widgets": [
                         {"id": "a", "type": "hologram", "rpc_method": "x"},
                         {"id": "b", "type": "stat_card", "rpc_method": "x", "width": "huge", "refresh_seconds": 1},
-                        {"id": "c", "type": "text", "rpc_method": "x", "permission": "everyone", "refresh_seconds": 10**6},
+                        {
+                            "id": "c",
+                            "type": "text",
+                            "rpc_method": "x",
+                            "permission": "everyone",
+                            "refresh_seconds": 9e9,
+                        },
                         {"id": "d", "type": "table"},
                         "nonsense",
                     ],
@@ -109,8 +135,8 @@ def test_bad_entries_become_problems_and_never_errors():
     b, c, _ = board.pages[0].widgets
     assert (b.width, b.refresh_seconds) == ("full", 5) and (c.permission, c.refresh_seconds) == (Level.MANAGER, 3600)
     text = "\n".join(board.problems)
-    for expected in ("unknown widget type 'hologram'", "width 'huge'", "permission 'everyone'", "names no rpc_method",
-                     "must be an object"):  # fmt: skip
+    problems = ("unknown widget type 'hologram'", "width 'huge'", "permission 'everyone'", "names no rpc_method")
+    for expected in (*problems, "must be an object"):
         assert expected in text
     assert parse({"nope": 1}).problems and parse({"mode": "iframe", "pages": []}).iframe
 

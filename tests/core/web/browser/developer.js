@@ -11,7 +11,7 @@ journey("developer", async ({ base, params, done, person, shoot, signIn }) => {
   await shoot(page, "home-signed-out");
   await signIn(page, base, "bob");
   await shoot(page, "home-developer");
-  done.push("signed in");
+  done.push("signed-in");
 
   await page.getByRole("link", { name: "Developer Portal" }).click();
   await page.getByTestId("new-plugin").click();

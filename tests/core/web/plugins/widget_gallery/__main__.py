@@ -90,7 +90,8 @@ def status(ctx, params):
 
 @plugin.on_dashboard("recent")
 def recent(ctx, params):
-    return {"items": [{"label": "alice joined", "value": "2 min ago"}, {"label": "bob levelled up", "value": "1 h ago"}]}
+    items = [{"label": "alice joined", "value": "2 min ago"}, {"label": "bob levelled up", "value": "1 h ago"}]
+    return {"items": items}
 
 
 @plugin.on_dashboard("notes")
