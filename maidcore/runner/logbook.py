@@ -1,4 +1,4 @@
-"""Batched writes of plugin logs, runner metrics and denied capability calls, so the event path never waits on storage."""
+"""Batched writes of plugin logs, runner metrics and denied calls: the event path never waits on storage."""
 
 from __future__ import annotations
 
