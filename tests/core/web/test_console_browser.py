@@ -204,7 +204,9 @@ async def test_a_reviewer_approves_a_tier_shift_after_reading_the_diff(world):
     assert record.status.value == "needs_human_review"
 
     result = await run(world, "reviewer")
-    assert result["steps"] == ["read", "approved", "developer sees the note"]
+    assert result["steps"] == ["read", "approved", "developer sees the note", "metrics"]
+    assert {"maidcore.deliveries_acked", "maidcore.host_calls", "maidcore.calls_denied"} <= set(result["metrics"])
+    assert "maidcore demo" in result["installedOn"]
     assert any("kv_counter 1.1.0" in q for q in result["queued"])
     assert [a.split()[1] for a in result["added"]] == ["discord:manage_roles"] and "Dangerous" in result["added"][0]
     assert "__main__.py" in result["diff"] and "manifest.json" in result["diff"]
@@ -228,7 +230,7 @@ async def test_a_dashboard_with_every_widget_kind_shows_its_data_and_a_form_save
     assert "Members" in stats and "4" in stats  # list_members answered for the demo guild: the bot and three people
     assert "1,234" in stats and "-3%" in stats and "42" in stats  # the owner sees the owner-only card
     assert result["errors"] == ["the broken handler failed: the stats service is down"]  # in its widget only
-    assert result["charts"] == 4 and result["pieSlices"] == 2
+    assert result["charts"] == 4 and result["pieSlices"] == 2 and result["refreshing"] == 1
     assert "<b>bob</b>" in result["table"][0] and "Score" in result["table"][0]  # plugin text stays text
     assert "Running on server 900000000000000001" in result["text"][0]
     assert "Maintenance tonight" in result["alert"][0] and "75 / 100" in result["progress"][0]

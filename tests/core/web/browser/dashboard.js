@@ -29,6 +29,7 @@ journey("dashboard", async ({ base, params, done, person, shoot, signIn, expectF
     list: await read("widget-list"),
     markdownHtml: await page.getByTestId("widget-markdown").first().innerHTML(),
     errors: await page.getByTestId("widget-error").allTextContents(),
+    refreshing: await page.locator('[data-widget][data-refresh="30"]').count(),
   };
   await page.getByTestId("widget-form").locator('[data-field="greeting"] input').waitFor();
   await page.waitForFunction(() => document.querySelector('[data-field="greeting"] input').value !== "");

@@ -32,5 +32,14 @@ journey("reviewer", async ({ base, params, done, person, shoot, signIn }) => {
   await dev.page.getByTestId("publish").waitFor();
   await shoot(dev.page, "dev-version-reviewed");
   done.push("developer sees the note");
-  return { queued, added, diff, highlighted, diffLines, note };
+
+  // the counter ran on the demo guild: its metrics page charts the platform's counters for it
+  await dev.page.goto(`${base}/dev/plugins/kv_counter/metrics?period=1h`);
+  await dev.page.locator('[data-testid="metric-chart"] svg').first().waitFor();
+  const metrics = await dev.page.locator('[data-testid="metric-chart"] h2').allTextContents();
+  await shoot(dev.page, "dev-metrics-charts");
+  await dev.page.goto(`${base}/dev/plugins/kv_counter`);
+  const installedOn = await dev.page.getByTestId("installed-on").textContent();
+  done.push("metrics");
+  return { queued, added, diff, highlighted, diffLines, note, metrics, installedOn };
 });
