@@ -31,9 +31,11 @@ async function person(browser) {
 }
 
 /** Sign in with Discord: the console's button, the emulator's authorize page, pick `username`, Authorize. */
-async function signIn(page, base, username) {
+async function signIn(page, base, username, shootAuthorize) {
   await page.goto(base + "/");
   await page.getByTestId("sign-in").click();
+  await page.getByTestId(`oauth-user-${username}`).waitFor();
+  if (shootAuthorize) await shootAuthorize(page);
   await page.getByTestId(`oauth-user-${username}`).check();
   await page.getByTestId("oauth-authorize").click();
   await page.getByTestId("signed-in-as").waitFor();

@@ -9,7 +9,7 @@ journey("developer", async ({ base, params, done, person, shoot, signIn }) => {
   const { page } = await person();
   await page.goto(base + "/");
   await shoot(page, "home-signed-out");
-  await signIn(page, base, "bob");
+  await signIn(page, base, "bob", (authorize) => shoot(authorize, "emulator-oauth-authorize"));
   await shoot(page, "home-developer");
   done.push("signed-in");
 
