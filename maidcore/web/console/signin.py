@@ -197,6 +197,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         expires_at=utcnow() + timedelta(hours=hours),
     )
     await platform.records.put_session(session)
+    await platform.records.delete_expired_sessions()  # sign-ins sweep the ended ones
     log.info("console sign-in", extra={"user_id": session.user_id, "guilds": len(session.guilds)})
     response = pages.redirect(_safe_next(target))
     security.clear_cookie(request, response, STATE_COOKIE)
