@@ -81,14 +81,15 @@ async def main(repeat: int) -> None:
             base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
                 await sign_in(http, base)
+                board = f"/servers/{GUILD}/plugins/notes_showcase/dashboard"
                 pages = {
                     "static file (baseline)": "/static/console.css",
                     "home": "/",
                     "marketplace": "/marketplace",
                     "server console": f"/servers/{GUILD}",
                     "install page": f"/servers/{GUILD}/plugins/mod_tools",
-                    "dashboard page": f"/servers/{GUILD}/plugins/notes_showcase/dashboard",
-                    "dashboard widget (plugin handler)": f"/servers/{GUILD}/plugins/notes_showcase/dashboard/widgets/w1",
+                    "dashboard page": board,
+                    "dashboard widget (plugin handler)": f"{board}/widgets/w1",
                     "developer portal": "/dev",
                 }
                 for url in pages.values():  # warm up: workers started, caches filled
