@@ -41,8 +41,19 @@ async function signIn(page, base, username, shootAuthorize) {
   await page.getByTestId("signed-in-as").waitFor();
 }
 
+/** Form controls on the page that no label names (a console page must have none). */
+async function unlabelled(page) {
+  return page.evaluate(() => [...document.querySelectorAll("input, select, textarea, button")]
+    .filter((el) => el.type !== "hidden" && !el.closest("[hidden]"))
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby")
+      && !(el.tagName === "BUTTON" && el.textContent.trim()))
+    .map((el) => `${el.tagName.toLowerCase()}#${el.id || el.name || "?"}`));
+}
+
 /** Screenshots of the page as it is now at laptop and phone widths, named `<name>-laptop.png` / `-phone.png`. */
-async function shoot(page, dir, name, shots) {
+async function shoot(page, dir, name, shots, problems) {
+  const missing = await unlabelled(page);
+  if (missing.length && problems) problems.push(`${name}: controls without a label: ${missing.join(", ")}`);
   for (const [label, size] of [["laptop", LAPTOP], ["phone", PHONE]]) {
     await page.setViewportSize(size);
     await page.evaluate(() => window.scrollTo(0, 0));
@@ -63,18 +74,20 @@ async function journey(name, steps) {
   const browser = await launch(executablePath);
   const pages = [];
   const expected = [];
+  const labelProblems = [];
   const ctx = {
     base, dir, params, done, shots, browser,
     /** A failing request the journey causes on purpose (a refused form), matched by URL part. */
     expectFailure(part) { expected.push(part); },
     async person() { const p = await person(browser); pages.push(p); return p; },
-    shoot: (page, label) => shoot(page, dir, label, shots),
+    shoot: (page, label) => shoot(page, dir, label, shots, labelProblems),
     signIn,
   };
   let result;
   try {
     const extra = await steps(ctx);
-    const problems = pages.flatMap((p) => p.problems).filter((p) => !expected.some((part) => p.includes(part)));
+    const problems = [...labelProblems, ...pages.flatMap((p) => p.problems)]
+      .filter((p) => !expected.some((part) => p.includes(part)));
     result = { ok: true, steps: done, shots, problems, ...(extra || {}) };
   } catch (err) {
     for (const [i, p] of pages.entries()) {
