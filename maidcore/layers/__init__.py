@@ -24,6 +24,7 @@ from maidcore.layers.sandbox import (
     Worker,
     WorkerSpec,
 )
+from maidcore.layers.shared import Shared
 from maidcore.layers.storage import (
     EphemeralStore,
     KvStore,
@@ -75,6 +76,7 @@ __all__ = [
     "SandboxUnavailable",
     "SecretStore",
     "Severity",
+    "Shared",
     "SqlSandbox",
     "Storage",
     "Worker",
