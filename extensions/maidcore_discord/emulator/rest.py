@@ -913,5 +913,7 @@ async def get_followup(emu: Emulator, call: Call) -> Any:
 
 @route("DELETE", "/webhooks/{app_id}/{token}/messages/{message_id}", auth="")
 async def delete_followup(emu: Emulator, call: Call) -> Any:
-    _, msg = _original(emu, call)
+    target, msg = _original(emu, call)
+    if msg["id"] == target.get("original_id"):
+        target["placeholder_pending"] = False  # a follow-up after this is a new message
     emu.state.delete_message(msg["channel_id"], msg["id"])
