@@ -203,11 +203,14 @@ class Interactions:
 
     async def _answered_elsewhere(self, p: Pending) -> None:
         """Discord says someone answered first: wait briefly for that node's ticket, so ``p`` shows how."""
-        for _ in range(20):
+        for _ in range(10):
             await self._refresh(p)
             if p.answered or not self.clustered:
-                return
+                break
             await asyncio.sleep(0.05)
+        if not p.answered:  # acknowledged, by whom is unknown: follow-ups are what is left
+            p.answered = "respond"
+            await self._save(p)
 
     def _webhook(self, p: Pending, method: str, path: str = "") -> Route:
         return Route(
