@@ -75,9 +75,7 @@ async def accepted_on_a(nodes, emulator, general) -> str:
 
 
 def answers(emulator, general, iid: str) -> list[dict]:
-    return [
-        m for m in emulator.state.messages[general].values() if m.get("interaction_metadata", {}).get("id") == iid
-    ]
+    return [m for m in emulator.state.messages[general].values() if m.get("interaction_metadata", {}).get("id") == iid]
 
 
 async def call(source: DiscordEventSource, method: str, iid: str, **params):
@@ -127,10 +125,8 @@ async def test_an_interaction_nobody_answers_in_time_is_deferred_and_answered_la
         await call(a, "respond", iid, content="again")
 
 
-async def test_after_a_platform_defer_ephemeral_answers_stay_private_and_modals_are_refused(
-    nodes, emulator, general
-):
-    (a, b), _ = nodes
+async def test_after_a_platform_defer_ephemeral_answers_stay_private_and_modals_are_refused(nodes, emulator, general):
+    (a, _), _ = nodes
     iid = await accepted_on_a(nodes, emulator, general)
     await wait_deferred(emulator, iid)
     await asyncio.sleep(0.1)  # the deferring node saves the ticket right after Discord's answer
