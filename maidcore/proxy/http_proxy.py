@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import ipaddress
 import ssl
 from collections import Counter
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from maidcore.errors import CapabilityDenied, HostError, InvalidArgument, RpcFailure
-from maidcore.proxy.addresses import networks, refusal_reason
+from maidcore.proxy.addresses import networks
 from maidcore.proxy.headers import request_headers, response_headers
 from maidcore.proxy.resolver import AddressRefused, CheckingResolver
 from maidcore.scope import Scope
@@ -195,17 +194,7 @@ class HttpProxy:
     async def _check_address(self, url: URL) -> None:
         """Refuse before connecting: IP literals here, names through the checking resolver."""
         assert self.resolver is not None
-        host = url.raw_host or ""
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            await self.resolver.resolve(host, url.port or 0)
-            return
-        reason = refusal_reason(
-            literal, allow_private=self.settings.allow_private_addresses, allowed_networks=self.allowed_networks
-        )
-        if reason is not None:
-            raise AddressRefused(host, host, reason)
+        await self.resolver.check(url.raw_host or "", url.port or 0)
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, url: URL) -> dict[str, Any]:
         cap = self.settings.max_body_bytes
