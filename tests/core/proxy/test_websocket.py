@@ -66,9 +66,8 @@ async def make_broker():
     made: list[WebSocketBroker] = []
 
     async def make(**overrides) -> WebSocketBroker:
-        settings = WebSocketSettings(
-            reconnect_initial_seconds=0.05, reconnect_max_seconds=0.2, connect_timeout_seconds=3.0, **overrides
-        )
+        options = {"reconnect_initial_seconds": 0.05, "reconnect_max_seconds": 0.2, "connect_timeout_seconds": 3.0}
+        settings = WebSocketSettings(**{**options, **overrides})
         proxy = ProxySettings(allow_http=True, allowed_private_networks=["127.0.0.1/32"])
         broker = WebSocketBroker(settings, proxy, resolver=StaticResolver(WS_NAMES))
         await broker.start()
