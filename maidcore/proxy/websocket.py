@@ -43,9 +43,8 @@ log = logging.getLogger("maidcore.proxy.websocket")
 CAPABILITY = "proxy:websocket"
 SEND_BUCKET = "websocket frames"
 SOCKET_BUCKET = "websocket connections"
-NAME_MAX = 100
 
-#: ``(event, params)`` → whether the plugin still wants frames; ``event`` is ``ws_open``, ``ws_message`` or ``ws_closed``.
+#: ``(event, params)`` → whether the plugin still wants frames; ``event``: ``ws_open``, ``ws_message``, ``ws_closed``.
 Deliver = Callable[[str, dict[str, Any]], Awaitable[bool]]
 #: Re-checks the host policy before every connect; returns extra handshake headers; raises ``HostError`` to refuse.
 Prepare = Callable[[], Awaitable[dict[str, str]]]
@@ -268,7 +267,7 @@ class Socket:
         return ws
 
     async def _session(self, ws: aiohttp.ClientWebSocketResponse) -> str:
-        """One open connection: open event, subscribe frames, then every inbound frame in order; returns why it ended."""
+        """One connection: open event, subscribe frames, every inbound frame in order; returns why it ended."""
         self._ws = ws
         self.connects += 1
         self.opened_at = time.monotonic()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 
 import pytest
@@ -47,10 +48,8 @@ class Inbox:
             remaining = deadline - time.monotonic()
             assert remaining > 0, f"timed out; events so far: {self.events[-5:]}"
             self.changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), remaining)
-            except TimeoutError:
-                pass
 
 
 @pytest.fixture
