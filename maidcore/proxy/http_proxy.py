@@ -95,9 +95,12 @@ class HttpProxy:
         url: str,
         headers: Mapping[str, str] | None = None,
         body: str | None = None,
+        authorization: str | None = None,
     ) -> dict[str, Any]:
         """Perform one request for ``scope``; returns ``{status, headers, body_bytes, truncated}``.
 
+        ``authorization`` is a header value the host computed from a domain-bound
+        secret; with it the plugin may not send an ``Authorization`` of its own.
         Raises ``CapabilityDenied`` for a host off ``allowed_domains``,
         ``InvalidArgument`` for a bad method/URL/header/body, and ``RpcFailure``
         for a refused address, DNS failure, timeout or upstream failure.
@@ -108,7 +111,7 @@ class HttpProxy:
         slot[1] += 1
         try:
             async with slot[0]:
-                result = await self._request(allowed_domains, method, url, headers, body)
+                result = await self._request(allowed_domains, method, url, headers, body, authorization)
         except (CapabilityDenied, InvalidArgument, AddressRefused):
             self.counts[scope, "refused"] += 1
             raise
@@ -129,11 +132,16 @@ class HttpProxy:
         url: str,
         headers: Mapping[str, str] | None,
         body: str | None,
+        authorization: str | None = None,
     ) -> dict[str, Any]:
         if self._session is None:
             await self.start()
         method = _method(method)
         send_headers = request_headers(headers)
+        if authorization is not None:
+            if any(k.lower() == "authorization" for k in send_headers):
+                raise InvalidArgument("headers", "free of Authorization when secret auth is used (the host sets it)")
+            send_headers["Authorization"] = authorization
         if not any(k.lower() == "user-agent" for k in send_headers):
             send_headers["User-Agent"] = self.settings.user_agent
         data = self._body(body)
