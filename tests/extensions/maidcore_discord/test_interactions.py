@@ -183,12 +183,11 @@ async def test_update_message_edits_the_message_the_button_is_on(source, emulato
 async def test_the_emulator_pings_only_what_allowed_mentions_allow(source, emulator, general):
     content = f"<@{ALICE}> <@{BOB}> @everyone"
     scope = Scope(DEMO_GUILD_ID, "pingpong")
-    quiet = await source.call(scope, "discord.send_message", {"channel_id": general, "content": content,
-                                                              "allowed_mentions": {"parse": []}})  # fmt: skip
+    send = {"channel_id": general, "content": content}
+    quiet = await source.call(scope, "discord.send_message", {**send, "allowed_mentions": {"parse": []}})
     msg = emulator.state.messages[general][quiet["message_id"]]
     assert msg["mentions"] == [] and msg["mention_everyone"] is False
-    one = await source.call(scope, "discord.send_message", {"channel_id": general, "content": content,
-                                                            "allowed_mentions": {"parse": [], "users": [BOB]}})  # fmt: skip
+    one = await source.call(scope, "discord.send_message", {**send, "allowed_mentions": {"parse": [], "users": [BOB]}})
     assert [u["id"] for u in emulator.state.messages[general][one["message_id"]]["mentions"]] == [BOB]
     loud = await source.call(scope, "discord.send_message", {"channel_id": general, "content": content})
     assert {u["id"] for u in emulator.state.messages[general][loud["message_id"]]["mentions"]} == {ALICE, BOB}
