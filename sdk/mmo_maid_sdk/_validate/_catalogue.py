@@ -30,6 +30,7 @@ CATALOGUE: dict[str, str] = {
     "discord:kick_members": DANGEROUS,
     "discord:ban_members": DANGEROUS,
     "discord:manage_roles": DANGEROUS,
+    "proxy:websocket": DANGEROUS,  # ctx.ws (0.8.0): the host holds sockets to exact manifest hosts
 }
 
 TIER_ORDER = {SAFE: 0, RISKY: 1, DANGEROUS: 2}
@@ -67,6 +68,9 @@ API_METHODS: dict[str, tuple[str, frozenset[str]]] = {
     for api in _api.GROUPS
     if api != "discord" and (cap := _sole_capability(api))
 }
+
+# ctx.ws (0.8.0) until the SDK's own method tables hold it: the validator must know its capability already.
+API_METHODS.setdefault("ws", ("proxy:websocket", frozenset({"ensure", "send", "close", "allow_host", "revoke_host"})))
 
 #: Declared-but-unused is not reported for these: use is often indirect or the capability grants nothing.
 UNUSED_EXEMPT = frozenset({"storage:kv", "storage:sql", "interaction:respond", "events:message_content"})
