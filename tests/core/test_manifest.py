@@ -88,7 +88,7 @@ def test_what_published_plugins_write_is_read_with_warnings():
     assert "icon_url: 'http://x.example/i.png' is not an https:// URL; no icon is shown" in warnings
     assert "tags: not a list of strings; ignored" in warnings
     assert "capabilities_required: duplicates removed" in warnings
-    long, warnings = load_manifest({**EXAMPLE, "description": "x" * 2001})
+    _, warnings = load_manifest({**EXAMPLE, "description": "x" * 2001})
     assert "description: 2001 characters; the first 2000 are shown" in warnings
     named, _ = load_manifest({**EXAMPLE, "dashboard_manifest": "dashboard_manifest.json"})
     assert named.dashboard_manifest == "dashboard_manifest.json"
