@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mmo_maid_sdk._validate._manifest import proxy_domains
+
 from maidcore.capabilities import effective
 from maidcore.records import InstallRecord, VersionRecord
 from maidcore.scope import Scope
@@ -55,7 +57,7 @@ class VersionInfo:
                 slash_commands=bool(manifest.get("slash_commands")),
                 proxy_domains=bool(domains),
             ),
-            proxy_domains=frozenset(str(d).lower() for d in domains if isinstance(d, str)),
+            proxy_domains=proxy_domains(manifest),
             crons=tuple(
                 (str(c["name"]), str(c["spec"]))
                 for c in crons
