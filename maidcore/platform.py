@@ -1,6 +1,6 @@
 """The platform: every layer chosen by name in settings, started in order and closed in reverse.
 
-Start order: storage, rate limiter, sandbox backend, HTTP proxy, the
+Start order: storage, rate limiter, sandbox backend, HTTP proxy and WebSocket broker, the
 ``maidcore_startup`` hooks, the runner, and the event source last (so no event
 arrives before something can handle it). ``close()`` undoes exactly what
 started, in reverse, also after a failed start.
@@ -61,6 +61,7 @@ class Platform:
         self.events: EventSource = None  # type: ignore[assignment]
         self.review_checks: dict[str, ReviewCheck] = {}
         self.proxy: Any = None
+        self.websocket: Any = None  # maidcore.proxy.websocket.WebSocketBroker: the plugins' sockets
         self.runner: Any = None
         #: Which registered name serves each layer (after any fallback).
         self.chosen: dict[str, str] = {}
@@ -132,6 +133,12 @@ class Platform:
         self.proxy = HttpProxy(self.settings.proxy)
         await self.proxy.start()
         self._on_close("proxy", self.proxy.close)
+
+        from maidcore.proxy.websocket import WebSocketBroker
+
+        self.websocket = WebSocketBroker(self.settings.websocket, self.settings.proxy)
+        await self.websocket.start()
+        self._on_close("websocket broker", self.websocket.close)
 
         self.review_checks = self.extensions.review_checks()
         # Built before the runner so the runner can reach platform.events; connected last.

@@ -13,9 +13,11 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from maidcore.proxy.websocket import CAPABILITY as WS_CAPABILITY
 from maidcore.records import DeadLetter, InstallRecord
 from maidcore.runner.deliveries import Delivery
 from maidcore.runner.hostapi import HostApi
+from maidcore.runner.hostapi.network import HostApprovals
 from maidcore.runner.logbook import LogBook
 from maidcore.runner.router import Router
 from maidcore.runner.scheduler import Scheduler
@@ -43,6 +45,8 @@ class Runner:
         self.slots: dict[tuple[str, str, str], WorkerSlot] = {}
         self.versions: dict[tuple[str, str], VersionInfo] = {}
         self.hostapi = HostApi(self)
+        storage = getattr(platform, "storage", None)
+        self.approvals = HostApprovals(storage.records if storage is not None else None)
         self.router = Router(self)
         self.scheduler = Scheduler(self)
         self.logs = LogBook(self)
@@ -133,6 +137,7 @@ class Runner:
             if announce:
                 old.slot.notify_lifecycle(old, "uninstall")
             self.scheduler.tenant_changed(None, old)
+            await self._sockets_changed(None, old)
             self._release_if_unused(old.slot)
             return
         info = await self._version_info(plugin_id, record.version)
@@ -152,8 +157,37 @@ class Runner:
             if slot.parked:
                 slot.unpark()
         self.scheduler.tenant_changed(tenant, old)
+        await self._sockets_changed(tenant, old)
         if old is not None and old.slot is not slot:
             self._release_if_unused(old.slot)
+
+    async def _sockets_changed(self, tenant: Tenant | None, old: Tenant | None) -> None:
+        """Sockets close on uninstall, disable and a withdrawn grant; an upgrade keeps those its manifest allows."""
+        broker = getattr(self.platform, "websocket", None)
+        if broker is None or old is None or not broker.sockets(old.scope):
+            return
+        scope = old.scope
+        self.approvals.forget(scope)
+        if tenant is None:
+            why = "the plugin was uninstalled"
+        elif not tenant.enabled:
+            why = "the plugin was disabled"
+        elif WS_CAPABILITY not in tenant.capabilities:
+            why = "proxy:websocket is no longer granted"
+        elif tenant.info is not old.info:
+            hosts = tenant.info.proxy_domains | await self.approvals.hosts(scope, "ws")
+            self.spawn(
+                broker.close_scope(
+                    scope,
+                    f"version {tenant.version} does not allow this host",
+                    keep=lambda socket: socket.host in hosts,
+                    notify=True,
+                )
+            )
+            return
+        else:
+            return
+        self.spawn(broker.close_scope(scope, why))
 
     def _release_if_unused(self, slot: WorkerSlot) -> None:
         if any(t.slot is slot for t in self.all_tenants()):
@@ -167,6 +201,15 @@ class Runner:
         if not slots or any(slot.registration is None for slot in slots):
             return frozenset()
         return frozenset().union(*(slot.registration.event_types for slot in slots if slot.registration))
+
+    async def deliver_ws(self, scope: Scope, event: str, params: dict[str, Any]) -> bool:
+        """A WebSocket event for the plugin (``maidcore.proxy.websocket``); ``False``: it takes no more frames."""
+        tenant = self.tenant(scope.server_id, scope.plugin_id)
+        if tenant is None or not tenant.enabled or WS_CAPABILITY not in tenant.capabilities:
+            return False
+        hold = self.platform.settings.websocket.attribution_seconds
+        await tenant.slot.deliver_ws(tenant, event, params, hold_seconds=hold)
+        return True
 
     # -- lookups ---------------------------------------------------------------------
 

@@ -116,6 +116,10 @@ class LocalLayers:
             closer = getattr(platform.proxy, "close", None)
             if closer is not None:
                 self._closers.append(closer)
+            from maidcore.proxy.websocket import WebSocketBroker
+
+            platform.websocket = WebSocketBroker(platform.settings.websocket, platform.settings.proxy)
+            self._closers.append(lambda: platform.websocket.close())
         except BaseException:
             await self.__aexit__(None, None, None)
             raise

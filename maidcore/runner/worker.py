@@ -13,13 +13,14 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from maidcore.layers.sandbox import LineTooLong, Worker, WorkerSpec
 from maidcore.records import PluginLog
+from maidcore.runner.attribution import CORRELATION, Attribution
 from maidcore.runner.deliveries import Delivery, Window
 from maidcore.runner.rpc import Connection, RemoteError, decode, error_response, notification
 
@@ -93,8 +94,11 @@ class WorkerSlot:
         self.key = (info.plugin_id, info.version, boot_server)
         settings = runner.settings
         self.settings = settings
-        self.window = Window(1, settings.queue_size, self._send)
+        self.window = Window(settings.max_in_flight, settings.queue_size, self._send)
+        self.attribution = Attribution(self.window, boot_server=boot_server)
+        self.window.admits = self.attribution.admits
         self.state = SlotState.STARTING
+        self.ready = False  # the worker spoke since host.boot: official SDKs drop what arrives before that
         self.park_reason = ""
         self.registration: Registration | None = None
         self.conn: Connection | None = None
@@ -104,7 +108,6 @@ class WorkerSlot:
         self.garbage_lines = 0
         self.stderr_tail: deque[str] = deque(maxlen=20)
         self._crash_times: deque[float] = deque()
-        self._grace: Counter[str] = Counter()  # servers attributed outside deliveries (dashboards, lifecycle)
         self._pending_lifecycle: list[tuple[Tenant, str]] = []  # waiting for a running worker
         self._stopping = False
         self._wakeup = asyncio.Event()
@@ -129,23 +132,8 @@ class WorkerSlot:
         registration = self.registration
         return registration is None or event_type in registration.event_types
 
-    def active_servers(self) -> set[str] | Counter[str]:
-        if not self._grace:
-            return self.window.servers
-        return set(self.window.servers) | set(self._grace)
-
-    def hold(self, server_id: str, seconds: float | None = None) -> None:
-        """Attribute calls for ``server_id`` outside a delivery (a dashboard request, a lifecycle hook)."""
-        self._grace[server_id] += 1
-        if seconds is not None:
-            asyncio.get_running_loop().call_later(seconds, self.release, server_id)
-
-    def release(self, server_id: str) -> None:
-        left = self._grace[server_id] - 1
-        if left > 0:
-            self._grace[server_id] = left
-        else:
-            self._grace.pop(server_id, None)
+    def active_servers(self) -> set[str]:
+        return self.attribution.active()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -178,7 +166,7 @@ class WorkerSlot:
 
     def _send(self, delivery: Delivery) -> bool:
         conn = self.conn
-        if conn is None or self.state is not SlotState.RUNNING or conn.closed:
+        if conn is None or self.state is not SlotState.RUNNING or conn.closed or not self.ready:
             return False
         params = delivery.params
         params["attempt"] = delivery.attempt
@@ -265,21 +253,22 @@ class WorkerSlot:
         self.worker = worker
         conn = Connection(worker, on_broken=lambda exc: None)
         self.registration = None
-        self.window.capacity = 1
+        self.attribution.registered = False
+        self.ready = False
         self.conn = conn
         conn.notify("host.boot", self.boot_params())
         self.state = SlotState.RUNNING
-        pending, self._pending_lifecycle = self._pending_lifecycle, []
-        for tenant, lifecycle in pending:
-            self.notify_lifecycle(tenant, lifecycle)
-        stderr_task = asyncio.get_running_loop().create_task(self._read_stderr(worker))
-        sweep_task = asyncio.get_running_loop().create_task(self._sweep_overdue())
-        self.window.pump()
+        loop = asyncio.get_running_loop()
+        stderr_task = loop.create_task(self._read_stderr(worker))
+        sweep_task = loop.create_task(self._sweep_overdue())
+        ready_timer = loop.call_later(self.settings.boot_ready_seconds, self._became_ready, "no word since host.boot")
         try:
             violation = await self._read_stdout(worker, conn)
         finally:
             self.state = SlotState.STARTING
+            self.ready = False
             self.conn = None
+            ready_timer.cancel()
             sweep_task.cancel()
         await conn.close()
         if violation is not None:
@@ -382,7 +371,21 @@ class WorkerSlot:
 
     # -- messages from the worker --------------------------------------------------------
 
+    def _became_ready(self, why: str = "") -> None:
+        """The worker took ``host.boot``: send what waited for it (lifecycle signals, then deliveries)."""
+        if self.ready or self.state is not SlotState.RUNNING:
+            return
+        if why:
+            log.info("%s: delivering anyway (%s)", self, why)
+        self.ready = True
+        pending, self._pending_lifecycle = self._pending_lifecycle, []
+        for tenant, lifecycle in pending:
+            self.notify_lifecycle(tenant, lifecycle)
+        self.window.pump()
+
     def _on_message(self, message: dict[str, Any], conn: Connection) -> None:
+        if not self.ready:
+            self._became_ready()
         method = message.get("method")
         if method is None:
             if "id" in message and not conn.resolve(message):
@@ -416,7 +419,8 @@ class WorkerSlot:
         elif method == "plugin.register":
             if self.registration is None:
                 self.registration = Registration.parse(params)
-                self.window.set_capacity(self.settings.max_in_flight)
+                self.attribution.registered = True
+                self.window.pump()
                 self.runner.scheduler.slot_registered(self)
         else:
             log.debug("%s: ignored notification %s", self, method)
@@ -490,27 +494,55 @@ class WorkerSlot:
     async def request(self, server_id: str, method: str, params: dict[str, Any], timeout: float) -> Any:
         """A host→plugin request for one server (``dashboard.<name>``); calls it makes are attributed to it."""
         conn = self.conn
-        if conn is None or self.state is not SlotState.RUNNING:
+        if conn is None or self.state is not SlotState.RUNNING or not self.ready:
             raise ConnectionError(f"plugin {self.plugin_id} {self.version} has no running worker ({self.state})")
-        self.hold(server_id)
+        attribution = self.attribution
+        await attribution.enter_lane(server_id, timeout)  # an SDK naming no server: nothing else may be running
+        attribution.hold(server_id)
         try:
             return await conn.request(method, params, timeout)
         except RemoteError:
             raise
         finally:
-            self.release(server_id)
+            attribution.release(server_id)
 
     def notify_lifecycle(self, tenant: Tenant, lifecycle: str) -> None:
         """``host.install`` / ``host.enable`` / ``host.disable`` / ``host.uninstall`` for one server.
 
-        Sent at once to a running worker, else right after the next ``host.boot`` (a new version's first worker).
+        Sent at once to a ready worker, else right after the next ``host.boot`` is taken (a new version's
+        first worker). It carries a correlation id of its own (``_event_id``), which the official SDKs send
+        back with the calls the hook makes; for an SDK that sends none, the server is held for
+        ``lifecycle_attribution_seconds``.
         """
         conn = self.conn
-        if conn is None or self.state is not SlotState.RUNNING:
+        if conn is None or self.state is not SlotState.RUNNING or not self.ready:
             self._pending_lifecycle.append((tenant, lifecycle))
             return
-        self.hold(tenant.scope.server_id, seconds=self.settings.lifecycle_attribution_seconds)
-        conn.notify(f"host.{lifecycle}", {"lifecycle": lifecycle, **tenant.fields})
+        server = tenant.scope.server_id
+        seconds = self.settings.lifecycle_attribution_seconds
+        correlation = self.attribution.correlation(server, seconds)
+        if not self.attribution.correlates:
+            self.attribution.hold_for(server, seconds)
+        conn.notify(f"host.{lifecycle}", {"lifecycle": lifecycle, CORRELATION: correlation, **tenant.fields})
+
+    async def deliver_ws(self, tenant: Tenant, event: str, params: dict[str, Any], *, hold_seconds: float) -> bool:
+        """An ``event.ws_open`` / ``ws_message`` / ``ws_closed`` for one server, in the order given (at most once).
+
+        Waits while the worker's outbox is full (the socket is read more slowly); ``False`` when no worker
+        runs to take it (the frame is lost, as a frame to a restarting worker is).
+        """
+        conn = self.conn
+        if conn is None or self.state is not SlotState.RUNNING or not self.ready or conn.closed:
+            self.runner.counters["ws_frames_dropped"] += 1
+            return False
+        server = tenant.scope.server_id
+        await self.attribution.enter_lane(server, self.settings.call_timeout_seconds)
+        self.attribution.hold_for(server, hold_seconds)
+        conn.notify(f"event.{event}", {**params, **tenant.fields})
+        limit = self.runner.platform.settings.websocket.max_pending_frames
+        while conn.pending() > limit and not conn.closed:
+            await asyncio.sleep(0.005)
+        return True
 
     async def stop(self, grace: float) -> None:
         """Graceful shutdown: drain in-flight deliveries, ``host.shutdown``, then stop the worker after ``grace``."""
