@@ -54,8 +54,10 @@ class HostError(Exception):
         self.data = {k: v for k, v in data.items() if v is not None}
 
     def to_rpc(self) -> dict[str, Any]:
-        """The JSON-RPC ``error`` object."""
-        return {"code": self.rpc_code, "message": self.message, "data": {"code": self.code, **self.data}}
+        """The ``error`` object: the string code and its fields on it (official SDKs 0.7+) and under ``data``
+        (ours). ``rpc_code``, the JSON-RPC number, is not sent: no SDK line reads it."""
+        fields = {k: self.data[k] for k in _ON_THE_ERROR if k in self.data}
+        return {"code": self.code, "message": self.message, **fields, "data": {"code": self.code, **self.data}}
 
 
 class CapabilityDenied(HostError):
