@@ -160,6 +160,24 @@ def cron_firings_per_day(spec: str) -> list[int]:
     return sorted(h * 60 + m for h in values[1] for m in values[0])
 
 
+#: Manifest cron rules (§2.4): entries, and the shortest gap between two firings of one spec.
+MAX_CRON_ENTRIES = 5
+MIN_CRON_GAP_MINUTES = 5
+
+
+def cron_problem(spec: str) -> str | None:
+    """Why a manifest cron spec is refused (bad syntax, never fires, under 5 minutes apart), or ``None``."""
+    try:
+        firings = cron_firings_per_day(spec)
+    except ValueError as exc:
+        return str(exc)
+    gaps = [b - a for a, b in itertools.pairwise(firings)]
+    gaps.append(firings[0] + 1440 - firings[-1])
+    if min(gaps) < MIN_CRON_GAP_MINUTES:
+        return f"cron spec {spec!r} fires less than 5 minutes apart; firings must be >= 5 minutes apart"
+    return None
+
+
 def _cron_field(text: str, low: int, high: int, what: str) -> set[int]:
     result: set[int] = set()
     for item in text.split(","):
@@ -187,11 +205,9 @@ class CronEntry(_Strict):
     @field_validator("spec")
     @classmethod
     def _spec(cls, spec: str) -> str:
-        firings = cron_firings_per_day(spec)
-        gaps = [b - a for a, b in itertools.pairwise(firings)]
-        gaps.append(firings[0] + 1440 - firings[-1])
-        if min(gaps) < 5:
-            raise ValueError(f"cron spec {spec!r} fires less than 5 minutes apart; firings must be >= 5 minutes apart")
+        problem = cron_problem(spec)
+        if problem:
+            raise ValueError(problem)
         return spec
 
 
@@ -216,7 +232,7 @@ class Manifest(BaseModel):
     proxy_domains_requested: list[str] = Field(
         default_factory=list, description="host names; other spellings (a URL, a port) are read as their host"
     )
-    cron: Annotated[list[CronEntry], Field(max_length=5)] = Field(default_factory=list)
+    cron: Annotated[list[CronEntry], Field(max_length=MAX_CRON_ENTRIES)] = Field(default_factory=list)
     icon_url: Annotated[str | None, Field(pattern=r"^https://\S+$")] = None
     tags: list[str] = Field(default_factory=list)
     dashboard_manifest: dict[str, Any] | str | None = Field(

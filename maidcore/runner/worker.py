@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from maidcore.errors import InvalidArgument
 from maidcore.layers.sandbox import LineTooLong, Worker, WorkerSpec
 from maidcore.records import PluginLog
 from maidcore.runner.attribution import CORRELATION, Attribution
@@ -393,7 +394,7 @@ class WorkerSlot:
             return
         if type(method) is not str:
             if message.get("id") is not None:
-                conn.send(error_response(message["id"], {"code": -32600, "message": "method must be a string"}))
+                conn.send(error_response(message["id"], InvalidArgument("method", "a string").to_rpc()))
             return
         if "id" in message:
             self.runner.hostapi.handle(self, conn, message)
