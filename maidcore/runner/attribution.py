@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from maidcore.errors import CapabilityDenied, InvalidArgument
@@ -31,6 +32,16 @@ from maidcore.runner.deliveries import Delivery, Window, new_event_id
 #: Param names of the correlation the official SDKs send (0.8.3+).
 CORRELATION = "_event_id"
 POOL_SERVER = "_pool_discord_srv_id"
+
+
+@dataclass(frozen=True, slots=True)
+class Attributed:
+    """Whom a call acts for: the server, the delivery it was made in (if known), and for a lifecycle hook
+    the install the signal was about (which may be disabled or gone by now)."""
+
+    server_id: str
+    delivery: Delivery | None = None
+    install: Any = None
 
 
 def _server_param(value: Any) -> str | None:
@@ -54,7 +65,8 @@ class Attribution:
         self._counted: Counter[str] = Counter()  # servers held until released (dashboard requests)
         self._reserved: Counter[str] = Counter()  # servers waiting for the lane (no other server may enter it)
         self._timed: dict[str, float] = {}  # server -> monotonic deadline (lifecycle signals, WebSocket frames)
-        self._ids: dict[str, tuple[str, float]] = {}  # correlation id -> (server, deadline), besides deliveries
+        self._ids: dict[str, tuple[str, float, Any]] = {}  # correlation id -> (server, deadline, install)
+        self._signalled: dict[str, Any] = {}  # server -> the install a lifecycle hold was for
         self._pump_at: asyncio.TimerHandle | None = None
 
     # -- holding servers outside deliveries ---------------------------------------------------
@@ -71,25 +83,32 @@ class Attribution:
             self._counted.pop(server_id, None)
             self.window.pump()  # a lane may be free now
 
-    def hold_for(self, server_id: str, seconds: float) -> None:
-        """Attribute calls for ``server_id`` for ``seconds`` (a lifecycle signal, a WebSocket frame)."""
+    def hold_for(self, server_id: str, seconds: float, *, install: Any = None) -> None:
+        """Attribute calls for ``server_id`` for ``seconds`` (a lifecycle signal, a WebSocket frame).
+
+        ``install``: the install a lifecycle signal was about; its hook may act for it even once it is
+        disabled or gone (an ``on_disable`` / ``on_uninstall`` cleans up).
+        """
         deadline = time.monotonic() + seconds
         if self._timed.get(server_id, 0.0) < deadline:
             self._timed[server_id] = deadline
+        if install is not None:
+            self._signalled[server_id] = install
 
-    def correlation(self, server_id: str, seconds: float) -> str:
+    def correlation(self, server_id: str, seconds: float, *, install: Any = None) -> str:
         """A new correlation id for a signal to ``server_id`` (lifecycle), live for ``seconds``."""
         now = time.monotonic()
         if len(self._ids) > 1024:
             self._ids = {k: v for k, v in self._ids.items() if v[1] > now}
         correlation_id = new_event_id()
-        self._ids[correlation_id] = (server_id, now + seconds)
+        self._ids[correlation_id] = (server_id, now + seconds, install)
         return correlation_id
 
     def held(self) -> set[str]:
         now = time.monotonic()
         for server in [s for s, deadline in self._timed.items() if deadline <= now]:
             del self._timed[server]
+            self._signalled.pop(server, None)
         return set(self._counted) | set(self._timed)
 
     def active(self) -> set[str]:
@@ -145,18 +164,18 @@ class Attribution:
 
     # -- resolving one call ------------------------------------------------------------------------
 
-    def server_of(self, correlation_id: str) -> tuple[str, Delivery | None] | None:
-        """The server (and delivery) a live correlation id names; ``None`` when it names nothing live."""
+    def server_of(self, correlation_id: str) -> Attributed | None:
+        """What a live correlation id names; ``None`` when it names nothing live."""
         delivery = self.window.in_flight.get(correlation_id)
         if delivery is not None:
-            return delivery.scope.server_id, delivery
+            return Attributed(delivery.scope.server_id, delivery)
         entry = self._ids.get(correlation_id)
         if entry is not None and entry[1] > time.monotonic():
-            return entry[0], None
+            return Attributed(entry[0], None, entry[2])
         return None
 
-    def resolve(self, method: str, params: dict[str, Any]) -> tuple[str, Delivery | None]:
-        """The server a call acts for, and the delivery it was made in when that is known."""
+    def resolve(self, method: str, params: dict[str, Any]) -> Attributed:
+        """The server a call acts for, and the delivery (or lifecycle signal) it was made in when that is known."""
         named = _server_param(params.get(POOL_SERVER)) or _server_param(params.get("discord_srv_id"))
         correlation = params.get(CORRELATION)
         if correlation is not None and not isinstance(correlation, (dict, list)):
@@ -165,32 +184,30 @@ class Attribution:
                 raise CapabilityDenied(
                     "server access", method, detail=f"delivery {str(correlation)[:40]} is not in flight on this worker"
                 )
-            server, delivery = found
-            if named is not None and named != server:
-                raise CapabilityDenied(
-                    "server access", method, detail=f"delivery {correlation} is for server {server}, not {named}"
-                )
+            if named is not None and named != found.server_id:
+                detail = f"delivery {correlation} is for server {found.server_id}, not {named}"
+                raise CapabilityDenied("server access", method, detail=detail)
             self.correlates = True
-            return server, delivery
+            return found
         if self.boot_server:  # single mode: the boot server only
             server = named or self.boot_server
             if server != self.boot_server:
                 raise CapabilityDenied(
                     "server access", method, detail=f"this worker serves server {self.boot_server} only, not {server}"
                 )
-            return server, self._only_delivery(server)
+            return Attributed(server, self._only_delivery(server))
         if named is not None:
             if named not in self.active():
                 raise CapabilityDenied(
                     "server access", method, detail=f"server {named} has no delivery in flight on this worker"
                 )
-            return named, self._only_delivery(named)
+            return Attributed(named, self._only_delivery(named), self._signalled.get(named))
         if self.registered:
             raise InvalidArgument("discord_srv_id", "the server id of the delivery being handled")
         candidates = self.held() if self.correlates else self.active()
         if len(candidates) == 1:
             server = next(iter(candidates))
-            return server, self._only_delivery(server)
+            return Attributed(server, self._only_delivery(server), self._signalled.get(server))
         raise CapabilityDenied(
             "server access",
             method,

@@ -139,17 +139,26 @@ class LocalLayers:
 
 
 async def install_local(
-    platform: Any, bundle_dir: Path, server_id: str, grants: Iterable[str] | None, *, enabled: bool = True
+    platform: Any,
+    bundle_dir: Path,
+    server_id: str,
+    grants: Iterable[str] | None,
+    *,
+    enabled: bool = True,
+    site_dir: Path | None = None,
 ) -> InstallRecord:
-    """Store a plugin version (as published) and its install on ``server_id``; ``grants=None`` grants all it asks."""
+    """Store a plugin version (as published) and its install on ``server_id``; ``grants=None`` grants all it asks.
+
+    ``site_dir`` is an already prepared requirements directory (e.g. another SDK); else ``requirements.txt``
+    is installed the way publishing installs it.
+    """
     manifest = json.loads((bundle_dir / "manifest.json").read_text(encoding="utf-8"))
     plugin_id, version = str(manifest["id"]), str(manifest["version"])
     records = platform.storage.records
     if await records.get_plugin(plugin_id) is None:
         await records.add_plugin(PluginRecord(plugin_id=plugin_id, developer="local"))
-    site_dir = None
     requirements = bundle_dir / "requirements.txt"
-    if requirements.is_file():
+    if site_dir is None and requirements.is_file():
         site_dir = platform.data_dir / "sites" / plugin_id / version
         lines = requirements.read_text(encoding="utf-8").splitlines()
         await platform.sandbox.prepare_version(bundle_dir, site_dir, lines)

@@ -521,9 +521,9 @@ class WorkerSlot:
             return
         server = tenant.scope.server_id
         seconds = self.settings.lifecycle_attribution_seconds
-        correlation = self.attribution.correlation(server, seconds)
+        correlation = self.attribution.correlation(server, seconds, install=tenant)
         if not self.attribution.correlates:
-            self.attribution.hold_for(server, seconds)
+            self.attribution.hold_for(server, seconds, install=tenant)
         conn.notify(f"host.{lifecycle}", {"lifecycle": lifecycle, CORRELATION: correlation, **tenant.fields})
 
     async def deliver_ws(self, tenant: Tenant, event: str, params: dict[str, Any], *, hold_seconds: float) -> bool:

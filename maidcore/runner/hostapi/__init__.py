@@ -91,14 +91,22 @@ class HostApi:
     # -- attribution -------------------------------------------------------------
 
     def attribute(self, slot: WorkerSlot, method: str, params: dict[str, Any]) -> tuple[Tenant, Delivery | None]:
-        """The install a call acts for (``maidcore.runner.attribution``) and the delivery it was made in, if known."""
-        server, delivery = slot.attribution.resolve(method, params)
-        tenant = self.runner.tenant(server, slot.plugin_id)
+        """The install a call acts for (``maidcore.runner.attribution``) and the delivery it was made in, if known.
+
+        A lifecycle hook acts for the install its signal was about, even once disabled or uninstalled.
+        """
+        found = slot.attribution.resolve(method, params)
+        tenant = self.runner.tenant(found.server_id, slot.plugin_id)
         if tenant is None or not tenant.enabled or tenant.slot is not slot:
-            raise CapabilityDenied(
-                "server access", method, detail=f"plugin {slot.plugin_id} is not installed and enabled on {server}"
-            )
-        return tenant, delivery
+            signalled = found.install
+            if signalled is None or signalled.slot is not slot:
+                raise CapabilityDenied(
+                    "server access",
+                    method,
+                    detail=f"plugin {slot.plugin_id} is not installed and enabled on {found.server_id}",
+                )
+            tenant = signalled
+        return tenant, found.delivery
 
     # -- dispatch ----------------------------------------------------------------
 

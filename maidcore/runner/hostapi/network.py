@@ -254,12 +254,15 @@ def v_host(a: Args) -> dict[str, Any]:
 
 
 def _invoker(call: Call, method: str) -> str:
-    """The member who ran the slash command this call is made in, if they may manage the server; else refused."""
+    """The member who ran the slash command this call is made in, if they may manage the server; else refused.
+
+    Refused as a validation error (like an interaction answered out of turn): the plugin's grant is fine, the
+    moment is not, and no manifest change would help.
+    """
     event = call.delivery.event if call.delivery is not None else None
+    rule = "a slash-command handler run by a member with Manage Server (an approval is for the whole server)"
     if not event or event.get("interaction_type") != 2:
-        raise CapabilityDenied(
-            "server admin approval", method, detail="it is allowed only while handling a slash command"
-        )
+        raise InvalidArgument("caller", rule)
     member = event.get("member") if isinstance(event.get("member"), dict) else {}
     raw = member.get("permissions", event.get("permissions", "0"))
     try:
@@ -267,9 +270,7 @@ def _invoker(call: Call, method: str) -> str:
     except (TypeError, ValueError):
         permissions = 0
     if not permissions & (MANAGE_GUILD | ADMINISTRATOR):
-        raise CapabilityDenied(
-            "server admin approval", method, detail="the member who ran the command needs Manage Server"
-        )
+        raise InvalidArgument("caller", rule)
     return str(event.get("user_id") or "")
 
 
