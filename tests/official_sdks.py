@@ -70,3 +70,12 @@ def official_python_or_skip(dist: str, version: str, *, extra: tuple[str, ...] =
     except (PeerUnavailable, OSError, subprocess.CalledProcessError) as exc:
         services.unavailable(f"official SDK {dist}=={version} is not installable here ({exc})")
         raise AssertionError("unreachable") from exc
+
+
+def official_site_or_skip(dist: str, version: str) -> Path:
+    """The site-packages directory of that venv: a plugin version's site directory holding the official wheel
+    (what publishing installs from a ``requirements.txt`` naming it)."""
+    python = official_python_or_skip(dist, version)
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())

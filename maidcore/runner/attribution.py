@@ -71,9 +71,15 @@ class Attribution:
 
     # -- holding servers outside deliveries ---------------------------------------------------
 
-    def hold(self, server_id: str) -> None:
-        """Attribute calls for ``server_id`` until ``release`` (a dashboard request)."""
+    def hold(self, server_id: str, *, install: Any = None) -> None:
+        """Attribute calls for ``server_id`` until ``release`` (a dashboard request, a lifecycle request).
+
+        ``install``: the install a lifecycle signal is about; its hook may act for it even once it is
+        disabled or gone (an ``on_disable`` / ``on_uninstall`` cleans up).
+        """
         self._counted[server_id] += 1
+        if install is not None:
+            self._signalled[server_id] = install
 
     def release(self, server_id: str) -> None:
         left = self._counted[server_id] - 1
@@ -81,14 +87,13 @@ class Attribution:
             self._counted[server_id] = left
         else:
             self._counted.pop(server_id, None)
+            if server_id not in self._timed:
+                self._signalled.pop(server_id, None)
             self.window.pump()  # a lane may be free now
 
     def hold_for(self, server_id: str, seconds: float, *, install: Any = None) -> None:
-        """Attribute calls for ``server_id`` for ``seconds`` (a lifecycle signal, a WebSocket frame).
-
-        ``install``: the install a lifecycle signal was about; its hook may act for it even once it is
-        disabled or gone (an ``on_disable`` / ``on_uninstall`` cleans up).
-        """
+        """Attribute calls for ``server_id`` for ``seconds`` (a WebSocket frame, a lifecycle notification: the
+        SDK says nothing when its handler returns). ``install`` as for ``hold``."""
         deadline = time.monotonic() + seconds
         if self._timed.get(server_id, 0.0) < deadline:
             self._timed[server_id] = deadline
@@ -108,7 +113,8 @@ class Attribution:
         now = time.monotonic()
         for server in [s for s, deadline in self._timed.items() if deadline <= now]:
             del self._timed[server]
-            self._signalled.pop(server, None)
+            if server not in self._counted:
+                self._signalled.pop(server, None)
         return set(self._counted) | set(self._timed)
 
     def active(self) -> set[str]:
@@ -187,7 +193,9 @@ class Attribution:
             if named is not None and named != found.server_id:
                 detail = f"delivery {correlation} is for server {found.server_id}, not {named}"
                 raise CapabilityDenied("server access", method, detail=detail)
-            self.correlates = True
+            if not self.correlates:
+                self.correlates = True  # every call made in a delivery will say which: no more lane
+                self.window.pump()
             return found
         if self.boot_server:  # single mode: the boot server only
             server = named or self.boot_server

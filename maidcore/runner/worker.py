@@ -99,7 +99,7 @@ class WorkerSlot:
         self.attribution = Attribution(self.window, boot_server=boot_server)
         self.window.admits = self.attribution.admits
         self.state = SlotState.STARTING
-        self.ready = False  # the worker spoke since host.boot: official SDKs drop what arrives before that
+        self.ready = False  # the SDK took host.boot: official SDKs drop (and ack) what they get before that
         self.park_reason = ""
         self.registration: Registration | None = None
         self.conn: Connection | None = None
@@ -262,14 +262,14 @@ class WorkerSlot:
         loop = asyncio.get_running_loop()
         stderr_task = loop.create_task(self._read_stderr(worker))
         sweep_task = loop.create_task(self._sweep_overdue())
-        ready_timer = loop.call_later(self.settings.boot_ready_seconds, self._became_ready, "no word since host.boot")
+        ready_task = loop.create_task(self._await_ready(conn))
         try:
             violation = await self._read_stdout(worker, conn)
         finally:
             self.state = SlotState.STARTING
             self.ready = False
             self.conn = None
-            ready_timer.cancel()
+            ready_task.cancel()
             sweep_task.cancel()
         await conn.close()
         if violation is not None:
@@ -372,6 +372,30 @@ class WorkerSlot:
 
     # -- messages from the worker --------------------------------------------------------
 
+    async def _await_ready(self, conn: Connection) -> None:
+        """Wait until the SDK took ``host.boot``; only then may deliveries go out.
+
+        The official SDKs boot on a thread of their own and silently ack an event that overtakes it, so
+        the first line a worker writes proves nothing. A request is answered only once booted (it is
+        ignored before), so ``host.ping`` is asked until some answer comes: any answer, "unknown method"
+        included, means booted. ``plugin.register`` (ours) proves it too.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.boot_ready_seconds
+        while not self.ready and not conn.closed and loop.time() < deadline:
+            try:
+                await conn.request("host.ping", {}, 0.05)
+            except TimeoutError:
+                continue
+            except RemoteError:
+                pass
+            except ConnectionError:
+                return
+            self._became_ready()
+            return
+        if not self.ready and not conn.closed:
+            self._became_ready(f"host.ping unanswered for {self.settings.boot_ready_seconds:g}s")
+
     def _became_ready(self, why: str = "") -> None:
         """The worker took ``host.boot``: send what waited for it (lifecycle signals, then deliveries)."""
         if self.ready or self.state is not SlotState.RUNNING:
@@ -385,8 +409,6 @@ class WorkerSlot:
         self.window.pump()
 
     def _on_message(self, message: dict[str, Any], conn: Connection) -> None:
-        if not self.ready:
-            self._became_ready()
         method = message.get("method")
         if method is None:
             if "id" in message and not conn.resolve(message):
@@ -421,8 +443,9 @@ class WorkerSlot:
             if self.registration is None:
                 self.registration = Registration.parse(params)
                 self.attribution.registered = True
-                self.window.pump()
                 self.runner.scheduler.slot_registered(self)
+                self._became_ready()
+                self.window.pump()
         else:
             log.debug("%s: ignored notification %s", self, method)
 
@@ -511,9 +534,10 @@ class WorkerSlot:
         """``host.install`` / ``host.enable`` / ``host.disable`` / ``host.uninstall`` for one server.
 
         Sent at once to a ready worker, else right after the next ``host.boot`` is taken (a new version's
-        first worker). It carries a correlation id of its own (``_event_id``), which the official SDKs send
-        back with the calls the hook makes; for an SDK that sends none, the server is held for
-        ``lifecycle_attribution_seconds``.
+        first worker). It carries a correlation id (``_event_id``), which the official SDKs from 0.8.3 send
+        back with the calls the hook makes. An SDK that did not register (the official ones) gets it as a
+        request, which it answers once the hook returned: the server is held exactly that long (at most
+        ``lifecycle_attribution_seconds``); ours names the server in every call and gets a notification.
         """
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING or not self.ready:
@@ -522,9 +546,29 @@ class WorkerSlot:
         server = tenant.scope.server_id
         seconds = self.settings.lifecycle_attribution_seconds
         correlation = self.attribution.correlation(server, seconds, install=tenant)
-        if not self.attribution.correlates:
-            self.attribution.hold_for(server, seconds, install=tenant)
-        conn.notify(f"host.{lifecycle}", {"lifecycle": lifecycle, CORRELATION: correlation, **tenant.fields})
+        params = {"lifecycle": lifecycle, CORRELATION: correlation, **tenant.fields}
+        if self.registration is not None:
+            self.attribution.hold_for(server, seconds, install=tenant)  # the hook's calls name this server
+            conn.notify(f"host.{lifecycle}", params)
+            return
+        self.runner.spawn(self._lifecycle_request(conn, tenant, f"host.{lifecycle}", params, seconds))
+
+    async def _lifecycle_request(
+        self, conn: Connection, tenant: Tenant, method: str, params: dict[str, Any], seconds: float
+    ) -> None:
+        server = tenant.scope.server_id
+        attribution = self.attribution
+        try:
+            await attribution.enter_lane(server, seconds)
+        except TimeoutError:
+            log.warning("%s: %s for %s waited %gs for other servers' deliveries", self, method, server, seconds)
+        attribution.hold(server, install=tenant)
+        try:
+            await conn.request(method, params, seconds)
+        except (TimeoutError, RemoteError, ConnectionError):
+            pass  # an SDK that does not answer lifecycle requests: the hold ends with the timeout
+        finally:
+            attribution.release(server)
 
     async def deliver_ws(self, tenant: Tenant, event: str, params: dict[str, Any], *, hold_seconds: float) -> bool:
         """An ``event.ws_open`` / ``ws_message`` / ``ws_closed`` for one server, in the order given (at most once).

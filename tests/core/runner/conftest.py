@@ -69,9 +69,15 @@ class Stack:
     def plugin(self, plugin_id: str, code: str, **kwargs: Any) -> Path:
         return write_plugin(self.root / "plugins", plugin_id, code, **kwargs)
 
-    async def install(self, bundle: Path, server_id: str, grants=None, *, wait_register: bool = True) -> InstallRecord:
-        record = await install_local(self.platform, bundle, server_id, grants)
-        if wait_register:
+    async def install(
+        self, bundle: Path, server_id: str, grants=None, *, wait_register: bool = True, site_dir: Path | None = None
+    ) -> InstallRecord:
+        """Install ``bundle``; ``site_dir`` runs it on another SDK (an official wheel's site-packages), which
+        never registers: then wait for its worker to take ``host.boot`` instead."""
+        record = await install_local(self.platform, bundle, server_id, grants, site_dir=site_dir)
+        if site_dir is not None:
+            await self.wait_for(lambda: self.slot(record.plugin_id).ready, what="host.boot taken")
+        elif wait_register:
             await self.wait_for(lambda: self.slot(record.plugin_id).registration is not None, what="plugin.register")
         return record
 

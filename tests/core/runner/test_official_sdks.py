@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ from maidcore.settings import Settings
 from tests.core.proxy.upstream import Upstream
 from tests.core.proxy.ws_upstream import WsUpstream
 from tests.core.runner import compat_plugin
-from tests.official_sdks import MATRIX, official_python_or_skip
+from tests.official_sdks import MATRIX, official_site_or_skip
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -55,11 +54,6 @@ PROXY_PER_MINUTE = 6
 def version_of(line: tuple[str, str | None, str | None]) -> tuple[int, ...]:
     """The SDK version a line runs (ours counts as the newest: it follows the official line)."""
     return tuple(int(p) for p in line[2].split(".")) if line[2] else (99,)
-
-
-def site_packages(python: Path) -> str:
-    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def settings_for(data_dir: Path) -> Settings:
@@ -142,7 +136,7 @@ class World:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory):
-    sites = {pid: site_packages(official_python_or_skip(dist, v)) for pid, dist, v in LINES if dist}
+    sites = {pid: official_site_or_skip(dist, v) for pid, dist, v in LINES if dist}
     root = tmp_path_factory.mktemp("matrix")
     http, ws = Upstream(), WsUpstream()
     await http.start()
@@ -198,7 +192,7 @@ async def world(tmp_path_factory):
             await secrets.set_auth(pid, "", "API_TOKEN", f"api-{pid}", ["api.compat.test"])
             await secrets.set_auth(pid, "", "FEED_TOKEN", f"feed-{pid}", ["feed.compat.test"])
         for pid, _dist, _v in LINES:
-            site = Path(sites[pid]) if pid in sites else None
+            site = sites.get(pid)
             await install_local(platform, bundles[pid], DEMO_GUILD_ID, None, site_dir=site)
         runner = platform.runner
         await w.until(

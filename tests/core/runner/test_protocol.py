@@ -56,6 +56,8 @@ for message in messages():
         event = params["event"]
 {on_event}
         send({{"method": "event.ack", "params": {{"event_id": params["event_id"]}}}})
+    elif "id" in message and method:  # a request it does not know (host.ping, host.install): a JSON-RPC peer answers
+        send({{"id": message["id"], "error": {{"code": "RPC_ERROR", "message": "unknown method: " + method}}}})
 """
 
 
