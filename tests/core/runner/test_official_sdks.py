@@ -21,18 +21,22 @@ import pytest
 import pytest_asyncio
 from maidcore_discord.emulator import BOT_USER_ID, DEMO_GUILD_ID
 from maidcore_discord.emulator import permissions as perms
+from mmo_maid_sdk.testing import make_event
 
 from maidcore import installs
 from maidcore.platform import Platform
 from maidcore.proxy import HttpProxy, StaticResolver
 from maidcore.proxy.websocket import WebSocketBroker
+from maidcore.runner import Runner
 from maidcore.runner.hostapi import METHODS
-from maidcore.runner.replay import install_local
+from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
 from maidcore.scope import Scope
 from maidcore.settings import Settings
 from tests.core.proxy.upstream import Upstream
 from tests.core.proxy.ws_upstream import WsUpstream
 from tests.core.runner import compat_plugin
+from tests.core.runner.conftest import PROXY_HOST, stack_settings, write_plugin
+from tests.extensions.maidcore_docker.support import ensure_test_image
 from tests.official_sdks import MATRIX, official_site_or_skip
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -440,3 +444,99 @@ async def test_the_newest_sdk_called_every_host_method_and_each_was_answered(wor
     assert unknown == []
     correlated = [c for c in world.calls[pid] if "_event_id" in (c["params"] or {})]
     assert len(correlated) > 60  # every call made while handling a delivery names it
+
+
+# --- the same wheel in the Docker sandbox, installed from its requirements.txt as publishing does ---------------
+
+DOCKER_PLUGIN = """
+import json
+
+from yourbot_sdk import Plugin
+
+plugin = Plugin()
+
+
+def outcome(fn):
+    try:
+        return {"ok": fn()}
+    except Exception as exc:
+        return {"error": type(exc).__name__, "code": getattr(exc, "code", None), "message": str(exc)[:200]}
+
+
+@plugin.on_event("message_create")
+def on_message(ctx, event):
+    api = "http://api.example.test:{port}/echo"
+    r = {
+        "kv": outcome(lambda: ctx.kv.increment("n", 2)),
+        "sql": outcome(lambda: (ctx.sql.execute("CREATE TABLE t (n INTEGER)"),
+                                ctx.sql.execute("INSERT INTO t VALUES ($1)", [3]),
+                                ctx.sql.scalar("SELECT n FROM t"))[2]),
+        "http": outcome(lambda: json.loads(ctx.http.request("GET", api, secret_auth="API")["body_bytes"])["headers"]
+                        .get("authorization")),
+        "send": outcome(lambda: ctx.discord.send_message(channel_id="5", content="from docker")),
+        "denied": outcome(lambda: ctx.discord.ban_member(user_id="7")),
+        "server": ctx.server_id,
+    }
+    ctx.kv.set("report", r)
+
+
+plugin.run()
+"""
+
+
+@pytest.mark.slow
+async def test_the_newest_wheel_in_the_docker_sandbox(tmp_path, docker_client):
+    ensure_test_image(docker_client)
+    upstream = Upstream()
+    await upstream.start()
+    settings = stack_settings(tmp_path)
+    settings = settings.model_copy(
+        update={"sandbox_backend": "docker", "docker": settings.docker.model_copy(update={"warm_pool_size": 0})}
+    )
+    discord = CannedDiscord()
+    try:
+        async with LocalLayers(settings, discord) as platform:
+            platform.proxy = HttpProxy(settings.proxy, resolver=StaticResolver({PROXY_HOST: ["127.0.0.1"]}))
+            platform.runner = Runner(platform)
+            await platform.runner.start()
+            try:
+                bundle = write_plugin(
+                    tmp_path / "plugins",
+                    "docked",
+                    DOCKER_PLUGIN.replace("{port}", str(upstream.port)),
+                    capabilities=["storage:kv", "storage:sql", "storage:secrets", "discord:send_message"],
+                    proxy_domains_requested=[PROXY_HOST],
+                )
+                (bundle / "requirements.txt").write_text("yourbot-sdk==0.10.1\n", encoding="utf-8")
+                await platform.storage.secrets.set_auth("docked", "", "API", "in-docker", [PROXY_HOST])
+                await install_local(platform, bundle, "5151", None)
+                await platform.runner.publish(
+                    make_event("message_create", guild_id="5151", channel_id="5", content="go"),
+                    event_type="message_create",
+                )
+                scope = Scope("5151", "docked")
+                report = None
+                for _ in range(600):
+                    report = await platform.storage.kv.get(scope, "report")
+                    if report:
+                        break
+                    await asyncio.sleep(0.1)
+                assert report == {
+                    "kv": {"ok": 2},
+                    "sql": {"ok": 3},
+                    "http": {"ok": "Bearer in-docker"},
+                    "send": {"ok": {"message_id": "1", "channel_id": "5"}},
+                    "denied": {
+                        "error": "CapabilityError",
+                        "code": "CAPABILITY_DENIED",
+                        "message": report["denied"]["message"],
+                    },
+                    "server": "5151",
+                }
+                assert platform.chosen["sandbox_backend"] == "docker"
+                assert "discord:ban_members is not granted" in report["denied"]["message"]
+            finally:
+                await platform.runner.close()
+                await platform.proxy.close()
+    finally:
+        await upstream.close()
