@@ -14,12 +14,12 @@ from pathlib import Path
 import click
 
 import maidcore
-from maidcore.cli import config, deadletters, installs, replay, serve, status
+from maidcore.cli import config, deadletters, installs, replay, secrets, serve, status
 from maidcore.cli import extensions as extensions_cmd
 from maidcore.cli.state import CliState
 from maidcore.extensions import Extensions
 
-CORE_MODULES = (serve, extensions_cmd, config, installs, deadletters, status, replay)
+CORE_MODULES = (serve, extensions_cmd, config, installs, deadletters, status, replay, secrets)
 #: Command modules owned by other teams; each exposes ``COMMANDS`` (a tuple of click commands).
 OPTIONAL_MODULES = ("maidcore.cli.marketplace", "maidcore.cli.tokens")
 
