@@ -38,7 +38,7 @@ from pydantic import SecretStr
 
 from maidcore import installs
 from maidcore.platform import Platform
-from maidcore.settings import Settings
+from maidcore.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BOB = "900000000000000202"
@@ -142,13 +142,20 @@ class CountingSink:
         self.prefix = prefix
         self.stamps: list[tuple[float, float]] = []
 
-    async def publish(self, event: dict[str, Any], *, target_plugin: str | None = None, event_type: str = "") -> None:
+    async def publish(self, event: dict[str, Any], **routing: Any) -> int:
         if event.get("content", "").startswith(self.prefix):
             self.stamps.append(stamp())
+        return 0
+
+    async def server_available(self, server_id: str) -> None:
+        pass
+
+    def message_created(self, scope: Any, message_id: str) -> None:
+        pass
 
 
 def settings(emu: Emu, data_dir: Path) -> Settings:
-    base = Settings()
+    base = load_settings()
     return base.model_copy(
         update={
             "data_dir": data_dir,
@@ -166,7 +173,6 @@ def settings(emu: Emu, data_dir: Path) -> Settings:
                 update={
                     "token": SecretStr(DEFAULT_TOKEN),
                     "api_base": f"{emu.base}/api/v10",
-                    "commands_poll_seconds": 0.5,
                 }
             ),
         }
@@ -188,15 +194,20 @@ async def with_platform(emu: Emu, n: int, pings: int, data_dir: Path) -> tuple[t
         await installs.install(platform, ROOT / "examples" / "ping_pong", DEMO_GUILD_ID, installs.ALL)
         runner = platform.runner
         stamps: list[tuple[float, float]] = []
-        publish = runner.publish
+        router = runner.router
 
-        async def counted(event, target_plugin=None, **kw):
-            if event.get("content", "").startswith("router "):
-                stamps.append(stamp())
-            return await publish(event, target_plugin=target_plugin, **kw)
+        class Counted:
+            """The platform's sink, stamping each benchmark event as it reaches the router."""
 
-        platform.events.sink = type("Sink", (), {"publish": staticmethod(counted)})()
-        platform.events._sink_takes_event_type = False
+            def __getattr__(self, name: str) -> Any:
+                return getattr(router, name)
+
+            async def publish(self, event: dict[str, Any], **routing: Any) -> int:
+                if event.get("content", "").startswith("router "):
+                    stamps.append(stamp())
+                return await router.publish(event, **routing)
+
+        platform.events.sink = Counted()
 
         # warm the plugin worker up: one ping answered before measuring
         latencies = await ping_latencies(emu, 1 + pings)

@@ -22,10 +22,11 @@ from pathlib import Path
 
 from maidcore_docker.backend import DockerBackend, docker_client
 from maidcore_docker.image import ensure_image
+from maidcore_docker.settings import DockerSettings
 from maidcore_process.backend import ProcessBackend
+from maidcore_process.settings import ProcessSettings
 
 from maidcore.layers.sandbox import WorkerSpec
-from maidcore.settings import DockerSettings, ProcessSettings
 
 PLUGIN = """
 from mmo_maid_sdk import Plugin

@@ -24,10 +24,10 @@ import limits.aio.strategies
 import limits.storage
 import limits.strategies
 from maidcore_limits import LimitsRateLimiter
+from maidcore_limits.settings import RateLimitSettings
 
 from maidcore.layers import Bucket
 from maidcore.scope import Scope
-from maidcore.settings import RateLimitSettings
 
 HITS_PER_SCOPE = 20  # inside the 50/s events window
 

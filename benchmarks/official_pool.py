@@ -15,24 +15,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-from maidcore.runner import Runner
-from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
-from maidcore.settings import Settings
+from maidcore import installs
+from maidcore.platform import Platform
+from maidcore.testing.platform import running_platform
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.official_sdks import NEWEST, official_python
+from tests.official_sdks import NEWEST, official_site, store_on_site
 
 PLUGIN = """
-try:
-    from yourbot_sdk import Plugin
-except ImportError:
-    from mmo_maid_sdk import Plugin
+from yourbot_sdk import Plugin
 
 plugin = Plugin()
 
@@ -52,30 +49,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def site_packages(python: Path) -> Path:
-    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    return Path(subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip())
-
-
 class Stack:
-    """A runner on LocalLayers with the bench plugin installed on ``servers`` servers of one pool worker."""
+    """A platform (``running_platform``) with the bench plugin installed on ``servers`` servers of one pool
+    worker; ``site_dir`` runs it on the official wheel there."""
 
     def __init__(self, site_dir: Path | None, servers: int) -> None:
         self.site_dir = site_dir
         self.names = [str(1000 + n) for n in range(servers)]
         self.tmp = Path(tempfile.mkdtemp(prefix="maidcore-bench-"))
-        base = Settings()
-        settings = base.model_copy(
-            update={
-                "data_dir": self.tmp / "data",
-                "sandbox_backend": "process",
-                "process": base.process.model_copy(update={"python": sys.executable}),
-                "storage": base.storage.model_copy(update={"database_url": None, "ephemeral_url": None}),
-                "limits": base.limits.model_copy(update={"storage_uri": "memory://", "events_per_second": 10**9}),
-                "runner": base.runner.model_copy(update={"max_in_flight": 64, "queue_size": 1024}),
-            }
+        self.context: AbstractAsyncContextManager[Platform] = running_platform(
+            self.tmp / "data",
+            storage={"database_url": "sqlite://"},
+            limits={"events_per_second": 10**9},
+            runner={"max_in_flight": 64, "queue_size": 1024},
         )
-        self.layers = LocalLayers(settings, CannedDiscord())
         self.by_event: dict[int, asyncio.Future] = {}
         self.pending: dict[str, asyncio.Future] = {}
 
@@ -84,11 +71,12 @@ class Stack:
         bundle.mkdir()
         (bundle / "__main__.py").write_text(PLUGIN, encoding="utf-8")
         (bundle / "manifest.json").write_text(MANIFEST, encoding="utf-8")
-        platform = await self.layers.__aenter__()
-        runner = self.runner = platform.runner = Runner(platform)
-        await runner.start()
+        platform = await self.context.__aenter__()
+        runner = self.runner = platform.runner
+        if self.site_dir is not None:
+            await store_on_site(platform, bundle, self.site_dir)
         for server in self.names:
-            await install_local(platform, bundle, server, None, site_dir=self.site_dir)
+            await installs.install(platform, bundle, server, installs.ALL)
         self.slot = next(iter(runner.slots.values()))
         while not self.slot.ready:
             await asyncio.sleep(0.01)
@@ -107,17 +95,17 @@ class Stack:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.layers.__aexit__(*exc)
+        await self.context.__aexit__(*exc)
 
     def event(self, i: int) -> dict:
-        from mmo_maid_sdk.testing import make_event
+        from yourbot_sdk.testing import make_event
 
         return make_event("message_create", guild_id=self.names[i % len(self.names)], channel_id=str(i % 7))
 
     async def one(self, i: int) -> float:
         e = self.event(i)
         start = time.perf_counter()
-        await self.runner.publish(e)
+        await self.runner.router.publish(e, event_type="message_create")
         return await self.by_event.pop(id(e)) - start
 
     async def latency(self, n: int) -> list[float]:
@@ -128,17 +116,17 @@ class Stack:
         futures = []
         for i in range(n):
             e = self.event(i)
-            await self.runner.publish(e)
+            await self.runner.router.publish(e, event_type="message_create")
             futures.append(self.by_event.pop(id(e)))
         await asyncio.gather(*futures)
         return n / (time.perf_counter() - start)
 
 
 async def main(events: int, latency_events: int, servers: int, rounds: int) -> None:
-    official_site = site_packages(official_python(*NEWEST))
+    site = official_site(*NEWEST)
     rates: dict[str, list[float]] = {"ours": [], "official": []}
     latencies: dict[str, list[float]] = {"ours": [], "official": []}
-    async with Stack(None, servers) as ours, Stack(official_site, servers) as official:
+    async with Stack(None, servers) as ours, Stack(site, servers) as official:
         stacks = {"ours": ours, "official": official}
         for _ in range(rounds):  # alternate, so both see the same machine load
             for name, stack in stacks.items():

@@ -15,15 +15,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from maidcore.runner import Runner
-from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
+from maidcore import installs as install_path
+from maidcore.extensions import Extensions
+from maidcore.hookspecs import hookimpl
 from maidcore.runner.worker import Registration
-from maidcore.settings import Settings
+from maidcore.testing.platform import running_platform
 
 
 class IdleBackend:
@@ -42,24 +42,21 @@ class IdleBackend:
         await asyncio.Event().wait()
 
 
+class IdleExtension:
+    @hookimpl
+    def register_sandbox_backends(self, register):
+        register("idle", lambda context: IdleBackend())
+
+
 async def main(events: int, installs: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="maidcore-bench-"))
-    base = Settings()
-    settings = base.model_copy(
-        update={
-            "data_dir": tmp / "data",
-            "sandbox_backend": "process",
-            "process": base.process.model_copy(update={"python": sys.executable}),
-            "storage": base.storage.model_copy(update={"database_url": None, "ephemeral_url": None}),
-            "limits": base.limits.model_copy(update={"storage_uri": "memory://", "events_per_second": 10**9}),
-        }
-    )
     from mmo_maid_sdk.testing import make_event
 
-    async with LocalLayers(settings, CannedDiscord()) as platform:
-        platform.sandbox = IdleBackend()
-        runner = platform.runner = Runner(platform)
-        await runner.start()
+    extensions = Extensions.load()
+    extensions.register(IdleExtension(), name="idle")
+    limits = {"events_per_second": 10**9}
+    async with running_platform(tmp / "data", extensions=extensions, sandbox_backend="idle", limits=limits) as platform:
+        runner = platform.runner
         for n in range(installs):
             bundle = tmp / f"plugin{n}"
             bundle.mkdir()
@@ -72,7 +69,7 @@ async def main(events: int, installs: int) -> None:
                 "capabilities_required": ["storage:kv", "discord:send_message"],
             }
             (bundle / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-            await install_local(platform, bundle, "1", None)
+            await install_path.install(platform, bundle, "1", install_path.ALL)
         queued = 0
 
         async def count(delivery) -> bool:
@@ -89,10 +86,10 @@ async def main(events: int, installs: int) -> None:
 
         start = time.perf_counter()
         for event in batch:
-            await runner.publish(event)
+            await runner.router.publish(event, event_type="message_create")
         elapsed = time.perf_counter() - start
 
-        tenants = list(runner.tenants["1"].values())
+        tenants = list(runner.tenants.of_server("1").values())
         start = time.perf_counter()
         built = 0
         for event in batch:

@@ -12,16 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from maidcore.runner import Runner
-from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
-from maidcore.settings import Settings
+from maidcore import installs
+from maidcore.testing.platform import running_platform
 
 HANDLER = textwrap.dedent(
     """
@@ -62,23 +60,13 @@ async def main(events: int, latency_events: int) -> None:
     (bundle / "manifest.json").write_text(
         '{"id": "bench", "name": "Bench", "version": "1.0.0", "description": "Benchmark plugin."}', encoding="utf-8"
     )
-    base = Settings()
-    settings = base.model_copy(
-        update={
-            "data_dir": tmp / "data",
-            "sandbox_backend": "process",
-            "process": base.process.model_copy(update={"python": sys.executable}),
-            "storage": base.storage.model_copy(update={"database_url": None, "ephemeral_url": None}),
-            "limits": base.limits.model_copy(update={"storage_uri": "memory://", "events_per_second": 10**9}),
-            "runner": base.runner.model_copy(update={"max_in_flight": 64, "queue_size": 1024}),
-        }
-    )
     from mmo_maid_sdk.testing import make_event
 
-    async with LocalLayers(settings, CannedDiscord()) as platform:
-        runner = platform.runner = Runner(platform)
-        await runner.start()
-        await install_local(platform, bundle, "1", None)
+    limits = {"events_per_second": 10**9}
+    runner_settings = {"max_in_flight": 64, "queue_size": 1024}
+    async with running_platform(tmp / "data", limits=limits, runner=runner_settings) as platform:
+        runner = platform.runner
+        await installs.install(platform, bundle, "1", installs.ALL)
         slot = next(iter(runner.slots.values()))
         while slot.registration is None:
             await asyncio.sleep(0.01)
@@ -100,7 +88,7 @@ async def main(events: int, latency_events: int) -> None:
         async def one(i: int) -> float:
             event = make_event("message_create", guild_id="1", channel_id=str(i % 7))
             start = time.perf_counter()
-            await runner.publish(event)
+            await runner.router.publish(event, event_type="message_create")
             done = await by_event.pop(id(event))
             return done - start
 
@@ -115,7 +103,7 @@ async def main(events: int, latency_events: int) -> None:
         futures = []
         for i in range(events):
             event = make_event("message_create", guild_id="1", channel_id=str(i % 7))
-            await runner.publish(event)
+            await runner.router.publish(event, event_type="message_create")
             futures.append(by_event.pop(id(event)))
         await asyncio.gather(*futures)
         worker_rate = events / (time.perf_counter() - start)

@@ -1,4 +1,4 @@
-"""Benchmark: our SDK (sdk/) against the reference mmo-maid-sdk 0.5.4, hosting the same plugin over pipes.
+"""Benchmark: our SDK (sdk/) against the official yourbot-sdk 0.10.1, hosting the same plugin over pipes.
 
 Both run the same trivial plugin (one KV call per message_create) under the same interpreter behind
 the same minimal host, alternately, several rounds; medians are reported with ratios ours/reference.
@@ -7,8 +7,9 @@ the same minimal host, alternately, several rounds; medians are reported with ra
 
 Figures: pipelined events/s (at most --window events outstanding), event-to-ack latency p50/p99 with
 events paced at --rate per second, idle RSS of the plugin process, and start-to-ready time (process
-start until the first event is acknowledged). The reference SDK is installed from PyPI into
-.cache/ref-sdk-venv on first use (only as a peer to measure; its code is not used by ours).
+start until the first event is acknowledged). The official wheel comes from the cached venv of
+``tests/official_sdks.py`` (created from PyPI on first use; set MAIDCORE_OFFICIAL_SDK_CACHE to share
+one); both SDKs run under that venv's interpreter, ours put first on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-REF_VENV = ROOT / ".cache" / "ref-sdk-venv"
-REF_VERSION = "0.5.4"
+sys.path.insert(0, str(ROOT))
+from tests.official_sdks import NEWEST, official_python  # noqa: E402 - after the path
+
+REF_DIST, REF_VERSION = NEWEST
 _REQUEST_ID = re.compile(rb'"id":\s*(\d+)')
 
 PLUGIN = """\
-from mmo_maid_sdk import Plugin
+from yourbot_sdk import Plugin
 
 plugin = Plugin()
 
@@ -43,18 +46,6 @@ def on_message(ctx, event):
 
 plugin.run()
 """
-
-
-def ref_python() -> Path:
-    """The reference SDK's interpreter, creating the venv on first use."""
-    python = REF_VENV / "bin" / "python"
-    check = [str(python), "-c", f"import importlib.metadata as m; assert m.version('mmo-maid-sdk') == '{REF_VERSION}'"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    print(f"installing mmo-maid-sdk=={REF_VERSION} into {REF_VENV} ...", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "venv", str(REF_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", f"mmo-maid-sdk=={REF_VERSION}"], check=True)
-    return python
 
 
 class Host:
@@ -85,7 +76,6 @@ class Host:
                     "plugin_id": "bench",
                     "version": "1.0.0",
                     "capabilities": ["storage:kv"],
-                    "host_scheduler": True,
                 },
             }
         )
@@ -258,20 +248,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    python = ref_python()
+    print(f"using {REF_DIST}=={REF_VERSION} (building its venv on first use) ...", file=sys.stderr)
+    python = official_python(REF_DIST, REF_VERSION)
     with tempfile.TemporaryDirectory(prefix="sdk-bench-") as tmp:
         plugin = Path(tmp) / "plugin.py"
         plugin.write_text(PLUGIN)
         ours_env = {"PYTHONPATH": str(ROOT / "sdk")}
         ref_env: dict[str, str] = {}
-        check = subprocess.run(
-            [str(python), "-c", "import mmo_maid_sdk; print(mmo_maid_sdk.__file__, mmo_maid_sdk.__version__)"],
-            capture_output=True, text=True, env=ours_env, check=True,
-        )  # fmt: skip
-        ref_check = subprocess.run(
-            [str(python), "-c", "import mmo_maid_sdk, importlib.metadata as m; print(mmo_maid_sdk.__file__,"
-             " m.version('mmo-maid-sdk'))"], capture_output=True, text=True, env=ref_env, check=True,
-        )  # fmt: skip
+        show = "import yourbot_sdk; print(yourbot_sdk.__file__, yourbot_sdk.__version__)"
+        check = subprocess.run([str(python), "-c", show], capture_output=True, text=True, env=ours_env, check=True)
+        ref_check = subprocess.run([str(python), "-c", show], capture_output=True, text=True, env=ref_env, check=True)
+        assert check.stdout.split()[0].startswith(str(ROOT)), f"ours must come from {ROOT / 'sdk'}: {check.stdout}"
         print(f"interpreter: {python} ({sys.version.split()[0]}), {os.cpu_count()} CPUs")
         print(f"ours:      {check.stdout.strip()}")
         print(f"reference: {ref_check.stdout.strip()}")
@@ -284,7 +271,9 @@ def main() -> int:
     setup = f"window {args.window}, paced at {args.rate:g}/s"
     print(f"\n{args.events:,} events per round, {args.rounds} rounds; {setup}")
     print("throughput/CPU/RSS/ready: median of rounds; latencies: percentiles over all rounds' samples")
-    print(f"{'metric':36} {'reference 0.5.4':>16} {'ours 0.5.5':>12} {'ours/ref':>9}")
+    from yourbot_sdk import __version__ as ours_version
+
+    print(f"{'metric':36} {'official ' + REF_VERSION:>16} {'ours ' + ours_version:>12} {'ours/ref':>9}")
     for name in results:  # latency percentiles over the samples of all rounds together
         paced = sorted(x for r in results[name] for x in r["paced"])
         piped = sorted(x for r in results[name] for x in r["piped"])

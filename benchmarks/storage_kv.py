@@ -1,6 +1,10 @@
 """KV throughput through the storage layer vs. the bare database driver, SQLite and PostgreSQL side by side.
 
-    .venv/bin/python benchmarks/storage_kv.py [--seconds 3] [--postgres URL | --no-postgres]
+    .venv/bin/python benchmarks/storage_kv.py [--seconds 3] [--postgres URL] [--no-postgres]
+
+Backends: SQLite (``database_url = "sqlite://"``), the embedded PostgreSQL server (the
+default), and an external PostgreSQL server when ``--postgres`` (or
+``MAIDCORE_TEST_POSTGRES_URL``) names one.
 
 Four plugins (four scopes) run concurrently; each keeps ``--in-flight`` calls
 outstanding (default 4: the SDK's four dispatch threads per plugin, §10.6), as
@@ -25,18 +29,21 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extensions"))
 
 from maidcore_sqlmodel.database import SQLITE_BUSY_TIMEOUT_MS
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.scope import Scope
-from maidcore.settings import StorageSettings
 
 PLUGINS = 4
 KEYS = 100
-OPS = ("get", "set", "increment")
+SERIES = f"WITH RECURSIVE r(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM r WHERE n < {KEYS - 1}) SELECT n FROM r"
+OPS = ("get", "set", "increment", "sql")  # sql: a point SELECT through ctx.sql's sandbox (the SQL round trip)
+SQL_POINT = "SELECT v FROM bench WHERE id = $1"
 
 
 # --- through the layer --------------------------------------------------------------
@@ -48,6 +55,12 @@ async def layer_run(storage: SqlModelStorage, op: str, seconds: float, in_flight
         await storage.kv.put_many(scope, {f"key{k}": k for k in range(25)})
         for k in range(25, KEYS):
             await storage.kv.put(scope, f"key{k}", k)
+        await storage.sql.execute(
+            scope,
+            "CREATE TABLE IF NOT EXISTS bench (id INTEGER PRIMARY KEY, v TEXT);"
+            f"DELETE FROM bench; INSERT INTO bench (id, v) SELECT n, 'value' || n FROM ({SERIES}) AS s",
+            [],
+        )
     deadline = time.perf_counter() + seconds
     counts = [0] * (PLUGINS * in_flight)
 
@@ -58,6 +71,8 @@ async def layer_run(storage: SqlModelStorage, op: str, seconds: float, in_flight
                 key = f"key{n % KEYS}"
                 if op == "get":
                     await kv.get(scope, key)
+                elif op == "sql":
+                    await storage.sql.query(scope, SQL_POINT, [n % KEYS], 1)
                 elif op == "set":
                     await kv.put(scope, key, n)
                 else:
@@ -80,9 +95,8 @@ def host_api_methods():
         from maidcore.runner.hostapi.args import Args
     except ImportError:
         return None
-    return Args, {
-        op: METHODS[name] for op, name in (("get", "kv.get"), ("set", "kv.put"), ("increment", "kv.increment"))
-    }
+    names = (("get", "kv.get"), ("set", "kv.put"), ("increment", "kv.increment"), ("sql", "sql.query"))
+    return Args, {op: METHODS[name] for op, name in names}
 
 
 async def host_api_run(storage: SqlModelStorage, op: str, seconds: float, in_flight: int) -> float | None:
@@ -112,7 +126,10 @@ async def host_api_run(storage: SqlModelStorage, op: str, seconds: float, in_fli
         while time.perf_counter() < deadline:
             for _ in range(50):
                 params = {"key": f"key{n % KEYS}", "discord_srv_id": tenant.scope.server_id}
-                if op == "set":
+                if op == "sql":
+                    params = {"sql": SQL_POINT, "params": [n % KEYS], "limit": 1}
+                    params["discord_srv_id"] = tenant.scope.server_id
+                elif op == "set":
                     params["value"] = n
                 elif op == "increment":
                     params["amount"] = 1
@@ -131,8 +148,9 @@ async def host_api_run(storage: SqlModelStorage, op: str, seconds: float, in_fli
 class DriverBaseline:
     """The statements the layer runs for each operation, issued directly on one driver connection per thread."""
 
-    def __init__(self, kind: str, target: str) -> None:
+    def __init__(self, kind: str, target: str, sql_targets: list[str] | None = None) -> None:
         self.kind, self.target = kind, target
+        self.sql_targets = sql_targets or []  # per plugin: its SQL space (SQLite file, or PostgreSQL schema)
         q = (lambda s: s) if kind == "sqlite" else (lambda s: s.replace("?", "%s"))
         live = "(expires_at IS NULL OR expires_at > ?)"
         self.get_sql = q(f"SELECT value FROM kv_entries WHERE server_id = ? AND plugin_id = ? AND key = ? AND {live}")
@@ -164,6 +182,16 @@ class DriverBaseline:
 
         return psycopg.connect(self.target, autocommit=True)
 
+    def connect_sql(self, plugin: int):
+        """A plain connection to the plugin's SQL space: its SQLite file, or the server with its schema first."""
+        if self.kind == "sqlite":
+            return sqlite3.connect(self.sql_targets[plugin], isolation_level=None, check_same_thread=False)
+        import psycopg
+
+        conn = psycopg.connect(self.target, autocommit=True)
+        conn.execute("SELECT set_config('search_path', %s, false)", (self.sql_targets[plugin],))
+        return conn
+
     def begin(self, conn) -> None:
         conn.execute("BEGIN IMMEDIATE" if self.kind == "sqlite" else "BEGIN")
 
@@ -172,7 +200,8 @@ class DriverBaseline:
         counts = [0] * (PLUGINS * in_flight)
 
         def worker(i: int) -> None:
-            conn = self.connect()
+            conn = self.connect_sql(i % PLUGINS) if op == "sql" else self.connect()
+            point = "SELECT v FROM bench WHERE id = " + ("?" if self.kind == "sqlite" else "%s")
             ids = ("900000000000000001", f"bench-plugin-{i % PLUGINS}")
             n = i // PLUGINS * 7
             while time.perf_counter() < deadline:
@@ -180,6 +209,8 @@ class DriverBaseline:
                     key = f"key{n % KEYS}"
                     if op == "get":
                         conn.execute(self.get_sql, (*ids, key, time.time())).fetchone()
+                    elif op == "sql":
+                        conn.execute(point, (n % KEYS,)).fetchall()
                     elif op == "set" and self.kind != "sqlite":
                         conn.execute(self.set_sql, (str(n), None, *ids, key, time.time()))
                     elif op == "set":
@@ -217,11 +248,16 @@ async def bench_backend(settings: StorageSettings, data_dir: Path, seconds: floa
         for op in OPS:
             results[op]["host_api"] = await host_api_run(storage, op, seconds, in_flight)
         target = str(storage.db.url.sqlite_path) if storage.db.dialect == "sqlite" else storage.db.url.conninfo
+        scopes = [Scope("900000000000000001", f"bench-plugin-{i}") for i in range(PLUGINS)]
+        if storage.db.dialect == "sqlite":
+            spaces = [str(storage.sql.path_for(scope)) for scope in scopes]
+        else:
+            spaces = [storage.sql.schema_for(scope) for scope in scopes]
+        baseline = DriverBaseline(storage.db.dialect, target, spaces)  # while the (embedded) server still runs
+        for op in OPS:
+            results[op]["driver"] = baseline.run(op, seconds, in_flight)
     finally:
         await storage.close()
-    baseline = DriverBaseline(storage.db.dialect, target)
-    for op in OPS:
-        results[op]["driver"] = baseline.run(op, seconds, in_flight)
     return results
 
 
@@ -230,27 +266,34 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="measuring time per operation and side")
     parser.add_argument(
         "--postgres",
-        default=os.environ.get("MAIDCORE_TEST_POSTGRES_URL", "postgresql://maidcore:maidcore@127.0.0.1:5432/maidcore"),
-        help="admin URL; a scratch database is created and dropped",
+        default=os.environ.get("MAIDCORE_TEST_POSTGRES_URL"),
+        help="admin URL of an external PostgreSQL server to measure too (a scratch database is created and dropped)",
     )
-    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--in-flight", type=int, default=4, help="calls outstanding per plugin (SDK: 4 threads)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
 
     all_results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        all_results["sqlite"] = asyncio.run(bench_backend(StorageSettings(), Path(tmp), args.seconds, args.in_flight))
+        all_results["sqlite"] = asyncio.run(
+            bench_backend(StorageSettings(database_url="sqlite://"), Path(tmp), args.seconds, args.in_flight)
+        )
     if not args.no_postgres:
+        with tempfile.TemporaryDirectory() as tmp:  # the default: an embedded server under the data directory
+            all_results["embedded"] = asyncio.run(
+                bench_backend(StorageSettings(), Path(tmp), args.seconds, args.in_flight)
+            )
+    if args.postgres and not args.no_postgres:
         import psycopg
 
         name = f"maidcore_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(args.postgres, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         try:
-            url = args.postgres.rsplit("/", 1)[0] + "/" + name
+            url = urlunsplit(urlsplit(args.postgres)._replace(path="/" + name))
             with tempfile.TemporaryDirectory() as tmp:
-                all_results["postgresql"] = asyncio.run(
+                all_results["external"] = asyncio.run(
                     bench_backend(StorageSettings(database_url=url), Path(tmp), args.seconds, args.in_flight)
                 )
         finally:
@@ -258,7 +301,8 @@ def main() -> None:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     print(
-        f"KV ops/s through the Storage layer vs the bare driver: {PLUGINS} concurrent plugins x {args.in_flight} "
+        f"KV ops/s (sql: a point SELECT through ctx.sql) via the Storage layer vs the bare driver: {PLUGINS} plugins x "
+        f"{args.in_flight} "
         f"calls in flight, {args.seconds:g} s per measurement, {os.cpu_count()} CPUs"
     )
     print(

@@ -26,10 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extensions"))
 
 from maidcore_sqlmodel.metrics import PERIODS
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.scope import Scope
-from maidcore.settings import StorageSettings
 
 SCOPE = Scope("900000000000000002", "bench-metrics")
 DAY = 86400

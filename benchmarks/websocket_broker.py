@@ -28,15 +28,15 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from maidcore import installs
 from maidcore.proxy import StaticResolver
 from maidcore.proxy.websocket import WebSocketBroker, socket_url
-from maidcore.runner import Runner
-from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
 from maidcore.scope import Scope
-from maidcore.settings import ProxySettings, Settings, WebSocketSettings
+from maidcore.settings import ProxySettings, WebSocketSettings
+from maidcore.testing.platform import running_platform
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.official_sdks import NEWEST, official_python
+from tests.official_sdks import NEWEST, official_site, store_on_site
 
 NAMES = {"feed.bench": ["127.0.0.1"]}
 PROXY = ProxySettings(allow_http=True, allowed_private_networks=["127.0.0.1/32"])
@@ -176,13 +176,9 @@ async def to_plugin(server: Server, frames: int) -> float:
     ``frames`` stays under the official SDK's dispatch queue (2048): frames are at most once, and an SDK
     whose queue is full drops what arrives (the per-connection receive limit keeps real plugins below it).
     """
-    import subprocess
+    from yourbot_sdk.testing import make_event
 
-    from mmo_maid_sdk.testing import make_event
-
-    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    python = official_python(*NEWEST)
-    site = Path(subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip())
+    site = official_site(*NEWEST)
     tmp = Path(tempfile.mkdtemp(prefix="maidcore-bench-ws-"))
     bundle = tmp / "wsbench"
     bundle.mkdir()
@@ -194,36 +190,28 @@ async def to_plugin(server: Server, frames: int) -> float:
         ' "capabilities_required": ["storage:kv", "proxy:websocket"], "proxy_domains_requested": ["feed.bench"]}',
         encoding="utf-8",
     )
-    base = Settings()
-    settings = base.model_copy(
-        update={
-            "data_dir": tmp / "data",
-            "sandbox_backend": "process",
-            "process": base.process.model_copy(update={"python": sys.executable}),
-            "storage": base.storage.model_copy(update={"database_url": None, "ephemeral_url": None}),
-            "limits": base.limits.model_copy(update={"storage_uri": "memory://"}),
-            "websocket": UNLIMITED,
-            "proxy": PROXY,
-        }
-    )
-    async with LocalLayers(settings, CannedDiscord()) as platform:
+    async with running_platform(
+        tmp / "data",
+        storage={"database_url": "sqlite://"},
+        websocket=UNLIMITED.model_dump(),
+        proxy=PROXY.model_dump(),
+    ) as platform:
         await platform.websocket.close()
         platform.websocket = WebSocketBroker(UNLIMITED, PROXY, resolver=StaticResolver(NAMES))
-        runner = platform.runner = Runner(platform)
-        await runner.start()
+        runner = platform.runner
         try:
-            await install_local(platform, bundle, "1", None, site_dir=site)
+            await store_on_site(platform, bundle, site)
+            await installs.install(platform, bundle, "1", installs.ALL)
             slot = next(iter(runner.slots.values()))
             while not slot.ready:
                 await asyncio.sleep(0.01)
             start = time.perf_counter()
-            await runner.publish(make_event("message_create", guild_id="1"), event_type="message_create")
+            await runner.router.publish(make_event("message_create", guild_id="1"), event_type="message_create")
             scope = runner.tenant("1", "wsbench").scope
             while await platform.storage.kv.get(scope, "done") is None:
                 await asyncio.sleep(0.005)
             return frames / (time.perf_counter() - start)
         finally:
-            await runner.close()
             await platform.websocket.close()
 
 

@@ -1,6 +1,6 @@
 """The capability catalogue (SDK contract §7): names, tiers, and what each host method needs.
 
-The facts live once in the SDK (``mmo_maid_sdk._validate._catalogue``, whose method → capability
+The facts live once in the SDK (``yourbot_sdk._validate._catalogue``, whose method → capability
 map is read from the SDK's own method tables); this module is the platform's typed view of them.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from types import MappingProxyType
 
-from mmo_maid_sdk._validate import _catalogue as _sdk
+from yourbot_sdk._validate import _catalogue as _sdk
 
 
 class Tier(IntEnum):

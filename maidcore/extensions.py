@@ -13,6 +13,7 @@ per hook, never through ``pm.hook.<name>`` directly.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -25,12 +26,26 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pluggy
 
 from maidcore import hookspecs
+from maidcore.settings import SectionError, Settings, check_section, load_settings
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import click
+    from pydantic import BaseModel
 
-    from maidcore.layers import EventSource, RateLimiter, ReviewCheck, SandboxBackend, Storage
+    from maidcore.layers import (
+        EventSource,
+        LayerContext,
+        LocalMode,
+        RateLimiter,
+        ReviewCheck,
+        SandboxBackend,
+        Storage,
+    )
     from maidcore.platform import Platform
+
+    Factory = Callable[[LayerContext[Any]], T]
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +62,14 @@ LAYER_HOOKS: Mapping[str, str] = {
     "rate_limiter": "register_rate_limiters",
     "review_check": "register_review_checks",
 }
-
-T = TypeVar("T")
+#: What may name a settings section at registration (``settings=``): layer factories and review checks.
+TAKES_SETTINGS = frozenset({"event_source", "sandbox_backend", "storage_backend", "rate_limiter", "review_check"})
+#: Everything registered through a ``register`` callback: the layers and the settings sections.
+REGISTRATION_HOOKS: Mapping[str, str] = {
+    **LAYER_HOOKS,
+    "settings_section": "register_settings",
+    "local_mode": "register_local_modes",
+}
 
 
 class ExtensionError(Exception):
@@ -92,11 +113,15 @@ class FailedExtension:
 
 @dataclass(frozen=True)
 class Registration:
-    """One implementation registered through a layer hook, and which extension registered it."""
+    """One implementation registered through a layer hook, and which extension registered it.
+
+    ``settings`` names the settings section a layer factory is built with (``None``: none).
+    """
 
     name: str
     obj: Any
     extension: str
+    settings: str | None = None
 
 
 @dataclass
@@ -239,21 +264,23 @@ class Extensions:
             yield ext, fn(**{a: kwargs[a] for a in argnames})
 
     def registrations(self, layer: str) -> list[Registration]:
-        """Everything registered for ``layer`` (a key of ``LAYER_HOOKS``), in call order; duplicates are an error."""
-        hook_name = LAYER_HOOKS[layer]
+        """What ``layer`` (a key of ``REGISTRATION_HOOKS``) has registered, in call order; duplicates are an error."""
+        hook_name = REGISTRATION_HOOKS[layer]
         found: dict[str, Registration] = {}
 
         for ext, fn, argnames in self._impls(hook_name):
 
-            def register(name: str, obj: Any, _ext: str = ext) -> None:
+            def register(name: str, obj: Any, /, *, settings: str | None = None, _ext: str = ext) -> None:
                 if not isinstance(name, str) or not name:
                     raise ExtensionError(f"extension {_ext!r} registered a {layer} with an empty or non-string name")
+                if settings is not None and layer not in TAKES_SETTINGS:
+                    raise ExtensionError(f"extension {_ext!r}: a {layer} takes no settings= (layers and checks do)")
                 if name in found:
                     raise DuplicateRegistration(
                         f"{layer} {name!r} is registered by both extension {found[name].extension!r} and "
                         f"extension {_ext!r}; block one with {BLOCK_ENV}={_ext}"
                     )
-                found[name] = Registration(name, obj, _ext)
+                found[name] = Registration(name, obj, _ext, settings)
 
             before = set(found)
             try:
@@ -283,25 +310,59 @@ class Extensions:
 
     # --- the typed facade ------------------------------------------------------
 
-    def event_sources(self) -> dict[str, Callable[[Platform], EventSource]]:
+    def settings_sections(self) -> dict[str, type[BaseModel]]:
+        """Settings sections by name (``register_settings``); a bad name or model is an error naming the extension."""
+        sections = {}
+        for registration in self.registrations("settings_section"):
+            try:
+                check_section(registration.name, registration.obj)
+            except SectionError as exc:
+                raise ExtensionError(f"extension {registration.extension!r}: {exc}") from None
+            sections[registration.name] = registration.obj
+        return sections
+
+    def event_sources(self) -> dict[str, Factory[EventSource]]:
         """Event source factories by name (``register_event_sources``)."""
         return self._named("event_source")
 
-    def sandbox_backends(self) -> dict[str, Callable[[Platform], SandboxBackend]]:
+    def sandbox_backends(self) -> dict[str, Factory[SandboxBackend]]:
         """Sandbox backend factories by name (``register_sandbox_backends``)."""
         return self._named("sandbox_backend")
 
-    def storage(self) -> dict[str, Callable[[Platform], Storage]]:
+    def storage(self) -> dict[str, Factory[Storage]]:
         """Storage factories by name (``register_storage``)."""
         return self._named("storage_backend")
 
-    def rate_limiters(self) -> dict[str, Callable[[Platform], RateLimiter]]:
+    def rate_limiters(self) -> dict[str, Factory[RateLimiter]]:
         """Rate limiter factories by name (``register_rate_limiters``)."""
         return self._named("rate_limiter")
 
-    def review_checks(self) -> dict[str, ReviewCheck]:
-        """Review checks by code prefix (``register_review_checks``); all of them run on every review."""
-        return self._named("review_check")
+    def local_modes(self) -> dict[str, Factory[LocalMode | None]]:
+        """Local-mode factories by the event source they stand in for (``register_local_modes``)."""
+        return self._named("local_mode")
+
+    def review_checks(self, settings: Settings | None = None) -> dict[str, ReviewCheck]:
+        """Review checks by code prefix (``register_review_checks``); all of them run on every review.
+
+        A check registered with ``settings="section"`` is returned bound to that section of
+        ``settings`` (called ``check(bundle, previous, settings=<section>)``); without
+        ``settings`` the effective ones are read from the environment and ``maidcore.toml``.
+        """
+        checks: dict[str, ReviewCheck] = {}
+        for registration in self.registrations("review_check"):
+            if registration.settings is None:
+                checks[registration.name] = registration.obj
+                continue
+            if settings is None:
+                settings = load_settings(self)
+            if registration.settings not in type(settings).sections():
+                raise ExtensionError(
+                    f"review check {registration.name!r} of extension {registration.extension!r} reads settings "
+                    f"section {registration.settings!r}, which no loaded extension registers"
+                )
+            section = getattr(settings, registration.settings)
+            checks[registration.name] = functools.partial(registration.obj, settings=section)
+        return checks
 
     def add_commands(self, cli: click.Group) -> None:
         """Let every extension add its commands (``register_commands``); a failing one is reported and skipped."""

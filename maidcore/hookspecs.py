@@ -7,7 +7,10 @@ entry-point group ``maidcore``. The defaults (``maidcore_discord``,
 
 Layer hooks follow the registration-callback style: the host passes a
 ``register`` function and the extension calls it once per implementation it
-provides. Settings then choose one implementation per layer by name. An
+provides, ``register(name, factory, settings="<its section>")``. Settings then
+choose one implementation per layer by name, and its factory gets a
+``maidcore.layers.LayerContext`` (its settings section, the data directory, the
+record store, the handled event types, a logger) — never the platform. An
 implementation may accept any subset of a hook's arguments.
 """
 
@@ -22,9 +25,11 @@ if TYPE_CHECKING:
 
     from maidcore.layers import (
         RegisterEventSource,
+        RegisterLocalMode,
         RegisterRateLimiter,
         RegisterReviewCheck,
         RegisterSandboxBackend,
+        RegisterSettings,
         RegisterStorage,
     )
     from maidcore.platform import Platform
@@ -35,32 +40,45 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+# --- settings ------------------------------------------------------------------
+
+
+@hookspec
+def register_settings(register: RegisterSettings) -> None:
+    """Register settings sections: ``register(section, model)``; read from ``[section]``, ``MAIDCORE_<SECTION>__*``."""
+
+
 # --- layers --------------------------------------------------------------------
 
 
 @hookspec
 def register_event_sources(register: RegisterEventSource) -> None:
-    """Register event sources: ``register(name, factory)``; ``factory(platform)`` returns an ``EventSource``."""
+    """Register event sources: ``register(name, factory, settings=...)``; ``factory(context)`` -> ``EventSource``."""
+
+
+@hookspec
+def register_local_modes(register: RegisterLocalMode) -> None:
+    """Offer local modes: ``register(event_source, factory)``; ``factory(context)`` returns a ``LocalMode`` or None."""
 
 
 @hookspec
 def register_sandbox_backends(register: RegisterSandboxBackend) -> None:
-    """Register sandbox backends: ``register(name, factory)``; ``factory(platform)`` returns a ``SandboxBackend``."""
+    """Register sandbox backends: ``register(name, factory, settings=...)``; ``factory(context)`` -> a backend."""
 
 
 @hookspec
 def register_storage(register: RegisterStorage) -> None:
-    """Register storage layers: ``register(name, factory)``; ``factory(platform)`` returns a ``Storage``."""
+    """Register storage layers: ``register(name, factory, settings=...)``; ``factory(context)`` -> ``Storage``."""
 
 
 @hookspec
 def register_rate_limiters(register: RegisterRateLimiter) -> None:
-    """Register rate limiters: ``register(name, factory)``; ``factory(platform)`` returns a ``RateLimiter``."""
+    """Register rate limiters: ``register(name, factory, settings=...)``; ``factory(context)`` -> ``RateLimiter``."""
 
 
 @hookspec
 def register_review_checks(register: RegisterReviewCheck) -> None:
-    """Register review checks: ``register(code_prefix, check)``; every registered check runs on every review."""
+    """Register review checks: ``register(code_prefix, check, settings=...)``; every check runs on every review."""
 
 
 @hookspec

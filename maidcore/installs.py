@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 LOCAL_NOTE = "installed locally"
 ALL: Literal["all"] = "all"
-SDK_DISTRIBUTIONS = frozenset({"mmo-maid-sdk", "mmo_maid_sdk"})
+SDK_DISTRIBUTIONS = frozenset({"yourbot-sdk", "yourbot_sdk", "mmo-maid-sdk", "mmo_maid_sdk"})
 
 
 class InstallError(Exception):
@@ -97,8 +97,11 @@ def _check_grants(manifest: Manifest, grants: Iterable[str]) -> frozenset[str]:
     return grants
 
 
-async def _store_version(platform: Platform, bundle: Path, manifest: Manifest) -> VersionRecord:
-    """Copy the bundle to ``<data_dir>/bundles/<id>/<version>/`` and record the version (once per version)."""
+async def _store_version(platform: Platform, bundle: Path, manifest: Manifest, *, replace: bool) -> VersionRecord:
+    """Copy the bundle to ``<data_dir>/bundles/<id>/<version>/`` and record the version (once per version).
+
+    ``replace``: a version installed locally (never a reviewed one) takes this bundle's content.
+    """
     records = platform.records
     dest = platform.data_dir / "bundles" / manifest.id / manifest.version
     existing = await records.get_version(manifest.id, manifest.version)
@@ -108,12 +111,13 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest) -
             f"fix it and submit a new version"
         )
     if existing is not None and Path(existing.bundle_path).is_dir():
-        if bundle_digest(Path(existing.bundle_path)) != bundle_digest(bundle):
+        if bundle_digest(Path(existing.bundle_path)) == bundle_digest(bundle):
+            return existing
+        if not (replace and existing.review_note == LOCAL_NOTE):
             raise InstallError(
                 f"{manifest.id} {manifest.version} is already stored with different content at "
                 f"{existing.bundle_path}; a version never changes once stored: bump 'version' in manifest.json"
             )
-        return existing
     if dest.exists():
         shutil.rmtree(dest)  # leftover of an interrupted install: no record points at it
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -159,12 +163,16 @@ async def install(
     bundle_dir: Path | str,
     server_id: str,
     grants: Iterable[str] | Literal["all"] | None = None,
+    *,
+    replace: bool = False,
 ) -> InstallRecord:
     """Install the plugin at ``bundle_dir`` (directory or zip) on ``server_id`` with ``grants``.
 
     ``grants="all"`` grants every capability the version requests; ``None``
     keeps the grants of a previous install of the same plugin (those the new
-    version still requests), else grants nothing.
+    version still requests), else grants nothing. ``replace=True`` (replay,
+    development) lets a version installed locally take new content without a
+    version bump; a version that went through review never changes.
     """
     server_id = _server_id(server_id)
     source = Path(bundle_dir).expanduser()
@@ -186,7 +194,7 @@ async def install(
             granted = previous.granted & manifest.effective_capabilities() if previous else frozenset()
         else:
             granted = _check_grants(manifest, grants)
-        version = await _store_version(platform, bundle, manifest)
+        version = await _store_version(platform, bundle, manifest, replace=replace)
 
     record = InstallRecord(server_id=server_id, plugin_id=manifest.id, version=version.version, granted=granted)
     await platform.records.put_install(record)

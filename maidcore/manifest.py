@@ -15,8 +15,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from mmo_maid_sdk._validate._catalogue import CAPABILITY_KEYS  # read in this order; the first present counts (§2.1)
-from mmo_maid_sdk._validate._manifest import (
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from yourbot_sdk._validate._catalogue import CAPABILITY_KEYS  # read in this order; the first present counts (§2.1)
+from yourbot_sdk._validate._manifest import (
     CAP_RE,
     ID_RE,
     NAME_RE,
@@ -24,7 +25,6 @@ from mmo_maid_sdk._validate._manifest import (
     RESERVED,
     normalised_domain,
 )
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maidcore import capabilities
 

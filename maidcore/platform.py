@@ -1,32 +1,44 @@
 """The platform: every layer chosen by name in settings, started in order and closed in reverse.
 
-Start order: storage, rate limiter, sandbox backend, HTTP proxy and WebSocket broker, the
-``maidcore_startup`` hooks, the runner, and the event source last (so no event
-arrives before something can handle it). ``close()`` undoes exactly what
-started, in reverse, also after a failed start.
+Start order: storage, rate limiter, sandbox backend, HTTP proxy and WebSocket
+broker, the ``maidcore_startup`` hooks, the runner, the local mode (if the event
+source offers one), and the event source last (so no event arrives before
+something can handle it). ``close()`` undoes exactly what started, in reverse,
+also after a failed start.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from maidcore.extensions import Extensions
-from maidcore.layers import EventSource, RateLimiter, ReviewCheck, SandboxBackend, SandboxUnavailable, Storage
-from maidcore.settings import Settings
+from maidcore.command_sync import CommandSync
+from maidcore.extensions import ExtensionError, Extensions
+from maidcore.install_watch import InstallChange, InstallWatcher, PollingFeed
+from maidcore.interactions import InteractionOwners, MessageOwners, message_owners_file
+from maidcore.layers import (
+    EventSource,
+    HandledEventTypes,
+    LayerContext,
+    LocalMode,
+    RateLimiter,
+    ReviewCheck,
+    SandboxBackend,
+    SandboxUnavailable,
+    Storage,
+)
+from maidcore.settings import Settings, complete, load_settings
 
 if TYPE_CHECKING:
     from maidcore.layers import RecordStore
+    from maidcore.proxy import HttpProxy
+    from maidcore.proxy.websocket import WebSocketBroker
+    from maidcore.runner import Runner
 
 log = logging.getLogger(__name__)
-
-#: The backend used when the chosen one is unavailable in emulator mode (no Discord token).
-FALLBACK_SANDBOX = "process"
 
 
 class PlatformError(Exception):
@@ -46,10 +58,11 @@ class Platform:
         *,
         extensions: Extensions | None = None,
         unsafe_no_isolation: bool | None = None,
-        runner_factory: Callable[[Platform], Any] | None = None,
+        runner_factory: Callable[[Platform], Runner] | None = None,
     ) -> None:
-        self.settings = settings if settings is not None else Settings()
         self.extensions = extensions if extensions is not None else Extensions.load()
+        sections = self.extensions.settings_sections()
+        self.settings = complete(settings, sections) if settings is not None else load_settings(self.extensions)
         self.unsafe_no_isolation = (
             self.settings.unsafe_no_isolation if unsafe_no_isolation is None else unsafe_no_isolation
         )
@@ -60,16 +73,27 @@ class Platform:
         self.sandbox: SandboxBackend = None  # type: ignore[assignment]
         self.events: EventSource = None  # type: ignore[assignment]
         self.review_checks: dict[str, ReviewCheck] = {}
-        self.proxy: Any = None
-        self.websocket: Any = None  # maidcore.proxy.websocket.WebSocketBroker: the plugins' sockets
-        self.runner: Any = None
+        self.proxy: HttpProxy | None = None
+        #: The plugins' WebSocket connections (``ctx.ws``), held by the host.
+        self.websocket: WebSocketBroker | None = None
+        self.runner: Runner | None = None
+        #: What installed plugins handle; the runner keeps it current, event sources read it for intents.
+        self.event_types = HandledEventTypes()
+        #: The local stand-in the event source runs against (the emulator); ``None`` when serving real users.
+        self.local: LocalMode | None = None
         #: Which registered name serves each layer (after any fallback).
         self.chosen: dict[str, str] = {}
-        #: Why the sandbox fell back to ``process`` (None if it did not).
+        #: Why the sandbox fell back to ``fallback_sandbox_backend`` (None if it did not).
         self.sandbox_fallback: str | None = None
         self._closers: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
-        self._install_snapshot: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self._watcher: asyncio.Task[None] | None = None
+        #: Slash commands of each server, kept in step with its installs (and who owns each name).
+        self.command_sync = CommandSync(lambda: self.records, lambda: self.events)
+        #: Who owns each interaction, and who may answer it.
+        self.interactions = InteractionOwners(self.command_sync, MessageOwners(message_owners_file(self.data_dir)))
+        #: The one place install changes (from this process or another) are announced to the runner and commands.
+        self.install_watcher = InstallWatcher(lambda: self.records, PollingFeed(self.settings.install_poll_seconds))
+        self.install_watcher.subscribe(self._runner_follows)
+        self.install_watcher.subscribe(self.command_sync.installs_changed)
         self.started = False
 
     # --- shortcuts -----------------------------------------------------------------
@@ -78,21 +102,38 @@ class Platform:
     def records(self) -> RecordStore:
         return self.storage.records
 
-    @property
-    def emulator_mode(self) -> bool:
-        """No Discord token configured: the local emulator stands in for Discord."""
-        token = self.settings.discord.token
-        return token is None or not token.get_secret_value().strip()
-
     # --- building --------------------------------------------------------------
 
     def build_layer(self, layer: str, name: str) -> Any:
-        """Build (not start) the implementation of ``layer`` registered as ``name``."""
+        """Build (not start) the implementation of ``layer`` registered as ``name``, from its ``LayerContext``."""
         registration = self.extensions.choose(layer, name)
-        layer_obj = registration.obj(self)
+        context = self.layer_context(layer, name, registration.settings)
+        layer_obj = registration.obj(context)
         self.chosen[layer] = name
         log.info("layer built", extra={"layer": layer, "implementation": name, "extension": registration.extension})
         return layer_obj
+
+    def layer_context(self, layer: str, name: str, section: str | None = None) -> LayerContext[Any]:
+        """The narrow view of this platform a factory of ``layer`` registered as ``name`` gets."""
+        settings = None
+        if section is not None:
+            if section not in type(self.settings).sections():
+                known = ", ".join(sorted(type(self.settings).sections())) or "none"
+                raise ExtensionError(
+                    f"{layer} {name!r} is built with settings section {section!r}, which no loaded extension "
+                    f"registers (registered sections: {known})"
+                )
+            settings = getattr(self.settings, section)
+        return LayerContext(
+            name=name,
+            settings=settings,
+            data_dir=self.data_dir,
+            log=logging.getLogger(f"maidcore.{layer}.{name}"),
+            event_types=self.event_types,
+            max_line_bytes=self.settings.runner.max_line_bytes,
+            local=self.local if layer == "event_source" else None,
+            record_store=lambda: self.storage.records if self.storage is not None else None,
+        )
 
     def _on_close(self, what: str, closer: Callable[[], Awaitable[Any]] | None) -> None:
         if closer is not None:
@@ -125,6 +166,8 @@ class Platform:
         await _maybe_call(self.limiter, "start")
         self._on_close("rate limiter", self.limiter.close)
 
+        self.local = self._local_mode()
+
         self.sandbox = await self._start_sandbox()
         self._on_close("sandbox", self.sandbox.close)
 
@@ -140,7 +183,8 @@ class Platform:
         await self.websocket.start()
         self._on_close("websocket broker", self.websocket.close)
 
-        self.review_checks = self.extensions.review_checks()
+        self.review_checks = self.extensions.review_checks(self.settings)
+        await self.command_sync.load()
         # Built before the runner so the runner can reach platform.events; connected last.
         self.events = self.build_layer("event_source", self.settings.event_source)
 
@@ -154,124 +198,107 @@ class Platform:
         self.runner = self._runner_factory(self)
         await self.runner.start()
         self._on_close("runner", self.runner.close)
+        self.event_types.update(self.runner.event_types())
 
-        await self.events.start(self.runner, self.handled_event_types())
+        if self.local is not None:
+            await self.local.start()
+            self._on_close("local mode", self.local.close)
+        await self.events.start(self.runner.router, self.handled_event_types())
         self._on_close("event source", self.events.close)
 
-        await self._snapshot_installs()
-        self._watcher = asyncio.create_task(self._watch_installs(), name="maidcore-install-watcher")
-        self._on_close("install watcher", self._stop_watcher)
+        await self.install_watcher.start()
+        self._on_close("install watcher", self.install_watcher.close)
+
+    def _local_mode(self) -> LocalMode | None:
+        """The local mode the chosen event source's extension offers for these settings (None: real users)."""
+        name = self.settings.event_source
+        factory = self.extensions.local_modes().get(name)
+        if factory is None:
+            return None
+        section = self.extensions.choose("event_source", name).settings
+        local = factory(self.layer_context("event_source", name, section))
+        if local is not None:
+            log.info("local mode", extra={"event_source": name, "local": local.name})
+        return local
 
     async def _start_sandbox(self) -> SandboxBackend:
         """Start the chosen sandbox backend, applying the isolation policy.
 
-        With a real Discord token, a non-isolating backend is refused unless
-        forced (``--unsafe-no-isolation``), and an unavailable backend is an
-        error. In emulator mode an unavailable backend falls back to
-        ``process`` with a warning.
+        Serving real users (no local mode), a non-isolating backend is refused
+        unless forced (``--unsafe-no-isolation``), and an unavailable backend is
+        an error. In local mode an unavailable backend falls back to
+        ``fallback_sandbox_backend`` with a warning.
         """
         name = self.settings.sandbox_backend
+        fallback_name = self.settings.fallback_sandbox_backend
         sandbox: SandboxBackend = self.build_layer("sandbox_backend", name)
         self._refuse_without_isolation(sandbox, name)
         try:
             await sandbox.start()
             return sandbox
         except SandboxUnavailable as exc:
-            others = sorted(n for n in self.extensions.sandbox_backends() if n not in (name, FALLBACK_SANDBOX))
-            if not self.emulator_mode:
+            others = sorted(n for n in self.extensions.sandbox_backends() if n not in (name, fallback_name))
+            if self.local is None:
                 raise PlatformError(
-                    f"sandbox backend {name!r} is unavailable: {exc}. A Discord token is configured, so plugins "
+                    f"sandbox backend {name!r} is unavailable: {exc}. Plugins serve real users here, so they "
                     f"must run isolated: start the Docker engine (`systemctl start docker`, or `dockerd &`) or "
                     f"choose another isolating backend with MAIDCORE_SANDBOX_BACKEND=<name>"
                     + (f" (registered: {', '.join(others)})" if others else "")
                 ) from exc
-            if name == FALLBACK_SANDBOX:
+            if not fallback_name or name == fallback_name:
                 raise PlatformError(f"sandbox backend {name!r} is unavailable: {exc}") from exc
+            fallback: SandboxBackend = self.build_layer("sandbox_backend", fallback_name)
             self.sandbox_fallback = str(exc)
             log.warning(
-                "sandbox backend %r is unavailable (%s); emulator mode falls back to the %r backend, "
-                "which gives NO isolation: plugins run as plain processes on this machine",
+                "sandbox backend %r is unavailable (%s); local mode falls back to the %r backend%s",
                 name,
                 exc,
-                FALLBACK_SANDBOX,
+                fallback_name,
+                ", which gives NO isolation: plugins run as plain processes on this machine"
+                if not fallback.isolates()
+                else "",
             )
-            fallback: SandboxBackend = self.build_layer("sandbox_backend", FALLBACK_SANDBOX)
             await fallback.start()
             return fallback
 
     def _refuse_without_isolation(self, sandbox: SandboxBackend, name: str) -> None:
-        if self.emulator_mode or sandbox.isolates():
+        if self.local is not None or sandbox.isolates():
             return
         if not self.unsafe_no_isolation:
             raise PlatformError(
-                f"sandbox backend {name!r} gives no isolation and a Discord token is configured: refusing to run "
-                f"third-party plugins unisolated against real Discord. Use an isolating backend (docker), or force "
-                f"it with `maidcore serve --unsafe-no-isolation` (MAIDCORE_UNSAFE_NO_ISOLATION=1)"
+                f"sandbox backend {name!r} gives no isolation and event source {self.settings.event_source!r} "
+                f"serves real users (it runs in no local mode with these settings, e.g. a Discord token is set): "
+                f"refusing to run third-party plugins unisolated. Use an isolating backend (docker), or force it "
+                f"with `maidcore serve --unsafe-no-isolation` (MAIDCORE_UNSAFE_NO_ISOLATION=1)"
             )
         log.warning(
-            "UNSAFE: sandbox backend %r gives NO isolation and serves real Discord; plugins can read this "
+            "UNSAFE: sandbox backend %r gives NO isolation and serves real users; plugins can read this "
             "machine's files, network and environment (forced with --unsafe-no-isolation)",
             name,
         )
 
     def handled_event_types(self) -> frozenset[str]:
         """Event types installed plugins handle (for gateway intents); every type when the runner cannot say."""
-        runner_types = getattr(self.runner, "event_types", None)
-        if callable(runner_types):
-            runner_types = runner_types()
-        if runner_types:
-            return frozenset(runner_types)
-        from mmo_maid_sdk.events import EVENT_TYPES
+        if self.event_types.current():
+            return self.event_types.current()
+        from yourbot_sdk.events import EVENT_TYPES
 
         return frozenset(EVENT_TYPES)
 
     # --- installs changed elsewhere --------------------------------------------
 
     async def install_changed(self, server_id: str, plugin_id: str) -> None:
-        """Tell the runner (if running) that an install changed; keeps the watcher from repeating it."""
-        record = await self.records.get_install(server_id, plugin_id)
-        key = (server_id, plugin_id)
-        if record is None:
-            self._install_snapshot.pop(key, None)
-        else:
-            self._install_snapshot[key] = _install_state(record)
-        if self.runner is not None:
-            await self.runner.install_changed(server_id, plugin_id)
-
-    async def _snapshot_installs(self) -> dict[tuple[str, str], tuple[Any, ...]]:
-        current = {(r.server_id, r.plugin_id): _install_state(r) for r in await self.records.list_installs()}
-        previous, self._install_snapshot = self._install_snapshot, current
-        return previous
+        """An install changed in this process (``maidcore.installs``): the runner and the commands follow now."""
+        await self.install_watcher.changed(server_id, plugin_id)
 
     async def check_installs(self) -> list[tuple[str, str]]:
-        """Re-read every install and pass those changed by another process (the CLI) to the runner."""
-        previous = await self._snapshot_installs()
-        changed = sorted(
-            key
-            for key in previous.keys() | self._install_snapshot.keys()
-            if previous.get(key) != self._install_snapshot.get(key)
-        )
-        for server_id, plugin_id in changed:
-            log.info("install changed on disk", extra={"server_id": server_id, "plugin_id": plugin_id})
-            if self.runner is not None:
-                await self.runner.install_changed(server_id, plugin_id)
-        return changed
+        """Pick up installs changed by another process (the CLI) now; returns those that changed."""
+        return await self.install_watcher.check()
 
-    async def _watch_installs(self) -> None:
-        interval = self.settings.install_poll_seconds
-        while interval > 0:
-            await asyncio.sleep(interval)
-            try:
-                await self.check_installs()
-            except Exception:
-                log.exception("re-reading installs failed; retrying in %ss", interval)
-
-    async def _stop_watcher(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
+    async def _runner_follows(self, changes: Sequence[InstallChange]) -> None:
+        if self.runner is not None:
+            for change in changes:
+                await self.runner.install_changed(change.server_id, change.plugin_id)
 
     # --- closing -----------------------------------------------------------------
 
@@ -283,6 +310,7 @@ class Platform:
                 await closer()
             except Exception:
                 log.exception("closing the %s failed", what)
+        self.interactions.close()
         self.started = False
 
     async def __aenter__(self) -> Platform:
@@ -291,10 +319,6 @@ class Platform:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-def _install_state(record: Any) -> tuple[Any, ...]:
-    return (record.version, tuple(sorted(record.granted)), record.enabled, record.pending_version)
 
 
 async def _maybe_call(obj: Any, method: str) -> None:

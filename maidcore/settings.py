@@ -1,18 +1,26 @@
 """Settings: ``MAIDCORE_*`` environment variables over an optional ``maidcore.toml``.
 
-Top-level fields choose one implementation per layer by name; each section
-holds one layer's (or one extension's) options. Nested fields are reached from
-the environment with a double underscore: ``MAIDCORE_DOCKER__MEMORY=128m``.
-The TOML file is ``./maidcore.toml`` or the path in ``MAIDCORE_CONFIG``.
+This module holds the core's own settings: which implementation serves each
+layer, the data directory, and the runner, proxy and web sections. Every
+extension registers its own section through the ``register_settings`` hook
+(``maidcore_docker`` registers ``docker``, ``maidcore_limits`` registers
+``limits``, ...); :func:`settings_class` adds those sections as nested fields,
+so they are read, validated and printed exactly like the core's. Nested fields
+are reached from the environment with a double underscore:
+``MAIDCORE_DOCKER__MEMORY=128m``. The TOML file is ``./maidcore.toml`` or the
+path in ``MAIDCORE_CONFIG``.
 """
 
 from __future__ import annotations
 
+import keyword
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, create_model
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,86 +28,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+if TYPE_CHECKING:
+    from maidcore.extensions import Extensions
+
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "maidcore"
-
-
-class DiscordSettings(BaseModel):
-    token: SecretStr | None = None  # no token: the local emulator is started instead
-    shard_ids: list[int] | None = None  # shards this node runs; None = all
-    shard_count: int | None = None  # None = Discord's recommendation
-    api_base: str | None = None  # REST base URL override (the emulator sets it)
-    emulator_host: str = "127.0.0.1"
-    emulator_port: int = 8787
-    demo: bool = True  # with the emulator: create the demo guild and install examples/
-    commands_poll_seconds: float = 2.0  # how often installs are re-read to re-sync slash commands; 0 = never
-
-
-class DockerSettings(BaseModel):
-    image: str = "maidcore-sandbox:latest"
-    base_image: str = "python:3.11-slim"  # used by the FROM build when a registry is reachable
-    memory: str = "64m"
-    memory_swap: str = "64m"  # equal to memory: no swap
-    cpus: float = 0.25
-    pids_limit: int = 32
-    tmpfs_size: str = "16m"
-    user: str = "65534:65534"
-    network_mode: str = "none"
-    read_only: bool = True
-    cap_drop: list[str] = Field(default_factory=lambda: ["ALL"])
-    no_new_privileges: bool = True
-    tmpfs_path: str = "/tmp"
-    ipc_mode: str = "none"  # no /dev/shm: it would be a second, uncapped writable place
-    seccomp_profile: str | None = None  # None = Docker's default profile; a path = that JSON profile
-    log_driver: str = "none"  # worker output reaches the runner over attach, never the engine's disk
-    max_open_files: int = 1024  # RLIMIT_NOFILE inside the container
-    labels: dict[str, str] = Field(default_factory=dict)  # extra labels on every worker container
-    runtime_env: dict[str, str] = Field(
-        default_factory=lambda: {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": "/opt/maidcore/sdk:/site"}
-    )  # the whole environment of a worker; nothing else is passed in
-    warm_pool_size: int = 2  # idle pre-started containers kept across all plugin versions (0 = no pool)
-    warm_pool_idle_reap_seconds: float = 300.0
-    stop_timeout_seconds: float = 5.0
-    spawn_timeout_seconds: float = 30.0
-    node_id: str | None = None  # labels this node's containers for the startup sweep; None = derived from data_dir
-    cache_dir: Path | None = None  # offline base tarball cache; None = ~/.cache/maidcore/sandbox
-    base_source: Literal["auto", "debootstrap", "registry"] = "auto"  # auto: base_image if present, else debootstrap
-    debian_suite: str = "bookworm"
-    debian_mirror: str = "http://deb.debian.org/debian"
-    pip_timeout_seconds: float = 600.0
-
-
-class ProcessSettings(BaseModel):
-    python: str | None = None  # interpreter for plugin workers; None = the one running maidcore
-    memory_bytes: int = 1024 * 1024 * 1024  # RLIMIT_AS: address space, so thread stacks and malloc arenas count
-    cpu_seconds: int = 3600  # RLIMIT_CPU
-    max_open_files: int = 256
-
-
-class StorageSettings(BaseModel):
-    database_url: str | None = None  # None = SQLite in the data directory
-    ephemeral_url: str | None = None  # redis://... to share ephemeral state between nodes
-    secrets_key: SecretStr | None = None  # base64 AES-256 key; None = generated once into the data directory
-    sql_statement_timeout_seconds: float = 5.0
-    sql_quota_bytes: int = 50 * 1024 * 1024
-    metrics_retention_days: int = 90
-    ephemeral_prefix: str = "maidcore:eph:"  # Redis key prefix (several maidcore installations can share one Redis)
-    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"  # NORMAL survives a killed process, FULL also power loss
-    db_threads: int | None = None  # database threads (one connection each); None = 4 on SQLite, 16 on PostgreSQL
-    sweep_interval_seconds: float = 60.0  # how often expired KV keys and old metric buckets are deleted
-
-
-class RateLimitSettings(BaseModel):
-    storage_uri: str = "memory://"  # any `limits` storage URI, e.g. redis://127.0.0.1:6379
-    events_per_second: int = 50
-    discord_actions_per_minute: int = 60
-    proxy_requests_per_minute: int = 30
-    over_limit_events: Literal["drop", "delay"] = "drop"
-    delay_bound_seconds: float = 2.0  # with "delay": events that cannot pass within this bound are dropped
-    key_prefix: str = "maidcore"  # Redis key prefix; nodes sharing one limit must use the same prefix
-    redis_max_connections: int = 32  # per process; callers wait for a free connection
 
 
 class ProxySettings(BaseModel):
@@ -163,7 +98,7 @@ class WebSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Everything ``maidcore`` reads from its environment."""
+    """The core's settings; :func:`settings_class` adds the extensions' sections to it."""
 
     model_config = SettingsConfigDict(
         env_prefix="MAIDCORE_",
@@ -180,14 +115,10 @@ class Settings(BaseSettings):
     rate_limiter: str = "limits"
 
     # platform (core): isolation policy and how a running server notices installs made by the CLI
-    unsafe_no_isolation: bool = False  # allow a non-isolating sandbox with a real Discord token (loud warning)
+    unsafe_no_isolation: bool = False  # allow a non-isolating sandbox while serving real users (loud warning)
+    fallback_sandbox_backend: str = "process"  # local mode only: used when the chosen one is unavailable; "" = none
     install_poll_seconds: float = 2.0  # `maidcore serve` re-reads installs this often; 0 turns it off
 
-    discord: DiscordSettings = Field(default_factory=DiscordSettings)
-    docker: DockerSettings = Field(default_factory=DockerSettings)
-    process: ProcessSettings = Field(default_factory=ProcessSettings)
-    storage: StorageSettings = Field(default_factory=StorageSettings)
-    limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     websocket: WebSocketSettings = Field(default_factory=WebSocketSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
@@ -208,6 +139,76 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The effective settings as JSON-able data, secrets and passwords in URLs shown as ``"**********"``."""
         return _mask_urls(self.model_dump(mode="json"))
+
+    @classmethod
+    def sections(cls) -> dict[str, type[BaseModel]]:
+        """The extension sections this class holds (none for the core's own class)."""
+        return dict(getattr(cls, "__maidcore_sections__", {}))
+
+    def section(self, name: str) -> BaseModel:
+        """One extension's section; the error lists the sections that exist."""
+        if name not in self.sections():
+            known = ", ".join(sorted(self.sections())) or "none"
+            raise KeyError(f"no settings section {name!r} is registered (registered sections: {known})")
+        return getattr(self, name)
+
+
+#: A section name is one lowercase word (``docker``, ``limits``): it becomes ``[name]`` and ``MAIDCORE_NAME__*``.
+SECTION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+_classes: dict[tuple[tuple[str, type[BaseModel]], ...], type[Settings]] = {}
+
+
+class SectionError(ValueError):
+    """A settings section cannot be added: a bad name, a clash with a core field, or not a pydantic model."""
+
+
+def check_section(name: str, model: object) -> None:
+    """Raise ``SectionError`` saying what is wrong with registering ``model`` as section ``name``."""
+    if not isinstance(name, str) or not SECTION_NAME.match(name) or keyword.iskeyword(name):
+        raise SectionError(
+            f"settings section name {name!r} must be one lowercase word such as 'docker' or 'my_limiter'"
+        )
+    if name in Settings.model_fields:
+        raise SectionError(f"settings section {name!r} clashes with the core setting of that name; choose another name")
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise SectionError(f"settings section {name!r} must be a pydantic BaseModel class, got {model!r}")
+
+
+def settings_class(sections: Mapping[str, type[BaseModel]]) -> type[Settings]:
+    """``Settings`` with each of ``sections`` as a nested field (its defaults, ``[name]`` table, env vars)."""
+    key = tuple(sorted(sections.items(), key=lambda item: item[0]))
+    cls = _classes.get(key)
+    if cls is None:
+        for name, model in key:
+            check_section(name, model)
+        fields: dict[str, Any] = {name: (model, Field(default_factory=model)) for name, model in key}
+        cls = create_model("Settings", __base__=Settings, __module__=__name__, **fields)
+        cls.__maidcore_sections__ = dict(key)  # type: ignore[attr-defined]
+        _classes[key] = cls
+    return cls
+
+
+def load_settings(extensions: Extensions | None = None, /, **values: Any) -> Settings:
+    """The effective settings with every loaded extension's section: ``values`` over env over TOML over defaults."""
+    if extensions is None:
+        from maidcore.extensions import Extensions
+
+        extensions = Extensions.load()
+    return settings_class(extensions.settings_sections())(**values)
+
+
+def complete(settings: Settings, sections: Mapping[str, type[BaseModel]]) -> Settings:
+    """``settings`` holding every one of ``sections``; the missing ones are read from env and TOML (or defaults).
+
+    Lets a caller build the core ``Settings`` alone (a test, a script) and still
+    hand the platform something every extension finds its section in.
+    """
+    have = type(settings).sections()
+    if all(have.get(name) is model for name, model in sections.items()):
+        return settings
+    cls = settings_class({**have, **sections})
+    return cls(**{name: getattr(settings, name) for name in type(settings).model_fields})
 
 
 MASK = "**********"

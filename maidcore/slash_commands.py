@@ -38,3 +38,24 @@ def check_clash(
         owner = owners.get(command["name"])
         if owner is not None:
             raise CommandClash(command["name"], plugin_id, owner)
+
+
+def owners(commands: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, str]:
+    """The plugin owning each command name of one server; on a clash the plugin id sorting first keeps it."""
+    found: dict[str, str] = {}
+    for plugin_id in sorted(commands):
+        for command in commands[plugin_id]:
+            found.setdefault(command["name"], plugin_id)
+    return found
+
+
+def clashes(commands: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[CommandClash]:
+    """Every clash among ``commands`` (what ``owners`` resolves silently); installs refuse them up front."""
+    found, seen = [], {}
+    for plugin_id in sorted(commands):
+        for command in commands[plugin_id]:
+            if command["name"] in seen:
+                found.append(CommandClash(command["name"], plugin_id, seen[command["name"]]))
+            else:
+                seen[command["name"]] = plugin_id
+    return found

@@ -8,14 +8,34 @@ import pytest
 
 from tests import services
 
+# The fixtures extension authors get are the ones the project's own tests use.
+pytest_plugins = ["maidcore.testing.pytest_plugin", "pytester"]
+
 # The host's own tests see only the default extensions (third-party ones installed in
 # the same environment would change what loads).
 os.environ.setdefault("MAIDCORE_LOAD_EXTENSIONS", "discord,docker,process,sqlmodel,limits,review")
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    return services.postgres_url()
+def postgres_server(tmp_path_factory) -> services.PostgresForTests:
+    """``MAIDCORE_TEST_POSTGRES_URL``, or an embedded PostgreSQL server started once for the session."""
+    server = services.PostgresForTests(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: services.PostgresForTests) -> str:
+    """A superuser URL of the session's PostgreSQL server (create your own databases on it)."""
+    return postgres_server.admin_url
+
+
+@pytest.fixture
+def pg_fresh_url(postgres_server: services.PostgresForTests) -> str:
+    """A fresh database, already migrated, on the session's PostgreSQL server; dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
 
 
 @pytest.fixture(scope="session")

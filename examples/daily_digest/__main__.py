@@ -39,9 +39,9 @@ def morning_digest(ctx):
         )
 
 
-@plugin.schedule(300)
+@plugin.cron("*/5 * * * *")
 def heartbeat(ctx):
-    ctx.metrics.record("digest.pending_messages", ctx.kv.get("today.messages") or 0)
+    ctx.metrics.record("digest_pending_messages", ctx.kv.get("today.messages") or 0)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ plugin = Plugin()
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS notes ("
-    "id INTEGER PRIMARY KEY, author_id TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)"
+    "id BIGSERIAL PRIMARY KEY, author_id TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)"
 )
 COOLDOWN_SECONDS = 10
 

@@ -244,7 +244,7 @@ class Actions:
             data = await self.request(route, "send_message", form=self._form(body, list(p["files"])), files=None)
         else:
             data = await self.request(route, "send_message", json=body)
-        self.source.remember_message(str(data["id"]), scope.plugin_id)
+        self.source.report_message(scope, str(data["id"]))
         return {"message_id": str(data["id"]), "channel_id": str(data["channel_id"])}
 
     async def do_edit_message(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:

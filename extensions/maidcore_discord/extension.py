@@ -1,4 +1,4 @@
-"""Registers the ``discord`` event source (discord.py; the local emulator when no token is set)."""
+"""Registers the ``discord`` event source (discord.py), its settings, and its local mode (the emulator)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,35 @@ from typing import TYPE_CHECKING
 from maidcore.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from maidcore.layers import RegisterEventSource
-    from maidcore.platform import Platform
+    from maidcore.layers import LayerContext, RegisterEventSource
+    from maidcore_discord.settings import DiscordSettings
 
 
-def build(platform: Platform):
+def build(context: LayerContext[DiscordSettings]):
     from maidcore_discord.source import DiscordEventSource
 
-    return DiscordEventSource(
-        platform.settings.discord,
-        records=lambda: platform.storage.records,
-        state_dir=platform.data_dir / "discord",
-        event_types=lambda: _runner_types(platform),
-    )
+    return DiscordEventSource(context.settings, local=context.local, event_types=context.event_types)
 
 
-def _runner_types(platform: Platform) -> frozenset[str]:
-    """Event types the running plugins registered handlers for (empty until the runner can say)."""
-    types = getattr(platform.runner, "event_types", None)
-    return frozenset(types() if callable(types) else types or ())
+def local_mode(context: LayerContext[DiscordSettings]):
+    """No token configured: the emulator stands in for Discord."""
+    from maidcore_discord.local import EmulatorMode, has_token
+
+    return None if has_token(context.settings) else EmulatorMode(context.settings)
+
+
+@hookimpl
+def register_local_modes(register) -> None:
+    register("discord", local_mode)
 
 
 @hookimpl
 def register_event_sources(register: RegisterEventSource) -> None:
-    register("discord", build)
+    register("discord", build, settings="discord")
+
+
+@hookimpl
+def register_settings(register) -> None:
+    from maidcore_discord.settings import DiscordSettings
+
+    register("discord", DiscordSettings)

@@ -1,8 +1,10 @@
 """``ctx.interaction`` (contract §4.3): respond once within 3 s, defer then follow up for 15 minutes, modals.
 
-The rules are enforced here, before Discord is asked, so a plugin gets a clear
-``InvalidArgument`` instead of Discord's bare 404/400; the emulator enforces
-the same rules so tests see what Discord would do if a check were missing.
+Discord's rules are enforced here, before Discord is asked, so a plugin gets a
+clear ``InvalidArgument`` instead of Discord's bare 404/400; the emulator
+enforces the same rules so tests see what Discord would do if a check were
+missing. Which plugin may answer an interaction is the core's decision
+(``maidcore.interactions``), checked before the call reaches the source.
 """
 
 from __future__ import annotations
@@ -16,19 +18,20 @@ import discord
 from discord.http import Route
 
 from maidcore.errors import InvalidArgument, UnknownMethod
+from maidcore.interactions import ANSWER_WINDOW_SECONDS
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
     from maidcore_discord.source import DiscordEventSource
 
 RESPOND_WINDOW_SECONDS = 3.0
-FOLLOWUP_WINDOW_SECONDS = 15 * 60.0
+FOLLOWUP_WINDOW_SECONDS = ANSWER_WINDOW_SECONDS  # an interaction token lives 15 minutes
 EPHEMERAL = 1 << 6
 
 
 @dataclass
 class Pending:
-    """What the platform remembers about one delivered interaction."""
+    """What the source needs to answer one interaction: its token, and how it was answered so far."""
 
     interaction_id: str
     token: str
@@ -36,7 +39,6 @@ class Pending:
     user_id: str
     channel_id: str
     interaction_type: int
-    plugin_id: str
     received: float = field(default_factory=time.monotonic)
     answered: str = ""  # "", "respond", "defer", "modal"
     defer_ephemeral: bool = False
@@ -48,9 +50,8 @@ class Interactions:
     def __init__(self, source: DiscordEventSource) -> None:
         self.source = source
         self.pending: dict[str, Pending] = {}
-        self.modals: dict[tuple[str, str, str], str] = {}  # (guild, user, modal custom_id) -> plugin
 
-    def track(self, interaction: discord.Interaction, plugin_id: str) -> None:
+    def track(self, interaction: discord.Interaction) -> None:
         self._expire()
         self.pending[str(interaction.id)] = Pending(
             str(interaction.id),
@@ -59,15 +60,7 @@ class Interactions:
             str(interaction.user.id),
             str(interaction.channel_id),
             int(interaction.type.value),
-            plugin_id,
         )
-
-    def owner_of(self, interaction_id: str) -> str | None:
-        p = self.pending.get(interaction_id)
-        return p.plugin_id if p else None
-
-    def modal_owner(self, guild_id: str, user_id: str, custom_id: str) -> str | None:
-        return self.modals.get((guild_id, user_id, custom_id))
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -79,8 +72,8 @@ class Interactions:
         if not iid:
             raise InvalidArgument("_interaction_id", "the id of the interaction being answered")
         p = self.pending.get(iid)
-        if p is None or p.guild_id != scope.server_id or p.plugin_id != scope.plugin_id:
-            raise InvalidArgument("_interaction_id", "an interaction delivered to this plugin in the last 15 minutes")
+        if p is None or p.guild_id != scope.server_id:
+            raise InvalidArgument("_interaction_id", f"an interaction of server {scope.server_id} (last 15 minutes)")
         if time.monotonic() - p.received > FOLLOWUP_WINDOW_SECONDS:
             raise InvalidArgument("_interaction_id", "an interaction at most 15 minutes old")
         return p
@@ -124,9 +117,9 @@ class Interactions:
             raise InvalidArgument("content", "non-empty, or embeds or components given")
         return data
 
-    def _remember(self, p: Pending, message: dict[str, Any] | None) -> None:
+    def _remember(self, scope: Scope, message: dict[str, Any] | None) -> None:
         if message and message.get("id"):
-            self.source.remember_message(str(message["id"]), p.plugin_id)
+            self.source.report_message(scope, str(message["id"]))
 
     async def do_respond(self, scope: Scope, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
         self._initial(p, "respond")
@@ -135,7 +128,7 @@ class Interactions:
         data = self._message(params, bool(params.get("ephemeral")))
         answer = await self._callback(p, {"type": 4, "data": data})
         p.answered = "respond"
-        self._remember(p, ((answer or {}).get("resource") or {}).get("message"))
+        self._remember(scope, ((answer or {}).get("resource") or {}).get("message"))
         return {}
 
     async def _update_message(self, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +174,7 @@ class Interactions:
             message = await self.source.actions.request(route, "interaction", json=data, params={"wait": "true"})
         if not isinstance(message, dict) or "id" not in message:
             return {}
-        self._remember(p, message)
+        self._remember(scope, message)
         return {"message_id": str(message["id"]), "channel_id": str(message.get("channel_id", p.channel_id))}
 
     async def do_send_modal(self, scope: Scope, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
@@ -202,5 +195,4 @@ class Interactions:
             raise InvalidArgument("components", "at least one text input")
         await self._callback(p, {"type": 9, "data": {"title": title, "custom_id": custom_id, "components": rows}})
         p.answered = "modal"
-        self.modals[(p.guild_id, p.user_id, custom_id)] = p.plugin_id
         return {}

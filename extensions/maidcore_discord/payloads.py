@@ -1,6 +1,6 @@
 """Gateway events, as discord.py hands them over, turned into the SDK's flat event payloads (contract §6).
 
-Each builder returns exactly the keys of the matching ``mmo_maid_sdk.events``
+Each builder returns exactly the keys of the matching ``yourbot_sdk.events``
 TypedDict; snowflakes are strings, missing values are the documented empties.
 """
 

@@ -1,17 +1,16 @@
 """The discord.py event source: gateway events in, ``discord.*`` / ``interaction.*`` actions out.
 
-With no token it starts the local emulator in-process and points discord.py at
-it (REST base and the gateway URL ``/gateway/bot`` returns), so local mode runs
-exactly the code that serves real Discord.
+In local mode (no token) the platform starts the emulator (``EmulatorMode``)
+and the source points discord.py at it (REST base and the gateway URL
+``/gateway/bot`` returns), so local mode runs exactly the code that serves real
+Discord.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import discord
@@ -20,15 +19,15 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from maidcore.errors import UnknownMethod
-from maidcore.layers.events import EventSink
+from maidcore.layers.context import HandledEventTypes
+from maidcore.layers.events import EventSink, InteractionOrigin
 from maidcore.scope import Scope
-from maidcore.settings import DiscordSettings
 from maidcore_discord import commands as command_sets
 from maidcore_discord import payloads
 from maidcore_discord.actions import Actions
 from maidcore_discord.intents import intents_for
 from maidcore_discord.interactions import Interactions
-from maidcore_discord.owners import MessageOwners
+from maidcore_discord.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ class _Client(discord.AutoShardedClient):
         await self._source._on_ready()
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        await self._source.refresh_guild(str(guild.id))
+        await self._source._server_available(str(guild.id))
 
     async def on_message(self, message: discord.Message) -> None:
         if message.guild is not None:
@@ -133,38 +132,27 @@ class DiscordEventSource:
         self,
         settings: DiscordSettings,
         *,
-        records: Callable[[], Any] | None = None,
         emulator: Any = None,
-        state_dir: Path | None = None,
-        event_types: Callable[[], frozenset[str]] | None = None,
+        local: Any = None,
+        event_types: HandledEventTypes | None = None,
     ) -> None:
         self.settings = settings
-        self._records = records  # returns the platform's RecordStore (read lazily: storage starts first)
-        self._event_types = event_types  # what installed plugins handle now (empty = unknown yet)
         self.emulator = emulator
-        self._own_emulator = False
+        self.local = local  # the platform's LocalMode: an EmulatorMode when no token is set
+        self.handled = event_types  # what installed plugins handle; the intents widen when it grows
         self.client: _Client | None = None
         self.sink: EventSink | None = None
         self.event_types: frozenset[str] = frozenset()
         self.application_id: str | None = None
-        self.command_owners: dict[str, dict[str, str]] = {}  # guild id -> command name -> plugin id
-        self.message_owners = MessageOwners(state_dir / "message_owners.sqlite3" if state_dir else None)
         self.webhook_guilds: dict[str, str] = {}
         self.interactions = Interactions(self)
         self.actions = Actions(self)
         self._task: asyncio.Task | None = None
-        self._watcher: asyncio.Task | None = None
-        self._synced: dict[str, str] = {}  # guild id -> the command sets last registered
         self._ready = asyncio.Event()
         self._token = ""
         self._api_base: str | None = None
 
     # --- lifecycle -------------------------------------------------------------------
-
-    @property
-    def page_url(self) -> str | None:
-        """The emulator's web page, when the source runs against the emulator."""
-        return self.emulator.page_url if self.emulator is not None else None
 
     @property
     def intents(self) -> discord.Intents:
@@ -174,26 +162,24 @@ class DiscordEventSource:
         self.sink = sink
         self.event_types = frozenset(event_types)
         secret = self.settings.token
-        token = (secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret or "")).strip()
+        token = (secret.get_secret_value() if secret is not None else "").strip()
         if not token:
             if self.emulator is None:
-                from maidcore_discord.emulator import Emulator
-
-                self.emulator = Emulator(
-                    self.settings.emulator_host, self.settings.emulator_port, demo=self.settings.demo
+                self.emulator = getattr(self.local, "emulator", None)
+            if self.emulator is None:
+                raise RuntimeError(
+                    "no Discord token is configured (discord.token / MAIDCORE_DISCORD__TOKEN) and no emulator runs: "
+                    "set a bot token, or let the platform start the emulator (its local mode)"
                 )
-                await self.emulator.start()
-                self._own_emulator = True
             token = self.emulator.bot_token
-            log.info(
-                "Discord emulator running: open %s", self.emulator.page_url, extra={"page": self.emulator.page_url}
-            )
         api_base = self.settings.api_base or (self.emulator.api_base if self.emulator is not None else None)
         # discord.py keeps both addresses on classes: set them for this process (and restore Discord's)
         Route.BASE = api_base.rstrip("/") if api_base else DISCORD_API_BASE
         DiscordWebSocket.DEFAULT_GATEWAY = DISCORD_GATEWAY
 
         self._token, self._api_base = token, api_base
+        if self.handled is not None:
+            self.handled.subscribe(self._handled_types_changed)
         await self._connect()
 
     async def _connect(self) -> None:
@@ -258,54 +244,37 @@ class DiscordEventSource:
     async def _on_ready(self) -> None:
         assert self.client is not None
         for guild in self.client.guilds:
-            await self.refresh_guild(str(guild.id))
-        watched = self._records is not None or self._event_types is not None
-        if watched and self._watcher is None and self.settings.commands_poll_seconds > 0:
-            self._watcher = asyncio.create_task(self._watch_installs(), name="maidcore-discord-commands")
+            await self._server_available(str(guild.id))
         self._ready.set()
 
-    async def _watch_installs(self) -> None:
-        """Re-sync a guild's commands when its installs change (install, upgrade, disable, uninstall)."""
-        while True:
-            await asyncio.sleep(self.settings.commands_poll_seconds)
-            if self._event_types is not None:
-                wanted = frozenset(self._event_types())
-                if wanted and not wanted <= self.event_types:
-                    try:
-                        await self.widen(wanted)
-                    except Exception:
-                        log.exception("reconnecting with wider intents failed")
-            if self.client is None or self._records is None:
-                continue
-            for guild in list(self.client.guilds):
-                try:
-                    await self.refresh_guild(str(guild.id))
-                except Exception:
-                    log.exception("re-syncing the commands of guild %s failed", guild.id)
+    async def _server_available(self, guild_id: str) -> None:
+        """Tell the core the bot is in ``guild_id`` (it syncs the guild's slash commands)."""
+        if self.sink is None:
+            return
+        try:
+            await self.sink.server_available(guild_id)
+        except Exception:
+            log.exception("the platform failed to take guild %s in", guild_id)
 
-    async def installs_changed(self, server_id: str) -> None:
-        """Re-read ``server_id``'s installs now and re-register its commands if they changed."""
-        await self.refresh_guild(server_id)
+    async def _handled_types_changed(self, types: frozenset[str]) -> None:
+        """A plugin started handling types the source does not ask Discord for: reconnect with those intents."""
+        if types and not types <= self.event_types and self.client is not None:
+            try:
+                await self.widen(types)
+            except Exception:
+                log.exception("reconnecting with wider intents failed")
 
     async def close(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            await asyncio.gather(self._watcher, return_exceptions=True)
-            self._watcher = None
         if self.client is not None:
             await self.client.close()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        self.message_owners.close()
-        if self._own_emulator and self.emulator is not None:
-            await self.emulator.close()
-            self.emulator = None
         self._ready.clear()
 
     # --- inward -------------------------------------------------------------------------
 
-    async def _publish(self, event: dict[str, Any], target_plugin: str | None = None, *, kind: str = "") -> None:
+    async def _publish(self, event: dict[str, Any], *, kind: str = "", origin: InteractionOrigin | None = None) -> None:
         """Hand one payload to the sink, naming its type.
 
         ``kind`` is the event type name where ``type`` holds something else: channel events
@@ -317,7 +286,7 @@ class DiscordEventSource:
         if self.sink is None:
             return
         try:
-            await self.sink.publish(event, target_plugin=target_plugin, event_type=kind)
+            await self.sink.publish(event, event_type=kind, origin=origin)
         except Exception:
             log.exception("the sink refused a %s event", kind)
 
@@ -329,95 +298,26 @@ class DiscordEventSource:
         return bool(user.bot) if user is not None else False
 
     async def _on_interaction(self, interaction: discord.Interaction) -> None:
+        """Publish a command, component or modal submit; the core finds the plugin that owns it."""
         if interaction.guild_id is None or interaction.type.value not in (2, 3, 5):
             return
         event = payloads.interaction_create(interaction)
-        target = await self.owner_of_interaction(interaction, event)
-        if target is None:
-            log.warning(
-                "no installed plugin owns interaction %s (%s %s) in guild %s; not delivered",
-                event["interaction_id"],
-                event["interaction_type"],
-                event["command_name"] or event["custom_id"],
-                event["guild_id"],
-            )
-            return
-        self.interactions.track(interaction, target)
-        await self._publish(event, target_plugin=target)
+        self.interactions.track(interaction)
+        message = interaction.message
+        origin = None
+        if message is not None:
+            meta = message.interaction_metadata
+            origin = InteractionOrigin(str(message.id), str(meta.id) if meta is not None else None)
+        await self._publish(event, origin=origin)
 
-    async def owner_of_interaction(self, interaction: discord.Interaction, event: dict[str, Any]) -> str | None:
-        """The plugin an interaction belongs to: the command's declarer, the message's sender, the modal's opener."""
-        guild_id = event["guild_id"]
-        if event["interaction_type"] == 2:
-            owner = self.command_owners.get(guild_id, {}).get(event["command_name"])
-            if owner is None:
-                await self.refresh_guild(guild_id, sync=False)
-                owner = self.command_owners.get(guild_id, {}).get(event["command_name"])
-            return owner
-        if event["interaction_type"] == 3 and interaction.message is not None:
-            owner = self.message_owners.get(str(interaction.message.id))
-            meta = interaction.message.interaction_metadata
-            if owner is None and meta is not None:
-                owner = self.interactions.owner_of(str(meta.id))
-            if owner is not None:
-                return owner
-        if event["interaction_type"] == 5:
-            owner = self.interactions.modal_owner(guild_id, event["user_id"], event["custom_id"])
-            if owner is not None:
-                return owner
-        return await self._owner_by_prefix(guild_id, event["custom_id"])
-
-    async def _owner_by_prefix(self, guild_id: str, custom_id: str) -> str | None:
-        """After a restart the sender of an old message is unknown: ``<plugin_id>:`` custom_ids still route."""
-        prefix = custom_id.split(":", 1)[0]
-        if not prefix or ":" not in custom_id:
-            return None
-        installed = await self._installed_commands(guild_id)
-        return prefix if installed is not None and prefix in installed else None
-
-    def remember_message(self, message_id: str, plugin_id: str) -> None:
-        self.message_owners.remember(message_id, plugin_id)
+    def report_message(self, scope: Scope, message_id: str) -> None:
+        """A message this source created for ``scope``: the core records its owner (buttons on it route there)."""
+        if self.sink is not None:
+            self.sink.message_created(scope, str(message_id))
 
     # --- slash commands ----------------------------------------------------------------------
 
-    async def _installed_commands(self, guild_id: str) -> dict[str, list[dict[str, Any]]] | None:
-        """``{plugin_id: manifest slash_commands}`` of the guild's enabled installs; None without records."""
-        if self._records is None:
-            return None
-        records = self._records()
-        if records is None:
-            return None
-        out: dict[str, list[dict[str, Any]]] = {}
-        for install in await records.list_installs(server_id=guild_id):
-            if not install.enabled:
-                continue
-            version = await records.get_version(install.plugin_id, install.version)
-            out[install.plugin_id] = list((version.manifest if version else {}).get("slash_commands") or [])
-        return out
-
-    async def refresh_guild(self, guild_id: str, *, sync: bool = True) -> None:
-        """Re-read the guild's installs from the records; register their commands when ``sync``."""
-        try:
-            installed = await self._installed_commands(guild_id)
-        except Exception:
-            log.exception("reading installs of guild %s failed", guild_id)
-            return
-        if installed is None:
-            return
-        if sync:
-            fingerprint = json.dumps(installed, sort_keys=True)
-            if self._synced.get(guild_id) == fingerprint:
-                return
-            await self.sync_commands(guild_id, installed)
-            self._synced[guild_id] = fingerprint
-        else:
-            self.command_owners[guild_id] = command_sets.merge(installed)[1]
-
     async def sync_commands(self, server_id: str, commands: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
-        for clash in command_sets.clashes(commands):
-            log.error("%s; keeping the earlier owner", clash)
-        payload, owners = command_sets.merge(commands)
-        self.command_owners[server_id] = owners
         if self.client is None or self.application_id is None:
             return
         route = Route(
@@ -426,7 +326,7 @@ class DiscordEventSource:
             application_id=self.application_id,
             guild_id=server_id,
         )
-        await self.actions.request(route, "sync_commands", json=payload)
+        await self.actions.request(route, "sync_commands", json=command_sets.payloads(commands))
 
     # --- outward -------------------------------------------------------------------------------
 

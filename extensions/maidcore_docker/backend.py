@@ -10,18 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maidcore.layers.sandbox import SandboxUnavailable, WorkerSpec
-from maidcore.settings import DockerSettings
 from maidcore_docker import containers
 from maidcore_docker.dependencies import install_requirements, make_readable
 from maidcore_docker.engine import EngineAddress, EngineError
 from maidcore_docker.image import stale_image_warning
 from maidcore_docker.pool import WarmPool
+from maidcore_docker.settings import DockerSettings
 from maidcore_docker.worker import DockerWorker, launch
 
 if TYPE_CHECKING:
     import docker
 
-    from maidcore.platform import Platform
+    from maidcore.layers import LayerContext
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,9 @@ class DockerBackend:
         self._background: set[asyncio.Task] = set()
 
     @classmethod
-    def from_platform(cls, platform: Platform) -> DockerBackend:
-        return cls(
-            platform.settings.docker,
-            data_dir=platform.data_dir,
-            max_line=platform.settings.runner.max_line_bytes,
-        )
+    def from_context(cls, context: LayerContext[DockerSettings]) -> DockerBackend:
+        """The layer factory: the ``[docker]`` section, the data directory, the protocol's line limit."""
+        return cls(context.settings, data_dir=context.data_dir, max_line=context.max_line_bytes)
 
     # --- SandboxBackend ------------------------------------------------------------
 

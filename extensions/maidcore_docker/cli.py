@@ -11,18 +11,12 @@ from maidcore.layers.sandbox import SandboxUnavailable
 
 def _settings():
     """The CLI's settings (``--data-dir`` and friends) when run under ``maidcore``, else the environment's."""
-    from maidcore.settings import Settings
+    from maidcore.cli.state import CliState
+    from maidcore.settings import load_settings
 
     ctx = click.get_current_context(silent=True)
-    if ctx is not None:
-        try:
-            from maidcore.cli.state import CliState
-        except ImportError:
-            return Settings()
-        state = ctx.find_object(CliState)
-        if state is not None:
-            return state.settings()
-    return Settings()
+    state = ctx.find_object(CliState) if ctx is not None else None
+    return state.settings() if state is not None else load_settings()
 
 
 class StepDisplay:

@@ -1,6 +1,6 @@
 """Turn ``DockerSettings`` and a ``WorkerSpec`` into the container the guarantees describe.
 
-Each guarantee is one setting (defaults in ``maidcore.settings.DockerSettings``):
+Each guarantee is one setting (defaults in ``maidcore_docker.settings.DockerSettings``):
 no network, read-only root, a size-capped ``/tmp``, 64 MB with no swap, 0.25 vCPU,
 32 pids, uid/gid 65534, an environment holding only ``runtime_env``, no
 capabilities, no-new-privileges, Docker's default seccomp profile, no IPC
@@ -20,7 +20,7 @@ from typing import Any
 from docker.types import LogConfig, Mount, Ulimit
 
 from maidcore.layers.sandbox import WorkerSpec
-from maidcore.settings import DockerSettings
+from maidcore_docker.settings import DockerSettings
 
 PLATFORM_LABEL = "maidcore.platform"
 NODE_LABEL = "maidcore.node"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from maidcore.layers.sandbox import DependencyInstallError
 
-SDK_NAME = "mmo-maid-sdk"
+SDK_NAMES = frozenset({"yourbot-sdk", "mmo-maid-sdk"})  # the image provides the SDK under both names
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -51,7 +51,7 @@ def installable(requirements: list[str]) -> list[str]:
     keep = []
     for line in requirements:
         name = requirement_name(line)
-        if name is None or name == SDK_NAME:
+        if name is None or name in SDK_NAMES:
             continue
         keep.append(line.split("#", 1)[0].strip())
     return keep
@@ -82,7 +82,7 @@ async def install_requirements(
     try:
         if wanted:
             await _pip(staging, wanted, timeout=timeout, python=python or sys.executable)
-            for stray in staging.glob("mmo_maid_sdk*"):  # pulled in as someone's dependency
+            for stray in [*staging.glob("mmo_maid_sdk*"), *staging.glob("yourbot_sdk*")]:  # someone's dependency
                 shutil.rmtree(stray) if stray.is_dir() else stray.unlink()
             shutil.rmtree(staging / "bin", ignore_errors=True)
         make_readable(staging)

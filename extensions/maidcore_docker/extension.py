@@ -9,7 +9,7 @@ from maidcore.hookspecs import hookimpl
 def register_sandbox_backends(register):
     from maidcore_docker.backend import DockerBackend
 
-    register("docker", DockerBackend.from_platform)
+    register("docker", DockerBackend.from_context, settings="docker")
 
 
 @hookimpl
@@ -17,3 +17,10 @@ def register_commands(cli):
     from maidcore_docker.cli import sandbox
 
     cli.add_command(sandbox)
+
+
+@hookimpl
+def register_settings(register):
+    from maidcore_docker.settings import DockerSettings
+
+    register("docker", DockerSettings)

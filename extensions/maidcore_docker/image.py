@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import docker
 
-    from maidcore.settings import DockerSettings
+    from maidcore_docker.settings import DockerSettings
 
 BASE_REPOSITORY = "maidcore-sandbox-base"
 RUNTIME_REPOSITORY = "maidcore-sandbox"
@@ -65,16 +65,29 @@ class ImageBuildError(Exception):
 class ImageSources:
     """Where the files that go into the runtime image live."""
 
-    sdk_package: Path  # the mmo_maid_sdk package directory
+    sdk_package: Path  # the yourbot_sdk package directory
     sandbox_dir: Path  # holds Dockerfile and entry.py
+    alias_package: Path | None = None  # the mmo_maid_sdk alias package (default: the one beside the SDK's)
 
     def files(self) -> Iterator[tuple[str, Path]]:
         """(path inside the build context, file on disk), sorted, caches skipped."""
         yield "sandbox/Dockerfile", self.sandbox_dir / "Dockerfile"
         yield "sandbox/entry.py", self.sandbox_dir / "entry.py"
-        for path in sorted(self.sdk_package.rglob("*")):
-            if path.is_file() and not SKIP_PARTS.intersection(path.parts) and path.suffix != ".pyc":
-                yield f"sdk/mmo_maid_sdk/{path.relative_to(self.sdk_package).as_posix()}", path
+        packages = {"yourbot_sdk": self.sdk_package, "mmo_maid_sdk": self.alias_package or _alias_package()}
+        for name, package in packages.items():
+            for path in sorted(package.rglob("*")):
+                if path.is_file() and not SKIP_PARTS.intersection(path.parts) and path.suffix != ".pyc":
+                    yield f"sdk/{name}/{path.relative_to(package).as_posix()}", path
+
+
+def _alias_package() -> Path:
+    """The ``mmo_maid_sdk`` alias package of this checkout, else of the installed SDK."""
+    here = repository_root() / "sdk" / "mmo_maid_sdk"
+    if here.is_dir():
+        return here
+    import mmo_maid_sdk
+
+    return Path(mmo_maid_sdk.__file__).parent
 
 
 def repository_root() -> Path:
@@ -87,15 +100,15 @@ def find_sources() -> ImageSources:
     sandbox_dir = root / "sandbox"
     if not (sandbox_dir / "Dockerfile").is_file():
         raise ImageBuildError(f"sandbox/Dockerfile not found under {root}; build the image from a maidcore checkout")
-    sdk_package = root / "sdk" / "mmo_maid_sdk"
+    sdk_package = root / "sdk" / "yourbot_sdk"
     if not sdk_package.is_dir():
         try:
-            import mmo_maid_sdk
+            import yourbot_sdk
         except ImportError:
             raise ImageBuildError(
                 f"the SDK is neither at {sdk_package} nor importable; install it with `pip install -e ./sdk`"
             ) from None
-        sdk_package = Path(mmo_maid_sdk.__file__).parent
+        sdk_package = Path(yourbot_sdk.__file__).parent
     return ImageSources(sdk_package=sdk_package, sandbox_dir=sandbox_dir)
 
 

@@ -187,8 +187,9 @@ class DockerWorker:
 
     async def _watch(self) -> None:
         try:
+            waited: dict[str, Any] = {}
             try:
-                await self._wait_task
+                waited = await self._wait_task
             except Exception as exc:
                 log.warning("worker %s: wait on the engine failed (%s); inspecting", self.name, exc)
             # the engine closes the attach stream once the process is gone; keep what it flushed
@@ -198,7 +199,11 @@ class DockerWorker:
                 attrs = await asyncio.to_thread(self._inspect)
                 state = attrs.get("State", {})
             except Exception as exc:
-                state = {"ExitCode": None, "Error": f"inspect failed: {exc}"}
+                # removed already (a sweep by another maidcore, `docker rm -f`): /wait still said how it ended
+                code = waited.get("StatusCode") if isinstance(waited, dict) else None
+                state = {"ExitCode": code} if isinstance(code, int) else {"ExitCode": None}
+                if not isinstance(code, int):
+                    state["Error"] = f"inspect failed: {exc}"
             await self._finish(state)
         except asyncio.CancelledError:
             raise

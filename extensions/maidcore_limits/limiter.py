@@ -26,9 +26,9 @@ import redis.asyncio
 from limits.errors import StorageError
 
 from maidcore.errors import InvalidArgument, RpcFailure
-from maidcore.layers.ratelimit import Bucket, Decision
+from maidcore.layers.ratelimit import Bucket, Decision, OverLimit
 from maidcore.scope import Scope
-from maidcore.settings import RateLimitSettings
+from maidcore_limits.settings import RateLimitSettings
 
 # A denied call may retry this much after the blocking entry leaves the window
 # (the storages compare with >=, so the exact instant is still refused).
@@ -78,6 +78,11 @@ class LimitsRateLimiter:
         self.settings = settings
         self.items = limit_items(settings)
         self.storage_uri = settings.storage_uri
+        self.over_limit = OverLimit(
+            delay=settings.over_limit_events == "delay",
+            bound_seconds=settings.delay_bound_seconds,
+            max_waiting=max(1, int(settings.events_per_second * settings.delay_bound_seconds)),
+        )
         # denied hits per (bucket, scope) in this process, for status output and metrics
         self.denied: Counter[tuple[Bucket, Scope]] = Counter()
         self.storage_calls: Counter[Scope] = Counter()  # decisions that went to an async storage (Redis), per scope
@@ -168,19 +173,6 @@ class LimitsRateLimiter:
             raise RpcFailure(f"limiter storage {where} is unreachable ({exc.storage_error})") from None
         return self._deny(bucket, scope, key, cost, until, time.time())
 
-    async def acquire(self, bucket: Bucket, scope: Scope, cost: int = 1, *, max_wait: float) -> Decision:
-        """Hit, waiting for the window to reopen as long as that fits in ``max_wait`` seconds.
-
-        For ``over_limit_events = "delay"``: the returned decision is allowed, or
-        denied with the wait that would have exceeded the bound.
-        """
-        deadline = time.monotonic() + max_wait
-        while True:
-            decision = await self.hit(bucket, scope, cost)
-            if decision.allowed or time.monotonic() + decision.retry_after > deadline:
-                return decision
-            await asyncio.sleep(decision.retry_after)
-
     def _key(self, bucket: Bucket, scope: Scope) -> str:
         """The storage key of one window, cached: building it costs more than the memory decision."""
         key = self._keys.get((bucket, scope))
@@ -215,35 +207,6 @@ class LimitsRateLimiter:
             return (float(raw) if raw is not None else time.time() - expiry) + expiry
         start, _count = await self._storage.get_moving_window(key, item.amount, expiry)
         return start + expiry
-
-    # --- status ------------------------------------------------------------------
-
-    def denied_counts(self) -> dict[str, dict[str, int]]:
-        """Denied hits in this process, ``{scope: {bucket: n}}``, for ``maidcore status`` and metrics."""
-        out: dict[str, dict[str, int]] = {}
-        for (bucket, scope), n in sorted(self.denied.items(), key=lambda kv: (str(kv[0][1]), kv[0][0])):
-            out.setdefault(str(scope), {})[bucket.value] = n
-        return out
-
-    def describe(self) -> dict[str, Any]:
-        """Limits, storage and denied counts as JSON-able data."""
-        return {
-            "limiter": self.name,
-            "strategy": "moving window",
-            "storage": masked_uri(self.storage_uri),
-            "limits": {bucket.value: str(item) for bucket, item in self.items.items()},
-            "denied": self.denied_counts(),
-        }
-
-    async def reset(self, scope: Scope) -> None:
-        """Forget every window of ``scope`` (tests, or an uninstall)."""
-        for bucket in self.items:
-            key = self._key(bucket, scope)
-            self._denials.pop(key, None)
-            if self._sync is not None:
-                self._storage.clear(key)
-            else:
-                await self._storage.clear(key)
 
     async def close(self) -> None:
         bridge = getattr(self._storage, "bridge", None)

@@ -28,11 +28,11 @@ from maidcore.layers.sandbox import (
     SandboxUnavailable,
     WorkerSpec,
 )
-from maidcore.settings import ProcessSettings
+from maidcore_process.settings import ProcessSettings
 
 log = logging.getLogger("maidcore.process")
 
-_SDK_NAME = "mmo-maid-sdk"
+_SDK_NAMES = frozenset({"yourbot-sdk", "mmo-maid-sdk"})
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -212,7 +212,7 @@ class ProcessBackend:
                     f"requirements.txt line {text!r} is not a PEP 508 requirement "
                     "(options, URLs and local paths are refused)"
                 )
-            if name != _SDK_NAME:  # satisfied by the platform's own SDK, never installed from the index
+            if name not in _SDK_NAMES:  # satisfied by the platform's own SDK, never installed from the index
                 wanted.append(text)
         Path(site_dir).mkdir(parents=True, exist_ok=True)
         if not wanted:

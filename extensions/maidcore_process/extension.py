@@ -7,16 +7,23 @@ from typing import TYPE_CHECKING
 from maidcore.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from maidcore.layers import RegisterSandboxBackend
-    from maidcore.platform import Platform
+    from maidcore.layers import LayerContext, RegisterSandboxBackend
+    from maidcore_process.settings import ProcessSettings
 
 
-def _factory(platform: Platform):
+def _factory(context: LayerContext[ProcessSettings]):
     from maidcore_process.backend import ProcessBackend
 
-    return ProcessBackend(platform.settings.process, max_line_bytes=platform.settings.runner.max_line_bytes)
+    return ProcessBackend(context.settings, max_line_bytes=context.max_line_bytes)
 
 
 @hookimpl
 def register_sandbox_backends(register: RegisterSandboxBackend) -> None:
-    register("process", _factory)
+    register("process", _factory, settings="process")
+
+
+@hookimpl
+def register_settings(register) -> None:
+    from maidcore_process.settings import ProcessSettings
+
+    register("process", ProcessSettings)

@@ -1,6 +1,6 @@
 """The default review checks, one ``register_review_checks`` implementation per check.
 
-Static checks come from ``mmo_maid_sdk._validate`` (the same code
+Static checks come from ``yourbot_sdk._validate`` (the same code
 ``mmo validate`` runs, so authors see what reviewers see); the platform-only
 ones compare with the previous published version. A third-party extension
 adds a check with exactly this hook.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from mmo_maid_sdk._validate import CHECKS, Bundle
+from yourbot_sdk._validate import CHECKS, Bundle
 
 from maidcore.hookspecs import hookimpl
 from maidcore.layers import BundleView, Finding, RegisterReviewCheck

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mmo_maid_sdk._validate._catalogue import effective_capabilities
-from mmo_maid_sdk._validate._manifest import proxy_domains
+from yourbot_sdk._validate._catalogue import effective_capabilities
+from yourbot_sdk._validate._manifest import proxy_domains
 
 from maidcore.capabilities import CATALOGUE, highest_tier
 from maidcore.layers import BundleView, Finding, Severity

@@ -6,7 +6,9 @@ each keep one open driver connection (``sqlite3`` or ``psycopg``). Reusing a
 connection per thread keeps the hot KV path close to the bare driver's speed;
 the SQLAlchemy ``engine`` (for SQLModel sessions and Alembic) is a separate pool.
 On SQLite, batched writes (``Database.batched``) go to one writer thread of their
-own instead, which commits everything queued since its last turn together.
+own instead, which commits everything queued since its last turn together. On
+PostgreSQL, single-statement writes queued together (``Database.pipelined``) go to
+the server as one pipeline in one transaction: one round trip, one commit.
 
 The one exception is short reads on SQLite (``Database.read_here``): a point read
 takes a few µs, the trip to a database thread and back tens of µs. In WAL mode a
@@ -47,6 +49,8 @@ _PROGRESS_STEP = 1_000
 # A read answered on the loop never suspends its caller; every this many, the caller yields once
 # (``Database.yield_now``) so a task reading in a tight loop cannot starve the others.
 LOOP_READS_PER_YIELD = 16
+# PostgreSQL: at most this many statements share one pipeline (one transaction, one commit)
+PIPELINE_MAX = 64
 
 
 class ReadElsewhere(Exception):
@@ -63,15 +67,15 @@ class DatabaseUrl:
     conninfo: str | None = None  # PostgreSQL only: a libpq URL for psycopg
 
     @classmethod
-    def resolve(cls, database_url: str | None, data_dir: Path) -> DatabaseUrl:
-        """``None`` means ``<data_dir>/maidcore.db``; otherwise ``sqlite:///path`` or ``postgresql://...``."""
-        if not database_url:
-            path = Path(data_dir) / "maidcore.db"
-            return cls("sqlite", f"sqlite:///{path}", sqlite_path=path)
+    def resolve(cls, database_url: str, data_dir: Path) -> DatabaseUrl:
+        """``sqlite:///path`` (``sqlite://`` alone: ``<data_dir>/maidcore.db``) or ``postgresql://...``."""
         scheme, sep, rest = database_url.partition("://")
         if not sep:
             raise ValueError(f"storage.database_url must be a URL such as postgresql://..., got {database_url!r}")
         scheme = scheme.lower()
+        if scheme == "sqlite" and not rest:
+            path = Path(data_dir) / "maidcore.db"
+            return cls("sqlite", f"sqlite:///{path}", sqlite_path=path)
         if scheme == "sqlite":
             database = sqlalchemy.engine.make_url(database_url).database
             if not database or database == ":memory:":
@@ -120,6 +124,7 @@ class Database:
         self._lock = threading.Lock()
         self._reads: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._writes: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._pipeline: list[tuple[Any, str, tuple[Any, ...], asyncio.Future[Any]]] = []  # PostgreSQL group commit
         # reads on the calling thread (SQLite in WAL mode only); see read_here
         self.read_here_enabled = self.dialect == "sqlite"
         self.loop_read_budget = LOOP_READ_BUDGET
@@ -407,6 +412,79 @@ class Database:
             if self.dialect == "postgresql":
                 self._drop_thread_connection()
             results = [(item[-1], None, exc) for item in batch]
+        loop.call_soon_threadsafe(_settle, results)
+
+    def pipelined(self, sql: str, args: tuple[Any, ...], order: Any = "") -> asyncio.Future[tuple[int, Any]]:
+        """PostgreSQL: one autocommit statement; its outcome is ``(rowcount, first row or None)``.
+
+        Statements queued in the same loop iteration go to one database thread and on to
+        the server as one pipeline in one transaction: one round trip and one commit for
+        all of them (group commit). They run in ``order`` (stable, so two statements with
+        the same order keep theirs): every batch takes its row locks in the same order,
+        so batches on different connections or nodes cannot deadlock. If any statement
+        fails, the transaction commits nothing and each statement runs again alone, so
+        every caller gets its own statement's outcome and nothing is applied twice.
+        """
+        if self._executor is None:
+            raise RuntimeError("the storage layer is not started; call `await storage.start()` first")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[int, Any]] = loop.create_future()
+        self._pipeline.append((order, sql, args, future))
+        if len(self._pipeline) == 1:
+            loop.call_soon(self._flush_pipeline, loop)
+        return future
+
+    def _flush_pipeline(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch, self._pipeline = self._pipeline, []
+        for start in range(0, len(batch), PIPELINE_MAX):
+            part = batch[start : start + PIPELINE_MAX]
+            try:
+                if self._executor is None:
+                    raise RuntimeError("the storage layer is closed")
+                self._executor.submit(self._run_pipeline, loop, part)
+            except RuntimeError as exc:  # closed (or shutting down): answer now rather than never
+                _settle([(future, None, exc) for *_rest, future in part])
+
+    def _run_pipeline(self, loop: asyncio.AbstractEventLoop, batch: list) -> None:
+        import psycopg
+
+        results: list[tuple[asyncio.Future, Any, BaseException | None]] = []
+        try:
+            conn = self._thread_connection()
+            if conn.closed:
+                self._drop_thread_connection()
+                conn = self._thread_connection()
+            if len(batch) > 1:
+                ordered = sorted(batch, key=lambda item: item[0])
+                try:
+                    with conn.pipeline():
+                        cursors = [conn.execute(sql, args) for _order, sql, args, _future in ordered]
+                    for cursor, (*_rest, future) in zip(cursors, ordered, strict=True):
+                        results.append(
+                            (future, (cursor.rowcount, cursor.fetchone() if cursor.description else None), None)
+                        )
+                except psycopg.Error:
+                    # nothing of the batch was committed: each statement again, alone, below
+                    results = []
+                    if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                        self._drop_thread_connection()
+                        conn = self._thread_connection()
+            if not results:
+                for _order, sql, args, future in batch:
+                    try:
+                        cursor = conn.execute(sql, args)
+                        results.append(
+                            (future, (cursor.rowcount, cursor.fetchone() if cursor.description else None), None)
+                        )
+                    except Exception as exc:
+                        results.append((future, None, exc))
+                        if conn.closed:
+                            self._drop_thread_connection()
+                            conn = self._thread_connection()
+        except Exception as exc:  # no connection at all
+            self._drop_thread_connection()
+            done = {id(f) for f, _v, _e in results}
+            results += [(future, None, exc) for *_rest, future in batch if id(future) not in done]
         loop.call_soon_threadsafe(_settle, results)
 
     async def run_plain(self, fn: Callable[..., T], *args: Any) -> T:

@@ -7,23 +7,31 @@ from typing import TYPE_CHECKING
 from maidcore.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from maidcore.layers import RegisterStorage
-    from maidcore.platform import Platform
+    from maidcore.layers import LayerContext, RegisterStorage
+    from maidcore_sqlmodel.settings import StorageSettings
 
 
-def _factory(platform: Platform):
+def _factory(context: LayerContext[StorageSettings]):
     from maidcore_sqlmodel.storage import SqlModelStorage
 
-    return SqlModelStorage(platform.settings.storage, platform.data_dir)
+    return SqlModelStorage(context.settings, context.data_dir)
 
 
 @hookimpl
 def register_storage(register: RegisterStorage) -> None:
-    register("sqlmodel", _factory)
+    register("sqlmodel", _factory, settings="storage")
 
 
 @hookimpl
 def register_commands(cli) -> None:
-    from maidcore_sqlmodel.cli import storage_group
+    from maidcore_sqlmodel.cli import db_command, storage_group
 
     cli.add_command(storage_group)
+    cli.add_command(db_command)
+
+
+@hookimpl
+def register_settings(register) -> None:
+    from maidcore_sqlmodel.settings import StorageSettings
+
+    register("storage", StorageSettings)

@@ -5,9 +5,10 @@ are invisible to every read and to the key quota, and a sweeper deletes them.
 Counters are atomic across threads, processes and nodes: SQLite serialises
 writers with ``BEGIN IMMEDIATE``, PostgreSQL locks the row (``FOR UPDATE``)
 and takes a per-scope advisory lock before counting keys for the quota. On
-PostgreSQL a ``set`` of a live key and a plain integer ``increment`` of one are
-single autocommit ``UPDATE`` statements (one round trip, the row lock of the
-statement itself); everything else takes that transaction.
+PostgreSQL a ``set`` of a live key, a plain integer ``increment`` of one and a
+``delete`` are single ``UPDATE``/``DELETE`` statements, sent together with the
+other callers' of the moment as one pipeline in one transaction (one round trip,
+one commit: ``Database.pipelined``); everything else takes that transaction.
 """
 
 from __future__ import annotations
@@ -338,17 +339,21 @@ class SqlKvStore:
             await self.delete(scope, key)
             return
         text = encode_value(value)
+        if self._pg:
+            # A live key: one UPDATE, sent with the other callers' single-statement writes of this
+            # moment as one pipeline (one round trip, one commit); it adds no key, so the quota has
+            # nothing to check. A new or expired key: its own transaction, below.
+            now = time.time()
+            args = (text, now + ttl if ttl else None, scope.server_id, scope.plugin_id, key, now)
+            updated, _row = await self.db.pipelined(self._update_sql, args, (scope.server_id, scope.plugin_id, key))
+            if not updated:
+                await self.db.run(self._put, scope, key, text, ttl)
+            return
         await self.db.batched(self._put, scope, key, text, ttl, write=True)
 
     def _put(self, conn: Any, scope: Scope, key: str, text: str, ttl: int) -> None:
         now = time.time()
         expires = now + ttl if ttl else None
-        if self._pg:
-            # A live key: one autocommit UPDATE (one round trip), atomic and durable on its own;
-            # it adds no key, so the quota has nothing to check. A new or expired key: below.
-            args = (text, expires, scope.server_id, scope.plugin_id, key, now)
-            if conn.execute(self._update_sql, args).rowcount:
-                return
         with self.db.write(conn, single=True):  # one key: one UPDATE or one INSERT changes data
             self._upsert(conn, scope, [(key, text)], expires, now)
 
@@ -383,7 +388,8 @@ class SqlKvStore:
     async def put_many(self, scope: Scope, entries: Mapping[str, JSON]) -> None:
         if not isinstance(entries, Mapping) or len(entries) > MAX_PUT_MANY:
             raise InvalidArgument("entries", f"an object of at most {MAX_PUT_MANY} key/value pairs")
-        encoded = [(check_key(k, "entries"), None if v is None else encode_value(v)) for k, v in entries.items()]
+        # in key order: every writer takes its row locks in the same order (no deadlock with a batch)
+        encoded = sorted((check_key(k, "entries"), None if v is None else encode_value(v)) for k, v in entries.items())
         if encoded:
             await self.db.run(self._put_many, scope, encoded)
 
@@ -397,6 +403,10 @@ class SqlKvStore:
 
     async def delete(self, scope: Scope, key: str) -> None:
         check_key(key)
+        if self._pg:
+            ids = (scope.server_id, scope.plugin_id, key)
+            await self.db.pipelined(self._delete_sql, ids, ids)
+            return
         await self.db.batched(self._delete, scope, key, write=True)
 
     def _delete(self, conn: Any, scope: Scope, key: str) -> None:
@@ -404,20 +414,27 @@ class SqlKvStore:
 
     async def increment(self, scope: Scope, key: str, amount: int | float = 1, path: str = "") -> int | float:
         check_key(key)
-        return await self.db.batched(self._increment, scope, key, _check_amount(amount), _split_path(path), write=True)
+        return await self._add(scope, key, _check_amount(amount), _split_path(path))
 
     async def decrement(self, scope: Scope, key: str, amount: int | float = 1) -> int | float:
         """``kv.decr``: a missing key becomes ``-amount``."""
         check_key(key)
-        return await self.db.batched(self._increment, scope, key, -_check_amount(amount), [], write=True)
+        return await self._add(scope, key, -_check_amount(amount), [])
+
+    async def _add(self, scope: Scope, key: str, amount: int | float, path: list[str]) -> int | float:
+        if not self._pg:
+            return await self.db.batched(self._increment, scope, key, amount, path, write=True)
+        if not path and type(amount) is int and -_INT62 <= amount <= _INT62:
+            # a plain integer of a live key: one UPDATE ... RETURNING in the moment's pipeline (see put)
+            ids = (scope.server_id, scope.plugin_id, key)
+            _count, row = await self.db.pipelined(self._add_sql, (amount, *ids, time.time()), ids)
+            if row is not None:
+                return int(row[0])
+            # missing, expired, not a plain integer, or too large: the general way
+        return await self.db.run(self._increment, scope, key, amount, path)
 
     def _increment(self, conn: Any, scope: Scope, key: str, amount: int | float, path: list[str]) -> int | float:
         ids = (scope.server_id, scope.plugin_id, key)
-        if self._pg and not path and type(amount) is int and -_INT62 <= amount <= _INT62:
-            row = conn.execute(self._add_sql, (amount, *ids, time.time())).fetchone()
-            if row is not None:
-                return int(row[0])
-            # missing, expired, not a plain integer, or too large: the general way below
         for _attempt in range(5):
             # Every way through changes data with one statement, as its last step. Inside a
             # group commit that needs no savepoint (and no context manager: this is the hot path).

@@ -6,22 +6,26 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
-from maidcore.settings import StorageSettings
 from maidcore_sqlmodel import migrate
-from maidcore_sqlmodel.database import Database, DatabaseUrl
+from maidcore_sqlmodel.database import Database
 from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral
 from maidcore_sqlmodel.kv import SqlKvStore
+from maidcore_sqlmodel.location import describe_database, locate_database
 from maidcore_sqlmodel.metrics import SqlMetricStore
 from maidcore_sqlmodel.records import SqlRecordStore
 from maidcore_sqlmodel.secrets import SqlSecretStore, load_master_key
+from maidcore_sqlmodel.settings import StorageSettings
 
 log = logging.getLogger(__name__)
 
 
 class SqlModelStorage:
-    """The default storage layer: SQLite in the data directory, or PostgreSQL when ``database_url`` says so.
+    """The default storage layer: an embedded PostgreSQL server, or the database ``database_url`` names.
 
+    With no ``database_url``, ``start()`` starts (or joins) the PostgreSQL server under
+    the data directory and ``close()`` lets go of it (see ``maidcore_sqlmodel.embedded``).
     ``ephemeral`` lives in process memory unless ``ephemeral_url`` names a Redis
     shared by several nodes. ``start()`` upgrades the schema to the newest
     migration before anything else touches the database.
@@ -32,7 +36,9 @@ class SqlModelStorage:
     def __init__(self, settings: StorageSettings | None = None, data_dir: Path | str = ".") -> None:
         self.settings = settings or StorageSettings()
         self.data_dir = Path(data_dir).expanduser()
-        url = DatabaseUrl.resolve(self.settings.database_url, self.data_dir)
+        self.location = locate_database(self.settings, self.data_dir)
+        self.embedded = self.location.embedded
+        url = self.location.url
         threads = self.settings.db_threads or (4 if url.dialect == "sqlite" else 16)
         self.db = Database(url, threads=threads, sqlite_synchronous=self.settings.sqlite_synchronous)
         self.kv = SqlKvStore(self.db)
@@ -48,11 +54,20 @@ class SqlModelStorage:
         self._sweeper: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
-        return f"<SqlModelStorage {self.db.dialect}>"
+        return f"<SqlModelStorage {self.location.kind}>"
 
     async def start(self) -> None:
         """Create the data directory, migrate to head, open the stores and start the expiry sweeper."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.start)
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()  # lets go of the embedded server (and stops it if we were its only user)
+            raise
+
+    async def _start(self) -> None:
         self.db.start()
         await self.db.run_plain(migrate.upgrade, self.db.engine)
         secret = self.settings.secrets_key.get_secret_value() if self.settings.secrets_key else None
@@ -68,6 +83,10 @@ class SqlModelStorage:
         from maidcore_sqlmodel.sql import make_sql_sandbox
 
         return make_sql_sandbox(self.db, self.settings, self.data_dir, master_key)
+
+    async def describe(self) -> dict[str, Any]:
+        """The database for ``maidcore status``: kind (embedded, external, sqlite), engine version, size."""
+        return await self.db.run(describe_database, self.location)
 
     async def sweep(self) -> None:
         """Delete expired KV keys and metric buckets past retention."""
@@ -95,3 +114,5 @@ class SqlModelStorage:
             await self.sql.close()
         await self.ephemeral.close()
         await asyncio.get_running_loop().run_in_executor(None, self.db.close)
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)

@@ -1,27 +1,24 @@
 """The ``maidcore`` command line (click).
 
 ``main`` loads the extensions once, builds the group from the core command
-modules (one per command family), the marketplace/token modules when present,
-and whatever extensions add through the ``register_commands`` hook.
+modules (one per command family, each exposing ``COMMANDS``) and whatever
+extensions add through the ``register_commands`` hook.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
 import click
 
 import maidcore
-from maidcore.cli import config, deadletters, installs, replay, secrets, serve, status
+from maidcore.cli import config, deadletters, installs, marketplace, replay, secrets, serve, status, tokens
 from maidcore.cli import extensions as extensions_cmd
 from maidcore.cli.state import CliState
 from maidcore.extensions import Extensions
 
-CORE_MODULES = (serve, extensions_cmd, config, installs, deadletters, status, replay, secrets)
-#: Command modules owned by other teams; each exposes ``COMMANDS`` (a tuple of click commands).
-OPTIONAL_MODULES = ("maidcore.cli.marketplace", "maidcore.cli.tokens")
+CORE_MODULES = (serve, extensions_cmd, config, installs, deadletters, status, replay, marketplace, tokens, secrets)
 
 
 def make_cli(extensions: Extensions | None = None) -> click.Group:
@@ -46,28 +43,9 @@ def make_cli(extensions: Extensions | None = None) -> click.Group:
     for module in CORE_MODULES:
         for command in module.COMMANDS:
             cli.add_command(command)
-    for name in OPTIONAL_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        for command in _module_commands(module):
-            cli.add_command(command)
     if extensions is not None:
         extensions.add_commands(cli)
     return cli
-
-
-def _module_commands(module: object) -> list[click.Command]:
-    commands = getattr(module, "COMMANDS", None)
-    if commands is not None:
-        return list(commands)
-    # fall back to the module's top-level click groups/commands that are not sub-commands of another
-    found = [v for v in vars(module).values() if isinstance(v, click.Command)]
-    nested = {id(c) for g in found if isinstance(g, click.Group) for c in g.commands.values()}
-    return [c for c in found if id(c) not in nested]
 
 
 def main(argv: list[str] | None = None) -> None:

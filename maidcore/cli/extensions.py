@@ -36,6 +36,10 @@ def extensions_report(state: CliState) -> dict:
         if error:
             entry["error"] = error
         layers[layer] = entry
+    try:
+        sections = {r.name: r.extension for r in exts.registrations("settings_section")}
+    except ExtensionError as exc:
+        sections = {"error": str(exc)}
     report = exts.report
     return {
         "loaded": [
@@ -48,6 +52,7 @@ def extensions_report(state: CliState) -> dict:
         "blocked": report.blocked,
         "missing": report.missing,
         "layers": layers,
+        "settings_sections": sections,
     }
 
 
@@ -86,6 +91,8 @@ def extensions_command(state: CliState, as_json: bool, tracebacks: bool) -> None
             click.echo(f"  {layer:16} all run: {registered}")
         if entry.get("error"):
             click.echo(f"  {'':16} error: {entry['error']}")
+    sections = ", ".join(f"[{name}] ({ext})" for name, ext in data["settings_sections"].items()) or "none"
+    click.echo(f"settings sections: {sections}")
 
 
 COMMANDS = (extensions_command,)

@@ -30,7 +30,7 @@ T = TypeVar("T")
 def _with_platform(state: CliState, fn: Callable[[Platform], Awaitable[T]]) -> T:
     async def body() -> T:
         async with storage_platform(state) as platform:
-            platform.review_checks = platform.extensions.review_checks()
+            platform.review_checks = platform.extensions.review_checks(platform.settings)
             return await fn(platform)
 
     try:
@@ -68,7 +68,7 @@ def review_command(state: CliState, path: Path, previous: Path | None, as_json: 
 
     Exits 1 when any finding is an error, 0 otherwise.
     """
-    checks = state.get_extensions().review_checks()
+    checks = state.get_extensions().review_checks(state.settings())
     report = review.review_path(checks, path, previous)
     if as_json:
         click.echo(json.dumps(report.as_dict()))

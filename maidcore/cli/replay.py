@@ -22,7 +22,7 @@ def replay_command(plugin: Path, events: Path, server_id, sandbox, python, grant
     "result"|"error"}) on stdout and the plugin's log lines on stderr. Exit
     code 0 only if every event was acked.
     """
-    from maidcore.runner.replay import replay
+    from maidcore.replay import replay
 
     grants = [c for item in grant for c in item.split(",") if c.strip()] or None
     code = replay(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import os
@@ -18,13 +17,14 @@ import maidcore
 from maidcore import installs
 from maidcore.cli.logfmt import configure
 from maidcore.cli.state import CliState, pass_state
-from maidcore.cli.status import runtime_file, status_file
+from maidcore.cli.status import describe_storage, runtime_file, status_file
+from maidcore.datadir_lock import DataDirBusy, DataDirLock
 from maidcore.extensions import ExtensionError
 from maidcore.platform import Platform, PlatformError
 
 log = logging.getLogger("maidcore.serve")
 
-#: Sample plugins installed on the emulator's demo guild.
+#: Sample plugins installed on the demo server of a local mode (the emulator's demo guild).
 EXAMPLES_DIR = Path(maidcore.__file__).resolve().parent.parent / "examples"
 
 
@@ -33,7 +33,7 @@ def example_bundles(root: Path = EXAMPLES_DIR) -> list[Path]:
 
 
 async def install_demo(platform: Platform, guild_id: str, root: Path = EXAMPLES_DIR) -> list[str]:
-    """Install every example plugin on the demo guild with all it requests; returns the installed ids."""
+    """Install every example plugin on the demo server with all it requests; returns the installed ids."""
     done = []
     for bundle in example_bundles(root):
         try:
@@ -68,21 +68,17 @@ async def start_web(platform: Platform) -> Any:
     return runner
 
 
-def _emulator_url(platform: Platform) -> str:
-    for attr in ("emulator_url", "page_url", "url"):
-        value = getattr(platform.events, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    s = platform.settings.discord
-    return f"http://{s.emulator_host}:{s.emulator_port}/"
-
-
 async def _write_status(platform: Platform, interval: float = 2.0) -> None:
     """Keep ``<data_dir>/status.json`` current so ``maidcore status`` works without the web API too."""
     path = status_file(platform.data_dir)
+    database: dict[str, Any] | None = None
+    beats = 0
     while True:
         stats = platform.runner.stats() if platform.runner is not None else {}
-        data = {"updated_at": datetime.now(UTC).isoformat(), **stats}
+        if beats % 15 == 0:  # the database's size moves slowly: ask every 30 s
+            database = await describe_storage(platform.storage)
+        beats += 1
+        data = {"updated_at": datetime.now(UTC).isoformat(), **stats, **({"database": database} if database else {})}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
         tmp.replace(path)
@@ -99,9 +95,22 @@ async def serve(
 ):
     """Start, wait for a stop signal, stop. Raises ``PlatformError`` when the platform cannot start.
 
+    Raises ``DataDirBusy``, having touched nothing, when another server holds the data directory.
     ``exiting``: the process ends after this returns (the CLI), so signals are ignored once stopped.
     """
     settings = state.settings()
+    with DataDirLock(settings.data_dir):
+        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting)
+
+
+async def _serve(
+    state: CliState,
+    settings: Any,
+    unsafe_no_isolation: bool,
+    web_enabled: bool,
+    ready: asyncio.Event | None,
+    exiting: bool,
+) -> None:
     platform = Platform(settings, extensions=state.get_extensions(), unsafe_no_isolation=unsafe_no_isolation or None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -116,11 +125,13 @@ async def serve(
         info: dict[str, Any] = {"pid": os.getpid(), "started_at": datetime.now(UTC).isoformat()}
         if web_runner is not None:
             info["web"] = _web_url(web_runner, settings.web.host)
-        if platform.emulator_mode:
-            info["emulator"] = _emulator_url(platform)
-            if settings.discord.demo:
-                guild = importlib.import_module("maidcore_discord.emulator").DEMO_GUILD_ID
-                info["demo_plugins"] = await install_demo(platform, guild)
+        local = platform.local
+        if local is not None:
+            info["local"] = local.name
+            if local.url:
+                info["emulator"] = local.url
+            if local.demo_server_id:
+                info["demo_plugins"] = await install_demo(platform, local.demo_server_id)
         marker.write_text(json.dumps(info), encoding="utf-8")
         log.info(
             "maidcore serving",
@@ -130,10 +141,11 @@ async def serve(
                 **{k: v for k, v in info.items() if k in ("web", "emulator")},
             },
         )
-        if platform.emulator_mode:
+        if local is not None:
             demo = info.get("demo_plugins")
-            extra = f" (demo guild: {', '.join(demo) or 'no example plugins found'})" if demo is not None else ""
-            click.echo(f"Discord emulator: open {info['emulator']}{extra}", err=True)
+            extra = f" (demo: {', '.join(demo) or 'no example plugins found'})" if demo is not None else ""
+            where = f"open {local.url}" if local.url else "running"
+            click.echo(f"{local.name}: {where}{extra}", err=True)
         if web_runner is not None:
             click.echo(f"web API: {info['web']}", err=True)
         if ready is not None:
@@ -172,14 +184,17 @@ def serve_command(
 ) -> None:
     """Run every configured layer, the runner and the installed plugins until SIGINT/SIGTERM.
 
-    With no Discord token the local emulator stands in for Discord; with
-    `discord.demo` on, every plugin under examples/ is installed on its demo guild.
+    When the event source runs in local mode (no Discord token: the emulator stands
+    in for Discord), its page is printed, and with `discord.demo` on every plugin
+    under examples/ is installed on the demo guild.
     """
     configure(log_format, log_level)
     if sandbox:
         state.overrides["sandbox_backend"] = sandbox
     try:
         asyncio.run(serve(state, unsafe_no_isolation=unsafe_no_isolation, web_enabled=not no_web, exiting=True))
+    except DataDirBusy as exc:  # one line, and nothing of the running server touched
+        raise click.ClickException(str(exc)) from None
     except (PlatformError, ExtensionError) as exc:
         log.error("maidcore cannot start: %s", exc)
         raise click.ClickException(str(exc)) from None

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from maidcore.extensions import ExtensionError, Extensions
 from maidcore.platform import Platform
-from maidcore.settings import Settings, mask_url
+from maidcore.settings import Settings, mask_url, settings_class
 
 T = TypeVar("T")
 
@@ -39,9 +39,13 @@ class CliState:
             if self.data_dir is not None:
                 values["data_dir"] = self.data_dir
             try:
-                settings = Settings(**values)
+                cls = settings_class(self.get_extensions().settings_sections())
+            except ExtensionError as exc:
+                raise click.ClickException(str(exc)) from None
+            try:
+                settings = cls(**values)
             except ValidationError as exc:
-                lines = "\n".join(_problem(e) for e in exc.errors())
+                lines = "\n".join(_problem(e, cls) for e in exc.errors())
                 raise click.ClickException(
                     f"invalid settings (MAIDCORE_* variables or {_config_path()}):\n{lines}"
                 ) from None
@@ -54,10 +58,16 @@ class CliState:
 _SECRET_PARTS = ("token", "key", "secret", "password")
 
 
-def _problem(error: Any) -> str:
+def _problem(error: Any, cls: type[Settings]) -> str:
     """One settings error: the dotted field, what is wrong, and the value given (never a secret's)."""
     field = ".".join(str(p) for p in error["loc"])
     text = f"  {field}: {error['msg']}"
+    if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+        sections = ", ".join(sorted(cls.sections())) or "none"
+        text += (
+            f" (neither a core setting nor the section of a loaded extension; extension sections: {sections};"
+            " see `maidcore extensions`)"
+        )
     given = error.get("input")
     if given is None or isinstance(given, dict) or any(part in field.lower() for part in _SECRET_PARTS):
         return text

@@ -8,7 +8,6 @@ server's ``GET /api/status`` and falls back to the file.
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -17,6 +16,7 @@ from typing import Any
 
 import click
 
+from maidcore import datadir_lock
 from maidcore.cli.state import CliState, pass_state, run, storage_platform
 
 RUNTIME_FILE = "serve.json"
@@ -33,13 +33,21 @@ def status_file(data_dir: Path) -> Path:
 
 
 def running_server(data_dir: Path) -> dict[str, Any] | None:
-    """The runtime file of a live ``maidcore serve`` on ``data_dir``, or ``None``."""
+    """The runtime file of a live ``maidcore serve`` on ``data_dir``, or ``None``.
+
+    Live means it holds the data directory's lock: a runtime file left by a killed
+    server (or a pid the system reused since) does not count.
+    """
+    holder = datadir_lock.holder(data_dir)
+    if holder is None:
+        return None
     path = runtime_file(data_dir)
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
-        os.kill(int(info["pid"]), 0)
+        if int(info["pid"]) != holder:
+            return {"pid": holder}  # still starting: no runtime file of its own yet
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return {"pid": holder}
     return info
 
 
@@ -86,12 +94,25 @@ def status_command(state: CliState, as_json: bool, token: str | None) -> None:
         click.echo(f"{key}: {json.dumps(value, default=str) if isinstance(value, dict | list) else value}")
 
 
+async def describe_storage(storage: Any) -> dict[str, Any] | None:
+    """The storage layer's ``describe()`` (its database: kind, engine, version, size), if it has one."""
+    describe = getattr(storage, "describe", None)
+    if describe is None:
+        return None
+    try:
+        return await describe()
+    except Exception as exc:  # status must show what it can
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 async def _from_records(state: CliState) -> dict[str, Any]:
     async with storage_platform(state) as platform:
         installs = await platform.records.list_installs()
         letters = await platform.records.list_dead_letters()
+        database = await describe_storage(platform.storage)
     return {
         "source": "records (no server running on this data directory)",
+        **({"database": database} if database else {}),
         "installs": len(installs),
         "installs_by_plugin": dict(Counter(f"{i.plugin_id} {i.version}" for i in installs)),
         "disabled_installs": sum(1 for i in installs if not i.enabled),

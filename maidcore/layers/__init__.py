@@ -7,10 +7,13 @@ in extensions and are registered through ``maidcore.hookspecs``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
-from maidcore.layers.events import EventSink, EventSource
-from maidcore.layers.ratelimit import Bucket, Decision, RateLimiter
+from pydantic import BaseModel
+
+from maidcore.layers.context import HandledEventTypes, LayerContext, RegisterLayer
+from maidcore.layers.events import EventSink, EventSource, InteractionOrigin, LocalMode
+from maidcore.layers.ratelimit import Bucket, Decision, OverLimit, RateLimiter
 from maidcore.layers.review import BundleView, Finding, ReviewCheck, Severity
 from maidcore.layers.sandbox import (
     DependencyInstallError,
@@ -31,14 +34,13 @@ from maidcore.layers.storage import (
     Storage,
 )
 
-if TYPE_CHECKING:
-    from maidcore.platform import Platform
-
-RegisterEventSource = Callable[[str, Callable[["Platform"], EventSource]], None]
-RegisterSandboxBackend = Callable[[str, Callable[["Platform"], SandboxBackend]], None]
-RegisterStorage = Callable[[str, Callable[["Platform"], Storage]], None]
-RegisterRateLimiter = Callable[[str, Callable[["Platform"], RateLimiter]], None]
+RegisterEventSource = RegisterLayer[EventSource]
+RegisterSandboxBackend = RegisterLayer[SandboxBackend]
+RegisterStorage = RegisterLayer[Storage]
+RegisterRateLimiter = RegisterLayer[RateLimiter]
 RegisterReviewCheck = Callable[[str, ReviewCheck], None]
+RegisterLocalMode = Callable[[str, Callable[[LayerContext[Any]], LocalMode | None]], None]
+RegisterSettings = Callable[[str, type[BaseModel]], None]
 
 __all__ = [
     "Bucket",
@@ -50,15 +52,23 @@ __all__ = [
     "EventSource",
     "ExitStatus",
     "Finding",
+    "HandledEventTypes",
+    "InteractionOrigin",
     "KvStore",
+    "LayerContext",
     "LineTooLong",
+    "LocalMode",
     "MetricStore",
+    "OverLimit",
     "RateLimiter",
     "RecordStore",
     "RegisterEventSource",
+    "RegisterLayer",
+    "RegisterLocalMode",
     "RegisterRateLimiter",
     "RegisterReviewCheck",
     "RegisterSandboxBackend",
+    "RegisterSettings",
     "RegisterStorage",
     "ReviewCheck",
     "SandboxBackend",

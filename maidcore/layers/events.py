@@ -1,34 +1,92 @@
 """Event sources: connect to Discord (or something that speaks like it).
 
-Inward, a source turns gateway events into SDK event payloads (the schema of
-``mmo_maid_sdk.events``) and hands them to the platform's ``EventSink``.
-Outward, it performs ``discord.*`` and ``interaction.*`` host calls and syncs
-slash commands.
+A source is an adapter. Inward, it turns what its service sends into SDK event
+payloads (the schema of ``yourbot_sdk.events``) and publishes them to the
+platform's ``EventSink``, and it says which servers it can act in. Outward, it
+performs ``discord.*`` / ``interaction.*`` host calls, syncs the slash
+commands the core asks for, and reports the messages it creates for a plugin.
+Platform policy — who owns an interaction, when commands change, which
+installs exist — is the core's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from maidcore.scope import Scope
 
 
+@dataclass(frozen=True)
+class InteractionOrigin:
+    """What a source knows about where an interaction came from, for the core to find its owner."""
+
+    message_id: str | None = None  # the message a component (button, select) sits on
+    message_interaction_id: str | None = None  # the interaction whose response created that message
+
+
 @runtime_checkable
 class EventSink(Protocol):
-    """Where a source delivers events; implemented by the runner's router."""
+    """Where a source delivers events and reports what it did; implemented by the runner's router."""
 
     async def publish(
-        self, event: dict[str, Any], *, target_plugin: str | None = None, event_type: str | None = None
-    ) -> None:
-        """Route one SDK event payload (``guild_id`` set).
+        self,
+        event: dict[str, Any],
+        *,
+        event_type: str | None = None,
+        target_plugin: str | None = None,
+        origin: InteractionOrigin | None = None,
+    ) -> int:
+        """Route one SDK event payload (``guild_id`` set); returns how many deliveries were queued.
 
         ``event_type`` names the event (``"message_create"``); it defaults to
         ``event["type"]``, which channel events use for the channel's type instead
-        (SDK schema, as in 0.5.x), so sources should always pass it.
-        ``target_plugin`` restricts delivery to one plugin: the owner of a slash
-        command, of the message a component sits on, or of the modal submitted.
+        (SDK schema, as in 0.5.x), so sources should always pass it. For an
+        ``interaction_create`` the core finds the owning plugin (pass ``origin``
+        for components); ``target_plugin`` overrides that for a source that
+        already knows (a replay of one plugin).
         """
+        ...
+
+    async def server_available(self, server_id: str) -> None:
+        """The source can act in ``server_id`` now (connected, or the bot joined it); the core syncs its commands."""
+        ...
+
+    def message_created(self, scope: Scope, message_id: str) -> None:
+        """A message the source created for ``scope`` (a send, an interaction response): its components route there."""
+        ...
+
+
+@runtime_checkable
+class LocalMode(Protocol):
+    """A local stand-in for the service an event source talks to (the Discord emulator, a file of events).
+
+    Offered through ``register_local_modes``. In local mode no real users are
+    served, so the platform relaxes the isolation policy (a non-isolating
+    sandbox needs no flag; an unavailable one falls back to
+    ``fallback_sandbox_backend``), ``maidcore serve`` prints where to open it,
+    and, when ``demo_server_id`` is set, installs the example plugins there.
+    """
+
+    name: str  # what stands in, for people ("Discord emulator")
+
+    @property
+    def url(self) -> str | None:
+        """Where a person opens it (once started); ``None`` if there is nothing to open."""
+        ...
+
+    @property
+    def demo_server_id(self) -> str | None:
+        """A server prepared for a demo, where ``maidcore serve`` installs ``examples/``; ``None`` for no demo."""
+        ...
+
+    async def start(self) -> None:
+        """Start the stand-in; the platform calls it just before the event source starts."""
+        ...
+
+    async def close(self) -> None:
+        """Stop it; called after the event source closed."""
         ...
 
 
@@ -37,7 +95,10 @@ class EventSource(Protocol):
     name: str
 
     async def start(self, sink: EventSink, event_types: frozenset[str]) -> None:
-        """Connect and start delivering. ``event_types`` are the types installed plugins handle (for intents)."""
+        """Connect and start delivering. ``event_types`` are the types installed plugins handle (for intents).
+
+        Call ``sink.server_available`` for each server the source can act in, now and when it joins one.
+        """
         ...
 
     async def close(self) -> None:
@@ -48,11 +109,17 @@ class EventSource(Protocol):
         """Perform a ``discord.*`` or ``interaction.*`` host method for ``scope``; return the RPC result.
 
         ``params`` were validated by the host API (capability, rate limit, SDK
-        cuts). Raises ``maidcore.errors`` classes: ``BotMissingPermission``,
-        ``DiscordApiFailed``, ``RateLimited``, ``InvalidArgument``.
+        cuts; for ``interaction.*``, that the interaction was delivered to
+        ``scope``). Report each message created for the plugin with
+        ``sink.message_created``. Raises ``maidcore.errors`` classes:
+        ``BotMissingPermission``, ``DiscordApiFailed``, ``RateLimited``,
+        ``InvalidArgument``.
         """
         ...
 
     async def sync_commands(self, server_id: str, commands: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
-        """Make the guild's slash commands exactly the union of ``commands`` (plugin id -> manifest commands)."""
+        """Make the guild's slash commands exactly the union of ``commands`` (plugin id -> manifest commands).
+
+        The core calls it when the server becomes available and whenever its installs' commands change.
+        """
         ...

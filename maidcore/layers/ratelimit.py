@@ -24,8 +24,34 @@ class Decision:
     remaining: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class OverLimit:
+    """What the router does with an event over its rate limit; a limiter declares it as ``over_limit``.
+
+    ``delay=False`` drops the event. ``delay=True`` delivers it later when it can
+    pass within ``bound_seconds``, with at most ``max_waiting`` events of one
+    (server, plugin) waiting at once; the others are dropped.
+    """
+
+    delay: bool = False
+    bound_seconds: float = 0.0
+    max_waiting: int = 0
+
+
+#: The policy of a limiter that declares none.
+DROP = OverLimit()
+
+
+def over_limit_policy(limiter: object) -> OverLimit:
+    """The limiter's ``over_limit`` policy (an optional attribute), ``DROP`` when it declares none."""
+    policy = getattr(limiter, "over_limit", None)
+    return policy if isinstance(policy, OverLimit) else DROP
+
+
 @runtime_checkable
 class RateLimiter(Protocol):
+    """Per (server, plugin) buckets; may also declare ``over_limit: OverLimit`` (default: drop such events)."""
+
     name: str
 
     async def hit(self, bucket: Bucket, scope: Scope, cost: int = 1) -> Decision:

@@ -54,4 +54,6 @@ class BundleView(Protocol):
 
 
 class ReviewCheck(Protocol):
+    """``check(bundle, previous)``; one registered with ``settings="section"`` also gets ``settings=<section>``."""
+
     def __call__(self, bundle: BundleView, previous: BundleView | None) -> Iterable[Finding]: ...

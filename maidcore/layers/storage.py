@@ -164,7 +164,11 @@ class RecordStore(Protocol):
 
 @runtime_checkable
 class Storage(Protocol):
-    """One storage layer: all six stores, opened and closed together."""
+    """One storage layer: all six stores, opened and closed together.
+
+    Optional: ``async def describe() -> dict`` — the database for ``maidcore status``
+    (``kind``, ``engine``, ``version``, ``size_bytes``, ``location``).
+    """
 
     name: str
     kv: KvStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from mmo_maid_sdk import _validate
+from yourbot_sdk import _validate
 
 from maidcore.layers import Finding, Severity
 

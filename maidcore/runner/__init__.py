@@ -1,8 +1,16 @@
 """The runner: workers, deliveries and the host API (architecture: "The path of one event").
 
-``Runner(platform)`` is the platform's ``EventSink``: the event source calls
-``publish``; the router picks the installs, the worker slots deliver with ids
-and track acks, and the host API answers every call the plugins make.
+``Runner(platform)`` is where the runner's parts are wired together; the parts
+themselves depend on narrow interfaces, never on the runner or the platform:
+
+- ``Router`` (the platform's ``EventSink``: sources publish to it) gets the
+  ``Tenants`` directory, the layers (``RunnerLayers``), interaction ownership
+  and the command sync;
+- each ``WorkerSlot`` gets ``SlotServices``, the callables it needs;
+- ``HostApi`` gets the tenants, the layers and interaction ownership, and for
+  the network methods a ``Network`` (host approvals, live installs, the way
+  WebSocket frames reach a plugin);
+- ``Scheduler`` gets the tenants; ``LogBook`` gets the storage.
 """
 
 from __future__ import annotations
@@ -11,19 +19,22 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maidcore.proxy.websocket import CAPABILITY as WS_CAPABILITY
 from maidcore.records import DeadLetter, InstallRecord
 from maidcore.runner.deliveries import Delivery
 from maidcore.runner.hostapi import HostApi
-from maidcore.runner.hostapi.network import HostApprovals
+from maidcore.runner.hostapi.network import HostApprovals, Network
 from maidcore.runner.logbook import LogBook
 from maidcore.runner.router import Router
 from maidcore.runner.scheduler import Scheduler
-from maidcore.runner.tenants import Tenant, VersionInfo
-from maidcore.runner.worker import WorkerSlot
+from maidcore.runner.tenants import Tenant, Tenants, VersionInfo
+from maidcore.runner.worker import SlotServices, WorkerSlot
 from maidcore.scope import Scope
+
+if TYPE_CHECKING:
+    from maidcore.platform import Platform
 
 log = logging.getLogger("maidcore.runner")
 
@@ -35,21 +46,53 @@ SettledObserver = Callable[[WorkerSlot, Delivery, bool], None]
 class Runner:
     """Routes events to plugin workers and serves their host calls."""
 
-    def __init__(self, platform: Any) -> None:
+    def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.settings = platform.settings.runner
         self.single = self.settings.mode == "single"
         self.counters: Counter[str] = Counter()
         self.scope_counters: dict[Scope, Counter[str]] = {}
-        self.tenants: dict[str, dict[str, Tenant]] = {}  # server -> plugin -> tenant
+        self.tenants = Tenants()
         self.slots: dict[tuple[str, str, str], WorkerSlot] = {}
         self.versions: dict[tuple[str, str], VersionInfo] = {}
-        self.hostapi = HostApi(self)
-        storage = getattr(platform, "storage", None)
-        self.approvals = HostApprovals(storage.records if storage is not None else None)
-        self.router = Router(self)
-        self.scheduler = Scheduler(self)
-        self.logs = LogBook(self)
+        self.approvals = HostApprovals(lambda: platform.storage.records)
+        network = Network(
+            layers=platform,
+            approvals=self.approvals,
+            tenant=self.tenants.get,
+            deliver_ws=self.deliver_ws,
+            proxy=platform.settings.proxy,
+            websocket=platform.settings.websocket,
+        )
+        self.hostapi = HostApi(
+            self.tenants, platform, platform.interactions, timeout=self.settings.call_timeout_seconds, network=network
+        )
+        self.router = Router(
+            tenants=self.tenants,
+            load_server=self.load_server,
+            layers=platform,
+            interactions=platform.interactions,
+            command_sync=platform.command_sync,
+            counters=self.counters,
+            count_scope=self.count_scope,
+            spawn=self.spawn,
+        )
+        self.scheduler = Scheduler(self.tenants, self.settings.min_schedule_interval_seconds)
+        self.logs = LogBook(lambda: platform.storage, self.settings.log_flush_seconds)
+        self.slot_services = SlotServices(
+            settings=self.settings,
+            spawn=lambda spec: platform.sandbox.spawn(spec),
+            tenant=self.tenants.get,
+            serve=self.hostapi.handle,
+            registered=self.slot_registered,
+            settled=self.delivery_settled,
+            dead_letter=self.dead_letter,
+            store_log=self.logs.add,
+            logged=self.observe_log,
+            stderr=self.observe_stderr,
+            count=self._count,
+            background=self.spawn,
+        )
         self.settled_observers: list[SettledObserver] = []
         self.log_observers: list[Callable[[WorkerSlot, str, str, str], None]] = []
         self.stderr_observers: list[Callable[[WorkerSlot, str], None]] = []
@@ -58,17 +101,6 @@ class Runner:
         self._install_lock = asyncio.Lock()
         self._started = False
         self._closing = False
-
-    # -- EventSink -----------------------------------------------------------------
-
-    async def publish(
-        self, event: dict[str, Any], *, target_plugin: str | None = None, event_type: str | None = None
-    ) -> None:
-        """Route one SDK event payload to the installs of its server (waits while a worker's queue is full)."""
-        if self._closing:
-            self.counters["dropped_closing"] += 1
-            return
-        await self.router.publish(event, target_plugin, event_type)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -87,6 +119,7 @@ class Runner:
         if self._closing:
             return
         self._closing = True
+        self.router.closing = True
         await self.scheduler.close()
         grace = self.settings.shutdown_grace_seconds
         await asyncio.gather(*(slot.stop(grace) for slot in list(self.slots.values())), return_exceptions=True)
@@ -102,12 +135,13 @@ class Runner:
     async def load_server(self, server_id: str) -> dict[str, Tenant]:
         """The installs of a server this runner has not seen yet (another process may have added them)."""
         async with self._install_lock:
-            if server_id in self.tenants:
-                return self.tenants[server_id]
+            known = self.tenants.of_server(server_id)
+            if known is not None:
+                return known
             records = await self.platform.storage.records.list_installs(server_id=server_id)
         for record in records:
             await self._apply(server_id, record.plugin_id, record, announce=False)
-        return self.tenants.setdefault(server_id, {})
+        return self.tenants.loaded(server_id)
 
     async def _version_info(self, plugin_id: str, version: str) -> VersionInfo | None:
         key = (plugin_id, version)
@@ -124,8 +158,9 @@ class Runner:
         key = (info.plugin_id, info.version, boot_server)
         slot = self.slots.get(key)
         if slot is None:
-            slot = self.slots[key] = WorkerSlot(self, info, boot_server=boot_server)
+            slot = self.slots[key] = WorkerSlot(self.slot_services, info, boot_server=boot_server)
             slot.start()
+            self._event_types_changed()
         return slot
 
     async def _apply(self, server_id: str, plugin_id: str, record: InstallRecord | None, *, announce: bool) -> None:
@@ -133,7 +168,7 @@ class Runner:
         if record is None:
             if old is None:
                 return
-            del self.tenants[server_id][plugin_id]
+            self.tenants.remove(server_id, plugin_id)
             if announce:
                 old.slot.notify_lifecycle(old, "uninstall")
             self.scheduler.tenant_changed(None, old)
@@ -148,7 +183,7 @@ class Runner:
         tenant = Tenant.build(record, info, slot)
         if old is not None and old.slot is slot and old.enabled == tenant.enabled:
             tenant.enabled_at = old.enabled_at
-        self.tenants.setdefault(server_id, {})[plugin_id] = tenant
+        self.tenants.put(tenant)
         if announce:
             if old is None or old.slot is not slot:
                 slot.notify_lifecycle(tenant, "install")
@@ -190,10 +225,19 @@ class Runner:
         self.spawn(broker.close_scope(scope, why))
 
     def _release_if_unused(self, slot: WorkerSlot) -> None:
-        if any(t.slot is slot for t in self.all_tenants()):
+        if self.tenants.uses(slot):
             return
         self.slots.pop(slot.key, None)
         self.spawn(slot.stop(self.settings.shutdown_grace_seconds))
+        self._event_types_changed()
+
+    def slot_registered(self, slot: WorkerSlot) -> None:
+        """A (re)started worker announced its handlers and schedules (``plugin.register``)."""
+        self.scheduler.slot_registered(slot)
+        self._event_types_changed()
+
+    def _event_types_changed(self) -> None:
+        self.platform.event_types.update(self.event_types())
 
     def event_types(self) -> frozenset[str]:
         """Types the installed plugins handle, once every worker registered; empty (= all types) before."""
@@ -207,21 +251,16 @@ class Runner:
         tenant = self.tenant(scope.server_id, scope.plugin_id)
         if tenant is None or not tenant.enabled or WS_CAPABILITY not in tenant.capabilities:
             return False
-        hold = self.platform.settings.websocket.attribution_seconds
-        await tenant.slot.deliver_ws(tenant, event, params, hold_seconds=hold)
+        settings = self.platform.settings.websocket
+        await tenant.slot.deliver_ws(
+            tenant, event, params, hold_seconds=settings.attribution_seconds, max_pending=settings.max_pending_frames
+        )
         return True
 
     # -- lookups ---------------------------------------------------------------------
 
     def tenant(self, server_id: str, plugin_id: str) -> Tenant | None:
-        tenants = self.tenants.get(server_id)
-        return None if tenants is None else tenants.get(plugin_id)
-
-    def all_tenants(self) -> list[Tenant]:
-        return [t for tenants in self.tenants.values() for t in tenants.values()]
-
-    def tenants_of(self, slot: WorkerSlot) -> list[Tenant]:
-        return [t for t in self.all_tenants() if t.slot is slot and t.enabled]
+        return self.tenants.get(server_id, plugin_id)
 
     # -- dashboards --------------------------------------------------------------------
 
@@ -239,12 +278,12 @@ class Runner:
 
     # -- outcomes ----------------------------------------------------------------------
 
-    def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, *, acked: bool) -> None:
+    def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, acked: bool) -> None:
         self.counters["acked" if acked else "dead_lettered"] += 1
         for observer in self.settled_observers:
             observer(slot, delivery, acked)
 
-    def dead_letter(self, slot: WorkerSlot, delivery: Delivery, error: str, *, attempts: int) -> None:
+    def dead_letter(self, slot: WorkerSlot, delivery: Delivery, error: str, attempts: int) -> None:
         """Keep an event that could not be delivered (listable with ``maidcore dead-letters``)."""
         letter = DeadLetter(
             id=None,
@@ -260,7 +299,10 @@ class Runner:
         write = self.spawn(self.platform.storage.records.add_dead_letter(letter))
         self._writes.add(write)
         write.add_done_callback(self._writes.discard)
-        self.delivery_settled(slot, delivery, acked=False)
+        self.delivery_settled(slot, delivery, False)
+
+    def _count(self, name: str, n: int) -> None:
+        self.counters[name] += n
 
     def count_scope(self, scope: Scope, name: str, n: int = 1) -> None:
         counters = self.scope_counters.get(scope)
@@ -296,7 +338,7 @@ class Runner:
         async def idle() -> None:
             while True:
                 await asyncio.gather(*(slot.window.wait_idle() for slot in list(self.slots.values())))
-                if self.router._delayed:
+                if self.router.delayed:
                     await asyncio.sleep(0.05)
                     continue
                 if self._writes:

@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from maidcore.records import PluginLog
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
-    from maidcore.runner import Runner
+    from maidcore.layers import Storage
 
 log = logging.getLogger("maidcore.runner")
 
@@ -24,12 +25,13 @@ METRIC_PREFIX = "maidcore."
 class LogBook:
     """Buffers ``plugin.log`` lines for ``records.add_logs`` and per-scope counters for ``metrics.record``."""
 
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-        self.period = runner.settings.log_flush_seconds
+    def __init__(self, storage: Callable[[], Storage], period: float) -> None:
+        self._storage = storage
+        self.period = period
         self._logs: deque[PluginLog] = deque()
         self._metrics: Counter[tuple[Scope, str]] = Counter()
         self._task: asyncio.Task[None] | None = None
+        self._flushing = asyncio.Lock()  # a flush returns only after what was buffered before it is stored
         self.dropped = 0
         self.stored = 0
 
@@ -52,7 +54,11 @@ class LogBook:
             await self.flush()
 
     async def flush(self) -> None:
-        storage = self.runner.platform.storage
+        async with self._flushing:  # else a flush could return while the periodic one still stores our lines
+            await self._flush()
+
+    async def _flush(self) -> None:
+        storage = self._storage()
         while self._logs:
             batch = [self._logs.popleft() for _ in range(min(BATCH, len(self._logs)))]
             try:

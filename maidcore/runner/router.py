@@ -1,32 +1,61 @@
-"""The router: which installs get an event, at what rate, with which tenant fields (architecture step 2)."""
+"""The router: which installs get an event, at what rate, with which tenant fields (architecture step 2).
+
+It is the platform's ``EventSink``: event sources publish to it, tell it which
+servers they can act in (the command sync takes it from there) and report the
+messages they create (interaction ownership records them).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from maidcore.layers.ratelimit import Bucket
+from maidcore.layers.events import InteractionOrigin
+from maidcore.layers.ratelimit import Bucket, over_limit_policy
 from maidcore.runner.deliveries import Delivery, new_event_id
+from maidcore.scope import Scope
 
 if TYPE_CHECKING:
-    from maidcore.runner import Runner
-    from maidcore.runner.tenants import Tenant
+    from maidcore.command_sync import CommandSync
+    from maidcore.interactions import InteractionOwners
+    from maidcore.runner.layers import RunnerLayers
+    from maidcore.runner.tenants import Tenant, Tenants
 
 log = logging.getLogger("maidcore.runner.router")
 
 
 class Router:
-    """Implements ``EventSink.publish`` for the runner."""
+    """The ``EventSink`` of the platform."""
 
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-        self.limiter = runner.platform.limiter
-        limits = runner.platform.settings.limits
-        self.delay = limits.over_limit_events == "delay"
-        self.delay_bound = limits.delay_bound_seconds
-        self.delay_cap = max(1, int(limits.events_per_second * limits.delay_bound_seconds))
-        self._delayed: dict[Any, int] = {}  # scope -> events waiting out the limit
+    def __init__(
+        self,
+        *,
+        tenants: Tenants,
+        load_server: Callable[[str], Awaitable[dict[str, Tenant]]],
+        layers: RunnerLayers,
+        interactions: InteractionOwners,
+        command_sync: CommandSync,
+        counters: Counter[str],
+        count_scope: Callable[[Scope, str], None],
+        spawn: Callable[[Coroutine[Any, Any, Any]], Any],
+    ) -> None:
+        self.tenants = tenants
+        self.load_server = load_server  # read a server's installs the first time one of its events arrives
+        self.interactions = interactions
+        self.command_sync = command_sync
+        self.counters = counters
+        self.count_scope = count_scope
+        self.spawn = spawn
+        self.closing = False
+        self.limiter = layers.limiter
+        policy = over_limit_policy(self.limiter)
+        self.delay = policy.delay
+        self.delay_bound = policy.bound_seconds
+        self.delay_cap = max(1, policy.max_waiting)
+        self.delayed: dict[Scope, int] = {}  # scope -> events waiting out the limit
 
     def delivery(self, tenant: Tenant, event: dict[str, Any], event_type: str) -> Delivery:
         event_id = new_event_id()
@@ -39,13 +68,28 @@ class Router:
             event=event,
         )
 
+    async def server_available(self, server_id: str) -> None:
+        await self.command_sync.server_available(server_id)
+
+    def message_created(self, scope: Scope, message_id: str) -> None:
+        self.interactions.message_created(scope, message_id)
+
     async def publish(
-        self, event: dict[str, Any], target_plugin: str | None = None, event_type: str | None = None
+        self,
+        event: dict[str, Any],
+        *,
+        event_type: str | None = None,
+        target_plugin: str | None = None,
+        origin: InteractionOrigin | None = None,
     ) -> int:
         """Route one event; returns how many deliveries were queued. Waits while a target's queue is full.
 
-        ``event_type`` defaults to ``event["type"]`` (channel events hold the channel type there).
+        ``event_type`` defaults to ``event["type"]`` (channel events hold the channel type there). An
+        interaction goes to its owner only (``maidcore.interactions``) unless ``target_plugin`` names one.
         """
+        if self.closing:
+            self.counters["dropped_closing"] += 1
+            return 0
         server = event.get("guild_id")
         if event_type is None:
             event_type = event.get("type")
@@ -54,11 +98,23 @@ class Router:
                 "dropping an event without a string type and guild_id: %r",
                 {k: event.get(k) for k in ("type", "guild_id")},
             )
-            self.runner.counters["invalid_events"] += 1
+            self.counters["invalid_events"] += 1
             return 0
-        tenants = self.runner.tenants.get(server)
+        if event_type == "interaction_create":
+            target_plugin = await self.interactions.route(event, target_plugin=target_plugin, origin=origin)
+            if target_plugin is None:
+                log.warning(
+                    "no installed plugin owns interaction %s (type %s, %s) in server %s; not delivered",
+                    event.get("interaction_id"),
+                    event.get("interaction_type"),
+                    event.get("command_name") or event.get("custom_id"),
+                    server,
+                )
+                self.counters["unowned_interactions"] += 1
+                return 0
+        tenants = self.tenants.of_server(server)
         if tenants is None:
-            tenants = await self.runner.load_server(server)
+            tenants = await self.load_server(server)
         if target_plugin is not None:
             candidates = [tenants[target_plugin]] if target_plugin in tenants else []
         else:
@@ -70,7 +126,7 @@ class Router:
             if not tenant.enabled or not slot.handles(event_type):
                 continue
             if slot.parked:
-                self.runner.counters["dropped_parked"] += 1
+                self.counters["dropped_parked"] += 1
                 continue
             decision = limiter.hit_nowait(Bucket.EVENTS, tenant.scope, 1)
             if decision is None:
@@ -80,17 +136,17 @@ class Router:
                 continue
             if await slot.submit(self.delivery(tenant, event, event_type)):
                 queued += 1
-        self.runner.counters["published"] += 1
+        self.counters["published"] += 1
         return queued
 
     def _over_limit(self, tenant: Tenant, event: dict[str, Any], event_type: str, retry_after: float) -> None:
         scope = tenant.scope
-        if self.delay and retry_after <= self.delay_bound and self._delayed.get(scope, 0) < self.delay_cap:
-            self._delayed[scope] = self._delayed.get(scope, 0) + 1
-            self.runner.count_scope(scope, "events_delayed")
-            self.runner.spawn(self._deliver_later(tenant, event, event_type, retry_after))
+        if self.delay and retry_after <= self.delay_bound and self.delayed.get(scope, 0) < self.delay_cap:
+            self.delayed[scope] = self.delayed.get(scope, 0) + 1
+            self.count_scope(scope, "events_delayed")
+            self.spawn(self._deliver_later(tenant, event, event_type, retry_after))
         else:
-            self.runner.count_scope(scope, "events_dropped")
+            self.count_scope(scope, "events_dropped")
 
     async def _deliver_later(self, tenant: Tenant, event: dict[str, Any], event_type: str, wait: float) -> None:
         scope = tenant.scope
@@ -101,17 +157,17 @@ class Router:
                 await asyncio.sleep(max(wait, 0.001))
                 decision = await self.limiter.hit(Bucket.EVENTS, scope, 1)
                 if decision.allowed:
-                    current = self.runner.tenant(scope.server_id, scope.plugin_id)
+                    current = self.tenants.get(scope.server_id, scope.plugin_id)
                     if current is not None and current.enabled:
                         await current.slot.submit(self.delivery(current, event, event_type))
                     return
                 if loop.time() + decision.retry_after > deadline:
-                    self.runner.count_scope(scope, "events_dropped")
+                    self.count_scope(scope, "events_dropped")
                     return
                 wait = decision.retry_after
         finally:
-            left = self._delayed.get(scope, 1) - 1
+            left = self.delayed.get(scope, 1) - 1
             if left > 0:
-                self._delayed[scope] = left
+                self.delayed[scope] = left
             else:
-                self._delayed.pop(scope, None)
+                self.delayed.pop(scope, None)

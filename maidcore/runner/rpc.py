@@ -90,12 +90,6 @@ class Connection:
         self._outbox.append(encode(message))
         self._wake.set()
 
-    def send_raw(self, data: bytes) -> None:
-        if self._closed:
-            return
-        self._outbox.append(data)
-        self._wake.set()
-
     def notify(self, method: str, params: dict[str, Any]) -> None:
         self.send(notification(method, params))
 

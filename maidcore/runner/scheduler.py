@@ -27,8 +27,7 @@ from maidcore.runner.cron import CronSpec
 from maidcore.runner.deliveries import Delivery, new_event_id
 
 if TYPE_CHECKING:
-    from maidcore.runner import Runner
-    from maidcore.runner.tenants import Tenant
+    from maidcore.runner.tenants import Tenant, Tenants
     from maidcore.runner.worker import WorkerSlot
 
 log = logging.getLogger("maidcore.runner.scheduler")
@@ -37,9 +36,11 @@ Key = tuple[str, str, str]  # (server, plugin, task name)
 
 
 class Scheduler:
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-        self.min_interval = runner.settings.min_schedule_interval_seconds
+    """Ticks and cron firings for the ``tenants`` the runner serves."""
+
+    def __init__(self, tenants: Tenants, min_interval: float) -> None:
+        self.tenants = tenants
+        self.min_interval = min_interval
         self._due: dict[Key, tuple[float, float]] = {}  # key -> (next due monotonic, period)
         self._cron_fired: dict[Key, datetime] = {}  # key -> last fired minute
         self._cron_specs: dict[str, CronSpec | None] = {}
@@ -69,7 +70,7 @@ class Scheduler:
         registration = slot.registration
         if registration is None:
             return
-        for tenant in self.runner.tenants_of(slot):
+        for tenant in self.tenants.enabled_on(slot):
             for name, interval in registration.schedules.items():
                 period = self._period(interval)
                 self._due[(tenant.scope.server_id, slot.plugin_id, name)] = (now + period, period)
@@ -126,7 +127,7 @@ class Scheduler:
                 continue
             missed = math.floor((now - due) / period)
             self._due[key] = (due + (missed + 1) * period, period)
-            tenant = self.runner.tenant(key[0], key[1])
+            tenant = self.tenants.get(key[0], key[1])
             if tenant is None or not tenant.enabled:
                 del self._due[key]
                 continue
@@ -139,7 +140,7 @@ class Scheduler:
         minute = minute.astimezone(UTC).replace(second=0, microsecond=0)
         scheduled_at = minute.isoformat().replace("+00:00", "Z")
         sent = 0
-        for tenant in self.runner.all_tenants():
+        for tenant in self.tenants.all():
             if not tenant.enabled or not tenant.info.crons:
                 continue
             if tenant.slot.registration is None and tenant.slot.boot_server:

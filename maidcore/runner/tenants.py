@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmo_maid_sdk._validate._manifest import proxy_domains
+from yourbot_sdk._validate._manifest import proxy_domains
 
 from maidcore.capabilities import effective
 from maidcore.records import InstallRecord, VersionRecord
@@ -122,3 +122,39 @@ class Tenant:
                 "capabilities": sorted(caps),
             },
         )
+
+
+class Tenants:
+    """Every install the runner serves, by server then plugin: the lookup on the event path."""
+
+    def __init__(self) -> None:
+        self._by_server: dict[str, dict[str, Tenant]] = {}
+
+    def get(self, server_id: str, plugin_id: str) -> Tenant | None:
+        tenants = self._by_server.get(server_id)
+        return None if tenants is None else tenants.get(plugin_id)
+
+    def of_server(self, server_id: str) -> dict[str, Tenant] | None:
+        """The server's tenants by plugin id; ``None`` while its installs were never read."""
+        return self._by_server.get(server_id)
+
+    def loaded(self, server_id: str) -> dict[str, Tenant]:
+        """The server's tenants, noting that its installs were read (even if it has none)."""
+        return self._by_server.setdefault(server_id, {})
+
+    def put(self, tenant: Tenant) -> None:
+        self.loaded(tenant.scope.server_id)[tenant.scope.plugin_id] = tenant
+
+    def remove(self, server_id: str, plugin_id: str) -> None:
+        self._by_server.get(server_id, {}).pop(plugin_id, None)
+
+    def all(self) -> list[Tenant]:
+        return [t for tenants in self._by_server.values() for t in tenants.values()]
+
+    def enabled_on(self, slot: WorkerSlot) -> list[Tenant]:
+        """The enabled tenants a worker slot serves."""
+        return [t for t in self.all() if t.slot is slot and t.enabled]
+
+    def uses(self, slot: WorkerSlot) -> bool:
+        """Whether any tenant (enabled or not) is served by ``slot``."""
+        return any(t.slot is slot for t in self.all())

@@ -3,7 +3,8 @@
 A slot is one plugin version in pool mode (serving every server that
 installed it) or one install in single mode. The slot outlives its worker
 processes: deliveries wait in its window while a replacement starts, and the
-un-acked ones are redelivered to it.
+un-acked ones are redelivered to it. A slot never sees the runner: it gets the
+few callables it needs as ``SlotServices``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -24,9 +26,9 @@ from maidcore.records import PluginLog
 from maidcore.runner.attribution import CORRELATION, Attribution
 from maidcore.runner.deliveries import Delivery, Window
 from maidcore.runner.rpc import Connection, RemoteError, decode, error_response, notification
+from maidcore.settings import RunnerSettings
 
 if TYPE_CHECKING:
-    from maidcore.runner import Runner
     from maidcore.runner.tenants import Tenant, VersionInfo
 
 log = logging.getLogger("maidcore.runner")
@@ -83,17 +85,35 @@ class Registration:
         )
 
 
+@dataclass(frozen=True)
+class SlotServices:
+    """What a worker slot needs from around it, as callables (the runner provides them)."""
+
+    settings: RunnerSettings
+    spawn: Callable[[WorkerSpec], Awaitable[Worker]]  # the sandbox backend starts a worker
+    tenant: Callable[[str, str], Tenant | None]  # (server, plugin) -> its install (single mode boots with its grant)
+    serve: Callable[[WorkerSlot, Connection, dict[str, Any]], None]  # the host API answers one request
+    registered: Callable[[WorkerSlot], None]  # the worker sent plugin.register
+    settled: Callable[[WorkerSlot, Delivery, bool], None]  # a delivery ended: acked (True) or dead-lettered
+    dead_letter: Callable[[WorkerSlot, Delivery, str, int], None]  # keep an undeliverable event (reason, attempts)
+    store_log: Callable[[PluginLog], None]  # a plugin log line, stored in batches
+    logged: Callable[[WorkerSlot, str, str, str], None]  # plugin.log observers (server, level, message)
+    stderr: Callable[[WorkerSlot, str], None]  # stderr observers
+    count: Callable[[str, int], None]  # the runner's counters
+    background: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]]  # a task the runner awaits on close
+
+
 class WorkerSlot:
     """One supervised worker and its deliveries."""
 
-    def __init__(self, runner: Runner, info: VersionInfo, *, boot_server: str = "") -> None:
-        self.runner = runner
+    def __init__(self, services: SlotServices, info: VersionInfo, *, boot_server: str = "") -> None:
+        self.services = services
         self.info = info
         self.plugin_id = info.plugin_id
         self.version = info.version
         self.boot_server = boot_server  # "" in pool mode
         self.key = (info.plugin_id, info.version, boot_server)
-        settings = runner.settings
+        settings = services.settings
         self.settings = settings
         self.window = Window(settings.max_in_flight, settings.queue_size, self._send)
         self.attribution = Attribution(self.window, boot_server=boot_server)
@@ -162,7 +182,7 @@ class WorkerSlot:
             # the slot stopped while this delivery waited for room: keep it as a dead letter, never strand it
             self.window.waiting.remove(delivery)
             reason = self.park_reason or "the plugin version was shut down"
-            self.runner.dead_letter(self, delivery, reason, attempts=delivery.attempt)
+            self.services.dead_letter(self, delivery, reason, delivery.attempt)
         return True
 
     def _send(self, delivery: Delivery) -> bool:
@@ -176,7 +196,7 @@ class WorkerSlot:
 
     def boot_params(self) -> dict[str, Any]:
         if self.boot_server:
-            tenant = self.runner.tenant(self.boot_server, self.plugin_id)
+            tenant = self.services.tenant(self.boot_server, self.plugin_id)
             caps = sorted(tenant.capabilities) if tenant is not None else []
         else:
             caps = sorted(self.info.capabilities)
@@ -218,7 +238,7 @@ class WorkerSlot:
                     settings.restart_backoff_max_seconds,
                 )
                 log.warning("%s: worker ended (%s); restarting in %.2fs", self, detail, delay)
-                self.runner.logs.add(PluginLog("", self.plugin_id, "error", f"worker crashed: {detail}"[:4000]))
+                self.services.store_log(PluginLog("", self.plugin_id, "error", f"worker crashed: {detail}"[:4000]))
                 self.state = SlotState.BACKOFF
                 self._wakeup.clear()
                 if self._stopping:  # stop() may have woken us before the clear
@@ -244,7 +264,7 @@ class WorkerSlot:
             labels={"maidcore.plugin": self.plugin_id, "maidcore.version": self.version},
         )
         try:
-            worker = await self.runner.platform.sandbox.spawn(spec)
+            worker = await self.services.spawn(spec)
         except Exception as exc:
             log.warning("%s: could not start a worker: %s", self, exc)
             return f"could not start: {exc.__class__.__name__}: {exc}"
@@ -341,18 +361,18 @@ class WorkerSlot:
             text = line.decode("utf-8", "replace").rstrip()
             self.stderr_tail.append(text[:500])
             plugin_log.info("%s %s", prefix, text)
-            self.runner.observe_stderr(self, text)
+            self.services.stderr(self, text)
             now = time.monotonic()
             if now - window_start > STDERR_WINDOW_SECONDS:
                 if skipped:
                     note = (
                         f"{skipped} stderr lines not stored (over {STDERR_LINES_STORED} per {STDERR_WINDOW_SECONDS:g}s)"
                     )
-                    self.runner.logs.add(PluginLog("", self.plugin_id, "warning", note, {"stream": "stderr"}))
+                    self.services.store_log(PluginLog("", self.plugin_id, "warning", note, {"stream": "stderr"}))
                 window_start, stored, skipped = now, 0, 0
             if stored < STDERR_LINES_STORED:
                 stored += 1
-                self.runner.logs.add(PluginLog("", self.plugin_id, "debug", text[:4000], {"stream": "stderr"}))
+                self.services.store_log(PluginLog("", self.plugin_id, "debug", text[:4000], {"stream": "stderr"}))
             else:
                 skipped += 1
 
@@ -419,7 +439,7 @@ class WorkerSlot:
                 conn.send(error_response(message["id"], InvalidArgument("method", "a string").to_rpc()))
             return
         if "id" in message:
-            self.runner.hostapi.handle(self, conn, message)
+            self.services.serve(self, conn, message)
             return
         params = message.get("params")
         if type(params) is not dict:
@@ -438,12 +458,12 @@ class WorkerSlot:
             if delivery is not None:
                 error = params.get("error") or params.get("reason") or "handler_exception"
                 delivery.failure = str(error)[:500]
-                self.runner.counters["failed"] += 1
+                self.services.count("failed", 1)
         elif method == "plugin.register":
             if self.registration is None:
                 self.registration = Registration.parse(params)
                 self.attribution.registered = True
-                self.runner.scheduler.slot_registered(self)
+                self.services.registered(self)
                 self._became_ready()
                 self.window.pump()
         else:
@@ -454,7 +474,7 @@ class WorkerSlot:
             return
         delivery = self.window.settle(str(event_id))
         if delivery is not None:
-            self.runner.delivery_settled(self, delivery, acked=True)
+            self.services.settled(self, delivery, True)
 
     def _plugin_log(self, params: dict[str, Any]) -> None:
         level = LOG_LEVELS.get(str(params.get("level", "info")).lower(), "info")
@@ -478,8 +498,8 @@ class WorkerSlot:
             extra.update({str(k)[:100]: str(v)[:500] for k, v in list(more.items())[:20]})
         if params.get("event_id") is not None:
             extra["event_id"] = str(params["event_id"])[:100]
-        self.runner.logs.add(PluginLog(server, self.plugin_id, level, message, extra))
-        self.runner.observe_log(self, server, level, message)
+        self.services.store_log(PluginLog(server, self.plugin_id, level, message, extra))
+        self.services.logged(self, server, level, message)
 
     # -- crashes, redelivery, parking ----------------------------------------------------
 
@@ -497,21 +517,21 @@ class WorkerSlot:
         for delivery in deliveries:
             delivery.attempt += 1
             if delivery.attempt > limit:
-                self.runner.dead_letter(self, delivery, delivery.failure or reason, attempts=delivery.attempt - 1)
+                self.services.dead_letter(self, delivery, delivery.failure or reason, delivery.attempt - 1)
             else:
                 delivery.failure = delivery.failure or reason
                 retry.append(delivery)
-        self.runner.counters["redelivered"] += len(retry)
+        self.services.count("redelivered", len(retry))
         self.window.requeue_front(retry)
 
     def _park(self, reason: str) -> None:
         self.state = SlotState.PARKED
         self.park_reason = reason
         log.error("%s: parked: %s", self, reason)
-        self.runner.logs.add(PluginLog("", self.plugin_id, "error", f"plugin parked: {reason}"[:4000]))
+        self.services.store_log(PluginLog("", self.plugin_id, "error", f"plugin parked: {reason}"[:4000]))
         for delivery in self.window.take_in_flight() + self.window.take_waiting():
             if delivery.redeliver:
-                self.runner.dead_letter(self, delivery, f"plugin parked: {reason}", attempts=delivery.attempt)
+                self.services.dead_letter(self, delivery, f"plugin parked: {reason}", delivery.attempt)
 
     # -- host → plugin requests ------------------------------------------------------------
 
@@ -551,7 +571,7 @@ class WorkerSlot:
             self.attribution.hold_for(server, seconds, install=tenant)  # the hook's calls name this server
             conn.notify(f"host.{lifecycle}", params)
             return
-        self.runner.spawn(self._lifecycle_request(conn, tenant, f"host.{lifecycle}", params, seconds))
+        self.services.background(self._lifecycle_request(conn, tenant, f"host.{lifecycle}", params, seconds))
 
     async def _lifecycle_request(
         self, conn: Connection, tenant: Tenant, method: str, params: dict[str, Any], seconds: float
@@ -570,7 +590,9 @@ class WorkerSlot:
         finally:
             attribution.release(server)
 
-    async def deliver_ws(self, tenant: Tenant, event: str, params: dict[str, Any], *, hold_seconds: float) -> bool:
+    async def deliver_ws(
+        self, tenant: Tenant, event: str, params: dict[str, Any], *, hold_seconds: float, max_pending: int
+    ) -> bool:
         """An ``event.ws_open`` / ``ws_message`` / ``ws_closed`` for one server, in the order given (at most once).
 
         Waits while the worker's outbox is full (the socket is read more slowly); ``False`` when no worker
@@ -578,14 +600,13 @@ class WorkerSlot:
         """
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING or not self.ready or conn.closed:
-            self.runner.counters["ws_frames_dropped"] += 1
+            self.services.count("ws_frames_dropped", 1)
             return False
         server = tenant.scope.server_id
         await self.attribution.enter_lane(server, self.settings.call_timeout_seconds)
         self.attribution.hold_for(server, hold_seconds)
         conn.notify(f"event.{event}", {**params, **tenant.fields})
-        limit = self.runner.platform.settings.websocket.max_pending_frames
-        while conn.pending() > limit and not conn.closed:
+        while conn.pending() > max_pending and not conn.closed:
             await asyncio.sleep(0.005)
         return True
 
@@ -618,9 +639,7 @@ class WorkerSlot:
                 self._task.cancel()
         for delivery in self.window.take_in_flight() + self.window.take_waiting():
             if delivery.redeliver:
-                self.runner.dead_letter(
-                    self, delivery, "host shut down before the event was acked", attempts=delivery.attempt
-                )
+                self.services.dead_letter(self, delivery, "host shut down before the event was acked", delivery.attempt)
         self.state = SlotState.STOPPED
 
     def stats(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from maidcore.capabilities import (
 
 
 def test_catalogue_tiers():
-    assert len(CATALOGUE) == 18
+    assert len(CATALOGUE) == 18  # proxy:websocket (Dangerous) came with the official 0.8 line
     assert {c for c, t in CATALOGUE.items() if t is Tier.DANGEROUS} == {
         "proxy:websocket",
         "discord:moderate_members",
@@ -38,8 +38,8 @@ def test_catalogue_tiers():
     ("method", "capability"),
     [
         ("discord.send_message", "discord:send_message"),
-        ("discord.pin_message", "discord:edit_message"),
-        ("discord.unpin_message", "discord:edit_message"),
+        ("discord.pin_message", "discord:send_message"),  # as the official SDK maps them
+        ("discord.unpin_message", "discord:send_message"),
         ("discord.bulk_delete_messages", "discord:delete_message"),
         ("discord.search_members", "discord:read"),
         ("discord.set_channel_permissions", "discord:manage_channels"),
@@ -67,7 +67,7 @@ def test_capability_for_host_methods(method, capability):
 
 
 def test_every_discord_method_of_the_contract_is_mapped():
-    assert len(DISCORD_METHOD_CAPABILITY) == 36  # §4.2: 7 message, 8 read, 7 channel, 11 moderation, 3 webhook
+    assert len(DISCORD_METHOD_CAPABILITY) == 37  # §4.2: 7 message, 8 read (+ iter_messages), 7 channel, 11, 3
     assert all(cap in CATALOGUE for cap in DISCORD_METHOD_CAPABILITY.values())
     assert "discord.get_messages" in DISCORD_READ_METHODS and "discord.send_message" not in DISCORD_READ_METHODS
 

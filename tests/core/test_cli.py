@@ -1,4 +1,4 @@
-"""The command line against a real data directory (embedded SQLite storage)."""
+"""The command line against a real data directory (its database on the session's PostgreSQL server)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def extensions() -> Extensions:
 
 
 @pytest.fixture
-def invoke(tmp_path, extensions):
+def invoke(tmp_path, extensions, monkeypatch, pg_fresh_url):
+    """The CLI on a data directory whose database is a fresh one on the session's PostgreSQL server."""
+    monkeypatch.setenv("MAIDCORE_STORAGE__DATABASE_URL", pg_fresh_url)
     data_dir = tmp_path / "data"
     cli = make_cli(extensions)
 

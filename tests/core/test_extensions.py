@@ -17,7 +17,7 @@ from maidcore.hookspecs import hookimpl
 
 @hookimpl
 def register_rate_limiters(register):
-    register("{name}", lambda platform: "{name}-limiter")
+    register("{name}", lambda context: "{name}-limiter")
 """
 
 
@@ -119,17 +119,17 @@ class _Registers:
     @hookimpl
     def register_event_sources(self, register):
         if "event_source" in self.kinds:
-            register(self.kinds["event_source"], lambda platform: f"{self.name}-events")
+            register(self.kinds["event_source"], lambda context: f"{self.name}-events")
 
     @hookimpl
     def register_sandbox_backends(self, register):
         if "sandbox" in self.kinds:
-            register(self.kinds["sandbox"], lambda platform: f"{self.name}-sandbox")
+            register(self.kinds["sandbox"], lambda context: f"{self.name}-sandbox")
 
     @hookimpl
     def register_storage(self, register):
         if "storage" in self.kinds:
-            register(self.kinds["storage"], lambda platform: f"{self.name}-storage")
+            register(self.kinds["storage"], lambda context: f"{self.name}-storage")
 
 
 def test_facade_returns_each_layer_by_name():
@@ -216,7 +216,7 @@ def test_a_registration_hook_that_raises_is_reported_and_skipped():
     class Raises:
         @hookimpl
         def register_storage(self, register):
-            register("half", lambda platform: "registered before the error")
+            register("half", lambda context: "registered before the error")
             raise RuntimeError("storage extension bug")
 
     exts = Extensions()

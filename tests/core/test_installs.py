@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +11,7 @@ from maidcore import installs
 from maidcore.installs import InstallError
 from maidcore.platform import Platform
 from maidcore.records import VersionStatus
-from maidcore.settings import Settings
+from maidcore.settings import load_settings
 from tests.core.plugins import write_plugin, zip_plugin
 
 
@@ -26,28 +26,21 @@ class ChangeLog:
 
 
 @pytest.fixture
-def pg_database(postgres_url):
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
-
-    name = f"maidcore_core_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_url.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def pg_database(pg_fresh_url):
+    """A fresh database on the session's PostgreSQL server, dropped afterwards."""
+    return pg_fresh_url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def storage_settings(request):
     if request.param == "sqlite":
-        return {}
+        return {"database_url": "sqlite://"}
     return {"database_url": request.getfixturevalue("pg_database")}
 
 
 @pytest.fixture
 async def platform(tmp_path, storage_settings):
-    platform = Platform(Settings(data_dir=tmp_path / "data", storage=storage_settings))
+    platform = Platform(load_settings(data_dir=tmp_path / "data", storage=storage_settings))
     await platform.open_storage()
     platform.runner = ChangeLog()
     yield platform
@@ -135,6 +128,19 @@ async def test_a_stored_version_never_changes(platform, tmp_path):
         await installs.install(platform, source, "333")
 
 
+async def test_a_local_version_takes_new_content_only_when_asked_and_a_reviewed_one_never(platform, tmp_path):
+    source = write_plugin(tmp_path / "src")
+    await installs.install(platform, source, "111")
+    (source / "__main__.py").write_text("# changed\n" + (source / "__main__.py").read_text())
+    await installs.install(platform, source, "111", replace=True)  # replay / development
+    stored = await platform.records.get_version("pinger", "1.0.0")
+    assert (platform.data_dir / "bundles" / "pinger" / "1.0.0" / "__main__.py").read_text().startswith("# changed")
+    await platform.records.update_version(replace(stored, review_note="approved by rita"))
+    (source / "__main__.py").write_text("# changed again\n")
+    with pytest.raises(InstallError, match=r"bump 'version' in manifest\.json"):
+        await installs.install(platform, source, "111", replace=True)
+
+
 async def test_upgrade_keeps_grants_the_new_version_still_requests(platform, tmp_path):
     await installs.install(platform, write_plugin(tmp_path / "v1"), "111", ["storage:kv", "discord:ban_members"])
     v2 = write_plugin(tmp_path / "v2", version="1.1.0", capabilities_required=["storage:kv"])
@@ -166,8 +172,6 @@ async def test_describe_is_json(platform, tmp_path):
 
 
 async def test_a_rejected_version_is_not_installed(platform, tmp_path):
-    from dataclasses import replace
-
     await installs.install(platform, write_plugin(tmp_path / "src"), "111")
     version = await platform.records.get_version("pinger", "1.0.0")
     await platform.records.update_version(replace(version, status=VersionStatus.REJECTED, review_note="uses eval"))
@@ -178,8 +182,8 @@ async def test_a_rejected_version_is_not_installed(platform, tmp_path):
 @pytest.mark.postgres
 async def test_an_install_on_one_node_reaches_the_runner_of_another(tmp_path, pg_database):
     """Two nodes share PostgreSQL: the second node's install watcher hands the first node's change to its runner."""
-    node_a = Platform(Settings(data_dir=tmp_path / "a", storage={"database_url": pg_database}))
-    node_b = Platform(Settings(data_dir=tmp_path / "b", storage={"database_url": pg_database}))
+    node_a = Platform(load_settings(data_dir=tmp_path / "a", storage={"database_url": pg_database}))
+    node_b = Platform(load_settings(data_dir=tmp_path / "b", storage={"database_url": pg_database}))
     for node in (node_a, node_b):
         await node.open_storage()
         node.runner = ChangeLog()
@@ -199,7 +203,7 @@ async def test_an_install_on_one_node_reaches_the_runner_of_another(tmp_path, pg
 
 
 async def test_requirements_are_prepared_for_the_sandbox_and_bad_ones_refused(tmp_path, storage_settings):
-    platform = Platform(Settings(data_dir=tmp_path / "data", storage=storage_settings, sandbox_backend="process"))
+    platform = Platform(load_settings(data_dir=tmp_path / "data", storage=storage_settings, sandbox_backend="process"))
     await platform.open_storage()
     platform.runner = ChangeLog()
     try:

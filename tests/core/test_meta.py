@@ -32,7 +32,7 @@ def signature(name: str) -> str:
 
 def test_there_are_hooks():
     assert "register_sandbox_backends" in hook_names()
-    assert len(hook_names()) == 8
+    assert len(hook_names()) == 10
 
 
 @pytest.mark.parametrize("name", hook_names())
@@ -46,3 +46,14 @@ def test_every_hook_has_a_test(name):
 def test_every_hook_is_documented_with_its_signature(name):
     text = DOCS.read_text(encoding="utf-8")
     assert signature(name) in text, f"docs/extending.md must show `{signature(name)}`"
+
+
+def test_the_core_imports_no_extension():
+    """A default extension has no privilege a third party lacks: the core reaches it only through hooks."""
+    pattern = re.compile(r"^\s*(from|import)\s+maidcore_\w+", re.MULTILINE)
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "maidcore").rglob("*.py")
+        if pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,81 @@ def test_serve_in_emulator_mode_without_docker_falls_back_to_process(tmp_path):
     assert "sandbox_backend=process" in stderr
 
 
+def serve(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(MAIDCORE), "serve", "--sandbox", "process"], env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+
+
+def stop(server: subprocess.Popen) -> str:
+    server.send_signal(signal.SIGTERM)
+    _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr[-3000:]
+    return stderr
+
+
+def embedded_postgres(data_dir: Path) -> list[int]:
+    """The embedded PostgreSQL server's processes (they run in the cluster directory)."""
+    return processes_under(data_dir / "postgres")
+
+
+@pytest.mark.slow
+def test_a_second_serve_on_one_data_directory_refuses_in_one_line_and_touches_nothing(tmp_path):
+    data_dir = tmp_path / "data"
+    env = environment(data_dir, MAIDCORE_DISCORD__DEMO="false")
+    first = serve(env)
+    try:
+        info = wait_for(lambda: (data_dir / "serve.json").is_file() and (data_dir / "serve.json").read_text(), 60, "")
+        wait_for(lambda: (data_dir / "status.json").is_file(), 10, "status.json")
+        # the same ports too: the second must refuse before it binds (or builds) anything
+        second = cli(env, "serve", "--sandbox", "process")
+        assert second.returncode == 1
+        assert second.stderr.strip().splitlines() == [
+            f"Error: maidcore serve is already running on {data_dir} (pid {first.pid}); stop it first, "
+            "or give this one another --data-dir"
+        ]
+        assert (data_dir / "serve.json").read_text() == info and (data_dir / "status.json").is_file()
+        assert first.poll() is None
+        with urllib.request.urlopen(json.loads(info)["emulator"], timeout=5) as page:  # the first still serves
+            assert page.status == 200
+        status = json.loads(cli(env, "status", "--json").stdout)
+        assert status["running"] is True and status["database"]["kind"] == "embedded"
+    finally:
+        stop(first)
+    assert embedded_postgres(data_dir) == [] and not (data_dir / "serve.json").exists()
+
+
+@pytest.mark.slow
+def test_serve_killed_with_sigkill_starts_again_on_the_same_data_directory(tmp_path):
+    data_dir = tmp_path / "data"
+    env = environment(data_dir, MAIDCORE_DISCORD__DEMO="false")
+    assert cli(env, "install", str(write_plugin(tmp_path / "pinger")), "--server", "111", "--grant-all").returncode == 0
+    first = serve(env)
+    try:
+        wait_for(lambda: (data_dir / "serve.json").is_file(), 60, "serve.json")
+        assert embedded_postgres(data_dir)
+    finally:
+        first.kill()  # SIGKILL: no cleanup at all
+        first.communicate(timeout=30)
+    assert (data_dir / "serve.json").exists()  # left behind, stale
+    assert json.loads(cli(env, "status", "--json").stdout)["running"] is False
+    second = serve(environment(data_dir, MAIDCORE_DISCORD__DEMO="false"))
+    try:
+        wait_for(
+            lambda: (
+                (data_dir / "serve.json").is_file()
+                and json.loads((data_dir / "serve.json").read_text())["pid"] == second.pid
+            ),
+            60,
+            "the restarted server's serve.json",
+        )
+        installs = cli(env, "installs", "--json").stdout.splitlines()
+        assert [json.loads(line)["plugin_id"] for line in installs] == ["pinger"]
+    finally:
+        stop(second)
+    assert processes_under(data_dir) == [], "plugin workers or the database left behind"
+
+
 @pytest.fixture(scope="module")
 def runtime_image(docker_client) -> None:
     """The plugin runtime image, built the way a user builds it (instant when up to date)."""
@@ -178,8 +254,7 @@ def runtime_image(docker_client) -> None:
 @pytest.mark.slow
 def test_serve_with_docker_leaves_no_container_behind(tmp_path, docker_client, runtime_image):
     from maidcore_docker.containers import node_id
-
-    from maidcore.settings import DockerSettings
+    from maidcore_docker.settings import DockerSettings
 
     data_dir = tmp_path / "data"
     env = environment(data_dir, MAIDCORE_DISCORD__DEMO="false", MAIDCORE_DOCKER__WARM_POOL_SIZE="1")
@@ -198,7 +273,7 @@ def test_serve_with_docker_leaves_no_container_behind(tmp_path, docker_client, r
             lambda: [c for c in containers() if c["Labels"].get("maidcore.plugin") == "pinger"], 120, "the container"
         )
         assert running[0]["State"] == "running"
-        assert processes_under(data_dir) == []  # the worker runs in the container, not as a host process
+        assert processes_under(data_dir / "bundles") == []  # the worker runs in the container, not as a host process
     finally:
         server.send_signal(signal.SIGTERM)
         _, stderr = server.communicate(timeout=120)

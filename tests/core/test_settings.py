@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from maidcore.cli import make_cli
-from maidcore.settings import MASK, Settings, mask_url
+from maidcore.settings import MASK, Settings, load_settings, mask_url
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_env_vars_and_nested_sections(clean_env, tmp_path):
     clean_env.setenv("MAIDCORE_SANDBOX_BACKEND", "process")
     clean_env.setenv("MAIDCORE_DOCKER__MEMORY", "128m")
     clean_env.setenv("MAIDCORE_RUNNER__MAX_IN_FLIGHT", "8")
-    settings = Settings()
+    settings = load_settings()
     assert settings.data_dir == tmp_path / "data"
     assert settings.sandbox_backend == "process"
     assert settings.docker.memory == "128m"
@@ -52,7 +52,7 @@ def test_toml_file_and_env_precedence(clean_env, tmp_path):
     config.write_text('rate_limiter = "from_toml"\nstorage_backend = "from_toml"\n[limits]\nevents_per_second = 7\n')
     clean_env.setenv("MAIDCORE_CONFIG", str(config))
     clean_env.setenv("MAIDCORE_STORAGE_BACKEND", "from_env")
-    settings = Settings()
+    settings = load_settings()
     assert settings.rate_limiter == "from_toml"
     assert settings.storage_backend == "from_env"  # env wins over the file
     assert settings.limits.events_per_second == 7
@@ -78,7 +78,8 @@ def test_mask_url():
 
 
 def test_masked_hides_every_secret(clean_env):
-    settings = Settings(
+    settings = load_settings(
+        None,
         discord={"token": "bot-token-value"},
         storage={
             "database_url": "postgresql://u:dbpass@h/db",

@@ -26,7 +26,7 @@ from maidcore.extensions import Extensions
 from maidcore.hookspecs import hookimpl
 from maidcore.installs import install
 from maidcore.platform import Platform
-from maidcore.settings import Settings
+from maidcore.settings import load_settings
 from tests.extensions.maidcore_docker.support import ensure_test_image
 from tests.hostile import plugins
 
@@ -67,7 +67,7 @@ class RecorderExtension:
 
     @hookimpl
     def register_event_sources(self, register):
-        register("hostile-recorder", lambda platform: self.recorder)
+        register("hostile-recorder", lambda context: self.recorder)
 
 
 class LogTap(logging.Handler):
@@ -138,7 +138,7 @@ class Arena:
                 channel_name=channel_name,
                 content="attack" if n == 0 else f"hello {n}",
             )
-            await self.platform.runner.publish(event)
+            await self.platform.runner.router.publish(event, event_type="message_create")
         deadline = time.monotonic() + timeout
         while True:
             outcome = self.outcome(plugin_id, server)
@@ -208,7 +208,7 @@ class Arena:
 async def arena(tmp_path_factory, docker_client):
     ensure_test_image(docker_client)
     root = tmp_path_factory.mktemp("hostile")
-    settings = Settings(
+    settings = load_settings(
         data_dir=root / "data",
         sandbox_backend="docker",
         event_source="hostile-recorder",

@@ -17,8 +17,8 @@ Message = dict[str, Any]
 
 PLUGIN_HEADER = """\
 import json, sys, threading, time
-from mmo_maid_sdk import *
-from mmo_maid_sdk import ActionRow, Button, TextInput
+from yourbot_sdk import *
+from yourbot_sdk import ActionRow, Button, TextInput
 plugin = Plugin()
 """
 
@@ -50,6 +50,7 @@ class PluginProcess:
         )
         self.responder = responder
         self.messages: list[Message] = []
+        self.raw: list[bytes] = []  # every protocol line as written, requests the responder answered included
         self.stray: list[str] = []
         self.stderr: list[str] = []
         self._consumed: set[int] = set()
@@ -69,6 +70,7 @@ class PluginProcess:
             except ValueError:
                 self.stray.append(raw.decode("utf-8", "replace").rstrip("\n"))
                 continue
+            self.raw.append(raw.rstrip(b"\n"))
             if self.responder is not None and "method" in msg and "id" in msg:
                 answer = self.responder(msg)
                 if answer is not None:
@@ -118,8 +120,11 @@ class PluginProcess:
         }
         if host_scheduler is not None:
             params["host_scheduler"] = host_scheduler
+        self.wait_for(lambda m: m.get("params", {}).get("message") == "SDK plugin process started", timeout=20)
         self.notify("host.boot", params)
-        return self.wait_for(method="plugin.register")
+        if host_scheduler:  # a maidcore host: the SDK registers its handlers
+            return self.wait_for(method="plugin.register")
+        return {}
 
     def event(self, event_type: str, event: dict[str, Any], event_id: Any = "e1", **tenant: Any) -> None:
         self.notify(f"event.{event_type}", {"event_id": event_id, "event": event, "attempt": 1, **tenant})
@@ -153,6 +158,10 @@ class PluginProcess:
                         f"no message (method={method}) within {timeout}s; seen {seen[-20:]}; stderr {self.stderr[-10:]}"
                     )
                 self._cond.wait(min(remaining, 0.2))
+
+    def raw_messages(self) -> list[Message]:
+        """Every protocol message written so far, in order (answered requests included)."""
+        return [json.loads(line) for line in list(self.raw)]
 
     def logs(self) -> list[str]:
         with self._cond:

@@ -1,19 +1,22 @@
-"""Errors, components, events, Plugin decorators and cron specs as authors use them."""
+"""Package names, errors, components, events, decorators, cron and the spec tables, as authors and hosts use them."""
 
 from __future__ import annotations
 
 import datetime as dt
-import warnings
+import inspect
+import subprocess
+import sys
 
-import mmo_maid_sdk
 import pytest
-from mmo_maid_sdk import (
+import yourbot_sdk
+from yourbot_sdk import (
     ActionRow,
     Button,
     CapabilityError,
     DiscordApiError,
     KvQuotaError,
     Plugin,
+    QueryResult,
     RateLimitError,
     RpcError,
     RpcTimeoutError,
@@ -23,28 +26,69 @@ from mmo_maid_sdk import (
     SelectOption,
     TextInput,
     ValidationError,
+    spec,
 )
-from mmo_maid_sdk._cron import CronSpec
-from mmo_maid_sdk.events import EVENT_TYPES, SCHEMAS, make_event
+from yourbot_sdk._context import namespace_class
+from yourbot_sdk._exceptions import error_from_response
+from yourbot_sdk.events import EVENT_TYPE_TO_SCHEMA, EVENT_TYPES, SCHEMAS, make_event
+from yourbot_sdk.spec.cron import CronSpec, cron_entry_problems
+
+OFFICIAL_ALL = [
+    "Plugin", "Context", "QueryResult", "SdkError", "CapabilityError", "RateLimitError", "DiscordApiError",
+    "SdkPermissionError", "PermissionError", "ValidationError", "KvQuotaError", "RpcError", "RpcTimeoutError",
+    "TimeoutError", "ActionRow", "Button", "SelectMenu", "SelectOption", "TextInput",
+]  # fmt: skip
+SUBMODULES = [
+    "testing", "events", "responses", "dashboard", "pytest_plugin", "cli", "spec", "_exceptions", "_context",
+    "_components", "_plugin", "_transport", "_validation", "_validate", "_validate._catalogue", "_api",
+]  # fmt: skip
 
 
-def test_package_surface():
-    assert mmo_maid_sdk.__version__ == "0.5.5"
-    assert set(mmo_maid_sdk.__all__) >= {
-        "Plugin", "Context", "ActionRow", "Button", "SelectMenu", "SelectOption", "TextInput", "SdkError",
-        "CapabilityError", "RateLimitError", "DiscordApiError", "SdkPermissionError", "PermissionError",
-        "ValidationError", "KvQuotaError", "RpcTimeoutError", "TimeoutError", "RpcError",
-    }  # fmt: skip
-    assert mmo_maid_sdk.PermissionError is SdkPermissionError
-    assert mmo_maid_sdk.TimeoutError is RpcTimeoutError
-    namespace: dict = {}
-    exec("from mmo_maid_sdk import *", namespace)
-    assert namespace["PermissionError"] is SdkPermissionError and namespace["TimeoutError"] is RpcTimeoutError
+def test_package_surface_and_version():
+    assert yourbot_sdk.__version__ == "0.11.0"
+    assert yourbot_sdk.__all__ == OFFICIAL_ALL
+    assert yourbot_sdk.PermissionError is SdkPermissionError
+    assert yourbot_sdk.TimeoutError is RpcTimeoutError
+
+
+def test_mmo_maid_sdk_is_the_same_package_under_its_old_name():
+    """Run in a fresh interpreter: the alias warns once and hands out the very same module objects."""
+    code = (
+        "import warnings, importlib, sys\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import mmo_maid_sdk\n"
+        "import yourbot_sdk\n"
+        "assert [w.category.__name__ for w in caught] == ['DeprecationWarning'], caught\n"
+        "assert mmo_maid_sdk.Plugin is yourbot_sdk.Plugin and mmo_maid_sdk.__version__ == yourbot_sdk.__version__\n"
+        f"for name in {SUBMODULES!r}:\n"
+        "    old = importlib.import_module('mmo_maid_sdk.' + name)\n"
+        "    assert old is importlib.import_module('yourbot_sdk.' + name), name\n"
+        "from mmo_maid_sdk.testing import MockContext\n"
+        "from mmo_maid_sdk._exceptions import CapabilityError\n"
+        "assert MockContext.__module__ == 'yourbot_sdk.testing'\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_importing_either_name_has_no_side_effects():
+    code = (
+        "import sys, threading, os\n"
+        "before = threading.active_count()\n"
+        "import yourbot_sdk, mmo_maid_sdk, yourbot_sdk.testing, yourbot_sdk.dashboard, yourbot_sdk.spec\n"
+        "assert threading.active_count() == before\n"
+        "assert 'pytest' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
 
 
 ERRORS = [
     (SdkError, "SDK_ERROR", ""),
-    (CapabilityError, "CAPABILITY_DENIED", "Capability not granted"),
+    (CapabilityError, "CAPABILITY_DENIED", ""),
     (RateLimitError, "RATE_LIMITED", "Rate limit exceeded"),
     (DiscordApiError, "DISCORD_API_ERROR", "Discord API error"),
     (SdkPermissionError, "BOT_MISSING_PERMISSION", "Missing permission"),
@@ -56,228 +100,200 @@ ERRORS = [
 
 
 @pytest.mark.parametrize(("cls", "code", "default"), ERRORS, ids=[e[0].__name__ for e in ERRORS])
-def test_error_classes(cls, code, default):
+def test_error_classes_have_a_stable_code_and_accept_code(cls, code, default):
     exc = cls()
-    assert exc.code == code and exc.message == default
-    assert isinstance(exc, SdkError) and isinstance(exc, Exception)
-    assert cls("custom").message == "custom"
+    assert str(exc) == default and exc.code == code and cls.code == code
+    assert cls("m", code="OTHER").code == "OTHER"
+    assert isinstance(exc, SdkError)
+    with pytest.raises(TypeError):
+        cls("m", code="X", unknown=1)
 
 
-def test_error_extra_attributes_by_keyword_or_position():
-    assert RateLimitError().retry_after == 0
-    assert RateLimitError("x", 3.5).retry_after == 3.5
-    assert RateLimitError("x", retry_after=2).retry_after == 2
-    assert DiscordApiError("x", 404).status_code == 404 and DiscordApiError().status_code == 0
-    assert SdkPermissionError("x", "manage_roles").permission == "manage_roles"
-    assert SdkPermissionError().permission == ""
-    rpc = RpcError("database down", "sql.query")
-    assert rpc.method == "sql.query" and rpc.message == "database down"
-    assert str(rpc) == "RPC error (sql.query): database down"
-    assert isinstance(rpc, RuntimeError) and isinstance(rpc, SdkError)
-    assert str(CapabilityError("capability x is not granted")) == "capability x is not granted"
-
-
-def test_buttons():
-    b = Button("Go" * 50, "id" * 60, style="success", emoji="🎉", disabled=True)
-    assert (b.label, b.custom_id, b.style, b.emoji, b.disabled, b.url) == (
-        "Go" * 40,
-        "id" * 50,
-        "success",
-        "🎉",
-        True,
-        None,
-    )
-    assert b.to_dict() == {"type": 2, "style": 3, "label": "Go" * 40, "emoji": {"name": "🎉"},
-                           "custom_id": "id" * 50, "disabled": True}  # fmt: skip
-    link = Button("Docs", style="link", url="https://example.com", emoji={"id": "1", "name": "x"})
-    assert link.to_dict() == {"type": 2, "style": 5, "label": "Docs", "emoji": {"id": "1", "name": "x"},
-                              "url": "https://example.com"}  # fmt: skip
-    assert Button("", "x", style="weird").to_dict() == {"type": 2, "style": 1, "custom_id": "x"}
-    assert [Button("a", "b", style=s).to_dict()["style"] for s in ("primary", "secondary", "danger")] == [1, 2, 4]
-
-
-def test_selects_and_text_inputs():
-    option = SelectOption("L" * 120, "v", description="d", emoji="😀", default=True)
-    assert option.to_dict() == {"label": "L" * 100, "value": "v", "description": "d", "emoji": {"name": "😀"},
-                                "default": True}  # fmt: skip
-    assert SelectOption("a", "b").to_dict() == {"label": "a", "value": "b"}
-    menu = SelectMenu("pick", [option, {"label": "raw", "value": "r"}], placeholder="p" * 200, max_values=2)
-    d = menu.to_dict()
-    assert d["type"] == 3 and d["custom_id"] == "pick" and d["placeholder"] == "p" * 150
-    assert d["options"][1] == {"label": "raw", "value": "r"} and d["max_values"] == 2 and "min_values" not in d
-    assert len(SelectMenu("x", [SelectOption(str(i), str(i)) for i in range(30)]).options) == 25
-    assert isinstance(menu.options, list)
-    text = TextInput("Name" * 20, "name", style="paragraph", placeholder="p", max_length=10, required=False)
-    assert text.to_dict() == {"type": 4, "custom_id": "name", "label": ("Name" * 20)[:45], "style": 2,
-                              "required": False, "placeholder": "p", "max_length": 10}  # fmt: skip
-    assert TextInput("a", "b", value="v" * 5000).value == "v" * 4000
-
-
-def test_action_rows():
-    row = ActionRow(Button("a", "1"), {"type": 2, "style": 1, "custom_id": "raw"})
-    assert isinstance(row.children, list) and len(row.children) == 2
-    assert row.to_dict() == {"type": 1, "components": [{"type": 2, "style": 1, "label": "a", "custom_id": "1"},
-                                                       {"type": 2, "style": 1, "custom_id": "raw"}]}  # fmt: skip
-    with pytest.raises(ValueError, match="at most 5"):
-        ActionRow(*[Button(str(i), str(i)) for i in range(6)])
-
-
-def test_event_schema_and_make_event_share_one_definition():
-    assert len(EVENT_TYPES) == 16 and set(EVENT_TYPES) == set(SCHEMAS)
-    for event_type in EVENT_TYPES:
-        assert set(make_event(event_type)) == set(SCHEMAS[event_type].__annotations__), event_type
-    message = make_event("message_create", content="hi", extra="kept")
-    assert message["type"] == "message_create" and message["content"] == "hi" and message["extra"] == "kept"
-    assert message["reference_message_id"] is None and message["timestamp"] == "2026-01-01T00:00:00Z"
-    assert make_event("channel_create")["type"] == 0  # channel events carry the channel type
-    assert make_event("role_update")["before_name"] == "old-role"
-    assert make_event("member_join")["member_count"] == 100 and "member_count" not in make_event("member_leave")
-    assert make_event("reaction_add")["emoji"] == "👍"
-    assert make_event("nonsense", a=1) == {"type": "nonsense", "a": 1}
-
-
-def test_make_event_interaction_options_alias():
-    event = make_event("interaction_create")
-    assert event["options"] is event["command_options"]
-    assert event["member"] == {"permissions": "0", "roles": [], "nick": None}
-    opts = [{"name": "sides", "type": 4, "value": 6}]
-    assert make_event("interaction_create", options=opts)["command_options"] is opts
-    assert make_event("interaction_create", command_options=opts)["options"] is opts
-    both = make_event("interaction_create", options=opts, command_options=[])
-    assert both["options"] is opts and both["command_options"] == []
-    a, b = make_event("member_join"), make_event("member_join")
-    a["roles"].append("1")
-    assert b["roles"] == []
-
-
-# -- Plugin ---------------------------------------------------------------------------------------
-
-
-def test_decorators_return_the_original_function_and_stack():
-    plugin = Plugin()
-
-    def handler(ctx, event):
-        return "direct"
-
-    assert plugin.on_event("message_create")(handler) is handler
-    assert plugin.on_slash_command("roll")(handler) is handler
-    assert plugin.on_component("c")(handler) is handler
-    assert plugin.on_component(prefix="p:")(handler) is handler
-    assert plugin.on_modal_submit(prefix="m")(handler) is handler
-    assert plugin.on_dashboard("stats")(handler) is handler
-    assert handler(None, None) == "direct"
-    assert len(plugin._event_handlers["interaction_create"]) == 4
-    assert plugin._event_handlers["message_create"] == [handler]
-
-    @plugin.on_ready
-    @plugin.on_install
-    def both(ctx):
-        pass
-
-    assert plugin._ready_handlers == [both]
-    assert plugin.on_ready()(both) is both and plugin._ready_handlers == [both, both]
-
-
-def test_decorator_misuse_raises_value_error():
-    plugin = Plugin()
-    misuses = [
-        lambda: plugin.on_component(),
-        lambda: plugin.on_component("a", prefix="b"),
-        lambda: plugin.on_modal_submit(),
-        lambda: plugin.schedule(0),
-        lambda: plugin.schedule(1.5),
-        lambda: plugin.schedule(True),
-        lambda: plugin.cron("* * *"),
-        lambda: plugin.cron("0 0 31 2 *"),
-    ]
-    for bad in misuses:
-        with pytest.raises(ValueError):
-            bad()
-
-    @plugin.schedule(60)
-    def task(ctx):
-        pass
-
-    with pytest.raises(ValueError, match="already exists"):
-        plugin.cron("* * * * *")(task)
-
-
-def test_slash_command_names_that_can_never_match_warn():
-    plugin = Plugin()
-    with pytest.warns(UserWarning, match="can never match"):
-        plugin.on_slash_command("Roll")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        plugin.on_slash_command("group-admin_2")
-
-
-def test_lifecycle_and_dashboard_registrations_replace():
-    plugin = Plugin()
-
-    @plugin.on_install
-    def first(ctx):
-        pass
-
-    @plugin.on_install()
-    def second(ctx):
-        pass
-
-    @plugin.on_dashboard("dashboard.stats")
-    def stats_one(ctx, params):
-        return {}
-
-    @plugin.on_dashboard("stats")
-    def stats_two(ctx, params):
-        return {}
-
-    assert plugin._lifecycle == {"install": second}
-    assert plugin._dashboards == {"stats": stats_two}
-
-
-def test_plugin_construction_is_inert():
-    import threading
-
-    before = threading.active_count()
-    Plugin()
-    assert threading.active_count() == before
-
-
-# -- cron ------------------------------------------------------------------------------------------
-
-UTC = dt.timezone.utc  # noqa: UP017 - the SDK supports Python 3.10
+def test_error_attributes():
+    assert RateLimitError("m", 2.5).retry_after == 2.5 and RateLimitError(retry_after=1).retry_after == 1
+    assert DiscordApiError("m", 404).status_code == 404
+    assert SdkPermissionError("m", "kick_members").permission == "kick_members"
+    assert isinstance(RpcError("x"), RuntimeError) and str(RpcError("boom")) == "boom"
 
 
 @pytest.mark.parametrize(
-    "spec",
-    ["* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 7", "5/10 * * * *", "*/0 * * * *",
-     "10-5 * * * *", "MON * * * *", "? * * * *", "0 0 31 2 *", "0 0 30 2 *", "* * * * * *", "1,,2 * * * *"],
+    ("error", "cls", "attrs"),
+    [
+        ({"code": "RATE_LIMITED", "message": "slow", "retry_after": 3.5}, RateLimitError, {"retry_after": 3.5}),
+        ({"code": -32000, "message": "rate limit, retry in 7s"}, RateLimitError, {"retry_after": 7.0}),
+        ({"code": -32000, "message": "rate limit (remaining=3/min)"}, RateLimitError, {"retry_after": 20.0}),
+        ({"code": -32000, "message": "quota exceeded"}, RateLimitError, {"code": "QUOTA_EXCEEDED", "retry_after": 5.0}),
+        ({"code": -32002, "message": "x", "data": {"code": "RATE_LIMITED", "retry_after": 12}}, RateLimitError,
+         {"retry_after": 12.0}),
+        ({"code": "BOT_MISSING_PERMISSION", "message": "no", "permission": "ban_members"}, SdkPermissionError,
+         {"permission": "ban_members"}),
+        ({"code": -32004, "message": "Missing permission: kick_members"}, SdkPermissionError,
+         {"permission": "kick_members"}),
+        ({"code": -32004, "message": "bot lacks permission x", "data": {"permission": "manage_roles"}},
+         SdkPermissionError, {"permission": "manage_roles"}),
+        ({"code": -32003, "message": "discord api error 404 gone"}, DiscordApiError, {"status_code": 404}),
+        ({"code": -32005, "message": "plugin_kv quota exceeded"}, KvQuotaError, {}),
+        ({"code": -32602, "message": "invalid key: key is required and must be a string"}, ValidationError, {}),
+        ({"code": "RPC_TIMEOUT", "message": "slow"}, RpcError, {}),
+        ({"code": -32000, "message": "boom"}, RpcError, {"method": "kv.get"}),
+        ("capability denied", CapabilityError, {}),
+    ],
 )  # fmt: skip
-def test_invalid_cron_specs(spec):
+def test_host_errors_map_to_classes_and_attributes(error, cls, attrs):
+    exc = error_from_response("kv.get", error)
+    assert type(exc) is cls
+    for name, value in attrs.items():
+        assert getattr(exc, name) == value
+
+
+def test_error_texts_name_the_fix():
+    assert str(error_from_response("kv.get", {"code": "CAPABILITY_DENIED", "message": "nope"})).endswith(
+        "(add the capability to capabilities_required in your manifest.json)"
+    )
+    assert str(error_from_response("kv.get", {"message": "boom"})) == "RPC error (kv.get): boom"
+
+
+def test_components_emit_discords_shapes_and_cut_to_its_limits():
+    assert Button("Go", "go").to_dict() == {"type": 2, "style": 1, "label": "Go", "custom_id": "go"}
+    assert Button("Docs", style="link", url="https://x").to_dict() == {"type": 2, "style": 5, "label": "Docs",
+                                                                        "url": "https://x"}  # fmt: skip
+    assert Button("x" * 100, "y" * 120).to_dict()["label"] == "x" * 80
+    menu = SelectMenu("m", [SelectOption(str(i), str(i)) for i in range(30)], min_values=0)
+    assert len(menu.to_dict()["options"]) == 25 and menu.to_dict()["min_values"] == 0
+    assert list(TextInput("L", "c", placeholder="p").to_dict()) == ["type", "custom_id", "style", "label",
+                                                                      "placeholder", "required"]  # fmt: skip
+    assert len(ActionRow(*[Button(str(i), str(i)) for i in range(7)]).to_dict()["components"]) == 5
+    assert ActionRow({"type": 2, "style": 1, "label": "raw"}).to_dict()["components"][0]["label"] == "raw"
+
+
+def test_events_official_descriptions_and_make_event_defaults():
+    assert list(EVENT_TYPE_TO_SCHEMA) == list(EVENT_TYPES) and len(EVENT_TYPES) == 16
+    assert set(SCHEMAS) == set(EVENT_TYPES)  # the platform's payloads, a superset of keys
+    for event_type, schema in EVENT_TYPE_TO_SCHEMA.items():
+        assert schema.__total__ is False
+        assert set(make_event(event_type)) <= set(schema.__annotations__) | {"roles"}
+    assert make_event("interaction_create") == {
+        "interaction_id": "300", "interaction_type": 2, "guild_id": "999", "channel_id": "1", "user_id": "200",
+        "command_name": "", "custom_id": "", "modal_values": {},
+    }  # fmt: skip
+    assert "member" not in make_event("interaction_create") and "permissions" not in make_event("interaction_create")
+    assert make_event("nope", a=1) == {"a": 1}
+    one, two = make_event("member_update"), make_event("member_update")
+    one["roles"].append("x")
+    assert two["roles"] == []
+
+
+def test_decorators_return_the_function_and_fill_the_official_registries():
+    plugin = Plugin()
+
+    def handler(ctx, event=None):
+        return "called"
+
+    assert plugin.on_event("message_create")(handler) is handler
+    assert plugin.on_slash_command("roll")(handler) is handler
+    assert plugin.on_component(prefix="page:")(handler) is handler
+    assert plugin.on_modal_submit("form")(handler) is handler
+    assert plugin.on_ready(handler) is handler and plugin.on_ready()(handler) is handler
+    assert plugin.on_dashboard("stats")(handler) is handler
+    assert plugin.on_install(handler) is handler
+    assert plugin.on_ws_message("feed:*")(handler) is handler
+    assert plugin.schedule(60)(handler) is handler and plugin.cron("*/5 * * * *")(handler) is handler
+    assert [h.__name__ for h in plugin._event_handlers["interaction_create"]] == ["filtered_handler"] * 3
+    assert plugin._dashboard_handlers == {"stats": handler} and plugin._lifecycle_handlers == {"install": handler}
+    assert plugin._scheduled_tasks == [(handler, 60)] and plugin._cron_tasks[0][0] is handler
+    assert plugin._ws_handlers == {"feed:*": {"message": [handler]}}
+    assert plugin._match_ws_keys("feed:a") == ["feed:*"] and plugin._match_ws_keys("other") == []
     with pytest.raises(ValueError):
-        CronSpec(spec)
+        plugin.on_component("a", prefix="b")
+    with pytest.raises(ValueError):
+        plugin.cron("* * * *")
 
 
-def test_cron_matching_and_next_firing():
-    spec = CronSpec("*/15 9-17 * * 1-5")
-    monday_9 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    assert spec.matches(monday_9) and not spec.matches(monday_9.replace(minute=7))
-    assert not spec.matches(dt.datetime(2026, 1, 4, 9, 0, tzinfo=UTC))  # Sunday
-    assert spec.next_after(monday_9) == monday_9.replace(minute=15)
-    assert spec.next_after(monday_9.replace(hour=17, minute=45)) == dt.datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
-    either = CronSpec("0 0 13 * 5")  # the 13th OR any Friday
-    assert either.matches(dt.datetime(2026, 1, 13, tzinfo=UTC))  # Tuesday the 13th
-    assert either.matches(dt.datetime(2026, 1, 2, tzinfo=UTC))  # Friday
-    assert not either.matches(dt.datetime(2026, 1, 3, tzinfo=UTC))
-    only_dom = CronSpec("0 0 13 * *")
-    assert not only_dom.matches(dt.datetime(2026, 1, 2, tzinfo=UTC))
-    assert CronSpec("0 0 29 2 *").next_after(dt.datetime(2026, 3, 1, tzinfo=UTC)).year == 2028
-    assert CronSpec("0,30 1-3/2 * * 0").matches(dt.datetime(2026, 1, 4, 3, 30, tzinfo=UTC))
+@pytest.mark.parametrize(
+    "text", ["* * * *", "60 * * * *", "* * * * 7", "*/0 * * * *", "MON * * * *", "5-1 * * * *", "@daily", "0 0 L * *"]
+)
+def test_cron_rejects_what_the_dialect_does_not_have(text):
+    with pytest.raises(ValueError):
+        CronSpec(text)
 
 
-def test_cron_fallback_waits_until_the_next_firing_at_most_ten_minutes():
-    noon_30 = dt.datetime(2026, 1, 5, 12, 0, 30, tzinfo=UTC)
-    assert CronSpec("* * * * *").wait_seconds(noon_30) == 30.0
-    assert CronSpec("5 12 * * *").wait_seconds(noon_30) == 270.0
-    assert CronSpec("0 9 * * *").wait_seconds(noon_30) == 600.0  # woken every 10 minutes at most
-    at_firing = dt.datetime(2026, 1, 5, 12, 5, tzinfo=UTC)
-    assert CronSpec("5 12 * * *").wait_seconds(at_firing) == 600.0  # the next firing is tomorrow, never the same minute
+def test_cron_dialect_matching_and_spacing():
+    assert CronSpec("5/10 * * * *").minutes == {5}  # N/S is just N
+    weekdays = CronSpec("*/15 9-17 * * 1-5")
+    monday_nine = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)  # noqa: UP017
+    assert weekdays.matches(monday_nine) and not weekdays.matches(monday_nine.replace(day=4))
+    assert weekdays.next_after(monday_nine) == monday_nine.replace(minute=15)
+    either = CronSpec("0 0 13 * 5")  # day 13 OR a Friday
+    assert either.matches(dt.datetime(2026, 2, 13)) and either.matches(dt.datetime(2026, 1, 2))
+    assert CronSpec("0 0 31 2 *").can_fire() is False
+    assert CronSpec("*/2 * * * *").min_gap_minutes() == 2 and CronSpec("0 9 * * *").min_gap_minutes() == 1440
+    assert cron_entry_problems({"name": "tick", "spec": "*/5 * * * *"}) == []
+    assert "at least 5 minutes" in cron_entry_problems({"name": "tick", "spec": "*/2 * * * *"})[0]
+    assert "never fires" in cron_entry_problems({"name": "tick", "spec": "0 0 30 2 *"})[0]
+    assert cron_entry_problems({"name": "not a name", "spec": "0 9 * * *"})
+
+
+def test_spec_catalogue_and_manifest_rules():
+    assert spec.CAPABILITIES["proxy:websocket"].tier == spec.DANGEROUS
+    assert len(spec.MOCK_DEFAULT_GRANT) == 16 and "proxy:websocket" not in spec.MOCK_DEFAULT_GRANT
+    manifest = {
+        "capabilities_required": ["storage:kv"],
+        "capabilities": ["discord:read"],
+        "requested_capabilities": "x",
+    }
+    assert spec.declared_capabilities(manifest) == ["discord:read", "storage:kv"]
+    assert spec.effective_capabilities({**manifest, "slash_commands": [{"name": "a"}]}) == {
+        "storage:kv", "discord:read", "interaction:respond",
+    }  # fmt: skip
+    assert {"help", "yourbot", "support"} <= spec.RESERVED_COMMAND_NAMES
+    assert (
+        spec.command_name_problem("Hello")
+        and spec.command_name_problem("help")
+        and not spec.command_name_problem("roll")
+    )
+    assert spec.hostname_problem("api.example.com") is None and spec.hostname_problem("*.example.com")
+
+
+def test_spec_methods_generate_the_real_context_exactly():
+    """Every table entry is a ctx method with the table's signature (positional vs keyword-only, defaults)."""
+    for qualname, method in spec.METHODS.items():
+        namespace, name = qualname.split(".")
+        real = getattr(namespace_class(namespace), name)
+        params = list(inspect.signature(real).parameters.values())[1:]
+        assert [p.name for p in params] == [p.name for p in method.params], qualname
+        for ours, described in zip(params, method.params, strict=True):
+            kind = inspect.Parameter.KEYWORD_ONLY if described.keyword_only else inspect.Parameter.POSITIONAL_OR_KEYWORD
+            assert ours.kind == kind, f"{qualname}({ours.name})"
+            expected = inspect.Parameter.empty if described.required else described.default
+            assert ours.default == expected, f"{qualname}({ours.name})"
+
+
+def test_every_spec_method_exists_on_the_mock_with_the_same_parameters():
+    from yourbot_sdk.testing import MockContext
+
+    ctx = MockContext(capabilities=list(spec.CAPABILITIES))
+    for qualname, method in spec.METHODS.items():
+        namespace, name = qualname.split(".")
+        mock = getattr(getattr(ctx, namespace)._target if hasattr(getattr(ctx, namespace), "_target")
+                       else getattr(ctx, namespace), name)  # fmt: skip
+        names = [p.name for p in inspect.signature(mock).parameters.values() if p.kind != p.VAR_KEYWORD]
+        assert names == [p.name for p in method.params][: len(names)], qualname
+
+
+def test_check_params_is_what_a_host_can_validate_with():
+    assert spec.check_params("discord.send_message", {"channel_id": "1", "content": "hi", "_event_id": "e"}) == []
+    problems = spec.check_params("discord.send_message", {"channel_id": "abc", "content": "x" * 2001, "bogus": 1})
+    assert problems == [
+        "channel_id must be a snowflake: a decimal id string",
+        "content must be at most 2000 characters",
+        "bogus is not a parameter of discord.send_message",
+    ]
+    assert spec.check_params("kv.get", {}) == ["key is required"]
+    assert "ensure" in {m.name for m in spec.RPC_METHODS["ws.ensure"]}
+    assert spec.method("ws.ensure").capability == "proxy:websocket"
+    assert {m.capability for m in spec.NAMESPACES["ephemeral"]} == {None}
+
+
+def test_query_result_is_a_list_with_truncated():
+    rows = QueryResult([{"a": 1}], truncated=True)
+    assert rows == [{"a": 1}] and rows.truncated and QueryResult().truncated is False

@@ -1,4 +1,5 @@
-"""The mmo author CLI: new (each template's own tests pass), dev, validate, bundle."""
+"""The author CLI (``yourbot``, also ``mmo``): new and init (each template's own tests pass, on our SDK and
+on the official one), dev, validate, doctor, bundle."""
 
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from mmo_maid_sdk.cli import main
-from mmo_maid_sdk.cli._yaml import YamlError, parse
+from yourbot_sdk.cli import main, main_mmo
+from yourbot_sdk.cli._yaml import YamlError, parse
 
 TEMPLATES = ["basic", "slash", "welcome", "cron"]
 
 
 def mmo(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "mmo_maid_sdk.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "yourbot_sdk.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -30,7 +31,8 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {}
     for template in TEMPLATES:
         target = root / template
-        assert main(["new", f"my_{template}", "--target", str(target), "--template", template]) == 0
+        run = main_mmo if template == "welcome" else main  # the old name is the same command
+        assert run(["new", f"my_{template}", "--target", str(target), "--template", template]) == 0
         out[template] = target
     return out
 
@@ -43,8 +45,9 @@ def test_new_writes_the_documented_files(projects, template):
                             "events.yaml", "tests/test_plugin.py", "tests/conftest.py"])  # fmt: skip
     manifest = json.loads((target / "manifest.json").read_text())
     assert manifest["id"] == f"my_{template}" and manifest["version"] == "0.1.0"
-    assert (target / "requirements.txt").read_text().strip() == "mmo-maid-sdk>=0.5.5,<0.6"
-    assert "from mmo_maid_sdk.pytest_plugin import *" in (target / "tests/conftest.py").read_text()
+    assert (target / "requirements.txt").read_text().strip() == "yourbot-sdk>=0.10"
+    assert "from yourbot_sdk import" in (target / "__main__.py").read_text()
+    assert "mmo_maid_sdk" not in "".join(p.read_text() for p in target.rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
@@ -58,11 +61,25 @@ def test_generated_projects_pass_their_own_tests(projects, template):
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
+def test_generated_projects_pass_their_own_tests_on_the_official_sdk_too(projects, template):
+    """The templates use only what yourbot-sdk 0.10 offers, as their requirements.txt promises."""
+    from tests.official_sdks import NEWEST, official_python_or_skip
+
+    python = official_python_or_skip(*NEWEST)
+    out = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=projects[template], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
 def test_generated_projects_validate_clean_and_run_in_dev(projects, template, capsys):
     assert main(["validate", str(projects[template])]) == 0
+    assert main(["validate", "--path", str(projects[template]), "--id", f"my_{template}", "--version", "0.1.0"]) == 0
     assert main(["dev", "--path", str(projects[template])]) == 0
     out = capsys.readouterr().out
-    assert "mmo dev: done" in out
+    assert "yourbot dev: done" in out
     expected = {"basic": 'messages_sent: {"channel_id": "42", "content": "Pong!"',
                 "slash": 'responses: {"content": "Hello, ada!"',
                 "welcome": '"content": "Welcome to Test Server, <@200>!"',
@@ -102,6 +119,36 @@ def test_new_refuses_bad_input(tmp_path, capsys):
     assert main(["new", "my_plugin", "-t", str(tmp_path / "empty")]) == 0
 
 
+def test_init_asks_then_scaffolds(tmp_path):
+    answers = "Bad Id\nmy_helper\n9\n3\n\n"  # a bad id and a bad template are asked again
+    done = subprocess.run(
+        [sys.executable, "-m", "yourbot_sdk.cli", "init"], cwd=tmp_path, input=answers, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "not a valid id" in done.stdout and "is not one of" in done.stdout
+    manifest = json.loads((tmp_path / "my_helper" / "manifest.json").read_text())
+    assert manifest["slash_commands"][0]["name"] == "hello"  # template 3 is slash
+    cancelled = subprocess.run(
+        [sys.executable, "-m", "yourbot_sdk.cli", "init"], cwd=tmp_path, input="", capture_output=True, text=True
+    )
+    assert cancelled.returncode == 1 and "cancelled" in cancelled.stdout
+
+
+def test_doctor_reports_each_check(projects, tmp_path, capsys):
+    assert main(["doctor", "-p", str(projects["cron"])]) == 0
+    out = capsys.readouterr().out
+    for line in ("[OK] SDK install", "[OK] __main__.py", "[OK] manifest.json", "[OK] capabilities", "[OK] tests/"):
+        assert line in out
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "__main__.py").write_text("def broken(:\n")
+    (broken / "manifest.json").write_text('{"id": "X"}')
+    assert main(["doctor", "--path", str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert "[XX] __main__.py" in out and "[XX] manifest.json" in out and "FAILED" in out
+
+
 def test_new_defaults_to_a_folder_named_after_the_plugin(tmp_path):
     assert mmo("new", "dice_roller", cwd=tmp_path).returncode == 0
     assert (tmp_path / "dice_roller" / "__main__.py").is_file()
@@ -119,7 +166,7 @@ def test_dev_runs_events_ticks_and_dashboards_and_reports_failures(tmp_path, cap
     root = write_plugin(
         tmp_path / "p",
         """
-from mmo_maid_sdk import Plugin
+from yourbot_sdk import Plugin
 plugin = Plugin()
 
 @plugin.on_ready
@@ -140,7 +187,7 @@ def sweep(ctx):
 def stats(ctx, params):
     return {"value": params["n"] * 2}
 
-plugin.run()  # unconditional: mmo dev must not start the runtime
+plugin.run()  # unconditional: yourbot dev must not start the runtime
 """,
         json.dumps([
             {"type": "message_create", "content": "hi", "channel_id": "7"},
@@ -153,7 +200,7 @@ plugin.run()  # unconditional: mmo dev must not start the runtime
     out = capsys.readouterr().out
     assert '"message": "ready"' in out
     assert 'messages_sent: {"channel_id": "7", "content": "HI"' in out
-    assert '"url": "https://api.example.com/x?q=1"' in out
+    assert '"url": "https://api.example.com/x", "headers": null, "body": null, "params": {"q": 1}' in out
     assert 'result: {"value": 42}' in out
     assert "RuntimeError: handler blew up" in out
     assert "capabilities: all (no manifest.json)" in out
@@ -162,19 +209,19 @@ plugin.run()  # unconditional: mmo dev must not start the runtime
 def test_dev_enforces_manifest_capabilities(tmp_path, capsys):
     root = write_plugin(
         tmp_path / "p",
-        "from mmo_maid_sdk import Plugin\nplugin = Plugin()\n"
+        "from yourbot_sdk import Plugin\nplugin = Plugin()\n"
         "@plugin.on_event('message_create')\ndef m(ctx, e):\n    ctx.kv.set('a', 1)\n",
         "- type: message_create\n",
         name="events.yaml",
     )
     (root / "manifest.json").write_text(json.dumps({"capabilities_required": ["discord:send_message"]}))
     assert main(["dev", "-p", str(root)]) == 1
-    assert "CapabilityError: capability storage:kv is not granted for kv.set" in capsys.readouterr().out
+    assert "CapabilityError: capability storage:kv required for set()" in capsys.readouterr().out
 
 
 def test_dev_usage_errors(tmp_path, capsys):
     assert main(["dev", "-p", str(tmp_path)]) == 2
-    root = write_plugin(tmp_path / "p", "from mmo_maid_sdk import Plugin\nplugin = Plugin()\n", "{}")
+    root = write_plugin(tmp_path / "p", "from yourbot_sdk import Plugin\nplugin = Plugin()\n", "{}")
     assert main(["dev", "-p", str(root)]) == 2
     assert "must hold a list" in capsys.readouterr().err
 
@@ -182,12 +229,12 @@ def test_dev_usage_errors(tmp_path, capsys):
 def test_dev_watch_reruns_after_a_change(tmp_path):
     root = write_plugin(
         tmp_path / "w",
-        "from mmo_maid_sdk import Plugin\nplugin = Plugin()\n"
+        "from yourbot_sdk import Plugin\nplugin = Plugin()\n"
         "@plugin.on_event('message_create')\ndef m(ctx, e):\n    ctx.log('version one')\n",
         '[{"type": "message_create"}]',
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mmo_maid_sdk.cli", "dev", "--watch", "-p", str(root)],
+        [sys.executable, "-m", "yourbot_sdk.cli", "dev", "--watch", "-p", str(root)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -195,7 +242,7 @@ def test_dev_watch_reruns_after_a_change(tmp_path):
         assert proc.stdout is not None
         while "watching" not in "".join(lines):
             line = proc.stdout.readline()
-            assert line, f"mmo dev --watch exited early: {''.join(lines)}"
+            assert line, f"yourbot dev --watch exited early: {''.join(lines)}"
             lines.append(line)
         time.sleep(0.6)
         (root / "__main__.py").write_text((root / "__main__.py").read_text().replace("version one", "version two"))
@@ -249,7 +296,7 @@ def test_validate_prints_findings_with_locations_and_json(tmp_path, capsys):
                                                     "description": "Broken on purpose.",
                                                     "capabilities_required": ["discord:send_message"]}))  # fmt: skip
     (root / "__main__.py").write_text(
-        "from mmo_maid_sdk import Plugin\nimport subprocess\nplugin = Plugin()\n"
+        "from yourbot_sdk import Plugin\nimport subprocess\nplugin = Plugin()\n"
         "@plugin.on_event('message_create')\ndef m(ctx, e):\n    if e['author_bot']:\n        return\n"
         "    ctx.discord.send_message(channel_id='1', content='x')\n"
         "plugin.run()\n"
@@ -263,6 +310,10 @@ def test_validate_prints_findings_with_locations_and_json(tmp_path, capsys):
         k: v for k, v in next(f for f in findings if f["code"] == "forbidden_import").items() if k != "message"
     } == {"severity": "error", "code": "forbidden_import", "path": "__main__.py", "line": 2}
     assert main(["validate", str(tmp_path / "missing")]) == 2
+    capsys.readouterr()
+    assert main(["validate", "-p", str(root), "--id", "other_id", "--version", "9.9.9"]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR manifest_plugin_id_mismatch manifest.json" in out and "ERROR manifest_version_mismatch" in out
 
 
 def test_bundle_is_deterministic_and_leaves_out_dev_files(projects, tmp_path, capsys):
@@ -302,14 +353,13 @@ def test_bundle_refuses_a_plugin_with_errors_or_over_the_limits(tmp_path, projec
     assert "bundle_too_large" in capsys.readouterr().err
 
 
-def test_distribution_has_a_console_script_and_no_pytest_autoload():
-    dist = metadata.distribution("mmo-maid-sdk")
-    assert dist.version == "0.5.5"
+def test_distribution_has_both_console_scripts_and_no_pytest_autoload():
+    dist = metadata.distribution("yourbot-sdk")
+    assert dist.version == "0.11.0"
     groups = {ep.group for ep in dist.entry_points}
     assert "pytest11" not in groups
-    assert [ep.value for ep in dist.entry_points if ep.group == "console_scripts" and ep.name == "mmo"] == [
-        "mmo_maid_sdk.cli:main"
-    ]
+    scripts = {ep.name: ep.value for ep in dist.entry_points if ep.group == "console_scripts"}
+    assert scripts == {"yourbot": "yourbot_sdk.cli:main", "mmo": "yourbot_sdk.cli:main_mmo"}
     # (an editable install adds setuptools' own __editable__ .pth; the distribution itself ships none)
     pth = [f for f in (dist.files or []) if str(f).endswith(".pth") and not str(f).startswith("__editable__")]
     assert pth == []
@@ -317,14 +367,15 @@ def test_distribution_has_a_console_script_and_no_pytest_autoload():
 
 def test_pytest_plugin_fixtures_when_opted_in(tmp_path):
     (tmp_path / "__main__.py").write_text(
-        "from mmo_maid_sdk import Plugin\nplugin = Plugin()\n"
+        "from yourbot_sdk import Plugin\nplugin = Plugin()\n"
         "@plugin.on_event('message_create')\ndef m(ctx, e):\n    ctx.kv.set('seen', e['content'], ttl_seconds=60)\n"
         "plugin.run()  # unconditional: the pytest plugin's no-run mode makes importing safe\n"
     )
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ["mmo_maid_sdk.pytest_plugin"]\n')
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["yourbot_sdk.pytest_plugin"]\n')
     (tmp_path / "test_it.py").write_text(
-        "from mmo_maid_sdk.testing import MockContext, dispatch, make_event\n"
-        "def test_fixtures(mmo_plugin, mmo_clock, mmo_ctx):\n"
+        "from yourbot_sdk.testing import MockContext, dispatch, make_event\n"
+        "def test_fixtures(mmo_plugin, mmo_clock, mmo_ctx, yourbot_plugin):\n"
+        "    assert yourbot_plugin is mmo_plugin\n"
         "    assert mmo_plugin.__name__ == 'plugin_main'\n"
         "    assert mmo_clock.now() == 1767225600.0\n"
         "    assert mmo_ctx.server_id == '999999999'\n"

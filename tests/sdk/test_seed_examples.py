@@ -3,7 +3,7 @@ expects "Pong!"; here the handler sends "Pong!" so the two agree."""
 
 from __future__ import annotations
 
-from mmo_maid_sdk import (
+from yourbot_sdk import (
     CapabilityError,
     Context,
     DiscordApiError,
@@ -15,7 +15,7 @@ from mmo_maid_sdk import (
     SdkPermissionError,
     ValidationError,
 )
-from mmo_maid_sdk.testing import MockContext, _MockDiscord, make_event
+from yourbot_sdk.testing import MockContext, _MockDiscord, make_event
 
 plugin = Plugin()
 
@@ -110,7 +110,7 @@ def test_the_error_example_handles_each_documented_error(monkeypatch):
         (DiscordApiError("gone", status_code=404), "info", "channel was deleted"),
         (DiscordApiError("oops", status_code=500), "error", "discord 500: oops"),
         (KvQuotaError("full"), "error", "unexpected: full"),
-        (CapabilityError(), "error", "unexpected: Capability not granted"),
+        (CapabilityError("not granted"), "error", "unexpected: not granted"),
         (ValidationError("bad"), "error", "unexpected: bad"),
         (RpcTimeoutError("RPC timeout: discord.send_message (30s)"), "error",
          "unexpected: RPC timeout: discord.send_message (30s)"),

@@ -27,4 +27,4 @@ def test_heartbeat_records_a_metric():
     ctx = MockContext()
     ctx.kv.set("today.messages", 4)
     tick(plugin_main.plugin, "heartbeat", ctx=ctx)
-    assert ctx.metrics.recorded == [{"metric": "digest.pending_messages", "value": 4, "tags": None}]
+    assert ctx.metrics.recorded == [{"metric": "digest_pending_messages", "value": 4, "tags": {}}]

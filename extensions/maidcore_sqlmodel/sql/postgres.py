@@ -8,18 +8,21 @@ merely ``SET ROLE``d, which a smuggled ``RESET ROLE`` could undo. Per call the
 transaction sets ``search_path`` to the scope's schema and a
 ``statement_timeout``. Role passwords and schema names are HMACs of the master
 key: every node derives the same ones, nobody else can guess them.
+
+A call's statements (one, or a script of several) run in one transaction. A
+statement that can grow the schema is followed, inside that transaction, by a
+measure of what the schema really holds on disk (tables, TOAST, indexes); over
+the quota, the whole call is rolled back.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -30,10 +33,14 @@ from maidcore.errors import HostTimeout, RpcFailure
 from maidcore.scope import Scope
 from maidcore_sqlmodel.database import Database
 from maidcore_sqlmodel.migrate import SCHEMA_LOCK
-from maidcore_sqlmodel.sql.statements import Statement, prepare
+from maidcore_sqlmodel.sql.bounds import Cancel, ResultBudget, SqlBounds
+from maidcore_sqlmodel.sql.statements import Statement, prepare, prepare_script
 from maidcore_sqlmodel.sql.values import bind_params, to_json
 
 _GROWING = {"INSERT", "UPDATE", "CREATE TABLE", "CREATE INDEX", "ALTER TABLE", "WITH"}
+_SETUP_SQL = "SELECT set_config('search_path', %s, true), set_config('statement_timeout', %s, true)"
+_CURSOR = "maidcore_sql"
+FIRST_FETCH = 100  # rows read in the call's first round trip; more come a batch at a time
 _SIZE_SQL = (
     "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
     "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'm', 'p')"
@@ -112,7 +119,7 @@ class PostgresSqlSandbox:
         *,
         timeout_seconds: float,
         quota_bytes: int,
-        threads: int = 4,
+        bounds: SqlBounds | None = None,
         max_connections: int = 8,
     ) -> None:
         assert db.url.conninfo is not None
@@ -120,9 +127,8 @@ class PostgresSqlSandbox:
         self._key = master_key
         self.timeout_seconds = timeout_seconds
         self.quota_bytes = quota_bytes
-        self._threads = threads
-        self._executor: ThreadPoolExecutor | None = None
-        self._pools = _RolePools(max_connections)
+        self.bounds = bounds or SqlBounds(timeout_seconds)
+        self._pools = _RolePools(max(max_connections, self.bounds.threads))
         self._conninfo = conninfo_to_dict(db.url.conninfo)
         self._dbname = str(self._conninfo.get("dbname") or self._conninfo.get("user") or "")
         self._ready: set[Scope] = set()
@@ -147,7 +153,7 @@ class PostgresSqlSandbox:
     # --- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="maidcore-sql")
+        self.bounds.start()
         await self.db.run(self._lock_down_database)
 
     def _lock_down_database(self, conn: Any) -> None:
@@ -161,9 +167,7 @@ class PostgresSqlSandbox:
             )
 
     async def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        self.bounds.close()
         self._pools.close()
 
     # --- spaces ------------------------------------------------------------------
@@ -213,76 +217,164 @@ class PostgresSqlSandbox:
 
     # --- statements --------------------------------------------------------------
 
-    async def _run(self, fn, *args):
-        if self._executor is None:
-            raise RuntimeError("the SQL sandbox is not started")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
     async def execute(self, scope: Scope, sql: str, params: list[Any]) -> int:
-        statement = prepare(sql, params, "postgresql")
-        return await self._run(self._execute, scope, statement, None)
+        """One statement, or a script of several when no parameters are bound (all in one transaction)."""
+        statements = prepare_script(sql, params, "postgresql")
+        return await self.bounds.run(scope.plugin_id, self._execute, scope, statements, None)
 
     async def query(self, scope: Scope, sql: str, params: list[Any], limit: int = 1000) -> tuple[list[dict], bool]:
         statement = prepare(sql, params, "postgresql")
         limit = max(1, min(1000, int(limit)))
-        return await self._run(self._execute, scope, statement, limit)
+        return await self.bounds.run(scope.plugin_id, self._execute, scope, [statement], limit)
 
-    def _execute(self, scope: Scope, statement: Statement, limit: int | None):
+    def _execute(self, cancel: Cancel, scope: Scope, statements: list[Statement], limit: int | None):
         role, schema = self._ensure_space(scope)
-        params = bind_params(statement.params, "postgresql")
+        growing = any(s.kind in _GROWING for s in statements)
         conn = self._pools.acquire(role, lambda: self._connect_as(role))
+        cancel.on_cancel(conn.cancel_safe if hasattr(conn, "cancel_safe") else conn.cancel)
         try:
-            if statement.kind in _GROWING:
+            if growing:
                 self._check_quota(conn, scope, schema)
             try:
-                result = self._run_statement(conn, schema, statement, params, limit)
+                result = self._run(conn, scope, schema, statements, limit, growing)
             except psycopg.errors.FeatureNotSupported as exc:
                 # DECLARE refuses a WITH that modifies data: run it on a plain cursor instead
                 if limit is None or "DECLARE" not in str(exc).upper():
                     raise
-                result = self._run_statement(conn, schema, statement, params, limit, server_cursor=False)
-            if statement.writes:
+                result = self._run(conn, scope, schema, statements, limit, growing, server_cursor=False)
+            if any(s.writes for s in statements) and not growing:
                 self._sizes.pop(scope, None)
             return result
+        except _OverQuota as exc:
+            self._reclaim(conn, schema)
+            raise exc.error from None
         except psycopg.errors.QueryCanceled:
             raise HostTimeout("sql statement", self.timeout_seconds) from None
         except psycopg.Error as exc:
             detail = exc.diag.message_primary or str(exc)
             raise RpcFailure(f"sql error: {detail[:300]}") from None
         finally:
+            cancel.on_cancel(None)
             self._pools.release(role, conn)
 
-    def _run_statement(
-        self, conn: Any, schema: str, statement: Statement, params: list[Any], limit: int | None, *, server_cursor=True
+    def _run(
+        self,
+        conn: Any,
+        scope: Scope,
+        schema: str,
+        statements: list[Statement],
+        limit: int | None,
+        growing: bool,
+        *,
+        server_cursor: bool = True,
     ):
-        with conn.transaction():
-            conn.execute(
-                "SELECT set_config('search_path', %s, true), set_config('statement_timeout', %s, true)",
-                (schema, f"{int(self.timeout_seconds * 1000)}ms"),
-            )
+        """The call's statements in one transaction, sent as one pipeline: usually one round trip.
+
+        A query reads its rows through a server-side cursor (a huge result never leaves the
+        server beyond what the caller may get): the first ``FIRST_FETCH`` rows come in the same
+        pipeline, more (up to ``limit + 1``) with further fetches. A call that can grow the
+        space measures what it stored before it commits.
+        """
+        try:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                conn.execute(_SETUP_SQL, (schema, f"{int(self.timeout_seconds * 1000)}ms"))
+                if limit is None:
+                    cursors = [conn.execute(s.text, bind_params(s.params, "postgresql")) for s in statements]
+                    if not growing:
+                        conn.execute("COMMIT")
+                else:
+                    (statement,) = statements
+                    params = bind_params(statement.params, "postgresql")
+                    first = min(limit + 1, FIRST_FETCH)
+                    if statement.returns_rows and server_cursor:
+                        conn.execute(f"DECLARE {_CURSOR} NO SCROLL CURSOR FOR {statement.text}", params)
+                        cursor = conn.execute(f"FETCH FORWARD {first} FROM {_CURSOR}")
+                        more = first < limit + 1
+                    else:
+                        cursor = conn.execute(statement.text, params)
+                        more = False
+                    if not growing and not more:
+                        conn.execute("COMMIT")
             if limit is None:
-                cur = conn.execute(statement.text, params)
-                return max(cur.rowcount, 0)
-            if statement.returns_rows and server_cursor:
-                # a server-side cursor: a huge result never leaves the server beyond limit + 1 rows
-                with conn.cursor(name="maidcore_sql") as cur:
-                    cur.execute(statement.text, params)
-                    rows = cur.fetchmany(limit + 1)
-                    names = [d.name for d in cur.description or ()]
+                affected = sum(max(c.rowcount, 0) for c in cursors)
+                result: Any = affected
             else:
-                cur = conn.execute(statement.text, params)
-                rows = cur.fetchmany(limit + 1) if cur.description else []
-                names = [d.name for d in cur.description or ()]
-        truncated = len(rows) > limit
-        return [dict(zip(names, map(to_json, row), strict=False)) for row in rows[:limit]], truncated
+                budget = self.bounds.result_budget()
+                names = [d.name for d in cursor.description or ()]
+                rows = _rows(cursor.fetchall() if cursor.description else [], names, limit, budget, [])
+                if more and len(rows) == first:  # the first batch came full: there may be more rows
+                    while len(rows) <= limit:
+                        fetch = f"FETCH FORWARD {min(FIRST_FETCH, limit + 1 - len(rows))} FROM {_CURSOR}"
+                        got = conn.execute(fetch).fetchall()
+                        if not got:
+                            break
+                        _rows(got, names, limit, budget, rows)
+                result = (rows[:limit], len(rows) > limit)
+            if growing:
+                self._check_stored(conn, scope, schema)
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("COMMIT")
+            return result
+        except BaseException:
+            if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+            raise
 
     def _check_quota(self, conn: Any, scope: Scope, schema: str) -> None:
+        """Before a statement that may grow the space: refuse when it is already full (size cached 2 s)."""
         cached = self._sizes.get(scope)
         if cached is None or time.monotonic() - cached[0] > 2.0:
             size = int(conn.execute(_SIZE_SQL, (schema,)).fetchone()[0])
             self._sizes[scope] = cached = (time.monotonic(), size)
         if cached[1] >= self.quota_bytes:
-            raise RpcFailure(
-                f"sql storage limit reached for this plugin on this server ({cached[1]} of {self.quota_bytes} bytes); "
-                "delete rows or drop tables"
-            )
+            raise _quota_error(cached[1], self.quota_bytes)
+
+    def _check_stored(self, conn: Any, scope: Scope, schema: str) -> None:
+        """After it, inside its transaction: what the schema now holds on disk; over the quota rolls it all back."""
+        size = int(conn.execute(_SIZE_SQL, (schema,)).fetchone()[0])
+        self._sizes[scope] = (time.monotonic(), size)
+        if size > self.quota_bytes:
+            self._sizes.pop(scope, None)  # rolled back: measure again next time
+            raise _OverQuota(_quota_error(size, self.quota_bytes, undone=True))
+
+    def _reclaim(self, conn: Any, schema: str) -> None:
+        """After a call rolled back for its size: give the disk its rows took back (VACUUM cuts the empty end)."""
+        tables = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'm')",
+            (schema,),
+        ).fetchall()
+        for (table,) in tables:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(pgsql.SQL("VACUUM {}.{}").format(pgsql.Identifier(schema), pgsql.Identifier(table)))
+
+
+class _OverQuota(Exception):
+    """Raised inside the call's transaction so that it rolls back; carries the plugin's error."""
+
+    def __init__(self, error: RpcFailure) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _quota_error(size: int, quota: int, *, undone: bool = False) -> RpcFailure:
+    what = "the call would store" if undone else "stored"
+    tail = " (the call was undone)" if undone else ""
+    return RpcFailure(
+        f"sql storage limit reached for this plugin on this server ({what} {size} of {quota} bytes){tail}; "
+        "delete rows or drop tables"
+    )
+
+
+def _rows(raw_rows: list[tuple], names: list[str], limit: int, budget: ResultBudget, rows: list[dict]) -> list[dict]:
+    """Append ``raw_rows`` to ``rows`` as JSON-ready dicts (up to ``limit + 1``), within the byte budget."""
+    for raw in raw_rows:
+        if len(rows) > limit:
+            break
+        row = dict(zip(names, map(to_json, raw), strict=False))
+        if len(rows) < limit:
+            budget.add(row, len(rows))
+        rows.append(row)
+    return rows

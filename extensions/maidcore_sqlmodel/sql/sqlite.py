@@ -4,12 +4,14 @@ The file holds nothing but the plugin's own tables, so there is nothing else to
 reach; the authorizer still refuses ATTACH/DETACH, PRAGMA, transactions,
 temporary objects, triggers, views, virtual tables and dangerous functions
 (``load_extension`` among them) in case a statement slipped past the checks.
-``max_page_count`` enforces the storage quota, a progress handler the timeout.
+``max_page_count`` enforces the storage quota, a progress handler the timeout (and
+``interrupt`` from outside, see ``bounds``). A script of several statements runs in
+one transaction that the host opens and closes (the authorizer lets only the host
+do that).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import re
@@ -17,13 +19,13 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from maidcore.errors import HostTimeout, RpcFailure
 from maidcore.scope import Scope
-from maidcore_sqlmodel.sql.statements import Statement, prepare
+from maidcore_sqlmodel.sql.bounds import Cancel, SqlBounds
+from maidcore_sqlmodel.sql.statements import Statement, prepare, prepare_script
 from maidcore_sqlmodel.sql.values import bind_params, to_json
 
 _A = sqlite3
@@ -43,6 +45,7 @@ _MAX_CONNECTIONS = 64
 
 
 def _authorize(action: int, arg1: str | None, arg2: str | None, dbname: str | None, _source: str | None) -> int:
+    """What a plugin's statement may do (see the module docstring)."""
     if action in _ALWAYS:
         return sqlite3.SQLITE_OK
     if action in _IN_MAIN and dbname == "main":
@@ -70,6 +73,20 @@ class _Space:
         self.conn = conn
         self.lock = threading.Lock()
         self.deadline = 0.0
+        self.host_control = False  # the host itself is opening or closing a script's transaction
+
+    def authorize(self, action: int, arg1: str | None, arg2: str | None, dbname: str | None, source: str | None) -> int:
+        if action == sqlite3.SQLITE_TRANSACTION and self.host_control:
+            return sqlite3.SQLITE_OK
+        return _authorize(action, arg1, arg2, dbname, source)
+
+    def control(self, sql: str) -> None:
+        """Run the host's own BEGIN/COMMIT/ROLLBACK past the authorizer."""
+        self.host_control = True
+        try:
+            self.conn.execute(sql)
+        finally:
+            self.host_control = False
 
 
 class SqliteSqlSandbox:
@@ -77,23 +94,22 @@ class SqliteSqlSandbox:
 
     dialect = "sqlite"
 
-    def __init__(self, root: Path, *, timeout_seconds: float, quota_bytes: int, threads: int = 4) -> None:
+    def __init__(
+        self, root: Path, *, timeout_seconds: float, quota_bytes: int, bounds: SqlBounds | None = None
+    ) -> None:
         self.root = Path(root)
         self.timeout_seconds = timeout_seconds
         self.quota_bytes = quota_bytes
-        self._threads = threads
-        self._executor: ThreadPoolExecutor | None = None
+        self.bounds = bounds or SqlBounds(timeout_seconds)
         self._spaces: OrderedDict[Scope, _Space] = OrderedDict()
         self._lock = threading.Lock()
 
     async def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="maidcore-sql")
+        self.bounds.start()
 
     async def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        self.bounds.close()
         with self._lock:
             for space in self._spaces.values():
                 with contextlib.suppress(Exception):
@@ -117,7 +133,7 @@ class SqliteSqlSandbox:
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 16 * 1024 * 1024)
         conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 1024 * 1024)
         space = _Space(conn)
-        conn.set_authorizer(_authorize)
+        conn.set_authorizer(space.authorize)
         conn.set_progress_handler(lambda: 1 if time.monotonic() > space.deadline else 0, 10_000)
         return space
 
@@ -134,40 +150,68 @@ class SqliteSqlSandbox:
                     old.conn.close()
             return space
 
-    async def _run(self, fn, *args):
-        if self._executor is None:
-            raise RuntimeError("the SQL sandbox is not started")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
     async def execute(self, scope: Scope, sql: str, params: list[Any]) -> int:
-        statement = prepare(sql, params, "sqlite")
-        return await self._run(self._execute, scope, statement, None)
+        """One statement, or a script of several when no parameters are bound (all in one transaction)."""
+        statements = prepare_script(sql, params, "sqlite")
+        return await self.bounds.run(scope.plugin_id, self._execute, scope, statements, None)
 
     async def query(self, scope: Scope, sql: str, params: list[Any], limit: int = 1000) -> tuple[list[dict], bool]:
         statement = prepare(sql, params, "sqlite")
         limit = max(1, min(1000, int(limit)))
-        return await self._run(self._execute, scope, statement, limit)
+        return await self.bounds.run(scope.plugin_id, self._execute, scope, [statement], limit)
 
-    def _execute(self, scope: Scope, statement: Statement, limit: int | None):
+    def _execute(self, cancel: Cancel, scope: Scope, statements: list[Statement], limit: int | None):
         space = self._space(scope)
-        params = bind_params(statement.params, "sqlite")
-        with space.lock:
+        if not space.lock.acquire(timeout=self.timeout_seconds):  # this scope's earlier statement still runs
+            raise HostTimeout("sql statement (waiting for this plugin's earlier statement)", self.timeout_seconds)
+        cancel.on_cancel(space.conn.interrupt)
+        try:
             space.deadline = time.monotonic() + self.timeout_seconds
             try:
-                cur = space.conn.execute(statement.text, params)
                 if limit is None:
-                    for _row in cur:  # run the statement to the end (also a SELECT given to execute)
-                        pass
-                    return max(cur.rowcount, 0)
-                rows = cur.fetchmany(limit + 1)
+                    return self._run_script(space, statements)
+                (statement,) = statements
+                cur = space.conn.execute(statement.text, bind_params(statement.params, "sqlite"))
                 names = [d[0] for d in cur.description or ()]
+                budget = self.bounds.result_budget()
+                rows: list[dict] = []
+                while len(rows) <= limit:
+                    batch = cur.fetchmany(min(100, limit + 1 - len(rows)))
+                    if not batch:
+                        break
+                    for raw in batch:
+                        row = dict(zip(names, map(to_json, raw), strict=False))
+                        if len(rows) < limit:
+                            budget.add(row, len(rows))
+                        rows.append(row)
                 cur.close()
             except sqlite3.Error as exc:
                 raise _translate(exc, self.timeout_seconds) from None
             finally:
                 space.deadline = 0.0
-        truncated = len(rows) > limit
-        return [dict(zip(names, map(to_json, row), strict=False)) for row in rows[:limit]], truncated
+        finally:
+            cancel.on_cancel(None)
+            space.lock.release()
+        return rows[:limit], len(rows) > limit
+
+    def _run_script(self, space: _Space, statements: list[Statement]) -> int:
+        script = len(statements) > 1
+        if script:
+            space.control("BEGIN IMMEDIATE")
+        try:
+            affected = 0
+            for statement in statements:
+                cur = space.conn.execute(statement.text, bind_params(statement.params, "sqlite"))
+                for _row in cur:  # run the statement to the end (also a SELECT given to execute)
+                    pass
+                affected += max(cur.rowcount, 0)
+        except BaseException:
+            if script and space.conn.in_transaction:
+                space.control("ROLLBACK")
+            raise
+        if script:
+            space.control("COMMIT")
+        return affected
 
 
 def _translate(exc: sqlite3.Error, timeout: float) -> Exception:

@@ -9,6 +9,7 @@ schemas on PostgreSQL, an authorizer on SQLite).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -64,6 +65,14 @@ _FORBIDDEN: list[tuple[re.Pattern[str], str]] = [
         (r"\bPG_\w*", "names starting with pg_ (system catalogs)"),
         (r"\b\w*_TO_XML\w*", "functions that run SQL given as text (*_to_xml)"),
         (r"\bTS_(?:STAT|REWRITE)\b", "functions that run SQL given as text (ts_stat, ts_rewrite)"),
+        # object ids turned into names: they would list other plugins' schemas, tables and roles
+        (
+            r"\bREG(?:CLASS|NAMESPACE|ROLE|PROC|PROCEDURE|OPER|OPERATOR|TYPE|CONFIG|DICTIONARY|COLLATION)\b",
+            "reg* casts (object ids as names)",
+        ),
+        (r"\bTO_REG\w*", "to_reg* functions (object names as ids)"),
+        (r"\bFORMAT_TYPE\b", "format_type (type ids as names)"),
+        (r"\b(?:OBJ|COL|SHOBJ)_DESCRIPTION\b", "object comments (obj_description, col_description)"),
         (r"\bLOAD_EXTENSION\b", "load_extension"),
         (r"\bATTACH\b", "ATTACH"),
         (r"\bPRAGMA\b", "PRAGMA"),
@@ -245,19 +254,33 @@ def normalise(tokens: list[_Token]) -> str:
 
 
 def check_statement(sql: Any, dialect: Dialect) -> tuple[list[_Token], str, str]:
-    """Tokens, normalised code and kind of a statement that passes every rule; else InvalidArgument naming the rule."""
+    """Tokens, normalised code and kind of a statement that passes every rule; else InvalidArgument naming the rule.
+
+    Plugins send the same few statement texts again and again: a text that passed is
+    remembered (its tokens are only ever read), so the checks run once per text.
+    """
     if not isinstance(sql, str) or not sql.strip():
         raise _refuse("a non-empty SQL statement")
     if len(sql) > MAX_SQL_CHARS:
         raise _refuse(f"at most {MAX_SQL_CHARS} characters long")
     if "\x00" in sql:
         raise _refuse("a statement without NUL characters")
+    return _checked(sql, dialect)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked(sql: str, dialect: Dialect) -> tuple[list[_Token], str, str]:
     tokens = tokenize(sql, dialect)
     code = normalise(tokens)
     # exactly one statement: a semicolon may only end the text
     body = code.rstrip("; ").rstrip()
     if ";" in body:
         raise _refuse("exactly one statement (found a ; before the end)")
+    return tokens, code, _check_code(code)
+
+
+def _check_code(code: str) -> str:
+    """The kind of one statement's normalised code, or InvalidArgument naming the rule it breaks."""
     m = _LEADING.match(code)
     if not m:
         first = (code.split() or ["nothing"])[0][:20]
@@ -271,15 +294,79 @@ def check_statement(sql: Any, dialect: Dialect) -> tuple[list[_Token], str, str]
     qualified = _THREE_PART.search(code) or _TABLE_POSITION.search(code) or _SYSTEM_SCHEMAS.search(code)
     if qualified or any(_DOTTED.search(m.group(1)) for m in _FROM_LIST.finditer(code)):
         raise _refuse("a statement with unqualified table names only (schema-qualified names are refused)")
-    return tokens, code, kind
+    return kind
+
+
+def split_script(sql: Any, dialect: Dialect) -> list[str]:
+    """The statements of ``sql``, split at the semicolons of its code (never inside literals or comments).
+
+    Statements that hold nothing but whitespace and comments are dropped.
+    """
+    if not isinstance(sql, str) or not sql.strip():
+        raise _refuse("a non-empty SQL statement")
+    if len(sql) > MAX_SQL_CHARS:
+        raise _refuse(f"at most {MAX_SQL_CHARS} characters long")
+    if "\x00" in sql:
+        raise _refuse("a statement without NUL characters")
+    return list(_split(sql, dialect))
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(sql: str, dialect: Dialect) -> tuple[str, ...]:
+    pieces: list[list[str]] = [[]]
+    for token in tokenize(sql, dialect):
+        if token.kind != "code" or ";" not in token.text:
+            pieces[-1].append(token.text)
+            continue
+        parts = token.text.split(";")
+        pieces[-1].append(parts[0])
+        for part in parts[1:]:
+            pieces[-1].append(";")
+            pieces.append([part])
+    out = []
+    for piece in pieces:
+        text = "".join(piece)
+        if normalise(tokenize(text, dialect)).strip("; "):
+            out.append(text)
+    return tuple(out)
+
+
+def _check_params(params: Any) -> list[Any]:
+    if params is None:
+        return []
+    if isinstance(params, str | bytes | dict) or not isinstance(params, list | tuple):
+        raise InvalidArgument("params", "a list of parameters (or null)")
+    return list(params)
+
+
+def prepare_script(sql: Any, params: Any, dialect: Dialect) -> list[Statement]:
+    """One statement with its parameters, or several (a migration script) when no parameters are bound.
+
+    Each statement of a script passes every rule ``prepare`` applies to one statement.
+    """
+    params = _check_params(params)
+    statements = split_script(sql, dialect)
+    if len(statements) <= 1:
+        return [prepare(sql, params, dialect)]
+    if params:
+        raise InvalidArgument(
+            "params",
+            f"empty: {len(statements)} statements in one call take no parameters "
+            "(run a statement with parameters on its own)",
+        )
+    out = []
+    for number, text in enumerate(statements, start=1):
+        try:
+            out.append(prepare(text, [], dialect))
+        except InvalidArgument as exc:  # the same rule, and which statement broke it
+            rule = str(exc).split(" must be ", 1)[-1]
+            raise InvalidArgument("sql", f"{rule} (statement {number} of {len(statements)})") from None
+    return out
 
 
 def prepare(sql: Any, params: Any, dialect: Dialect) -> Statement:
     """Check ``sql`` and rewrite its placeholders for ``dialect``; ``params`` are always bound, never spliced."""
-    if params is None:
-        params = []
-    if isinstance(params, str | bytes | dict) or not isinstance(params, list | tuple):
-        raise InvalidArgument("params", "a list of parameters (or null)")
+    params = _check_params(params)
     tokens, code, kind = check_statement(sql, dialect)
     numeric = [t for t in tokens if t.kind == "numeric"]
     fmt = [t for t in tokens if t.kind == "format"]

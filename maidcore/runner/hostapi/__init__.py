@@ -6,7 +6,8 @@
 3. the capability, against that server's live grant (``CapabilityDenied``,
    nothing performed);
 4. argument validation (``InvalidArgument``, ``KvQuotaExceeded``; a proxy URL's
-   host must be one the manifest requested, ``CapabilityDenied``);
+   host must be one the manifest requested, ``CapabilityDenied``; an
+   ``interaction.*`` call must answer an interaction delivered to this plugin);
 5. the rate limit (``RateLimited`` with the limiter's ``retry_after``);
 6. the layer call, bounded by ``call_timeout_seconds`` (``HostTimeout``).
 
@@ -35,13 +36,14 @@ from maidcore.errors import (
 from maidcore.layers.ratelimit import Bucket
 from maidcore.runner.hostapi import discord, network, stores
 from maidcore.runner.hostapi.args import Args
-from maidcore.runner.hostapi.network import Call
+from maidcore.runner.hostapi.network import Call, Network
 from maidcore.runner.rpc import Connection, error_response, result_response
 
 if TYPE_CHECKING:
-    from maidcore.runner import Runner
+    from maidcore.interactions import InteractionOwners
     from maidcore.runner.deliveries import Delivery
-    from maidcore.runner.tenants import Tenant
+    from maidcore.runner.layers import RunnerLayers
+    from maidcore.runner.tenants import Tenant, Tenants
     from maidcore.runner.worker import WorkerSlot
 
 log = logging.getLogger("maidcore.runner.hostapi")
@@ -52,7 +54,7 @@ class MethodSpec:
     name: str
     capability: str | None
     validate: Callable[[Args], dict[str, Any]]
-    perform: Callable[[Any, Tenant, dict[str, Any]], Awaitable[Any]] | None  # None: the event source performs it
+    perform: Callable[[RunnerLayers, Tenant, dict[str, Any]], Awaitable[Any]] | None  # None: the event source does
     bucket: Bucket | None
     #: Checks that need the clean params and the call (host allowed, secret auth, invoker rights); may add to them.
     authorize: Callable[[Tenant, dict[str, Any], Call], Awaitable[None]] | None = None
@@ -79,10 +81,21 @@ CallObserver = Callable[[str, dict[str, Any], str, Any, dict[str, Any] | None], 
 class HostApi:
     """Serves the requests of every worker of one runner."""
 
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-        self.platform = runner.platform
-        self.timeout = runner.settings.call_timeout_seconds
+    def __init__(
+        self,
+        tenants: Tenants,
+        layers: RunnerLayers,
+        interactions: InteractionOwners,
+        *,
+        timeout: float,
+        network: Network,
+    ) -> None:
+        self.tenants = tenants
+        #: What ``proxy.request``, ``ws.*`` and ``*.allow_host`` need beyond the layers (the runner gives it).
+        self.network = network
+        self.layers = layers
+        self.interactions = interactions
+        self.timeout = timeout
         self.observers: list[CallObserver] = []  # (method, params, server_id, result, error)
         self.calls = 0
         self.errors = 0
@@ -96,7 +109,7 @@ class HostApi:
         A lifecycle hook acts for the install its signal was about, even once disabled or uninstalled.
         """
         found = slot.attribution.resolve(method, params)
-        tenant = self.runner.tenant(found.server_id, slot.plugin_id)
+        tenant = self.tenants.get(found.server_id, slot.plugin_id)
         if tenant is None or not tenant.enabled or tenant.slot is not slot:
             signalled = found.install
             if signalled is None or signalled.slot is not slot:
@@ -129,7 +142,7 @@ class HostApi:
             server = params.get("discord_srv_id", "") if type(params) is dict else ""
             self._answer(conn, request_id, method, params, str(server or ""), None, exc)
             return
-        call = Call(self.runner, slot, delivery)
+        call = Call(self.network, slot, delivery)
         task = asyncio.get_running_loop().create_task(self._serve(conn, request_id, spec, params, tenant, call))
         self._tasks.add(task)  # the loop keeps only weak references to tasks
         task.add_done_callback(self._tasks.discard)
@@ -154,23 +167,28 @@ class HostApi:
             raise CapabilityDenied(spec.capability, spec.name)
         clean = spec.validate(Args(params))
         if spec.authorize is not None:
-            await spec.authorize(tenant, clean, call or Call(self.runner, tenant.slot, None))
+            await spec.authorize(tenant, clean, call or Call(self.network, tenant.slot, None))
+        answering = None
+        if spec.name.startswith("interaction."):
+            answering = self.interactions.answering(tenant.scope, clean["_interaction_id"])
         if spec.bucket is not None:
             cost = discord.action_cost(spec.name, clean) if spec.bucket is Bucket.DISCORD else 1
-            limiter = self.platform.limiter
+            limiter = self.layers.limiter
             decision = limiter.hit_nowait(spec.bucket, tenant.scope, cost)
             if decision is None:
                 decision = await limiter.hit(spec.bucket, tenant.scope, cost)
             if not decision.allowed:
                 raise RateLimited(spec.bucket.value, decision.retry_after)
         if spec.perform is None:
-            call = self.platform.events.call(tenant.scope, spec.name, clean)
+            work = self.layers.events.call(tenant.scope, spec.name, clean)
         else:
-            call = spec.perform(self.platform, tenant, clean)
+            work = spec.perform(self.layers, tenant, clean)
         try:
-            result = await asyncio.wait_for(call, self.timeout)
+            result = await asyncio.wait_for(work, self.timeout)
         except TimeoutError:
             raise HostTimeout(spec.name, self.timeout) from None
+        if answering is not None and spec.name == "interaction.send_modal":
+            self.interactions.modal_opened(answering, clean["custom_id"])
         return {} if result is None else result
 
     def _answer(

@@ -19,19 +19,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from mmo_maid_sdk._validate._manifest import domain_problem
+from yourbot_sdk._validate._manifest import domain_problem
 
-from maidcore.errors import CapabilityDenied, InvalidArgument
+from maidcore.errors import CapabilityDenied, InvalidArgument, RpcFailure
 from maidcore.proxy.auth import AuthRef, auth_ref, authorization
 from maidcore.proxy.websocket import CAPABILITY as WS_CAPABILITY
-from maidcore.proxy.websocket import socket_url, subscribe_frames
+from maidcore.proxy.websocket import WebSocketBroker, socket_url, subscribe_frames
 from maidcore.records import HostApproval
 from maidcore.runner.hostapi.args import Args
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
+    from maidcore.layers import RecordStore
     from maidcore.runner.deliveries import Delivery
+    from maidcore.runner.layers import RunnerLayers
     from maidcore.runner.tenants import Tenant
+    from maidcore.settings import ProxySettings, WebSocketSettings
 
 HTTP_CAPABILITY = "proxy:http"
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -41,10 +44,22 @@ SOCKET_NAME_MAX = 100
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
-    """Where a host call came from: the runner, the worker slot, and the delivery it was made in (if known)."""
+class Network:
+    """What the network methods need beyond the layers (the runner provides it)."""
 
-    runner: Any
+    layers: RunnerLayers
+    approvals: HostApprovals
+    tenant: Callable[[str, str], Tenant | None]  # the live install (a socket's every connect asks again)
+    deliver_ws: Callable[[Scope, str, dict[str, Any]], Awaitable[bool]]  # a frame or open/close to the plugin
+    proxy: ProxySettings
+    websocket: WebSocketSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Where a host call came from: the network services, the worker slot, and its delivery (if known)."""
+
+    network: Network
     slot: Any
     delivery: Delivery | None
 
@@ -58,8 +73,8 @@ class HostApprovals:
     """The hosts server admins approved, per (server, plugin, kind); re-read after ``ttl`` (another node may
     have changed them) and at once after a change made here."""
 
-    def __init__(self, records: Any, *, ttl: float = 5.0) -> None:
-        self.records = records
+    def __init__(self, records: Callable[[], RecordStore], *, ttl: float = 5.0) -> None:
+        self._records = records
         self.ttl = ttl
         self._cache: dict[tuple[Scope, str], tuple[float, frozenset[str]]] = {}
 
@@ -68,17 +83,19 @@ class HostApprovals:
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        rows = await self.records.list_host_approvals(server_id=scope.server_id, plugin_id=scope.plugin_id, kind=kind)
+        rows = await self._records().list_host_approvals(
+            server_id=scope.server_id, plugin_id=scope.plugin_id, kind=kind
+        )
         hosts = frozenset(r.host for r in rows)
         self._cache[(scope, kind)] = (now + self.ttl, hosts)
         return hosts
 
     async def allow(self, scope: Scope, kind: str, host: str, approved_by: str) -> None:
-        await self.records.add_host_approval(HostApproval(scope.server_id, scope.plugin_id, kind, host, approved_by))
+        await self._records().add_host_approval(HostApproval(scope.server_id, scope.plugin_id, kind, host, approved_by))
         self._cache.pop((scope, kind), None)
 
     async def revoke(self, scope: Scope, kind: str, host: str) -> bool:
-        removed = await self.records.remove_host_approval(scope.server_id, scope.plugin_id, kind, host)
+        removed = await self._records().remove_host_approval(scope.server_id, scope.plugin_id, kind, host)
         self._cache.pop((scope, kind), None)
         return removed
 
@@ -87,9 +104,9 @@ class HostApprovals:
             del self._cache[key]
 
 
-async def allowed_hosts(runner: Any, tenant: Tenant, kind: str) -> frozenset[str]:
+async def allowed_hosts(network: Network, tenant: Tenant, kind: str) -> frozenset[str]:
     """The manifest's hosts plus the ones this server's admins approved for this plugin."""
-    return tenant.info.proxy_domains | await runner.approvals.hosts(tenant.scope, kind)
+    return tenant.info.proxy_domains | await network.approvals.hosts(tenant.scope, kind)
 
 
 def _refused_host(capability: str, method: str, host: str) -> CapabilityDenied:
@@ -130,7 +147,7 @@ def v_proxy(a: Args) -> dict[str, Any]:
 
 async def authorize_proxy(tenant: Tenant, p: dict[str, Any], call: Call) -> None:
     """The URL's host must be allowed (before it costs a unit); secret auth is resolved here, bound to that host."""
-    allowed = await allowed_hosts(call.runner, tenant, "http")
+    allowed = await allowed_hosts(call.network, tenant, "http")
     if p["host"] not in allowed:
         raise _refused_host(HTTP_CAPABILITY, "proxy.request", p["host"])
     p["allowed"] = allowed
@@ -140,12 +157,13 @@ async def authorize_proxy(tenant: Tenant, p: dict[str, Any], call: Call) -> None
 async def _authorization(call: Call, tenant: Tenant, ref: AuthRef | None, host: str, method: str) -> str | None:
     if ref is None:
         return None
-    secrets = call.runner.platform.storage.secrets
+    secrets = call.network.layers.storage.secrets
     return await authorization(secrets, tenant.scope, ref, host, capabilities=tenant.capabilities, method=method)
 
 
-async def p_proxy(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
-    return await platform.proxy.request(
+async def p_proxy(layers: RunnerLayers, tenant: Tenant, p: dict[str, Any]) -> Any:
+    assert layers.proxy is not None
+    return await layers.proxy.request(
         tenant.scope,
         allowed_domains=p["allowed"],
         method=p["method"],
@@ -154,6 +172,13 @@ async def p_proxy(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
         body=p["body"],
         authorization=p["authorization"],
     )
+
+
+def _broker(layers: RunnerLayers) -> WebSocketBroker:
+    broker = layers.websocket
+    if broker is None:
+        raise RpcFailure("the WebSocket broker is not running on this host")
+    return broker
 
 
 # --- ws.* ---------------------------------------------------------------------------------------
@@ -177,12 +202,13 @@ def v_ws_ensure(a: Args) -> dict[str, Any]:
 
 async def authorize_ws(tenant: Tenant, p: dict[str, Any], call: Call) -> None:
     """Exact allowed host, ``wss://`` (or ``ws://`` where plain connections are allowed), auth resolvable now."""
-    platform = call.runner.platform
-    url = socket_url(p["url"], allow_plain=platform.settings.proxy.allow_http)
+    network = call.network
+    url = socket_url(p["url"], allow_plain=network.proxy.allow_http)
     host = (url.raw_host or "").rstrip(".").lower()
-    if host not in await allowed_hosts(call.runner, tenant, "ws"):
+    if host not in await allowed_hosts(network, tenant, "ws"):
         raise _refused_host(WS_CAPABILITY, "ws.ensure", host)
-    settings = platform.settings.websocket
+    settings = network.websocket
+    p["network"] = network
     p["url"] = url
     p["subscribe"] = subscribe_frames(
         p["subscribe"], limit=settings.max_subscribe_messages, max_bytes=settings.max_frame_bytes
@@ -190,24 +216,25 @@ async def authorize_ws(tenant: Tenant, p: dict[str, Any], call: Call) -> None:
     await _authorization(call, tenant, p["auth"], host, "ws.ensure")  # refused now rather than at connect
 
 
-async def p_ws_ensure(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
-    runner, scope, url, ref = platform.runner, tenant.scope, p["url"], p["auth"]
+async def p_ws_ensure(layers: RunnerLayers, tenant: Tenant, p: dict[str, Any]) -> Any:
+    network: Network = p["network"]
+    scope, url, ref = tenant.scope, p["url"], p["auth"]
     host = (url.raw_host or "").rstrip(".").lower()
 
     async def prepare() -> dict[str, str]:
         """Every connect asks again: still installed, enabled, granted, host allowed; the secret of now."""
-        current = runner.tenant(scope.server_id, scope.plugin_id)
+        current = network.tenant(scope.server_id, scope.plugin_id)
         if current is None or not current.enabled or WS_CAPABILITY not in current.capabilities:
             raise CapabilityDenied(WS_CAPABILITY, "ws.ensure", detail="the plugin is no longer enabled with it here")
-        if host not in await allowed_hosts(runner, current, "ws"):
+        if host not in await allowed_hosts(network, current, "ws"):
             raise _refused_host(WS_CAPABILITY, "ws.ensure", host)
-        header = await _authorization(Call(runner, current.slot, None), current, ref, host, "ws.ensure")
+        header = await _authorization(Call(network, current.slot, None), current, ref, host, "ws.ensure")
         return {"Authorization": header} if header else {}
 
     async def deliver(event: str, params: dict[str, Any]) -> bool:
-        return await runner.deliver_ws(scope, event, params)
+        return await network.deliver_ws(scope, event, params)
 
-    return await platform.websocket.ensure(
+    return await _broker(layers).ensure(
         scope, p["name"], url, prepare=prepare, deliver=deliver, subscribe=p["subscribe"], binary=p["binary"]
     )
 
@@ -229,16 +256,16 @@ def v_ws_send(a: Args) -> dict[str, Any]:
     return {"name": _socket_name(a), "data": raw}
 
 
-async def p_ws_send(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
-    return await platform.websocket.send(tenant.scope, p["name"], p["data"])
+async def p_ws_send(layers: RunnerLayers, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return await _broker(layers).send(tenant.scope, p["name"], p["data"])
 
 
 def v_ws_close(a: Args) -> dict[str, Any]:
     return {"name": _socket_name(a)}
 
 
-async def p_ws_close(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
-    return await platform.websocket.close_socket(tenant.scope, p["name"])
+async def p_ws_close(layers: RunnerLayers, tenant: Tenant, p: dict[str, Any]) -> Any:
+    return await _broker(layers).close_socket(tenant.scope, p["name"])
 
 
 # --- allow_host / revoke_host (http.* and ws.*) ------------------------------------------------------
@@ -279,13 +306,14 @@ def _allow(kind: str) -> tuple[Authorize, Perform]:
 
     async def authorize(tenant: Tenant, p: dict[str, Any], call: Call) -> None:
         p["approved_by"] = _invoker(call, method)
-        platform = call.runner.platform
-        checker = platform.websocket if kind == "ws" else platform.proxy
+        p["network"] = network = call.network
+        checker = _broker(network.layers) if kind == "ws" else network.layers.proxy
+        assert checker is not None
         await checker.start()
         await checker.resolver.check(p["host"])  # public addresses only (the proxy's rules and allow list)
 
-    async def perform(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
-        await platform.runner.approvals.allow(tenant.scope, kind, p["host"], p["approved_by"])
+    async def perform(layers: RunnerLayers, tenant: Tenant, p: dict[str, Any]) -> Any:
+        await p["network"].approvals.allow(tenant.scope, kind, p["host"], p["approved_by"])
         return {"host": p["host"], "allowed": True}
 
     return authorize, perform
@@ -296,12 +324,13 @@ def _revoke(kind: str) -> tuple[Authorize, Perform]:
 
     async def authorize(tenant: Tenant, p: dict[str, Any], call: Call) -> None:
         _invoker(call, method)
+        p["network"] = call.network
 
-    async def perform(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
+    async def perform(layers: RunnerLayers, tenant: Tenant, p: dict[str, Any]) -> Any:
         host = p["host"]
-        revoked = await platform.runner.approvals.revoke(tenant.scope, kind, host)
+        revoked = await p["network"].approvals.revoke(tenant.scope, kind, host)
         if kind == "ws" and revoked and host not in tenant.info.proxy_domains:
-            await platform.websocket.close_scope(
+            await _broker(layers).close_scope(
                 tenant.scope, f"host {host} was revoked", keep=lambda s: s.host != host, notify=True
             )
         return {"host": host, "revoked": revoked}

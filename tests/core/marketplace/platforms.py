@@ -1,4 +1,4 @@
-"""A platform with real storage (maidcore_sqlmodel on SQLite in a temp dir) for marketplace and web tests."""
+"""A platform with real storage (maidcore_sqlmodel, on the database its caller names) for marketplace and web tests."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from maidcore.extensions import Extensions
 from maidcore.platform import Platform
-from maidcore.settings import Settings
+from maidcore.settings import load_settings
 
 
 class RecordingRunner:
@@ -26,9 +26,10 @@ class RecordingRunner:
 
 
 async def open_platform(data_dir: Path, **settings) -> Platform:
+    extensions = Extensions.load()
     platform = Platform(
-        Settings(data_dir=data_dir, sandbox_backend="process", install_poll_seconds=0, **settings),
-        extensions=Extensions.load(),
+        load_settings(extensions, data_dir=data_dir, sandbox_backend="process", install_poll_seconds=0, **settings),
+        extensions=extensions,
     )
     await platform.open_storage()
     platform.review_checks = platform.extensions.review_checks()

@@ -20,8 +20,9 @@ def extensions() -> Extensions:
 
 
 @pytest.fixture
-def invoke(tmp_path, extensions, monkeypatch):
+def invoke(tmp_path, extensions, monkeypatch, pg_fresh_url):
     monkeypatch.setenv("MAIDCORE_SANDBOX_BACKEND", "process")
+    monkeypatch.setenv("MAIDCORE_STORAGE__DATABASE_URL", pg_fresh_url)
     data_dir = tmp_path / "data"
     cli = make_cli(extensions)
 

@@ -1,13 +1,12 @@
 """Upgrades take effect live on a running runner: real SDK workers (process backend), real storage.
 
-Only Discord is a recording double (the runner's ``CannedDiscord``).
+Only Discord is a recording double (``CannedDiscord``, registered as an ordinary extension).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -15,9 +14,7 @@ from mmo_maid_sdk.testing import make_event
 
 from maidcore.marketplace import publishing, review, upgrades
 from maidcore.records import VersionStatus
-from maidcore.runner import Runner
-from maidcore.runner.replay import CannedDiscord, LocalLayers
-from maidcore.settings import Settings
+from maidcore.replay.canned import CannedDiscord
 
 SERVER = "555555555555555555"
 REACT = 'ctx.discord.add_reaction(channel_id=event["channel_id"], message_id=event["message_id"], emoji="👍")'
@@ -57,25 +54,12 @@ def bundle(root: Path, version: str, caps: list[str], extra: str = "") -> Path:
     return path
 
 
-def settings(tmp_path: Path) -> Settings:
-    base = Settings()
-    return base.model_copy(
-        update={
-            "data_dir": tmp_path / "data",
-            "sandbox_backend": "process",
-            "install_poll_seconds": 0,
-            "process": base.process.model_copy(update={"python": sys.executable}),
-            "storage": base.storage.model_copy(update={"database_url": None, "ephemeral_url": None}),
-            "limits": base.limits.model_copy(update={"storage_uri": "memory://"}),
-            "runner": base.runner.model_copy(update={"shutdown_grace_seconds": 2.0}),
-        }
-    )
-
-
 async def answer_after(platform, discord: CannedDiscord, text: str, timeout: float = 20.0) -> list[str]:
     """Send a message event and wait for the plugin's reply; returns every reply so far."""
     before = len(discord.methods("discord.send_message"))
-    await platform.runner.publish(make_event("message_create", guild_id=SERVER, content=text))
+    await platform.runner.router.publish(
+        make_event("message_create", guild_id=SERVER, content=text), event_type="message_create"
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         replies = [c["content"] for c in discord.methods("discord.send_message")]
@@ -85,12 +69,9 @@ async def answer_after(platform, discord: CannedDiscord, text: str, timeout: flo
     raise AssertionError(f"no reply to {text!r}; runner: {platform.runner.stats()}")
 
 
-async def test_upgrades_reach_a_running_server_live(tmp_path):
-    discord = CannedDiscord()
-    async with LocalLayers(settings(tmp_path), discord) as platform:
-        platform.review_checks = platform.extensions.review_checks()
-        platform.runner = Runner(platform)
-        await platform.runner.start()
+async def test_upgrades_reach_a_running_server_live(tmp_path, maidcore_platform, canned_discord):
+    discord = canned_discord
+    async with maidcore_platform(runner={"shutdown_grace_seconds": 2.0}) as platform:
 
         async def ship(version, caps, extra=""):
             record = await review.submit(platform, "jane", bundle(tmp_path / "src", version, caps, extra))

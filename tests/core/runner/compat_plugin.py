@@ -1,8 +1,9 @@
 """The plugin the compatibility matrix runs on every SDK line: it uses everything its SDK offers.
 
-One source for every line: it imports ``yourbot_sdk`` (0.6+) or ``mmo_maid_sdk`` (0.5.x and ours) and
-asks the context what it has, so each line exercises exactly its own surface. Every call's outcome is
-written to KV (``report:<step>``) for the test to check: ``{"ok": result}`` or ``{"error": class, ...}``.
+One source for every line: it imports the SDK the way that line's authors do (``mmo_maid_sdk`` on
+0.5.x, ``yourbot_sdk`` from 0.6 and on ours) and asks the context what it has, so each line
+exercises exactly its own surface. Every call's outcome is written to KV (``report:<step>``) for
+the test to check: ``{"ok": result}`` or ``{"error": class, ...}``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,7 @@ import base64
 import json
 import time
 
-try:
-    import yourbot_sdk as sdk
-except ImportError:
-    import mmo_maid_sdk as sdk
+import __MODULE__ as sdk
 
 PID = "__PID__"
 CHANNEL = "__CHANNEL__"
@@ -284,7 +282,16 @@ if __name__ == "__main__":
 
 
 def write(
-    root: Path, plugin_id: str, *, channel: str, locked: str, target: str, role: str, http_port: int, ws_port: int
+    root: Path,
+    plugin_id: str,
+    *,
+    channel: str,
+    locked: str,
+    target: str,
+    role: str,
+    http_port: int,
+    ws_port: int,
+    module: str = "yourbot_sdk",
 ) -> Path:
     """A bundle for ``plugin_id``: manifest (every capability, proxy and ws hosts, cron, commands) and the code."""
     bundle = root / plugin_id
@@ -298,6 +305,7 @@ def write(
         "__ROLE__": role,
         "__HTTP_PORT__": str(http_port),
         "__WS_PORT__": str(ws_port),
+        "__MODULE__": module,
     }.items():
         code = code.replace(key, value)
     (bundle / "__main__.py").write_text(code, encoding="utf-8")

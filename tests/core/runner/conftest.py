@@ -1,16 +1,16 @@
-"""A real stack for the runner's end-to-end tests.
+"""A real stack for the runner's end-to-end tests: the real platform, started as ``maidcore serve`` starts it.
 
 Plugins run as real processes (the ``process`` backend) on the real SDK;
 storage is the real ``sqlmodel`` layer (SQLite in a temporary data directory),
-rate limits the real ``limits`` layer, HTTP the real proxy. Only Discord is a
-recording double (``CannedDiscord``): the real source is tested by its owner.
+rate limits the real ``limits`` layer, HTTP the real proxy, installs go through
+``maidcore.installs``. Only Discord is a recording double (``CannedDiscord``,
+registered as an ordinary extension): the real source is tested by its owner.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import textwrap
 import time
 from collections.abc import Callable
@@ -19,11 +19,15 @@ from typing import Any
 
 import pytest
 
+from maidcore import installs
+from maidcore.extensions import Extensions
+from maidcore.hookspecs import hookimpl
 from maidcore.proxy import HttpProxy, StaticResolver
 from maidcore.records import InstallRecord
+from maidcore.replay.canned import CannedDiscord
 from maidcore.runner import Runner
-from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
-from maidcore.settings import Settings
+from maidcore.testing.platform import running_platform
+from tests.official_sdks import store_on_site
 
 PROXY_HOST = "api.example.test"
 
@@ -72,9 +76,15 @@ class Stack:
     async def install(
         self, bundle: Path, server_id: str, grants=None, *, wait_register: bool = True, site_dir: Path | None = None
     ) -> InstallRecord:
-        """Install ``bundle``; ``site_dir`` runs it on another SDK (an official wheel's site-packages), which
-        never registers: then wait for its worker to take ``host.boot`` instead."""
-        record = await install_local(self.platform, bundle, server_id, grants, site_dir=site_dir)
+        """Install through ``maidcore.installs`` (``grants=None``: all the version requests).
+
+        ``site_dir`` runs it on another SDK (an official wheel's site-packages, ``store_on_site``), which never
+        registers: then wait for its worker to take ``host.boot`` instead.
+        """
+        if site_dir is not None:
+            await store_on_site(self.platform, bundle, site_dir)
+        granted = installs.ALL if grants is None else grants
+        record = await installs.install(self.platform, bundle, server_id, granted, replace=True)
         if site_dir is not None:
             await self.wait_for(lambda: self.slot(record.plugin_id).ready, what="host.boot taken")
         elif wait_register:
@@ -95,9 +105,9 @@ class Stack:
         return slots[0]
 
     async def publish(self, event_type: str, server_id: str, target_plugin: str | None = None, **fields: Any) -> None:
-        from mmo_maid_sdk.testing import make_event
+        from yourbot_sdk.testing import make_event
 
-        await self.runner.publish(
+        await self.runner.router.publish(
             make_event(event_type, guild_id=server_id, **fields), target_plugin=target_plugin, event_type=event_type
         )
 
@@ -120,58 +130,52 @@ class Stack:
         return [c["error"] for c in self.calls if c["method"] == method and c["error"] is not None]
 
 
-def stack_settings(tmp_path: Path, **runner: Any) -> Settings:
-    base = Settings()
-    runner_settings = base.runner.model_copy(
-        update={
-            "restart_backoff_initial_seconds": 0.05,
-            "restart_backoff_max_seconds": 0.2,
-            "shutdown_grace_seconds": 2.0,
-            "log_flush_seconds": 0.1,
-            **runner,
-        }
-    )
-    return base.model_copy(
-        update={
-            "data_dir": tmp_path / "data",
-            "sandbox_backend": "process",
-            "storage_backend": "sqlmodel",
-            "rate_limiter": "limits",
-            "process": base.process.model_copy(update={"python": sys.executable}),
-            "storage": base.storage.model_copy(update={"database_url": None, "ephemeral_url": None}),
-            "limits": base.limits.model_copy(update={"storage_uri": "memory://"}),
-            "proxy": base.proxy.model_copy(update={"allow_http": True, "allow_private_addresses": True}),
-            "runner": runner_settings,
-        }
-    )
+RUNNER_DEFAULTS = {
+    "restart_backoff_initial_seconds": 0.05,
+    "restart_backoff_max_seconds": 0.2,
+    "shutdown_grace_seconds": 2.0,
+    "log_flush_seconds": 0.1,
+}
+
+
+class StaticNames:
+    """Resolves ``PROXY_HOST`` to loopback: swaps in a proxy with a static resolver from a startup hook."""
+
+    @hookimpl
+    async def maidcore_startup(self, platform):
+        await platform.proxy.close()
+        platform.proxy = HttpProxy(platform.settings.proxy, resolver=StaticResolver({PROXY_HOST: ["127.0.0.1"]}))
+        await platform.proxy.start()
+
+    @hookimpl
+    async def maidcore_shutdown(self, platform):
+        await platform.proxy.close()
 
 
 @pytest.fixture
-def make_stack(tmp_path: Path):
-    """``async with make_stack(**runner_settings) as stack``: a started runner on real layers."""
+def make_stack(tmp_path: Path, request: pytest.FixtureRequest):
+    """``async with make_stack(**runner_settings) as stack``: a started platform and its runner.
+
+    Storage: a fresh database on the session's PostgreSQL server, unless ``database_url`` names another.
+    """
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def build(
         discord: CannedDiscord | None = None, limits: dict | None = None, database_url: str | None = None, **runner: Any
     ):
-        settings = stack_settings(tmp_path, **runner)
-        if database_url:
-            settings = settings.model_copy(
-                update={"storage": settings.storage.model_copy(update={"database_url": database_url})}
-            )
-        if limits:
-            settings = settings.model_copy(update={"limits": settings.limits.model_copy(update=limits)})
+        extensions = Extensions.load()
+        extensions.register(StaticNames(), name="static_names")
+        database_url = database_url or request.getfixturevalue("pg_fresh_url")
         discord = discord or CannedDiscord()
-        async with LocalLayers(settings, discord) as platform:
-            platform.proxy = HttpProxy(settings.proxy, resolver=StaticResolver({PROXY_HOST: ["127.0.0.1"]}))
-            platform.runner = Runner(platform)
-            await platform.runner.start()
-            stack = Stack(platform, discord, tmp_path)
-            try:
-                yield stack
-            finally:
-                await platform.runner.close()
-                await platform.proxy.close()
+        values: dict[str, Any] = {
+            "runner": {**RUNNER_DEFAULTS, **runner},
+            "proxy": {"allow_http": True, "allow_private_addresses": True},
+            "limits": limits or {},
+        }
+        if database_url:
+            values["storage"] = {"database_url": database_url}
+        async with running_platform(tmp_path / "data", source=discord, extensions=extensions, **values) as platform:
+            yield Stack(platform, discord, tmp_path)
 
     return build

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from maidcore.runner.replay import replay
+from maidcore.replay import replay
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").iterdir() if (p / "manifest.json").is_file())

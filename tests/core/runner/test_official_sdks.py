@@ -11,33 +11,32 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import sys
+import dataclasses
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from maidcore_discord.emulator import BOT_USER_ID, DEMO_GUILD_ID
 from maidcore_discord.emulator import permissions as perms
-from mmo_maid_sdk.testing import make_event
+from yourbot_sdk.testing import make_event
 
 from maidcore import installs
+from maidcore.extensions import Extensions
 from maidcore.platform import Platform
 from maidcore.proxy import HttpProxy, StaticResolver
 from maidcore.proxy.websocket import WebSocketBroker
-from maidcore.runner import Runner
+from maidcore.replay.canned import CannedDiscord
 from maidcore.runner.hostapi import METHODS
-from maidcore.runner.replay import CannedDiscord, LocalLayers, install_local
 from maidcore.scope import Scope
-from maidcore.settings import Settings
+from maidcore.testing.platform import running_platform
 from tests.core.proxy.upstream import Upstream
 from tests.core.proxy.ws_upstream import WsUpstream
 from tests.core.runner import compat_plugin
-from tests.core.runner.conftest import PROXY_HOST, stack_settings, write_plugin
+from tests.core.runner.conftest import PROXY_HOST, StaticNames, write_plugin
 from tests.extensions.maidcore_docker.support import ensure_test_image
-from tests.official_sdks import MATRIX, official_site_or_skip
+from tests.official_sdks import MATRIX, official_site_or_skip, store_on_site
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -60,38 +59,17 @@ def version_of(line: tuple[str, str | None, str | None]) -> tuple[int, ...]:
     return tuple(int(p) for p in line[2].split(".")) if line[2] else (99,)
 
 
-def settings_for(data_dir: Path) -> Settings:
-    base = Settings()
-    return base.model_copy(
-        update={
-            "data_dir": data_dir,
-            "sandbox_backend": "process",
-            "storage_backend": "sqlmodel",
-            "rate_limiter": "limits",
-            "event_source": "discord",
-            "install_poll_seconds": 0,
-            "process": base.process.model_copy(update={"python": sys.executable}),
-            "storage": base.storage.model_copy(update={"database_url": None, "ephemeral_url": None}),
-            "limits": base.limits.model_copy(
-                # every battery makes ~60 gateway events that reach all six plugins: no event is dropped here
-                update={
-                    "storage_uri": "memory://",
-                    "proxy_requests_per_minute": PROXY_PER_MINUTE,
-                    "events_per_second": 10_000,
-                }
-            ),
-            "proxy": base.proxy.model_copy(update={"allow_http": True, "allowed_private_networks": ["127.0.0.1/32"]}),
-            "websocket": base.websocket.model_copy(
-                update={"reconnect_initial_seconds": 0.05, "reconnect_max_seconds": 0.2}
-            ),
-            "runner": base.runner.model_copy(
-                update={"restart_backoff_initial_seconds": 0.05, "log_flush_seconds": 0.1}
-            ),
-            "discord": base.discord.model_copy(
-                update={"token": None, "emulator_port": 0, "demo": True, "commands_poll_seconds": 0.2}
-            ),
-        }
-    )
+#: The matrix platform's settings (``maidcore.testing.platform.local_settings`` merges them into a section).
+SETTINGS: dict[str, Any] = {
+    "event_source": "discord",  # discord.py against the emulator (local mode)
+    "storage": {"database_url": "sqlite://"},
+    # every battery makes ~60 gateway events that reach all six plugins: no event is dropped here
+    "limits": {"proxy_requests_per_minute": PROXY_PER_MINUTE, "events_per_second": 10_000},
+    "proxy": {"allow_http": True, "allowed_private_networks": ["127.0.0.1/32"]},
+    "websocket": {"reconnect_initial_seconds": 0.05, "reconnect_max_seconds": 0.2},
+    "runner": {"restart_backoff_initial_seconds": 0.05, "log_flush_seconds": 0.1},
+    "discord": {"token": None, "emulator_port": 0, "demo": True},
+}
 
 
 class World:
@@ -99,7 +77,8 @@ class World:
 
     def __init__(self, platform: Platform, http: Upstream, ws: WsUpstream) -> None:
         self.platform = platform
-        self.emulator = platform.events.emulator
+        assert platform.local is not None
+        self.emulator = platform.local.emulator
         self.http = http
         self.ws = ws
         self.general = self.emulator.channel_named(DEMO_GUILD_ID, "general")
@@ -145,9 +124,7 @@ async def world(tmp_path_factory):
     http, ws = Upstream(), WsUpstream()
     await http.start()
     await ws.start()
-    platform = Platform(settings_for(root / "data"))
-    await platform.start()
-    try:
+    async with running_platform(root / "data", **SETTINGS) as platform:
         # the test's allow rule: these names, and 127.0.0.1 alone among private addresses
         await platform.proxy.close()
         platform.proxy = HttpProxy(platform.settings.proxy, resolver=StaticResolver(NAMES))
@@ -155,64 +132,70 @@ async def world(tmp_path_factory):
         platform.websocket = WebSocketBroker(
             platform.settings.websocket, platform.settings.proxy, resolver=StaticResolver(NAMES)
         )
-        w = World(platform, http, ws)
-        hostapi = platform.runner.hostapi
-        handle = hostapi.handle
+        try:
+            w = World(platform, http, ws)
+            hostapi = platform.runner.hostapi
+            handle = hostapi.handle
 
-        def recording(slot, conn, message):
-            w.calls.setdefault(slot.plugin_id, []).append(
-                {"method": message.get("method"), "params": message.get("params"), "error": None}
-            )
-            return handle(slot, conn, message)
+            def recording(slot, conn, message):
+                w.calls.setdefault(slot.plugin_id, []).append(
+                    {"method": message.get("method"), "params": message.get("params"), "error": None}
+                )
+                return handle(slot, conn, message)
 
-        hostapi.handle = recording
-        platform.runner.settled_observers.append(
-            lambda slot, d, acked: w.settled.append((slot.plugin_id, str((d.event or {}).get("content")), acked))
-        )
-        hostapi.observers.append(lambda method, params, server, result, error: _note_error(w, params, method, error))
-        state = w.emulator.state
-        guild = state.guild(DEMO_GUILD_ID)
-        locked = state.add_channel(DEMO_GUILD_ID, "locked")
-        locked["permission_overwrites"].append(
-            {"id": BOT_USER_ID, "type": 1, "allow": "0", "deny": str(perms.bits("manage_messages"))}
-        )
-        role = state.add_role(DEMO_GUILD_ID, "matrix", 0, position=1)
-        bundles = {}
-        for index, (pid, _dist, _v) in enumerate(LINES):
-            target = f"91000000000000000{index}"
-            state.add_user(target, f"target_{pid}")
-            guild["members"][target] = state._member(target)
-            bundles[pid] = compat_plugin.write(
-                root / "plugins",
-                pid,
-                channel=w.general,
-                locked=locked["id"],
-                target=target,
-                role=role["id"],
-                http_port=http.port,
-                ws_port=ws.port,
+            # every slot is made after this (at install) and serves its calls through here
+            platform.runner.slot_services = dataclasses.replace(platform.runner.slot_services, serve=recording)
+            platform.runner.settled_observers.append(
+                lambda slot, d, acked: w.settled.append((slot.plugin_id, str((d.event or {}).get("content")), acked))
             )
-            secrets = platform.storage.secrets
-            await secrets.set_auth(pid, "", "API_TOKEN", f"api-{pid}", ["api.compat.test"])
-            await secrets.set_auth(pid, "", "FEED_TOKEN", f"feed-{pid}", ["feed.compat.test"])
-        for pid, _dist, _v in LINES:
-            site = sites.get(pid)
-            await install_local(platform, bundles[pid], DEMO_GUILD_ID, None, site_dir=site)
-        runner = platform.runner
-        await w.until(
-            lambda: all(any(s.plugin_id == pid and s.ready for s in runner.slots.values()) for pid in IDS),
-            "every worker to take host.boot",
-            timeout=60,
-        )
-        commands = lambda: {c["name"] for c in state.guild(DEMO_GUILD_ID)["commands"]}  # noqa: E731
-        await w.until(lambda: all(pid in commands() for pid in IDS), "slash commands synced", timeout=30)
-        yield w
-    finally:
-        await platform.close()
-        await platform.proxy.close()  # the ones swapped in above; the platform closes what it started
-        await platform.websocket.close()
-        await ws.close()
-        await http.close()
+            hostapi.observers.append(
+                lambda method, params, server, result, error: _note_error(w, params, method, error)
+            )
+            state = w.emulator.state
+            guild = state.guild(DEMO_GUILD_ID)
+            locked = state.add_channel(DEMO_GUILD_ID, "locked")
+            locked["permission_overwrites"].append(
+                {"id": BOT_USER_ID, "type": 1, "allow": "0", "deny": str(perms.bits("manage_messages"))}
+            )
+            role = state.add_role(DEMO_GUILD_ID, "matrix", 0, position=1)
+            bundles = {}
+            for index, (pid, dist, _v) in enumerate(LINES):
+                target = f"91000000000000000{index}"
+                state.add_user(target, f"target_{pid}")
+                guild["members"][target] = state._member(target)
+                bundles[pid] = compat_plugin.write(
+                    root / "plugins",
+                    pid,
+                    channel=w.general,
+                    locked=locked["id"],
+                    target=target,
+                    role=role["id"],
+                    http_port=http.port,
+                    ws_port=ws.port,
+                    module="mmo_maid_sdk" if dist == "mmo-maid-sdk" else "yourbot_sdk",
+                )
+                secrets = platform.storage.secrets
+                await secrets.set_auth(pid, "", "API_TOKEN", f"api-{pid}", ["api.compat.test"])
+                await secrets.set_auth(pid, "", "FEED_TOKEN", f"feed-{pid}", ["feed.compat.test"])
+            for pid, _dist, _v in LINES:
+                site = sites.get(pid)
+                if site is not None:
+                    await store_on_site(platform, bundles[pid], site)
+                await installs.install(platform, bundles[pid], DEMO_GUILD_ID, installs.ALL)
+            runner = platform.runner
+            await w.until(
+                lambda: all(any(s.plugin_id == pid and s.ready for s in runner.slots.values()) for pid in IDS),
+                "every worker to take host.boot",
+                timeout=60,
+            )
+            commands = lambda: {c["name"] for c in state.guild(DEMO_GUILD_ID)["commands"]}  # noqa: E731
+            await w.until(lambda: all(pid in commands() for pid in IDS), "slash commands synced", timeout=30)
+            yield w
+        finally:
+            await platform.proxy.close()  # the ones swapped in above; the platform closes what it started
+            await platform.websocket.close()
+    await ws.close()
+    await http.close()
 
 
 def _note_error(world: World, params: Any, method: str, error: Any) -> None:
@@ -236,7 +219,7 @@ def line(request):
 async def test_allow_host_needs_a_server_admin_and_a_public_host(world, line):
     pid = line[0]
     version = version_of(line)
-    if version < (0, 8, 1) or (line[1] is None and not hasattr_ws()):
+    if version < (0, 8, 1):
         pytest.skip(f"{pid}'s SDK has no allow_host")
     world.emulator.run_command(world.general, BOB, f"{pid}-admin")
     refused = await world.wait_kv(pid, f"report:admin:{BOB}")
@@ -292,7 +275,7 @@ async def test_the_battery_of_calls(world, line):
     # the proxy, and secret auth where the SDK has it (0.8+)
     assert ok["http.get"] == "/echo?x=1" and ok["http.post"] == "hi"
     assert r["http.undeclared"]["error"] == "CapabilityError"
-    if version >= (0, 8) and (line[1] or "http.secret_auth" in r):  # ours: once it has secret_auth
+    if version >= (0, 8):
         assert ok.get("http.secret_auth") == f"Bearer api-{pid}"
     # Discord, through discord.py and the emulator
     messages = world.emulator.state.messages[world.general]
@@ -352,7 +335,7 @@ async def test_slash_command_and_a_button_that_updates_its_message(world, line):
     emulator.click(world.general, board["id"], BOB, f"{pid}:vote")
     await world.wait_kv(pid, "votes", lambda v: v == 1)
     answer = await world.kv(pid, "vote:answer")
-    assert answer == ("update" if line[1] and version_of(line) >= (0, 7) else answer)  # ours: once it has it
+    assert answer == ("update" if version_of(line) >= (0, 7) else "reply")
     if answer == "update":
         await world.until(lambda: board["content"] == "board 1", "the board updated in place")
         assert board["components"] == [] and len(emulator.state.messages[world.general]) == count
@@ -401,7 +384,7 @@ async def test_manifest_cron_fires_where_the_sdk_runs_it(world):
 
 async def test_websocket_frames_reconnect_and_secret_auth(world, line):
     pid = line[0]
-    if version_of(line) < (0, 8) or (line[1] is None and not hasattr_ws()):
+    if version_of(line) < (0, 8):
         pytest.skip(f"{pid}'s SDK has no ctx.ws")
     ws = world.ws
     before = len(ws.handshakes)
@@ -427,17 +410,11 @@ async def test_websocket_frames_reconnect_and_secret_auth(world, line):
     await world.until(lambda: not world.platform.websocket.sockets(world.scope(pid)), "the socket closed")
 
 
-def hasattr_ws() -> bool:
-    from mmo_maid_sdk import _api
-
-    return "ws" in _api.GROUPS
-
-
 # --- the whole wire ---------------------------------------------------------------------------------------
 
 
-async def test_the_newest_sdk_called_every_host_method_and_each_was_answered(world):
-    pid = LINES[-2][0]  # yourbot-sdk 0.10.1
+@pytest.mark.parametrize("pid", [LINES[-2][0], "compat_ours"])  # yourbot-sdk 0.10.1, and ours
+async def test_the_newest_sdks_called_every_host_method_and_each_was_answered(world, pid):
     called = {c["method"] for c in world.calls[pid]}
     assert called == set(METHODS), sorted(set(METHODS) - called)
     unknown = [c for c in world.calls[pid] if c["error"] and "unknown method" in c["error"]["message"]]
@@ -446,7 +423,7 @@ async def test_the_newest_sdk_called_every_host_method_and_each_was_answered(wor
     assert len(correlated) > 60  # every call made while handling a delivery names it
 
 
-# --- the same wheel in the Docker sandbox, installed from its requirements.txt as publishing does ---------------
+# --- a 0.10.1 plugin in the Docker sandbox, installed from its requirements.txt as publishing does ---------------
 
 DOCKER_PLUGIN = """
 import json
@@ -485,58 +462,59 @@ plugin.run()
 
 
 @pytest.mark.slow
-async def test_the_newest_wheel_in_the_docker_sandbox(tmp_path, docker_client):
+async def test_a_0_10_1_plugin_in_the_docker_sandbox(tmp_path, docker_client):
+    """Published as the official platform takes it: ``requirements.txt`` names ``yourbot-sdk==0.10.1``, which the
+    image provides (our drop-in, ahead of the version's site directory), so the plugin runs unchanged."""
     ensure_test_image(docker_client)
     upstream = Upstream()
     await upstream.start()
-    settings = stack_settings(tmp_path)
-    settings = settings.model_copy(
-        update={"sandbox_backend": "docker", "docker": settings.docker.model_copy(update={"warm_pool_size": 0})}
-    )
     discord = CannedDiscord()
+    extensions = Extensions.load()
+    extensions.register(StaticNames(), name="static_names")
     try:
-        async with LocalLayers(settings, discord) as platform:
-            platform.proxy = HttpProxy(settings.proxy, resolver=StaticResolver({PROXY_HOST: ["127.0.0.1"]}))
-            platform.runner = Runner(platform)
-            await platform.runner.start()
-            try:
-                bundle = write_plugin(
-                    tmp_path / "plugins",
-                    "docked",
-                    DOCKER_PLUGIN.replace("{port}", str(upstream.port)),
-                    capabilities=["storage:kv", "storage:sql", "storage:secrets", "discord:send_message"],
-                    proxy_domains_requested=[PROXY_HOST],
-                )
-                (bundle / "requirements.txt").write_text("yourbot-sdk==0.10.1\n", encoding="utf-8")
-                await platform.storage.secrets.set_auth("docked", "", "API", "in-docker", [PROXY_HOST])
-                await install_local(platform, bundle, "5151", None)
-                await platform.runner.publish(
-                    make_event("message_create", guild_id="5151", channel_id="5", content="go"),
-                    event_type="message_create",
-                )
-                scope = Scope("5151", "docked")
-                report = None
-                for _ in range(600):
-                    report = await platform.storage.kv.get(scope, "report")
-                    if report:
-                        break
-                    await asyncio.sleep(0.1)
-                assert report == {
-                    "kv": {"ok": 2},
-                    "sql": {"ok": 3},
-                    "http": {"ok": "Bearer in-docker"},
-                    "send": {"ok": {"message_id": "1", "channel_id": "5"}},
-                    "denied": {
-                        "error": "CapabilityError",
-                        "code": "CAPABILITY_DENIED",
-                        "message": report["denied"]["message"],
-                    },
-                    "server": "5151",
-                }
-                assert platform.chosen["sandbox_backend"] == "docker"
-                assert "discord:ban_members is not granted" in report["denied"]["message"]
-            finally:
-                await platform.runner.close()
-                await platform.proxy.close()
+        async with running_platform(
+            tmp_path / "data",
+            source=discord,
+            extensions=extensions,
+            sandbox_backend="docker",
+            docker={"warm_pool_size": 0},
+            storage={"database_url": "sqlite://"},
+            proxy={"allow_http": True, "allow_private_addresses": True},
+        ) as platform:
+            bundle = write_plugin(
+                tmp_path / "plugins",
+                "docked",
+                DOCKER_PLUGIN.replace("{port}", str(upstream.port)),
+                capabilities=["storage:kv", "storage:sql", "storage:secrets", "discord:send_message"],
+                proxy_domains_requested=[PROXY_HOST],
+            )
+            (bundle / "requirements.txt").write_text("yourbot-sdk==0.10.1\n", encoding="utf-8")
+            await platform.storage.secrets.set_auth("docked", "", "API", "in-docker", [PROXY_HOST])
+            await installs.install(platform, bundle, "5151", installs.ALL)
+            await platform.runner.router.publish(
+                make_event("message_create", guild_id="5151", channel_id="5", content="go"),
+                event_type="message_create",
+            )
+            scope = Scope("5151", "docked")
+            report = None
+            for _ in range(600):
+                report = await platform.storage.kv.get(scope, "report")
+                if report:
+                    break
+                await asyncio.sleep(0.1)
+            assert report == {
+                "kv": {"ok": 2},
+                "sql": {"ok": 3},
+                "http": {"ok": "Bearer in-docker"},
+                "send": {"ok": {**report["send"]["ok"], "message_id": "1", "channel_id": "5"}},  # as canned answers
+                "denied": {
+                    "error": "CapabilityError",
+                    "code": "CAPABILITY_DENIED",
+                    "message": report["denied"]["message"],
+                },
+                "server": "5151",
+            }
+            assert platform.chosen["sandbox_backend"] == "docker"
+            assert "discord:ban_members is not granted" in report["denied"]["message"]
     finally:
         await upstream.close()

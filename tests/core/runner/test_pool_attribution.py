@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.official_sdks import official_site_or_skip
+from maidcore import installs
+from tests.official_sdks import official_site_or_skip, store_on_site
 
 SLOW = """
 import time
 
-try:
-    from yourbot_sdk import Plugin
-except ImportError:
-    from mmo_maid_sdk import Plugin
+from yourbot_sdk import Plugin
 
 plugin = Plugin()
 
@@ -35,6 +33,7 @@ def who(ctx, params):
 plugin.run()
 """
 
+SLOW_05 = SLOW.replace("yourbot_sdk", "mmo_maid_sdk")  # as the 0.5.x lines' authors import it
 A, B = "111", "222"
 
 
@@ -102,7 +101,7 @@ async def test_two_tenants_on_one_0_10_1_worker_run_concurrently_each_call_for_i
 async def test_an_sdk_that_names_no_server_gets_one_server_at_a_time(make_stack):
     site = official_site_or_skip("mmo-maid-sdk", "0.5.4")
     async with make_stack() as stack:
-        bundle = stack.plugin("slow", SLOW, capabilities=["storage:kv"])
+        bundle = stack.plugin("slow", SLOW_05, capabilities=["storage:kv"])
         together, peak = await run_two_tenants(stack, bundle, site)
         assert all(len(servers) <= 1 for servers in together)  # never two servers in flight: calls stay exact
         assert peak == 2  # but a server's own deliveries run together
@@ -113,7 +112,7 @@ async def test_an_sdk_that_names_no_server_gets_one_server_at_a_time(make_stack)
 async def test_a_dashboard_request_waits_for_its_lane_and_is_attributed(make_stack):
     site = official_site_or_skip("mmo-maid-sdk", "0.5.4")
     async with make_stack() as stack:
-        bundle = stack.plugin("slow", SLOW, capabilities=["storage:kv"])
+        bundle = stack.plugin("slow", SLOW_05, capabilities=["storage:kv"])
         await stack.install(bundle, A, site_dir=site)
         await stack.install(bundle, B, site_dir=site)
         await stack.publish("message_create", A, message_id="A9")
@@ -131,9 +130,8 @@ async def test_events_sent_right_after_boot_are_handled_not_dropped(make_stack):
     site = official_site_or_skip("yourbot-sdk", "0.10.1")
     async with make_stack() as stack:
         bundle = stack.plugin("slow", SLOW, capabilities=["storage:kv"])
-        from maidcore.runner.replay import install_local
-
-        await install_local(stack.platform, bundle, A, None, site_dir=site)  # no wait: the worker is starting
+        await store_on_site(stack.platform, bundle, site)
+        await installs.install(stack.platform, bundle, A, installs.ALL)  # no wait: the worker is starting
         await stack.publish("message_create", A, message_id="first")
         await stack.idle()
         scope = stack.runner.tenant(A, "slow").scope

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from maidcore.runner.replay import CannedDiscord
+from maidcore.replay.canned import CannedDiscord
 
 # A plugin without SDK: answers host.boot (optionally with plugin.register), runs ON_EVENT for each event.
 RAW = """

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from maidcore.runner.replay import replay
+from maidcore.replay import replay
 
 ROOT = Path(__file__).resolve().parents[3]
 REF_VENV = ROOT / ".cache" / "ref-sdk-venv"
@@ -60,7 +60,7 @@ def test_replay_of_the_ping_pong_example(tmp_path):
         "interaction.respond",
     ]
     assert calls[0]["params"]["content"] == "Pong!" and calls[0]["server_id"] == "42"
-    assert calls[0]["result"] == {"message_id": "1", "channel_id": "10"}
+    assert calls[0]["result"] == {"ok": True, "message_id": "1", "channel_id": "10"}  # what the testing kit returns
     assert calls[2]["params"]["content"] == "Thanks: nice"
     assert "5 acked" in err
 
@@ -154,3 +154,40 @@ def test_replay_reports_unusable_input(tmp_path):
     events.write_text('{"type": "message_create"}\nnot json\n', encoding="utf-8")
     code, _, err = run_replay(ROOT / "examples" / "ping_pong", events, tmp_path)
     assert code == 2 and "events.jsonl:2: not a JSON object" in err
+
+
+def test_replay_with_a_kept_data_directory_runs_the_changed_plugin_without_a_version_bump(tmp_path):
+    bundle = tmp_path / "greeter"
+    bundle.mkdir()
+    manifest = {
+        "id": "greeter",
+        "name": "Greeter",
+        "version": "1.0.0",
+        "description": "Says hello.",
+        "capabilities_required": ["discord:send_message"],
+    }
+    (bundle / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    code = textwrap.dedent(
+        """
+        from mmo_maid_sdk import Plugin
+
+        plugin = Plugin()
+
+
+        @plugin.on_event("message_create")
+        def hello(ctx, event):
+            ctx.discord.send_message(channel_id=event["channel_id"], content="{greeting}")
+
+
+        if __name__ == "__main__":
+            plugin.run()
+        """
+    )
+    kept = tmp_path / "kept"
+    sent = []
+    for greeting in ("hello", "bonjour"):
+        (bundle / "__main__.py").write_text(code.replace("{greeting}", greeting), encoding="utf-8")
+        status, calls, err = run_replay(bundle, [{"type": "message_create"}], tmp_path, data_dir=kept)
+        assert status == 0, err
+        sent += [c["params"]["content"] for c in calls if c["method"] == "discord.send_message"]
+    assert sent == ["hello", "bonjour"]

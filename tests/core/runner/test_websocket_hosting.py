@@ -14,11 +14,10 @@ from maidcore import installs
 from maidcore.proxy import StaticResolver
 from maidcore.proxy.websocket import WebSocketBroker
 from maidcore.records import InstallRecord
-from maidcore.runner.replay import install_local
 from maidcore.settings import ProxySettings
 from tests.core.proxy.ws_upstream import WsUpstream
 from tests.core.runner.conftest import write_plugin
-from tests.official_sdks import official_site_or_skip
+from tests.official_sdks import official_site_or_skip, store_on_site
 
 SERVER = "4242"
 PLUGIN = """
@@ -79,7 +78,8 @@ async def install_version(stack, site, feed, version: str, domains: list[str]):
         proxy_domains_requested=domains,
         version=version,
     )
-    record = await install_local(stack.platform, bundle, SERVER, None, site_dir=site)
+    await store_on_site(stack.platform, bundle, site)
+    record = await installs.install(stack.platform, bundle, SERVER, installs.ALL)
     await stack.wait_for(
         lambda: any(s.plugin_id == "ticker" and s.version == version and s.ready for s in stack.runner.slots.values()),
         what=f"ticker {version} ready",

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -16,26 +14,12 @@ OTHER = "222222222222222222"
 
 @pytest.fixture
 async def platform(request, tmp_path):
-    """Real storage: SQLite in a temp dir, or (``indirect`` param "postgres") a fresh PostgreSQL database."""
-    backend = getattr(request, "param", "sqlite")
-    if backend == "sqlite":
-        p = await open_platform(tmp_path / "data")
-        yield p
-        await p.close()
-        return
-    import psycopg
-
-    admin_url = request.getfixturevalue("postgres_url")
-    name = f"maidcore_web_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        p = await open_platform(tmp_path / "data", storage={"database_url": admin_url.rsplit("/", 1)[0] + "/" + name})
-        yield p
-        await p.close()
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """Real storage: a fresh database on the session's PostgreSQL server, or (``indirect`` param "sqlite") SQLite."""
+    backend = getattr(request, "param", "postgres")
+    url = "sqlite://" if backend == "sqlite" else request.getfixturevalue("pg_fresh_url")
+    p = await open_platform(tmp_path / "data", storage={"database_url": url})
+    yield p
+    await p.close()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def role_named(emulator, name, gid=DEMO_GUILD_ID):
     return next(r["id"] for r in guild(emulator, gid)["roles"].values() if r["name"] == name)
 
 
-async def test_send_edit_pin_react_delete(source, emulator, demo, general):
+async def test_send_edit_pin_react_delete(source, sink, emulator, demo, general):
     sent = await call(
         source,
         demo,
@@ -43,7 +43,7 @@ async def test_send_edit_pin_react_delete(source, emulator, demo, general):
     assert sent["channel_id"] == general and msg["author"]["id"] == BOT_USER_ID
     assert msg["content"] == "hello" and msg["embeds"] == [{"title": "t"}] and msg["components"][0]["type"] == 1
     assert emulator.allowed_mentions[sent["message_id"]] == {"parse": []}
-    assert source.message_owners[sent["message_id"]] == "tester"
+    assert sink.interactions.messages[sent["message_id"]] == "tester"  # reported to the core
 
     edited = await call(
         source, demo, "edit_message", channel_id=general, message_id=sent["message_id"], content="edited", components=[]

@@ -60,7 +60,7 @@ async def test_a_person_pings_clicks_and_fills_the_modal_in_chromium(running, ch
     proc = await asyncio.create_subprocess_exec(
         "node",
         str(SCRIPT),
-        running.events.page_url,
+        running.local.url,
         chromium,
         str(tmp_path / "profile"),
         str(screenshot),

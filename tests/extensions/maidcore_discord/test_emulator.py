@@ -9,9 +9,8 @@ import aiohttp
 import pytest
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
 from maidcore_discord.emulator import permissions as perms
+from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
-
-from maidcore.settings import DiscordSettings
 
 from .conftest import BOB, RecordingSink
 

@@ -188,21 +188,15 @@ async def test_role_create_update_delete(source, emulator, sink):
 
 
 async def test_interaction_create_for_a_slash_command(source, emulator, sink, general):
-    await source.sync_commands(
-        DEMO_GUILD_ID,
-        {
-            "tester": [
-                {
-                    "name": "roll",
-                    "description": "Roll dice",
-                    "options": [
-                        {"type": 4, "name": "sides", "description": "Sides", "required": True},
-                        {"type": 6, "name": "who", "description": "Who"},
-                    ],
-                }
-            ]
-        },
-    )
+    roll = {
+        "name": "roll",
+        "description": "Roll dice",
+        "options": [
+            {"type": 4, "name": "sides", "description": "Sides", "required": True},
+            {"type": 6, "name": "who", "description": "Who"},
+        ],
+    }
+    await sink.install(DEMO_GUILD_ID, "tester", [roll])  # the core syncs it through the source
     emulator.run_command(general, ALICE, "roll", {"sides": "20", "who": BOB})
     event, target = await sink.wait_for("interaction_create", lambda e: e["command_name"] == "roll")
     check_event(event, "interaction_create")

@@ -8,9 +8,10 @@ import aiohttp
 import pytest
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
 from maidcore_discord.intents import intents_for
+from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
 
-from maidcore.settings import DiscordSettings
+from maidcore.layers import HandledEventTypes
 
 from .conftest import BOB, RecordingSink
 
@@ -99,15 +100,13 @@ async def test_rest_speaks_discords_error_shapes(emulator):
 
 async def test_a_plugin_that_handles_messages_widens_the_intents_live():
     async with Emulator("127.0.0.1", 0) as emu:
-        wanted = {"types": frozenset({"interaction_create"})}
+        handled = HandledEventTypes(frozenset({"interaction_create"}))
         sink = RecordingSink()
-        src = DiscordEventSource(
-            DiscordSettings(commands_poll_seconds=0.05), emulator=emu, event_types=lambda: wanted["types"]
-        )
+        src = DiscordEventSource(DiscordSettings(), emulator=emu, event_types=handled)
         await src.start(sink, frozenset({"interaction_create"}))
         try:
             assert not src.client.intents.message_content
-            wanted["types"] = frozenset({"interaction_create", "message_create"})
+            handled.update(frozenset({"interaction_create", "message_create"}))  # the runner learnt a new handler
             general = emu.channel_named(DEMO_GUILD_ID, "general")
             for _ in range(100):
                 if src.client.intents.message_content and src.client.is_ready():

@@ -22,20 +22,14 @@ MODAL_ROW = {"type": 1, "components": [{"type": 4, "custom_id": "comment", "labe
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", autouse=True)
-async def commands(source):
-    await source.sync_commands(
-        DEMO_GUILD_ID,
-        {
-            "pingpong": [{"name": "ping", "description": "Ping"}],
-            "other": [
-                {
-                    "name": "echo",
-                    "description": "Echo",
-                    "options": [{"type": 3, "name": "text", "description": "Text", "required": True}],
-                }
-            ],
-        },
-    )
+async def commands(source, sink):
+    await sink.install(DEMO_GUILD_ID, "pingpong", [{"name": "ping", "description": "Ping"}])
+    echo = {
+        "name": "echo",
+        "description": "Echo",
+        "options": [{"type": 3, "name": "text", "description": "Text", "required": True}],
+    }
+    await sink.install(DEMO_GUILD_ID, "other", [echo])
 
 
 async def run(emulator, sink, general, name, **options):
@@ -44,8 +38,13 @@ async def run(emulator, sink, general, name, **options):
     return event, target
 
 
-async def answer(source, scope, method, event, **params):
-    return await source.call(scope, f"interaction.{method}", {"_interaction_id": event["interaction_id"], **params})
+async def answer(source, sink, scope, method, event, **params):
+    """What the host API does: the core checks who may answer, the source answers, the core notes a modal."""
+    delivered = sink.interactions.answering(scope, event["interaction_id"])
+    result = await source.call(scope, f"interaction.{method}", {"_interaction_id": event["interaction_id"], **params})
+    if method == "send_modal":
+        sink.interactions.modal_opened(delivered, params["custom_id"])
+    return result
 
 
 async def test_commands_are_registered_merged_per_guild(emulator):
@@ -57,8 +56,8 @@ async def test_a_slash_command_goes_to_its_declaring_plugin_which_responds_once(
     event, target = await run(emulator, sink, general, "echo", text="hi there")
     assert target == "other" and event["options"] == [{"name": "text", "type": 3, "value": "hi there"}]
     with pytest.raises(InvalidArgument, match="_interaction_id"):
-        await answer(source, PING, "respond", event, content="not mine")  # delivered to "other" only
-    await answer(source, OTHER, "respond", event, content="hi there", allowed_mentions={"parse": []})
+        await answer(source, sink, PING, "respond", event, content="not mine")  # delivered to "other" only
+    await answer(source, sink, OTHER, "respond", event, content="hi there", allowed_mentions={"parse": []})
     msgs = [
         m
         for m in emulator.state.messages[general].values()
@@ -66,22 +65,22 @@ async def test_a_slash_command_goes_to_its_declaring_plugin_which_responds_once(
     ]
     assert [m["content"] for m in msgs] == ["hi there"] and emulator.allowed_mentions[msgs[0]["id"]] == {"parse": []}
     with pytest.raises(InvalidArgument, match="respond after respond"):
-        await answer(source, OTHER, "respond", event, content="twice")
+        await answer(source, sink, OTHER, "respond", event, content="twice")
 
 
 async def test_respond_after_three_seconds_is_refused(source, emulator, sink, general):
     event, _ = await run(emulator, sink, general, "ping")
     source.interactions.pending[event["interaction_id"]].received -= 3.5
     with pytest.raises(InvalidArgument, match="within 3 s"):
-        await answer(source, PING, "respond", event, content="late")
+        await answer(source, sink, PING, "respond", event, content="late")
     assert not emulator.state.interactions[event["interaction_id"]]["acknowledged"]
 
 
 async def test_defer_then_followups_the_first_replaces_the_placeholder(source, emulator, sink, general):
     event, _ = await run(emulator, sink, general, "ping")
-    await answer(source, PING, "defer", event, ephemeral=True)
-    first = await answer(source, PING, "followup", event, content="done thinking")
-    second = await answer(source, PING, "followup", event, content="and more")
+    await answer(source, sink, PING, "defer", event, ephemeral=True)
+    first = await answer(source, sink, PING, "followup", event, content="done thinking")
+    second = await answer(source, sink, PING, "followup", event, content="and more")
     msgs = emulator.state.messages[general]
     original = emulator.state.interactions[event["interaction_id"]]["original_id"]
     assert first["message_id"] == original and first["channel_id"] == general
@@ -89,31 +88,39 @@ async def test_defer_then_followups_the_first_replaces_the_placeholder(source, e
     assert msgs[second["message_id"]]["content"] == "and more" and second["message_id"] != original
     source.interactions.pending[event["interaction_id"]].received -= 16 * 60
     with pytest.raises(InvalidArgument, match="15 minutes"):
-        await answer(source, PING, "followup", event, content="too late")
+        await answer(source, sink, PING, "followup", event, content="too late")
 
 
 async def test_followup_needs_a_respond_or_defer_first(source, emulator, sink, general):
     event, _ = await run(emulator, sink, general, "ping")
     with pytest.raises(InvalidArgument, match="already answered"):
-        await answer(source, PING, "followup", event, content="early")
+        await answer(source, sink, PING, "followup", event, content="early")
 
 
 async def test_button_then_modal_then_submit_each_reach_the_plugin_that_owns_them(source, emulator, sink, general):
+    """The source reports what it sees and creates; the core's routing (the sink here) finds each owner."""
     event, _ = await run(emulator, sink, general, "ping")
-    await answer(source, PING, "respond", event, content="Pong!", components=[BUTTON_ROW])
+    await answer(source, sink, PING, "respond", event, content="Pong!", components=[BUTTON_ROW])
     pong = next(
         m
         for m in emulator.state.messages[general].values()
         if m.get("interaction_metadata", {}).get("id") == event["interaction_id"]
     )
-    assert pong["author"]["id"] == BOT_USER_ID and source.message_owners[pong["id"]] == "pingpong"
+    assert pong["author"]["id"] == BOT_USER_ID and sink.interactions.messages[pong["id"]] == "pingpong"
 
     click = emulator.click(general, pong["id"], BOB, "pingpong:again")
     clicked, target = await sink.wait_for("interaction_create", lambda e: e["interaction_id"] == click["id"])
     assert target == "pingpong" and clicked["interaction_type"] == 3
     assert clicked["custom_id"] == "pingpong:again" and clicked["component_type"] == 2 and clicked["user_id"] == BOB
     await answer(
-        source, PING, "send_modal", clicked, title="Feedback", custom_id="pingpong:feedback", components=[MODAL_ROW]
+        source,
+        sink,
+        PING,
+        "send_modal",
+        clicked,
+        title="Feedback",
+        custom_id="pingpong:feedback",
+        components=[MODAL_ROW],
     )
     modal = emulator.state.modals[click["id"]]
     assert modal["title"] == "Feedback" and modal["user_id"] == BOB
@@ -123,8 +130,8 @@ async def test_button_then_modal_then_submit_each_reach_the_plugin_that_owns_the
     assert target == "pingpong" and submitted["interaction_type"] == 5
     assert submitted["custom_id"] == "pingpong:feedback" and submitted["modal_values"] == {"comment": "great bot"}
     with pytest.raises(InvalidArgument, match="not a modal submit"):
-        await answer(source, PING, "send_modal", submitted, title="Again?", custom_id="x", components=[MODAL_ROW])
-    await answer(source, PING, "respond", submitted, content="Thanks: great bot")
+        await answer(source, sink, PING, "send_modal", submitted, title="Again?", custom_id="x", components=[MODAL_ROW])
+    await answer(source, sink, PING, "respond", submitted, content="Thanks: great bot")
     assert any(m["content"] == "Thanks: great bot" for m in emulator.state.messages[general].values())
 
 
@@ -150,18 +157,18 @@ async def test_a_select_menu_choice_carries_its_values(source, emulator, sink, g
 async def test_the_emulator_itself_refuses_a_second_acknowledgement(source, emulator, sink, general):
     """If a check were missing in the source, Discord's (and the emulator's) 400 40060 would still stop it."""
     event, _ = await run(emulator, sink, general, "ping")
-    await answer(source, PING, "respond", event, content="one")
+    await answer(source, sink, PING, "respond", event, content="one")
     source.interactions.pending[event["interaction_id"]].answered = ""  # pretend the source forgot
     source.interactions.pending[event["interaction_id"]].received = time.monotonic()
     with pytest.raises(Exception, match="40060"):
-        await answer(source, PING, "respond", event, content="two")
+        await answer(source, sink, PING, "respond", event, content="two")
 
 
 async def test_update_message_edits_the_message_the_button_is_on(source, emulator, sink, general):
     event, _ = await run(emulator, sink, general, "ping")
     with pytest.raises(InvalidArgument, match="only to answer a component interaction"):
-        await answer(source, PING, "respond", event, content="board", update_message=True)
-    await answer(source, PING, "respond", event, content="board v1", components=[BUTTON_ROW])
+        await answer(source, sink, PING, "respond", event, content="board", update_message=True)
+    await answer(source, sink, PING, "respond", event, content="board v1", components=[BUTTON_ROW])
     board = next(
         m
         for m in emulator.state.messages[general].values()
@@ -170,14 +177,14 @@ async def test_update_message_edits_the_message_the_button_is_on(source, emulato
     count = len(emulator.state.messages[general])
     click = emulator.click(general, board["id"], BOB, "pingpong:again")
     clicked, _ = await sink.wait_for("interaction_create", lambda e: e["interaction_id"] == click["id"])
-    await answer(source, PING, "respond", clicked, content="board v2", components=[], ephemeral=True,
+    await answer(source, sink, PING, "respond", clicked, content="board v2", components=[], ephemeral=True,
                  update_message=True, allowed_mentions={"parse": []})  # fmt: skip
     assert len(emulator.state.messages[general]) == count  # edited in place, no new reply
     updated = emulator.state.messages[general][board["id"]]
     assert updated["content"] == "board v2" and updated["components"] == [] and updated["edited_timestamp"]
     assert emulator.state.interactions[click["id"]]["response_type"] == 7
     with pytest.raises(InvalidArgument, match="respond after respond"):
-        await answer(source, PING, "respond", clicked, content="again", update_message=True)
+        await answer(source, sink, PING, "respond", clicked, content="again", update_message=True)
 
 
 async def test_the_emulator_pings_only_what_allowed_mentions_allow(source, emulator, general):

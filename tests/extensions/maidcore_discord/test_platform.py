@@ -12,7 +12,7 @@ from maidcore_discord.emulator import BOT_USER_ID, DEMO_GUILD_ID
 
 from maidcore import installs
 from maidcore.platform import Platform
-from maidcore.settings import Settings
+from maidcore.settings import Settings, load_settings
 
 from .conftest import BOB
 
@@ -22,7 +22,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ping_pong"
 
 
 def platform_settings(data_dir: Path) -> Settings:
-    base = Settings()
+    base = load_settings()
     return base.model_copy(
         update={
             "data_dir": data_dir,
@@ -33,9 +33,7 @@ def platform_settings(data_dir: Path) -> Settings:
             "process": base.process.model_copy(update={"python": sys.executable}),
             "storage": base.storage.model_copy(update={"database_url": None, "ephemeral_url": None}),
             "limits": base.limits.model_copy(update={"storage_uri": "memory://"}),
-            "discord": base.discord.model_copy(
-                update={"token": None, "emulator_port": 0, "demo": True, "commands_poll_seconds": 0.2}
-            ),
+            "discord": base.discord.model_copy(update={"token": None, "emulator_port": 0, "demo": True}),
         }
     )
 
@@ -71,8 +69,8 @@ def bot_message(emulator, channel_id, content):
 
 
 async def test_the_installed_plugins_command_is_registered_in_the_guild(platform):
-    assert platform.events.page_url.startswith("http://127.0.0.1:")
-    assert platform.events.command_owners[DEMO_GUILD_ID]["ping"] == "ping_pong"
+    assert platform.local.name == "Discord emulator" and platform.local.url.startswith("http://127.0.0.1:")
+    assert platform.command_sync.owner(DEMO_GUILD_ID, "ping") == "ping_pong"
 
 
 async def test_ping_button_modal_round_trip_through_the_plugin(platform):
@@ -102,7 +100,7 @@ async def test_uninstall_removes_the_command(platform):
     emulator = platform.events.emulator
     await installs.uninstall(platform, DEMO_GUILD_ID, "ping_pong")
     await wait_until(lambda: not emulator.state.guilds[DEMO_GUILD_ID]["commands"])
-    assert "ping" not in platform.events.command_owners[DEMO_GUILD_ID]
+    assert platform.command_sync.owner(DEMO_GUILD_ID, "ping") is None
 
 
 ERRORS_PLUGIN = """

@@ -11,8 +11,7 @@ from typing import Any
 
 from maidcore_docker.backend import DockerBackend, sweep_orphans
 from maidcore_docker.image import ensure_image
-
-from maidcore.settings import DockerSettings
+from maidcore_docker.settings import DockerSettings
 
 #: A bundle that runs Python snippets sent on stdin and answers each with one JSON line:
 #: the guarantees are checked from inside a real container, by the code a plugin could run.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from maidcore_docker.backend import DockerBackend
 from maidcore_docker.dependencies import installable, requirement_name
+from maidcore_docker.settings import DockerSettings
 
 from maidcore.layers.sandbox import DependencyInstallError, WorkerSpec
-from maidcore.settings import DockerSettings
 from tests.extensions.maidcore_docker.support import PROBE, probe, running_backend, write_bundle
 
 

@@ -19,8 +19,7 @@ from maidcore_docker.image import (
     runtime_tag,
     stale_image_warning,
 )
-
-from maidcore.settings import DockerSettings
+from maidcore_docker.settings import DockerSettings
 
 pytestmark = [pytest.mark.docker]
 
@@ -105,7 +104,7 @@ def test_runtime_image_is_small_and_runs_as_nobody(docker_client, runtime_image)
         remove=True,
         network_mode="none",
     )
-    assert out.strip().startswith(b"0.5.")
+    assert out.strip().startswith(b"0.11.")
 
 
 def maidcore_cli():

@@ -12,9 +12,9 @@ import textwrap
 
 import pytest
 from maidcore_docker.backend import DockerBackend
+from maidcore_docker.settings import DockerSettings
 
 from maidcore.layers.sandbox import LineTooLong, SandboxUnavailable, WorkerSpec
-from maidcore.settings import DockerSettings
 from tests.extensions.maidcore_docker.support import containers_of, running_backend, write_bundle
 
 pytestmark = [pytest.mark.docker]
@@ -159,7 +159,7 @@ async def test_startup_sweeps_what_a_crashed_maidcore_left(tmp_path, docker_clie
         import asyncio, os, sys
         from pathlib import Path
         from maidcore.layers.sandbox import WorkerSpec
-        from maidcore.settings import DockerSettings
+        from maidcore_docker.settings import DockerSettings
         from maidcore_docker.backend import DockerBackend
 
         async def main():

@@ -4,8 +4,7 @@ import uuid
 
 import pytest
 from maidcore_limits import LimitsRateLimiter
-
-from maidcore.settings import RateLimitSettings
+from maidcore_limits.settings import RateLimitSettings
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

@@ -12,10 +12,10 @@ import sys
 import time
 
 from maidcore_limits import LimitsRateLimiter
+from maidcore_limits.settings import RateLimitSettings
 
 from maidcore.layers import Bucket
 from maidcore.scope import Scope
-from maidcore.settings import RateLimitSettings
 
 
 async def main(url: str, prefix: str, start: float, n: int) -> None:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from maidcore_limits import LimitsRateLimiter
 from maidcore_limits.limiter import masked_uri
+from maidcore_limits.settings import RateLimitSettings
 
 from maidcore.extensions import Extensions
-from maidcore.layers import Bucket, RateLimiter
-from maidcore.settings import RateLimitSettings, Settings
+from maidcore.layers import Bucket, LayerContext, RateLimiter
 
 
-async def test_hook_registers_limits_built_from_settings():
+async def test_hook_registers_limits_built_from_settings(tmp_path):
     extensions = Extensions.load(environ={"MAIDCORE_LOAD_EXTENSIONS": "limits"})
     factory = extensions.rate_limiters()["limits"]
-    settings = Settings(limits=RateLimitSettings(events_per_second=7, proxy_requests_per_minute=9))
-    limiter = factory(SimpleNamespace(settings=settings))
+    settings = RateLimitSettings(events_per_second=7, proxy_requests_per_minute=9)
+    limiter = factory(LayerContext("limits", settings, tmp_path))
     try:
         assert isinstance(limiter, LimitsRateLimiter) and isinstance(limiter, RateLimiter)
         assert limiter.items[Bucket.EVENTS].amount == 7

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 from maidcore_limits import LimitsRateLimiter
+from maidcore_limits.settings import RateLimitSettings
 
 from maidcore.errors import RpcFailure
 from maidcore.layers import Bucket
 from maidcore.scope import Scope
-from maidcore.settings import RateLimitSettings
 
 pytestmark = pytest.mark.redis
 

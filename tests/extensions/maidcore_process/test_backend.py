@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from maidcore_process import ProcessBackend
 from maidcore_process.backend import requirement_name
+from maidcore_process.settings import ProcessSettings
 
 from maidcore.layers import DependencyInstallError, LineTooLong, SandboxUnavailable, WorkerSpec
-from maidcore.settings import ProcessSettings
 
 
 def bundle(tmp_path: Path, code: str) -> Path:

@@ -419,11 +419,11 @@ CASES = [
         "capability_undeclared",
     ),
     Case(
-        "pin-needs-edit-message",
+        "edit-needs-edit-message",
         plugin(
             main=main_with(
-                '@plugin.on_event("reaction_add")\ndef pin(ctx, event):\n'
-                '    ctx.discord.pin_message(channel_id="1", message_id="2")'
+                '@plugin.on_event("reaction_add")\ndef edit(ctx, event):\n'
+                '    ctx.discord.edit_message(channel_id="1", message_id="2", content="x")'
             )
         ),
         "capability_undeclared",

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.scope import Scope
-from maidcore.settings import StorageSettings
 
 SCOPE = Scope("424242", "durability-plugin")
 

@@ -85,21 +85,17 @@ async def test_increments_from_several_processes_lose_nothing(request, backend, 
 
 
 @pytest.mark.postgres
-async def test_nodes_starting_together_on_a_fresh_postgres_database(postgres_url, tmp_path):
+async def test_nodes_starting_together_on_a_fresh_postgres_database(postgres_server, tmp_path):
     """Migrations, the database lock-down and SQL roles are serialised between nodes that start at once."""
     import asyncio
-    import uuid
+
+    from maidcore_sqlmodel.settings import StorageSettings
 
     from maidcore.scope import Scope
-    from maidcore.settings import StorageSettings
 
-    from .conftest import admin_connect, database_url, drop_database
-
-    name = f"maidcore_test_nodes_{uuid.uuid4().hex[:8]}"
-    with admin_connect(postgres_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_server.create_database(migrated=False)
     try:
-        settings = StorageSettings(database_url=database_url(postgres_url, name), secrets_key="A" * 43 + "=")
+        settings = StorageSettings(database_url=url, secrets_key="A" * 43 + "=")
         nodes = [SqlModelStorage(settings, tmp_path / f"node{i}") for i in range(4)]
         await asyncio.gather(*(n.start() for n in nodes))
         scope = Scope("1", "p")
@@ -109,4 +105,4 @@ async def test_nodes_starting_together_on_a_fresh_postgres_database(postgres_url
         assert await nodes[0].kv.get(scope, "c") == 4
         await asyncio.gather(*(n.close() for n in nodes))
     finally:
-        drop_database(postgres_url, name)
+        postgres_server.drop_database(url)

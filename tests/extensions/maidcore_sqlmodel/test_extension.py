@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from maidcore.extensions import Extensions
 from maidcore.layers import EphemeralStore, KvStore, MetricStore, RecordStore, SecretStore, SqlSandbox, Storage
 from maidcore.platform import Platform
@@ -26,13 +33,17 @@ async def test_platform_opens_sqlmodel_storage_in_its_data_directory(tmp_path):
         ]:
             assert isinstance(store, protocol), protocol.__name__
         await storage.kv.put(Scope("1", "p"), "k", 1)
-        assert (tmp_path / "maidcore.db").exists() and (tmp_path / "secrets.key").exists()
+        # the default: an embedded PostgreSQL server of its own under the data directory
+        assert (tmp_path / "postgres" / "PG_VERSION").exists() and (tmp_path / "secrets.key").exists()
+        assert not (tmp_path / "maidcore.db").exists()
+        assert (await storage.describe())["kind"] == "embedded"
         assert platform.records is storage.records
     finally:
         await platform.close()
 
 
-def test_storage_commands_show_and_upgrade_the_schema(tmp_path):
+def test_storage_commands_show_and_upgrade_the_schema_of_an_earlier_sqlite_database(tmp_path):
+    """A data directory from before the embedded server keeps its SQLite database (nothing is lost)."""
     from click.testing import CliRunner
     from maidcore_sqlmodel import migrate
     from maidcore_sqlmodel.database import Database, DatabaseUrl
@@ -42,7 +53,7 @@ def test_storage_commands_show_and_upgrade_the_schema(tmp_path):
 
     extensions = Extensions.load()
     cli = make_cli(extensions)
-    db = Database(DatabaseUrl.resolve(None, tmp_path))
+    db = Database(DatabaseUrl.resolve("sqlite://", tmp_path))
     migrate.upgrade(db.engine, "0001")
     db.engine.dispose()
     runner = CliRunner()
@@ -53,7 +64,35 @@ def test_storage_commands_show_and_upgrade_the_schema(tmp_path):
         return result.output
 
     out = invoke("storage", "status")
-    assert f"sqlite {tmp_path / 'maidcore.db'}" in out and "0001 (newest 0002, behind" in out
+    assert f"database: SQLite {tmp_path / 'maidcore.db'}" in out and "0001 (newest 0002, behind" in out
     assert "schema 0001 -> 0002" in invoke("storage", "upgrade")
     assert "0002 (newest 0002, up to date)" in invoke("storage", "status")
     assert "already at 0002" in invoke("storage", "upgrade")
+
+
+@pytest.mark.postgres
+@pytest.mark.embedded
+@pytest.mark.slow
+def test_db_opens_psql_on_the_embedded_server_and_storage_status_shows_it(tmp_path):
+    from maidcore_sqlmodel.embedded import EmbeddedPostgres
+
+    maidcore = Path(sys.executable).with_name("maidcore")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIDCORE_")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(maidcore), "--data-dir", str(tmp_path), *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    status = run("storage", "status")
+    assert status.returncode == 0, status.stderr
+    assert f"database: embedded PostgreSQL in {tmp_path / 'postgres'}" in status.stdout
+    assert "engine:   postgresql 18." in status.stdout and "schema:   empty (newest" in status.stdout
+    upgraded = run("storage", "upgrade")
+    assert upgraded.returncode == 0 and "schema empty -> 0002" in upgraded.stdout, upgraded.stderr
+    assert "up to date" in run("storage", "status").stdout
+    counted = run("db", "-tA", "-c", "SELECT count(*) FROM installs")
+    assert (counted.returncode, counted.stdout.strip()) == (0, "0"), counted.stderr
+    failed = run("db", "-c", "SELECT * FROM no_such_table")
+    assert failed.returncode != 0 and 'relation "no_such_table" does not exist' in failed.stderr
+    assert EmbeddedPostgres(tmp_path).running_pid() is None  # each command stopped the server it started

@@ -16,16 +16,15 @@ from pathlib import Path
 
 import pytest
 from maidcore_sqlmodel.database import Database, DatabaseUrl, ReadElsewhere
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
-
-from maidcore.settings import StorageSettings
 
 from .test_kv import fill
 
 
 @pytest.fixture
 async def sqlite_storage(tmp_path: Path):
-    store = SqlModelStorage(StorageSettings(), tmp_path / "data")
+    store = SqlModelStorage(StorageSettings(database_url="sqlite://"), tmp_path / "data")
     await store.start()
     yield store
     await store.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 import sqlalchemy
@@ -12,27 +11,23 @@ from alembic.runtime.migration import MigrationContext
 from maidcore_sqlmodel import migrate
 from maidcore_sqlmodel.database import Database, DatabaseUrl
 from maidcore_sqlmodel.models import metadata
+from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.records import VersionStatus
 from maidcore.scope import Scope
-from maidcore.settings import StorageSettings
-
-from .conftest import admin_connect, database_url, drop_database
 
 
 @pytest.fixture
 def fresh_url(request, backend, tmp_path):
     """An empty database of its own (the session's PostgreSQL database is already at head)."""
     if backend == "sqlite":
-        yield None
+        yield "sqlite://"
         return
-    admin = request.getfixturevalue("postgres_url")
-    name = f"maidcore_test_mig_{uuid.uuid4().hex[:8]}"
-    with admin_connect(admin) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield database_url(admin, name)
-    drop_database(admin, name)
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database(migrated=False)
+    yield url
+    server.drop_database(url)
 
 
 async def test_upgrade_from_the_first_revision_keeps_data(fresh_url, tmp_path):

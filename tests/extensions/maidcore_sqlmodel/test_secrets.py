@@ -12,7 +12,8 @@ from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.errors import InvalidArgument, RpcFailure
 from maidcore.scope import Scope
-from maidcore.settings import StorageSettings
+
+from .conftest import storage_settings
 
 
 async def raw_rows(storage, scope: Scope) -> list[tuple]:
@@ -89,15 +90,15 @@ def test_master_key_is_generated_once_with_mode_0600(tmp_path):
         load_master_key("c2hvcnQ=", tmp_path)
 
 
-async def test_configured_key_and_wrong_key(tmp_path):
+async def test_configured_key_and_wrong_key(request, backend, scope, tmp_path):
     key = base64.b64encode(os.urandom(32)).decode()
-    scope = Scope("1", "p")
-    store = SqlModelStorage(StorageSettings(secrets_key=key), tmp_path)
+    store = SqlModelStorage(storage_settings(request, backend, secrets_key=key), tmp_path)
     await store.start()
     await store.secrets.set(scope, "k", "v")
     await store.close()
     assert not (tmp_path / "secrets.key").exists()
-    store = SqlModelStorage(StorageSettings(secrets_key=base64.b64encode(os.urandom(32)).decode()), tmp_path)
+    other_key = base64.b64encode(os.urandom(32)).decode()
+    store = SqlModelStorage(storage_settings(request, backend, secrets_key=other_key), tmp_path)
     await store.start()
     try:
         with pytest.raises(RpcFailure, match="master key"):

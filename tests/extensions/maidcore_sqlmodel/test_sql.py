@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import sqlite3
 import time
@@ -159,11 +160,10 @@ async def test_unsupported_param_types_are_refused(storage, scope):
 # --- statement rules -------------------------------------------------------------------
 
 REFUSED = [
-    ("SELECT 1; SELECT 2", "exactly one statement"),
-    ("SELECT 1; DROP TABLE notes", "exactly one statement"),
-    ("SELECT 1 /* hidden */; DELETE FROM notes", "exactly one statement"),
-    ("SELECT ';' ; DROP TABLE notes", "exactly one statement"),
-    ("SELECT 1 --\n; DROP TABLE notes", "exactly one statement"),
+    ("SELECT 1; BEGIN", "starting with"),
+    ("SELECT 1 /* hidden */; GRANT ALL ON notes TO PUBLIC", "statement 2 of 2"),
+    ("SELECT ';' ; SELECT * FROM pg_roles", "pg_"),
+    ("SELECT 1 --\n; SET ROLE maidcore", "starting with"),
     ("BEGIN", "starting with"),
     ("COMMIT", "starting with"),
     ("VACUUM", "starting with"),
@@ -198,10 +198,20 @@ REFUSED = [
     ("UPDATE other.notes SET body = 'x'", "schema-qualified"),
     ("SELECT * FROM db.schema.table", "schema-qualified"),
     ('SELECT * FROM U&"pg\\005fclass"', "U&"),
-    ("WITH x AS (SELECT 1) SELECT * FROM x; TRUNCATE notes", "exactly one statement"),
-    ("DELETE FROM notes WHERE id IN (SELECT 1) RETURNING * ; COPY notes TO '/tmp/x'", "exactly one statement"),
+    ("WITH x AS (SELECT 1) SELECT * FROM x; TRUNCATE notes", "TRUNCATE"),
+    ("DELETE FROM notes WHERE id IN (SELECT 1) RETURNING * ; COPY notes TO '/tmp/x'", "COPY"),
     ("CREATE TABLE t AS SELECT * FROM pg_class", "pg_"),
-    ("CREATE TABLE t (x int); CREATE FUNCTION f() RETURNS int AS 'select 1' LANGUAGE sql", "exactly one"),
+    ("CREATE TABLE t (x int); CREATE FUNCTION f() RETURNS int AS 'select 1' LANGUAGE sql", "starting with"),
+    # object ids turned into names would list other plugins' schemas, tables and roles
+    ("SELECT o::regclass FROM generate_series(1, 100000) o", "reg*"),
+    ("SELECT CAST(o AS regnamespace) FROM generate_series(1, 100000) o", "reg*"),
+    ("SELECT o::oid::regrole FROM generate_series(1, 100000) o", "reg*"),
+    ("SELECT o::regtype, o::regproc FROM generate_series(1, 100000) o", "reg*"),
+    ('SELECT o::"regclass" FROM generate_series(1, 100000) o', "reg*"),
+    ("SELECT to_regclass('notes')", "to_reg"),
+    ("SELECT format_type(o, NULL) FROM generate_series(16384, 20000) o", "format_type"),
+    ("SELECT obj_description(o) FROM generate_series(16384, 20000) o", "comments"),
+    ("SELECT tableoid::regclass FROM notes", "reg*"),
     ("SELECT 'unterminated", "unterminated"),
     ("SELECT 1 /* unterminated", "unterminated"),
     ("SELECT $1, %s", "one placeholder style"),
@@ -210,11 +220,13 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("sql", "reason"), REFUSED)
-async def test_refused_statements_name_the_reason(storage, scope, sql, reason):
+async def test_refused_statements_name_the_reason(storage, backend, scope, sql, reason):
     params = [1, 2] if "$1, %s" in sql else []
     with pytest.raises(InvalidArgument) as err:
         await storage.sql.execute(scope, sql, params)
     assert err.value.message.startswith("invalid sql: sql is required and must be")
+    if backend == "sqlite" and re.search(r"::\w", sql):  # no :: casts in SQLite; :name is a named parameter
+        reason = "placeholders"
     assert reason.lower() in err.value.message.lower()
     assert err.value.to_rpc()["data"]["code"] == "VALIDATION_ERROR"
 

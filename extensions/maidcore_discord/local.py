@@ -1,0 +1,49 @@
+"""Local mode of the ``discord`` event source: with no token, the bundled emulator stands in for Discord.
+
+Offered to the platform through ``register_local_modes``; the platform starts
+it just before the source, and the source connects discord.py to it exactly as
+it would to Discord.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
+from maidcore_discord.settings import DiscordSettings
+
+log = logging.getLogger(__name__)
+
+
+def has_token(settings: DiscordSettings) -> bool:
+    return settings.token is not None and bool(settings.token.get_secret_value().strip())
+
+
+class EmulatorMode:
+    """``LocalMode``: the Discord emulator on ``emulator_host:emulator_port``, with the demo guild if ``demo``."""
+
+    name = "Discord emulator"
+
+    def __init__(self, settings: DiscordSettings) -> None:
+        self.settings = settings
+        self.emulator: Emulator | None = None
+
+    @property
+    def url(self) -> str | None:
+        return self.emulator.page_url if self.emulator is not None else None
+
+    @property
+    def demo_server_id(self) -> str | None:
+        return DEMO_GUILD_ID if self.settings.demo else None
+
+    async def start(self) -> None:
+        if self.emulator is None:
+            emulator = Emulator(self.settings.emulator_host, self.settings.emulator_port, demo=self.settings.demo)
+            await emulator.start()
+            self.emulator = emulator
+            log.info("Discord emulator running: open %s", emulator.page_url, extra={"page": emulator.page_url})
+
+    async def close(self) -> None:
+        if self.emulator is not None:
+            await self.emulator.close()
+            self.emulator = None

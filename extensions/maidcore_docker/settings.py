@@ -1,0 +1,42 @@
+"""The ``[docker]`` settings section (``MAIDCORE_DOCKER__*``): every sandbox guarantee is one setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class DockerSettings(BaseModel):
+    image: str = "maidcore-sandbox:latest"
+    base_image: str = "python:3.11-slim"  # used by the FROM build when a registry is reachable
+    memory: str = "64m"
+    memory_swap: str = "64m"  # equal to memory: no swap
+    cpus: float = 0.25
+    pids_limit: int = 32
+    tmpfs_size: str = "16m"
+    user: str = "65534:65534"
+    network_mode: str = "none"
+    read_only: bool = True
+    cap_drop: list[str] = Field(default_factory=lambda: ["ALL"])
+    no_new_privileges: bool = True
+    tmpfs_path: str = "/tmp"
+    ipc_mode: str = "none"  # no /dev/shm: it would be a second, uncapped writable place
+    seccomp_profile: str | None = None  # None = Docker's default profile; a path = that JSON profile
+    log_driver: str = "none"  # worker output reaches the runner over attach, never the engine's disk
+    max_open_files: int = 1024  # RLIMIT_NOFILE inside the container
+    labels: dict[str, str] = Field(default_factory=dict)  # extra labels on every worker container
+    runtime_env: dict[str, str] = Field(
+        default_factory=lambda: {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": "/opt/maidcore/sdk:/site"}
+    )  # the whole environment of a worker; nothing else is passed in
+    warm_pool_size: int = 2  # idle pre-started containers kept across all plugin versions (0 = no pool)
+    warm_pool_idle_reap_seconds: float = 300.0
+    stop_timeout_seconds: float = 5.0
+    spawn_timeout_seconds: float = 30.0
+    node_id: str | None = None  # labels this node's containers for the startup sweep; None = derived from data_dir
+    cache_dir: Path | None = None  # offline base tarball cache; None = ~/.cache/maidcore/sandbox
+    base_source: Literal["auto", "debootstrap", "registry"] = "auto"  # auto: base_image if present, else debootstrap
+    debian_suite: str = "bookworm"
+    debian_mirror: str = "http://deb.debian.org/debian"
+    pip_timeout_seconds: float = 600.0

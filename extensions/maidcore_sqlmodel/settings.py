@@ -1,0 +1,27 @@
+"""The ``[storage]`` settings section (``MAIDCORE_STORAGE__*``) of the SQLModel storage layer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class StorageSettings(BaseModel):
+    database_url: str | None = None  # None = the embedded PostgreSQL server under the data directory
+    ephemeral_url: str | None = None  # redis://... to share ephemeral state between nodes
+    secrets_key: SecretStr | None = None  # base64 AES-256 key; None = generated once into the data directory
+    sql_statement_timeout_seconds: float = 5.0
+    sql_quota_bytes: int = 50 * 1024 * 1024
+    metrics_retention_days: int = 90
+    ephemeral_prefix: str = "maidcore:eph:"  # Redis key prefix (several maidcore installations can share one Redis)
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"  # NORMAL survives a killed process, FULL also power loss
+    db_threads: int | None = None  # database threads (one connection each); None = 4 on SQLite, 16 on PostgreSQL
+    sweep_interval_seconds: float = 60.0  # how often expired KV keys and old metric buckets are deleted
+    # --- embedded PostgreSQL and the bounds of ctx.sql ---
+    embedded_start_timeout_seconds: float = 60.0  # how long the embedded server may take to start (or wait its turn)
+    embedded_server_settings: dict[str, str] = Field(default_factory=dict)  # extra postgresql.conf settings
+    sql_max_result_bytes: int = 1_000_000  # a query's rows as JSON; past it: RpcError (cut the query or page it)
+    sql_threads: int = 8  # threads (one connection each) that run ctx.sql statements, all plugins together
+    sql_threads_per_plugin: int = 2  # statements one plugin may have running at once; more wait their turn
+    sql_queue_per_plugin: int = 16  # statements one plugin may have waiting; more are refused at once

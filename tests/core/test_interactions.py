@@ -1,0 +1,95 @@
+"""Interaction ownership lives in the core: commands, messages, modals and custom_id prefixes route to one plugin."""
+
+from __future__ import annotations
+
+import pytest
+
+from maidcore.command_sync import CommandSync
+from maidcore.errors import InvalidArgument
+from maidcore.interactions import InteractionOwners, MessageOwners, message_owners_file
+from maidcore.layers import InteractionOrigin
+from maidcore.records import InstallRecord, VersionRecord, VersionStatus
+from maidcore.scope import Scope
+from maidcore.testing.records import MemoryRecords
+
+SERVER = "111"
+
+
+async def owners_with(*installs: tuple[str, list[str]]) -> InteractionOwners:
+    records = MemoryRecords()
+    for plugin, commands in installs:
+        manifest = {"slash_commands": [{"name": c, "description": c} for c in commands]}
+        await records.add_version(VersionRecord(plugin, "1.0.0", VersionStatus.PUBLISHED, manifest, ""))
+        await records.put_install(InstallRecord(SERVER, plugin, "1.0.0", frozenset()))
+    return InteractionOwners(CommandSync(lambda: records, lambda: None))
+
+
+def interaction(kind: int, **fields) -> dict:
+    return {"type": "interaction_create", "guild_id": SERVER, "interaction_type": kind, "user_id": "5", **fields}
+
+
+async def test_a_command_goes_to_the_plugin_declaring_it_even_right_after_its_install():
+    owners = await owners_with(("dice", ["roll"]), ("pingpong", ["ping"]))
+    assert await owners.owner(interaction(2, command_name="ping", interaction_id="1")) == "pingpong"
+    assert await owners.owner(interaction(2, command_name="nothing", interaction_id="2")) is None
+
+
+async def test_a_component_goes_to_the_sender_of_its_message_or_of_the_response_that_made_it():
+    owners = await owners_with(("dice", []), ("pingpong", []))
+    owners.message_created(Scope(SERVER, "dice"), "777")
+    click = interaction(3, custom_id="again", interaction_id="10")
+    assert await owners.owner(click, InteractionOrigin(message_id="777")) == "dice"
+    # an ephemeral response: its message id is unknown, the interaction that created it is not
+    assert await owners.route(interaction(2, command_name="x", interaction_id="20"), target_plugin="pingpong")
+    assert await owners.owner(click, InteractionOrigin("888", message_interaction_id="20")) == "pingpong"
+    assert await owners.owner(click, InteractionOrigin("888")) is None
+
+
+async def test_a_modal_submit_goes_to_the_plugin_that_opened_it_and_prefixes_route_after_a_restart():
+    owners = await owners_with(("dice", []), ("pingpong", []))
+    await owners.route(interaction(3, custom_id="open", interaction_id="30"), target_plugin="dice")
+    owners.modal_opened(owners.answering(Scope(SERVER, "dice"), "30"), "form")
+    assert await owners.owner(interaction(5, custom_id="form", interaction_id="31")) == "dice"
+    assert await owners.owner(interaction(5, custom_id="form", interaction_id="32", user_id="6")) is None
+    assert await owners.owner(interaction(3, custom_id="pingpong:again", interaction_id="33")) == "pingpong"
+    assert await owners.owner(interaction(3, custom_id="stranger:again", interaction_id="34")) is None
+
+
+async def test_only_the_plugin_an_interaction_was_delivered_to_may_answer_it():
+    owners = await owners_with(("dice", ["roll"]), ("pingpong", []))
+    assert await owners.route(interaction(2, command_name="roll", interaction_id="40")) == "dice"
+    assert owners.answering(Scope(SERVER, "dice"), "40").user_id == "5"
+    with pytest.raises(InvalidArgument, match="an interaction delivered to this plugin in the last 15 minutes"):
+        owners.answering(Scope(SERVER, "pingpong"), "40")
+    with pytest.raises(InvalidArgument, match="_interaction_id"):
+        owners.answering(Scope("222", "dice"), "40")
+    with pytest.raises(InvalidArgument, match="_interaction_id"):
+        owners.answering(Scope(SERVER, "dice"), "41")
+
+
+def test_message_owners_are_kept_across_instances(tmp_path):
+    path = tmp_path / "interactions" / "message_owners.sqlite3"
+    first = MessageOwners(path)
+    first.remember("1574585304126324744", "ping_pong")
+    assert first["1574585304126324744"] == "ping_pong"
+    first.close()
+    second = MessageOwners(path)
+    assert second.get("1574585304126324744") == "ping_pong"
+    assert second.get("1574585304126324745") is None
+    second.close()
+
+
+def test_without_a_file_message_owners_live_in_memory():
+    owners = MessageOwners()
+    owners.remember("10", "a")
+    owners.remember("10", "b")
+    assert owners.get("10") == "b" and owners.get("11") is None
+
+
+def test_the_owners_file_of_the_older_layout_is_moved_once(tmp_path):
+    older = MessageOwners(tmp_path / "discord" / "message_owners.sqlite3")
+    older.remember("42", "ping_pong")
+    older.close()
+    moved = MessageOwners(message_owners_file(tmp_path))
+    assert moved.get("42") == "ping_pong" and not (tmp_path / "discord" / "message_owners.sqlite3").exists()
+    moved.close()
