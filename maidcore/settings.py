@@ -95,6 +95,8 @@ class RunnerSettings(BaseModel):
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8780
+    max_json_body_bytes: int = 64 * 1024  # a JSON request body; more is 413 (bundle uploads have their own cap)
+    max_json_depth: int = 32  # arrays/objects nested deeper in a JSON body are 400
 
 
 class Settings(BaseSettings):

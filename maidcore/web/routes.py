@@ -15,6 +15,7 @@ from maidcore.marketplace.versions import latest_published
 from maidcore.records import Role, VersionStatus
 from maidcore.web import serialize
 from maidcore.web.auth import PLATFORM, forbid, principal, require, require_guild
+from maidcore.web.bodies import json_object
 
 routes = web.RouteTableDef()
 OPENAPI = Path(__file__).with_name("openapi.yaml")
@@ -26,17 +27,9 @@ def _platform(request: web.Request):
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(
-            text='{"error": "the body must be a JSON object"}', content_type="application/json"
-        ) from None
-    if not isinstance(data, dict):
-        raise web.HTTPBadRequest(text='{"error": "the body must be a JSON object"}', content_type="application/json")
-    return data
+    """The JSON object a route takes, within ``web.max_json_body_bytes`` and ``web.max_json_depth`` (else 400/413)."""
+    limits = _platform(request).settings.web
+    return await json_object(request, max_bytes=limits.max_json_body_bytes, max_depth=limits.max_json_depth)
 
 
 def _strings(data: dict[str, Any], key: str) -> list[str]:
