@@ -89,7 +89,7 @@ class RunnerSettings(BaseModel):
     min_schedule_interval_seconds: float = 60.0  # @schedule(n) ticks every max(n, this)
     log_flush_seconds: float = 0.5  # plugin.log lines are stored in batches
     lifecycle_attribution_seconds: float = 10.0  # after host.install/enable/...: calls for that server accepted
-    boot_ready_seconds: float = 5.0  # deliveries wait for the worker's first line after host.boot, at most this long
+    boot_ready_seconds: float = 5.0  # deliveries wait at most this long for the SDK to take host.boot (host.ping)
 
 
 class WebSettings(BaseModel):
