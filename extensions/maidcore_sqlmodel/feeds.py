@@ -30,6 +30,8 @@ CHANGES_KEPT_SECONDS = 3600.0
 _BARRIER = "sync:"  # a payload this feed sends itself, to know every earlier notification arrived
 # libpq keepalives: a connection whose peer vanished (partition, dead server) fails within ~25 s
 _KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+#: How the LISTEN connection shows in ``pg_stat_activity``.
+APPLICATION_NAME = "maidcore-install-feed"
 
 
 class PostgresInstallFeed:
@@ -111,7 +113,9 @@ class PostgresInstallFeed:
         delay = self.reconnect_seconds
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(self.db.url.conninfo, autocommit=True, **_KEEPALIVES)
+                conn = await psycopg.AsyncConnection.connect(
+                    self.db.url.conninfo, autocommit=True, application_name=APPLICATION_NAME, **_KEEPALIVES
+                )
             except Exception as exc:
                 log.warning("the install feed cannot reach PostgreSQL (%s); retrying in %.0fs", exc, delay)
                 await asyncio.sleep(delay)
