@@ -8,8 +8,9 @@ from dataclasses import replace
 import pytest
 
 from maidcore import installs
-from maidcore.bundles import BundleUnavailable, Bundles, tree_digest
+from maidcore.bundles import Bundles, BundleUnavailable, tree_digest
 from maidcore.platform import Platform
+from maidcore.records import VersionRecord, VersionStatus
 from maidcore.settings import load_settings
 from tests.core.plugins import write_plugin
 
@@ -132,13 +133,15 @@ async def test_a_storage_layer_without_blobs_keeps_files_on_the_node_that_stored
 
     bundles = Bundles(tmp_path / "data", lambda: NoBlobs())
     root = write_plugin(tmp_path / "data" / "bundles" / "p" / "1.0.0", plugin_id="p")
-    digest = await bundles.store(root)
-    record = type("R", (), {"plugin_id": "p", "version": "1.0.0", "bundle_digest": digest, "bundle_path": str(root)})
+    record = VersionRecord(
+        plugin_id="p",
+        version="1.0.0",
+        status=VersionStatus.PUBLISHED,
+        manifest={},
+        bundle_path=str(root),
+        bundle_digest=await bundles.store(root),
+    )
     assert await bundles.bundle_dir(record) == root
     elsewhere = Bundles(tmp_path / "other", lambda: NoBlobs())
     with pytest.raises(BundleUnavailable, match=r"storage layer 'noblobs' keeps no blobs"):
-        await elsewhere.bundle_dir(replace_path(record, str(tmp_path / "gone")))
-
-
-def replace_path(record, path):
-    return type("R", (), {**{k: getattr(record, k) for k in ("plugin_id", "version", "bundle_digest")}, "bundle_path": path})
+        await elsewhere.bundle_dir(replace(record, bundle_path=str(tmp_path / "gone")))

@@ -133,9 +133,7 @@ def test_an_install_through_one_node_serves_on_another_with_no_shared_disk(tmp_p
             conn.execute(
                 "UPDATE installs SET granted = '[]' WHERE server_id = %s AND plugin_id = 'shared'", (DEMO_GUILD_ID,)
             )
-        wait_for(
-            lambda: len(set(feed_connections(pg_fresh_url)) - before) == 2, 30, "both feeds connected again"
-        )
+        wait_for(lambda: len(set(feed_connections(pg_fresh_url)) - before) == 2, 30, "both feeds connected again")
         time.sleep(1.0)  # the resync after reconnecting is one read of every install
     finally:
         if node_b is not None:
