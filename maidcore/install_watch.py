@@ -52,9 +52,9 @@ class InstallChange:
 InstallConsumer = Callable[[Sequence[InstallChange]], Awaitable[None]]
 
 
-def install_feed(storage: Any, poll_seconds: float) -> InstallFeed:
-    """The storage layer's own feed when it offers one, else a ``PollingFeed`` every ``poll_seconds``."""
-    offer = getattr(storage, "install_feed", None)
+def install_feed(storage: Any, poll_seconds: float, *, push: bool = True) -> InstallFeed:
+    """The storage layer's own feed when it offers one (and ``push``), else a ``PollingFeed`` every ``poll_seconds``."""
+    offer = getattr(storage, "install_feed", None) if push else None
     feed = offer(poll_seconds) if callable(offer) else None
     return feed if feed is not None else PollingFeed(poll_seconds)
 

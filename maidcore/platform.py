@@ -92,7 +92,8 @@ class Platform:
         self.interactions = InteractionOwners(self.command_sync, MessageOwners(message_owners_file(self.data_dir)))
         #: The one place install changes (from this process or another) are announced to the runner and commands.
         self.install_watcher = InstallWatcher(
-            lambda: self.records, lambda: install_feed(self.storage, self.settings.install_poll_seconds)
+            lambda: self.records,
+            lambda: install_feed(self.storage, self.settings.install_poll_seconds, push=self.settings.install_push),
         )
         self.install_watcher.subscribe(self._runner_follows)
         self.install_watcher.subscribe(self.command_sync.installs_changed)
