@@ -13,8 +13,8 @@ then runs twice on the same database and emulator:
 For each: once every guild is available and the start-up work is done, the
 node's CPU over ``--idle`` seconds (this process, and the database server
 processes serving its connections), then ``--pings`` sequential ``!ping`` ->
-``Pong!`` round trips (p50/p99), then how long an install made by another
-process takes to reach this node.
+``Pong!`` round trips (p50/p99), then how long an install committed through
+another node (same database, its own data directory) takes to reach this one.
 
 Needs PostgreSQL: ``--database-url`` (default ``MAIDCORE_TEST_POSTGRES_URL``),
 on which a database of its own is created and dropped.
@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ async def prepare(db_url: str, emu: ManyGuildsEmu, data_dir: Path) -> None:
     plugin = data_dir.parent / "idle_plugin"
     plugin.mkdir()
     (plugin / "manifest.json").write_text(
-        json.dumps({"id": "idle_listener", "name": "Idle", "version": "1.0.0", "capabilities_required": []})
+        json.dumps({"id": "idle_listener", "name": "Idle", "version": "1.0.0", "description": "Listens, says nothing"})
     )
     (plugin / "__main__.py").write_text(IDLE_PLUGIN_MAIN)
     platform = Platform(node_settings(emu, data_dir, db_url, push=True), unsafe_no_isolation=True)
@@ -182,32 +183,29 @@ async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, a
 
         ms = [x * 1000 for x in await latencies(emu, args.pings)]
 
-        # an install made by another process (the CLI, another node) reaching this node
+        # an install made through another node (its own data directory, the same database) reaching this one
         server = emu.ids[-1]
-        changed = time.perf_counter()
-        env = {**os.environ, "MAIDCORE_DATA_DIR": str(data_dir.parent / "cli")}
-        env["MAIDCORE_STORAGE__DATABASE_URL"] = db_url
-        marker = asyncio.get_running_loop().create_future()
+        marks: list[asyncio.Future[float]] = []
 
         async def seen(changes):
-            if not marker.done() and any(c.server_id == server and c.plugin_id == "ping_pong" for c in changes):
-                marker.set_result(time.perf_counter())
+            for change in changes:
+                if change.server_id == server and change.plugin_id == "ping_pong" and marks and not marks[-1].done():
+                    marks[-1].set_result(time.perf_counter())
 
         platform.install_watcher.subscribe(seen)
-        proc = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).with_name("maidcore")),
-            "install",
-            str(ROOT / "examples" / "ping_pong"),
-            "--server",
-            server,
-            "--grant-all",
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        await proc.wait()
-        seen_at = await asyncio.wait_for(marker, 30)
-        await platform.records.delete_install(server, "ping_pong")  # leave the database as it was
+        other = Platform(node_settings(emu, data_dir.parent / f"other-{data_dir.name}", db_url, push=push))
+        await other.open_storage()
+        try:
+            marks.append(asyncio.get_running_loop().create_future())
+            record = await installs.install(other, ROOT / "examples" / "ping_pong", server, installs.ALL)
+            await asyncio.wait_for(marks[-1], 30)
+            marks.append(asyncio.get_running_loop().create_future())
+            committed = time.perf_counter()  # timed: one write of the install record, until this node hears of it
+            await other.records.put_install(replace(record, enabled=False))
+            seen_at = await asyncio.wait_for(marks[-1], 30)
+            await installs.uninstall(other, server, "ping_pong")  # leave the database as it was
+        finally:
+            await other.close()
     return {
         "mode": "push" if push else "poll",
         "ready_s": ready,
@@ -216,7 +214,7 @@ async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, a
         "p50": statistics.median(ms),
         "p99": pct(ms, 99),
         "max": max(ms),
-        "install_seen_s": seen_at - changed,
+        "install_seen_s": seen_at - committed,
     }
 
 
