@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -108,6 +109,32 @@ class ManyGuildsEmu(Emu):
         return self
 
 
+class GcPauses:
+    """Garbage-collector pauses of this process while measuring (a full collection walks the whole heap)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self._start = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._start) * 1000))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> str:
+        full = [ms for gen, ms in self.pauses if gen == 2]
+        longest = max((ms for _gen, ms in self.pauses), default=0.0)
+        return f"{len(self.pauses)} collections ({len(full)} full), longest {longest:.0f} ms"
+
+
 def cpu_of(pids: list[int]) -> float:
     """CPU seconds (user + system) of live processes ``pids``."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -181,7 +208,9 @@ async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, a
         idle_cpu = (time.process_time() - cpu0) / wall
         idle_db = (cpu_of(pids) - db0) / wall
 
-        ms = [x * 1000 for x in await latencies(emu, args.pings)]
+        pauses = GcPauses()
+        with pauses:
+            ms = [x * 1000 for x in await latencies(emu, args.pings)]
 
         # an install made through another node (its own data directory, the same database) reaching this one
         server = emu.ids[-1]
@@ -215,6 +244,7 @@ async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, a
         "p99": pct(ms, 99),
         "max": max(ms),
         "install_seen_s": seen_at - committed,
+        "gc": pauses.summary(),
     }
 
 
@@ -257,6 +287,8 @@ async def main() -> None:
             f"{r['mode']:6} {r['ready_s']:6.1f}s {r['idle_cpu'] * 100:8.1f}% {r['idle_db_cpu'] * 100:7.1f}% "
             f"{r['p50']:7.1f}ms {r['p99']:6.1f}ms {r['max']:6.1f}ms {r['install_seen_s'] * 1000:10.0f} ms"
         )
+    for r in results:
+        print(f"{r['mode']}: garbage collection during the pings: {r['gc']}")
     by = {r["mode"]: r for r in results}
     if "push" in by and "poll" in by:
         push, poll = by["push"], by["poll"]
