@@ -1,6 +1,6 @@
 """Install changes pushed to every node: ``PostgresInstallFeed`` (``LISTEN/NOTIFY``) and ``SqliteInstallFeed``.
 
-Both only say *which* installs changed (the trigger of migration 0003 reports
+Both only say *which* installs changed (the trigger of migration 0004 reports
 every write to ``installs``); the core's ``InstallWatcher`` re-reads exactly
 those. Nothing is read while nothing changes, whatever the number of servers.
 A feed answers ``None`` ("resync": re-read every install once) whenever it may
@@ -23,7 +23,7 @@ from maidcore_sqlmodel.database import Database
 
 log = logging.getLogger(__name__)
 
-#: The channel migration 0003's trigger notifies; the payload is ``[server_id, plugin_id]``.
+#: The channel migration 0004's trigger notifies; the payload is ``[server_id, plugin_id]``.
 CHANNEL = "maidcore_installs"
 #: SQLite: how long the install change log keeps a row (a feed that falls further behind re-reads everything).
 CHANGES_KEPT_SECONDS = 3600.0
@@ -163,7 +163,7 @@ def _notify(conn: Any, channel: str, payload: str) -> None:
 class SqliteInstallFeed:
     """Single node on SQLite: writes of this process at once, those of other processes (the CLI) from a log.
 
-    The trigger of migration 0003 appends every install write to ``install_changes``;
+    The trigger of migration 0004 appends every install write to ``install_changes``;
     each ``poll_seconds`` one indexed read asks for rows newer than the last one seen
     (``0``: never; only this process's own writes are seen).
     """

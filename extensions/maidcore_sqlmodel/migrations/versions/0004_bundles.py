@@ -7,8 +7,8 @@ on SQLite as a row of ``install_changes`` (another process on the same file
 reads it). Bundle files already in a data directory are imported by the node
 that holds them when it starts (``maidcore.bundles.import_local``).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-04
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 from maidcore_sqlmodel.models import UtcDateTime
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
