@@ -200,6 +200,10 @@ async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, a
         ready = time.monotonic() - started
         await latencies(emu, 5)  # warm the worker up
         await asyncio.sleep(args.settle)
+        tracked = len(gc.get_objects())
+        full0 = time.perf_counter()
+        gc.collect()  # what one full collection of this heap costs (the loop stands still meanwhile)
+        full_ms = (time.perf_counter() - full0) * 1000
 
         pids = backends(admin_url, database)
         cpu0, db0, wall0 = time.process_time(), cpu_of(pids), time.perf_counter()
@@ -245,6 +249,7 @@ async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, a
         "max": max(ms),
         "install_seen_s": seen_at - committed,
         "gc": pauses.summary(),
+        "full_gc": f"one full collection of {tracked:,} tracked objects takes {full_ms:.0f} ms",
     }
 
 
@@ -288,7 +293,7 @@ async def main() -> None:
             f"{r['p50']:7.1f}ms {r['p99']:6.1f}ms {r['max']:6.1f}ms {r['install_seen_s'] * 1000:10.0f} ms"
         )
     for r in results:
-        print(f"{r['mode']}: garbage collection during the pings: {r['gc']}")
+        print(f"{r['mode']}: garbage collection during the pings: {r['gc']}; {r['full_gc']}")
     by = {r["mode"]: r for r in results}
     if "push" in by and "poll" in by:
         push, poll = by["push"], by["poll"]
