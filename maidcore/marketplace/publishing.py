@@ -62,7 +62,7 @@ async def publish(platform: Platform, plugin_id: str, version: str) -> PublishRe
     site: Path | None = None
     site_digest: str | None = None
     if reqs:
-        site = platform.data_dir / "sites" / plugin_id / version
+        site = platform.bundles.local_dir("sites", plugin_id, version)
         staging = site.parent / f".{version}.partial-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
         try:

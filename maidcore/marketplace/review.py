@@ -139,7 +139,7 @@ async def submit(platform: Platform, developer: str, src: Path, *, is_admin: boo
         previous_record = await latest_published(records, plugin_id)
         previous = await _previous_bundle(platform, previous_record)
 
-        dest = platform.data_dir / "bundles" / plugin_id / version
+        dest = platform.bundles.local_dir("bundles", plugin_id, version)
         if dest.exists():  # a rejected earlier upload of this version, replaced
             shutil.rmtree(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
