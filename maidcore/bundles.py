@@ -191,10 +191,13 @@ class Bundles:
             for version in await records.list_versions(plugin.plugin_id):
                 if version.bundle_digest is not None and (version.site_digest is not None or not version.site_path):
                     continue
-                updated = await self._import(version)
-                if updated is not None:
-                    await records.update_version(updated)
-                    done += 1
+                try:
+                    updated = await self._import(version)
+                    if updated is not None:
+                        await records.update_version(updated)
+                        done += 1
+                except Exception:  # one unreadable version must not keep the node from starting
+                    log.exception("importing the files of %s %s failed", version.plugin_id, version.version)
         if done:
             log.info("imported version files into the database", extra={"versions": done})
         return done
