@@ -104,7 +104,7 @@ async def store_on_site(platform: Any, bundle: Path, site_dir: Path) -> None:
     from maidcore.records import PluginRecord, VersionRecord, VersionStatus, utcnow
 
     manifest, _ = read_manifest(bundle)
-    dest = platform.data_dir / "bundles" / manifest.id / manifest.version
+    dest = platform.bundles.local_dir("bundles", manifest.id, manifest.version)
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(bundle, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -117,7 +117,8 @@ async def store_on_site(platform: Any, bundle: Path, site_dir: Path) -> None:
         status=VersionStatus.PUBLISHED,
         manifest=manifest.model_dump(mode="json", exclude_none=True),
         bundle_path=str(dest),
-        site_path=str(site_dir),
+        site_path=str(site_dir),  # no site_digest: this node's directory, used as it is (never a blob)
+        bundle_digest=await platform.bundles.store(dest),
         review_note=installs.LOCAL_NOTE,
         published_at=utcnow(),
     )

@@ -13,12 +13,35 @@ from pathlib import Path
 import click
 
 import maidcore
-from maidcore.cli import config, deadletters, installs, marketplace, replay, secrets, serve, status, tokens
+from maidcore.cli import (
+    cluster_demo,
+    config,
+    deadletters,
+    installs,
+    marketplace,
+    replay,
+    secrets,
+    serve,
+    status,
+    tokens,
+)
 from maidcore.cli import extensions as extensions_cmd
 from maidcore.cli.state import CliState
 from maidcore.extensions import Extensions
 
-CORE_MODULES = (serve, extensions_cmd, config, installs, deadletters, status, replay, marketplace, tokens, secrets)
+CORE_MODULES = (
+    serve,
+    extensions_cmd,
+    config,
+    installs,
+    deadletters,
+    status,
+    replay,
+    marketplace,
+    tokens,
+    cluster_demo,
+    secrets,
+)
 
 
 def make_cli(extensions: Extensions | None = None) -> click.Group:

@@ -154,3 +154,13 @@ async def test_an_auth_secret_whose_hosts_were_edited_in_the_database_does_not_d
     await storage.db.run(widen)
     with pytest.raises(RpcFailure, match="cannot be decrypted"):
         await storage.secrets.get_auth(scope, "API")
+
+
+async def test_developer_defaults_are_listed_by_key_and_deleted(storage, scope):
+    await storage.secrets.set_default(scope.plugin_id, "b_key", "x")
+    await storage.secrets.set_default(scope.plugin_id, "a_key", "y")
+    await storage.secrets.set(scope, "server_only", "z")
+    assert await storage.secrets.list_defaults(scope.plugin_id) == ["a_key", "b_key"]
+    await storage.secrets.delete_default(scope.plugin_id, "b_key")
+    assert await storage.secrets.list_defaults(scope.plugin_id) == ["a_key"]
+    assert await storage.secrets.get(scope, "b_key") is None

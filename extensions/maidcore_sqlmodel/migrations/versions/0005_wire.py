@@ -1,7 +1,7 @@
 """Host approvals (``http.allow_host`` / ``ws.allow_host``) and domain-bound auth secrets (``secret_auth``).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from maidcore_sqlmodel.models import UtcDateTime
 
-revision = "0003"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
