@@ -1,10 +1,10 @@
 """The platform: every layer chosen by name in settings, started in order and closed in reverse.
 
-Start order: storage, rate limiter, sandbox backend, HTTP proxy, the
-``maidcore_startup`` hooks, the runner, the local mode (if the event source
-offers one), and the event source last (so no event arrives before something
-can handle it). ``close()`` undoes exactly what started, in reverse, also
-after a failed start.
+Start order: storage, rate limiter, sandbox backend, HTTP proxy and WebSocket
+broker, the ``maidcore_startup`` hooks, the runner, the local mode (if the event
+source offers one), and the event source last (so no event arrives before
+something can handle it). ``close()`` undoes exactly what started, in reverse,
+also after a failed start.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maidcore.bundles import Bundles
 from maidcore.command_sync import CommandSync
 from maidcore.extensions import ExtensionError, Extensions
-from maidcore.install_watch import InstallChange, InstallWatcher, PollingFeed
+from maidcore.install_watch import InstallChange, InstallWatcher, install_feed
 from maidcore.interactions import InteractionOwners, MessageOwners, message_owners_file
 from maidcore.layers import (
     EventSource,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from maidcore.cluster import ClusterNode, Coordinator
     from maidcore.layers import EventSink, RecordStore
     from maidcore.proxy import HttpProxy
+    from maidcore.proxy.websocket import WebSocketBroker
     from maidcore.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ class Platform:
         self.events: EventSource = None  # type: ignore[assignment]
         self.review_checks: dict[str, ReviewCheck] = {}
         self.proxy: HttpProxy | None = None
+        #: The plugins' WebSocket connections (``ctx.ws``), held by the host.
+        self.websocket: WebSocketBroker | None = None
         self.runner: Runner | None = None
         #: What installed plugins handle; the runner keeps it current, event sources read it for intents.
         self.event_types = HandledEventTypes()
@@ -90,12 +94,17 @@ class Platform:
         #: Why the sandbox fell back to ``fallback_sandbox_backend`` (None if it did not).
         self.sandbox_fallback: str | None = None
         self._closers: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+        #: This node's copies of version files, fetched from the storage layer by content hash.
+        self.bundles = Bundles(self.data_dir, lambda: self.storage)
         #: Slash commands of each server, kept in step with its installs (and who owns each name).
         self.command_sync = CommandSync(lambda: self.records, lambda: self.events)
         #: Who owns each interaction, and who may answer it.
         self.interactions = InteractionOwners(self.command_sync, MessageOwners(message_owners_file(self.data_dir)))
         #: The one place install changes (from this process or another) are announced to the runner and commands.
-        self.install_watcher = InstallWatcher(lambda: self.records, PollingFeed(self.settings.install_poll_seconds))
+        self.install_watcher = InstallWatcher(
+            lambda: self.records,
+            lambda: install_feed(self.storage, self.settings.install_poll_seconds, push=self.settings.install_push),
+        )
         self.install_watcher.subscribe(self._runner_follows)
         self.install_watcher.subscribe(self.command_sync.installs_changed)
         self.started = False
@@ -168,6 +177,7 @@ class Platform:
         if self.settings.cluster.redis_url:
             await self._reach_coordinator()
         await self.open_storage()
+        await self.bundles.import_local(self.records)  # data directories from before bundles were in the database
 
         self.limiter = self.build_layer("rate_limiter", self.settings.rate_limiter)
         await _maybe_call(self.limiter, "start")
@@ -183,6 +193,12 @@ class Platform:
         self.proxy = HttpProxy(self.settings.proxy)
         await self.proxy.start()
         self._on_close("proxy", self.proxy.close)
+
+        from maidcore.proxy.websocket import WebSocketBroker
+
+        self.websocket = WebSocketBroker(self.settings.websocket, self.settings.proxy)
+        await self.websocket.start()
+        self._on_close("websocket broker", self.websocket.close)
 
         self.review_checks = self.extensions.review_checks(self.settings)
         await self.command_sync.load()

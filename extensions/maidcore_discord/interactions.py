@@ -260,6 +260,8 @@ class Interactions:
         if p.auto_deferred:
             return await self._respond_to_placeholder(scope, p, params, ephemeral)
         self._initial(p, "respond")
+        if params.get("update_message"):
+            return await self._update_message(p, params)
         data = self._message(params, ephemeral)
         try:
             answer = await self._callback(p, {"type": 4, "data": data})
@@ -275,9 +277,37 @@ class Interactions:
     async def _respond_to_placeholder(
         self, scope: Scope, p: Pending, params: dict[str, Any], ephemeral: bool
     ) -> dict[str, Any]:
-        message = await self._fill_placeholder(scope, p, params, ephemeral)
+        """The plugin answers what the platform deferred: fill the placeholder, or edit/follow up a component's."""
+        if params.get("update_message"):
+            data = self._update_data(p, params)
+            await self.source.actions.request(
+                self._webhook(p, "PATCH", "/messages/@original"), "interaction", json=data
+            )
+            message = None
+        elif p.placeholder_open:
+            message = await self._fill_placeholder(scope, p, params, ephemeral)
+        else:  # a component deferred without a placeholder: the answer is a new message
+            route = self._webhook(p, "POST")
+            data = self._message(params, ephemeral)
+            message = await self.source.actions.request(route, "interaction", json=data, params={"wait": "true"})
         p.answered, p.auto_deferred = "respond", False
         self._remember(scope, message if isinstance(message, dict) else None)
+        return {}
+
+    def _update_data(self, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
+        if p.interaction_type != 3:
+            raise InvalidArgument("update_message", "used only to answer a component interaction (a button or select)")
+        data = self._message(params, False)
+        # what the SDK sends replaces the message's parts, empty lists included (0.7+ always sends all three)
+        for key in ("embeds", "components"):
+            if isinstance(params.get(key), list):
+                data[key] = list(params[key])[: 10 if key == "embeds" else 5]
+        return data
+
+    async def _update_message(self, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
+        """Discord's UPDATE_MESSAGE (type 7): edit the message the clicked component is on; ``ephemeral`` is moot."""
+        await self._callback(p, {"type": 7, "data": self._update_data(p, params)})
+        p.answered = "respond"
         return {}
 
     async def do_defer(self, scope: Scope, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
@@ -371,11 +401,12 @@ class Interactions:
             await self._refresh(p)
             if p.answered or time.monotonic() - p.received > RESPOND_WINDOW_SECONDS:
                 return False
+            component = p.interaction_type == 3  # acknowledged without a placeholder: the plugin may still edit it
             try:
-                await self._callback(p, {"type": 5, "data": {}})
+                await self._callback(p, {"type": 6 if component else 5, "data": {}})
             except AlreadyAnswered:  # its plugin answered just now, on some node
                 return False
-            p.answered, p.auto_deferred, p.placeholder_open = "defer", True, True
+            p.answered, p.auto_deferred, p.placeholder_open = "defer", True, not component
             p.placeholder_ephemeral = p.defer_ephemeral = False
             await self._save(p)
         self.rescued += 1

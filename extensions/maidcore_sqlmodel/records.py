@@ -20,6 +20,7 @@ from maidcore.records import (
     ConsoleSession,
     DeadLetter,
     DeniedCall,
+    HostApproval,
     InstallRecord,
     PluginLog,
     PluginRecord,
@@ -33,6 +34,7 @@ from maidcore_sqlmodel.models import (
     ConsoleSessionRow,
     DeadLetterRow,
     DeniedCallRow,
+    HostApprovalRow,
     InstallRow,
     PluginLogRow,
     PluginRow,
@@ -55,6 +57,8 @@ def _version(row: VersionRow) -> VersionRecord:
         manifest=dict(row.manifest),
         bundle_path=row.bundle_path,
         site_path=row.site_path,
+        bundle_digest=row.bundle_digest,
+        site_digest=row.site_digest,
         findings=list(row.findings),
         review_note=row.review_note,
         submitted_at=row.submitted_at,
@@ -70,6 +74,8 @@ def _version_fields(v: VersionRecord) -> dict[str, Any]:
         "manifest": dict(v.manifest),
         "bundle_path": str(v.bundle_path),
         "site_path": None if v.site_path is None else str(v.site_path),
+        "bundle_digest": v.bundle_digest,
+        "site_digest": v.site_digest,
         "findings": list(v.findings),
         "review_note": v.review_note,
         "submitted_at": v.submitted_at,
@@ -155,6 +161,12 @@ class SqlRecordStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: Called with (server_id, plugin_id) after each committed install write (the same-process feed).
+        self.install_listeners: list[Callable[[str, str], None]] = []
+
+    def _install_written(self, server_id: str, plugin_id: str) -> None:
+        for listener in list(self.install_listeners):
+            listener(server_id, plugin_id)
 
     async def _session(self, work: Callable[[Session], T], *, commit: bool = False) -> T:
         def run() -> T:
@@ -241,6 +253,7 @@ class SqlRecordStore:
             s.add(row)
 
         await self._session(work, commit=True)
+        self._install_written(install.server_id, install.plugin_id)
 
     async def get_install(self, server_id: str, plugin_id: str) -> InstallRecord | None:
         row = await self._session(lambda s: s.get(InstallRow, (server_id, plugin_id)))
@@ -258,6 +271,56 @@ class SqlRecordStore:
 
     async def delete_install(self, server_id: str, plugin_id: str) -> None:
         stmt = delete(InstallRow).where(col(InstallRow.server_id) == server_id, col(InstallRow.plugin_id) == plugin_id)
+        await self._session(lambda s: s.exec(stmt), commit=True)
+        self._install_written(server_id, plugin_id)
+
+    # --- host approvals -------------------------------------------------------------
+
+    async def add_host_approval(self, approval: HostApproval) -> None:
+        def work(s: Session) -> None:
+            key = (approval.server_id, approval.plugin_id, approval.kind, approval.host)
+            row = s.get(HostApprovalRow, key) or HostApprovalRow(
+                server_id=approval.server_id,
+                plugin_id=approval.plugin_id,
+                kind=approval.kind,
+                host=approval.host,
+                approved_by="",
+            )
+            row.approved_by = approval.approved_by
+            row.created_at = approval.created_at
+            s.add(row)
+
+        await self._session(work, commit=True)
+
+    async def remove_host_approval(self, server_id: str, plugin_id: str, kind: str, host: str) -> bool:
+        def work(s: Session) -> bool:
+            row = s.get(HostApprovalRow, (server_id, plugin_id, kind, host))
+            if row is None:
+                return False
+            s.delete(row)
+            return True
+
+        return await self._session(work, commit=True)
+
+    async def list_host_approvals(
+        self, *, server_id: str, plugin_id: str, kind: str | None = None
+    ) -> list[HostApproval]:
+        stmt = select(HostApprovalRow).where(
+            HostApprovalRow.server_id == server_id, HostApprovalRow.plugin_id == plugin_id
+        )
+        if kind is not None:
+            stmt = stmt.where(HostApprovalRow.kind == kind)
+        stmt = stmt.order_by(col(HostApprovalRow.kind), col(HostApprovalRow.host))
+        rows = await self._session(lambda s: s.exec(stmt).all())
+        return [
+            HostApproval(r.server_id, r.plugin_id, r.kind, r.host, approved_by=r.approved_by, created_at=r.created_at)
+            for r in rows
+        ]
+
+    async def clear_host_approvals(self, server_id: str, plugin_id: str) -> None:
+        stmt = delete(HostApprovalRow).where(
+            col(HostApprovalRow.server_id) == server_id, col(HostApprovalRow.plugin_id) == plugin_id
+        )
         await self._session(lambda s: s.exec(stmt), commit=True)
 
     # --- dead letters --------------------------------------------------------------

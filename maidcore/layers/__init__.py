@@ -26,7 +26,10 @@ from maidcore.layers.sandbox import (
 )
 from maidcore.layers.shared import Shared
 from maidcore.layers.storage import (
+    BlobStore,
     EphemeralStore,
+    InstallFeed,
+    InstallKey,
     KvStore,
     MetricStore,
     RecordStore,
@@ -44,6 +47,7 @@ RegisterLocalMode = Callable[[str, Callable[[LayerContext[Any]], LocalMode | Non
 RegisterSettings = Callable[[str, type[BaseModel]], None]
 
 __all__ = [
+    "BlobStore",
     "Bucket",
     "BundleView",
     "Decision",
@@ -54,6 +58,8 @@ __all__ = [
     "ExitStatus",
     "Finding",
     "HandledEventTypes",
+    "InstallFeed",
+    "InstallKey",
     "InteractionOrigin",
     "KvStore",
     "LayerContext",

@@ -135,3 +135,17 @@ async def test_after_a_platform_defer_ephemeral_answers_stay_private_and_modals_
     await call(a, "respond", iid, content="only for you", ephemeral=True)
     (message,) = answers(emulator, general, iid)  # the public placeholder went; the answer is ephemeral
     assert message["content"] == "only for you" and message["flags"] & 64
+
+
+async def test_a_late_component_answer_still_updates_its_message(nodes, emulator, general):
+    (a, b), (sink_a, _) = nodes
+    row = {"type": 1, "components": [{"type": 2, "style": 1, "label": "Go", "custom_id": "pingpong:go"}]}
+    sent = await a.call(PING, "discord.send_message", {"channel_id": general, "content": "click", "components": [row]})
+    click = emulator.click(general, sent["message_id"], ALICE, "pingpong:go")
+    await sink_a.wait_for("interaction_create", lambda e: e["interaction_id"] == click["id"])
+    count = len(emulator.state.messages[general])
+    await wait_deferred(emulator, click["id"])  # acknowledged without a placeholder (a component's defer)
+    assert len(emulator.state.messages[general]) == count
+    await call(b, "respond", click["id"], content="clicked, late", components=[], update_message=True)
+    assert emulator.state.messages[general][sent["message_id"]]["content"] == "clicked, late"
+    assert len(emulator.state.messages[general]) == count
