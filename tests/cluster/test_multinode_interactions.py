@@ -55,10 +55,6 @@ def write_plugin(root: Path) -> Path:
     return root
 
 
-def entries_added(client, stream: str) -> int:
-    return int(client.xinfo_stream(stream)["entries-added"]) if client.exists(stream) else 0
-
-
 def test_a_command_accepted_by_a_killed_node_is_answered_by_another(cluster, tmp_path):  # noqa: F811
     local, client, prefix = cluster
     channels = local.guild_channels()
@@ -67,6 +63,7 @@ def test_a_command_accepted_by_a_killed_node_is_answered_by_another(cluster, tmp
     bundle = write_plugin(tmp_path / "slowslash")
     result = local.cli("a", "install", str(bundle), "--server", guild, "--grant-all")
     assert result.returncode == 0, result.stderr
+    local.env["MAIDCORE_DISCORD__INTERACTION_RESCUE_SECONDS"] = "1.5"  # margin for a loaded test machine
     local.start_node("a")
     local.start_node("b")
     local.wait(lambda: holder(client, prefix, 0) and holder(client, prefix, 1), 60, "both shards held")
@@ -74,7 +71,6 @@ def test_a_command_accepted_by_a_killed_node_is_answered_by_another(cluster, tmp
     victim = holder(client, prefix, 0)
     survivor = "b" if victim == "a" else "a"
     stream = f"{prefix}:events:0"
-    before = entries_added(client, stream)
 
     def run_command():
         try:
@@ -83,7 +79,8 @@ def test_a_command_accepted_by_a_killed_node_is_answered_by_another(cluster, tmp
             return None
 
     inter = local.wait(run_command, 60, "/slow registered and run")
-    local.wait(lambda: entries_added(client, stream) > before, 10, "the command recorded in shard 0's log")
+    recorded = lambda: any(inter["id"] in fields["r"] for _, fields in client.xrange(stream))  # noqa: E731
+    local.wait(recorded, 10, "the command recorded in shard 0's log")
     killed_at = time.monotonic()
     local.kill(victim)
     assert not any(m["content"].startswith("answered") for m in local.messages(channel)), "answered before the kill"
@@ -91,7 +88,11 @@ def test_a_command_accepted_by_a_killed_node_is_answered_by_another(cluster, tmp
     def answer():
         return next((m for m in local.messages(channel) if m["content"].startswith("answered ")), None)
 
-    message = local.wait(answer, 45, "the command answered by the surviving node")
+    try:
+        message = local.wait(answer, 45, "the command answered by the surviving node")
+    except TimeoutError:
+        print((local.base_dir / f"{survivor}.log").read_text()[-6000:])
+        raise
     print(f"/slow answered {time.monotonic() - killed_at:.1f} s after its node was SIGKILLed")
     assert holder(client, prefix, 0) == survivor
     assert message["interaction_metadata"]["id"] == inter["id"]  # the placeholder of that interaction, filled
