@@ -109,6 +109,8 @@ class Shared:
         Call it each time the job is due on this node: the first node in each
         window of wall-clock time (``⌊unix time / period⌋``) gets True.
         """
+        if period <= 0:
+            raise ValueError(f"the period of {name!r} must be a positive number of seconds, not {period!r}")
         window = int(time.time() // period)
         return await self.once(f"turn:{name}:{period:g}:{window}", period * 2)
 
