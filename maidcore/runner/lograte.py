@@ -2,7 +2,8 @@
 
 Two token buckets per server (burst: two seconds' worth). A line over either
 is not stored and not shown to log observers; it is counted, and the count is
-reported once, as one warning line, when the plugin's lines fit again. The
+reported once, as one warning line, with the first line stored after a quiet
+spell (``BURST_SECONDS`` without a dropped line): the end of the flood. The
 flood of one plugin never delays or displaces another's lines.
 """
 
@@ -20,6 +21,7 @@ class _Bucket:
     at: float
     dropped_lines: int = 0
     dropped_bytes: int = 0
+    last_drop: float = 0.0
 
 
 class LogRate:
@@ -45,12 +47,13 @@ class LogRate:
         if bucket.lines < 1 or bucket.bytes < size:
             bucket.dropped_lines += 1
             bucket.dropped_bytes += size
+            bucket.last_drop = now
             self.dropped += 1
             return False, None
         bucket.lines -= 1
         bucket.bytes -= size
         report = None
-        if bucket.dropped_lines:
+        if bucket.dropped_lines and now - bucket.last_drop >= BURST_SECONDS:
             report = (
                 f"{bucket.dropped_lines} log lines ({bucket.dropped_bytes} bytes) were not stored: over the limit of "
                 f"{self.lines_per_second:g} lines and {self.bytes_per_second:g} bytes per second"
