@@ -19,13 +19,13 @@ import pytest
 import pytest_asyncio
 from yourbot_sdk.testing import make_event
 
-from maidcore.settings import RunnerSettings
 from tests.extensions.maidcore_docker.support import ensure_test_image
 from tests.hostile.conftest import GOOD_ID, running_arena
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-RUNNER = {"queue_size": 16, "max_in_flight": 8}  # a queue an attacker fills within a few events
+# a queue an attacker fills within a few events, and an outgoing buffer it fills within seconds
+RUNNER = {"queue_size": 16, "max_in_flight": 8, "max_outgoing_bytes": 2 * 1024 * 1024}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=["process", "docker"])
@@ -90,14 +90,14 @@ async def neighbour_answers(arena, count: int = 5, timeout: float = 20.0) -> Non
 
 
 async def test_a_worker_that_stops_reading_is_restarted_and_host_memory_stays_bounded(bounded):
-    bound = RunnerSettings().max_outgoing_bytes
-    assert bounded.platform.settings.runner.max_outgoing_bytes == bound  # the documented default is what runs
+    bound = bounded.platform.settings.runner.max_outgoing_bytes
     async with PeakRss().watching() as rss:
         outcome = await bounded.attack("deaf", until=crashed_with("stopped reading"), timeout=90)
         await neighbour_answers(bounded)
     assert any(f"over {bound} bytes queued" in line for line in outcome.log)
     # the queued answers (up to the bound) are all the host held for it, plus transient encoding
-    assert rss.growth < 3 * bound, f"host memory grew {rss.growth / 1e6:.0f} MB"
+    # (8 MB of slack: the interpreter's own allocations while serving the calls)
+    assert rss.growth < 3 * bound + 8 * 1024 * 1024, f"host memory grew {rss.growth / 1e6:.1f} MB"
     assert bounded.platform.runner.counters["outgoing_overflows"] >= 1
 
 
