@@ -336,7 +336,8 @@ sys.stdout.write('{"jsonrpc": "2.0", "method": "plugin.log", "params": ' + "[" *
 sys.stdout.flush()
 """,
     "badbytes": """
-os.write(1, b"\\xff\\xfe not text\\n" + b'{"jsonrpc": "2.0", "method": "plugin.log", "params": {"message": "\\xc3\\x28"}}\\n')
+os.write(1, b"\\xff\\xfe not text\\n")
+os.write(1, b'{"jsonrpc": "2.0", "method": "plugin.log", "params": {"message": "\\xc3\\x28"}}\\n')
 os.write(1, b"\\x00" * 5000 + b"\\n" + b'{"jsonrpc": "2.0", "method": 5, "id": []}\\n' + b'[{"jsonrpc": "2.0"}]\\n')
 
 
