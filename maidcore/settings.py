@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, SecretStr, create_model
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -81,11 +81,36 @@ class RunnerSettings(BaseModel):
     log_bytes_per_second: float = 64 * 1024  # per (server, plugin): plugin.log message bytes stored; burst of 2 s
 
 
+class ClusterSettings(BaseModel):
+    """Several ``maidcore serve`` nodes sharing one PostgreSQL and one Redis (``maidcore.cluster``).
+
+    Off by default: with no ``redis_url`` a node serves every shard it is configured for and
+    delivers events in process, as a single node always did.
+    """
+
+    redis_url: str | None = None  # e.g. redis://10.0.0.5:6379/0; None = single node (no leases, no event log)
+    key_prefix: str = "maidcore"  # every key this cluster writes starts with it; clusters sharing a Redis differ here
+    node_id: str | None = None  # this node's name in leases and the event log; None = <hostname>-<pid>
+    lease_seconds: float = 6.0  # a shard lease expires this long after its holder last renewed it
+    renew_seconds: float = 1.5  # how often a node renews its leases and looks for free shards
+    takeover_grace_seconds: float = 3.0  # a free shard meant for another live node is taken after this long
+    identify_interval_seconds: float = 5.0  # Discord: one IDENTIFY per max_concurrency bucket per 5 s, cluster-wide
+    storage_check_seconds: float = 3.0  # a node that cannot reach its storage this long stops serving its shards
+    read_batch: int = 100  # events a node reads from a shard's log at once
+
+
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8780
     max_json_body_bytes: int = 64 * 1024  # a JSON request body; more is 413 (bundle uploads have their own cap)
     max_json_depth: int = 32  # arrays/objects nested deeper in a JSON body are 400
+    # the web console (docs/console.md)
+    public_url: str | None = None  # the console's address as people reach it (https://... behind TLS); None = as asked
+    oauth_client_id: str | None = None  # the Discord application's OAuth2 client; not needed with the emulator
+    oauth_client_secret: SecretStr | None = None
+    admins: list[str] = Field(default_factory=list)  # Discord user ids of platform admins (every page)
+    reviewers: list[str] = Field(default_factory=list)  # Discord user ids of reviewers (the review queue)
+    session_hours: float = 12.0  # a console sign-in lasts this long; guild permissions are re-read at sign-in
 
 
 class Settings(BaseSettings):
@@ -108,11 +133,16 @@ class Settings(BaseSettings):
     # platform (core): isolation policy and how a running server notices installs made by the CLI
     unsafe_no_isolation: bool = False  # allow a non-isolating sandbox while serving real users (loud warning)
     fallback_sandbox_backend: str = "process"  # local mode only: used when the chosen one is unavailable; "" = none
-    install_poll_seconds: float = 2.0  # `maidcore serve` re-reads installs this often; 0 turns it off
+    # install changes by other processes/nodes: pushed by the storage layer (PostgreSQL LISTEN/NOTIFY; SQLite:
+    # its change log, read every install_poll_seconds); install_push = false re-reads every install each
+    # install_poll_seconds instead (for a database behind a pooler that drops LISTEN, e.g. PgBouncer transactions)
+    install_push: bool = True
+    install_poll_seconds: float = 2.0  # SQLite change log / polling interval; 0 = only this process's own changes
 
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -79,6 +79,8 @@ async def _write_status(platform: Platform, interval: float = 2.0) -> None:
             database = await describe_storage(platform.storage)
         beats += 1
         data = {"updated_at": datetime.now(UTC).isoformat(), **stats, **({"database": database} if database else {})}
+        if platform.cluster is not None:
+            data["cluster"] = platform.cluster.status()
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
         tmp.replace(path)
@@ -130,7 +132,9 @@ async def _serve(
             info["local"] = local.name
             if local.url:
                 info["emulator"] = local.url
-            if local.demo_server_id:
+            # in a cluster one node installs the demo for all (they share the records)
+            cluster = platform.cluster
+            if local.demo_server_id and (cluster is None or await cluster.once("demo-install", 60)):
                 info["demo_plugins"] = await install_demo(platform, local.demo_server_id)
         marker.write_text(json.dumps(info), encoding="utf-8")
         log.info(
@@ -147,7 +151,7 @@ async def _serve(
             where = f"open {local.url}" if local.url else "running"
             click.echo(f"{local.name}: {where}{extra}", err=True)
         if web_runner is not None:
-            click.echo(f"web API: {info['web']}", err=True)
+            click.echo(f"web console and API: {info['web']}/ (sign in with Discord)", err=True)
         if ready is not None:
             ready.set()
         status_task = asyncio.create_task(_write_status(platform), name="maidcore-status-file")
@@ -175,7 +179,7 @@ async def _serve(
     help="allow a non-isolating sandbox backend (process) with a real Discord token: plugins get NO isolation",
 )
 @click.option("--sandbox", "sandbox", metavar="NAME", help="sandbox backend to use (overrides settings)")
-@click.option("--no-web", is_flag=True, help="do not serve the web API")
+@click.option("--no-web", is_flag=True, help="do not serve the web console and API")
 @click.option("--log-format", type=click.Choice(["kv", "json"]), default="kv", show_default=True)
 @click.option("--log-level", default="INFO", show_default=True)
 @pass_state

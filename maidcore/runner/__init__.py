@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from maidcore.bundles import BundleUnavailable
 from maidcore.records import DeadLetter, InstallRecord
 from maidcore.runner.deliveries import Delivery
 from maidcore.runner.hostapi import HostApi
@@ -51,11 +52,13 @@ class Runner:
         self.tenants = Tenants()
         self.slots: dict[tuple[str, str, str], WorkerSlot] = {}
         self.versions: dict[tuple[str, str], VersionInfo] = {}
+        self.logs = LogBook(lambda: platform.storage, self.settings.log_flush_seconds)
         self.hostapi = HostApi(
             self.tenants,
             platform,
             platform.interactions,
             timeout=self.settings.call_timeout_seconds,
+            ledger=self.logs,
             max_in_flight=self.settings.max_requests_in_flight,
             max_in_flight_per_plugin=self.settings.max_requests_in_flight_per_plugin,
         )
@@ -70,7 +73,6 @@ class Runner:
             spawn=self.spawn,
         )
         self.scheduler = Scheduler(self.tenants, self.settings.min_schedule_interval_seconds)
-        self.logs = LogBook(lambda: platform.storage, self.settings.log_flush_seconds)
         self.slot_services = SlotServices(
             settings=self.settings,
             spawn=lambda spec: platform.sandbox.spawn(spec),
@@ -141,7 +143,13 @@ class Runner:
             record = await self.platform.storage.records.get_version(plugin_id, version)
             if record is None:
                 return None
-            info = self.versions[key] = VersionInfo.from_record(record)
+            try:
+                bundle_dir = await self.platform.bundles.bundle_dir(record)
+                site_dir = await self.platform.bundles.site_dir(record)
+            except BundleUnavailable as exc:
+                log.error("%s", exc)
+                return None
+            info = self.versions[key] = VersionInfo.from_record(record, bundle_dir=bundle_dir, site_dir=site_dir)
         return info
 
     def _slot(self, info: VersionInfo, server_id: str) -> WorkerSlot:
@@ -230,11 +238,19 @@ class Runner:
 
     def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, acked: bool) -> None:
         self.counters["acked" if acked else "dead_lettered"] += 1
+        self.logs.count_metric(delivery.scope, "deliveries_acked" if acked else "dead_letters")
         for observer in self.settled_observers:
             observer(slot, delivery, acked)
+        if delivery.handout is not None:
+            delivery.handout.done()
 
     def dead_letter(self, slot: WorkerSlot, delivery: Delivery, error: str, attempts: int) -> None:
         """Keep an event that could not be delivered (listable with ``maidcore dead-letters``)."""
+        if delivery.handout is not None and self.router.closing:
+            # a cluster's logged event this node is shutting down on: left unacked, the next holder delivers it
+            delivery.handout.abandon()
+            delivery.handout.done()
+            return
         letter = DeadLetter(
             id=None,
             server_id=delivery.scope.server_id,

@@ -1,4 +1,4 @@
-"""Batched writes of plugin logs and runner metrics, so the event path never waits on storage.
+"""Batched writes of plugin logs, runner metrics and denied calls: the event path never waits on storage.
 
 A line is made storable when it is added (NUL and unpaired surrogates, which
 no database takes as text, are replaced); a batch that storage still refuses
@@ -15,7 +15,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from maidcore.records import PluginLog
+from maidcore.records import DeniedCall, PluginLog, utcnow
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class LogBook:
         self.period = period
         self._logs: deque[PluginLog] = deque()
         self._metrics: Counter[tuple[Scope, str]] = Counter()
+        self._denied: dict[tuple[Scope, str], DeniedCall] = {}
         self._task: asyncio.Task[None] | None = None
         self._flushing = asyncio.Lock()  # a flush returns only after what was buffered before it is stored
         self.dropped = 0
@@ -50,6 +51,19 @@ class LogBook:
 
     def count_metric(self, scope: Scope, name: str, n: int = 1) -> None:
         self._metrics[(scope, name)] += n
+
+    def count_denied(self, scope: Scope, capability: str, method: str) -> None:
+        """A call refused because ``scope``'s server has not granted ``capability``: a permission request."""
+        key = (scope, capability)
+        now = utcnow()
+        held = self._denied.get(key)
+        if held is None:
+            self._denied[key] = DeniedCall(scope.server_id, scope.plugin_id, capability, 1, method, now, now)
+        else:
+            self._denied[key] = DeniedCall(
+                scope.server_id, scope.plugin_id, capability, held.count + 1, method, held.first_at, now
+            )
+        self._metrics[(scope, "calls_denied")] += 1
 
     def start(self) -> None:
         if self._task is None:
@@ -74,6 +88,12 @@ class LogBook:
             except Exception:
                 log.warning("storing %d plugin log lines at once failed; storing them one by one", len(batch))
                 await self._one_by_one(storage, batch)
+        denied, self._denied = self._denied, {}
+        if denied:
+            try:
+                await storage.records.add_denied_calls(list(denied.values()))
+            except Exception:
+                log.exception("storing %d permission requests failed; their counts are lost", len(denied))
         metrics, self._metrics = self._metrics, Counter()
         for (scope, name), n in metrics.items():
             try:
