@@ -155,6 +155,14 @@ class DiscordEventSource:
     # --- lifecycle -------------------------------------------------------------------
 
     @property
+    def connected(self) -> bool:
+        """Every shard's gateway is up (what ``/readyz`` reports as the event source being connected)."""
+        client = self.client
+        if client is None or not self._ready.is_set() or client.is_closed():
+            return False
+        return all(not shard.is_closed() for shard in client.shards.values())
+
+    @property
     def intents(self) -> discord.Intents:
         return intents_for(self.event_types)
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from maidcore import metrics
 from maidcore.records import DeadLetter, InstallRecord
 from maidcore.runner.deliveries import Delivery
 from maidcore.runner.hostapi import HostApi
@@ -95,6 +97,7 @@ class Runner:
         if self._started:
             return
         self._started = True
+        metrics.RUNNER.bind(self)
         for record in await self.platform.storage.records.list_installs():
             await self._apply(record.server_id, record.plugin_id, record, announce=False)
         self.scheduler.start()
@@ -225,6 +228,10 @@ class Runner:
 
     def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, acked: bool) -> None:
         self.counters["acked" if acked else "dead_lettered"] += 1
+        event_type = metrics.event_type_of(delivery.method)
+        metrics.EVENTS_DELIVERED.labels(event_type, "acked" if acked else "dead_lettered").inc()
+        if acked and delivery.redeliver:
+            metrics.DELIVERY_LATENCY.labels(event_type).observe(time.monotonic() - delivery.published_at)
         for observer in self.settled_observers:
             observer(slot, delivery, acked)
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from maidcore.marketplace.errors import MarketplaceError, Refused
 from maidcore.marketplace.findings import as_dicts
+from maidcore.web import probes
 from maidcore.web.auth import PLATFORM, Handler, auth_middleware, json_error
 from maidcore.web.routes import MAX_UPLOAD, routes
 
@@ -45,6 +46,7 @@ def create_app(platform: Platform) -> web.Application:
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_UPLOAD + 1024)
     app[PLATFORM] = platform
     app.add_routes(routes)
+    app.add_routes(probes.routes)
     return app
 
 
