@@ -178,3 +178,59 @@ def test_extensions_command_reports_a_broken_extension(tmp_path, monkeypatch):
     assert "storage_backend  uses sqlmodel (NOT REGISTERED)" in out
     full = CliRunner().invoke(cli, [*args, "--tracebacks"], obj=CliState(exts)).output
     assert "Traceback (most recent call last)" in full
+
+
+def test_status_prints_a_table_of_workers_not_raw_json():
+    from maidcore.cli.status import render
+
+    data = {
+        "source": "/data/status.json",
+        "running": True,
+        "mode": "pool",
+        "workers": [
+            {
+                "plugin_id": "pinger",
+                "version": "1.0.0",
+                "server_id": None,
+                "state": "running",
+                "in_flight": 2,
+                "waiting": 0,
+                "restarts": 1,
+                "parked_reason": None,
+            },
+            {
+                "plugin_id": "crashy",
+                "version": "0.3.0",
+                "server_id": None,
+                "state": "parked",
+                "in_flight": 0,
+                "waiting": 0,
+                "restarts": 8,
+                "parked_reason": "crashed 8 times",
+            },
+        ],
+        "in_flight": 2,
+        "waiting": 0,
+        "restarts": 9,
+        "counters": {"acked": 5},
+        "rate_limited": {},
+        "host_calls": 3,
+        "host_call_errors": 1,
+    }
+    out = render(data).splitlines()
+    assert "{" not in "\n".join(out)
+    header = next(line for line in out if line.startswith("PLUGIN"))
+    assert header.split() == ["PLUGIN", "VERSION", "SERVER", "STATE", "IN", "FLIGHT", "WAITING", "RESTARTS", "PARKED"]
+    rows = out[out.index(header) + 1 :]
+    assert rows[0].split()[:7] == ["pinger", "1.0.0", "-", "running", "2", "0", "1"]
+    assert rows[1].split()[:4] == ["crashy", "0.3.0", "-", "parked"] and rows[1].endswith("crashed 8 times")
+    # columns line up: every row's STATE starts where the header's does
+    column = header.index("STATE")
+    assert all(row[column:].split()[0] in ("running", "parked") for row in rows)
+
+
+def test_status_without_a_server_shows_installs_as_a_table(invoke, tmp_path):
+    invoke("install", str(write_plugin(tmp_path / "pinger")), "--server", "111")
+    out = invoke("status").output
+    assert "server:      not running" in out
+    assert [line.split() for line in out.splitlines() if line.startswith("pinger")] == [["pinger", "1.0.0", "1", "0"]]
