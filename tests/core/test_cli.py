@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 from importlib.metadata import EntryPoint
@@ -234,3 +236,58 @@ def test_status_without_a_server_shows_installs_as_a_table(invoke, tmp_path):
     out = invoke("status").output
     assert "server:      not running" in out
     assert [line.split() for line in out.splitlines() if line.startswith("pinger")] == [["pinger", "1.0.0", "1", "0"]]
+
+
+def _add_logs(data_dir: Path, url: str, entries) -> None:
+    from maidcore.records import PluginLog
+
+    async def add():
+        platform = Platform(Settings(data_dir=data_dir), extensions=Extensions.load())
+        await platform.open_storage()
+        try:
+            await platform.records.add_logs([PluginLog(*entry) for entry in entries])
+        finally:
+            await platform.close()
+
+    asyncio.run(add())
+
+
+def test_logs_filters_by_plugin_server_and_level(invoke, tmp_path, pg_fresh_url):
+    _add_logs(
+        tmp_path / "data",
+        pg_fresh_url,
+        [
+            ("111", "pinger", "info", "pong sent"),
+            ("222", "pinger", "error", "handler failed: KeyError"),
+            ("111", "quiz", "debug", "question 3"),
+        ],
+    )
+    lines = invoke("logs").output.splitlines()
+    assert [line.split("  ")[1] for line in lines] == ["pinger", "pinger", "quiz"]  # oldest first, every plugin
+    assert "server=222  ERROR   handler failed: KeyError" in lines[1]
+    assert [line.split()[-1] for line in invoke("logs", "pinger", "--server", "111").output.splitlines()] == ["sent"]
+    assert len(invoke("logs", "--level", "warning").output.splitlines()) == 1
+    assert json.loads(invoke("logs", "quiz", "--json").output)["message"] == "question 3"
+
+
+@pytest.mark.timeout(90)
+def test_logs_follow_prints_new_lines_as_they_are_stored(tmp_path, pg_fresh_url, monkeypatch):
+    monkeypatch.setenv("MAIDCORE_STORAGE__DATABASE_URL", pg_fresh_url)
+    env = {**os.environ, "MAIDCORE_STORAGE__DATABASE_URL": pg_fresh_url, "MAIDCORE_DATA_DIR": str(tmp_path / "data")}
+    _add_logs(tmp_path / "data", pg_fresh_url, [("111", "pinger", "info", "before")])
+    maidcore = Path(sys.executable).with_name("maidcore")
+    proc = subprocess.Popen(
+        [str(maidcore), "logs", "pinger", "--follow"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().rstrip().endswith("before")
+        _add_logs(tmp_path / "data", pg_fresh_url, [("111", "pinger", "warning", "after")])
+        assert proc.stdout.readline().rstrip().endswith("WARNING after")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert "Traceback" not in err
