@@ -72,6 +72,8 @@ class RunnerSettings(BaseModel):
     min_schedule_interval_seconds: float = 60.0  # @schedule(n) ticks every max(n, this)
     log_flush_seconds: float = 0.5  # plugin.log lines are stored in batches
     lifecycle_attribution_seconds: float = 10.0  # after host.install/enable/...: calls for that server accepted
+    error_log_burst: int = 5  # plugin error lines copied into the serve log per plugin per window; 0 = none
+    error_log_window_seconds: float = 60.0  # past the burst, one summary line per plugin per window
 
 
 class WebSettings(BaseModel):

@@ -25,6 +25,7 @@ from maidcore.records import DeadLetter, InstallRecord
 from maidcore.runner.deliveries import Delivery
 from maidcore.runner.hostapi import HostApi
 from maidcore.runner.logbook import LogBook
+from maidcore.runner.plugin_errors import PluginErrorLog
 from maidcore.runner.router import Router
 from maidcore.runner.scheduler import Scheduler
 from maidcore.runner.tenants import Tenant, Tenants, VersionInfo
@@ -83,6 +84,7 @@ class Runner:
         )
         self.settled_observers: list[SettledObserver] = []
         self.log_observers: list[Callable[[WorkerSlot, str, str, str], None]] = []
+        self.plugin_errors = PluginErrorLog(self.settings.error_log_burst, self.settings.error_log_window_seconds)
         self.stderr_observers: list[Callable[[WorkerSlot, str], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writes: set[asyncio.Task[Any]] = set()  # dead letters being stored
@@ -115,6 +117,7 @@ class Runner:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5.0)
         await self.logs.close()
+        self.plugin_errors.close()
 
     async def install_changed(self, server_id: str, plugin_id: str) -> None:
         """Re-read one install: grant, upgrade, enable/disable and uninstall take effect at once."""
@@ -265,6 +268,8 @@ class Runner:
         self.logs.count_metric(scope, name, n)
 
     def observe_log(self, slot: WorkerSlot, server_id: str, level: str, message: str) -> None:
+        if level == "error":
+            self.plugin_errors.report(slot.plugin_id, server_id, message)
         for observer in self.log_observers:
             observer(slot, server_id, level, message)
 
