@@ -36,6 +36,11 @@ DISCORD_API_BASE = Route.BASE
 DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
 
 
+# Plugins never join voice: discord.py's warning that voice libraries are missing is noise at every start.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
 class _Client(discord.AutoShardedClient):
     """discord.py's sharded client with every gateway event forwarded to the source."""
 

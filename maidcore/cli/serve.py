@@ -92,15 +92,18 @@ async def serve(
     web_enabled: bool,
     ready: asyncio.Event | None = None,
     exiting: bool = False,
+    human: bool = True,
 ):
     """Start, wait for a stop signal, stop. Raises ``PlatformError`` when the platform cannot start.
 
     Raises ``DataDirBusy``, having touched nothing, when another server holds the data directory.
     ``exiting``: the process ends after this returns (the CLI), so signals are ignored once stopped.
+    ``human``: also print where to open the emulator and the API (off for ``--log-format json``,
+    whose stderr holds only JSON lines; the "maidcore serving" line carries both addresses).
     """
     settings = state.settings()
     with DataDirLock(settings.data_dir):
-        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting)
+        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting, human)
 
 
 async def _serve(
@@ -110,6 +113,7 @@ async def _serve(
     web_enabled: bool,
     ready: asyncio.Event | None,
     exiting: bool,
+    human: bool = True,
 ) -> None:
     platform = Platform(settings, extensions=state.get_extensions(), unsafe_no_isolation=unsafe_no_isolation or None)
     stop = asyncio.Event()
@@ -141,12 +145,12 @@ async def _serve(
                 **{k: v for k, v in info.items() if k in ("web", "emulator")},
             },
         )
-        if local is not None:
+        if local is not None and human:
             demo = info.get("demo_plugins")
             extra = f" (demo: {', '.join(demo) or 'no example plugins found'})" if demo is not None else ""
             where = f"open {local.url}" if local.url else "running"
             click.echo(f"{local.name}: {where}{extra}", err=True)
-        if web_runner is not None:
+        if web_runner is not None and human:
             click.echo(f"web API: {info['web']}", err=True)
         if ready is not None:
             ready.set()
@@ -191,8 +195,19 @@ def serve_command(
     configure(log_format, log_level)
     if sandbox:
         state.overrides["sandbox_backend"] = sandbox
+    state.settings()  # bad settings end here, in one clear message (a ClickException), before anything starts
     try:
-        asyncio.run(serve(state, unsafe_no_isolation=unsafe_no_isolation, web_enabled=not no_web, exiting=True))
+        asyncio.run(
+            serve(
+                state,
+                unsafe_no_isolation=unsafe_no_isolation,
+                web_enabled=not no_web,
+                exiting=True,
+                human=log_format != "json",
+            )
+        )
+    except click.ClickException:
+        raise
     except DataDirBusy as exc:  # one line, and nothing of the running server touched
         raise click.ClickException(str(exc)) from None
     except (PlatformError, ExtensionError) as exc:
