@@ -298,7 +298,10 @@ class Emulator:
                 if key not in declared:
                     raise ApiError(400, 50035, f"Invalid Form Body: option {key} is not declared by /{name}")
                 otype = int(declared[key].get("type", 3))
-                opts.append({"name": key, "type": otype, "value": _coerce(otype, value)})
+                opts.append({"name": key, "type": otype, "value": _coerce(declared[key], otype, value)})
+            missing = [o["name"] for o in declared.values() if o.get("required") and o["name"] not in (options or {})]
+            if missing:
+                raise ApiError(400, 50035, f"Invalid Form Body: /{name} needs option {', '.join(missing)}")
         data = {"id": command["id"], "name": name, "type": 1, "guild_id": guild["id"]}
         if opts:
             data["options"] = opts
@@ -501,19 +504,51 @@ class Emulator:
             return web.json_response(exc.body(), status=exc.status)
         except KeyError as exc:
             return web.json_response({"code": 50035, "message": f"missing field {exc}"}, status=400)
+        except (TypeError, ValueError, AttributeError) as exc:  # a malformed body: refused, never a 500
+            return web.json_response({"code": 50035, "message": f"Invalid Form Body: {exc}"}, status=400)
         return web.json_response(
             {k: v for k, v in result.items() if k != "token"} if isinstance(result, dict) else result
         )
 
 
-def _coerce(option_type: int, value: Any) -> Any:
-    if option_type == 4:
-        return int(value)
-    if option_type == 10:
-        return float(value)
-    if option_type == 5:
-        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-    return str(value)
+_OPTION_KINDS = {4: "a whole number", 10: "a number", 5: "true or false"}
+
+
+def _coerce(option: dict[str, Any], option_type: int, value: Any) -> Any:
+    """The option's value in its declared type; input that does not fit is refused as Discord refuses it (50035)."""
+    name = option.get("name", "?")
+    try:
+        if option_type == 4:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            coerced: Any = int(value)
+        elif option_type == 10:
+            if isinstance(value, bool):
+                raise ValueError
+            coerced = float(value)
+            if coerced != coerced or coerced in (float("inf"), float("-inf")):
+                raise ValueError
+        elif option_type == 5:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError
+            return text in ("true", "1", "yes", "on")
+        else:
+            return str(value)
+    except (TypeError, ValueError):
+        kind = _OPTION_KINDS.get(option_type, "a valid value")
+        raise ApiError(400, 50035, f"Invalid Form Body: option {name} must be {kind} (got {value!r})") from None
+    low, high = option.get("min_value"), option.get("max_value")
+    if (low is not None and coerced < low) or (high is not None and coerced > high):
+        bounds = (
+            f"between {low} and {high}"
+            if low is not None and high is not None
+            else (f"at least {low}" if low is not None else f"at most {high}")
+        )
+        raise ApiError(400, 50035, f"Invalid Form Body: option {name} must be {bounds} (got {value!r})")
+    return coerced
 
 
 def _asset(name: str) -> str:

@@ -100,3 +100,44 @@ async def test_a_modal_needs_components(payload):
             url = f"{emu.api_base}/interactions/{inter['id']}/{inter['token']}/callback"
             async with http.post(url, json=payload) as r:
                 assert r.status == 400 and (await r.json())["code"] == 50035
+
+
+async def test_a_slash_option_that_does_not_fit_its_type_is_refused_clearly_not_a_500():
+    async with Emulator("127.0.0.1", 0) as emu:
+        emu.state.guilds[DEMO_GUILD_ID]["commands"] = [
+            {
+                "id": "1",
+                "name": "cleanup",
+                "description": "delete messages",
+                "type": 1,
+                "options": [
+                    {"name": "count", "type": 4, "description": "how many", "required": True, "min_value": 1},
+                    {"name": "silent", "type": 5, "description": "quietly"},
+                ],
+            }
+        ]
+        general = emu.channel_named(DEMO_GUILD_ID, "general")
+
+        async def run(options):
+            async with aiohttp.ClientSession() as http:
+                body = {"channel_id": general, "user_id": BOB, "name": "cleanup", "options": options}
+                async with http.post(f"{emu.base_url}/_emulator/api/commands", json=body) as r:
+                    return r.status, await r.json()
+
+        assert await run({"count": "abc"}) == (
+            400,
+            {"code": 50035, "message": "Invalid Form Body: option count must be a whole number (got 'abc')"},
+        )
+        assert (await run({"count": "2.5"}))[1]["message"].endswith("must be a whole number (got '2.5')")
+        assert (await run({"count": "0"}))[1]["message"].endswith("must be at least 1 (got '0')")
+        assert (await run({"count": "3", "silent": "maybe"}))[1]["message"].endswith(
+            "option silent must be true or false (got 'maybe')"
+        )
+        assert (await run({"silent": "yes"}))[1]["message"] == "Invalid Form Body: /cleanup needs option count"
+        assert emu.state.interactions == {}  # nothing was run
+        status, interaction = await run({"count": "3", "silent": "yes"})
+        assert status == 200
+        assert interaction["data"]["options"] == [
+            {"name": "count", "type": 4, "value": 3},
+            {"name": "silent", "type": 5, "value": True},
+        ]
