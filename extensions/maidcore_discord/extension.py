@@ -21,7 +21,7 @@ def local_mode(context: LayerContext[DiscordSettings]):
     """No token configured: the emulator stands in for Discord."""
     from maidcore_discord.local import EmulatorMode, has_token
 
-    return None if has_token(context.settings) else EmulatorMode(context.settings)
+    return None if has_token(context.settings) else EmulatorMode(context.settings, context.data_dir)
 
 
 @hookimpl

@@ -8,11 +8,15 @@ it would to Discord.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
 from maidcore_discord.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
+
+#: The emulator's state file, relative to the data directory.
+STATE_FILE = "emulator/state.json"
 
 
 def has_token(settings: DiscordSettings) -> bool:
@@ -24,8 +28,10 @@ class EmulatorMode:
 
     name = "Discord emulator"
 
-    def __init__(self, settings: DiscordSettings) -> None:
+    def __init__(self, settings: DiscordSettings, data_dir: Path | None = None) -> None:
         self.settings = settings
+        #: Guilds, channels and messages survive a restart here, so ids plugins stored stay valid.
+        self.state_file = Path(data_dir) / STATE_FILE if data_dir is not None else None
         self.emulator: Emulator | None = None
 
     @property
@@ -38,7 +44,12 @@ class EmulatorMode:
 
     async def start(self) -> None:
         if self.emulator is None:
-            emulator = Emulator(self.settings.emulator_host, self.settings.emulator_port, demo=self.settings.demo)
+            emulator = Emulator(
+                self.settings.emulator_host,
+                self.settings.emulator_port,
+                demo=self.settings.demo,
+                state_file=self.state_file,
+            )
             await emulator.start()
             self.emulator = emulator
             log.info("Discord emulator running: open %s", emulator.page_url, extra={"page": emulator.page_url})

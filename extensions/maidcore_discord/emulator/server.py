@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -34,6 +35,7 @@ from maidcore_discord.emulator.state import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN = "maidcore-emulator-token"
+SAVE_DELAY_SECONDS = 0.5  # changes within this are written to the state file together
 
 
 class Emulator:
@@ -48,6 +50,7 @@ class Emulator:
         demo: bool = True,
         heartbeat_interval_ms: int = 41250,
         recommended_shards: int = 1,
+        state_file: Path | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -66,8 +69,52 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._waiters: list[tuple[Any, asyncio.Future]] = []
         self.state.dispatch_listeners.append(self._on_dispatch)
-        if demo:
+        #: Where the state is kept across restarts (``None``: in memory only); saved shortly after each change.
+        self.state_file = state_file
+        self._save_timer: asyncio.TimerHandle | None = None
+        loaded = self._load_state()
+        if demo and DEMO_GUILD_ID not in self.state.guilds:
             self.add_demo_guild()
+        if not loaded:
+            self.save_state()
+
+    # --- persistence -------------------------------------------------------------
+
+    def _load_state(self) -> bool:
+        if self.state_file is None or not self.state_file.is_file():
+            return False
+        try:
+            self.state.load_data(json.loads(self.state_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            broken = self.state_file.with_suffix(".broken.json")
+            self.state_file.replace(broken)
+            log.warning(
+                "emulator state %s is unreadable (%s); kept as %s, starting afresh", self.state_file, exc, broken
+            )
+            return False
+        return True
+
+    def save_state(self) -> None:
+        """Write the state file now (atomically: a crash leaves the old or the new file, never half of one)."""
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+            self._save_timer = None
+        if self.state_file is None:
+            return
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state.to_data()), encoding="utf-8")
+        tmp.replace(self.state_file)
+
+    def _save_soon(self) -> None:
+        if self.state_file is None or self._save_timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.save_state()
+            return
+        self._save_timer = loop.call_later(SAVE_DELAY_SECONDS, self.save_state)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -112,6 +159,7 @@ class Emulator:
         return self
 
     async def close(self) -> None:
+        self.save_state()
         for ws in list(self._live):
             await ws.close()
         await self.gateway.stop()
@@ -131,6 +179,7 @@ class Emulator:
     # --- events -------------------------------------------------------------------
 
     def _on_dispatch(self, event: str, data: dict[str, Any], guild_id: str | None) -> None:
+        self._save_soon()
         ephemeral = event == "MESSAGE_CREATE" and data.get("flags", 0) & 64
         if not event.startswith("_") and not ephemeral:
             self.gateway.enqueue(event, data, guild_id)
