@@ -32,18 +32,49 @@ def example_bundles(root: Path = EXAMPLES_DIR) -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / "manifest.json").is_file()) if root.is_dir() else []
 
 
+#: Examples the demo has offered on this data directory (relative to it): each is installed once, so one the
+#: user uninstalled stays uninstalled across restarts.
+DEMO_FILE = "demo.json"
+
+
+def _example_id(bundle: Path) -> str:
+    try:
+        return str(json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return bundle.name
+
+
 async def install_demo(platform: Platform, guild_id: str, root: Path = EXAMPLES_DIR) -> list[str]:
-    """Install every example plugin on the demo server with all it requests; returns the installed ids."""
+    """Install each example plugin not offered before on the demo server, with all it requests.
+
+    Returns the examples installed on the demo server now (offered earlier and kept, or new).
+    """
+    record_file = platform.data_dir / DEMO_FILE
+    try:
+        offered = set(json.loads(record_file.read_text(encoding="utf-8")).get("offered", []))
+    except (OSError, ValueError, AttributeError):
+        offered = set()
+    existing = {i.plugin_id for i in await platform.records.list_installs(server_id=guild_id)}
     done = []
     for bundle in example_bundles(root):
+        plugin_id = _example_id(bundle)
+        if plugin_id in offered:
+            continue
+        if plugin_id in existing:  # installed before the demo kept a record: leave it as it is
+            offered.add(plugin_id)
+            continue
         try:
             record = await installs.install(platform, bundle, guild_id, installs.ALL)
         except installs.InstallError as exc:
             log.warning("demo: example %s not installed: %s", bundle.name, exc)
             continue
+        offered.add(plugin_id)
         done.append(record.plugin_id)
-    log.info("demo plugins installed", extra={"guild_id": guild_id, "plugins": ",".join(done)})
-    return done
+    record_file.write_text(json.dumps({"offered": sorted(offered)}), encoding="utf-8")
+    present = sorted((existing | set(done)) & offered)
+    fields = {"guild_id": guild_id, "installed_now": ",".join(done), "plugins": ",".join(present)}
+    log.info("demo plugins", extra=fields)
+    return present
 
 
 def _web_url(web_runner: Any, host: str) -> str:

@@ -235,3 +235,31 @@ async def test_a_slash_command_clash_with_another_plugin_on_the_server_is_refuse
     assert (await installs.install(platform, copycat, "222")).plugin_id == "copycat"
     v2 = write_plugin(tmp_path / "a2", "pinger", version="1.1.0", slash_commands=ping)
     assert (await installs.install(platform, v2, "111")).version == "1.1.0"
+
+
+async def test_demo_mode_does_not_reinstall_an_example_the_user_uninstalled(tmp_path, pg_fresh_url):
+    from maidcore.cli.serve import install_demo
+    from tests.core.marketplace.platforms import open_platform
+
+    examples = tmp_path / "examples"
+    write_plugin(examples / "pinger", "pinger")
+    write_plugin(examples / "quiz", "quiz")
+    guild = "900000000000000001"
+
+    async def restart() -> list[str]:
+        platform = await open_platform(tmp_path / "data", storage={"database_url": pg_fresh_url})
+        try:
+            return await install_demo(platform, guild, examples)
+        finally:
+            await platform.close()
+
+    assert await restart() == ["pinger", "quiz"]
+    platform = await open_platform(tmp_path / "data", storage={"database_url": pg_fresh_url})
+    try:
+        await installs.uninstall(platform, guild, "quiz")
+    finally:
+        await platform.close()
+    assert await restart() == ["pinger"]  # quiz stays uninstalled
+    write_plugin(examples / "dice", "dice")  # an example added later is still offered once
+    assert await restart() == ["dice", "pinger"]
+    assert await restart() == ["dice", "pinger"]
