@@ -22,6 +22,7 @@ from maidcore import capabilities
 from maidcore.layers import DependencyInstallError
 from maidcore.manifest import Manifest, ManifestError, load_manifest, read_manifest
 from maidcore.records import InstallRecord, PluginRecord, VersionRecord, VersionStatus, utcnow
+from maidcore.requirements import installable
 from maidcore.slash_commands import CommandClash, check_clash
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 LOCAL_NOTE = "installed locally"
 ALL: Literal["all"] = "all"
-SDK_DISTRIBUTIONS = frozenset({"yourbot-sdk", "yourbot_sdk", "mmo-maid-sdk", "mmo_maid_sdk"})
 
 
 class InstallError(Exception):
@@ -48,21 +48,15 @@ def bundle_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def _requirements(bundle_dir: Path) -> list[str]:
+def _requirements(bundle_dir: Path, label: str) -> list[str]:
+    """The bundle's requirements to install (the platform's SDK left out); ``InstallError`` on a refused line."""
     path = bundle_dir / "requirements.txt"
     if not path.is_file():
         return []
-    lines = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        name = line.replace("_", "-").split(";")[0]
-        for sep in "<>=!~[ ":
-            name = name.split(sep)[0]
-        if name.lower() not in SDK_DISTRIBUTIONS:
-            lines.append(line)
-    return lines
+    try:
+        return installable(path.read_text(encoding="utf-8").splitlines())
+    except DependencyInstallError as exc:
+        raise InstallError(f"the requirements of {label} could not be installed: {exc}") from None
 
 
 def _unpack(source: Path, workdir: Path) -> Path:
@@ -103,6 +97,7 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest, *
     ``replace``: a version installed locally (never a reviewed one) takes this bundle's content.
     """
     records = platform.records
+    requirements = _requirements(bundle, f"{manifest.id} {manifest.version}")  # refused lines: before anything else
     dest = platform.data_dir / "bundles" / manifest.id / manifest.version
     existing = await records.get_version(manifest.id, manifest.version)
     if existing is not None and existing.status is VersionStatus.REJECTED:
@@ -124,7 +119,6 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest, *
     shutil.copytree(bundle, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
 
     site_path: str | None = None
-    requirements = _requirements(dest)
     if requirements:
         site = platform.data_dir / "sites" / manifest.id / manifest.version
         site.mkdir(parents=True, exist_ok=True)
@@ -269,6 +263,9 @@ async def grant(
     record = replace(record, granted=frozenset(granted))
     await platform.records.put_install(record)
     await platform.install_changed(server_id, plugin_id)
+    if not revoke:  # a permission request for a capability now granted is answered
+        for cap in caps:
+            await platform.records.delete_denied_calls(server_id, plugin_id, cap)
     log.info(
         "capabilities revoked" if revoke else "capabilities granted",
         extra={"plugin_id": plugin_id, "server_id": server_id, "granted": ",".join(sorted(granted))},
@@ -289,6 +286,7 @@ async def uninstall(platform: Platform, server_id: str, plugin_id: str) -> Insta
     server_id = _server_id(server_id)
     record = await _get_install(platform, server_id, plugin_id)
     await platform.records.delete_install(server_id, plugin_id)
+    await platform.records.delete_denied_calls(server_id, plugin_id)
     await platform.install_changed(server_id, plugin_id)
     log.info("uninstalled", extra={"plugin_id": plugin_id, "server_id": server_id})
     return record

@@ -140,6 +140,13 @@ def redis_url() -> str:
     return url
 
 
+def package_index(host: str = "pypi.org") -> str:
+    """The public package index (tests that build sdists fetch setuptools from it), or skip."""
+    if not _port_open(host, 443):
+        unavailable(f"the package index {host}:443 is not reachable (dependency builds need it)")
+    return f"https://{host}/simple"
+
+
 def docker_client():
     """A connected docker SDK client."""
     import docker

@@ -9,13 +9,15 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from maidcore.layers.sandbox import SandboxUnavailable, WorkerSpec
+from maidcore.layers.sandbox import DependencyInstallError, SandboxUnavailable, WorkerSpec
+from maidcore.requirements import installable
 from maidcore_docker import containers
 from maidcore_docker.dependencies import install_requirements, make_readable
 from maidcore_docker.engine import EngineAddress, EngineError
 from maidcore_docker.image import stale_image_warning
 from maidcore_docker.pool import WarmPool
 from maidcore_docker.settings import DockerSettings
+from maidcore_docker.volumes import CodeVolumes, sweep_volumes
 from maidcore_docker.worker import DockerWorker, launch
 
 if TYPE_CHECKING:
@@ -74,6 +76,7 @@ class DockerBackend:
             stop_grace=self.settings.stop_timeout_seconds,
         )
         self.swept = 0
+        self.volumes: CodeVolumes | None = None  # set by start()
         self._background: set[asyncio.Task] = set()
 
     @classmethod
@@ -112,6 +115,7 @@ class DockerBackend:
         self.swept = await asyncio.to_thread(self.sweep)
         if self.swept:
             log.warning("removed %d leftover worker container(s) of an earlier run on node %s", self.swept, self.node)
+        self.volumes = CodeVolumes(self.client, image=self.settings.image, node=self.node, owner=self.owner)
         self.pool.start()
 
     async def spawn(self, spec: WorkerSpec) -> DockerWorker:
@@ -139,6 +143,9 @@ class DockerBackend:
         await asyncio.gather(*(worker.stop(grace) for worker in list(self.workers)), return_exceptions=True)
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+        if self.volumes is not None:
+            await self.volumes.close()
+            self.volumes = None
         if self.client is not None and self._own_client:
             self.client.close()
             self.client = None
@@ -149,9 +156,39 @@ class DockerBackend:
         return s.network_mode == "none" and s.read_only and "ALL" in [c.upper() for c in s.cap_drop]
 
     async def prepare_version(self, bundle_dir: Path, site_dir: Path, requirements: list[str]) -> None:
-        """pip-install ``requirements`` into ``site_dir`` (never at run time); the SDK line is skipped."""
-        await install_requirements(site_dir, requirements, timeout=self.settings.pip_timeout_seconds)
+        """Install ``requirements`` into ``site_dir`` in a build container (never at run time, never on the host).
+
+        Refused lines fail before any engine call. Works before ``start()`` (``maidcore install`` prepares
+        versions without serving).
+        """
+        client = engine = None
+        if installable(requirements):
+            client, engine = await self._engine()
+        await install_requirements(
+            site_dir,
+            requirements,
+            client=client,
+            engine=engine,
+            settings=self.settings,
+            node=self.node,
+            owner=self.owner,
+        )
         _world_readable(Path(bundle_dir))
+
+    async def _engine(self) -> tuple[docker.DockerClient, EngineAddress]:
+        """The client and engine address, connecting first if ``start()`` has not (``DependencyInstallError`` if
+        there is no engine: dependencies are only ever built in a container)."""
+        if self.client is None:
+            try:
+                self.client = await asyncio.to_thread(docker_client, self.settings.spawn_timeout_seconds)
+            except SandboxUnavailable as exc:
+                raise DependencyInstallError(f"dependencies are built in a container, and {exc}") from None
+        if self.engine is None:
+            try:
+                self.engine = EngineAddress.from_client(self.client)
+            except EngineError as exc:
+                raise DependencyInstallError(str(exc)) from None
+        return self.client, self.engine
 
     # --- cleanup ---------------------------------------------------------------------
 
@@ -159,7 +196,7 @@ class DockerBackend:
         """Remove this node's containers (running or exited) whose maidcore process is gone; return how many.
 
         Containers of a maidcore process that still runs on this host (another command sharing the data
-        directory) are left alone unless ``include_live``.
+        directory) are left alone unless ``include_live``. Code volumes of a gone maidcore go too.
         """
         assert self.client is not None
         leftovers = self.client.api.containers(all=True, filters={"label": [f"{containers.NODE_LABEL}={self.node}"]})
@@ -171,6 +208,7 @@ class DockerBackend:
             with contextlib.suppress(Exception):
                 self.client.api.remove_container(item["Id"], force=True)
                 removed += 1
+        sweep_volumes(self.client, self.node, keep_owner=self.owner)
         return removed
 
     # --- internals --------------------------------------------------------------------
@@ -194,7 +232,16 @@ class DockerBackend:
         assert self.client is not None and self.engine is not None
         if not (Path(spec.bundle_dir) / "__main__.py").is_file():
             raise FileNotFoundError(f"{spec.bundle_dir} has no __main__.py; a plugin bundle needs one")
-        kwargs = containers.create_kwargs(self.settings, spec, name=name, node=self.node, owner=self.owner)
+        bundle_volume, site_volume = await self._code_volumes(spec)
+        kwargs = containers.create_kwargs(
+            self.settings,
+            spec,
+            name=name,
+            node=self.node,
+            owner=self.owner,
+            bundle_volume=bundle_volume,
+            site_volume=site_volume,
+        )
         try:
             worker = await asyncio.wait_for(
                 launch(
@@ -224,6 +271,14 @@ class DockerBackend:
             worker.on_removed = None
         return worker
 
+    async def _code_volumes(self, spec: WorkerSpec) -> tuple[str, str | None]:
+        assert self.volumes is not None
+        bundle = await self.volumes.volume("bundle", Path(spec.bundle_dir))
+        site = None
+        if spec.site_dir is not None and Path(spec.site_dir).is_dir():
+            site = await self.volumes.volume("site", Path(spec.site_dir))
+        return bundle, site
+
     def _remove_by_name(self, name: str) -> None:
         assert self.client is not None
         with contextlib.suppress(Exception):
@@ -244,6 +299,7 @@ def sweep_orphans(client: docker.DockerClient) -> int:
         with contextlib.suppress(Exception):
             client.api.remove_container(item["Id"], force=True)
             removed += 1
+    sweep_volumes(client, None)
     return removed
 
 

@@ -53,7 +53,7 @@ def build_image(from_image: str | None, offline: bool, force: bool, quiet: bool)
     (needs root and a Debian mirror), cached as a tarball, then `docker import`-ed.
     """
     from maidcore_docker.backend import docker_client
-    from maidcore_docker.image import ImageBuildError, ensure_image
+    from maidcore_docker.image import ImageBuildError, ensure_build_image, ensure_image
 
     settings = _settings().docker
     if offline:
@@ -67,11 +67,13 @@ def build_image(from_image: str | None, offline: bool, force: bool, quiet: bool)
     display = StepDisplay(quiet)
     try:
         tag = ensure_image(client, settings, from_image=from_image, force=force, progress=display)
+        build = ensure_build_image(client, settings, tag, force=force, progress=display)
     except ImageBuildError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         client.close()
     click.echo(f"{settings.image} -> {tag}")
+    click.echo(f"{settings.build_image} -> {build}")
 
 
 @sandbox.command("sweep")

@@ -5,7 +5,7 @@ no network, read-only root, a size-capped ``/tmp``, 64 MB with no swap, 0.25 vCP
 32 pids, uid/gid 65534, an environment holding only ``runtime_env``, no
 capabilities, no-new-privileges, Docker's default seccomp profile, no IPC
 namespace sharing, no engine-side logs, and labels naming platform, node, plugin
-and version. Plugin code arrives through read-only bind mounts only.
+and version. Plugin code arrives through read-only named volumes only (no host path is visible inside).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from maidcore.layers.sandbox import WorkerSpec
 from maidcore_docker.settings import DockerSettings
 
 PLATFORM_LABEL = "maidcore.platform"
+ROLE_LABEL = "maidcore.role"  # "build" on dependency build containers
 NODE_LABEL = "maidcore.node"
 OWNER_LABEL = "maidcore.owner"  # host, pid and start time of the maidcore process that created the container
 PLUGIN_LABEL = "maidcore.plugin"
@@ -32,6 +33,7 @@ BUNDLE_MOUNT = "/plugin"
 SITE_MOUNT = "/site"
 PYTHON = "/opt/maidcore/python"
 ENTRY = "/opt/maidcore/entry.py"
+BUILD_ENTRY = "/opt/maidcore/build.py"
 
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
 
@@ -94,15 +96,24 @@ def security_options(settings: DockerSettings) -> list[str]:
 
 
 def create_kwargs(
-    settings: DockerSettings, spec: WorkerSpec, *, name: str, node: str, owner: str = ""
+    settings: DockerSettings,
+    spec: WorkerSpec,
+    *,
+    name: str,
+    node: str,
+    owner: str = "",
+    bundle_volume: str,
+    site_volume: str | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for ``create_container_config``; ``host_config`` holds those of ``create_host_config``.
 
-    ``launch`` adds ``StdinOnce`` (EOF from the runner reaches the worker) which the SDK has no argument for.
+    The code comes from named volumes (``volumes.CodeVolumes``), never bind mounts: a bind mount would show
+    the host path in ``/proc/self/mountinfo``. ``launch`` adds ``StdinOnce`` (EOF from the runner reaches the
+    worker) which the SDK has no argument for.
     """
-    mounts = [Mount(BUNDLE_MOUNT, str(Path(spec.bundle_dir).resolve()), type="bind", read_only=True)]
-    if spec.site_dir is not None and Path(spec.site_dir).is_dir():
-        mounts.append(Mount(SITE_MOUNT, str(Path(spec.site_dir).resolve()), type="bind", read_only=True))
+    mounts = [Mount(BUNDLE_MOUNT, bundle_volume, type="volume", read_only=True, no_copy=True)]
+    if site_volume is not None:
+        mounts.append(Mount(SITE_MOUNT, site_volume, type="volume", read_only=True, no_copy=True))
     labels = {
         **settings.labels,
         **spec.labels,
@@ -141,6 +152,52 @@ def create_kwargs(
         "working_dir": BUNDLE_MOUNT,
         "labels": labels,
         "hostname": "plugin",
+        "stdin_open": True,
+        "tty": False,
+        "host_config": host_config,
+    }
+
+
+def build_kwargs(settings: DockerSettings, *, name: str, node: str, owner: str) -> dict[str, Any]:
+    """A dependency build container: the worker's lockdown, larger limits, and nothing of the host.
+
+    No network (the build entry relays index connections over stdio), no mounts at all (the result
+    leaves as a tar on stdout), an empty environment, uid 65534, every capability dropped.
+    """
+    tmpfs_options = f"rw,nosuid,nodev,size={settings.build_tmpfs_size},mode=1777"
+    host_config = {
+        "network_mode": "none",
+        "read_only": True,
+        "tmpfs": {"/tmp": tmpfs_options},
+        "mem_limit": settings.build_memory,
+        "memswap_limit": settings.build_memory,
+        "nano_cpus": int(settings.build_cpus * 1_000_000_000),
+        "pids_limit": settings.build_pids_limit,
+        "cap_drop": ["ALL"],
+        "security_opt": security_options(settings),
+        "ipc_mode": settings.ipc_mode,
+        "log_config": LogConfig(type="none"),
+        "ulimits": [
+            Ulimit(name="core", soft=0, hard=0),
+            Ulimit(name="nofile", soft=settings.max_open_files, hard=settings.max_open_files),
+        ],
+    }
+    return {
+        "image": settings.build_image,
+        "name": name,
+        "entrypoint": ["/usr/bin/env", "-i", "PATH=/usr/bin:/bin", PYTHON, BUILD_ENTRY],
+        "command": [],
+        "environment": {},
+        "user": settings.user,
+        "working_dir": "/tmp",
+        "labels": {
+            **settings.labels,
+            PLATFORM_LABEL: "maidcore",
+            NODE_LABEL: node,
+            OWNER_LABEL: owner,
+            ROLE_LABEL: "build",
+        },
+        "hostname": "build",
         "stdin_open": True,
         "tty": False,
         "host_config": host_config,

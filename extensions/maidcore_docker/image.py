@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 BASE_REPOSITORY = "maidcore-sandbox-base"
 RUNTIME_REPOSITORY = "maidcore-sandbox"
+BUILD_REPOSITORY = "maidcore-sandbox-build"
 #: Bump when the offline recipe below changes in a way the hash inputs do not show.
 BASE_RECIPE_VERSION = "2"
 BASE_PACKAGES = ("python3-minimal", "libpython3-stdlib")
@@ -365,6 +366,101 @@ def build_runtime(
             progress(f"  {text}")
     if not image_exists(client, tag):
         raise ImageBuildError(f"the build finished but {tag} ({repository}:{name}) does not exist")
+
+
+# --- build image (dependencies are installed in a container of it) ----------------
+
+
+def pip_package() -> Path:
+    """The installed ``pip`` package directory, copied into the build image (pure Python, no network needed)."""
+    try:
+        import pip
+    except ImportError:
+        raise ImageBuildError(
+            "pip is not importable by the Python running maidcore; the build image copies it "
+            "(python -m ensurepip, or install maidcore in a virtualenv)"
+        ) from None
+    return Path(pip.__file__).parent
+
+
+def build_tag(runtime: str, sources: ImageSources, pip_dir: Path) -> str:
+    """``maidcore-sandbox-build:<hash over the runtime tag, the build files and pip's version>``."""
+
+    def parts() -> Iterator[bytes]:
+        yield runtime.encode()
+        for name in ("Dockerfile.build", "build.py"):
+            yield (sources.sandbox_dir / name).read_bytes()
+        yield (pip_dir / "__init__.py").read_bytes()  # holds __version__
+
+    return f"{BUILD_REPOSITORY}:{_digest(parts())}"
+
+
+def ensure_build_image(
+    client: docker.DockerClient,
+    settings: DockerSettings,
+    runtime: str,
+    *,
+    force: bool = False,
+    progress: Progress = lambda _msg: None,
+    sources: ImageSources | None = None,
+) -> str:
+    """Make ``settings.build_image`` the build image on top of the runtime image ``runtime``; return its tag.
+
+    The build image is the runtime image plus pip and ``sandbox/build.py``: dependencies are built by the
+    same interpreter that will import them, and the runtime image itself never holds an installer.
+    """
+    sources = sources or find_sources()
+    pip_dir = pip_package()
+    tag = build_tag(runtime, sources, pip_dir)
+    if force or not image_exists(client, tag):
+        progress(f"building {tag} FROM {runtime} (adds pip {_pip_version(pip_dir)} and the build entry)")
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for name in ("Dockerfile.build", "build.py"):
+                tar.add(str(sources.sandbox_dir / name), arcname=f"sandbox/{name}", filter=_root_owned)
+            tar.add(str(pip_dir), arcname="pip", filter=_without_caches)
+        buffer.seek(0)
+        stream = client.api.build(
+            fileobj=buffer,
+            custom_context=True,
+            dockerfile="sandbox/Dockerfile.build",
+            buildargs={"RUNTIME_IMAGE": runtime},
+            tag=tag,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            decode=True,
+            labels={"maidcore.platform": "maidcore", "maidcore.image": "build", "maidcore.runtime": runtime},
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                raise ImageBuildError(f"building {tag} failed: {chunk['error'].strip()}")
+            text = chunk.get("stream", "").rstrip()
+            if text.startswith("Step "):
+                progress(f"  {text}")
+        if not image_exists(client, tag):
+            raise ImageBuildError(f"the build finished but {tag} does not exist")
+    _tag_as(client, tag, settings.build_image)
+    return tag
+
+
+def _pip_version(pip_dir: Path) -> str:
+    for line in (pip_dir / "__init__.py").read_text().splitlines():
+        if line.startswith("__version__"):
+            return line.split("=", 1)[1].strip().strip("\"'")
+    return "?"
+
+
+def _root_owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def _without_caches(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    if SKIP_PARTS.intersection(info.name.split("/")) or info.name.endswith(".pyc"):
+        return None
+    return _root_owned(info)
 
 
 def stale_image_warning(client: docker.DockerClient, ref: str) -> str | None:

@@ -2,7 +2,7 @@
 
 A spare is an ordinary worker container (same mounts, same limits) whose plugin
 has started and waits for ``host.boot`` on stdin; claiming it costs no engine call.
-Spares are per version because the code arrives by read-only bind mounts fixed at
+Spares are per version because the code arrives by read-only volume mounts fixed at
 create time: a generic spare would need the code sent over stdin into a writable
 place, or every bundle mounted into every container. The pool holds at most
 ``warm_pool_size`` spares across all versions (oldest evicted first) and reaps

@@ -39,4 +39,16 @@ class DockerSettings(BaseModel):
     base_source: Literal["auto", "debootstrap", "registry"] = "auto"  # auto: base_image if present, else debootstrap
     debian_suite: str = "bookworm"
     debian_mirror: str = "http://deb.debian.org/debian"
-    pip_timeout_seconds: float = 600.0
+    pip_timeout_seconds: float = 600.0  # one version's dependency build, download included
+    # dependency builds: a container of build_image, no network but a relay to the index hosts only
+    build_image: str = "maidcore-sandbox-build:latest"
+    index_url: str = "https://pypi.org/simple"
+    extra_index_urls: list[str] = Field(default_factory=list)
+    index_hosts: list[str] = Field(default_factory=lambda: ["files.pythonhosted.org"])  # where indexes keep files
+    index_ca_file: Path | None = None  # CAs the build trusts for the index; None = those the host's Python trusts
+    build_memory: str = "1g"  # memory + swap of the build container, its /tmp included
+    build_cpus: float = 1.0
+    build_pids_limit: int = 256
+    build_tmpfs_size: str = "1g"  # /tmp: pip's downloads, unpacked sdists and the installed tree
+    build_max_site_bytes: int = 512 * 1024 * 1024  # the installed tree the host accepts from one build
+    build_max_connections: int = 32  # connections to the index one build may hold open at once

@@ -1,10 +1,11 @@
-"""Plugin workers as plain subprocesses: for development, tests and ``maidcore replay``.
+r"""Plugin workers as plain subprocesses: for development, tests and ``maidcore replay``.
 
 A worker is ``<python> -s -B __main__.py`` run in the bundle directory (so
 ``sys.path[0]`` and the working directory are the bundle root, as the SDK
-contract §1 asks), with an empty environment, its own process group (so
-``stop`` reaches every child) and resource limits. It does not isolate the
-plugin from the network or the filesystem: ``isolates()`` says so.
+contract §1 asks), with an empty environment, its own session and resource
+limits, under a reaper (``reaper.py``) that makes every process the plugin starts
+die with it, even one that ``setsid()``\ s and double-forks. It does not isolate
+the plugin from the network or the filesystem: ``isolates()`` says so.
 """
 
 from __future__ import annotations
@@ -13,27 +14,19 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
-import resource
 import shutil
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from maidcore.layers.sandbox import (
-    DependencyInstallError,
-    ExitStatus,
-    LineTooLong,
-    SandboxUnavailable,
-    WorkerSpec,
-)
+from maidcore.layers.sandbox import ExitStatus, LineTooLong, SandboxUnavailable, WorkerSpec
 from maidcore_process.settings import ProcessSettings
+from maidcore_process.wheels import install_wheels
 
 log = logging.getLogger("maidcore.process")
 
-_SDK_NAMES = frozenset({"yourbot-sdk", "mmo-maid-sdk"})
-_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+REAPER = Path(__file__).with_name("reaper.py")
 
 
 def exit_status(returncode: int) -> ExitStatus:
@@ -45,13 +38,6 @@ def exit_status(returncode: int) -> ExitStatus:
             name = f"signal {-returncode}"
         return ExitStatus(exit_code=None, signal=-returncode, reason=f"killed by {name}")
     return ExitStatus(exit_code=returncode, reason=f"exit code {returncode}")
-
-
-def requirement_name(line: str) -> str | None:
-    """The normalised distribution name of one requirements.txt line (``None`` for blanks and comments)."""
-    line = line.split("#", 1)[0].strip()
-    match = _REQ_NAME.match(line)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
 
 
 class ProcessWorker:
@@ -101,21 +87,33 @@ class ProcessWorker:
             self._status = exit_status(await self._proc.wait())
         return self._status
 
-    def _signal_group(self, sig: int) -> None:
+    def _signal(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
+            os.kill(self.pid, sig)
+
+    async def _ended_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(asyncio.shield(self._proc.wait()), timeout=seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def stop(self, grace: float = 5.0) -> ExitStatus:
+        """EOF on stdin, SIGTERM, SIGKILL after ``grace`` s; returns once every process the plugin started is gone.
+
+        The signals go to the reaper, which relays them and kills the plugin's remaining descendants before it
+        exits; SIGKILL to the reaper itself is the last resort (the plugin dies with it, by ``PDEATHSIG``).
+        """
         if self._proc.returncode is None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.close_stdin(), timeout=1.0)
-            self._signal_group(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self._proc.wait(), timeout=grace)
-            except TimeoutError:
-                self._signal_group(signal.SIGKILL)
+            self._signal(signal.SIGTERM)
+            if not await self._ended_within(grace):
+                self._signal(signal.SIGUSR1)  # the reaper SIGKILLs the plugin, then its descendants
+                if not await self._ended_within(5.0):
+                    log.warning("reaper of %s did not end; killing it", self.name)
+                    self._signal(signal.SIGKILL)
         status = await self.wait()
-        self._signal_group(signal.SIGKILL)  # children the plugin left in its group
         if self._on_stop is not None:
             self._on_stop(self)
         return status
@@ -161,35 +159,43 @@ class ProcessBackend:
             env["PYTHONPATH"] = str(spec.site_dir)
         return env
 
-    def _limit(self, pid: int) -> None:
-        limits = (
-            (resource.RLIMIT_AS, self.settings.memory_bytes),
-            (resource.RLIMIT_CPU, self.settings.cpu_seconds),
-            (resource.RLIMIT_NOFILE, self.settings.max_open_files),
-        )
-        for which, value in limits:
-            with contextlib.suppress(ValueError, OSError, ProcessLookupError):
-                resource.prlimit(pid, which, (value, value))
+    def command(self, grace: float = 5.0) -> list[str]:
+        """The reaper (on the interpreter running maidcore, isolated mode) starting the plugin with its limits."""
+        return [
+            sys.executable,
+            "-I",
+            "-S",
+            str(REAPER),
+            "--as",
+            str(self.settings.memory_bytes),
+            "--cpu",
+            str(self.settings.cpu_seconds),
+            "--nofile",
+            str(self.settings.max_open_files),
+            "--grace",
+            str(grace),
+            "--",
+            self.python,
+            "-s",
+            "-B",
+            "__main__.py",
+        ]
 
     async def spawn(self, spec: WorkerSpec) -> ProcessWorker:
         bundle = Path(spec.bundle_dir)
         if not (bundle / "__main__.py").is_file():
             raise FileNotFoundError(f"plugin bundle {bundle} has no __main__.py")
         proc = await asyncio.create_subprocess_exec(
-            self.python,
-            "-s",
-            "-B",
-            "__main__.py",
+            *self.command(),
             cwd=str(bundle),
             env=self.environment(spec),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # own session and process group: killpg reaches every child
+            start_new_session=True,  # away from the host's terminal signals; the reaper puts the plugin in its own
             limit=self.max_line_bytes + 1,
             close_fds=True,
         )
-        self._limit(proc.pid)
         worker = ProcessWorker(spec.name, proc, self.max_line_bytes)
         worker._on_stop = lambda w: self._workers.pop(w.pid, None)
         self._workers[proc.pid] = worker
@@ -201,38 +207,15 @@ class ProcessBackend:
         await asyncio.gather(*(w.stop(grace=2.0) for w in workers), return_exceptions=True)
 
     async def prepare_version(self, bundle_dir: Path, site_dir: Path, requirements: list[str]) -> None:
-        wanted = []
-        for line in requirements:
-            text = line.split("#", 1)[0].strip()
-            if not text:
-                continue
-            name = requirement_name(text)
-            if name is None or "://" in text or text.startswith("-"):
-                raise DependencyInstallError(
-                    f"requirements.txt line {text!r} is not a PEP 508 requirement "
-                    "(options, URLs and local paths are refused)"
-                )
-            if name not in _SDK_NAMES:  # satisfied by the platform's own SDK, never installed from the index
-                wanted.append(text)
-        Path(site_dir).mkdir(parents=True, exist_ok=True)
-        if not wanted:
-            return
-        proc = await asyncio.create_subprocess_exec(
-            self.python,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-input",
-            "--disable-pip-version-check",
-            "--no-warn-script-location",
-            "--target",
-            str(site_dir),
-            *wanted,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        """Install wheels only, on the host, with pip in an empty environment: nothing of the plugin runs here.
+
+        An sdist would need its build code run; the error names the package and points at the docker backend.
+        """
+        await install_wheels(
+            Path(site_dir),
+            requirements,
+            python=self.python,
+            index_url=self.settings.index_url,
+            extra_index_urls=self.settings.extra_index_urls,
+            timeout=self.settings.pip_timeout_seconds,
         )
-        out, _ = await proc.communicate()
-        if proc.returncode:
-            text = out.decode("utf-8", "replace").strip()
-            raise DependencyInstallError(f"pip could not install {', '.join(wanted)}: {text[-2000:]}")

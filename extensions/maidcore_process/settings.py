@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ProcessSettings(BaseModel):
@@ -10,3 +10,6 @@ class ProcessSettings(BaseModel):
     memory_bytes: int = 1024 * 1024 * 1024  # RLIMIT_AS: address space, so thread stacks and malloc arenas count
     cpu_seconds: int = 3600  # RLIMIT_CPU
     max_open_files: int = 256
+    index_url: str = "https://pypi.org/simple"  # dependencies: wheels only, from here
+    extra_index_urls: list[str] = Field(default_factory=list)
+    pip_timeout_seconds: float = 600.0

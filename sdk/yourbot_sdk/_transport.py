@@ -298,7 +298,9 @@ class Transport:
 
     def _malformed(self, line: bytes, reason: str) -> None:
         text = line[:200].decode("utf-8", "replace").rstrip()
-        print(f"yourbot_sdk: skipped malformed protocol line ({reason}): {text}", file=sys.stderr)
+        # One write per note: the reader and the event threads both report, and print()'s separate
+        # newline write would let their notes run together.
+        sys.stderr.write(f"yourbot_sdk: skipped malformed protocol line ({reason}): {text}\n")
 
     def _on_eof(self) -> None:
         self._closed = True

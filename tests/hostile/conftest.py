@@ -13,22 +13,24 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from mmo_maid_sdk.testing import make_event
+from yourbot_sdk.testing import make_event
 
 from maidcore.extensions import Extensions
 from maidcore.hookspecs import hookimpl
-from maidcore.installs import install
+from maidcore.installs import InstallError, install
 from maidcore.platform import Platform
 from maidcore.settings import load_settings
 from tests.extensions.maidcore_docker.support import ensure_test_image
 from tests.hostile import plugins
+from tests.package_index import serve_index
 
 
 class Recorder:
@@ -117,15 +119,39 @@ class Arena:
         good_events: int = 10,
         until=None,
         timeout: float = 60.0,
+        files: dict[str, str] | None = None,
     ) -> Outcome:
         """Install ``hostile_<name>`` beside the good plugin on a fresh server, send the attack and
         ``good_events`` ordinary messages, and wait until the good plugin answered every one of them
-        and ``until(outcome)`` holds."""
+        and ``until(outcome)`` holds. ``files`` go into the hostile bundle (e.g. ``requirements.txt``)."""
         plugin_id = f"hostile_{name}"
         server = str(next(self._servers))
-        bundle = plugins.write_plugin(self.root / "bundles-src" / plugin_id, plugin_id, plugins.HANDLERS[name])
+        bundle = plugins.write_plugin(
+            self.root / "bundles-src" / plugin_id, plugin_id, plugins.HANDLERS[name], files=files
+        )
         await install(self.platform, self.good_bundle, server, grants="all")
         await install(self.platform, bundle, server, grants="all")
+        return await self._exchange(plugin_id, server, channel_name, good_events, until, timeout)
+
+    async def refused_install(self, name: str, files: dict[str, str], *, good_events: int = 5) -> str:
+        """Try to install ``hostile_<name>`` (with ``files``) beside the good plugin on a fresh server; it must be
+        refused. Return the refusal, once the good plugin answered every event sent after it."""
+        server = str(next(self._servers))
+        plugin_id = f"hostile_{name}_{server}"  # each attempt its own plugin: nothing of an earlier one is stored
+        bundle = plugins.write_plugin(
+            self.root / "bundles-src" / plugin_id, plugin_id, plugins.HANDLERS[name], files=files
+        )
+        await install(self.platform, self.good_bundle, server, grants="all")
+        try:
+            await install(self.platform, bundle, server, grants="all")
+        except InstallError as exc:
+            refusal = str(exc)
+        else:
+            raise AssertionError(f"{plugin_id} with {files} was installed")
+        await self._exchange(plugin_id, server, "general", good_events, None, 60.0)
+        return refusal
+
+    async def _exchange(self, plugin_id, server, channel_name, good_events, until, timeout) -> Outcome:
         sent_ids = []
         for n in range(good_events + 1):
             message_id = str(next(self._messages))
@@ -151,7 +177,7 @@ class Arena:
                 missing = sorted(set(sent_ids) - answered, key=int)
                 raise AssertionError(
                     f"after {timeout:g}s: good plugin missed {missing}; hostile reports {outcome.reports[:5]}; "
-                    f"runner said {outcome.log[-10:]}"
+                    f"runner said {outcome.log[-10:]}; the plugin logged {outcome.plugin_logs[-5:]}"
                 )
             await asyncio.sleep(0.1)
 
@@ -204,26 +230,28 @@ class Arena:
         return [d for d in letters if d.plugin_id == plugin_id and d.server_id == server]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def arena(tmp_path_factory, docker_client):
-    ensure_test_image(docker_client)
-    root = tmp_path_factory.mktemp("hostile")
-    settings = load_settings(
-        data_dir=root / "data",
-        sandbox_backend="docker",
-        event_source="hostile-recorder",
-        docker={"warm_pool_size": 2, "stop_timeout_seconds": 1.0},
-        runner={
-            "ack_timeout_seconds": 4.0,
-            "max_redeliveries": 1,
-            "restart_backoff_initial_seconds": 0.1,
-            "restart_backoff_max_seconds": 0.5,
-            "circuit_breaker_crashes": 3,
-            "shutdown_grace_seconds": 1.0,
-            "log_flush_seconds": 0.1,
-        },
-        limits={"discord_actions_per_minute": 200, "events_per_second": 1000},
-    )
+SETTINGS = {
+    "event_source": "hostile-recorder",
+    "docker": {"warm_pool_size": 2, "stop_timeout_seconds": 1.0},
+    "runner": {
+        "ack_timeout_seconds": 4.0,
+        "max_redeliveries": 1,
+        "restart_backoff_initial_seconds": 0.1,
+        "restart_backoff_max_seconds": 0.5,
+        "circuit_breaker_crashes": 3,
+        "shutdown_grace_seconds": 1.0,
+        "log_flush_seconds": 0.1,
+    },
+    "limits": {"discord_actions_per_minute": 200, "events_per_second": 1000},
+}
+
+
+@asynccontextmanager
+async def running_arena(root: Path, backend: str) -> AsyncIterator[Arena]:
+    """A real platform on ``backend`` with the recorder as its event source, and the good plugin written."""
+    # The recorder stands in for a real-user source; the process backend is what is under test here.
+    unsafe = {"unsafe_no_isolation": True} if backend == "process" else {}
+    settings = load_settings(data_dir=root / "data", sandbox_backend=backend, **SETTINGS, **unsafe)
     recorder = Recorder()
     extensions = Extensions.load()
     extensions.register(RecorderExtension(recorder), name="hostile-recorder")
@@ -235,7 +263,7 @@ async def arena(tmp_path_factory, docker_client):
     platform = Platform(settings, extensions=extensions)
     await platform.start()
     try:
-        assert platform.chosen["sandbox_backend"] == "docker", platform.chosen
+        assert platform.chosen["sandbox_backend"] == backend, platform.chosen
         assert platform.sandbox_fallback is None, platform.sandbox_fallback
         arena = Arena(platform, recorder, tap, root)
         platform.runner.log_observers.append(
@@ -243,16 +271,34 @@ async def arena(tmp_path_factory, docker_client):
         )
         arena.good_bundle = plugins.write_plugin(root / "bundles-src" / GOOD_ID, GOOD_ID, plugins.GOOD)
         yield arena
-        good = arena.slot(GOOD_ID)
-        assert good.restarts == 0, "the well-behaved plugin's worker was restarted"
     finally:
-        node = platform.sandbox.node
         (root / "runner.log").write_text("\n".join(tap.lines))  # kept for diagnosing a failed run
         await platform.close()
         runner_log.removeHandler(tap)
         runner_log.setLevel(old_level)
-        left = docker_client.api.containers(all=True, filters={"label": [f"maidcore.node={node}"]})
-        assert left == [], f"containers left behind: {[c['Names'] for c in left]}"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def arena(tmp_path_factory, docker_client):
+    ensure_test_image(docker_client)
+    root = tmp_path_factory.mktemp("hostile")
+    async with running_arena(root, "docker") as arena:
+        node = arena.platform.sandbox.node
+        yield arena
+        good = arena.slot(GOOD_ID)
+        assert good.restarts == 0, "the well-behaved plugin's worker was restarted"
+    left = docker_client.api.containers(all=True, filters={"label": [f"maidcore.node={node}"]})
+    assert left == [], f"containers left behind: {[c['Names'] for c in left]}"
+    volumes = (docker_client.api.volumes(filters={"label": [f"maidcore.node={node}"]}) or {}).get("Volumes") or []
+    assert volumes == [], f"code volumes left behind: {[v['Name'] for v in volumes]}"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def process_arena(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile-process")
+    async with running_arena(root, "process") as arena:
+        yield arena
+        assert arena.slot(GOOD_ID).restarts == 0, "the well-behaved plugin's worker was restarted"
 
 
 @pytest.fixture
@@ -266,3 +312,10 @@ def loopback_listener():
     server.setblocking(False)
     yield server
     server.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def package_index():
+    """A real package index on the host's loopback for the hostile packages a test adds."""
+    async with serve_index() as index:
+        yield index

@@ -223,14 +223,77 @@ def attack(ctx, event):
             break
     ctx.log(json.dumps({"sent": sent, "error": error}), level="warning")  # discord actions are used up
 """,
+    "leaky": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    import leaky, tinywheel  # built from an sdist at install time; a plain wheel
+    report(ctx, event, seen=leaky.SEEN, tiny=tinywheel.VALUE)
+""",
+    "mountinfo": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    for name in ("/proc/self/mountinfo", "/proc/self/mounts"):  # one message per line: messages are short
+        for line in open(name).read().splitlines():
+            report(ctx, event, source=name, line=line)
+    report(ctx, event, cwd=os.getcwd(), plugin_file=os.path.realpath(__file__), sys_path=sys.path)
+""",
+    "setsid": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    read, write = os.pipe()
+    if os.fork() == 0:  # a child that leaves the worker's session and group, then double-forks
+        os.setsid()
+        if os.fork() == 0:
+            os.write(write, str(os.getpid()).encode())
+            while True:
+                time.sleep(1)
+        os._exit(0)
+    os.wait()
+    grandchild = int(os.read(read, 32))
+    report(ctx, event, grandchild=grandchild, its_session=os.getsid(grandchild), my_session=os.getsid(0))
+""",
 }
+
+#: setup.py of the ``leaky`` sdist: what it would do on the host if a build ran there.
+LEAKY_SETUP = """
+import json, os
+from setuptools import setup
+
+seen = {"env": dict(os.environ)}
+with open(MARKER, "w") as handle:  # a file at a host path: on the host, it would appear
+    handle.write("setup.py ran here")
+seen["marker_written"] = os.path.exists(MARKER)
+for path in (SECRETS, "/proc/1/environ", "/var/run/docker.sock", "/root/.docker/config.json"):
+    try:
+        with open(path, "rb") as handle:
+            seen[path] = handle.read(4096).decode("latin-1")
+    except Exception as exc:
+        seen[path] = type(exc).__name__
+os.makedirs("leaky", exist_ok=True)
+with open("leaky/__init__.py", "w") as handle:
+    handle.write("SEEN = " + repr(seen) + "\\n")
+setup(name="leaky", version="1.0", packages=["leaky"])
+"""
+
+
+def leaky_setup(marker: Path, secrets: Path) -> str:
+    return f"MARKER = {str(marker)!r}\nSECRETS = {str(secrets)!r}\n" + LEAKY_SETUP
+
 
 CAPABILITIES = ["discord:send_message"]
 
 
-def write_plugin(root: Path, plugin_id: str, body: str) -> Path:
+def write_plugin(root: Path, plugin_id: str, body: str, files: dict[str, str] | None = None) -> Path:
     """A bundle directory for ``plugin_id`` with ``body`` between the SDK header and ``plugin.run()``."""
     root.mkdir(parents=True, exist_ok=True)
+    for name, text in (files or {}).items():
+        (root / name).write_text(text)
     manifest = {
         "id": plugin_id,
         "name": plugin_id.replace("_", " ").title(),

@@ -12,17 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ._archive import LIMITS, Limits, extract_zip
+from ._blocked import check_dangerous_code
 from ._bundle import Bundle, copy_directory, list_directory
-from ._code import (
-    check_capability_use,
-    check_dangerous_code,
-    check_http_domains,
-    check_imports,
-    check_sql,
-    check_syntax,
-    requirements,
-)
-from ._findings import ERROR, INFO, WARNING, Finding, has_errors
+from ._capuse import check_capability_use, check_http_domains
+from ._code import check_imports, check_syntax, requirements
+from ._findings import ERROR, INFO, WARNING, Finding, error, has_errors
 from ._layout import check_layout
 from ._manifest import (
     check_capabilities,
@@ -31,6 +25,8 @@ from ._manifest import (
     check_proxy_domains,
     check_slash_commands,
 )
+from ._requirements import PLATFORM_SDKS, Requirement, RequirementError, parse_requirement, requirement_lines
+from ._sql import check_sql
 from ._wiring import (
     check_bot_guard,
     check_cron,
@@ -45,20 +41,50 @@ __all__ = [
     "ERROR",
     "INFO",
     "LIMITS",
+    "PLATFORM_SDKS",
     "WARNING",
     "Bundle",
     "Finding",
     "Limits",
+    "Requirement",
+    "RequirementError",
     "copy_directory",
     "extract_zip",
     "has_errors",
     "list_directory",
+    "parse_requirement",
+    "requirement_lines",
     "requirements",
     "run_checks",
     "validate",
 ]
 
 Check = Callable[[Bundle], list[Finding]]
+
+
+def _fail_closed(name: str, check: Check) -> Check:
+    """A check that cannot finish on code nested past the interpreter's recursion limit rejects it.
+
+    Without this, code built to exhaust the analysis would crash review (``mmo validate``) or turn an
+    automatic rejection into a ``check_failed`` warning and a trip to human review.
+    """
+
+    def run(bundle: Bundle) -> list[Finding]:
+        try:
+            return check(bundle)
+        except RecursionError:
+            return [
+                error(
+                    "review_limit",
+                    f"the code is nested too deeply for review to follow (check {name}): a chain of hundreds of "
+                    "aliases, calls or + operands; split it into smaller steps",
+                )
+            ]
+
+    run.__name__ = getattr(check, "__name__", name)
+    run.__doc__ = check.__doc__
+    return run
+
 
 #: Every static check by name; each takes a bundle view and returns findings.
 CHECKS: dict[str, Check] = {
@@ -81,6 +107,7 @@ CHECKS: dict[str, Check] = {
     "run": check_run,
     "bot_guard": check_bot_guard,
 }
+CHECKS = {name: _fail_closed(name, check) for name, check in CHECKS.items()}
 
 _ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 

@@ -300,8 +300,4 @@ def facts(bundle) -> dict[str, ModuleFacts]:
 
 
 def _python_files(files) -> list[str]:
-    return [
-        p
-        for p in files
-        if p.endswith(".py") and p.split("/", 1)[0] not in ("tests", "venv", ".venv") and p != "conftest.py"
-    ]
+    return [p for p in files if p.endswith(".py")]

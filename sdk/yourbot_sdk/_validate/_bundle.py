@@ -17,8 +17,6 @@ from ._findings import ERROR, Finding, error
 #: What ``mmo bundle`` leaves out of a directory (and ``validate`` ignores in one).
 EXCLUDED_DIRS = frozenset({"tests", "venv", ".venv", "dist", "__pycache__", ".git", "node_modules"})
 EXCLUDED_FILES = frozenset({"conftest.py", "events.yaml", "events.json"})
-#: Code scans skip these top-level directories even inside a zip.
-UNSCANNED_DIRS = frozenset({"tests", "venv", ".venv"})
 
 
 def list_directory(root: Path) -> tuple[list[str], list[Finding]]:
@@ -145,7 +143,7 @@ class Bundle:
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        tree = ast.parse(source, filename=path)
+                        tree = ast.parse(source.removeprefix("\ufeff"), filename=path)  # a UTF-8 BOM is fine
                 except (SyntaxError, ValueError) as exc:
                     if isinstance(exc, SyntaxError):
                         self._syntax_errors[path] = exc
@@ -159,12 +157,12 @@ class Bundle:
         return self._syntax_errors.get(path)
 
     def python_files(self) -> list[str]:
-        """The ``.py`` files code checks read: all but tests, virtualenvs and a root conftest."""
-        return [
-            p
-            for p in self.files
-            if p.endswith(".py") and p.split("/", 1)[0] not in UNSCANNED_DIRS and p != "conftest.py"
-        ]
+        """The ``.py`` files code checks read: every one that ships (tests/, venv/, conftest.py included).
+
+        What ships is what the sandbox can import; ``mmo bundle`` already leaves tests and
+        virtualenvs of a plugin directory out (``list_directory``).
+        """
+        return [p for p in self.files if p.endswith(".py")]
 
 
 def copy_directory(src: Path, dest: Path, limits: Limits = LIMITS) -> list[Finding]:

@@ -291,8 +291,38 @@ class _Program:
         base = current.split(".")[: -node.level] if node.level else []
         return ".".join([*base, *([node.module] if node.module else [])]) or None
 
-    def _is_plugin(self, module: str, expr: ast.AST) -> bool:
+    def _module_alias(self, module: str, name: str) -> str | None:
+        """The bundled module a local name stands for (``from bot import app`` → ``bot.app``)."""
+        for node in self.modules[module].tree.body:
+            if isinstance(node, ast.ImportFrom):
+                source = self._resolve_import(module, node)
+                for alias in node.names:
+                    if (alias.asname or alias.name) == name and f"{source}.{alias.name}" in self.modules:
+                        return f"{source}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname == name and alias.name in self.modules:
+                        return alias.name
+                    if alias.asname is None and alias.name == name and name in self.modules:
+                        return name
+        return None
+
+    def _is_plugin(self, module: str, expr: ast.AST, depth: int = 0) -> bool:
         mf = self.modules[module]
+        if isinstance(expr, ast.Name) and depth < 5:
+            for node in mf.tree.body:  # plugin = app.plugin
+                if (
+                    isinstance(node, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == expr.id for t in node.targets)
+                    and isinstance(node.value, (ast.Name, ast.Attribute))
+                    and self.any_plugin
+                    and self._is_plugin(module, node.value, depth + 1)
+                ):
+                    return True
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+            source = self._module_alias(module, expr.value.id)
+            if source is not None and expr.attr in self.instances.get(source, set()):
+                return True
         if isinstance(expr, ast.Name):
             if expr.id in self.instances[module]:
                 return True

@@ -10,8 +10,8 @@ from maidcore.marketplace import publishing, review, upgrades
 from maidcore.marketplace.errors import Conflict, Forbidden, MarketplaceError, PublishFailed, Refused
 from maidcore.marketplace.versions import latest_published
 from maidcore.records import VersionStatus
-from tests.core.marketplace.platforms import build_wheel
 from tests.extensions.maidcore_review.bundles import BASE_MAIN, make_zip, manifest, write_plugin, zip_dir
+from tests.package_index import make_wheel, serve_index
 
 CAPS = ["discord:send_message", "storage:kv"]
 SHOWN = {"discord:send_message", "storage:kv", "interaction:respond"}  # + auto-added by the slash command
@@ -101,11 +101,18 @@ async def test_a_tier_shift_waits_for_a_reviewer(platform, tmp_path):
 
 
 async def test_publishing_installs_requirements_for_the_sandbox(platform, tmp_path, monkeypatch):
-    wheels = tmp_path / "wheels"
-    build_wheel(wheels)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
-    record = await published(
+    async with serve_index() as index:
+        index.add("tinydep", make_wheel(tmp_path, "tinydep", "1.0", {"tinydep/__init__.py": "VALUE = 42\n"}))
+        monkeypatch.setattr(platform.settings.process, "index_url", index.url)
+        record = await _publish_with_tinydep(platform, tmp_path)
+    assert record.status == VersionStatus.PUBLISHED
+    assert Path(record.site_path) == platform.data_dir / "sites" / "dice_roller" / "1.0.0"
+    assert (Path(record.site_path) / "tinydep" / "__init__.py").is_file()
+    assert not (Path(record.site_path) / "mmo_maid_sdk").exists()  # the platform's SDK is never installed
+
+
+async def _publish_with_tinydep(platform, tmp_path):
+    return await published(
         platform,
         tmp_path,
         "1.0.0",
@@ -114,32 +121,30 @@ async def test_publishing_installs_requirements_for_the_sandbox(platform, tmp_pa
             "dice.py": "import tinydep\n\n\ndef roll_value(s):\n    return tinydep.VALUE\n",
         },
     )
-    assert record.status == VersionStatus.PUBLISHED
-    assert Path(record.site_path) == platform.data_dir / "sites" / "dice_roller" / "1.0.0"
-    assert (Path(record.site_path) / "tinydep" / "__init__.py").is_file()
-    assert not (Path(record.site_path) / "mmo_maid_sdk").exists()  # the platform's SDK is never installed
 
 
 async def test_a_failed_publish_leaves_the_previous_version_serving(platform, tmp_path, monkeypatch):
     await published(platform, tmp_path, "1.0.0")
     await upgrades.install_published(platform, SERVER, "dice_roller", SHOWN)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")  # nothing can be installed
     record = await review.submit(
         platform, "jane", version_dir(tmp_path, "1.0.1", **{"requirements.txt": "tinydep==9.9\n"})
     )
     assert record.status == VersionStatus.APPROVED
-    with pytest.raises(PublishFailed, match=r"version 1\.0\.0 keeps serving"):
-        await publishing.publish(platform, "dice_roller", "1.0.1")
+    async with serve_index() as index:  # an index without tinydep: nothing can be installed
+        monkeypatch.setattr(platform.settings.process, "index_url", index.url)
+        with pytest.raises(PublishFailed, match=r"version 1\.0\.0 keeps serving"):
+            await publishing.publish(platform, "dice_roller", "1.0.1")
     assert (await platform.records.get_version("dice_roller", "1.0.1")).status == VersionStatus.APPROVED
     assert (await latest_published(platform.records, "dice_roller")).version == "1.0.0"
     assert (await platform.records.get_install(SERVER, "dice_roller")).version == "1.0.0"
     assert list((platform.data_dir / "sites" / "dice_roller").iterdir()) == []  # no half-built site
 
 
-async def test_install_needs_every_shown_capability_approved(platform, tmp_path):
+async def test_install_approves_what_is_shown_or_a_subset_and_nothing_else(platform, tmp_path):
     await published(platform, tmp_path)
-    with pytest.raises(MarketplaceError, match="needs your approval of: interaction:respond"):
-        await upgrades.install_published(platform, SERVER, "dice_roller", CAPS)
+    subset = await upgrades.install_published(platform, OTHER_SERVER, "dice_roller", CAPS)
+    assert subset.granted == frozenset(CAPS) and "interaction:respond" not in subset.granted  # stays blocked
+    platform.runner.changed.clear()
     with pytest.raises(MarketplaceError, match="does not ask for discord:ban_members"):
         await upgrades.install_published(platform, SERVER, "dice_roller", [*SHOWN, "discord:ban_members"])
     install = await upgrades.install_published(platform, SERVER, "dice_roller", SHOWN)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from maidcore_docker.backend import DockerBackend, sweep_orphans
-from maidcore_docker.image import ensure_image
+from maidcore_docker.image import ensure_build_image, ensure_image
 from maidcore_docker.settings import DockerSettings
 
 #: A bundle that runs Python snippets sent on stdin and answers each with one JSON line:
@@ -42,12 +42,16 @@ def write_bundle(root: Path, source: str, **files: str) -> Path:
 
 
 def ensure_test_image(docker_client) -> str:
-    """The runtime image for the current sources (built once, then a hash and a lookup).
+    """The runtime image for the current sources (built once, then a hash and a lookup), and the build image
+    on top of it.
 
     Also clears containers that crashed earlier runs left behind (their creator is gone).
     """
     sweep_orphans(docker_client)
-    return ensure_image(docker_client, DockerSettings(), progress=print)
+    settings = DockerSettings()
+    tag = ensure_image(docker_client, settings, progress=print)
+    ensure_build_image(docker_client, settings, tag, progress=print)
+    return tag
 
 
 @asynccontextmanager

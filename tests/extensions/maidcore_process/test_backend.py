@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from maidcore_process import ProcessBackend
-from maidcore_process.backend import requirement_name
 from maidcore_process.settings import ProcessSettings
 
 from maidcore.layers import DependencyInstallError, LineTooLong, SandboxUnavailable, WorkerSpec
+from tests.package_index import make_sdist, make_wheel, serve_index
 
 
 def bundle(tmp_path: Path, code: str) -> Path:
@@ -139,21 +139,109 @@ async def test_a_bundle_without_main_is_refused(tmp_path):
         await ProcessBackend().spawn(spec(tmp_path))
 
 
-async def test_prepare_version_skips_the_sdk_and_reports_pip_errors(tmp_path):
+async def test_prepare_version_skips_the_sdk_and_refuses_what_review_refuses(tmp_path):
     backend = ProcessBackend(ProcessSettings(python=sys.executable))
     site = tmp_path / "site"
-    await backend.prepare_version(tmp_path, site, ["# comment", "mmo-maid-sdk>=0.5.5,<0.6", "MMO_Maid.SDK"])
+    await backend.prepare_version(
+        tmp_path, site, ["# comment", "mmo-maid-sdk>=0.5.5,<0.6", "MMO_Maid.SDK", "yourbot-sdk"]
+    )
     assert site.is_dir() and list(site.iterdir()) == []
-    with pytest.raises(DependencyInstallError, match=r"'\./no-such-dir' is not a PEP 508 requirement"):
+    with pytest.raises(DependencyInstallError, match=r"'\./no-such-dir' is a local path"):
         await backend.prepare_version(tmp_path, site, ["./no-such-dir"])
-    with pytest.raises(DependencyInstallError, match="pip could not install"):
-        await backend.prepare_version(tmp_path, site, ["requests>=2; python_version < '1'", "pkg[extra===1"])
+    with pytest.raises(DependencyInstallError, match=r"'pkg @ file:///tmp/x' is a direct reference"):
+        await backend.prepare_version(tmp_path, site, ["pkg @ file:///tmp/x"])
+    with pytest.raises(DependencyInstallError, match=r"is an option line"):
+        await backend.prepare_version(tmp_path, site, ["--extra-index-url=http://evil.example/simple"])
 
 
-def test_requirement_names_are_normalised():
-    assert requirement_name("Requests[socks]>=2 ; python_version>'3'") == "requests"
-    assert requirement_name("mmo_maid.sdk==0.5.5") == "mmo-maid-sdk"
-    assert requirement_name("   # only a comment") is None
+SETUP_WITH_MARKER = """
+import os
+from setuptools import setup
+open({marker!r}, "w").write(repr(dict(os.environ)))
+setup(name="sourceonly", version="1.0", py_modules=[])
+"""
+
+
+async def test_dependencies_are_wheels_only_and_no_build_code_runs_on_the_host(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAIDCORE_STORAGE__SECRETS_KEY", "host-secret-key")
+    marker = tmp_path / "setup-py-ran"
+    async with serve_index() as index:
+        index.add("wheelpkg", make_wheel(tmp_path, "wheelpkg", "1.0", {"wheelpkg.py": "VALUE = 7\n"}))
+        index.add(
+            "sourceonly",
+            make_sdist(tmp_path, "sourceonly", "1.0", {"setup.py": SETUP_WITH_MARKER.format(marker=str(marker))}),
+        )
+        backend = ProcessBackend(ProcessSettings(python=sys.executable, index_url=index.url))
+        site = tmp_path / "site"
+        await backend.prepare_version(tmp_path, site, ["wheelpkg==1.0"])
+        assert (site / "wheelpkg.py").read_text() == "VALUE = 7\n"
+        with pytest.raises(DependencyInstallError) as caught:
+            await backend.prepare_version(tmp_path, tmp_path / "site2", ["wheelpkg", "sourceonly==1.0"])
+        with pytest.raises(DependencyInstallError, match=r"there is no package 'nosuchpkg'"):
+            await backend.prepare_version(tmp_path, tmp_path / "site3", ["nosuchpkg"])
+    message = str(caught.value)
+    assert "sourceonly has no wheel" in message and "sourceonly-1.0.tar.gz" in message
+    assert "use the docker backend" in message
+    assert not marker.exists()  # the sdist's setup.py never ran on the host
+
+
+async def test_a_setsid_double_forked_grandchild_dies_with_the_worker(tmp_path):
+    code = """
+    import os, sys, time
+    read, write = os.pipe()
+    if os.fork() == 0:
+        os.setsid()  # leave the worker's session and group
+        if os.fork() == 0:
+            os.write(write, str(os.getpid()).encode() + b"\\n")
+            while True:
+                time.sleep(1)
+        os._exit(0)  # the grandchild is an orphan now
+    os.wait()
+    print(os.read(read, 64).decode().strip(), flush=True)
+    sys.stdin.readline()  # until the host closes stdin
+    """
+    backend = ProcessBackend()
+    worker = await backend.spawn(spec(bundle(tmp_path, code)))
+    grandchild = int(await worker.readline())
+    assert alive(grandchild)
+    assert os.getsid(grandchild) != os.getsid(worker.pid)  # out of every group the host could signal
+    status = await worker.stop(grace=2.0)
+    assert status.reason in ("exit code 0", "killed by SIGTERM")  # EOF, then SIGTERM: the plugin stopped politely
+    assert not alive(grandchild)
+
+
+async def test_backend_close_ends_descendants_that_ignore_sigterm(tmp_path):
+    code = """
+    import os, signal, sys, time
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    read, write = os.pipe()
+    if os.fork() == 0:
+        os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if os.fork() == 0:
+            os.write(write, str(os.getpid()).encode() + b"\\n")
+            while True:
+                time.sleep(1)
+        os._exit(0)
+    print(os.read(read, 64).decode().strip(), flush=True)
+    while True:
+        time.sleep(1)  # ignores EOF and SIGTERM alike
+    """
+    backend = ProcessBackend()
+    worker = await backend.spawn(spec(bundle(tmp_path, code)))
+    grandchild = int(await worker.readline())
+    await backend.close()
+    status = await worker.wait()
+    assert status.reason == "killed by SIGKILL"
+    assert not alive(grandchild)
+
+
+def alive(pid: int) -> bool:
+    """Running (not a zombie waiting to be reaped)."""
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
 
 
 def test_the_extension_registers_the_process_backend():

@@ -349,7 +349,7 @@ CASES = [
     Case(
         "import-module-alias",
         plugin(main=main_with('import importlib\nload = importlib.import_module\nload("subprocess")')),
-        "dynamic_import",
+        "forbidden_import",
     ),
     Case(
         "sys-modules", plugin(main=main_with('import sys\nproc = sys.modules["sub" + "process"]')), "forbidden_import"

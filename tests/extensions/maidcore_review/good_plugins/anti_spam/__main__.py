@@ -1,0 +1,4 @@
+from guard.shield import plugin
+
+if __name__ == "__main__":
+    plugin.run()

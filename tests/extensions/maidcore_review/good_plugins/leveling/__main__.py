@@ -1,0 +1,6 @@
+"""Levels & Ranks."""
+
+from levels.handlers import plugin
+
+if __name__ == "__main__":
+    plugin.run()

@@ -1,0 +1,1 @@
+"""Moderation Bot: automod, warnings and a case log."""

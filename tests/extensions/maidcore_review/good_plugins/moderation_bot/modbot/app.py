@@ -1,0 +1,5 @@
+"""The plugin object every module registers on."""
+
+from mmo_maid_sdk import Plugin
+
+plugin = Plugin()

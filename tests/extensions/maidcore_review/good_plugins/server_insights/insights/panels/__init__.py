@@ -1,0 +1,1 @@
+"""Dashboard handlers, one module per page."""

@@ -1,0 +1,3 @@
+from mmo_maid_sdk import Plugin
+
+plugin = Plugin()

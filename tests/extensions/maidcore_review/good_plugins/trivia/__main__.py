@@ -1,0 +1,4 @@
+from quiz.game import plugin
+
+if __name__ == "__main__":
+    plugin.run()
