@@ -56,9 +56,9 @@ async def test_metrics_count_events_deliveries_workers_host_calls_and_denials(ma
             before = await scrape(client)
             bundle = stack.plugin("metered", PLUGIN, capabilities=["storage:kv", "discord:send_message"])
             await stack.install(bundle, "111")
-            for content in ("one", "two", "crash"):
+            for content in ("one", "two", "crash"):  # one at a time: the crash must take no other event with it
                 await stack.publish("message_create", "111", content=content)
-            await stack.idle()
+                await stack.idle()
             after = await scrape(client)
         finally:
             await client.close()
