@@ -200,6 +200,10 @@ class Platform:
         await self.install_watcher.start()
         self._on_close("install watcher", self.install_watcher.close)
 
+    def local_mode(self) -> LocalMode | None:
+        """The local mode of these settings: the started one, else one built (not started) to ask it things."""
+        return self.local if self.local is not None else self._local_mode()
+
     def _local_mode(self) -> LocalMode | None:
         """The local mode the chosen event source's extension offers for these settings (None: real users)."""
         name = self.settings.event_source

@@ -7,6 +7,7 @@ it would to Discord.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -41,6 +42,18 @@ class EmulatorMode:
     @property
     def demo_server_id(self) -> str | None:
         return DEMO_GUILD_ID if self.settings.demo else None
+
+    def known_servers(self) -> dict[str, str] | None:
+        """Guild id -> name of the emulator (running, or as its state file left it); ``None`` before it first ran."""
+        if self.emulator is not None:
+            return {gid: str(g.get("name", "")) for gid, g in self.emulator.state.guilds.items()}
+        if self.state_file is None or not self.state_file.is_file():
+            return None
+        try:
+            guilds = json.loads(self.state_file.read_text(encoding="utf-8"))["guilds"]
+            return {str(gid): str(g.get("name", "")) for gid, g in guilds.items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # an unreadable file is replaced at the next start; nothing to check against
 
     async def start(self) -> None:
         if self.emulator is None:

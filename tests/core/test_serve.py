@@ -94,7 +94,10 @@ def test_serve_runs_installed_plugins_notices_cli_installs_and_stops_clean(tmp_p
 
         # an install made by the CLI while the server runs is picked up without a restart
         second = write_plugin(tmp_path / "echoer", plugin_id="echoer")
-        assert cli(env, "install", str(second), "--server", "222", "--grant-all").returncode == 0
+        # (on a guild the emulator has: an install on one it lacks is refused now that it ran)
+        refused = cli(env, "install", str(second), "--server", "222", "--grant-all")
+        assert refused.returncode == 1 and "server 222 is not a guild of the Discord emulator" in refused.stderr
+        assert cli(env, "install", str(second), "--server", DEMO_GUILD, "--grant-all").returncode == 0
         wait_for(lambda: processes_under(bundles / "echoer"), 30, "the echoer worker started after a CLI install")
 
         def workers_in_status():
@@ -115,7 +118,7 @@ def test_serve_runs_installed_plugins_notices_cli_installs_and_stops_clean(tmp_p
         installs = [
             json.loads(line) for line in cli(env, "installs", "--server", DEMO_GUILD, "--json").stdout.splitlines()
         ]
-        assert len(installs) == len(examples)  # every example installed on the demo guild, all granted
+        assert len(installs) == len(examples) + 1  # every example on the demo guild, all granted (and echoer)
         assert all(row["blocked"] == [] for row in installs)
     finally:
         server.send_signal(signal.SIGTERM)
