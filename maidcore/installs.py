@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from maidcore import capabilities
 from maidcore.layers import DependencyInstallError
 from maidcore.manifest import Manifest, ManifestError, load_manifest, read_manifest
+from maidcore.progress import requirements_progress
 from maidcore.records import InstallRecord, PluginRecord, VersionRecord, VersionStatus, utcnow
 from maidcore.requirements import installable
 from maidcore.slash_commands import CommandClash, check_clash
@@ -124,7 +125,8 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest, *
         site.mkdir(parents=True, exist_ok=True)
         sandbox = platform.sandbox or platform.build_layer("sandbox_backend", platform.settings.sandbox_backend)
         try:
-            await sandbox.prepare_version(dest, site, requirements)
+            async with requirements_progress(platform.data_dir, requirements, f"{manifest.id} {manifest.version}"):
+                await sandbox.prepare_version(dest, site, requirements)
         except DependencyInstallError as exc:
             shutil.rmtree(dest, ignore_errors=True)
             shutil.rmtree(site, ignore_errors=True)
