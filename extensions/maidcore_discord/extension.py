@@ -24,7 +24,7 @@ def local_mode(context: LayerContext[DiscordSettings]):
     if has_token(context.settings):
         return None
     if context.settings.emulator_url:
-        return RemoteEmulatorMode(context.settings, context.data_dir)
+        return RemoteEmulatorMode(context.settings)
     return EmulatorMode(context.settings, context.data_dir)
 
 
