@@ -78,7 +78,7 @@ HOST_CALL_LATENCY = Histogram(
 )
 RATE_LIMIT_DENIALS = Counter(
     "maidcore_rate_limit_denials_total",
-    "Rate-limit decisions that refused, by bucket (events, discord actions, proxy http)",
+    "Rate-limit decisions that refused, by bucket (events, discord actions, proxy http, websocket frames)",
     ["bucket"],
 )
 PROXY_REQUESTS = Counter(
@@ -87,7 +87,7 @@ PROXY_REQUESTS = Counter(
 PROXY_BYTES = Counter("maidcore_proxy_response_bytes_total", "Response body bytes the proxy returned to plugins")
 BROKER_MESSAGES = Counter(
     "maidcore_broker_messages_total",
-    "Messages through the plugin↔host broker by direction (in: from plugins, out: to plugins)",
+    "WebSocket broker frames by direction (in: from upstream servers to plugins, out: from plugins upstream)",
     ["direction"],
 )
 

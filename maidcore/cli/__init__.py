@@ -13,7 +13,19 @@ from pathlib import Path
 import click
 
 import maidcore
-from maidcore.cli import cluster_demo, config, deadletters, installs, logs, marketplace, replay, serve, status, tokens
+from maidcore.cli import (
+    cluster_demo,
+    config,
+    deadletters,
+    installs,
+    logs,
+    marketplace,
+    replay,
+    secrets,
+    serve,
+    status,
+    tokens,
+)
 from maidcore.cli import extensions as extensions_cmd
 from maidcore.cli.logfmt import show_progress
 from maidcore.cli.state import CliState
@@ -31,6 +43,7 @@ CORE_MODULES = (
     marketplace,
     tokens,
     cluster_demo,
+    secrets,
 )
 
 
