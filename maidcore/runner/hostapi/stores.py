@@ -24,6 +24,7 @@ SECRET_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 PERIODS = frozenset({"1h", "24h", "7d", "30d", "90d"})
 AGGREGATES = frozenset({"sum", "count", "avg", "min", "max"})
 MAX_SQL_CHARS = 100_000
+RESERVED_METRIC_PREFIX = "maidcore."  # the runner records its per-plugin counters under it
 
 
 # --- kv -------------------------------------------------------------------------
@@ -232,8 +233,11 @@ def _metric(a: Args) -> str:
 
 def v_metrics_record(a: Args) -> dict[str, Any]:
     tags = a.mapping("tags", default={}) or {}
+    metric = _metric(a)
+    if metric.startswith(RESERVED_METRIC_PREFIX):
+        raise InvalidArgument("metric", f"a name not starting with {RESERVED_METRIC_PREFIX!r} (the platform's own)")
     return {
-        "metric": _metric(a),
+        "metric": metric,
         "value": float(a.number("value", default=1.0)),  # type: ignore[arg-type]
         "tags": {str(k)[:64]: str(v)[:256] for k, v in list(tags.items())[:10]},
     }
