@@ -130,6 +130,7 @@ class SqlModelStorage:
 
     async def _sweep_if_our_turn(self) -> None:
         """Sweep unless another node of the cluster already swept in this interval."""
+        self.metrics.forget_known_series()  # on every node: what this node counted may be swept
         if await self.shared.turn("sweep", self.settings.sweep_interval_seconds):
             self.sweeps += 1
             await self.sweep()
