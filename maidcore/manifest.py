@@ -9,28 +9,36 @@ is wrong with it. ``schemas/manifest.schema.json`` is generated from this model
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from yourbot_sdk._validate._catalogue import CAPABILITY_KEYS  # read in this order; the first present counts (§2.1)
-from yourbot_sdk._validate._manifest import CAP_RE, ID_RE, LABEL_RE, NAME_RE, PLACEHOLDERS, RESERVED
+from yourbot_sdk.spec.capabilities import CAPABILITY_KEYS, CAPABILITY_PATTERN
+from yourbot_sdk.spec.commands import COMMAND_NAME_PATTERN, RESERVED_COMMAND_NAMES
+from yourbot_sdk.spec.cron import MAX_CRON_ENTRIES, cron_spec_problem
+from yourbot_sdk.spec.manifest import PLACEHOLDER_DESCRIPTIONS, PLUGIN_ID_PATTERN, hostname_problem
 
 from maidcore import capabilities
 
-#: The same patterns and reserved names `mmo validate` checks: defined once, in the SDK.
-PLUGIN_ID_PATTERN = ID_RE.pattern
-CAPABILITY_PATTERN = CAP_RE.pattern
-COMMAND_NAME_PATTERN = NAME_RE.pattern
+# The patterns, reserved names and cron rules `yourbot validate` checks are defined once, in
+# ``yourbot_sdk.spec``; this model applies them (and is what ``schemas/manifest.schema.json`` shows).
+__all__ = [
+    "CAPABILITY_PATTERN",
+    "COMMAND_NAME_PATTERN",
+    "PLUGIN_ID_PATTERN",
+    "RESERVED_COMMANDS",
+    "Manifest",
+    "ManifestError",
+    "declared_capabilities",
+    "hostname_problem",
+    "json_schema",
+    "load_manifest",
+    "read_manifest",
+    "schema_text",
+]
 
-RESERVED_COMMANDS: frozenset[str] = RESERVED
-
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
-_CRON_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
-_DAYS_IN_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+RESERVED_COMMANDS: frozenset[str] = RESERVED_COMMAND_NAMES
 
 
 class ManifestError(ValueError):
@@ -138,41 +146,6 @@ class SlashCommand(_Strict):
         return self
 
 
-def cron_firings_per_day(spec: str) -> list[int]:
-    """Minutes of the day (0..1439) at which ``spec`` can fire; ``ValueError`` naming the bad field."""
-    fields = spec.split()
-    if len(fields) != 5:
-        raise ValueError(f"cron spec {spec!r} must have exactly 5 fields (minute hour day month weekday)")
-    values: list[set[int]] = []
-    for text, (low, high), what in zip(fields, _CRON_RANGES, _CRON_NAMES, strict=True):
-        values.append(_cron_field(text, low, high, what))
-    days, months = values[2], values[3]
-    dom_only = fields[2] != "*" and fields[4] == "*"  # with both restricted, any weekday matches too
-    if dom_only and not any(day <= _DAYS_IN_MONTH[month] for month in months for day in days):
-        raise ValueError(f"cron spec {spec!r} can never fire: no month in it has those days")
-    return sorted(h * 60 + m for h in values[1] for m in values[0])
-
-
-def _cron_field(text: str, low: int, high: int, what: str) -> set[int]:
-    result: set[int] = set()
-    for item in text.split(","):
-        match = re.fullmatch(r"(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?", item)
-        if not match or (match.group(4) is not None and match.group(2) is not None and match.group(3) is None):
-            raise ValueError(f"cron {what} item {item!r} must be *, */S, N, N-M or N-M/S")
-        step = int(match.group(4) or 1)
-        if step < 1:
-            raise ValueError(f"cron {what} step in {item!r} must be at least 1")
-        if match.group(1) == "*":
-            start, end = low, high
-        else:
-            start = int(match.group(2))
-            end = int(match.group(3)) if match.group(3) is not None else start
-        if not (low <= start <= high and low <= end <= high) or start > end:
-            raise ValueError(f"cron {what} item {item!r} must stay within {low}-{high} with N <= M")
-        result.update(range(start, end + 1, step))
-    return result
-
-
 class CronEntry(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="the @plugin.cron function name")]
     spec: str
@@ -180,11 +153,9 @@ class CronEntry(_Strict):
     @field_validator("spec")
     @classmethod
     def _spec(cls, spec: str) -> str:
-        firings = cron_firings_per_day(spec)
-        gaps = [b - a for a, b in itertools.pairwise(firings)]
-        gaps.append(firings[0] + 1440 - firings[-1])
-        if min(gaps) < 5:
-            raise ValueError(f"cron spec {spec!r} fires less than 5 minutes apart; firings must be >= 5 minutes apart")
+        problem = cron_spec_problem(spec)
+        if problem:
+            raise ValueError(problem)
         return spec
 
 
@@ -207,7 +178,7 @@ class Manifest(BaseModel):
     )
     slash_commands: list[SlashCommand] = Field(default_factory=list)
     proxy_domains_requested: list[str] = Field(default_factory=list, description="bare hostnames")
-    cron: Annotated[list[CronEntry], Field(max_length=5)] = Field(default_factory=list)
+    cron: Annotated[list[CronEntry], Field(max_length=MAX_CRON_ENTRIES)] = Field(default_factory=list)
     icon_url: Annotated[str | None, Field(pattern=r"^https://\S+$")] = None
     tags: list[str] = Field(default_factory=list)
     dashboard_manifest: dict[str, Any] | None = None
@@ -261,27 +232,6 @@ class Manifest(BaseModel):
         )
 
 
-def hostname_problem(host: str) -> str | None:
-    """Why ``host`` is not a bare DNS hostname (§2.3), or ``None`` if it is one."""
-    if not isinstance(host, str) or not host:
-        return "must be a non-empty hostname"
-    if len(host) > 253:
-        return "must be at most 253 characters"
-    if host != host.lower():
-        return "must be lowercase"
-    if any(ch in host for ch in "/:@*?#[] "):
-        return "must be a bare hostname: no scheme, port, path, user info or wildcard"
-    labels = host.split(".")
-    if len(labels) < 2:
-        return "must have at least two labels (e.g. api.example.com)"
-    if all(label.isdigit() for label in labels):
-        return "must be a hostname, not an IP address"
-    for label in labels:
-        if not LABEL_RE.match(label):
-            return f"has an invalid label {label!r} (1-63 of a-z, 0-9 and '-', not starting or ending with '-')"
-    return None
-
-
 def _field_path(loc: tuple[Any, ...]) -> str:
     path = ""
     for part in loc:
@@ -312,6 +262,18 @@ def _message(error: dict[str, Any]) -> str:
     return f"{msg[0].lower()}{msg[1:]}"
 
 
+def declared_capabilities(manifest: dict[str, Any]) -> list[str]:
+    """Capabilities from the first present of ``CAPABILITY_KEYS``, legacy keys included (contract §2.1).
+
+    The raw-dict reading the runner uses for stored versions; ``load_manifest`` applies the same rule.
+    """
+    for key in CAPABILITY_KEYS:
+        if key in manifest:
+            value = manifest[key]
+            return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
+    return []
+
+
 def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest, list[str]]:
     """Validate parsed manifest data; return the model and warnings, or raise ``ManifestError``."""
     if not isinstance(data, dict):
@@ -340,7 +302,7 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
         if cap in capabilities.LEGACY_NAMES:
             warnings.append(f"capabilities_required: {cap} is a legacy name and grants nothing")
     lowered = manifest.description.lower()
-    if any(p in lowered for p in PLACEHOLDERS):
+    if any(p in lowered for p in PLACEHOLDER_DESCRIPTIONS):
         warnings.append("description: looks like placeholder text; describe what the plugin does")
     return manifest, warnings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from yourbot_sdk._validate._catalogue import effective_capabilities
+from yourbot_sdk.spec.capabilities import effective_capabilities
 
 from maidcore.capabilities import CATALOGUE, highest_tier
 from maidcore.layers import BundleView, Finding, Severity

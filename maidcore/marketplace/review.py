@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yourbot_sdk._validate import Bundle
+from yourbot_sdk.review import Bundle
 
 from maidcore.layers import Finding, ReviewCheck, Severity
 from maidcore.manifest import ManifestError, load_manifest

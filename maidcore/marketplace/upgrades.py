@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yourbot_sdk._validate._catalogue import effective_capabilities
+from yourbot_sdk.spec.capabilities import effective_capabilities
 
 from maidcore import installs
 from maidcore.capabilities import CATALOGUE

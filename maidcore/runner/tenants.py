@@ -8,22 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from maidcore.capabilities import effective
+from maidcore.manifest import declared_capabilities
 from maidcore.records import InstallRecord, VersionRecord
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
     from maidcore.runner.worker import WorkerSlot
-
-_CAPABILITY_KEYS = ("capabilities_required", "capabilities_requested", "requested_capabilities", "capabilities")
-
-
-def declared_capabilities(manifest: dict[str, Any]) -> list[str]:
-    """Capabilities from the first present key, legacy keys included (contract §2.1)."""
-    for key in _CAPABILITY_KEYS:
-        if key in manifest:
-            value = manifest[key]
-            return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
-    return []
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ validation from them instead of restating them:
   Discord permission the bot needs, how each argument goes on the wire and the host ``Rule`` for
   it; ``RPC_METHODS`` (RPC name -> methods), ``rpc_rules(rpc)`` and ``check_params(rpc, params)``.
 - **cron** — ``CronSpec`` (the one parser: decorator, ``validate`` and host), ``MAX_CRON_ENTRIES``,
-  ``MIN_CRON_INTERVAL_MINUTES``, ``cron_entry_problems(entry)``.
+  ``MIN_CRON_INTERVAL_MINUTES``, ``cron_entry_problems(entry)``, ``cron_spec_problem(spec)``.
 - **commands** — ``RESERVED_COMMAND_NAMES``, ``COMMAND_NAME_PATTERN``, ``OPTION_TYPES``,
   ``command_name_problem(name)``.
 - **manifest** — ``PLUGIN_ID_PATTERN``, ``REQUIRED_FIELDS``, ``KNOWN_KEYS``,
@@ -72,6 +72,7 @@ _HOMES = {
         "MIN_CRON_INTERVAL_MINUTES",
         "CronSpec",
         "cron_entry_problems",
+        "cron_spec_problem",
         "parse_cron",
     ),
     "commands": (

@@ -6,8 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-
-from maidcore.runner.cron import CronSpec
+from yourbot_sdk.spec.cron import parse_cron
 
 TIMED = """
 from mmo_maid_sdk import Plugin
@@ -107,13 +106,15 @@ async def test_dashboard_requests_and_lifecycle_hooks_act_for_their_server(make_
         ("0 0 13 * 5", datetime(2026, 3, 6, 0, 0), True),
         ("0 0 13 * 5", datetime(2026, 3, 7, 0, 0), False),
         ("5-20/5 * * * *", datetime(2026, 3, 7, 0, 20), True),
+        ("5/10 * * * *", datetime(2026, 3, 7, 0, 5), True),  # N/S is just N, as in the official SDK
+        ("5/10 * * * *", datetime(2026, 3, 7, 0, 15), False),
     ],
 )
 def test_cron_specs_match_utc_minutes(spec, when, fires):
-    assert CronSpec.parse(spec).matches(when) is fires
+    assert parse_cron(spec).matches(when) is fires
 
 
-@pytest.mark.parametrize("spec", ["* * * *", "61 * * * *", "* * * * 7", "5/10 * * * *", "a * * * *"])
+@pytest.mark.parametrize("spec", ["* * * *", "61 * * * *", "* * * * 7", "*/0 * * * *", "a * * * *"])
 def test_invalid_cron_specs_say_what_is_wrong(spec):
     with pytest.raises(ValueError, match="cron"):
-        CronSpec.parse(spec)
+        parse_cron(spec)
