@@ -40,7 +40,7 @@ KV_LIST_CAP = 100
 
 
 def canned_answer(method: str, params: dict[str, Any], new_id: Callable[[str], str], *, server_id: str = "999") -> Any:
-    """What ``ctx.<method>`` returns in ``MockContext`` for ``params`` (``"discord.get_guild"``...); ``None`` if nothing.
+    """What ``ctx.<method>`` returns in ``MockContext`` for ``params`` (``"discord.get_guild"``); ``None``: nothing.
 
     ``new_id(kind)`` hands out the next id of a kind (message, channel, thread, webhook, followup), so a
     caller numbering them as ``MockContext`` does (messages from 1, channels from 100, threads from 200,

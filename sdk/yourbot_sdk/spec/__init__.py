@@ -11,7 +11,8 @@ validation from them instead of restating them:
 - **methods** — ``METHODS`` (``"discord.send_message"`` -> ``Method``): Python signature
   (positional or keyword-only, defaults), the RPC it sends (``Method.rpc``), the capability, the
   Discord permission the bot needs, how each argument goes on the wire and the host ``Rule`` for
-  it; ``RPC_METHODS`` (RPC name -> methods), ``rpc_rules(rpc)`` and ``check_params(rpc, params)``.
+  it; ``RPC_METHODS`` (RPC name -> methods), ``rpc_rules(rpc)``, ``param_problem(rule, value)`` and
+  ``check_params(rpc, params)`` (what a host refuses; ``Rule.cut`` marks what it cuts or clamps instead).
 - **cron** — ``CronSpec`` (the one parser: decorator, ``validate`` and host), ``MAX_CRON_ENTRIES``,
   ``MIN_CRON_INTERVAL_MINUTES``, ``cron_entry_problems(entry)``, ``cron_spec_problem(spec)``.
 - **commands** — ``RESERVED_COMMAND_NAMES``, ``COMMAND_NAME_PATTERN``, ``OPTION_TYPES``,
@@ -64,6 +65,7 @@ _HOMES = {
         "check_params",
         "method",
         "methods_of",
+        "param_problem",
         "rpc_rules",
     ),
     "cron": (
