@@ -263,6 +263,9 @@ async def grant(
     record = replace(record, granted=frozenset(granted))
     await platform.records.put_install(record)
     await platform.install_changed(server_id, plugin_id)
+    if not revoke:  # a permission request for a capability now granted is answered
+        for cap in caps:
+            await platform.records.delete_denied_calls(server_id, plugin_id, cap)
     log.info(
         "capabilities revoked" if revoke else "capabilities granted",
         extra={"plugin_id": plugin_id, "server_id": server_id, "granted": ",".join(sorted(granted))},
@@ -283,6 +286,7 @@ async def uninstall(platform: Platform, server_id: str, plugin_id: str) -> Insta
     server_id = _server_id(server_id)
     record = await _get_install(platform, server_id, plugin_id)
     await platform.records.delete_install(server_id, plugin_id)
+    await platform.records.delete_denied_calls(server_id, plugin_id)
     await platform.install_changed(server_id, plugin_id)
     log.info("uninstalled", extra={"plugin_id": plugin_id, "server_id": server_id})
     return record

@@ -87,6 +87,38 @@ class PluginLog:
 
 
 @dataclass(frozen=True)
+class DeniedCall:
+    """Calls a plugin made on a server for a capability the server has not granted: a permission request.
+
+    The host API counts them; the server admin console shows each as "needs permission: X, N calls,
+    last at T" with Grant and Dismiss. ``dismissed`` hides it from the prompt while it keeps counting.
+    """
+
+    server_id: str
+    plugin_id: str
+    capability: str
+    count: int
+    last_method: str  # the host method of the latest denied call, e.g. "kv.get"
+    first_at: datetime = field(default_factory=utcnow)
+    last_at: datetime = field(default_factory=utcnow)
+    dismissed: bool = False
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    """A person signed in to the web console with Discord; the cookie holds a token whose sha256 is the key."""
+
+    session_hash: str
+    user_id: str  # Discord user id
+    username: str
+    avatar: str | None
+    guilds: list[dict[str, Any]]  # users/@me/guilds at sign-in: id, name, icon, owner, permissions
+    csrf_token: str
+    expires_at: datetime
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
 class TokenRecord:
     token_hash: str  # sha256 hex of the token; the token itself is never stored
     role: Role

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, SecretStr, create_model
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -79,6 +79,13 @@ class WebSettings(BaseModel):
     port: int = 8780
     max_json_body_bytes: int = 64 * 1024  # a JSON request body; more is 413 (bundle uploads have their own cap)
     max_json_depth: int = 32  # arrays/objects nested deeper in a JSON body are 400
+    # the web console (docs/console.md)
+    public_url: str | None = None  # the console's address as people reach it (https://... behind TLS); None = as asked
+    oauth_client_id: str | None = None  # the Discord application's OAuth2 client; not needed with the emulator
+    oauth_client_secret: SecretStr | None = None
+    admins: list[str] = Field(default_factory=list)  # Discord user ids of platform admins (every page)
+    reviewers: list[str] = Field(default_factory=list)  # Discord user ids of reviewers (the review queue)
+    session_hours: float = 12.0  # a console sign-in lasts this long; guild permissions are re-read at sign-in
 
 
 class Settings(BaseSettings):

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 60.0
 DISCORD_API_BASE = Route.BASE
 DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
+DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 
 
 class _Client(discord.AutoShardedClient):
@@ -153,6 +154,29 @@ class DiscordEventSource:
         self._api_base: str | None = None
 
     # --- lifecycle -------------------------------------------------------------------
+
+    def oauth2_endpoints(self) -> Any:
+        """Where the web console signs people in with Discord (``maidcore.web.console.signin.DiscordOAuth2``).
+
+        Against the emulator: its own OAuth2 application, credentials included, so local
+        mode signs in exactly like production. Against Discord: Discord's endpoints; the
+        application's client id and secret come from the ``web`` settings.
+        """
+        from maidcore.web.console.signin import DiscordOAuth2
+
+        emulator = self.emulator or getattr(self.local, "emulator", None)
+        if emulator is not None:
+            return DiscordOAuth2(
+                authorize_url=emulator.oauth_authorize_url,
+                token_url=emulator.api_base + "/oauth2/token",
+                api_base=emulator.api_base,
+                client_id=emulator.oauth.client_id,
+                client_secret=emulator.oauth.client_secret,
+            )
+        api_base = (self.settings.api_base or DISCORD_API_BASE).rstrip("/")
+        return DiscordOAuth2(
+            authorize_url=DISCORD_AUTHORIZE_URL, token_url=api_base + "/oauth2/token", api_base=api_base
+        )
 
     @property
     def intents(self) -> discord.Intents:

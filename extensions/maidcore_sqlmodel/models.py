@@ -129,6 +129,36 @@ class TokenRow(Table, table=True):
     revoked: bool = False
 
 
+class DeniedCallRow(Table, table=True):
+    """Calls of a plugin on a server for a capability not granted there (a permission request)."""
+
+    __tablename__ = "denied_calls"
+
+    server_id: str = Field(primary_key=True, max_length=64)
+    plugin_id: str = Field(primary_key=True, max_length=200, index=True)
+    capability: str = Field(primary_key=True, max_length=64)
+    count: int = Field(sa_type=sa.BigInteger)
+    last_method: str = Field(max_length=100)
+    first_at: datetime = _utc(default_factory=_now)
+    last_at: datetime = _utc(default_factory=_now)
+    dismissed: bool = False
+
+
+class ConsoleSessionRow(Table, table=True):
+    """A web console sign-in; the key is the sha256 of the cookie token."""
+
+    __tablename__ = "console_sessions"
+
+    session_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(max_length=32)
+    username: str = Field(max_length=100)
+    avatar: str | None = Field(default=None, max_length=200)
+    guilds: list = Field(sa_type=sa.JSON)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _utc(default_factory=_now)
+    expires_at: datetime = _utc(default_factory=_now, index=True)
+
+
 # --- plugin data -------------------------------------------------------------------
 
 

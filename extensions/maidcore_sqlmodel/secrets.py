@@ -147,4 +147,14 @@ class SqlSecretStore:
 
     async def delete_default(self, plugin_id: str, key: str) -> None:
         check_secret_key(key)
-        await self.db.run(lambda conn: conn.execute(self._delete_sql, (plugin_id, DEFAULT_SERVER, key)))
+        await self.db.run(self._delete_default, plugin_id, key)
+
+    def _delete_default(self, conn: Any, plugin_id: str, key: str) -> None:
+        with self.db.write(conn):
+            conn.execute(self._delete_sql, (plugin_id, DEFAULT_SERVER, key))
+
+    async def list_defaults(self, plugin_id: str) -> list[str]:
+        """Keys of the developer defaults (values stay encrypted and unread)."""
+        sql = self.db.sql("SELECT key FROM secrets WHERE plugin_id = ? AND server_id = ? ORDER BY key")
+        rows = await self.db.run(lambda conn: conn.execute(sql, (plugin_id, DEFAULT_SERVER)).fetchall())
+        return [r[0] for r in rows]

@@ -147,7 +147,7 @@ async def _serve(
             where = f"open {local.url}" if local.url else "running"
             click.echo(f"{local.name}: {where}{extra}", err=True)
         if web_runner is not None:
-            click.echo(f"web API: {info['web']}", err=True)
+            click.echo(f"web console and API: {info['web']}/ (sign in with Discord)", err=True)
         if ready is not None:
             ready.set()
         status_task = asyncio.create_task(_write_status(platform), name="maidcore-status-file")
@@ -175,7 +175,7 @@ async def _serve(
     help="allow a non-isolating sandbox backend (process) with a real Discord token: plugins get NO isolation",
 )
 @click.option("--sandbox", "sandbox", metavar="NAME", help="sandbox backend to use (overrides settings)")
-@click.option("--no-web", is_flag=True, help="do not serve the web API")
+@click.option("--no-web", is_flag=True, help="do not serve the web console and API")
 @click.option("--log-format", type=click.Choice(["kv", "json"]), default="kv", show_default=True)
 @click.option("--log-level", default="INFO", show_default=True)
 @pass_state

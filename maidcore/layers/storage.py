@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from maidcore.records import (
+    ConsoleSession,
     DeadLetter,
+    DeniedCall,
     InstallRecord,
     PluginLog,
     PluginRecord,
@@ -75,6 +77,9 @@ class MetricStore(Protocol):
         ...
 
     async def total(self, scope: Scope, metric: str, period: str) -> float: ...
+    async def names(self, plugin_id: str, server_id: str | None = None) -> list[str]:
+        """Metric names recorded (and still kept) for a plugin, on one server or any; sorted."""
+        ...
 
 
 @runtime_checkable
@@ -85,11 +90,19 @@ class SecretStore(Protocol):
     async def set(self, scope: Scope, key: str, value: str) -> None: ...
     async def delete(self, scope: Scope, key: str) -> None: ...
     async def set_default(self, plugin_id: str, key: str, value: str) -> None: ...
+    async def delete_default(self, plugin_id: str, key: str) -> None: ...
+    async def list_defaults(self, plugin_id: str) -> list[str]:
+        """Keys (never values) of the developer defaults, sorted."""
+        ...
 
 
 @runtime_checkable
 class RecordStore(Protocol):
-    """The platform's records: plugins, versions, installs and grants, dead letters, plugin logs, API tokens."""
+    """The platform's records.
+
+    Plugins, versions, installs and grants, dead letters, plugin logs, API tokens, denied capability
+    calls (permission requests) and web console sessions.
+    """
 
     async def add_plugin(self, plugin: PluginRecord) -> None: ...
     async def get_plugin(self, plugin_id: str) -> PluginRecord | None: ...
@@ -132,6 +145,35 @@ class RecordStore(Protocol):
     async def add_token(self, token: TokenRecord) -> None: ...
     async def get_token(self, token_hash: str) -> TokenRecord | None: ...
     async def revoke_token(self, token_hash: str) -> None: ...
+
+    async def add_denied_calls(self, calls: Sequence[DeniedCall]) -> None:
+        """Add each call's ``count`` to the request of its (server, plugin, capability), creating it if new.
+
+        ``last_at``/``last_method`` follow the newest call; ``first_at`` and ``dismissed`` of a stored
+        request stay. Safe from several nodes at once.
+        """
+        ...
+
+    async def list_denied_calls(
+        self, *, server_id: str | None = None, plugin_id: str | None = None
+    ) -> list[DeniedCall]:
+        """Newest ``last_at`` first."""
+        ...
+
+    async def dismiss_denied_call(self, server_id: str, plugin_id: str, capability: str) -> None: ...
+    async def delete_denied_calls(self, server_id: str, plugin_id: str, capability: str | None = None) -> None:
+        """Forget one request (``capability``) or every request of the install (``None``)."""
+        ...
+
+    async def put_session(self, session: ConsoleSession) -> None: ...
+    async def get_session(self, session_hash: str) -> ConsoleSession | None:
+        """The session, also when expired (the caller checks ``expires_at``)."""
+        ...
+
+    async def delete_session(self, session_hash: str) -> None: ...
+    async def delete_expired_sessions(self) -> int:
+        """Remove sessions past ``expires_at``; returns how many."""
+        ...
 
 
 @runtime_checkable

@@ -63,23 +63,21 @@ async def _published(platform: Platform, plugin_id: str, version: str | None) ->
 async def install_published(
     platform: Platform, server_id: str, plugin_id: str, approved: Iterable[str], version: str | None = None
 ) -> InstallRecord:
-    """Install a published version on a server that approved every capability it is shown."""
+    """Install a published version with the capabilities the server approved: all it is shown, or some.
+
+    Those left out stay blocked: a call needing one is refused and shows up as a
+    permission request the admin can grant later, without reinstalling.
+    """
     record = await _published(platform, plugin_id, version)
     required = required_capabilities(record.manifest)
     approved = frozenset(approved)
-    missing = sorted(required - approved)
-    if missing:
-        raise MarketplaceError(
-            f"{plugin_id} {record.version} needs your approval of: {', '.join(missing)} "
-            f"(it asks for {', '.join(sorted(required))}); approve every capability shown"
-        )
     extra = sorted(approved - required)
     if extra:
         raise MarketplaceError(
             f"{plugin_id} {record.version} does not ask for {', '.join(extra)}; approve only what it shows"
         )
     try:
-        return await installs.install(platform, Path(record.bundle_path), server_id, required)
+        return await installs.install(platform, Path(record.bundle_path), server_id, approved)
     except installs.InstallError as exc:
         raise MarketplaceError(str(exc)) from None
 

@@ -51,8 +51,13 @@ class Runner:
         self.tenants = Tenants()
         self.slots: dict[tuple[str, str, str], WorkerSlot] = {}
         self.versions: dict[tuple[str, str], VersionInfo] = {}
+        self.logs = LogBook(lambda: platform.storage, self.settings.log_flush_seconds)
         self.hostapi = HostApi(
-            self.tenants, platform, platform.interactions, timeout=self.settings.call_timeout_seconds
+            self.tenants,
+            platform,
+            platform.interactions,
+            timeout=self.settings.call_timeout_seconds,
+            ledger=self.logs,
         )
         self.router = Router(
             tenants=self.tenants,
@@ -65,7 +70,6 @@ class Runner:
             spawn=self.spawn,
         )
         self.scheduler = Scheduler(self.tenants, self.settings.min_schedule_interval_seconds)
-        self.logs = LogBook(lambda: platform.storage, self.settings.log_flush_seconds)
         self.slot_services = SlotServices(
             settings=self.settings,
             spawn=lambda spec: platform.sandbox.spawn(spec),
@@ -225,6 +229,7 @@ class Runner:
 
     def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, acked: bool) -> None:
         self.counters["acked" if acked else "dead_lettered"] += 1
+        self.logs.count_metric(delivery.scope, "deliveries_acked" if acked else "dead_letters")
         for observer in self.settled_observers:
             observer(slot, delivery, acked)
 

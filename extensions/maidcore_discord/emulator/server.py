@@ -22,6 +22,7 @@ from aiohttp import WSMsgType, web
 from maidcore_discord.emulator import permissions as perms
 from maidcore_discord.emulator import rest
 from maidcore_discord.emulator.gateway import Gateway, Session
+from maidcore_discord.emulator.oauth import OAuth2
 from maidcore_discord.emulator.state import (
     APPLICATION_ID,
     BOT_USER_ID,
@@ -53,6 +54,7 @@ class Emulator:
         self.port = port
         self.state = State(bot_token)
         self.gateway = Gateway(self)
+        self.oauth = OAuth2(self)
         self.sessions: dict[str, Session] = {}
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.recommended_shards = recommended_shards
@@ -89,6 +91,11 @@ class Emulator:
         return self.base_url + "/"
 
     @property
+    def oauth_authorize_url(self) -> str:
+        """Where a web app sends a person to sign in (Discord: ``https://discord.com/oauth2/authorize``)."""
+        return self.base_url + "/oauth2/authorize"
+
+    @property
     def bot_token(self) -> str:
         return self.state.bot_token
 
@@ -101,6 +108,7 @@ class Emulator:
         app.router.add_get("/_emulator/api/state", self._api_state)
         app.router.add_post("/_emulator/api/{action}", self._api_action)
         app.router.add_get("/_emulator/attachments/{id}/{name}", self._attachment)
+        self.oauth.add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from maidcore.capabilities import DISCORD_READ_METHODS, capability_for
 from maidcore.errors import (
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from maidcore.runner.layers import RunnerLayers
     from maidcore.runner.tenants import Tenant, Tenants
     from maidcore.runner.worker import WorkerSlot
+    from maidcore.scope import Scope
 
 log = logging.getLogger("maidcore.runner.hostapi")
 
@@ -80,13 +81,28 @@ METHODS: dict[str, MethodSpec] = _spec_table()
 CallObserver = Callable[[str, dict[str, Any], str, Any, dict[str, Any] | None], None]
 
 
+class CallLedger(Protocol):
+    """Where the host API reports calls per install (the runner's log book)."""
+
+    def count_metric(self, scope: Scope, name: str) -> None: ...
+
+    def count_denied(self, scope: Scope, capability: str, method: str) -> None: ...
+
+
 class HostApi:
     """Serves the requests of every worker of one runner."""
 
     def __init__(
-        self, tenants: Tenants, layers: RunnerLayers, interactions: InteractionOwners, *, timeout: float
+        self,
+        tenants: Tenants,
+        layers: RunnerLayers,
+        interactions: InteractionOwners,
+        *,
+        timeout: float,
+        ledger: CallLedger | None = None,
     ) -> None:
         self.tenants = tenants
+        self.ledger = ledger  # counts calls per install and the refused ones the admin is asked about
         self.layers = layers
         self.interactions = interactions
         self.timeout = timeout
@@ -169,11 +185,15 @@ class HostApi:
         except Exception:
             log.exception("host method %s failed for %s", spec.name, tenant.scope)
             error = RpcFailure(f"internal error while serving {spec.name}", rpc_code=-32603)
+        if self.ledger is not None:
+            self.ledger.count_metric(tenant.scope, "host_calls" if error is None else "host_call_errors")
         self._answer(conn, request_id, spec.name, params, tenant.scope.server_id, result, error)
 
     async def perform(self, spec: MethodSpec, params: dict[str, Any], tenant: Tenant) -> Any:
         """Capability, validation, rate limit, layer call (attribution already done)."""
         if spec.capability is not None and spec.capability not in tenant.capabilities:
+            if self.ledger is not None:  # the admin's permission prompt
+                self.ledger.count_denied(tenant.scope, spec.capability, spec.name)
             raise CapabilityDenied(spec.capability, spec.name)
         clean = spec.validate(Args(params))
         if spec.authorize is not None:

@@ -9,7 +9,9 @@ import pytest
 
 from maidcore.errors import InvalidArgument
 from maidcore.records import (
+    ConsoleSession,
     DeadLetter,
+    DeniedCall,
     InstallRecord,
     PluginLog,
     PluginRecord,
@@ -147,3 +149,65 @@ async def test_tokens(storage):
     revoked = await storage.records.get_token(h)
     assert revoked.revoked and revoked.role is Role.REVIEWER
     assert await storage.records.get_token("0" * 64) is None
+
+
+async def test_denied_calls_add_up_per_capability_and_keep_the_newest_call(storage, plugin_id):
+    rec = storage.records
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    await rec.add_denied_calls(
+        [
+            DeniedCall("1", plugin_id, "storage:kv", 2, "kv.get", t0, t0 + timedelta(seconds=5)),
+            DeniedCall("1", plugin_id, "discord:read", 1, "discord.get_guild", t0, t0),
+            DeniedCall("2", plugin_id, "storage:kv", 1, "kv.set", t0, t0),
+        ]
+    )
+    # another node flushes an older batch and a newer one: counts add up, the newest call wins
+    await rec.add_denied_calls([DeniedCall("1", plugin_id, "storage:kv", 3, "kv.list", t0, t0 + timedelta(seconds=1))])
+    await rec.add_denied_calls([DeniedCall("1", plugin_id, "storage:kv", 1, "kv.set", t0, t0 + timedelta(seconds=9))])
+    await rec.add_denied_calls([])
+    [kv, read] = await rec.list_denied_calls(server_id="1", plugin_id=plugin_id)
+    assert (kv.capability, kv.count, kv.last_method, kv.first_at) == ("storage:kv", 6, "kv.set", t0)
+    assert kv.last_at == t0 + timedelta(seconds=9) and not kv.dismissed
+    assert (read.capability, read.count) == ("discord:read", 1)
+    assert {(d.server_id, d.capability) for d in await rec.list_denied_calls(plugin_id=plugin_id)} == {
+        ("1", "storage:kv"),
+        ("1", "discord:read"),
+        ("2", "storage:kv"),
+    }
+
+    await rec.dismiss_denied_call("1", plugin_id, "storage:kv")
+    await rec.add_denied_calls([DeniedCall("1", plugin_id, "storage:kv", 1, "kv.get", t0, t0 + timedelta(seconds=10))])
+    [kv, _] = await rec.list_denied_calls(server_id="1", plugin_id=plugin_id)
+    assert kv.dismissed and kv.count == 7  # dismissed requests keep counting, hidden
+
+    await rec.delete_denied_calls("1", plugin_id, "storage:kv")
+    assert [d.capability for d in await rec.list_denied_calls(server_id="1", plugin_id=plugin_id)] == ["discord:read"]
+    await rec.delete_denied_calls("1", plugin_id)
+    assert await rec.list_denied_calls(server_id="1", plugin_id=plugin_id) == []
+    assert len(await rec.list_denied_calls(server_id="2", plugin_id=plugin_id)) == 1
+
+
+async def test_console_sessions_round_trip_and_expire(storage):
+    rec = storage.records
+    now = datetime.now(UTC).replace(microsecond=0)
+    live = ConsoleSession(
+        uuid.uuid4().hex * 2,
+        "900000000000000201",
+        "alice",
+        None,
+        [{"id": "9", "name": "demo", "owner": True, "permissions": "8"}],
+        "c" * 43,
+        expires_at=now + timedelta(hours=1),
+        created_at=now,
+    )
+    old = ConsoleSession(uuid.uuid4().hex * 2, "2", "bob", "abc", [], "d" * 43, expires_at=now - timedelta(seconds=1))
+    await rec.put_session(live)
+    await rec.put_session(old)
+    assert await rec.get_session(live.session_hash) == live
+    assert (await rec.get_session(old.session_hash)).username == "bob"
+    assert await rec.delete_expired_sessions() >= 1
+    assert await rec.get_session(old.session_hash) is None
+    await rec.put_session(ConsoleSession(**{**live.__dict__, "username": "alice2"}))
+    assert (await rec.get_session(live.session_hash)).username == "alice2"
+    await rec.delete_session(live.session_hash)
+    assert await rec.get_session(live.session_hash) is None

@@ -105,3 +105,13 @@ async def test_configured_key_and_wrong_key(request, backend, scope, tmp_path):
             await store.secrets.get(scope, "k")
     finally:
         await store.close()
+
+
+async def test_developer_defaults_are_listed_by_key_and_deleted(storage, scope):
+    await storage.secrets.set_default(scope.plugin_id, "b_key", "x")
+    await storage.secrets.set_default(scope.plugin_id, "a_key", "y")
+    await storage.secrets.set(scope, "server_only", "z")
+    assert await storage.secrets.list_defaults(scope.plugin_id) == ["a_key", "b_key"]
+    await storage.secrets.delete_default(scope.plugin_id, "b_key")
+    assert await storage.secrets.list_defaults(scope.plugin_id) == ["a_key"]
+    assert await storage.secrets.get(scope, "b_key") is None
