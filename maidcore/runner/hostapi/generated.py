@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from yourbot_sdk.spec.methods import RPC_METHODS, Rule
+from yourbot_sdk.spec.methods import RPC_METHODS, WIRE_ONLY, Rule
 
 from maidcore.errors import InvalidArgument
 from maidcore.runner.hostapi.args import Args
@@ -48,6 +48,9 @@ def fields_of(rpc: str) -> tuple[Field, ...]:
     seen: dict[str, Field] = {}
     if rpc.startswith("interaction."):
         seen[INTERACTION_ID] = Field(INTERACTION_ID, _INTERACTION_RULE, None, False)
+    if rpc in WIRE_ONLY:  # built by a wire function (HTTP, WebSocket, counts): the spec lists its keys itself
+        seen.update((key, Field(key, rule, None, False)) for key, rule in WIRE_ONLY[rpc])
+        return tuple(seen.values())
     for method in methods:
         for param in method.wire_params():
             if param.rule is not None and param.key not in seen:

@@ -60,7 +60,7 @@ def _prefix(a: Args) -> str:
 
 
 def v_kv_list(a: Args) -> dict[str, Any]:
-    if a.params.get("count_only") is True:
+    if a.boolean("count_only", default=False):
         return {"prefix": _prefix(a), "count_only": True}
     return v_kv_list_values(a)
 
@@ -306,7 +306,8 @@ async def p_secret_del(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
 
 
 def v_proxy(a: Args) -> dict[str, Any]:
-    method = a.params.get("method", "GET")
+    method = a.params.get("method")
+    method = "GET" if method is None else method
     if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
         raise InvalidArgument("method", "one of " + ", ".join(sorted(HTTP_METHODS)))
     url = a.text("url", required=True, non_empty=True, max_len=8192)

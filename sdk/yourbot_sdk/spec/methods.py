@@ -11,6 +11,9 @@ locally (the official SDK checks nothing before sending either) the host must ch
 
 from __future__ import annotations
 
+import json
+import re
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -26,8 +29,8 @@ __all__ = [
     "Rule",
     "check_params",
     "method",
-    "param_problem",
     "methods_of",
+    "param_problem",
 ]
 
 
@@ -50,7 +53,8 @@ class Rule:
     ``integer``, ``number``, ``boolean``, ``object`` (JSON object), ``objects`` (list of objects),
     ``strings``, ``json`` (any JSON value) or ``choice`` (one of ``choices``). ``min_length``/``max_length``
     bound strings, ``min_items``/``max_items`` lists and objects, ``minimum``/``maximum`` numbers.
-    ``cut``: the host cuts a string or list past its maximum and clamps a number into
+    ``pattern``: a regular expression a string must match whole. ``list``: a JSON array of any values
+    (SQL parameters). ``cut``: the host cuts a string or list past its maximum and clamps a number into
     ``minimum``-``maximum`` instead of refusing it (what the SDK does itself for most such
     arguments; an older SDK may not have). ``nullable`` lets ``null`` through. A snowflake may also
     arrive as a non-negative integer (older SDKs); the host reads it as its decimal string.
@@ -67,6 +71,7 @@ class Rule:
         "min_length",
         "minimum",
         "nullable",
+        "pattern",
         "required",
     )
 
@@ -84,6 +89,7 @@ class Rule:
         maximum: float | None = None,
         choices: tuple[Any, ...] | None = None,
         cut: bool = False,
+        pattern: str | None = None,
     ) -> None:
         self.kind = kind
         self.required = required
@@ -93,6 +99,7 @@ class Rule:
         self.min_items = min_items
         self.max_items = max_items
         self.cut = cut
+        self.pattern = pattern
         self.minimum = minimum
         self.maximum = maximum
         self.choices = choices
@@ -240,8 +247,11 @@ _CONTENT = Rule("string", required=False, max_length=2000, cut=True)
 _EMBEDS = Rule("objects", required=False, max_items=10, cut=True)
 _COMPONENTS = Rule("objects", required=False, max_items=5)
 _MENTIONS = Rule("object", required=False)
-_KEY = Rule("string", max_length=256)
+_KEY = Rule("string", min_length=1, max_length=256, pattern="[^\x00]*")  # no NUL
 _ARCHIVE = (60, 1440, 4320, 10080)
+_KV_LIMIT = Rule("integer", required=False, minimum=1, maximum=100, cut=True)
+#: What a host accepts as a metric name: ``METRIC_NAME_PATTERN`` plus ``.`` (older SDKs sent dotted names).
+_METRIC = Rule("string", min_length=1, max_length=64, pattern="[a-zA-Z_][a-zA-Z0-9_.]{0,63}")
 _NAME = Rule("string", min_length=1, max_length=100, cut=True)
 _OPT_NAME = Rule("string", required=False, max_length=100, cut=True)
 _TOPIC = Rule("string", required=False, max_length=1024, cut=True)
@@ -290,7 +300,12 @@ DISCORD: tuple[Method, ...] = (
             Param("embeds", None, send="truthy", rule=_EMBEDS),
             Param("components", None, send="truthy", convert="components", rule=_COMPONENTS),
             Param(
-                "files", None, send="truthy", convert="seq", limit=3, rule=Rule("objects", required=False, max_items=3, cut=True)
+                "files",
+                None,
+                send="truthy",
+                convert="seq",
+                limit=3,
+                rule=Rule("objects", required=False, max_items=3, cut=True),
             ),
             Param("allowed_mentions", None, send="not_none", rule=_MENTIONS),
         ),
@@ -341,7 +356,13 @@ DISCORD: tuple[Method, ...] = (
         "get_messages",
         (
             _id("channel_id"),
-            Param("limit", 50, convert="clamp", limit=(1, 50), rule=Rule("integer", required=False, minimum=1, maximum=50, cut=True)),
+            Param(
+                "limit",
+                50,
+                convert="clamp",
+                limit=(1, 50),
+                rule=Rule("integer", required=False, minimum=1, maximum=50, cut=True),
+            ),
             _opt_id("before"),
             _opt_id("after"),
         ),
@@ -375,7 +396,13 @@ DISCORD: tuple[Method, ...] = (
         "list_members",
         (
             _opt_id("role_id"),
-            Param("limit", 100, convert="clamp", limit=(1, 100), rule=Rule("integer", required=False, minimum=1, maximum=100, cut=True)),
+            Param(
+                "limit",
+                100,
+                convert="clamp",
+                limit=(1, 100),
+                rule=Rule("integer", required=False, minimum=1, maximum=100, cut=True),
+            ),
             _opt_id("after"),
         ),
         _READ,
@@ -389,8 +416,16 @@ DISCORD: tuple[Method, ...] = (
     _d(
         "search_members",
         (
-            Param("query", keyword_only=False, convert="str", rule=Rule("string", min_length=1, max_length=100, cut=True)),
-            Param("limit", 25, convert="clamp", limit=(1, 25), rule=Rule("integer", required=False, minimum=1, maximum=25, cut=True)),
+            Param(
+                "query", keyword_only=False, convert="str", rule=Rule("string", min_length=1, max_length=100, cut=True)
+            ),
+            Param(
+                "limit",
+                25,
+                convert="clamp",
+                limit=(1, 25),
+                rule=Rule("integer", required=False, minimum=1, maximum=25, cut=True),
+            ),
         ),
         _READ,
         "view_channel",
@@ -548,7 +583,10 @@ DISCORD: tuple[Method, ...] = (
     ),
     _d(
         "create_webhook",
-        (_id("channel_id"), Param("name", convert="str", limit=80, rule=Rule("string", min_length=1, max_length=80, cut=True))),
+        (
+            _id("channel_id"),
+            Param("name", convert="str", limit=80, rule=Rule("string", min_length=1, max_length=80, cut=True)),
+        ),
         _HOOKS,
         "manage_webhooks",
         result="key:webhook",
@@ -564,7 +602,11 @@ DISCORD: tuple[Method, ...] = (
             Param("content", "", send="truthy", convert="str", rule=_CONTENT),
             Param("embeds", None, send="truthy", rule=_EMBEDS),
             Param(
-                "username", None, send="truthy", convert="str", rule=Rule("string", required=False, max_length=80, cut=True)
+                "username",
+                None,
+                send="truthy",
+                convert="str",
+                rule=Rule("string", required=False, max_length=80, cut=True),
             ),
             Param(
                 "avatar_url", None, send="truthy", convert="str", rule=Rule("string", required=False, max_length=2048)
@@ -648,7 +690,12 @@ KV: tuple[Method, ...] = (
         (
             _key(),
             Param("value", keyword_only=False, rule=Rule("json", nullable=True)),
-            Param("ttl_seconds", 0, send="positive", rule=Rule("integer", required=False, minimum=0)),
+            Param(
+                "ttl_seconds",
+                0,
+                send="positive",
+                rule=Rule("integer", required=False, minimum=0, maximum=2**31, cut=True),
+            ),
         ),
         rpc="kv.put",
         doc="Store a JSON value (64 KB encoded at most); ttl_seconds=0 keeps it until deleted.",
@@ -678,7 +725,7 @@ KV: tuple[Method, ...] = (
         "list",
         (
             Param("prefix", "", keyword_only=False, rule=Rule("string", required=False, max_length=256)),
-            Param("limit", 100, keyword_only=False, convert="at_most", limit=100, rule=Rule("integer", maximum=100)),
+            Param("limit", 100, keyword_only=False, convert="at_most", limit=100, rule=_KV_LIMIT),
             Param("start_after", "", send="truthy", rule=Rule("string", required=False, max_length=256)),
         ),
         result="key:keys",
@@ -690,7 +737,7 @@ KV: tuple[Method, ...] = (
         "list_values",
         (
             Param("prefix", "", keyword_only=False, rule=Rule("string", required=False, max_length=256)),
-            Param("limit", 100, keyword_only=False, rule=Rule("integer", maximum=100)),
+            Param("limit", 100, keyword_only=False, rule=_KV_LIMIT),
             # an addition: paging like kv.list (sent only when given, so the official request is unchanged)
             Param("start_after", "", send="truthy", rule=Rule("string", required=False, max_length=256)),
         ),
@@ -719,8 +766,8 @@ KV: tuple[Method, ...] = (
 
 _SQL = "storage:sql"
 _SQL_PARAMS = (
-    Param("sql", keyword_only=False, convert="str", rule=Rule("string", max_length=100_000)),
-    Param("params", None, keyword_only=False, convert="seq", rule=Rule("json")),
+    Param("sql", keyword_only=False, convert="str", rule=Rule("string", min_length=1, max_length=100_000)),
+    Param("params", None, keyword_only=False, convert="seq", rule=Rule("list", required=False)),
 )
 
 SQL: tuple[Method, ...] = (
@@ -730,7 +777,13 @@ SQL: tuple[Method, ...] = (
         "query",
         (
             *_SQL_PARAMS,
-            Param("limit", 1000, convert="at_most", limit=1000, rule=Rule("integer", minimum=1, maximum=1000)),
+            Param(
+                "limit",
+                1000,
+                convert="at_most",
+                limit=1000,
+                rule=Rule("integer", required=False, minimum=1, maximum=1000, cut=True),
+            ),
         ),
         capability=_SQL,
         result="query",
@@ -741,11 +794,13 @@ SQL: tuple[Method, ...] = (
     Method("sql", "scalar", _SQL_PARAMS, capability=_SQL, rpc="sql.query_one", result="scalar", returns="Any"),
 )
 
-_EKEY = Param("key", keyword_only=False, rule=Rule("string", max_length=256))
+_EKEY = Param("key", keyword_only=False, rule=Rule("string", min_length=1, max_length=256))
 
 
 def _ttl(default: int, name: str = "ttl_seconds") -> Param:
-    return Param(name, default, keyword_only=False, rule=Rule("integer", required=False, minimum=1, maximum=86400))
+    return Param(
+        name, default, keyword_only=False, rule=Rule("integer", required=False, minimum=1, maximum=86400, cut=True)
+    )
 
 
 #: ``ctx.ephemeral``: no capability needed.
@@ -834,15 +889,15 @@ METRICS: tuple[Method, ...] = (
         "metrics",
         "record",
         (
-            Param("metric", keyword_only=False, rule=Rule("string", max_length=64)),
-            Param("value", 1.0, keyword_only=False, convert="float", rule=Rule("number")),
+            Param("metric", keyword_only=False, rule=_METRIC),
+            Param("value", 1.0, keyword_only=False, convert="float", rule=Rule("number", required=False)),
             Param(
                 "tags",
                 None,
                 keyword_only=False,
                 send="truthy",
                 convert="str_map",
-                rule=Rule("object", required=False, max_items=10),
+                rule=Rule("object", required=False, max_items=10, cut=True),
             ),
         ),
         capability=None,
@@ -852,7 +907,7 @@ METRICS: tuple[Method, ...] = (
         "metrics",
         "query",
         (
-            Param("metric", keyword_only=False, rule=Rule("string", max_length=64)),
+            Param("metric", keyword_only=False, rule=_METRIC),
             Param("period", "7d", rule=Rule("choice", required=False, choices=("1h", "24h", "7d", "30d", "90d"))),
             Param("group_by", None, send="truthy", rule=Rule("string", required=False, max_length=64)),
             Param(
@@ -868,7 +923,7 @@ METRICS: tuple[Method, ...] = (
         "metrics",
         "total",
         (
-            Param("metric", keyword_only=False, rule=Rule("string", max_length=64)),
+            Param("metric", keyword_only=False, rule=_METRIC),
             Param("period", "30d", rule=Rule("choice", required=False, choices=("1h", "24h", "7d", "30d", "90d"))),
         ),
         capability=None,
@@ -878,14 +933,14 @@ METRICS: tuple[Method, ...] = (
 )
 
 _SECRETS = "storage:secrets"
-_SKEY = Param("key", keyword_only=False, rule=Rule("string", max_length=64))
+_SKEY = Param("key", keyword_only=False, rule=Rule("string", min_length=1, max_length=64, pattern="[A-Za-z0-9_.-]+"))
 
 SECRETS: tuple[Method, ...] = (
     Method("secrets", "get", (_SKEY,), capability=_SECRETS, result="value", returns="Optional[str]"),
     Method(
         "secrets",
         "set",
-        (_SKEY, Param("value", keyword_only=False, rule=Rule("string", max_length=4096))),
+        (_SKEY, Param("value", keyword_only=False, rule=Rule("string", min_length=1, max_length=4096))),
         capability=_SECRETS,
     ),
     Method("secrets", "delete", (_SKEY,), capability=_SECRETS, rpc="secrets.del"),
@@ -966,8 +1021,8 @@ del _m
 #: Parameters of requests built by a ``wire`` function: RPC name -> ``(wire key, Rule)``.
 WIRE_ONLY: Mapping[str, tuple[tuple[str, Rule], ...]] = {
     "proxy.request": (
-        ("method", Rule("string", max_length=16)),
-        ("url", Rule("string", max_length=8192)),
+        ("method", Rule("string", required=False, pattern="(?i)GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS")),
+        ("url", Rule("string", min_length=1, max_length=8192)),
         ("headers", Rule("object", required=False)),
         ("body", Rule("string", required=False, nullable=True)),
         ("secret_auth", Rule("string", required=False, max_length=64)),
@@ -987,7 +1042,7 @@ WIRE_ONLY: Mapping[str, tuple[tuple[str, Rule], ...]] = {
     ),
     "kv.list": (
         ("prefix", Rule("string", required=False, max_length=256)),
-        ("limit", Rule("integer", required=False, minimum=0, maximum=100)),
+        ("limit", _KV_LIMIT),
         ("start_after", Rule("string", required=False, max_length=256)),
         ("count_only", Rule("boolean", required=False)),
     ),
@@ -1071,6 +1126,16 @@ def _problem(rule: Rule, value: Any) -> str | None:
             return f"must be at most {rule.max_length} characters"
         if rule.min_length is not None and len(value) < rule.min_length:
             return "must not be empty" if rule.min_length == 1 else f"must be at least {rule.min_length} characters"
+        if rule.pattern is not None and not re.fullmatch(rule.pattern, value):
+            return f"must match {rule.pattern}"
+        return None
+    if kind == "list":
+        return None if isinstance(value, list) else "must be a list of JSON values"
+    if kind == "json":
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            return "must be a JSON value (no NaN or infinity)"
         return None
     if kind in ("integer", "number"):
         if type(value) is float and kind == "integer" and value.is_integer():
@@ -1089,7 +1154,7 @@ def _problem(rule: Rule, value: Any) -> str | None:
     if kind == "object":
         if not isinstance(value, dict):
             return "must be a JSON object"
-        if rule.max_items is not None and len(value) > rule.max_items:
+        if not rule.cut and rule.max_items is not None and len(value) > rule.max_items:
             return f"must hold at most {rule.max_items} items"
         return None
     if kind == "choice":
