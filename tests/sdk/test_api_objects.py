@@ -252,6 +252,9 @@ def test_spec_catalogue_and_manifest_rules():
         and not spec.command_name_problem("roll")
     )
     assert spec.hostname_problem("api.example.com") is None and spec.hostname_problem("*.example.com")
+    assert spec.normalised_domain("https://API.example.com:443/v1") == ("api.example.com", None)
+    assert spec.normalised_domain("*.example.com")[0] is None
+    assert spec.proxy_domains({"proxy_domains_requested": ["api.example.com", "10.0.0.1", 5]}) == {"api.example.com"}
 
 
 def test_spec_methods_generate_the_real_context_exactly():

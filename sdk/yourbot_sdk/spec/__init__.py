@@ -19,6 +19,7 @@ validation from them instead of restating them:
   ``command_name_problem(name)``.
 - **manifest** — ``PLUGIN_ID_PATTERN``, ``REQUIRED_FIELDS``, ``KNOWN_KEYS``,
   ``PLACEHOLDER_DESCRIPTIONS``, ``DASHBOARD_WIDTHS``, ``hostname_problem(host)``,
+  ``normalised_domain(entry)``, ``proxy_domains(manifest)``,
   ``SDK_DISTRIBUTIONS`` (requirement lines the platform satisfies itself).
 - **wire** — ``METRIC_NAME_PATTERN``, ``REJECTION_WARNINGS_PER_HOUR`` and the other protocol
   constants in ``yourbot_sdk.spec.wire``.
@@ -100,6 +101,8 @@ _HOMES = {
         "SEMVER_PATTERN",
         "WIDGET_PERMISSIONS",
         "hostname_problem",
+        "normalised_domain",
+        "proxy_domains",
     ),
     "wire": (
         "DISPATCH_THREADS",
