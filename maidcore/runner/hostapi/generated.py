@@ -12,6 +12,8 @@ clean params).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +98,7 @@ def read(a: Args, field: Field) -> Any:
     if kind == "bitfield":
         return _bitfield(a, field)
     if kind == "string":
-        return a.text(
+        text = a.text(
             key,
             required=rule.required and not rule.nullable,
             default=field.default if isinstance(field.default, str) else None,
@@ -104,6 +106,14 @@ def read(a: Args, field: Field) -> Any:
             max_len=None if rule.cut else rule.max_length,
             non_empty=bool(rule.min_length),
         )
+        if text is not None and rule.pattern is not None and not re.fullmatch(rule.pattern, text):
+            raise InvalidArgument(key, f"a string matching {rule.pattern}")
+        return text
+    if kind == "list":
+        value = a.params.get(key)
+        if value is not None and not isinstance(value, list):
+            raise InvalidArgument(key, "a list")
+        return value
     if kind == "integer":
         return _integer(a, field)
     if kind == "number":
@@ -120,8 +130,24 @@ def read(a: Args, field: Field) -> Any:
         return a.mapping(key, required=rule.required)
     if kind == "objects":
         return a.objects(key, cut=rule.max_items if rule.cut else None, max_items=None if rule.cut else rule.max_items)
+    if kind == "strings":
+        items = a.params.get(key)
+        if items is None and not rule.required:
+            return None
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise InvalidArgument(key, "a list of strings")
+        if rule.max_items is not None and len(items) > rule.max_items:
+            if not rule.cut:
+                raise InvalidArgument(key, f"a list of at most {rule.max_items} strings (got {len(items)})")
+            items = items[: rule.max_items]
+        return items
     if kind == "json":
-        return a.json_value(key, required=rule.required)
+        value = a.json_value(key, required=rule.required)
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise InvalidArgument(key, "a JSON value (no NaN or infinity)") from None
+        return value
     raise AssertionError(f"yourbot_sdk.spec rule kind {kind!r} of {key} has no host reader")
 
 

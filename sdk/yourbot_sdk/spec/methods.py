@@ -247,7 +247,7 @@ _CONTENT = Rule("string", required=False, max_length=2000, cut=True)
 _EMBEDS = Rule("objects", required=False, max_items=10, cut=True)
 _COMPONENTS = Rule("objects", required=False, max_items=5)
 _MENTIONS = Rule("object", required=False)
-_KEY = Rule("string", min_length=1, max_length=256, pattern="[^\x00]*")  # no NUL
+_KEY = Rule("string", min_length=1, max_length=256, pattern=r"[^\x00]*")  # no NUL
 _ARCHIVE = (60, 1440, 4320, 10080)
 _KV_LIMIT = Rule("integer", required=False, minimum=1, maximum=100, cut=True)
 #: What a host accepts as a metric name: ``METRIC_NAME_PATTERN`` plus ``.`` (older SDKs sent dotted names).

@@ -19,7 +19,7 @@ from maidcore.errors import InvalidArgument
 from maidcore.runner.hostapi import METHODS
 from maidcore.runner.hostapi.args import Args
 from maidcore.runner.hostapi.discord import VALIDATORS
-from maidcore.runner.hostapi.generated import Field, fields_of
+from maidcore.runner.hostapi.generated import Field, fields_of, validator
 
 #: Parameters where the host applies platform policy beyond the spec rule: it may refuse more.
 POLICY = {
@@ -84,9 +84,9 @@ def base_params(rpc: str) -> dict[str, Any]:
     return params
 
 
-def host(rpc: str, params: dict[str, Any]) -> dict[str, Any] | InvalidArgument:
+def host(rpc: str, params: dict[str, Any], validate: Any = None) -> dict[str, Any] | InvalidArgument:
     try:
-        return METHODS[rpc].validate(Args(params))
+        return (validate or METHODS[rpc].validate)(Args(params))
     except InvalidArgument as exc:
         return exc
 
@@ -110,11 +110,11 @@ def test_well_formed_calls_are_accepted(rpc):
         assert set(result) <= {f.key for f in fields_of(rpc)}
 
 
-@pytest.mark.parametrize("rpc", HOST_RPCS)
-def test_host_refuses_what_the_spec_refuses_and_accepts_the_rest(rpc):
+def agrees(rpc: str, validate: Any = None, policy: frozenset[tuple[str, str]] | set = POLICY) -> int:
+    """Probe every parameter of ``rpc``; returns how many probes were compared."""
     checked = 0
     for field in fields_of(rpc):
-        carried = host(rpc, {**base_params(rpc), field.key: good(field)})
+        carried = host(rpc, {**base_params(rpc), field.key: good(field)}, validate)
         if isinstance(carried, dict) and field.key not in carried:
             # a parameter this host does not read yet (the spec lists what newer SDKs send)
             assert rpc not in EVENT_SOURCE_RPCS, f"{rpc} drops {field.key}"
@@ -122,12 +122,12 @@ def test_host_refuses_what_the_spec_refuses_and_accepts_the_rest(rpc):
         for value in probes(field):
             params = {**base_params(rpc), field.key: value}
             spec_problem = param_problem(field.rule, value)
-            result = host(rpc, params)
+            result = host(rpc, params, validate)
             where = f"{rpc} {field.key}={value!r:.60}"
             if spec_problem is not None:
                 assert isinstance(result, InvalidArgument), f"{where}: the spec refuses ({spec_problem}), the host not"
                 assert result.field.split("[")[0] == field.key, f"{where}: the host names {result.field}"
-            elif (rpc, field.key) in POLICY:
+            elif (rpc, field.key) in policy:
                 continue
             else:
                 assert isinstance(result, dict), f"{where}: the spec accepts, the host refuses: {result}"
@@ -140,7 +140,18 @@ def test_host_refuses_what_the_spec_refuses_and_accepts_the_rest(rpc):
                 if rule.cut and isinstance(clean, int) and rule.minimum is not None and rule.maximum is not None:
                     assert rule.minimum <= clean <= rule.maximum, where
             checked += 1
-    assert checked or not fields_of(rpc)
+    return checked
+
+
+@pytest.mark.parametrize("rpc", HOST_RPCS)
+def test_host_refuses_what_the_spec_refuses_and_accepts_the_rest(rpc):
+    assert agrees(rpc) or not fields_of(rpc)
+
+
+@pytest.mark.parametrize("rpc", sorted(RPC_METHODS))
+def test_a_validator_generated_for_any_request_of_the_spec_agrees_with_it(rpc):
+    """Every rule kind has a host reader: a host could generate all of its validation (``generated.validator``)."""
+    assert agrees(rpc, validator(rpc), policy=set()) or not fields_of(rpc)
 
 
 def test_missing_required_parameters_are_refused_by_name():
