@@ -816,6 +816,7 @@ EPHEMERAL: tuple[Method, ...] = (
 )
 
 _HTTP = "proxy:http"
+_HTTP_METHOD = Rule("string", pattern="(?i)GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS")
 _URL = Param("url", keyword_only=False, send="never", rule=Rule("string", max_length=8192))
 _HEADERS = Param("headers", None, send="never", rule=Rule("object", required=False))
 _QUERY = Param("params", None, send="never", rule=Rule("object", required=False))
@@ -830,7 +831,7 @@ HTTP: tuple[Method, ...] = (
         "http",
         "request",
         (
-            Param("method", keyword_only=False, send="never", rule=Rule("string", max_length=16)),
+            Param("method", keyword_only=False, send="never", rule=_HTTP_METHOD),
             _URL,
             _HEADERS,
             Param("body", None, send="never", rule=Rule("string", required=False, nullable=True)),
@@ -1021,7 +1022,7 @@ del _m
 #: Parameters of requests built by a ``wire`` function: RPC name -> ``(wire key, Rule)``.
 WIRE_ONLY: Mapping[str, tuple[tuple[str, Rule], ...]] = {
     "proxy.request": (
-        ("method", Rule("string", required=False, pattern="(?i)GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS")),
+        ("method", Rule("string", required=False, pattern=_HTTP_METHOD.pattern)),
         ("url", Rule("string", min_length=1, max_length=8192)),
         ("headers", Rule("object", required=False)),
         ("body", Rule("string", required=False, nullable=True)),
