@@ -33,7 +33,8 @@ from maidcore.layers import (
 from maidcore.settings import Settings, complete, load_settings
 
 if TYPE_CHECKING:
-    from maidcore.layers import RecordStore
+    from maidcore.cluster import ClusterNode
+    from maidcore.layers import EventSink, RecordStore
     from maidcore.proxy import HttpProxy
     from maidcore.runner import Runner
 
@@ -76,6 +77,8 @@ class Platform:
         self.runner: Runner | None = None
         #: What installed plugins handle; the runner keeps it current, event sources read it for intents.
         self.event_types = HandledEventTypes()
+        #: This node's part in a cluster (``maidcore.cluster``); ``None`` for a single node (no ``cluster.redis_url``).
+        self.cluster: ClusterNode | None = None
         #: The local stand-in the event source runs against (the emulator); ``None`` when serving real users.
         self.local: LocalMode | None = None
         #: Which registered name serves each layer (after any fallback).
@@ -194,11 +197,32 @@ class Platform:
         if self.local is not None:
             await self.local.start()
             self._on_close("local mode", self.local.close)
-        await self.events.start(self.runner.router, self.handled_event_types())
+        sink: EventSink = self.runner.router
+        if self.settings.cluster.redis_url:
+            sink = await self._join_cluster()
+        await self.events.start(sink, self.handled_event_types())
         self._on_close("event source", self.events.close)
+        if self.cluster is not None:
+            self.cluster.start()
 
         await self.install_watcher.start()
         self._on_close("install watcher", self.install_watcher.close)
+
+    async def _join_cluster(self) -> EventSink:
+        """Cluster mode (``cluster.redis_url``): shards by lease, events through the shard logs, ticks once."""
+        from maidcore.cluster import ClusterNode
+
+        assert self.runner is not None
+        self.cluster = ClusterNode(self.settings.cluster, self.runner.router, self.events, healthy=self._storage_ok)
+        await self.cluster.prepare()
+        self._on_close("cluster node", self.cluster.close)
+        self.runner.scheduler.once = self.cluster.once
+        return self.cluster.sink
+
+    async def _storage_ok(self) -> bool:
+        """A round trip to the record store (a cluster node that cannot make one stops serving)."""
+        await self.records.get_plugin("maidcore-cluster-health-check")
+        return True
 
     def _local_mode(self) -> LocalMode | None:
         """The local mode the chosen event source's extension offers for these settings (None: real users)."""

@@ -74,6 +74,24 @@ class RunnerSettings(BaseModel):
     lifecycle_attribution_seconds: float = 10.0  # after host.install/enable/...: calls for that server accepted
 
 
+class ClusterSettings(BaseModel):
+    """Several ``maidcore serve`` nodes sharing one PostgreSQL and one Redis (``maidcore.cluster``).
+
+    Off by default: with no ``redis_url`` a node serves every shard it is configured for and
+    delivers events in process, as a single node always did.
+    """
+
+    redis_url: str | None = None  # e.g. redis://10.0.0.5:6379/0; None = single node (no leases, no event log)
+    key_prefix: str = "maidcore"  # every key this cluster writes starts with it; clusters sharing a Redis differ here
+    node_id: str | None = None  # this node's name in leases and the event log; None = <hostname>-<pid>
+    lease_seconds: float = 6.0  # a shard lease expires this long after its holder last renewed it
+    renew_seconds: float = 1.5  # how often a node renews its leases and looks for free shards
+    takeover_grace_seconds: float = 3.0  # a free shard meant for another live node is taken after this long
+    identify_interval_seconds: float = 5.0  # Discord: one IDENTIFY per max_concurrency bucket per 5 s, cluster-wide
+    storage_check_seconds: float = 3.0  # a node that cannot reach its storage this long stops serving its shards
+    read_batch: int = 100  # events a node reads from a shard's log at once
+
+
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8780
@@ -113,6 +131,7 @@ class Settings(BaseSettings):
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @classmethod
     def settings_customise_sources(

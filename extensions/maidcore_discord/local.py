@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
+
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
+from maidcore_discord.emulator.rest import API_PREFIX
+from maidcore_discord.emulator.server import DEFAULT_TOKEN
 from maidcore_discord.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
@@ -47,3 +51,58 @@ class EmulatorMode:
         if self.emulator is not None:
             await self.emulator.close()
             self.emulator = None
+
+
+class RunningEmulator:
+    """An emulator another process runs (``python -m maidcore_discord.emulator``), as the source sees one."""
+
+    def __init__(self, url: str, bot_token: str = DEFAULT_TOKEN) -> None:
+        self.base_url = url.rstrip("/")
+        self.bot_token = bot_token
+
+    @property
+    def api_base(self) -> str:
+        return self.base_url + API_PREFIX
+
+    @property
+    def page_url(self) -> str:
+        return self.base_url + "/"
+
+
+class RemoteEmulatorMode:
+    """``LocalMode``: the emulator at ``emulator_url``, shared by every node pointed at it (a local cluster)."""
+
+    name = "Discord emulator"
+
+    def __init__(self, settings: DiscordSettings) -> None:
+        assert settings.emulator_url
+        self.settings = settings
+        self.emulator = RunningEmulator(settings.emulator_url)
+        self._demo = False
+
+    @property
+    def url(self) -> str | None:
+        return self.emulator.page_url
+
+    @property
+    def demo_server_id(self) -> str | None:
+        return DEMO_GUILD_ID if self._demo and self.settings.demo else None
+
+    async def start(self) -> None:
+        """Check the emulator answers (and whether it has the demo guild) before the source dials it."""
+        state_url = self.emulator.base_url + "/_emulator/api/state"
+        try:
+            timeout = aiohttp.ClientTimeout(10)
+            async with aiohttp.ClientSession(timeout=timeout) as session, session.get(state_url) as resp:
+                resp.raise_for_status()
+                state = await resp.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RuntimeError(
+                f"discord.emulator_url {self.settings.emulator_url!r}: no emulator answers there ({exc}); start one "
+                "with `python -m maidcore_discord.emulator` or unset discord.emulator_url to run one in this process"
+            ) from exc
+        self._demo = any(str(g.get("id")) == DEMO_GUILD_ID for g in state.get("guilds", []))
+        log.info("using the Discord emulator at %s", self.emulator.page_url, extra={"page": self.emulator.page_url})
+
+    async def close(self) -> None:
+        return None

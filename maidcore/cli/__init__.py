@@ -13,12 +13,23 @@ from pathlib import Path
 import click
 
 import maidcore
-from maidcore.cli import config, deadletters, installs, marketplace, replay, serve, status, tokens
+from maidcore.cli import cluster_demo, config, deadletters, installs, marketplace, replay, serve, status, tokens
 from maidcore.cli import extensions as extensions_cmd
 from maidcore.cli.state import CliState
 from maidcore.extensions import Extensions
 
-CORE_MODULES = (serve, extensions_cmd, config, installs, deadletters, status, replay, marketplace, tokens)
+CORE_MODULES = (
+    serve,
+    extensions_cmd,
+    config,
+    installs,
+    deadletters,
+    status,
+    replay,
+    marketplace,
+    tokens,
+    cluster_demo,
+)
 
 
 def make_cli(extensions: Extensions | None = None) -> click.Group:

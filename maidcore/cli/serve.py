@@ -79,6 +79,8 @@ async def _write_status(platform: Platform, interval: float = 2.0) -> None:
             database = await describe_storage(platform.storage)
         beats += 1
         data = {"updated_at": datetime.now(UTC).isoformat(), **stats, **({"database": database} if database else {})}
+        if platform.cluster is not None:
+            data["cluster"] = platform.cluster.status()
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
         tmp.replace(path)
@@ -130,7 +132,9 @@ async def _serve(
             info["local"] = local.name
             if local.url:
                 info["emulator"] = local.url
-            if local.demo_server_id:
+            # in a cluster one node installs the demo for all (they share the records)
+            cluster = platform.cluster
+            if local.demo_server_id and (cluster is None or await cluster.once("demo-install", 60)):
                 info["demo_plugins"] = await install_demo(platform, local.demo_server_id)
         marker.write_text(json.dumps(info), encoding="utf-8")
         log.info(

@@ -232,9 +232,16 @@ class Runner:
         self.logs.count_metric(delivery.scope, "deliveries_acked" if acked else "dead_letters")
         for observer in self.settled_observers:
             observer(slot, delivery, acked)
+        if delivery.handout is not None:
+            delivery.handout.done()
 
     def dead_letter(self, slot: WorkerSlot, delivery: Delivery, error: str, attempts: int) -> None:
         """Keep an event that could not be delivered (listable with ``maidcore dead-letters``)."""
+        if delivery.handout is not None and self.router.closing:
+            # a cluster's logged event this node is shutting down on: left unacked, the next holder delivers it
+            delivery.handout.abandon()
+            delivery.handout.done()
+            return
         letter = DeadLetter(
             id=None,
             server_id=delivery.scope.server_id,

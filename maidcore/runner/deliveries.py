@@ -44,6 +44,7 @@ class Delivery:
     sent_at: float = 0.0
     published_at: float = field(default_factory=time.monotonic)
     failure: str = ""  # the last event.fail error or crash reason
+    handout: Any = None  # a cluster's logged event this delivers (``maidcore.cluster.Handout``): told when it ends
 
 
 class Window:

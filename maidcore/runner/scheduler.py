@@ -22,6 +22,8 @@ from yourbot_sdk.spec.cron import CronSpec
 from maidcore.runner.deliveries import Delivery, new_event_id
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from maidcore.runner.tenants import Tenant, Tenants
     from maidcore.runner.worker import WorkerSlot
 
@@ -42,6 +44,9 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self.fired = 0
         self.skipped = 0
+        #: In a cluster: ``once(key, ttl)`` is True on one node only, so each (server, schedule, period) fires once.
+        self.once: Callable[[str, float], Awaitable[bool]] | None = None
+        self._claims: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         if self._task is None:
@@ -92,6 +97,26 @@ class Scheduler:
 
     # -- firing --------------------------------------------------------------------------
 
+    def _fire_once(self, key: str, ttl: float, tenant: Tenant, method: str, params: dict[str, Any]) -> bool:
+        """``_fire``, on one node of a cluster only: the first to claim ``key`` fires."""
+        if self.once is None:
+            return self._fire(tenant, method, params)
+        task = asyncio.get_running_loop().create_task(self._claim_and_fire(key, ttl, tenant, method, params))
+        self._claims.add(task)
+        task.add_done_callback(self._claims.discard)
+        return True
+
+    async def _claim_and_fire(self, key: str, ttl: float, tenant: Tenant, method: str, params: dict[str, Any]) -> None:
+        assert self.once is not None
+        try:
+            mine = await self.once(key, ttl)
+        except Exception as exc:  # cannot tell whether another node fired it: skip (ticks are at most once)
+            log.warning("%s: %s %s skipped, the cluster could not be asked: %s", tenant.scope, method, key, exc)
+            self.skipped += 1
+            return
+        if mine:
+            self._fire(tenant, method, params)
+
     def _fire(self, tenant: Tenant, method: str, params: dict[str, Any]) -> bool:
         slot = tenant.slot
         if slot.registration is None or slot.parked:
@@ -126,7 +151,10 @@ class Scheduler:
             if tenant is None or not tenant.enabled:
                 del self._due[key]
                 continue
-            if self._fire(tenant, "schedule.tick", {"name": key[2], "scheduled_at": scheduled_at}):
+            # periods counted on the wall clock, so every node names the same period the same way
+            once_key = f"schedule:{key[0]}:{key[1]}:{key[2]}:{period:g}:{math.floor(time.time() / period)}"
+            params = {"name": key[2], "scheduled_at": scheduled_at}
+            if self._fire_once(once_key, period * 2, tenant, "schedule.tick", params):
                 sent += 1
         return sent
 
@@ -146,7 +174,9 @@ class Scheduler:
                 if self._cron_fired.get(key) == minute:
                     continue
                 self._cron_fired[key] = minute
-                if self._fire(tenant, "event.cron", {"name": name, "spec": spec_text, "scheduled_at": scheduled_at}):
+                once_key = f"cron:{key[0]}:{key[1]}:{name}:{scheduled_at}"
+                params = {"name": name, "spec": spec_text, "scheduled_at": scheduled_at}
+                if self._fire_once(once_key, 180.0, tenant, "event.cron", params):
                     sent += 1
         return sent
 

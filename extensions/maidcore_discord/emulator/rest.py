@@ -247,7 +247,12 @@ async def gateway_bot(emu: Emulator, call: Call) -> Any:
     return {
         "url": emu.gateway_url,
         "shards": emu.recommended_shards,
-        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1},
+        "session_start_limit": {
+            "total": 1000,
+            "remaining": 999,
+            "reset_after": 14400000,
+            "max_concurrency": emu.max_concurrency,
+        },
     }
 
 

@@ -35,6 +35,7 @@ from maidcore_discord.emulator.state import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN = "maidcore-emulator-token"
+GUILD_ID_BASE = 300_000_000_000  # guild n of add_guilds has id (GUILD_ID_BASE + n) << 22
 
 
 class Emulator:
@@ -49,6 +50,7 @@ class Emulator:
         demo: bool = True,
         heartbeat_interval_ms: int = 41250,
         recommended_shards: int = 1,
+        max_concurrency: int = 1,
     ) -> None:
         self.host = host
         self.port = port
@@ -58,6 +60,7 @@ class Emulator:
         self.sessions: dict[str, Session] = {}
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.recommended_shards = recommended_shards
+        self.max_concurrency = max_concurrency  # IDENTIFY buckets GET /gateway/bot announces
         self.requests: list[tuple[str, str]] = []
         self.rate_limits: list[rest.RateLimitRule] = []
         self.files: dict[str, bytes] = {}
@@ -106,6 +109,8 @@ class Emulator:
         app.router.add_get("/_emulator/static/{name}", self._static)
         app.router.add_get("/_emulator/live", self._live_socket)
         app.router.add_get("/_emulator/api/state", self._api_state)
+        app.router.add_get("/_emulator/api/channels/{id}/messages", self._api_channel_messages)
+        app.router.add_get("/_emulator/api/sessions", self._api_sessions)
         app.router.add_post("/_emulator/api/{action}", self._api_action)
         app.router.add_get("/_emulator/attachments/{id}/{name}", self._attachment)
         self.oauth.add_routes(app)
@@ -221,6 +226,24 @@ class Emulator:
             if session.wants("GUILD_CREATE", guild["id"]):
                 self.gateway.enqueue("GUILD_CREATE", self.state.guild_payload(guild), guild["id"])
         return guild["id"]
+
+    def add_guilds(self, count: int, *, first: int = 1) -> list[str]:
+        """``count`` guilds "guild <n>" with alice and bob, ids spread evenly over any shard count.
+
+        Guild ``n`` has id ``(BASE + n) << 22``, so it lives on shard ``(BASE + n) % shards`` (Discord's rule).
+        """
+        ids = []
+        for n in range(first, first + count):
+            guild_id = str((GUILD_ID_BASE + n) << 22)
+            ids.append(
+                self.add_guild(
+                    f"guild {n}",
+                    guild_id=guild_id,
+                    bot_permissions=perms.ALL & ~perms.BITS["administrator"],
+                    members={"900000000000000201": "alice", "900000000000000202": "bob"},
+                )
+            )
+        return ids
 
     def channel_named(self, guild_id: str, name: str) -> str:
         for c in self.state.guild(guild_id)["channels"].values():
@@ -474,6 +497,21 @@ class Emulator:
             "modals": list(s.modals.values()),
         }
 
+    async def _api_channel_messages(self, request: web.Request) -> web.Response:
+        """Every message of one channel, oldest first (the state shows the last 100 only)."""
+        msgs = self.state.messages.get(request.match_info["id"], {})
+        ordered = sorted(msgs.values(), key=lambda m: int(m["id"]))
+        return web.json_response([self.state.public_message(m) for m in ordered])
+
+    async def _api_sessions(self, request: web.Request) -> web.Response:
+        """Gateway sessions: their shard and whether a socket is attached (a cluster test's view)."""
+        return web.json_response(
+            [
+                {"session_id": s.session_id, "shard": list(s.shard), "connected": s.socket is not None}
+                for s in self.sessions.values()
+            ]
+        )
+
     async def _api_state(self, request: web.Request) -> web.Response:
         return web.json_response(self.snapshot())
 
@@ -533,10 +571,24 @@ async def _quiet_send(ws: web.WebSocketResponse, frame: str) -> None:
         await ws.send_str(frame)
 
 
-async def serve(host: str = "127.0.0.1", port: int = 8787) -> None:
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    *,
+    guilds: int = 0,
+    shards: int = 1,
+    max_concurrency: int = 1,
+    demo: bool = True,
+) -> None:
     """Run the emulator alone until interrupted (``python -m maidcore_discord.emulator``)."""
-    emulator = await Emulator(host, port).start()
-    print(f"Discord emulator: page {emulator.page_url}  api {emulator.api_base}  token {emulator.bot_token}")
+    emulator = Emulator(host, port, demo=demo, recommended_shards=shards, max_concurrency=max_concurrency)
+    emulator.add_guilds(guilds)
+    await emulator.start()
+    print(
+        f"Discord emulator: page {emulator.page_url}  api {emulator.api_base}  token {emulator.bot_token}  "
+        f"{len(emulator.state.guilds)} guilds on {shards} shards",
+        flush=True,
+    )
     try:
         await asyncio.Event().wait()
     finally:
