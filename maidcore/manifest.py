@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from yourbot_sdk.spec import commands as _commands
 from yourbot_sdk.spec.capabilities import CAPABILITY_KEYS, CAPABILITY_PATTERN
 from yourbot_sdk.spec.commands import COMMAND_NAME_PATTERN, RESERVED_COMMAND_NAMES
 from yourbot_sdk.spec.cron import MAX_CRON_ENTRIES, cron_spec_problem
@@ -55,8 +56,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
+_TEXT = _commands.MAX_DESCRIPTION  # names and descriptions of commands, options and choices
+_TYPES = sorted(_commands.OPTION_TYPES)
+_CHOICE_TYPES = sorted(_commands.CHOICE_TYPES)
+
+
 class Choice(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=_TEXT)]
     value: str | int | float
 
 
@@ -65,20 +71,21 @@ class CommandOption(_Strict):
 
     model_config = ConfigDict(extra="allow")  # min_value, max_length, channel_types… go to Discord unchanged
 
-    type: Annotated[int, Field(ge=1, le=11, description="1 sub-command … 11 attachment")]
+    type: Annotated[int, Field(ge=_TYPES[0], le=_TYPES[-1], description="1 sub-command … 11 attachment")]
     name: Annotated[str, Field(pattern=COMMAND_NAME_PATTERN)]
-    description: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str, Field(min_length=1, max_length=_TEXT)]
     required: bool = False
-    choices: Annotated[list[Choice] | None, Field(max_length=25)] = None
-    options: Annotated[list[CommandOption] | None, Field(max_length=25)] = None
+    choices: Annotated[list[Choice] | None, Field(max_length=_commands.MAX_CHOICES)] = None
+    options: Annotated[list[CommandOption] | None, Field(max_length=_commands.MAX_OPTIONS)] = None
 
     @model_validator(mode="after")
     def _shape(self) -> CommandOption:
         if self.type in (1, 2) and "required" in self.model_fields_set:
             raise ValueError(f"'required' is not allowed on a sub-command or group (type {self.type})")
         if self.choices is not None:
-            if self.type not in (3, 4, 10):
-                raise ValueError(f"choices are allowed only on types 3, 4 and 10, not type {self.type}")
+            if self.type not in _CHOICE_TYPES:
+                kinds = ", ".join(map(str, _CHOICE_TYPES[:-1])) + f" and {_CHOICE_TYPES[-1]}"
+                raise ValueError(f"choices are allowed only on types {kinds}, not type {self.type}")
             for choice in self.choices:
                 _check_choice(self.type, choice)
         if self.type in (1, 2):
@@ -95,8 +102,8 @@ class CommandOption(_Strict):
 
 def _check_choice(option_type: int, choice: Choice) -> None:
     value = choice.value
-    if option_type == 3 and not (isinstance(value, str) and len(value) <= 100):
-        raise ValueError(f"choice {choice.name!r}: value must be a string of at most 100 characters")
+    if option_type == 3 and not (isinstance(value, str) and len(value) <= _TEXT):
+        raise ValueError(f"choice {choice.name!r}: value must be a string of at most {_TEXT} characters")
     if option_type == 4 and not (isinstance(value, int) and not isinstance(value, bool)):
         raise ValueError(f"choice {choice.name!r}: value must be an integer")
     if option_type == 10 and (isinstance(value, (str, bool))):
@@ -122,8 +129,8 @@ class SlashCommand(_Strict):
     """A top-level slash command (§2.2)."""
 
     name: Annotated[str, Field(pattern=COMMAND_NAME_PATTERN)]
-    description: Annotated[str, Field(min_length=1, max_length=100)]
-    options: Annotated[list[CommandOption], Field(max_length=25)] = Field(default_factory=list)
+    description: Annotated[str, Field(min_length=1, max_length=_TEXT)]
+    options: Annotated[list[CommandOption], Field(max_length=_commands.MAX_OPTIONS)] = Field(default_factory=list)
     default_member_permissions: str | None = None
 
     @field_validator("name")
