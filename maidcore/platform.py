@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maidcore.bundles import Bundles
 from maidcore.command_sync import CommandSync
 from maidcore.extensions import ExtensionError, Extensions
-from maidcore.install_watch import InstallChange, InstallWatcher, PollingFeed
+from maidcore.install_watch import InstallChange, InstallWatcher, install_feed
 from maidcore.interactions import InteractionOwners, MessageOwners, message_owners_file
 from maidcore.layers import (
     EventSource,
@@ -86,12 +87,17 @@ class Platform:
         #: Why the sandbox fell back to ``fallback_sandbox_backend`` (None if it did not).
         self.sandbox_fallback: str | None = None
         self._closers: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+        #: This node's copies of version files, fetched from the storage layer by content hash.
+        self.bundles = Bundles(self.data_dir, lambda: self.storage)
         #: Slash commands of each server, kept in step with its installs (and who owns each name).
         self.command_sync = CommandSync(lambda: self.records, lambda: self.events)
         #: Who owns each interaction, and who may answer it.
         self.interactions = InteractionOwners(self.command_sync, MessageOwners(message_owners_file(self.data_dir)))
         #: The one place install changes (from this process or another) are announced to the runner and commands.
-        self.install_watcher = InstallWatcher(lambda: self.records, PollingFeed(self.settings.install_poll_seconds))
+        self.install_watcher = InstallWatcher(
+            lambda: self.records,
+            lambda: install_feed(self.storage, self.settings.install_poll_seconds, push=self.settings.install_push),
+        )
         self.install_watcher.subscribe(self._runner_follows)
         self.install_watcher.subscribe(self.command_sync.installs_changed)
         self.started = False
@@ -161,6 +167,7 @@ class Platform:
 
     async def _start(self) -> None:
         await self.open_storage()
+        await self.bundles.import_local(self.records)  # data directories from before bundles were in the database
 
         self.limiter = self.build_layer("rate_limiter", self.settings.rate_limiter)
         await _maybe_call(self.limiter, "start")

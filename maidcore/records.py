@@ -44,8 +44,10 @@ class VersionRecord:
     version: str
     status: VersionStatus
     manifest: dict[str, Any]
-    bundle_path: str  # unpacked bundle directory, read-only once stored
-    site_path: str | None = None  # requirements installed for the sandbox (set when published)
+    bundle_path: str  # where the node that stored it unpacked it (each node uses its own copy: maidcore.bundles)
+    site_path: str | None = None  # requirements installed for the sandbox (set when published), on that node
+    bundle_digest: str | None = None  # sha256 of the bundle's files: its blob in the storage layer
+    site_digest: str | None = None  # sha256 of the prepared site's files (None: no requirements)
     findings: list[dict[str, Any]] = field(default_factory=list)
     review_note: str = ""
     submitted_at: datetime = field(default_factory=utcnow)

@@ -126,7 +126,11 @@ class Settings(BaseSettings):
     # platform (core): isolation policy and how a running server notices installs made by the CLI
     unsafe_no_isolation: bool = False  # allow a non-isolating sandbox while serving real users (loud warning)
     fallback_sandbox_backend: str = "process"  # local mode only: used when the chosen one is unavailable; "" = none
-    install_poll_seconds: float = 2.0  # `maidcore serve` re-reads installs this often; 0 turns it off
+    # install changes by other processes/nodes: pushed by the storage layer (PostgreSQL LISTEN/NOTIFY; SQLite:
+    # its change log, read every install_poll_seconds); install_push = false re-reads every install each
+    # install_poll_seconds instead (for a database behind a pooler that drops LISTEN, e.g. PgBouncer transactions)
+    install_push: bool = True
+    install_poll_seconds: float = 2.0  # SQLite change log / polling interval; 0 = only this process's own changes
 
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)

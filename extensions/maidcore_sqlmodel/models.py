@@ -74,6 +74,8 @@ class VersionRow(Table, table=True):
     manifest: dict = Field(sa_type=sa.JSON)
     bundle_path: str
     site_path: str | None = None
+    bundle_digest: str | None = Field(default=None, max_length=64)  # the bundle's blob (sha256 of its files)
+    site_digest: str | None = Field(default=None, max_length=64)  # the prepared requirements' blob
     findings: list = Field(sa_type=sa.JSON)
     review_note: str = ""
     submitted_at: datetime = _utc(default_factory=_now)
@@ -90,6 +92,39 @@ class InstallRow(Table, table=True):
     enabled: bool = True
     pending_version: str | None = Field(default=None, max_length=100)
     installed_at: datetime = _utc(default_factory=_now)
+
+
+class InstallChangeRow(Table, table=True):
+    """One install written or deleted (SQLite: filled by a trigger, read by ``SqliteInstallFeed``)."""
+
+    __tablename__ = "install_changes"
+    __table_args__ = {"sqlite_autoincrement": True}  # a sequence number is never reused after pruning
+
+    seq: int | None = Field(default=None, primary_key=True)
+    server_id: str = Field(max_length=64)
+    plugin_id: str = Field(max_length=200)
+    changed_at: float  # Unix seconds, for pruning
+
+
+class BlobRow(Table, table=True):
+    """A stored blob (a bundle or a prepared site, as a tar archive), named by the sha256 of its files."""
+
+    __tablename__ = "blobs"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    size: int = Field(sa_type=sa.BigInteger)  # bytes of the archive
+    chunks: int
+    created_at: datetime = _utc(default_factory=_now)
+
+
+class BlobChunkRow(Table, table=True):
+    """One piece (at most ``maidcore_sqlmodel.blobs.CHUNK_BYTES``) of a blob's archive."""
+
+    __tablename__ = "blob_chunks"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True)
+    data: bytes = Field(sa_type=sa.LargeBinary)
 
 
 class DeadLetterRow(Table, table=True):

@@ -55,6 +55,8 @@ def _version(row: VersionRow) -> VersionRecord:
         manifest=dict(row.manifest),
         bundle_path=row.bundle_path,
         site_path=row.site_path,
+        bundle_digest=row.bundle_digest,
+        site_digest=row.site_digest,
         findings=list(row.findings),
         review_note=row.review_note,
         submitted_at=row.submitted_at,
@@ -70,6 +72,8 @@ def _version_fields(v: VersionRecord) -> dict[str, Any]:
         "manifest": dict(v.manifest),
         "bundle_path": str(v.bundle_path),
         "site_path": None if v.site_path is None else str(v.site_path),
+        "bundle_digest": v.bundle_digest,
+        "site_digest": v.site_digest,
         "findings": list(v.findings),
         "review_note": v.review_note,
         "submitted_at": v.submitted_at,
@@ -155,6 +159,12 @@ class SqlRecordStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: Called with (server_id, plugin_id) after each committed install write (the same-process feed).
+        self.install_listeners: list[Callable[[str, str], None]] = []
+
+    def _install_written(self, server_id: str, plugin_id: str) -> None:
+        for listener in list(self.install_listeners):
+            listener(server_id, plugin_id)
 
     async def _session(self, work: Callable[[Session], T], *, commit: bool = False) -> T:
         def run() -> T:
@@ -241,6 +251,7 @@ class SqlRecordStore:
             s.add(row)
 
         await self._session(work, commit=True)
+        self._install_written(install.server_id, install.plugin_id)
 
     async def get_install(self, server_id: str, plugin_id: str) -> InstallRecord | None:
         row = await self._session(lambda s: s.get(InstallRow, (server_id, plugin_id)))
@@ -259,6 +270,7 @@ class SqlRecordStore:
     async def delete_install(self, server_id: str, plugin_id: str) -> None:
         stmt = delete(InstallRow).where(col(InstallRow.server_id) == server_id, col(InstallRow.plugin_id) == plugin_id)
         await self._session(lambda s: s.exec(stmt), commit=True)
+        self._install_written(server_id, plugin_id)
 
     # --- dead letters --------------------------------------------------------------
 

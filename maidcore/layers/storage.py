@@ -8,7 +8,8 @@ another's data. Methods raise ``maidcore.errors`` classes
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from maidcore.records import (
@@ -176,12 +177,60 @@ class RecordStore(Protocol):
         ...
 
 
+InstallKey = tuple[str, str]  # (server_id, plugin_id)
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Archives (plugin bundles, prepared sites) by content digest, reachable from every node.
+
+    The core computes and verifies digests (``maidcore.bundles``); a store keeps
+    bytes under them. Storing a digest twice keeps the first copy.
+    """
+
+    async def put(self, digest: str, source: Path) -> None:
+        """Store the file ``source`` under ``digest``."""
+        ...
+
+    async def fetch(self, digest: str, dest: Path) -> bool:
+        """Write the blob to the file ``dest``; ``False`` when no blob has that digest."""
+        ...
+
+    async def has(self, digest: str) -> bool: ...
+
+
+@runtime_checkable
+class InstallFeed(Protocol):
+    """Where a node hears about installs written by other processes or nodes, pushed or polled."""
+
+    async def start(self, records: RecordStore, known: Mapping[InstallKey, Any]) -> None:
+        """Begin watching; ``known`` is every install's state now (a polling feed diffs against it)."""
+        ...
+
+    async def changes(self, *, wait: bool = True) -> Collection[InstallKey] | None:
+        """The installs that may have changed since the last call, or ``None``: any may have (re-read all once).
+
+        With ``wait``, block until there is something to report; without, report
+        at least every change committed before the call.
+        """
+        ...
+
+    async def close(self) -> None: ...
+
+
 @runtime_checkable
 class Storage(Protocol):
     """One storage layer: all six stores, opened and closed together.
 
-    Optional: ``async def describe() -> dict`` — the database for ``maidcore status``
-    (``kind``, ``engine``, ``version``, ``size_bytes``, ``location``).
+    Optional members (a storage layer without them still works on one node):
+
+    - ``async def describe() -> dict`` — the database for ``maidcore status``
+      (``kind``, ``engine``, ``version``, ``size_bytes``, ``location``);
+    - ``blobs: BlobStore`` — bundles reachable from every node; without it a
+      version's files stay on the node that stored them;
+    - ``def install_feed(poll_seconds: float) -> InstallFeed | None`` — install
+      changes pushed (or cheaply polled); without it (or ``None``) the core
+      re-reads every install each ``poll_seconds``.
     """
 
     name: str

@@ -57,11 +57,12 @@ async def publish(platform: Platform, plugin_id: str, version: str) -> PublishRe
     if current is not None and version_key(current.version) >= version_key(version):
         raise Conflict(f"{plugin_id} {current.version} is already published; publish a greater version")
 
-    bundle_dir = Path(record.bundle_path)
+    bundle_dir = await platform.bundles.bundle_dir(record)
     reqs = requirements(Bundle.unpacked(bundle_dir))
     site: Path | None = None
+    site_digest: str | None = None
     if reqs:
-        site = platform.data_dir / "sites" / plugin_id / version
+        site = platform.bundles.local_dir("sites", plugin_id, version)
         staging = site.parent / f".{version}.partial-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
         try:
@@ -69,6 +70,7 @@ async def publish(platform: Platform, plugin_id: str, version: str) -> PublishRe
             if site.exists():
                 shutil.rmtree(site)
             staging.rename(site)
+            site_digest = await platform.bundles.store(site)  # every node fetches it from here
         except Exception as exc:
             shutil.rmtree(staging, ignore_errors=True)
             log.warning("publishing %s %s failed: %s", plugin_id, version, exc)
@@ -77,7 +79,11 @@ async def publish(platform: Platform, plugin_id: str, version: str) -> PublishRe
                 f"{'version ' + current.version if current else 'no version'} keeps serving"
             ) from exc
     published = replace(
-        record, status=VersionStatus.PUBLISHED, site_path=str(site) if site else None, published_at=utcnow()
+        record,
+        status=VersionStatus.PUBLISHED,
+        site_path=str(site) if site else None,
+        site_digest=site_digest,
+        published_at=utcnow(),
     )
     try:
         await platform.records.update_version(published)

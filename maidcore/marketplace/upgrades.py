@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from yourbot_sdk.spec.capabilities import effective_capabilities
@@ -77,7 +76,7 @@ async def install_published(
             f"{plugin_id} {record.version} does not ask for {', '.join(extra)}; approve only what it shows"
         )
     try:
-        return await installs.install(platform, Path(record.bundle_path), server_id, approved)
+        return await installs.install(platform, await platform.bundles.bundle_dir(record), server_id, approved)
     except installs.InstallError as exc:
         raise MarketplaceError(str(exc)) from None
 
@@ -103,7 +102,7 @@ async def roll_out(platform: Platform, new: VersionRecord) -> dict[str, list[str
             continue
         try:
             await installs.install(
-                platform, Path(new.bundle_path), install.server_id, sorted(install.granted & required)
+                platform, await platform.bundles.bundle_dir(new), install.server_id, sorted(install.granted & required)
             )
         except Exception:  # one server's failure must not stop the others
             log.exception("upgrade of %s on %s failed", new.plugin_id, install.server_id)
@@ -170,7 +169,7 @@ async def grant(platform: Platform, server_id: str, plugin_id: str, approved: It
         )
     grants = (install.granted & required) | (approved & required)
     try:
-        return await installs.install(platform, Path(new.bundle_path), server_id, sorted(grants))
+        return await installs.install(platform, await platform.bundles.bundle_dir(new), server_id, sorted(grants))
     except installs.InstallError as exc:
         raise MarketplaceError(str(exc)) from None
 

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from maidcore.bundles import BundleUnavailable
 from maidcore.records import DeadLetter, InstallRecord
 from maidcore.runner.deliveries import Delivery
 from maidcore.runner.hostapi import HostApi
@@ -140,7 +141,13 @@ class Runner:
             record = await self.platform.storage.records.get_version(plugin_id, version)
             if record is None:
                 return None
-            info = self.versions[key] = VersionInfo.from_record(record)
+            try:
+                bundle_dir = await self.platform.bundles.bundle_dir(record)
+                site_dir = await self.platform.bundles.site_dir(record)
+            except BundleUnavailable as exc:
+                log.error("%s", exc)
+                return None
+            info = self.versions[key] = VersionInfo.from_record(record, bundle_dir=bundle_dir, site_dir=site_dir)
         return info
 
     def _slot(self, info: VersionInfo, server_id: str) -> WorkerSlot:

@@ -30,15 +30,18 @@ class VersionInfo:
     crons: tuple[tuple[str, str], ...]  # (name, spec) from the manifest
 
     @classmethod
-    def from_record(cls, record: VersionRecord) -> VersionInfo:
+    def from_record(
+        cls, record: VersionRecord, *, bundle_dir: Path | None = None, site_dir: Path | None = None
+    ) -> VersionInfo:
+        """``bundle_dir``/``site_dir``: this node's copies (``maidcore.bundles``); default: the paths recorded."""
         manifest = dict(record.manifest or {})
         domains = manifest.get("proxy_domains_requested") or []
         crons = manifest.get("cron") or []
         return cls(
             plugin_id=record.plugin_id,
             version=record.version,
-            bundle_dir=Path(record.bundle_path),
-            site_dir=Path(record.site_path) if record.site_path else None,
+            bundle_dir=bundle_dir if bundle_dir is not None else Path(record.bundle_path),
+            site_dir=site_dir if site_dir is not None else (Path(record.site_path) if record.site_path else None),
             manifest=manifest,
             capabilities=effective(
                 declared_capabilities(manifest),

@@ -18,10 +18,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from maidcore.bundles import BundleUnavailable
 from maidcore.records import VersionRecord
 from maidcore.web.console.viewer import LEVEL_NAMES, Level
+
+if TYPE_CHECKING:
+    from maidcore.platform import Platform
 
 WIDTHS = ("quarter", "third", "half", "two_thirds", "full")
 REFRESH_MIN, REFRESH_MAX = 5, 3600
@@ -304,12 +308,22 @@ def parse(data: Any) -> Dashboard:
     )
 
 
-def load(version: VersionRecord) -> Dashboard:
-    """The dashboard of a stored version: the manifest key first, else ``dashboard_manifest.json``."""
+async def load_stored(platform: Platform, version: VersionRecord) -> Dashboard:
+    """``load`` with this node's copy of the version's bundle (fetched by ``platform.bundles`` if needed)."""
+    if isinstance(version.manifest.get("dashboard_manifest"), dict):
+        return load(version)
+    try:
+        return load(version, await platform.bundles.bundle_dir(version))
+    except BundleUnavailable as exc:
+        return Dashboard(problems=[str(exc)])
+
+
+def load(version: VersionRecord, root: Path | None = None) -> Dashboard:
+    """The dashboard of a stored version: the manifest key first, else ``dashboard_manifest.json`` under ``root``."""
     embedded = version.manifest.get("dashboard_manifest")
     if isinstance(embedded, dict):
         return parse(embedded)
-    root = Path(version.bundle_path)
+    root = root if root is not None else Path(version.bundle_path)
     path = root / "dashboard_manifest.json"
     if path.is_file():
         try:

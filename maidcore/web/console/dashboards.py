@@ -50,7 +50,7 @@ async def _context(request: web.Request) -> tuple[Any, dict[str, Any], Any, Dash
     if install is None:
         raise pages.Refusal(404, "Not installed", f"{pid} is not installed on this server.")
     version = await platform.records.get_version(pid, install.version)
-    board = dashboard_manifest.load(version) if version is not None else Dashboard()
+    board = await dashboard_manifest.load_stored(platform, version) if version is not None else Dashboard()
     guild = who.guild(gid) or {"id": gid, "name": (await guilds.names(platform, [gid]))[gid]}
     return who, guild, (install, version), board, level
 

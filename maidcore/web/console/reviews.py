@@ -139,8 +139,8 @@ async def review_page(request: web.Request) -> web.Response:
     record = await review.get_version(platform, request.match_info["plugin_id"], request.match_info["version"])
     plugin = await platform.records.get_plugin(record.plugin_id)
     previous = await _previous(platform, record)
-    new_files = await asyncio.to_thread(read_files, Path(record.bundle_path))
-    old_files = await asyncio.to_thread(read_files, Path(previous.bundle_path)) if previous else {}
+    new_files = await asyncio.to_thread(read_files, await platform.bundles.bundle_dir(record))
+    old_files = await asyncio.to_thread(read_files, await platform.bundles.bundle_dir(previous)) if previous else {}
     anchors = {name: f"f{i}" for i, name in enumerate(new_files)}
     files = [
         {
