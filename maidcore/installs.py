@@ -287,10 +287,12 @@ async def set_enabled(platform: Platform, server_id: str, plugin_id: str, enable
 
 
 async def uninstall(platform: Platform, server_id: str, plugin_id: str) -> InstallRecord:
-    """Remove the install; the stored bundle stays (other servers or a reinstall may use it)."""
+    """Remove the install and the hosts its admins approved; the stored bundle stays (other servers or a
+    reinstall may use it)."""
     server_id = _server_id(server_id)
     record = await _get_install(platform, server_id, plugin_id)
     await platform.records.delete_install(server_id, plugin_id)
+    await platform.records.clear_host_approvals(server_id, plugin_id)
     await platform.records.delete_denied_calls(server_id, plugin_id)
     await platform.install_changed(server_id, plugin_id)
     log.info("uninstalled", extra={"plugin_id": plugin_id, "server_id": server_id})

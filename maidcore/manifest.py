@@ -10,6 +10,7 @@ is wrong with it. ``schemas/manifest.schema.json`` is generated from this model
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ from yourbot_sdk.spec import commands as _commands
 from yourbot_sdk.spec.capabilities import CAPABILITY_KEYS, CAPABILITY_PATTERN
 from yourbot_sdk.spec.commands import COMMAND_NAME_PATTERN, RESERVED_COMMAND_NAMES
 from yourbot_sdk.spec.cron import MAX_CRON_ENTRIES, cron_spec_problem
-from yourbot_sdk.spec.manifest import PLACEHOLDER_DESCRIPTIONS, PLUGIN_ID_PATTERN, hostname_problem
+from yourbot_sdk.spec.manifest import PLACEHOLDER_DESCRIPTIONS, PLUGIN_ID_PATTERN, hostname_problem, normalised_domain
 
 from maidcore import capabilities
 
@@ -178,24 +179,25 @@ class Manifest(BaseModel):
     id: Annotated[str, Field(pattern=PLUGIN_ID_PATTERN, description="the plugin id registered on the platform")]
     name: Annotated[str, Field(min_length=1, description="marketplace display name")]
     version: Annotated[str, Field(min_length=1, description="MAJOR.MINOR.PATCH recommended")]
-    description: Annotated[str, Field(min_length=1, max_length=2000)]
+    description: Annotated[str, Field(description="what the plugin does; 2000 characters are shown")] = ""
     author: str | None = None
     capabilities_required: list[Annotated[str, Field(pattern=CAPABILITY_PATTERN)]] = Field(
         default_factory=list, description="capabilities from the catalogue (SDK contract §7)"
     )
     slash_commands: list[SlashCommand] = Field(default_factory=list)
-    proxy_domains_requested: list[str] = Field(default_factory=list, description="bare hostnames")
+    proxy_domains_requested: list[str] = Field(
+        default_factory=list, description="host names; other spellings (a URL, a port) are read as their host"
+    )
     cron: Annotated[list[CronEntry], Field(max_length=MAX_CRON_ENTRIES)] = Field(default_factory=list)
     icon_url: Annotated[str | None, Field(pattern=r"^https://\S+$")] = None
     tags: list[str] = Field(default_factory=list)
-    dashboard_manifest: dict[str, Any] | None = None
+    dashboard_manifest: dict[str, Any] | str | None = Field(
+        default=None, description="the dashboard itself, or the name of a bundled JSON file holding it"
+    )
 
     @field_validator("capabilities_required")
     @classmethod
     def _capabilities(cls, caps: list[str]) -> list[str]:
-        dupes = sorted({c for c in caps if caps.count(c) > 1})
-        if dupes:
-            raise ValueError(f"duplicate capabilities: {', '.join(dupes)}")
         unknown = [c for c in caps if c not in capabilities.CATALOGUE and c not in capabilities.LEGACY_NAMES]
         if unknown:
             raise ValueError(
@@ -203,15 +205,6 @@ class Manifest(BaseModel):
                 f"known: {', '.join(sorted(capabilities.CATALOGUE))}"
             )
         return caps
-
-    @field_validator("proxy_domains_requested")
-    @classmethod
-    def _hostnames(cls, hosts: list[str]) -> list[str]:
-        for host in hosts:
-            problem = hostname_problem(host)
-            if problem:
-                raise ValueError(f"{host!r} {problem}")
-        return hosts
 
     @model_validator(mode="after")
     def _commands_and_cron(self) -> Manifest:
@@ -298,6 +291,7 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
                 data.pop(other)
         if len(present) > 1:
             warnings.append(f"{', '.join(present[1:])}: ignored, capabilities are read from {key}")
+    warnings += _relax(data)
     try:
         manifest = Manifest.model_validate(data)
     except ValidationError as exc:
@@ -305,6 +299,8 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
         raise ManifestError(problems, source) from None
     for key in manifest.unknown_keys:
         warnings.append(f"{key}: unknown key, ignored")
+    if not manifest.description.strip():
+        warnings.append("description: empty; the marketplace shows no text for the plugin")
     for cap in manifest.capabilities_required:
         if cap in capabilities.LEGACY_NAMES:
             warnings.append(f"capabilities_required: {cap} is a legacy name and grants nothing")
@@ -312,6 +308,40 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
     if any(p in lowered for p in PLACEHOLDER_DESCRIPTIONS):
         warnings.append("description: looks like placeholder text; describe what the plugin does")
     return manifest, warnings
+
+
+def _relax(data: dict[str, Any]) -> list[str]:
+    """Accept what the official platform publishes (docs/review.md, "Relaxed"): fix or drop in place, and say so."""
+    warnings = []
+    if data.get("description") is None:
+        data["description"] = ""
+    if isinstance(data.get("description"), str) and len(data["description"]) > 2000:
+        warnings.append(f"description: {len(data['description'])} characters; the first 2000 are shown")
+    icon = data.get("icon_url")
+    if icon is not None and not (isinstance(icon, str) and re.match(r"^https://\S+$", icon)):
+        warnings.append(f"icon_url: {icon!r} is not an https:// URL; no icon is shown")
+        del data["icon_url"]
+    tags = data.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        warnings.append("tags: not a list of strings; ignored")
+        del data["tags"]
+    caps = data.get("capabilities_required")
+    if isinstance(caps, list) and len(set(map(str, caps))) < len(caps):
+        warnings.append("capabilities_required: duplicates removed")
+        data["capabilities_required"] = list(dict.fromkeys(caps))
+    domains = data.get("proxy_domains_requested")
+    if isinstance(domains, list):
+        kept = []
+        for entry in domains:
+            host, problem = normalised_domain(entry)
+            if problem:
+                warnings.append(f"proxy_domains_requested: {entry!r} {problem}; it allows nothing")
+            elif host not in kept:
+                if host != entry:
+                    warnings.append(f"proxy_domains_requested: {entry!r} is read as {host!r}")
+                kept.append(host)
+        data["proxy_domains_requested"] = kept
+    return warnings
 
 
 def read_manifest(bundle_dir: Path) -> tuple[Manifest, list[str]]:

@@ -1,10 +1,10 @@
 """The platform: every layer chosen by name in settings, started in order and closed in reverse.
 
-Start order: storage, rate limiter, sandbox backend, HTTP proxy, the
-``maidcore_startup`` hooks, the runner, the local mode (if the event source
-offers one), and the event source last (so no event arrives before something
-can handle it). ``close()`` undoes exactly what started, in reverse, also
-after a failed start.
+Start order: storage, rate limiter, sandbox backend, HTTP proxy and WebSocket
+broker, the ``maidcore_startup`` hooks, the runner, the local mode (if the event
+source offers one), and the event source last (so no event arrives before
+something can handle it). ``close()`` undoes exactly what started, in reverse,
+also after a failed start.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from maidcore.cluster import ClusterNode
     from maidcore.layers import EventSink, RecordStore
     from maidcore.proxy import HttpProxy
+    from maidcore.proxy.websocket import WebSocketBroker
     from maidcore.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class Platform:
         self.events: EventSource = None  # type: ignore[assignment]
         self.review_checks: dict[str, ReviewCheck] = {}
         self.proxy: HttpProxy | None = None
+        #: The plugins' WebSocket connections (``ctx.ws``), held by the host.
+        self.websocket: WebSocketBroker | None = None
         self.runner: Runner | None = None
         #: What installed plugins handle; the runner keeps it current, event sources read it for intents.
         self.event_types = HandledEventTypes()
@@ -183,6 +186,12 @@ class Platform:
         self.proxy = HttpProxy(self.settings.proxy)
         await self.proxy.start()
         self._on_close("proxy", self.proxy.close)
+
+        from maidcore.proxy.websocket import WebSocketBroker
+
+        self.websocket = WebSocketBroker(self.settings.websocket, self.settings.proxy)
+        await self.websocket.start()
+        self._on_close("websocket broker", self.websocket.close)
 
         self.review_checks = self.extensions.review_checks(self.settings)
         await self.command_sync.load()

@@ -127,3 +127,26 @@ class TokenRecord:
     subject: str  # developer name, guild id, or reviewer name
     created_at: datetime = field(default_factory=utcnow)
     revoked: bool = False
+
+
+@dataclass(frozen=True)
+class HostApproval:
+    """A host a server admin let one plugin reach beyond its manifest (``http.allow_host`` / ``ws.allow_host``)."""
+
+    server_id: str
+    plugin_id: str
+    kind: str  # "http" or "ws": an approval for one does not open the other
+    host: str  # lower-case bare host name
+    approved_by: str = ""  # the Discord user id of the member who approved it
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class AuthSecretInfo:
+    """A domain-bound secret as admins see it: never its value."""
+
+    plugin_id: str
+    server_id: str  # "" for the developer default used on every server without its own
+    name: str
+    hosts: tuple[str, ...]  # the only hosts its Authorization header is sent to
+    updated_at: datetime = field(default_factory=utcnow)

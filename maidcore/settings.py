@@ -54,6 +54,23 @@ class ProxySettings(BaseModel):
     extra_ca_file: str | None = None  # PEM file of CAs trusted besides the system ones (an internal CA, tests)
 
 
+class WebSocketSettings(BaseModel):
+    """The WebSocket broker behind ``ctx.ws`` (``proxy:websocket``); addresses are checked as ``proxy`` says."""
+
+    max_connections_per_scope: int = 5  # open sockets one (server, plugin) may hold
+    max_frame_bytes: int = 256 * 1024  # largest frame either way (inbound: the socket is dropped and reconnected)
+    send_frames_per_second: float = 10.0  # ws.send per connection (burst of the same size), else RATE_LIMITED
+    receive_frames_per_second: float = 50.0  # inbound frames per connection; faster senders are read more slowly
+    max_subscribe_messages: int = 20  # frames sent after every (re)connect
+    connect_timeout_seconds: float = 10.0
+    heartbeat_seconds: float = 30.0  # ping interval; a peer that does not answer is reconnected
+    reconnect_initial_seconds: float = 1.0  # backoff after a drop, doubled up to reconnect_max_seconds
+    reconnect_max_seconds: float = 60.0
+    reconnect_reset_seconds: float = 30.0  # a socket open this long starts the backoff over
+    attribution_seconds: float = 5.0  # calls naming no server are attributed to a frame's server this long
+    max_pending_frames: int = 256  # frames queued for one worker before reading from its sockets pauses
+
+
 class RunnerSettings(BaseModel):
     mode: Literal["pool", "single"] = "pool"
     max_in_flight: int = 64  # per worker: deliveries sent and not yet acked
@@ -72,6 +89,7 @@ class RunnerSettings(BaseModel):
     min_schedule_interval_seconds: float = 60.0  # @schedule(n) ticks every max(n, this)
     log_flush_seconds: float = 0.5  # plugin.log lines are stored in batches
     lifecycle_attribution_seconds: float = 10.0  # after host.install/enable/...: calls for that server accepted
+    boot_ready_seconds: float = 5.0  # deliveries wait at most this long for the SDK to take host.boot (host.ping)
 
 
 class ClusterSettings(BaseModel):
@@ -133,6 +151,7 @@ class Settings(BaseSettings):
     install_poll_seconds: float = 2.0  # SQLite change log / polling interval; 0 = only this process's own changes
 
     proxy: ProxySettings = Field(default_factory=ProxySettings)
+    websocket: WebSocketSettings = Field(default_factory=WebSocketSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)

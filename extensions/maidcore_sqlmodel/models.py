@@ -154,6 +154,19 @@ class PluginLogRow(Table, table=True):
     created_at: datetime = _utc(default_factory=_now)
 
 
+class HostApprovalRow(Table, table=True):
+    """A host a server admin approved for one plugin on that server (``kind`` "http" or "ws")."""
+
+    __tablename__ = "host_approvals"
+
+    server_id: str = Field(primary_key=True, max_length=64)
+    plugin_id: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=8)
+    host: str = Field(primary_key=True, max_length=253)
+    approved_by: str = Field(max_length=64)
+    created_at: datetime = _utc(default_factory=_now)
+
+
 class TokenRow(Table, table=True):
     __tablename__ = "api_tokens"
 
@@ -237,6 +250,20 @@ class SecretRow(Table, table=True):
     plugin_id: str = Field(primary_key=True, max_length=200)
     server_id: str = Field(primary_key=True, max_length=64)
     key: str = Field(primary_key=True, max_length=64)
+    nonce: bytes = Field(sa_type=sa.LargeBinary)
+    ciphertext: bytes = Field(sa_type=sa.LargeBinary)
+    updated_at: datetime = _utc(default_factory=_now)
+
+
+class AuthSecretRow(Table, table=True):
+    """A domain-bound secret for ``secret_auth``: the hosts are part of the ciphertext's associated data."""
+
+    __tablename__ = "auth_secrets"
+
+    plugin_id: str = Field(primary_key=True, max_length=200)
+    server_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(primary_key=True, max_length=64)
+    hosts: list = Field(sa_type=sa.JSON)
     nonce: bytes = Field(sa_type=sa.LargeBinary)
     ciphertext: bytes = Field(sa_type=sa.LargeBinary)
     updated_at: datetime = _utc(default_factory=_now)

@@ -20,6 +20,7 @@ from maidcore.records import (
     ConsoleSession,
     DeadLetter,
     DeniedCall,
+    HostApproval,
     InstallRecord,
     PluginLog,
     PluginRecord,
@@ -33,6 +34,7 @@ from maidcore_sqlmodel.models import (
     ConsoleSessionRow,
     DeadLetterRow,
     DeniedCallRow,
+    HostApprovalRow,
     InstallRow,
     PluginLogRow,
     PluginRow,
@@ -271,6 +273,55 @@ class SqlRecordStore:
         stmt = delete(InstallRow).where(col(InstallRow.server_id) == server_id, col(InstallRow.plugin_id) == plugin_id)
         await self._session(lambda s: s.exec(stmt), commit=True)
         self._install_written(server_id, plugin_id)
+
+    # --- host approvals -------------------------------------------------------------
+
+    async def add_host_approval(self, approval: HostApproval) -> None:
+        def work(s: Session) -> None:
+            key = (approval.server_id, approval.plugin_id, approval.kind, approval.host)
+            row = s.get(HostApprovalRow, key) or HostApprovalRow(
+                server_id=approval.server_id,
+                plugin_id=approval.plugin_id,
+                kind=approval.kind,
+                host=approval.host,
+                approved_by="",
+            )
+            row.approved_by = approval.approved_by
+            row.created_at = approval.created_at
+            s.add(row)
+
+        await self._session(work, commit=True)
+
+    async def remove_host_approval(self, server_id: str, plugin_id: str, kind: str, host: str) -> bool:
+        def work(s: Session) -> bool:
+            row = s.get(HostApprovalRow, (server_id, plugin_id, kind, host))
+            if row is None:
+                return False
+            s.delete(row)
+            return True
+
+        return await self._session(work, commit=True)
+
+    async def list_host_approvals(
+        self, *, server_id: str, plugin_id: str, kind: str | None = None
+    ) -> list[HostApproval]:
+        stmt = select(HostApprovalRow).where(
+            HostApprovalRow.server_id == server_id, HostApprovalRow.plugin_id == plugin_id
+        )
+        if kind is not None:
+            stmt = stmt.where(HostApprovalRow.kind == kind)
+        stmt = stmt.order_by(col(HostApprovalRow.kind), col(HostApprovalRow.host))
+        rows = await self._session(lambda s: s.exec(stmt).all())
+        return [
+            HostApproval(r.server_id, r.plugin_id, r.kind, r.host, approved_by=r.approved_by, created_at=r.created_at)
+            for r in rows
+        ]
+
+    async def clear_host_approvals(self, server_id: str, plugin_id: str) -> None:
+        stmt = delete(HostApprovalRow).where(
+            col(HostApprovalRow.server_id) == server_id, col(HostApprovalRow.plugin_id) == plugin_id
+        )
+        await self._session(lambda s: s.exec(stmt), commit=True)
 
     # --- dead letters --------------------------------------------------------------
 

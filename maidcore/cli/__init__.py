@@ -13,7 +13,18 @@ from pathlib import Path
 import click
 
 import maidcore
-from maidcore.cli import cluster_demo, config, deadletters, installs, marketplace, replay, serve, status, tokens
+from maidcore.cli import (
+    cluster_demo,
+    config,
+    deadletters,
+    installs,
+    marketplace,
+    replay,
+    secrets,
+    serve,
+    status,
+    tokens,
+)
 from maidcore.cli import extensions as extensions_cmd
 from maidcore.cli.state import CliState
 from maidcore.extensions import Extensions
@@ -29,6 +40,7 @@ CORE_MODULES = (
     marketplace,
     tokens,
     cluster_demo,
+    secrets,
 )
 
 

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from maidcore.records import (
+    AuthSecretInfo,
     ConsoleSession,
     DeadLetter,
     DeniedCall,
+    HostApproval,
     InstallRecord,
     PluginLog,
     PluginRecord,
@@ -96,6 +98,20 @@ class SecretStore(Protocol):
         """Keys (never values) of the developer defaults, sorted."""
         ...
 
+    # Domain-bound auth secrets (``secret_auth=``): a separate space the plugin can name but never read.
+    async def set_auth(self, plugin_id: str, server_id: str, name: str, value: str, hosts: Sequence[str]) -> None:
+        """Store the value and the hosts it may go to; ``server_id`` "" is the developer default."""
+        ...
+
+    async def get_auth(self, scope: Scope, name: str) -> tuple[str, tuple[str, ...]] | None:
+        """``(value, hosts)``: the server's own secret, else the developer default, else ``None``."""
+        ...
+
+    async def delete_auth(self, plugin_id: str, server_id: str, name: str) -> bool: ...
+    async def list_auth(self, plugin_id: str, server_id: str | None = None) -> list[AuthSecretInfo]:
+        """Names and hosts (never values); ``server_id=None`` lists every server's and the default."""
+        ...
+
 
 @runtime_checkable
 class RecordStore(Protocol):
@@ -141,6 +157,18 @@ class RecordStore(Protocol):
     async def add_logs(self, logs: Sequence[PluginLog]) -> None: ...
     async def list_logs(self, *, plugin_id: str, server_id: str | None = None, limit: int = 100) -> list[PluginLog]:
         """Newest first."""
+        ...
+
+    async def add_host_approval(self, approval: HostApproval) -> None:
+        """Insert or replace the approval of (server_id, plugin_id, kind, host)."""
+        ...
+
+    async def remove_host_approval(self, server_id: str, plugin_id: str, kind: str, host: str) -> bool: ...
+    async def list_host_approvals(
+        self, *, server_id: str, plugin_id: str, kind: str | None = None
+    ) -> list[HostApproval]: ...
+    async def clear_host_approvals(self, server_id: str, plugin_id: str) -> None:
+        """Forget every approval of an install (it was uninstalled)."""
         ...
 
     async def add_token(self, token: TokenRecord) -> None: ...

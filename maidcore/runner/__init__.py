@@ -7,7 +7,9 @@ themselves depend on narrow interfaces, never on the runner or the platform:
   ``Tenants`` directory, the layers (``RunnerLayers``), interaction ownership
   and the command sync;
 - each ``WorkerSlot`` gets ``SlotServices``, the callables it needs;
-- ``HostApi`` gets the tenants, the layers and interaction ownership;
+- ``HostApi`` gets the tenants, the layers and interaction ownership, and for
+  the network methods a ``Network`` (host approvals, live installs, the way
+  WebSocket frames reach a plugin);
 - ``Scheduler`` gets the tenants; ``LogBook`` gets the storage.
 """
 
@@ -20,9 +22,11 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from maidcore.bundles import BundleUnavailable
+from maidcore.proxy.websocket import CAPABILITY as WS_CAPABILITY
 from maidcore.records import DeadLetter, InstallRecord
 from maidcore.runner.deliveries import Delivery
 from maidcore.runner.hostapi import HostApi
+from maidcore.runner.hostapi.network import HostApprovals, Network
 from maidcore.runner.logbook import LogBook
 from maidcore.runner.router import Router
 from maidcore.runner.scheduler import Scheduler
@@ -53,11 +57,21 @@ class Runner:
         self.slots: dict[tuple[str, str, str], WorkerSlot] = {}
         self.versions: dict[tuple[str, str], VersionInfo] = {}
         self.logs = LogBook(lambda: platform.storage, self.settings.log_flush_seconds)
+        self.approvals = HostApprovals(lambda: platform.storage.records)
+        network = Network(
+            layers=platform,
+            approvals=self.approvals,
+            tenant=self.tenants.get,
+            deliver_ws=self.deliver_ws,
+            proxy=platform.settings.proxy,
+            websocket=platform.settings.websocket,
+        )
         self.hostapi = HostApi(
             self.tenants,
             platform,
             platform.interactions,
             timeout=self.settings.call_timeout_seconds,
+            network=network,
             ledger=self.logs,
         )
         self.router = Router(
@@ -83,6 +97,7 @@ class Runner:
             logged=self.observe_log,
             stderr=self.observe_stderr,
             count=self._count,
+            background=self.spawn,
         )
         self.settled_observers: list[SettledObserver] = []
         self.log_observers: list[Callable[[WorkerSlot, str, str, str], None]] = []
@@ -169,6 +184,7 @@ class Runner:
             if announce:
                 old.slot.notify_lifecycle(old, "uninstall")
             self.scheduler.tenant_changed(None, old)
+            await self._sockets_changed(None, old)
             self._release_if_unused(old.slot)
             return
         info = await self._version_info(plugin_id, record.version)
@@ -188,8 +204,37 @@ class Runner:
             if slot.parked:
                 slot.unpark()
         self.scheduler.tenant_changed(tenant, old)
+        await self._sockets_changed(tenant, old)
         if old is not None and old.slot is not slot:
             self._release_if_unused(old.slot)
+
+    async def _sockets_changed(self, tenant: Tenant | None, old: Tenant | None) -> None:
+        """Sockets close on uninstall, disable and a withdrawn grant; an upgrade keeps those its manifest allows."""
+        broker = getattr(self.platform, "websocket", None)
+        if broker is None or old is None or not broker.sockets(old.scope):
+            return
+        scope = old.scope
+        self.approvals.forget(scope)
+        if tenant is None:
+            why = "the plugin was uninstalled"
+        elif not tenant.enabled:
+            why = "the plugin was disabled"
+        elif WS_CAPABILITY not in tenant.capabilities:
+            why = "proxy:websocket is no longer granted"
+        elif tenant.info is not old.info:
+            hosts = tenant.info.proxy_domains | await self.approvals.hosts(scope, "ws")
+            self.spawn(
+                broker.close_scope(
+                    scope,
+                    f"version {tenant.version} does not allow this host",
+                    keep=lambda socket: socket.host in hosts,
+                    notify=True,
+                )
+            )
+            return
+        else:
+            return
+        self.spawn(broker.close_scope(scope, why))
 
     def _release_if_unused(self, slot: WorkerSlot) -> None:
         if self.tenants.uses(slot):
@@ -212,6 +257,17 @@ class Runner:
         if not slots or any(slot.registration is None for slot in slots):
             return frozenset()
         return frozenset().union(*(slot.registration.event_types for slot in slots if slot.registration))
+
+    async def deliver_ws(self, scope: Scope, event: str, params: dict[str, Any]) -> bool:
+        """A WebSocket event for the plugin (``maidcore.proxy.websocket``); ``False``: it takes no more frames."""
+        tenant = self.tenant(scope.server_id, scope.plugin_id)
+        if tenant is None or not tenant.enabled or WS_CAPABILITY not in tenant.capabilities:
+            return False
+        settings = self.platform.settings.websocket
+        await tenant.slot.deliver_ws(
+            tenant, event, params, hold_seconds=settings.attribution_seconds, max_pending=settings.max_pending_frames
+        )
+        return True
 
     # -- lookups ---------------------------------------------------------------------
 

@@ -1,10 +1,16 @@
-"""Host-driven ``@schedule`` ticks and ``@cron`` firings (contract §3.3), in pool and single mode alike.
+"""Host-driven ``@schedule`` ticks and ``@cron`` firings (contract §3.3).
 
 ``schedule.tick`` goes to every enabled server of a registered worker every
 ``max(n, 60)`` seconds, the first one a period after the server was enabled
 or the worker registered; ``event.cron`` fires each UTC minute a manifest
 entry matches. Both are at most once per (server, name, slot): a missed slot
 is never replayed, and a tick that cannot be queued right away is skipped.
+
+Manifest cron reaches every SDK line in the shape it reads: the tick's fields
+at the top level (ours) and under ``event`` (the official SDKs from 0.8.4,
+which run the ``@plugin.cron`` function of that name, or ``on_event("cron")``).
+A single-mode worker that never registered runs its own cron threads (the
+official SDKs do in single mode), so the host sends it none.
 """
 
 from __future__ import annotations
@@ -119,7 +125,7 @@ class Scheduler:
 
     def _fire(self, tenant: Tenant, method: str, params: dict[str, Any]) -> bool:
         slot = tenant.slot
-        if slot.registration is None or slot.parked:
+        if slot.parked:
             return False
         event_id = new_event_id()
         delivery = Delivery(
@@ -164,8 +170,10 @@ class Scheduler:
         scheduled_at = minute.isoformat().replace("+00:00", "Z")
         sent = 0
         for tenant in self.tenants.all():
-            if not tenant.enabled or not tenant.info.crons or tenant.slot.registration is None:
+            if not tenant.enabled or not tenant.info.crons:
                 continue
+            if tenant.slot.registration is None and tenant.slot.boot_server:
+                continue  # a single-mode official SDK runs its manifest's cron itself
             for name, spec_text in tenant.info.crons:
                 spec = self._spec(spec_text)
                 if spec is None or not spec.matches(minute):
@@ -175,8 +183,9 @@ class Scheduler:
                     continue
                 self._cron_fired[key] = minute
                 once_key = f"cron:{key[0]}:{key[1]}:{name}:{scheduled_at}"
-                params = {"name": name, "spec": spec_text, "scheduled_at": scheduled_at}
-                if self._fire_once(once_key, 180.0, tenant, "event.cron", params):
+                tick = {"name": name, "spec": spec_text, "scheduled_at": scheduled_at}
+                event = {"type": "cron", "event_type": "cron", "guild_id": tenant.scope.server_id, **tick}
+                if self._fire_once(once_key, 180.0, tenant, "event.cron", {**tick, "event": event}):
                     sent += 1
         return sent
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from yourbot_sdk.spec.cron import MAX_CRON_ENTRIES, cron_spec_problem
+from yourbot_sdk.spec.manifest import proxy_domains
 
 from maidcore.capabilities import effective
 from maidcore.manifest import declared_capabilities
@@ -14,6 +18,8 @@ from maidcore.scope import Scope
 
 if TYPE_CHECKING:
     from maidcore.runner.worker import WorkerSlot
+
+log = logging.getLogger("maidcore.runner")
 
 
 @dataclass(frozen=True)
@@ -48,13 +54,34 @@ class VersionInfo:
                 slash_commands=bool(manifest.get("slash_commands")),
                 proxy_domains=bool(domains),
             ),
-            proxy_domains=frozenset(str(d).lower() for d in domains if isinstance(d, str)),
-            crons=tuple(
-                (str(c["name"]), str(c["spec"]))
-                for c in crons
-                if isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("spec"), str)
-            ),
+            proxy_domains=proxy_domains(manifest),
+            crons=runnable_crons(record.plugin_id, record.version, crons),
         )
+
+
+def runnable_crons(plugin_id: str, version: str, entries: Any) -> tuple[tuple[str, str], ...]:
+    """The manifest ``cron`` entries the host fires: well-formed, at most 5, none under 5 minutes apart.
+
+    Review refuses a manifest that breaks these rules; a version stored some other way (an old
+    record, a local install) still never fires more than they allow.
+    """
+    kept: list[tuple[str, str]] = []
+    for entry in entries if isinstance(entries, list) else []:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        spec = entry.get("spec") if isinstance(entry, dict) else None
+        if not (isinstance(name, str) and isinstance(spec, str)):
+            problem: str | None = "an entry needs a string name and spec"
+        else:
+            problem = cron_spec_problem(spec)
+        if problem is None and len(kept) >= MAX_CRON_ENTRIES:
+            problem = f"more than {MAX_CRON_ENTRIES} entries"
+        if problem is None and any(n == name for n, _ in kept):
+            problem = f"name {name!r} is used twice"
+        if problem:
+            log.warning("%s %s: manifest cron entry %r never fires: %s", plugin_id, version, entry, problem)
+            continue
+        kept.append((name, spec))
+    return tuple(kept)
 
 
 @dataclass(slots=True, eq=False)

@@ -178,3 +178,22 @@ def test_extensions_command_reports_a_broken_extension(tmp_path, monkeypatch):
     assert "storage_backend  uses sqlmodel (NOT REGISTERED)" in out
     full = CliRunner().invoke(cli, [*args, "--tracebacks"], obj=CliState(exts)).output
     assert "Traceback (most recent call last)" in full
+
+
+def test_auth_secrets_and_approved_hosts(invoke, tmp_path):
+    out = invoke("secrets", "set-auth", "pinger", "API", "--host", "api.example.com", "--value", "dev").output
+    assert out == "auth secret API of pinger set for every server without its own; sent only to api.example.com\n"
+    invoke("secrets", "set-auth", "pinger", "API", "--host", "api.example.com", "--server", "111", "--value", "own")
+    listed = json.loads(invoke("secrets", "list", "pinger", "--json").output)
+    assert listed["auth_secrets"] == [
+        {"server_id": "", "name": "API", "hosts": ["api.example.com"]},
+        {"server_id": "111", "name": "API", "hosts": ["api.example.com"]},
+    ]
+    assert "dev" not in invoke("secrets", "list", "pinger").output.replace("default", "")
+    assert invoke("secrets", "delete-auth", "pinger", "API", "--server", "111").exit_code == 0
+    missing = invoke("secrets", "delete-auth", "pinger", "API", "--server", "111", ok=False)
+    assert missing.exit_code == 1 and "has no auth secret API for 111" in missing.output
+    refused = invoke("secrets", "set-auth", "pinger", "BAD", "--host", "*.example.com", "--value", "x", ok=False)
+    assert refused.exit_code == 1 and "wildcards are not allowed" in refused.output
+    gone = invoke("secrets", "revoke-host", "pinger", "feed.example.com", "--server", "111", "--kind", "ws", ok=False)
+    assert gone.exit_code == 1 and "is not an approved ws host" in gone.output

@@ -292,6 +292,23 @@ def _check_message_body(body: dict[str, Any], *, files: list[Any], creating: boo
         raise invalid_form("components", "Must be 5 or fewer in length.")
     if creating and not (content or body.get("embeds") or body.get("components") or files or body.get("sticker_ids")):
         raise ApiError(400, 50006, "Cannot send an empty message")
+    _check_allowed_mentions(body.get("allowed_mentions"))
+
+
+def _check_allowed_mentions(allowed: Any) -> None:
+    """Discord's own checks: known parse kinds, and never a kind both parsed and listed."""
+    if allowed is None:
+        return
+    if not isinstance(allowed, dict):
+        raise invalid_form("allowed_mentions", "Must be an object.")
+    parse = allowed.get("parse") or []
+    if any(p not in ("users", "roles", "everyone") for p in parse):
+        raise invalid_form("allowed_mentions.parse", "Value must be one of ('roles', 'users', 'everyone').")
+    for kind in ("users", "roles"):
+        if kind in parse and allowed.get(kind):
+            raise invalid_form("allowed_mentions", f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.')
+        if len(allowed.get(kind) or []) > 100:
+            raise invalid_form(f"allowed_mentions.{kind}", "Must be 100 or fewer in length.")
 
 
 @route("POST", "/channels/{channel_id}/messages")
@@ -311,6 +328,7 @@ async def send_message(emu: Emulator, call: Call) -> Any:
         components=body.get("components"),
         attachments=_attachments(emu, call.files),
         reference_id=ref,
+        allowed_mentions=body.get("allowed_mentions"),
     )
     emu.allowed_mentions[msg["id"]] = body.get("allowed_mentions")
     return emu.state.public_message(msg)
@@ -347,7 +365,11 @@ async def edit_message(emu: Emulator, call: Call) -> Any:
         for k in ("content", "embeds", "components")
         if k in body
     }
-    return emu.state.public_message(emu.state.edit_message(msg["channel_id"], msg["id"], changes))
+    allowed = body.get("allowed_mentions")
+    if allowed is not None:
+        emu.allowed_mentions[msg["id"]] = allowed
+    edited = emu.state.edit_message(msg["channel_id"], msg["id"], changes, allowed_mentions=allowed)
+    return emu.state.public_message(edited)
 
 
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}")
@@ -821,10 +843,14 @@ async def interaction_callback(emu: Emulator, call: Call) -> Any:
     elif rtype == 7:
         if inter["type"] != 3:
             raise ApiError(400, 50035, "Invalid Form Body: type: update is only valid for component interactions")
+        _check_message_body(data, files=[], creating=False)
         msg = emu.state.message(inter["channel_id"], inter["message"]["id"])
         changes = {k: data[k] for k in ("content", "embeds", "components") if k in data}
-        emu.state.edit_message(msg["channel_id"], msg["id"], changes)
+        emu.state.edit_message(msg["channel_id"], msg["id"], changes, allowed_mentions=data.get("allowed_mentions"))
+        if data.get("allowed_mentions") is not None:
+            emu.allowed_mentions[msg["id"]] = data["allowed_mentions"]
         inter["original_id"] = msg["id"]
+        resource["message"] = emu.state.public_message(msg)
     elif rtype == 9:
         if inter["type"] == 5:
             raise ApiError(400, 50035, "Invalid Form Body: type: a modal cannot answer a modal submit")
@@ -870,7 +896,9 @@ async def execute_webhook(emu: Emulator, call: Call) -> Any:
             attachments=_attachments(emu, call.files),
             webhook_id=hook["id"],
             author_override=author,
+            allowed_mentions=body.get("allowed_mentions"),
         )
+        emu.allowed_mentions[msg["id"]] = body.get("allowed_mentions")
     else:
         if not target["acknowledged"]:
             raise ApiError(400, 40060, "Interaction has not been acknowledged.")
@@ -903,7 +931,11 @@ async def edit_followup(emu: Emulator, call: Call) -> Any:
     changes = {k: body[k] for k in ("content", "embeds", "components") if k in body and body[k] is not None}
     if msg["flags"] & 128:
         changes["flags"] = msg["flags"] & ~128
-    return emu.state.public_message(emu.state.edit_message(msg["channel_id"], msg["id"], changes))
+    _check_allowed_mentions(body.get("allowed_mentions"))
+    edited = emu.state.edit_message(
+        msg["channel_id"], msg["id"], changes, allowed_mentions=body.get("allowed_mentions")
+    )
+    return emu.state.public_message(edited)
 
 
 @route("GET", "/webhooks/{app_id}/{token}/messages/{message_id}", auth="")

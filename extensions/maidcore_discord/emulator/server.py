@@ -390,7 +390,10 @@ class Emulator:
             msg = self.state.message(inter["channel_id"], inter["original_id"])
             changes = {k: data[k] for k in ("content", "embeds", "components") if data.get(k) is not None}
             changes["flags"] = msg["flags"] & ~128
-            return self.state.edit_message(msg["channel_id"], msg["id"], changes)
+            self.allowed_mentions[msg["id"]] = data.get("allowed_mentions")
+            return self.state.edit_message(
+                msg["channel_id"], msg["id"], changes, allowed_mentions=data.get("allowed_mentions")
+            )
         user = self.state.users[inter["user_id"]]
         meta = {
             "id": inter["id"],
@@ -411,6 +414,7 @@ class Emulator:
             flags=flags,
             interaction_metadata=meta,
             message_type=20 if inter["type"] == 2 else 0,
+            allowed_mentions=data.get("allowed_mentions"),
         )
         msg["ephemeral_to"] = inter["user_id"] if flags & 64 else None
         self.allowed_mentions[msg["id"]] = data.get("allowed_mentions")

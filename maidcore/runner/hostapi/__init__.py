@@ -34,12 +34,14 @@ from maidcore.errors import (
     UnknownMethod,
 )
 from maidcore.layers.ratelimit import Bucket
-from maidcore.runner.hostapi import discord, stores
+from maidcore.runner.hostapi import discord, network, stores
 from maidcore.runner.hostapi.args import Args
+from maidcore.runner.hostapi.network import Call, Network
 from maidcore.runner.rpc import Connection, error_response, result_response
 
 if TYPE_CHECKING:
     from maidcore.interactions import InteractionOwners
+    from maidcore.runner.deliveries import Delivery
     from maidcore.runner.layers import RunnerLayers
     from maidcore.runner.tenants import Tenant, Tenants
     from maidcore.runner.worker import WorkerSlot
@@ -55,7 +57,8 @@ class MethodSpec:
     validate: Callable[[Args], dict[str, Any]]
     perform: Callable[[RunnerLayers, Tenant, dict[str, Any]], Awaitable[Any]] | None  # None: the event source does
     bucket: Bucket | None
-    authorize: Callable[[Tenant, dict[str, Any]], None] | None = None  # checks that need the clean params
+    #: Checks that need the clean params and the call (host allowed, secret auth, invoker rights); may add to them.
+    authorize: Callable[[Tenant, dict[str, Any], Call], Awaitable[None]] | None = None
 
 
 def _spec_table() -> dict[str, MethodSpec]:
@@ -64,15 +67,10 @@ def _spec_table() -> dict[str, MethodSpec]:
         bucket = Bucket.DISCORD if name.startswith("discord.") and name not in DISCORD_READ_METHODS else None
         table[name] = MethodSpec(name, capability_for(name), validate, None, bucket)
     for name, (validate, perform) in stores.TABLE.items():
-        proxy = name == "proxy.request"
-        table[name] = MethodSpec(
-            name,
-            capability_for(name),
-            validate,
-            perform,
-            Bucket.PROXY if proxy else None,
-            stores.authorize_proxy if proxy else None,
-        )
+        table[name] = MethodSpec(name, capability_for(name), validate, perform, None)
+    for name, (validate, authorize, perform) in network.TABLE.items():
+        bucket = Bucket.PROXY if name == "proxy.request" else None
+        table[name] = MethodSpec(name, capability_for(name), validate, perform, bucket, authorize)
     return table
 
 
@@ -99,9 +97,12 @@ class HostApi:
         interactions: InteractionOwners,
         *,
         timeout: float,
+        network: Network,
         ledger: CallLedger | None = None,
     ) -> None:
         self.tenants = tenants
+        #: What ``proxy.request``, ``ws.*`` and ``*.allow_host`` need beyond the layers (the runner gives it).
+        self.network = network
         self.ledger = ledger  # counts calls per install and the refused ones the admin is asked about
         self.layers = layers
         self.interactions = interactions
@@ -113,42 +114,23 @@ class HostApi:
 
     # -- attribution -------------------------------------------------------------
 
-    def attribute(self, slot: WorkerSlot, method: str, params: dict[str, Any]) -> Tenant:
-        """The install a call acts for; refuses a server with no delivery in flight on ``slot``."""
-        named = params.get("discord_srv_id")
-        if named is not None and not isinstance(named, str):
-            named = str(named) if type(named) is int else None
-        active = slot.active_servers()
-        if slot.boot_server:  # single mode: the boot server only
-            server = named or slot.boot_server
-            if server != slot.boot_server:
-                raise CapabilityDenied(
-                    "server access", method, detail=f"this worker serves server {slot.boot_server} only, not {server}"
-                )
-        elif named:
-            if named not in active:
-                raise CapabilityDenied(
-                    "server access", method, detail=f"server {named} has no delivery in flight on this worker"
-                )
-            server = named
-        elif slot.registered:
-            raise InvalidArgument("discord_srv_id", "the server id of the delivery being handled")
-        elif len(slot.window.servers) == 1:  # an SDK that never registers gets one delivery at a time
-            server = next(iter(slot.window.servers))
-        elif not slot.window.servers and len(active) == 1:  # a dashboard request or lifecycle hook
-            server = next(iter(active))
-        else:
-            raise CapabilityDenied(
-                "server access",
-                method,
-                detail="the call names no server and this worker has no single delivery in flight",
-            )
-        tenant = self.tenants.get(server, slot.plugin_id)
+    def attribute(self, slot: WorkerSlot, method: str, params: dict[str, Any]) -> tuple[Tenant, Delivery | None]:
+        """The install a call acts for (``maidcore.runner.attribution``) and the delivery it was made in, if known.
+
+        A lifecycle hook acts for the install its signal was about, even once disabled or uninstalled.
+        """
+        found = slot.attribution.resolve(method, params)
+        tenant = self.tenants.get(found.server_id, slot.plugin_id)
         if tenant is None or not tenant.enabled or tenant.slot is not slot:
-            raise CapabilityDenied(
-                "server access", method, detail=f"plugin {slot.plugin_id} is not installed and enabled on {server}"
-            )
-        return tenant
+            signalled = found.install
+            if signalled is None or signalled.slot is not slot:
+                raise CapabilityDenied(
+                    "server access",
+                    method,
+                    detail=f"plugin {slot.plugin_id} is not installed and enabled on {found.server_id}",
+                )
+            tenant = signalled
+        return tenant, found.delivery
 
     # -- dispatch ----------------------------------------------------------------
 
@@ -166,20 +148,23 @@ class HostApi:
             spec = METHODS.get(method)
             if spec is None:
                 raise UnknownMethod(method)
-            tenant = self.attribute(slot, method, params)
+            tenant, delivery = self.attribute(slot, method, params)
         except HostError as exc:
             server = params.get("discord_srv_id", "") if type(params) is dict else ""
             self._answer(conn, request_id, method, params, str(server or ""), None, exc)
             return
-        task = asyncio.get_running_loop().create_task(self._serve(conn, request_id, spec, params, tenant))
+        call = Call(self.network, slot, delivery)
+        task = asyncio.get_running_loop().create_task(self._serve(conn, request_id, spec, params, tenant, call))
         self._tasks.add(task)  # the loop keeps only weak references to tasks
         task.add_done_callback(self._tasks.discard)
 
-    async def _serve(self, conn: Connection, request_id: Any, spec: MethodSpec, params: dict, tenant: Tenant) -> None:
+    async def _serve(
+        self, conn: Connection, request_id: Any, spec: MethodSpec, params: dict, tenant: Tenant, call: Call
+    ) -> None:
         result: Any = None
         error: HostError | None = None
         try:
-            result = await self.perform(spec, params, tenant)
+            result = await self.perform(spec, params, tenant, call)
         except HostError as exc:
             error = exc
         except Exception:
@@ -189,7 +174,7 @@ class HostApi:
             self.ledger.count_metric(tenant.scope, "host_calls" if error is None else "host_call_errors")
         self._answer(conn, request_id, spec.name, params, tenant.scope.server_id, result, error)
 
-    async def perform(self, spec: MethodSpec, params: dict[str, Any], tenant: Tenant) -> Any:
+    async def perform(self, spec: MethodSpec, params: dict[str, Any], tenant: Tenant, call: Call | None = None) -> Any:
         """Capability, validation, rate limit, layer call (attribution already done)."""
         if spec.capability is not None and spec.capability not in tenant.capabilities:
             if self.ledger is not None:  # the admin's permission prompt
@@ -197,7 +182,7 @@ class HostApi:
             raise CapabilityDenied(spec.capability, spec.name)
         clean = spec.validate(Args(params))
         if spec.authorize is not None:
-            spec.authorize(tenant, clean)
+            await spec.authorize(tenant, clean, call or Call(self.network, tenant.slot, None))
         answering = None
         if spec.name.startswith("interaction."):
             answering = self.interactions.answering(tenant.scope, clean["_interaction_id"])
@@ -210,11 +195,11 @@ class HostApi:
             if not decision.allowed:
                 raise RateLimited(spec.bucket.value, decision.retry_after)
         if spec.perform is None:
-            call = self.layers.events.call(tenant.scope, spec.name, clean)
+            work = self.layers.events.call(tenant.scope, spec.name, clean)
         else:
-            call = spec.perform(self.layers, tenant, clean)
+            work = spec.perform(self.layers, tenant, clean)
         try:
-            result = await asyncio.wait_for(call, self.timeout)
+            result = await asyncio.wait_for(work, self.timeout)
         except TimeoutError:
             raise HostTimeout(spec.name, self.timeout) from None
         if answering is not None and spec.name == "interaction.send_modal":

@@ -47,6 +47,33 @@ def _files(a: Args) -> list[dict[str, str]] | None:
     return out
 
 
+#: What a plugin's message may ping: ``everyone``/``here`` never, and nobody unless the plugin says so.
+MENTION_KINDS = frozenset({"users", "roles"})
+NO_PINGS: dict[str, Any] = {"parse": []}
+
+
+def allowed_mentions(a: Args) -> dict[str, Any]:
+    """Discord's ``allowed_mentions`` made safe: the default pings nobody, ``everyone``/``here`` are stripped,
+    and an explicit id list wins over parsing that kind (Discord refuses both at once)."""
+    given = a.mapping("allowed_mentions")
+    if not given:
+        return dict(NO_PINGS)
+    out: dict[str, Any] = {}
+    for kind in ("users", "roles"):
+        ids = given.get(kind)
+        if ids is not None:
+            out[kind] = Args({f"allowed_mentions.{kind}": ids}).snowflakes(
+                f"allowed_mentions.{kind}", cut=100, at_least=0
+            )
+    parse = given.get("parse", [])
+    if not isinstance(parse, list) or not all(isinstance(p, str) for p in parse):
+        raise InvalidArgument("allowed_mentions.parse", 'a list of "users" and "roles"')
+    out["parse"] = sorted({p for p in parse if p in MENTION_KINDS and not out.get(p)})
+    if "replied_user" in given:
+        out["replied_user"] = given["replied_user"] is True
+    return out
+
+
 def _has_body(*keys: str) -> Callable[[dict[str, Any]], None]:
     """A message needs one of ``keys`` non-empty; ``content`` is the field named when none is."""
     expected = "non-empty, or " + " or ".join(keys[1:]) + " given"
@@ -74,55 +101,65 @@ def _modal_rows(a: Args) -> list[dict[str, Any]]:
     return (a.objects(name) or [])[:5]
 
 
+_SAFE_MENTIONS = {"allowed_mentions": allowed_mentions}
+
 #: Host methods performed by the event source, each with its validator.
-VALIDATORS: dict[str, Validator] = {
-    rpc: validator(rpc)
-    for rpc in (
-        "discord.pin_message",
-        "discord.unpin_message",
-        "discord.delete_message",
-        "discord.bulk_delete_messages",
-        "discord.add_reaction",
-        "discord.get_messages",
-        "discord.get_guild",
-        "discord.get_channel",
-        "discord.list_channels",
-        "discord.get_member",
-        "discord.list_members",
-        "discord.search_members",
-        "discord.list_roles",
-        "discord.create_channel",
-        "discord.edit_channel",
-        "discord.delete_channel",
-        "discord.delete_channel_permission",
-        "discord.create_thread",
-        "discord.edit_thread",
-        "discord.timeout_member",
-        "discord.timeout_bulk",
-        "discord.set_nickname",
-        "discord.ban_member",
-        "discord.unban_member",
-        "discord.kick_member",
-        "discord.kick_bulk",
-        "discord.add_role",
-        "discord.remove_role",
-        "discord.add_role_bulk",
-        "discord.remove_role_bulk",
-        "discord.create_webhook",
-        "discord.delete_webhook",
-        "discord.edit_message",
-        "interaction.respond",
-        "interaction.followup",
-        "interaction.defer",
-    )
-} | {
-    "discord.send_message": validator(
-        "discord.send_message", fields={"files": _files}, check=_has_body("content", "embeds", "components", "files")
-    ),
-    "discord.execute_webhook": validator("discord.execute_webhook", check=_has_body("content", "embeds")),
-    "discord.set_channel_permissions": validator("discord.set_channel_permissions", fields={"allow": _allow}),
-    "interaction.send_modal": validator("interaction.send_modal", fields={"components": _modal_rows}),
-}
+VALIDATORS: dict[str, Validator] = (
+    {
+        rpc: validator(rpc)
+        for rpc in (
+            "discord.pin_message",
+            "discord.unpin_message",
+            "discord.delete_message",
+            "discord.bulk_delete_messages",
+            "discord.add_reaction",
+            "discord.get_messages",
+            "discord.get_guild",
+            "discord.get_channel",
+            "discord.list_channels",
+            "discord.get_member",
+            "discord.list_members",
+            "discord.search_members",
+            "discord.list_roles",
+            "discord.create_channel",
+            "discord.edit_channel",
+            "discord.delete_channel",
+            "discord.delete_channel_permission",
+            "discord.create_thread",
+            "discord.edit_thread",
+            "discord.timeout_member",
+            "discord.timeout_bulk",
+            "discord.set_nickname",
+            "discord.ban_member",
+            "discord.unban_member",
+            "discord.kick_member",
+            "discord.kick_bulk",
+            "discord.add_role",
+            "discord.remove_role",
+            "discord.add_role_bulk",
+            "discord.remove_role_bulk",
+            "discord.create_webhook",
+            "discord.delete_webhook",
+            "interaction.defer",
+        )
+    }
+    | {
+        rpc: validator(rpc, fields=_SAFE_MENTIONS)
+        for rpc in ("discord.edit_message", "interaction.respond", "interaction.followup")
+    }
+    | {
+        "discord.send_message": validator(
+            "discord.send_message",
+            fields={"files": _files, **_SAFE_MENTIONS},
+            check=_has_body("content", "embeds", "components", "files"),
+        ),
+        "discord.execute_webhook": validator(
+            "discord.execute_webhook", extra=_SAFE_MENTIONS, check=_has_body("content", "embeds")
+        ),
+        "discord.set_channel_permissions": validator("discord.set_channel_permissions", fields={"allow": _allow}),
+        "interaction.send_modal": validator("interaction.send_modal", fields={"components": _modal_rows}),
+    }
+)
 
 
 def action_cost(method: str, params: dict[str, Any]) -> int:

@@ -151,8 +151,17 @@ def read(a: Args, field: Field) -> Any:
     raise AssertionError(f"yourbot_sdk.spec rule kind {kind!r} of {key} has no host reader")
 
 
-def validator(rpc: str, *, fields: Mapping[str, Reader] | None = None, check: Check | None = None) -> Validator:
-    """The validator of ``rpc``: every spec parameter read by its rule (or by ``fields[key]``), then ``check``."""
+def validator(
+    rpc: str,
+    *,
+    fields: Mapping[str, Reader] | None = None,
+    extra: Mapping[str, Reader] | None = None,
+    check: Check | None = None,
+) -> Validator:
+    """The validator of ``rpc``: every spec parameter read by its rule (or by ``fields[key]``), then ``check``.
+
+    ``extra`` reads keys this host accepts beyond the spec (kept when not ``None``).
+    """
     spec_fields = fields_of(rpc)
     overrides = dict(fields or {})
     unknown = set(overrides) - {f.key for f in spec_fields}
@@ -166,6 +175,10 @@ def validator(rpc: str, *, fields: Mapping[str, Reader] | None = None, check: Ch
             value = reader(a) if reader is not None else read(a, field)
             if value is not None or field.rule.nullable:
                 out[field.key] = value
+        for key, reader in (extra or {}).items():
+            value = reader(a)
+            if value is not None:
+                out[key] = value
         if check is not None:
             check(out)
         return out

@@ -868,7 +868,7 @@ HTTP: tuple[Method, ...] = (
     Method(
         "http",
         "allow_host",
-        (Param("host", keyword_only=False, rule=Rule("string", max_length=253)),),
+        (Param("host", keyword_only=False, rule=Rule("string", min_length=1, max_length=253)),),
         capability=_HTTP,
         result="whole",
         returns="Dict[str, Any]",
@@ -877,7 +877,7 @@ HTTP: tuple[Method, ...] = (
     Method(
         "http",
         "revoke_host",
-        (Param("host", keyword_only=False, rule=Rule("string", max_length=253)),),
+        (Param("host", keyword_only=False, rule=Rule("string", min_length=1, max_length=253)),),
         capability=_HTTP,
         result="whole",
         returns="Dict[str, Any]",
@@ -948,7 +948,7 @@ SECRETS: tuple[Method, ...] = (
 )
 
 _WS = "proxy:websocket"
-_WS_NAME = Param("name", keyword_only=False, rule=Rule("string", max_length=100))
+_WS_NAME = Param("name", keyword_only=False, rule=Rule("string", min_length=1, max_length=100))
 
 #: ``ctx.ws``: WebSockets the platform holds open; frames arrive at ``@plugin.on_ws_message``.
 WS: tuple[Method, ...] = (
@@ -982,7 +982,7 @@ WS: tuple[Method, ...] = (
     Method(
         "ws",
         "allow_host",
-        (Param("host", keyword_only=False, rule=Rule("string", max_length=253)),),
+        (Param("host", keyword_only=False, rule=Rule("string", min_length=1, max_length=253)),),
         capability=_WS,
         result="whole",
         returns="Dict[str, Any]",
@@ -990,7 +990,7 @@ WS: tuple[Method, ...] = (
     Method(
         "ws",
         "revoke_host",
-        (Param("host", keyword_only=False, rule=Rule("string", max_length=253)),),
+        (Param("host", keyword_only=False, rule=Rule("string", min_length=1, max_length=253)),),
         capability=_WS,
         result="whole",
         returns="Dict[str, Any]",
@@ -1030,14 +1030,14 @@ WIRE_ONLY: Mapping[str, tuple[tuple[str, Rule], ...]] = {
         ("auth", Rule("object", required=False)),
     ),
     "ws.ensure": (
-        ("name", Rule("string", max_length=100)),
+        ("name", Rule("string", min_length=1, max_length=100)),
         ("url", Rule("string", max_length=8192)),
         ("auth", Rule("object", required=False, nullable=True)),
         ("subscribe", Rule("json", required=False)),
         ("binary", Rule("boolean", required=False)),
     ),
     "ws.send": (
-        ("name", Rule("string", max_length=100)),
+        ("name", Rule("string", min_length=1, max_length=100)),
         ("text", Rule("string", required=False)),
         ("data_b64", Rule("string", required=False)),
     ),

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from yourbot_sdk.spec.cron import parse_cron
 
+from maidcore.runner.tenants import runnable_crons
+
 TIMED = """
 from mmo_maid_sdk import Plugin
 
@@ -71,9 +73,31 @@ async def test_cron_fires_each_matching_minute_at_most_once(make_stack):
         assert scheduler.run_cron(datetime(2026, 1, 1, 10, 15, 5, tzinfo=UTC)) == 1
         assert scheduler.run_cron(datetime(2026, 1, 1, 10, 15, 40, tzinfo=UTC)) == 0  # same minute: once
         assert scheduler.run_cron(datetime(2026, 1, 1, 10, 30, tzinfo=UTC)) == 1
+        # the host was away from 10:31 to 10:59: 10:45 is missed, never replayed, and 11:00 fires once
+        assert scheduler.run_cron(datetime(2026, 1, 1, 11, 0, tzinfo=UTC)) == 1
         await stack.idle()
         scope = stack.runner.tenant("111", "timed").scope
-        assert await stack.platform.storage.kv.get(scope, "quarters") == 2
+        assert await stack.platform.storage.kv.get(scope, "quarters") == 3
+
+
+def test_the_host_fires_only_the_cron_entries_the_manifest_rules_allow(caplog):
+    """A version stored without review (an old record, a local install) still never fires more than review allows."""
+    six = [{"name": f"c{i}", "spec": f"{i * 10} 9 * * *"} for i in range(6)]
+    entries = [
+        {"name": "often", "spec": "*/2 * * * *"},  # under 5 minutes apart
+        {"name": "broken", "spec": "0 9 * *"},
+        {"spec": "0 9 * * *"},  # no name
+        *six[:2],
+        {"name": "c0", "spec": "30 10 * * *"},  # a name used twice
+        *six[2:],
+    ]
+    with caplog.at_level("WARNING", logger="maidcore.runner"):
+        kept = runnable_crons("timed", "1.0.0", entries)
+    assert kept == tuple((e["name"], e["spec"]) for e in six[:5])
+    reasons = " | ".join(r.getMessage() for r in caplog.records)
+    for why in ("5 minutes apart", "it needs 5", "a string name and spec", "used twice", "more than 5 entries"):
+        assert why in reasons, reasons
+    assert runnable_crons("timed", "1.0.0", "not a list") == ()
 
 
 async def test_dashboard_requests_and_lifecycle_hooks_act_for_their_server(make_stack):

@@ -70,6 +70,14 @@ MATRIX = [
     ("DELETE", f"/api/servers/{SERVER}/installs/nope", None, {"admin", "server_admin"}),
     ("GET", f"/api/plugins/dice_roller/logs?server_id={SERVER}", None, {"admin", "jane", "server_admin"}),
     ("GET", f"/api/plugins/dice_roller/dead-letters?server_id={SERVER}", None, {"admin", "jane", "server_admin"}),
+    ("GET", "/api/plugins/dice_roller/auth-secrets", None, {"admin", "jane"}),
+    ("PUT", "/api/plugins/dice_roller/auth-secrets/API", {"value": 1}, {"admin", "jane"}),
+    ("DELETE", "/api/plugins/dice_roller/auth-secrets/nope", None, {"admin", "jane"}),
+    ("GET", f"/api/servers/{SERVER}/installs/dice_roller/auth-secrets", None, {"admin", "server_admin"}),
+    ("PUT", f"/api/servers/{SERVER}/installs/dice_roller/auth-secrets/API", {"hosts": []}, {"admin", "server_admin"}),
+    ("DELETE", f"/api/servers/{SERVER}/installs/dice_roller/auth-secrets/nope", None, {"admin", "server_admin"}),
+    ("GET", f"/api/servers/{SERVER}/installs/dice_roller/hosts", None, {"admin", "server_admin"}),
+    ("DELETE", f"/api/servers/{SERVER}/installs/dice_roller/hosts/ws/x.example.com", None, {"admin", "server_admin"}),
 ]
 
 
@@ -232,6 +240,45 @@ async def test_a_revoked_token_is_refused(client, tokens, platform):
 async def test_status_shows_runner_stats_to_admins(client, tokens, platform):
     r = await client.get("/api/status", headers=tokens["admin"])
     assert await r.json() == {"runner": platform.runner.stats()}
+
+
+async def test_auth_secrets_are_set_listed_and_deleted_never_read_back(client, tokens, world):
+    base = f"/api/servers/{SERVER}/installs/dice_roller/auth-secrets"
+    r = await client.put(
+        "/api/plugins/dice_roller/auth-secrets/API",
+        json={"value": "dev-token", "hosts": ["API.example.com"]},
+        headers=tokens["jane"],
+    )
+    assert r.status == 200 and await r.json() == {"name": "API", "server_id": None, "hosts": ["api.example.com"]}
+    own = {"value": "own", "hosts": ["api.example.com"]}
+    r = await client.put(f"{base}/API", json=own, headers=tokens["server_admin"])
+    assert r.status == 200
+    r = await client.put(f"{base}/BAD", json={"value": "x", "hosts": ["*.example.com"]}, headers=tokens["server_admin"])
+    assert r.status == 400 and "wildcards" in (await r.json())["error"]
+    listed = await (await client.get(base, headers=tokens["server_admin"])).json()
+    assert [(s["name"], s["server_id"], s["hosts"]) for s in listed] == [
+        ("API", SERVER, ["api.example.com"]),
+        ("API", None, ["api.example.com"]),
+    ]
+    assert "own" not in json.dumps(listed) and "dev-token" not in json.dumps(listed)
+    from maidcore.scope import Scope
+
+    assert await world.storage.secrets.get_auth(Scope(SERVER, "dice_roller"), "API") == ("own", ("api.example.com",))
+    assert (await client.delete(f"{base}/API", headers=tokens["server_admin"])).status == 200
+    assert (await client.delete(f"{base}/API", headers=tokens["server_admin"])).status == 404
+    assert (await world.storage.secrets.get_auth(Scope(SERVER, "dice_roller"), "API"))[0] == "dev-token"
+
+
+async def test_approved_hosts_are_listed_and_withdrawn(client, tokens, world):
+    from maidcore.records import HostApproval
+
+    await world.records.add_host_approval(HostApproval(SERVER, "dice_roller", "ws", "feed.example.com", "42"))
+    base = f"/api/servers/{SERVER}/installs/dice_roller/hosts"
+    listed = await (await client.get(base, headers=tokens["server_admin"])).json()
+    assert [(h["kind"], h["host"], h["approved_by"]) for h in listed] == [("ws", "feed.example.com", "42")]
+    r = await client.delete(f"{base}/ws/feed.example.com", headers=tokens["server_admin"])
+    assert r.status == 200 and await r.json() == {"revoked": "feed.example.com", "kind": "ws"}
+    assert await world.records.list_host_approvals(server_id=SERVER, plugin_id="dice_roller") == []
 
 
 async def test_a_bundle_uploads_as_multipart_form_data_too(client, tokens, tmp_path):

@@ -151,6 +151,25 @@ async def test_tokens(storage):
     assert await storage.records.get_token("0" * 64) is None
 
 
+async def test_host_approvals_per_install_and_kind(storage):
+    from maidcore.records import HostApproval
+
+    records = storage.records
+    await records.add_host_approval(HostApproval("1", "p", "ws", "feed.example.com", approved_by="42"))
+    await records.add_host_approval(HostApproval("1", "p", "http", "api.example.com", approved_by="42"))
+    await records.add_host_approval(HostApproval("1", "p", "ws", "feed.example.com", approved_by="43"))  # replaced
+    await records.add_host_approval(HostApproval("2", "p", "ws", "other.example.com"))
+    ws = await records.list_host_approvals(server_id="1", plugin_id="p", kind="ws")
+    assert [(a.host, a.approved_by) for a in ws] == [("feed.example.com", "43")]
+    every = await records.list_host_approvals(server_id="1", plugin_id="p")
+    assert [(a.kind, a.host) for a in every] == [("http", "api.example.com"), ("ws", "feed.example.com")]
+    assert await records.remove_host_approval("1", "p", "ws", "feed.example.com") is True
+    assert await records.remove_host_approval("1", "p", "ws", "feed.example.com") is False
+    await records.clear_host_approvals("1", "p")
+    assert await records.list_host_approvals(server_id="1", plugin_id="p") == []
+    assert len(await records.list_host_approvals(server_id="2", plugin_id="p")) == 1
+
+
 async def test_denied_calls_add_up_per_capability_and_keep_the_newest_call(storage, plugin_id):
     rec = storage.records
     t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
