@@ -111,7 +111,10 @@ class Actions:
         validate = VALIDATORS.get(f"discord.{name}")
         if fn is None or validate is None:
             raise UnknownMethod(f"discord.{name}")
-        return await fn(scope, validate(Args(params)))
+        clean = validate(Args(params))
+        if "allowed_mentions" not in params:  # the core always sends it; a direct caller gets Discord's default
+            clean.pop("allowed_mentions", None)
+        return await fn(scope, clean)
 
     def _guild(self, scope: Scope) -> discord.Guild | None:
         assert self.source.client is not None

@@ -85,7 +85,10 @@ class Interactions:
         validate = VALIDATORS.get(f"interaction.{name}")
         if fn is None or validate is None:
             raise UnknownMethod(f"interaction.{name}")
-        params = validate(Args(params))  # the spec's rules, as the core applied them
+        clean = validate(Args(params))  # the spec's rules, as the core applied them
+        if "allowed_mentions" not in params:  # the core always sends it; a direct caller gets Discord's default
+            clean.pop("allowed_mentions", None)
+        params = clean
         p = self._get(scope, params)
         async with p.lock:
             return await fn(scope, p, params)
