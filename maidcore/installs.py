@@ -22,6 +22,7 @@ from maidcore import capabilities
 from maidcore.bundles import ignore, tree_digest
 from maidcore.layers import DependencyInstallError
 from maidcore.manifest import Manifest, ManifestError, load_manifest, read_manifest
+from maidcore.progress import requirements_progress
 from maidcore.records import InstallRecord, PluginRecord, VersionRecord, VersionStatus, utcnow
 from maidcore.requirements import installable
 from maidcore.slash_commands import CommandClash, check_clash
@@ -126,7 +127,8 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest, *
         site.mkdir(parents=True, exist_ok=True)
         sandbox = platform.sandbox or platform.build_layer("sandbox_backend", platform.settings.sandbox_backend)
         try:
-            await sandbox.prepare_version(dest, site, requirements)
+            async with requirements_progress(platform.data_dir, requirements, f"{manifest.id} {manifest.version}"):
+                await sandbox.prepare_version(dest, site, requirements)
         except DependencyInstallError as exc:
             shutil.rmtree(dest, ignore_errors=True)
             shutil.rmtree(site, ignore_errors=True)
@@ -174,6 +176,7 @@ async def install(
     version bump; a version that went through review never changes.
     """
     server_id = _server_id(server_id)
+    _check_server_exists(platform, server_id)
     source = Path(bundle_dir).expanduser()
     with tempfile.TemporaryDirectory(prefix="maidcore-install-") as tmp:
         bundle = _unpack(source, Path(tmp))
@@ -210,6 +213,25 @@ async def install(
         },
     )
     return record
+
+
+def _check_server_exists(platform: Platform, server_id: str) -> None:
+    """In a local mode that knows its servers (the emulator's guilds), refuse an install on any other server.
+
+    An install there would succeed and never receive an event. A local mode says what it knows with an
+    optional ``known_servers()`` (id -> name, or ``None`` when it cannot tell yet); serving real users,
+    nothing is checked (the bot may be invited after the install).
+    """
+    local = platform.local_mode()
+    known_servers = getattr(local, "known_servers", None)
+    known = known_servers() if callable(known_servers) else None
+    if known is None or server_id in known:
+        return
+    listed = ", ".join(f"{sid} ({name})" for sid, name in sorted(known.items())) or "none"
+    raise InstallError(
+        f"server {server_id} is not a guild of the {local.name} (its guilds: {listed}); "
+        "install on one of those, or add the guild on the emulator's page first"
+    )
 
 
 async def _check_command_names(platform: Platform, server_id: str, manifest: Manifest) -> None:

@@ -224,6 +224,10 @@ class Platform:
         await self.install_watcher.start()
         self._on_close("install watcher", self.install_watcher.close)
 
+    def local_mode(self) -> LocalMode | None:
+        """The local mode of these settings: the started one, else one built (not started) to ask it things."""
+        return self.local if self.local is not None else self._local_mode()
+
     async def _join_cluster(self) -> EventSink:
         """Cluster mode (``cluster.redis_url``): shards by lease, events through the shard logs, ticks once."""
         from maidcore.cluster import ClusterNode

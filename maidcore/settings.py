@@ -90,6 +90,8 @@ class RunnerSettings(BaseModel):
     log_flush_seconds: float = 0.5  # plugin.log lines are stored in batches
     lifecycle_attribution_seconds: float = 10.0  # after host.install/enable/...: calls for that server accepted
     boot_ready_seconds: float = 5.0  # deliveries wait at most this long for the SDK to take host.boot (host.ping)
+    error_log_burst: int = 5  # plugin error lines copied into the serve log per plugin per window; 0 = none
+    error_log_window_seconds: float = 60.0  # past the burst, one summary line per plugin per window
 
 
 class ClusterSettings(BaseModel):

@@ -25,7 +25,7 @@ def local_mode(context: LayerContext[DiscordSettings]):
         return None
     if context.settings.emulator_url:
         return RemoteEmulatorMode(context.settings)
-    return EmulatorMode(context.settings)
+    return EmulatorMode(context.settings, context.data_dir)
 
 
 @hookimpl

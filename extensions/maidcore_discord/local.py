@@ -7,7 +7,9 @@ it would to Discord.
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import aiohttp
 
@@ -17,6 +19,9 @@ from maidcore_discord.emulator.server import DEFAULT_TOKEN
 from maidcore_discord.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
+
+#: The emulator's state file, relative to the data directory.
+STATE_FILE = "emulator/state.json"
 
 
 def has_token(settings: DiscordSettings) -> bool:
@@ -28,8 +33,10 @@ class EmulatorMode:
 
     name = "Discord emulator"
 
-    def __init__(self, settings: DiscordSettings) -> None:
+    def __init__(self, settings: DiscordSettings, data_dir: Path | None = None) -> None:
         self.settings = settings
+        #: Guilds, channels and messages survive a restart here, so ids plugins stored stay valid.
+        self.state_file = Path(data_dir) / STATE_FILE if data_dir is not None else None
         self.emulator: Emulator | None = None
 
     @property
@@ -40,9 +47,26 @@ class EmulatorMode:
     def demo_server_id(self) -> str | None:
         return DEMO_GUILD_ID if self.settings.demo else None
 
+    def known_servers(self) -> dict[str, str] | None:
+        """Guild id -> name of the emulator (running, or as its state file left it); ``None`` before it first ran."""
+        if self.emulator is not None:
+            return {gid: str(g.get("name", "")) for gid, g in self.emulator.state.guilds.items()}
+        if self.state_file is None or not self.state_file.is_file():
+            return None
+        try:
+            guilds = json.loads(self.state_file.read_text(encoding="utf-8"))["guilds"]
+            return {str(gid): str(g.get("name", "")) for gid, g in guilds.items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # an unreadable file is replaced at the next start; nothing to check against
+
     async def start(self) -> None:
         if self.emulator is None:
-            emulator = Emulator(self.settings.emulator_host, self.settings.emulator_port, demo=self.settings.demo)
+            emulator = Emulator(
+                self.settings.emulator_host,
+                self.settings.emulator_port,
+                demo=self.settings.demo,
+                state_file=self.state_file,
+            )
             await emulator.start()
             self.emulator = emulator
             log.info("Discord emulator running: open %s", emulator.page_url, extra={"page": emulator.page_url})

@@ -38,6 +38,11 @@ DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
 DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 
 
+# Plugins never join voice: discord.py's warning that voice libraries are missing is noise at every start.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
 class _Client(discord.AutoShardedClient):
     """discord.py's sharded client with every gateway event forwarded to the source."""
 
@@ -199,6 +204,14 @@ class DiscordEventSource:
         return DiscordOAuth2(
             authorize_url=DISCORD_AUTHORIZE_URL, token_url=api_base + "/oauth2/token", api_base=api_base
         )
+
+    @property
+    def connected(self) -> bool:
+        """Every shard's gateway is up (what ``/readyz`` reports as the event source being connected)."""
+        client = self.client
+        if client is None or not self._ready.is_set() or client.is_closed():
+            return False
+        return all(not shard.is_closed() for shard in client.shards.values())
 
     @property
     def intents(self) -> discord.Intents:

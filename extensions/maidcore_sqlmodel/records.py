@@ -377,8 +377,12 @@ class SqlRecordStore:
         ]
         await self._session(lambda s: s.add_all(rows), commit=True)
 
-    async def list_logs(self, *, plugin_id: str, server_id: str | None = None, limit: int = 100) -> list[PluginLog]:
-        stmt = select(PluginLogRow).where(PluginLogRow.plugin_id == plugin_id)
+    async def list_logs(
+        self, *, plugin_id: str | None = None, server_id: str | None = None, limit: int = 100
+    ) -> list[PluginLog]:
+        stmt = select(PluginLogRow)
+        if plugin_id is not None:
+            stmt = stmt.where(PluginLogRow.plugin_id == plugin_id)
         if server_id is not None:
             stmt = stmt.where(PluginLogRow.server_id == server_id)
         stmt = stmt.order_by(col(PluginLogRow.id).desc()).limit(max(0, int(limit)))

@@ -18,6 +18,7 @@ from maidcore.cli import (
     config,
     deadletters,
     installs,
+    logs,
     marketplace,
     replay,
     secrets,
@@ -26,6 +27,7 @@ from maidcore.cli import (
     tokens,
 )
 from maidcore.cli import extensions as extensions_cmd
+from maidcore.cli.logfmt import show_progress
 from maidcore.cli.state import CliState
 from maidcore.extensions import Extensions
 
@@ -36,6 +38,7 @@ CORE_MODULES = (
     installs,
     deadletters,
     status,
+    logs,
     replay,
     marketplace,
     tokens,
@@ -57,6 +60,7 @@ def make_cli(extensions: Extensions | None = None) -> click.Group:
     @click.pass_context
     def cli(ctx: click.Context, data_dir: Path | None) -> None:
         """Run third-party Discord bot plugins safely: sandboxed, reviewed, rate-limited."""
+        show_progress()
         state = ctx.ensure_object(CliState)
         if data_dir is not None:
             state.data_dir = data_dir

@@ -32,18 +32,49 @@ def example_bundles(root: Path = EXAMPLES_DIR) -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / "manifest.json").is_file()) if root.is_dir() else []
 
 
+#: Examples the demo has offered on this data directory (relative to it): each is installed once, so one the
+#: user uninstalled stays uninstalled across restarts.
+DEMO_FILE = "demo.json"
+
+
+def _example_id(bundle: Path) -> str:
+    try:
+        return str(json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return bundle.name
+
+
 async def install_demo(platform: Platform, guild_id: str, root: Path = EXAMPLES_DIR) -> list[str]:
-    """Install every example plugin on the demo server with all it requests; returns the installed ids."""
+    """Install each example plugin not offered before on the demo server, with all it requests.
+
+    Returns the examples installed on the demo server now (offered earlier and kept, or new).
+    """
+    record_file = platform.data_dir / DEMO_FILE
+    try:
+        offered = set(json.loads(record_file.read_text(encoding="utf-8")).get("offered", []))
+    except (OSError, ValueError, AttributeError):
+        offered = set()
+    existing = {i.plugin_id for i in await platform.records.list_installs(server_id=guild_id)}
     done = []
     for bundle in example_bundles(root):
+        plugin_id = _example_id(bundle)
+        if plugin_id in offered:
+            continue
+        if plugin_id in existing:  # installed before the demo kept a record: leave it as it is
+            offered.add(plugin_id)
+            continue
         try:
             record = await installs.install(platform, bundle, guild_id, installs.ALL)
         except installs.InstallError as exc:
             log.warning("demo: example %s not installed: %s", bundle.name, exc)
             continue
+        offered.add(plugin_id)
         done.append(record.plugin_id)
-    log.info("demo plugins installed", extra={"guild_id": guild_id, "plugins": ",".join(done)})
-    return done
+    record_file.write_text(json.dumps({"offered": sorted(offered)}), encoding="utf-8")
+    present = sorted((existing | set(done)) & offered)
+    fields = {"guild_id": guild_id, "installed_now": ",".join(done), "plugins": ",".join(present)}
+    log.info("demo plugins", extra=fields)
+    return present
 
 
 def _web_url(web_runner: Any, host: str) -> str:
@@ -94,15 +125,18 @@ async def serve(
     web_enabled: bool,
     ready: asyncio.Event | None = None,
     exiting: bool = False,
+    human: bool = True,
 ):
     """Start, wait for a stop signal, stop. Raises ``PlatformError`` when the platform cannot start.
 
     Raises ``DataDirBusy``, having touched nothing, when another server holds the data directory.
     ``exiting``: the process ends after this returns (the CLI), so signals are ignored once stopped.
+    ``human``: also print where to open the emulator and the API (off for ``--log-format json``,
+    whose stderr holds only JSON lines; the "maidcore serving" line carries both addresses).
     """
     settings = state.settings()
     with DataDirLock(settings.data_dir):
-        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting)
+        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting, human)
 
 
 async def _serve(
@@ -112,6 +146,7 @@ async def _serve(
     web_enabled: bool,
     ready: asyncio.Event | None,
     exiting: bool,
+    human: bool = True,
 ) -> None:
     platform = Platform(settings, extensions=state.get_extensions(), unsafe_no_isolation=unsafe_no_isolation or None)
     stop = asyncio.Event()
@@ -145,12 +180,12 @@ async def _serve(
                 **{k: v for k, v in info.items() if k in ("web", "emulator")},
             },
         )
-        if local is not None:
+        if local is not None and human:
             demo = info.get("demo_plugins")
             extra = f" (demo: {', '.join(demo) or 'no example plugins found'})" if demo is not None else ""
             where = f"open {local.url}" if local.url else "running"
             click.echo(f"{local.name}: {where}{extra}", err=True)
-        if web_runner is not None:
+        if web_runner is not None and human:
             click.echo(f"web console and API: {info['web']}/ (sign in with Discord)", err=True)
         if ready is not None:
             ready.set()
@@ -195,8 +230,19 @@ def serve_command(
     configure(log_format, log_level)
     if sandbox:
         state.overrides["sandbox_backend"] = sandbox
+    state.settings()  # bad settings end here, in one clear message (a ClickException), before anything starts
     try:
-        asyncio.run(serve(state, unsafe_no_isolation=unsafe_no_isolation, web_enabled=not no_web, exiting=True))
+        asyncio.run(
+            serve(
+                state,
+                unsafe_no_isolation=unsafe_no_isolation,
+                web_enabled=not no_web,
+                exiting=True,
+                human=log_format != "json",
+            )
+        )
+    except click.ClickException:
+        raise
     except DataDirBusy as exc:  # one line, and nothing of the running server touched
         raise click.ClickException(str(exc)) from None
     except (PlatformError, ExtensionError) as exc:

@@ -155,8 +155,10 @@ class RecordStore(Protocol):
     async def delete_dead_letter(self, letter_id: int) -> None: ...
 
     async def add_logs(self, logs: Sequence[PluginLog]) -> None: ...
-    async def list_logs(self, *, plugin_id: str, server_id: str | None = None, limit: int = 100) -> list[PluginLog]:
-        """Newest first."""
+    async def list_logs(
+        self, *, plugin_id: str | None = None, server_id: str | None = None, limit: int = 100
+    ) -> list[PluginLog]:
+        """Newest first; ``plugin_id=None``: every plugin's."""
         ...
 
     async def add_host_approval(self, approval: HostApproval) -> None:

@@ -20,6 +20,7 @@ from maidcore.marketplace.errors import Conflict, PublishFailed
 from maidcore.marketplace.review import get_version
 from maidcore.marketplace.upgrades import roll_out
 from maidcore.marketplace.versions import latest_published, version_key
+from maidcore.progress import requirements_progress
 from maidcore.records import VersionRecord, VersionStatus, utcnow
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ async def publish(platform: Platform, plugin_id: str, version: str) -> PublishRe
         staging = site.parent / f".{version}.partial-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
         try:
-            await _sandbox(platform).prepare_version(bundle_dir, staging, reqs)
+            async with requirements_progress(platform.data_dir, reqs, f"{plugin_id} {version}"):
+                await _sandbox(platform).prepare_version(bundle_dir, staging, reqs)
             if site.exists():
                 shutil.rmtree(site)
             staging.rename(site)

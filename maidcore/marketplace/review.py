@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from yourbot_sdk.review import Bundle
 
+from maidcore import metrics
 from maidcore.bundles import BundleUnavailable
 from maidcore.layers import Finding, ReviewCheck, Severity
 from maidcore.manifest import ManifestError, load_manifest
@@ -166,6 +167,7 @@ async def submit(platform: Platform, developer: str, src: Path, *, is_admin: boo
         record = replace(record, status=status, findings=as_dicts(findings))
         await records.update_version(record)
         log.info("version reviewed", extra={"plugin_id": plugin_id, "version": version, "status": status.value})
+        metrics.REVIEW_OUTCOMES.labels(status.value).inc()
         return record
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -209,6 +211,7 @@ async def human_review(
     record = replace(record, status=status, review_note=f"{verdict} by {reviewer}" + (f": {note}" if note else ""))
     await platform.records.update_version(record)
     log.info("human review", extra={"plugin_id": plugin_id, "version": version, "status": status.value})
+    metrics.REVIEW_DECISIONS.labels(verdict).inc()
     return record
 
 

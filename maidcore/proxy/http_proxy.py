@@ -20,6 +20,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
+from maidcore import metrics
 from maidcore.errors import CapabilityDenied, HostError, InvalidArgument, RpcFailure
 from maidcore.proxy.addresses import networks
 from maidcore.proxy.headers import request_headers, response_headers
@@ -114,15 +115,19 @@ class HttpProxy:
                 result = await self._request(allowed_domains, method, url, headers, body, authorization)
         except (CapabilityDenied, InvalidArgument, AddressRefused):
             self.counts[scope, "refused"] += 1
+            metrics.PROXY_REQUESTS.labels("refused").inc()
             raise
         except HostError:
             self.counts[scope, "failed"] += 1
+            metrics.PROXY_REQUESTS.labels("failed").inc()
             raise
         finally:
             slot[1] -= 1
             if slot[1] == 0:
                 del self._per_scope[scope]
         self.counts[scope, "ok"] += 1
+        metrics.PROXY_REQUESTS.labels("ok").inc()
+        metrics.PROXY_BYTES.inc(len(result.get("body_bytes", "").encode("utf-8", "replace")))
         return result
 
     async def _request(

@@ -32,6 +32,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
+from maidcore import metrics
 from maidcore.errors import HostError, InvalidArgument, RateLimited, RpcFailure
 from maidcore.proxy.addresses import networks
 from maidcore.proxy.resolver import CheckingResolver
@@ -278,6 +279,7 @@ class Socket:
             for frame in self.subscribe:
                 await ws.send_str(frame)
                 self.frames_out += 1
+                metrics.BROKER_MESSAGES.labels("out").inc()
             while True:
                 msg = await ws.receive()
                 if msg.type is aiohttp.WSMsgType.TEXT:
@@ -293,6 +295,7 @@ class Socket:
                     code = ws.close_code
                     return f"closed by {self.host}" + (f" (code {code})" if code is not None else "")
                 self.frames_in += 1
+                metrics.BROKER_MESSAGES.labels("in").inc()
                 await self._receive_bucket.wait()
                 if not await self._notify("ws_message", {"data": data, "binary": binary}):
                     return "the plugin no longer takes frames"
@@ -332,6 +335,7 @@ class Socket:
             raise InvalidArgument("data", f"a frame of at most {limit} bytes (got {size})")
         wait = self._send_bucket.take()
         if wait > 0:
+            metrics.RATE_LIMIT_DENIALS.labels(SEND_BUCKET).inc()
             raise RateLimited(SEND_BUCKET, wait)
         ws = self._ws
         if ws is None or ws.closed or self.state != "open":
@@ -345,6 +349,7 @@ class Socket:
             except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
                 raise RpcFailure(f"websocket {self.name} could not send ({exc.__class__.__name__})") from None
         self.frames_out += 1
+        metrics.BROKER_MESSAGES.labels("out").inc()
 
     async def close(self, reason: str, *, notify: bool) -> None:
         """Close for good (no reconnect); ``notify`` sends the plugin its ``ws_closed``."""

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from maidcore import metrics
 from maidcore.bundles import BundleUnavailable
 from maidcore.proxy.websocket import CAPABILITY as WS_CAPABILITY
 from maidcore.records import DeadLetter, InstallRecord
@@ -28,6 +30,7 @@ from maidcore.runner.deliveries import Delivery
 from maidcore.runner.hostapi import HostApi
 from maidcore.runner.hostapi.network import HostApprovals, Network
 from maidcore.runner.logbook import LogBook
+from maidcore.runner.plugin_errors import PluginErrorLog
 from maidcore.runner.router import Router
 from maidcore.runner.scheduler import Scheduler
 from maidcore.runner.tenants import Tenant, Tenants, VersionInfo
@@ -101,6 +104,7 @@ class Runner:
         )
         self.settled_observers: list[SettledObserver] = []
         self.log_observers: list[Callable[[WorkerSlot, str, str, str], None]] = []
+        self.plugin_errors = PluginErrorLog(self.settings.error_log_burst, self.settings.error_log_window_seconds)
         self.stderr_observers: list[Callable[[WorkerSlot, str], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writes: set[asyncio.Task[Any]] = set()  # dead letters being stored
@@ -115,6 +119,7 @@ class Runner:
         if self._started:
             return
         self._started = True
+        metrics.RUNNER.bind(self)
         for record in await self.platform.storage.records.list_installs():
             await self._apply(record.server_id, record.plugin_id, record, announce=False)
         self.scheduler.start()
@@ -132,6 +137,7 @@ class Runner:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5.0)
         await self.logs.close()
+        self.plugin_errors.close()
 
     async def install_changed(self, server_id: str, plugin_id: str) -> None:
         """Re-read one install: grant, upgrade, enable/disable and uninstall take effect at once."""
@@ -292,6 +298,10 @@ class Runner:
 
     def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, acked: bool) -> None:
         self.counters["acked" if acked else "dead_lettered"] += 1
+        event_type = metrics.event_type_of(delivery.method)
+        metrics.EVENTS_DELIVERED.labels(event_type, "acked" if acked else "dead_lettered").inc()
+        if acked and delivery.redeliver:
+            metrics.DELIVERY_LATENCY.labels(event_type).observe(time.monotonic() - delivery.published_at)
         self.logs.count_metric(delivery.scope, "deliveries_acked" if acked else "dead_letters")
         for observer in self.settled_observers:
             observer(slot, delivery, acked)
@@ -333,6 +343,8 @@ class Runner:
         self.logs.count_metric(scope, name, n)
 
     def observe_log(self, slot: WorkerSlot, server_id: str, level: str, message: str) -> None:
+        if level == "error":
+            self.plugin_errors.report(slot.plugin_id, server_id, message)
         for observer in self.log_observers:
             observer(slot, server_id, level, message)
 

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from maidcore import metrics
 from maidcore.layers.events import InteractionOrigin
 from maidcore.layers.ratelimit import Bucket, over_limit_policy
 from maidcore.runner.deliveries import Delivery, new_event_id
@@ -113,6 +114,7 @@ class Router:
             )
             self.counters["invalid_events"] += 1
             return 0
+        metrics.EVENTS_RECEIVED.labels(event_type).inc()
         if event_type == "interaction_create":
             target_plugin = await self.interactions.route(event, target_plugin=target_plugin, origin=origin)
             if target_plugin is None:
@@ -152,6 +154,8 @@ class Router:
                 queued += 1
             elif handout is not None:
                 handout.done()
+        if queued:
+            metrics.EVENTS_QUEUED.labels(event_type).inc(queued)
         self.counters["published"] += 1
         return queued
 
@@ -159,6 +163,7 @@ class Router:
         self, tenant: Tenant, event: dict[str, Any], event_type: str, retry_after: float, handout: Handout | None
     ) -> None:
         scope = tenant.scope
+        metrics.RATE_LIMIT_DENIALS.labels(Bucket.EVENTS.value).inc()
         if self.delay and retry_after <= self.delay_bound and self.delayed.get(scope, 0) < self.delay_cap:
             self.delayed[scope] = self.delayed.get(scope, 0) + 1
             self.count_scope(scope, "events_delayed")

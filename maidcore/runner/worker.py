@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from maidcore import metrics
 from maidcore.errors import InvalidArgument
 from maidcore.layers.sandbox import LineTooLong, Worker, WorkerSpec
 from maidcore.records import PluginLog
@@ -177,6 +178,8 @@ class WorkerSlot:
         """Queue a delivery (waits while the queue is full); ``False`` if the slot is parked or stopping."""
         if self.state is SlotState.PARKED or self._stopping:
             return False
+        if len(self.window.waiting) >= self.window.queue_size:
+            metrics.BACKPRESSURE_WAITS.labels(self.plugin_id).inc()
         await self.window.submit(delivery)
         if (self.state is SlotState.PARKED or self._stopping) and delivery in self.window.waiting:
             # the slot stopped while this delivery waited for room: keep it as a dead letter, never strand it
@@ -219,6 +222,7 @@ class WorkerSlot:
                 if self._stopping:
                     break
                 self.restarts += 1
+                metrics.WORKER_CRASHES.labels(self.plugin_id).inc()
                 now = time.monotonic()
                 consecutive = 1 if now - started > settings.circuit_breaker_window_seconds else consecutive + 1
                 self._crash_times.append(now)
@@ -238,6 +242,7 @@ class WorkerSlot:
                     settings.restart_backoff_max_seconds,
                 )
                 log.warning("%s: worker ended (%s); restarting in %.2fs", self, detail, delay)
+                metrics.WORKER_RESTARTS.labels(self.plugin_id).inc()
                 self.services.store_log(PluginLog("", self.plugin_id, "error", f"worker crashed: {detail}"[:4000]))
                 self.state = SlotState.BACKOFF
                 self._wakeup.clear()
@@ -271,6 +276,7 @@ class WorkerSlot:
         if self._stopping:
             await worker.stop(grace=1.0)
             return "stopped before boot"
+        metrics.WORKER_STARTS.labels(self.plugin_id).inc()
         self.worker = worker
         conn = Connection(worker, on_broken=lambda exc: None)
         self.registration = None
@@ -527,6 +533,7 @@ class WorkerSlot:
     def _park(self, reason: str) -> None:
         self.state = SlotState.PARKED
         self.park_reason = reason
+        metrics.WORKER_PARKS.labels(self.plugin_id).inc()
         log.error("%s: parked: %s", self, reason)
         self.services.store_log(PluginLog("", self.plugin_id, "error", f"plugin parked: {reason}"[:4000]))
         for delivery in self.window.take_in_flight() + self.window.take_waiting():

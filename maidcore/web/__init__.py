@@ -14,7 +14,7 @@ from aiohttp import web
 
 from maidcore.marketplace.errors import MarketplaceError, Refused
 from maidcore.marketplace.findings import as_dicts
-from maidcore.web import secrets
+from maidcore.web import probes, secrets
 from maidcore.web.auth import PLATFORM, Handler, auth_middleware, json_error
 from maidcore.web.console import add_console
 from maidcore.web.console import security as console_security
@@ -52,6 +52,7 @@ def create_app(platform: Platform) -> web.Application:
     )
     app[PLATFORM] = platform
     app.add_routes(routes)
+    app.add_routes(probes.routes)
     app.add_routes(secrets.routes)
     add_console(app)
     return app

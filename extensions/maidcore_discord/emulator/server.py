@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -35,6 +36,7 @@ from maidcore_discord.emulator.state import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN = "maidcore-emulator-token"
+SAVE_DELAY_SECONDS = 0.5  # changes within this are written to the state file together
 GUILD_ID_BASE = 300_000_000_000  # guild n of add_guilds has id (GUILD_ID_BASE + n) << 22
 
 
@@ -50,6 +52,7 @@ class Emulator:
         demo: bool = True,
         heartbeat_interval_ms: int = 41250,
         recommended_shards: int = 1,
+        state_file: Path | None = None,
         max_concurrency: int = 1,
     ) -> None:
         self.host = host
@@ -71,8 +74,52 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._waiters: list[tuple[Any, asyncio.Future]] = []
         self.state.dispatch_listeners.append(self._on_dispatch)
-        if demo:
+        #: Where the state is kept across restarts (``None``: in memory only); saved shortly after each change.
+        self.state_file = state_file
+        self._save_timer: asyncio.TimerHandle | None = None
+        loaded = self._load_state()
+        if demo and DEMO_GUILD_ID not in self.state.guilds:
             self.add_demo_guild()
+        if not loaded:
+            self.save_state()
+
+    # --- persistence -------------------------------------------------------------
+
+    def _load_state(self) -> bool:
+        if self.state_file is None or not self.state_file.is_file():
+            return False
+        try:
+            self.state.load_data(json.loads(self.state_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            broken = self.state_file.with_suffix(".broken.json")
+            self.state_file.replace(broken)
+            log.warning(
+                "emulator state %s is unreadable (%s); kept as %s, starting afresh", self.state_file, exc, broken
+            )
+            return False
+        return True
+
+    def save_state(self) -> None:
+        """Write the state file now (atomically: a crash leaves the old or the new file, never half of one)."""
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+            self._save_timer = None
+        if self.state_file is None:
+            return
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state.to_data()), encoding="utf-8")
+        tmp.replace(self.state_file)
+
+    def _save_soon(self) -> None:
+        if self.state_file is None or self._save_timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.save_state()
+            return
+        self._save_timer = loop.call_later(SAVE_DELAY_SECONDS, self.save_state)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -125,6 +172,7 @@ class Emulator:
         return self
 
     async def close(self) -> None:
+        self.save_state()
         for ws in list(self._live):
             await ws.close()
         await self.gateway.stop()
@@ -144,6 +192,7 @@ class Emulator:
     # --- events -------------------------------------------------------------------
 
     def _on_dispatch(self, event: str, data: dict[str, Any], guild_id: str | None) -> None:
+        self._save_soon()
         ephemeral = event == "MESSAGE_CREATE" and data.get("flags", 0) & 64
         if not event.startswith("_") and not ephemeral:
             self.gateway.enqueue(event, data, guild_id)
@@ -329,7 +378,10 @@ class Emulator:
                 if key not in declared:
                     raise ApiError(400, 50035, f"Invalid Form Body: option {key} is not declared by /{name}")
                 otype = int(declared[key].get("type", 3))
-                opts.append({"name": key, "type": otype, "value": _coerce(otype, value)})
+                opts.append({"name": key, "type": otype, "value": _coerce(declared[key], otype, value)})
+            missing = [o["name"] for o in declared.values() if o.get("required") and o["name"] not in (options or {})]
+            if missing:
+                raise ApiError(400, 50035, f"Invalid Form Body: /{name} needs option {', '.join(missing)}")
         data = {"id": command["id"], "name": name, "type": 1, "guild_id": guild["id"]}
         if opts:
             data["options"] = opts
@@ -551,19 +603,51 @@ class Emulator:
             return web.json_response(exc.body(), status=exc.status)
         except KeyError as exc:
             return web.json_response({"code": 50035, "message": f"missing field {exc}"}, status=400)
+        except (TypeError, ValueError, AttributeError) as exc:  # a malformed body: refused, never a 500
+            return web.json_response({"code": 50035, "message": f"Invalid Form Body: {exc}"}, status=400)
         return web.json_response(
             {k: v for k, v in result.items() if k != "token"} if isinstance(result, dict) else result
         )
 
 
-def _coerce(option_type: int, value: Any) -> Any:
-    if option_type == 4:
-        return int(value)
-    if option_type == 10:
-        return float(value)
-    if option_type == 5:
-        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-    return str(value)
+_OPTION_KINDS = {4: "a whole number", 10: "a number", 5: "true or false"}
+
+
+def _coerce(option: dict[str, Any], option_type: int, value: Any) -> Any:
+    """The option's value in its declared type; input that does not fit is refused as Discord refuses it (50035)."""
+    name = option.get("name", "?")
+    try:
+        if option_type == 4:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            coerced: Any = int(value)
+        elif option_type == 10:
+            if isinstance(value, bool):
+                raise ValueError
+            coerced = float(value)
+            if coerced != coerced or coerced in (float("inf"), float("-inf")):
+                raise ValueError
+        elif option_type == 5:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError
+            return text in ("true", "1", "yes", "on")
+        else:
+            return str(value)
+    except (TypeError, ValueError):
+        kind = _OPTION_KINDS.get(option_type, "a valid value")
+        raise ApiError(400, 50035, f"Invalid Form Body: option {name} must be {kind} (got {value!r})") from None
+    low, high = option.get("min_value"), option.get("max_value")
+    if (low is not None and coerced < low) or (high is not None and coerced > high):
+        bounds = (
+            f"between {low} and {high}"
+            if low is not None and high is not None
+            else (f"at least {low}" if low is not None else f"at most {high}")
+        )
+        raise ApiError(400, 50035, f"Invalid Form Body: option {name} must be {bounds} (got {value!r})")
+    return coerced
 
 
 def _asset(name: str) -> str:

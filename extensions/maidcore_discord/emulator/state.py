@@ -87,6 +87,26 @@ class State:
         self.dispatch_listeners: list[Callable[[str, dict[str, Any], str | None], None]] = []
         self.add_user(BOT_USER_ID, "maidcore", bot=True)
 
+    # --- persistence ----------------------------------------------------------
+
+    #: What survives a restart: everything a plugin may have stored an id of (interactions and modals expire anyway).
+    PERSISTED = ("users", "guilds", "channel_guild", "messages", "webhooks")
+
+    def to_data(self) -> dict[str, Any]:
+        return {"version": 1, **{name: getattr(self, name) for name in self.PERSISTED}}
+
+    def load_data(self, data: dict[str, Any]) -> None:
+        """Take over a saved ``to_data()`` (the bot user is kept as this process knows it)."""
+        if data.get("version") != 1:
+            raise ValueError(f"unknown emulator state version {data.get('version')!r}; expected 1")
+        for name in self.PERSISTED:
+            value = data.get(name)
+            if not isinstance(value, dict):
+                raise ValueError(f"emulator state field {name!r} must be an object")
+            if name == "users":
+                value = {**value, BOT_USER_ID: self.users[BOT_USER_ID]}
+            setattr(self, name, value)
+
     # --- ids and events -------------------------------------------------------
 
     def snowflake(self) -> str:

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from maidcore import metrics
 from maidcore.capabilities import DISCORD_READ_METHODS, capability_for
 from maidcore.errors import (
     CapabilityDenied,
@@ -163,6 +165,7 @@ class HostApi:
     ) -> None:
         result: Any = None
         error: HostError | None = None
+        started = time.monotonic()
         try:
             result = await self.perform(spec, params, tenant, call)
         except HostError as exc:
@@ -170,6 +173,7 @@ class HostApi:
         except Exception:
             log.exception("host method %s failed for %s", spec.name, tenant.scope)
             error = RpcFailure(f"internal error while serving {spec.name}", rpc_code=-32603)
+        metrics.HOST_CALL_LATENCY.labels(spec.name).observe(time.monotonic() - started)
         if self.ledger is not None:
             self.ledger.count_metric(tenant.scope, "host_calls" if error is None else "host_call_errors")
         self._answer(conn, request_id, spec.name, params, tenant.scope.server_id, result, error)
@@ -193,6 +197,7 @@ class HostApi:
             if decision is None:
                 decision = await limiter.hit(spec.bucket, tenant.scope, cost)
             if not decision.allowed:
+                metrics.RATE_LIMIT_DENIALS.labels(spec.bucket.value).inc()
                 raise RateLimited(spec.bucket.value, decision.retry_after)
         if spec.perform is None:
             work = self.layers.events.call(tenant.scope, spec.name, clean)
@@ -223,6 +228,9 @@ class HostApi:
                 conn.send(error_response(request_id, error.to_rpc()))
         if error is not None:
             self.errors += 1
+        # an unknown method is counted under one label: a plugin must not grow the metric without bound
+        label = method if method in METHODS else "unknown"
+        metrics.HOST_CALLS.labels(label, "ok" if error is None else error.code).inc()
         for observer in self.observers:
             try:
                 observer(method, params, server_id, result, None if error is None else error.to_rpc())

@@ -107,3 +107,9 @@ def test_upload_of_a_rejected_bundle_exits_1(invoke, tmp_path):
     bad = write_plugin(tmp_path / "bad", files={"__main__.py": BASE_MAIN + "\nimport socket\n"})
     out = invoke("marketplace", "upload", str(bad), "--developer", "jane", code=1).output
     assert "rejected" in out and "forbidden_import" in out
+
+
+def test_review_of_a_manifest_that_is_not_json_has_no_misleading_capability_finding(invoke, tmp_path):
+    bad = write_plugin(tmp_path / "bad", manifest_text='{"id": "dice_roller",, }')
+    report = json.loads(invoke("review", str(bad), "--json", code=1).output)
+    assert [f["code"] for f in report["findings"] if f["severity"] == "error"] == ["manifest_invalid"]

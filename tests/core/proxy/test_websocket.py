@@ -267,3 +267,32 @@ async def test_an_idle_socket_stays_open_past_the_handshake_timeout(make_broker,
     await upstream.push("still here")
     await inbox.wait(lambda: len(inbox.messages()) == 1)
     assert [e for e, _ in inbox.events] == ["ws_open", "ws_message"] and broker.sockets()[0].connects == 1
+
+
+async def test_broker_frames_and_send_rate_refusals_are_counted_in_the_metrics(make_broker, upstream):
+    from maidcore import metrics
+
+    def count(metric, *labels) -> float:
+        return metric.labels(*labels)._value.get()
+
+    before = (
+        count(metrics.BROKER_MESSAGES, "in"),
+        count(metrics.BROKER_MESSAGES, "out"),
+        count(metrics.RATE_LIMIT_DENIALS, "websocket frames"),
+    )
+    broker, inbox = await make_broker(send_frames_per_second=2), Inbox()
+    await open_socket(broker, upstream, inbox, subscribe=["hello"])
+    await broker.send(SCOPE, "feed", "ping")
+    with pytest.raises(RateLimited):
+        for _ in range(3):
+            await broker.send(SCOPE, "feed", "more")
+    await inbox.wait(lambda: any(m["data"] == "echo:ping" for m in inbox.messages()))
+    received = len(inbox.messages())
+    after = (
+        count(metrics.BROKER_MESSAGES, "in"),
+        count(metrics.BROKER_MESSAGES, "out"),
+        count(metrics.RATE_LIMIT_DENIALS, "websocket frames"),
+    )
+    sent = len(upstream.received)  # the subscribe frame and the sends that passed
+    assert (after[1] - before[1], after[2] - before[2]) == (sent, 1)
+    assert after[0] - before[0] >= received >= 2

@@ -337,3 +337,14 @@ async def test_an_install_may_approve_a_subset_and_the_rest_shows_as_permission_
     assert sorted((await r.json())["granted"]) == ["discord:send_message", "storage:kv"]
     r = await client.get(f"/api/servers/{SERVER}/permission-requests", headers=tokens["server_admin"])
     assert await r.json() == []
+
+
+async def test_an_upload_whose_manifest_is_not_json_is_refused_with_one_finding(client, tokens, tmp_path):
+    root = write_plugin(tmp_path / "bad", manifest_text='{"id": "dice_roller",, }')
+    r = await client.post(
+        "/api/plugins", data=zip_dir(root, tmp_path / "bad.zip").read_bytes(), headers={**tokens["jane"], **ZIP}
+    )
+    body = await r.json()
+    errors = [f for f in body.get("findings", []) if f["severity"] == "error"]
+    assert [f["code"] for f in errors] == ["manifest_invalid"], body
+    assert "not valid JSON" in errors[0]["message"]
