@@ -27,6 +27,7 @@ Validator = Callable[[Args], dict[str, Any]]
 METRIC_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_.]{0,63}")
 PERIODS = frozenset({"1h", "24h", "7d", "30d", "90d"})
 AGGREGATES = frozenset({"sum", "count", "avg", "min", "max"})
+RESERVED_METRIC_PREFIX = "maidcore."  # the runner records its per-plugin counters under it
 
 
 # --- kv -------------------------------------------------------------------------
@@ -213,8 +214,11 @@ def _metric(a: Args) -> str:
 
 def v_metrics_record(a: Args) -> dict[str, Any]:
     tags = a.mapping("tags", default={}) or {}
+    metric = _metric(a)
+    if metric.startswith(RESERVED_METRIC_PREFIX):
+        raise InvalidArgument("metric", f"a name not starting with {RESERVED_METRIC_PREFIX!r} (the platform's own)")
     return {
-        "metric": _metric(a),
+        "metric": metric,
         "value": float(a.number("value", default=1.0)),  # type: ignore[arg-type]
         "tags": {str(k)[:64]: str(v)[:256] for k, v in list(tags.items())[:10]},
     }
