@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from yourbot_sdk.spec import commands as _commands
 from yourbot_sdk.spec.capabilities import CAPABILITY_KEYS, CAPABILITY_PATTERN
+from yourbot_sdk.spec.capabilities import declared_capabilities as spec_declared_capabilities
 from yourbot_sdk.spec.commands import COMMAND_NAME_PATTERN, RESERVED_COMMAND_NAMES
 from yourbot_sdk.spec.cron import MAX_CRON_ENTRIES, cron_spec_problem
 from yourbot_sdk.spec.manifest import PLACEHOLDER_DESCRIPTIONS, PLUGIN_ID_PATTERN, hostname_problem, normalised_domain
@@ -263,15 +264,11 @@ def _message(error: dict[str, Any]) -> str:
 
 
 def declared_capabilities(manifest: dict[str, Any]) -> list[str]:
-    """Capabilities from the first present of ``CAPABILITY_KEYS``, legacy keys included (contract §2.1).
+    """Capabilities under all four ``CAPABILITY_KEYS`` (legacy ones included): their union, as the official SDK reads.
 
     The raw-dict reading the runner uses for stored versions; ``load_manifest`` applies the same rule.
     """
-    for key in CAPABILITY_KEYS:
-        if key in manifest:
-            value = manifest[key]
-            return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
-    return []
+    return spec_declared_capabilities(manifest)
 
 
 def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest, list[str]]:
@@ -282,15 +279,17 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
     warnings: list[str] = []
     present = [key for key in CAPABILITY_KEYS if key in data]
     if present:
-        key = present[0]
-        if key != "capabilities_required":
-            warnings.append(f"{key}: legacy capability key; rename it to capabilities_required")
-            data["capabilities_required"] = data[key]
-        for other in present:
-            if other != "capabilities_required":
-                data.pop(other)
-        if len(present) > 1:
-            warnings.append(f"{', '.join(present[1:])}: ignored, capabilities are read from {key}")
+        for key in present:
+            if key != "capabilities_required":
+                warnings.append(f"{key}: legacy capability key; rename it to capabilities_required")
+        if present != ["capabilities_required"]:
+            wrong = next((key for key in present if not isinstance(data[key], list)), None)
+            # the union of every key (official SDK); a key that is no list is handed on so the model names it
+            union = list(dict.fromkeys(c for key in present for c in data[key]))  # declared order kept
+            data["capabilities_required"] = data[wrong] if wrong else union
+            for other in present:
+                if other != "capabilities_required":
+                    data.pop(other)
     warnings += _relax(data)
     try:
         manifest = Manifest.model_validate(data)

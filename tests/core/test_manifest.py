@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from yourbot_sdk.spec.cron import CronSpec
 
 from maidcore.cli import make_cli
-from maidcore.manifest import ManifestError, load_manifest, read_manifest, schema_text
+from maidcore.manifest import ManifestError, declared_capabilities, load_manifest, read_manifest, schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,10 +123,12 @@ def test_legacy_capability_keys_are_read_with_a_warning(key):
     assert warnings == [f"{key}: legacy capability key; rename it to capabilities_required"]
 
 
-def test_first_present_capability_key_wins():
-    manifest, warnings = load_manifest({**EXAMPLE, "capabilities": ["discord:ban_members"]})
-    assert manifest.capabilities_required == ["storage:kv", "discord:send_message"]
-    assert "capabilities: ignored, capabilities are read from capabilities_required" in warnings
+def test_every_capability_key_counts_as_the_official_sdk_reads_them():
+    manifest, warnings = load_manifest({**EXAMPLE, "capabilities": ["discord:ban_members", "storage:kv"]})
+    assert manifest.capabilities_required == ["storage:kv", "discord:send_message", "discord:ban_members"]
+    assert "capabilities: legacy capability key; rename it to capabilities_required" in warnings
+    raw = {"capabilities_required": ["storage:kv"], "requested_capabilities": ["discord:ban_members"]}
+    assert declared_capabilities(raw) == ["discord:ban_members", "storage:kv"]  # what the runner grants from
 
 
 def test_legacy_capability_names_warn_and_grant_nothing():
