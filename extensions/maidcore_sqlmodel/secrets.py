@@ -69,7 +69,7 @@ def check_secret_key(key: Any) -> str:
 
 def check_auth_hosts(hosts: Any) -> tuple[str, ...]:
     """The hosts an auth secret is bound to: 1-20 bare host names, lower-cased, sorted, no duplicates."""
-    from yourbot_sdk._validate._manifest import domain_problem
+    from yourbot_sdk.spec.manifest import hostname_problem as domain_problem
 
     if isinstance(hosts, str) or not isinstance(hosts, (list, tuple)) or not 1 <= len(hosts) <= 20:
         raise InvalidArgument("hosts", "a list of 1-20 host names the secret may be sent to")
