@@ -29,12 +29,13 @@ from maidcore.layers import (
     ReviewCheck,
     SandboxBackend,
     SandboxUnavailable,
+    Shared,
     Storage,
 )
 from maidcore.settings import Settings, complete, load_settings
 
 if TYPE_CHECKING:
-    from maidcore.cluster import ClusterNode
+    from maidcore.cluster import ClusterNode, Coordinator
     from maidcore.layers import EventSink, RecordStore
     from maidcore.proxy import HttpProxy
     from maidcore.proxy.websocket import WebSocketBroker
@@ -83,6 +84,9 @@ class Platform:
         self.event_types = HandledEventTypes()
         #: This node's part in a cluster (``maidcore.cluster``); ``None`` for a single node (no ``cluster.redis_url``).
         self.cluster: ClusterNode | None = None
+        #: What cluster nodes share with layers (``LayerContext.shared``); backed by the coordinator in a cluster.
+        self.shared = Shared()
+        self._coordinator: Coordinator | None = None
         #: The local stand-in the event source runs against (the emulator); ``None`` when serving real users.
         self.local: LocalMode | None = None
         #: Which registered name serves each layer (after any fallback).
@@ -142,6 +146,7 @@ class Platform:
             max_line_bytes=self.settings.runner.max_line_bytes,
             local=self.local if layer == "event_source" else None,
             record_store=lambda: self.storage.records if self.storage is not None else None,
+            shared=self.shared.scoped(f"{layer}.{name}"),
         )
 
     def _on_close(self, what: str, closer: Callable[[], Awaitable[Any]] | None) -> None:
@@ -169,6 +174,8 @@ class Platform:
         self.started = True
 
     async def _start(self) -> None:
+        if self.settings.cluster.redis_url:
+            await self._reach_coordinator()
         await self.open_storage()
         await self.bundles.import_local(self.records)  # data directories from before bundles were in the database
 
@@ -233,11 +240,32 @@ class Platform:
         from maidcore.cluster import ClusterNode
 
         assert self.runner is not None
-        self.cluster = ClusterNode(self.settings.cluster, self.runner.router, self.events, healthy=self._storage_ok)
+        self.cluster = ClusterNode(
+            self.settings.cluster,
+            self.runner.router,
+            self.events,
+            coordinator=self._coordinator,
+            healthy=self._storage_ok,
+        )
         await self.cluster.prepare()
         self._on_close("cluster node", self.cluster.close)
         self.runner.scheduler.once = self.cluster.once
         return self.cluster.sink
+
+    async def _reach_coordinator(self) -> None:
+        """First of all in a cluster: layers starting next (storage sweeps) already share its once-gate."""
+        from maidcore.cluster.node import build_coordinator
+
+        coordinator = build_coordinator(self.settings.cluster)
+        await coordinator.start()
+        self._coordinator = coordinator
+        self.shared.attach(coordinator)
+
+        async def leave() -> None:
+            self.shared.attach(None)
+            await coordinator.close()
+
+        self._on_close("coordinator", leave)
 
     async def _storage_ok(self) -> bool:
         """A round trip to the record store (a cluster node that cannot make one stops serving)."""

@@ -539,8 +539,20 @@ class Actions:
         self.source.webhook_guilds.pop(wid, None)
 
 
+class AlreadyAnswered(InvalidArgument):
+    """Discord's 40060: the interaction was acknowledged already (by this plugin elsewhere, or the platform).
+
+    An ``InvalidArgument`` (the SDK's ``ValidationError``), as a second answer refused locally is.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("_interaction_id", "an interaction not answered yet (Discord 40060: already acknowledged)")
+
+
 def map_http_error(exc: discord.HTTPException, method: str) -> Exception:
     """Discord's answer as the host error a plugin sees (contract §9)."""
+    if exc.code == 40060:
+        return AlreadyAnswered()
     if exc.status == 403 and exc.code == 50001:
         return BotMissingPermission("view_channel")
     if exc.status == 403 and exc.code == 50013:

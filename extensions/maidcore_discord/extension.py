@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 def build(context: LayerContext[DiscordSettings]):
     from maidcore_discord.source import DiscordEventSource
 
-    return DiscordEventSource(context.settings, local=context.local, event_types=context.event_types)
+    return DiscordEventSource(
+        context.settings, local=context.local, event_types=context.event_types, shared=context.shared
+    )
 
 
 def local_mode(context: LayerContext[DiscordSettings]):

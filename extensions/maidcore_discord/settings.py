@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 
 class DiscordSettings(BaseModel):
@@ -14,4 +14,7 @@ class DiscordSettings(BaseModel):
     emulator_url: str | None = None
     emulator_host: str = "127.0.0.1"
     emulator_port: int = 8787
+    # in a cluster: an interaction no plugin answered this long after it arrived is deferred by the platform (any
+    # node), so it can still be answered after a failover (Discord drops it after 3 s); 0 = never
+    interaction_rescue_seconds: float = Field(default=2.0, ge=0.0, lt=3.0)
     demo: bool = True  # with the emulator: create the demo guild and install examples/

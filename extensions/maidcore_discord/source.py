@@ -22,6 +22,7 @@ from discord.shard import Shard
 from maidcore.errors import UnknownMethod
 from maidcore.layers.context import HandledEventTypes
 from maidcore.layers.events import EventSink, InteractionOrigin
+from maidcore.layers.shared import Shared
 from maidcore.scope import Scope
 from maidcore_discord import commands as command_sets
 from maidcore_discord import payloads
@@ -157,8 +158,11 @@ class DiscordEventSource:
         emulator: Any = None,
         local: Any = None,
         event_types: HandledEventTypes | None = None,
+        shared: Shared | None = None,
     ) -> None:
         self.settings = settings
+        #: what the cluster's nodes share (interaction tickets, so any node answers them); this node alone if None
+        self.shared = shared if shared is not None else Shared()
         self.emulator = emulator
         self.local = local  # the platform's LocalMode: an EmulatorMode when no token is set
         self.handled = event_types  # what installed plugins handle; the intents widen when it grows
@@ -240,6 +244,7 @@ class DiscordEventSource:
         if self.handled is not None:
             self.handled.subscribe(self._handled_types_changed)
         await self._connect()
+        self.interactions.start()
 
     async def _connect(self) -> None:
         """Build the discord.py client for the current intents, log in and wait until every shard is ready."""
@@ -403,6 +408,7 @@ class DiscordEventSource:
                 log.exception("reconnecting with wider intents failed")
 
     async def close(self) -> None:
+        await self.interactions.close()
         if self.client is not None:
             await self.client.close()
         if self._task is not None:
@@ -440,7 +446,7 @@ class DiscordEventSource:
         if interaction.guild_id is None or interaction.type.value not in (2, 3, 5):
             return
         event = payloads.interaction_create(interaction)
-        self.interactions.track(interaction)
+        await self.interactions.track(interaction)  # in a cluster: shared before recorded, any node answers it
         message = interaction.message
         origin = None
         if message is not None:

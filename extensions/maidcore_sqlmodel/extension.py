@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def _factory(context: LayerContext[StorageSettings]):
     from maidcore_sqlmodel.storage import SqlModelStorage
 
-    return SqlModelStorage(context.settings, context.data_dir)
+    return SqlModelStorage(context.settings, context.data_dir, shared=context.shared)
 
 
 @hookimpl

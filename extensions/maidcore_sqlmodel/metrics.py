@@ -226,6 +226,10 @@ class SqlMetricStore:
         rows = await self.db.run(lambda conn: conn.execute(self.db.sql(sql + " ORDER BY metric"), args).fetchall())
         return [r[0] for r in rows]
 
+    def forget_known_series(self) -> None:
+        """Re-read the series each scope has on its next record (another node may have swept old ones)."""
+        self._series.clear()
+
     async def sweep(self) -> int:
         """Delete buckets past retention; returns how many rows went."""
         now = self.clock()

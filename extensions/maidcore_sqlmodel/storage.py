@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from maidcore.layers.shared import Shared
 from maidcore_sqlmodel import migrate
 from maidcore_sqlmodel.blobs import SqlBlobStore
 from maidcore_sqlmodel.database import Database
@@ -31,13 +32,19 @@ class SqlModelStorage:
     the data directory and ``close()`` lets go of it (see ``maidcore_sqlmodel.embedded``).
     ``ephemeral`` lives in process memory unless ``ephemeral_url`` names a Redis
     shared by several nodes. ``start()`` upgrades the schema to the newest
-    migration before anything else touches the database.
+    migration before anything else touches the database. Sweeps (expired KV
+    keys, metric buckets past retention) run every ``sweep_interval_seconds``
+    on one node of a cluster per interval (``shared.turn``).
     """
 
     name = "sqlmodel"
 
-    def __init__(self, settings: StorageSettings | None = None, data_dir: Path | str = ".") -> None:
+    def __init__(
+        self, settings: StorageSettings | None = None, data_dir: Path | str = ".", *, shared: Shared | None = None
+    ) -> None:
         self.settings = settings or StorageSettings()
+        self.shared = shared if shared is not None else Shared()
+        self.sweeps = 0  # sweeps this node ran (the others' turns are skipped)
         self.data_dir = Path(data_dir).expanduser()
         self.location = locate_database(self.settings, self.data_dir)
         self.embedded = self.location.embedded
@@ -91,7 +98,7 @@ class SqlModelStorage:
         self.sql = self._make_sql_sandbox(master_key)
         await self.sql.start()
         await self.ephemeral.start()
-        await self.sweep()
+        await self._sweep_if_our_turn()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="maidcore-storage-sweeper")
 
     def _make_sql_sandbox(self, master_key: bytes):
@@ -121,12 +128,19 @@ class SqlModelStorage:
         if expired or buckets:
             log.debug("storage sweep: %d expired keys, %d metric buckets past retention", expired, buckets)
 
+    async def _sweep_if_our_turn(self) -> None:
+        """Sweep unless another node of the cluster already swept in this interval."""
+        self.metrics.forget_known_series()  # on every node: what this node counted may be swept
+        if await self.shared.turn("sweep", self.settings.sweep_interval_seconds):
+            self.sweeps += 1
+            await self.sweep()
+
     async def _sweep_forever(self) -> None:
         interval = self.settings.sweep_interval_seconds
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.sweep()
+                await self._sweep_if_our_turn()
             except Exception:  # a failed sweep is retried next time; it must not stop the node
                 log.exception("storage sweep failed")
 

@@ -81,6 +81,24 @@ class Coordinator(Protocol):
         """``True`` for exactly one caller of ``key`` within ``ttl`` seconds across the cluster."""
         ...
 
+    # --- state layers share across the cluster (``maidcore.layers.shared``) -----------------
+
+    async def state_get(self, key: str) -> Any | None:
+        """The JSON value last put under ``key``, or ``None`` once it expired."""
+        ...
+
+    async def state_put(self, key: str, value: Any, ttl: float) -> None:
+        """Keep JSON ``value`` under ``key`` for ``ttl`` seconds."""
+        ...
+
+    async def due_add(self, queue: str, member: str, at: float) -> None:
+        """``member`` of ``queue`` falls due at unix time ``at``."""
+        ...
+
+    async def due_take(self, queue: str, now: float, limit: int) -> list[str]:
+        """Remove and return members of ``queue`` due by ``now``; each goes to exactly one caller."""
+        ...
+
     # --- the event log of each shard ------------------------------------------------------
 
     async def append(self, lease: Lease, record: dict[str, Any]) -> str:

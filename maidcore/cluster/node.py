@@ -86,6 +86,7 @@ class ClusterNode:
             )
         self.settings = settings
         self.node_id = settings.node_id or default_node_id()
+        self._owns_coordinator = coordinator is None  # else whoever passed it starts and closes it
         self.coordinator = coordinator or build_coordinator(settings)
         self.source = source
         self.sink = DurableSink(router, self.coordinator, self.node_id, read_batch=settings.read_batch)
@@ -103,7 +104,8 @@ class ClusterNode:
 
     async def prepare(self) -> None:
         """Before the source starts: reach the coordinator and tell the source to wait for leases."""
-        await self.coordinator.start()
+        if self._owns_coordinator:
+            await self.coordinator.start()
         self.source.manage_shards(self._identify_gate)
 
     def start(self) -> None:
@@ -161,7 +163,8 @@ class ClusterNode:
         self.sink.closing = True
         await self.leases.close()
         await self.sink.close()
-        await self.coordinator.close()
+        if self._owns_coordinator:
+            await self.coordinator.close()
 
     def status(self) -> dict[str, object]:
         return {

@@ -9,6 +9,7 @@ Keys (all under ``<prefix>:``):
   checks the lease in the same script, so a node that lost its shard cannot add to its log.
 - ``once:<key>``: set-if-absent markers of things done once across the cluster.
 - ``identify:<bucket>``: when the next IDENTIFY of a max_concurrency bucket may be sent.
+- ``state:<key>``: JSON values layers share (expiring); ``due:<queue>`` sorted sets of members by due time.
 """
 
 from __future__ import annotations
@@ -56,6 +57,14 @@ return at - now
 """
 
 
+# KEYS: due queue. ARGV: now, limit. Pops the members due by now (one caller gets each).
+_DUE_TAKE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
+"""
+
+
 class RedisCoordinator:
     """The default ``Coordinator`` (contract: ``maidcore.cluster.coordinator``)."""
 
@@ -85,6 +94,7 @@ class RedisCoordinator:
         self._release = self.redis.register_script(_RELEASE)
         self._append = self.redis.register_script(_APPEND)
         self._identify = self.redis.register_script(_IDENTIFY)
+        self._due_take = self.redis.register_script(_DUE_TAKE)
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -146,6 +156,21 @@ class RedisCoordinator:
 
     async def once(self, key: str, ttl: float) -> bool:
         return bool(await self.r.set(self.key("once", key), "1", nx=True, px=max(1, int(ttl * 1000))))
+
+    # --- shared state ---------------------------------------------------------------------------
+
+    async def state_get(self, key: str) -> Any | None:
+        raw = await self.r.get(self.key("state", key))
+        return json.loads(raw) if raw is not None else None
+
+    async def state_put(self, key: str, value: Any, ttl: float) -> None:
+        await self.r.set(self.key("state", key), json.dumps(value), px=max(1, int(ttl * 1000)))
+
+    async def due_add(self, queue: str, member: str, at: float) -> None:
+        await self.r.zadd(self.key("due", queue), {member: at})
+
+    async def due_take(self, queue: str, now: float, limit: int) -> list[str]:
+        return list(await self._due_take(keys=[self.key("due", queue)], args=[repr(now), limit]))
 
     # --- event log ----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from maidcore.layers.sandbox import (
     Worker,
     WorkerSpec,
 )
+from maidcore.layers.shared import Shared
 from maidcore.layers.storage import (
     BlobStore,
     EphemeralStore,
@@ -81,6 +82,7 @@ __all__ = [
     "SandboxUnavailable",
     "SecretStore",
     "Severity",
+    "Shared",
     "SqlSandbox",
     "Storage",
     "Worker",

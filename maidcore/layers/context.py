@@ -4,8 +4,9 @@ A factory never sees the ``Platform``: it gets a ``LayerContext`` holding the
 settings section its registration names (``register(name, factory,
 settings="docker")``), the data directory, a logger, the record store (once
 storage is open), the event types installed plugins handle, the protocol's
-line limit, and — for an event source in local mode — the ``LocalMode`` the
-platform runs. Build one directly to test a layer on its own.
+line limit, what the nodes of a cluster share (``shared``: once-only work such
+as sweeps, state any node can read), and — for an event source in local mode —
+the ``LocalMode`` the platform runs. Build one directly to test a layer on its own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from maidcore.layers.shared import Shared
 from maidcore.settings import RunnerSettings
 
 if TYPE_CHECKING:
@@ -94,6 +96,9 @@ class LayerContext(Generic[S]):
     #: before the source), ``None`` when it serves real users
     local: LocalMode | None = None
     record_store: Callable[[], RecordStore | None] = _no_records
+    #: once-only work (``once``, ``turn`` for periodic jobs such as sweeps) and state every node of a cluster
+    #: reads; on a single node every ``once`` is granted. Keys are this layer's own.
+    shared: Shared = field(default_factory=Shared)
 
     @property
     def records(self) -> RecordStore:

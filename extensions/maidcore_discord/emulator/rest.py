@@ -840,6 +840,8 @@ async def interaction_callback(emu: Emulator, call: Call) -> Any:
         resource["message"] = emu.state.public_message(msg)
     elif rtype == 6:
         inter["deferred"] = True
+        if inter.get("message"):  # @original is now the message the component sits on
+            inter["original_id"] = inter["message"]["id"]
     elif rtype == 7:
         if inter["type"] != 3:
             raise ApiError(400, 50035, "Invalid Form Body: type: update is only valid for component interactions")
@@ -945,5 +947,7 @@ async def get_followup(emu: Emulator, call: Call) -> Any:
 
 @route("DELETE", "/webhooks/{app_id}/{token}/messages/{message_id}", auth="")
 async def delete_followup(emu: Emulator, call: Call) -> Any:
-    _, msg = _original(emu, call)
+    target, msg = _original(emu, call)
+    if msg["id"] == target.get("original_id"):
+        target["placeholder_pending"] = False  # a follow-up after this is a new message
     emu.state.delete_message(msg["channel_id"], msg["id"])

@@ -155,12 +155,15 @@ async def test_a_select_menu_choice_carries_its_values(source, emulator, sink, g
 
 
 async def test_the_emulator_itself_refuses_a_second_acknowledgement(source, emulator, sink, general):
-    """If a check were missing in the source, Discord's (and the emulator's) 400 40060 would still stop it."""
+    """If a check were missing in the source, Discord's (and the emulator's) 400 40060 would still stop it.
+
+    It reaches the plugin as the SDK's typed error (``InvalidArgument`` -> ``ValidationError``), never a crash.
+    """
     event, _ = await run(emulator, sink, general, "ping")
     await answer(source, sink, PING, "respond", event, content="one")
     source.interactions.pending[event["interaction_id"]].answered = ""  # pretend the source forgot
     source.interactions.pending[event["interaction_id"]].received = time.monotonic()
-    with pytest.raises(Exception, match="40060"):
+    with pytest.raises(InvalidArgument, match="40060"):
         await answer(source, sink, PING, "respond", event, content="two")
 
 
