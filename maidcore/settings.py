@@ -72,6 +72,9 @@ class RunnerSettings(BaseModel):
     min_schedule_interval_seconds: float = 60.0  # @schedule(n) ticks every max(n, this)
     log_flush_seconds: float = 0.5  # plugin.log lines are stored in batches
     lifecycle_attribution_seconds: float = 10.0  # after host.install/enable/...: calls for that server accepted
+    idle_stop_seconds: float = (
+        600.0  # a worker with no work this long is stopped (0 = never); the next event restarts it
+    )
 
 
 class WebSettings(BaseModel):

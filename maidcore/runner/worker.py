@@ -46,6 +46,7 @@ class SlotState(StrEnum):
     BACKOFF = "backoff"
     PARKED = "parked"
     STOPPED = "stopped"
+    IDLE = "idle"  # no worker: stopped after runner.idle_stop_seconds without work; the next event starts one
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ class WorkerSlot:
         self._grace: Counter[str] = Counter()  # servers attributed outside deliveries (dashboards, lifecycle)
         self._pending_lifecycle: list[tuple[Tenant, str]] = []  # waiting for a running worker
         self._stopping = False
+        self._idling = False  # this incarnation ends because it had nothing to do
+        self._last_active = time.monotonic()
+        self.idle_stops = 0
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._exited = asyncio.Event()
@@ -187,6 +191,9 @@ class WorkerSlot:
         """Queue a delivery (waits while the queue is full); ``False`` if the slot is parked or stopping."""
         if self.state is SlotState.PARKED or self._stopping:
             return False
+        self._last_active = time.monotonic()
+        if self.state is SlotState.IDLE:
+            self._wakeup.set()  # an idle slot starts its worker again (from the warm pool when the backend has one)
         await self.window.submit(delivery)
         if (self.state is SlotState.PARKED or self._stopping) and delivery in self.window.waiting:
             # the slot stopped while this delivery waited for room: keep it as a dead letter, never strand it
@@ -199,6 +206,7 @@ class WorkerSlot:
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING or conn.closed:
             return False
+        self._last_active = time.monotonic()
         params = delivery.params
         params["attempt"] = delivery.attempt
         conn.send(notification(delivery.method, params))
@@ -228,6 +236,12 @@ class WorkerSlot:
                 reason = await self._incarnation()
                 if self._stopping:
                     break
+                if self._idling:  # stopped for want of work, not a crash: wait for the next event
+                    self._idling = False
+                    if not self.window.waiting and not self._pending_lifecycle:
+                        self.state = SlotState.IDLE
+                        await self._wakeup.wait()
+                    continue
                 self.restarts += 1
                 now = time.monotonic()
                 consecutive = 1 if now - started > settings.circuit_breaker_window_seconds else consecutive + 1
@@ -293,13 +307,21 @@ class WorkerSlot:
             self.notify_lifecycle(tenant, lifecycle)
         stderr_task = asyncio.get_running_loop().create_task(self._read_stderr(worker))
         sweep_task = asyncio.get_running_loop().create_task(self._sweep_overdue())
+        idle_task = (
+            asyncio.get_running_loop().create_task(self._stop_when_idle(worker, conn))
+            if self.settings.idle_stop_seconds > 0
+            else None
+        )
         self.window.pump()
         try:
             violation = await self._read_stdout(worker, conn)
         finally:
-            self.state = SlotState.STARTING
+            if not self._idling:
+                self.state = SlotState.STARTING
             self.conn = None
             sweep_task.cancel()
+            if idle_task is not None:
+                idle_task.cancel()
         await conn.close()
         if violation is not None:
             log.warning("%s: %s; stopping the worker", self, violation)
@@ -318,6 +340,27 @@ class WorkerSlot:
         self.worker = None
         reason = status.reason or "worker ended"
         return f"{reason} ({violation})" if violation else reason
+
+    async def _stop_when_idle(self, worker: Worker, conn: Connection) -> None:
+        """End this incarnation once nothing was delivered, held or pending for ``idle_stop_seconds``."""
+        idle = self.settings.idle_stop_seconds
+        self._last_active = time.monotonic()
+        while True:
+            await asyncio.sleep(max(0.05, min(idle / 4, 30.0)))
+            busy = len(self.window) or self._grace or self._pending_lifecycle or self._stopping
+            if busy:
+                self._last_active = time.monotonic()
+            elif time.monotonic() - self._last_active >= idle:
+                break
+        log.info("%s: idle for %gs; stopping its worker until the next event", self, idle)
+        self._idling = True
+        self.idle_stops += 1
+        self._wakeup.clear()
+        self.state = SlotState.IDLE  # deliveries from now on wait for the next worker
+        conn.notify("host.shutdown", {})
+        await conn.flush(timeout=1.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(worker.close_stdin(), 1.0)
 
     async def _read_stdout(self, worker: Worker, conn: Connection) -> str | None:
         """Read protocol lines until EOF (``None``) or a violation that needs a restart (its description)."""
@@ -508,6 +551,12 @@ class WorkerSlot:
 
     async def request(self, server_id: str, method: str, params: dict[str, Any], timeout: float) -> Any:
         """A host→plugin request for one server (``dashboard.<name>``); calls it makes are attributed to it."""
+        if self.state is SlotState.IDLE:
+            self._wakeup.set()
+        if self.state in (SlotState.IDLE, SlotState.STARTING):  # wait for the worker an idle slot starts now
+            deadline = time.monotonic() + timeout
+            while self.state is not SlotState.RUNNING and time.monotonic() < deadline and not self._stopping:
+                await asyncio.sleep(0.05)
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING:
             raise ConnectionError(f"plugin {self.plugin_id} {self.version} has no running worker ({self.state})")
@@ -527,6 +576,8 @@ class WorkerSlot:
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING:
             self._pending_lifecycle.append((tenant, lifecycle))
+            if self.state is SlotState.IDLE:
+                self._wakeup.set()
             return
         self.hold(tenant.scope.server_id, seconds=self.settings.lifecycle_attribution_seconds)
         conn.notify(f"host.{lifecycle}", {"lifecycle": lifecycle, **tenant.fields})
@@ -573,6 +624,7 @@ class WorkerSlot:
             "in_flight": len(self.window.in_flight),
             "waiting": len(self.window.waiting),
             "restarts": self.restarts,
+            "idle_stops": self.idle_stops,
             "parked_reason": self.park_reason or None,
             "garbage_lines": self.garbage_lines,
         }
