@@ -39,6 +39,8 @@ _PREFIXED: dict[str, str] = {
     "sql.": "storage:sql",
     "secrets.": "storage:secrets",
     "proxy.": "proxy:http",
+    "http.": "proxy:http",  # http.allow_host / http.revoke_host (0.10.0)
+    "ws.": "proxy:websocket",  # ctx.ws (0.8.0)
     "interaction.": "interaction:respond",
 }
 

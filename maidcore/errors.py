@@ -1,9 +1,11 @@
 """Errors the host answers a plugin's call with (SDK contract §9, §10.7).
 
-Each class carries the structured ``data.code``, the JSON-RPC code and a
-message built from the contract's template, so that both our SDK (which reads
-``data.code``) and older SDKs (which match the message by substring) raise the
-right exception. Layers raise these; the host API turns them into responses.
+Each class carries the structured code, the JSON-RPC code and a message built
+from the contract's template, so that every SDK line raises the right
+exception with the right fields: the official SDKs from 0.7 on read a string
+``code``, ``retry_after``, ``permission`` and ``status_code`` on the error
+object itself, ours reads them under ``data``, and 0.5.x/0.6.x match the
+message by substring. Layers raise these; the host API turns them into responses.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ _KEYWORD_ORDER: tuple[tuple[str, ...], ...] = (
 )
 _ALL_KEYWORDS = (*tuple(k for group in _KEYWORD_ORDER for k in group), "must be", "invalid")
 NEUTRAL_TEXT = "request refused"
+#: Fields the official SDKs read on the error object itself (besides ``code``).
+_ON_THE_ERROR = ("retry_after", "permission", "status_code")
 
 
 def sanitize(text: str, *, rank: int | None = None, limit: int = 300) -> str:
@@ -50,8 +54,10 @@ class HostError(Exception):
         self.data = {k: v for k, v in data.items() if v is not None}
 
     def to_rpc(self) -> dict[str, Any]:
-        """The JSON-RPC ``error`` object."""
-        return {"code": self.rpc_code, "message": self.message, "data": {"code": self.code, **self.data}}
+        """The ``error`` object: the string code and its fields on it (official SDKs 0.7+) and under ``data``
+        (ours). ``rpc_code``, the JSON-RPC number, is not sent: no SDK line reads it."""
+        fields = {k: self.data[k] for k in _ON_THE_ERROR if k in self.data}
+        return {"code": self.code, "message": self.message, **fields, "data": {"code": self.code, **self.data}}
 
 
 class CapabilityDenied(HostError):

@@ -8,9 +8,12 @@ are announced at once; changes made elsewhere (the CLI, another node) come
 from an ``InstallFeed``. A feed only says *which* installs may have changed;
 the watcher re-reads exactly those and drops what it already announced, so the
 work after a change is proportional to the change, never to the number of
-installs or servers. The default feed polls (one query per interval); a push
-feed (PostgreSQL ``LISTEN/NOTIFY``, Redis pub/sub) replaces it without touching
-the consumers.
+installs or servers. The storage layer provides the feed
+(``Storage.install_feed``: PostgreSQL ``LISTEN/NOTIFY``, or SQLite's change
+log); ``PollingFeed`` (every install re-read each interval) is the fallback for
+a storage layer that has none. A feed that may have missed changes (it lost
+its connection) answers ``None``: the watcher then re-reads every install once
+and announces what differs from what it announced.
 """
 
 from __future__ import annotations
@@ -20,14 +23,15 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from maidcore.layers.storage import RecordStore
+from maidcore.layers.storage import InstallFeed, InstallKey, RecordStore
 from maidcore.records import InstallRecord
 
 log = logging.getLogger(__name__)
 
-InstallKey = tuple[str, str]  # (server_id, plugin_id)
+__all__ = ["InstallChange", "InstallFeed", "InstallKey", "InstallWatcher", "PollingFeed", "install_feed"]
+
 InstallState = tuple[Any, ...]
 
 
@@ -48,18 +52,11 @@ class InstallChange:
 InstallConsumer = Callable[[Sequence[InstallChange]], Awaitable[None]]
 
 
-class InstallFeed(Protocol):
-    """Where the watcher hears about installs changed by other processes."""
-
-    async def start(self, records: RecordStore, known: Mapping[InstallKey, InstallState]) -> None:
-        """Begin watching; ``known`` is every install's state now (a polling feed diffs against it)."""
-        ...
-
-    async def changes(self, *, wait: bool = True) -> Collection[InstallKey]:
-        """The installs that may have changed since the last call; with ``wait``, block until there is one."""
-        ...
-
-    async def close(self) -> None: ...
+def install_feed(storage: Any, poll_seconds: float, *, push: bool = True) -> InstallFeed:
+    """The storage layer's own feed when it offers one (and ``push``), else a ``PollingFeed`` every ``poll_seconds``."""
+    offer = getattr(storage, "install_feed", None) if push else None
+    feed = offer(poll_seconds) if callable(offer) else None
+    return feed if feed is not None else PollingFeed(poll_seconds)
 
 
 class PollingFeed:
@@ -91,9 +88,13 @@ class PollingFeed:
 class InstallWatcher:
     """Announces each install change once to every consumer, whichever process made it."""
 
-    def __init__(self, records: Callable[[], RecordStore], feed: InstallFeed) -> None:
+    def __init__(self, records: Callable[[], RecordStore], feed: InstallFeed | Callable[[], InstallFeed]) -> None:
+        """``feed``: the feed, or a function that builds it once the storage layer is open."""
         self._records = records
-        self.feed = feed
+        self._feed_factory = feed if callable(feed) and not hasattr(feed, "changes") else None
+        self.feed: InstallFeed = None if self._feed_factory is not None else feed  # type: ignore[assignment]
+        #: Times every install was re-read because the feed may have missed changes (its connection came back).
+        self.resyncs = 0
         self._consumers: list[InstallConsumer] = []
         self._announced: dict[InstallKey, InstallState] = {}
         self._lock = asyncio.Lock()
@@ -112,6 +113,9 @@ class InstallWatcher:
     async def _prime(self) -> None:
         if not self._primed:
             records = self._records()
+            if self.feed is None:
+                assert self._feed_factory is not None
+                self.feed = self._feed_factory()
             self._announced = {(r.server_id, r.plugin_id): install_state(r) for r in await records.list_installs()}
             await self.feed.start(records, self._announced)
             self._primed = True
@@ -146,14 +150,24 @@ class InstallWatcher:
             except Exception:
                 log.exception("announcing install changes failed")
 
-    async def _announce(self, keys: Collection[InstallKey]) -> list[InstallKey]:
-        if not keys:
+    async def _announce(self, keys: Collection[InstallKey] | None) -> list[InstallKey]:
+        if keys is not None and not keys:
             return []
         async with self._lock:
             records = self._records()
+            if keys is None:  # the feed may have missed changes: one read of every install
+                self.resyncs += 1
+                current = {(r.server_id, r.plugin_id): r for r in await records.list_installs()}
+                keys = self._announced.keys() | current.keys()
+                read = current.get
+            else:
+                read = None
             changes = []
             for server_id, plugin_id in sorted(keys):
-                record = await records.get_install(server_id, plugin_id)
+                if read is not None:
+                    record = read((server_id, plugin_id))
+                else:
+                    record = await records.get_install(server_id, plugin_id)
                 state = install_state(record) if record is not None else None
                 if self._announced.get((server_id, plugin_id)) == state:
                     continue
@@ -177,5 +191,8 @@ class InstallWatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.feed.close()
+        if self.feed is not None:
+            await self.feed.close()
+            if self._feed_factory is not None:
+                self.feed = None  # type: ignore[assignment]
         self._primed = False

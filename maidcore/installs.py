@@ -9,7 +9,7 @@ effect live. The marketplace (Review) reuses these functions.
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import logging
 import shutil
 import tempfile
@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from maidcore import capabilities
+from maidcore.bundles import ignore, tree_digest
 from maidcore.layers import DependencyInstallError
 from maidcore.manifest import Manifest, ManifestError, load_manifest, read_manifest
+from maidcore.progress import requirements_progress
 from maidcore.records import InstallRecord, PluginRecord, VersionRecord, VersionStatus, utcnow
 from maidcore.requirements import installable
 from maidcore.slash_commands import CommandClash, check_clash
@@ -39,13 +41,8 @@ class InstallError(Exception):
 
 
 def bundle_digest(root: Path) -> str:
-    """sha256 over the relative paths and contents of a bundle's files (``__pycache__`` ignored)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(root).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
+    """sha256 over a bundle's files (``maidcore.bundles.tree_digest``): the name of its blob."""
+    return tree_digest(root)
 
 
 def _requirements(bundle_dir: Path, label: str) -> list[str]:
@@ -92,39 +89,46 @@ def _check_grants(manifest: Manifest, grants: Iterable[str]) -> frozenset[str]:
 
 
 async def _store_version(platform: Platform, bundle: Path, manifest: Manifest, *, replace: bool) -> VersionRecord:
-    """Copy the bundle to ``<data_dir>/bundles/<id>/<version>/`` and record the version (once per version).
+    """Store the bundle (and its prepared requirements) by content hash and record the version (once per version).
 
-    ``replace``: a version installed locally (never a reviewed one) takes this bundle's content.
+    The files go to the storage layer's blobs (every node fetches them from there)
+    and to ``<data_dir>/bundles/<id>/<version>/`` (this node's copy). ``replace``:
+    a version installed locally (never a reviewed one) takes this bundle's content.
     """
     records = platform.records
     requirements = _requirements(bundle, f"{manifest.id} {manifest.version}")  # refused lines: before anything else
-    dest = platform.data_dir / "bundles" / manifest.id / manifest.version
+    dest = platform.bundles.local_dir("bundles", manifest.id, manifest.version)
     existing = await records.get_version(manifest.id, manifest.version)
     if existing is not None and existing.status is VersionStatus.REJECTED:
         raise InstallError(
             f"{manifest.id} {manifest.version} was rejected by review ({existing.review_note or 'see its findings'}); "
             f"fix it and submit a new version"
         )
-    if existing is not None and Path(existing.bundle_path).is_dir():
-        if bundle_digest(Path(existing.bundle_path)) == bundle_digest(bundle):
+    if existing is not None:
+        stored = existing.bundle_digest
+        if stored is None and Path(existing.bundle_path).is_dir():  # recorded before digests
+            stored = await asyncio.to_thread(tree_digest, Path(existing.bundle_path))
+        if stored is not None and stored == await asyncio.to_thread(tree_digest, bundle):
             return existing
-        if not (replace and existing.review_note == LOCAL_NOTE):
+        if stored is not None and not (replace and existing.review_note == LOCAL_NOTE):
             raise InstallError(
-                f"{manifest.id} {manifest.version} is already stored with different content at "
-                f"{existing.bundle_path}; a version never changes once stored: bump 'version' in manifest.json"
+                f"{manifest.id} {manifest.version} is already stored with different content (sha256 {stored}); "
+                f"a version never changes once stored: bump 'version' in manifest.json"
             )
     if dest.exists():
-        shutil.rmtree(dest)  # leftover of an interrupted install: no record points at it
+        shutil.rmtree(dest)  # leftover of an interrupted install, or a local version being replaced
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(bundle, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
+    shutil.copytree(bundle, dest, ignore=ignore)
 
     site_path: str | None = None
+    site_digest: str | None = None
     if requirements:
-        site = platform.data_dir / "sites" / manifest.id / manifest.version
+        site = platform.bundles.local_dir("sites", manifest.id, manifest.version)
         site.mkdir(parents=True, exist_ok=True)
         sandbox = platform.sandbox or platform.build_layer("sandbox_backend", platform.settings.sandbox_backend)
         try:
-            await sandbox.prepare_version(dest, site, requirements)
+            async with requirements_progress(platform.data_dir, requirements, f"{manifest.id} {manifest.version}"):
+                await sandbox.prepare_version(dest, site, requirements)
         except DependencyInstallError as exc:
             shutil.rmtree(dest, ignore_errors=True)
             shutil.rmtree(site, ignore_errors=True)
@@ -132,6 +136,7 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest, *
                 f"the requirements of {manifest.id} {manifest.version} could not be installed: {exc}"
             ) from None
         site_path = str(site)
+        site_digest = await platform.bundles.store(site)
 
     if await records.get_plugin(manifest.id) is None:
         await records.add_plugin(PluginRecord(plugin_id=manifest.id, developer=manifest.author or "local"))
@@ -142,6 +147,8 @@ async def _store_version(platform: Platform, bundle: Path, manifest: Manifest, *
         manifest=manifest.model_dump(mode="json", exclude_none=True),
         bundle_path=str(dest),
         site_path=site_path,
+        bundle_digest=await platform.bundles.store(dest),
+        site_digest=site_digest,
         review_note=LOCAL_NOTE,
         published_at=utcnow(),
     )
@@ -169,6 +176,7 @@ async def install(
     version bump; a version that went through review never changes.
     """
     server_id = _server_id(server_id)
+    _check_server_exists(platform, server_id)
     source = Path(bundle_dir).expanduser()
     with tempfile.TemporaryDirectory(prefix="maidcore-install-") as tmp:
         bundle = _unpack(source, Path(tmp))
@@ -205,6 +213,25 @@ async def install(
         },
     )
     return record
+
+
+def _check_server_exists(platform: Platform, server_id: str) -> None:
+    """In a local mode that knows its servers (the emulator's guilds), refuse an install on any other server.
+
+    An install there would succeed and never receive an event. A local mode says what it knows with an
+    optional ``known_servers()`` (id -> name, or ``None`` when it cannot tell yet); serving real users,
+    nothing is checked (the bot may be invited after the install).
+    """
+    local = platform.local_mode()
+    known_servers = getattr(local, "known_servers", None)
+    known = known_servers() if callable(known_servers) else None
+    if known is None or server_id in known:
+        return
+    listed = ", ".join(f"{sid} ({name})" for sid, name in sorted(known.items())) or "none"
+    raise InstallError(
+        f"server {server_id} is not a guild of the {local.name} (its guilds: {listed}); "
+        "install on one of those, or add the guild on the emulator's page first"
+    )
 
 
 async def _check_command_names(platform: Platform, server_id: str, manifest: Manifest) -> None:
@@ -263,6 +290,9 @@ async def grant(
     record = replace(record, granted=frozenset(granted))
     await platform.records.put_install(record)
     await platform.install_changed(server_id, plugin_id)
+    if not revoke:  # a permission request for a capability now granted is answered
+        for cap in caps:
+            await platform.records.delete_denied_calls(server_id, plugin_id, cap)
     log.info(
         "capabilities revoked" if revoke else "capabilities granted",
         extra={"plugin_id": plugin_id, "server_id": server_id, "granted": ",".join(sorted(granted))},
@@ -279,10 +309,13 @@ async def set_enabled(platform: Platform, server_id: str, plugin_id: str, enable
 
 
 async def uninstall(platform: Platform, server_id: str, plugin_id: str) -> InstallRecord:
-    """Remove the install; the stored bundle stays (other servers or a reinstall may use it)."""
+    """Remove the install and the hosts its admins approved; the stored bundle stays (other servers or a
+    reinstall may use it)."""
     server_id = _server_id(server_id)
     record = await _get_install(platform, server_id, plugin_id)
     await platform.records.delete_install(server_id, plugin_id)
+    await platform.records.clear_host_approvals(server_id, plugin_id)
+    await platform.records.delete_denied_calls(server_id, plugin_id)
     await platform.install_changed(server_id, plugin_id)
     log.info("uninstalled", extra={"plugin_id": plugin_id, "server_id": server_id})
     return record

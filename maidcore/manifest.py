@@ -17,7 +17,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from yourbot_sdk._validate._catalogue import CAPABILITY_KEYS  # read in this order; the first present counts (§2.1)
-from yourbot_sdk._validate._manifest import CAP_RE, ID_RE, LABEL_RE, NAME_RE, PLACEHOLDERS, RESERVED
+from yourbot_sdk._validate._manifest import (
+    CAP_RE,
+    ID_RE,
+    NAME_RE,
+    PLACEHOLDERS,
+    RESERVED,
+    normalised_domain,
+)
 
 from maidcore import capabilities
 
@@ -153,6 +160,24 @@ def cron_firings_per_day(spec: str) -> list[int]:
     return sorted(h * 60 + m for h in values[1] for m in values[0])
 
 
+#: Manifest cron rules (§2.4): entries, and the shortest gap between two firings of one spec.
+MAX_CRON_ENTRIES = 5
+MIN_CRON_GAP_MINUTES = 5
+
+
+def cron_problem(spec: str) -> str | None:
+    """Why a manifest cron spec is refused (bad syntax, never fires, under 5 minutes apart), or ``None``."""
+    try:
+        firings = cron_firings_per_day(spec)
+    except ValueError as exc:
+        return str(exc)
+    gaps = [b - a for a, b in itertools.pairwise(firings)]
+    gaps.append(firings[0] + 1440 - firings[-1])
+    if min(gaps) < MIN_CRON_GAP_MINUTES:
+        return f"cron spec {spec!r} fires less than 5 minutes apart; firings must be >= 5 minutes apart"
+    return None
+
+
 def _cron_field(text: str, low: int, high: int, what: str) -> set[int]:
     result: set[int] = set()
     for item in text.split(","):
@@ -180,11 +205,9 @@ class CronEntry(_Strict):
     @field_validator("spec")
     @classmethod
     def _spec(cls, spec: str) -> str:
-        firings = cron_firings_per_day(spec)
-        gaps = [b - a for a, b in itertools.pairwise(firings)]
-        gaps.append(firings[0] + 1440 - firings[-1])
-        if min(gaps) < 5:
-            raise ValueError(f"cron spec {spec!r} fires less than 5 minutes apart; firings must be >= 5 minutes apart")
+        problem = cron_problem(spec)
+        if problem:
+            raise ValueError(problem)
         return spec
 
 
@@ -200,24 +223,25 @@ class Manifest(BaseModel):
     id: Annotated[str, Field(pattern=PLUGIN_ID_PATTERN, description="the plugin id registered on the platform")]
     name: Annotated[str, Field(min_length=1, description="marketplace display name")]
     version: Annotated[str, Field(min_length=1, description="MAJOR.MINOR.PATCH recommended")]
-    description: Annotated[str, Field(min_length=1, max_length=2000)]
+    description: Annotated[str, Field(description="what the plugin does; 2000 characters are shown")] = ""
     author: str | None = None
     capabilities_required: list[Annotated[str, Field(pattern=CAPABILITY_PATTERN)]] = Field(
         default_factory=list, description="capabilities from the catalogue (SDK contract §7)"
     )
     slash_commands: list[SlashCommand] = Field(default_factory=list)
-    proxy_domains_requested: list[str] = Field(default_factory=list, description="bare hostnames")
-    cron: Annotated[list[CronEntry], Field(max_length=5)] = Field(default_factory=list)
+    proxy_domains_requested: list[str] = Field(
+        default_factory=list, description="host names; other spellings (a URL, a port) are read as their host"
+    )
+    cron: Annotated[list[CronEntry], Field(max_length=MAX_CRON_ENTRIES)] = Field(default_factory=list)
     icon_url: Annotated[str | None, Field(pattern=r"^https://\S+$")] = None
     tags: list[str] = Field(default_factory=list)
-    dashboard_manifest: dict[str, Any] | None = None
+    dashboard_manifest: dict[str, Any] | str | None = Field(
+        default=None, description="the dashboard itself, or the name of a bundled JSON file holding it"
+    )
 
     @field_validator("capabilities_required")
     @classmethod
     def _capabilities(cls, caps: list[str]) -> list[str]:
-        dupes = sorted({c for c in caps if caps.count(c) > 1})
-        if dupes:
-            raise ValueError(f"duplicate capabilities: {', '.join(dupes)}")
         unknown = [c for c in caps if c not in capabilities.CATALOGUE and c not in capabilities.LEGACY_NAMES]
         if unknown:
             raise ValueError(
@@ -225,15 +249,6 @@ class Manifest(BaseModel):
                 f"known: {', '.join(sorted(capabilities.CATALOGUE))}"
             )
         return caps
-
-    @field_validator("proxy_domains_requested")
-    @classmethod
-    def _hostnames(cls, hosts: list[str]) -> list[str]:
-        for host in hosts:
-            problem = hostname_problem(host)
-            if problem:
-                raise ValueError(f"{host!r} {problem}")
-        return hosts
 
     @model_validator(mode="after")
     def _commands_and_cron(self) -> Manifest:
@@ -259,27 +274,6 @@ class Manifest(BaseModel):
             slash_commands=bool(self.slash_commands),
             proxy_domains=bool(self.proxy_domains_requested),
         )
-
-
-def hostname_problem(host: str) -> str | None:
-    """Why ``host`` is not a bare DNS hostname (§2.3), or ``None`` if it is one."""
-    if not isinstance(host, str) or not host:
-        return "must be a non-empty hostname"
-    if len(host) > 253:
-        return "must be at most 253 characters"
-    if host != host.lower():
-        return "must be lowercase"
-    if any(ch in host for ch in "/:@*?#[] "):
-        return "must be a bare hostname: no scheme, port, path, user info or wildcard"
-    labels = host.split(".")
-    if len(labels) < 2:
-        return "must have at least two labels (e.g. api.example.com)"
-    if all(label.isdigit() for label in labels):
-        return "must be a hostname, not an IP address"
-    for label in labels:
-        if not LABEL_RE.match(label):
-            return f"has an invalid label {label!r} (1-63 of a-z, 0-9 and '-', not starting or ending with '-')"
-    return None
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -329,6 +323,7 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
                 data.pop(other)
         if len(present) > 1:
             warnings.append(f"{', '.join(present[1:])}: ignored, capabilities are read from {key}")
+    warnings += _relax(data)
     try:
         manifest = Manifest.model_validate(data)
     except ValidationError as exc:
@@ -336,6 +331,8 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
         raise ManifestError(problems, source) from None
     for key in manifest.unknown_keys:
         warnings.append(f"{key}: unknown key, ignored")
+    if not manifest.description.strip():
+        warnings.append("description: empty; the marketplace shows no text for the plugin")
     for cap in manifest.capabilities_required:
         if cap in capabilities.LEGACY_NAMES:
             warnings.append(f"capabilities_required: {cap} is a legacy name and grants nothing")
@@ -343,6 +340,40 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
     if any(p in lowered for p in PLACEHOLDERS):
         warnings.append("description: looks like placeholder text; describe what the plugin does")
     return manifest, warnings
+
+
+def _relax(data: dict[str, Any]) -> list[str]:
+    """Accept what the official platform publishes (docs/review.md, "Relaxed"): fix or drop in place, and say so."""
+    warnings = []
+    if data.get("description") is None:
+        data["description"] = ""
+    if isinstance(data.get("description"), str) and len(data["description"]) > 2000:
+        warnings.append(f"description: {len(data['description'])} characters; the first 2000 are shown")
+    icon = data.get("icon_url")
+    if icon is not None and not (isinstance(icon, str) and re.match(r"^https://\S+$", icon)):
+        warnings.append(f"icon_url: {icon!r} is not an https:// URL; no icon is shown")
+        del data["icon_url"]
+    tags = data.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        warnings.append("tags: not a list of strings; ignored")
+        del data["tags"]
+    caps = data.get("capabilities_required")
+    if isinstance(caps, list) and len(set(map(str, caps))) < len(caps):
+        warnings.append("capabilities_required: duplicates removed")
+        data["capabilities_required"] = list(dict.fromkeys(caps))
+    domains = data.get("proxy_domains_requested")
+    if isinstance(domains, list):
+        kept = []
+        for entry in domains:
+            host, problem = normalised_domain(entry)
+            if problem:
+                warnings.append(f"proxy_domains_requested: {entry!r} {problem}; it allows nothing")
+            elif host not in kept:
+                if host != entry:
+                    warnings.append(f"proxy_domains_requested: {entry!r} is read as {host!r}")
+                kept.append(host)
+        data["proxy_domains_requested"] = kept
+    return warnings
 
 
 def read_manifest(bundle_dir: Path) -> tuple[Manifest, list[str]]:

@@ -1,10 +1,10 @@
 """The platform: every layer chosen by name in settings, started in order and closed in reverse.
 
-Start order: storage, rate limiter, sandbox backend, HTTP proxy, the
-``maidcore_startup`` hooks, the runner, the local mode (if the event source
-offers one), and the event source last (so no event arrives before something
-can handle it). ``close()`` undoes exactly what started, in reverse, also
-after a failed start.
+Start order: storage, rate limiter, sandbox backend, HTTP proxy and WebSocket
+broker, the ``maidcore_startup`` hooks, the runner, the local mode (if the event
+source offers one), and the event source last (so no event arrives before
+something can handle it). ``close()`` undoes exactly what started, in reverse,
+also after a failed start.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from maidcore.bundles import Bundles
 from maidcore.command_sync import CommandSync
 from maidcore.extensions import ExtensionError, Extensions
-from maidcore.install_watch import InstallChange, InstallWatcher, PollingFeed
+from maidcore.install_watch import InstallChange, InstallWatcher, install_feed
 from maidcore.interactions import InteractionOwners, MessageOwners, message_owners_file
 from maidcore.layers import (
     EventSource,
@@ -33,8 +34,10 @@ from maidcore.layers import (
 from maidcore.settings import Settings, complete, load_settings
 
 if TYPE_CHECKING:
-    from maidcore.layers import RecordStore
+    from maidcore.cluster import ClusterNode
+    from maidcore.layers import EventSink, RecordStore
     from maidcore.proxy import HttpProxy
+    from maidcore.proxy.websocket import WebSocketBroker
     from maidcore.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -73,9 +76,13 @@ class Platform:
         self.events: EventSource = None  # type: ignore[assignment]
         self.review_checks: dict[str, ReviewCheck] = {}
         self.proxy: HttpProxy | None = None
+        #: The plugins' WebSocket connections (``ctx.ws``), held by the host.
+        self.websocket: WebSocketBroker | None = None
         self.runner: Runner | None = None
         #: What installed plugins handle; the runner keeps it current, event sources read it for intents.
         self.event_types = HandledEventTypes()
+        #: This node's part in a cluster (``maidcore.cluster``); ``None`` for a single node (no ``cluster.redis_url``).
+        self.cluster: ClusterNode | None = None
         #: The local stand-in the event source runs against (the emulator); ``None`` when serving real users.
         self.local: LocalMode | None = None
         #: Which registered name serves each layer (after any fallback).
@@ -83,12 +90,17 @@ class Platform:
         #: Why the sandbox fell back to ``fallback_sandbox_backend`` (None if it did not).
         self.sandbox_fallback: str | None = None
         self._closers: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+        #: This node's copies of version files, fetched from the storage layer by content hash.
+        self.bundles = Bundles(self.data_dir, lambda: self.storage)
         #: Slash commands of each server, kept in step with its installs (and who owns each name).
         self.command_sync = CommandSync(lambda: self.records, lambda: self.events)
         #: Who owns each interaction, and who may answer it.
         self.interactions = InteractionOwners(self.command_sync, MessageOwners(message_owners_file(self.data_dir)))
         #: The one place install changes (from this process or another) are announced to the runner and commands.
-        self.install_watcher = InstallWatcher(lambda: self.records, PollingFeed(self.settings.install_poll_seconds))
+        self.install_watcher = InstallWatcher(
+            lambda: self.records,
+            lambda: install_feed(self.storage, self.settings.install_poll_seconds, push=self.settings.install_push),
+        )
         self.install_watcher.subscribe(self._runner_follows)
         self.install_watcher.subscribe(self.command_sync.installs_changed)
         self.started = False
@@ -158,6 +170,7 @@ class Platform:
 
     async def _start(self) -> None:
         await self.open_storage()
+        await self.bundles.import_local(self.records)  # data directories from before bundles were in the database
 
         self.limiter = self.build_layer("rate_limiter", self.settings.rate_limiter)
         await _maybe_call(self.limiter, "start")
@@ -173,6 +186,12 @@ class Platform:
         self.proxy = HttpProxy(self.settings.proxy)
         await self.proxy.start()
         self._on_close("proxy", self.proxy.close)
+
+        from maidcore.proxy.websocket import WebSocketBroker
+
+        self.websocket = WebSocketBroker(self.settings.websocket, self.settings.proxy)
+        await self.websocket.start()
+        self._on_close("websocket broker", self.websocket.close)
 
         self.review_checks = self.extensions.review_checks(self.settings)
         await self.command_sync.load()
@@ -194,11 +213,36 @@ class Platform:
         if self.local is not None:
             await self.local.start()
             self._on_close("local mode", self.local.close)
-        await self.events.start(self.runner.router, self.handled_event_types())
+        sink: EventSink = self.runner.router
+        if self.settings.cluster.redis_url:
+            sink = await self._join_cluster()
+        await self.events.start(sink, self.handled_event_types())
         self._on_close("event source", self.events.close)
+        if self.cluster is not None:
+            self.cluster.start()
 
         await self.install_watcher.start()
         self._on_close("install watcher", self.install_watcher.close)
+
+    def local_mode(self) -> LocalMode | None:
+        """The local mode of these settings: the started one, else one built (not started) to ask it things."""
+        return self.local if self.local is not None else self._local_mode()
+
+    async def _join_cluster(self) -> EventSink:
+        """Cluster mode (``cluster.redis_url``): shards by lease, events through the shard logs, ticks once."""
+        from maidcore.cluster import ClusterNode
+
+        assert self.runner is not None
+        self.cluster = ClusterNode(self.settings.cluster, self.runner.router, self.events, healthy=self._storage_ok)
+        await self.cluster.prepare()
+        self._on_close("cluster node", self.cluster.close)
+        self.runner.scheduler.once = self.cluster.once
+        return self.cluster.sink
+
+    async def _storage_ok(self) -> bool:
+        """A round trip to the record store (a cluster node that cannot make one stops serving)."""
+        await self.records.get_plugin("maidcore-cluster-health-check")
+        return True
 
     def _local_mode(self) -> LocalMode | None:
         """The local mode the chosen event source's extension offers for these settings (None: real users)."""

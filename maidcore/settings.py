@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, SecretStr, create_model
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -54,6 +54,23 @@ class ProxySettings(BaseModel):
     extra_ca_file: str | None = None  # PEM file of CAs trusted besides the system ones (an internal CA, tests)
 
 
+class WebSocketSettings(BaseModel):
+    """The WebSocket broker behind ``ctx.ws`` (``proxy:websocket``); addresses are checked as ``proxy`` says."""
+
+    max_connections_per_scope: int = 5  # open sockets one (server, plugin) may hold
+    max_frame_bytes: int = 256 * 1024  # largest frame either way (inbound: the socket is dropped and reconnected)
+    send_frames_per_second: float = 10.0  # ws.send per connection (burst of the same size), else RATE_LIMITED
+    receive_frames_per_second: float = 50.0  # inbound frames per connection; faster senders are read more slowly
+    max_subscribe_messages: int = 20  # frames sent after every (re)connect
+    connect_timeout_seconds: float = 10.0
+    heartbeat_seconds: float = 30.0  # ping interval; a peer that does not answer is reconnected
+    reconnect_initial_seconds: float = 1.0  # backoff after a drop, doubled up to reconnect_max_seconds
+    reconnect_max_seconds: float = 60.0
+    reconnect_reset_seconds: float = 30.0  # a socket open this long starts the backoff over
+    attribution_seconds: float = 5.0  # calls naming no server are attributed to a frame's server this long
+    max_pending_frames: int = 256  # frames queued for one worker before reading from its sockets pauses
+
+
 class RunnerSettings(BaseModel):
     mode: Literal["pool", "single"] = "pool"
     max_in_flight: int = 64  # per worker: deliveries sent and not yet acked
@@ -72,9 +89,28 @@ class RunnerSettings(BaseModel):
     min_schedule_interval_seconds: float = 60.0  # @schedule(n) ticks every max(n, this)
     log_flush_seconds: float = 0.5  # plugin.log lines are stored in batches
     lifecycle_attribution_seconds: float = 10.0  # after host.install/enable/...: calls for that server accepted
-    idle_stop_seconds: float = (
-        600.0  # a worker with no work this long is stopped (0 = never); the next event restarts it
-    )
+    boot_ready_seconds: float = 5.0  # deliveries wait at most this long for the SDK to take host.boot (host.ping)
+    error_log_burst: int = 5  # plugin error lines copied into the serve log per plugin per window; 0 = none
+    error_log_window_seconds: float = 60.0  # past the burst, one summary line per plugin per window
+    idle_stop_seconds: float = 600.0  # no work this long: the worker stops (0 = never); the next event starts one
+
+
+class ClusterSettings(BaseModel):
+    """Several ``maidcore serve`` nodes sharing one PostgreSQL and one Redis (``maidcore.cluster``).
+
+    Off by default: with no ``redis_url`` a node serves every shard it is configured for and
+    delivers events in process, as a single node always did.
+    """
+
+    redis_url: str | None = None  # e.g. redis://10.0.0.5:6379/0; None = single node (no leases, no event log)
+    key_prefix: str = "maidcore"  # every key this cluster writes starts with it; clusters sharing a Redis differ here
+    node_id: str | None = None  # this node's name in leases and the event log; None = <hostname>-<pid>
+    lease_seconds: float = 6.0  # a shard lease expires this long after its holder last renewed it
+    renew_seconds: float = 1.5  # how often a node renews its leases and looks for free shards
+    takeover_grace_seconds: float = 3.0  # a free shard meant for another live node is taken after this long
+    identify_interval_seconds: float = 5.0  # Discord: one IDENTIFY per max_concurrency bucket per 5 s, cluster-wide
+    storage_check_seconds: float = 3.0  # a node that cannot reach its storage this long stops serving its shards
+    read_batch: int = 100  # events a node reads from a shard's log at once
 
 
 class WebSettings(BaseModel):
@@ -82,6 +118,13 @@ class WebSettings(BaseModel):
     port: int = 8780
     max_json_body_bytes: int = 64 * 1024  # a JSON request body; more is 413 (bundle uploads have their own cap)
     max_json_depth: int = 32  # arrays/objects nested deeper in a JSON body are 400
+    # the web console (docs/console.md)
+    public_url: str | None = None  # the console's address as people reach it (https://... behind TLS); None = as asked
+    oauth_client_id: str | None = None  # the Discord application's OAuth2 client; not needed with the emulator
+    oauth_client_secret: SecretStr | None = None
+    admins: list[str] = Field(default_factory=list)  # Discord user ids of platform admins (every page)
+    reviewers: list[str] = Field(default_factory=list)  # Discord user ids of reviewers (the review queue)
+    session_hours: float = 12.0  # a console sign-in lasts this long; guild permissions are re-read at sign-in
 
 
 class Settings(BaseSettings):
@@ -104,11 +147,17 @@ class Settings(BaseSettings):
     # platform (core): isolation policy and how a running server notices installs made by the CLI
     unsafe_no_isolation: bool = False  # allow a non-isolating sandbox while serving real users (loud warning)
     fallback_sandbox_backend: str = "process"  # local mode only: used when the chosen one is unavailable; "" = none
-    install_poll_seconds: float = 2.0  # `maidcore serve` re-reads installs this often; 0 turns it off
+    # install changes by other processes/nodes: pushed by the storage layer (PostgreSQL LISTEN/NOTIFY; SQLite:
+    # its change log, read every install_poll_seconds); install_push = false re-reads every install each
+    # install_poll_seconds instead (for a database behind a pooler that drops LISTEN, e.g. PgBouncer transactions)
+    install_push: bool = True
+    install_poll_seconds: float = 2.0  # SQLite change log / polling interval; 0 = only this process's own changes
 
     proxy: ProxySettings = Field(default_factory=ProxySettings)
+    websocket: WebSocketSettings = Field(default_factory=WebSocketSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @classmethod
     def settings_customise_sources(

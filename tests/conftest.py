@@ -16,6 +16,25 @@ pytest_plugins = ["maidcore.testing.pytest_plugin", "pytester"]
 os.environ.setdefault("MAIDCORE_LOAD_EXTENSIONS", "discord,docker,process,sqlmodel,limits,review")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        default=os.environ.get("MAIDCORE_SLOW_TESTS") == "1",
+        help="also run the tests marked slow (stress, multi-node); scripts/test and CI pass it",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A plain ``pytest`` stays fast: slow tests are deselected unless ``--slow`` asks for them."""
+    if config.getoption("--slow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory) -> services.PostgresForTests:
     """``MAIDCORE_TEST_POSTGRES_URL``, or an embedded PostgreSQL server started once for the session."""

@@ -19,9 +19,13 @@ def build(context: LayerContext[DiscordSettings]):
 
 def local_mode(context: LayerContext[DiscordSettings]):
     """No token configured: the emulator stands in for Discord."""
-    from maidcore_discord.local import EmulatorMode, has_token
+    from maidcore_discord.local import EmulatorMode, RemoteEmulatorMode, has_token
 
-    return None if has_token(context.settings) else EmulatorMode(context.settings)
+    if has_token(context.settings):
+        return None
+    if context.settings.emulator_url:
+        return RemoteEmulatorMode(context.settings)
+    return EmulatorMode(context.settings, context.data_dir)
 
 
 @hookimpl

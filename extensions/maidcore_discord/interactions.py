@@ -123,10 +123,25 @@ class Interactions:
 
     async def do_respond(self, scope: Scope, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
         self._initial(p, "respond")
+        if params.get("update_message"):
+            return await self._update_message(p, params)
         data = self._message(params, bool(params.get("ephemeral")))
         answer = await self._callback(p, {"type": 4, "data": data})
         p.answered = "respond"
         self._remember(scope, ((answer or {}).get("resource") or {}).get("message"))
+        return {}
+
+    async def _update_message(self, p: Pending, params: dict[str, Any]) -> dict[str, Any]:
+        """Discord's UPDATE_MESSAGE (type 7): edit the message the clicked component is on; ``ephemeral`` is moot."""
+        if p.interaction_type != 3:
+            raise InvalidArgument("update_message", "used only to answer a component interaction (a button or select)")
+        data = self._message(params, False)
+        # what the SDK sends replaces the message's parts, empty lists included (0.7+ always sends all three)
+        for key in ("embeds", "components"):
+            if isinstance(params.get(key), list):
+                data[key] = list(params[key])[: 10 if key == "embeds" else 5]
+        await self._callback(p, {"type": 7, "data": data})
+        p.answered = "respond"
         return {}
 
     async def do_defer(self, scope: Scope, p: Pending, params: dict[str, Any]) -> dict[str, Any]:

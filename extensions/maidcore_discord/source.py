@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from discord.shard import Shard
 
 from maidcore.errors import UnknownMethod
 from maidcore.layers.context import HandledEventTypes
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 60.0
 DISCORD_API_BASE = Route.BASE
 DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
+DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
+
+
+# Plugins never join voice: discord.py's warning that voice libraries are missing is noise at every start.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 
 class _Client(discord.AutoShardedClient):
@@ -45,11 +52,26 @@ class _Client(discord.AutoShardedClient):
         self._fast_identify = fast_identify
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        if not self._fast_identify:  # Discord wants 5 s between IDENTIFYs; the emulator does not
+        gate = self._source._identify_gate
+        if gate is not None:  # in a cluster: the bucket's turn across every node
+            await gate(shard_id or 0)
+        elif not self._fast_identify:  # Discord wants 5 s between IDENTIFYs; the emulator does not
             await super().before_identify_hook(shard_id, initial=initial)
 
+    async def launch_shards(self) -> None:
+        if self._source._identify_gate is None:
+            await super().launch_shards()
+            return
+        # in a cluster the node's leases say which shards to run: none yet
+        self._connection.shard_count = self.shard_count
+        self._connection.shard_ids = []
+
     async def on_ready(self) -> None:
-        await self._source._on_ready()
+        if self._source._identify_gate is None:
+            await self._source._on_ready()
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        await self._source._on_shard_ready(shard_id)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self._source._server_available(str(guild.id))
@@ -151,8 +173,45 @@ class DiscordEventSource:
         self._ready = asyncio.Event()
         self._token = ""
         self._api_base: str | None = None
+        # cluster mode (``manage_shards``): shards come and go with the node's leases
+        self._identify_gate: Callable[[int], Awaitable[None]] | None = None
+        self._shard_count = 0
+        self._max_concurrency = 1
+        self._shards_ready: dict[int, asyncio.Event] = {}
+        self._relaunches: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -------------------------------------------------------------------
+
+    def oauth2_endpoints(self) -> Any:
+        """Where the web console signs people in with Discord (``maidcore.web.console.signin.DiscordOAuth2``).
+
+        Against the emulator: its own OAuth2 application, credentials included, so local
+        mode signs in exactly like production. Against Discord: Discord's endpoints; the
+        application's client id and secret come from the ``web`` settings.
+        """
+        from maidcore.web.console.signin import DiscordOAuth2
+
+        emulator = self.emulator or getattr(self.local, "emulator", None)
+        if emulator is not None:
+            return DiscordOAuth2(
+                authorize_url=emulator.oauth_authorize_url,
+                token_url=emulator.api_base + "/oauth2/token",
+                api_base=emulator.api_base,
+                client_id=emulator.oauth.client_id,
+                client_secret=emulator.oauth.client_secret,
+            )
+        api_base = (self.settings.api_base or DISCORD_API_BASE).rstrip("/")
+        return DiscordOAuth2(
+            authorize_url=DISCORD_AUTHORIZE_URL, token_url=api_base + "/oauth2/token", api_base=api_base
+        )
+
+    @property
+    def connected(self) -> bool:
+        """Every shard's gateway is up (what ``/readyz`` reports as the event source being connected)."""
+        client = self.client
+        if client is None or not self._ready.is_set() or client.is_closed():
+            return False
+        return all(not shard.is_closed() for shard in client.shards.values())
 
     @property
     def intents(self) -> discord.Intents:
@@ -196,15 +255,23 @@ class DiscordEventSource:
             if self.settings.shard_count is None:
                 raise ValueError("discord.shard_ids needs discord.shard_count (the total number of shards)")
             options["shard_ids"] = list(self.settings.shard_ids)
+        if self._identify_gate is not None:
+            options.pop("shard_ids", None)
         self._ready.clear()
         self.client = _Client(self, fast_identify=self.emulator is not None, **options)
         await self.client.login(self._token)
-        if self._api_base:
+        if self._api_base or self._identify_gate is not None:
             # discord.py dials DEFAULT_GATEWAY when shard_count is fixed (it skips GET /gateway/bot then)
-            _, gateway_url, _ = await self.client.http.get_bot_gateway()
+            recommended, gateway_url, limits = await self.client.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+            self._shard_count = self.settings.shard_count or recommended
+            self._max_concurrency = int((limits or {}).get("max_concurrency") or 1)
+            if self._identify_gate is not None:
+                self.client.shard_count = self._shard_count
         self.application_id = str(self.client.application_id)
         self._task = asyncio.create_task(self._run(), name="maidcore-discord-gateway")
+        if self._identify_gate is not None:
+            return  # shards connect one by one as the cluster hands them over
         ready = asyncio.create_task(self._ready.wait())
         done, _ = await asyncio.wait(
             {ready, self._task}, timeout=READY_TIMEOUT_SECONDS, return_when=asyncio.FIRST_COMPLETED
@@ -234,7 +301,13 @@ class DiscordEventSource:
         if old_task is not None:
             old_task.cancel()
             await asyncio.gather(old_task, return_exceptions=True)
+        served = sorted(self._shards_ready)
+        self._shards_ready.clear()
         await self._connect()
+        for shard_id in served:  # in a cluster: the same shards again, each identifying in its turn
+            task = asyncio.create_task(self.serve_shard(shard_id), name=f"maidcore-discord-shard-{shard_id}")
+            self._relaunches.add(task)
+            task.add_done_callback(self._relaunches.discard)
         return True
 
     async def _run(self) -> None:
@@ -246,6 +319,71 @@ class DiscordEventSource:
         for guild in self.client.guilds:
             await self._server_available(str(guild.id))
         self._ready.set()
+
+    # --- cluster: shards one by one (``maidcore.cluster.ShardHost``) ---------------------------
+
+    def manage_shards(self, identify_gate: Callable[[int], Awaitable[None]]) -> None:
+        """Before ``start``: connect no shard until ``serve_shard``; each IDENTIFY awaits ``identify_gate``."""
+        self._identify_gate = identify_gate
+
+    @property
+    def shard_count(self) -> int:
+        return self._shard_count
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._max_concurrency
+
+    def _shard_map(self) -> dict[int, Any]:
+        assert self.client is not None
+        return self.client._AutoShardedClient__shards  # type: ignore[attr-defined]  # discord.py keeps them private
+
+    async def serve_shard(self, shard_id: int) -> None:
+        """Connect ``shard_id`` (after its IDENTIFY turn) and wait until its guilds arrived."""
+        if self.client is None:
+            raise RuntimeError("the discord event source is not started")
+        ready = self._shards_ready.setdefault(shard_id, asyncio.Event())
+        ids = self.client._connection.shard_ids
+        if shard_id not in ids:
+            self.client._connection.shard_ids = sorted([*ids, shard_id])
+        client = self.client
+        # discord.py's launch_shard, without its endless retry and without leaving a socket behind when cancelled
+        connecting = asyncio.ensure_future(
+            DiscordWebSocket.from_client(client, gateway=DiscordWebSocket.DEFAULT_GATEWAY, shard_id=shard_id)
+        )
+        try:
+            ws = await asyncio.wait_for(asyncio.shield(connecting), READY_TIMEOUT_SECONDS)
+        except BaseException:
+            connecting.add_done_callback(_close_if_connected)
+            raise
+        shard = Shard(ws, client, client._AutoShardedClient__queue.put_nowait)  # type: ignore[attr-defined]
+        self._shard_map()[shard_id] = shard
+        shard.launch()
+        await asyncio.wait_for(ready.wait(), READY_TIMEOUT_SECONDS)
+
+    async def stop_shard(self, shard_id: int) -> None:
+        """Disconnect ``shard_id`` and forget its guilds; nothing of it is published after this."""
+        self._shards_ready.pop(shard_id, None)
+        if self.client is None:
+            return
+        shard = self._shard_map().pop(shard_id, None)
+        state = self.client._connection
+        state.shard_ids = [s for s in state.shard_ids if s != shard_id]
+        if shard is not None:
+            await shard.close()
+        for guild in list(self.client.guilds):
+            if guild.shard_id == shard_id:
+                state._remove_guild(guild)
+
+    async def _on_shard_ready(self, shard_id: int) -> None:
+        if self.client is None or self._identify_gate is None:
+            return
+        for guild in self.client.guilds:
+            if guild.shard_id == shard_id:
+                await self._server_available(str(guild.id))
+        event = self._shards_ready.get(shard_id)
+        if event is not None:
+            event.set()
 
     async def _server_available(self, guild_id: str) -> None:
         """Tell the core the bot is in ``guild_id`` (it syncs the guild's slash commands)."""
@@ -340,3 +478,15 @@ class DiscordEventSource:
         if family == "interaction":
             return await self.interactions.call(scope, name, args)
         raise UnknownMethod(method)
+
+
+def _close_if_connected(connecting: asyncio.Future[DiscordWebSocket]) -> None:
+    """A shard connection finished after its shard was given up: close it (a clean close ends the session)."""
+    if not connecting.cancelled() and connecting.exception() is None:
+        ws = connecting.result()
+        task = asyncio.ensure_future(ws.close(code=1000))
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Future[None]] = set()

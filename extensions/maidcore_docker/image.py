@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -27,6 +28,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from maidcore import progress as timing
 
 if TYPE_CHECKING:
     import docker
@@ -358,14 +361,33 @@ def build_runtime(
             CONTENT_LABEL: tag,
         },
     )
+    _follow_build(stream, tag, progress, _timer("runtime image", f"building {tag}"))
+    if not image_exists(client, tag):
+        raise ImageBuildError(f"the build finished but {tag} ({repository}:{name}) does not exist")
+
+
+_STEP = re.compile(r"^Step (\d+)/(\d+) ")
+
+
+def _timer(key: str, what: str) -> timing.Progress:
+    """Times a build under ``key`` per machine (the engine's layer cache decides the speed), for the next estimate."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return timing.Progress(what, key, timing.Durations(Path(base) / "maidcore" / "build-durations.json"))
+
+
+def _follow_build(stream: Iterator[dict], tag: str, progress: Progress, timer: timing.Progress) -> None:
+    """Report each ``Step i/N`` of a ``docker build`` with the time left; raise ``ImageBuildError`` on its error."""
+    progress(f"  {timer.started()}")
     for chunk in stream:
         if "error" in chunk:
             raise ImageBuildError(f"building {tag} failed: {chunk['error'].strip()}")
         text = chunk.get("stream", "").rstrip()
-        if text.startswith("Step "):
-            progress(f"  {text}")
-    if not image_exists(client, tag):
-        raise ImageBuildError(f"the build finished but {tag} ({repository}:{name}) does not exist")
+        step = _STEP.match(text)
+        if step:
+            timer.step(int(step[1]), int(step[2]))
+            left = timer.left()
+            progress(f"  {text}" + (f"  [{left}]" if left else ""))
+    progress(f"  {timer.done()}")
 
 
 # --- build image (dependencies are installed in a container of it) ----------------
@@ -432,12 +454,7 @@ def ensure_build_image(
             decode=True,
             labels={"maidcore.platform": "maidcore", "maidcore.image": "build", "maidcore.runtime": runtime},
         )
-        for chunk in stream:
-            if "error" in chunk:
-                raise ImageBuildError(f"building {tag} failed: {chunk['error'].strip()}")
-            text = chunk.get("stream", "").rstrip()
-            if text.startswith("Step "):
-                progress(f"  {text}")
+        _follow_build(stream, tag, progress, _timer("build image", f"building {tag}"))
         if not image_exists(client, tag):
             raise ImageBuildError(f"the build finished but {tag} does not exist")
     _tag_as(client, tag, settings.build_image)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from yourbot_sdk._validate._catalogue import effective_capabilities
+from yourbot_sdk._validate._manifest import proxy_domains
 
 from maidcore.capabilities import CATALOGUE, highest_tier
 from maidcore.layers import BundleView, Finding, Severity
@@ -38,8 +39,7 @@ def check_version_greater(bundle: BundleView, previous: BundleView | None) -> It
 
 
 def _domains(bundle: BundleView) -> set[str]:
-    raw = bundle.manifest.get("proxy_domains_requested")
-    return {d.lower() for d in raw if isinstance(d, str)} if isinstance(raw, list) else set()
+    return set(proxy_domains(dict(bundle.manifest)))
 
 
 def tier_shift(bundle: BundleView, previous: BundleView | None) -> list[str]:

@@ -170,6 +170,16 @@ class SqlMetricStore:
         """The sum of every point recorded in the period."""
         return float((await self.query(scope, metric, period, "sum", None))["total"])
 
+    async def names(self, plugin_id: str, server_id: str | None = None) -> list[str]:
+        """Metric names kept for ``plugin_id`` (on ``server_id``, or on any server), sorted."""
+        sql = "SELECT DISTINCT metric FROM metric_rollups WHERE plugin_id = ?"
+        args: tuple[Any, ...] = (plugin_id,)
+        if server_id is not None:
+            sql += " AND server_id = ?"
+            args += (server_id,)
+        rows = await self.db.run(lambda conn: conn.execute(self.db.sql(sql + " ORDER BY metric"), args).fetchall())
+        return [r[0] for r in rows]
+
     async def sweep(self) -> int:
         """Delete buckets past retention; returns how many rows went."""
         now = self.clock()

@@ -74,6 +74,8 @@ class VersionRow(Table, table=True):
     manifest: dict = Field(sa_type=sa.JSON)
     bundle_path: str
     site_path: str | None = None
+    bundle_digest: str | None = Field(default=None, max_length=64)  # the bundle's blob (sha256 of its files)
+    site_digest: str | None = Field(default=None, max_length=64)  # the prepared requirements' blob
     findings: list = Field(sa_type=sa.JSON)
     review_note: str = ""
     submitted_at: datetime = _utc(default_factory=_now)
@@ -90,6 +92,39 @@ class InstallRow(Table, table=True):
     enabled: bool = True
     pending_version: str | None = Field(default=None, max_length=100)
     installed_at: datetime = _utc(default_factory=_now)
+
+
+class InstallChangeRow(Table, table=True):
+    """One install written or deleted (SQLite: filled by a trigger, read by ``SqliteInstallFeed``)."""
+
+    __tablename__ = "install_changes"
+    __table_args__ = {"sqlite_autoincrement": True}  # a sequence number is never reused after pruning
+
+    seq: int | None = Field(default=None, primary_key=True)
+    server_id: str = Field(max_length=64)
+    plugin_id: str = Field(max_length=200)
+    changed_at: float  # Unix seconds, for pruning
+
+
+class BlobRow(Table, table=True):
+    """A stored blob (a bundle or a prepared site, as a tar archive), named by the sha256 of its files."""
+
+    __tablename__ = "blobs"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    size: int = Field(sa_type=sa.BigInteger)  # bytes of the archive
+    chunks: int
+    created_at: datetime = _utc(default_factory=_now)
+
+
+class BlobChunkRow(Table, table=True):
+    """One piece (at most ``maidcore_sqlmodel.blobs.CHUNK_BYTES``) of a blob's archive."""
+
+    __tablename__ = "blob_chunks"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True)
+    data: bytes = Field(sa_type=sa.LargeBinary)
 
 
 class DeadLetterRow(Table, table=True):
@@ -119,6 +154,19 @@ class PluginLogRow(Table, table=True):
     created_at: datetime = _utc(default_factory=_now)
 
 
+class HostApprovalRow(Table, table=True):
+    """A host a server admin approved for one plugin on that server (``kind`` "http" or "ws")."""
+
+    __tablename__ = "host_approvals"
+
+    server_id: str = Field(primary_key=True, max_length=64)
+    plugin_id: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=8)
+    host: str = Field(primary_key=True, max_length=253)
+    approved_by: str = Field(max_length=64)
+    created_at: datetime = _utc(default_factory=_now)
+
+
 class TokenRow(Table, table=True):
     __tablename__ = "api_tokens"
 
@@ -127,6 +175,36 @@ class TokenRow(Table, table=True):
     subject: str = Field(max_length=200)
     created_at: datetime = _utc(default_factory=_now)
     revoked: bool = False
+
+
+class DeniedCallRow(Table, table=True):
+    """Calls of a plugin on a server for a capability not granted there (a permission request)."""
+
+    __tablename__ = "denied_calls"
+
+    server_id: str = Field(primary_key=True, max_length=64)
+    plugin_id: str = Field(primary_key=True, max_length=200, index=True)
+    capability: str = Field(primary_key=True, max_length=64)
+    count: int = Field(sa_type=sa.BigInteger)
+    last_method: str = Field(max_length=100)
+    first_at: datetime = _utc(default_factory=_now)
+    last_at: datetime = _utc(default_factory=_now)
+    dismissed: bool = False
+
+
+class ConsoleSessionRow(Table, table=True):
+    """A web console sign-in; the key is the sha256 of the cookie token."""
+
+    __tablename__ = "console_sessions"
+
+    session_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(max_length=32)
+    username: str = Field(max_length=100)
+    avatar: str | None = Field(default=None, max_length=200)
+    guilds: list = Field(sa_type=sa.JSON)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _utc(default_factory=_now)
+    expires_at: datetime = _utc(default_factory=_now, index=True)
 
 
 # --- plugin data -------------------------------------------------------------------
@@ -172,6 +250,20 @@ class SecretRow(Table, table=True):
     plugin_id: str = Field(primary_key=True, max_length=200)
     server_id: str = Field(primary_key=True, max_length=64)
     key: str = Field(primary_key=True, max_length=64)
+    nonce: bytes = Field(sa_type=sa.LargeBinary)
+    ciphertext: bytes = Field(sa_type=sa.LargeBinary)
+    updated_at: datetime = _utc(default_factory=_now)
+
+
+class AuthSecretRow(Table, table=True):
+    """A domain-bound secret for ``secret_auth``: the hosts are part of the ciphertext's associated data."""
+
+    __tablename__ = "auth_secrets"
+
+    plugin_id: str = Field(primary_key=True, max_length=200)
+    server_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(primary_key=True, max_length=64)
+    hosts: list = Field(sa_type=sa.JSON)
     nonce: bytes = Field(sa_type=sa.LargeBinary)
     ciphertext: bytes = Field(sa_type=sa.LargeBinary)
     updated_at: datetime = _utc(default_factory=_now)

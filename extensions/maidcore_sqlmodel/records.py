@@ -7,14 +7,20 @@ are converted at this boundary so another storage layer can serve the same API.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, select, update
 
 from maidcore.errors import InvalidArgument
 from maidcore.records import (
+    ConsoleSession,
     DeadLetter,
+    DeniedCall,
+    HostApproval,
     InstallRecord,
     PluginLog,
     PluginRecord,
@@ -25,7 +31,10 @@ from maidcore.records import (
 )
 from maidcore_sqlmodel.database import Database
 from maidcore_sqlmodel.models import (
+    ConsoleSessionRow,
     DeadLetterRow,
+    DeniedCallRow,
+    HostApprovalRow,
     InstallRow,
     PluginLogRow,
     PluginRow,
@@ -48,6 +57,8 @@ def _version(row: VersionRow) -> VersionRecord:
         manifest=dict(row.manifest),
         bundle_path=row.bundle_path,
         site_path=row.site_path,
+        bundle_digest=row.bundle_digest,
+        site_digest=row.site_digest,
         findings=list(row.findings),
         review_note=row.review_note,
         submitted_at=row.submitted_at,
@@ -63,6 +74,8 @@ def _version_fields(v: VersionRecord) -> dict[str, Any]:
         "manifest": dict(v.manifest),
         "bundle_path": str(v.bundle_path),
         "site_path": None if v.site_path is None else str(v.site_path),
+        "bundle_digest": v.bundle_digest,
+        "site_digest": v.site_digest,
         "findings": list(v.findings),
         "review_note": v.review_note,
         "submitted_at": v.submitted_at,
@@ -117,11 +130,43 @@ def _token(row: TokenRow) -> TokenRecord:
     )
 
 
+def _denied(row: DeniedCallRow) -> DeniedCall:
+    return DeniedCall(
+        server_id=row.server_id,
+        plugin_id=row.plugin_id,
+        capability=row.capability,
+        count=int(row.count),
+        last_method=row.last_method,
+        first_at=row.first_at,
+        last_at=row.last_at,
+        dismissed=row.dismissed,
+    )
+
+
+def _session_record(row: ConsoleSessionRow) -> ConsoleSession:
+    return ConsoleSession(
+        session_hash=row.session_hash,
+        user_id=row.user_id,
+        username=row.username,
+        avatar=row.avatar,
+        guilds=list(row.guilds),
+        csrf_token=row.csrf_token,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
 class SqlRecordStore:
     """Every ``RecordStore`` method: one short SQLModel session on a database thread."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: Called with (server_id, plugin_id) after each committed install write (the same-process feed).
+        self.install_listeners: list[Callable[[str, str], None]] = []
+
+    def _install_written(self, server_id: str, plugin_id: str) -> None:
+        for listener in list(self.install_listeners):
+            listener(server_id, plugin_id)
 
     async def _session(self, work: Callable[[Session], T], *, commit: bool = False) -> T:
         def run() -> T:
@@ -208,6 +253,7 @@ class SqlRecordStore:
             s.add(row)
 
         await self._session(work, commit=True)
+        self._install_written(install.server_id, install.plugin_id)
 
     async def get_install(self, server_id: str, plugin_id: str) -> InstallRecord | None:
         row = await self._session(lambda s: s.get(InstallRow, (server_id, plugin_id)))
@@ -225,6 +271,56 @@ class SqlRecordStore:
 
     async def delete_install(self, server_id: str, plugin_id: str) -> None:
         stmt = delete(InstallRow).where(col(InstallRow.server_id) == server_id, col(InstallRow.plugin_id) == plugin_id)
+        await self._session(lambda s: s.exec(stmt), commit=True)
+        self._install_written(server_id, plugin_id)
+
+    # --- host approvals -------------------------------------------------------------
+
+    async def add_host_approval(self, approval: HostApproval) -> None:
+        def work(s: Session) -> None:
+            key = (approval.server_id, approval.plugin_id, approval.kind, approval.host)
+            row = s.get(HostApprovalRow, key) or HostApprovalRow(
+                server_id=approval.server_id,
+                plugin_id=approval.plugin_id,
+                kind=approval.kind,
+                host=approval.host,
+                approved_by="",
+            )
+            row.approved_by = approval.approved_by
+            row.created_at = approval.created_at
+            s.add(row)
+
+        await self._session(work, commit=True)
+
+    async def remove_host_approval(self, server_id: str, plugin_id: str, kind: str, host: str) -> bool:
+        def work(s: Session) -> bool:
+            row = s.get(HostApprovalRow, (server_id, plugin_id, kind, host))
+            if row is None:
+                return False
+            s.delete(row)
+            return True
+
+        return await self._session(work, commit=True)
+
+    async def list_host_approvals(
+        self, *, server_id: str, plugin_id: str, kind: str | None = None
+    ) -> list[HostApproval]:
+        stmt = select(HostApprovalRow).where(
+            HostApprovalRow.server_id == server_id, HostApprovalRow.plugin_id == plugin_id
+        )
+        if kind is not None:
+            stmt = stmt.where(HostApprovalRow.kind == kind)
+        stmt = stmt.order_by(col(HostApprovalRow.kind), col(HostApprovalRow.host))
+        rows = await self._session(lambda s: s.exec(stmt).all())
+        return [
+            HostApproval(r.server_id, r.plugin_id, r.kind, r.host, approved_by=r.approved_by, created_at=r.created_at)
+            for r in rows
+        ]
+
+    async def clear_host_approvals(self, server_id: str, plugin_id: str) -> None:
+        stmt = delete(HostApprovalRow).where(
+            col(HostApprovalRow.server_id) == server_id, col(HostApprovalRow.plugin_id) == plugin_id
+        )
         await self._session(lambda s: s.exec(stmt), commit=True)
 
     # --- dead letters --------------------------------------------------------------
@@ -281,8 +377,12 @@ class SqlRecordStore:
         ]
         await self._session(lambda s: s.add_all(rows), commit=True)
 
-    async def list_logs(self, *, plugin_id: str, server_id: str | None = None, limit: int = 100) -> list[PluginLog]:
-        stmt = select(PluginLogRow).where(PluginLogRow.plugin_id == plugin_id)
+    async def list_logs(
+        self, *, plugin_id: str | None = None, server_id: str | None = None, limit: int = 100
+    ) -> list[PluginLog]:
+        stmt = select(PluginLogRow)
+        if plugin_id is not None:
+            stmt = stmt.where(PluginLogRow.plugin_id == plugin_id)
         if server_id is not None:
             stmt = stmt.where(PluginLogRow.server_id == server_id)
         stmt = stmt.order_by(col(PluginLogRow.id).desc()).limit(max(0, int(limit)))
@@ -321,3 +421,103 @@ class SqlRecordStore:
                 s.add(row)
 
         await self._session(work, commit=True)
+
+    # --- denied capability calls (permission requests) -----------------------------
+
+    async def add_denied_calls(self, calls: Sequence[DeniedCall]) -> None:
+        if not calls:
+            return
+        table = DeniedCallRow.__table__
+        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+
+        def work(s: Session) -> None:
+            for call in calls:
+                stmt = insert(table).values(
+                    server_id=call.server_id,
+                    plugin_id=call.plugin_id,
+                    capability=call.capability,
+                    count=int(call.count),
+                    last_method=call.last_method[:100],
+                    first_at=call.first_at,
+                    last_at=call.last_at,
+                    dismissed=call.dismissed,
+                )
+                newer = stmt.excluded.last_at > table.c.last_at
+                s.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["server_id", "plugin_id", "capability"],
+                        set_={
+                            "count": table.c.count + stmt.excluded.count,
+                            "last_at": sa.case((newer, stmt.excluded.last_at), else_=table.c.last_at),
+                            "last_method": sa.case((newer, stmt.excluded.last_method), else_=table.c.last_method),
+                        },
+                    )
+                )
+
+        await self._session(work, commit=True)
+
+    async def list_denied_calls(
+        self, *, server_id: str | None = None, plugin_id: str | None = None
+    ) -> list[DeniedCall]:
+        stmt = select(DeniedCallRow)
+        if server_id is not None:
+            stmt = stmt.where(DeniedCallRow.server_id == server_id)
+        if plugin_id is not None:
+            stmt = stmt.where(DeniedCallRow.plugin_id == plugin_id)
+        stmt = stmt.order_by(col(DeniedCallRow.last_at).desc(), col(DeniedCallRow.capability))
+        rows = await self._session(lambda s: s.exec(stmt).all())
+        return [_denied(r) for r in rows]
+
+    async def dismiss_denied_call(self, server_id: str, plugin_id: str, capability: str) -> None:
+        stmt = (
+            update(DeniedCallRow)
+            .where(
+                col(DeniedCallRow.server_id) == server_id,
+                col(DeniedCallRow.plugin_id) == plugin_id,
+                col(DeniedCallRow.capability) == capability,
+            )
+            .values(dismissed=True)
+        )
+        await self._session(lambda s: s.exec(stmt), commit=True)
+
+    async def delete_denied_calls(self, server_id: str, plugin_id: str, capability: str | None = None) -> None:
+        stmt = delete(DeniedCallRow).where(
+            col(DeniedCallRow.server_id) == server_id, col(DeniedCallRow.plugin_id) == plugin_id
+        )
+        if capability is not None:
+            stmt = stmt.where(col(DeniedCallRow.capability) == capability)
+        await self._session(lambda s: s.exec(stmt), commit=True)
+
+    # --- web console sessions ------------------------------------------------------
+
+    async def put_session(self, session: ConsoleSession) -> None:
+        def work(s: Session) -> None:
+            row = s.get(ConsoleSessionRow, session.session_hash) or ConsoleSessionRow(
+                session_hash=session.session_hash,
+                user_id=session.user_id,
+                username=session.username,
+                guilds=[],
+                csrf_token=session.csrf_token,
+            )
+            row.user_id = session.user_id
+            row.username = session.username[:100]
+            row.avatar = session.avatar
+            row.guilds = list(session.guilds)
+            row.csrf_token = session.csrf_token
+            row.created_at = session.created_at
+            row.expires_at = session.expires_at
+            s.add(row)
+
+        await self._session(work, commit=True)
+
+    async def get_session(self, session_hash: str) -> ConsoleSession | None:
+        row = await self._session(lambda s: s.get(ConsoleSessionRow, session_hash))
+        return None if row is None else _session_record(row)
+
+    async def delete_session(self, session_hash: str) -> None:
+        stmt = delete(ConsoleSessionRow).where(col(ConsoleSessionRow.session_hash) == session_hash)
+        await self._session(lambda s: s.exec(stmt), commit=True)
+
+    async def delete_expired_sessions(self) -> int:
+        stmt = delete(ConsoleSessionRow).where(col(ConsoleSessionRow.expires_at) < datetime.now(UTC))
+        return int(await self._session(lambda s: s.exec(stmt).rowcount, commit=True))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import re
 import time
@@ -20,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from maidcore.errors import InvalidArgument, RpcFailure
+from maidcore.records import AuthSecretInfo
 from maidcore.scope import Scope
 from maidcore_sqlmodel.database import Database
 
@@ -63,6 +65,22 @@ def check_secret_key(key: Any) -> str:
     return key
 
 
+def check_auth_hosts(hosts: Any) -> tuple[str, ...]:
+    """The hosts an auth secret is bound to: 1-20 bare host names, lower-cased, sorted, no duplicates."""
+    from yourbot_sdk._validate._manifest import domain_problem
+
+    if isinstance(hosts, str) or not isinstance(hosts, (list, tuple)) or not 1 <= len(hosts) <= 20:
+        raise InvalidArgument("hosts", "a list of 1-20 host names the secret may be sent to")
+    out = set()
+    for host in hosts:
+        host = host.strip().lower() if isinstance(host, str) else host
+        problem = domain_problem(host)
+        if problem:
+            raise InvalidArgument("hosts", f"bare host names such as api.example.com ({host!r} {problem})")
+        out.add(host)
+    return tuple(sorted(out))
+
+
 def check_secret_value(value: Any) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_VALUE_CHARS:
         raise InvalidArgument("value", f"a string of 1-{MAX_VALUE_CHARS} characters")
@@ -85,6 +103,18 @@ class SqlSecretStore:
             "ciphertext = excluded.ciphertext, updated_at = excluded.updated_at"
         )
         self._delete_sql = q("DELETE FROM secrets WHERE plugin_id = ? AND server_id = ? AND key = ?")
+
+        self._auth_get_sql = q(
+            "SELECT server_id, hosts, nonce, ciphertext FROM auth_secrets "
+            "WHERE plugin_id = ? AND name = ? AND server_id IN (?, ?)"
+        )
+        self._auth_upsert_sql = q(
+            "INSERT INTO auth_secrets (plugin_id, server_id, name, hosts, nonce, ciphertext, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (plugin_id, server_id, name) DO UPDATE SET "
+            "hosts = excluded.hosts, nonce = excluded.nonce, ciphertext = excluded.ciphertext, "
+            "updated_at = excluded.updated_at"
+        )
+        self._auth_delete_sql = q("DELETE FROM auth_secrets WHERE plugin_id = ? AND server_id = ? AND name = ?")
 
     def __repr__(self) -> str:  # never show key material
         return "<SqlSecretStore>"
@@ -147,4 +177,91 @@ class SqlSecretStore:
 
     async def delete_default(self, plugin_id: str, key: str) -> None:
         check_secret_key(key)
-        await self.db.run(lambda conn: conn.execute(self._delete_sql, (plugin_id, DEFAULT_SERVER, key)))
+        await self.db.run(self._delete_default, plugin_id, key)
+
+    def _delete_default(self, conn: Any, plugin_id: str, key: str) -> None:
+        with self.db.write(conn):
+            conn.execute(self._delete_sql, (plugin_id, DEFAULT_SERVER, key))
+
+    async def list_defaults(self, plugin_id: str) -> list[str]:
+        """Keys of the developer defaults (values stay encrypted and unread)."""
+        sql = self.db.sql("SELECT key FROM secrets WHERE plugin_id = ? AND server_id = ? ORDER BY key")
+        rows = await self.db.run(lambda conn: conn.execute(sql, (plugin_id, DEFAULT_SERVER)).fetchall())
+        return [r[0] for r in rows]
+
+    # --- domain-bound auth secrets ---------------------------------------------------
+
+    @staticmethod
+    def _auth_aad(plugin_id: str, server_id: str, name: str, hosts: tuple[str, ...]) -> bytes:
+        # the hosts are bound too: a row whose host list was edited in the database no longer decrypts
+        return f"auth\x00{plugin_id}\x00{server_id}\x00{name}\x00{','.join(hosts)}".encode()
+
+    async def set_auth(self, plugin_id: str, server_id: str, name: str, value: str, hosts: Any) -> None:
+        """Store a domain-bound secret; ``server_id`` "" is the developer default for every server."""
+        check_secret_key(name)
+        check_secret_value(value)
+        bound = check_auth_hosts(hosts)
+        await self.db.run(self._set_auth, plugin_id, server_id, name, value, bound)
+
+    def _set_auth(self, conn: Any, plugin_id: str, server_id: str, name: str, value: str, hosts: tuple) -> None:
+        from datetime import UTC, datetime
+
+        nonce = os.urandom(12)
+        ciphertext = self._aead.encrypt(nonce, value.encode("utf-8"), self._auth_aad(plugin_id, server_id, name, hosts))
+        now: Any = datetime.fromtimestamp(time.time(), UTC)
+        if self.db.dialect == "sqlite":
+            now = now.replace(tzinfo=None).isoformat(sep=" ")
+        with self.db.write(conn):
+            conn.execute(
+                self._auth_upsert_sql, (plugin_id, server_id, name, json.dumps(list(hosts)), nonce, ciphertext, now)
+            )
+
+    async def get_auth(self, scope: Scope, name: str) -> tuple[str, tuple[str, ...]] | None:
+        """``(value, hosts)`` of the server's own secret, else the developer default."""
+        check_secret_key(name)
+        return await self.db.run(self._get_auth, scope, name)
+
+    def _get_auth(self, conn: Any, scope: Scope, name: str) -> tuple[str, tuple[str, ...]] | None:
+        rows = conn.execute(self._auth_get_sql, (scope.plugin_id, name, scope.server_id, DEFAULT_SERVER)).fetchall()
+        by_server = {r[0]: r for r in rows}
+        row = by_server.get(scope.server_id) or by_server.get(DEFAULT_SERVER)
+        if row is None:
+            return None
+        hosts = tuple(json.loads(row[1]) if isinstance(row[1], str) else row[1])
+        try:
+            plain = self._aead.decrypt(
+                bytes(row[2]), bytes(row[3]), self._auth_aad(scope.plugin_id, row[0], name, hosts)
+            )
+        except InvalidTag:
+            raise RpcFailure("auth secret cannot be decrypted with the configured master key") from None
+        return plain.decode("utf-8"), hosts
+
+    async def delete_auth(self, plugin_id: str, server_id: str, name: str) -> bool:
+        check_secret_key(name)
+        return await self.db.run(self._delete_auth, plugin_id, server_id, name)
+
+    def _delete_auth(self, conn: Any, plugin_id: str, server_id: str, name: str) -> bool:
+        with self.db.write(conn):
+            return conn.execute(self._auth_delete_sql, (plugin_id, server_id, name)).rowcount > 0
+
+    async def list_auth(self, plugin_id: str, server_id: str | None = None) -> list[AuthSecretInfo]:
+        return await self.db.run(self._list_auth, plugin_id, server_id)
+
+    def _list_auth(self, conn: Any, plugin_id: str, server_id: str | None) -> list[AuthSecretInfo]:
+        from datetime import UTC, datetime
+
+        sql = "SELECT server_id, name, hosts, updated_at FROM auth_secrets WHERE plugin_id = ?"
+        args: tuple = (plugin_id,)
+        if server_id is not None:
+            sql += " AND server_id = ?"
+            args = (plugin_id, server_id)
+        rows = conn.execute(self.db.sql(sql + " ORDER BY server_id, name"), args).fetchall()
+        out = []
+        for server, name, hosts, updated in rows:
+            if isinstance(updated, str):
+                updated = datetime.fromisoformat(updated)
+            if updated.tzinfo is None:
+                updated = updated.replace(tzinfo=UTC)
+            hosts = tuple(json.loads(hosts) if isinstance(hosts, str) else hosts)
+            out.append(AuthSecretInfo(plugin_id, server, name, hosts, updated))
+        return out

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from maidcore_sqlmodel import migrate
+from maidcore_sqlmodel.blobs import SqlBlobStore
 from maidcore_sqlmodel.database import Database
 from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral
+from maidcore_sqlmodel.feeds import CHANGES_KEPT_SECONDS, PostgresInstallFeed, SqliteInstallFeed, prune_changes
 from maidcore_sqlmodel.kv import SqlKvStore
 from maidcore_sqlmodel.location import describe_database, locate_database
 from maidcore_sqlmodel.metrics import SqlMetricStore
@@ -43,6 +46,7 @@ class SqlModelStorage:
         self.db = Database(url, threads=threads, sqlite_synchronous=self.settings.sqlite_synchronous)
         self.kv = SqlKvStore(self.db)
         self.records = SqlRecordStore(self.db)
+        self.blobs = SqlBlobStore(self.db)
         self.metrics = SqlMetricStore(self.db, retention_days=self.settings.metrics_retention_days)
         self.ephemeral: MemoryEphemeral | RedisEphemeral = (
             RedisEphemeral(self.settings.ephemeral_url, prefix=self.settings.ephemeral_prefix)
@@ -84,6 +88,15 @@ class SqlModelStorage:
 
         return make_sql_sandbox(self.db, self.settings, self.data_dir, master_key)
 
+    def install_feed(self, poll_seconds: float) -> PostgresInstallFeed | SqliteInstallFeed:
+        """PostgreSQL: ``LISTEN/NOTIFY`` (pushed to every node). SQLite: this process's writes at once,
+        other processes' (the CLI) from the change log every ``poll_seconds``."""
+        if self.db.dialect == "postgresql":
+            return PostgresInstallFeed(self.db)
+        feed = SqliteInstallFeed(self.db, poll_seconds)
+        self.records.install_listeners.append(feed.written)
+        return feed
+
     async def describe(self) -> dict[str, Any]:
         """The database for ``maidcore status``: kind (embedded, external, sqlite), engine version, size."""
         return await self.db.run(describe_database, self.location)
@@ -92,6 +105,8 @@ class SqlModelStorage:
         """Delete expired KV keys and metric buckets past retention."""
         expired = await self.kv.sweep()
         buckets = await self.metrics.sweep()
+        if self.db.dialect == "sqlite":
+            await self.db.run(prune_changes, time.time() - CHANGES_KEPT_SECONDS)
         if expired or buckets:
             log.debug("storage sweep: %d expired keys, %d metric buckets past retention", expired, buckets)
 

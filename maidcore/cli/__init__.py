@@ -13,12 +13,38 @@ from pathlib import Path
 import click
 
 import maidcore
-from maidcore.cli import config, deadletters, installs, marketplace, replay, serve, status, tokens
+from maidcore.cli import (
+    cluster_demo,
+    config,
+    deadletters,
+    installs,
+    logs,
+    marketplace,
+    replay,
+    secrets,
+    serve,
+    status,
+    tokens,
+)
 from maidcore.cli import extensions as extensions_cmd
+from maidcore.cli.logfmt import show_progress
 from maidcore.cli.state import CliState
 from maidcore.extensions import Extensions
 
-CORE_MODULES = (serve, extensions_cmd, config, installs, deadletters, status, replay, marketplace, tokens)
+CORE_MODULES = (
+    serve,
+    extensions_cmd,
+    config,
+    installs,
+    deadletters,
+    status,
+    logs,
+    replay,
+    marketplace,
+    tokens,
+    cluster_demo,
+    secrets,
+)
 
 
 def make_cli(extensions: Extensions | None = None) -> click.Group:
@@ -34,6 +60,7 @@ def make_cli(extensions: Extensions | None = None) -> click.Group:
     @click.pass_context
     def cli(ctx: click.Context, data_dir: Path | None) -> None:
         """Run third-party Discord bot plugins safely: sandboxed, reviewed, rate-limited."""
+        show_progress()
         state = ctx.ensure_object(CliState)
         if data_dir is not None:
             state.data_dir = data_dir

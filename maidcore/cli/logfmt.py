@@ -49,8 +49,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(_fields(record), default=str)
 
 
+def show_progress() -> None:
+    """Print ``maidcore.progress`` lines (long installs and builds) plainly on stderr: commands other than serve."""
+    progress = logging.getLogger("maidcore.progress")
+    if any(getattr(h, "_maidcore_progress", False) for h in progress.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._maidcore_progress = True  # type: ignore[attr-defined]
+    progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    progress.propagate = False
+
+
 def configure(fmt: str = "kv", level: str = "INFO") -> None:
     """Send every ``maidcore`` log line to stderr in ``fmt`` (``kv`` or ``json``)."""
+    progress = logging.getLogger("maidcore.progress")
+    for old in [h for h in progress.handlers if getattr(h, "_maidcore_progress", False)]:
+        progress.removeHandler(old)  # serve: progress lines are ordinary log lines in the chosen format
+    progress.propagate = True
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
     root = logging.getLogger()

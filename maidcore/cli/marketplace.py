@@ -230,7 +230,10 @@ def _install_text(d: dict) -> str:
 def install_command(
     state: CliState, server_id: str, plugin_id: str, approve: tuple[str, ...], version: str | None, as_json: bool
 ) -> None:
-    """Install a published plugin on a server, approving every capability it shows."""
+    """Install a published plugin on a server with the capabilities approved (all it shows, or some).
+
+    Capabilities left out stay blocked until granted; calls needing them become permission requests.
+    """
     record = _with_platform(
         state, lambda p: upgrades.install_published(p, server_id, plugin_id, _caps(approve), version)
     )

@@ -41,18 +41,49 @@ def example_bundles(root: Path = EXAMPLES_DIR) -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / "manifest.json").is_file()) if root.is_dir() else []
 
 
+#: Examples the demo has offered on this data directory (relative to it): each is installed once, so one the
+#: user uninstalled stays uninstalled across restarts.
+DEMO_FILE = "demo.json"
+
+
+def _example_id(bundle: Path) -> str:
+    try:
+        return str(json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))["id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return bundle.name
+
+
 async def install_demo(platform: Platform, guild_id: str, root: Path = EXAMPLES_DIR) -> list[str]:
-    """Install every example plugin on the demo server with all it requests; returns the installed ids."""
+    """Install each example plugin not offered before on the demo server, with all it requests.
+
+    Returns the examples installed on the demo server now (offered earlier and kept, or new).
+    """
+    record_file = platform.data_dir / DEMO_FILE
+    try:
+        offered = set(json.loads(record_file.read_text(encoding="utf-8")).get("offered", []))
+    except (OSError, ValueError, AttributeError):
+        offered = set()
+    existing = {i.plugin_id for i in await platform.records.list_installs(server_id=guild_id)}
     done = []
     for bundle in example_bundles(root):
+        plugin_id = _example_id(bundle)
+        if plugin_id in offered:
+            continue
+        if plugin_id in existing:  # installed before the demo kept a record: leave it as it is
+            offered.add(plugin_id)
+            continue
         try:
             record = await installs.install(platform, bundle, guild_id, installs.ALL)
         except installs.InstallError as exc:
             log.warning("demo: example %s not installed: %s", bundle.name, exc)
             continue
+        offered.add(plugin_id)
         done.append(record.plugin_id)
-    log.info("demo plugins installed", extra={"guild_id": guild_id, "plugins": ",".join(done)})
-    return done
+    record_file.write_text(json.dumps({"offered": sorted(offered)}), encoding="utf-8")
+    present = sorted((existing | set(done)) & offered)
+    fields = {"guild_id": guild_id, "installed_now": ",".join(done), "plugins": ",".join(present)}
+    log.info("demo plugins", extra=fields)
+    return present
 
 
 def _web_url(web_runner: Any, host: str) -> str:
@@ -87,6 +118,8 @@ async def _write_status(platform: Platform, path: Path, interval: float = 2.0) -
             database = await describe_storage(platform.storage)
         beats += 1
         data = {"updated_at": datetime.now(UTC).isoformat(), **stats, **({"database": database} if database else {})}
+        if platform.cluster is not None:
+            data["cluster"] = platform.cluster.status()
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, default=str), encoding="utf-8")
         tmp.replace(path)
@@ -101,20 +134,23 @@ async def serve(
     ready: asyncio.Event | None = None,
     exiting: bool = False,
     child: tuple[int, int] | None = None,
+    human: bool = True,
 ):
     """Start, wait for a stop signal, stop. Raises ``PlatformError`` when the platform cannot start.
 
     Raises ``DataDirBusy``, having touched nothing, when another server holds the data directory.
     ``exiting``: the process ends after this returns (the CLI), so signals are ignored once stopped.
     ``child``: ``(parent pid, index)`` of a process of ``serve --processes``: the parent holds the lock.
+    ``human``: also print where to open the emulator and the API (off for ``--log-format json``,
+    whose stderr holds only JSON lines; the "maidcore serving" line carries both addresses).
     """
     settings = state.settings()
     if child is not None:
         check_parent(settings.data_dir, child[0])
-        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting, child[1])
+        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting, human, child[1])
         return
     with DataDirLock(settings.data_dir):
-        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting)
+        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting, human)
 
 
 async def _serve(
@@ -124,6 +160,7 @@ async def _serve(
     web_enabled: bool,
     ready: asyncio.Event | None,
     exiting: bool,
+    human: bool = True,
     child_index: int | None = None,
 ) -> None:
     platform = Platform(settings, extensions=state.get_extensions(), unsafe_no_isolation=unsafe_no_isolation or None)
@@ -148,7 +185,9 @@ async def _serve(
             info["local"] = local.name
             if local.url:
                 info["emulator"] = local.url
-            if local.demo_server_id:
+            # in a cluster one node installs the demo for all (they share the records)
+            cluster = platform.cluster
+            if local.demo_server_id and (cluster is None or await cluster.once("demo-install", 60)):
                 info["demo_plugins"] = await install_demo(platform, local.demo_server_id)
         if marker is not None:
             marker.write_text(json.dumps(info), encoding="utf-8")
@@ -160,13 +199,13 @@ async def _serve(
                 **{k: v for k, v in info.items() if k in ("web", "emulator")},
             },
         )
-        if local is not None:
+        if local is not None and human:
             demo = info.get("demo_plugins")
             extra = f" (demo: {', '.join(demo) or 'no example plugins found'})" if demo is not None else ""
             where = f"open {local.url}" if local.url else "running"
             click.echo(f"{local.name}: {where}{extra}", err=True)
-        if web_runner is not None:
-            click.echo(f"web API: {info['web']}", err=True)
+        if web_runner is not None and human:
+            click.echo(f"web console and API: {info['web']}/ (sign in with Discord)", err=True)
         if ready is not None:
             ready.set()
         status_task = asyncio.create_task(_write_status(platform, status_path), name="maidcore-status-file")
@@ -195,7 +234,7 @@ async def _serve(
     help="allow a non-isolating sandbox backend (process) with a real Discord token: plugins get NO isolation",
 )
 @click.option("--sandbox", "sandbox", metavar="NAME", help="sandbox backend to use (overrides settings)")
-@click.option("--no-web", is_flag=True, help="do not serve the web API")
+@click.option("--no-web", is_flag=True, help="do not serve the web console and API")
 @click.option("--log-format", type=click.Choice(["kv", "json"]), default="kv", show_default=True)
 @click.option("--log-level", default="INFO", show_default=True)
 @click.option(
@@ -228,6 +267,7 @@ def serve_command(
     configure(log_format, log_level)
     if sandbox:
         state.overrides["sandbox_backend"] = sandbox
+    state.settings()  # bad settings end here, in one clear message (a ClickException), before anything starts
     if processes > 1 and supervised_by is None:
         forwarded = ["--log-format", log_format, "--log-level", log_level]
         forwarded += [flag for flag, on in (("--unsafe-no-isolation", unsafe_no_isolation), ("--no-web", no_web)) if on]
@@ -237,8 +277,17 @@ def serve_command(
     child = (supervised_by, child_index) if supervised_by is not None else None
     try:
         asyncio.run(
-            serve(state, unsafe_no_isolation=unsafe_no_isolation, web_enabled=not no_web, exiting=True, child=child)
+            serve(
+                state,
+                unsafe_no_isolation=unsafe_no_isolation,
+                web_enabled=not no_web,
+                exiting=True,
+                human=log_format != "json",
+                child=child,
+            )
         )
+    except click.ClickException:
+        raise
     except DataDirBusy as exc:  # one line, and nothing of the running server touched
         raise click.ClickException(str(exc)) from None
     except (PlatformError, ExtensionError) as exc:

@@ -45,10 +45,12 @@ class CliState:
             try:
                 settings = cls(**values)
             except ValidationError as exc:
-                lines = "\n".join(_problem(e, cls) for e in exc.errors())
-                raise click.ClickException(
-                    f"invalid settings (MAIDCORE_* variables or {_config_path()}):\n{lines}"
-                ) from None
+                problems = [_problem(e, cls) for e in exc.errors()]
+                where = f"invalid settings (MAIDCORE_* variables or {_config_path()})"
+                if len(problems) == 1:  # one bad setting: one line
+                    raise click.ClickException(f"{where}: {problems[0].strip()}") from None
+                lines = "\n".join(problems)
+                raise click.ClickException(f"{where}:\n{lines}") from None
             if overrides:
                 return settings
             self._settings = settings

@@ -11,6 +11,7 @@ import json
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,77 @@ def status_command(state: CliState, as_json: bool, token: str | None) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
-    for key, value in data.items():
-        click.echo(f"{key}: {json.dumps(value, default=str) if isinstance(value, dict | list) else value}")
+    click.echo(render(data))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """Left-aligned columns as wide as their widest cell; ``None`` shows as ``-``."""
+    cells = [[str(h) for h in headers], *[["-" if c is None or c == "" else str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+
+
+def _pairs(mapping: dict[str, Any]) -> str:
+    return "  ".join(f"{k}={v}" for k, v in sorted(mapping.items())) or "-"
+
+
+def render(data: dict[str, Any]) -> str:
+    """``maidcore status`` for people: a summary, then one table row per worker (or per install)."""
+    running = "running" if data.get("running") else "not running"
+    lines = [f"server:      {running}", f"source:      {data.get('source')}"]
+    if "updated_at" in data:
+        lines.append(f"updated at:  {data['updated_at']}")
+    database = data.get("database")
+    if isinstance(database, dict):
+        lines.append(f"database:    {_pairs(database)}")
+    if "workers" in data:
+        lines.append(
+            f"mode:        {data.get('mode')}   in flight: {data.get('in_flight', 0)}"
+            f"   waiting: {data.get('waiting', 0)}   restarts: {data.get('restarts', 0)}"
+        )
+        lines.append(f"host calls:  {data.get('host_calls', 0)} ({data.get('host_call_errors', 0)} refused or failed)")
+        lines.append(f"counters:    {_pairs(data.get('counters') or {})}")
+        lines.append("")
+        workers = data["workers"]
+        if workers:
+            rows = [
+                (
+                    w.get("plugin_id"),
+                    w.get("version"),
+                    w.get("server_id"),
+                    w.get("state"),
+                    w.get("in_flight"),
+                    w.get("waiting"),
+                    w.get("restarts"),
+                    w.get("parked_reason"),
+                )
+                for w in workers
+            ]
+            lines += table(("PLUGIN", "VERSION", "SERVER", "STATE", "IN FLIGHT", "WAITING", "RESTARTS", "PARKED"), rows)
+        else:
+            lines.append("no workers (no plugin installed)")
+        limited = data.get("rate_limited") or {}
+        if limited:
+            lines.append("")
+            lines += table(
+                ("RATE LIMITED (SERVER/PLUGIN)", "DROPPED", "DELAYED"),
+                [(scope, v.get("dropped"), v.get("delayed")) for scope, v in sorted(limited.items())],
+            )
+        return "\n".join(lines)
+    lines.append(
+        f"installs:    {data.get('installs', 0)} ({data.get('disabled_installs', 0)} disabled)"
+        f"   dead letters: {data.get('dead_letters', 0)}"
+    )
+    by_plugin = data.get("installs_by_plugin") or {}
+    letters = data.get("dead_letters_by_plugin") or {}
+    if by_plugin:
+        lines.append("")
+        rows = []
+        for key, count in sorted(by_plugin.items()):
+            plugin_id, _, version = key.partition(" ")
+            rows.append((plugin_id, version, count, letters.get(plugin_id, 0)))
+        lines += table(("PLUGIN", "VERSION", "INSTALLS", "DEAD LETTERS"), rows)
+    return "\n".join(lines)
 
 
 async def describe_storage(storage: Any) -> dict[str, Any] | None:

@@ -25,7 +25,10 @@ from maidcore.layers.sandbox import (
     WorkerSpec,
 )
 from maidcore.layers.storage import (
+    BlobStore,
     EphemeralStore,
+    InstallFeed,
+    InstallKey,
     KvStore,
     MetricStore,
     RecordStore,
@@ -43,6 +46,7 @@ RegisterLocalMode = Callable[[str, Callable[[LayerContext[Any]], LocalMode | Non
 RegisterSettings = Callable[[str, type[BaseModel]], None]
 
 __all__ = [
+    "BlobStore",
     "Bucket",
     "BundleView",
     "Decision",
@@ -53,6 +57,8 @@ __all__ = [
     "ExitStatus",
     "Finding",
     "HandledEventTypes",
+    "InstallFeed",
+    "InstallKey",
     "InteractionOrigin",
     "KvStore",
     "LayerContext",

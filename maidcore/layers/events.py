@@ -67,6 +67,8 @@ class LocalMode(Protocol):
     sandbox needs no flag; an unavailable one falls back to
     ``fallback_sandbox_backend``), ``maidcore serve`` prints where to open it,
     and, when ``demo_server_id`` is set, installs the example plugins there.
+    It may also offer ``known_servers() -> dict[str, str] | None`` (server id ->
+    name; ``None`` when it cannot tell): installs on other servers are refused.
     """
 
     name: str  # what stands in, for people ("Discord emulator")

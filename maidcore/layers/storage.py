@@ -8,11 +8,16 @@ another's data. Methods raise ``maidcore.errors`` classes
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from maidcore.records import (
+    AuthSecretInfo,
+    ConsoleSession,
     DeadLetter,
+    DeniedCall,
+    HostApproval,
     InstallRecord,
     PluginLog,
     PluginRecord,
@@ -75,6 +80,9 @@ class MetricStore(Protocol):
         ...
 
     async def total(self, scope: Scope, metric: str, period: str) -> float: ...
+    async def names(self, plugin_id: str, server_id: str | None = None) -> list[str]:
+        """Metric names recorded (and still kept) for a plugin, on one server or any; sorted."""
+        ...
 
 
 @runtime_checkable
@@ -85,11 +93,33 @@ class SecretStore(Protocol):
     async def set(self, scope: Scope, key: str, value: str) -> None: ...
     async def delete(self, scope: Scope, key: str) -> None: ...
     async def set_default(self, plugin_id: str, key: str, value: str) -> None: ...
+    async def delete_default(self, plugin_id: str, key: str) -> None: ...
+    async def list_defaults(self, plugin_id: str) -> list[str]:
+        """Keys (never values) of the developer defaults, sorted."""
+        ...
+
+    # Domain-bound auth secrets (``secret_auth=``): a separate space the plugin can name but never read.
+    async def set_auth(self, plugin_id: str, server_id: str, name: str, value: str, hosts: Sequence[str]) -> None:
+        """Store the value and the hosts it may go to; ``server_id`` "" is the developer default."""
+        ...
+
+    async def get_auth(self, scope: Scope, name: str) -> tuple[str, tuple[str, ...]] | None:
+        """``(value, hosts)``: the server's own secret, else the developer default, else ``None``."""
+        ...
+
+    async def delete_auth(self, plugin_id: str, server_id: str, name: str) -> bool: ...
+    async def list_auth(self, plugin_id: str, server_id: str | None = None) -> list[AuthSecretInfo]:
+        """Names and hosts (never values); ``server_id=None`` lists every server's and the default."""
+        ...
 
 
 @runtime_checkable
 class RecordStore(Protocol):
-    """The platform's records: plugins, versions, installs and grants, dead letters, plugin logs, API tokens."""
+    """The platform's records.
+
+    Plugins, versions, installs and grants, dead letters, plugin logs, API tokens, denied capability
+    calls (permission requests) and web console sessions.
+    """
 
     async def add_plugin(self, plugin: PluginRecord) -> None: ...
     async def get_plugin(self, plugin_id: str) -> PluginRecord | None: ...
@@ -125,21 +155,112 @@ class RecordStore(Protocol):
     async def delete_dead_letter(self, letter_id: int) -> None: ...
 
     async def add_logs(self, logs: Sequence[PluginLog]) -> None: ...
-    async def list_logs(self, *, plugin_id: str, server_id: str | None = None, limit: int = 100) -> list[PluginLog]:
-        """Newest first."""
+    async def list_logs(
+        self, *, plugin_id: str | None = None, server_id: str | None = None, limit: int = 100
+    ) -> list[PluginLog]:
+        """Newest first; ``plugin_id=None``: every plugin's."""
+        ...
+
+    async def add_host_approval(self, approval: HostApproval) -> None:
+        """Insert or replace the approval of (server_id, plugin_id, kind, host)."""
+        ...
+
+    async def remove_host_approval(self, server_id: str, plugin_id: str, kind: str, host: str) -> bool: ...
+    async def list_host_approvals(
+        self, *, server_id: str, plugin_id: str, kind: str | None = None
+    ) -> list[HostApproval]: ...
+    async def clear_host_approvals(self, server_id: str, plugin_id: str) -> None:
+        """Forget every approval of an install (it was uninstalled)."""
         ...
 
     async def add_token(self, token: TokenRecord) -> None: ...
     async def get_token(self, token_hash: str) -> TokenRecord | None: ...
     async def revoke_token(self, token_hash: str) -> None: ...
 
+    async def add_denied_calls(self, calls: Sequence[DeniedCall]) -> None:
+        """Add each call's ``count`` to the request of its (server, plugin, capability), creating it if new.
+
+        ``last_at``/``last_method`` follow the newest call; ``first_at`` and ``dismissed`` of a stored
+        request stay. Safe from several nodes at once.
+        """
+        ...
+
+    async def list_denied_calls(
+        self, *, server_id: str | None = None, plugin_id: str | None = None
+    ) -> list[DeniedCall]:
+        """Newest ``last_at`` first."""
+        ...
+
+    async def dismiss_denied_call(self, server_id: str, plugin_id: str, capability: str) -> None: ...
+    async def delete_denied_calls(self, server_id: str, plugin_id: str, capability: str | None = None) -> None:
+        """Forget one request (``capability``) or every request of the install (``None``)."""
+        ...
+
+    async def put_session(self, session: ConsoleSession) -> None: ...
+    async def get_session(self, session_hash: str) -> ConsoleSession | None:
+        """The session, also when expired (the caller checks ``expires_at``)."""
+        ...
+
+    async def delete_session(self, session_hash: str) -> None: ...
+    async def delete_expired_sessions(self) -> int:
+        """Remove sessions past ``expires_at``; returns how many."""
+        ...
+
+
+InstallKey = tuple[str, str]  # (server_id, plugin_id)
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Archives (plugin bundles, prepared sites) by content digest, reachable from every node.
+
+    The core computes and verifies digests (``maidcore.bundles``); a store keeps
+    bytes under them. Storing a digest twice keeps the first copy.
+    """
+
+    async def put(self, digest: str, source: Path) -> None:
+        """Store the file ``source`` under ``digest``."""
+        ...
+
+    async def fetch(self, digest: str, dest: Path) -> bool:
+        """Write the blob to the file ``dest``; ``False`` when no blob has that digest."""
+        ...
+
+    async def has(self, digest: str) -> bool: ...
+
+
+@runtime_checkable
+class InstallFeed(Protocol):
+    """Where a node hears about installs written by other processes or nodes, pushed or polled."""
+
+    async def start(self, records: RecordStore, known: Mapping[InstallKey, Any]) -> None:
+        """Begin watching; ``known`` is every install's state now (a polling feed diffs against it)."""
+        ...
+
+    async def changes(self, *, wait: bool = True) -> Collection[InstallKey] | None:
+        """The installs that may have changed since the last call, or ``None``: any may have (re-read all once).
+
+        With ``wait``, block until there is something to report; without, report
+        at least every change committed before the call.
+        """
+        ...
+
+    async def close(self) -> None: ...
+
 
 @runtime_checkable
 class Storage(Protocol):
     """One storage layer: all six stores, opened and closed together.
 
-    Optional: ``async def describe() -> dict`` — the database for ``maidcore status``
-    (``kind``, ``engine``, ``version``, ``size_bytes``, ``location``).
+    Optional members (a storage layer without them still works on one node):
+
+    - ``async def describe() -> dict`` — the database for ``maidcore status``
+      (``kind``, ``engine``, ``version``, ``size_bytes``, ``location``);
+    - ``blobs: BlobStore`` — bundles reachable from every node; without it a
+      version's files stay on the node that stored them;
+    - ``def install_feed(poll_seconds: float) -> InstallFeed | None`` — install
+      changes pushed (or cheaply polled); without it (or ``None``) the core
+      re-reads every install each ``poll_seconds``.
     """
 
     name: str

@@ -20,6 +20,7 @@ from maidcore.marketplace.errors import Conflict, PublishFailed
 from maidcore.marketplace.review import get_version
 from maidcore.marketplace.upgrades import roll_out
 from maidcore.marketplace.versions import latest_published, version_key
+from maidcore.progress import requirements_progress
 from maidcore.records import VersionRecord, VersionStatus, utcnow
 
 if TYPE_CHECKING:
@@ -57,18 +58,21 @@ async def publish(platform: Platform, plugin_id: str, version: str) -> PublishRe
     if current is not None and version_key(current.version) >= version_key(version):
         raise Conflict(f"{plugin_id} {current.version} is already published; publish a greater version")
 
-    bundle_dir = Path(record.bundle_path)
+    bundle_dir = await platform.bundles.bundle_dir(record)
     reqs = requirements(Bundle.unpacked(bundle_dir))
     site: Path | None = None
+    site_digest: str | None = None
     if reqs:
-        site = platform.data_dir / "sites" / plugin_id / version
+        site = platform.bundles.local_dir("sites", plugin_id, version)
         staging = site.parent / f".{version}.partial-{uuid.uuid4().hex[:8]}"
         staging.mkdir(parents=True)
         try:
-            await _sandbox(platform).prepare_version(bundle_dir, staging, reqs)
+            async with requirements_progress(platform.data_dir, reqs, f"{plugin_id} {version}"):
+                await _sandbox(platform).prepare_version(bundle_dir, staging, reqs)
             if site.exists():
                 shutil.rmtree(site)
             staging.rename(site)
+            site_digest = await platform.bundles.store(site)  # every node fetches it from here
         except Exception as exc:
             shutil.rmtree(staging, ignore_errors=True)
             log.warning("publishing %s %s failed: %s", plugin_id, version, exc)
@@ -77,7 +81,11 @@ async def publish(platform: Platform, plugin_id: str, version: str) -> PublishRe
                 f"{'version ' + current.version if current else 'no version'} keeps serving"
             ) from exc
     published = replace(
-        record, status=VersionStatus.PUBLISHED, site_path=str(site) if site else None, published_at=utcnow()
+        record,
+        status=VersionStatus.PUBLISHED,
+        site_path=str(site) if site else None,
+        site_digest=site_digest,
+        published_at=utcnow(),
     )
     try:
         await platform.records.update_version(published)

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from yourbot_sdk._validate import Bundle
 
+from maidcore import metrics
+from maidcore.bundles import BundleUnavailable
 from maidcore.layers import Finding, ReviewCheck, Severity
 from maidcore.manifest import ManifestError, load_manifest
 from maidcore.marketplace.errors import Conflict, Forbidden, NotFound, Refused
@@ -136,9 +138,9 @@ async def submit(platform: Platform, developer: str, src: Path, *, is_admin: boo
                 'bump "version" in manifest.json'
             )
         previous_record = await latest_published(records, plugin_id)
-        previous = Bundle.unpacked(Path(previous_record.bundle_path)) if previous_record else None
+        previous = await _previous_bundle(platform, previous_record)
 
-        dest = platform.data_dir / "bundles" / plugin_id / version
+        dest = platform.bundles.local_dir("bundles", plugin_id, version)
         if dest.exists():  # a rejected earlier upload of this version, replaced
             shutil.rmtree(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +153,7 @@ async def submit(platform: Platform, developer: str, src: Path, *, is_admin: boo
             status=VersionStatus.SUBMITTED,
             manifest=normalised_manifest(bundle.manifest),
             bundle_path=str(dest),
+            bundle_digest=await platform.bundles.store(dest),  # every node fetches it from here
             findings=as_dicts(intake.findings),
         )
         if existing is None:
@@ -164,9 +167,21 @@ async def submit(platform: Platform, developer: str, src: Path, *, is_admin: boo
         record = replace(record, status=status, findings=as_dicts(findings))
         await records.update_version(record)
         log.info("version reviewed", extra={"plugin_id": plugin_id, "version": version, "status": status.value})
+        metrics.REVIEW_OUTCOMES.labels(status.value).inc()
         return record
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+async def _previous_bundle(platform: Platform, record: VersionRecord | None) -> Bundle | None:
+    """The latest published version's files (review compares against them); ``None`` if unreachable."""
+    if record is None:
+        return None
+    try:
+        return Bundle.unpacked(await platform.bundles.bundle_dir(record))
+    except BundleUnavailable as exc:
+        log.warning("reviewing without the previous version to compare: %s", exc)
+        return None
 
 
 async def get_version(platform: Platform, plugin_id: str, version: str) -> VersionRecord:
@@ -196,6 +211,7 @@ async def human_review(
     record = replace(record, status=status, review_note=f"{verdict} by {reviewer}" + (f": {note}" if note else ""))
     await platform.records.update_version(record)
     log.info("human review", extra={"plugin_id": plugin_id, "version": version, "status": status.value})
+    metrics.REVIEW_DECISIONS.labels(verdict).inc()
     return record
 
 

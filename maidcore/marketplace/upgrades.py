@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from yourbot_sdk._validate._catalogue import effective_capabilities
@@ -63,23 +62,21 @@ async def _published(platform: Platform, plugin_id: str, version: str | None) ->
 async def install_published(
     platform: Platform, server_id: str, plugin_id: str, approved: Iterable[str], version: str | None = None
 ) -> InstallRecord:
-    """Install a published version on a server that approved every capability it is shown."""
+    """Install a published version with the capabilities the server approved: all it is shown, or some.
+
+    Those left out stay blocked: a call needing one is refused and shows up as a
+    permission request the admin can grant later, without reinstalling.
+    """
     record = await _published(platform, plugin_id, version)
     required = required_capabilities(record.manifest)
     approved = frozenset(approved)
-    missing = sorted(required - approved)
-    if missing:
-        raise MarketplaceError(
-            f"{plugin_id} {record.version} needs your approval of: {', '.join(missing)} "
-            f"(it asks for {', '.join(sorted(required))}); approve every capability shown"
-        )
     extra = sorted(approved - required)
     if extra:
         raise MarketplaceError(
             f"{plugin_id} {record.version} does not ask for {', '.join(extra)}; approve only what it shows"
         )
     try:
-        return await installs.install(platform, Path(record.bundle_path), server_id, required)
+        return await installs.install(platform, await platform.bundles.bundle_dir(record), server_id, approved)
     except installs.InstallError as exc:
         raise MarketplaceError(str(exc)) from None
 
@@ -105,7 +102,7 @@ async def roll_out(platform: Platform, new: VersionRecord) -> dict[str, list[str
             continue
         try:
             await installs.install(
-                platform, Path(new.bundle_path), install.server_id, sorted(install.granted & required)
+                platform, await platform.bundles.bundle_dir(new), install.server_id, sorted(install.granted & required)
             )
         except Exception:  # one server's failure must not stop the others
             log.exception("upgrade of %s on %s failed", new.plugin_id, install.server_id)
@@ -172,7 +169,7 @@ async def grant(platform: Platform, server_id: str, plugin_id: str, approved: It
         )
     grants = (install.granted & required) | (approved & required)
     try:
-        return await installs.install(platform, Path(new.bundle_path), server_id, sorted(grants))
+        return await installs.install(platform, await platform.bundles.bundle_dir(new), server_id, sorted(grants))
     except installs.InstallError as exc:
         raise MarketplaceError(str(exc)) from None
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import ipaddress
 import ssl
 from collections import Counter
 from collections.abc import Mapping
@@ -21,8 +20,9 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
+from maidcore import metrics
 from maidcore.errors import CapabilityDenied, HostError, InvalidArgument, RpcFailure
-from maidcore.proxy.addresses import networks, refusal_reason
+from maidcore.proxy.addresses import networks
 from maidcore.proxy.headers import request_headers, response_headers
 from maidcore.proxy.resolver import AddressRefused, CheckingResolver
 from maidcore.scope import Scope
@@ -96,9 +96,12 @@ class HttpProxy:
         url: str,
         headers: Mapping[str, str] | None = None,
         body: str | None = None,
+        authorization: str | None = None,
     ) -> dict[str, Any]:
         """Perform one request for ``scope``; returns ``{status, headers, body_bytes, truncated}``.
 
+        ``authorization`` is a header value the host computed from a domain-bound
+        secret; with it the plugin may not send an ``Authorization`` of its own.
         Raises ``CapabilityDenied`` for a host off ``allowed_domains``,
         ``InvalidArgument`` for a bad method/URL/header/body, and ``RpcFailure``
         for a refused address, DNS failure, timeout or upstream failure.
@@ -109,18 +112,22 @@ class HttpProxy:
         slot[1] += 1
         try:
             async with slot[0]:
-                result = await self._request(allowed_domains, method, url, headers, body)
+                result = await self._request(allowed_domains, method, url, headers, body, authorization)
         except (CapabilityDenied, InvalidArgument, AddressRefused):
             self.counts[scope, "refused"] += 1
+            metrics.PROXY_REQUESTS.labels("refused").inc()
             raise
         except HostError:
             self.counts[scope, "failed"] += 1
+            metrics.PROXY_REQUESTS.labels("failed").inc()
             raise
         finally:
             slot[1] -= 1
             if slot[1] == 0:
                 del self._per_scope[scope]
         self.counts[scope, "ok"] += 1
+        metrics.PROXY_REQUESTS.labels("ok").inc()
+        metrics.PROXY_BYTES.inc(len(result.get("body_bytes", "").encode("utf-8", "replace")))
         return result
 
     async def _request(
@@ -130,11 +137,16 @@ class HttpProxy:
         url: str,
         headers: Mapping[str, str] | None,
         body: str | None,
+        authorization: str | None = None,
     ) -> dict[str, Any]:
         if self._session is None:
             await self.start()
         method = _method(method)
         send_headers = request_headers(headers)
+        if authorization is not None:
+            if any(k.lower() == "authorization" for k in send_headers):
+                raise InvalidArgument("headers", "free of Authorization when secret auth is used (the host sets it)")
+            send_headers["Authorization"] = authorization
         if not any(k.lower() == "user-agent" for k in send_headers):
             send_headers["User-Agent"] = self.settings.user_agent
         data = self._body(body)
@@ -195,17 +207,7 @@ class HttpProxy:
     async def _check_address(self, url: URL) -> None:
         """Refuse before connecting: IP literals here, names through the checking resolver."""
         assert self.resolver is not None
-        host = url.raw_host or ""
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            await self.resolver.resolve(host, url.port or 0)
-            return
-        reason = refusal_reason(
-            literal, allow_private=self.settings.allow_private_addresses, allowed_networks=self.allowed_networks
-        )
-        if reason is not None:
-            raise AddressRefused(host, host, reason)
+        await self.resolver.check(url.raw_host or "", url.port or 0)
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, url: URL) -> dict[str, Any]:
         cap = self.settings.max_body_bytes

@@ -11,6 +11,7 @@ refused address.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import time
 
@@ -81,6 +82,17 @@ class CheckingResolver(AbstractResolver):
             self._checked = {k: v for k, v in self._checked.items() if v[0] > now}
         self._checked[key] = (now + self.cache_seconds, results)
         return results
+
+    async def check(self, host: str, port: int = 0) -> None:
+        """Refuse ``host`` before connecting: an IP literal by its own address, a name by every address it has."""
+        try:
+            literal = ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            await self.resolve(host, port)
+            return
+        reason = refusal_reason(literal, allow_private=self.allow_private, allowed_networks=self.allowed_networks)
+        if reason is not None:
+            raise AddressRefused(host, host, reason)
 
     async def close(self) -> None:
         await self.inner.close()

@@ -7,7 +7,9 @@ themselves depend on narrow interfaces, never on the runner or the platform:
   ``Tenants`` directory, the layers (``RunnerLayers``), interaction ownership
   and the command sync;
 - each ``WorkerSlot`` gets ``SlotServices``, the callables it needs;
-- ``HostApi`` gets the tenants, the layers and interaction ownership;
+- ``HostApi`` gets the tenants, the layers and interaction ownership, and for
+  the network methods a ``Network`` (host approvals, live installs, the way
+  WebSocket frames reach a plugin);
 - ``Scheduler`` gets the tenants; ``LogBook`` gets the storage.
 """
 
@@ -15,14 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from maidcore import metrics
+from maidcore.bundles import BundleUnavailable
+from maidcore.proxy.websocket import CAPABILITY as WS_CAPABILITY
 from maidcore.records import DeadLetter, InstallRecord
 from maidcore.runner.deliveries import Delivery
 from maidcore.runner.hostapi import HostApi
+from maidcore.runner.hostapi.network import HostApprovals, Network
 from maidcore.runner.logbook import LogBook
+from maidcore.runner.plugin_errors import PluginErrorLog
 from maidcore.runner.router import Router
 from maidcore.runner.scheduler import Scheduler
 from maidcore.runner.tenants import Tenant, Tenants, VersionInfo
@@ -51,8 +59,23 @@ class Runner:
         self.tenants = Tenants()
         self.slots: dict[tuple[str, str, str], WorkerSlot] = {}
         self.versions: dict[tuple[str, str], VersionInfo] = {}
+        self.logs = LogBook(lambda: platform.storage, self.settings.log_flush_seconds)
+        self.approvals = HostApprovals(lambda: platform.storage.records)
+        network = Network(
+            layers=platform,
+            approvals=self.approvals,
+            tenant=self.tenants.get,
+            deliver_ws=self.deliver_ws,
+            proxy=platform.settings.proxy,
+            websocket=platform.settings.websocket,
+        )
         self.hostapi = HostApi(
-            self.tenants, platform, platform.interactions, timeout=self.settings.call_timeout_seconds
+            self.tenants,
+            platform,
+            platform.interactions,
+            timeout=self.settings.call_timeout_seconds,
+            network=network,
+            ledger=self.logs,
         )
         self.router = Router(
             tenants=self.tenants,
@@ -65,7 +88,6 @@ class Runner:
             spawn=self.spawn,
         )
         self.scheduler = Scheduler(self.tenants, self.settings.min_schedule_interval_seconds)
-        self.logs = LogBook(lambda: platform.storage, self.settings.log_flush_seconds)
         self.slot_services = SlotServices(
             settings=self.settings,
             spawn=lambda spec: platform.sandbox.spawn(spec),
@@ -78,9 +100,11 @@ class Runner:
             logged=self.observe_log,
             stderr=self.observe_stderr,
             count=self._count,
+            background=self.spawn,
         )
         self.settled_observers: list[SettledObserver] = []
         self.log_observers: list[Callable[[WorkerSlot, str, str, str], None]] = []
+        self.plugin_errors = PluginErrorLog(self.settings.error_log_burst, self.settings.error_log_window_seconds)
         self.stderr_observers: list[Callable[[WorkerSlot, str], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writes: set[asyncio.Task[Any]] = set()  # dead letters being stored
@@ -95,6 +119,7 @@ class Runner:
         if self._started:
             return
         self._started = True
+        metrics.RUNNER.bind(self)
         for record in await self.platform.storage.records.list_installs():
             await self._apply(record.server_id, record.plugin_id, record, announce=False)
         self.scheduler.start()
@@ -112,6 +137,7 @@ class Runner:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5.0)
         await self.logs.close()
+        self.plugin_errors.close()
 
     async def install_changed(self, server_id: str, plugin_id: str) -> None:
         """Re-read one install: grant, upgrade, enable/disable and uninstall take effect at once."""
@@ -136,7 +162,13 @@ class Runner:
             record = await self.platform.storage.records.get_version(plugin_id, version)
             if record is None:
                 return None
-            info = self.versions[key] = VersionInfo.from_record(record)
+            try:
+                bundle_dir = await self.platform.bundles.bundle_dir(record)
+                site_dir = await self.platform.bundles.site_dir(record)
+            except BundleUnavailable as exc:
+                log.error("%s", exc)
+                return None
+            info = self.versions[key] = VersionInfo.from_record(record, bundle_dir=bundle_dir, site_dir=site_dir)
         return info
 
     def _slot(self, info: VersionInfo, server_id: str) -> WorkerSlot:
@@ -158,6 +190,7 @@ class Runner:
             if announce:
                 old.slot.notify_lifecycle(old, "uninstall")
             self.scheduler.tenant_changed(None, old)
+            await self._sockets_changed(None, old)
             self._release_if_unused(old.slot)
             return
         info = await self._version_info(plugin_id, record.version)
@@ -177,8 +210,37 @@ class Runner:
             if slot.parked:
                 slot.unpark()
         self.scheduler.tenant_changed(tenant, old)
+        await self._sockets_changed(tenant, old)
         if old is not None and old.slot is not slot:
             self._release_if_unused(old.slot)
+
+    async def _sockets_changed(self, tenant: Tenant | None, old: Tenant | None) -> None:
+        """Sockets close on uninstall, disable and a withdrawn grant; an upgrade keeps those its manifest allows."""
+        broker = getattr(self.platform, "websocket", None)
+        if broker is None or old is None or not broker.sockets(old.scope):
+            return
+        scope = old.scope
+        self.approvals.forget(scope)
+        if tenant is None:
+            why = "the plugin was uninstalled"
+        elif not tenant.enabled:
+            why = "the plugin was disabled"
+        elif WS_CAPABILITY not in tenant.capabilities:
+            why = "proxy:websocket is no longer granted"
+        elif tenant.info is not old.info:
+            hosts = tenant.info.proxy_domains | await self.approvals.hosts(scope, "ws")
+            self.spawn(
+                broker.close_scope(
+                    scope,
+                    f"version {tenant.version} does not allow this host",
+                    keep=lambda socket: socket.host in hosts,
+                    notify=True,
+                )
+            )
+            return
+        else:
+            return
+        self.spawn(broker.close_scope(scope, why))
 
     def _release_if_unused(self, slot: WorkerSlot) -> None:
         if self.tenants.uses(slot):
@@ -201,6 +263,17 @@ class Runner:
         if not slots or any(slot.registration is None for slot in slots):
             return frozenset()
         return frozenset().union(*(slot.registration.event_types for slot in slots if slot.registration))
+
+    async def deliver_ws(self, scope: Scope, event: str, params: dict[str, Any]) -> bool:
+        """A WebSocket event for the plugin (``maidcore.proxy.websocket``); ``False``: it takes no more frames."""
+        tenant = self.tenant(scope.server_id, scope.plugin_id)
+        if tenant is None or not tenant.enabled or WS_CAPABILITY not in tenant.capabilities:
+            return False
+        settings = self.platform.settings.websocket
+        await tenant.slot.deliver_ws(
+            tenant, event, params, hold_seconds=settings.attribution_seconds, max_pending=settings.max_pending_frames
+        )
+        return True
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -225,11 +298,23 @@ class Runner:
 
     def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, acked: bool) -> None:
         self.counters["acked" if acked else "dead_lettered"] += 1
+        event_type = metrics.event_type_of(delivery.method)
+        metrics.EVENTS_DELIVERED.labels(event_type, "acked" if acked else "dead_lettered").inc()
+        if acked and delivery.redeliver:
+            metrics.DELIVERY_LATENCY.labels(event_type).observe(time.monotonic() - delivery.published_at)
+        self.logs.count_metric(delivery.scope, "deliveries_acked" if acked else "dead_letters")
         for observer in self.settled_observers:
             observer(slot, delivery, acked)
+        if delivery.handout is not None:
+            delivery.handout.done()
 
     def dead_letter(self, slot: WorkerSlot, delivery: Delivery, error: str, attempts: int) -> None:
         """Keep an event that could not be delivered (listable with ``maidcore dead-letters``)."""
+        if delivery.handout is not None and self.router.closing:
+            # a cluster's logged event this node is shutting down on: left unacked, the next holder delivers it
+            delivery.handout.abandon()
+            delivery.handout.done()
+            return
         letter = DeadLetter(
             id=None,
             server_id=delivery.scope.server_id,
@@ -258,6 +343,8 @@ class Runner:
         self.logs.count_metric(scope, name, n)
 
     def observe_log(self, slot: WorkerSlot, server_id: str, level: str, message: str) -> None:
+        if level == "error":
+            self.plugin_errors.report(slot.plugin_id, server_id, message)
         for observer in self.log_observers:
             observer(slot, server_id, level, message)
 

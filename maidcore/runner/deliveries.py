@@ -44,15 +44,23 @@ class Delivery:
     sent_at: float = 0.0
     published_at: float = field(default_factory=time.monotonic)
     failure: str = ""  # the last event.fail error or crash reason
+    handout: Any = None  # a cluster's logged event this delivers (``maidcore.cluster.Handout``): told when it ends
 
 
 class Window:
     """In-flight and waiting deliveries of one worker slot."""
 
-    def __init__(self, capacity: int, queue_size: int, send: Callable[[Delivery], bool]) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        queue_size: int,
+        send: Callable[[Delivery], bool],
+        admits: Callable[[Delivery], bool] | None = None,
+    ) -> None:
         self.capacity = capacity
         self.queue_size = queue_size
         self._send = send  # returns False when no worker can take it now
+        self.admits = admits  # False: the head must wait (it keeps its place; nothing overtakes it)
         self.in_flight: dict[str, Delivery] = {}
         self.waiting: deque[Delivery] = deque()
         self.servers: Counter[str] = Counter()  # server id -> deliveries in flight (attribution)
@@ -97,8 +105,11 @@ class Window:
     def pump(self) -> None:
         """Send waiting deliveries while there is room in flight."""
         in_flight, waiting = self.in_flight, self.waiting
+        admits = self.admits
         while waiting and len(in_flight) < self.capacity:
             delivery = waiting[0]
+            if admits is not None and not admits(delivery):
+                break
             if not self._send(delivery):
                 break
             waiting.popleft()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from maidcore.layers import EventSource, RateLimiter, SandboxBackend, Storage
     from maidcore.proxy import HttpProxy
+    from maidcore.proxy.websocket import WebSocketBroker
 
 
 class RunnerLayers(Protocol):
@@ -26,3 +27,6 @@ class RunnerLayers(Protocol):
 
     @property
     def proxy(self) -> HttpProxy | None: ...
+
+    @property
+    def websocket(self) -> WebSocketBroker | None: ...

@@ -1,4 +1,4 @@
-"""Batched writes of plugin logs and runner metrics, so the event path never waits on storage."""
+"""Batched writes of plugin logs, runner metrics and denied calls: the event path never waits on storage."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from maidcore.records import PluginLog
+from maidcore.records import DeniedCall, PluginLog, utcnow
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ class LogBook:
         self.period = period
         self._logs: deque[PluginLog] = deque()
         self._metrics: Counter[tuple[Scope, str]] = Counter()
+        self._denied: dict[tuple[Scope, str], DeniedCall] = {}
         self._task: asyncio.Task[None] | None = None
         self._flushing = asyncio.Lock()  # a flush returns only after what was buffered before it is stored
         self.dropped = 0
@@ -43,6 +44,19 @@ class LogBook:
 
     def count_metric(self, scope: Scope, name: str, n: int = 1) -> None:
         self._metrics[(scope, name)] += n
+
+    def count_denied(self, scope: Scope, capability: str, method: str) -> None:
+        """A call refused because ``scope``'s server has not granted ``capability``: a permission request."""
+        key = (scope, capability)
+        now = utcnow()
+        held = self._denied.get(key)
+        if held is None:
+            self._denied[key] = DeniedCall(scope.server_id, scope.plugin_id, capability, 1, method, now, now)
+        else:
+            self._denied[key] = DeniedCall(
+                scope.server_id, scope.plugin_id, capability, held.count + 1, method, held.first_at, now
+            )
+        self._metrics[(scope, "calls_denied")] += 1
 
     def start(self) -> None:
         if self._task is None:
@@ -66,6 +80,12 @@ class LogBook:
                 self.stored += len(batch)
             except Exception:
                 log.exception("storing %d plugin log lines failed; they are lost", len(batch))
+        denied, self._denied = self._denied, {}
+        if denied:
+            try:
+                await storage.records.add_denied_calls(list(denied.values()))
+            except Exception:
+                log.exception("storing %d permission requests failed; their counts are lost", len(denied))
         metrics, self._metrics = self._metrics, Counter()
         for (scope, name), n in metrics.items():
             try:

@@ -13,12 +13,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from maidcore import metrics
 from maidcore.layers.events import InteractionOrigin
 from maidcore.layers.ratelimit import Bucket, over_limit_policy
 from maidcore.runner.deliveries import Delivery, new_event_id
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
+    from maidcore.cluster.durable import Handout
     from maidcore.command_sync import CommandSync
     from maidcore.interactions import InteractionOwners
     from maidcore.runner.layers import RunnerLayers
@@ -57,15 +59,25 @@ class Router:
         self.delay_cap = max(1, policy.max_waiting)
         self.delayed: dict[Scope, int] = {}  # scope -> events waiting out the limit
 
-    def delivery(self, tenant: Tenant, event: dict[str, Any], event_type: str) -> Delivery:
-        event_id = new_event_id()
+    def delivery(
+        self, tenant: Tenant, event: dict[str, Any], event_type: str, handout: Handout | None = None
+    ) -> Delivery:
+        """One delivery; its ``event_id`` is also the payload's ``delivery_id``, the same on every redelivery."""
+        if handout is None:
+            event_id, attempt = new_event_id(), 1
+        else:  # a cluster's logged event: the id and attempt count hold across nodes
+            event_id, attempt = handout.delivery_id, handout.attempt
+            handout.hold()
+        event = {**event, "delivery_id": event_id}
         return Delivery(
             event_id=event_id,
             scope=tenant.scope,
             version=tenant.version,
             method="event." + event_type,
-            params={"event_id": event_id, "event": event, "attempt": 1, **tenant.fields},
+            params={"event_id": event_id, "event": event, "attempt": attempt, **tenant.fields},
             event=event,
+            attempt=attempt,
+            handout=handout,
         )
 
     async def server_available(self, server_id: str) -> None:
@@ -81,11 +93,13 @@ class Router:
         event_type: str | None = None,
         target_plugin: str | None = None,
         origin: InteractionOrigin | None = None,
+        handout: Handout | None = None,
     ) -> int:
         """Route one event; returns how many deliveries were queued. Waits while a target's queue is full.
 
         ``event_type`` defaults to ``event["type"]`` (channel events hold the channel type there). An
         interaction goes to its owner only (``maidcore.interactions``) unless ``target_plugin`` names one.
+        ``handout`` (a cluster's logged event, ``maidcore.cluster.durable``) is told of every delivery made.
         """
         if self.closing:
             self.counters["dropped_closing"] += 1
@@ -100,6 +114,7 @@ class Router:
             )
             self.counters["invalid_events"] += 1
             return 0
+        metrics.EVENTS_RECEIVED.labels(event_type).inc()
         if event_type == "interaction_create":
             target_plugin = await self.interactions.route(event, target_plugin=target_plugin, origin=origin)
             if target_plugin is None:
@@ -132,23 +147,35 @@ class Router:
             if decision is None:
                 decision = await limiter.hit(Bucket.EVENTS, tenant.scope, 1)
             if not decision.allowed:
-                self._over_limit(tenant, event, event_type, decision.retry_after)
+                self._over_limit(tenant, event, event_type, decision.retry_after, handout)
                 continue
-            if await slot.submit(self.delivery(tenant, event, event_type)):
+            delivery = self.delivery(tenant, event, event_type, handout)
+            if await slot.submit(delivery):
                 queued += 1
+            elif handout is not None:
+                handout.done()
+        if queued:
+            metrics.EVENTS_QUEUED.labels(event_type).inc(queued)
         self.counters["published"] += 1
         return queued
 
-    def _over_limit(self, tenant: Tenant, event: dict[str, Any], event_type: str, retry_after: float) -> None:
+    def _over_limit(
+        self, tenant: Tenant, event: dict[str, Any], event_type: str, retry_after: float, handout: Handout | None
+    ) -> None:
         scope = tenant.scope
+        metrics.RATE_LIMIT_DENIALS.labels(Bucket.EVENTS.value).inc()
         if self.delay and retry_after <= self.delay_bound and self.delayed.get(scope, 0) < self.delay_cap:
             self.delayed[scope] = self.delayed.get(scope, 0) + 1
             self.count_scope(scope, "events_delayed")
-            self.spawn(self._deliver_later(tenant, event, event_type, retry_after))
+            if handout is not None:
+                handout.hold()  # released when the delayed delivery is queued or given up
+            self.spawn(self._deliver_later(tenant, event, event_type, retry_after, handout))
         else:
             self.count_scope(scope, "events_dropped")
 
-    async def _deliver_later(self, tenant: Tenant, event: dict[str, Any], event_type: str, wait: float) -> None:
+    async def _deliver_later(
+        self, tenant: Tenant, event: dict[str, Any], event_type: str, wait: float, handout: Handout | None = None
+    ) -> None:
         scope = tenant.scope
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.delay_bound
@@ -159,13 +186,17 @@ class Router:
                 if decision.allowed:
                     current = self.tenants.get(scope.server_id, scope.plugin_id)
                     if current is not None and current.enabled:
-                        await current.slot.submit(self.delivery(current, event, event_type))
+                        delivery = self.delivery(current, event, event_type, handout)
+                        if not await current.slot.submit(delivery) and handout is not None:
+                            handout.done()
                     return
                 if loop.time() + decision.retry_after > deadline:
                     self.count_scope(scope, "events_dropped")
                     return
                 wait = decision.retry_after
         finally:
+            if handout is not None:
+                handout.done()
             left = self.delayed.get(scope, 1) - 1
             if left > 0:
                 self.delayed[scope] = left

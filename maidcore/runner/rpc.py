@@ -79,6 +79,10 @@ class Connection:
     def closed(self) -> bool:
         return self._closed
 
+    def pending(self) -> int:
+        """Messages queued and not yet written to the worker."""
+        return len(self._outbox)
+
     def send(self, message: dict[str, Any]) -> None:
         """Queue one message; returns at once."""
         if self._closed:

@@ -1,10 +1,16 @@
-"""Host-driven ``@schedule`` ticks and ``@cron`` firings (contract §3.3), in pool and single mode alike.
+"""Host-driven ``@schedule`` ticks and ``@cron`` firings (contract §3.3).
 
 ``schedule.tick`` goes to every enabled server of a registered worker every
 ``max(n, 60)`` seconds, the first one a period after the server was enabled
 or the worker registered; ``event.cron`` fires each UTC minute a manifest
 entry matches. Both are at most once per (server, name, slot): a missed slot
 is never replayed, and a tick that cannot be queued right away is skipped.
+
+Manifest cron reaches every SDK line in the shape it reads: the tick's fields
+at the top level (ours) and under ``event`` (the official SDKs from 0.8.4,
+which run the ``@plugin.cron`` function of that name, or ``on_event("cron")``).
+A single-mode worker that never registered runs its own cron threads (the
+official SDKs do in single mode), so the host sends it none.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from maidcore.runner.cron import CronSpec
 from maidcore.runner.deliveries import Delivery, new_event_id
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from maidcore.runner.tenants import Tenant, Tenants
     from maidcore.runner.worker import WorkerSlot
 
@@ -41,6 +49,9 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self.fired = 0
         self.skipped = 0
+        #: In a cluster: ``once(key, ttl)`` is True on one node only, so each (server, schedule, period) fires once.
+        self.once: Callable[[str, float], Awaitable[bool]] | None = None
+        self._claims: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         if self._task is None:
@@ -91,9 +102,29 @@ class Scheduler:
 
     # -- firing --------------------------------------------------------------------------
 
+    def _fire_once(self, key: str, ttl: float, tenant: Tenant, method: str, params: dict[str, Any]) -> bool:
+        """``_fire``, on one node of a cluster only: the first to claim ``key`` fires."""
+        if self.once is None:
+            return self._fire(tenant, method, params)
+        task = asyncio.get_running_loop().create_task(self._claim_and_fire(key, ttl, tenant, method, params))
+        self._claims.add(task)
+        task.add_done_callback(self._claims.discard)
+        return True
+
+    async def _claim_and_fire(self, key: str, ttl: float, tenant: Tenant, method: str, params: dict[str, Any]) -> None:
+        assert self.once is not None
+        try:
+            mine = await self.once(key, ttl)
+        except Exception as exc:  # cannot tell whether another node fired it: skip (ticks are at most once)
+            log.warning("%s: %s %s skipped, the cluster could not be asked: %s", tenant.scope, method, key, exc)
+            self.skipped += 1
+            return
+        if mine:
+            self._fire(tenant, method, params)
+
     def _fire(self, tenant: Tenant, method: str, params: dict[str, Any]) -> bool:
         slot = tenant.slot
-        if slot.registration is None or slot.parked:
+        if slot.parked:
             return False
         event_id = new_event_id()
         delivery = Delivery(
@@ -125,7 +156,10 @@ class Scheduler:
             if tenant is None or not tenant.enabled:
                 del self._due[key]
                 continue
-            if self._fire(tenant, "schedule.tick", {"name": key[2], "scheduled_at": scheduled_at}):
+            # periods counted on the wall clock, so every node names the same period the same way
+            once_key = f"schedule:{key[0]}:{key[1]}:{key[2]}:{period:g}:{math.floor(time.time() / period)}"
+            params = {"name": key[2], "scheduled_at": scheduled_at}
+            if self._fire_once(once_key, period * 2, tenant, "schedule.tick", params):
                 sent += 1
         return sent
 
@@ -135,8 +169,10 @@ class Scheduler:
         scheduled_at = minute.isoformat().replace("+00:00", "Z")
         sent = 0
         for tenant in self.tenants.all():
-            if not tenant.enabled or not tenant.info.crons or tenant.slot.registration is None:
+            if not tenant.enabled or not tenant.info.crons:
                 continue
+            if tenant.slot.registration is None and tenant.slot.boot_server:
+                continue  # a single-mode official SDK runs its manifest's cron itself
             for name, spec_text in tenant.info.crons:
                 spec = self._spec(spec_text)
                 if spec is None or not spec.matches(minute):
@@ -145,7 +181,10 @@ class Scheduler:
                 if self._cron_fired.get(key) == minute:
                     continue
                 self._cron_fired[key] = minute
-                if self._fire(tenant, "event.cron", {"name": name, "spec": spec_text, "scheduled_at": scheduled_at}):
+                once_key = f"cron:{key[0]}:{key[1]}:{name}:{scheduled_at}"
+                tick = {"name": name, "spec": spec_text, "scheduled_at": scheduled_at}
+                event = {"type": "cron", "event_type": "cron", "guild_id": tenant.scope.server_id, **tick}
+                if self._fire_once(once_key, 180.0, tenant, "event.cron", {**tick, "event": event}):
                     sent += 1
         return sent
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from yourbot_sdk._validate._manifest import proxy_domains
 
 from maidcore.capabilities import effective
 from maidcore.records import InstallRecord, VersionRecord
@@ -13,6 +16,8 @@ from maidcore.scope import Scope
 
 if TYPE_CHECKING:
     from maidcore.runner.worker import WorkerSlot
+
+log = logging.getLogger("maidcore.runner")
 
 _CAPABILITY_KEYS = ("capabilities_required", "capabilities_requested", "requested_capabilities", "capabilities")
 
@@ -40,28 +45,54 @@ class VersionInfo:
     crons: tuple[tuple[str, str], ...]  # (name, spec) from the manifest
 
     @classmethod
-    def from_record(cls, record: VersionRecord) -> VersionInfo:
+    def from_record(
+        cls, record: VersionRecord, *, bundle_dir: Path | None = None, site_dir: Path | None = None
+    ) -> VersionInfo:
+        """``bundle_dir``/``site_dir``: this node's copies (``maidcore.bundles``); default: the paths recorded."""
         manifest = dict(record.manifest or {})
         domains = manifest.get("proxy_domains_requested") or []
         crons = manifest.get("cron") or []
         return cls(
             plugin_id=record.plugin_id,
             version=record.version,
-            bundle_dir=Path(record.bundle_path),
-            site_dir=Path(record.site_path) if record.site_path else None,
+            bundle_dir=bundle_dir if bundle_dir is not None else Path(record.bundle_path),
+            site_dir=site_dir if site_dir is not None else (Path(record.site_path) if record.site_path else None),
             manifest=manifest,
             capabilities=effective(
                 declared_capabilities(manifest),
                 slash_commands=bool(manifest.get("slash_commands")),
                 proxy_domains=bool(domains),
             ),
-            proxy_domains=frozenset(str(d).lower() for d in domains if isinstance(d, str)),
-            crons=tuple(
-                (str(c["name"]), str(c["spec"]))
-                for c in crons
-                if isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("spec"), str)
-            ),
+            proxy_domains=proxy_domains(manifest),
+            crons=runnable_crons(record.plugin_id, record.version, crons),
         )
+
+
+def runnable_crons(plugin_id: str, version: str, entries: Any) -> tuple[tuple[str, str], ...]:
+    """The manifest ``cron`` entries the host fires: well-formed, at most 5, none under 5 minutes apart.
+
+    Review refuses a manifest that breaks these rules; a version stored some other way (an old
+    record, a local install) still never fires more than they allow.
+    """
+    from maidcore.manifest import MAX_CRON_ENTRIES, cron_problem
+
+    kept: list[tuple[str, str]] = []
+    for entry in entries if isinstance(entries, list) else []:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        spec = entry.get("spec") if isinstance(entry, dict) else None
+        if not (isinstance(name, str) and isinstance(spec, str)):
+            problem: str | None = "an entry needs a string name and spec"
+        else:
+            problem = cron_problem(spec)
+        if problem is None and len(kept) >= MAX_CRON_ENTRIES:
+            problem = f"more than {MAX_CRON_ENTRIES} entries"
+        if problem is None and any(n == name for n, _ in kept):
+            problem = f"name {name!r} is used twice"
+        if problem:
+            log.warning("%s %s: manifest cron entry %r never fires: %s", plugin_id, version, entry, problem)
+            continue
+        kept.append((name, spec))
+    return tuple(kept)
 
 
 @dataclass(slots=True, eq=False)

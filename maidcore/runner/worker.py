@@ -14,14 +14,17 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from maidcore import metrics
+from maidcore.errors import InvalidArgument
 from maidcore.layers.sandbox import LineTooLong, Worker, WorkerSpec
 from maidcore.records import PluginLog
+from maidcore.runner.attribution import CORRELATION, Attribution
 from maidcore.runner.deliveries import Delivery, Window
 from maidcore.runner.rpc import Connection, RemoteError, decode, error_response, notification
 from maidcore.settings import RunnerSettings
@@ -99,6 +102,7 @@ class SlotServices:
     logged: Callable[[WorkerSlot, str, str, str], None]  # plugin.log observers (server, level, message)
     stderr: Callable[[WorkerSlot, str], None]  # stderr observers
     count: Callable[[str, int], None]  # the runner's counters
+    background: Callable[[Coroutine[Any, Any, Any]], asyncio.Task[Any]]  # a task the runner awaits on close
 
 
 class WorkerSlot:
@@ -113,8 +117,11 @@ class WorkerSlot:
         self.key = (info.plugin_id, info.version, boot_server)
         settings = services.settings
         self.settings = settings
-        self.window = Window(1, settings.queue_size, self._send)
+        self.window = Window(settings.max_in_flight, settings.queue_size, self._send)
+        self.attribution = Attribution(self.window, boot_server=boot_server)
+        self.window.admits = self.attribution.admits
         self.state = SlotState.STARTING
+        self.ready = False  # the SDK took host.boot: official SDKs drop (and ack) what they get before that
         self.park_reason = ""
         self.registration: Registration | None = None
         self.conn: Connection | None = None
@@ -124,7 +131,6 @@ class WorkerSlot:
         self.garbage_lines = 0
         self.stderr_tail: deque[str] = deque(maxlen=20)
         self._crash_times: deque[float] = deque()
-        self._grace: Counter[str] = Counter()  # servers attributed outside deliveries (dashboards, lifecycle)
         self._pending_lifecycle: list[tuple[Tenant, str]] = []  # waiting for a running worker
         self._stopping = False
         self._idling = False  # this incarnation ends because it had nothing to do
@@ -152,23 +158,8 @@ class WorkerSlot:
         registration = self.registration
         return registration is None or event_type in registration.event_types
 
-    def active_servers(self) -> set[str] | Counter[str]:
-        if not self._grace:
-            return self.window.servers
-        return set(self.window.servers) | set(self._grace)
-
-    def hold(self, server_id: str, seconds: float | None = None) -> None:
-        """Attribute calls for ``server_id`` outside a delivery (a dashboard request, a lifecycle hook)."""
-        self._grace[server_id] += 1
-        if seconds is not None:
-            asyncio.get_running_loop().call_later(seconds, self.release, server_id)
-
-    def release(self, server_id: str) -> None:
-        left = self._grace[server_id] - 1
-        if left > 0:
-            self._grace[server_id] = left
-        else:
-            self._grace.pop(server_id, None)
+    def active_servers(self) -> set[str]:
+        return self.attribution.active()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -194,6 +185,8 @@ class WorkerSlot:
         self._last_active = time.monotonic()
         if self.state is SlotState.IDLE:
             self._wakeup.set()  # an idle slot starts its worker again (from the warm pool when the backend has one)
+        if len(self.window.waiting) >= self.window.queue_size:
+            metrics.BACKPRESSURE_WAITS.labels(self.plugin_id).inc()
         await self.window.submit(delivery)
         if (self.state is SlotState.PARKED or self._stopping) and delivery in self.window.waiting:
             # the slot stopped while this delivery waited for room: keep it as a dead letter, never strand it
@@ -204,7 +197,7 @@ class WorkerSlot:
 
     def _send(self, delivery: Delivery) -> bool:
         conn = self.conn
-        if conn is None or self.state is not SlotState.RUNNING or conn.closed:
+        if conn is None or self.state is not SlotState.RUNNING or conn.closed or not self.ready:
             return False
         self._last_active = time.monotonic()
         params = delivery.params
@@ -243,6 +236,7 @@ class WorkerSlot:
                         await self._wakeup.wait()
                     continue
                 self.restarts += 1
+                metrics.WORKER_CRASHES.labels(self.plugin_id).inc()
                 now = time.monotonic()
                 consecutive = 1 if now - started > settings.circuit_breaker_window_seconds else consecutive + 1
                 self._crash_times.append(now)
@@ -262,6 +256,7 @@ class WorkerSlot:
                     settings.restart_backoff_max_seconds,
                 )
                 log.warning("%s: worker ended (%s); restarting in %.2fs", self, detail, delay)
+                metrics.WORKER_RESTARTS.labels(self.plugin_id).inc()
                 self.services.store_log(PluginLog("", self.plugin_id, "error", f"worker crashed: {detail}"[:4000]))
                 self.state = SlotState.BACKOFF
                 self._wakeup.clear()
@@ -295,30 +290,30 @@ class WorkerSlot:
         if self._stopping:
             await worker.stop(grace=1.0)
             return "stopped before boot"
+        metrics.WORKER_STARTS.labels(self.plugin_id).inc()
         self.worker = worker
         conn = Connection(worker, on_broken=lambda exc: None)
         self.registration = None
-        self.window.capacity = 1
+        self.attribution.registered = False
+        self.ready = False
         self.conn = conn
         conn.notify("host.boot", self.boot_params())
         self.state = SlotState.RUNNING
-        pending, self._pending_lifecycle = self._pending_lifecycle, []
-        for tenant, lifecycle in pending:
-            self.notify_lifecycle(tenant, lifecycle)
-        stderr_task = asyncio.get_running_loop().create_task(self._read_stderr(worker))
-        sweep_task = asyncio.get_running_loop().create_task(self._sweep_overdue())
+        loop = asyncio.get_running_loop()
+        stderr_task = loop.create_task(self._read_stderr(worker))
+        sweep_task = loop.create_task(self._sweep_overdue())
+        ready_task = loop.create_task(self._await_ready(conn))
         idle_task = (
-            asyncio.get_running_loop().create_task(self._stop_when_idle(worker, conn))
-            if self.settings.idle_stop_seconds > 0
-            else None
+            loop.create_task(self._stop_when_idle(worker, conn)) if self.settings.idle_stop_seconds > 0 else None
         )
-        self.window.pump()
         try:
             violation = await self._read_stdout(worker, conn)
         finally:
             if not self._idling:
                 self.state = SlotState.STARTING
+            self.ready = False
             self.conn = None
+            ready_task.cancel()
             sweep_task.cancel()
             if idle_task is not None:
                 idle_task.cancel()
@@ -347,7 +342,7 @@ class WorkerSlot:
         self._last_active = time.monotonic()
         while True:
             await asyncio.sleep(max(0.05, min(idle / 4, 30.0)))
-            busy = len(self.window) or self._grace or self._pending_lifecycle or self._stopping
+            busy = len(self.window) or self.attribution.held() or self._pending_lifecycle or self._stopping
             if busy:
                 self._last_active = time.monotonic()
             elif time.monotonic() - self._last_active >= idle:
@@ -444,6 +439,42 @@ class WorkerSlot:
 
     # -- messages from the worker --------------------------------------------------------
 
+    async def _await_ready(self, conn: Connection) -> None:
+        """Wait until the SDK took ``host.boot``; only then may deliveries go out.
+
+        The official SDKs boot on a thread of their own and silently ack an event that overtakes it, so
+        the first line a worker writes proves nothing. A request is answered only once booted (it is
+        ignored before), so ``host.ping`` is asked until some answer comes: any answer, "unknown method"
+        included, means booted. ``plugin.register`` (ours) proves it too.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.boot_ready_seconds
+        while not self.ready and not conn.closed and loop.time() < deadline:
+            try:
+                await conn.request("host.ping", {}, 0.05)
+            except TimeoutError:
+                continue
+            except RemoteError:
+                pass
+            except ConnectionError:
+                return
+            self._became_ready()
+            return
+        if not self.ready and not conn.closed:
+            self._became_ready(f"host.ping unanswered for {self.settings.boot_ready_seconds:g}s")
+
+    def _became_ready(self, why: str = "") -> None:
+        """The worker took ``host.boot``: send what waited for it (lifecycle signals, then deliveries)."""
+        if self.ready or self.state is not SlotState.RUNNING:
+            return
+        if why:
+            log.info("%s: delivering anyway (%s)", self, why)
+        self.ready = True
+        pending, self._pending_lifecycle = self._pending_lifecycle, []
+        for tenant, lifecycle in pending:
+            self.notify_lifecycle(tenant, lifecycle)
+        self.window.pump()
+
     def _on_message(self, message: dict[str, Any], conn: Connection) -> None:
         method = message.get("method")
         if method is None:
@@ -452,7 +483,7 @@ class WorkerSlot:
             return
         if type(method) is not str:
             if message.get("id") is not None:
-                conn.send(error_response(message["id"], {"code": -32600, "message": "method must be a string"}))
+                conn.send(error_response(message["id"], InvalidArgument("method", "a string").to_rpc()))
             return
         if "id" in message:
             self.services.serve(self, conn, message)
@@ -478,8 +509,10 @@ class WorkerSlot:
         elif method == "plugin.register":
             if self.registration is None:
                 self.registration = Registration.parse(params)
-                self.window.set_capacity(self.settings.max_in_flight)
+                self.attribution.registered = True
                 self.services.registered(self)
+                self._became_ready()
+                self.window.pump()
         else:
             log.debug("%s: ignored notification %s", self, method)
 
@@ -541,6 +574,7 @@ class WorkerSlot:
     def _park(self, reason: str) -> None:
         self.state = SlotState.PARKED
         self.park_reason = reason
+        metrics.WORKER_PARKS.labels(self.plugin_id).inc()
         log.error("%s: parked: %s", self, reason)
         self.services.store_log(PluginLog("", self.plugin_id, "error", f"plugin parked: {reason}"[:4000]))
         for delivery in self.window.take_in_flight() + self.window.take_waiting():
@@ -555,32 +589,84 @@ class WorkerSlot:
             self._wakeup.set()
         if self.state in (SlotState.IDLE, SlotState.STARTING):  # wait for the worker an idle slot starts now
             deadline = time.monotonic() + timeout
-            while self.state is not SlotState.RUNNING and time.monotonic() < deadline and not self._stopping:
+            while not (self.state is SlotState.RUNNING and self.ready) and time.monotonic() < deadline:
+                if self._stopping:
+                    break
                 await asyncio.sleep(0.05)
         conn = self.conn
-        if conn is None or self.state is not SlotState.RUNNING:
+        if conn is None or self.state is not SlotState.RUNNING or not self.ready:
             raise ConnectionError(f"plugin {self.plugin_id} {self.version} has no running worker ({self.state})")
-        self.hold(server_id)
+        attribution = self.attribution
+        await attribution.enter_lane(server_id, timeout)  # an SDK naming no server: nothing else may be running
+        attribution.hold(server_id)
         try:
             return await conn.request(method, params, timeout)
         except RemoteError:
             raise
         finally:
-            self.release(server_id)
+            attribution.release(server_id)
 
     def notify_lifecycle(self, tenant: Tenant, lifecycle: str) -> None:
         """``host.install`` / ``host.enable`` / ``host.disable`` / ``host.uninstall`` for one server.
 
-        Sent at once to a running worker, else right after the next ``host.boot`` (a new version's first worker).
+        Sent at once to a ready worker, else right after the next ``host.boot`` is taken (a new version's
+        first worker). It carries a correlation id (``_event_id``), which the official SDKs from 0.8.3 send
+        back with the calls the hook makes. An SDK that did not register (the official ones) gets it as a
+        request, which it answers once the hook returned: the server is held exactly that long (at most
+        ``lifecycle_attribution_seconds``); ours names the server in every call and gets a notification.
         """
         conn = self.conn
-        if conn is None or self.state is not SlotState.RUNNING:
+        if conn is None or self.state is not SlotState.RUNNING or not self.ready:
             self._pending_lifecycle.append((tenant, lifecycle))
             if self.state is SlotState.IDLE:
                 self._wakeup.set()
             return
-        self.hold(tenant.scope.server_id, seconds=self.settings.lifecycle_attribution_seconds)
-        conn.notify(f"host.{lifecycle}", {"lifecycle": lifecycle, **tenant.fields})
+        server = tenant.scope.server_id
+        seconds = self.settings.lifecycle_attribution_seconds
+        correlation = self.attribution.correlation(server, seconds, install=tenant)
+        params = {"lifecycle": lifecycle, CORRELATION: correlation, **tenant.fields}
+        if self.registration is not None:
+            self.attribution.hold_for(server, seconds, install=tenant)  # the hook's calls name this server
+            conn.notify(f"host.{lifecycle}", params)
+            return
+        self.services.background(self._lifecycle_request(conn, tenant, f"host.{lifecycle}", params, seconds))
+
+    async def _lifecycle_request(
+        self, conn: Connection, tenant: Tenant, method: str, params: dict[str, Any], seconds: float
+    ) -> None:
+        server = tenant.scope.server_id
+        attribution = self.attribution
+        try:
+            await attribution.enter_lane(server, seconds)
+        except TimeoutError:
+            log.warning("%s: %s for %s waited %gs for other servers' deliveries", self, method, server, seconds)
+        attribution.hold(server, install=tenant)
+        try:
+            await conn.request(method, params, seconds)
+        except (TimeoutError, RemoteError, ConnectionError):
+            pass  # an SDK that does not answer lifecycle requests: the hold ends with the timeout
+        finally:
+            attribution.release(server)
+
+    async def deliver_ws(
+        self, tenant: Tenant, event: str, params: dict[str, Any], *, hold_seconds: float, max_pending: int
+    ) -> bool:
+        """An ``event.ws_open`` / ``ws_message`` / ``ws_closed`` for one server, in the order given (at most once).
+
+        Waits while the worker's outbox is full (the socket is read more slowly); ``False`` when no worker
+        runs to take it (the frame is lost, as a frame to a restarting worker is).
+        """
+        conn = self.conn
+        if conn is None or self.state is not SlotState.RUNNING or not self.ready or conn.closed:
+            self.services.count("ws_frames_dropped", 1)
+            return False
+        server = tenant.scope.server_id
+        await self.attribution.enter_lane(server, self.settings.call_timeout_seconds)
+        self.attribution.hold_for(server, hold_seconds)
+        conn.notify(f"event.{event}", {**params, **tenant.fields})
+        while conn.pending() > max_pending and not conn.closed:
+            await asyncio.sleep(0.005)
+        return True
 
     async def stop(self, grace: float) -> None:
         """Graceful shutdown: drain in-flight deliveries, ``host.shutdown``, then stop the worker after ``grace``."""

@@ -34,7 +34,7 @@ LOCAL_SECTIONS: dict[str, dict[str, Any]] = {
 def local_settings(extensions: Extensions, data_dir: Path, **values: Any) -> Settings:
     """Settings for a platform under test; ``values`` override (a dict for a section is merged into it)."""
     base = load_settings(extensions)
-    sections = {"runner", "proxy", "web", *type(base).sections()}
+    sections = {"runner", "proxy", "websocket", "web", *type(base).sections()}
     wanted: dict[str, Any] = {
         "data_dir": data_dir,
         "event_source": "canned",

@@ -87,8 +87,14 @@ class MemoryRecords:
     async def add_logs(self, logs: Sequence[PluginLog]) -> None:
         self.logs.extend(logs)
 
-    async def list_logs(self, *, plugin_id: str, server_id: str | None = None, limit: int = 100) -> list[PluginLog]:
-        found = [g for g in self.logs if g.plugin_id == plugin_id and (server_id is None or g.server_id == server_id)]
+    async def list_logs(
+        self, *, plugin_id: str | None = None, server_id: str | None = None, limit: int = 100
+    ) -> list[PluginLog]:
+        found = [
+            g
+            for g in self.logs
+            if (plugin_id is None or g.plugin_id == plugin_id) and (server_id is None or g.server_id == server_id)
+        ]
         return list(reversed(found))[:limit]
 
     async def add_token(self, token: TokenRecord) -> None:

@@ -1,7 +1,8 @@
-"""The HTTP API (aiohttp): marketplace, review, installs and operations, behind bearer tokens.
+"""The web port (aiohttp): the HTTP API behind bearer tokens, and the web console behind Discord sign-in.
 
-``create_app(platform)`` is what ``maidcore serve`` runs; routes are listed
-in ``openapi.yaml``, served at ``/api/openapi.yaml``.
+``create_app(platform)`` is what ``maidcore serve`` runs; API routes are listed
+in ``openapi.yaml``, served at ``/api/openapi.yaml``; the console's pages are
+in ``maidcore.web.console``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from aiohttp import web
 
 from maidcore.marketplace.errors import MarketplaceError, Refused
 from maidcore.marketplace.findings import as_dicts
+from maidcore.web import probes, secrets
 from maidcore.web.auth import PLATFORM, Handler, auth_middleware, json_error
+from maidcore.web.console import add_console
+from maidcore.web.console import security as console_security
 from maidcore.web.routes import MAX_UPLOAD, routes
 
 if TYPE_CHECKING:
@@ -41,10 +45,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 def create_app(platform: Platform) -> web.Application:
     """The API application for ``platform`` (its storage must be open; review checks are read from it)."""
     if not platform.review_checks:
-        platform.review_checks = platform.extensions.review_checks()
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_UPLOAD + 1024)
+        platform.review_checks = platform.extensions.review_checks(platform.settings)
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware, console_security.middleware],
+        client_max_size=MAX_UPLOAD + 64 * 1024,
+    )
     app[PLATFORM] = platform
     app.add_routes(routes)
+    app.add_routes(probes.routes)
+    app.add_routes(secrets.routes)
+    add_console(app)
     return app
 
 

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from maidcore.marketplace import publishing, review, upgrades
 from maidcore.marketplace.errors import MarketplaceError, NotFound
@@ -63,9 +63,24 @@ async def status(request: web.Request) -> web.Response:
     return web.json_response({"runner": runner.stats() if runner is not None else None})
 
 
+async def _chunks(request: web.Request):
+    """The bundle's bytes: the body itself, or the ``bundle`` file of a multipart/form-data body."""
+    if request.content_type != "multipart/form-data":
+        async for chunk in request.content.iter_chunked(256 * 1024):
+            yield chunk
+        return
+    reader = await request.multipart()
+    async for part in reader:
+        if isinstance(part, BodyPartReader) and part.name == "bundle":
+            while chunk := await part.read_chunk(256 * 1024):
+                yield chunk
+            return
+    raise MarketplaceError('the multipart body has no "bundle" file; send the zip in a field named bundle')
+
+
 @routes.post("/api/plugins")
 async def upload(request: web.Request) -> web.Response:
-    """Developer: upload a bundle zip as the body; it is reviewed at once."""
+    """Developer: upload a bundle zip (the body, or a multipart ``bundle`` file); it is reviewed at once."""
     who = require(request, Role.DEVELOPER)
     developer = who.subject if who.role == Role.DEVELOPER else request.query.get("developer", who.subject)
     platform = _platform(request)
@@ -75,7 +90,7 @@ async def upload(request: web.Request) -> web.Response:
     try:
         size = 0
         with open(tmp, "wb") as out:
-            async for chunk in request.content.iter_chunked(256 * 1024):
+            async for chunk in _chunks(request):
                 size += len(chunk)
                 if size > MAX_UPLOAD:
                     return web.json_response(
@@ -84,7 +99,10 @@ async def upload(request: web.Request) -> web.Response:
                     )
                 out.write(chunk)
         if size == 0:
-            raise MarketplaceError("send the bundle zip as the request body (Content-Type: application/zip)")
+            raise MarketplaceError(
+                "send the bundle zip as the request body (Content-Type: application/zip) "
+                'or as the file "bundle" of a multipart/form-data body'
+            )
         record = await review.submit(platform, developer, tmp, is_admin=who.role == Role.ADMIN)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -223,7 +241,7 @@ async def list_installs(request: web.Request) -> web.Response:
 
 @routes.post("/api/servers/{server_id}/installs")
 async def install(request: web.Request) -> web.Response:
-    """Server admin of that guild, admin: install a published plugin, approving every capability shown."""
+    """Server admin of that guild, admin: install a published plugin with the capabilities approved (all or some)."""
     sid = request.match_info["server_id"]
     require_guild(request, sid)
     body = await _body(request)
@@ -253,6 +271,30 @@ async def decline(request: web.Request) -> web.Response:
     sid, pid = request.match_info["server_id"], request.match_info["plugin_id"]
     require_guild(request, sid)
     return web.json_response(serialize.install(await upgrades.decline(_platform(request), sid, pid)))
+
+
+@routes.get("/api/servers/{server_id}/permission-requests")
+async def permission_requests(request: web.Request) -> web.Response:
+    """Server admin of that guild, admin: calls refused for a capability the guild has not granted."""
+    sid = request.match_info["server_id"]
+    require_guild(request, sid)
+    calls = await _platform(request).records.list_denied_calls(server_id=sid)
+    return web.json_response([serialize.denied_call(d) for d in calls])
+
+
+@routes.post("/api/servers/{server_id}/installs/{plugin_id}/dismiss")
+async def dismiss(request: web.Request) -> web.Response:
+    """Server admin of that guild, admin: hide a permission request (it keeps counting)."""
+    sid, pid = request.match_info["server_id"], request.match_info["plugin_id"]
+    require_guild(request, sid)
+    capability = (await _body(request)).get("capability")
+    if not isinstance(capability, str):
+        raise MarketplaceError('"capability" is required: the capability of the request to dismiss')
+    records = _platform(request).records
+    if not any(d.capability == capability for d in await records.list_denied_calls(server_id=sid, plugin_id=pid)):
+        raise NotFound(f"{pid} on server {sid} has no permission request for {capability}")
+    await records.dismiss_denied_call(sid, pid, capability)
+    return web.json_response({"dismissed": capability})
 
 
 @routes.get("/api/servers/{server_id}/upgrades")

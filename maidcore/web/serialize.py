@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from maidcore.records import DeadLetter, InstallRecord, PluginLog, VersionRecord
+from maidcore.records import DeadLetter, DeniedCall, InstallRecord, PluginLog, VersionRecord
 
 
 def version(record: VersionRecord, *, findings: bool = True) -> dict[str, Any]:
@@ -58,4 +58,17 @@ def dead_letter(letter: DeadLetter) -> dict[str, Any]:
         "attempts": letter.attempts,
         "error": letter.error,
         "created_at": letter.created_at.isoformat(),
+    }
+
+
+def denied_call(call: DeniedCall) -> dict[str, Any]:
+    return {
+        "server_id": call.server_id,
+        "plugin_id": call.plugin_id,
+        "capability": call.capability,
+        "count": call.count,
+        "last_method": call.last_method,
+        "first_at": call.first_at.isoformat(),
+        "last_at": call.last_at.isoformat(),
+        "dismissed": call.dismissed,
     }

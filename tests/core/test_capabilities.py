@@ -18,11 +18,11 @@ from maidcore.capabilities import (
 def test_catalogue_tiers():
     assert len(CATALOGUE) == 18  # proxy:websocket (Dangerous) came with the official 0.8 line
     assert {c for c, t in CATALOGUE.items() if t is Tier.DANGEROUS} == {
+        "proxy:websocket",
         "discord:moderate_members",
         "discord:kick_members",
         "discord:ban_members",
         "discord:manage_roles",
-        "proxy:websocket",
     }
     assert {c for c, t in CATALOGUE.items() if t is Tier.RISKY} == {
         "discord:delete_message",
@@ -52,6 +52,11 @@ def test_catalogue_tiers():
         ("sql.query", "storage:sql"),
         ("secrets.set", "storage:secrets"),
         ("proxy.request", "proxy:http"),
+        ("http.allow_host", "proxy:http"),
+        ("http.revoke_host", "proxy:http"),
+        ("ws.ensure", "proxy:websocket"),
+        ("ws.send", "proxy:websocket"),
+        ("ws.allow_host", "proxy:websocket"),
         ("interaction.send_modal", "interaction:respond"),
         ("ephemeral.counter", None),
         ("metrics.record", None),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 from importlib.metadata import EntryPoint
@@ -178,3 +180,133 @@ def test_extensions_command_reports_a_broken_extension(tmp_path, monkeypatch):
     assert "storage_backend  uses sqlmodel (NOT REGISTERED)" in out
     full = CliRunner().invoke(cli, [*args, "--tracebacks"], obj=CliState(exts)).output
     assert "Traceback (most recent call last)" in full
+
+
+def test_auth_secrets_and_approved_hosts(invoke, tmp_path):
+    out = invoke("secrets", "set-auth", "pinger", "API", "--host", "api.example.com", "--value", "dev").output
+    assert out == "auth secret API of pinger set for every server without its own; sent only to api.example.com\n"
+    invoke("secrets", "set-auth", "pinger", "API", "--host", "api.example.com", "--server", "111", "--value", "own")
+    listed = json.loads(invoke("secrets", "list", "pinger", "--json").output)
+    assert listed["auth_secrets"] == [
+        {"server_id": "", "name": "API", "hosts": ["api.example.com"]},
+        {"server_id": "111", "name": "API", "hosts": ["api.example.com"]},
+    ]
+    assert "dev" not in invoke("secrets", "list", "pinger").output.replace("default", "")
+    assert invoke("secrets", "delete-auth", "pinger", "API", "--server", "111").exit_code == 0
+    missing = invoke("secrets", "delete-auth", "pinger", "API", "--server", "111", ok=False)
+    assert missing.exit_code == 1 and "has no auth secret API for 111" in missing.output
+    refused = invoke("secrets", "set-auth", "pinger", "BAD", "--host", "*.example.com", "--value", "x", ok=False)
+    assert refused.exit_code == 1 and "wildcards are not allowed" in refused.output
+    gone = invoke("secrets", "revoke-host", "pinger", "feed.example.com", "--server", "111", "--kind", "ws", ok=False)
+    assert gone.exit_code == 1 and "is not an approved ws host" in gone.output
+
+
+def test_status_prints_a_table_of_workers_not_raw_json():
+    from maidcore.cli.status import render
+
+    data = {
+        "source": "/data/status.json",
+        "running": True,
+        "mode": "pool",
+        "workers": [
+            {
+                "plugin_id": "pinger",
+                "version": "1.0.0",
+                "server_id": None,
+                "state": "running",
+                "in_flight": 2,
+                "waiting": 0,
+                "restarts": 1,
+                "parked_reason": None,
+            },
+            {
+                "plugin_id": "crashy",
+                "version": "0.3.0",
+                "server_id": None,
+                "state": "parked",
+                "in_flight": 0,
+                "waiting": 0,
+                "restarts": 8,
+                "parked_reason": "crashed 8 times",
+            },
+        ],
+        "in_flight": 2,
+        "waiting": 0,
+        "restarts": 9,
+        "counters": {"acked": 5},
+        "rate_limited": {},
+        "host_calls": 3,
+        "host_call_errors": 1,
+    }
+    out = render(data).splitlines()
+    assert "{" not in "\n".join(out)
+    header = next(line for line in out if line.startswith("PLUGIN"))
+    assert header.split() == ["PLUGIN", "VERSION", "SERVER", "STATE", "IN", "FLIGHT", "WAITING", "RESTARTS", "PARKED"]
+    rows = out[out.index(header) + 1 :]
+    assert rows[0].split()[:7] == ["pinger", "1.0.0", "-", "running", "2", "0", "1"]
+    assert rows[1].split()[:4] == ["crashy", "0.3.0", "-", "parked"] and rows[1].endswith("crashed 8 times")
+    # columns line up: every row's STATE starts where the header's does
+    column = header.index("STATE")
+    assert all(row[column:].split()[0] in ("running", "parked") for row in rows)
+
+
+def test_status_without_a_server_shows_installs_as_a_table(invoke, tmp_path):
+    invoke("install", str(write_plugin(tmp_path / "pinger")), "--server", "111")
+    out = invoke("status").output
+    assert "server:      not running" in out
+    assert [line.split() for line in out.splitlines() if line.startswith("pinger")] == [["pinger", "1.0.0", "1", "0"]]
+
+
+def _add_logs(data_dir: Path, url: str, entries) -> None:
+    from maidcore.records import PluginLog
+
+    async def add():
+        platform = Platform(Settings(data_dir=data_dir), extensions=Extensions.load())
+        await platform.open_storage()
+        try:
+            await platform.records.add_logs([PluginLog(*entry) for entry in entries])
+        finally:
+            await platform.close()
+
+    asyncio.run(add())
+
+
+def test_logs_filters_by_plugin_server_and_level(invoke, tmp_path, pg_fresh_url):
+    _add_logs(
+        tmp_path / "data",
+        pg_fresh_url,
+        [
+            ("111", "pinger", "info", "pong sent"),
+            ("222", "pinger", "error", "handler failed: KeyError"),
+            ("111", "quiz", "debug", "question 3"),
+        ],
+    )
+    lines = invoke("logs").output.splitlines()
+    assert [line.split("  ")[1] for line in lines] == ["pinger", "pinger", "quiz"]  # oldest first, every plugin
+    assert "server=222  ERROR   handler failed: KeyError" in lines[1]
+    assert [line.split()[-1] for line in invoke("logs", "pinger", "--server", "111").output.splitlines()] == ["sent"]
+    assert len(invoke("logs", "--level", "warning").output.splitlines()) == 1
+    assert json.loads(invoke("logs", "quiz", "--json").output)["message"] == "question 3"
+
+
+@pytest.mark.timeout(90)
+def test_logs_follow_prints_new_lines_as_they_are_stored(tmp_path, pg_fresh_url, monkeypatch):
+    monkeypatch.setenv("MAIDCORE_STORAGE__DATABASE_URL", pg_fresh_url)
+    env = {**os.environ, "MAIDCORE_STORAGE__DATABASE_URL": pg_fresh_url, "MAIDCORE_DATA_DIR": str(tmp_path / "data")}
+    _add_logs(tmp_path / "data", pg_fresh_url, [("111", "pinger", "info", "before")])
+    maidcore = Path(sys.executable).with_name("maidcore")
+    proc = subprocess.Popen(
+        [str(maidcore), "logs", "pinger", "--follow"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().rstrip().endswith("before")
+        _add_logs(tmp_path / "data", pg_fresh_url, [("111", "pinger", "warning", "after")])
+        assert proc.stdout.readline().rstrip().endswith("WARNING after")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert "Traceback" not in err

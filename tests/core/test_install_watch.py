@@ -41,7 +41,7 @@ class PushFeed:
             keys.add(await self.queue.get())
         while not self.queue.empty():
             keys.add(self.queue.get_nowait())
-        return keys
+        return None if None in keys else keys  # None: the feed may have missed changes
 
     async def close(self):
         pass
@@ -115,5 +115,29 @@ async def test_the_polling_feed_follows_by_itself():
                 break
             await asyncio.sleep(0.01)
         assert seen == [[("3", "dice", "1.0.0")]]
+    finally:
+        await watcher.close()
+
+
+async def test_a_feed_that_may_have_missed_changes_gets_one_full_read_and_only_real_changes_announced():
+    records = CountingRecords()
+    for server in range(50):
+        await records.put_install(InstallRecord(str(server), "dice", "1.0.0", frozenset()))
+    feed = PushFeed()
+    watcher, seen = await started(records, feed)
+    try:
+        # while the feed's connection was down: one upgrade, one uninstall, one new install
+        await records.put_install(InstallRecord("4", "dice", "1.1.0", frozenset()))
+        await records.delete_install("8", "dice")
+        await records.put_install(InstallRecord("99", "dice", "1.0.0", frozenset()))
+        reads, full_reads = records.reads, records.full_reads
+        feed.queue.put_nowait(None)  # reconnected: "anything may have changed"
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        assert seen == [[("4", "dice", "1.1.0"), ("8", "dice", None), ("99", "dice", "1.0.0")]]
+        assert records.full_reads - full_reads == 1 and records.reads == reads  # one read of all, none per key
+        assert watcher.resyncs == 1
     finally:
         await watcher.close()

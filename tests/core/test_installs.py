@@ -235,3 +235,58 @@ async def test_a_slash_command_clash_with_another_plugin_on_the_server_is_refuse
     assert (await installs.install(platform, copycat, "222")).plugin_id == "copycat"
     v2 = write_plugin(tmp_path / "a2", "pinger", version="1.1.0", slash_commands=ping)
     assert (await installs.install(platform, v2, "111")).version == "1.1.0"
+
+
+async def test_demo_mode_does_not_reinstall_an_example_the_user_uninstalled(tmp_path, pg_fresh_url):
+    from maidcore.cli.serve import install_demo
+    from tests.core.marketplace.platforms import open_platform
+
+    examples = tmp_path / "examples"
+    write_plugin(examples / "pinger", "pinger")
+    write_plugin(examples / "quiz", "quiz")
+    guild = "900000000000000001"
+
+    async def restart() -> list[str]:
+        platform = await open_platform(tmp_path / "data", storage={"database_url": pg_fresh_url})
+        try:
+            return await install_demo(platform, guild, examples)
+        finally:
+            await platform.close()
+
+    assert await restart() == ["pinger", "quiz"]
+    platform = await open_platform(tmp_path / "data", storage={"database_url": pg_fresh_url})
+    try:
+        await installs.uninstall(platform, guild, "quiz")
+    finally:
+        await platform.close()
+    assert await restart() == ["pinger"]  # quiz stays uninstalled
+    write_plugin(examples / "dice", "dice")  # an example added later is still offered once
+    assert await restart() == ["dice", "pinger"]
+    assert await restart() == ["dice", "pinger"]
+
+
+async def test_an_install_on_a_guild_the_emulator_does_not_have_is_refused(tmp_path, pg_fresh_url, monkeypatch):
+    from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
+    from maidcore_discord.local import STATE_FILE
+
+    from tests.core.marketplace.platforms import open_platform
+
+    monkeypatch.delenv("MAIDCORE_DISCORD__TOKEN", raising=False)
+    data_dir = tmp_path / "data"
+    platform = await open_platform(data_dir, storage={"database_url": pg_fresh_url})
+    try:
+        # before the emulator first ran nothing is known: nothing is refused
+        await installs.install(platform, write_plugin(tmp_path / "early", "early"), "111111111111111111", installs.ALL)
+        async with Emulator("127.0.0.1", 0, state_file=data_dir / STATE_FILE):
+            pass  # `maidcore serve` ran once: the emulator's guilds are on disk
+        with pytest.raises(InstallError) as refused:
+            await installs.install(platform, write_plugin(tmp_path / "p", "pinger"), "111111111111111111", installs.ALL)
+        assert str(refused.value) == (
+            f"server 111111111111111111 is not a guild of the Discord emulator (its guilds: {DEMO_GUILD_ID} "
+            "(maidcore demo)); install on one of those, or add the guild on the emulator's page first"
+        )
+        assert await platform.records.get_install("111111111111111111", "pinger") is None
+        record = await installs.install(platform, write_plugin(tmp_path / "p", "pinger"), DEMO_GUILD_ID, installs.ALL)
+        assert record.server_id == DEMO_GUILD_ID
+    finally:
+        await platform.close()

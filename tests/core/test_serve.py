@@ -94,7 +94,10 @@ def test_serve_runs_installed_plugins_notices_cli_installs_and_stops_clean(tmp_p
 
         # an install made by the CLI while the server runs is picked up without a restart
         second = write_plugin(tmp_path / "echoer", plugin_id="echoer")
-        assert cli(env, "install", str(second), "--server", "222", "--grant-all").returncode == 0
+        # (on a guild the emulator has: an install on one it lacks is refused now that it ran)
+        refused = cli(env, "install", str(second), "--server", "222", "--grant-all")
+        assert refused.returncode == 1 and "server 222 is not a guild of the Discord emulator" in refused.stderr
+        assert cli(env, "install", str(second), "--server", DEMO_GUILD, "--grant-all").returncode == 0
         wait_for(lambda: processes_under(bundles / "echoer"), 30, "the echoer worker started after a CLI install")
 
         def workers_in_status():
@@ -115,7 +118,7 @@ def test_serve_runs_installed_plugins_notices_cli_installs_and_stops_clean(tmp_p
         installs = [
             json.loads(line) for line in cli(env, "installs", "--server", DEMO_GUILD, "--json").stdout.splitlines()
         ]
-        assert len(installs) == len(examples)  # every example installed on the demo guild, all granted
+        assert len(installs) == len(examples) + 1  # every example on the demo guild, all granted (and echoer)
         assert all(row["blocked"] == [] for row in installs)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -280,3 +283,38 @@ def test_serve_with_docker_leaves_no_container_behind(tmp_path, docker_client, r
     assert server.returncode == 0, stderr[-3000:]
     assert "sandbox_backend=docker" in stderr
     assert containers() == [], "containers left behind after SIGTERM"
+
+
+def test_a_bad_setting_is_one_clear_line_without_a_traceback(tmp_path):
+    env = environment(tmp_path / "data")
+    env["MAIDCORE_WEB__PORT"] = "abc"
+    result = cli(env, "serve", "--sandbox", "process")
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: invalid settings") and "web.port" in lines[0] and "'abc'" in lines[0]
+    assert not (tmp_path / "data" / "serve.json").exists()
+
+
+@pytest.mark.slow
+def test_serve_starts_quietly_and_json_logs_are_only_json(tmp_path):
+    data_dir = tmp_path / "data"
+    env = environment(data_dir, MAIDCORE_DISCORD__DEMO="false")
+    server = subprocess.Popen(
+        [str(MAIDCORE), "serve", "--sandbox", "process", "--log-format", "json"],
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: (data_dir / "serve.json").is_file(), 60, "serve.json")
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr[-3000:]
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]  # every line is a JSON object
+    serving = next(line for line in lines if line["msg"] == "maidcore serving")
+    assert serving["emulator"].startswith("http://") and serving["web"].startswith("http://")
+    noisy = [line["msg"] for line in lines if line["level"] in ("warning", "error")]
+    assert noisy == [], noisy  # no voice-support warning, nothing else to worry a newcomer

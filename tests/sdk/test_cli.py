@@ -394,3 +394,30 @@ def test_pytest_plugin_fixtures_when_opted_in(tmp_path):
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tmp_path, capture_output=True, text=True
     )
     assert "fixture 'mmo_plugin' not found" in not_loaded.stdout
+
+
+BROKEN_MANIFEST = '{"id": "broken", "version": "1.0.0",, }'
+SENDS = (
+    "from yourbot_sdk import Plugin\nplugin = Plugin()\n"
+    "@plugin.on_event('message_create')\ndef m(ctx, e):\n    if e['author_bot']:\n        return\n"
+    "    ctx.discord.send_message(channel_id='1', content='x')\n"
+    "if __name__ == '__main__':\n    plugin.run()\n"
+)
+
+
+def test_a_manifest_that_is_not_json_is_one_specific_finding(tmp_path, capsys):
+    root = write_plugin(tmp_path / "p", SENDS, "- type: message_create\n", name="events.yaml")
+    (root / "manifest.json").write_text(BROKEN_MANIFEST)
+    assert main(["validate", str(root), "--json"]) == 1
+    errors = [f for f in json.loads(capsys.readouterr().out) if f["severity"] == "error"]
+    assert [(f["code"], f["path"]) for f in errors] == [("manifest_invalid", "manifest.json")]
+    assert "not valid JSON" in errors[0]["message"] and "line 1 column 37" in errors[0]["message"]
+
+
+def test_dev_refuses_a_manifest_that_is_not_json_instead_of_granting_everything(tmp_path, capsys):
+    root = write_plugin(tmp_path / "p", SENDS, "- type: message_create\n", name="events.yaml")
+    (root / "manifest.json").write_text(BROKEN_MANIFEST)
+    assert main(["dev", "-p", str(root)]) == 2
+    captured = capsys.readouterr()
+    assert "manifest.json is not valid JSON: Expecting property name" in captured.err
+    assert "capabilities: all" not in captured.out

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from maidcore_discord.emulator import permissions as perms
+from maidcore_discord.emulator.oauth import Token
 from maidcore_discord.emulator.state import (
     APPLICATION_ID,
     BOT_USER_ID,
@@ -42,13 +43,14 @@ THREAD_TYPES = (10, 11, 12)
 
 @dataclass
 class Call:
-    """One REST request as a handler sees it."""
+    """One REST request as a handler sees it; ``bearer`` is the OAuth2 token of a user-authenticated call."""
 
     request: web.Request
     params: dict[str, str]
     body: Any
     files: list[dict[str, Any]]
     reason: str | None
+    bearer: Token | None = None
 
     @property
     def query(self):
@@ -56,10 +58,11 @@ class Call:
 
 
 Handler = Callable[["Emulator", Call], Awaitable[Any]]
-_ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = []
+#: ``auth``: "bot" (the bot token), "either" (the bot token or an OAuth2 bearer token), "" (none).
+_ROUTES: list[tuple[str, re.Pattern[str], Handler, str]] = []
 
 
-def route(method: str, path: str, *, auth: bool = True) -> Callable[[Handler], Handler]:
+def route(method: str, path: str, *, auth: str = "bot") -> Callable[[Handler], Handler]:
     pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$")
 
     def deco(fn: Handler) -> Handler:
@@ -99,7 +102,13 @@ async def handle(emulator: Emulator, request: web.Request) -> web.Response:
         m = pattern.match(path)
         if not m:
             continue
-        if needs_auth and request.headers.get("Authorization") != f"Bot {emulator.state.bot_token}":
+        header = request.headers.get("Authorization", "")
+        bearer = None
+        if needs_auth == "either" and header.startswith("Bearer "):
+            bearer = emulator.oauth.bearer(header[len("Bearer ") :])
+            if bearer is None:
+                return _json({"code": 0, "message": "401: Unauthorized"}, status=401)
+        elif needs_auth and header != f"Bot {emulator.state.bot_token}":
             return _json({"code": 0, "message": "401: Unauthorized"}, status=401)
         try:
             body, files = await _read_body(request)
@@ -112,6 +121,7 @@ async def handle(emulator: Emulator, request: web.Request) -> web.Response:
                     body,
                     files,
                     unquote(reason) if reason else None,
+                    bearer,
                 ),
             )
         except ApiError as exc:
@@ -196,9 +206,24 @@ def require_above(guild: dict[str, Any], user_id: str) -> None:
 # --- application and gateway ----------------------------------------------------------
 
 
-@route("GET", "/users/@me")
+def _scoped(call: Call, scope: str) -> str:
+    """The user a bearer call acts for, when its token carries ``scope`` (Discord answers 401 otherwise)."""
+    assert call.bearer is not None
+    if scope not in call.bearer.scopes:
+        raise ApiError(401, 0, "401: Unauthorized")
+    return call.bearer.user_id
+
+
+@route("GET", "/users/@me", auth="either")
 async def me(emu: Emulator, call: Call) -> Any:
-    return {**emu.state.users[BOT_USER_ID], "verified": True, "mfa_enabled": False, "flags": 0, "bio": ""}
+    user_id = BOT_USER_ID if call.bearer is None else _scoped(call, "identify")
+    return {**emu.state.users[user_id], "verified": True, "mfa_enabled": False, "flags": 0, "bio": ""}
+
+
+@route("GET", "/users/@me/guilds", auth="either")
+async def my_guilds(emu: Emulator, call: Call) -> Any:
+    user_id = BOT_USER_ID if call.bearer is None else _scoped(call, "guilds")
+    return emu.oauth.user_guilds(user_id)
 
 
 @route("GET", "/oauth2/applications/@me")
@@ -222,11 +247,16 @@ async def gateway_bot(emu: Emulator, call: Call) -> Any:
     return {
         "url": emu.gateway_url,
         "shards": emu.recommended_shards,
-        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1},
+        "session_start_limit": {
+            "total": 1000,
+            "remaining": 999,
+            "reset_after": 14400000,
+            "max_concurrency": emu.max_concurrency,
+        },
     }
 
 
-@route("GET", "/gateway", auth=False)
+@route("GET", "/gateway", auth="")
 async def gateway(emu: Emulator, call: Call) -> Any:
     return {"url": emu.gateway_url}
 
@@ -262,6 +292,23 @@ def _check_message_body(body: dict[str, Any], *, files: list[Any], creating: boo
         raise invalid_form("components", "Must be 5 or fewer in length.")
     if creating and not (content or body.get("embeds") or body.get("components") or files or body.get("sticker_ids")):
         raise ApiError(400, 50006, "Cannot send an empty message")
+    _check_allowed_mentions(body.get("allowed_mentions"))
+
+
+def _check_allowed_mentions(allowed: Any) -> None:
+    """Discord's own checks: known parse kinds, and never a kind both parsed and listed."""
+    if allowed is None:
+        return
+    if not isinstance(allowed, dict):
+        raise invalid_form("allowed_mentions", "Must be an object.")
+    parse = allowed.get("parse") or []
+    if any(p not in ("users", "roles", "everyone") for p in parse):
+        raise invalid_form("allowed_mentions.parse", "Value must be one of ('roles', 'users', 'everyone').")
+    for kind in ("users", "roles"):
+        if kind in parse and allowed.get(kind):
+            raise invalid_form("allowed_mentions", f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.')
+        if len(allowed.get(kind) or []) > 100:
+            raise invalid_form(f"allowed_mentions.{kind}", "Must be 100 or fewer in length.")
 
 
 @route("POST", "/channels/{channel_id}/messages")
@@ -281,6 +328,7 @@ async def send_message(emu: Emulator, call: Call) -> Any:
         components=body.get("components"),
         attachments=_attachments(emu, call.files),
         reference_id=ref,
+        allowed_mentions=body.get("allowed_mentions"),
     )
     emu.allowed_mentions[msg["id"]] = body.get("allowed_mentions")
     return emu.state.public_message(msg)
@@ -317,7 +365,11 @@ async def edit_message(emu: Emulator, call: Call) -> Any:
         for k in ("content", "embeds", "components")
         if k in body
     }
-    return emu.state.public_message(emu.state.edit_message(msg["channel_id"], msg["id"], changes))
+    allowed = body.get("allowed_mentions")
+    if allowed is not None:
+        emu.allowed_mentions[msg["id"]] = allowed
+    edited = emu.state.edit_message(msg["channel_id"], msg["id"], changes, allowed_mentions=allowed)
+    return emu.state.public_message(edited)
 
 
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}")
@@ -767,7 +819,7 @@ def _by_token(emu: Emulator, app_id: str, token: str) -> dict[str, Any]:
     return {"webhook": hook}
 
 
-@route("POST", "/interactions/{interaction_id}/{token}/callback", auth=False)
+@route("POST", "/interactions/{interaction_id}/{token}/callback", auth="")
 async def interaction_callback(emu: Emulator, call: Call) -> Any:
     inter = _interaction(emu, call.params["interaction_id"], call.params["token"])
     if inter["acknowledged"]:
@@ -791,10 +843,14 @@ async def interaction_callback(emu: Emulator, call: Call) -> Any:
     elif rtype == 7:
         if inter["type"] != 3:
             raise ApiError(400, 50035, "Invalid Form Body: type: update is only valid for component interactions")
+        _check_message_body(data, files=[], creating=False)
         msg = emu.state.message(inter["channel_id"], inter["message"]["id"])
         changes = {k: data[k] for k in ("content", "embeds", "components") if k in data}
-        emu.state.edit_message(msg["channel_id"], msg["id"], changes)
+        emu.state.edit_message(msg["channel_id"], msg["id"], changes, allowed_mentions=data.get("allowed_mentions"))
+        if data.get("allowed_mentions") is not None:
+            emu.allowed_mentions[msg["id"]] = data["allowed_mentions"]
         inter["original_id"] = msg["id"]
+        resource["message"] = emu.state.public_message(msg)
     elif rtype == 9:
         if inter["type"] == 5:
             raise ApiError(400, 50035, "Invalid Form Body: type: a modal cannot answer a modal submit")
@@ -812,7 +868,7 @@ async def interaction_callback(emu: Emulator, call: Call) -> Any:
     return None
 
 
-@route("POST", "/webhooks/{app_id}/{token}", auth=False)
+@route("POST", "/webhooks/{app_id}/{token}", auth="")
 async def execute_webhook(emu: Emulator, call: Call) -> Any:
     target = _by_token(emu, call.params["app_id"], call.params["token"])
     body = call.body or {}
@@ -840,7 +896,9 @@ async def execute_webhook(emu: Emulator, call: Call) -> Any:
             attachments=_attachments(emu, call.files),
             webhook_id=hook["id"],
             author_override=author,
+            allowed_mentions=body.get("allowed_mentions"),
         )
+        emu.allowed_mentions[msg["id"]] = body.get("allowed_mentions")
     else:
         if not target["acknowledged"]:
             raise ApiError(400, 40060, "Interaction has not been acknowledged.")
@@ -849,7 +907,7 @@ async def execute_webhook(emu: Emulator, call: Call) -> Any:
     return emu.state.public_message(msg) if wait else None
 
 
-@route("POST", "/webhooks/{webhook_id}/{token}/messages/{message_id}", auth=False)
+@route("POST", "/webhooks/{webhook_id}/{token}/messages/{message_id}", auth="")
 async def _no_post_on_message(emu: Emulator, call: Call) -> Any:
     raise ApiError(405, 0, "405: Method Not Allowed")
 
@@ -864,7 +922,7 @@ def _original(emu: Emulator, call: Call) -> tuple[dict[str, Any], dict[str, Any]
     return target, emu.state.message(target["channel_id"], mid)
 
 
-@route("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", auth=False)
+@route("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", auth="")
 async def edit_followup(emu: Emulator, call: Call) -> Any:
     target, msg = _original(emu, call)
     if msg["id"] == target.get("original_id"):
@@ -873,15 +931,19 @@ async def edit_followup(emu: Emulator, call: Call) -> Any:
     changes = {k: body[k] for k in ("content", "embeds", "components") if k in body and body[k] is not None}
     if msg["flags"] & 128:
         changes["flags"] = msg["flags"] & ~128
-    return emu.state.public_message(emu.state.edit_message(msg["channel_id"], msg["id"], changes))
+    _check_allowed_mentions(body.get("allowed_mentions"))
+    edited = emu.state.edit_message(
+        msg["channel_id"], msg["id"], changes, allowed_mentions=body.get("allowed_mentions")
+    )
+    return emu.state.public_message(edited)
 
 
-@route("GET", "/webhooks/{app_id}/{token}/messages/{message_id}", auth=False)
+@route("GET", "/webhooks/{app_id}/{token}/messages/{message_id}", auth="")
 async def get_followup(emu: Emulator, call: Call) -> Any:
     return emu.state.public_message(_original(emu, call)[1])
 
 
-@route("DELETE", "/webhooks/{app_id}/{token}/messages/{message_id}", auth=False)
+@route("DELETE", "/webhooks/{app_id}/{token}/messages/{message_id}", auth="")
 async def delete_followup(emu: Emulator, call: Call) -> Any:
     _, msg = _original(emu, call)
     emu.state.delete_message(msg["channel_id"], msg["id"])

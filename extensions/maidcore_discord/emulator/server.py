@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -22,6 +23,7 @@ from aiohttp import WSMsgType, web
 from maidcore_discord.emulator import permissions as perms
 from maidcore_discord.emulator import rest
 from maidcore_discord.emulator.gateway import Gateway, Session
+from maidcore_discord.emulator.oauth import OAuth2
 from maidcore_discord.emulator.state import (
     APPLICATION_ID,
     BOT_USER_ID,
@@ -34,6 +36,8 @@ from maidcore_discord.emulator.state import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN = "maidcore-emulator-token"
+SAVE_DELAY_SECONDS = 0.5  # changes within this are written to the state file together
+GUILD_ID_BASE = 300_000_000_000  # guild n of add_guilds has id (GUILD_ID_BASE + n) << 22
 
 
 class Emulator:
@@ -48,14 +52,18 @@ class Emulator:
         demo: bool = True,
         heartbeat_interval_ms: int = 41250,
         recommended_shards: int = 1,
+        state_file: Path | None = None,
+        max_concurrency: int = 1,
     ) -> None:
         self.host = host
         self.port = port
         self.state = State(bot_token)
         self.gateway = Gateway(self)
+        self.oauth = OAuth2(self)
         self.sessions: dict[str, Session] = {}
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.recommended_shards = recommended_shards
+        self.max_concurrency = max_concurrency  # IDENTIFY buckets GET /gateway/bot announces
         self.requests: list[tuple[str, str]] = []
         self.rate_limits: list[rest.RateLimitRule] = []
         self.files: dict[str, bytes] = {}
@@ -66,8 +74,52 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._waiters: list[tuple[Any, asyncio.Future]] = []
         self.state.dispatch_listeners.append(self._on_dispatch)
-        if demo:
+        #: Where the state is kept across restarts (``None``: in memory only); saved shortly after each change.
+        self.state_file = state_file
+        self._save_timer: asyncio.TimerHandle | None = None
+        loaded = self._load_state()
+        if demo and DEMO_GUILD_ID not in self.state.guilds:
             self.add_demo_guild()
+        if not loaded:
+            self.save_state()
+
+    # --- persistence -------------------------------------------------------------
+
+    def _load_state(self) -> bool:
+        if self.state_file is None or not self.state_file.is_file():
+            return False
+        try:
+            self.state.load_data(json.loads(self.state_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            broken = self.state_file.with_suffix(".broken.json")
+            self.state_file.replace(broken)
+            log.warning(
+                "emulator state %s is unreadable (%s); kept as %s, starting afresh", self.state_file, exc, broken
+            )
+            return False
+        return True
+
+    def save_state(self) -> None:
+        """Write the state file now (atomically: a crash leaves the old or the new file, never half of one)."""
+        if self._save_timer is not None:
+            self._save_timer.cancel()
+            self._save_timer = None
+        if self.state_file is None:
+            return
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state.to_data()), encoding="utf-8")
+        tmp.replace(self.state_file)
+
+    def _save_soon(self) -> None:
+        if self.state_file is None or self._save_timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.save_state()
+            return
+        self._save_timer = loop.call_later(SAVE_DELAY_SECONDS, self.save_state)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -89,6 +141,11 @@ class Emulator:
         return self.base_url + "/"
 
     @property
+    def oauth_authorize_url(self) -> str:
+        """Where a web app sends a person to sign in (Discord: ``https://discord.com/oauth2/authorize``)."""
+        return self.base_url + "/oauth2/authorize"
+
+    @property
     def bot_token(self) -> str:
         return self.state.bot_token
 
@@ -99,8 +156,11 @@ class Emulator:
         app.router.add_get("/_emulator/static/{name}", self._static)
         app.router.add_get("/_emulator/live", self._live_socket)
         app.router.add_get("/_emulator/api/state", self._api_state)
+        app.router.add_get("/_emulator/api/channels/{id}/messages", self._api_channel_messages)
+        app.router.add_get("/_emulator/api/sessions", self._api_sessions)
         app.router.add_post("/_emulator/api/{action}", self._api_action)
         app.router.add_get("/_emulator/attachments/{id}/{name}", self._attachment)
+        self.oauth.add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -112,6 +172,7 @@ class Emulator:
         return self
 
     async def close(self) -> None:
+        self.save_state()
         for ws in list(self._live):
             await ws.close()
         await self.gateway.stop()
@@ -131,6 +192,7 @@ class Emulator:
     # --- events -------------------------------------------------------------------
 
     def _on_dispatch(self, event: str, data: dict[str, Any], guild_id: str | None) -> None:
+        self._save_soon()
         ephemeral = event == "MESSAGE_CREATE" and data.get("flags", 0) & 64
         if not event.startswith("_") and not ephemeral:
             self.gateway.enqueue(event, data, guild_id)
@@ -213,6 +275,24 @@ class Emulator:
             if session.wants("GUILD_CREATE", guild["id"]):
                 self.gateway.enqueue("GUILD_CREATE", self.state.guild_payload(guild), guild["id"])
         return guild["id"]
+
+    def add_guilds(self, count: int, *, first: int = 1) -> list[str]:
+        """``count`` guilds "guild <n>" with alice and bob, ids spread evenly over any shard count.
+
+        Guild ``n`` has id ``(BASE + n) << 22``, so it lives on shard ``(BASE + n) % shards`` (Discord's rule).
+        """
+        ids = []
+        for n in range(first, first + count):
+            guild_id = str((GUILD_ID_BASE + n) << 22)
+            ids.append(
+                self.add_guild(
+                    f"guild {n}",
+                    guild_id=guild_id,
+                    bot_permissions=perms.ALL & ~perms.BITS["administrator"],
+                    members={"900000000000000201": "alice", "900000000000000202": "bob"},
+                )
+            )
+        return ids
 
     def channel_named(self, guild_id: str, name: str) -> str:
         for c in self.state.guild(guild_id)["channels"].values():
@@ -298,7 +378,10 @@ class Emulator:
                 if key not in declared:
                     raise ApiError(400, 50035, f"Invalid Form Body: option {key} is not declared by /{name}")
                 otype = int(declared[key].get("type", 3))
-                opts.append({"name": key, "type": otype, "value": _coerce(otype, value)})
+                opts.append({"name": key, "type": otype, "value": _coerce(declared[key], otype, value)})
+            missing = [o["name"] for o in declared.values() if o.get("required") and o["name"] not in (options or {})]
+            if missing:
+                raise ApiError(400, 50035, f"Invalid Form Body: /{name} needs option {', '.join(missing)}")
         data = {"id": command["id"], "name": name, "type": 1, "guild_id": guild["id"]}
         if opts:
             data["options"] = opts
@@ -359,7 +442,10 @@ class Emulator:
             msg = self.state.message(inter["channel_id"], inter["original_id"])
             changes = {k: data[k] for k in ("content", "embeds", "components") if data.get(k) is not None}
             changes["flags"] = msg["flags"] & ~128
-            return self.state.edit_message(msg["channel_id"], msg["id"], changes)
+            self.allowed_mentions[msg["id"]] = data.get("allowed_mentions")
+            return self.state.edit_message(
+                msg["channel_id"], msg["id"], changes, allowed_mentions=data.get("allowed_mentions")
+            )
         user = self.state.users[inter["user_id"]]
         meta = {
             "id": inter["id"],
@@ -380,6 +466,7 @@ class Emulator:
             flags=flags,
             interaction_metadata=meta,
             message_type=20 if inter["type"] == 2 else 0,
+            allowed_mentions=data.get("allowed_mentions"),
         )
         msg["ephemeral_to"] = inter["user_id"] if flags & 64 else None
         self.allowed_mentions[msg["id"]] = data.get("allowed_mentions")
@@ -466,6 +553,21 @@ class Emulator:
             "modals": list(s.modals.values()),
         }
 
+    async def _api_channel_messages(self, request: web.Request) -> web.Response:
+        """Every message of one channel, oldest first (the state shows the last 100 only)."""
+        msgs = self.state.messages.get(request.match_info["id"], {})
+        ordered = sorted(msgs.values(), key=lambda m: int(m["id"]))
+        return web.json_response([self.state.public_message(m) for m in ordered])
+
+    async def _api_sessions(self, request: web.Request) -> web.Response:
+        """Gateway sessions: their shard and whether a socket is attached (a cluster test's view)."""
+        return web.json_response(
+            [
+                {"session_id": s.session_id, "shard": list(s.shard), "connected": s.socket is not None}
+                for s in self.sessions.values()
+            ]
+        )
+
     async def _api_state(self, request: web.Request) -> web.Response:
         return web.json_response(self.snapshot())
 
@@ -501,19 +603,51 @@ class Emulator:
             return web.json_response(exc.body(), status=exc.status)
         except KeyError as exc:
             return web.json_response({"code": 50035, "message": f"missing field {exc}"}, status=400)
+        except (TypeError, ValueError, AttributeError) as exc:  # a malformed body: refused, never a 500
+            return web.json_response({"code": 50035, "message": f"Invalid Form Body: {exc}"}, status=400)
         return web.json_response(
             {k: v for k, v in result.items() if k != "token"} if isinstance(result, dict) else result
         )
 
 
-def _coerce(option_type: int, value: Any) -> Any:
-    if option_type == 4:
-        return int(value)
-    if option_type == 10:
-        return float(value)
-    if option_type == 5:
-        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-    return str(value)
+_OPTION_KINDS = {4: "a whole number", 10: "a number", 5: "true or false"}
+
+
+def _coerce(option: dict[str, Any], option_type: int, value: Any) -> Any:
+    """The option's value in its declared type; input that does not fit is refused as Discord refuses it (50035)."""
+    name = option.get("name", "?")
+    try:
+        if option_type == 4:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            coerced: Any = int(value)
+        elif option_type == 10:
+            if isinstance(value, bool):
+                raise ValueError
+            coerced = float(value)
+            if coerced != coerced or coerced in (float("inf"), float("-inf")):
+                raise ValueError
+        elif option_type == 5:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError
+            return text in ("true", "1", "yes", "on")
+        else:
+            return str(value)
+    except (TypeError, ValueError):
+        kind = _OPTION_KINDS.get(option_type, "a valid value")
+        raise ApiError(400, 50035, f"Invalid Form Body: option {name} must be {kind} (got {value!r})") from None
+    low, high = option.get("min_value"), option.get("max_value")
+    if (low is not None and coerced < low) or (high is not None and coerced > high):
+        bounds = (
+            f"between {low} and {high}"
+            if low is not None and high is not None
+            else (f"at least {low}" if low is not None else f"at most {high}")
+        )
+        raise ApiError(400, 50035, f"Invalid Form Body: option {name} must be {bounds} (got {value!r})")
+    return coerced
 
 
 def _asset(name: str) -> str:
@@ -525,10 +659,24 @@ async def _quiet_send(ws: web.WebSocketResponse, frame: str) -> None:
         await ws.send_str(frame)
 
 
-async def serve(host: str = "127.0.0.1", port: int = 8787) -> None:
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    *,
+    guilds: int = 0,
+    shards: int = 1,
+    max_concurrency: int = 1,
+    demo: bool = True,
+) -> None:
     """Run the emulator alone until interrupted (``python -m maidcore_discord.emulator``)."""
-    emulator = await Emulator(host, port).start()
-    print(f"Discord emulator: page {emulator.page_url}  api {emulator.api_base}  token {emulator.bot_token}")
+    emulator = Emulator(host, port, demo=demo, recommended_shards=shards, max_concurrency=max_concurrency)
+    emulator.add_guilds(guilds)
+    await emulator.start()
+    print(
+        f"Discord emulator: page {emulator.page_url}  api {emulator.api_base}  token {emulator.bot_token}  "
+        f"{len(emulator.state.guilds)} guilds on {shards} shards",
+        flush=True,
+    )
     try:
         await asyncio.Event().wait()
     finally:

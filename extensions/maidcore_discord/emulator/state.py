@@ -22,6 +22,8 @@ DEMO_GUILD_ID = "900000000000000001"
 APPLICATION_ID = "900000000000000100"
 BOT_USER_ID = APPLICATION_ID  # Discord gives a bot user the id of its application
 _MENTION = re.compile(r"<@!?(\d+)>")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+_EVERYONE = re.compile(r"@(?:everyone|here)\b")
 
 
 class ApiError(Exception):
@@ -84,6 +86,26 @@ class State:
         self.modals: dict[str, dict[str, Any]] = {}  # interaction id -> open modal
         self.dispatch_listeners: list[Callable[[str, dict[str, Any], str | None], None]] = []
         self.add_user(BOT_USER_ID, "maidcore", bot=True)
+
+    # --- persistence ----------------------------------------------------------
+
+    #: What survives a restart: everything a plugin may have stored an id of (interactions and modals expire anyway).
+    PERSISTED = ("users", "guilds", "channel_guild", "messages", "webhooks")
+
+    def to_data(self) -> dict[str, Any]:
+        return {"version": 1, **{name: getattr(self, name) for name in self.PERSISTED}}
+
+    def load_data(self, data: dict[str, Any]) -> None:
+        """Take over a saved ``to_data()`` (the bot user is kept as this process knows it)."""
+        if data.get("version") != 1:
+            raise ValueError(f"unknown emulator state version {data.get('version')!r}; expected 1")
+        for name in self.PERSISTED:
+            value = data.get(name)
+            if not isinstance(value, dict):
+                raise ValueError(f"emulator state field {name!r} must be an object")
+            if name == "users":
+                value = {**value, BOT_USER_ID: self.users[BOT_USER_ID]}
+            setattr(self, name, value)
 
     # --- ids and events -------------------------------------------------------
 
@@ -430,10 +452,10 @@ class State:
         flags: int = 0,
         interaction_metadata: dict[str, Any] | None = None,
         message_type: int = 0,
+        allowed_mentions: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         guild, channel = self.guild_of_channel(channel_id)
         mid = self.snowflake()
-        mentions = [self.users[u] for u in dict.fromkeys(_MENTION.findall(content)) if u in self.users]
         msg: dict[str, Any] = {
             "id": mid,
             "channel_id": channel_id,
@@ -443,9 +465,7 @@ class State:
             "timestamp": iso(),
             "edited_timestamp": None,
             "tts": False,
-            "mention_everyone": False,
-            "mentions": mentions,
-            "mention_roles": [],
+            **self.mentions(guild, channel, author_id, content, allowed_mentions),
             "attachments": list(attachments or []),
             "embeds": list(embeds or []),
             "reactions": [],
@@ -477,13 +497,50 @@ class State:
             raise unknown("message")
         return msg
 
-    def edit_message(self, channel_id: str, message_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def mentions(
+        self,
+        guild: dict[str, Any],
+        channel: dict[str, Any],
+        author_id: str,
+        content: str,
+        allowed: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Who ``content`` pings, as Discord decides it: ``allowed_mentions`` (absent = every kind the author may)."""
+        from maidcore_discord.emulator.permissions import bits, channel_permissions
+
+        users = [u for u in dict.fromkeys(_MENTION.findall(content)) if u in self.users]
+        roles = [r for r in dict.fromkeys(_ROLE_MENTION.findall(content)) if r in guild["roles"] and r != guild["id"]]
+        may_everyone = author_id not in guild["members"] or bool(
+            channel_permissions(guild, channel, author_id) & bits("mention_everyone")
+        )
+        if allowed is None:
+            parse = {"users", "roles", "everyone"}
+            roles = [r for r in roles if may_everyone or guild["roles"][r].get("mentionable")]
+            picked_users: set[str] = set()
+            picked_roles: set[str] = set()
+        else:
+            parse = set(allowed.get("parse") or [])
+            picked_users = {str(u) for u in allowed.get("users") or []}
+            picked_roles = {str(r) for r in allowed.get("roles") or []}
+        return {
+            "mentions": [self.users[u] for u in users if "users" in parse or u in picked_users],
+            "mention_roles": [r for r in roles if "roles" in parse or r in picked_roles],
+            "mention_everyone": bool(_EVERYONE.search(content)) and "everyone" in parse and may_everyone,
+        }
+
+    def edit_message(
+        self,
+        channel_id: str,
+        message_id: str,
+        changes: dict[str, Any],
+        *,
+        allowed_mentions: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         msg = self.message(channel_id, message_id)
         msg.update(changes)
         if "content" in changes:
-            msg["mentions"] = [
-                self.users[u] for u in dict.fromkeys(_MENTION.findall(msg["content"])) if u in self.users
-            ]
+            guild, channel = self.guild_of_channel(channel_id)
+            msg.update(self.mentions(guild, channel, msg["author"]["id"], msg["content"], allowed_mentions))
         msg["edited_timestamp"] = iso()
         self.dispatch("MESSAGE_UPDATE", dict(msg), msg["guild_id"])
         return msg

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from maidcore import metrics
 from maidcore.capabilities import DISCORD_READ_METHODS, capability_for
 from maidcore.errors import (
     CapabilityDenied,
@@ -34,15 +36,18 @@ from maidcore.errors import (
     UnknownMethod,
 )
 from maidcore.layers.ratelimit import Bucket
-from maidcore.runner.hostapi import discord, stores
+from maidcore.runner.hostapi import discord, network, stores
 from maidcore.runner.hostapi.args import Args
+from maidcore.runner.hostapi.network import Call, Network
 from maidcore.runner.rpc import Connection, error_response, result_response
 
 if TYPE_CHECKING:
     from maidcore.interactions import InteractionOwners
+    from maidcore.runner.deliveries import Delivery
     from maidcore.runner.layers import RunnerLayers
     from maidcore.runner.tenants import Tenant, Tenants
     from maidcore.runner.worker import WorkerSlot
+    from maidcore.scope import Scope
 
 log = logging.getLogger("maidcore.runner.hostapi")
 
@@ -54,7 +59,8 @@ class MethodSpec:
     validate: Callable[[Args], dict[str, Any]]
     perform: Callable[[RunnerLayers, Tenant, dict[str, Any]], Awaitable[Any]] | None  # None: the event source does
     bucket: Bucket | None
-    authorize: Callable[[Tenant, dict[str, Any]], None] | None = None  # checks that need the clean params
+    #: Checks that need the clean params and the call (host allowed, secret auth, invoker rights); may add to them.
+    authorize: Callable[[Tenant, dict[str, Any], Call], Awaitable[None]] | None = None
 
 
 def _spec_table() -> dict[str, MethodSpec]:
@@ -63,15 +69,10 @@ def _spec_table() -> dict[str, MethodSpec]:
         bucket = Bucket.DISCORD if name.startswith("discord.") and name not in DISCORD_READ_METHODS else None
         table[name] = MethodSpec(name, capability_for(name), validate, None, bucket)
     for name, (validate, perform) in stores.TABLE.items():
-        proxy = name == "proxy.request"
-        table[name] = MethodSpec(
-            name,
-            capability_for(name),
-            validate,
-            perform,
-            Bucket.PROXY if proxy else None,
-            stores.authorize_proxy if proxy else None,
-        )
+        table[name] = MethodSpec(name, capability_for(name), validate, perform, None)
+    for name, (validate, authorize, perform) in network.TABLE.items():
+        bucket = Bucket.PROXY if name == "proxy.request" else None
+        table[name] = MethodSpec(name, capability_for(name), validate, perform, bucket, authorize)
     return table
 
 
@@ -80,13 +81,31 @@ METHODS: dict[str, MethodSpec] = _spec_table()
 CallObserver = Callable[[str, dict[str, Any], str, Any, dict[str, Any] | None], None]
 
 
+class CallLedger(Protocol):
+    """Where the host API reports calls per install (the runner's log book)."""
+
+    def count_metric(self, scope: Scope, name: str) -> None: ...
+
+    def count_denied(self, scope: Scope, capability: str, method: str) -> None: ...
+
+
 class HostApi:
     """Serves the requests of every worker of one runner."""
 
     def __init__(
-        self, tenants: Tenants, layers: RunnerLayers, interactions: InteractionOwners, *, timeout: float
+        self,
+        tenants: Tenants,
+        layers: RunnerLayers,
+        interactions: InteractionOwners,
+        *,
+        timeout: float,
+        network: Network,
+        ledger: CallLedger | None = None,
     ) -> None:
         self.tenants = tenants
+        #: What ``proxy.request``, ``ws.*`` and ``*.allow_host`` need beyond the layers (the runner gives it).
+        self.network = network
+        self.ledger = ledger  # counts calls per install and the refused ones the admin is asked about
         self.layers = layers
         self.interactions = interactions
         self.timeout = timeout
@@ -97,42 +116,23 @@ class HostApi:
 
     # -- attribution -------------------------------------------------------------
 
-    def attribute(self, slot: WorkerSlot, method: str, params: dict[str, Any]) -> Tenant:
-        """The install a call acts for; refuses a server with no delivery in flight on ``slot``."""
-        named = params.get("discord_srv_id")
-        if named is not None and not isinstance(named, str):
-            named = str(named) if type(named) is int else None
-        active = slot.active_servers()
-        if slot.boot_server:  # single mode: the boot server only
-            server = named or slot.boot_server
-            if server != slot.boot_server:
-                raise CapabilityDenied(
-                    "server access", method, detail=f"this worker serves server {slot.boot_server} only, not {server}"
-                )
-        elif named:
-            if named not in active:
-                raise CapabilityDenied(
-                    "server access", method, detail=f"server {named} has no delivery in flight on this worker"
-                )
-            server = named
-        elif slot.registered:
-            raise InvalidArgument("discord_srv_id", "the server id of the delivery being handled")
-        elif len(slot.window.servers) == 1:  # an SDK that never registers gets one delivery at a time
-            server = next(iter(slot.window.servers))
-        elif not slot.window.servers and len(active) == 1:  # a dashboard request or lifecycle hook
-            server = next(iter(active))
-        else:
-            raise CapabilityDenied(
-                "server access",
-                method,
-                detail="the call names no server and this worker has no single delivery in flight",
-            )
-        tenant = self.tenants.get(server, slot.plugin_id)
+    def attribute(self, slot: WorkerSlot, method: str, params: dict[str, Any]) -> tuple[Tenant, Delivery | None]:
+        """The install a call acts for (``maidcore.runner.attribution``) and the delivery it was made in, if known.
+
+        A lifecycle hook acts for the install its signal was about, even once disabled or uninstalled.
+        """
+        found = slot.attribution.resolve(method, params)
+        tenant = self.tenants.get(found.server_id, slot.plugin_id)
         if tenant is None or not tenant.enabled or tenant.slot is not slot:
-            raise CapabilityDenied(
-                "server access", method, detail=f"plugin {slot.plugin_id} is not installed and enabled on {server}"
-            )
-        return tenant
+            signalled = found.install
+            if signalled is None or signalled.slot is not slot:
+                raise CapabilityDenied(
+                    "server access",
+                    method,
+                    detail=f"plugin {slot.plugin_id} is not installed and enabled on {found.server_id}",
+                )
+            tenant = signalled
+        return tenant, found.delivery
 
     # -- dispatch ----------------------------------------------------------------
 
@@ -150,34 +150,43 @@ class HostApi:
             spec = METHODS.get(method)
             if spec is None:
                 raise UnknownMethod(method)
-            tenant = self.attribute(slot, method, params)
+            tenant, delivery = self.attribute(slot, method, params)
         except HostError as exc:
             server = params.get("discord_srv_id", "") if type(params) is dict else ""
             self._answer(conn, request_id, method, params, str(server or ""), None, exc)
             return
-        task = asyncio.get_running_loop().create_task(self._serve(conn, request_id, spec, params, tenant))
+        call = Call(self.network, slot, delivery)
+        task = asyncio.get_running_loop().create_task(self._serve(conn, request_id, spec, params, tenant, call))
         self._tasks.add(task)  # the loop keeps only weak references to tasks
         task.add_done_callback(self._tasks.discard)
 
-    async def _serve(self, conn: Connection, request_id: Any, spec: MethodSpec, params: dict, tenant: Tenant) -> None:
+    async def _serve(
+        self, conn: Connection, request_id: Any, spec: MethodSpec, params: dict, tenant: Tenant, call: Call
+    ) -> None:
         result: Any = None
         error: HostError | None = None
+        started = time.monotonic()
         try:
-            result = await self.perform(spec, params, tenant)
+            result = await self.perform(spec, params, tenant, call)
         except HostError as exc:
             error = exc
         except Exception:
             log.exception("host method %s failed for %s", spec.name, tenant.scope)
             error = RpcFailure(f"internal error while serving {spec.name}", rpc_code=-32603)
+        metrics.HOST_CALL_LATENCY.labels(spec.name).observe(time.monotonic() - started)
+        if self.ledger is not None:
+            self.ledger.count_metric(tenant.scope, "host_calls" if error is None else "host_call_errors")
         self._answer(conn, request_id, spec.name, params, tenant.scope.server_id, result, error)
 
-    async def perform(self, spec: MethodSpec, params: dict[str, Any], tenant: Tenant) -> Any:
+    async def perform(self, spec: MethodSpec, params: dict[str, Any], tenant: Tenant, call: Call | None = None) -> Any:
         """Capability, validation, rate limit, layer call (attribution already done)."""
         if spec.capability is not None and spec.capability not in tenant.capabilities:
+            if self.ledger is not None:  # the admin's permission prompt
+                self.ledger.count_denied(tenant.scope, spec.capability, spec.name)
             raise CapabilityDenied(spec.capability, spec.name)
         clean = spec.validate(Args(params))
         if spec.authorize is not None:
-            spec.authorize(tenant, clean)
+            await spec.authorize(tenant, clean, call or Call(self.network, tenant.slot, None))
         answering = None
         if spec.name.startswith("interaction."):
             answering = self.interactions.answering(tenant.scope, clean["_interaction_id"])
@@ -188,13 +197,14 @@ class HostApi:
             if decision is None:
                 decision = await limiter.hit(spec.bucket, tenant.scope, cost)
             if not decision.allowed:
+                metrics.RATE_LIMIT_DENIALS.labels(spec.bucket.value).inc()
                 raise RateLimited(spec.bucket.value, decision.retry_after)
         if spec.perform is None:
-            call = self.layers.events.call(tenant.scope, spec.name, clean)
+            work = self.layers.events.call(tenant.scope, spec.name, clean)
         else:
-            call = spec.perform(self.layers, tenant, clean)
+            work = spec.perform(self.layers, tenant, clean)
         try:
-            result = await asyncio.wait_for(call, self.timeout)
+            result = await asyncio.wait_for(work, self.timeout)
         except TimeoutError:
             raise HostTimeout(spec.name, self.timeout) from None
         if answering is not None and spec.name == "interaction.send_modal":
@@ -218,6 +228,9 @@ class HostApi:
                 conn.send(error_response(request_id, error.to_rpc()))
         if error is not None:
             self.errors += 1
+        # an unknown method is counted under one label: a plugin must not grow the metric without bound
+        label = method if method in METHODS else "unknown"
+        metrics.HOST_CALLS.labels(label, "ok" if error is None else error.code).inc()
         for observer in self.observers:
             try:
                 observer(method, params, server_id, result, None if error is None else error.to_rpc())

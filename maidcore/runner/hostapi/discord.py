@@ -60,6 +60,33 @@ def _files(a: Args) -> list[dict[str, str]] | None:
     return out
 
 
+#: What a plugin's message may ping: ``everyone``/``here`` never, and nobody unless the plugin says so.
+MENTION_KINDS = frozenset({"users", "roles"})
+NO_PINGS: dict[str, Any] = {"parse": []}
+
+
+def allowed_mentions(a: Args) -> dict[str, Any]:
+    """Discord's ``allowed_mentions`` made safe: the default pings nobody, ``everyone``/``here`` are stripped,
+    and an explicit id list wins over parsing that kind (Discord refuses both at once)."""
+    given = a.mapping("allowed_mentions")
+    if not given:
+        return dict(NO_PINGS)
+    out: dict[str, Any] = {}
+    for kind in ("users", "roles"):
+        ids = given.get(kind)
+        if ids is not None:
+            out[kind] = Args({f"allowed_mentions.{kind}": ids}).snowflakes(
+                f"allowed_mentions.{kind}", cut=100, at_least=0
+            )
+    parse = given.get("parse", [])
+    if not isinstance(parse, list) or not all(isinstance(p, str) for p in parse):
+        raise InvalidArgument("allowed_mentions.parse", 'a list of "users" and "roles"')
+    out["parse"] = sorted({p for p in parse if p in MENTION_KINDS and not out.get(p)})
+    if "replied_user" in given:
+        out["replied_user"] = given["replied_user"] is True
+    return out
+
+
 def _message_body(a: Args, out: dict[str, Any], *, edit: bool) -> None:
     if edit:
         _set(out, "content", a.text("content", default=None, cut=2000))
@@ -67,6 +94,7 @@ def _message_body(a: Args, out: dict[str, Any], *, edit: bool) -> None:
         out["content"] = a.text("content", default="", cut=2000)
     _set(out, "embeds", a.objects("embeds", cut=10))
     _set(out, "components", a.objects("components", max_items=5))
+    out["allowed_mentions"] = allowed_mentions(a)
 
 
 def send_message(a: Args) -> dict[str, Any]:
@@ -245,6 +273,7 @@ def execute_webhook(a: Args) -> dict[str, Any]:
         "content": a.text("content", default="", cut=2000),
     }
     _set(out, "embeds", a.objects("embeds", cut=10))
+    out["allowed_mentions"] = allowed_mentions(a)
     _set(out, "username", a.text("username", default=None, cut=80))
     _set(out, "avatar_url", a.text("avatar_url", default=None, max_len=2048))
     if not (out["content"] or out.get("embeds")):
@@ -269,7 +298,9 @@ def respond(a: Args) -> dict[str, Any]:
     _set(out, "embeds", a.objects("embeds", cut=10))
     _set(out, "components", a.objects("components", max_items=5))
     out["ephemeral"] = a.boolean("ephemeral", default=False)
-    _set(out, "allowed_mentions", a.mapping("allowed_mentions"))
+    out["allowed_mentions"] = allowed_mentions(a)
+    if a.boolean("update_message", default=False):  # 0.7: edit the message the component is on
+        out["update_message"] = True
     return out
 
 

@@ -1,7 +1,7 @@
-"""``kv.*``, ``sql.*``, ``ephemeral.*``, ``metrics.*``, ``secrets.*`` and ``proxy.request``.
+"""``kv.*``, ``sql.*``, ``ephemeral.*``, ``metrics.*`` and ``secrets.*``.
 
-Each entry checks its params and maps the RPC onto the storage layer (or the
-HTTP proxy) exactly as contract §10.4 names params and result keys.
+Each entry checks its params and maps the RPC onto the storage layer exactly
+as contract §10.4 names params and result keys.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from maidcore.errors import CapabilityDenied, InvalidArgument
+from maidcore.errors import InvalidArgument
 from maidcore.runner.hostapi.args import Args, kv_key, kv_value
 
 if TYPE_CHECKING:
@@ -24,7 +23,6 @@ METRIC_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_.]{0,63}")
 SECRET_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 PERIODS = frozenset({"1h", "24h", "7d", "30d", "90d"})
 AGGREGATES = frozenset({"sum", "count", "avg", "min", "max"})
-HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 MAX_SQL_CHARS = 100_000
 
 
@@ -302,46 +300,6 @@ async def p_secret_del(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
     return {}
 
 
-# --- proxy --------------------------------------------------------------------------
-
-
-def v_proxy(a: Args) -> dict[str, Any]:
-    method = a.params.get("method", "GET")
-    if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
-        raise InvalidArgument("method", "one of " + ", ".join(sorted(HTTP_METHODS)))
-    url = a.text("url", required=True, non_empty=True, max_len=8192)
-    assert url is not None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidArgument("url", "an absolute http:// or https:// URL")
-    headers = a.mapping("headers", default={}) or {}
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
-        raise InvalidArgument("headers", "an object of string names to string values")
-    body = a.params.get("body")
-    if body is not None and not isinstance(body, str):
-        raise InvalidArgument("body", "a string or null")
-    return {"method": method.upper(), "url": url, "headers": headers, "body": body, "host": parts.hostname.lower()}
-
-
-def authorize_proxy(tenant: Tenant, p: dict[str, Any]) -> None:
-    """A URL host outside the manifest's ``proxy_domains_requested`` is refused before it costs a unit."""
-    if p["host"] not in tenant.info.proxy_domains:
-        raise CapabilityDenied(
-            "proxy:http", "proxy.request", detail=f"host {p['host']} is not listed in proxy_domains_requested"
-        )
-
-
-async def p_proxy(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
-    return await platform.proxy.request(
-        tenant.scope,
-        allowed_domains=tenant.info.proxy_domains,
-        method=p["method"],
-        url=p["url"],
-        headers=p["headers"],
-        body=p["body"],
-    )
-
-
 TABLE: dict[str, tuple[Validator, Perform]] = {
     "kv.get": (_key, p_kv_get),
     "kv.put": (v_kv_put, p_kv_put),
@@ -367,5 +325,4 @@ TABLE: dict[str, tuple[Validator, Perform]] = {
     "secrets.get": (v_secret_key, p_secret_get),
     "secrets.set": (v_secret_set, p_secret_set),
     "secrets.del": (v_secret_key, p_secret_del),
-    "proxy.request": (v_proxy, p_proxy),
 }

@@ -20,6 +20,7 @@ from ._ast import nodes
 from ._catalogue import API_METHODS, DISCORD_METHODS, UNUSED_EXEMPT, declared_capabilities, effective_capabilities
 from ._findings import Finding, error, warning
 from ._flow import API_GROUPS, UNKNOWN, Program, api_methods, program
+from ._manifest import manifest_problem
 
 #: ctx API methods whose argument is a URL the proxy must allow: (api, method) → argument position.
 URL_ARGUMENTS = {("http", "get"): 0, ("http", "post"): 0, ("http", "request"): 1, ("ws", "ensure"): 1}
@@ -160,6 +161,8 @@ def capability_uses(bundle) -> dict[str, list[tuple[str, int, str]]]:
 
 def check_capability_use(bundle) -> list[Finding]:
     """Every ctx use needs an effective capability (error); a declared one never used is a warning."""
+    if manifest_problem(bundle):  # nothing is declared to compare with: the manifest's own finding says why
+        return []
     manifest = bundle.manifest if isinstance(bundle.manifest, dict) else {}
     effective = effective_capabilities(manifest)
     uses = _uses(bundle)
@@ -216,6 +219,8 @@ def check_capability_use(bundle) -> list[Finding]:
 
 def check_http_domains(bundle) -> list[Finding]:
     """A literal URL given to ``ctx.http`` (or ``ctx.ws``) must name a host in ``proxy_domains_requested``."""
+    if manifest_problem(bundle):
+        return []
     manifest = bundle.manifest if isinstance(bundle.manifest, dict) else {}
     domains = manifest.get("proxy_domains_requested")
     allowed = {d.lower() for d in domains if isinstance(d, str)} if isinstance(domains, list) else set()

@@ -11,7 +11,10 @@ from ..spec import commands as _commands
 from ..spec import manifest as _rules
 from ..spec.capabilities import CAPABILITY_PATTERN
 from ._catalogue import CAPABILITY_KEYS, CATALOGUE, LEGACY_NAMES
+from ._dashboard import check_dashboard_manifest, dashboard_methods
 from ._findings import Finding, error, info, warning
+
+__all__ = ["WIDGET_WIDTHS", "check_dashboard_manifest", "dashboard_methods"]  # re-exported: their old home
 
 M = "manifest.json"
 ID_RE = re.compile(_rules.PLUGIN_ID_PATTERN)
@@ -72,11 +75,17 @@ def check_fields(bundle: Any) -> list[Finding]:
     elif not SEMVER_RE.match(version):
         out.append(warning("version_not_semver", f'"version" {version!r} is not MAJOR.MINOR.PATCH (e.g. "1.0.0")', M))
     desc = m.get("description")
-    if not isinstance(desc, str) or not desc.strip():
-        bad('"description" is required: 1-2000 characters saying what the plugin does')
-    elif len(desc) > 2000:
-        bad(f'"description" is {len(desc)} characters; at most 2000')
+    if desc is None or (isinstance(desc, str) and not desc.strip()):
+        out.append(
+            warning("description_missing", '"description" is empty: the marketplace shows no text for the plugin', M)
+        )
+    elif not isinstance(desc, str):
+        bad('"description" must be a string saying what the plugin does')
     else:
+        if len(desc) > 2000:
+            out.append(
+                warning("description_too_long", f'"description" is {len(desc)} characters; the first 2000 are shown', M)
+            )
         lowered = desc.lower()
         hit = next((p for p in PLACEHOLDERS if re.search(rf"\b{re.escape(p)}\b", lowered)), None)
         if hit:
@@ -92,9 +101,9 @@ def check_fields(bundle: Any) -> list[Finding]:
     if "icon_url" in m:
         url = m["icon_url"]
         if not isinstance(url, str) or not re.match(r"^https://[^\s/?#]+[^\s]*$", url):
-            bad(f'"icon_url" {url!r} must be an absolute https:// URL')
+            out.append(warning("icon_url_ignored", f'"icon_url" {url!r} is not an https:// URL; no icon is shown', M))
     if "tags" in m and (not isinstance(m["tags"], list) or not all(isinstance(t, str) for t in m["tags"])):
-        bad('"tags" must be a list of strings')
+        out.append(warning("tags_ignored", '"tags" is not a list of strings; it is ignored', M))
     for key in sorted(set(m) - KNOWN_KEYS):
         close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "; it is ignored"
@@ -130,7 +139,9 @@ def check_capabilities(bundle: Any) -> list[Finding]:
                 out.append(error("manifest_invalid", f'"{key}" entries must be strings, not {cap!r}', M))
                 continue
             if cap in listed:
-                out.append(error("manifest_invalid", f'capability "{cap}" is listed twice in "{key}"; keep one', M))
+                out.append(
+                    warning("capability_duplicate", f'capability "{cap}" is listed twice in "{key}"; keep one', M)
+                )
                 continue
             listed.add(cap)
             if cap in seen:
@@ -293,8 +304,34 @@ def domain_problem(domain: Any) -> str | None:
     return _rules.hostname_problem(domain)
 
 
+def normalised_domain(entry: Any) -> tuple[str | None, str | None]:
+    """The bare host an entry of ``proxy_domains_requested`` stands for, and why it is unusable if it is.
+
+    Published plugins write ``https://api.example.com`` or ``API.example.com:443`` too; the platform
+    matches the host they name. Wildcards, IP addresses and one-label names match nothing.
+    """
+    if not isinstance(entry, str) or not entry.strip():
+        return None, "must be a non-empty string"
+    host = entry.strip().lower()
+    if "://" in host:
+        host = host.split("://", 1)[1]
+    host = host.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    if host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    host = host.rstrip(".")
+    problem = domain_problem(host)
+    return (None, problem) if problem else (host, None)
+
+
+def proxy_domains(manifest: dict) -> frozenset[str]:
+    """The hosts the platform lets the plugin reach: every usable entry, normalised (§2.3)."""
+    entries = manifest.get("proxy_domains_requested")
+    hosts = (normalised_domain(d)[0] for d in entries) if isinstance(entries, list) else ()
+    return frozenset(h for h in hosts if h)
+
+
 def check_proxy_domains(bundle: Any) -> list[Finding]:
-    """§2.3: bare host names only."""
+    """§2.3: bare host names; other spellings of a host are read as that host, unusable entries ignored."""
     if manifest_problem(bundle) or "proxy_domains_requested" not in bundle.manifest:
         return []
     domains = bundle.manifest["proxy_domains_requested"]
@@ -303,105 +340,13 @@ def check_proxy_domains(bundle: Any) -> list[Finding]:
     out = []
     seen = set()
     for d in domains:
-        problem = domain_problem(d)
+        host, problem = normalised_domain(d)
         if problem:
-            out.append(error("manifest_invalid", f"proxy domain {d!r} {problem}", M))
-        elif d in seen:
-            out.append(error("manifest_invalid", f"proxy domain {d!r} is listed twice", M))
-        seen.add(d)
-    return out
-
-
-def check_dashboard_manifest(bundle: Any) -> list[Finding]:
-    """§2.5 shape: one mode, pages and widgets with ids, titles, ``dashboard.<name>`` methods, known widths."""
-    if manifest_problem(bundle):
-        return []
-    out: list[Finding] = []
-    embedded = bundle.manifest.get("dashboard_manifest")
-    has_file = "dashboard_manifest.json" in bundle.files
-    has_iframe = any(p.startswith("dashboard/") for p in bundle.files)
-    if embedded is not None and has_file:
-        out.append(
-            error(
-                "manifest_invalid", 'ship either the "dashboard_manifest" key or dashboard_manifest.json, not both', M
-            )
-        )
-    source, path = (embedded, M) if embedded is not None else (None, "dashboard_manifest.json")
-    if source is None and has_file:
-        try:
-            source = json.loads(bundle.text(path) or "")
-        except json.JSONDecodeError as exc:
-            return [*out, error("dashboard_invalid", f"dashboard_manifest.json is not valid JSON: {exc.msg}", path)]
-    if source is None:
-        if has_iframe and "dashboard/index.html" not in bundle.files:
-            out.append(error("dashboard_invalid", "an iframe dashboard needs dashboard/index.html", "dashboard/"))
-        return out
-    if has_iframe:
-        out.append(
-            warning(
-                "dashboard_both_modes",
-                "dashboard/ is ignored because a manifest-mode dashboard is shipped",
-                "dashboard/",
-            )
-        )
-    pages = source.get("pages") if isinstance(source, dict) else None
-    if not isinstance(pages, list) or not pages:
-        return [*out, error("dashboard_invalid", 'the dashboard manifest needs "pages": [{id, title, widgets}]', path)]
-    for i, page in enumerate(pages):
-        pw = f"dashboard page {i + 1}"
-        if not isinstance(page, dict) or not _nonempty_str(page.get("id")) or not _nonempty_str(page.get("title")):
-            out.append(error("dashboard_invalid", f"{pw}: needs a string id and title", path))
+            out.append(warning("proxy_domain_ignored", f"proxy domain {d!r} {problem}; it allows nothing", M))
             continue
-        widgets = page.get("widgets")
-        if not isinstance(widgets, list):
-            out.append(error("dashboard_invalid", f'{pw}: "widgets" must be a list', path))
-            continue
-        for j, w in enumerate(widgets):
-            ww = f"{pw} widget {j + 1}"
-            if not isinstance(w, dict):
-                out.append(error("dashboard_invalid", f"{ww}: must be an object", path))
-                continue
-            for field in ("id", "type", "title"):
-                if not _nonempty_str(w.get(field)):
-                    out.append(error("dashboard_invalid", f'{ww}: "{field}" is required', path))
-            for field in ("rpc_method", "save_method"):
-                value = w.get(field)
-                wrong = not (isinstance(value, str) and re.match(r"^dashboard\.[A-Za-z_][A-Za-z0-9_]*$", value))
-                if (field == "rpc_method" or value is not None) and wrong:
-                    out.append(
-                        error(
-                            "dashboard_invalid",
-                            f'{ww}: "{field}" must look like "dashboard.<name>", not {value!r}',
-                            path,
-                        )
-                    )
-            if "width" in w and w["width"] not in WIDGET_WIDTHS:
-                out.append(
-                    error(
-                        "dashboard_invalid",
-                        f"{ww}: width {w['width']!r} must be one of {', '.join(sorted(WIDGET_WIDTHS))}",
-                        path,
-                    )
-                )
-    return out
-
-
-def dashboard_methods(bundle: Any) -> list[tuple[str, str]]:
-    """``(method name without 'dashboard.', path)`` of every widget method the dashboard manifest calls."""
-    source, path = bundle.manifest.get("dashboard_manifest"), M
-    if source is None and "dashboard_manifest.json" in bundle.files:
-        path = "dashboard_manifest.json"
-        try:
-            source = json.loads(bundle.text(path) or "")
-        except json.JSONDecodeError:
-            return []
-    out = []
-    pages = source.get("pages") if isinstance(source, dict) else None
-    for page in pages if isinstance(pages, list) else []:
-        widgets = page.get("widgets") if isinstance(page, dict) else None
-        for w in widgets if isinstance(widgets, list) else []:
-            for field in ("rpc_method", "save_method"):
-                value = w.get(field) if isinstance(w, dict) else None
-                if isinstance(value, str) and value.startswith("dashboard.") and len(value) > 10:
-                    out.append((value[len("dashboard.") :], path))
+        if host != d:
+            out.append(warning("proxy_domain_normalised", f"proxy domain {d!r} is read as {host!r}; list it so", M))
+        if host in seen:
+            out.append(warning("proxy_domain_duplicate", f"proxy domain {host!r} is listed twice", M))
+        seen.add(host)
     return out

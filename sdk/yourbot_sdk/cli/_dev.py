@@ -33,13 +33,25 @@ def load_entries(root: Path) -> tuple[list[dict[str, Any]], str]:
 
 
 def manifest_capabilities(root: Path) -> list[str] | None:
-    """Effective capabilities of manifest.json (declared plus auto-added), or None without a usable manifest."""
+    """Effective capabilities of manifest.json (declared plus auto-added), or None when there is no manifest.
+
+    A manifest that is there but unusable is a ``UsageError``: running with every capability
+    would hide exactly the mistake the author has to fix.
+    """
+    path = root / "manifest.json"
+    if not path.exists():
+        return None
     try:
-        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; "
+            "fix it (python -m json.tool manifest.json shows where)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
     if not isinstance(manifest, dict):
-        return None
+        raise UsageError(f"{path} must hold a JSON object, not {type(manifest).__name__}")
     from ..spec.capabilities import effective_capabilities
 
     return sorted(effective_capabilities(manifest))

@@ -74,12 +74,8 @@ def test_the_marketplace_commands_match_the_api(invoke, tmp_path):
     assert "published dice_roller 1.0.0" in invoke("marketplace", "publish", "dice_roller", "1.0.0").output
     [listing] = json.loads(invoke("marketplace", "list", "--json").output)
     shown = [c["capability"] for c in listing["capabilities"]]
-    assert (
-        "needs your approval of: interaction:respond"
-        in invoke(
-            "marketplace", "install", SERVER, "dice_roller", "--approve", "discord:send_message,storage:kv", code=1
-        ).output
-    )
+    subset = invoke("marketplace", "install", SERVER, "dice_roller", "--approve", "discord:send_message,storage:kv")
+    assert subset.output.startswith(f"dice_roller 1.0.0 on server {SERVER}: granted discord:send_message, storage:kv")
     out = invoke("marketplace", "install", SERVER, "dice_roller", "--approve", ",".join(shown)).output
     assert out.startswith(f"dice_roller 1.0.0 on server {SERVER}: granted")
 
@@ -111,3 +107,9 @@ def test_upload_of_a_rejected_bundle_exits_1(invoke, tmp_path):
     bad = write_plugin(tmp_path / "bad", files={"__main__.py": BASE_MAIN + "\nimport socket\n"})
     out = invoke("marketplace", "upload", str(bad), "--developer", "jane", code=1).output
     assert "rejected" in out and "forbidden_import" in out
+
+
+def test_review_of_a_manifest_that_is_not_json_has_no_misleading_capability_finding(invoke, tmp_path):
+    bad = write_plugin(tmp_path / "bad", manifest_text='{"id": "dice_roller",, }')
+    report = json.loads(invoke("review", str(bad), "--json", code=1).output)
+    assert [f["code"] for f in report["findings"] if f["severity"] == "error"] == ["manifest_invalid"]

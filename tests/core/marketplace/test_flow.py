@@ -140,10 +140,11 @@ async def test_a_failed_publish_leaves_the_previous_version_serving(platform, tm
     assert list((platform.data_dir / "sites" / "dice_roller").iterdir()) == []  # no half-built site
 
 
-async def test_install_needs_every_shown_capability_approved(platform, tmp_path):
+async def test_install_approves_what_is_shown_or_a_subset_and_nothing_else(platform, tmp_path):
     await published(platform, tmp_path)
-    with pytest.raises(MarketplaceError, match="needs your approval of: interaction:respond"):
-        await upgrades.install_published(platform, SERVER, "dice_roller", CAPS)
+    subset = await upgrades.install_published(platform, OTHER_SERVER, "dice_roller", CAPS)
+    assert subset.granted == frozenset(CAPS) and "interaction:respond" not in subset.granted  # stays blocked
+    platform.runner.changed.clear()
     with pytest.raises(MarketplaceError, match="does not ask for discord:ban_members"):
         await upgrades.install_published(platform, SERVER, "dice_roller", [*SHOWN, "discord:ban_members"])
     install = await upgrades.install_published(platform, SERVER, "dice_roller", SHOWN)
@@ -213,3 +214,27 @@ async def test_uninstall(platform, tmp_path):
     assert await platform.records.get_install(SERVER, "dice_roller") is None
     with pytest.raises(MarketplaceError, match="not installed"):
         await upgrades.uninstall(platform, SERVER, "dice_roller")
+
+
+async def test_requirement_installs_report_progress_and_estimate_from_the_last_run(
+    platform, tmp_path, monkeypatch, caplog
+):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="maidcore.progress")
+    files = {"requirements.txt": "tinydep==1.0\n", "dice.py": "import tinydep\n"}
+    async with serve_index() as index:
+        index.add("tinydep", make_wheel(tmp_path, "tinydep", "1.0", {"tinydep/__init__.py": "VALUE = 42\n"}))
+        monkeypatch.setattr(platform.settings.process, "index_url", index.url)
+        await published(platform, tmp_path, "1.0.0", **files)
+        first = [r.getMessage() for r in caplog.records if r.name == "maidcore.progress"]
+        caplog.clear()
+        await published(platform, tmp_path, "1.0.1", **files)
+        second = [r.getMessage() for r in caplog.records if r.name == "maidcore.progress"]
+    assert first[0] == "installing 1 requirement(s) of dice_roller 1.0.0: first run here, no estimate yet"
+    assert first[-1].startswith("installing 1 requirement(s) of dice_roller 1.0.0: done in ")
+    assert second[0].startswith("installing 1 requirement(s) of dice_roller 1.0.1: about ")
+    assert second[0].endswith("(as the last runs here)")
+    timed = json.loads((platform.data_dir / "durations.json").read_text())
+    assert [len(runs) for runs in timed.values()] == [2]  # one key for this set of requirements, two runs

@@ -26,7 +26,7 @@ def url(upstream, path: str, host: str = "api.example.com") -> str:
 async def call(proxy, upstream, path="/echo", *, host="api.example.com", allowed=API, method="GET", **kw):
     return await proxy.request(
         SCOPE, allowed_domains=allowed, method=method, url=url(upstream, path, host), headers=kw.get("headers"),
-        body=kw.get("body"),
+        body=kw.get("body"), authorization=kw.get("authorization"),
     )  # fmt: skip
 
 
@@ -283,6 +283,19 @@ async def test_authorization_goes_only_to_the_host_it_was_set_for(proxy, upstrea
     other = url(upstream, "/echo", "second.example.com")
     moved = await call(proxy, upstream, f"/redirect?to={other}", headers=auth, allowed=both)
     assert "authorization" not in json.loads(moved["body_bytes"])["headers"]
+
+
+async def test_host_set_authorization_is_sent_and_the_plugin_cannot_add_its_own(proxy, upstream):
+    both = frozenset({"api.example.com", "second.example.com"})
+    seen = await call(proxy, upstream, authorization="Bearer from-a-secret")
+    assert json.loads(seen["body_bytes"])["headers"]["authorization"] == "Bearer from-a-secret"
+    other = url(upstream, "/echo", "second.example.com")
+    moved = await call(proxy, upstream, f"/redirect?to={other}", authorization="Bearer from-a-secret", allowed=both)
+    assert "authorization" not in json.loads(moved["body_bytes"])["headers"]  # never follows a redirect elsewhere
+    for name in ("Authorization", "authorization"):
+        with pytest.raises(InvalidArgument, match="free of Authorization when secret auth is used"):
+            await call(proxy, upstream, headers={name: "Bearer mine"}, authorization="Bearer from-a-secret")
+    assert upstream.hits.count("GET /echo") == 2  # the refused ones never left the host
 
 
 # --- time and size -------------------------------------------------------------------

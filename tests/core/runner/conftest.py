@@ -27,6 +27,7 @@ from maidcore.records import InstallRecord
 from maidcore.replay.canned import CannedDiscord
 from maidcore.runner import Runner
 from maidcore.testing.platform import running_platform
+from tests.official_sdks import store_on_site
 
 PROXY_HOST = "api.example.test"
 
@@ -72,11 +73,21 @@ class Stack:
     def plugin(self, plugin_id: str, code: str, **kwargs: Any) -> Path:
         return write_plugin(self.root / "plugins", plugin_id, code, **kwargs)
 
-    async def install(self, bundle: Path, server_id: str, grants=None, *, wait_register: bool = True) -> InstallRecord:
-        """Install through ``maidcore.installs`` (``grants=None``: all the version requests)."""
+    async def install(
+        self, bundle: Path, server_id: str, grants=None, *, wait_register: bool = True, site_dir: Path | None = None
+    ) -> InstallRecord:
+        """Install through ``maidcore.installs`` (``grants=None``: all the version requests).
+
+        ``site_dir`` runs it on another SDK (an official wheel's site-packages, ``store_on_site``), which never
+        registers: then wait for its worker to take ``host.boot`` instead.
+        """
+        if site_dir is not None:
+            await store_on_site(self.platform, bundle, site_dir)
         granted = installs.ALL if grants is None else grants
         record = await installs.install(self.platform, bundle, server_id, granted, replace=True)
-        if wait_register:
+        if site_dir is not None:
+            await self.wait_for(lambda: self.slot(record.plugin_id).ready, what="host.boot taken")
+        elif wait_register:
             await self.wait_for(lambda: self.slot(record.plugin_id).registration is not None, what="plugin.register")
         return record
 
@@ -94,7 +105,7 @@ class Stack:
         return slots[0]
 
     async def publish(self, event_type: str, server_id: str, target_plugin: str | None = None, **fields: Any) -> None:
-        from mmo_maid_sdk.testing import make_event
+        from yourbot_sdk.testing import make_event
 
         await self.runner.router.publish(
             make_event(event_type, guild_id=server_id, **fields), target_plugin=target_plugin, event_type=event_type

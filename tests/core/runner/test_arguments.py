@@ -24,7 +24,7 @@ def refused(host_method: str, **params) -> str:
 
 def test_cuts_and_clamps_mirror_the_sdk():
     sent = clean("discord.send_message", channel_id=5, content="x" * 2500, embeds=[{}] * 12)
-    assert sent == {"channel_id": "5", "content": "x" * 2000, "embeds": [{}] * 10}
+    assert sent == {"channel_id": "5", "content": "x" * 2000, "embeds": [{}] * 10, "allowed_mentions": {"parse": []}}
     assert clean("discord.get_messages", channel_id="1", limit=500)["limit"] == 50
     assert clean("discord.timeout_member", user_id="1", duration_seconds=10**9)["duration_seconds"] == 2419200
     assert clean("kv.list", prefix="a", limit=1000) == {"prefix": "a", "limit": 100, "start_after": None}
@@ -104,4 +104,31 @@ def test_every_method_has_a_capability_rule_and_the_right_bucket():
     assert METHODS["discord.send_message"].bucket is Bucket.DISCORD
     assert METHODS["interaction.respond"].bucket is None
     assert METHODS["proxy.request"].bucket is Bucket.PROXY
-    assert len(METHODS) == 36 + 4 + 25
+    assert len(METHODS) == 72  # what the official SDK 0.10.1 may call: 36 discord, 4 interaction, 24 stores, 8 network
+
+
+@pytest.mark.parametrize("method", ["discord.send_message", "interaction.respond", "interaction.followup"])
+def test_allowed_mentions_default_pings_nobody_and_everyone_is_always_stripped(method):
+    base = {"channel_id": "5"} if method.startswith("discord.") else {"_interaction_id": "9"}
+    assert clean(method, **base, content="@everyone hi")["allowed_mentions"] == {"parse": []}
+    wide = clean(method, **base, content="hi", allowed_mentions={"parse": ["everyone", "users", "roles"]})
+    assert wide["allowed_mentions"] == {"parse": ["roles", "users"]}
+    listed = clean(method, **base, content="hi", allowed_mentions={"parse": ["users"], "users": [7, "8"]})
+    assert listed["allowed_mentions"] == {"users": ["7", "8"], "parse": []}  # Discord refuses both at once
+    replied = clean(method, **base, content="hi", allowed_mentions={"replied_user": True, "roles": []})
+    assert replied["allowed_mentions"] == {"roles": [], "parse": [], "replied_user": True}
+    assert "allowed_mentions.parse" in refused(method, **base, content="hi", allowed_mentions={"parse": "users"})
+    assert "allowed_mentions.users" in refused(method, **base, content="hi", allowed_mentions={"users": ["x"]})
+
+
+def test_edit_message_and_webhooks_get_the_same_mention_rules():
+    edit = clean("discord.edit_message", channel_id="1", message_id="2", content="<@3>")
+    assert edit["allowed_mentions"] == {"parse": []}
+    hook = clean("discord.execute_webhook", webhook_id="1", webhook_token="t", content="@here")
+    assert hook["allowed_mentions"] == {"parse": []}
+
+
+def test_update_message_is_passed_only_when_asked():
+    assert "update_message" not in clean("interaction.respond", _interaction_id="9", content="x")
+    assert clean("interaction.respond", _interaction_id="9", content="x", update_message=True)["update_message"]
+    assert "update_message" in refused("interaction.respond", _interaction_id="9", content="x", update_message="yes")

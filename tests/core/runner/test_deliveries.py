@@ -39,12 +39,19 @@ async def test_a_capability_denied_then_granted_takes_effect_without_restart(mak
         await stack.install(bundle, "111", grants=[])
         scope = stack.runner.tenant("111", "counter").scope
         await stack.publish("message_create", "111", content="one")
+        await stack.publish("message_create", "111", content="one again")
         await stack.idle()
         denied = stack.errors("kv.increment")
         assert denied and denied[0]["data"]["code"] == "CAPABILITY_DENIED"
         assert denied[0]["message"] == "capability storage:kv is not granted for kv.increment"
         assert await stack.platform.storage.kv.get(scope, "count") is None  # nothing performed
         incarnation = stack.slot("counter").incarnations
+
+        # each refusal is counted as the server's permission request: "needs storage:kv, 2 calls, last at T"
+        await stack.runner.logs.flush()
+        [request] = await stack.platform.storage.records.list_denied_calls(server_id="111")
+        assert (request.plugin_id, request.capability, request.count) == ("counter", "storage:kv", 2)
+        assert request.last_method == "kv.increment" and request.last_at >= request.first_at
 
         await stack.grant("111", "counter", ["storage:kv"])
         await stack.publish("message_create", "111", content="two")

@@ -56,6 +56,8 @@ for message in messages():
         event = params["event"]
 {on_event}
         send({{"method": "event.ack", "params": {{"event_id": params["event_id"]}}}})
+    elif "id" in message and method:  # a request it does not know (host.ping, host.install): a JSON-RPC peer answers
+        send({{"id": message["id"], "error": {{"code": "RPC_ERROR", "message": "unknown method: " + method}}}})
 """
 
 
@@ -216,8 +218,12 @@ send({"method": "plugin.log", "params": {"level": "info", "message": json.dumps(
         await stack.idle()
         await stack.wait_for(lambda: stack.logs, what="the plugin's report")
         unknown, bug, bad_type, bad_params = (a["error"] for a in json.loads(stack.logs[0][2]))
-        assert unknown == {"code": -32601, "message": "unknown method: kv.frobnicate", "data": {"code": "RPC_ERROR"}}
-        assert bug["code"] == -32603 and bug["data"]["code"] == "RPC_ERROR"
+        assert unknown == {
+            "code": "RPC_ERROR",
+            "message": "unknown method: kv.frobnicate",
+            "data": {"code": "RPC_ERROR"},
+        }
+        assert bug["code"] == "RPC_ERROR" and bug["data"] == {"code": "RPC_ERROR"}
         assert "boom" not in bug["message"]  # internals stay in the host log
         assert bad_type["data"]["code"] == "VALIDATION_ERROR"
         assert bad_type["message"] == "invalid content: content is required and must be a string"
@@ -280,7 +286,7 @@ send({"method": "plugin.log", "params": {"level": "info", "message": json.dumps(
         await stack.wait_for(lambda: stack.logs, what="the plugin's report")
         error = json.loads(stack.logs[0][2])["error"]
         assert error == {
-            "code": -32006,
+            "code": "RPC_TIMEOUT",
             "message": "discord.send_message timed out after 0.2s",
             "data": {"code": "RPC_TIMEOUT"},
         }

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from maidcore.runner.cron import CronSpec
+from maidcore.runner.tenants import runnable_crons
 
 TIMED = """
 from mmo_maid_sdk import Plugin
@@ -72,9 +73,31 @@ async def test_cron_fires_each_matching_minute_at_most_once(make_stack):
         assert scheduler.run_cron(datetime(2026, 1, 1, 10, 15, 5, tzinfo=UTC)) == 1
         assert scheduler.run_cron(datetime(2026, 1, 1, 10, 15, 40, tzinfo=UTC)) == 0  # same minute: once
         assert scheduler.run_cron(datetime(2026, 1, 1, 10, 30, tzinfo=UTC)) == 1
+        # the host was away from 10:31 to 10:59: 10:45 is missed, never replayed, and 11:00 fires once
+        assert scheduler.run_cron(datetime(2026, 1, 1, 11, 0, tzinfo=UTC)) == 1
         await stack.idle()
         scope = stack.runner.tenant("111", "timed").scope
-        assert await stack.platform.storage.kv.get(scope, "quarters") == 2
+        assert await stack.platform.storage.kv.get(scope, "quarters") == 3
+
+
+def test_the_host_fires_only_the_cron_entries_the_manifest_rules_allow(caplog):
+    """A version stored without review (an old record, a local install) still never fires more than review allows."""
+    six = [{"name": f"c{i}", "spec": f"{i * 10} 9 * * *"} for i in range(6)]
+    entries = [
+        {"name": "often", "spec": "*/2 * * * *"},  # under 5 minutes apart
+        {"name": "broken", "spec": "0 9 * *"},
+        {"spec": "0 9 * * *"},  # no name
+        *six[:2],
+        {"name": "c0", "spec": "30 10 * * *"},  # a name used twice
+        *six[2:],
+    ]
+    with caplog.at_level("WARNING", logger="maidcore.runner"):
+        kept = runnable_crons("timed", "1.0.0", entries)
+    assert kept == tuple((e["name"], e["spec"]) for e in six[:5])
+    reasons = " | ".join(r.getMessage() for r in caplog.records)
+    for why in ("5 minutes apart", "exactly 5 fields", "a string name and spec", "used twice", "more than 5 entries"):
+        assert why in reasons, reasons
+    assert runnable_crons("timed", "1.0.0", "not a list") == ()
 
 
 async def test_dashboard_requests_and_lifecycle_hooks_act_for_their_server(make_stack):
@@ -117,3 +140,36 @@ def test_cron_specs_match_utc_minutes(spec, when, fires):
 def test_invalid_cron_specs_say_what_is_wrong(spec):
     with pytest.raises(ValueError, match="cron"):
         CronSpec.parse(spec)
+
+
+async def test_in_a_cluster_a_cron_minute_fires_on_one_node_only(make_stack, redis_url):
+    """Two nodes' schedulers claim each (server, cron, minute) in Redis; the second finds it taken."""
+    import uuid
+
+    from maidcore.cluster.redis_coordinator import RedisCoordinator
+
+    coordinator = RedisCoordinator(redis_url, f"maidcore-test-{uuid.uuid4().hex[:8]}")
+    await coordinator.start()
+    try:
+        async with make_stack() as stack:
+            bundle = stack.plugin(
+                "timed", TIMED, capabilities=["storage:kv"], cron=[{"name": "quarter", "spec": "*/15 * * * *"}]
+            )
+            await stack.install(bundle, "111")
+            scheduler = stack.runner.scheduler
+            scheduler.once = coordinator.once
+            quarter_past = datetime(2026, 1, 1, 10, 15, tzinfo=UTC)
+            scheduler.run_cron(quarter_past)
+            scheduler._cron_fired.clear()  # what another node's scheduler remembers: nothing
+            scheduler.run_cron(quarter_past)
+            scheduler.run_cron(datetime(2026, 1, 1, 10, 30, tzinfo=UTC))
+            while scheduler._claims:
+                await asyncio.sleep(0.01)
+            await stack.idle()
+            scope = stack.runner.tenant("111", "timed").scope
+            assert await stack.platform.storage.kv.get(scope, "quarters") == 2
+    finally:
+        keys = [k async for k in coordinator.r.scan_iter(coordinator.prefix + ":*")]
+        if keys:
+            await coordinator.r.delete(*keys)
+        await coordinator.close()

@@ -58,6 +58,7 @@ async def test_a_slot_spawns_registers_delivers_and_reports_through_its_services
         logged=lambda slot, server, level, message: seen["logged"].append((server, level, message)),
         stderr=lambda slot, text: None,
         count=lambda name, n: seen["counted"].append((name, n)),
+        background=lambda coro: asyncio.get_running_loop().create_task(coro),
     )
     info = VersionInfo("logger", "1.0.0", bundle, None, {}, frozenset(), frozenset(), ())
     slot = WorkerSlot(services, info)

@@ -6,10 +6,11 @@ import json
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from maidcore.marketplace.tokens import revoke
-from maidcore.records import DeadLetter, PluginLog
+from maidcore.records import DeadLetter, DeniedCall, PluginLog
 from maidcore.web.routes import OPENAPI
 from tests.core.web.conftest import OTHER, SERVER
 from tests.extensions.maidcore_review.bundles import BASE_MAIN, make_zip, manifest, write_plugin, zip_dir
@@ -64,9 +65,19 @@ MATRIX = [
     ("POST", f"/api/servers/{SERVER}/installs/nope/grant", {"capabilities": []}, {"admin", "server_admin"}),
     ("POST", f"/api/servers/{SERVER}/installs/nope/decline", None, {"admin", "server_admin"}),
     ("GET", f"/api/servers/{SERVER}/upgrades", None, {"admin", "server_admin"}),
+    ("GET", f"/api/servers/{SERVER}/permission-requests", None, {"admin", "server_admin"}),
+    ("POST", f"/api/servers/{SERVER}/installs/nope/dismiss", {"capability": "storage:kv"}, {"admin", "server_admin"}),
     ("DELETE", f"/api/servers/{SERVER}/installs/nope", None, {"admin", "server_admin"}),
     ("GET", f"/api/plugins/dice_roller/logs?server_id={SERVER}", None, {"admin", "jane", "server_admin"}),
     ("GET", f"/api/plugins/dice_roller/dead-letters?server_id={SERVER}", None, {"admin", "jane", "server_admin"}),
+    ("GET", "/api/plugins/dice_roller/auth-secrets", None, {"admin", "jane"}),
+    ("PUT", "/api/plugins/dice_roller/auth-secrets/API", {"value": 1}, {"admin", "jane"}),
+    ("DELETE", "/api/plugins/dice_roller/auth-secrets/nope", None, {"admin", "jane"}),
+    ("GET", f"/api/servers/{SERVER}/installs/dice_roller/auth-secrets", None, {"admin", "server_admin"}),
+    ("PUT", f"/api/servers/{SERVER}/installs/dice_roller/auth-secrets/API", {"hosts": []}, {"admin", "server_admin"}),
+    ("DELETE", f"/api/servers/{SERVER}/installs/dice_roller/auth-secrets/nope", None, {"admin", "server_admin"}),
+    ("GET", f"/api/servers/{SERVER}/installs/dice_roller/hosts", None, {"admin", "server_admin"}),
+    ("DELETE", f"/api/servers/{SERVER}/installs/dice_roller/hosts/ws/x.example.com", None, {"admin", "server_admin"}),
 ]
 
 
@@ -93,7 +104,7 @@ def test_every_route_is_in_the_openapi_file(client):
     served = {
         (route.method, route.resource.canonical)
         for route in app.router.routes()
-        if route.method != "HEAD" and route.resource is not None
+        if route.method != "HEAD" and route.resource is not None and route.resource.canonical.startswith("/api/")
     }
     text = OPENAPI.read_text()
     documented = set()
@@ -229,3 +240,111 @@ async def test_a_revoked_token_is_refused(client, tokens, platform):
 async def test_status_shows_runner_stats_to_admins(client, tokens, platform):
     r = await client.get("/api/status", headers=tokens["admin"])
     assert await r.json() == {"runner": platform.runner.stats()}
+
+
+async def test_auth_secrets_are_set_listed_and_deleted_never_read_back(client, tokens, world):
+    base = f"/api/servers/{SERVER}/installs/dice_roller/auth-secrets"
+    r = await client.put(
+        "/api/plugins/dice_roller/auth-secrets/API",
+        json={"value": "dev-token", "hosts": ["API.example.com"]},
+        headers=tokens["jane"],
+    )
+    assert r.status == 200 and await r.json() == {"name": "API", "server_id": None, "hosts": ["api.example.com"]}
+    own = {"value": "own", "hosts": ["api.example.com"]}
+    r = await client.put(f"{base}/API", json=own, headers=tokens["server_admin"])
+    assert r.status == 200
+    r = await client.put(f"{base}/BAD", json={"value": "x", "hosts": ["*.example.com"]}, headers=tokens["server_admin"])
+    assert r.status == 400 and "wildcards" in (await r.json())["error"]
+    listed = await (await client.get(base, headers=tokens["server_admin"])).json()
+    assert [(s["name"], s["server_id"], s["hosts"]) for s in listed] == [
+        ("API", SERVER, ["api.example.com"]),
+        ("API", None, ["api.example.com"]),
+    ]
+    assert "own" not in json.dumps(listed) and "dev-token" not in json.dumps(listed)
+    from maidcore.scope import Scope
+
+    assert await world.storage.secrets.get_auth(Scope(SERVER, "dice_roller"), "API") == ("own", ("api.example.com",))
+    assert (await client.delete(f"{base}/API", headers=tokens["server_admin"])).status == 200
+    assert (await client.delete(f"{base}/API", headers=tokens["server_admin"])).status == 404
+    assert (await world.storage.secrets.get_auth(Scope(SERVER, "dice_roller"), "API"))[0] == "dev-token"
+
+
+async def test_approved_hosts_are_listed_and_withdrawn(client, tokens, world):
+    from maidcore.records import HostApproval
+
+    await world.records.add_host_approval(HostApproval(SERVER, "dice_roller", "ws", "feed.example.com", "42"))
+    base = f"/api/servers/{SERVER}/installs/dice_roller/hosts"
+    listed = await (await client.get(base, headers=tokens["server_admin"])).json()
+    assert [(h["kind"], h["host"], h["approved_by"]) for h in listed] == [("ws", "feed.example.com", "42")]
+    r = await client.delete(f"{base}/ws/feed.example.com", headers=tokens["server_admin"])
+    assert r.status == 200 and await r.json() == {"revoked": "feed.example.com", "kind": "ws"}
+    assert await world.records.list_host_approvals(server_id=SERVER, plugin_id="dice_roller") == []
+
+
+async def test_a_bundle_uploads_as_multipart_form_data_too(client, tokens, tmp_path):
+    form = aiohttp.FormData()
+    form.add_field("note", "ignored")
+    form.add_field("bundle", bundle_zip(tmp_path, "1.0.0"), filename="dice.zip", content_type="application/zip")
+    r = await client.post("/api/plugins", data=form, headers=tokens["jane"])
+    body = await r.json()
+    assert r.status == 201 and (body["plugin_id"], body["status"]) == ("dice_roller", "approved")
+    form = aiohttp.FormData()
+    form.add_field("other", b"x", filename="x.zip")
+    r = await client.post("/api/plugins", data=form, headers=tokens["jane"])
+    assert r.status == 400 and '"bundle"' in (await r.json())["error"]
+
+
+async def test_an_install_may_approve_a_subset_and_the_rest_shows_as_permission_requests(
+    client, tokens, tmp_path, platform
+):
+    r = await client.post("/api/plugins", data=bundle_zip(tmp_path, "1.0.0"), headers={**tokens["jane"], **ZIP})
+    assert r.status == 201
+    await client.post("/api/plugins/dice_roller/versions/1.0.0/publish", headers=tokens["jane"])
+    r = await client.post(
+        f"/api/servers/{SERVER}/installs",
+        json={"plugin_id": "dice_roller", "approve": ["discord:send_message"]},
+        headers=tokens["server_admin"],
+    )
+    assert r.status == 201 and (await r.json())["granted"] == ["discord:send_message"]
+
+    # the runner counted calls the guild did not grant (as the host API does)
+    await platform.records.add_denied_calls([DeniedCall(SERVER, "dice_roller", "storage:kv", 4, "kv.get")])
+    r = await client.get(f"/api/servers/{SERVER}/permission-requests", headers=tokens["server_admin"])
+    [request] = await r.json()
+    assert (request["capability"], request["count"], request["last_method"], request["dismissed"]) == (
+        "storage:kv",
+        4,
+        "kv.get",
+        False,
+    )
+    r = await client.get(f"/api/servers/{OTHER}/permission-requests", headers=tokens["server_admin"])
+    assert r.status == 403
+    dismiss = f"/api/servers/{SERVER}/installs/dice_roller/dismiss"
+    r = await client.post(dismiss, json={"capability": "storage:sql"}, headers=tokens["admin"])
+    assert r.status == 404
+    dismiss = f"/api/servers/{SERVER}/installs/dice_roller/dismiss"
+    r = await client.post(dismiss, json={"capability": "storage:kv"}, headers=tokens["admin"])
+    assert r.status == 200
+    r = await client.get(f"/api/servers/{SERVER}/permission-requests", headers=tokens["server_admin"])
+    assert [d["dismissed"] for d in await r.json()] == [True]
+
+    # granting the capability answers the request
+    r = await client.post(
+        f"/api/servers/{SERVER}/installs/dice_roller/grant",
+        json={"capabilities": ["storage:kv"]},
+        headers=tokens["server_admin"],
+    )
+    assert sorted((await r.json())["granted"]) == ["discord:send_message", "storage:kv"]
+    r = await client.get(f"/api/servers/{SERVER}/permission-requests", headers=tokens["server_admin"])
+    assert await r.json() == []
+
+
+async def test_an_upload_whose_manifest_is_not_json_is_refused_with_one_finding(client, tokens, tmp_path):
+    root = write_plugin(tmp_path / "bad", manifest_text='{"id": "dice_roller",, }')
+    r = await client.post(
+        "/api/plugins", data=zip_dir(root, tmp_path / "bad.zip").read_bytes(), headers={**tokens["jane"], **ZIP}
+    )
+    body = await r.json()
+    errors = [f for f in body.get("findings", []) if f["severity"] == "error"]
+    assert [f["code"] for f in errors] == ["manifest_invalid"], body
+    assert "not valid JSON" in errors[0]["message"]

@@ -82,3 +82,41 @@ async def test_a_person_pings_clicks_and_fills_the_modal_in_chromium(running, ch
     assert any(m["content"] == "Thanks: sent from Chromium" for m in emulator.state.messages[general].values())
     ping = next(m for m in emulator.state.messages[general].values() if m["content"] == "!ping")
     assert [(r["emoji"]["name"], r["users"]) for r in ping["reactions"]] == [("🎉", ["900000000000000202"])]
+
+
+async def test_a_slash_option_of_the_wrong_type_shows_discords_refusal_and_no_stale_error(
+    chromium, playwright_core, tmp_path
+):
+    from maidcore_discord.emulator import Emulator
+
+    async with Emulator("127.0.0.1", 0) as emulator:
+        emulator.state.guilds[DEMO_GUILD_ID]["commands"] = [
+            {
+                "id": "1",
+                "name": "cleanup",
+                "description": "delete messages",
+                "type": 1,
+                "options": [{"name": "count", "type": 4, "description": "how many", "min_value": 1}],
+            }
+        ]
+        proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(Path(__file__).parent / "browser" / "option_refusal.js"),
+            emulator.page_url,
+            chromium,
+            str(tmp_path / "profile"),
+            str(tmp_path / "failure.png"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "NODE_PATH": str(playwright_core)},
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    lines = [line for line in out.decode().splitlines() if line.startswith("{")]
+    assert lines, f"no result from the browser script; stderr: {err.decode()[-2000:]}"
+    result = json.loads(lines[-1])
+    assert result["ok"], f"{result} (screenshot: {tmp_path / 'failure.png'})"
+    assert result["errors"] == [
+        "400: Invalid Form Body: option count must be a whole number (got 'abc')",
+        "400: Invalid Form Body: option count must be at least 1 (got '0')",
+        "",
+    ]

@@ -100,3 +100,80 @@ async def test_a_modal_needs_components(payload):
             url = f"{emu.api_base}/interactions/{inter['id']}/{inter['token']}/callback"
             async with http.post(url, json=payload) as r:
                 assert r.status == 400 and (await r.json())["code"] == 50035
+
+
+async def test_a_slash_option_that_does_not_fit_its_type_is_refused_clearly_not_a_500():
+    async with Emulator("127.0.0.1", 0) as emu:
+        emu.state.guilds[DEMO_GUILD_ID]["commands"] = [
+            {
+                "id": "1",
+                "name": "cleanup",
+                "description": "delete messages",
+                "type": 1,
+                "options": [
+                    {"name": "count", "type": 4, "description": "how many", "required": True, "min_value": 1},
+                    {"name": "silent", "type": 5, "description": "quietly"},
+                ],
+            }
+        ]
+        general = emu.channel_named(DEMO_GUILD_ID, "general")
+
+        async def run(options):
+            async with aiohttp.ClientSession() as http:
+                body = {"channel_id": general, "user_id": BOB, "name": "cleanup", "options": options}
+                async with http.post(f"{emu.base_url}/_emulator/api/commands", json=body) as r:
+                    return r.status, await r.json()
+
+        assert await run({"count": "abc"}) == (
+            400,
+            {"code": 50035, "message": "Invalid Form Body: option count must be a whole number (got 'abc')"},
+        )
+        assert (await run({"count": "2.5"}))[1]["message"].endswith("must be a whole number (got '2.5')")
+        assert (await run({"count": "0"}))[1]["message"].endswith("must be at least 1 (got '0')")
+        assert (await run({"count": "3", "silent": "maybe"}))[1]["message"].endswith(
+            "option silent must be true or false (got 'maybe')"
+        )
+        assert (await run({"silent": "yes"}))[1]["message"] == "Invalid Form Body: /cleanup needs option count"
+        assert emu.state.interactions == {}  # nothing was run
+        status, interaction = await run({"count": "3", "silent": "yes"})
+        assert status == 200
+        assert interaction["data"]["options"] == [
+            {"name": "count", "type": 4, "value": 3},
+            {"name": "silent", "type": 5, "value": True},
+        ]
+
+
+async def test_the_emulator_keeps_guilds_channels_and_messages_across_a_restart(tmp_path):
+    from maidcore_discord.local import STATE_FILE, EmulatorMode
+
+    settings = DiscordSettings(emulator_port=0)
+    first = EmulatorMode(settings, tmp_path)
+    await first.start()
+    emu = first.emulator
+    general = emu.channel_named(DEMO_GUILD_ID, "general")
+    posted = emu.post_message(general, BOB, "remember me")
+    emu.state.guilds[DEMO_GUILD_ID]["commands"] = [{"id": "1", "name": "ping", "description": "p", "type": 1}]
+    await first.close()
+    assert (tmp_path / STATE_FILE).is_file()
+
+    second = EmulatorMode(settings, tmp_path)
+    await second.start()
+    try:
+        again = second.emulator
+        assert again.channel_named(DEMO_GUILD_ID, "general") == general  # the same ids a plugin stored
+        assert again.state.messages[general][posted["id"]]["content"] == "remember me"
+        assert [g["name"] for g in again.state.guilds.values()] == ["maidcore demo"]  # the demo guild not re-created
+        fresh = again.post_message(general, BOB, "after the restart")
+        assert int(fresh["id"]) > int(posted["id"])
+    finally:
+        await second.close()
+
+
+async def test_an_unreadable_state_file_is_kept_aside_and_the_emulator_starts_afresh(tmp_path, caplog):
+    state = tmp_path / "state.json"
+    state.write_text("{not json", encoding="utf-8")
+    async with Emulator("127.0.0.1", 0, state_file=state) as emu:
+        assert DEMO_GUILD_ID in emu.state.guilds
+    assert (tmp_path / "state.broken.json").read_text() == "{not json"
+    assert "unreadable" in caplog.text
+    assert DEMO_GUILD_ID in state.read_text()

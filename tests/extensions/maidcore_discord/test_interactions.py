@@ -162,3 +162,45 @@ async def test_the_emulator_itself_refuses_a_second_acknowledgement(source, emul
     source.interactions.pending[event["interaction_id"]].received = time.monotonic()
     with pytest.raises(Exception, match="40060"):
         await answer(source, sink, PING, "respond", event, content="two")
+
+
+async def test_update_message_edits_the_message_the_button_is_on(source, emulator, sink, general):
+    event, _ = await run(emulator, sink, general, "ping")
+    with pytest.raises(InvalidArgument, match="only to answer a component interaction"):
+        await answer(source, sink, PING, "respond", event, content="board", update_message=True)
+    await answer(source, sink, PING, "respond", event, content="board v1", components=[BUTTON_ROW])
+    board = next(
+        m
+        for m in emulator.state.messages[general].values()
+        if m.get("interaction_metadata", {}).get("id") == event["interaction_id"]
+    )
+    count = len(emulator.state.messages[general])
+    click = emulator.click(general, board["id"], BOB, "pingpong:again")
+    clicked, _ = await sink.wait_for("interaction_create", lambda e: e["interaction_id"] == click["id"])
+    await answer(source, sink, PING, "respond", clicked, content="board v2", components=[], ephemeral=True,
+                 update_message=True, allowed_mentions={"parse": []})  # fmt: skip
+    assert len(emulator.state.messages[general]) == count  # edited in place, no new reply
+    updated = emulator.state.messages[general][board["id"]]
+    assert updated["content"] == "board v2" and updated["components"] == [] and updated["edited_timestamp"]
+    assert emulator.state.interactions[click["id"]]["response_type"] == 7
+    with pytest.raises(InvalidArgument, match="respond after respond"):
+        await answer(source, sink, PING, "respond", clicked, content="again", update_message=True)
+
+
+async def test_the_emulator_pings_only_what_allowed_mentions_allow(source, emulator, general):
+    content = f"<@{ALICE}> <@{BOB}> @everyone"
+    scope = Scope(DEMO_GUILD_ID, "pingpong")
+    send = {"channel_id": general, "content": content}
+    quiet = await source.call(scope, "discord.send_message", {**send, "allowed_mentions": {"parse": []}})
+    msg = emulator.state.messages[general][quiet["message_id"]]
+    assert msg["mentions"] == [] and msg["mention_everyone"] is False
+    one = await source.call(scope, "discord.send_message", {**send, "allowed_mentions": {"parse": [], "users": [BOB]}})
+    assert [u["id"] for u in emulator.state.messages[general][one["message_id"]]["mentions"]] == [BOB]
+    loud = await source.call(scope, "discord.send_message", {"channel_id": general, "content": content})
+    assert {u["id"] for u in emulator.state.messages[general][loud["message_id"]]["mentions"]} == {ALICE, BOB}
+    from maidcore_discord.emulator.rest import _check_allowed_mentions
+    from maidcore_discord.emulator.state import ApiError
+
+    with pytest.raises(ApiError) as both:
+        _check_allowed_mentions({"parse": ["users"], "users": [BOB]})
+    assert "mutually exclusive" in both.value.message

@@ -190,15 +190,17 @@ CASES = [
     Case("manifest-array", plugin(manifest_text="[]"), "manifest_invalid"),
     Case("bad-id", plugin(manifest(id="Dice-Roller")), "manifest_invalid"),
     Case("missing-name", plugin(manifest(name=DROP)), "manifest_invalid"),
-    Case("missing-description", plugin(manifest(description=DROP)), "manifest_invalid"),
-    Case("long-description", plugin(manifest(description="x" * 2001)), "manifest_invalid"),
+    # relaxed to warnings: the official platform publishes such manifests (docs/review.md, "Relaxed")
+    Case("missing-description", plugin(manifest(description=DROP)), "description_missing", "warning"),
+    Case("long-description", plugin(manifest(description="x" * 2001)), "description_too_long", "warning"),
     Case(
         "placeholder-description",
         plugin(manifest(description="TODO: fill me in")),
         "description_placeholder",
         "warning",
     ),
-    Case("http-icon", plugin(manifest(icon_url="http://example.com/i.png")), "manifest_invalid"),
+    Case("http-icon", plugin(manifest(icon_url="http://example.com/i.png")), "icon_url_ignored", "warning"),
+    Case("tags-not-a-list", plugin(manifest(tags="fun")), "tags_ignored", "warning"),
     Case("unknown-key", plugin(manifest(homepage="https://x.org")), "manifest_unknown_key", "warning"),
     Case(
         "legacy-key",
@@ -220,15 +222,35 @@ CASES = [
     Case(
         "duplicate-capability",
         plugin(manifest(capabilities_required=["discord:send_message", "storage:kv", "storage:kv"])),
-        "manifest_invalid",
+        "capability_duplicate",
+        "warning",
     ),
     Case(
-        "domain-with-scheme", plugin(manifest(proxy_domains_requested=["https://api.example.com"])), "manifest_invalid"
+        "domain-with-scheme",
+        plugin(manifest(proxy_domains_requested=["https://api.example.com"])),
+        "proxy_domain_normalised",
+        "warning",
     ),
-    Case("domain-wildcard", plugin(manifest(proxy_domains_requested=["*.example.com"])), "manifest_invalid"),
-    Case("domain-ip", plugin(manifest(proxy_domains_requested=["10.0.0.1"])), "manifest_invalid"),
-    Case("domain-port", plugin(manifest(proxy_domains_requested=["api.example.com:8443"])), "manifest_invalid"),
-    Case("domain-single-label", plugin(manifest(proxy_domains_requested=["localhost"])), "manifest_invalid"),
+    Case(
+        "domain-port",
+        plugin(manifest(proxy_domains_requested=["api.example.com:8443"])),
+        "proxy_domain_normalised",
+        "warning",
+    ),
+    Case(
+        "domain-wildcard",
+        plugin(manifest(proxy_domains_requested=["*.example.com"])),
+        "proxy_domain_ignored",
+        "warning",
+    ),
+    Case("domain-ip", plugin(manifest(proxy_domains_requested=["10.0.0.1"])), "proxy_domain_ignored", "warning"),
+    Case(
+        "domain-single-label",
+        plugin(manifest(proxy_domains_requested=["localhost"])),
+        "proxy_domain_ignored",
+        "warning",
+    ),
+    Case("domain-not-a-list", plugin(manifest(proxy_domains_requested="api.example.com")), "manifest_invalid"),
     # --- slash commands ----------------------------------------------------------------------
     Case(
         "reserved-command",
@@ -468,7 +490,131 @@ CASES = [
             manifest(dashboard_manifest={"pages": []}),
             **{"dashboard_manifest.json": json.dumps({"pages": []})},
         ),
-        "manifest_invalid",
+        "dashboard_both",
+        "warning",
+    ),
+    Case(
+        "dashboard-key-names-a-missing-file",
+        plugin(manifest(dashboard_manifest="ui.json")),
+        "dashboard_missing_file",
+        "warning",
+    ),
+    Case(
+        "dashboard-unknown-widget",
+        plugin(
+            **{
+                "dashboard_manifest.json": json.dumps(
+                    {
+                        "pages": [
+                            {"id": "p", "title": "P", "widgets": [{"id": "w", "type": "hologram", "rpc_method": "x"}]}
+                        ]
+                    }
+                )
+            }
+        ),
+        "dashboard_invalid",
+    ),
+    Case(
+        "dashboard-schema-2-widget-without-schema-2",
+        plugin(
+            **{
+                "dashboard_manifest.json": json.dumps(
+                    {"pages": [{"id": "p", "title": "P", "widgets": [{"id": "w", "type": "divider"}]}]}
+                )
+            }
+        ),
+        "dashboard_invalid",
+    ),
+    Case(
+        "dashboard-image-outside-dashboard-dir",
+        plugin(
+            **{
+                "dashboard_manifest.json": json.dumps(
+                    {
+                        "schema": 2,
+                        "pages": [
+                            {"id": "p", "title": "P", "widgets": [{"id": "w", "type": "image", "src": "../x.png"}]}
+                        ],
+                    }
+                )
+            }
+        ),
+        "dashboard_invalid",
+    ),
+    Case(
+        "dashboard-action-button-with-rpc-method",
+        plugin(
+            **{
+                "dashboard_manifest.json": json.dumps(
+                    {
+                        "schema": 2,
+                        "pages": [
+                            {
+                                "id": "p",
+                                "title": "P",
+                                "widgets": [{"id": "w", "type": "action_button", "label": "Go", "rpc_method": "rolls"}],
+                            }
+                        ],
+                    }
+                )
+            }
+        ),
+        "dashboard_invalid",
+    ),
+    Case(
+        "dashboard-tab-without-widgets",
+        plugin(
+            **{
+                "dashboard_manifest.json": json.dumps(
+                    {
+                        "schema": 2,
+                        "pages": [
+                            {
+                                "id": "p",
+                                "title": "P",
+                                "widgets": [{"id": "t", "type": "tabs", "tabs": [{"title": "A"}]}],
+                            }
+                        ],
+                    }
+                )
+            }
+        ),
+        "dashboard_invalid",
+    ),
+    Case(
+        "dashboard-refresh-out-of-range",
+        plugin(
+            main=main_with('@plugin.on_dashboard("rolls")\ndef rolls(ctx, params):\n    return {"value": 1}\n'),
+            **{
+                "dashboard_manifest.json": json.dumps(
+                    {
+                        "pages": [
+                            {
+                                "id": "p",
+                                "title": "P",
+                                "widgets": [
+                                    {
+                                        "id": "w",
+                                        "type": "stat_card",
+                                        "title": "T",
+                                        "rpc_method": "rolls",
+                                        "refresh_seconds": 1,
+                                    }
+                                ],
+                            }
+                        ]
+                    }
+                )
+            },
+        ),
+        "dashboard_refresh",
+        "warning",
+    ),
+    Case(
+        "dashboard-no-pages",
+        plugin(**{"dashboard_manifest.json": json.dumps({"title": "x"})}),
+        "dashboard_empty",
+        "warning",
     ),
 ]
 

@@ -22,7 +22,7 @@ from mmo_maid_sdk.cli._bundle import command_bundle
 
 from maidcore.extensions import Extensions
 from maidcore.marketplace.review import review_path
-from tests.extensions.maidcore_review.bundles import BASE_MAIN, manifest, write_plugin, zip_dir
+from tests.extensions.maidcore_review.bundles import BASE_MAIN, DROP, manifest, write_plugin, zip_dir
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if (p / "manifest.json").is_file())
@@ -201,3 +201,121 @@ def test_realistic_plugins_own_suites_pass():
     assert {r["plugin"] for r in runs} == {p.name for p in GOOD_PLUGINS}
     failed = {r["plugin"]: r["output"] for r in runs if r["exit_code"] != 0}
     assert failed == {}
+
+
+# --- what the official platform publishes (docs/review.md, "Relaxed") ------------------------------
+
+OFFICIAL_DASHBOARD = """
+import json
+import yourbot_sdk.dashboard as d
+
+form = d.Form(rpc="get_settings", save_rpc="save_settings", title="Settings", permission="manager")
+form.text("Greeting", key="greeting", required=True).toggle("Enabled", key="enabled")
+form.select("Mode", key="mode", options=[d.Option("a", "A"), d.Option("b")]).channel_picker("Channel", key="channel")
+page = d.Page("Overview", widgets=[
+    d.StatCard("Rolls", rpc="rolls", refresh_seconds=60, permission="viewer"),
+    d.Chart.line("Per day", rpc="rolls"), d.Table("Top", rpc="rolls", columns=[d.Column("user", "User")]),
+    d.Alert("Status", rpc="rolls", width="quarter"), form])
+out = d.Manifest(pages=[page]).to_json()
+print(out if isinstance(out, str) else json.dumps(out))
+"""
+
+HANDLERS = """
+@plugin.on_dashboard("rolls")
+def rolls(ctx, params):
+    return {"value": ctx.kv.get("rolls") or 0}
+
+
+@plugin.on_dashboard("get_settings")
+def get_settings(ctx, params):
+    return {"values": {}}
+
+
+@plugin.on_dashboard("save_settings")
+def save_settings(ctx, params):
+    return {"ok": True}
+"""
+
+
+def with_handlers() -> str:
+    head, guard = BASE_MAIN.split('if __name__ == "__main__":')
+    return f'{head}{HANDLERS}\n\nif __name__ == "__main__":{guard}'
+
+
+def test_the_official_builders_dashboard_named_from_the_manifest_passes(tmp_path, checks):
+    from tests.official_sdks import NEWEST, official_python_or_skip
+
+    python = official_python_or_skip(*NEWEST)
+    built = subprocess.run([str(python), "-c", OFFICIAL_DASHBOARD], capture_output=True, text=True, check=True)
+    data = manifest(description=DROP, dashboard_manifest="ui/dashboard.json")
+    root = write_plugin(
+        tmp_path / "plugin",
+        manifest_data=data,
+        files={"__main__.py": with_handlers(), "ui/dashboard.json": built.stdout},
+    )
+    findings = validate(root)
+    assert [f.code for f in findings if f.severity == "error"] == []
+    assert {f.code for f in findings if f.severity == "warning"} == {"description_missing"}
+    assert review_path(checks, root).ok
+
+
+def test_a_schema_2_dashboard_with_containers_passes(tmp_path, checks):
+    import json
+
+    widget = {"id": "s", "type": "stat_card", "title": "Rolls", "rpc_method": "dashboard.rolls"}
+    dashboard = {
+        "schema": 2,
+        "pages": [
+            {
+                "id": "p",
+                "title": "P",
+                "permission": "owner",
+                "widgets": [
+                    {"id": "h", "type": "heading", "text": "Dice"},
+                    {"id": "i", "type": "image", "src": "dashboard/logo.png"},
+                    {"id": "a", "type": "action_button", "label": "Reset", "action_rpc_method": "save_settings"},
+                    {
+                        "id": "sec",
+                        "type": "section",
+                        "title": "More",
+                        "widgets": [widget, {"id": "d", "type": "divider"}],
+                    },
+                    {
+                        "id": "t",
+                        "type": "tabs",
+                        "tabs": [
+                            {"id": "one", "title": "One", "widgets": [{**widget, "id": "k", "type": "key_value"}]},
+                            {"id": "two", "title": "Two", "widgets": [{**widget, "id": "tl", "type": "timeline"}]},
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    root = write_plugin(
+        tmp_path / "plugin",
+        files={
+            "__main__.py": with_handlers(),
+            "dashboard_manifest.json": json.dumps(dashboard),
+            "dashboard/logo.png": b"\x89PNG",
+        },
+    )
+    assert [str(f) for f in validate(root) if f.severity in ("error", "warning")] == []
+    assert review_path(checks, root).ok
+
+
+def test_a_websocket_plugin_with_an_exact_host_passes(tmp_path, checks):
+    head, guard = BASE_MAIN.split('if __name__ == "__main__":')
+    code = f'{head}\n@plugin.on_ws_message("feed")\ndef feed(ctx, msg):\n    ctx.ws.send("feed", "ack")\n\n'
+    code += '\n@plugin.on_ready\ndef ready(ctx):\n    ctx.ws.ensure("feed", "wss://stream.example.com/v1")\n'
+    code += f'\n\nif __name__ == "__main__":{guard}'
+    data = manifest(
+        capabilities_required=[*manifest()["capabilities_required"], "proxy:websocket"],
+        proxy_domains_requested=["stream.example.com"],
+    )
+    root = write_plugin(tmp_path / "plugin", manifest_data=data, files={"__main__.py": code})
+    assert [str(f) for f in validate(root) if f.severity == "error"] == []
+    report = review_path(checks, root)
+    assert report.ok, report.findings
+    shift = next(f for f in report.findings if f.code == "tier_shift")
+    assert "tier rises from Safe to Dangerous (proxy:websocket)" in shift.message, shift.message

@@ -124,3 +124,12 @@ async def test_tags_are_cut_to_ten_and_stringified(storage, scope, clock):
     assert await rollup_rows(storage, scope) == 2 * 11
     result = await storage.metrics.query(scope, "t", "1h", "sum", "k3")
     assert [s["name"] for s in result["series"]] == ["3"]
+
+
+async def test_metric_names_per_plugin_and_server(storage, scope, other_scope, clock):
+    await storage.metrics.record(scope, "b_metric", 1.0, {})
+    await storage.metrics.record(scope, "a_metric", 1.0, {"k": "v"})
+    await storage.metrics.record(other_scope, "c_metric", 1.0, {})
+    assert await storage.metrics.names(scope.plugin_id, scope.server_id) == ["a_metric", "b_metric"]
+    assert await storage.metrics.names(scope.plugin_id) == ["a_metric", "b_metric", "c_metric"]
+    assert await storage.metrics.names("nobody") == []

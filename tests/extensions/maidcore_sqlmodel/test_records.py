@@ -9,7 +9,9 @@ import pytest
 
 from maidcore.errors import InvalidArgument
 from maidcore.records import (
+    ConsoleSession,
     DeadLetter,
+    DeniedCall,
     InstallRecord,
     PluginLog,
     PluginRecord,
@@ -147,3 +149,84 @@ async def test_tokens(storage):
     revoked = await storage.records.get_token(h)
     assert revoked.revoked and revoked.role is Role.REVIEWER
     assert await storage.records.get_token("0" * 64) is None
+
+
+async def test_host_approvals_per_install_and_kind(storage):
+    from maidcore.records import HostApproval
+
+    records = storage.records
+    await records.add_host_approval(HostApproval("1", "p", "ws", "feed.example.com", approved_by="42"))
+    await records.add_host_approval(HostApproval("1", "p", "http", "api.example.com", approved_by="42"))
+    await records.add_host_approval(HostApproval("1", "p", "ws", "feed.example.com", approved_by="43"))  # replaced
+    await records.add_host_approval(HostApproval("2", "p", "ws", "other.example.com"))
+    ws = await records.list_host_approvals(server_id="1", plugin_id="p", kind="ws")
+    assert [(a.host, a.approved_by) for a in ws] == [("feed.example.com", "43")]
+    every = await records.list_host_approvals(server_id="1", plugin_id="p")
+    assert [(a.kind, a.host) for a in every] == [("http", "api.example.com"), ("ws", "feed.example.com")]
+    assert await records.remove_host_approval("1", "p", "ws", "feed.example.com") is True
+    assert await records.remove_host_approval("1", "p", "ws", "feed.example.com") is False
+    await records.clear_host_approvals("1", "p")
+    assert await records.list_host_approvals(server_id="1", plugin_id="p") == []
+    assert len(await records.list_host_approvals(server_id="2", plugin_id="p")) == 1
+
+
+async def test_denied_calls_add_up_per_capability_and_keep_the_newest_call(storage, plugin_id):
+    rec = storage.records
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    await rec.add_denied_calls(
+        [
+            DeniedCall("1", plugin_id, "storage:kv", 2, "kv.get", t0, t0 + timedelta(seconds=5)),
+            DeniedCall("1", plugin_id, "discord:read", 1, "discord.get_guild", t0, t0),
+            DeniedCall("2", plugin_id, "storage:kv", 1, "kv.set", t0, t0),
+        ]
+    )
+    # another node flushes an older batch and a newer one: counts add up, the newest call wins
+    await rec.add_denied_calls([DeniedCall("1", plugin_id, "storage:kv", 3, "kv.list", t0, t0 + timedelta(seconds=1))])
+    await rec.add_denied_calls([DeniedCall("1", plugin_id, "storage:kv", 1, "kv.set", t0, t0 + timedelta(seconds=9))])
+    await rec.add_denied_calls([])
+    [kv, read] = await rec.list_denied_calls(server_id="1", plugin_id=plugin_id)
+    assert (kv.capability, kv.count, kv.last_method, kv.first_at) == ("storage:kv", 6, "kv.set", t0)
+    assert kv.last_at == t0 + timedelta(seconds=9) and not kv.dismissed
+    assert (read.capability, read.count) == ("discord:read", 1)
+    assert {(d.server_id, d.capability) for d in await rec.list_denied_calls(plugin_id=plugin_id)} == {
+        ("1", "storage:kv"),
+        ("1", "discord:read"),
+        ("2", "storage:kv"),
+    }
+
+    await rec.dismiss_denied_call("1", plugin_id, "storage:kv")
+    await rec.add_denied_calls([DeniedCall("1", plugin_id, "storage:kv", 1, "kv.get", t0, t0 + timedelta(seconds=10))])
+    [kv, _] = await rec.list_denied_calls(server_id="1", plugin_id=plugin_id)
+    assert kv.dismissed and kv.count == 7  # dismissed requests keep counting, hidden
+
+    await rec.delete_denied_calls("1", plugin_id, "storage:kv")
+    assert [d.capability for d in await rec.list_denied_calls(server_id="1", plugin_id=plugin_id)] == ["discord:read"]
+    await rec.delete_denied_calls("1", plugin_id)
+    assert await rec.list_denied_calls(server_id="1", plugin_id=plugin_id) == []
+    assert len(await rec.list_denied_calls(server_id="2", plugin_id=plugin_id)) == 1
+
+
+async def test_console_sessions_round_trip_and_expire(storage):
+    rec = storage.records
+    now = datetime.now(UTC).replace(microsecond=0)
+    live = ConsoleSession(
+        uuid.uuid4().hex * 2,
+        "900000000000000201",
+        "alice",
+        None,
+        [{"id": "9", "name": "demo", "owner": True, "permissions": "8"}],
+        "c" * 43,
+        expires_at=now + timedelta(hours=1),
+        created_at=now,
+    )
+    old = ConsoleSession(uuid.uuid4().hex * 2, "2", "bob", "abc", [], "d" * 43, expires_at=now - timedelta(seconds=1))
+    await rec.put_session(live)
+    await rec.put_session(old)
+    assert await rec.get_session(live.session_hash) == live
+    assert (await rec.get_session(old.session_hash)).username == "bob"
+    assert await rec.delete_expired_sessions() >= 1
+    assert await rec.get_session(old.session_hash) is None
+    await rec.put_session(ConsoleSession(**{**live.__dict__, "username": "alice2"}))
+    assert (await rec.get_session(live.session_hash)).username == "alice2"
+    await rec.delete_session(live.session_hash)
+    assert await rec.get_session(live.session_hash) is None

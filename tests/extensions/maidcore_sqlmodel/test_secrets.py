@@ -105,3 +105,62 @@ async def test_configured_key_and_wrong_key(request, backend, scope, tmp_path):
             await store.secrets.get(scope, "k")
     finally:
         await store.close()
+
+
+async def test_auth_secrets_are_domain_bound_and_apart_from_ctx_secrets(storage, scope, other_scope):
+    s = storage.secrets
+    assert await s.get_auth(scope, "API") is None
+    await s.set_auth(scope.plugin_id, "", "API", "developer-token", ["API.example.com", "api.example.com"])
+    await s.set_auth(scope.plugin_id, scope.server_id, "API", "server-token", ["api.example.com", "b.example.com"])
+    assert await s.get_auth(scope, "API") == ("server-token", ("api.example.com", "b.example.com"))
+    assert await s.get_auth(other_scope, "API") == ("developer-token", ("api.example.com",))
+    assert await s.get(scope, "API") is None  # ctx.secrets.get never reads an auth secret
+    listed = await s.list_auth(scope.plugin_id)
+    assert [(i.server_id, i.name, i.hosts) for i in listed] == [
+        ("", "API", ("api.example.com",)),
+        (scope.server_id, "API", ("api.example.com", "b.example.com")),
+    ]
+    assert all("token" not in repr(i) for i in listed)
+    assert [i.server_id for i in await s.list_auth(scope.plugin_id, scope.server_id)] == [scope.server_id]
+    assert await s.delete_auth(scope.plugin_id, scope.server_id, "API") is True
+    assert await s.delete_auth(scope.plugin_id, scope.server_id, "API") is False
+    assert (await s.get_auth(scope, "API"))[0] == "developer-token"
+
+
+@pytest.mark.parametrize(
+    ("hosts", "message"),
+    [
+        ([], "1-20 host names"),
+        ("api.example.com", "1-20 host names"),
+        (["https://api.example.com"], "has a scheme"),
+        (["*.example.com"], "wildcards"),
+        (["10.0.0.1"], "IP address"),
+        (["localhost"], "two labels"),
+    ],
+)
+async def test_auth_secret_hosts_must_be_bare_host_names(storage, scope, hosts, message):
+    with pytest.raises(InvalidArgument, match=message):
+        await storage.secrets.set_auth(scope.plugin_id, "", "API", "v", hosts)
+
+
+async def test_an_auth_secret_whose_hosts_were_edited_in_the_database_does_not_decrypt(storage, scope):
+    await storage.secrets.set_auth(scope.plugin_id, scope.server_id, "API", "token", ["api.example.com"])
+    sql = storage.db.sql("UPDATE auth_secrets SET hosts = ? WHERE plugin_id = ?")
+
+    def widen(conn):
+        with storage.db.write(conn):
+            conn.execute(sql, ('["api.example.com", "evil.example.com"]', scope.plugin_id))
+
+    await storage.db.run(widen)
+    with pytest.raises(RpcFailure, match="cannot be decrypted"):
+        await storage.secrets.get_auth(scope, "API")
+
+
+async def test_developer_defaults_are_listed_by_key_and_deleted(storage, scope):
+    await storage.secrets.set_default(scope.plugin_id, "b_key", "x")
+    await storage.secrets.set_default(scope.plugin_id, "a_key", "y")
+    await storage.secrets.set(scope, "server_only", "z")
+    assert await storage.secrets.list_defaults(scope.plugin_id) == ["a_key", "b_key"]
+    await storage.secrets.delete_default(scope.plugin_id, "b_key")
+    assert await storage.secrets.list_defaults(scope.plugin_id) == ["a_key"]
+    assert await storage.secrets.get(scope, "b_key") is None

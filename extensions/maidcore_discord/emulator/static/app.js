@@ -20,10 +20,16 @@ function el(tag, attrs = {}, ...children) {
 }
 
 async function api(action, body) {
+  $("#error").textContent = "";  // a new action: the last one's error no longer applies
   const response = await fetch(`/_emulator/api/${action}`, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });
-  const data = await response.json();
+  let data;
+  try {
+    data = await response.json();
+  } catch {
+    data = { message: response.statusText || "the emulator sent an unreadable answer" };
+  }
   if (!response.ok) {
     $("#error").textContent = `${response.status}: ${data.message}`;
     throw new Error(data.message);

@@ -1,0 +1,162 @@
+"""Cluster failover: time from SIGKILL of a node to the first event served on its orphaned shard.
+
+Two ``maidcore serve`` nodes (separate processes and data directories, one
+PostgreSQL database, one Redis, the standalone emulator with 2 shards). Each
+round kills the holder of shard 0 with SIGKILL, then posts a ``ping`` to a
+guild of shard 0 every 0.2 s until one is answered; the victim is restarted
+and gets its shard back before the next round. Baseline in the same run: a
+cold start, from launching a lone node to its first answered ping (what an
+operator restarting a crashed single node waits).
+
+Usage: ``.venv/bin/python benchmarks/cluster_failover.py [--rounds 3] [--lease-seconds 6]``
+(PostgreSQL from ``MAIDCORE_TEST_POSTGRES_URL``, Redis from ``MAIDCORE_TEST_REDIS_URL``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import redis
+
+from maidcore.cluster.local import LocalCluster
+
+PLUGIN = """from yourbot_sdk import Plugin
+
+plugin = Plugin()
+
+
+@plugin.on_event("message_create")
+def on_message(ctx, event):
+    content = event.get("content") or ""
+    if not event.get("author_bot") and content.startswith("ping "):
+        ctx.discord.send_message(channel_id=event["channel_id"], content="pong " + content[5:])
+
+
+if __name__ == "__main__":
+    plugin.run()
+"""
+
+
+def first_answer(local: LocalCluster, channel: str, started: float, timeout: float = 90) -> float:
+    """Post ``ping <n>`` every 0.2 s until one is answered; seconds from ``started`` to that answer."""
+    sent: set[str] = set()
+    n = 0
+    while time.monotonic() - started < timeout:
+        tag = uuid.uuid4().hex[:8]
+        local.post(channel, f"ping {tag}")
+        sent.add(tag)
+        n += 1
+        time.sleep(0.2)
+        answered = {m["content"][5:] for m in local.messages(channel) if m["content"].startswith("pong ")}
+        if answered & sent:
+            return time.monotonic() - started
+    raise TimeoutError(f"no ping answered within {timeout}s")
+
+
+def holder(client: redis.Redis, prefix: str, shard: int) -> str | None:
+    value = client.get(f"{prefix}:lease:{shard}")
+    return value.rpartition(" ")[0] if value else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--lease-seconds", type=float, default=6.0)
+    parser.add_argument("--renew-seconds", type=float, default=1.5)
+    args = parser.parse_args()
+    pg_url = os.environ.get("MAIDCORE_TEST_POSTGRES_URL", "postgresql://maidcore:maidcore@127.0.0.1:5432/maidcore")
+    redis_url = os.environ.get("MAIDCORE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    db = f"maidcore_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    database_url = urlunsplit(urlsplit(pg_url)._replace(path="/" + db))
+    prefix = f"maidcore-bench-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    with tempfile.TemporaryDirectory(prefix="maidcore-failover-") as tmp:
+        base = Path(tmp)
+        local = LocalCluster(
+            base,
+            redis_url=redis_url,
+            database_url=database_url,
+            guilds=2,
+            shards=2,
+            key_prefix=prefix,
+            env={
+                "MAIDCORE_CLUSTER__LEASE_SECONDS": str(args.lease_seconds),
+                "MAIDCORE_CLUSTER__RENEW_SECONDS": str(args.renew_seconds),
+                "MAIDCORE_DISCORD__DEMO": "false",
+                "MAIDCORE_LIMITS__DISCORD_ACTIONS_PER_MINUTE": "100000",
+            },
+        )
+        try:
+            local.start_emulator(demo=False)
+            channels = local.guild_channels()
+            channel0 = next(c for g, c in channels.items() if (int(g) >> 22) % 2 == 0)
+            bundle = base / "pinger"
+            bundle.mkdir()
+            (bundle / "manifest.json").write_text(
+                json.dumps(
+                    {
+                        "id": "pinger",
+                        "name": "Pinger",
+                        "version": "1.0.0",
+                        "description": "answers ping",
+                        "capabilities_required": ["discord:send_message"],
+                    }
+                )
+            )
+            (bundle / "__main__.py").write_text(PLUGIN)
+            for guild in channels:
+                result = local.cli("a", "install", str(bundle), "--server", guild, "--grant-all")
+                assert result.returncode == 0, result.stderr
+
+            started = time.monotonic()
+            local.start_node("a")
+            cold = first_answer(local, channel0, started)
+            print(f"baseline: cold start of a lone node to its first answered ping: {cold:.2f} s")
+            local.start_node("b")
+            failovers = []
+            for round_no in range(1, args.rounds + 1):
+                local.wait(
+                    lambda: (
+                        holder(client, prefix, 0)
+                        and holder(client, prefix, 1)
+                        and holder(client, prefix, 0) != holder(client, prefix, 1)
+                    ),
+                    120,
+                    "each node holding one shard",
+                )
+                first_answer(local, channel0, time.monotonic())  # shard 0 serves before the kill
+                victim = holder(client, prefix, 0)
+                assert victim is not None
+                killed = time.monotonic()
+                local.kill(victim)
+                took = first_answer(local, channel0, killed)
+                failovers.append(took)
+                print(f"round {round_no}: SIGKILL of {victim} -> first event served on shard 0 after {took:.2f} s")
+                local.start_node(victim)
+            median = statistics.median(failovers)
+            print(
+                f"failover (lease {args.lease_seconds:g} s, renew {args.renew_seconds:g} s): median {median:.2f} s, "
+                f"max {max(failovers):.2f} s over {len(failovers)} rounds; {median / cold:.2f}x the cold start"
+            )
+        finally:
+            local.close()
+            for key in client.scan_iter(f"{prefix}:*"):
+                client.delete(key)
+            client.close()
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,311 @@
+"""One node with many guilds: idle CPU and ping latency with install changes pushed vs. polled, in one run.
+
+The emulator runs in its own process with ``--guilds`` guilds (the demo guild
+among them). A plugin is installed on every guild (so there are as many
+install rows as guilds) and ``ping_pong`` on the demo guild. The same node
+then runs twice on the same database and emulator:
+
+1. **push** (the default): install changes come from the storage layer's feed
+   (PostgreSQL ``LISTEN/NOTIFY``); nothing is read while nothing changes;
+2. **poll** (``install_push = false``): every install is re-read each
+   ``install_poll_seconds`` (2 s), as every node did before the feed.
+
+For each: once every guild is available and the start-up work is done, the
+node's CPU over ``--idle`` seconds (this process, and the database server
+processes serving its connections), then ``--pings`` sequential ``!ping`` ->
+``Pong!`` round trips (p50/p99), then how long an install committed through
+another node (same database, its own data directory) takes to reach this one.
+
+Needs PostgreSQL: ``--database-url`` (default ``MAIDCORE_TEST_POSTGRES_URL``),
+on which a database of its own is created and dropped.
+Usage: ``.venv/bin/python benchmarks/many_guilds.py [--guilds 10000] [--idle 20] [--pings 200]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psycopg
+from discord_events import Emu, pct, ping_latencies, settings
+from maidcore_discord.emulator import DEMO_GUILD_ID
+
+from maidcore import installs
+from maidcore.platform import Platform
+
+ROOT = Path(__file__).resolve().parents[1]
+IDLE_PLUGIN_MAIN = """from yourbot_sdk import Plugin
+
+plugin = Plugin()
+
+
+@plugin.on_event("message_create")
+def on_message(ctx, event):
+    pass
+
+
+if __name__ == "__main__":
+    plugin.run()
+"""
+
+
+async def emulator_child(port: int, guilds: int, ids_file: str) -> None:
+    """Run in the child process: the emulator with the demo guild and ``guilds - 1`` more."""
+    from maidcore_discord.emulator.server import Emulator
+
+    emu = Emulator("127.0.0.1", port)
+    ids = [DEMO_GUILD_ID]
+    for i in range(guilds - 1):
+        ids.append(emu.add_guild(f"bench {i}", bot_permissions=0x800 | 0x400))  # send + view
+    Path(ids_file).write_text(json.dumps(ids))
+    await emu.start()
+    await asyncio.Event().wait()
+
+
+class ManyGuildsEmu(Emu):
+    """The emulator in a child process, with many guilds."""
+
+    def __init__(self, guilds: int, ids_file: Path) -> None:
+        super().__init__()
+        self.guilds = guilds
+        self.ids_file = ids_file
+        self.ids: list[str] = []
+
+    async def __aenter__(self) -> ManyGuildsEmu:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--emulator-child", str(self.port), str(self.guilds), str(self.ids_file)],
+            stdout=subprocess.DEVNULL,
+        )
+        self.http = aiohttp.ClientSession()
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                async with self.http.get(f"{self.base}/api/v10/gateway") as r:
+                    if r.status < 500:
+                        break
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("the emulator did not start")
+            await asyncio.sleep(0.2)
+        self.ids = json.loads(self.ids_file.read_text())
+        async with self.http.get(f"{self.base}/_emulator/api/state") as r:
+            state = await r.json()
+        guild = next(g for g in state["guilds"] if g["id"] == DEMO_GUILD_ID)
+        self.general = next(c["id"] for c in guild["channels"] if c["name"] == "general")
+        return self
+
+
+class GcPauses:
+    """Garbage-collector pauses of this process while measuring (a full collection walks the whole heap)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self._start = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._start) * 1000))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> str:
+        full = [ms for gen, ms in self.pauses if gen == 2]
+        longest = max((ms for _gen, ms in self.pauses), default=0.0)
+        return f"{len(self.pauses)} collections ({len(full)} full), longest {longest:.0f} ms"
+
+
+def cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) of live processes ``pids``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def backends(admin_url: str, database: str) -> list[int]:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)).fetchall()
+    return [r[0] for r in rows]
+
+
+async def prepare(db_url: str, emu: ManyGuildsEmu, data_dir: Path) -> None:
+    """Install an idle plugin on every guild (one install row each) and ``ping_pong`` on the demo guild."""
+    plugin = data_dir.parent / "idle_plugin"
+    plugin.mkdir()
+    (plugin / "manifest.json").write_text(
+        json.dumps({"id": "idle_listener", "name": "Idle", "version": "1.0.0", "description": "Listens, says nothing"})
+    )
+    (plugin / "__main__.py").write_text(IDLE_PLUGIN_MAIN)
+    platform = Platform(node_settings(emu, data_dir, db_url, push=True), unsafe_no_isolation=True)
+    await platform.open_storage()
+    try:
+        await installs.install(platform, ROOT / "examples" / "ping_pong", DEMO_GUILD_ID, installs.ALL)
+        await installs.install(platform, plugin, DEMO_GUILD_ID)
+    finally:
+        await platform.close()
+    with psycopg.connect(db_url, autocommit=True) as conn, conn.cursor() as cur:  # the same rows, written at once
+        cur.executemany(
+            "INSERT INTO installs (server_id, plugin_id, version, granted, enabled, installed_at) "
+            "VALUES (%s, 'idle_listener', '1.0.0', '[]', true, now()) ON CONFLICT DO NOTHING",
+            [(gid,) for gid in emu.ids],
+        )
+
+
+def node_settings(emu: Emu, data_dir: Path, db_url: str, *, push: bool):
+    base = settings(emu, data_dir)
+    return base.model_copy(
+        update={
+            "install_push": push,
+            "install_poll_seconds": 2.0,
+            "storage": base.storage.model_copy(update={"database_url": db_url}),
+        }
+    )
+
+
+async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, admin_url: str, push: bool) -> dict:
+    database = db_url.rsplit("/", 1)[1]
+    started = time.monotonic()
+    async with Platform(node_settings(emu, data_dir, db_url, push=push), unsafe_no_isolation=True) as platform:
+        sync = platform.command_sync
+        while len(sync._available) < len(emu.ids):
+            if time.monotonic() - started > 900:
+                raise TimeoutError(f"only {len(sync._available)}/{len(emu.ids)} guilds became available")
+            await asyncio.sleep(0.5)
+        ready = time.monotonic() - started
+        await latencies(emu, 5)  # warm the worker up
+        await asyncio.sleep(args.settle)
+        tracked = len(gc.get_objects())
+        full0 = time.perf_counter()
+        gc.collect()  # what one full collection of this heap costs (the loop stands still meanwhile)
+        full_ms = (time.perf_counter() - full0) * 1000
+
+        pids = backends(admin_url, database)
+        cpu0, db0, wall0 = time.process_time(), cpu_of(pids), time.perf_counter()
+        await asyncio.sleep(args.idle)
+        wall = time.perf_counter() - wall0
+        idle_cpu = (time.process_time() - cpu0) / wall
+        idle_db = (cpu_of(pids) - db0) / wall
+
+        pauses = GcPauses()
+        with pauses:
+            ms = [x * 1000 for x in await latencies(emu, args.pings)]
+
+        # an install made through another node (its own data directory, the same database) reaching this one
+        server = emu.ids[-1]
+        marks: list[asyncio.Future[float]] = []
+
+        async def seen(changes):
+            for change in changes:
+                if change.server_id == server and change.plugin_id == "ping_pong" and marks and not marks[-1].done():
+                    marks[-1].set_result(time.perf_counter())
+
+        platform.install_watcher.subscribe(seen)
+        other = Platform(node_settings(emu, data_dir.parent / f"other-{data_dir.name}", db_url, push=push))
+        await other.open_storage()
+        try:
+            marks.append(asyncio.get_running_loop().create_future())
+            record = await installs.install(other, ROOT / "examples" / "ping_pong", server, installs.ALL)
+            await asyncio.wait_for(marks[-1], 30)
+            marks.append(asyncio.get_running_loop().create_future())
+            committed = time.perf_counter()  # timed: one write of the install record, until this node hears of it
+            await other.records.put_install(replace(record, enabled=False))
+            seen_at = await asyncio.wait_for(marks[-1], 30)
+            await installs.uninstall(other, server, "ping_pong")  # leave the database as it was
+        finally:
+            await other.close()
+    return {
+        "mode": "push" if push else "poll",
+        "ready_s": ready,
+        "idle_cpu": idle_cpu,
+        "idle_db_cpu": idle_db,
+        "p50": statistics.median(ms),
+        "p99": pct(ms, 99),
+        "max": max(ms),
+        "install_seen_s": seen_at - committed,
+        "gc": pauses.summary(),
+        "full_gc": f"one full collection of {tracked:,} tracked objects takes {full_ms:.0f} ms",
+    }
+
+
+async def latencies(emu: Emu, count: int) -> list[float]:
+    return await ping_latencies(emu, count)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--guilds", type=int, default=10_000)
+    parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU measured per mode")
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait after start-up before measuring")
+    parser.add_argument("--pings", type=int, default=200)
+    parser.add_argument("--modes", default="push,poll")
+    parser.add_argument("--database-url", default=os.environ.get("MAIDCORE_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    if not args.database_url:
+        sys.exit("many_guilds needs PostgreSQL: pass --database-url postgresql://... or set MAIDCORE_TEST_POSTGRES_URL")
+    admin_url = args.database_url
+    name = f"maidcore_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    db_url = admin_url.rsplit("/", 1)[0] + "/" + name
+    results = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            async with ManyGuildsEmu(args.guilds, Path(tmp) / "ids.json") as emu:
+                await prepare(db_url, emu, Path(tmp) / "prep")
+                for mode in args.modes.split(","):
+                    data_dir = Path(tmp) / mode
+                    results.append(await run_node(args, emu, data_dir, db_url, admin_url, push=mode == "push"))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(f"{args.guilds} guilds, {args.guilds} install rows; idle window {args.idle:.0f} s; {args.pings} pings")
+    heads = ("ready", "idle CPU", "DB CPU", "ping p50", "p99", "max", "install seen")
+    print(f"{'mode':6} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, (7, 9, 8, 9, 8, 8, 13), strict=True)))
+    for r in results:
+        print(
+            f"{r['mode']:6} {r['ready_s']:6.1f}s {r['idle_cpu'] * 100:8.1f}% {r['idle_db_cpu'] * 100:7.1f}% "
+            f"{r['p50']:7.1f}ms {r['p99']:6.1f}ms {r['max']:6.1f}ms {r['install_seen_s'] * 1000:10.0f} ms"
+        )
+    for r in results:
+        print(f"{r['mode']}: garbage collection during the pings: {r['gc']}; {r['full_gc']}")
+    by = {r["mode"]: r for r in results}
+    if "push" in by and "poll" in by:
+        push, poll = by["push"], by["poll"]
+        print(
+            f"push vs poll: idle CPU {push['idle_cpu'] / max(poll['idle_cpu'], 1e-9):.2f}x, "
+            f"DB CPU {push['idle_db_cpu'] / max(poll['idle_db_cpu'], 1e-9):.2f}x, "
+            f"ping p99 {push['p99'] / poll['p99']:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--emulator-child":
+        asyncio.run(emulator_child(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
+    else:
+        asyncio.run(main())

@@ -1,0 +1,104 @@
+"""What a cluster needs from its coordination engine, as one small protocol.
+
+Nodes share nothing but PostgreSQL and a coordination engine; everything they
+agree on goes through a ``Coordinator``: who is alive, who holds which shard
+(a lease with a fencing token), which one-off things already happened, and
+the log of events each shard accepted. ``RedisCoordinator`` is the default;
+another engine implements this protocol and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A shard held by ``node`` since it got ``token``; tokens only ever grow (fencing)."""
+
+    shard: int
+    node: str
+    token: int
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One event a shard's log holds: its log id, what was recorded, and how often it was handed out."""
+
+    entry_id: str
+    record: dict[str, Any]
+    deliveries: int = 1  # 1 = first delivery; more once a node claimed it from another
+
+
+class LeaseLost(Exception):
+    """The caller no longer holds the shard it writes for (its lease expired or moved): it must stop serving."""
+
+
+@runtime_checkable
+class Coordinator(Protocol):
+    async def start(self) -> None:
+        """Connect; raises if the engine cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...
+
+    # --- membership ----------------------------------------------------------------
+
+    async def heartbeat(self, node: str, ttl: float) -> None:
+        """``node`` is alive for ``ttl`` more seconds."""
+        ...
+
+    async def live_nodes(self) -> list[str]:
+        """Nodes whose heartbeat has not expired, sorted."""
+        ...
+
+    # --- shard leases ---------------------------------------------------------------
+
+    async def acquire(self, shard: int, node: str, ttl: float) -> Lease | None:
+        """Take ``shard`` if nobody holds it, with a new fencing token; ``None`` if someone does."""
+        ...
+
+    async def renew(self, lease: Lease, ttl: float) -> bool:
+        """Extend ``lease``; ``False`` if it is no longer held by its node with its token."""
+        ...
+
+    async def release(self, lease: Lease) -> None:
+        """Give ``lease`` up (only if still held with its token)."""
+        ...
+
+    async def holders(self, shard_count: int) -> dict[int, Lease]:
+        """Who holds each held shard."""
+        ...
+
+    async def identify_slot(self, bucket: str, interval: float) -> float:
+        """Reserve the next IDENTIFY of ``bucket``; returns seconds to wait before sending it (0 = now)."""
+        ...
+
+    # --- once across the cluster --------------------------------------------------------
+
+    async def once(self, key: str, ttl: float) -> bool:
+        """``True`` for exactly one caller of ``key`` within ``ttl`` seconds across the cluster."""
+        ...
+
+    # --- the event log of each shard ------------------------------------------------------
+
+    async def append(self, lease: Lease, record: dict[str, Any]) -> str:
+        """Record an event accepted on ``lease``'s shard; returns its log id. Raises ``LeaseLost`` if fenced off."""
+        ...
+
+    async def read_new(self, lease: Lease, consumer: str, count: int, block: float) -> list[LoggedEvent]:
+        """Events of the shard nobody read yet, now handed to ``consumer`` (waits up to ``block`` seconds)."""
+        ...
+
+    async def claim_pending(self, lease: Lease, consumer: str, count: int) -> list[LoggedEvent]:
+        """Events of the shard handed out and never acked (by anyone), now handed to ``consumer``."""
+        ...
+
+    async def ack(self, shard: int, entry_ids: list[str]) -> None:
+        """These events were handled: drop them from the shard's log."""
+        ...
+
+    async def pending(self, shard: int) -> int:
+        """How many events of the shard are handed out and not acked."""
+        ...

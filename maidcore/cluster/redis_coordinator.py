@@ -1,0 +1,215 @@
+"""``Coordinator`` on Redis: keys with expiry for leases and membership, a Stream per shard for events.
+
+Keys (all under ``<prefix>:``):
+
+- ``node:<id>``: a live node's heartbeat (expires); ``nodes`` a sorted set of ids by last beat.
+- ``lease:<shard>``: ``"<node> <token>"`` of the holder, expiring ``lease_seconds`` after the last renewal;
+  ``fence:<shard>`` the counter its tokens come from, so a later holder always has a larger token.
+- ``events:<shard>``: the shard's event log, a Stream with one consumer group (``GROUP``); appending
+  checks the lease in the same script, so a node that lost its shard cannot add to its log.
+- ``once:<key>``: set-if-absent markers of things done once across the cluster.
+- ``identify:<bucket>``: when the next IDENTIFY of a max_concurrency bucket may be sent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from maidcore.cluster.coordinator import Lease, LeaseLost, LoggedEvent
+
+GROUP = "maidcore"
+
+# KEYS: lease, fence. ARGV: node, ttl ms. Returns the new token, or nil when held.
+_ACQUIRE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. token, 'PX', ARGV[2])
+return token
+"""
+# KEYS: lease. ARGV: "<node> <token>", ttl ms.
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# KEYS: lease, stream. ARGV: "<node> <token>", record.
+_APPEND = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+return redis.call('XADD', KEYS[2], '*', 'r', ARGV[2])
+"""
+# KEYS: identify. ARGV: now ms, interval ms. Returns ms to wait before identifying.
+_IDENTIFY = """
+local now = tonumber(ARGV[1])
+local next_at = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = math.max(now, next_at)
+redis.call('SET', KEYS[1], tostring(at + tonumber(ARGV[2])), 'PX', tonumber(ARGV[2]) + (at - now) + 1000)
+return at - now
+"""
+
+
+class RedisCoordinator:
+    """The default ``Coordinator`` (contract: ``maidcore.cluster.coordinator``)."""
+
+    def __init__(self, url: str, prefix: str = "maidcore") -> None:
+        self.url = url
+        self.prefix = prefix
+        self.redis: aioredis.Redis | None = None
+        self._groups: set[int] = set()
+
+    def key(self, *parts: object) -> str:
+        return ":".join([self.prefix, *map(str, parts)])
+
+    @property
+    def r(self) -> aioredis.Redis:
+        if self.redis is None:
+            raise RuntimeError("the Redis coordinator is not started")
+        return self.redis
+
+    async def start(self) -> None:
+        # short timeouts: a node cut off from Redis must notice within a lease, not hang in a call
+        self.redis = aioredis.from_url(
+            self.url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=2.0, max_connections=256
+        )
+        await self.redis.ping()
+        self._acquire = self.redis.register_script(_ACQUIRE)
+        self._renew = self.redis.register_script(_RENEW)
+        self._release = self.redis.register_script(_RELEASE)
+        self._append = self.redis.register_script(_APPEND)
+        self._identify = self.redis.register_script(_IDENTIFY)
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+            self.redis = None
+
+    # --- membership --------------------------------------------------------------------
+
+    async def heartbeat(self, node: str, ttl: float) -> None:
+        now = time.time()
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.set(self.key("node", node), str(now), px=int(ttl * 1000))
+            pipe.zadd(self.key("nodes"), {node: now})
+            pipe.zremrangebyscore(self.key("nodes"), "-inf", now - 3600)
+            await pipe.execute()
+
+    async def live_nodes(self) -> list[str]:
+        names = await self.r.zrange(self.key("nodes"), 0, -1)
+        if not names:
+            return []
+        alive = await self.r.mget([self.key("node", n) for n in names])
+        return sorted(n for n, beat in zip(names, alive, strict=True) if beat is not None)
+
+    # --- leases ----------------------------------------------------------------------------
+
+    def _holder(self, lease: Lease) -> str:
+        return f"{lease.node} {lease.token}"
+
+    async def acquire(self, shard: int, node: str, ttl: float) -> Lease | None:
+        keys = [self.key("lease", shard), self.key("fence", shard)]
+        token = await self._acquire(keys=keys, args=[node, int(ttl * 1000)])
+        return Lease(shard, node, int(token)) if token else None
+
+    async def renew(self, lease: Lease, ttl: float) -> bool:
+        keys = [self.key("lease", lease.shard)]
+        return bool(await self._renew(keys=keys, args=[self._holder(lease), int(ttl * 1000)]))
+
+    async def release(self, lease: Lease) -> None:
+        await self._release(keys=[self.key("lease", lease.shard)], args=[self._holder(lease)])
+
+    async def holders(self, shard_count: int) -> dict[int, Lease]:
+        if shard_count <= 0:
+            return {}
+        values = await self.r.mget([self.key("lease", s) for s in range(shard_count)])
+        held: dict[int, Lease] = {}
+        for shard, value in enumerate(values):
+            if value:
+                node, _, token = value.rpartition(" ")
+                held[shard] = Lease(shard, node, int(token))
+        return held
+
+    async def identify_slot(self, bucket: str, interval: float) -> float:
+        wait_ms = await self._identify(
+            keys=[self.key("identify", bucket)], args=[int(time.time() * 1000), int(interval * 1000)]
+        )
+        return int(wait_ms) / 1000
+
+    # --- once ---------------------------------------------------------------------------------
+
+    async def once(self, key: str, ttl: float) -> bool:
+        return bool(await self.r.set(self.key("once", key), "1", nx=True, px=max(1, int(ttl * 1000))))
+
+    # --- event log ----------------------------------------------------------------------------
+
+    async def _group(self, shard: int) -> str:
+        stream = self.key("events", shard)
+        if shard not in self._groups:
+            try:
+                await self.r.xgroup_create(stream, GROUP, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+            self._groups.add(shard)
+        return stream
+
+    async def append(self, lease: Lease, record: dict[str, Any]) -> str:
+        stream = await self._group(lease.shard)
+        entry = await self._append(
+            keys=[self.key("lease", lease.shard), stream], args=[self._holder(lease), json.dumps(record)]
+        )
+        if not entry:
+            raise LeaseLost(f"shard {lease.shard}: lease token {lease.token} of {lease.node} is no longer current")
+        return str(entry)
+
+    async def read_new(self, lease: Lease, consumer: str, count: int, block: float) -> list[LoggedEvent]:
+        stream = await self._group(lease.shard)
+        reply = await self.r.xreadgroup(GROUP, consumer, {stream: ">"}, count=count, block=max(1, int(block * 1000)))
+        events: list[LoggedEvent] = []
+        for _, entries in reply or ():
+            for entry_id, fields in entries:
+                if fields:
+                    events.append(LoggedEvent(entry_id, json.loads(fields["r"])))
+        return events
+
+    async def claim_pending(self, lease: Lease, consumer: str, count: int) -> list[LoggedEvent]:
+        stream = await self._group(lease.shard)
+        events: list[LoggedEvent] = []
+        start = "-"
+        while True:
+            pending = await self.r.xpending_range(stream, GROUP, min=start, max="+", count=count)
+            if not pending:
+                return events
+            times = {p["message_id"]: int(p["times_delivered"]) for p in pending}
+            claimed = await self.r.xclaim(stream, GROUP, consumer, 0, list(times))
+            found = {entry_id for entry_id, fields in claimed if fields}
+            for entry_id, fields in claimed:
+                if fields:
+                    events.append(LoggedEvent(entry_id, json.loads(fields["r"]), times.get(entry_id, 1) + 1))
+            gone = [entry_id for entry_id in times if entry_id not in found]
+            if gone:  # deleted from the log already: nothing left to deliver
+                await self.r.xack(stream, GROUP, *gone)
+            if len(pending) < count:
+                return events
+            start = "(" + pending[-1]["message_id"]
+
+    async def ack(self, shard: int, entry_ids: list[str]) -> None:
+        if not entry_ids:
+            return
+        stream = self.key("events", shard)
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.xack(stream, GROUP, *entry_ids)
+            pipe.xdel(stream, *entry_ids)
+            await pipe.execute()
+
+    async def pending(self, shard: int) -> int:
+        stream = await self._group(shard)
+        info = await self.r.xpending(stream, GROUP)
+        return int(info["pending"])

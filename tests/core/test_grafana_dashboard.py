@@ -1,0 +1,41 @@
+"""The Grafana dashboard in docs/ queries only metrics maidcore exports (a renamed metric breaks this test)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from maidcore import metrics
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
+METRIC_NAME = re.compile(r"\bmaidcore_[a-z0-9_]+")
+
+
+def exported_names() -> set[str]:
+    """Every sample name the registry can emit (counters' ``_total``, histograms' ``_bucket``/``_count``/``_sum``)."""
+    names = set()
+    for family in metrics.METRICS_REGISTRY.collect():
+        names.add(family.name)
+        if family.type == "counter":
+            names.update({family.name + "_total", family.name + "_created"})
+        if family.type == "histogram":
+            names.update(family.name + suffix for suffix in ("_bucket", "_count", "_sum", "_created"))
+        names.update(sample.name for sample in family.samples)
+    return names
+
+
+def test_every_panel_query_names_an_exported_metric():
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    assert exprs, "the dashboard has no queries"
+    used = {name for expr in exprs for name in METRIC_NAME.findall(expr)}
+    missing = sorted(used - exported_names())
+    assert not missing, f"dashboard queries metrics maidcore does not export: {missing}"
+
+
+def test_the_dashboard_covers_every_metric_family():
+    used = set(METRIC_NAME.findall(DASHBOARD.read_text(encoding="utf-8")))
+    families = {f.name for f in metrics.METRICS_REGISTRY.collect() if f.name.startswith("maidcore_")}
+    uncovered = sorted(f for f in families if not any(u == f or u.startswith(f + "_") for u in used))
+    assert not uncovered, f"metric families without a dashboard panel: {uncovered}"
