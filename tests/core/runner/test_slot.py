@@ -103,6 +103,7 @@ async def test_an_idle_worker_stops_and_the_next_event_starts_one_again(tmp_path
         logged=lambda slot, server, level, message: logged.append(message),
         stderr=lambda slot, text: None,
         count=lambda name, n: None,
+        background=lambda coro: asyncio.get_running_loop().create_task(coro),
     )
     info = VersionInfo("logger", "1.0.0", bundle, None, {}, frozenset(), frozenset(), ())
     slot = WorkerSlot(services, info)
