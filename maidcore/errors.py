@@ -81,6 +81,25 @@ class RateLimited(HostError):
         self.retry_after = float(retry_after)
 
 
+class QuotaExceeded(HostError):
+    """A per-(server, plugin) bound was reached (requests in flight, ephemeral keys, metric series, secrets).
+
+    ``QUOTA_EXCEEDED`` is the official SDK's code for it (raised there as ``RateLimitError``); the
+    message holds "quota exceeded" for SDKs that match by substring. ``retry_after`` is given when
+    waiting helps (a per-minute bound, requests in flight), else omitted.
+    """
+
+    code = "QUOTA_EXCEEDED"
+    rpc_code = -32002
+
+    def __init__(self, quota: str, limit: int | float, detail: str = "", *, retry_after: float | None = None) -> None:
+        text = f"{quota} quota exceeded (limit {limit:g})"
+        if detail:
+            text += f": {sanitize(detail, rank=1)}"
+        super().__init__(text, quota=quota, limit=limit, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class DiscordApiFailed(HostError):
     code = "DISCORD_API_ERROR"
     rpc_code = -32003

@@ -9,35 +9,39 @@ is wrong with it. ``schemas/manifest.schema.json`` is generated from this model
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from yourbot_sdk._validate._catalogue import CAPABILITY_KEYS  # read in this order; the first present counts (§2.1)
-from yourbot_sdk._validate._manifest import (
-    CAP_RE,
-    ID_RE,
-    NAME_RE,
-    PLACEHOLDERS,
-    RESERVED,
-    normalised_domain,
-)
+from yourbot_sdk.spec import commands as _commands
+from yourbot_sdk.spec.capabilities import CAPABILITY_KEYS, CAPABILITY_PATTERN
+from yourbot_sdk.spec.capabilities import declared_capabilities as spec_declared_capabilities
+from yourbot_sdk.spec.commands import COMMAND_NAME_PATTERN, RESERVED_COMMAND_NAMES
+from yourbot_sdk.spec.cron import MAX_CRON_ENTRIES, cron_spec_problem
+from yourbot_sdk.spec.manifest import PLACEHOLDER_DESCRIPTIONS, PLUGIN_ID_PATTERN, hostname_problem, normalised_domain
 
 from maidcore import capabilities
 
-#: The same patterns and reserved names `mmo validate` checks: defined once, in the SDK.
-PLUGIN_ID_PATTERN = ID_RE.pattern
-CAPABILITY_PATTERN = CAP_RE.pattern
-COMMAND_NAME_PATTERN = NAME_RE.pattern
+# The patterns, reserved names and cron rules `yourbot validate` checks are defined once, in
+# ``yourbot_sdk.spec``; this model applies them (and is what ``schemas/manifest.schema.json`` shows).
+__all__ = [
+    "CAPABILITY_PATTERN",
+    "COMMAND_NAME_PATTERN",
+    "PLUGIN_ID_PATTERN",
+    "RESERVED_COMMANDS",
+    "Manifest",
+    "ManifestError",
+    "declared_capabilities",
+    "hostname_problem",
+    "json_schema",
+    "load_manifest",
+    "read_manifest",
+    "schema_text",
+]
 
-RESERVED_COMMANDS: frozenset[str] = RESERVED
-
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
-_CRON_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
-_DAYS_IN_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+RESERVED_COMMANDS: frozenset[str] = RESERVED_COMMAND_NAMES
 
 
 class ManifestError(ValueError):
@@ -54,8 +58,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
+_TEXT = _commands.MAX_DESCRIPTION  # names and descriptions of commands, options and choices
+_TYPES = sorted(_commands.OPTION_TYPES)
+_CHOICE_TYPES = sorted(_commands.CHOICE_TYPES)
+
+
 class Choice(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(min_length=1, max_length=_TEXT)]
     value: str | int | float
 
 
@@ -64,20 +73,21 @@ class CommandOption(_Strict):
 
     model_config = ConfigDict(extra="allow")  # min_value, max_length, channel_types… go to Discord unchanged
 
-    type: Annotated[int, Field(ge=1, le=11, description="1 sub-command … 11 attachment")]
+    type: Annotated[int, Field(ge=_TYPES[0], le=_TYPES[-1], description="1 sub-command … 11 attachment")]
     name: Annotated[str, Field(pattern=COMMAND_NAME_PATTERN)]
-    description: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str, Field(min_length=1, max_length=_TEXT)]
     required: bool = False
-    choices: Annotated[list[Choice] | None, Field(max_length=25)] = None
-    options: Annotated[list[CommandOption] | None, Field(max_length=25)] = None
+    choices: Annotated[list[Choice] | None, Field(max_length=_commands.MAX_CHOICES)] = None
+    options: Annotated[list[CommandOption] | None, Field(max_length=_commands.MAX_OPTIONS)] = None
 
     @model_validator(mode="after")
     def _shape(self) -> CommandOption:
         if self.type in (1, 2) and "required" in self.model_fields_set:
             raise ValueError(f"'required' is not allowed on a sub-command or group (type {self.type})")
         if self.choices is not None:
-            if self.type not in (3, 4, 10):
-                raise ValueError(f"choices are allowed only on types 3, 4 and 10, not type {self.type}")
+            if self.type not in _CHOICE_TYPES:
+                kinds = ", ".join(map(str, _CHOICE_TYPES[:-1])) + f" and {_CHOICE_TYPES[-1]}"
+                raise ValueError(f"choices are allowed only on types {kinds}, not type {self.type}")
             for choice in self.choices:
                 _check_choice(self.type, choice)
         if self.type in (1, 2):
@@ -94,8 +104,8 @@ class CommandOption(_Strict):
 
 def _check_choice(option_type: int, choice: Choice) -> None:
     value = choice.value
-    if option_type == 3 and not (isinstance(value, str) and len(value) <= 100):
-        raise ValueError(f"choice {choice.name!r}: value must be a string of at most 100 characters")
+    if option_type == 3 and not (isinstance(value, str) and len(value) <= _TEXT):
+        raise ValueError(f"choice {choice.name!r}: value must be a string of at most {_TEXT} characters")
     if option_type == 4 and not (isinstance(value, int) and not isinstance(value, bool)):
         raise ValueError(f"choice {choice.name!r}: value must be an integer")
     if option_type == 10 and (isinstance(value, (str, bool))):
@@ -121,8 +131,8 @@ class SlashCommand(_Strict):
     """A top-level slash command (§2.2)."""
 
     name: Annotated[str, Field(pattern=COMMAND_NAME_PATTERN)]
-    description: Annotated[str, Field(min_length=1, max_length=100)]
-    options: Annotated[list[CommandOption], Field(max_length=25)] = Field(default_factory=list)
+    description: Annotated[str, Field(min_length=1, max_length=_TEXT)]
+    options: Annotated[list[CommandOption], Field(max_length=_commands.MAX_OPTIONS)] = Field(default_factory=list)
     default_member_permissions: str | None = None
 
     @field_validator("name")
@@ -145,59 +155,6 @@ class SlashCommand(_Strict):
         return self
 
 
-def cron_firings_per_day(spec: str) -> list[int]:
-    """Minutes of the day (0..1439) at which ``spec`` can fire; ``ValueError`` naming the bad field."""
-    fields = spec.split()
-    if len(fields) != 5:
-        raise ValueError(f"cron spec {spec!r} must have exactly 5 fields (minute hour day month weekday)")
-    values: list[set[int]] = []
-    for text, (low, high), what in zip(fields, _CRON_RANGES, _CRON_NAMES, strict=True):
-        values.append(_cron_field(text, low, high, what))
-    days, months = values[2], values[3]
-    dom_only = fields[2] != "*" and fields[4] == "*"  # with both restricted, any weekday matches too
-    if dom_only and not any(day <= _DAYS_IN_MONTH[month] for month in months for day in days):
-        raise ValueError(f"cron spec {spec!r} can never fire: no month in it has those days")
-    return sorted(h * 60 + m for h in values[1] for m in values[0])
-
-
-#: Manifest cron rules (§2.4): entries, and the shortest gap between two firings of one spec.
-MAX_CRON_ENTRIES = 5
-MIN_CRON_GAP_MINUTES = 5
-
-
-def cron_problem(spec: str) -> str | None:
-    """Why a manifest cron spec is refused (bad syntax, never fires, under 5 minutes apart), or ``None``."""
-    try:
-        firings = cron_firings_per_day(spec)
-    except ValueError as exc:
-        return str(exc)
-    gaps = [b - a for a, b in itertools.pairwise(firings)]
-    gaps.append(firings[0] + 1440 - firings[-1])
-    if min(gaps) < MIN_CRON_GAP_MINUTES:
-        return f"cron spec {spec!r} fires less than 5 minutes apart; firings must be >= 5 minutes apart"
-    return None
-
-
-def _cron_field(text: str, low: int, high: int, what: str) -> set[int]:
-    result: set[int] = set()
-    for item in text.split(","):
-        match = re.fullmatch(r"(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?", item)
-        if not match or (match.group(4) is not None and match.group(2) is not None and match.group(3) is None):
-            raise ValueError(f"cron {what} item {item!r} must be *, */S, N, N-M or N-M/S")
-        step = int(match.group(4) or 1)
-        if step < 1:
-            raise ValueError(f"cron {what} step in {item!r} must be at least 1")
-        if match.group(1) == "*":
-            start, end = low, high
-        else:
-            start = int(match.group(2))
-            end = int(match.group(3)) if match.group(3) is not None else start
-        if not (low <= start <= high and low <= end <= high) or start > end:
-            raise ValueError(f"cron {what} item {item!r} must stay within {low}-{high} with N <= M")
-        result.update(range(start, end + 1, step))
-    return result
-
-
 class CronEntry(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="the @plugin.cron function name")]
     spec: str
@@ -205,7 +162,7 @@ class CronEntry(_Strict):
     @field_validator("spec")
     @classmethod
     def _spec(cls, spec: str) -> str:
-        problem = cron_problem(spec)
+        problem = cron_spec_problem(spec)
         if problem:
             raise ValueError(problem)
         return spec
@@ -306,6 +263,14 @@ def _message(error: dict[str, Any]) -> str:
     return f"{msg[0].lower()}{msg[1:]}"
 
 
+def declared_capabilities(manifest: dict[str, Any]) -> list[str]:
+    """Capabilities under all four ``CAPABILITY_KEYS`` (legacy ones included): their union, as the official SDK reads.
+
+    The raw-dict reading the runner uses for stored versions; ``load_manifest`` applies the same rule.
+    """
+    return spec_declared_capabilities(manifest)
+
+
 def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest, list[str]]:
     """Validate parsed manifest data; return the model and warnings, or raise ``ManifestError``."""
     if not isinstance(data, dict):
@@ -314,15 +279,17 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
     warnings: list[str] = []
     present = [key for key in CAPABILITY_KEYS if key in data]
     if present:
-        key = present[0]
-        if key != "capabilities_required":
-            warnings.append(f"{key}: legacy capability key; rename it to capabilities_required")
-            data["capabilities_required"] = data[key]
-        for other in present:
-            if other != "capabilities_required":
-                data.pop(other)
-        if len(present) > 1:
-            warnings.append(f"{', '.join(present[1:])}: ignored, capabilities are read from {key}")
+        for key in present:
+            if key != "capabilities_required":
+                warnings.append(f"{key}: legacy capability key; rename it to capabilities_required")
+        if present != ["capabilities_required"]:
+            wrong = next((key for key in present if not isinstance(data[key], list)), None)
+            # the union of every key (official SDK); a key that is no list is handed on so the model names it
+            union = list(dict.fromkeys(c for key in present for c in data[key]))  # declared order kept
+            data["capabilities_required"] = data[wrong] if wrong else union
+            for other in present:
+                if other != "capabilities_required":
+                    data.pop(other)
     warnings += _relax(data)
     try:
         manifest = Manifest.model_validate(data)
@@ -337,7 +304,7 @@ def load_manifest(data: Any, *, source: str = "manifest.json") -> tuple[Manifest
         if cap in capabilities.LEGACY_NAMES:
             warnings.append(f"capabilities_required: {cap} is a legacy name and grants nothing")
     lowered = manifest.description.lower()
-    if any(p in lowered for p in PLACEHOLDERS):
+    if any(p in lowered for p in PLACEHOLDER_DESCRIPTIONS):
         warnings.append("description: looks like placeholder text; describe what the plugin does")
     return manifest, warnings
 

@@ -3,7 +3,7 @@
 Review already refuses a bad ``requirements.txt`` (``requirements_invalid``), but a
 version can reach an installer without review (``maidcore install ./dir``, a record
 written by hand), so every installer calls ``installable`` first, with the same parser
-review uses (``yourbot_sdk._validate._requirements``).
+review uses (``yourbot_sdk.review``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import ssl
 from collections.abc import Iterable
 from pathlib import Path
 
-from yourbot_sdk._validate import RequirementError, parse_requirement, requirement_lines
+from yourbot_sdk.review import RequirementError, parse_requirement, requirement_lines
 
 from maidcore.layers.sandbox import DependencyInstallError
 

@@ -93,6 +93,13 @@ class RunnerSettings(BaseModel):
     error_log_burst: int = 5  # plugin error lines copied into the serve log per plugin per window; 0 = none
     error_log_window_seconds: float = 60.0  # past the burst, one summary line per plugin per window
     idle_stop_seconds: float = 600.0  # no work this long: the worker stops (0 = never); the next event starts one
+    # --- per-plugin bounds (docs/bounds.md) ---
+    max_outgoing_bytes: int = 16 * 1024 * 1024  # per worker: bytes queued for its stdin; past it the worker restarts
+    max_requests_in_flight: int = 256  # per worker: host calls being served; more answer QUOTA_EXCEEDED
+    max_requests_in_flight_per_plugin: int = 64  # per (server, plugin): host calls being served; more: QUOTA_EXCEEDED
+    max_waiting_publishes: int = 10_000  # per worker: events waiting for room in its full queue; more are dropped
+    log_lines_per_second: float = 50.0  # per (server, plugin): plugin.log lines stored; burst of 2 s worth
+    log_bytes_per_second: float = 64 * 1024  # per (server, plugin): plugin.log message bytes stored; burst of 2 s
 
 
 class ClusterSettings(BaseModel):

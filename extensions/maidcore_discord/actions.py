@@ -1,8 +1,11 @@
 """``ctx.discord`` methods (contract §4.2) performed through discord.py's HTTP client.
 
 ``client.http.request`` keeps Discord's rate-limit buckets and retries short
-429s itself; what it raises is mapped to ``maidcore.errors`` here. Every id
-argument is checked to belong to the scope's guild before anything is sent.
+429s itself; what it raises is mapped to ``maidcore.errors`` here. Params are
+read by the host's validators (generated from the SDK's method tables, the
+same ones the core applies), so types, choices, cuts and clamps are never
+restated here; every id argument is checked to belong to the scope's guild
+before anything is sent.
 """
 
 from __future__ import annotations
@@ -16,56 +19,23 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.http import Route
+from yourbot_sdk.spec.methods import METHODS
 
 from maidcore.errors import BotMissingPermission, DiscordApiFailed, InvalidArgument, RateLimited, UnknownMethod
+from maidcore.runner.hostapi.args import Args
+from maidcore.runner.hostapi.discord import MAX_FILES_BYTES, VALIDATORS
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
     from maidcore_discord.source import DiscordEventSource
 
 DISCORD_EPOCH_MS = 1420070400000
-MAX_FILE_BYTES = 8 * 1024 * 1024
-#: allow bits a plugin may never grant through set_channel_permissions (contract §4.2)
-DANGEROUS_ALLOW = 0x8 | 0x20 | 0x10000000 | 0x20000000 | 0x2 | 0x4
+MAX_FILE_BYTES = MAX_FILES_BYTES  # decoded, all files of one message together (the host checks it first)
 
-#: the Discord permission named in BotMissingPermission when Discord answers 50013 (contract §4.2)
-PERMISSION = {
-    "send_message": "send_messages",
-    "edit_message": "view_channel",
-    "pin_message": "manage_messages",
-    "unpin_message": "manage_messages",
-    "delete_message": "manage_messages",
-    "bulk_delete_messages": "manage_messages",
-    "add_reaction": "add_reactions",
-    "get_messages": "read_message_history",
-    "get_guild": "view_channel",
-    "get_channel": "view_channel",
-    "list_channels": "view_channel",
-    "get_member": "view_channel",
-    "list_members": "view_channel",
-    "search_members": "view_channel",
-    "list_roles": "view_channel",
-    "create_channel": "manage_channels",
-    "edit_channel": "manage_channels",
-    "delete_channel": "manage_channels",
-    "set_channel_permissions": "manage_roles",
-    "delete_channel_permission": "manage_roles",
-    "create_thread": "create_public_threads",
-    "edit_thread": "manage_threads",
-    "timeout_member": "moderate_members",
-    "timeout_bulk": "moderate_members",
-    "set_nickname": "manage_nicknames",
-    "ban_member": "ban_members",
-    "unban_member": "ban_members",
-    "kick_member": "kick_members",
-    "kick_bulk": "kick_members",
-    "add_role": "manage_roles",
-    "remove_role": "manage_roles",
-    "add_role_bulk": "manage_roles",
-    "remove_role_bulk": "manage_roles",
-    "create_webhook": "manage_webhooks",
-    "execute_webhook": "manage_webhooks",
-    "delete_webhook": "manage_webhooks",
+#: the Discord permission named in BotMissingPermission when Discord answers 50013 (contract §4.2): each
+#: ``discord.*`` method's ``bot_permission`` in the SDK's method tables, and the source's own calls
+PERMISSION: dict[str, str] = {
+    **{m.name: m.bot_permission for m in METHODS.values() if m.namespace == "discord" and m.bot_permission},
     "sync_commands": "use_application_commands",
     "interaction": "use_application_commands",
 }
@@ -80,7 +50,7 @@ def _sid(value: Any, field: str) -> str:
 
 
 def _reason(params: dict[str, Any]) -> str | None:
-    return (params.get("reason") or "")[:512] or None
+    return params.get("reason") or None
 
 
 def member_dict(data: dict[str, Any], guild_id: str) -> dict[str, Any]:
@@ -138,9 +108,13 @@ class Actions:
 
     async def call(self, scope: Scope, name: str, params: dict[str, Any]) -> Any:
         fn = getattr(self, f"do_{name}", None)
-        if fn is None:
+        validate = VALIDATORS.get(f"discord.{name}")
+        if fn is None or validate is None:
             raise UnknownMethod(f"discord.{name}")
-        return await fn(scope, params)
+        clean = validate(Args(params))
+        if "allowed_mentions" not in params:  # the core always sends it; a direct caller gets Discord's default
+            clean.pop("allowed_mentions", None)
+        return await fn(scope, clean)
 
     def _guild(self, scope: Scope) -> discord.Guild | None:
         assert self.source.client is not None
@@ -187,25 +161,8 @@ class Actions:
             raise InvalidArgument("webhook_id", f"the id of a webhook of server {scope.server_id}")
         return wid
 
-    def _message_body(self, params: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if "content" in params and params["content"] is not None:
-            body["content"] = str(params["content"])[:2000]
-        for key, cut in (("embeds", 10), ("components", None)):
-            if key in params and params[key] is not None:
-                items = list(params[key])
-                if cut is not None:
-                    items = items[:cut]
-                if key == "components" and len(items) > 5:
-                    raise InvalidArgument("components", "at most 5 action rows")
-                body[key] = items
-        if params.get("allowed_mentions") is not None:
-            body["allowed_mentions"] = params["allowed_mentions"]
-        if creating and not (
-            body.get("content") or body.get("embeds") or body.get("components") or params.get("files")
-        ):
-            raise InvalidArgument("content", "non-empty, or embeds, components or files given")
-        return body
+    def _message_body(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {k: params[k] for k in ("content", "embeds", "components", "allowed_mentions") if k in params}
 
     def _form(self, body: dict[str, Any], files: list[Any]) -> list[dict[str, Any]]:
         form: list[dict[str, Any]] = [{"name": "payload_json", "value": json.dumps(body)}]
@@ -238,7 +195,7 @@ class Actions:
 
     async def do_send_message(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         ch = await self.channel_in_scope(scope, p.get("channel_id"))
-        body = self._message_body(p, creating=True)
+        body = self._message_body(p)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=ch["id"])
         if p.get("files"):
             data = await self.request(route, "send_message", form=self._form(body, list(p["files"])), files=None)
@@ -250,7 +207,7 @@ class Actions:
     async def do_edit_message(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         ch = await self.channel_in_scope(scope, p.get("channel_id"))
         mid = _sid(p.get("message_id"), "message_id")
-        body = self._message_body(p, creating=False)
+        body = self._message_body(p)
         route = Route("PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=ch["id"], message_id=mid)
         data = await self.request(route, "edit_message", json=body)
         return {"message_id": str(data["id"]), "channel_id": str(data["channel_id"])}
@@ -271,9 +228,7 @@ class Actions:
 
     async def do_bulk_delete_messages(self, scope: Scope, p: dict[str, Any]) -> None:
         ch = await self.channel_in_scope(scope, p.get("channel_id"))
-        ids = [_sid(m, "message_ids") for m in list(p.get("message_ids") or [])[:100]]
-        if len(ids) < 2:
-            raise InvalidArgument("message_ids", "a list of 2 to 100 message ids")
+        ids = p["message_ids"]
         cutoff_ms = (time.time() - 14 * 86400) * 1000
         if any((int(i) >> 22) + DISCORD_EPOCH_MS < cutoff_ms for i in ids):
             raise InvalidArgument("message_ids", "ids of messages younger than 14 days")
@@ -299,10 +254,7 @@ class Actions:
 
     async def do_get_messages(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         ch = await self.channel_in_scope(scope, p.get("channel_id"))
-        query: dict[str, Any] = {"limit": max(1, min(50, int(p.get("limit") or 50)))}
-        for key in ("before", "after"):
-            if p.get(key) is not None:
-                query[key] = _sid(p[key], key)
+        query = {k: p[k] for k in ("limit", "before", "after") if k in p}
         route = Route("GET", "/channels/{channel_id}/messages", channel_id=ch["id"])
         data = await self.request(route, "get_messages", params=query)
         return {"messages": [message_dict(m) for m in data]}
@@ -361,7 +313,7 @@ class Actions:
         return {"member": member_dict(await self.request(route, "get_member"), scope.server_id)}
 
     async def do_list_members(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
-        limit = max(1, min(100, int(p.get("limit") or 100)))
+        limit = p["limit"]
         role_id = await self.role_in_scope(scope, p["role_id"]) if p.get("role_id") is not None else None
         after = _sid(p["after"], "after") if p.get("after") is not None else "0"
         found: list[dict[str, Any]] = []
@@ -379,10 +331,7 @@ class Actions:
         return {"members": found[:limit]}
 
     async def do_search_members(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
-        query = str(p.get("query") or "")
-        if not query:
-            raise InvalidArgument("query", "a non-empty name prefix")
-        limit = max(1, min(25, int(p.get("limit") or 25)))
+        query, limit = p["query"], p["limit"]
         route = Route("GET", "/guilds/{guild_id}/members/search", guild_id=scope.server_id)
         data = await self.request(route, "search_members", params={"query": query, "limit": limit})
         return {"members": [member_dict(m, scope.server_id) for m in data]}
@@ -407,33 +356,22 @@ class Actions:
     # --- channels and threads -------------------------------------------------------------
 
     async def do_create_channel(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
-        ctype = int(p.get("channel_type", 0))
-        if ctype not in (0, 2, 4, 13, 15):
-            raise InvalidArgument("channel_type", "one of 0 (text), 2 (voice), 4 (category), 13 (stage), 15 (forum)")
-        name = str(p.get("name") or "")[:100]
-        if not name:
-            raise InvalidArgument("name", "a non-empty channel name")
-        body: dict[str, Any] = {"name": name, "type": ctype}
+        ctype = p["channel_type"]
+        body: dict[str, Any] = {"name": p["name"], "type": ctype}
         if p.get("category_id") is not None:
             cat = await self.channel_in_scope(scope, p["category_id"], "category_id")
             body["parent_id"] = cat["id"]
         if p.get("topic") is not None and ctype == 0:
-            body["topic"] = str(p["topic"])[:1024]
+            body["topic"] = p["topic"]
         if p.get("user_limit") is not None and ctype == 2:
-            body["user_limit"] = max(0, min(99, int(p["user_limit"])))
+            body["user_limit"] = p["user_limit"]
         route = Route("POST", "/guilds/{guild_id}/channels", guild_id=scope.server_id)
         c = await self.request(route, "create_channel", json=body, reason=_reason(p))
         return {"channel": {"id": str(c["id"]), "name": c["name"], "type": int(c["type"])}}
 
     async def do_edit_channel(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         ch = await self.channel_in_scope(scope, p.get("channel_id"))
-        body: dict[str, Any] = {}
-        if p.get("name") is not None:
-            body["name"] = str(p["name"])[:100]
-        if p.get("topic") is not None:
-            body["topic"] = str(p["topic"])[:1024]
-        if p.get("user_limit") is not None:
-            body["user_limit"] = max(0, min(99, int(p["user_limit"])))
+        body = {k: p[k] for k in ("name", "topic", "user_limit") if k in p}
         route = Route("PATCH", "/channels/{channel_id}", channel_id=ch["id"])
         c = await self.request(route, "edit_channel", json=body)
         return {"channel": {"id": str(c["id"]), "name": c["name"], "type": int(c["type"])}}
@@ -444,23 +382,16 @@ class Actions:
 
     async def do_set_channel_permissions(self, scope: Scope, p: dict[str, Any]) -> None:
         ch = await self.channel_in_scope(scope, p.get("channel_id"))
-        target_type = int(p.get("target_type", 0))
-        if target_type not in (0, 1):
-            raise InvalidArgument("target_type", "0 (role) or 1 (member)")
+        target_type = p["target_type"]
         target = (
             await self.role_in_scope(scope, p.get("target_id"), "target_id")
             if target_type == 0
             else _sid(p.get("target_id"), "target_id")
         )
-        try:
-            allow, deny = int(str(p.get("allow", "0"))), int(str(p.get("deny", "0")))
-        except ValueError:
-            raise InvalidArgument("allow", "a permission bitfield as a decimal string") from None
-        allow &= ~DANGEROUS_ALLOW
         route = Route(
             "PUT", "/channels/{channel_id}/permissions/{overwrite_id}", channel_id=ch["id"], overwrite_id=target
         )
-        body = {"allow": str(allow), "deny": str(deny), "type": target_type}
+        body = {"allow": p["allow"], "deny": p["deny"], "type": target_type}  # dangerous allow bits already stripped
         await self.request(route, "set_channel_permissions", json=body)
 
     async def do_delete_channel_permission(self, scope: Scope, p: dict[str, Any]) -> None:
@@ -473,15 +404,7 @@ class Actions:
 
     async def do_create_thread(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         ch = await self.channel_in_scope(scope, p.get("channel_id"))
-        ttype = int(p.get("thread_type", 11))
-        if ttype not in (11, 12):
-            raise InvalidArgument("thread_type", "11 (public) or 12 (private)")
-        archive = int(p.get("auto_archive_duration", 1440))
-        if archive not in (60, 1440, 4320, 10080):
-            raise InvalidArgument("auto_archive_duration", "one of 60, 1440, 4320, 10080 minutes")
-        name = str(p.get("name") or "")[:100]
-        if not name:
-            raise InvalidArgument("name", "a non-empty thread name")
+        ttype, archive, name = p["thread_type"], p["auto_archive_duration"], p["name"]
         route = Route("POST", "/channels/{channel_id}/threads", channel_id=ch["id"])
         method = "create_thread"
         try:
@@ -501,37 +424,29 @@ class Actions:
         th = await self.channel_in_scope(scope, p.get("thread_id"), "thread_id")
         if int(th.get("type", 11)) not in (10, 11, 12):
             raise InvalidArgument("thread_id", "the id of a thread")
-        body: dict[str, Any] = {k: bool(p[k]) for k in ("archived", "locked") if p.get(k) is not None}
-        if p.get("name") is not None:
-            body["name"] = str(p["name"])[:100]
-        if p.get("auto_archive_duration") is not None:
-            if int(p["auto_archive_duration"]) not in (60, 1440, 4320, 10080):
-                raise InvalidArgument("auto_archive_duration", "one of 60, 1440, 4320, 10080 minutes")
-            body["auto_archive_duration"] = int(p["auto_archive_duration"])
+        body = {k: p[k] for k in ("archived", "locked", "name", "auto_archive_duration") if k in p}
         await self.request(Route("PATCH", "/channels/{channel_id}", channel_id=th["id"]), "edit_thread", json=body)
 
     # --- moderation -----------------------------------------------------------------------
 
     async def _timeout(self, scope: Scope, uid: str, seconds: int, reason: str | None, method: str) -> None:
-        seconds = max(0, min(2419200, int(seconds)))
         until = None if seconds == 0 else (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
         route = Route("PATCH", "/guilds/{guild_id}/members/{user_id}", guild_id=scope.server_id, user_id=uid)
         await self.request(route, method, json={"communication_disabled_until": until}, reason=reason)
 
     async def do_timeout_member(self, scope: Scope, p: dict[str, Any]) -> None:
         uid = _sid(p.get("user_id"), "user_id")
-        await self._timeout(scope, uid, int(p.get("duration_seconds") or 0), _reason(p), "timeout_member")
+        await self._timeout(scope, uid, p["duration_seconds"], _reason(p), "timeout_member")
 
     async def do_set_nickname(self, scope: Scope, p: dict[str, Any]) -> None:
         uid = _sid(p.get("user_id"), "user_id")
-        nick = p.get("nickname")
-        nick = str(nick)[:32] if nick else None
+        nick = p.get("nickname") or None
         route = Route("PATCH", "/guilds/{guild_id}/members/{user_id}", guild_id=scope.server_id, user_id=uid)
         await self.request(route, "set_nickname", json={"nick": nick})
 
     async def do_ban_member(self, scope: Scope, p: dict[str, Any]) -> None:
         uid = _sid(p.get("user_id"), "user_id")
-        seconds = max(0, min(604800, int(p.get("delete_message_seconds") or 0)))
+        seconds = p["delete_message_seconds"]
         route = Route("PUT", "/guilds/{guild_id}/bans/{user_id}", guild_id=scope.server_id, user_id=uid)
         await self.request(route, "ban_member", json={"delete_message_seconds": seconds}, reason=_reason(p))
 
@@ -564,9 +479,7 @@ class Actions:
         await self._role(scope, _sid(p.get("user_id"), "user_id"), rid, "DELETE", _reason(p), "remove_role")
 
     async def _bulk(self, p: dict[str, Any], one) -> dict[str, Any]:
-        ids = [_sid(u, "user_ids") for u in list(p.get("user_ids") or [])[:25]]
-        if not ids:
-            raise InvalidArgument("user_ids", "a list of 1 to 25 user ids")
+        ids = p["user_ids"]
         result: dict[str, Any] = {"success": 0, "failed": 0, "errors": []}
         for uid in ids:
             try:
@@ -578,7 +491,7 @@ class Actions:
         return result
 
     async def do_timeout_bulk(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
-        seconds, reason = int(p.get("duration_seconds") or 0), _reason(p)
+        seconds, reason = p["duration_seconds"], _reason(p)
         return await self._bulk(p, lambda uid: self._timeout(scope, uid, seconds, reason, "timeout_bulk"))
 
     async def do_kick_bulk(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
@@ -602,11 +515,8 @@ class Actions:
 
     async def do_create_webhook(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         ch = await self.channel_in_scope(scope, p.get("channel_id"))
-        name = str(p.get("name") or "")[:80]
-        if not name:
-            raise InvalidArgument("name", "a non-empty webhook name")
         route = Route("POST", "/channels/{channel_id}/webhooks", channel_id=ch["id"])
-        w = await self.request(route, "create_webhook", json={"name": name})
+        w = await self.request(route, "create_webhook", json={"name": p["name"]})
         self.source.webhook_guilds[str(w["id"])] = scope.server_id
         return {
             "webhook": {"id": str(w["id"]), "token": w["token"], "channel_id": str(w["channel_id"]), "name": w["name"]}
@@ -614,13 +524,11 @@ class Actions:
 
     async def do_execute_webhook(self, scope: Scope, p: dict[str, Any]) -> dict[str, Any]:
         wid = await self.webhook_in_scope(scope, p.get("webhook_id"))
-        token = str(p.get("webhook_token") or "")
-        if not token or "/" in token:
+        token = p["webhook_token"]
+        if "/" in token:
             raise InvalidArgument("webhook_token", "the token returned by create_webhook")
-        body = self._message_body(p, creating=True)
-        for key in ("username", "avatar_url"):
-            if p.get(key) is not None:
-                body[key] = str(p[key])[: 80 if key == "username" else 2048]
+        body = self._message_body(p)
+        body.update((key, p[key]) for key in ("username", "avatar_url") if key in p)
         route = Route("POST", "/webhooks/{webhook_id}/{webhook_token}", webhook_id=wid, webhook_token=token)
         data = await self.request(route, "execute_webhook", json=body, params={"wait": "true"})
         return {"message_id": str(data["id"])}

@@ -19,6 +19,8 @@ from discord.http import Route
 
 from maidcore.errors import InvalidArgument, UnknownMethod
 from maidcore.interactions import ANSWER_WINDOW_SECONDS
+from maidcore.runner.hostapi.args import Args
+from maidcore.runner.hostapi.discord import VALIDATORS
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
@@ -80,8 +82,13 @@ class Interactions:
 
     async def call(self, scope: Scope, name: str, params: dict[str, Any]) -> Any:
         fn = getattr(self, f"do_{name}", None)
-        if fn is None:
+        validate = VALIDATORS.get(f"interaction.{name}")
+        if fn is None or validate is None:
             raise UnknownMethod(f"interaction.{name}")
+        clean = validate(Args(params))  # the spec's rules, as the core applied them
+        if "allowed_mentions" not in params:  # the core always sends it; a direct caller gets Discord's default
+            clean.pop("allowed_mentions", None)
+        params = clean
         p = self._get(scope, params)
         async with p.lock:
             return await fn(scope, p, params)
@@ -102,13 +109,10 @@ class Interactions:
         return await self.source.actions.request(route, "interaction", json=body, params={"with_response": "true"})
 
     def _message(self, params: dict[str, Any], ephemeral: bool) -> dict[str, Any]:
-        data: dict[str, Any] = {"content": str(params.get("content") or "")[:2000]}
-        if params.get("embeds"):
-            data["embeds"] = list(params["embeds"])[:10]
-        if params.get("components"):
-            if len(params["components"]) > 5:
-                raise InvalidArgument("components", "at most 5 action rows")
-            data["components"] = list(params["components"])
+        data: dict[str, Any] = {"content": params.get("content") or ""}
+        for key in ("embeds", "components"):
+            if params.get(key):
+                data[key] = list(params[key])
         if params.get("allowed_mentions") is not None:
             data["allowed_mentions"] = params["allowed_mentions"]
         if ephemeral:
@@ -181,16 +185,12 @@ class Interactions:
         if p.interaction_type == 5:
             raise InvalidArgument("_interaction_id", "a slash-command or component interaction (not a modal submit)")
         self._initial(p, "send_modal")
-        title = str(params.get("title") or "")[:45]
-        custom_id = str(params.get("custom_id") or "")[:100]
-        if not title or not custom_id:
-            raise InvalidArgument("title" if not title else "custom_id", "a non-empty string")
+        title, custom_id = params["title"], params["custom_id"]
         rows = []
-        for item in list(params.get("components") or params.get("fields") or []):
+        for item in params["components"]:
             if not isinstance(item, dict):
                 raise InvalidArgument("components", "action rows or text inputs as dicts")
             rows.append(item if item.get("type") == 1 else {"type": 1, "components": [item]})
-        rows = rows[:5]
         if not rows:
             raise InvalidArgument("components", "at least one text input")
         await self._callback(p, {"type": 9, "data": {"title": title, "custom_id": custom_id, "components": rows}})

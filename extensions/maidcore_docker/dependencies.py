@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from yourbot_sdk._validate import PLATFORM_SDKS
+from yourbot_sdk.review import PLATFORM_SDKS
 
 from maidcore.layers.sandbox import DependencyInstallError
 from maidcore.requirements import host_ca_file, installable

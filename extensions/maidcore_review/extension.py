@@ -1,6 +1,6 @@
 """The default review checks, one ``register_review_checks`` implementation per check.
 
-Static checks come from ``yourbot_sdk._validate`` (the same code
+Static checks come from ``yourbot_sdk.review`` (the same code
 ``mmo validate`` runs, so authors see what reviewers see); the platform-only
 ones compare with the previous published version. A third-party extension
 adds a check with exactly this hook.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from yourbot_sdk._validate import CHECKS, Bundle
+from yourbot_sdk.review import CHECKS, Bundle
 
 from maidcore.hookspecs import hookimpl
 from maidcore.layers import BundleView, Finding, RegisterReviewCheck
@@ -19,7 +19,7 @@ from maidcore_review.tiers import check_tier_shift, check_version_greater
 
 
 def _static(*names: str) -> Callable[[BundleView, BundleView | None], Iterable[Finding]]:
-    """A review check running the named ``_validate`` checks."""
+    """A review check running the named ``yourbot_sdk.review`` checks."""
     checks = [CHECKS[n] for n in names]
 
     def check(bundle: BundleView, previous: BundleView | None) -> list[Finding]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from yourbot_sdk._validate._catalogue import effective_capabilities
-from yourbot_sdk._validate._manifest import proxy_domains
+from yourbot_sdk.spec.capabilities import effective_capabilities
+from yourbot_sdk.spec.manifest import proxy_domains
 
 from maidcore.capabilities import CATALOGUE, highest_tier
 from maidcore.layers import BundleView, Finding, Severity

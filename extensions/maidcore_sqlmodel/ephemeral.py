@@ -3,7 +3,9 @@
 ``MemoryEphemeral`` serves one node from process memory. ``RedisEphemeral``
 shares the state between nodes: each primitive is one atomic Redis step (a Lua
 script over a sorted set for the sliding window, ``SET NX PX`` for dedup).
-Every primitive has its own key space per (plugin, server).
+Every primitive has its own key space per (plugin, server), and each (plugin,
+server) holds at most ``storage.ephemeral_max_keys`` live keys (``QUOTA_EXCEEDED``
+past it); what one call costs depends on its own tenant's keys only.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import uuid
 from collections import deque
 from typing import Any
 
-from maidcore.errors import InvalidArgument
+from maidcore.errors import InvalidArgument, QuotaExceeded
 from maidcore.scope import Scope
 
 MAX_KEY_CHARS = 256
@@ -33,60 +35,104 @@ def clamp_ttl(seconds: Any, field: str) -> int:
     return int(max(1, min(MAX_TTL, seconds)))
 
 
-class MemoryEphemeral:
-    """One node's ephemeral state, in dictionaries swept of expired entries as they are touched and periodically."""
+DEFAULT_MAX_KEYS = 10_000
 
-    def __init__(self, *, clock=time.monotonic) -> None:
+
+def _full(max_keys: int) -> QuotaExceeded:
+    return QuotaExceeded("ephemeral keys", max_keys, "per server and plugin; let keys expire or reuse them")
+
+
+class _ScopeState:
+    """One (server, plugin)'s ephemeral state: nothing another tenant stores is ever swept or counted with it."""
+
+    __slots__ = ("expiring", "heap", "windows")
+
+    def __init__(self) -> None:
+        self.windows: dict[str, tuple[deque[float], int]] = {}
+        self.expiring: dict[tuple[str, str], float] = {}  # (kind, key) -> deadline
+        self.heap: list[tuple[float, tuple[str, str]]] = []
+
+    def sweep(self, now: float) -> None:
+        heap, expiring = self.heap, self.expiring
+        while heap and heap[0][0] <= now:
+            deadline, name = heapq.heappop(heap)
+            if expiring.get(name) == deadline:
+                del expiring[name]
+        if len(heap) > 2 * len(expiring) + 64:  # overwritten deadlines pile up: rebuild from the live ones
+            self.heap = [(deadline, name) for name, deadline in expiring.items()]
+            heapq.heapify(self.heap)
+
+    def drop_idle_windows(self, now: float) -> None:
+        for key, (hits, window) in list(self.windows.items()):
+            if not hits or hits[-1] <= now - window:
+                del self.windows[key]
+
+    def keys(self) -> int:
+        return len(self.expiring) + len(self.windows)
+
+
+class MemoryEphemeral:
+    """One node's ephemeral state, per (server, plugin): a call's cost depends on its own tenant's keys only.
+
+    A tenant holds at most ``max_keys`` live keys (cooldowns, dedup marks, flags
+    and counter windows together); a new one past that is ``QUOTA_EXCEEDED``.
+    """
+
+    def __init__(self, *, clock=time.monotonic, max_keys: int = DEFAULT_MAX_KEYS) -> None:
         self._clock = clock
-        self._windows: dict[tuple[str, str, str], tuple[deque[float], int]] = {}
-        self._expiring: dict[tuple[str, str, str, str], float] = {}  # (kind, server, plugin, key) -> deadline
-        self._heap: list[tuple[float, tuple[str, str, str, str]]] = []
+        self.max_keys = max_keys
+        self._scopes: dict[tuple[str, str], _ScopeState] = {}
 
     async def start(self) -> None:
         return None
 
     async def close(self) -> None:
-        self._windows.clear()
-        self._expiring.clear()
-        self._heap.clear()
+        self._scopes.clear()
 
-    def _sweep(self, now: float) -> None:
-        while self._heap and self._heap[0][0] <= now:
-            deadline, name = heapq.heappop(self._heap)
-            if self._expiring.get(name) == deadline:
-                del self._expiring[name]
+    def _state(self, scope: Scope, now: float) -> _ScopeState:
+        name = (scope.server_id, scope.plugin_id)
+        state = self._scopes.get(name)
+        if state is None:
+            state = self._scopes[name] = _ScopeState()
+        state.sweep(now)
+        return state
+
+    def _room(self, state: _ScopeState, now: float) -> None:
+        if state.keys() >= self.max_keys:
+            state.drop_idle_windows(now)
+            if state.keys() >= self.max_keys:
+                raise _full(self.max_keys)
 
     def _set(self, kind: str, scope: Scope, key: str, ttl: int) -> None:
         now = self._clock()
-        self._sweep(now)
-        name = (kind, scope.server_id, scope.plugin_id, key)
-        self._expiring[name] = now + ttl
-        heapq.heappush(self._heap, (now + ttl, name))
+        state = self._state(scope, now)
+        name = (kind, key)
+        if name not in state.expiring:
+            self._room(state, now)
+        state.expiring[name] = now + ttl
+        heapq.heappush(state.heap, (now + ttl, name))
 
     def _remaining(self, kind: str, scope: Scope, key: str) -> float:
         now = self._clock()
-        self._sweep(now)
-        deadline = self._expiring.get((kind, scope.server_id, scope.plugin_id, key))
+        deadline = self._state(scope, now).expiring.get((kind, key))
         return 0.0 if deadline is None else max(0.0, deadline - now)
 
     async def counter(self, scope: Scope, key: str, window_seconds: int) -> int:
         check_key(key)
         window = clamp_ttl(window_seconds, "window_seconds")
         now = self._clock()
-        name = (scope.server_id, scope.plugin_id, key)
-        hits, _ = self._windows.get(name, (deque(), window))
+        state = self._state(scope, now)
+        entry = state.windows.get(key)
+        if entry is None:
+            self._room(state, now)
+            hits: deque[float] = deque()
+        else:
+            hits = entry[0]
         while hits and hits[0] <= now - window:
             hits.popleft()
         hits.append(now)
-        self._windows[name] = (hits, window)
-        self._drop_idle_windows(now)
+        state.windows[key] = (hits, window)
         return len(hits)
-
-    def _drop_idle_windows(self, now: float) -> None:
-        if len(self._windows) > 10_000:  # forget windows whose every hit has left the window
-            for name, (hits, window) in list(self._windows.items()):
-                if not hits or hits[-1] <= now - window:
-                    del self._windows[name]
 
     async def cooldown_set(self, scope: Scope, key: str, ttl_seconds: int) -> None:
         self._set("cooldown", scope, check_key(key), clamp_ttl(ttl_seconds, "ttl_seconds"))
@@ -121,14 +167,39 @@ return redis.call('ZCARD', KEYS[1])
 """
 
 
-class RedisEphemeral:
-    """Ephemeral state shared by every node that points at the same Redis (``storage.ephemeral_url``)."""
+# A key about to be created or refreshed: drop the tenant's expired keys from its index, refuse a new key past the
+# quota, record this one's expiry. Only the tenant's own index is touched. Returns 1 (go on) or 0 (quota reached).
+_ADMIT_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local old = redis.call('ZSCORE', KEYS[1], ARGV[3])
+if not old and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+local expiry = now + tonumber(ARGV[1])
+if not old or tonumber(old) < expiry then
+  redis.call('ZADD', KEYS[1], expiry, ARGV[3])
+end
+redis.call('PEXPIRE', KEYS[1], 86400000 + 60000)
+return 1
+"""
 
-    def __init__(self, url: str, *, prefix: str = "maidcore:eph:") -> None:
+
+class RedisEphemeral:
+    """Ephemeral state shared by every node that points at the same Redis (``storage.ephemeral_url``).
+
+    Each tenant has an index of its live keys (a sorted set by expiry) that
+    bounds them to ``max_keys``, whichever node creates them.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "maidcore:eph:", max_keys: int = DEFAULT_MAX_KEYS) -> None:
         self.url = url
         self.prefix = prefix
+        self.max_keys = max_keys
         self._redis: Any = None
         self._counter: Any = None
+        self._admit_script: Any = None
 
     async def start(self) -> None:
         import redis.asyncio as redis
@@ -136,6 +207,12 @@ class RedisEphemeral:
         self._redis = redis.Redis.from_url(self.url)
         await self._redis.ping()
         self._counter = self._redis.register_script(_COUNTER_LUA)
+        self._admit_script = self._redis.register_script(_ADMIT_LUA)
+
+    async def _admit(self, scope: Scope, name: str, ttl_seconds: int) -> None:
+        index = self.prefix + "idx:" + ":".join(f"{len(p)}:{p}" for p in (scope.plugin_id, scope.server_id))
+        if not await self._admit_script(keys=[index], args=[ttl_seconds * 1000, self.max_keys, name]):
+            raise _full(self.max_keys)
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -154,11 +231,14 @@ class RedisEphemeral:
         seconds, micros = await self._redis.time()
         now = seconds + micros / 1e6
         name = self._name("counter", scope, key)
+        await self._admit(scope, name, window)
         return int(await self._counter(keys=[name], args=[now, window, f"{now}:{uuid.uuid4().hex}"]))
 
     async def cooldown_set(self, scope: Scope, key: str, ttl_seconds: int) -> None:
         ttl = clamp_ttl(ttl_seconds, "ttl_seconds")
-        await self._redis.set(self._name("cooldown", scope, check_key(key)), b"1", px=ttl * 1000)
+        name = self._name("cooldown", scope, check_key(key))
+        await self._admit(scope, name, ttl)
+        await self._redis.set(name, b"1", px=ttl * 1000)
 
     async def cooldown_check(self, scope: Scope, key: str) -> tuple[bool, float]:
         ms = await self._redis.pttl(self._name("cooldown", scope, check_key(key)))
@@ -166,11 +246,17 @@ class RedisEphemeral:
 
     async def dedup(self, scope: Scope, key: str, ttl_seconds: int) -> bool:
         ttl = clamp_ttl(ttl_seconds, "ttl_seconds")
-        return bool(await self._redis.set(self._name("dedup", scope, check_key(key)), b"1", px=ttl * 1000, nx=True))
+        name = self._name("dedup", scope, check_key(key))
+        if await self._redis.exists(name):
+            return False
+        await self._admit(scope, name, ttl)
+        return bool(await self._redis.set(name, b"1", px=ttl * 1000, nx=True))
 
     async def flag_set(self, scope: Scope, key: str, ttl_seconds: int) -> None:
         ttl = clamp_ttl(ttl_seconds, "ttl_seconds")
-        await self._redis.set(self._name("flag", scope, check_key(key)), b"1", px=ttl * 1000)
+        name = self._name("flag", scope, check_key(key))
+        await self._admit(scope, name, ttl)
+        await self._redis.set(name, b"1", px=ttl * 1000)
 
     async def flag_check(self, scope: Scope, key: str) -> bool:
         return bool(await self._redis.exists(self._name("flag", scope, check_key(key))))

@@ -6,6 +6,11 @@ thousand bucket rows whatever the number of points: ``1h`` from minute buckets
 (60 labels), ``24h`` from hour buckets (24 labels), ``7d``/``30d``/``90d`` from
 hour buckets merged into days. Minute buckets are kept 2 days, hour buckets
 ``metrics_retention_days`` (90).
+
+A (server, plugin) has at most ``max_series`` series (distinct metric, tag key
+and tag value, the whole-metric series included) and records at most
+``points_per_minute`` points; past either, ``QUOTA_EXCEEDED`` and nothing is
+written. Names under ``maidcore.`` are the runner's own counters: not bounded.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from maidcore.errors import InvalidArgument
+from maidcore.errors import InvalidArgument, QuotaExceeded
 from maidcore.scope import Scope
 from maidcore_sqlmodel.database import Database
 
@@ -26,6 +31,7 @@ MAX_TAGS = 10
 MAX_TAG_CHARS = 200
 MINUTE, HOUR, DAY = 60, 3600, 86400
 MINUTE_RETENTION_SECONDS = 2 * DAY
+RESERVED_PREFIX = "maidcore."  # the runner's own per-scope counters (events dropped, delayed, ...)
 # period -> (bucket resolution read, label width, number of labels)
 PERIODS: dict[str, tuple[int, int, int]] = {
     "1h": (MINUTE, MINUTE, 60),
@@ -76,10 +82,26 @@ class _Acc:
 class SqlMetricStore:
     """Roll-ups in the ``metric_rollups`` table; see the module docstring for the layout."""
 
-    def __init__(self, db: Database, *, retention_days: int = 90, clock=time.time) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        retention_days: int = 90,
+        clock=time.time,
+        max_series: int = 1_000,
+        points_per_minute: int = 6_000,
+    ) -> None:
         self.db = db
         self.retention_days = retention_days
         self.clock = clock
+        self.max_series = max_series
+        self.points_per_minute = points_per_minute
+        self._series: dict[tuple[str, str], set[tuple[str, str, str]]] = {}  # scope -> series known stored
+        self._minute: dict[tuple[str, str], tuple[int, int]] = {}  # scope -> (minute, points recorded in it)
+        self._series_sql = db.sql(
+            "SELECT DISTINCT metric, tag_key, tag_value FROM metric_rollups "
+            "WHERE server_id = ? AND plugin_id = ? AND resolution = ?"
+        )
         least, greatest = ("min", "max") if db.dialect == "sqlite" else ("LEAST", "GREATEST")
         self._upsert_sql = db.sql(
             "INSERT INTO metric_rollups (server_id, plugin_id, metric, resolution, tag_key, bucket, tag_value, "
@@ -107,7 +129,31 @@ class SqlMetricStore:
             k, v = str(k)[:MAX_TAG_CHARS], str(v)[:MAX_TAG_CHARS]
             if k:
                 pairs.append((k, v))
-        await self.db.batched(self._record, scope, metric, float(value), pairs, self.clock(), write=True)
+        now = self.clock()
+        if not metric.startswith(RESERVED_PREFIX):
+            await self._admit(scope, metric, pairs, now)
+        await self.db.batched(self._record, scope, metric, float(value), pairs, now, write=True)
+
+    async def _admit(self, scope: Scope, metric: str, pairs: list[tuple[str, str]], now: float) -> None:
+        """Count the point against the minute's bound and its new series against the series bound."""
+        name = (scope.server_id, scope.plugin_id)
+        minute = int(now // MINUTE)
+        seen_minute, points = self._minute.get(name, (minute, 0))
+        if seen_minute != minute:
+            points = 0
+        if points >= self.points_per_minute:
+            raise QuotaExceeded(
+                "metric points per minute", self.points_per_minute, retry_after=round((minute + 1) * MINUTE - now, 3)
+            )
+        known = self._series.get(name)
+        if known is None:
+            rows = await self.db.run(lambda conn: conn.execute(self._series_sql, (*name, HOUR)).fetchall())
+            known = self._series.setdefault(name, {(m, k, v) for m, k, v in rows if not m.startswith(RESERVED_PREFIX)})
+        new = {(metric, k, v) for k, v in pairs} - known
+        if new and len(known) + len(new) > self.max_series:
+            raise QuotaExceeded("metric series", self.max_series, "distinct metric/tag values per plugin and server")
+        known |= new
+        self._minute[name] = (minute, points + 1)
 
     def _record(self, conn: Any, scope: Scope, metric: str, value: float, pairs: list[tuple[str, str]], now: float):
         rows = [
@@ -186,6 +232,7 @@ class SqlMetricStore:
         return await self.db.run(self._sweep, now - MINUTE_RETENTION_SECONDS, now - self.retention_days * DAY - DAY)
 
     def _sweep(self, conn: Any, minute_cutoff: float, hour_cutoff: float) -> int:
+        self._series.clear()  # series past retention no longer count: re-read on the next record
         with self.db.write(conn):
             gone = conn.execute(self._sweep_sql, (MINUTE, int(minute_cutoff))).rowcount
             gone += conn.execute(self._sweep_sql, (HOUR, int(hour_cutoff))).rowcount

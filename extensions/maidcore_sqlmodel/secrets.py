@@ -3,7 +3,9 @@
 The master key comes from ``storage.secrets_key`` (base64 of 32 bytes) or is
 generated once into ``<data_dir>/secrets.key`` (mode 0600). Each ciphertext is
 bound to its (plugin, server, key) as associated data, so a row copied to
-another plugin's or server's place fails to decrypt instead of leaking.
+another plugin's or server's place fails to decrypt instead of leaking. A
+(server, plugin) holds at most ``max_count`` secrets of ``max_bytes`` together
+(``QUOTA_EXCEEDED`` past either), checked in the transaction that writes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from maidcore.errors import InvalidArgument, RpcFailure
+from maidcore.errors import InvalidArgument, QuotaExceeded, RpcFailure
 from maidcore.records import AuthSecretInfo
 from maidcore.scope import Scope
 from maidcore_sqlmodel.database import Database
@@ -67,7 +69,7 @@ def check_secret_key(key: Any) -> str:
 
 def check_auth_hosts(hosts: Any) -> tuple[str, ...]:
     """The hosts an auth secret is bound to: 1-20 bare host names, lower-cased, sorted, no duplicates."""
-    from yourbot_sdk._validate._manifest import domain_problem
+    from yourbot_sdk.spec.manifest import hostname_problem as domain_problem
 
     if isinstance(hosts, str) or not isinstance(hosts, (list, tuple)) or not 1 <= len(hosts) <= 20:
         raise InvalidArgument("hosts", "a list of 1-20 host names the secret may be sent to")
@@ -90,8 +92,10 @@ def check_secret_value(value: Any) -> str:
 class SqlSecretStore:
     """Per-server overrides over the developer default, encrypted with one master key."""
 
-    def __init__(self, db: Database, master_key: bytes) -> None:
+    def __init__(self, db: Database, master_key: bytes, *, max_count: int = 100, max_bytes: int = 64 * 1024) -> None:
         self.db = db
+        self.max_count = max_count
+        self.max_bytes = max_bytes
         self._aead = AESGCM(master_key)
         q = db.sql
         self._get_sql = q(
@@ -103,6 +107,11 @@ class SqlSecretStore:
             "ciphertext = excluded.ciphertext, updated_at = excluded.updated_at"
         )
         self._delete_sql = q("DELETE FROM secrets WHERE plugin_id = ? AND server_id = ? AND key = ?")
+        # ciphertext = UTF-8 value + the 16-byte GCM tag
+        self._usage_sql = q(
+            "SELECT count(*), coalesce(sum(length(ciphertext)), 0) FROM secrets "
+            "WHERE plugin_id = ? AND server_id = ? AND key <> ?"
+        )
 
         self._auth_get_sql = q(
             "SELECT server_id, hosts, nonce, ciphertext FROM auth_secrets "
@@ -146,7 +155,7 @@ class SqlSecretStore:
         check_secret_value(value)
         if scope.server_id == DEFAULT_SERVER:
             raise InvalidArgument("discord_srv_id", "a server id")
-        await self.db.run(self._set, scope.plugin_id, scope.server_id, key, value)
+        await self.db.run(self._set, scope.plugin_id, scope.server_id, key, value, True)
 
     async def set_default(self, plugin_id: str, key: str, value: str) -> None:
         """The developer default, used on every server without its own value."""
@@ -154,7 +163,7 @@ class SqlSecretStore:
         check_secret_value(value)
         await self.db.run(self._set, plugin_id, DEFAULT_SERVER, key, value)
 
-    def _set(self, conn: Any, plugin_id: str, server_id: str, key: str, value: str) -> None:
+    def _set(self, conn: Any, plugin_id: str, server_id: str, key: str, value: str, bounded: bool = False) -> None:
         from datetime import UTC, datetime
 
         nonce = os.urandom(12)
@@ -163,7 +172,19 @@ class SqlSecretStore:
         if self.db.dialect == "sqlite":
             now = now.replace(tzinfo=None).isoformat(sep=" ")
         with self.db.write(conn):
+            if bounded:
+                self._check_quota(conn, plugin_id, server_id, key, len(ciphertext) - 16)
             conn.execute(self._upsert_sql, (plugin_id, server_id, key, nonce, ciphertext, now))
+
+    def _check_quota(self, conn: Any, plugin_id: str, server_id: str, key: str, size: int) -> None:
+        count, stored = conn.execute(self._usage_sql, (plugin_id, server_id, key)).fetchone()
+        if count >= self.max_count:
+            raise QuotaExceeded("secrets", self.max_count, "secrets per server and plugin; delete one first")
+        used = int(stored) - 16 * int(count)
+        if used + size > self.max_bytes:
+            raise QuotaExceeded(
+                "secret bytes", self.max_bytes, f"the values would hold {used + size} bytes per server and plugin"
+            )
 
     async def delete(self, scope: Scope, key: str) -> None:
         """Removes only the per-server value; the developer default stays."""

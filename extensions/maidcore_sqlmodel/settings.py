@@ -25,3 +25,9 @@ class StorageSettings(BaseModel):
     sql_threads: int = 8  # threads (one connection each) that run ctx.sql statements, all plugins together
     sql_threads_per_plugin: int = 2  # statements one plugin may have running at once; more wait their turn
     sql_queue_per_plugin: int = 16  # statements one plugin may have waiting; more are refused at once
+    # --- per-(server, plugin) quotas of the other stores (docs/bounds.md) ---
+    ephemeral_max_keys: int = 10_000  # live ephemeral keys (cooldowns, dedup, flags, counters); more: QUOTA_EXCEEDED
+    metrics_max_series: int = 1_000  # distinct (metric, tag key, tag value) kept; a new one past it: QUOTA_EXCEEDED
+    metrics_points_per_minute: int = 6_000  # metrics.record calls; more within the minute: QUOTA_EXCEEDED
+    secrets_max_count: int = 100  # secrets stored per (server, plugin); a new one past it: QUOTA_EXCEEDED
+    secrets_max_bytes: int = 64 * 1024  # their values together (UTF-8 bytes); past it: QUOTA_EXCEEDED

@@ -47,11 +47,17 @@ class SqlModelStorage:
         self.kv = SqlKvStore(self.db)
         self.records = SqlRecordStore(self.db)
         self.blobs = SqlBlobStore(self.db)
-        self.metrics = SqlMetricStore(self.db, retention_days=self.settings.metrics_retention_days)
+        self.metrics = SqlMetricStore(
+            self.db,
+            retention_days=self.settings.metrics_retention_days,
+            max_series=self.settings.metrics_max_series,
+            points_per_minute=self.settings.metrics_points_per_minute,
+        )
+        max_keys = self.settings.ephemeral_max_keys
         self.ephemeral: MemoryEphemeral | RedisEphemeral = (
-            RedisEphemeral(self.settings.ephemeral_url, prefix=self.settings.ephemeral_prefix)
+            RedisEphemeral(self.settings.ephemeral_url, prefix=self.settings.ephemeral_prefix, max_keys=max_keys)
             if self.settings.ephemeral_url
-            else MemoryEphemeral()
+            else MemoryEphemeral(max_keys=max_keys)
         )
         self.secrets: SqlSecretStore | None = None  # needs the master key: built in start()
         self.sql = None  # built in start()
@@ -76,7 +82,12 @@ class SqlModelStorage:
         await self.db.run_plain(migrate.upgrade, self.db.engine)
         secret = self.settings.secrets_key.get_secret_value() if self.settings.secrets_key else None
         master_key = load_master_key(secret, self.data_dir)
-        self.secrets = SqlSecretStore(self.db, master_key)
+        self.secrets = SqlSecretStore(
+            self.db,
+            master_key,
+            max_count=self.settings.secrets_max_count,
+            max_bytes=self.settings.secrets_max_bytes,
+        )
         self.sql = self._make_sql_sandbox(master_key)
         await self.sql.start()
         await self.ephemeral.start()

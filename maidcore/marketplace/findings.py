@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from yourbot_sdk import _validate
+from yourbot_sdk import review
 
 from maidcore.layers import Finding, Severity
 
 
-def from_sdk(finding: _validate.Finding) -> Finding:
+def from_sdk(finding: review.Finding) -> Finding:
     return Finding(
         code=finding.code,
         severity=Severity(finding.severity),
@@ -20,7 +20,7 @@ def from_sdk(finding: _validate.Finding) -> Finding:
     )
 
 
-def convert(findings: Iterable[_validate.Finding]) -> list[Finding]:
+def convert(findings: Iterable[review.Finding]) -> list[Finding]:
     return [from_sdk(f) for f in findings]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yourbot_sdk._validate import LIMITS, Bundle, Limits, copy_directory, extract_zip
+from yourbot_sdk.review import LIMITS, Bundle, Limits, copy_directory, extract_zip
 
 from maidcore.layers import Finding
 from maidcore.marketplace.findings import convert, has_errors

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yourbot_sdk._validate import Bundle, requirements
+from yourbot_sdk.review import Bundle, requirements
 
 from maidcore.marketplace.errors import Conflict, PublishFailed
 from maidcore.marketplace.review import get_version

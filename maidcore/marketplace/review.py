@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yourbot_sdk._validate import Bundle
+from yourbot_sdk.review import Bundle
 
 from maidcore import metrics
 from maidcore.bundles import BundleUnavailable

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from yourbot_sdk._validate._catalogue import effective_capabilities
+from yourbot_sdk.spec.capabilities import effective_capabilities
 
 from maidcore import installs
 from maidcore.capabilities import CATALOGUE

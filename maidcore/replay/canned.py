@@ -14,15 +14,11 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from yourbot_sdk import _canned
-from yourbot_sdk._api import WHOLE, group
+from yourbot_sdk.testing import canned_result
 
 from maidcore.hookspecs import hookimpl
 from maidcore.layers import EventSink, LayerContext
 from maidcore.scope import Scope
-
-#: The key a ``discord.*`` / ``interaction.*`` answer is sent under (the SDK reads ``result[key]``).
-_RESULT_KEYS: dict[str, str | None] = {m.rpc_method: m.result for g in ("discord", "interaction") for m in group(g)}
 
 
 class CannedDiscord:
@@ -68,11 +64,7 @@ class CannedDiscord:
     async def call(self, scope: Scope, method: str, params: Mapping[str, Any]) -> Any:
         params = dict(params)
         self.calls.append((scope, method, params))
-        value = _canned.answer(method, params, self._new_id, server_id=scope.server_id)
-        key = _RESULT_KEYS.get(method)
-        if value is None:
-            return {}
-        return value if key in (None, WHOLE) else {key: value}
+        return canned_result(method, params, self._new_id, server_id=scope.server_id)
 
     def _new_id(self, kind: str) -> str:
         return str(next(self._ids[kind]))

@@ -76,6 +76,8 @@ class Runner:
             timeout=self.settings.call_timeout_seconds,
             network=network,
             ledger=self.logs,
+            max_in_flight=self.settings.max_requests_in_flight,
+            max_in_flight_per_plugin=self.settings.max_requests_in_flight_per_plugin,
         )
         self.router = Router(
             tenants=self.tenants,
@@ -370,7 +372,7 @@ class Runner:
         async def idle() -> None:
             while True:
                 await asyncio.gather(*(slot.window.wait_idle() for slot in list(self.slots.values())))
-                if self.router.delayed:
+                if self.router.delayed or self.router.held:
                     await asyncio.sleep(0.05)
                     continue
                 if self._writes:

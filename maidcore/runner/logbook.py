@@ -1,9 +1,15 @@
-"""Batched writes of plugin logs, runner metrics and denied calls: the event path never waits on storage."""
+"""Batched writes of plugin logs, runner metrics and denied calls: the event path never waits on storage.
+
+A line is made storable when it is added (NUL and unpaired surrogates, which
+no database takes as text, are replaced); a batch that storage still refuses
+is stored line by line, so one bad line never loses the others.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import Counter, deque
 from collections.abc import Callable
@@ -37,6 +43,7 @@ class LogBook:
         self.stored = 0
 
     def add(self, entry: PluginLog) -> None:
+        entry = _storable(entry)
         if len(self._logs) >= MAX_BUFFERED_LOGS:
             self._logs.popleft()
             self.dropped += 1
@@ -79,7 +86,8 @@ class LogBook:
                 await storage.records.add_logs(batch)
                 self.stored += len(batch)
             except Exception:
-                log.exception("storing %d plugin log lines failed; they are lost", len(batch))
+                log.warning("storing %d plugin log lines at once failed; storing them one by one", len(batch))
+                await self._one_by_one(storage, batch)
         denied, self._denied = self._denied, {}
         if denied:
             try:
@@ -93,6 +101,17 @@ class LogBook:
             except Exception:
                 log.exception("recording metric %s for %s failed", name, scope)
 
+    async def _one_by_one(self, storage: Storage, batch: list[PluginLog]) -> None:
+        for entry in batch:
+            try:
+                await storage.records.add_logs([entry])
+                self.stored += 1
+            except Exception:
+                self.dropped += 1
+                log.exception(
+                    "a plugin log line of %s on %r cannot be stored; it is lost", entry.plugin_id, entry.server_id
+                )
+
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -100,3 +119,24 @@ class LogBook:
                 await self._task
             self._task = None
         await self.flush()
+
+
+def _text(value: object) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii():
+        return text.replace("\x00", "\ufffd")
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def _storable(entry: PluginLog) -> PluginLog:
+    """``entry`` with every string valid UTF-8 text without NUL (what SQLite and PostgreSQL store as text)."""
+    extra = {_text(k): _text(v) if isinstance(v, str) else v for k, v in (entry.extra or {}).items()}
+    if "tags" in extra and isinstance(extra["tags"], list):
+        extra["tags"] = [_text(t) for t in extra["tags"]]
+    return dataclasses.replace(
+        entry,
+        server_id=_text(entry.server_id),
+        plugin_id=_text(entry.plugin_id),
+        message=_text(entry.message),
+        extra=extra,
+    )

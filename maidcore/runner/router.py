@@ -3,6 +3,12 @@
 It is the platform's ``EventSink``: event sources publish to it, tell it which
 servers they can act in (the command sync takes it from there) and report the
 messages they create (interaction ownership records them).
+
+``publish`` never waits on a plugin: a delivery goes into each target's queue
+at once, and a target whose queue is full gets it from a background task that
+waits for room there (at most ``runner.max_waiting_publishes`` per worker; past
+that the event is dropped for that plugin and counted as
+``events_dropped_queue_full``). One stuck plugin delays only itself.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
     from maidcore.interactions import InteractionOwners
     from maidcore.runner.layers import RunnerLayers
     from maidcore.runner.tenants import Tenant, Tenants
+    from maidcore.runner.worker import WorkerSlot
 
 log = logging.getLogger("maidcore.runner.router")
 
@@ -58,6 +65,7 @@ class Router:
         self.delay_bound = policy.bound_seconds
         self.delay_cap = max(1, policy.max_waiting)
         self.delayed: dict[Scope, int] = {}  # scope -> events waiting out the limit
+        self.held: Counter[WorkerSlot] = Counter()  # slot -> deliveries waiting for room in its full queue
 
     def delivery(
         self, tenant: Tenant, event: dict[str, Any], event_type: str, handout: Handout | None = None
@@ -95,7 +103,7 @@ class Router:
         origin: InteractionOrigin | None = None,
         handout: Handout | None = None,
     ) -> int:
-        """Route one event; returns how many deliveries were queued. Waits while a target's queue is full.
+        """Route one event; returns how many deliveries were queued (or wait for room in a full queue).
 
         ``event_type`` defaults to ``event["type"]`` (channel events hold the channel type there). An
         interaction goes to its owner only (``maidcore.interactions``) unless ``target_plugin`` names one.
@@ -150,7 +158,10 @@ class Router:
                 self._over_limit(tenant, event, event_type, decision.retry_after, handout)
                 continue
             delivery = self.delivery(tenant, event, event_type, handout)
-            if await slot.submit(delivery):
+            accepted = slot.offer(delivery)
+            if accepted is None:
+                accepted = self._hold(tenant, delivery, handout)
+            if accepted:
                 queued += 1
             elif handout is not None:
                 handout.done()
@@ -158,6 +169,27 @@ class Router:
             metrics.EVENTS_QUEUED.labels(event_type).inc(queued)
         self.counters["published"] += 1
         return queued
+
+    def _hold(self, tenant: Tenant, delivery: Delivery, handout: Handout | None) -> bool:
+        """Wait for room in a full queue in the background; ``False`` (dropped, counted) past the bound."""
+        slot = tenant.slot
+        if self.held[slot] >= slot.settings.max_waiting_publishes:
+            self.count_scope(tenant.scope, "events_dropped_queue_full")
+            return False
+        self.held[slot] += 1
+        self.spawn(self._wait_for_room(slot, delivery, handout))
+        return True
+
+    async def _wait_for_room(self, slot: WorkerSlot, delivery: Delivery, handout: Handout | None) -> None:
+        try:
+            if not await slot.submit(delivery) and handout is not None:
+                handout.done()
+        finally:
+            left = self.held[slot] - 1
+            if left > 0:
+                self.held[slot] = left
+            else:
+                del self.held[slot]
 
     def _over_limit(
         self, tenant: Tenant, event: dict[str, Any], event_type: str, retry_after: float, handout: Handout | None

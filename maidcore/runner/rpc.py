@@ -2,7 +2,9 @@
 
 Writes never block the caller: messages go into the connection's outbox and
 one writer task per worker flushes them (several per write when they pile up),
-so a worker that stops reading stdin can only stall itself.
+so a worker that stops reading stdin can only stall itself. The bytes not yet
+taken by the worker are bounded (``runner.max_outgoing_bytes``): past it the
+outbox is dropped and ``on_overflow`` is told, and the runner restarts the worker.
 """
 
 from __future__ import annotations
@@ -28,14 +30,23 @@ def encode(message: dict[str, Any]) -> bytes:
     return (_dumps(message) + "\n").encode("utf-8")
 
 
+class ProtocolViolation(Exception):
+    """A line no worker may send (nested past what the host parses): the runner restarts that worker."""
+
+
 def decode(line: bytes) -> dict[str, Any] | None:
-    """The JSON-RPC 2.0 object on ``line``, or ``None`` when the line is anything else (to be logged and ignored)."""
+    """The JSON-RPC 2.0 object on ``line``, or ``None`` when the line is anything else (to be logged and ignored).
+
+    Raises ``ProtocolViolation`` for JSON nested deeper than the parser's recursion limit.
+    """
     if not line.strip():
         return None
     try:
         message = _loads(line)
     except (ValueError, UnicodeDecodeError):
         return None
+    except RecursionError:
+        raise ProtocolViolation("a protocol line nested deeper than the host parses") from None
     if type(message) is not dict or message.get("jsonrpc") != "2.0":
         return None
     return message
@@ -65,8 +76,19 @@ class RemoteError(Exception):
 class Connection:
     """The host's end of one worker incarnation: an outbox, a writer task, and host→plugin requests."""
 
-    def __init__(self, worker: Worker, *, on_broken: Callable[[BaseException], None] | None = None) -> None:
+    def __init__(
+        self,
+        worker: Worker,
+        *,
+        on_broken: Callable[[BaseException], None] | None = None,
+        max_pending_bytes: int = 0,
+        on_overflow: Callable[[int], None] | None = None,
+    ) -> None:
         self.worker = worker
+        self.max_pending_bytes = max_pending_bytes  # 0 = unbounded
+        self.pending_bytes = 0  # queued or being written, not yet taken by the worker
+        self.overflowed = False
+        self._on_overflow = on_overflow
         self._outbox: list[bytes] = []
         self._wake = asyncio.Event()
         self._closed = False
@@ -87,8 +109,23 @@ class Connection:
         """Queue one message; returns at once."""
         if self._closed:
             return
-        self._outbox.append(encode(message))
+        data = encode(message)
+        if self.max_pending_bytes and self.pending_bytes + len(data) > self.max_pending_bytes:
+            self._overflow(self.pending_bytes + len(data))
+            return
+        self.pending_bytes += len(data)
+        self._outbox.append(data)
         self._wake.set()
+
+    def _overflow(self, size: int) -> None:
+        """The worker stopped reading: drop what waits for it (freeing host memory) and stop writing."""
+        self.overflowed = True
+        self._closed = True
+        self._outbox = []
+        self.pending_bytes = 0
+        self._writer.cancel()
+        if self._on_overflow is not None:
+            self._on_overflow(size)
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         self.send(notification(method, params))
@@ -122,7 +159,10 @@ class Connection:
                 self._wake.clear()
                 while self._outbox:
                     chunk, self._outbox = self._outbox, []
-                    await self.worker.write(b"".join(chunk))
+                    data = b"".join(chunk)
+                    del chunk
+                    await self.worker.write(data)
+                    self.pending_bytes = max(0, self.pending_bytes - len(data))
                 if self._closed:
                     return
         except asyncio.CancelledError:

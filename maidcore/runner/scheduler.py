@@ -23,7 +23,8 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from maidcore.runner.cron import CronSpec
+from yourbot_sdk.spec.cron import CronSpec
+
 from maidcore.runner.deliveries import Delivery, new_event_id
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ class Scheduler:
     def _spec(self, text: str) -> CronSpec | None:
         if text not in self._cron_specs:
             try:
-                self._cron_specs[text] = CronSpec.parse(text)
+                self._cron_specs[text] = CronSpec(text)
             except ValueError as exc:
                 log.warning("ignoring manifest cron spec %r: %s", text, exc)
                 self._cron_specs[text] = None

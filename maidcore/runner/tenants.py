@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from yourbot_sdk._validate._manifest import proxy_domains
+from yourbot_sdk.spec.cron import MAX_CRON_ENTRIES, cron_spec_problem
+from yourbot_sdk.spec.manifest import proxy_domains
 
 from maidcore.capabilities import effective
+from maidcore.manifest import declared_capabilities
 from maidcore.records import InstallRecord, VersionRecord
 from maidcore.scope import Scope
 
@@ -18,17 +20,6 @@ if TYPE_CHECKING:
     from maidcore.runner.worker import WorkerSlot
 
 log = logging.getLogger("maidcore.runner")
-
-_CAPABILITY_KEYS = ("capabilities_required", "capabilities_requested", "requested_capabilities", "capabilities")
-
-
-def declared_capabilities(manifest: dict[str, Any]) -> list[str]:
-    """Capabilities from the first present key, legacy keys included (contract §2.1)."""
-    for key in _CAPABILITY_KEYS:
-        if key in manifest:
-            value = manifest[key]
-            return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
-    return []
 
 
 @dataclass(frozen=True)
@@ -74,8 +65,6 @@ def runnable_crons(plugin_id: str, version: str, entries: Any) -> tuple[tuple[st
     Review refuses a manifest that breaks these rules; a version stored some other way (an old
     record, a local install) still never fires more than they allow.
     """
-    from maidcore.manifest import MAX_CRON_ENTRIES, cron_problem
-
     kept: list[tuple[str, str]] = []
     for entry in entries if isinstance(entries, list) else []:
         name = entry.get("name") if isinstance(entry, dict) else None
@@ -83,7 +72,7 @@ def runnable_crons(plugin_id: str, version: str, entries: Any) -> tuple[tuple[st
         if not (isinstance(name, str) and isinstance(spec, str)):
             problem: str | None = "an entry needs a string name and spec"
         else:
-            problem = cron_problem(spec)
+            problem = cron_spec_problem(spec)
         if problem is None and len(kept) >= MAX_CRON_ENTRIES:
             problem = f"more than {MAX_CRON_ENTRIES} entries"
         if problem is None and any(n == name for n, _ in kept):

@@ -26,7 +26,8 @@ from maidcore.layers.sandbox import LineTooLong, Worker, WorkerSpec
 from maidcore.records import PluginLog
 from maidcore.runner.attribution import CORRELATION, Attribution
 from maidcore.runner.deliveries import Delivery, Window
-from maidcore.runner.rpc import Connection, RemoteError, decode, error_response, notification
+from maidcore.runner.lograte import LogRate
+from maidcore.runner.rpc import Connection, ProtocolViolation, RemoteError, decode, error_response, notification
 from maidcore.settings import RunnerSettings
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ GARBAGE_FLOOD_LINES = 1000  # this many within GARBAGE_FLOOD_SECONDS restart the
 GARBAGE_FLOOD_SECONDS = 10.0
 STDERR_LINES_STORED = 100  # stderr lines stored as plugin logs per window; the rest only reach the host log
 STDERR_WINDOW_SECONDS = 10.0
+MAX_LOG_CHARS = 4000  # one plugin.log message is cut to this
 
 
 class SlotState(StrEnum):
@@ -133,9 +135,15 @@ class WorkerSlot:
         self._crash_times: deque[float] = deque()
         self._pending_lifecycle: list[tuple[Tenant, str]] = []  # waiting for a running worker
         self._stopping = False
+<<<<<<< HEAD
         self._idling = False  # this incarnation ends because it had nothing to do
         self._last_active = time.monotonic()
         self.idle_stops = 0
+=======
+        self._violation: str | None = None  # set from outside the read loop (the outgoing buffer overflowed)
+        self._stray_stops: set[asyncio.Task[Any]] = set()
+        self.log_rate = LogRate(settings.log_lines_per_second, settings.log_bytes_per_second)
+>>>>>>> main
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._exited = asyncio.Event()
@@ -195,6 +203,12 @@ class WorkerSlot:
             self.services.dead_letter(self, delivery, reason, delivery.attempt)
         return True
 
+    def offer(self, delivery: Delivery) -> bool | None:
+        """Queue a delivery without waiting: ``True`` queued, ``False`` parked or stopping, ``None`` queue full."""
+        if self.state is SlotState.PARKED or self._stopping:
+            return False
+        return True if self.window.offer(delivery) else None
+
     def _send(self, delivery: Delivery) -> bool:
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING or conn.closed or not self.ready:
@@ -226,7 +240,12 @@ class WorkerSlot:
         try:
             while not self._stopping:
                 started = time.monotonic()
-                reason = await self._incarnation()
+                try:
+                    reason = await self._incarnation()
+                except Exception as exc:  # never lose the supervisor: whatever happened costs one restart
+                    log.exception("%s: supervising the worker failed", self)
+                    reason = f"supervisor error: {exc.__class__.__name__}: {exc}"
+                    await self._stop_stray_worker()
                 if self._stopping:
                     break
                 if self._idling:  # stopped for want of work, not a crash: wait for the next event
@@ -292,7 +311,13 @@ class WorkerSlot:
             return "stopped before boot"
         metrics.WORKER_STARTS.labels(self.plugin_id).inc()
         self.worker = worker
-        conn = Connection(worker, on_broken=lambda exc: None)
+        self._violation = None
+        conn = Connection(
+            worker,
+            on_broken=lambda exc: None,
+            max_pending_bytes=self.settings.max_outgoing_bytes,
+            on_overflow=lambda size: self._outgoing_overflow(worker, size),
+        )
         self.registration = None
         self.attribution.registered = False
         self.ready = False
@@ -308,6 +333,9 @@ class WorkerSlot:
         )
         try:
             violation = await self._read_stdout(worker, conn)
+        except Exception as exc:
+            log.exception("%s: reading the worker failed", self)
+            violation = f"protocol violation: unreadable stdout ({exc.__class__.__name__})"
         finally:
             if not self._idling:
                 self.state = SlotState.STARTING
@@ -370,8 +398,13 @@ class WorkerSlot:
             except (OSError, ValueError) as exc:
                 return f"stdout unreadable: {exc}"
             if not line:
-                return None
-            message = decode(line)
+                return self._violation
+            if self._violation is not None:
+                return self._violation
+            try:
+                message = decode(line)
+            except ProtocolViolation as exc:
+                return f"protocol violation: {exc}"
             if message is not None:
                 try:
                     on_message(message, conn)
@@ -393,6 +426,25 @@ class WorkerSlot:
                     f"protocol violation: {GARBAGE_FLOOD_LINES} non-protocol stdout lines "
                     f"within {GARBAGE_FLOOD_SECONDS:g}s"
                 )
+
+    def _outgoing_overflow(self, worker: Worker, size: int) -> None:
+        """The worker left more than ``max_outgoing_bytes`` unread: restart it (its queued bytes are freed)."""
+        limit = self.settings.max_outgoing_bytes
+        self._violation = f"protocol violation: over {limit} bytes queued for the worker's stdin (it stopped reading)"
+        self.services.count("outgoing_overflows", 1)
+        task = asyncio.get_running_loop().create_task(worker.stop(grace=0.5))
+        self._stray_stops.add(task)
+        task.add_done_callback(self._stray_stops.discard)
+
+    async def _stop_stray_worker(self) -> None:
+        worker, self.worker, conn, self.conn = self.worker, None, self.conn, None
+        self.state = SlotState.STARTING
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+        if worker is not None:
+            with contextlib.suppress(Exception):
+                await worker.stop(grace=0.5)
 
     async def _read_stderr(self, worker: Worker) -> None:
         """Stderr is free text: logged, kept for crash reasons, and stored (rate-bounded) as plugin log lines."""
@@ -525,7 +577,7 @@ class WorkerSlot:
 
     def _plugin_log(self, params: dict[str, Any]) -> None:
         level = LOG_LEVELS.get(str(params.get("level", "info")).lower(), "info")
-        message = str(params.get("message", ""))[:4000]
+        message = str(params.get("message", ""))[:MAX_LOG_CHARS]
         named = params.get("discord_srv_id")
         active = self.active_servers()
         if self.boot_server:
@@ -545,6 +597,12 @@ class WorkerSlot:
             extra.update({str(k)[:100]: str(v)[:500] for k, v in list(more.items())[:20]})
         if params.get("event_id") is not None:
             extra["event_id"] = str(params["event_id"])[:100]
+        admitted, report = self.log_rate.admit(server, len(message.encode("utf-8", "replace")), time.monotonic())
+        if not admitted:
+            self.services.count("log_lines_dropped", 1)
+            return
+        if report is not None:
+            self.services.store_log(PluginLog(server, self.plugin_id, "warning", report, {"stream": "maidcore"}))
         self.services.store_log(PluginLog(server, self.plugin_id, level, message, extra))
         self.services.logged(self, server, level, message)
 
@@ -713,4 +771,5 @@ class WorkerSlot:
             "idle_stops": self.idle_stops,
             "parked_reason": self.park_reason or None,
             "garbage_lines": self.garbage_lines,
+            "log_lines_dropped": self.log_rate.dropped,
         }

@@ -22,11 +22,47 @@ from ._context import QueryResult
 from ._exceptions import CapabilityError
 from .events import make_event
 from .spec.capabilities import MOCK_DEFAULT_GRANT
-from .spec.methods import NAMESPACES
+from .spec.methods import NAMESPACES, RPC_METHODS
 
-__all__ = ["MockClock", "MockContext", "call_dashboard", "dispatch", "make_event", "run_ready", "tick"]
+__all__ = [
+    "MockClock",
+    "MockContext",
+    "call_dashboard",
+    "canned_answer",
+    "canned_result",
+    "dispatch",
+    "make_event",
+    "run_ready",
+    "tick",
+]
 
 KV_LIST_CAP = 100
+
+
+def canned_answer(method: str, params: dict[str, Any], new_id: Callable[[str], str], *, server_id: str = "999") -> Any:
+    """What ``ctx.<method>`` returns in ``MockContext`` for ``params`` (``"discord.get_guild"``); ``None``: nothing.
+
+    ``new_id(kind)`` hands out the next id of a kind (message, channel, thread, webhook, followup), so a
+    caller numbering them as ``MockContext`` does (messages from 1, channels from 100, threads from 200,
+    webhooks from 300, follow-ups from 1) gets the same ids a plugin's unit tests saw.
+    """
+    return _canned.answer(method, params, new_id, server_id=server_id)
+
+
+def canned_result(
+    rpc: str, params: dict[str, Any], new_id: Callable[[str], str], *, server_id: str = "999"
+) -> dict[str, Any] | list[Any]:
+    """The result a host sends for the ``discord.*``/``interaction.*`` request ``rpc`` so that the SDK returns
+    ``canned_answer``: wrapped under the key the method's result is read from (``{"guild": {...}}``), whole
+    otherwise, ``{}`` for methods that return nothing. A replaying host answers with this.
+    """
+    value = canned_answer(rpc, params, new_id, server_id=server_id)
+    if value is None:
+        return {}
+    kinds = [m.result for m in RPC_METHODS.get(rpc, ()) if m.result != "none"]
+    if kinds and kinds[0].startswith("key:"):
+        return {kinds[0][4:]: value}
+    return value
 
 
 class MockClock:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from yourbot_sdk.spec.cron import CronSpec
 
 from maidcore.cli import make_cli
-from maidcore.manifest import ManifestError, cron_firings_per_day, load_manifest, read_manifest, schema_text
+from maidcore.manifest import ManifestError, declared_capabilities, load_manifest, read_manifest, schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,10 +123,12 @@ def test_legacy_capability_keys_are_read_with_a_warning(key):
     assert warnings == [f"{key}: legacy capability key; rename it to capabilities_required"]
 
 
-def test_first_present_capability_key_wins():
-    manifest, warnings = load_manifest({**EXAMPLE, "capabilities": ["discord:ban_members"]})
-    assert manifest.capabilities_required == ["storage:kv", "discord:send_message"]
-    assert "capabilities: ignored, capabilities are read from capabilities_required" in warnings
+def test_every_capability_key_counts_as_the_official_sdk_reads_them():
+    manifest, warnings = load_manifest({**EXAMPLE, "capabilities": ["discord:ban_members", "storage:kv"]})
+    assert manifest.capabilities_required == ["storage:kv", "discord:send_message", "discord:ban_members"]
+    assert "capabilities: legacy capability key; rename it to capabilities_required" in warnings
+    raw = {"capabilities_required": ["storage:kv"], "requested_capabilities": ["discord:ban_members"]}
+    assert declared_capabilities(raw) == ["discord:ban_members", "storage:kv"]  # what the runner grants from
 
 
 def test_legacy_capability_names_warn_and_grant_nothing():
@@ -208,15 +211,15 @@ def test_proxy_domains_that_name_no_host_allow_nothing(entry, problem):
 
 
 def test_cron_rules():
-    assert cron_firings_per_day("*/30 9 * * 1-5") == [540, 570]
+    assert CronSpec("*/30 9 * * 1-5").firings_per_day() == [540, 570]
     assert "5 minutes apart" in problems({**EXAMPLE, "cron": [{"name": "tick", "spec": "*/2 * * * *"}]})["cron[0].spec"]
     # the wrap from 23:58 to 00:01 of the next day is 3 minutes
     assert (
         "5 minutes apart" in problems({**EXAMPLE, "cron": [{"name": "t", "spec": "1,58 0,23 * * *"}]})["cron[0].spec"]
     )
-    assert "exactly 5 fields" in problems({**EXAMPLE, "cron": [{"name": "t", "spec": "0 9 * *"}]})["cron[0].spec"]
+    assert "it needs 5" in problems({**EXAMPLE, "cron": [{"name": "t", "spec": "0 9 * *"}]})["cron[0].spec"]
     assert "0-6" in problems({**EXAMPLE, "cron": [{"name": "t", "spec": "0 9 * * 7"}]})["cron[0].spec"]
-    assert "can never fire" in problems({**EXAMPLE, "cron": [{"name": "t", "spec": "0 0 31 2 *"}]})["cron[0].spec"]
+    assert "never fires" in problems({**EXAMPLE, "cron": [{"name": "t", "spec": "0 0 31 2 *"}]})["cron[0].spec"]
     load_manifest({**EXAMPLE, "cron": [{"name": "t", "spec": "0 0 29 2 *"}]})  # leap years
     load_manifest({**EXAMPLE, "cron": [{"name": "t", "spec": "0 0 31 2 1"}]})  # or any Monday of February
     six = [{"name": f"c{i}", "spec": f"{i * 10} 9 * * *"} for i in range(6)]

@@ -41,6 +41,7 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
         self._ids = itertools.count(1)
+        self.stalled: dict[str, float] = {}  # plugin id -> seconds each of its calls takes (a slow Discord)
 
     async def start(self, sink, event_types) -> None:
         self.sink = sink
@@ -50,6 +51,9 @@ class Recorder:
 
     async def call(self, scope, method: str, params: Mapping[str, Any]) -> Any:
         self.calls.append((scope.server_id, scope.plugin_id, method, dict(params)))
+        stall = self.stalled.get(scope.plugin_id)
+        if stall:
+            await asyncio.sleep(stall)
         return {"ok": True, "message_id": str(next(self._ids)), "channel_id": params.get("channel_id")}
 
     async def sync_commands(self, server_id, commands) -> None:
@@ -247,11 +251,14 @@ SETTINGS = {
 
 
 @asynccontextmanager
-async def running_arena(root: Path, backend: str) -> AsyncIterator[Arena]:
-    """A real platform on ``backend`` with the recorder as its event source, and the good plugin written."""
+async def running_arena(root: Path, backend: str, runner: dict[str, Any] | None = None) -> AsyncIterator[Arena]:
+    """A real platform on ``backend`` with the recorder as its event source, and the good plugin written.
+
+    ``runner`` overrides some of the suite's runner settings (e.g. a short queue)."""
     # The recorder stands in for a real-user source; the process backend is what is under test here.
     unsafe = {"unsafe_no_isolation": True} if backend == "process" else {}
-    settings = load_settings(data_dir=root / "data", sandbox_backend=backend, **SETTINGS, **unsafe)
+    values = {**SETTINGS, "runner": {**SETTINGS["runner"], **(runner or {})}}
+    settings = load_settings(data_dir=root / "data", sandbox_backend=backend, **values, **unsafe)
     recorder = Recorder()
     extensions = Extensions.load()
     extensions.register(RecorderExtension(recorder), name="hostile-recorder")

@@ -289,6 +289,109 @@ def leaky_setup(marker: Path, secrets: Path) -> str:
 CAPABILITIES = ["discord:send_message"]
 
 
+# --- raw protocol: plugins that speak JSON-RPC themselves (stdout before run() is the protocol stream) ---
+RAW = """
+def raw_lines():
+    stdin = sys.stdin.buffer
+    while True:
+        line = stdin.readline()
+        if not line:
+            os._exit(0)
+        try:
+            yield json.loads(line)
+        except ValueError:
+            continue
+
+
+def raw_send(message):
+    sys.stdout.buffer.write((json.dumps(message) + "\\n").encode())
+    sys.stdout.buffer.flush()
+
+
+def raw_attack():
+    for message in raw_lines():
+        params = message.get("params") or {}
+        event = params.get("event") or {}
+        if message.get("method") == "event.message_create" and event.get("content") == "attack":
+            return params
+"""
+
+BOUNDS_HANDLERS: dict[str, str] = {
+    "deaf": RAW
+    + """
+params = raw_attack()
+server = params["discord_srv_id"]
+raw_send({"jsonrpc": "2.0", "id": "put", "method": "kv.put",
+          "params": {"discord_srv_id": server, "key": "big", "value": "x" * 60000}})
+time.sleep(0.5)
+n = 0
+while True:  # ask for the 60 kB value again and again and never read an answer
+    for _ in range(16):
+        n += 1
+        raw_send({"jsonrpc": "2.0", "id": n, "method": "kv.get", "params": {"discord_srv_id": server, "key": "big"}})
+    time.sleep(0.01)
+""",
+    "deepnest": """
+sys.stdout.write('{"jsonrpc": "2.0", "method": "plugin.log", "params": ' + "[" * 200000 + "]" * 200000 + "}\\n")
+sys.stdout.flush()
+""",
+    "badbytes": """
+os.write(1, b"\\xff\\xfe not text\\n")
+os.write(1, b'{"jsonrpc": "2.0", "method": "plugin.log", "params": {"message": "\\xc3\\x28"}}\\n')
+os.write(1, b"\\x00" * 5000 + b"\\n" + b'{"jsonrpc": "2.0", "method": 5, "id": []}\\n' + b'[{"jsonrpc": "2.0"}]\\n')
+
+
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    ctx.log("NUL \\x00 and a lone surrogate \\ud800 in one line")
+    ctx.log("the line after the malformed one")
+    report(ctx, event, alive=True)
+""",
+    "stuck": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    time.sleep(3600)  # every handler hangs: its worker's queue fills up
+""",
+    "inflight": RAW
+    + """
+params = raw_attack()
+server, channel = params["discord_srv_id"], params["event"]["channel_id"]
+for n in range(100):
+    raw_send({"jsonrpc": "2.0", "id": n, "method": "discord.send_message",
+              "params": {"discord_srv_id": server, "channel_id": channel, "content": "slow %d" % n}})
+codes = {}
+answered = 0
+for message in raw_lines():
+    if message.get("id") in range(100):
+        answered += 1
+        error = message.get("error")
+        code = ((error or {}).get("data") or {}).get("code", "ok") if error else "ok"
+        codes[code] = codes.get(code, 0) + 1
+        if answered == 100:
+            break
+raw_send({"jsonrpc": "2.0", "method": "plugin.log",
+          "params": {"discord_srv_id": server, "message": json.dumps({"codes": codes})}})
+raw_send({"jsonrpc": "2.0", "method": "event.ack", "params": {"event_id": params["event_id"]}})
+for message in raw_lines():
+    pass
+""",
+    "logflood": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    for n in range(3000):
+        ctx.log("flood %d " % n + "y" * 200)
+    time.sleep(2.5)  # the bucket refills: the next line is stored, with the report of what was not
+    ctx.log("after the flood")
+    report(ctx, event, flooded=3000)
+""",
+}
+HANDLERS.update(BOUNDS_HANDLERS)
+
+
 def write_plugin(root: Path, plugin_id: str, body: str, files: dict[str, str] | None = None) -> Path:
     """A bundle directory for ``plugin_id`` with ``body`` between the SDK header and ``plugin.run()``."""
     root.mkdir(parents=True, exist_ok=True)

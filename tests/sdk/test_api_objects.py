@@ -252,6 +252,9 @@ def test_spec_catalogue_and_manifest_rules():
         and not spec.command_name_problem("roll")
     )
     assert spec.hostname_problem("api.example.com") is None and spec.hostname_problem("*.example.com")
+    assert spec.normalised_domain("https://API.example.com:443/v1") == ("api.example.com", None)
+    assert spec.normalised_domain("*.example.com")[0] is None
+    assert spec.proxy_domains({"proxy_domains_requested": ["api.example.com", "10.0.0.1", 5]}) == {"api.example.com"}
 
 
 def test_spec_methods_generate_the_real_context_exactly():
@@ -282,11 +285,16 @@ def test_every_spec_method_exists_on_the_mock_with_the_same_parameters():
 
 def test_check_params_is_what_a_host_can_validate_with():
     assert spec.check_params("discord.send_message", {"channel_id": "1", "content": "hi", "_event_id": "e"}) == []
-    problems = spec.check_params("discord.send_message", {"channel_id": "abc", "content": "x" * 2001, "bogus": 1})
+    problems = spec.check_params("discord.send_message", {"channel_id": "abc", "content": 5, "bogus": 1})
     assert problems == [
         "channel_id must be a snowflake: a decimal id string",
-        "content must be at most 2000 characters",
+        "content must be a string",
         "bogus is not a parameter of discord.send_message",
+    ]
+    # a host cuts what Rule.cut marks (content past 2000 characters) and refuses what it does not
+    assert spec.check_params("discord.send_message", {"channel_id": "1", "content": "x" * 2001}) == []
+    assert spec.check_params("discord.add_reaction", {"channel_id": "1", "message_id": "2", "emoji": "x" * 101}) == [
+        "emoji must be at most 100 characters"
     ]
     assert spec.check_params("kv.get", {}) == ["key is required"]
     assert "ensure" in {m.name for m in spec.RPC_METHODS["ws.ensure"]}

@@ -9,6 +9,8 @@
    host must be one the manifest requested, ``CapabilityDenied``; an
    ``interaction.*`` call must answer an interaction delivered to this plugin);
 5. the rate limit (``RateLimited`` with the limiter's ``retry_after``);
+   calls being served are bounded per worker and per (server, plugin)
+   (``QuotaExceeded``, checked at attribution, before any work);
 6. the layer call, bounded by ``call_timeout_seconds`` (``HostTimeout``).
 
 Layer exceptions that are not ``HostError`` become ``RpcFailure`` (logged with
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,6 +34,7 @@ from maidcore.errors import (
     HostError,
     HostTimeout,
     InvalidArgument,
+    QuotaExceeded,
     RateLimited,
     RpcFailure,
     UnknownMethod,
@@ -101,6 +105,8 @@ class HostApi:
         timeout: float,
         network: Network,
         ledger: CallLedger | None = None,
+        max_in_flight: int = 0,
+        max_in_flight_per_plugin: int = 0,
     ) -> None:
         self.tenants = tenants
         #: What ``proxy.request``, ``ws.*`` and ``*.allow_host`` need beyond the layers (the runner gives it).
@@ -113,6 +119,9 @@ class HostApi:
         self.calls = 0
         self.errors = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self.max_in_flight = max_in_flight  # per worker slot; 0 = unbounded
+        self.max_in_flight_per_plugin = max_in_flight_per_plugin  # per (server, plugin); 0 = unbounded
+        self.in_flight: Counter[object] = Counter()  # slot or scope -> calls being served
 
     # -- attribution -------------------------------------------------------------
 
@@ -151,14 +160,37 @@ class HostApi:
             if spec is None:
                 raise UnknownMethod(method)
             tenant, delivery = self.attribute(slot, method, params)
+            self._admit(slot, tenant)
         except HostError as exc:
             server = params.get("discord_srv_id", "") if type(params) is dict else ""
             self._answer(conn, request_id, method, params, str(server or ""), None, exc)
             return
+        scope = tenant.scope
+        self.in_flight[slot] += 1
+        self.in_flight[scope] += 1
         call = Call(self.network, slot, delivery)
         task = asyncio.get_running_loop().create_task(self._serve(conn, request_id, spec, params, tenant, call))
         self._tasks.add(task)  # the loop keeps only weak references to tasks
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda t: self._served(t, slot, scope))
+
+    def _admit(self, slot: WorkerSlot, tenant: Tenant) -> None:
+        """Refuse a call beyond the calls in flight a worker, or one (server, plugin), may have."""
+        if self.max_in_flight and self.in_flight[slot] >= self.max_in_flight:
+            raise QuotaExceeded(
+                "requests in flight", self.max_in_flight, "per worker; wait for answers", retry_after=1.0
+            )
+        limit = self.max_in_flight_per_plugin
+        if limit and self.in_flight[tenant.scope] >= limit:
+            raise QuotaExceeded("requests in flight", limit, "per server and plugin; wait for answers", retry_after=1.0)
+
+    def _served(self, task: asyncio.Task[None], slot: WorkerSlot, scope: object) -> None:
+        self._tasks.discard(task)
+        for key in (slot, scope):
+            left = self.in_flight[key] - 1
+            if left > 0:
+                self.in_flight[key] = left
+            else:
+                del self.in_flight[key]
 
     async def _serve(
         self, conn: Connection, request_id: Any, spec: MethodSpec, params: dict, tenant: Tenant, call: Call

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from yourbot_sdk._validate._manifest import domain_problem
+from yourbot_sdk.spec.manifest import hostname_problem
 
 from maidcore.errors import CapabilityDenied, InvalidArgument, RpcFailure
 from maidcore.proxy.auth import AuthRef, auth_ref, authorization
@@ -27,6 +27,7 @@ from maidcore.proxy.websocket import CAPABILITY as WS_CAPABILITY
 from maidcore.proxy.websocket import WebSocketBroker, socket_url, subscribe_frames
 from maidcore.records import HostApproval
 from maidcore.runner.hostapi.args import Args
+from maidcore.runner.hostapi.generated import fields_of, read
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from maidcore.runner.tenants import Tenant
     from maidcore.settings import ProxySettings, WebSocketSettings
 
+_SUBSCRIBE = next(f for f in fields_of("ws.ensure") if f.key == "subscribe")
 HTTP_CAPABILITY = "proxy:http"
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 MANAGE_GUILD = 0x20
@@ -121,7 +123,8 @@ def _refused_host(capability: str, method: str, host: str) -> CapabilityDenied:
 
 
 def v_proxy(a: Args) -> dict[str, Any]:
-    method = a.params.get("method", "GET")
+    method = a.params.get("method")
+    method = "GET" if method is None else method
     if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
         raise InvalidArgument("method", "one of " + ", ".join(sorted(HTTP_METHODS)))
     url = a.text("url", required=True, non_empty=True, max_len=8192)
@@ -195,7 +198,7 @@ def v_ws_ensure(a: Args) -> dict[str, Any]:
         "name": _socket_name(a),
         "url": a.text("url", required=True, non_empty=True, max_len=8192),
         "auth": auth_ref(a.params.get("secret_auth"), a.params.get("auth")),
-        "subscribe": a.params.get("subscribe"),
+        "subscribe": read(a, _SUBSCRIBE),  # any JSON value (the spec's rule: no NaN or infinity)
         "binary": a.boolean("binary", default=False),
     }
 
@@ -274,7 +277,7 @@ async def p_ws_close(layers: RunnerLayers, tenant: Tenant, p: dict[str, Any]) ->
 def v_host(a: Args) -> dict[str, Any]:
     host = a.params.get("host")
     host = host.strip().rstrip(".").lower() if isinstance(host, str) else host
-    problem = domain_problem(host)
+    problem = hostname_problem(host)
     if problem:
         raise InvalidArgument("host", f"a bare public host name such as api.example.com ({host!r} {problem})")
     return {"host": host}

@@ -1,7 +1,11 @@
 """``kv.*``, ``sql.*``, ``ephemeral.*``, ``metrics.*`` and ``secrets.*``.
 
 Each entry checks its params and maps the RPC onto the storage layer exactly
-as contract §10.4 names params and result keys.
+as contract §10.4 names params and result keys. Where a request is plain
+arguments its validator is generated from the SDK's method tables
+(``generated.validator``); the readers written here add what the spec rules
+do not hold (KV value sizes and ``KvQuotaExceeded``, SQL parameter types,
+metric tag maps).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from maidcore.errors import InvalidArgument
 from maidcore.runner.hostapi.args import Args, kv_key, kv_value
+from maidcore.runner.hostapi.generated import validator
 
 if TYPE_CHECKING:
     from maidcore.runner.tenants import Tenant
@@ -20,10 +25,9 @@ Perform = Callable[[Any, "Tenant", dict[str, Any]], Awaitable[Any]]
 Validator = Callable[[Args], dict[str, Any]]
 
 METRIC_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_.]{0,63}")
-SECRET_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 PERIODS = frozenset({"1h", "24h", "7d", "30d", "90d"})
 AGGREGATES = frozenset({"sum", "count", "avg", "min", "max"})
-MAX_SQL_CHARS = 100_000
+RESERVED_METRIC_PREFIX = "maidcore."  # the runner records its per-plugin counters under it
 
 
 # --- kv -------------------------------------------------------------------------
@@ -58,7 +62,7 @@ def _prefix(a: Args) -> str:
 
 
 def v_kv_list(a: Args) -> dict[str, Any]:
-    if a.params.get("count_only") is True:
+    if a.boolean("count_only", default=False):
         return {"prefix": _prefix(a), "count_only": True}
     return v_kv_list_values(a)
 
@@ -150,17 +154,8 @@ def _sql_params(a: Args) -> list[Any]:
     return params
 
 
-def v_sql(a: Args) -> dict[str, Any]:
-    return {
-        "sql": a.text("sql", required=True, non_empty=True, max_len=MAX_SQL_CHARS),
-        "params": _sql_params(a),
-    }
-
-
-def v_sql_query(a: Args) -> dict[str, Any]:
-    out = v_sql(a)
-    out["limit"] = a.integer("limit", default=1000, clamp=(1, 1000))
-    return out
+v_sql = validator("sql.execute", fields={"params": _sql_params})  # sql.query_one takes the same
+v_sql_query = validator("sql.query", fields={"params": _sql_params})
 
 
 async def p_sql_execute(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
@@ -178,19 +173,6 @@ async def p_sql_query_one(platform: Any, tenant: Tenant, p: dict[str, Any]) -> A
 
 
 # --- ephemeral --------------------------------------------------------------------
-
-
-def _ephemeral(seconds: str | None, default: int) -> Validator:
-    def validate(a: Args) -> dict[str, Any]:
-        key = a.params.get("key")
-        if not isinstance(key, str) or not 1 <= len(key) <= 256:
-            raise InvalidArgument("key", "a string of 1-256 characters")
-        out: dict[str, Any] = {"key": key}
-        if seconds:
-            out[seconds] = a.integer(seconds, default=default, clamp=(1, 86400))
-        return out
-
-    return validate
 
 
 async def p_counter(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
@@ -232,8 +214,11 @@ def _metric(a: Args) -> str:
 
 def v_metrics_record(a: Args) -> dict[str, Any]:
     tags = a.mapping("tags", default={}) or {}
+    metric = _metric(a)
+    if metric.startswith(RESERVED_METRIC_PREFIX):
+        raise InvalidArgument("metric", f"a name not starting with {RESERVED_METRIC_PREFIX!r} (the platform's own)")
     return {
-        "metric": _metric(a),
+        "metric": metric,
         "value": float(a.number("value", default=1.0)),  # type: ignore[arg-type]
         "tags": {str(k)[:64]: str(v)[:256] for k, v in list(tags.items())[:10]},
     }
@@ -248,8 +233,7 @@ def v_metrics_query(a: Args) -> dict[str, Any]:
     }
 
 
-def v_metrics_total(a: Args) -> dict[str, Any]:
-    return {"metric": _metric(a), "period": a.choice("period", PERIODS, default="30d")}
+v_metrics_total = validator("metrics.total")
 
 
 async def p_metrics_record(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
@@ -268,22 +252,8 @@ async def p_metrics_total(platform: Any, tenant: Tenant, p: dict[str, Any]) -> A
 # --- secrets ------------------------------------------------------------------------
 
 
-def _secret_key(a: Args) -> str:
-    key = a.params.get("key")
-    if not isinstance(key, str) or not SECRET_KEY.fullmatch(key):
-        raise InvalidArgument("key", "1-64 letters, digits, '_', '-' or '.'")
-    return key
-
-
-def v_secret_key(a: Args) -> dict[str, Any]:
-    return {"key": _secret_key(a)}
-
-
-def v_secret_set(a: Args) -> dict[str, Any]:
-    value = a.params.get("value")
-    if not isinstance(value, str) or not 1 <= len(value) <= 4096:
-        raise InvalidArgument("value", "a string of 1-4096 characters")
-    return {"key": _secret_key(a), "value": value}
+v_secret_key = validator("secrets.get")  # secrets.del takes the same
+v_secret_set = validator("secrets.set")
 
 
 async def p_secret_get(platform: Any, tenant: Tenant, p: dict[str, Any]) -> Any:
@@ -313,12 +283,12 @@ TABLE: dict[str, tuple[Validator, Perform]] = {
     "sql.execute": (v_sql, p_sql_execute),
     "sql.query": (v_sql_query, p_sql_query),
     "sql.query_one": (v_sql, p_sql_query_one),
-    "ephemeral.counter": (_ephemeral("window_seconds", 60), p_counter),
-    "ephemeral.cooldown_set": (_ephemeral("ttl_seconds", 60), p_cooldown_set),
-    "ephemeral.cooldown_check": (_ephemeral(None, 0), p_cooldown_check),
-    "ephemeral.dedup": (_ephemeral("ttl_seconds", 3600), p_dedup),
-    "ephemeral.flag_set": (_ephemeral("ttl_seconds", 3600), p_flag_set),
-    "ephemeral.flag_check": (_ephemeral(None, 0), p_flag_check),
+    "ephemeral.counter": (validator("ephemeral.counter"), p_counter),
+    "ephemeral.cooldown_set": (validator("ephemeral.cooldown_set"), p_cooldown_set),
+    "ephemeral.cooldown_check": (validator("ephemeral.cooldown_check"), p_cooldown_check),
+    "ephemeral.dedup": (validator("ephemeral.dedup"), p_dedup),
+    "ephemeral.flag_set": (validator("ephemeral.flag_set"), p_flag_set),
+    "ephemeral.flag_check": (validator("ephemeral.flag_check"), p_flag_check),
     "metrics.record": (v_metrics_record, p_metrics_record),
     "metrics.query": (v_metrics_query, p_metrics_query),
     "metrics.total": (v_metrics_total, p_metrics_total),

@@ -11,13 +11,15 @@ validation from them instead of restating them:
 - **methods** — ``METHODS`` (``"discord.send_message"`` -> ``Method``): Python signature
   (positional or keyword-only, defaults), the RPC it sends (``Method.rpc``), the capability, the
   Discord permission the bot needs, how each argument goes on the wire and the host ``Rule`` for
-  it; ``RPC_METHODS`` (RPC name -> methods), ``rpc_rules(rpc)`` and ``check_params(rpc, params)``.
+  it; ``RPC_METHODS`` (RPC name -> methods), ``rpc_rules(rpc)``, ``param_problem(rule, value)`` and
+  ``check_params(rpc, params)`` (what a host refuses; ``Rule.cut`` marks what it cuts or clamps instead).
 - **cron** — ``CronSpec`` (the one parser: decorator, ``validate`` and host), ``MAX_CRON_ENTRIES``,
-  ``MIN_CRON_INTERVAL_MINUTES``, ``cron_entry_problems(entry)``.
+  ``MIN_CRON_INTERVAL_MINUTES``, ``cron_entry_problems(entry)``, ``cron_spec_problem(spec)``.
 - **commands** — ``RESERVED_COMMAND_NAMES``, ``COMMAND_NAME_PATTERN``, ``OPTION_TYPES``,
   ``command_name_problem(name)``.
 - **manifest** — ``PLUGIN_ID_PATTERN``, ``REQUIRED_FIELDS``, ``KNOWN_KEYS``,
   ``PLACEHOLDER_DESCRIPTIONS``, ``DASHBOARD_WIDTHS``, ``hostname_problem(host)``,
+  ``normalised_domain(entry)``, ``proxy_domains(manifest)``,
   ``SDK_DISTRIBUTIONS`` (requirement lines the platform satisfies itself).
 - **wire** — ``METRIC_NAME_PATTERN``, ``REJECTION_WARNINGS_PER_HOUR`` and the other protocol
   constants in ``yourbot_sdk.spec.wire``.
@@ -64,6 +66,7 @@ _HOMES = {
         "check_params",
         "method",
         "methods_of",
+        "param_problem",
         "rpc_rules",
     ),
     "cron": (
@@ -72,6 +75,7 @@ _HOMES = {
         "MIN_CRON_INTERVAL_MINUTES",
         "CronSpec",
         "cron_entry_problems",
+        "cron_spec_problem",
         "parse_cron",
     ),
     "commands": (
@@ -97,6 +101,8 @@ _HOMES = {
         "SEMVER_PATTERN",
         "WIDGET_PERMISSIONS",
         "hostname_problem",
+        "normalised_domain",
+        "proxy_domains",
     ),
     "wire": (
         "DISPATCH_THREADS",

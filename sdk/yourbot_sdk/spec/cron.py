@@ -22,6 +22,7 @@ __all__ = [
     "MIN_CRON_INTERVAL_MINUTES",
     "CronSpec",
     "cron_entry_problems",
+    "cron_spec_problem",
     "parse_cron",
 ]
 
@@ -176,17 +177,23 @@ def cron_entry_problems(entry: Any) -> list[str]:
     name = entry.get("name")
     if not isinstance(name, str) or not name.isidentifier():
         problems.append(f"name {name!r} must be the name of the @plugin.cron function (a Python identifier)")
-    spec = entry.get("spec")
+    problem = cron_spec_problem(entry.get("spec"))
+    if problem:
+        problems.append(problem)
+    return problems
+
+
+def cron_spec_problem(spec: Any) -> str | None:
+    """Why a manifest cron spec is refused (syntax, never fires, firings under the minimum gap); ``None`` if fine."""
     try:
         parsed = CronSpec(spec)
     except ValueError as exc:
-        problems.append(str(exc))
-        return problems
+        return str(exc)
     if not parsed.can_fire():
-        problems.append(f"cron spec {spec!r} never fires: no month has those days")
-    elif parsed.min_gap_minutes() < MIN_CRON_INTERVAL_MINUTES:
-        problems.append(
+        return f"cron spec {spec!r} never fires: no month has those days"
+    if parsed.min_gap_minutes() < MIN_CRON_INTERVAL_MINUTES:
+        return (
             f"cron spec {spec!r} fires {parsed.min_gap_minutes()} minute(s) apart; "
             f"firings must be at least {MIN_CRON_INTERVAL_MINUTES} minutes apart"
         )
-    return problems
+    return None

@@ -19,6 +19,8 @@ __all__ = [
     "SEMVER_PATTERN",
     "WIDGET_PERMISSIONS",
     "hostname_problem",
+    "normalised_domain",
+    "proxy_domains",
 ]
 
 #: The plugin id: a lowercase letter, then 2-31 of a-z, 0-9 and ``_``.
@@ -104,3 +106,29 @@ def hostname_problem(host: object) -> str | None:
     if bad is not None:
         return f"label {bad!r} must be 1-63 of a-z, 0-9 and '-' (not at either end)"
     return None
+
+
+def normalised_domain(entry: object) -> tuple[str | None, str | None]:
+    """The bare host an entry of ``proxy_domains_requested`` stands for, and why it is unusable if it is.
+
+    Published plugins write ``https://api.example.com`` or ``API.example.com:443`` too; a host
+    matches the name they mean. Wildcards, IP addresses and one-label names match nothing.
+    """
+    if not isinstance(entry, str) or not entry.strip():
+        return None, "must be a non-empty string"
+    host = entry.strip().lower()
+    if "://" in host:
+        host = host.split("://", 1)[1]
+    host = host.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    if host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    host = host.rstrip(".")
+    problem = hostname_problem(host)
+    return (None, problem) if problem else (host, None)
+
+
+def proxy_domains(manifest: dict) -> frozenset[str]:
+    """The hosts a plugin may reach by its manifest: every usable ``proxy_domains_requested`` entry, normalised."""
+    entries = manifest.get("proxy_domains_requested")
+    hosts = (normalised_domain(d)[0] for d in entries) if isinstance(entries, list) else ()
+    return frozenset(h for h in hosts if h)

@@ -11,6 +11,9 @@ locally (the official SDK checks nothing before sending either) the host must ch
 
 from __future__ import annotations
 
+import json
+import re
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -27,6 +30,7 @@ __all__ = [
     "check_params",
     "method",
     "methods_of",
+    "param_problem",
 ]
 
 
@@ -44,14 +48,32 @@ REQUIRED: Any = _Required()
 class Rule:
     """What the host accepts for one request parameter.
 
-    ``kind`` is one of ``snowflake`` (decimal id string), ``snowflakes`` (list of them), ``string``,
+    ``kind`` is one of ``snowflake`` (decimal id string), ``snowflakes`` (list of them), ``bitfield``
+    (a Discord permission set as a decimal string), ``string``,
     ``integer``, ``number``, ``boolean``, ``object`` (JSON object), ``objects`` (list of objects),
-    ``strings``, ``json`` (any JSON value) or ``choice`` (one of ``choices``). ``max_length`` bounds
-    strings, ``max_items`` lists and objects, ``minimum``/``maximum`` numbers (values outside are an
-    error unless the SDK already clamps them, see ``Param.convert``). ``nullable`` lets ``null`` through.
+    ``strings``, ``json`` (any JSON value) or ``choice`` (one of ``choices``). ``min_length``/``max_length``
+    bound strings, ``min_items``/``max_items`` lists and objects, ``minimum``/``maximum`` numbers.
+    ``pattern``: a regular expression a string must match whole. ``list``: a JSON array of any values
+    (SQL parameters). ``cut``: the host cuts a string or list past its maximum and clamps a number into
+    ``minimum``-``maximum`` instead of refusing it (what the SDK does itself for most such
+    arguments; an older SDK may not have). ``nullable`` lets ``null`` through. A snowflake may also
+    arrive as a non-negative integer (older SDKs); the host reads it as its decimal string.
     """
 
-    __slots__ = ("choices", "kind", "max_items", "max_length", "maximum", "minimum", "nullable", "required")
+    __slots__ = (
+        "choices",
+        "cut",
+        "kind",
+        "max_items",
+        "max_length",
+        "maximum",
+        "min_items",
+        "min_length",
+        "minimum",
+        "nullable",
+        "pattern",
+        "required",
+    )
 
     def __init__(
         self,
@@ -59,17 +81,25 @@ class Rule:
         *,
         required: bool = True,
         nullable: bool = False,
+        min_length: int | None = None,
         max_length: int | None = None,
+        min_items: int | None = None,
         max_items: int | None = None,
         minimum: float | None = None,
         maximum: float | None = None,
         choices: tuple[Any, ...] | None = None,
+        cut: bool = False,
+        pattern: str | None = None,
     ) -> None:
         self.kind = kind
         self.required = required
         self.nullable = nullable
+        self.min_length = min_length
         self.max_length = max_length
+        self.min_items = min_items
         self.max_items = max_items
+        self.cut = cut
+        self.pattern = pattern
         self.minimum = minimum
         self.maximum = maximum
         self.choices = choices
@@ -212,13 +242,21 @@ class Method:
 
 _ID = Rule("snowflake")
 _OPT_ID = Rule("snowflake", required=False)
-_REASON = Rule("string", required=False, max_length=512)
-_CONTENT = Rule("string", required=False, max_length=2000)
-_EMBEDS = Rule("objects", required=False, max_items=10)
+_REASON = Rule("string", required=False, max_length=512, cut=True)
+_CONTENT = Rule("string", required=False, max_length=2000, cut=True)
+_EMBEDS = Rule("objects", required=False, max_items=10, cut=True)
 _COMPONENTS = Rule("objects", required=False, max_items=5)
 _MENTIONS = Rule("object", required=False)
-_KEY = Rule("string", max_length=256)
+_KEY = Rule("string", min_length=1, max_length=256, pattern=r"[^\x00]*")  # no NUL
 _ARCHIVE = (60, 1440, 4320, 10080)
+_KV_LIMIT = Rule("integer", required=False, minimum=1, maximum=100, cut=True)
+#: What a host accepts as a metric name: ``METRIC_NAME_PATTERN`` plus ``.`` (older SDKs sent dotted names).
+_METRIC = Rule("string", min_length=1, max_length=64, pattern="[a-zA-Z_][a-zA-Z0-9_.]{0,63}")
+_NAME = Rule("string", min_length=1, max_length=100, cut=True)
+_OPT_NAME = Rule("string", required=False, max_length=100, cut=True)
+_TOPIC = Rule("string", required=False, max_length=1024, cut=True)
+_USER_LIMIT = Rule("integer", required=False, minimum=0, maximum=99, cut=True)
+_TIMEOUT = Rule("integer", minimum=0, maximum=2419200, cut=True)
 
 
 def _id(name: str) -> Param:
@@ -234,7 +272,7 @@ def _reason() -> Param:
 
 
 def _ids(name: str, limit: int | None) -> Param:
-    return Param(name, convert="ids", limit=limit, rule=Rule("snowflakes", max_items=limit or 100))
+    return Param(name, convert="ids", limit=limit, rule=Rule("snowflakes", min_items=1, max_items=limit, cut=True))
 
 
 def _d(name: str, params: tuple[Param, ...], capability: str, permission: str, **kw: Any) -> Method:
@@ -262,7 +300,12 @@ DISCORD: tuple[Method, ...] = (
             Param("embeds", None, send="truthy", rule=_EMBEDS),
             Param("components", None, send="truthy", convert="components", rule=_COMPONENTS),
             Param(
-                "files", None, send="truthy", convert="seq", limit=3, rule=Rule("objects", required=False, max_items=3)
+                "files",
+                None,
+                send="truthy",
+                convert="seq",
+                limit=3,
+                rule=Rule("objects", required=False, max_items=3, cut=True),
             ),
             Param("allowed_mentions", None, send="not_none", rule=_MENTIONS),
         ),
@@ -292,14 +335,19 @@ DISCORD: tuple[Method, ...] = (
     _d("delete_message", _MSG, _DELETE, "manage_messages", doc="Delete a message."),
     _d(
         "bulk_delete_messages",
-        (_id("channel_id"), _ids("message_ids", 100)),
+        (
+            _id("channel_id"),
+            Param(
+                "message_ids", convert="ids", limit=100, rule=Rule("snowflakes", min_items=2, max_items=100, cut=True)
+            ),
+        ),
         _DELETE,
         "manage_messages",
         doc="Delete 2-100 messages younger than 14 days in one call.",
     ),
     _d(
         "add_reaction",
-        (*_MSG, Param("emoji", convert="str", rule=Rule("string", max_length=100))),
+        (*_MSG, Param("emoji", convert="str", rule=Rule("string", min_length=1, max_length=100))),
         "discord:add_reaction",
         "add_reactions",
         doc="React with a unicode emoji or name:id for a custom one.",
@@ -308,7 +356,13 @@ DISCORD: tuple[Method, ...] = (
         "get_messages",
         (
             _id("channel_id"),
-            Param("limit", 50, convert="clamp", limit=(1, 50), rule=Rule("integer", minimum=1, maximum=50)),
+            Param(
+                "limit",
+                50,
+                convert="clamp",
+                limit=(1, 50),
+                rule=Rule("integer", required=False, minimum=1, maximum=50, cut=True),
+            ),
             _opt_id("before"),
             _opt_id("after"),
         ),
@@ -342,7 +396,13 @@ DISCORD: tuple[Method, ...] = (
         "list_members",
         (
             _opt_id("role_id"),
-            Param("limit", 100, convert="clamp", limit=(1, 100), rule=Rule("integer", minimum=1, maximum=100)),
+            Param(
+                "limit",
+                100,
+                convert="clamp",
+                limit=(1, 100),
+                rule=Rule("integer", required=False, minimum=1, maximum=100, cut=True),
+            ),
             _opt_id("after"),
         ),
         _READ,
@@ -356,8 +416,16 @@ DISCORD: tuple[Method, ...] = (
     _d(
         "search_members",
         (
-            Param("query", keyword_only=False, convert="str", rule=Rule("string", max_length=100)),
-            Param("limit", 25, convert="clamp", limit=(1, 25), rule=Rule("integer", minimum=1, maximum=25)),
+            Param(
+                "query", keyword_only=False, convert="str", rule=Rule("string", min_length=1, max_length=100, cut=True)
+            ),
+            Param(
+                "limit",
+                25,
+                convert="clamp",
+                limit=(1, 25),
+                rule=Rule("integer", required=False, minimum=1, maximum=25, cut=True),
+            ),
         ),
         _READ,
         "view_channel",
@@ -370,18 +438,11 @@ DISCORD: tuple[Method, ...] = (
     _d(
         "create_channel",
         (
-            Param("name", convert="str", limit=100, rule=Rule("string", max_length=100)),
-            Param("channel_type", 0, rule=Rule("choice", choices=(0, 2, 4, 5, 13, 15))),
+            Param("name", convert="str", limit=100, rule=_NAME),
+            Param("channel_type", 0, rule=Rule("choice", required=False, choices=(0, 2, 4, 13, 15))),
             Param("category_id", None, send="not_none", convert="str", rule=_OPT_ID),
-            Param("topic", None, send="not_none", convert="str", limit=1024, rule=Rule("string", required=False)),
-            Param(
-                "user_limit",
-                None,
-                send="not_none",
-                convert="clamp",
-                limit=(0, 99),
-                rule=Rule("integer", required=False),
-            ),
+            Param("topic", None, send="not_none", convert="str", limit=1024, rule=_TOPIC),
+            Param("user_limit", None, send="not_none", convert="clamp", limit=(0, 99), rule=_USER_LIMIT),
         ),
         _CHANNELS,
         "manage_channels",
@@ -392,16 +453,9 @@ DISCORD: tuple[Method, ...] = (
         "edit_channel",
         (
             _id("channel_id"),
-            Param("name", None, send="not_none", convert="str", limit=100, rule=Rule("string", required=False)),
-            Param("topic", None, send="not_none", convert="str", limit=1024, rule=Rule("string", required=False)),
-            Param(
-                "user_limit",
-                None,
-                send="not_none",
-                convert="clamp",
-                limit=(0, 99),
-                rule=Rule("integer", required=False),
-            ),
+            Param("name", None, send="not_none", convert="str", limit=100, rule=_OPT_NAME),
+            Param("topic", None, send="not_none", convert="str", limit=1024, rule=_TOPIC),
+            Param("user_limit", None, send="not_none", convert="clamp", limit=(0, 99), rule=_USER_LIMIT),
         ),
         _CHANNELS,
         "manage_channels",
@@ -414,8 +468,8 @@ DISCORD: tuple[Method, ...] = (
         (
             _id("channel_id"),
             _id("target_id"),
-            Param("allow", "0", convert="str", rule=Rule("string", required=False, max_length=20)),
-            Param("deny", "0", convert="str", rule=Rule("string", required=False, max_length=20)),
+            Param("allow", "0", convert="str", rule=Rule("bitfield", required=False)),
+            Param("deny", "0", convert="str", rule=Rule("bitfield", required=False)),
             Param("target_type", 0, rule=Rule("choice", required=False, choices=(0, 1))),
         ),
         _CHANNELS,
@@ -427,7 +481,7 @@ DISCORD: tuple[Method, ...] = (
         "create_thread",
         (
             _id("channel_id"),
-            Param("name", convert="str", limit=100, rule=Rule("string", max_length=100)),
+            Param("name", convert="str", limit=100, rule=_NAME),
             Param("thread_type", 11, rule=Rule("choice", required=False, choices=(11, 12))),
             Param("auto_archive_duration", 1440, rule=Rule("choice", required=False, choices=_ARCHIVE)),
         ),
@@ -443,7 +497,7 @@ DISCORD: tuple[Method, ...] = (
             _id("thread_id"),
             Param("archived", None, send="not_none", rule=Rule("boolean", required=False)),
             Param("locked", None, send="not_none", rule=Rule("boolean", required=False)),
-            Param("name", None, send="not_none", convert="str", limit=100, rule=Rule("string", required=False)),
+            Param("name", None, send="not_none", convert="str", limit=100, rule=_OPT_NAME),
             Param(
                 "auto_archive_duration", None, send="not_none", rule=Rule("choice", required=False, choices=_ARCHIVE)
             ),
@@ -455,7 +509,7 @@ DISCORD: tuple[Method, ...] = (
         "timeout_member",
         (
             _id("user_id"),
-            Param("duration_seconds", convert="clamp", limit=(0, 2419200), rule=Rule("integer", maximum=2419200)),
+            Param("duration_seconds", convert="clamp", limit=(0, 2419200), rule=_TIMEOUT),
             _reason(),
         ),
         _MODERATE,
@@ -471,7 +525,7 @@ DISCORD: tuple[Method, ...] = (
                 None,
                 convert="opt_str",
                 limit=32,
-                rule=Rule("string", nullable=True, required=False, max_length=32),
+                rule=Rule("string", nullable=True, required=False, max_length=32, cut=True),
             ),
         ),
         _MODERATE,
@@ -482,7 +536,7 @@ DISCORD: tuple[Method, ...] = (
         "timeout_bulk",
         (
             _ids("user_ids", 25),
-            Param("duration_seconds", convert="int", rule=Rule("integer", minimum=0, maximum=2419200)),
+            Param("duration_seconds", convert="int", rule=_TIMEOUT),
             _reason(),
         ),
         _MODERATE,
@@ -496,7 +550,11 @@ DISCORD: tuple[Method, ...] = (
             _id("user_id"),
             _reason(),
             Param(
-                "delete_message_seconds", 0, convert="clamp", limit=(0, 604800), rule=Rule("integer", required=False)
+                "delete_message_seconds",
+                0,
+                convert="clamp",
+                limit=(0, 604800),
+                rule=Rule("integer", required=False, minimum=0, maximum=604800, cut=True),
             ),
         ),
         _BAN,
@@ -525,7 +583,10 @@ DISCORD: tuple[Method, ...] = (
     ),
     _d(
         "create_webhook",
-        (_id("channel_id"), Param("name", convert="str", limit=80, rule=Rule("string", max_length=80))),
+        (
+            _id("channel_id"),
+            Param("name", convert="str", limit=80, rule=Rule("string", min_length=1, max_length=80, cut=True)),
+        ),
         _HOOKS,
         "manage_webhooks",
         result="key:webhook",
@@ -537,10 +598,16 @@ DISCORD: tuple[Method, ...] = (
         "execute_webhook",
         (
             _id("webhook_id"),
-            Param("webhook_token", convert="str", rule=Rule("string", max_length=200)),
+            Param("webhook_token", convert="str", rule=Rule("string", min_length=1, max_length=200)),
             Param("content", "", send="truthy", convert="str", rule=_CONTENT),
             Param("embeds", None, send="truthy", rule=_EMBEDS),
-            Param("username", None, send="truthy", convert="str", rule=Rule("string", required=False, max_length=80)),
+            Param(
+                "username",
+                None,
+                send="truthy",
+                convert="str",
+                rule=Rule("string", required=False, max_length=80, cut=True),
+            ),
             Param(
                 "avatar_url", None, send="truthy", convert="str", rule=Rule("string", required=False, max_length=2048)
             ),
@@ -590,9 +657,16 @@ INTERACTION: tuple[Method, ...] = (
     _i(
         "send_modal",
         (
-            Param("title", convert="str", limit=45, rule=Rule("string", max_length=45)),
-            Param("custom_id", convert="str", limit=100, rule=Rule("string", max_length=100)),
-            Param("fields", None, key="components", convert="modal_rows", limit=5, rule=_COMPONENTS),
+            Param("title", convert="str", limit=45, rule=Rule("string", min_length=1, max_length=45, cut=True)),
+            Param("custom_id", convert="str", limit=100, rule=Rule("string", min_length=1, max_length=100, cut=True)),
+            Param(
+                "fields",
+                None,
+                key="components",
+                convert="modal_rows",
+                limit=5,
+                rule=Rule("objects", required=False, max_items=5, cut=True),
+            ),
         ),
         doc="Open a modal (answers a slash command or component); its submit arrives as interaction_type 5.",
     ),
@@ -616,7 +690,12 @@ KV: tuple[Method, ...] = (
         (
             _key(),
             Param("value", keyword_only=False, rule=Rule("json", nullable=True)),
-            Param("ttl_seconds", 0, send="positive", rule=Rule("integer", required=False, minimum=0)),
+            Param(
+                "ttl_seconds",
+                0,
+                send="positive",
+                rule=Rule("integer", required=False, minimum=0, maximum=2**31, cut=True),
+            ),
         ),
         rpc="kv.put",
         doc="Store a JSON value (64 KB encoded at most); ttl_seconds=0 keeps it until deleted.",
@@ -646,7 +725,7 @@ KV: tuple[Method, ...] = (
         "list",
         (
             Param("prefix", "", keyword_only=False, rule=Rule("string", required=False, max_length=256)),
-            Param("limit", 100, keyword_only=False, convert="at_most", limit=100, rule=Rule("integer", maximum=100)),
+            Param("limit", 100, keyword_only=False, convert="at_most", limit=100, rule=_KV_LIMIT),
             Param("start_after", "", send="truthy", rule=Rule("string", required=False, max_length=256)),
         ),
         result="key:keys",
@@ -658,7 +737,7 @@ KV: tuple[Method, ...] = (
         "list_values",
         (
             Param("prefix", "", keyword_only=False, rule=Rule("string", required=False, max_length=256)),
-            Param("limit", 100, keyword_only=False, rule=Rule("integer", maximum=100)),
+            Param("limit", 100, keyword_only=False, rule=_KV_LIMIT),
             # an addition: paging like kv.list (sent only when given, so the official request is unchanged)
             Param("start_after", "", send="truthy", rule=Rule("string", required=False, max_length=256)),
         ),
@@ -687,8 +766,8 @@ KV: tuple[Method, ...] = (
 
 _SQL = "storage:sql"
 _SQL_PARAMS = (
-    Param("sql", keyword_only=False, convert="str", rule=Rule("string", max_length=100_000)),
-    Param("params", None, keyword_only=False, convert="seq", rule=Rule("json")),
+    Param("sql", keyword_only=False, convert="str", rule=Rule("string", min_length=1, max_length=100_000)),
+    Param("params", None, keyword_only=False, convert="seq", rule=Rule("list", required=False)),
 )
 
 SQL: tuple[Method, ...] = (
@@ -698,7 +777,13 @@ SQL: tuple[Method, ...] = (
         "query",
         (
             *_SQL_PARAMS,
-            Param("limit", 1000, convert="at_most", limit=1000, rule=Rule("integer", minimum=1, maximum=1000)),
+            Param(
+                "limit",
+                1000,
+                convert="at_most",
+                limit=1000,
+                rule=Rule("integer", required=False, minimum=1, maximum=1000, cut=True),
+            ),
         ),
         capability=_SQL,
         result="query",
@@ -709,11 +794,13 @@ SQL: tuple[Method, ...] = (
     Method("sql", "scalar", _SQL_PARAMS, capability=_SQL, rpc="sql.query_one", result="scalar", returns="Any"),
 )
 
-_EKEY = Param("key", keyword_only=False, rule=Rule("string", max_length=256))
+_EKEY = Param("key", keyword_only=False, rule=Rule("string", min_length=1, max_length=256))
 
 
 def _ttl(default: int, name: str = "ttl_seconds") -> Param:
-    return Param(name, default, keyword_only=False, rule=Rule("integer", required=False, minimum=1, maximum=86400))
+    return Param(
+        name, default, keyword_only=False, rule=Rule("integer", required=False, minimum=1, maximum=86400, cut=True)
+    )
 
 
 #: ``ctx.ephemeral``: no capability needed.
@@ -729,6 +816,7 @@ EPHEMERAL: tuple[Method, ...] = (
 )
 
 _HTTP = "proxy:http"
+_HTTP_METHOD = Rule("string", pattern="(?i)GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS")
 _URL = Param("url", keyword_only=False, send="never", rule=Rule("string", max_length=8192))
 _HEADERS = Param("headers", None, send="never", rule=Rule("object", required=False))
 _QUERY = Param("params", None, send="never", rule=Rule("object", required=False))
@@ -743,7 +831,7 @@ HTTP: tuple[Method, ...] = (
         "http",
         "request",
         (
-            Param("method", keyword_only=False, send="never", rule=Rule("string", max_length=16)),
+            Param("method", keyword_only=False, send="never", rule=_HTTP_METHOD),
             _URL,
             _HEADERS,
             Param("body", None, send="never", rule=Rule("string", required=False, nullable=True)),
@@ -780,7 +868,7 @@ HTTP: tuple[Method, ...] = (
     Method(
         "http",
         "allow_host",
-        (Param("host", keyword_only=False, rule=Rule("string", max_length=253)),),
+        (Param("host", keyword_only=False, rule=Rule("string", min_length=1, max_length=253)),),
         capability=_HTTP,
         result="whole",
         returns="Dict[str, Any]",
@@ -789,7 +877,7 @@ HTTP: tuple[Method, ...] = (
     Method(
         "http",
         "revoke_host",
-        (Param("host", keyword_only=False, rule=Rule("string", max_length=253)),),
+        (Param("host", keyword_only=False, rule=Rule("string", min_length=1, max_length=253)),),
         capability=_HTTP,
         result="whole",
         returns="Dict[str, Any]",
@@ -802,15 +890,15 @@ METRICS: tuple[Method, ...] = (
         "metrics",
         "record",
         (
-            Param("metric", keyword_only=False, rule=Rule("string", max_length=64)),
-            Param("value", 1.0, keyword_only=False, convert="float", rule=Rule("number")),
+            Param("metric", keyword_only=False, rule=_METRIC),
+            Param("value", 1.0, keyword_only=False, convert="float", rule=Rule("number", required=False)),
             Param(
                 "tags",
                 None,
                 keyword_only=False,
                 send="truthy",
                 convert="str_map",
-                rule=Rule("object", required=False, max_items=10),
+                rule=Rule("object", required=False, max_items=10, cut=True),
             ),
         ),
         capability=None,
@@ -820,7 +908,7 @@ METRICS: tuple[Method, ...] = (
         "metrics",
         "query",
         (
-            Param("metric", keyword_only=False, rule=Rule("string", max_length=64)),
+            Param("metric", keyword_only=False, rule=_METRIC),
             Param("period", "7d", rule=Rule("choice", required=False, choices=("1h", "24h", "7d", "30d", "90d"))),
             Param("group_by", None, send="truthy", rule=Rule("string", required=False, max_length=64)),
             Param(
@@ -836,7 +924,7 @@ METRICS: tuple[Method, ...] = (
         "metrics",
         "total",
         (
-            Param("metric", keyword_only=False, rule=Rule("string", max_length=64)),
+            Param("metric", keyword_only=False, rule=_METRIC),
             Param("period", "30d", rule=Rule("choice", required=False, choices=("1h", "24h", "7d", "30d", "90d"))),
         ),
         capability=None,
@@ -846,21 +934,21 @@ METRICS: tuple[Method, ...] = (
 )
 
 _SECRETS = "storage:secrets"
-_SKEY = Param("key", keyword_only=False, rule=Rule("string", max_length=64))
+_SKEY = Param("key", keyword_only=False, rule=Rule("string", min_length=1, max_length=64, pattern="[A-Za-z0-9_.-]+"))
 
 SECRETS: tuple[Method, ...] = (
     Method("secrets", "get", (_SKEY,), capability=_SECRETS, result="value", returns="Optional[str]"),
     Method(
         "secrets",
         "set",
-        (_SKEY, Param("value", keyword_only=False, rule=Rule("string", max_length=4096))),
+        (_SKEY, Param("value", keyword_only=False, rule=Rule("string", min_length=1, max_length=4096))),
         capability=_SECRETS,
     ),
     Method("secrets", "delete", (_SKEY,), capability=_SECRETS, rpc="secrets.del"),
 )
 
 _WS = "proxy:websocket"
-_WS_NAME = Param("name", keyword_only=False, rule=Rule("string", max_length=100))
+_WS_NAME = Param("name", keyword_only=False, rule=Rule("string", min_length=1, max_length=100))
 
 #: ``ctx.ws``: WebSockets the platform holds open; frames arrive at ``@plugin.on_ws_message``.
 WS: tuple[Method, ...] = (
@@ -894,7 +982,7 @@ WS: tuple[Method, ...] = (
     Method(
         "ws",
         "allow_host",
-        (Param("host", keyword_only=False, rule=Rule("string", max_length=253)),),
+        (Param("host", keyword_only=False, rule=Rule("string", min_length=1, max_length=253)),),
         capability=_WS,
         result="whole",
         returns="Dict[str, Any]",
@@ -902,7 +990,7 @@ WS: tuple[Method, ...] = (
     Method(
         "ws",
         "revoke_host",
-        (Param("host", keyword_only=False, rule=Rule("string", max_length=253)),),
+        (Param("host", keyword_only=False, rule=Rule("string", min_length=1, max_length=253)),),
         capability=_WS,
         result="whole",
         returns="Dict[str, Any]",
@@ -934,28 +1022,28 @@ del _m
 #: Parameters of requests built by a ``wire`` function: RPC name -> ``(wire key, Rule)``.
 WIRE_ONLY: Mapping[str, tuple[tuple[str, Rule], ...]] = {
     "proxy.request": (
-        ("method", Rule("string", max_length=16)),
-        ("url", Rule("string", max_length=8192)),
+        ("method", Rule("string", required=False, pattern=_HTTP_METHOD.pattern)),
+        ("url", Rule("string", min_length=1, max_length=8192)),
         ("headers", Rule("object", required=False)),
         ("body", Rule("string", required=False, nullable=True)),
         ("secret_auth", Rule("string", required=False, max_length=64)),
         ("auth", Rule("object", required=False)),
     ),
     "ws.ensure": (
-        ("name", Rule("string", max_length=100)),
+        ("name", Rule("string", min_length=1, max_length=100)),
         ("url", Rule("string", max_length=8192)),
         ("auth", Rule("object", required=False, nullable=True)),
         ("subscribe", Rule("json", required=False)),
         ("binary", Rule("boolean", required=False)),
     ),
     "ws.send": (
-        ("name", Rule("string", max_length=100)),
+        ("name", Rule("string", min_length=1, max_length=100)),
         ("text", Rule("string", required=False)),
         ("data_b64", Rule("string", required=False)),
     ),
     "kv.list": (
         ("prefix", Rule("string", required=False, max_length=256)),
-        ("limit", Rule("integer", required=False, minimum=0, maximum=100)),
+        ("limit", _KV_LIMIT),
         ("start_after", Rule("string", required=False, max_length=256)),
         ("count_only", Rule("boolean", required=False)),
     ),
@@ -997,45 +1085,90 @@ def rpc_rules(rpc: str) -> tuple[tuple[str, Rule], ...]:
     return tuple(seen.items())
 
 
+def _snowflake(value: Any) -> bool:
+    if type(value) is int:  # an older SDK's integer id
+        return value >= 0 and len(str(value)) <= 20
+    return isinstance(value, str) and value.isdigit() and value.isascii() and len(value) <= 20
+
+
+def _finite(value: Any) -> bool:
+    return value == value and value not in (float("inf"), float("-inf"))
+
+
 def _problem(rule: Rule, value: Any) -> str | None:
+    """Why the host refuses ``value`` for ``rule`` (``None``: accepted, possibly after cutting or clamping)."""
     if value is None:
         return None if rule.nullable or not rule.required else "is required"
     kind = rule.kind
     if kind == "snowflake":
-        ok = isinstance(value, str) and value.isdigit() and len(value) <= 20
-        return None if ok else "must be a snowflake: a decimal id string"
-    if kind == "snowflakes":
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.isdigit() for v in value):
-            return "must be a list of snowflakes (decimal id strings)"
-    elif kind in ("string", "strings"):
-        if kind == "strings":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                return "must be a list of strings"
-        elif not isinstance(value, str):
+        return None if _snowflake(value) else "must be a snowflake: a decimal id string"
+    if kind == "bitfield":
+        ok = (type(value) is int and value >= 0) or (isinstance(value, str) and value.isdigit() and value.isascii())
+        return None if ok else "must be a permission bitfield: a decimal string"
+    if kind in ("snowflakes", "objects", "strings"):
+        item_ok = {"snowflakes": _snowflake, "objects": lambda v: isinstance(v, dict)}.get(
+            kind, lambda v: isinstance(v, str)
+        )
+        what = {"snowflakes": "snowflakes (decimal id strings)", "objects": "JSON objects"}.get(kind, "strings")
+        if not isinstance(value, list):
+            return f"must be a list of {what}"
+        kept = value[: rule.max_items] if rule.cut and rule.max_items is not None else value
+        if not all(item_ok(v) for v in kept):
+            return f"must be a list of {what}"
+        if rule.min_items is not None and len(kept) < rule.min_items:
+            return f"must hold at least {rule.min_items} items"
+        if not rule.cut and rule.max_items is not None and len(value) > rule.max_items:
+            return f"must hold at most {rule.max_items} items"
+        return None
+    if kind == "string":
+        if not isinstance(value, str):
             return "must be a string"
-        elif rule.max_length is not None and len(value) > rule.max_length:
+        if not rule.cut and rule.max_length is not None and len(value) > rule.max_length:
             return f"must be at most {rule.max_length} characters"
-    elif kind in ("integer", "number"):
-        if isinstance(value, bool) or not isinstance(value, int if kind == "integer" else (int, float)):
-            return f"must be an {kind}" if kind == "integer" else "must be a number"
+        if rule.min_length is not None and len(value) < rule.min_length:
+            return "must not be empty" if rule.min_length == 1 else f"must be at least {rule.min_length} characters"
+        if rule.pattern is not None and not re.fullmatch(rule.pattern, value):
+            return f"must match {rule.pattern}"
+        return None
+    if kind == "list":
+        return None if isinstance(value, list) else "must be a list of JSON values"
+    if kind == "json":
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            return "must be a JSON value (no NaN or infinity)"
+        return None
+    if kind in ("integer", "number"):
+        if type(value) is float and kind == "integer" and value.is_integer():
+            value = int(value)
+        if type(value) not in ((int,) if kind == "integer" else (int, float)) or not _finite(value):
+            return "must be an integer" if kind == "integer" else "must be a finite number"
+        if rule.cut:
+            return None
         if rule.minimum is not None and value < rule.minimum:
             return f"must be at least {rule.minimum}"
         if rule.maximum is not None and value > rule.maximum:
             return f"must be at most {rule.maximum}"
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            return "must be true or false"
-    elif kind == "object":
+        return None
+    if kind == "boolean":
+        return None if isinstance(value, bool) else "must be true or false"
+    if kind == "object":
         if not isinstance(value, dict):
             return "must be a JSON object"
-    elif kind == "objects":
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            return "must be a list of JSON objects"
-    elif kind == "choice" and (isinstance(value, bool) or value not in (rule.choices or ())):
-        return f"must be one of {', '.join(map(str, rule.choices or ()))}"
-    if rule.max_items is not None and isinstance(value, (list, dict)) and len(value) > rule.max_items:
-        return f"must hold at most {rule.max_items} items"
+        if not rule.cut and rule.max_items is not None and len(value) > rule.max_items:
+            return f"must hold at most {rule.max_items} items"
+        return None
+    if kind == "choice":
+        if type(value) is float and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or value not in (rule.choices or ()):
+            return f"must be one of {', '.join(map(str, rule.choices or ()))}"
     return None
+
+
+def param_problem(rule: Rule, value: Any) -> str | None:
+    """Why a host refuses ``value`` for a parameter with ``rule``; ``None`` when it accepts it."""
+    return _problem(rule, value)
 
 
 def check_params(rpc: str, params: Mapping[str, Any]) -> list[str]:
