@@ -135,15 +135,12 @@ class WorkerSlot:
         self._crash_times: deque[float] = deque()
         self._pending_lifecycle: list[tuple[Tenant, str]] = []  # waiting for a running worker
         self._stopping = False
-<<<<<<< HEAD
         self._idling = False  # this incarnation ends because it had nothing to do
         self._last_active = time.monotonic()
         self.idle_stops = 0
-=======
         self._violation: str | None = None  # set from outside the read loop (the outgoing buffer overflowed)
         self._stray_stops: set[asyncio.Task[Any]] = set()
         self.log_rate = LogRate(settings.log_lines_per_second, settings.log_bytes_per_second)
->>>>>>> main
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._exited = asyncio.Event()
