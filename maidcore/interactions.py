@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -39,18 +40,36 @@ KEEP_ON_DISK = 1_000_000  # message owners kept on disk (the newest)
 
 
 class MessageOwners:
-    """Which plugin sent which message: in memory (bounded) and in a SQLite file, so old buttons survive restarts."""
+    """Which plugin sent which message: in memory (bounded) and in a SQLite file, so old buttons survive restarts.
+
+    ``remember`` runs once per message a plugin sends, on the event loop: it only
+    touches memory. A writer thread commits what accumulated in one transaction every
+    ``FLUSH_SECONDS`` (or sooner once ``FLUSH_BATCH`` wait), so a burst of sends costs
+    one commit, not one each. Routing reads memory first (a click on a message sent a
+    moment ago is answered from there); a crash can lose the last ``FLUSH_SECONDS`` of
+    the file, whose clicks then route by their ``<plugin_id>:`` custom_id prefix.
+    """
+
+    FLUSH_SECONDS = 0.5
+    FLUSH_BATCH = 2_000
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self._recent: OrderedDict[str, str] = OrderedDict()
         self._db: sqlite3.Connection | None = None
+        self._pending: dict[int, str] = {}
+        self._lock = threading.Lock()  # the connection and ``_pending`` (the writer thread shares them)
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._closed = False
+        self._written = 0
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._db is None and self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process crash
             self._db.execute("CREATE TABLE IF NOT EXISTS owners (message_id INTEGER PRIMARY KEY, plugin_id TEXT)")
         return self._db
 
@@ -59,23 +78,60 @@ class MessageOwners:
         self._recent.move_to_end(message_id)
         while len(self._recent) > MEMORY:
             self._recent.popitem(last=False)
-        db = self._connect()
-        if db is not None:
-            db.execute("INSERT OR REPLACE INTO owners VALUES (?, ?)", (int(message_id), plugin_id))
-            if int(message_id) % 1000 == 0:  # now and then, forget the oldest beyond the bound
-                db.execute(
-                    "DELETE FROM owners WHERE message_id < (SELECT message_id FROM owners "
-                    "ORDER BY message_id DESC LIMIT 1 OFFSET ?)",
-                    (KEEP_ON_DISK,),
-                )
+        if self.path is None or self._closed or not message_id.isdigit():
+            return
+        with self._lock:
+            self._pending[int(message_id)] = plugin_id
+            waiting = len(self._pending)
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name="maidcore-message-owners", daemon=True)
+            self._writer.start()
+        if waiting >= self.FLUSH_BATCH:
+            self._wake.set()
+
+    def _write_loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(self.FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush()
+            except sqlite3.Error:  # a full disk, a locked file: keep the batch, try again next round
+                log.warning("message owners not written yet", exc_info=True)
+
+    def flush(self) -> None:
+        """Commit every remembered owner not yet on disk (the writer thread calls it; ``close`` does last)."""
+        with self._lock:
+            if not self._pending:
+                return
+            db = self._connect()
+            if db is None:
+                return
+            rows = list(self._pending.items())
+            db.execute("BEGIN")
+            try:
+                db.executemany("INSERT OR REPLACE INTO owners VALUES (?, ?)", rows)
+                before, self._written = self._written, self._written + len(rows)
+                if before // 1000 != self._written // 1000:  # now and then, forget the oldest beyond the bound
+                    db.execute(
+                        "DELETE FROM owners WHERE message_id < (SELECT message_id FROM owners "
+                        "ORDER BY message_id DESC LIMIT 1 OFFSET ?)",
+                        (KEEP_ON_DISK,),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self._pending.clear()
 
     def get(self, message_id: str) -> str | None:
         owner = self._recent.get(message_id)
         if owner is None and message_id.isdigit():
-            db = self._connect()
-            if db is not None:
-                row = db.execute("SELECT plugin_id FROM owners WHERE message_id = ?", (int(message_id),)).fetchone()
-                owner = row[0] if row else None
+            with self._lock:
+                owner = self._pending.get(int(message_id))
+                db = self._connect() if owner is None else None
+                if db is not None:
+                    row = db.execute("SELECT plugin_id FROM owners WHERE message_id = ?", (int(message_id),)).fetchone()
+                    owner = row[0] if row else None
         return owner
 
     def __getitem__(self, message_id: str) -> str:
@@ -85,9 +141,18 @@ class MessageOwners:
         return owner
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        """Write what is pending, stop the writer, close the file."""
+        self._closed = True
+        self._wake.set()
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        self.flush()
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+        self._closed = False  # usable again: the file reopens on the next use
 
 
 def message_owners_file(data_dir: Path) -> Path:

@@ -92,6 +92,7 @@ class RunnerSettings(BaseModel):
     boot_ready_seconds: float = 5.0  # deliveries wait at most this long for the SDK to take host.boot (host.ping)
     error_log_burst: int = 5  # plugin error lines copied into the serve log per plugin per window; 0 = none
     error_log_window_seconds: float = 60.0  # past the burst, one summary line per plugin per window
+    idle_stop_seconds: float = 600.0  # no work this long: the worker stops (0 = never); the next event starts one
     # --- per-plugin bounds (docs/bounds.md) ---
     max_outgoing_bytes: int = 16 * 1024 * 1024  # per worker: bytes queued for its stdin; past it the worker restarts
     max_requests_in_flight: int = 256  # per worker: host calls being served; more answer QUOTA_EXCEEDED

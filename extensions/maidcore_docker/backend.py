@@ -17,6 +17,7 @@ from maidcore_docker.engine import EngineAddress, EngineError
 from maidcore_docker.image import stale_image_warning
 from maidcore_docker.pool import WarmPool
 from maidcore_docker.settings import DockerSettings
+from maidcore_docker.spawnqueue import SpawnQueue
 from maidcore_docker.volumes import CodeVolumes, sweep_volumes
 from maidcore_docker.worker import DockerWorker, launch
 
@@ -75,6 +76,7 @@ class DockerBackend:
             launch=self._launch_spare,
             stop_grace=self.settings.stop_timeout_seconds,
         )
+        self.spawns = SpawnQueue(self.settings.concurrent_spawns)
         self.swept = 0
         self.volumes: CodeVolumes | None = None  # set by start()
         self._background: set[asyncio.Task] = set()
@@ -129,7 +131,8 @@ class DockerBackend:
             self._in_background(worker.rename(containers.container_name(spec.name)))
             worker.name = spec.name
         else:
-            worker = await self._launch(spec, name=containers.container_name(spec.name))
+            async with self.spawns.first_start():  # waits its turn (no timeout) when many start at once
+                worker = await self._launch(spec, name=containers.container_name(spec.name))
         self.pool.refill(spec)
         return worker
 
@@ -226,7 +229,8 @@ class DockerBackend:
 
     async def _launch_spare(self, spec: WorkerSpec) -> DockerWorker:
         name = containers.container_name(f"maidcore-warm-{spec.plugin_id}-{spec.version}-{uuid.uuid4().hex[:8]}")
-        return await self._launch(spec, name=name, track=False)
+        async with self.spawns.spare():  # after every waiting first start
+            return await self._launch(spec, name=name, track=False)
 
     async def _launch(self, spec: WorkerSpec, *, name: str, track: bool = True) -> DockerWorker:
         assert self.client is not None and self.engine is not None

@@ -21,6 +21,15 @@ from maidcore.cli.status import describe_storage, runtime_file, status_file
 from maidcore.datadir_lock import DataDirBusy, DataDirLock
 from maidcore.extensions import ExtensionError
 from maidcore.platform import Platform, PlatformError
+from maidcore.supervisor import (
+    Supervisor,
+    SupervisorError,
+    check_parent,
+    child_status_file,
+    refuse_local_mode,
+    refuse_sqlite,
+    shard_plan,
+)
 
 log = logging.getLogger("maidcore.serve")
 
@@ -99,9 +108,8 @@ async def start_web(platform: Platform) -> Any:
     return runner
 
 
-async def _write_status(platform: Platform, interval: float = 2.0) -> None:
+async def _write_status(platform: Platform, path: Path, interval: float = 2.0) -> None:
     """Keep ``<data_dir>/status.json`` current so ``maidcore status`` works without the web API too."""
-    path = status_file(platform.data_dir)
     database: dict[str, Any] | None = None
     beats = 0
     while True:
@@ -125,16 +133,22 @@ async def serve(
     web_enabled: bool,
     ready: asyncio.Event | None = None,
     exiting: bool = False,
+    child: tuple[int, int] | None = None,
     human: bool = True,
 ):
     """Start, wait for a stop signal, stop. Raises ``PlatformError`` when the platform cannot start.
 
     Raises ``DataDirBusy``, having touched nothing, when another server holds the data directory.
     ``exiting``: the process ends after this returns (the CLI), so signals are ignored once stopped.
+    ``child``: ``(parent pid, index)`` of a process of ``serve --processes``: the parent holds the lock.
     ``human``: also print where to open the emulator and the API (off for ``--log-format json``,
     whose stderr holds only JSON lines; the "maidcore serving" line carries both addresses).
     """
     settings = state.settings()
+    if child is not None:
+        check_parent(settings.data_dir, child[0])
+        await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting, human, child[1])
+        return
     with DataDirLock(settings.data_dir):
         await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting, human)
 
@@ -147,6 +161,7 @@ async def _serve(
     ready: asyncio.Event | None,
     exiting: bool,
     human: bool = True,
+    child_index: int | None = None,
 ) -> None:
     platform = Platform(settings, extensions=state.get_extensions(), unsafe_no_isolation=unsafe_no_isolation or None)
     stop = asyncio.Event()
@@ -154,7 +169,10 @@ async def _serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     web_runner = None
-    marker = runtime_file(platform.data_dir)
+    marker = runtime_file(platform.data_dir) if child_index is None else None  # the supervisor writes its own
+    status_path = (
+        status_file(platform.data_dir) if child_index is None else child_status_file(settings.data_dir, child_index)
+    )
     try:
         await platform.start()
         if web_enabled:
@@ -171,7 +189,8 @@ async def _serve(
             cluster = platform.cluster
             if local.demo_server_id and (cluster is None or await cluster.once("demo-install", 60)):
                 info["demo_plugins"] = await install_demo(platform, local.demo_server_id)
-        marker.write_text(json.dumps(info), encoding="utf-8")
+        if marker is not None:
+            marker.write_text(json.dumps(info), encoding="utf-8")
         log.info(
             "maidcore serving",
             extra={
@@ -189,14 +208,15 @@ async def _serve(
             click.echo(f"web console and API: {info['web']}/ (sign in with Discord)", err=True)
         if ready is not None:
             ready.set()
-        status_task = asyncio.create_task(_write_status(platform), name="maidcore-status-file")
+        status_task = asyncio.create_task(_write_status(platform, status_path), name="maidcore-status-file")
         await stop.wait()
         status_task.cancel()
         log.info("stopping (signal received)")
     finally:
         # the signal handlers stay until everything is closed: a second Ctrl-C must not cut the cleanup short
-        for path in (marker, status_file(platform.data_dir)):
-            path.unlink(missing_ok=True)
+        for path in (marker, status_path):
+            if path is not None:
+                path.unlink(missing_ok=True)
         if web_runner is not None:
             await web_runner.cleanup()
         await platform.close()
@@ -217,9 +237,26 @@ async def _serve(
 @click.option("--no-web", is_flag=True, help="do not serve the web console and API")
 @click.option("--log-format", type=click.Choice(["kv", "json"]), default="kv", show_default=True)
 @click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="serving processes on this machine (one event loop each, the node's shards split among them)",
+)
+@click.option("--supervised-by", type=int, hidden=True)
+@click.option("--child-index", type=int, default=0, hidden=True)
 @pass_state
 def serve_command(
-    state: CliState, unsafe_no_isolation: bool, sandbox: str | None, no_web: bool, log_format: str, log_level: str
+    state: CliState,
+    unsafe_no_isolation: bool,
+    sandbox: str | None,
+    no_web: bool,
+    log_format: str,
+    log_level: str,
+    processes: int,
+    supervised_by: int | None,
+    child_index: int,
 ) -> None:
     """Run every configured layer, the runner and the installed plugins until SIGINT/SIGTERM.
 
@@ -231,6 +268,13 @@ def serve_command(
     if sandbox:
         state.overrides["sandbox_backend"] = sandbox
     state.settings()  # bad settings end here, in one clear message (a ClickException), before anything starts
+    if processes > 1 and supervised_by is None:
+        forwarded = ["--log-format", log_format, "--log-level", log_level]
+        forwarded += [flag for flag, on in (("--unsafe-no-isolation", unsafe_no_isolation), ("--no-web", no_web)) if on]
+        forwarded += ["--sandbox", sandbox] if sandbox else []
+        _supervise(state, processes, forwarded, web=not no_web)
+        return
+    child = (supervised_by, child_index) if supervised_by is not None else None
     try:
         asyncio.run(
             serve(
@@ -239,6 +283,7 @@ def serve_command(
                 web_enabled=not no_web,
                 exiting=True,
                 human=log_format != "json",
+                child=child,
             )
         )
     except click.ClickException:
@@ -251,6 +296,27 @@ def serve_command(
     except Exception as exc:  # a layer failed in a way it did not explain: keep the traceback in the log
         log.error("maidcore stopped on an unexpected error", exc_info=True)
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+
+
+def _supervise(state: CliState, processes: int, serve_args: list[str], *, web: bool) -> None:
+    """The parent of ``--processes N``: hold the data directory, run and watch the children."""
+    settings = state.settings()
+    discord = settings.section("discord") if "discord" in settings.sections() else None
+    storage = settings.section("storage") if "storage" in settings.sections() else None
+    try:
+        refuse_sqlite(getattr(storage, "database_url", None))
+        refuse_local_mode(getattr(discord, "token", None))
+        count, plan = shard_plan(getattr(discord, "shard_ids", None), getattr(discord, "shard_count", None), processes)
+        with DataDirLock(settings.data_dir):
+            Supervisor(
+                Path(settings.data_dir).expanduser(),
+                plan,
+                count,
+                serve_args,
+                web_port=settings.web.port if web else None,
+            ).run()
+    except (SupervisorError, DataDirBusy) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 COMMANDS = (serve_command,)

@@ -51,6 +51,7 @@ class SlotState(StrEnum):
     BACKOFF = "backoff"
     PARKED = "parked"
     STOPPED = "stopped"
+    IDLE = "idle"  # no worker: stopped after runner.idle_stop_seconds without work; the next event starts one
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ class WorkerSlot:
         self._crash_times: deque[float] = deque()
         self._pending_lifecycle: list[tuple[Tenant, str]] = []  # waiting for a running worker
         self._stopping = False
+        self._idling = False  # this incarnation ends because it had nothing to do
+        self._last_active = time.monotonic()
+        self.idle_stops = 0
         self._violation: str | None = None  # set from outside the read loop (the outgoing buffer overflowed)
         self._stray_stops: set[asyncio.Task[Any]] = set()
         self.log_rate = LogRate(settings.log_lines_per_second, settings.log_bytes_per_second)
@@ -183,6 +187,9 @@ class WorkerSlot:
         """Queue a delivery (waits while the queue is full); ``False`` if the slot is parked or stopping."""
         if self.state is SlotState.PARKED or self._stopping:
             return False
+        self._last_active = time.monotonic()
+        if self.state is SlotState.IDLE:
+            self._wakeup.set()  # an idle slot starts its worker again (from the warm pool when the backend has one)
         if len(self.window.waiting) >= self.window.queue_size:
             metrics.BACKPRESSURE_WAITS.labels(self.plugin_id).inc()
         await self.window.submit(delivery)
@@ -203,6 +210,7 @@ class WorkerSlot:
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING or conn.closed or not self.ready:
             return False
+        self._last_active = time.monotonic()
         params = delivery.params
         params["attempt"] = delivery.attempt
         conn.send(notification(delivery.method, params))
@@ -237,6 +245,12 @@ class WorkerSlot:
                     await self._stop_stray_worker()
                 if self._stopping:
                     break
+                if self._idling:  # stopped for want of work, not a crash: wait for the next event
+                    self._idling = False
+                    if not self.window.waiting and not self._pending_lifecycle:
+                        self.state = SlotState.IDLE
+                        await self._wakeup.wait()
+                    continue
                 self.restarts += 1
                 metrics.WORKER_CRASHES.labels(self.plugin_id).inc()
                 now = time.monotonic()
@@ -311,17 +325,23 @@ class WorkerSlot:
         stderr_task = loop.create_task(self._read_stderr(worker))
         sweep_task = loop.create_task(self._sweep_overdue())
         ready_task = loop.create_task(self._await_ready(conn))
+        idle_task = (
+            loop.create_task(self._stop_when_idle(worker, conn)) if self.settings.idle_stop_seconds > 0 else None
+        )
         try:
             violation = await self._read_stdout(worker, conn)
         except Exception as exc:
             log.exception("%s: reading the worker failed", self)
             violation = f"protocol violation: unreadable stdout ({exc.__class__.__name__})"
         finally:
-            self.state = SlotState.STARTING
+            if not self._idling:
+                self.state = SlotState.STARTING
             self.ready = False
             self.conn = None
             ready_task.cancel()
             sweep_task.cancel()
+            if idle_task is not None:
+                idle_task.cancel()
         await conn.close()
         if violation is not None:
             log.warning("%s: %s; stopping the worker", self, violation)
@@ -340,6 +360,27 @@ class WorkerSlot:
         self.worker = None
         reason = status.reason or "worker ended"
         return f"{reason} ({violation})" if violation else reason
+
+    async def _stop_when_idle(self, worker: Worker, conn: Connection) -> None:
+        """End this incarnation once nothing was delivered, held or pending for ``idle_stop_seconds``."""
+        idle = self.settings.idle_stop_seconds
+        self._last_active = time.monotonic()
+        while True:
+            await asyncio.sleep(max(0.05, min(idle / 4, 30.0)))
+            busy = len(self.window) or self.attribution.held() or self._pending_lifecycle or self._stopping
+            if busy:
+                self._last_active = time.monotonic()
+            elif time.monotonic() - self._last_active >= idle:
+                break
+        log.info("%s: idle for %gs; stopping its worker until the next event", self, idle)
+        self._idling = True
+        self.idle_stops += 1
+        self._wakeup.clear()
+        self.state = SlotState.IDLE  # deliveries from now on wait for the next worker
+        conn.notify("host.shutdown", {})
+        await conn.flush(timeout=1.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(worker.close_stdin(), 1.0)
 
     async def _read_stdout(self, worker: Worker, conn: Connection) -> str | None:
         """Read protocol lines until EOF (``None``) or a violation that needs a restart (its description)."""
@@ -599,6 +640,14 @@ class WorkerSlot:
 
     async def request(self, server_id: str, method: str, params: dict[str, Any], timeout: float) -> Any:
         """A host→plugin request for one server (``dashboard.<name>``); calls it makes are attributed to it."""
+        if self.state is SlotState.IDLE:
+            self._wakeup.set()
+        if self.state in (SlotState.IDLE, SlotState.STARTING):  # wait for the worker an idle slot starts now
+            deadline = time.monotonic() + timeout
+            while not (self.state is SlotState.RUNNING and self.ready) and time.monotonic() < deadline:
+                if self._stopping:
+                    break
+                await asyncio.sleep(0.05)
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING or not self.ready:
             raise ConnectionError(f"plugin {self.plugin_id} {self.version} has no running worker ({self.state})")
@@ -624,6 +673,8 @@ class WorkerSlot:
         conn = self.conn
         if conn is None or self.state is not SlotState.RUNNING or not self.ready:
             self._pending_lifecycle.append((tenant, lifecycle))
+            if self.state is SlotState.IDLE:
+                self._wakeup.set()
             return
         server = tenant.scope.server_id
         seconds = self.settings.lifecycle_attribution_seconds
@@ -714,6 +765,7 @@ class WorkerSlot:
             "in_flight": len(self.window.in_flight),
             "waiting": len(self.window.waiting),
             "restarts": self.restarts,
+            "idle_stops": self.idle_stops,
             "parked_reason": self.park_reason or None,
             "garbage_lines": self.garbage_lines,
             "log_lines_dropped": self.log_rate.dropped,

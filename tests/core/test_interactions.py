@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from maidcore.command_sync import CommandSync
@@ -93,3 +95,36 @@ def test_the_owners_file_of_the_older_layout_is_moved_once(tmp_path):
     moved = MessageOwners(message_owners_file(tmp_path))
     assert moved.get("42") == "ping_pong" and not (tmp_path / "discord" / "message_owners.sqlite3").exists()
     moved.close()
+
+
+def test_remembering_commits_in_batches_off_the_caller_and_loses_nothing(tmp_path, monkeypatch):
+    import sqlite3
+
+    import maidcore.interactions as interactions
+
+    monkeypatch.setattr(interactions, "MEMORY", 100)  # most owners leave memory before they reach the file
+    path = tmp_path / "owners.sqlite3"
+    owners = MessageOwners(path)
+    commits = []
+    real_flush = owners.flush
+    monkeypatch.setattr(owners, "flush", lambda: (commits.append(len(owners._pending)), real_flush())[1])
+    base = 1574585304126324744
+    for i in range(5_000):
+        owners.remember(str(base + i), f"p{i % 7}")
+    # a click on a message sent just before routes to its sender, written to disk yet or not
+    assert owners.get(str(base + 4_999)) == "p1" and owners.get(str(base)) == "p0"
+    # another process (a second ``serve --processes`` child) sees them once the writer thread ran
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with sqlite3.connect(path) as peer:
+            if peer.execute("SELECT count(*) FROM owners").fetchone()[0] == 5_000:
+                break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the writer thread did not commit the remembered owners")
+    assert 1 <= len([c for c in commits if c]) < 50  # batches, not one commit per message
+    owners.remember(str(base + 5_000), "late")
+    owners.close()  # writes what is pending
+    reopened = MessageOwners(path)
+    assert reopened.get(str(base + 5_000)) == "late" and reopened.get(str(base + 123)) == "p4"
+    reopened.close()

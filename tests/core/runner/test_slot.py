@@ -78,3 +78,55 @@ async def test_a_slot_spawns_registers_delivers_and_reports_through_its_services
     finally:
         await slot.stop(2.0)
         await backend.close()
+
+
+async def test_an_idle_worker_stops_and_the_next_event_starts_one_again(tmp_path: Path):
+    bundle = write_plugin(tmp_path, "logger", LOGGER)
+    backend = ProcessBackend(ProcessSettings(python=sys.executable))
+    await backend.start()
+    settled, logged, spawned = [], [], []
+
+    async def spawn(spec):
+        worker = await backend.spawn(spec)
+        spawned.append(worker)
+        return worker
+
+    services = SlotServices(
+        settings=RunnerSettings(idle_stop_seconds=0.3),
+        spawn=spawn,
+        tenant=lambda server_id, plugin_id: None,
+        serve=lambda slot, conn, message: None,
+        registered=lambda slot: None,
+        settled=lambda slot, delivery, acked: settled.append((delivery.event_id, acked)),
+        dead_letter=lambda slot, delivery, reason, attempts: None,
+        store_log=lambda entry: None,
+        logged=lambda slot, server, level, message: logged.append(message),
+        stderr=lambda slot, text: None,
+        count=lambda name, n: None,
+        background=lambda coro: asyncio.get_running_loop().create_task(coro),
+    )
+    info = VersionInfo("logger", "1.0.0", bundle, None, {}, frozenset(), frozenset(), ())
+    slot = WorkerSlot(services, info)
+
+    async def deliver(content: str) -> str:
+        event_id = new_event_id()
+        fields = {"discord_srv_id": "111", "plugin_id": "logger", "version": "1.0.0", "capabilities": []}
+        event = make_event("message_create", guild_id="111", content=content)
+        params = {"event_id": event_id, "event": event, "attempt": 1, **fields}
+        await slot.submit(Delivery(event_id, Scope("111", "logger"), "1.0.0", "event.message_create", params, event))
+        return event_id
+
+    slot.start()
+    try:
+        first = await deliver("one")
+        await eventually(lambda: (first, True) in settled)
+        await eventually(lambda: slot.state.value == "idle" and slot.worker is None, timeout=10)
+        assert spawned[0]._proc.returncode is not None  # nothing left running for an idle plugin
+        second = await deliver("two")  # the next event brings a worker back
+        await eventually(lambda: (second, True) in settled)
+        assert "got two" in logged and len(spawned) == 2
+        stats = slot.stats()
+        assert stats["idle_stops"] == 1 and stats["restarts"] == 0  # an idle stop is not a crash
+    finally:
+        await slot.stop(2.0)
+        await backend.close()

@@ -1,0 +1,61 @@
+"""The spawn queue: a burst of first starts waits its turn (never a timeout); spares never go before them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from maidcore_docker.spawnqueue import SpawnQueue
+
+
+async def test_a_burst_of_first_starts_all_start_in_order_a_few_at_a_time_and_spares_wait_for_them():
+    queue = SpawnQueue(3)
+    running, peak, order = 0, 0, []
+
+    async def start(kind: str, n: int) -> None:
+        nonlocal running, peak
+        async with queue.first_start() if kind == "first" else queue.spare():
+            running += 1
+            peak = max(peak, running)
+            order.append((kind, n, queue.waiting))
+            await asyncio.sleep(0.002)  # a container start
+            running -= 1
+
+    tasks = []
+    for n in range(200):
+        tasks.append(asyncio.create_task(start("first", n)))
+        if n % 20 == 0:  # every spawn asks for a spare refill: they must not go ahead of waiting first starts
+            tasks.append(asyncio.create_task(start("spare", n)))
+    await asyncio.wait_for(asyncio.gather(*tasks), 30)
+    assert peak == 3 and queue.running == 0
+    firsts = [n for kind, n, _ in order if kind == "first"]
+    assert firsts == list(range(200))  # in the order they asked
+    spares = [(i, waiting) for i, (kind, _, waiting) in enumerate(order) if kind == "spare"]
+    assert len(spares) == 10 and all(waiting == 0 for _, waiting in spares)  # never while a first start waited
+    assert sum(1 for i, _ in spares if i >= 200 - 3) >= 9  # so all but one (a free slot, nobody waiting) came last
+    assert queue.peak_waiting >= 190
+
+
+async def test_a_cancelled_waiter_gives_its_turn_to_the_next():
+    queue = SpawnQueue(1)
+    async with queue.first_start():
+        gone = asyncio.create_task(queue.first_start().__aenter__())
+        await asyncio.sleep(0)
+        nxt_entered = asyncio.Event()
+
+        async def nxt() -> None:
+            async with queue.first_start():
+                nxt_entered.set()
+
+        task = asyncio.create_task(nxt())
+        await asyncio.sleep(0)
+        gone.cancel()
+        await asyncio.sleep(0)
+    await asyncio.wait_for(nxt_entered.wait(), 2)
+    await task
+    assert queue.running == 0 and queue.waiting == 0
+
+
+def test_concurrent_spawns_must_be_positive():
+    with pytest.raises(ValueError, match="concurrent_spawns must be 1 or more, not 0"):
+        SpawnQueue(0)
