@@ -253,12 +253,20 @@ def ms(values: list[float]) -> str:
     )
 
 
+def describe(slot: Any) -> str:
+    reason = f", {slot.park_reason}" if slot.park_reason else ""
+    return f"{slot.plugin_id} ({slot.state.value}, {slot.restarts} restarts{reason})"
+
+
 def failed_slots(platform: Platform) -> list[str]:
+    """Slots whose worker never registered (nor idled after registering), restarted, or is backing off/parked."""
     assert platform.runner is not None
     return [
-        f"{slot.plugin_id} ({slot.state.value}, {slot.restarts} restarts{', ' + slot.park_reason if slot.park_reason else ''})"
+        describe(slot)
         for slot in platform.runner.slots.values()
-        if not slot.registered or slot.restarts or slot.state in (SlotState.BACKOFF, SlotState.PARKED)
+        if not (slot.registered or slot.idle_stops)
+        or slot.restarts
+        or slot.state in (SlotState.BACKOFF, SlotState.PARKED)
     ]
 
 
@@ -387,11 +395,7 @@ async def run(args: argparse.Namespace) -> None:
 
             all_up = await wait_for(all_registered, args.start_timeout)
             up = time.perf_counter() - started
-            restarted_failed = [
-                f"{s.plugin_id} ({s.state.value}, {s.restarts} restarts)"
-                for s in runner.slots.values()
-                if s.restarts or s.state in (SlotState.BACKOFF, SlotState.PARKED) or not (s.registered or s.idle_stops)
-            ]
+            restarted_failed = failed_slots(platform)
             print(
                 f"restart with {installed} installs: platform started in {opened:.1f} s,"
                 f" every worker registered {up:.1f} s after start{'' if all_up else ' (TIMED OUT)'};"
@@ -422,11 +426,13 @@ async def run(args: argparse.Namespace) -> None:
                 print(f"  no answer from: {', '.join(f'bench_{n}' for n in missing[:20])}")
             woken = measure(platform, args.backend)
             print(woken.line(f"{len(wake)} woken, rest idle", baseline, installed))
+            run_extra = running.total_pss - baseline.total_pss
+            idle_extra = idle.total_pss - baseline.total_pss
+            per = max(installed, 1) * MIB
             print(
-                f"summary: running {(running.total_pss - baseline.total_pss) / max(installed, 1) / MIB:.2f} MiB"
-                f" per plugin; idle {(idle.total_pss - baseline.total_pss) / max(installed, 1) / MIB:.3f} MiB"
-                f" per plugin ({(idle.total_pss - baseline.total_pss) / max(running.total_pss - baseline.total_pss, 1):.4f}"
-                f" of running); idle node {idle.total_pss / baseline.total_pss:.2f}x the empty node"
+                f"summary: {installed} plugins; running {run_extra / per:.2f} MiB per plugin over the empty node;"
+                f" idle {idle_extra / per:+.3f} MiB per plugin ({idle_extra / max(run_extra, 1):+.4f} of running);"
+                f" idle node {idle.total_pss / baseline.total_pss:.2f}x the empty node"
                 + (f"; {stopped_early}" if stopped_early else "")
             )
 
