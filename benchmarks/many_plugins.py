@@ -19,8 +19,9 @@ docker`` optional; storage the embedded PostgreSQL server, or
 
 Memory is RSS of this (host) process, plus RSS and PSS of every other process
 below it: the workers (process backend: reaper + plugin, found from the
-backend's pids; Docker: each container's cgroup) and the rest (the embedded
-database server). Installing stops early, and the N reached is reported, when
+backend's pids; Docker: the cgroup usage of each container this process
+started, warm spares included, counted as both RSS and PSS) and the rest (the
+embedded database server). Installing stops early, and the N reached is reported, when
 ``MemAvailable`` drops under ``--min-free-gib`` (4).
 
 Usage: ``.venv/bin/python benchmarks/many_plugins.py [--plugins 1000] [--backend process|docker]
@@ -172,6 +173,7 @@ class Memory:
     worker_processes: int
     other_rss: int
     other_pss: int
+    unit: str = "procs"
 
     @property
     def total_pss(self) -> int:
@@ -182,7 +184,7 @@ class Memory:
         text = (
             f"  {label:<28} node {self.total_pss / MIB:8.1f} MiB = host RSS {self.host_rss / MIB:6.1f}"
             f" + workers PSS {self.workers_pss / MIB:8.1f} (RSS {self.workers_rss / MIB:8.1f},"
-            f" {self.worker_processes} procs) + other PSS {self.other_pss / MIB:6.1f}"
+            f" {self.worker_processes} {self.unit}) + other PSS {self.other_pss / MIB:6.1f}"
         )
         if baseline is not None:
             extra = self.total_pss - baseline.total_pss
@@ -202,12 +204,13 @@ def worker_pids(platform: Platform) -> set[int]:
 
 
 def container_memory() -> tuple[int, int]:
-    """(bytes, count) of the containers of maidcore nodes on this machine, read from their cgroups."""
+    """(bytes, count) of the containers this process started (warm spares included), read from their cgroups."""
     import docker
+    from maidcore_docker.containers import OWNER_LABEL, owner_token
 
     client = docker.from_env()
     total = count = 0
-    for container in client.containers.list(filters={"label": "maidcore.node"}):
+    for container in client.containers.list(filters={"label": f"{OWNER_LABEL}={owner_token()}"}):
         for path in (
             f"/sys/fs/cgroup/memory/docker/{container.id}/memory.usage_in_bytes",
             f"/sys/fs/cgroup/system.slice/docker-{container.id}.scope/memory.current",
@@ -231,7 +234,8 @@ def measure(platform: Platform, backend: str) -> Memory:
         w_rss = w_pss = workers_bytes
     else:
         w_rss, w_pss, count = sum(map(rss, workers)), sum(map(pss, workers)), len(workers)
-    return Memory(rss(me), w_rss, w_pss, count, sum(map(rss, others)), sum(map(pss, others)))
+    unit = "containers" if backend == "docker" else "procs"
+    return Memory(rss(me), w_rss, w_pss, count, sum(map(rss, others)), sum(map(pss, others)), unit)
 
 
 # -- the run ----------------------------------------------------------------------
