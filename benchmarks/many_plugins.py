@@ -15,7 +15,8 @@ docker`` optional; storage the embedded PostgreSQL server, or
 3. **restart** (``idle_stop_seconds = --idle-stop``, 5 s): the node is started
    again on the same data: every worker starts at once (time to all
    registered, failures). Once every slot has stopped for idleness: memory.
-   Then a sample is woken by a ping (wake latency) and memory measured again.
+   Then a sample is woken at once, a ping each (wake latency), and memory
+   measured again.
 
 Memory is RSS of this (host) process, plus RSS and PSS of every other process
 below it: the workers (process backend: reaper + plugin, found from the
@@ -295,6 +296,12 @@ async def pings(discord: AnsweringDiscord, ns: list[int], timeout: float) -> tup
     return latencies, missing
 
 
+async def burst(discord: AnsweringDiscord, ns: list[int], timeout: float) -> tuple[list[float], list[int]]:
+    """Ping every plugin of ``ns`` at once (woken together, measured before idle stop takes them again)."""
+    answers = await asyncio.gather(*(discord.ping(n, timeout) for n in ns))
+    return [a for a in answers if a is not None], [n for n, a in zip(ns, answers, strict=True) if a is None]
+
+
 def node_values(args: argparse.Namespace, idle_stop: float) -> dict[str, Any]:
     values: dict[str, Any] = {
         "sandbox_backend": args.backend,
@@ -424,8 +431,8 @@ async def run(args: argparse.Namespace) -> None:
             idle = measure(platform, args.backend)
             print(idle.line(f"{installed} idle", baseline, installed))
             wake = sorted(random.sample(range(installed), min(args.wake_sample, installed)))
-            latencies, missing = await pings(discord, wake, args.ping_timeout)
-            print(f"wake by event: {len(latencies)}/{len(wake)} answered; first answer {ms(latencies)}")
+            latencies, missing = await burst(discord, wake, args.ping_timeout)
+            print(f"wake {len(wake)} at once by an event each: {len(latencies)} answered; {ms(latencies)}")
             if missing:
                 print(f"  no answer from: {', '.join(f'bench_{n}' for n in missing[:20])}")
             woken = measure(platform, args.backend)
