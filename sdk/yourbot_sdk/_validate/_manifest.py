@@ -304,30 +304,9 @@ def domain_problem(domain: Any) -> str | None:
     return _rules.hostname_problem(domain)
 
 
-def normalised_domain(entry: Any) -> tuple[str | None, str | None]:
-    """The bare host an entry of ``proxy_domains_requested`` stands for, and why it is unusable if it is.
-
-    Published plugins write ``https://api.example.com`` or ``API.example.com:443`` too; the platform
-    matches the host they name. Wildcards, IP addresses and one-label names match nothing.
-    """
-    if not isinstance(entry, str) or not entry.strip():
-        return None, "must be a non-empty string"
-    host = entry.strip().lower()
-    if "://" in host:
-        host = host.split("://", 1)[1]
-    host = host.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
-    if host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    host = host.rstrip(".")
-    problem = domain_problem(host)
-    return (None, problem) if problem else (host, None)
-
-
-def proxy_domains(manifest: dict) -> frozenset[str]:
-    """The hosts the platform lets the plugin reach: every usable entry, normalised (§2.3)."""
-    entries = manifest.get("proxy_domains_requested")
-    hosts = (normalised_domain(d)[0] for d in entries) if isinstance(entries, list) else ()
-    return frozenset(h for h in hosts if h)
+# One normaliser of proxy hosts: the spec's (review, runtime and tier shift all read it).
+normalised_domain = _rules.normalised_domain
+proxy_domains = _rules.proxy_domains
 
 
 def check_proxy_domains(bundle: Any) -> list[Finding]:
