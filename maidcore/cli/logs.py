@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,11 @@ async def _show(
     state: CliState, plugin_id: str | None, server_id: str | None, level: str, limit: int, follow: bool, fmt: Any
 ) -> None:
     floor = severity(level)
+    stop = asyncio.Event()
+    if follow:  # Ctrl-C / SIGTERM end --follow between two reads, so storage closes the ordinary way
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
     async with storage_platform(state) as platform:
         records = platform.records
         # read past lines below --level so that `--limit` counts the lines shown
@@ -73,7 +79,10 @@ async def _show(
                 if not visible:
                     click.echo("no log lines" + (f" for {plugin_id}" if plugin_id else ""), err=True)
                 return
-            await asyncio.sleep(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+            if stop.is_set():
+                return
 
 
 @click.command("logs")

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -71,8 +71,8 @@ def write_plugin(root: Path, tick_channels: dict[str, str], delay: float) -> Pat
 class TcpProxy:
     """A TCP relay to Redis the test can cut, as a network partition would."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
+    def __init__(self, target: tuple[str, int] | str) -> None:
+        self.target = target  # (host, port), or the path of a Unix socket (the embedded PostgreSQL server)
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
@@ -90,7 +90,11 @@ class TcpProxy:
             if self.cut:
                 client.close()
                 continue
-            upstream = socket.create_connection(self.target)
+            if isinstance(self.target, str):
+                upstream = socket.socket(socket.AF_UNIX)
+                upstream.connect(self.target)
+            else:
+                upstream = socket.create_connection(self.target)
             self.sockets += [client, upstream]
             threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
             threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
@@ -147,9 +151,22 @@ def cluster(tmp_path, pg_fresh_url, redis_url):
         client.close()
 
 
-def via_proxy(url: str, port: int) -> str:
-    """``url`` with its host and port replaced by the proxy's (credentials and path kept)."""
+def proxy_target(url: str, default_port: int) -> tuple[str, int] | str:
+    """Where ``url`` connects: (host, port), or the Unix socket a ``?host=/dir`` URL (the embedded server) names."""
     parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if query.get("host", "").startswith("/"):
+        return f"{query['host']}/.s.PGSQL.{query.get('port', 5432)}"
+    return (parts.hostname or "127.0.0.1", parts.port or default_port)
+
+
+def via_proxy(url: str, port: int) -> str:
+    """``url`` reaching its server through the proxy on ``port`` (credentials, path and other options kept)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if "host" in query:  # a socket-directory URL: the host and port live in the query
+        query.update(host="127.0.0.1", port=str(port))
+        return urlunsplit(parts._replace(query=urlencode(query)))
     userinfo = parts.netloc.rpartition("@")[0]
     return urlunsplit(parts._replace(netloc=(userinfo + "@" if userinfo else "") + f"127.0.0.1:{port}"))
 
@@ -287,8 +304,7 @@ def test_a_node_cut_off_from_a_service_stops_serving_and_the_other_takes_over(cl
         if service == "redis"
         else ("MAIDCORE_STORAGE__DATABASE_URL", local.database_url)
     )
-    parsed = urlsplit(url)
-    proxy = TcpProxy((parsed.hostname or "127.0.0.1", parsed.port or (6379 if service == "redis" else 5432)))
+    proxy = TcpProxy(proxy_target(url, 6379 if service == "redis" else 5432))
     try:
         local.env[setting] = via_proxy(url, proxy.port)
         local.env["MAIDCORE_CLUSTER__STORAGE_CHECK_SECONDS"] = "2"
