@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import shutil
 import signal
 import sys
@@ -119,6 +120,24 @@ class ProcessWorker:
         return status
 
 
+FDS_PER_WORKER = 3  # stdin, stdout and stderr pipes held by the host for each worker
+
+
+def raise_open_files_limit() -> int:
+    """Lift this process's soft ``RLIMIT_NOFILE`` to its hard limit; returns the workers it now allows.
+
+    Each worker holds three pipes in the host, so the usual soft limit of 1,024 would refuse
+    new workers past about 330 plugins ("Too many open files"); the hard limit is usually far above.
+    Workers keep their own limit: the reaper sets ``max_open_files`` for the plugin.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    return soft // FDS_PER_WORKER if soft != resource.RLIM_INFINITY else 1 << 30
+
+
 class ProcessBackend:
     """``SandboxBackend`` running each worker as a subprocess of the host."""
 
@@ -146,6 +165,13 @@ class ProcessBackend:
             raise SandboxUnavailable(
                 f"process backend: interpreter {python!r} does not exist or is not executable; "
                 "set MAIDCORE_PROCESS__PYTHON (or --python) to a Python 3.10+ interpreter"
+            )
+        workers = raise_open_files_limit()
+        if workers < 2000:
+            log.warning(
+                "process backend: the open-files limit (ulimit -n) allows about %d workers; "
+                "raise the hard limit (e.g. LimitNOFILE= in the systemd unit) to host more plugins",
+                workers,
             )
 
     def isolates(self) -> bool:

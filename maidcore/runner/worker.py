@@ -204,6 +204,9 @@ class WorkerSlot:
         """Queue a delivery without waiting: ``True`` queued, ``False`` parked or stopping, ``None`` queue full."""
         if self.state is SlotState.PARKED or self._stopping:
             return False
+        self._last_active = time.monotonic()
+        if self.state is SlotState.IDLE:
+            self._wakeup.set()  # as in submit: the router's fast path must wake an idle slot too
         return True if self.window.offer(delivery) else None
 
     def _send(self, delivery: Delivery) -> bool:

@@ -108,12 +108,16 @@ async def test_an_idle_worker_stops_and_the_next_event_starts_one_again(tmp_path
     info = VersionInfo("logger", "1.0.0", bundle, None, {}, frozenset(), frozenset(), ())
     slot = WorkerSlot(services, info)
 
-    async def deliver(content: str) -> str:
+    async def deliver(content: str, *, fast: bool = False) -> str:
         event_id = new_event_id()
         fields = {"discord_srv_id": "111", "plugin_id": "logger", "version": "1.0.0", "capabilities": []}
         event = make_event("message_create", guild_id="111", content=content)
         params = {"event_id": event_id, "event": event, "attempt": 1, **fields}
-        await slot.submit(Delivery(event_id, Scope("111", "logger"), "1.0.0", "event.message_create", params, event))
+        delivery = Delivery(event_id, Scope("111", "logger"), "1.0.0", "event.message_create", params, event)
+        if fast:
+            assert slot.offer(delivery) is True  # the router's path: queue without waiting
+        else:
+            await slot.submit(delivery)
         return event_id
 
     slot.start()
@@ -125,8 +129,11 @@ async def test_an_idle_worker_stops_and_the_next_event_starts_one_again(tmp_path
         second = await deliver("two")  # the next event brings a worker back
         await eventually(lambda: (second, True) in settled)
         assert "got two" in logged and len(spawned) == 2
+        await eventually(lambda: slot.state.value == "idle" and slot.worker is None, timeout=10)
+        third = await deliver("three", fast=True)  # offer wakes an idle slot as submit does
+        await eventually(lambda: (third, True) in settled)
         stats = slot.stats()
-        assert stats["idle_stops"] == 1 and stats["restarts"] == 0  # an idle stop is not a crash
+        assert stats["idle_stops"] == 2 and stats["restarts"] == 0  # an idle stop is not a crash
     finally:
         await slot.stop(2.0)
         await backend.close()

@@ -249,3 +249,20 @@ def test_the_extension_registers_the_process_backend():
 
     backends = Extensions.load().sandbox_backends()
     assert "process" in backends
+
+
+def test_start_lifts_the_open_files_limit_so_hundreds_of_workers_fit():
+    import resource
+
+    from maidcore_process.backend import FDS_PER_WORKER, raise_open_files_limit
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 256:
+        pytest.skip(f"the hard open-files limit ({hard}) leaves nothing to lift")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # a low soft limit, as a default login gives 1,024
+    try:
+        workers = raise_open_files_limit()
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == hard
+        assert workers > 256 // FDS_PER_WORKER
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
