@@ -507,7 +507,7 @@ class WorkerSlot:
             except TimeoutError:
                 continue
             except RemoteError:
-                pass
+                pass  # an error answer ("unknown method") is an answer: the SDK has booted
             except ConnectionError:
                 return
             self._became_ready()
