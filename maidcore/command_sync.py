@@ -40,6 +40,8 @@ Commands = dict[str, list[dict[str, Any]]]  # plugin id -> its manifest's slash_
 
 #: A failing server is retried after ``retry_seconds``, doubling each time up to this.
 MAX_RETRY_SECONDS = 300.0
+#: Syncs queued by ``server_available`` are sent by this many tasks at once.
+SENDERS = 4
 #: Digests of sent sets are written to the store this many at once, or this long after the first of a batch.
 RECORD_BATCH = 500
 RECORD_DELAY_SECONDS = 0.2
@@ -78,6 +80,11 @@ class CommandSync:
         self._failures: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._retrier: asyncio.Task[None] | None = None
+        self._queue: dict[str, None] = {}  # servers waiting for a sender, in arrival order
+        self._senders: set[asyncio.Task[None]] = set()
+        self._settled = asyncio.Event()
+        self._settled.set()
+        self._sending: dict[str, asyncio.Lock] = {}  # one sync of a server at a time
         self._unrecorded: dict[str, dict[str, str]] = {}  # application -> server -> digest sent, not yet stored
         self._flusher: asyncio.Task[None] | None = None
 
@@ -142,18 +149,64 @@ class CommandSync:
                 log.exception("re-syncing the slash commands of server %s failed", server_id)
 
     async def server_available(self, server_id: str) -> None:
-        """The source can act in ``server_id`` now (connected, or the bot joined): make its commands current."""
+        """The source can act in ``server_id`` now (connected, or the bot joined): make its commands current.
+
+        Returns at once when the server's set is current; otherwise queues the sync for the
+        background senders (``settled()`` waits for them), so a source taking in thousands of
+        servers at connect is never held up by thousands of HTTP calls.
+        """
         self._available.add(server_id)
         try:
             if not self.known(server_id):
                 await self.refresh(server_id)
-            await self._sync(server_id)
+            if await self._current(server_id):
+                return
         except Exception:  # the records could not be read: try again later rather than leave the server stale
             log.exception("syncing the slash commands of server %s failed; retrying", server_id)
             self._later(server_id, self.retry_seconds)
+            return
+        self._queue[server_id] = None
+        self._settled.clear()
+        while len(self._senders) < min(SENDERS, len(self._queue)):
+            task = asyncio.get_running_loop().create_task(self._send_queued(), name="maidcore-command-sync-send")
+            self._senders.add(task)
+            task.add_done_callback(self._sender_done)
+
+    async def _current(self, server_id: str) -> bool:
+        """Whether the set last synced to ``server_id`` (as this node knows it) is the one it should have."""
+        events = self._events()
+        if events is None:
+            return True
+        await self._remember(str(getattr(events, "application_id", None) or ""))
+        return self._synced.get(server_id) == command_digest(
+            getattr(events, "name", ""), self._commands.get(server_id, {})
+        )
+
+    async def _send_queued(self) -> None:
+        while self._queue:
+            server_id = next(iter(self._queue))
+            del self._queue[server_id]
+            try:
+                await self._sync(server_id)
+            except Exception:
+                log.exception("syncing the slash commands of server %s failed; retrying", server_id)
+                self._later(server_id, self.retry_seconds)
+
+    def _sender_done(self, task: asyncio.Task[None]) -> None:
+        self._senders.discard(task)
+        if not self._senders:
+            self._settled.set()
+
+    async def settled(self) -> None:
+        """Wait until every queued sync was tried (a failed one then waits for its retry: see ``pending``)."""
+        await self._settled.wait()
 
     async def _sync(self, server_id: str) -> None:
         """Sync ``server_id`` unless the set it has (as far as anyone recorded) is already the one it should have."""
+        async with self._sending.setdefault(server_id, asyncio.Lock()):
+            await self._sync_now(server_id)
+
+    async def _sync_now(self, server_id: str) -> None:
         events = self._events()
         if events is None or server_id not in self._available:
             return
@@ -262,7 +315,8 @@ class CommandSync:
 
     async def close(self) -> None:
         """Stop retrying and record what was sent (what is still due is synced at the next start)."""
-        for task in (self._retrier, self._flusher):
+        self._queue.clear()
+        for task in (self._retrier, self._flusher, *self._senders):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

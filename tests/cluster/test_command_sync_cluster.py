@@ -78,6 +78,7 @@ async def test_an_install_change_heard_by_both_nodes_is_synced_by_one(nodes):
         await sync.load()
     # after a failover both nodes have had server 7 available; each hears every install change
     await asyncio.gather(*(sync.server_available("7") for sync, *_ in built))
+    await asyncio.gather(*(sync.settled() for sync, *_ in built))
     assert len(sent) == 1  # the empty set, sent once
 
     await records.put_install(InstallRecord("7", "pingpong", "1.0.0", frozenset()))
@@ -100,7 +101,9 @@ async def test_when_the_node_that_claimed_a_sync_fails_the_other_sends_it(nodes)
     await sync_a.load()
     await sync_b.load()
     await sync_a.server_available("8")
+    await sync_a.settled()
     await sync_b.server_available("8")  # a's claim holds: b waits to check
+    await sync_b.settled()
     assert sent == [] and sync_b.pending() == {"8"}
     for _ in range(100):
         if sent:

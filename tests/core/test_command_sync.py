@@ -59,8 +59,10 @@ async def test_commands_sync_when_the_server_is_available_and_follow_only_the_se
     await sync.server_available("1")
     await sync.server_available("2")
     await sync.server_available("3")  # a server with no installs gets an empty set (stale commands go)
+    await sync.settled()  # sent in the background: the source is not held up
     assert source.synced == [("1", {"pingpong": ["ping"]}), ("2", {"dice": ["roll"]}), ("3", {})]
     await sync.server_available("1")  # unchanged: not sent again
+    await sync.settled()
     assert len(source.synced) == 3
 
     await add(records, "2", "pingpong", [PING])
@@ -121,6 +123,7 @@ async def test_a_restart_syncs_only_the_servers_whose_commands_changed_or_were_n
     await first.load()
     for server in ("1", "2", "3"):
         await first.server_available(server)
+    await first.settled()
     assert [s for s, _ in source.synced] == ["1", "2", "3"] and first.sent == 3
     await first.close()
 
@@ -129,6 +132,7 @@ async def test_a_restart_syncs_only_the_servers_whose_commands_changed_or_were_n
     await again.load()
     for server in ("1", "2", "3"):
         await again.server_available(server)
+    await again.settled()
     assert source.synced == [] and again.owner("2", "ping") == "pingpong"
     await again.close()
 
@@ -138,6 +142,7 @@ async def test_a_restart_syncs_only_the_servers_whose_commands_changed_or_were_n
     await later.load()
     for server in ("1", "2", "3", "4"):  # "4": the bot joined a server never synced
         await later.server_available(server)
+    await later.settled()
     assert source.synced == [("2", {"dice": ["roll"], "pingpong": ["ping"]}), ("4", {})]
     await later.close()
 
@@ -146,6 +151,7 @@ async def test_a_restart_syncs_only_the_servers_whose_commands_changed_or_were_n
     other = node(sql_storage, source)
     await other.load()
     await other.server_available("1")
+    await other.settled()
     assert source.synced == [("1", {"pingpong": ["ping"]})]
     await other.close()
 
@@ -156,6 +162,7 @@ async def test_a_failed_sync_is_retried_and_recorded_only_once_it_succeeded(sql_
     sync = node(sql_storage, source)
     await sync.load()
     await sync.server_available("1")  # fails; retried in the background (0.05 s, then 0.1 s)
+    await sync.settled()
     assert source.synced == [] and sync.pending() == {"1"}
     assert await sql_storage.command_syncs.digest("4242", "1") is None  # not recorded: a restart would sync it
     for _ in range(100):
@@ -173,10 +180,12 @@ async def test_a_sync_still_failing_at_shutdown_is_sent_at_the_next_start(sql_st
     sync = node(sql_storage, FlakySource(failures=1000))
     await sync.load()
     await sync.server_available("1")
+    await sync.settled()
     await sync.close()
     source = FlakySource()
     again = node(sql_storage, source)
     await again.load()
     await again.server_available("1")
+    await again.settled()
     assert source.synced == [("1", {"pingpong": ["ping"]})]
     await again.close()
