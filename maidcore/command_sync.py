@@ -85,6 +85,7 @@ class CommandSync:
         self._settled = asyncio.Event()
         self._settled.set()
         self._sending: dict[str, asyncio.Lock] = {}  # one sync of a server at a time
+        self._verify: set[str] = set()  # servers another node claimed: re-read their digest before trying
         self._unrecorded: dict[str, dict[str, str]] = {}  # application -> server -> digest sent, not yet stored
         self._flusher: asyncio.Task[None] | None = None
 
@@ -214,13 +215,20 @@ class CommandSync:
         application = str(getattr(events, "application_id", None) or "")
         digest = command_digest(getattr(events, "name", ""), commands)
         await self._remember(application)
-        if self._synced.get(server_id) != digest and time.monotonic() - self._remembered_at > self.claim_seconds:
+        store = self._store()
+        if server_id in self._verify and store is not None:  # another node claimed it: did it record the set?
+            self._verify.discard(server_id)
+            stored = await store.digest(application, server_id)
+            if stored is not None:
+                self._synced[server_id] = stored
+        elif self._synced.get(server_id) != digest and time.monotonic() - self._remembered_at > self.claim_seconds:
             await self._remember(application, again=True)  # another node may have synced it since we read
         if self._synced.get(server_id) == digest:
             self._due.pop(server_id, None)
             return
         if not await self._shared.once(f"{application}:{server_id}:{digest}", self.claim_seconds):
             # another node of the cluster is syncing this very set; check it did once its claim has run out
+            self._verify.add(server_id)
             self._later(server_id, self.claim_seconds)
             return
         try:
