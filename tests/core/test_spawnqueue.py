@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from maidcore_docker.spawnqueue import SpawnQueue
+from maidcore.layers.spawnqueue import SpawnQueue
 
 
 async def test_a_burst_of_first_starts_all_start_in_order_a_few_at_a_time_and_spares_wait_for_them():
