@@ -149,7 +149,12 @@ class Scheduler:
         )
         if not slot.offer(delivery):  # an idle slot starts its worker for the tick
             self.skipped += 1
-            log.warning("%s: %s %s skipped, the worker's queue is full (or it is stopping)", tenant.scope, method, params.get("name"))
+            log.warning(
+                "%s: %s %s skipped, the worker's queue is full (or it is stopping)",
+                tenant.scope,
+                method,
+                params.get("name"),
+            )
             return False
         self.fired += 1
         return True
