@@ -9,6 +9,7 @@ worker starts for the tick), and starts a version that never registered once, as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 
@@ -75,10 +76,8 @@ def worker_dirs() -> set[str]:
                 continue
             for child in map(int, children):
                 stack.append(child)
-                try:
+                with contextlib.suppress(OSError):
                     found.add(os.readlink(f"/proc/{child}/cwd"))
-                except OSError:
-                    pass
     return found
 
 
