@@ -46,6 +46,7 @@ log = logging.getLogger("maidcore.runner")
 __all__ = ["Runner"]
 
 SettledObserver = Callable[[WorkerSlot, Delivery, bool], None]
+STARTUP_READS = 16  # plugin versions read (records, bundles) at once while a node loads its installs
 
 
 class Runner:
@@ -114,6 +115,7 @@ class Runner:
         self._writes: set[asyncio.Task[Any]] = set()  # dead letters being stored
         self._install_lock = asyncio.Lock()
         self._started = False
+        self._loading = False
         self._closing = False
 
     # -- lifecycle -------------------------------------------------------------------
@@ -129,10 +131,22 @@ class Runner:
         self._started = True
         metrics.RUNNER.bind(self)
         records = await self.platform.storage.records.list_installs()
-        infos = [await self._version_info(r.plugin_id, r.version, load_registration=False) for r in records]
+        versions = sorted({(r.plugin_id, r.version) for r in records})
+        reading = asyncio.Semaphore(STARTUP_READS)
+
+        async def read(plugin_id: str, version: str) -> VersionInfo | None:
+            async with reading:
+                return await self._version_info(plugin_id, version, load_registration=False)
+
+        infos = await asyncio.gather(*(read(*key) for key in versions))
         await self.registrations.load([info.code_digest for info in infos if info is not None])
-        for record in records:
-            await self._apply(record.server_id, record.plugin_id, record, announce=False)
+        self._loading = True  # the handled event types are worked out once, after every install
+        try:
+            for record in records:
+                await self._apply(record.server_id, record.plugin_id, record, announce=False)
+        finally:
+            self._loading = False
+        self._event_types_changed()
         self.scheduler.start()
         self.logs.start()
 
@@ -275,7 +289,8 @@ class Runner:
             self.spawn(self.registrations.remember(slot.info.code_digest, slot.registration))
 
     def _event_types_changed(self) -> None:
-        self.platform.event_types.update(self.event_types())
+        if not self._loading:
+            self.platform.event_types.update(self.event_types())
 
     def event_types(self) -> frozenset[str]:
         """Types the installed plugins handle, once every worker registered; empty (= all types) before."""
