@@ -501,7 +501,7 @@ class Database:
         return text if self.dialect == "sqlite" else text.replace("?", "%s")
 
     def lock_scope(self, conn: Any, topic: str, server_id: str, plugin_id: str) -> None:
-        """Inside a write transaction: one (server, plugin)'s ``topic`` quota is checked and written by one caller at a time.
+        """In a write transaction: one caller at a time checks and writes one (server, plugin)'s ``topic`` quota.
 
         PostgreSQL: a transaction-scoped advisory lock on the names' hash, so
         every connection of every node takes turns until the COMMIT (a hash

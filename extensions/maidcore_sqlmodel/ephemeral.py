@@ -3,6 +3,8 @@
 ``MemoryEphemeral`` serves one node from process memory. ``RedisEphemeral``
 shares the state between nodes: each primitive is one atomic Redis step (a Lua
 script over a sorted set for the sliding window, ``SET NX PX`` for dedup).
+A sliding-window counter keeps at most ``storage.ephemeral_counter_slots``
+entries however often it is hit (``_Window``).
 Every primitive has its own key space per (plugin, server), and each (plugin,
 server) holds at most ``storage.ephemeral_max_keys`` live keys (``QUOTA_EXCEEDED``
 past it); what one call costs depends on its own tenant's keys only.
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import heapq
 import time
-import uuid
 from collections import deque
 from typing import Any
 
@@ -36,10 +37,46 @@ def clamp_ttl(seconds: Any, field: str) -> int:
 
 
 DEFAULT_MAX_KEYS = 10_000
+# Entries one counter keeps: hits closer together than window / this share one entry (see ``_Window``).
+DEFAULT_COUNTER_SLOTS = 1_000
 
 
 def _full(max_keys: int) -> QuotaExceeded:
     return QuotaExceeded("ephemeral keys", max_keys, "per server and plugin; let keys expire or reuse them")
+
+
+class _Window:
+    """One sliding-window counter in at most ``slots`` entries, whatever the number of hits.
+
+    Each entry is ``[time of its first hit, hits]``. A hit opens a new entry
+    only when the newest one began at least ``window / slots`` ago (and fewer
+    than ``slots`` are kept); otherwise it joins the newest. The count is
+    exact; a hit that joined an entry leaves the window with that entry's
+    first hit, at most ``window / slots`` early (60 ms of a 60 s window at the
+    default 1,000 slots). Hits at the same instant lose nothing at all.
+    """
+
+    __slots__ = ("entries", "total", "window")
+
+    def __init__(self, window: int) -> None:
+        self.entries: deque[list] = deque()
+        self.total = 0
+        self.window = window
+
+    def hit(self, now: float, window: int, slots: int) -> int:
+        self.window = window
+        entries = self.entries
+        while entries and entries[0][0] <= now - window:
+            self.total -= entries.popleft()[1]
+        if entries and (now - entries[-1][0] < window / slots or len(entries) >= slots):
+            entries[-1][1] += 1
+        else:
+            entries.append([now, 1])
+        self.total += 1
+        return self.total
+
+    def idle(self, now: float) -> bool:
+        return not self.entries or self.entries[-1][0] <= now - self.window
 
 
 class _ScopeState:
@@ -48,7 +85,7 @@ class _ScopeState:
     __slots__ = ("expiring", "heap", "windows")
 
     def __init__(self) -> None:
-        self.windows: dict[str, tuple[deque[float], int]] = {}
+        self.windows: dict[str, _Window] = {}
         self.expiring: dict[tuple[str, str], float] = {}  # (kind, key) -> deadline
         self.heap: list[tuple[float, tuple[str, str]]] = []
 
@@ -63,8 +100,8 @@ class _ScopeState:
             heapq.heapify(self.heap)
 
     def drop_idle_windows(self, now: float) -> None:
-        for key, (hits, window) in list(self.windows.items()):
-            if not hits or hits[-1] <= now - window:
+        for key, window in list(self.windows.items()):
+            if window.idle(now):
                 del self.windows[key]
 
     def keys(self) -> int:
@@ -76,11 +113,15 @@ class MemoryEphemeral:
 
     A tenant holds at most ``max_keys`` live keys (cooldowns, dedup marks, flags
     and counter windows together); a new one past that is ``QUOTA_EXCEEDED``.
+    A counter keeps at most ``counter_slots`` entries (``_Window``).
     """
 
-    def __init__(self, *, clock=time.monotonic, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+    def __init__(
+        self, *, clock=time.monotonic, max_keys: int = DEFAULT_MAX_KEYS, counter_slots: int = DEFAULT_COUNTER_SLOTS
+    ) -> None:
         self._clock = clock
         self.max_keys = max_keys
+        self.counter_slots = counter_slots
         self._scopes: dict[tuple[str, str], _ScopeState] = {}
 
     async def start(self) -> None:
@@ -122,17 +163,11 @@ class MemoryEphemeral:
         window = clamp_ttl(window_seconds, "window_seconds")
         now = self._clock()
         state = self._state(scope, now)
-        entry = state.windows.get(key)
-        if entry is None:
+        counter = state.windows.get(key)
+        if counter is None:
             self._room(state, now)
-            hits: deque[float] = deque()
-        else:
-            hits = entry[0]
-        while hits and hits[0] <= now - window:
-            hits.popleft()
-        hits.append(now)
-        state.windows[key] = (hits, window)
-        return len(hits)
+            counter = state.windows[key] = _Window(window)
+        return counter.hit(now, window, self.counter_slots)
 
     async def cooldown_set(self, scope: Scope, key: str, ttl_seconds: int) -> None:
         self._set("cooldown", scope, check_key(key), clamp_ttl(ttl_seconds, "ttl_seconds"))
@@ -156,14 +191,44 @@ class MemoryEphemeral:
         return self._remaining("flag", scope, check_key(key)) > 0
 
 
-# Sliding window: drop hits older than the window, add this one, count, keep the set only as long as the window.
+# Sliding window in bounded entries (as ``_Window``): KEYS[1] a sorted set of entries by the time of their first hit,
+# KEYS[2] a hash of each entry's hits plus "total" and "seq". Drop the entries that left the window, add this hit to
+# the newest entry or open one, keep both keys only as long as the window. Either key lost alone (evicted, or a
+# counter of an older version without the hash) starts the counter afresh rather than miscounting.
 _COUNTER_LUA = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-redis.call('ZADD', KEYS[1], now, ARGV[3])
+local slots = tonumber(ARGV[3])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
+end
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if #gone > 0 then
+  local drop = 0
+  for _, entry in ipairs(gone) do
+    drop = drop + tonumber(redis.call('HGET', KEYS[2], entry) or '0')
+    redis.call('HDEL', KEYS[2], entry)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+  redis.call('HINCRBY', KEYS[2], 'total', -drop)
+end
+local kept = redis.call('ZCARD', KEYS[1])
+if kept == 0 then
+  redis.call('DEL', KEYS[2])
+end
+local entry
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if kept > 0 and (now - tonumber(newest[2]) < window / slots or kept >= slots) then
+  entry = newest[1]
+else
+  entry = tostring(redis.call('HINCRBY', KEYS[2], 'seq', 1))
+  redis.call('ZADD', KEYS[1], now, entry)
+end
+redis.call('HINCRBY', KEYS[2], entry, 1)
+local total = redis.call('HINCRBY', KEYS[2], 'total', 1)
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
-return redis.call('ZCARD', KEYS[1])
+redis.call('PEXPIRE', KEYS[2], math.ceil(window * 1000))
+return total
 """
 
 
@@ -190,13 +255,22 @@ class RedisEphemeral:
     """Ephemeral state shared by every node that points at the same Redis (``storage.ephemeral_url``).
 
     Each tenant has an index of its live keys (a sorted set by expiry) that
-    bounds them to ``max_keys``, whichever node creates them.
+    bounds them to ``max_keys``, whichever node creates them. A counter keeps
+    at most ``counter_slots`` entries, as ``_Window`` does.
     """
 
-    def __init__(self, url: str, *, prefix: str = "maidcore:eph:", max_keys: int = DEFAULT_MAX_KEYS) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "maidcore:eph:",
+        max_keys: int = DEFAULT_MAX_KEYS,
+        counter_slots: int = DEFAULT_COUNTER_SLOTS,
+    ) -> None:
         self.url = url
         self.prefix = prefix
         self.max_keys = max_keys
+        self.counter_slots = counter_slots
         self._redis: Any = None
         self._counter: Any = None
         self._admit_script: Any = None
@@ -232,7 +306,8 @@ class RedisEphemeral:
         now = seconds + micros / 1e6
         name = self._name("counter", scope, key)
         await self._admit(scope, name, window)
-        return int(await self._counter(keys=[name], args=[now, window, f"{now}:{uuid.uuid4().hex}"]))
+        hits = self._name("counter-hits", scope, key)
+        return int(await self._counter(keys=[name, hits], args=[now, window, self.counter_slots]))
 
     async def cooldown_set(self, scope: Scope, key: str, ttl_seconds: int) -> None:
         ttl = clamp_ttl(ttl_seconds, "ttl_seconds")
