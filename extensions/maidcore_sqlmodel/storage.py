@@ -60,7 +60,11 @@ class SqlModelStorage:
             max_series=self.settings.metrics_max_series,
             points_per_minute=self.settings.metrics_points_per_minute,
         )
-        bounds = {"max_keys": self.settings.ephemeral_max_keys, "counter_slots": self.settings.ephemeral_counter_slots}
+        bounds = {
+            "max_keys": self.settings.ephemeral_max_keys,
+            "counter_slots": self.settings.ephemeral_counter_slots,
+            "counter_entries": self.settings.ephemeral_counter_entries,
+        }
         self.ephemeral: MemoryEphemeral | RedisEphemeral = (
             RedisEphemeral(self.settings.ephemeral_url, prefix=self.settings.ephemeral_prefix, **bounds)
             if self.settings.ephemeral_url

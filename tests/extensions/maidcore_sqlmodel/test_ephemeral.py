@@ -156,24 +156,52 @@ async def test_a_hammered_counter_counts_every_hit_in_bounded_entries(two_nodes)
     assert await two_nodes[1].counter(SCOPE, "busy", 10) == 2001
 
 
-async def test_a_bounded_counter_is_within_one_slot_of_an_exact_sliding_window(two_nodes):
-    """Against an exact sliding window (the official testing kit's): never more, never fewer than the hits of the
-    window shortened by one slot (window / slots); hits at one instant or a slot apart are exact."""
-    import random
-
-    store = two_nodes[0]
+def clocked(store):
+    """``(now, hit)``: counter hits at the time in ``now[0]`` (Redis: passed to the script instead of its clock)."""
     now = [1000.0]
     if isinstance(store, MemoryEphemeral):
         store._clock = lambda: now[0]
 
         async def hit(key: str, window: int) -> int:
             return await store.counter(SCOPE, key, window)
-    else:  # the script the store runs, at chosen times instead of the Redis server's clock
+    else:
 
         async def hit(key: str, window: int) -> int:
-            names = [store._name("counter", SCOPE, key), store._name("counter-hits", SCOPE, key)]
-            return int(await store._counter(keys=names, args=[now[0], window, store.counter_slots]))
+            return await store.counter(SCOPE, key, window, _now=now[0])
 
+    return now, hit
+
+
+async def test_a_tenants_counters_share_a_budget_of_entries(two_nodes):
+    """Past ``counter_entries`` hits join their counter's newest entry (counts stay exact); expired counters free
+    their entries."""
+    store = two_nodes[0]
+    store.counter_entries = 30
+    now, hit = clocked(store)
+    for step in range(10):  # 6 counters, hits a slot apart: each would keep 10 entries
+        now[0] = 1000 + step * 0.1001
+        assert [await hit(f"c{c}", 1) for c in range(6)] == [step + 1] * 6
+    assert sum([await entries(store, f"c{c}") for c in range(6)]) == 30
+    if isinstance(store, MemoryEphemeral):
+        now[0] += 2
+    else:
+        await asyncio.sleep(1.2)  # the index drops the counters by the Redis server's clock
+        await store.flag_set(SCOPE, "sweep", 60)
+        assert int(await store._redis.hget(store._tenant_keys(SCOPE)[1], "") or 0) == 0
+    start = now[0]
+    for step in range(10):
+        now[0] = start + step * 0.1001
+        assert await hit("fresh", 1) == step + 1
+    assert await entries(store, "fresh") == 10
+
+
+async def test_a_bounded_counter_is_within_one_slot_of_an_exact_sliding_window(two_nodes):
+    """Against an exact sliding window (the official testing kit's): never more, never fewer than the hits of the
+    window shortened by one slot (window / slots); hits at one instant or a slot apart are exact."""
+    import random
+
+    store = two_nodes[0]
+    now, hit = clocked(store)
     window, slot = 60, 6.0
     rng = random.Random(7)
     hits: list[float] = []
