@@ -51,7 +51,7 @@ def _full(max_keys: int) -> QuotaExceeded:
 class _Window:
     """One sliding-window counter in at most ``slots`` entries, whatever the number of hits.
 
-    Each entry is ``[time of its first hit, hits]``. A hit opens a new entry
+    Each entry is the time of its first hit and its number of hits. A hit opens a new entry
     only when the newest one began at least ``window / slots`` ago, fewer than
     ``slots`` are kept and the tenant's budget of entries has room; otherwise
     it joins the newest. The count is exact; a hit that joined an entry leaves
@@ -60,27 +60,34 @@ class _Window:
     within its budget. Hits at the same instant lose nothing at all.
     """
 
-    __slots__ = ("entries", "total", "window")
+    __slots__ = ("hits", "starts", "total", "window")
 
     def __init__(self, window: int) -> None:
-        self.entries: deque[list] = deque()
+        # entry i: its first hit's time and its hits (two deques: ~40 bytes an entry, not a list's ~120)
+        self.starts: deque[float] = deque()
+        self.hits: deque[int] = deque()
         self.total = 0
         self.window = window
 
+    def __len__(self) -> int:
+        return len(self.starts)
+
     def hit(self, now: float, window: int, slots: int, may_open: bool) -> int:
         self.window = window
-        entries = self.entries
-        while entries and entries[0][0] <= now - window:
-            self.total -= entries.popleft()[1]
-        if entries and (not may_open or now - entries[-1][0] < window / slots or len(entries) >= slots):
-            entries[-1][1] += 1
+        starts, hits = self.starts, self.hits
+        while starts and starts[0] <= now - window:
+            starts.popleft()
+            self.total -= hits.popleft()
+        if starts and (not may_open or now - starts[-1] < window / slots or len(starts) >= slots):
+            hits[-1] += 1
         else:
-            entries.append([now, 1])
+            starts.append(now)
+            hits.append(1)
         self.total += 1
         return self.total
 
     def idle(self, now: float) -> bool:
-        return not self.entries or self.entries[-1][0] <= now - self.window
+        return not self.starts or self.starts[-1] <= now - self.window
 
 
 class _ScopeState:
@@ -108,7 +115,7 @@ class _ScopeState:
     def drop_idle_windows(self, now: float) -> None:
         for key, window in list(self.windows.items()):
             if window.idle(now):
-                self.entries -= len(window.entries)
+                self.entries -= len(window)
                 del self.windows[key]
 
     def keys(self) -> int:
@@ -184,9 +191,9 @@ class MemoryEphemeral:
         if counter is None:
             self._room(state, now)
             counter = state.windows[key] = _Window(window)
-        before = len(counter.entries)
+        before = len(counter)
         count = counter.hit(now, window, self.counter_slots, state.entries < self.counter_entries)
-        state.entries += len(counter.entries) - before
+        state.entries += len(counter) - before
         return count
 
     async def cooldown_set(self, scope: Scope, key: str, ttl_seconds: int) -> None:

@@ -140,7 +140,7 @@ async def two_nodes(request):
 async def entries(store, key: str) -> int:
     """How many entries the counter keeps (the memory it costs)."""
     if isinstance(store, MemoryEphemeral):
-        return len(store._scopes[(SCOPE.server_id, SCOPE.plugin_id)].windows[key].entries)
+        return len(store._scopes[(SCOPE.server_id, SCOPE.plugin_id)].windows[key])
     return await store._redis.zcard(store._name("counter", SCOPE, key))
 
 
