@@ -10,9 +10,10 @@ hour buckets merged into days. Minute buckets are kept 2 days, hour buckets
 A (server, plugin) has at most ``max_series`` series (distinct metric, tag key
 and tag value, the whole-metric series included) and records at most
 ``points_per_minute`` points (counted per node); past either,
-``QUOTA_EXCEEDED`` and nothing is written. A point that adds a series is
-checked against the stored series in the transaction that writes it, under a
-per-tenant lock, so the series bound holds exactly across nodes. Names under
+``QUOTA_EXCEEDED`` and nothing is written. On PostgreSQL a point that adds a
+series is checked against the stored series in the transaction that writes it,
+under a per-tenant lock, so the series bound holds exactly across nodes; on
+SQLite (one node) the check in memory before the write is exact already. Names under
 ``maidcore.`` are the runner's own counters: not bounded.
 """
 
@@ -147,6 +148,8 @@ class SqlMetricStore:
             if not fits:
                 raise self._series_full()
         except BaseException:
+            if self.db.dialect == "sqlite":  # its new series were counted as known: read them again
+                self._series.pop(name, None)
             seen_minute, points = self._minute.get(name, (minute, 0))
             if seen_minute == minute and points:  # a point not recorded does not count
                 self._minute[name] = (minute, points - 1)
@@ -159,9 +162,10 @@ class SqlMetricStore:
         """Count the point against the minute's bound; refuse at once new series the stored ones leave no room for.
 
         The series known here are a lower bound of what is stored (every node
-        adds its own), so a refusal needs no database trip; whether a new
-        series fits is decided again in the transaction that writes it.
-        Returns the minute the point was counted in and whether it may add series.
+        adds its own), so a refusal needs no database trip. On PostgreSQL
+        whether a new series fits is decided again in the transaction that
+        writes it; on SQLite (one process, one node) here, for good. Returns the
+        minute the point was counted in and whether the write must check series.
         """
         minute = int(now // MINUTE)
         seen_minute, points = self._minute.get(name, (minute, 0))
@@ -179,6 +183,11 @@ class SqlMetricStore:
         if new and len(known) + len(new) > self.max_series:
             raise self._series_full()
         self._minute[name] = (minute, points + 1)
+        if new and self.db.dialect == "sqlite":
+            # one process writes a SQLite file, and nothing awaits between here and queueing the write: counting
+            # the new series as known now is exact, and spares the single writer a scan of the stored series
+            known |= new
+            return minute, False
         return minute, bool(new)
 
     def _series_full(self) -> QuotaExceeded:

@@ -2,6 +2,8 @@
 
 Two storage instances on one database (one SQLite file, or one PostgreSQL
 database) stand for two nodes; two ``RedisEphemeral`` on one Redis likewise.
+Metrics on SQLite run on one instance: SQLite is a one-node setup, and its
+series are counted in that process's memory.
 Each test fires 50 new secrets / metric series / ephemeral keys at once, half
 through each node, with the quota at 10, and counts what was admitted, what
 was refused with ``QUOTA_EXCEEDED``, and what is really stored.
@@ -61,7 +63,13 @@ async def test_concurrent_new_secrets_admit_exactly_the_quota(two_nodes, scope):
     assert await two_nodes[0].secrets.get(scope, stored[0]) == "again"
 
 
-async def test_concurrent_new_metric_series_admit_exactly_the_quota(two_nodes, scope):
+def metric_nodes(two_nodes, backend):
+    """SQLite is one node (one process writes the file): there, both "nodes" are one storage layer."""
+    return two_nodes if backend == "postgres" else two_nodes[:1] * 2
+
+
+async def test_concurrent_new_metric_series_admit_exactly_the_quota(two_nodes, backend, scope):
+    two_nodes = metric_nodes(two_nodes, backend)
     calls = [two_nodes[i % 2].metrics.record(scope, f"m{i}", 1) for i in range(CALLS)]
     assert await outcomes(calls) == (QUOTA, CALLS - QUOTA)
     names = await two_nodes[0].metrics.names(scope.plugin_id, scope.server_id)
@@ -74,8 +82,9 @@ async def test_concurrent_new_metric_series_admit_exactly_the_quota(two_nodes, s
     assert await two_nodes[1].metrics.total(scope, names[0], "1h") == 3.0
 
 
-async def test_concurrent_new_tagged_series_count_every_tag_value(two_nodes, scope):
+async def test_concurrent_new_tagged_series_count_every_tag_value(two_nodes, backend, scope):
     """A point with tags adds the whole-metric series and one per tag: partly new points are checked too."""
+    two_nodes = metric_nodes(two_nodes, backend)
     calls = [two_nodes[i % 2].metrics.record(scope, "games", 1, {"mode": f"m{i}"}) for i in range(CALLS)]
     admitted, refused = await outcomes(calls)
     assert (admitted, refused) == (QUOTA - 1, CALLS - QUOTA + 1)  # "games" itself is one series
