@@ -5,7 +5,7 @@ commands changed; ``blobs.unreferenced_since`` lets the storage sweep delete a
 blob only after it has been unnamed for ``blob_grace_seconds``.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006_registrations
 Create Date: 2026-12-04
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006_registrations"
 branch_labels = None
 depends_on = None
 
