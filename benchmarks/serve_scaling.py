@@ -365,7 +365,7 @@ def measured(name: str, emu: EmulatorProcess, proc: subprocess.Popen, pings: int
     if PROFILE is not None:  # py-spy (pip install py-spy) samples the contender's tree and the emulator
         for pid, what in ((proc.pid, name.replace(" ", "_")), (emu.pid, f"emulator_during_{name.replace(' ', '_')}")):
             out = PROFILE / f"{what}.txt"
-            command = [str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(pid), "-s", "-r", "200"]
+            command = [str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(pid), "-s", "-r", "200", "--nonblocking"]
             spies.append(subprocess.Popen([*command, "-f", "raw", "-o", str(out)], stdout=subprocess.DEVNULL))
         time.sleep(1.0)  # py-spy attaches
     before = snapshot(emu.pid, proc.pid, database)
