@@ -373,6 +373,7 @@ def measured(name: str, emu: EmulatorProcess, proc: subprocess.Popen, pings: int
                 "-r",
                 "200",
                 "--nonblocking",
+                "--gil",  # samples of threads holding the GIL: where CPU goes, not where threads wait
             ]
             spies.append(subprocess.Popen([*command, "-f", "raw", "-o", str(out)], stdout=subprocess.DEVNULL))
         time.sleep(1.0)  # py-spy attaches
