@@ -361,7 +361,7 @@ PROFILE: Path | None = None  # --profile: py-spy profiles of every measured burs
 def measured(name: str, emu: EmulatorProcess, proc: subprocess.Popen, pings: int, database: str | None) -> Result:
     emu.measure(min(200, pings), timeout=120)  # workers started, warm
     spies = []
-    if PROFILE is not None:  # py-spy (pip install py-spy) samples the contender's tree and the emulator
+    if PROFILE is not None:  # py-spy (the `bench` extra) samples the contender's tree and the emulator
         for pid, what in ((proc.pid, name.replace(" ", "_")), (emu.pid, f"emulator_during_{name.replace(' ', '_')}")):
             out = PROFILE / f"{what}.txt"
             command = [
