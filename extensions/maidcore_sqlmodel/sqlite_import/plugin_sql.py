@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import sql as pgsql
 
 from maidcore.scope import Scope
@@ -291,63 +292,78 @@ def copy_space(sandbox: PostgresSqlSandbox, space: SpacePlan, *, replace: bool, 
             admin.execute(pgsql.SQL("SET LOCAL ROLE {}").format(pgsql.Identifier(role)))
             admin.execute("SELECT set_config('search_path', %s, true)", (pgsql.Identifier(schema).as_string(admin),))
             for plan in space.tables:
-                admin.execute(_ddl(plan))
-                names = [c.name for c in plan.columns]
-                types = [c.pg_type for c in plan.columns]
-                statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
-                    pgsql.Identifier(plan.name), pgsql.SQL(", ").join(map(pgsql.Identifier, names))
-                )
-                select = f"SELECT {', '.join(map(_q, names))} FROM {_q(plan.name)}"
-                with admin.cursor().copy(statement) as copy:
-                    for row in source.execute(select):
-                        copy.write_row([_value(v, t) for v, t in zip(row, types, strict=True)])
-                copied = admin.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(plan.name)))
-                n = copied.fetchone()[0]
-                if n != plan.rows:
-                    raise ImportRefused(
-                        f"{_where(space.scope, plan.name)}: {n} rows in PostgreSQL after the copy, {plan.rows} in "
-                        "SQLite; nothing of this space was kept"
-                    )
-                for c in plan.columns:
-                    if c.identity:
-                        admin.execute(
-                            pgsql.SQL(
-                                "SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({}), 0) + 1, false) FROM {}"
-                            ).format(
-                                pgsql.Literal(f"{schema}.{plan.name}"),
-                                pgsql.Literal(c.name),
-                                pgsql.Identifier(c.name),
-                                pgsql.Identifier(plan.name),
-                            )
-                        )
-                for index in plan.indexes:
-                    columns = pgsql.SQL(", ").join(
-                        pgsql.Identifier(col) + pgsql.SQL(" DESC" if desc else "") for col, desc in index.columns
-                    )
-                    admin.execute(
-                        pgsql.SQL("CREATE {}INDEX {}ON {} ({})").format(
-                            pgsql.SQL("UNIQUE " if index.unique else ""),
-                            pgsql.Identifier(index.name) + pgsql.SQL(" ") if index.name else pgsql.SQL(""),
-                            pgsql.Identifier(plan.name),
-                            columns,
-                        )
-                    )
+                _copy_table(admin, source, space, schema, plan)
             for plan in space.tables:
                 for fk in plan.foreign_keys:
-                    admin.execute(
-                        pgsql.SQL(
-                            "ALTER TABLE {} ADD FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE {} ON DELETE {}"
-                        ).format(
-                            pgsql.Identifier(plan.name),
-                            pgsql.SQL(", ").join(map(pgsql.Identifier, fk.columns)),
-                            pgsql.Identifier(fk.table),
-                            pgsql.SQL(", ").join(map(pgsql.Identifier, fk.references)),
-                            pgsql.SQL(fk.on_update),
-                            pgsql.SQL(fk.on_delete),
-                        )
-                    )
+                    _add_foreign_key(admin, space, plan, fk)
     finally:
         source.close()
     tables = ", ".join(f"{t.name} {t.rows}" for t in space.tables) or "no tables"
     progress(f"plugin SQL {space.scope.plugin_id} on {space.scope.server_id}: {tables}")
     return space.rows
+
+
+def _add_foreign_key(admin: Any, space: SpacePlan, plan: TablePlan, fk: ForeignKey) -> None:
+    try:
+        admin.execute(
+            pgsql.SQL("ALTER TABLE {} ADD FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE {} ON DELETE {}").format(
+                pgsql.Identifier(plan.name),
+                pgsql.SQL(", ").join(map(pgsql.Identifier, fk.columns)),
+                pgsql.Identifier(fk.table),
+                pgsql.SQL(", ").join(map(pgsql.Identifier, fk.references)),
+                pgsql.SQL(fk.on_update),
+                pgsql.SQL(fk.on_delete),
+            )
+        )
+    except psycopg.Error as exc:
+        raise ImportRefused(
+            f"{_where(space.scope, plan.name)}: its foreign key to {fk.table} does not hold in PostgreSQL: {exc}"
+        ) from None
+
+
+def _copy_table(admin: Any, source: sqlite3.Connection, space: SpacePlan, schema: str, plan: TablePlan) -> None:
+    """Create one table, COPY its rows in, check the count, continue its identity, build its indexes."""
+    try:
+        admin.execute(_ddl(plan))
+        names = [c.name for c in plan.columns]
+        types = [c.pg_type for c in plan.columns]
+        statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
+            pgsql.Identifier(plan.name), pgsql.SQL(", ").join(map(pgsql.Identifier, names))
+        )
+        select = f"SELECT {', '.join(map(_q, names))} FROM {_q(plan.name)}"
+        with admin.cursor().copy(statement) as copy:
+            for row in source.execute(select):
+                copy.write_row([_value(v, t) for v, t in zip(row, types, strict=True)])
+        copied = admin.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(plan.name)))
+        n = copied.fetchone()[0]
+        if n != plan.rows:
+            raise ImportRefused(
+                f"{_where(space.scope, plan.name)}: {n} rows in PostgreSQL after the copy, {plan.rows} in "
+                "SQLite; nothing of this space was kept"
+            )
+        for c in plan.columns:
+            if c.identity:
+                admin.execute(
+                    pgsql.SQL(
+                        "SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({}), 0) + 1, false) FROM {}"
+                    ).format(
+                        pgsql.Literal(pgsql.Identifier(schema, plan.name).as_string(admin)),
+                        pgsql.Literal(c.name),
+                        pgsql.Identifier(c.name),
+                        pgsql.Identifier(plan.name),
+                    )
+                )
+        for index in plan.indexes:
+            columns = pgsql.SQL(", ").join(
+                pgsql.Identifier(col) + pgsql.SQL(" DESC" if desc else "") for col, desc in index.columns
+            )
+            admin.execute(
+                pgsql.SQL("CREATE {}INDEX {}ON {} ({})").format(
+                    pgsql.SQL("UNIQUE " if index.unique else ""),
+                    pgsql.Identifier(index.name) + pgsql.SQL(" ") if index.name else pgsql.SQL(""),
+                    pgsql.Identifier(plan.name),
+                    columns,
+                )
+            )
+    except psycopg.Error as exc:
+        raise ImportRefused(f"{_where(space.scope, plan.name)}: PostgreSQL refused it: {exc}") from None

@@ -18,16 +18,15 @@ async def upload(emu: Emulator, channel: str, filename: str, data: bytes) -> dic
     form.add_field("payload_json", json.dumps({"content": "see file"}), content_type="application/json")
     form.add_field("files[0]", data, filename=filename, content_type="application/octet-stream")
     headers = {"Authorization": f"Bot {emu.state.bot_token}"}
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{emu.api_base}/channels/{channel}/messages", data=form, headers=headers) as r:
-            assert r.status == 200, await r.text()
-            return await r.json()
+    url = f"{emu.api_base}/channels/{channel}/messages"
+    async with aiohttp.ClientSession() as http, http.post(url, data=form, headers=headers) as r:
+        assert r.status == 200, await r.text()
+        return await r.json()
 
 
 async def fetch(url: str) -> tuple[int, bytes]:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url) as r:
-            return r.status, await r.read()
+    async with aiohttp.ClientSession() as http, http.get(url) as r:
+        return r.status, await r.read()
 
 
 async def test_a_restored_messages_attachment_url_serves_the_same_bytes(tmp_path):
@@ -53,9 +52,9 @@ async def test_a_restored_messages_attachment_url_serves_the_same_bytes(tmp_path
         assert await fetch(restored["url"]) == (200, data)
         # the message as a bot reads it back over REST carries the same, working URL
         headers = {"Authorization": f"Bot {again.state.bot_token}"}
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"{again.api_base}/channels/{general}/messages/{sent['id']}", headers=headers) as r:
-                assert (await r.json())["attachments"][0]["url"] == restored["url"]
+        url = f"{again.api_base}/channels/{general}/messages/{sent['id']}"
+        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as r:
+            assert (await r.json())["attachments"][0]["url"] == restored["url"]
     finally:
         await second.close()
 

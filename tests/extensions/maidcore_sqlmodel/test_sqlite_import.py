@@ -121,7 +121,7 @@ async def test_a_sqlite_data_dir_moves_into_the_embedded_server_whole(tmp_path):
         await store.sql.execute(SCOPE, "INSERT INTO campaigns (name) VALUES ($1)", ["autumn"])  # identity continues
         rows, _ = await store.sql.query(SCOPE, "SELECT id FROM campaigns WHERE name = 'autumn'", [])
         assert rows == [{"id": 3}]
-        with pytest.raises(Exception, match="unique|duplicate"):
+        with pytest.raises(Exception, match=r"unique|duplicate"):
             await store.sql.execute(SCOPE, "INSERT INTO campaigns (name) VALUES ('spring')", [])
         await store.sql.execute(SCOPE, "DELETE FROM campaigns WHERE id = 1", [])  # the foreign key cascades
         rows, _ = await store.sql.query(SCOPE, "SELECT count(*) AS n FROM entries", [])
@@ -186,3 +186,32 @@ def test_types_map_by_sqlite_affinity(tmp_path):
     assert [c.pg_type for c in plan.tables[0].columns] == [
         "BIGINT", "TEXT", "DOUBLE PRECISION", "TIMESTAMP", "NUMERIC", "BIGINT", "TIMESTAMPTZ", "JSONB",
     ]  # fmt: skip
+
+
+async def test_a_failed_import_leaves_the_data_dir_on_sqlite_and_names_the_table(tmp_path, pg_fresh_url):
+    from maidcore_sqlmodel.database import Database, DatabaseUrl
+    from maidcore_sqlmodel.location import locate_database
+    from maidcore_sqlmodel.secrets import load_master_key
+    from maidcore_sqlmodel.sqlite_import import import_in_progress, import_sqlite
+
+    data_dir = tmp_path / "data"
+    legacy = data_dir / "maidcore.db"
+    store = SqlModelStorage(StorageSettings(database_url=f"sqlite:///{legacy}"), data_dir)
+    await store.start()
+    try:
+        await store.kv.put(SCOPE, "k", 1)
+        await store.sql.execute(SCOPE, "CREATE TABLE events (day DATE); INSERT INTO events VALUES ('someday')", [])
+    finally:
+        await store.close()
+    (data_dir / "postgres").mkdir()
+    (data_dir / "postgres" / "PG_VERSION").write_text("18\n")  # as if the embedded server had been initialised
+    target = Database(DatabaseUrl.resolve(pg_fresh_url, data_dir))
+    try:
+        with pytest.raises(ImportRefused, match=r"plugin pinger on server 9\d+: table events: PostgreSQL refused it"):
+            import_sqlite(legacy, data_dir / "sql", target, load_master_key(None, data_dir), data_dir)
+    finally:
+        target.close()
+    assert import_in_progress(data_dir)
+    assert locate_database(StorageSettings(), data_dir, warn=False).kind == "sqlite"  # not the half-filled server
+    (data_dir / IMPORT_MARKER).write_text(json.dumps({"state": "done"}))
+    assert locate_database(StorageSettings(), data_dir, warn=False).kind == "embedded"
