@@ -120,6 +120,8 @@ REVIEW_DECISIONS = Counter("maidcore_review_decisions_total", "Reviewer decision
 
 #: prometheus_client reads this variable when it is imported: set it before a process starts.
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: Which child of ``--processes`` this process is (set by the supervisor with :data:`MULTIPROCESS_ENV`).
+CHILD_ENV = "MAIDCORE_METRICS_CHILD"
 #: How often a ``--processes`` child copies its live figures into the shared gauges.
 LIVE_PUBLISH_SECONDS = 1.0
 
@@ -184,6 +186,8 @@ CHILD_CPU = Counter(
     ["child"],
     registry=None,
 )
+#: Exported only in multiprocess mode (a single process has prometheus_client's ``process_*`` instead).
+MULTIPROCESS_ONLY = (CHILD_MEMORY, CHILD_OPEN_FDS, CHILD_STARTED, CHILD_CPU)
 
 
 def event_type_of(method: str) -> str:
@@ -293,8 +297,6 @@ def exposition() -> bytes:
 
 # --- the supervisor's side of multiprocess mode ------------------------------------------------
 
-#: Which child of ``--processes`` this process is (set by the supervisor with :data:`MULTIPROCESS_ENV`).
-CHILD_ENV = "MAIDCORE_METRICS_CHILD"
 #: Where under the data directory the supervisor keeps each run's multiprocess files.
 MULTIPROCESS_ROOT = "prometheus"
 
