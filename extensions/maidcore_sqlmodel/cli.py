@@ -173,7 +173,7 @@ def migrate_to_embedded(ctx: click.Context, source: Path | None, replace: bool, 
     from maidcore_sqlmodel.database import DatabaseUrl
     from maidcore_sqlmodel.location import LEGACY_SQLITE, embedded_server
     from maidcore_sqlmodel.secrets import load_master_key
-    from maidcore_sqlmodel.sqlite_import import ImportRefused, import_sqlite
+    from maidcore_sqlmodel.sqlite_import import ImportRefused, import_sqlite, importing, prepare
 
     _location(ctx)  # the sqlmodel layer is the one configured
     settings = ctx.ensure_object(CliState).settings()
@@ -192,29 +192,29 @@ def migrate_to_embedded(ctx: click.Context, source: Path | None, replace: bool, 
         raise click.ClickException(f"no SQLite database at {source} (give one with --from)")
     secret = storage.secrets_key.get_secret_value() if storage.secrets_key else None
     try:
-        with DataDirLock(data_dir):
+        with DataDirLock(data_dir), prepare(source, source.parent / "sql", skip_orphan_sql=skip_orphan_sql) as plan:
             embedded = embedded_server(storage, data_dir)
-            try:
-                embedded.start()
-            except EmbeddedError as exc:
-                raise click.ClickException(str(exc)) from None
-            target = Database(DatabaseUrl.resolve(embedded.url(), data_dir))
-            try:
-                report = import_sqlite(
-                    source,
-                    source.parent / "sql",
-                    target,
-                    load_master_key(secret, data_dir),
-                    data_dir,
-                    replace=replace,
-                    skip_orphan_sql=skip_orphan_sql,
-                    sql_timeout_seconds=storage.sql_statement_timeout_seconds,
-                    sql_quota_bytes=storage.sql_quota_bytes,
-                    progress=click.echo,
-                )
-            finally:
-                target.close()
-                embedded.stop()
+            fresh = not embedded.initialised()
+            with importing(data_dir, source, target_was_initialised=not fresh) as state:
+                try:
+                    embedded.start()
+                except EmbeddedError as exc:
+                    raise click.ClickException(str(exc)) from None
+                target = Database(DatabaseUrl.resolve(embedded.url(), data_dir))
+                try:
+                    report = import_sqlite(
+                        plan,
+                        target,
+                        load_master_key(secret, data_dir),
+                        state,
+                        replace=replace,
+                        sql_timeout_seconds=storage.sql_statement_timeout_seconds,
+                        sql_quota_bytes=storage.sql_quota_bytes,
+                        progress=click.echo,
+                    )
+                finally:
+                    target.close()
+                    embedded.stop()
     except DataDirBusy as exc:
         raise click.ClickException(f"{exc} (the import needs the data directory to itself)") from None
     except ImportRefused as exc:

@@ -3,19 +3,22 @@
 The SQLite file is never written: it is read through a consistent copy (SQLite's
 backup API, read-only source) that is upgraded to the newest schema on the side,
 so a database of any earlier revision imports. Every plugin SQL space is planned
-first (an unmappable table refuses before anything is written); then the platform's
+first (:func:`prepare`: an unmappable table refuses before the embedded server is even
+started); then the platform's
 tables are copied one group per transaction, then each plugin's space. The target
 must be empty unless ``replace``. While the import runs, ``<data_dir>/sqlite-import.json``
-says so, and the data directory keeps using SQLite (``location.locate_database``)
-until it says ``done``; a failed import can simply be run again with ``replace``.
+(written before the embedded server is first started) says so, and the data directory
+keeps using SQLite (``location.locate_database``) until it says ``done``; a failed import
+can simply be run again with ``replace``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +32,16 @@ from maidcore_sqlmodel.sql.postgres import PostgresSqlSandbox
 from maidcore_sqlmodel.sqlite_import import plugin_sql, tables
 from maidcore_sqlmodel.sqlite_import.tables import ImportRefused
 
-__all__ = ["IMPORT_MARKER", "ImportRefused", "ImportReport", "import_in_progress", "import_sqlite"]
+__all__ = [
+    "IMPORT_MARKER",
+    "ImportRefused",
+    "ImportReport",
+    "ImportState",
+    "import_in_progress",
+    "import_sqlite",
+    "importing",
+    "prepare",
+]
 
 #: Written in the data directory while an import runs (``running``) and when it finished (``done``).
 IMPORT_MARKER = "sqlite-import.json"
@@ -62,6 +74,46 @@ def _write_marker(data_dir: Path, **fields: object) -> None:
     tmp.replace(path)
 
 
+@dataclass
+class ImportState:
+    """What an import has done to the target so far (see :func:`importing`)."""
+
+    data_dir: Path
+    source: Path
+    writing: bool = False  # set before the first write to the target
+
+    def done(self, report: ImportReport) -> None:
+        _write_marker(self.data_dir, state="done", source=self.source, groups=report.groups, spaces=report.spaces)
+
+
+@contextlib.contextmanager
+def importing(data_dir: Path, source: Path, *, target_was_initialised: bool) -> Iterator[ImportState]:
+    """Mark the data directory as importing for the whole block, before the embedded server is even started.
+
+    Until :meth:`ImportState.done`, ``locate_database`` keeps the data directory on SQLite. An import that
+    fails before writing anything puts the marker back as it was, unless the embedded cluster was created
+    by this import (then an empty cluster exists, and the marker keeps SQLite in use: ``refused``).
+    """
+    path = Path(data_dir) / IMPORT_MARKER
+    try:
+        previous: str | None = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        previous = None
+    _write_marker(data_dir, state="importing", source=source)
+    state = ImportState(Path(data_dir), source)
+    try:
+        yield state
+    except BaseException:
+        if not state.writing:
+            if not target_was_initialised:
+                _write_marker(data_dir, state="refused", source=source)
+            elif previous is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_text(previous, encoding="utf-8")
+        raise
+
+
 def snapshot(source: Path, into: Path) -> None:
     """A consistent copy of ``source`` (committed WAL content included) without writing to it."""
     if not source.is_file():
@@ -89,23 +141,22 @@ def _scopes(source: sa.Engine) -> set[Scope]:
     return found
 
 
-def import_sqlite(
-    source_path: Path,
-    sql_root: Path,
-    target: Database,
-    master_key: bytes,
-    data_dir: Path,
-    *,
-    replace: bool = False,
-    skip_orphan_sql: bool = False,
-    sql_timeout_seconds: float = 5.0,
-    sql_quota_bytes: int = 50 * 1024 * 1024,
-    progress: Callable[[str], None] = lambda _line: None,
-) -> ImportReport:
-    """Copy everything of ``source_path`` (and its plugin SQL files under ``sql_root``) into ``target``."""
-    if target.dialect != "postgresql":
-        raise ImportRefused("the target of an import must be PostgreSQL")
-    report = ImportReport(source_path)
+@dataclass
+class PreparedImport:
+    """The source read and every plugin SQL space planned: nothing of the target touched yet."""
+
+    source_path: Path
+    source: Database  # the upgraded copy
+    spaces: list[plugin_sql.SpacePlan]
+    skipped_files: list[Path]
+
+
+@contextlib.contextmanager
+def prepare(source_path: Path, sql_root: Path, *, skip_orphan_sql: bool = False) -> Iterator[PreparedImport]:
+    """Snapshot and upgrade the SQLite database on the side and plan every plugin SQL space.
+
+    Everything that can refuse without a target refuses here, before the embedded server is started.
+    """
     with tempfile.TemporaryDirectory(prefix="maidcore-import-") as scratch:
         copy = Path(scratch) / "maidcore.db"
         snapshot(source_path, copy)
@@ -119,47 +170,59 @@ def import_sqlite(
                     f"{len(orphans)} plugin SQL file(s) belong to no plugin and server the database mentions "
                     f"({listed}); pass --skip-orphan-sql to leave them out"
                 )
-            report.skipped_files = orphans
-            plans = [plugin_sql.plan_space(scope, path) for scope, path in spaces]  # refuses before any write
-
-            migrate.upgrade(target.engine)
-            sandbox = PostgresSqlSandbox(target, master_key, timeout_seconds=sql_timeout_seconds, quota_bytes=1)
-            if not replace:
-                busy = tables.non_empty(target.engine)
-                busy.update(
-                    {
-                        f"plugin SQL of {p.scope.plugin_id} on {p.scope.server_id}": 1
-                        for p in plans
-                        if _schema_has_tables(sandbox, p.scope)
-                    }
-                )
-                if busy:
-                    raise ImportRefused(
-                        "the PostgreSQL database is not empty (" + ", ".join(sorted(busy)) + "); "
-                        "nothing was copied. Run again with --replace to overwrite what it holds with the SQLite data"
-                    )
-            _write_marker(data_dir, state="running", source=source_path)
-            conn = target.connect()
-            try:
-                sandbox._lock_down_database(conn)
-            finally:
-                conn.close()
-            for group in tables.GROUPS:
-                report.groups[group] = tables.copy_group(
-                    source.engine, target.engine, group, replace=replace, progress=progress
-                ).rows
-            for plan in plans:
-                where = f"{plan.scope.plugin_id} on {plan.scope.server_id}"
-                report.spaces[where] = plugin_sql.copy_space(sandbox, plan, replace=replace, progress=progress)
-                size = _schema_size(sandbox, plan.scope)
-                if size > sql_quota_bytes:
-                    progress(
-                        f"warning: plugin SQL of {where} holds {size} bytes, over storage.sql_quota_bytes "
-                        f"({sql_quota_bytes}): its statements that grow it will be refused until it shrinks"
-                    )
-            _write_marker(data_dir, state="done", source=source_path, groups=report.groups, spaces=report.spaces)
+            plans = [plugin_sql.plan_space(scope, path) for scope, path in spaces]
+            yield PreparedImport(source_path, source, plans, orphans)
         finally:
             source.close()
+
+
+def import_sqlite(
+    prepared: PreparedImport,
+    target: Database,
+    master_key: bytes,
+    state: ImportState,
+    *,
+    replace: bool = False,
+    sql_timeout_seconds: float = 5.0,
+    sql_quota_bytes: int = 50 * 1024 * 1024,
+    progress: Callable[[str], None] = lambda _line: None,
+) -> ImportReport:
+    """Copy what ``prepared`` read into ``target`` (inside :func:`importing`, which ``state`` comes from)."""
+    if target.dialect != "postgresql":
+        raise ImportRefused("the target of an import must be PostgreSQL")
+    report = ImportReport(prepared.source_path, skipped_files=prepared.skipped_files)
+    migrate.upgrade(target.engine)
+    sandbox = PostgresSqlSandbox(target, master_key, timeout_seconds=sql_timeout_seconds, quota_bytes=1)
+    if not replace:
+        busy = tables.non_empty(target.engine)
+        for plan in prepared.spaces:
+            if _schema_has_tables(sandbox, plan.scope):
+                busy[f"plugin SQL of {plan.scope.plugin_id} on {plan.scope.server_id}"] = 1
+        if busy:
+            raise ImportRefused(
+                "the PostgreSQL database is not empty (" + ", ".join(sorted(busy)) + "); nothing was copied. "
+                "Run again with --replace to overwrite what it holds with the SQLite data"
+            )
+    state.writing = True
+    conn = target.connect()
+    try:
+        sandbox._lock_down_database(conn)
+    finally:
+        conn.close()
+    for group in tables.GROUPS:
+        report.groups[group] = tables.copy_group(
+            prepared.source.engine, target.engine, group, replace=replace, progress=progress
+        ).rows
+    for plan in prepared.spaces:
+        where = f"{plan.scope.plugin_id} on {plan.scope.server_id}"
+        report.spaces[where] = plugin_sql.copy_space(sandbox, plan, replace=replace, progress=progress)
+        size = _schema_size(sandbox, plan.scope)
+        if size > sql_quota_bytes:
+            progress(
+                f"warning: plugin SQL of {where} holds {size} bytes, over storage.sql_quota_bytes "
+                f"({sql_quota_bytes}): its statements that grow it will be refused until it shrinks"
+            )
+    state.done(report)
     return report
 
 

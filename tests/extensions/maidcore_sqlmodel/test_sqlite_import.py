@@ -192,7 +192,7 @@ async def test_a_failed_import_leaves_the_data_dir_on_sqlite_and_names_the_table
     from maidcore_sqlmodel.database import Database, DatabaseUrl
     from maidcore_sqlmodel.location import locate_database
     from maidcore_sqlmodel.secrets import load_master_key
-    from maidcore_sqlmodel.sqlite_import import import_in_progress, import_sqlite
+    from maidcore_sqlmodel.sqlite_import import import_in_progress, import_sqlite, importing, prepare
 
     data_dir = tmp_path / "data"
     legacy = data_dir / "maidcore.db"
@@ -207,11 +207,48 @@ async def test_a_failed_import_leaves_the_data_dir_on_sqlite_and_names_the_table
     (data_dir / "postgres" / "PG_VERSION").write_text("18\n")  # as if the embedded server had been initialised
     target = Database(DatabaseUrl.resolve(pg_fresh_url, data_dir))
     try:
-        with pytest.raises(ImportRefused, match=r"plugin pinger on server 9\d+: table events: PostgreSQL refused it"):
-            import_sqlite(legacy, data_dir / "sql", target, load_master_key(None, data_dir), data_dir)
+        with (
+            pytest.raises(ImportRefused, match=r"plugin pinger on server 9\d+: table events: PostgreSQL refused it"),
+            prepare(legacy, data_dir / "sql") as plan,
+            importing(data_dir, legacy, target_was_initialised=True) as state,
+        ):
+            import_sqlite(plan, target, load_master_key(None, data_dir), state)
     finally:
         target.close()
     assert import_in_progress(data_dir)
     assert locate_database(StorageSettings(), data_dir, warn=False).kind == "sqlite"  # not the half-filled server
     (data_dir / IMPORT_MARKER).write_text(json.dumps({"state": "done"}))
     assert locate_database(StorageSettings(), data_dir, warn=False).kind == "embedded"
+
+
+async def test_an_unmappable_table_refuses_before_the_embedded_server_exists(tmp_path):
+    data_dir = tmp_path / "data"
+    store = SqlModelStorage(StorageSettings(database_url=f"sqlite:///{data_dir / 'maidcore.db'}"), data_dir)
+    await store.start()
+    try:
+        await store.kv.put(SCOPE, "k", 1)
+        await store.sql.execute(SCOPE, "CREATE TABLE shapes (area GEOMETRY)", [])
+    finally:
+        await store.close()
+    done = run(env_for(data_dir), "storage", "migrate-to-embedded")
+    assert done.returncode == 1
+    assert "plugin pinger on server 900000000000000001: table shapes, column area: declared type 'GEOMETRY'" in (
+        done.stderr
+    )
+    assert not (data_dir / "postgres").exists() and not (data_dir / IMPORT_MARKER).exists()  # nothing touched
+
+
+def test_the_import_marker_is_put_back_when_nothing_was_written(tmp_path):
+    from maidcore_sqlmodel.sqlite_import import import_in_progress, importing
+
+    source = tmp_path / "maidcore.db"
+    with pytest.raises(ImportRefused), importing(tmp_path, source, target_was_initialised=True):
+        raise ImportRefused("not empty")
+    assert not (tmp_path / IMPORT_MARKER).exists()  # a cluster in use before stays in use
+    with pytest.raises(ImportRefused), importing(tmp_path, source, target_was_initialised=False):
+        raise ImportRefused("the server would not start")
+    assert import_in_progress(tmp_path)  # a cluster the import created stays unused (SQLite kept)
+    with pytest.raises(ImportRefused), importing(tmp_path, source, target_was_initialised=True) as state:
+        state.writing = True
+        raise ImportRefused("half way")
+    assert json.loads((tmp_path / IMPORT_MARKER).read_text())["state"] == "importing"
