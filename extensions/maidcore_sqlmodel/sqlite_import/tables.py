@@ -31,6 +31,8 @@ NOT_COPIED: dict[str, str] = {
     "sql_spaces": "written again as each plugin's SQL space is created in PostgreSQL",
 }
 BATCH_ROWS = 500
+#: Rows per insert for tables of large values (a blob chunk is up to 1 MiB): memory stays near this many MiB.
+BATCH_ROWS_OF = {"blob_chunks": 8}
 
 
 class ImportRefused(RuntimeError):
@@ -81,8 +83,9 @@ def copy_group(
             if replace:
                 dst.execute(sa.text(f'TRUNCATE TABLE "{table_name}"'))
             expected = src.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-            result = src.execution_options(yield_per=BATCH_ROWS).execute(sa.select(t))
-            for batch in result.mappings().partitions(BATCH_ROWS):
+            batch_rows = BATCH_ROWS_OF.get(table_name, BATCH_ROWS)
+            result = src.execution_options(yield_per=batch_rows).execute(sa.select(t))
+            for batch in result.mappings().partitions(batch_rows):
                 dst.execute(t.insert(), [dict(row) for row in batch])
             copied = dst.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
             if copied != expected:
