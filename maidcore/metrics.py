@@ -310,7 +310,10 @@ def fresh_multiprocess_dir(data_dir: Path) -> Path:
     root = Path(data_dir) / MULTIPROCESS_ROOT
     if root.is_dir():
         for old in root.iterdir():
-            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     directory = root / f"run-{stamp}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
     directory.mkdir(parents=True)
