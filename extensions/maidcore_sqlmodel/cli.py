@@ -175,8 +175,9 @@ def migrate_to_embedded(ctx: click.Context, source: Path | None, replace: bool, 
     from maidcore_sqlmodel.secrets import load_master_key
     from maidcore_sqlmodel.sqlite_import import ImportRefused, import_sqlite, importing, prepare
 
-    _location(ctx)  # the sqlmodel layer is the one configured
     settings = ctx.ensure_object(CliState).settings()
+    if settings.storage_backend != "sqlmodel":  # (not _location: an unfinished import must be able to run again)
+        raise click.ClickException(f"storage_backend is {settings.storage_backend!r}; this command serves 'sqlmodel'")
     storage = settings.storage
     data_dir = Path(settings.data_dir).expanduser().resolve()
     configured = DatabaseUrl.resolve(storage.database_url, data_dir) if storage.database_url else None

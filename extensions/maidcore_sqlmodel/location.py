@@ -58,7 +58,7 @@ def embedded_server(settings: StorageSettings, data_dir: Path | str) -> Embedded
 
 
 def locate_database(settings: StorageSettings, data_dir: Path | str, *, warn: bool = True) -> DatabaseLocation:
-    from maidcore_sqlmodel.sqlite_import import import_in_progress
+    from maidcore_sqlmodel.sqlite_import import IMPORT_MARKER, import_in_progress
 
     data_dir = Path(data_dir).expanduser()
     if settings.database_url:
@@ -75,6 +75,12 @@ def locate_database(settings: StorageSettings, data_dir: Path | str, *, warn: bo
                 legacy,
             )
         return DatabaseLocation(DatabaseUrl.resolve(f"sqlite:///{legacy}", data_dir))
+    if import_in_progress(data_dir):  # no SQLite here to fall back on, and the server may hold part of the data
+        raise ValueError(
+            f"an import of a SQLite database into the embedded server of {data_dir} did not finish "
+            f"({data_dir / IMPORT_MARKER}); run `maidcore storage migrate-to-embedded --from <that database> "
+            "--replace` again, or delete that file to use the server as it is"
+        )
     return DatabaseLocation(DatabaseUrl.resolve(embedded.url(), data_dir), embedded)
 
 

@@ -217,6 +217,9 @@ async def test_a_failed_import_leaves_the_data_dir_on_sqlite_and_names_the_table
         target.close()
     assert import_in_progress(data_dir)
     assert locate_database(StorageSettings(), data_dir, warn=False).kind == "sqlite"  # not the half-filled server
+    legacy.rename(tmp_path / "elsewhere.db")  # imported --from another place: no SQLite here to fall back on
+    with pytest.raises(ValueError, match=r"did not finish .*migrate-to-embedded --from"):
+        locate_database(StorageSettings(), data_dir, warn=False)
     (data_dir / IMPORT_MARKER).write_text(json.dumps({"state": "done"}))
     assert locate_database(StorageSettings(), data_dir, warn=False).kind == "embedded"
 
