@@ -16,7 +16,14 @@ from maidcore_sqlmodel.models import Table
 
 #: Tables copied together in one transaction, in this order.
 GROUPS: dict[str, tuple[str, ...]] = {
-    "installs and versions": ("plugins", "plugin_versions", "installs", "host_approvals", "denied_calls"),
+    "installs and versions": (
+        "plugins",
+        "plugin_versions",
+        "plugin_registrations",
+        "installs",
+        "host_approvals",
+        "denied_calls",
+    ),
     "dead letters": ("dead_letters",),
     "api tokens and console sessions": ("api_tokens", "console_sessions"),
     "kv": ("kv_entries",),
