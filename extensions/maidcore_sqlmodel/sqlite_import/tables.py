@@ -24,6 +24,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "host_approvals",
         "denied_calls",
     ),
+    "command syncs": ("command_syncs",),  # what Discord holds does not change with the database
     "dead letters": ("dead_letters",),
     "api tokens and console sessions": ("api_tokens", "console_sessions"),
     "kv": ("kv_entries",),
