@@ -166,6 +166,13 @@ class RedisCoordinator:
     async def state_put(self, key: str, value: Any, ttl: float) -> None:
         await self.r.set(self.key("state", key), json.dumps(value), px=max(1, int(ttl * 1000)))
 
+    async def state_put_many(self, values: dict[str, Any], ttl: float) -> None:
+        ttl_ms = max(1, int(ttl * 1000))
+        async with self.r.pipeline(transaction=False) as pipe:
+            for key, value in values.items():
+                pipe.set(self.key("state", key), json.dumps(value), px=ttl_ms)
+            await pipe.execute()
+
     async def due_add(self, queue: str, member: str, at: float) -> None:
         await self.r.zadd(self.key("due", queue), {member: at})
 
