@@ -91,6 +91,7 @@ class MessageOwners:
         self._shared_pending: dict[str, tuple[str, float]] = {}  # "<kind>:<key>" -> (plugin, ttl)
         self._shared_task: asyncio.Task[None] | None = None
         self._shared_wake: asyncio.Event | None = None
+        self._shared_stopping = False
 
     @property
     def clustered(self) -> bool:
@@ -158,9 +159,10 @@ class MessageOwners:
 
     async def _share_loop(self) -> None:
         assert self._shared_wake is not None
-        while True:
+        while not self._shared_stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._shared_wake.wait(), self.SHARED_FLUSH_SECONDS)
+                async with asyncio.timeout(self.SHARED_FLUSH_SECONDS):  # not wait_for: 3.11's can swallow a cancel
+                    await self._shared_wake.wait()
             self._shared_wake.clear()
             try:
                 await self.flush_shared()
@@ -188,9 +190,14 @@ class MessageOwners:
     async def close_shared(self) -> None:
         """Write what waits for the shared state and stop its writer (before the coordinator closes)."""
         task, self._shared_task = self._shared_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        if task is not None and self._shared_wake is not None:
+            self._shared_stopping = True
+            self._shared_wake.set()
+            try:
+                await asyncio.wait({task}, timeout=5.0)
+            finally:
+                task.cancel()
+                self._shared_stopping = False
         try:
             await asyncio.wait_for(self.flush_shared(), 5.0)
         except Exception as exc:
