@@ -55,7 +55,7 @@ class MessageOwners:
     - **a cluster** (``shared`` is backed by the coordinator): the shared state,
       one key per record — messages kept ``message_ttl`` seconds, modals and
       interactions ``ANSWER_WINDOW_SECONDS`` (their token's life) — written by a
-      task in pipelined batches every ``SHARED_FLUSH_SECONDS``;
+      task in batches (one round trip each) every ``SHARED_FLUSH_SECONDS``;
     - **one node** (``path``): a SQLite file in WAL mode, written by a thread in
       one transaction every ``FLUSH_SECONDS`` (or once ``FLUSH_BATCH`` wait), read
       by its own connection (WAL readers never wait for a writer). The processes of
@@ -169,11 +169,11 @@ class MessageOwners:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the cluster state is unreachable: the batch waits for the next round
-                log.warning("interaction owners not shared yet (%d waiting): %s", len(self._shared_pending), exc)
+                log.warning("interaction owners not shared yet (%d waiting): %r", len(self._shared_pending), exc)
                 await asyncio.sleep(1.0)
 
     async def flush_shared(self) -> None:
-        """Write every record not yet in the cluster's shared state (pipelined, one batch per lifetime)."""
+        """Write every record not yet in the cluster's shared state (one batch per lifetime)."""
         if not self._shared_pending or self.shared is None:
             return
         batch, self._shared_pending = self._shared_pending, {}
@@ -201,7 +201,7 @@ class MessageOwners:
         try:
             await asyncio.wait_for(self.flush_shared(), 5.0)
         except Exception as exc:
-            log.warning("%d interaction owners were not shared before closing: %s", len(self._shared_pending), exc)
+            log.warning("%d interaction owners were not shared before closing: %r", len(self._shared_pending), exc)
 
     # --- the node's file -------------------------------------------------------------------------
 
