@@ -6,7 +6,8 @@ sits on (or whose interaction response created that message); a modal submit to
 the plugin that opened the modal; anything else with a ``<plugin_id>:``
 custom_id to that plugin if it is installed on the server. Sources only report
 what they see (``InteractionOrigin``) and the messages they create for a plugin
-(``EventSink.message_created``).
+(``EventSink.message_created``). Who sent, opened or got what is kept where
+every process and node that may get the click can read it (``MessageOwners``).
 
 An interaction can be answered (``interaction.*``) only by the plugin it was
 delivered to, for ``ANSWER_WINDOW_SECONDS`` (Discord's interaction tokens live
@@ -215,6 +216,7 @@ class MessageOwners:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS expiring (name TEXT PRIMARY KEY, plugin_id TEXT, expires REAL)"
             )
+            self._db.execute("CREATE INDEX IF NOT EXISTS expiring_by_time ON expiring (expires)")
         return self._db
 
     def _write_loop(self) -> None:
