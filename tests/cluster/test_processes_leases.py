@@ -107,6 +107,12 @@ def test_a_killed_child_s_shards_are_served_again_with_its_unacked_events(cluste
         local.wait(lambda: child_pid() not in (None, pid), 30, "the killed child restarted")
         local.wait(balanced, 60, "one shard leased by each child again")
         local.wait(lambda: all(connected_sessions(local, s) == 1 for s in (0, 1)), 60, "one session per shard")
+
+        def leased() -> list:
+            status = json.loads((local.base_dir / "a" / "status.json").read_text())
+            return sorted(p["shards"] for p in status["processes"])
+
+        local.wait(lambda: leased() == [[0], [1]], 30, "maidcore status showing each child's leased shard")
         local.post(channel, "ping 99")
         local.wait(lambda: 99 in pongs(local, channel), 30, "shard 0 answering after the hand-back")
     finally:
