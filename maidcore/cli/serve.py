@@ -20,6 +20,7 @@ from maidcore.cli.state import CliState, pass_state
 from maidcore.cli.status import describe_storage, runtime_file, status_file
 from maidcore.datadir_lock import DataDirBusy, DataDirLock
 from maidcore.extensions import ExtensionError
+from maidcore.heap import freeze_after_start
 from maidcore.platform import Platform, PlatformError
 from maidcore.supervisor import (
     Supervisor,
@@ -176,6 +177,8 @@ async def _serve(
     )
     try:
         await platform.start()
+        if settings.gc_freeze and exiting:  # a process of its own: what start-up built lives as long as it does
+            freeze_after_start()
         if web_enabled:
             web_runner = await start_web(platform)
         info: dict[str, Any] = {"pid": os.getpid(), "started_at": datetime.now(UTC).isoformat()}
