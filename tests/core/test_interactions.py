@@ -117,9 +117,15 @@ def test_remembering_commits_in_batches_off_the_caller_and_loses_nothing(tmp_pat
     # another process (a second ``serve --processes`` child) sees them once the writer thread ran
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with sqlite3.connect(path) as peer:
-            if peer.execute("SELECT count(*) FROM owners").fetchone()[0] == 5_000:
+        peer = sqlite3.connect(path) if path.exists() else None  # (connecting first would create an empty file)
+        try:
+            if peer is not None and peer.execute("SELECT count(*) FROM owners").fetchone()[0] == 5_000:
                 break
+        except sqlite3.OperationalError:  # the writer thread has not created the table yet
+            pass
+        finally:
+            if peer is not None:
+                peer.close()
         time.sleep(0.1)
     else:
         raise AssertionError("the writer thread did not commit the remembered owners")
