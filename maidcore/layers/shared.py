@@ -27,6 +27,8 @@ class SharedBackend(Protocol):
 
     async def spend(self, key: str, amount: int, limit: int, ttl: float) -> int | None: ...
 
+    async def state_put_many(self, values: dict[str, Any], ttl: float) -> None: ...
+
     async def due_add(self, queue: str, member: str, at: float) -> None: ...
 
     async def due_take(self, queue: str, now: float, limit: int) -> list[str]: ...
@@ -68,6 +70,10 @@ class _Memory:
         else:  # keeps the first spend's expiry, as the Redis counter does
             self.state[key] = (self.state[key][0], n)
         return n
+
+    async def state_put_many(self, values: dict[str, Any], ttl: float) -> None:
+        for key, value in values.items():
+            await self.state_put(key, value, ttl)
 
     async def due_add(self, queue: str, member: str, at: float) -> None:
         heapq.heappush(self.due.setdefault(queue, []), (at, member))
@@ -147,6 +153,11 @@ class Shared:
         window (``points:<minute>``) is a per-window budget.
         """
         return await self._holder.current().spend(self._key(key), amount, limit, ttl)
+
+    async def put_many(self, values: dict[str, Any], ttl: float) -> None:
+        """``put`` of every key of ``values``, in one round trip to the cluster (bookkeeping written in batches)."""
+        if values:
+            await self._holder.current().state_put_many({self._key(k): v for k, v in values.items()}, ttl)
 
     async def due_add(self, queue: str, member: str, at: float) -> None:
         """``member`` of ``queue`` falls due at unix time ``at`` (``due_take`` hands it to one node)."""
