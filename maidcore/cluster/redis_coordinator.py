@@ -10,6 +10,7 @@ Keys (all under ``<prefix>:``):
 - ``once:<key>``: set-if-absent markers of things done once across the cluster.
 - ``identify:<bucket>``: when the next IDENTIFY of a max_concurrency bucket may be sent.
 - ``state:<key>``: JSON values layers share (expiring); ``due:<queue>`` sorted sets of members by due time.
+- ``budget:<key>``: counters layers spend from (``spend``), expiring ``ttl`` after their first spend.
 """
 
 from __future__ import annotations
@@ -56,6 +57,16 @@ redis.call('SET', KEYS[1], tostring(at + tonumber(ARGV[2])), 'PX', tonumber(ARGV
 return at - now
 """
 
+# KEYS: budget. ARGV: amount, limit, ttl ms. Returns the new count, or -1 (nothing counted) past the limit.
+_SPEND = """
+local amount = tonumber(ARGV[1])
+local held = tonumber(redis.call('GET', KEYS[1]) or '0')
+if amount > 0 and held + amount > tonumber(ARGV[2]) then return -1 end
+if amount < 0 and held == 0 then return 0 end
+local n = redis.call('INCRBY', KEYS[1], amount)
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return n
+"""
 
 # KEYS: state keys. ARGV: ttl ms, then one JSON value per key.
 _PUT_MANY = """
@@ -102,6 +113,7 @@ class RedisCoordinator:
         self._append = self.redis.register_script(_APPEND)
         self._identify = self.redis.register_script(_IDENTIFY)
         self._due_take = self.redis.register_script(_DUE_TAKE)
+        self._spend = self.redis.register_script(_SPEND)
         self._put_many = self.redis.register_script(_PUT_MANY)
 
     async def close(self) -> None:
@@ -173,6 +185,12 @@ class RedisCoordinator:
 
     async def state_put(self, key: str, value: Any, ttl: float) -> None:
         await self.r.set(self.key("state", key), json.dumps(value), px=max(1, int(ttl * 1000)))
+
+    async def spend(self, key: str, amount: int, limit: int, ttl: float) -> int | None:
+        n = int(
+            await self._spend(keys=[self.key("budget", key)], args=[int(amount), int(limit), max(1, int(ttl * 1000))])
+        )
+        return None if n < 0 else n
 
     async def state_put_many(self, values: dict[str, Any], ttl: float) -> None:
         # one script call per chunk: an eighth of the client CPU of a pipeline of SETs (measured, 2,000 keys)
