@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 #: Host CPU seconds per wall second the hostile suite allows while an attack runs. A host that
 #: spun on an attacker (one busy core: 1.0) fails it; serving the neighbours, restarting the
 #: attacker's worker and storing its capped logs stay far below it, even on a loaded machine.
-MAX_HOST_CPU_SHARE = 0.35
+MAX_HOST_CPU_SHARE = 0.3
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
