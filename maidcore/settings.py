@@ -100,6 +100,9 @@ class RunnerSettings(BaseModel):
     max_waiting_publishes: int = 10_000  # per worker: events waiting for room in its full queue; more are dropped
     log_lines_per_second: float = 50.0  # per (server, plugin): plugin.log lines stored; burst of 2 s worth
     log_bytes_per_second: float = 64 * 1024  # per (server, plugin): plugin.log message bytes stored; burst of 2 s
+    stderr_lines_per_second: float = Field(default=100.0, gt=0)  # per worker: stderr lines read (burst 2 s); faster
+    # writers wait on their own full pipe
+    stderr_lines_stored: int = Field(default=100, ge=0)  # per worker per 10 s: stored as plugin logs; rest: host log
 
 
 class ClusterSettings(BaseModel):
