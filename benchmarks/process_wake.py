@@ -90,6 +90,8 @@ async def measure(args: argparse.Namespace, root: Path, stack: contextlib.AsyncE
         nodes[label] = (platform, discord)
     for platform, _ in nodes.values():
         await until(lambda platform=platform: all_idle(platform), 120, "every worker stopped for idleness")
+    warm_pool = nodes["warm"][0].sandbox.pool  # type: ignore[attr-defined]
+    hits, misses = warm_pool.hits, warm_pool.misses  # the installs' first starts took some already
     times: dict[str, list[float]] = {"cold": [], "warm": []}
     load = [os.getloadavg()[0]]
     for _ in range(args.rounds):
@@ -97,7 +99,6 @@ async def measure(args: argparse.Namespace, root: Path, stack: contextlib.AsyncE
             for label in ("cold", "warm"):
                 times[label].append(await wake_one(nodes[label], n, args.ping_timeout))
         load.append(os.getloadavg()[0])
-    warm_pool = nodes["warm"][0].sandbox.pool  # type: ignore[attr-defined]
     print(
         f"process_wake: {args.plugins} plugins x {args.rounds} rounds, one idle plugin woken at a time;"
         f" load average {min(load):.1f}-{max(load):.1f} (2 cores shared)"
@@ -108,7 +109,8 @@ async def measure(args: argparse.Namespace, root: Path, stack: contextlib.AsyncE
             f" event -> answer {ms(times[label])}"
         )
     print(
-        f"  warm node: {warm_pool.hits} wakes from a spare, {warm_pool.misses} cold, {warm_pool.started} spares started"
+        f"  warm node: {warm_pool.hits - hits} of {args.plugins * args.rounds} wakes took a spare,"
+        f" {warm_pool.misses - misses} cold; {warm_pool.started} spares started in all"
     )
     cold_p50 = sorted(times["cold"])[len(times["cold"]) // 2]
     warm_p50 = sorted(times["warm"])[len(times["warm"]) // 2]

@@ -295,8 +295,13 @@ class ProcessBackend:
         return self._track(worker)
 
     async def _launch_spare(self) -> Spare:
-        """Start one spare when no first start waits; holds that spawn turn until its interpreter booted."""
-        async with self.spawns.spare():
+        """Start one spare when no first start waits; holds that spawn turn until its interpreter booted.
+
+        As for a cold start, a spare slower than ``spawn_hold_seconds`` gives its turn up meanwhile.
+        """
+        turn = await self.spawns.turn(spare=True)
+        asyncio.get_running_loop().call_later(self.settings.spawn_hold_seconds, turn.release)
+        try:
             proc = await self._exec(self.command(program=str(SPARE)), cwd=Path("/"), env=self.base_environment())
             try:
                 assert proc.stdout is not None and proc.stderr is not None
@@ -309,6 +314,8 @@ class ProcessBackend:
                 await stop_spare(Spare(proc, frozenset()))
                 stderr = (await proc.stderr.read())[-500:].decode(errors="replace").strip()
                 raise RuntimeError(f"the spare wrote {line[:200]!r} instead of its ready line; stderr: {stderr!r}")
+        finally:
+            turn.release()
         return Spare(proc, frozenset(ready.get("modules", ())))
 
     async def close(self) -> None:
