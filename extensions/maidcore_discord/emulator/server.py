@@ -566,7 +566,7 @@ class Emulator:
         return web.json_response([self.state.public_message(m) for m in ordered])
 
     async def _api_sessions(self, request: web.Request) -> web.Response:
-        """Gateway sessions: their shard, whether a socket is attached and how it got the session (a cluster test's view)."""
+        """Gateway sessions: shard, whether a socket is attached, how it got the session (a cluster test's view)."""
         self.gateway.expire()
         return web.json_response(
             [

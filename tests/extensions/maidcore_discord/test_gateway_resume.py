@@ -68,7 +68,7 @@ async def identified(http: aiohttp.ClientSession, emu: Emulator) -> tuple[Gatewa
     while True:  # read the GUILD_CREATEs that follow READY
         try:
             await gw.frame(timeout=0.3)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return gw, session
 
 
