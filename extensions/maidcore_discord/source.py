@@ -273,6 +273,7 @@ class DiscordEventSource:
         self.client = _Client(self, fast_identify=self.emulator is not None, **options)
         if self._identify_gate is not None:
             track_parsers(self.client._connection)  # which dispatches are recorded: the resume point
+            _keep_shard_readies(self.client._connection)
         await self.client.login(self._token)
         if self._api_base or self._identify_gate is not None:
             # discord.py dials DEFAULT_GATEWAY when shard_count is fixed (it skips GET /gateway/bot then)
@@ -432,6 +433,10 @@ class DiscordEventSource:
                 log.exception("reconnecting with wider intents failed")
 
     async def close(self) -> None:
+        if self._identify_gate is not None and self.client is not None:
+            # in a cluster: leave every shard's session resumable (client.close would end them with 1000)
+            for shard_id in list(self._shard_map()):
+                await self.stop_shard(shard_id)
         await self.sessions.close()
         await self.interactions.close()
         if self.client is not None:
@@ -509,6 +514,26 @@ class DiscordEventSource:
         if family == "interaction":
             return await self.interactions.call(scope, name, args)
         raise UnknownMethod(method)
+
+
+def _keep_shard_readies(state: Any) -> None:
+    """Shards started one by one must each get their ``shard_ready``, whenever the next one connects.
+
+    discord.py's sharded state cancels its all-shards "ready" task at every READY
+    and that task gathers the per-shard ready tasks, so a shard connecting while
+    another still waits for its guilds cancelled the other's ``shard_ready`` and
+    its ``serve_shard`` waited in vain. Shielded, the per-shard tasks run on.
+    """
+
+    async def delay_ready() -> None:
+        tasks = [asyncio.shield(task) for task in list(state._ready_tasks.values())]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        state._ready_task = None
+        state._ready_tasks = {}
+        state.call_handlers("ready")
+        state.dispatch("ready")
+
+    state._delay_ready = delay_ready
 
 
 def _close_if_connected(connecting: asyncio.Future[DiscordWebSocket]) -> None:
