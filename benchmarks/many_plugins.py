@@ -12,11 +12,14 @@ docker`` optional; storage the embedded PostgreSQL server, or
    turn; spawn time is install returned -> the worker's ``plugin.register``.
    Workers that never registered, restarted, or were parked count as failed.
    A sample is sent ``!ping-<n>`` and must answer. Memory with all running.
-3. **restart** (``idle_stop_seconds = --idle-stop``, 5 s): the node is started
-   again on the same data: every worker starts at once (time to all
-   registered, failures). Once every slot has stopped for idleness: memory.
-   Then a sample is woken at once, a ping each (wake latency), and memory
-   measured again.
+3. **eager restart** (``idle_stop_seconds = --idle-stop``, 5 s): the remembered
+   registrations are deleted first, so the node started again on the same data
+   starts every worker at load (as before lazy starts): time until
+   ``Platform.start`` returned, until a random plugin answered a ping, until
+   every worker registered; memory once every slot stopped for idleness.
+4. **lazy restart**: the node again, every registration remembered: the same
+   times, worker processes at start (goal 0), memory of the idle node, then a
+   sample woken at once by a ping each (wake latency) and memory again.
 
 Memory is RSS of this (host) process, plus RSS and PSS of every other process
 below it: the workers (process backend: reaper + plugin, found from the
@@ -387,65 +390,117 @@ async def run(args: argparse.Namespace) -> None:
                 print(f"  no answer from: {', '.join(f'bench_{n}' for n in missing[:20])}")
             running = measure(platform, args.backend)
             print(running.line(f"{installed} running", baseline, installed))
+
+            forgotten = await forget_registrations(platform)
+            print(f"  registrations forgotten for the eager restart: {forgotten}")
             closing = time.perf_counter()
         print(f"node closed in {time.perf_counter() - closing:.1f} s")
 
-        # 2. the node again, on the same data, with idle stop
-        discord = AnsweringDiscord()
-        started = time.perf_counter()
-        async with running_platform(
-            data, source=discord, extensions=Extensions.load(), **node_values(args, args.idle_stop)
-        ) as platform:
-            runner = platform.runner
-            assert runner is not None
-            opened = time.perf_counter() - started
+        # 2. the node again with no registration remembered: every worker starts at load (as before lazy starts)
+        eager = await restart(args, data, installed, baseline, remembered=False)
+        # 3. and again, every registration remembered: no worker until there is work
+        lazy = await restart(args, data, installed, baseline, remembered=True)
+        run_extra = running.total_pss - baseline.total_pss
+        idle_extra = lazy.idle.total_pss - baseline.total_pss
+        per = max(installed, 1) * MIB
+        print(
+            f"summary: {installed} plugins; restart: platform started in {lazy.opened:.1f} s"
+            f" ({lazy.opened / eager.opened:.3f}x the eager restart's {eager.opened:.1f} s), first answer"
+            f" {lazy.first_answer:.2f} s after start ({lazy.first_answer / eager.first_answer:.3f}x of"
+            f" {eager.first_answer:.2f} s), {lazy.processes_at_start} worker processes at start (eager"
+            f" {eager.processes_peak} at peak); running {run_extra / per:.2f} MiB per plugin over the empty node;"
+            f" idle {idle_extra / per:+.3f} MiB per plugin ({idle_extra / max(run_extra, 1):+.4f} of running);"
+            f" idle node after restart {lazy.idle.total_pss / baseline.total_pss:.2f}x the empty node"
+            + (f"; {stopped_early}" if stopped_early else "")
+        )
 
-            def all_registered() -> bool:
-                slots = list(runner.slots.values())
-                return len(slots) >= installed and all(s.registered or s.idle_stops for s in slots)
 
-            all_up = await wait_for(all_registered, args.start_timeout)
-            up = time.perf_counter() - started
-            restarted_failed = failed_slots(platform)
-            print(
-                f"restart with {installed} installs: platform started in {opened:.1f} s,"
-                f" every worker registered {up:.1f} s after start{'' if all_up else ' (TIMED OUT)'};"
-                f" failed to start: {len(restarted_failed)}"
-                f"{': ' + ', '.join(restarted_failed[:10]) if restarted_failed else ''}"
-            )
-            t_idle = time.perf_counter()
-            all_idle = await wait_for(
-                lambda: all(s.state is SlotState.IDLE for s in runner.slots.values()),
-                args.idle_stop + args.start_timeout,
-                poll=0.25,
-            )
-            await asyncio.sleep(1)  # the last workers' processes exit
-            idle_states: dict[str, int] = {}
-            for slot in runner.slots.values():
-                idle_states[slot.state.value] = idle_states.get(slot.state.value, 0) + 1
-            stops = sum(s.idle_stops for s in runner.slots.values())
-            print(
-                f"idle stop ({args.idle_stop:g} s): every slot idle {time.perf_counter() - t_idle:.1f} s after"
-                f" all registered{'' if all_idle else ' (TIMED OUT)'}; states {idle_states}, idle_stops {stops}"
-            )
-            idle = measure(platform, args.backend)
-            print(idle.line(f"{installed} idle", baseline, installed))
+async def forget_registrations(platform: Platform) -> int:
+    """Delete every remembered registration (``maidcore_sqlmodel``'s table), so the next start is eager."""
+    import sqlalchemy as sa
+
+    db = platform.storage.db  # type: ignore[attr-defined]
+
+    def delete() -> int:
+        with db.engine.begin() as conn:
+            return conn.execute(sa.text("DELETE FROM plugin_registrations")).rowcount
+
+    return await db.run_plain(delete)
+
+
+@dataclass
+class Restart:
+    opened: float  # seconds until Platform.start returned
+    first_answer: float  # seconds from the start until a ping of an installed plugin was answered
+    processes_at_start: int  # worker processes when the start returned
+    processes_peak: int  # most worker processes seen while every worker came up
+    idle: Memory  # the node with every worker stopped (idle or never started)
+
+
+async def restart(
+    args: argparse.Namespace, data: Path, installed: int, baseline: Memory, *, remembered: bool
+) -> Restart:
+    """Start the node on the same data; time the start and the first answer; memory once no worker runs."""
+    label = "lazy (registrations remembered)" if remembered else "eager (nothing remembered)"
+    discord = AnsweringDiscord()
+    started = time.perf_counter()
+    async with running_platform(
+        data, source=discord, extensions=Extensions.load(), **node_values(args, args.idle_stop)
+    ) as platform:
+        runner = platform.runner
+        assert runner is not None
+        opened = time.perf_counter() - started
+        at_start = len(worker_pids(platform)) if args.backend == "process" else len(platform.sandbox.workers)  # type: ignore[attr-defined]
+        first = random.randrange(installed)
+        latency = await discord.ping(first, args.start_timeout)
+        first_answer = time.perf_counter() - started
+        print(
+            f"restart, {label}: platform started in {opened:.1f} s with {at_start} worker processes;"
+            f" bench_{first} answered {first_answer:.2f} s after the start"
+            f" ({'no answer' if latency is None else f'{latency * 1000:.0f} ms after its ping'})"
+        )
+        peak = at_start
+
+        def all_registered() -> bool:
+            nonlocal peak
+            if args.backend == "process":
+                peak = max(peak, len(getattr(platform.sandbox, "_workers", {})))
+            slots = list(runner.slots.values())
+            return len(slots) >= installed and all(s.registered or s.idle_stops for s in slots)
+
+        all_up = await wait_for(all_registered, args.start_timeout)
+        up = time.perf_counter() - started
+        failed = failed_slots(platform)
+        print(
+            f"  every slot registered (or remembered) {up:.1f} s after start{'' if all_up else ' (TIMED OUT)'};"
+            f" workers at once: {peak}; failed to start: {len(failed)}{': ' + ', '.join(failed[:10]) if failed else ''}"
+        )
+        t_idle = time.perf_counter()
+        all_idle = await wait_for(
+            lambda: all(s.state is SlotState.IDLE for s in runner.slots.values()),
+            args.idle_stop + args.start_timeout,
+            poll=0.25,
+        )
+        await asyncio.sleep(1)  # the last workers' processes exit
+        states: dict[str, int] = {}
+        for slot in runner.slots.values():
+            states[slot.state.value] = states.get(slot.state.value, 0) + 1
+        stops = sum(s.idle_stops for s in runner.slots.values())
+        print(
+            f"  every slot idle {time.perf_counter() - t_idle:.1f} s later{'' if all_idle else ' (TIMED OUT)'};"
+            f" states {states}, idle_stops {stops}"
+        )
+        idle = measure(platform, args.backend)
+        print(idle.line(f"{installed} idle", baseline, installed))
+        if remembered:
             wake = sorted(random.sample(range(installed), min(args.wake_sample, installed)))
             latencies, missing = await burst(discord, wake, args.ping_timeout)
-            print(f"wake {len(wake)} at once by an event each: {len(latencies)} answered; {ms(latencies)}")
+            print(f"  wake {len(wake)} at once by an event each: {len(latencies)} answered; {ms(latencies)}")
             if missing:
                 print(f"  no answer from: {', '.join(f'bench_{n}' for n in missing[:20])}")
             woken = measure(platform, args.backend)
             print(woken.line(f"{len(wake)} woken, rest idle", baseline, installed))
-            run_extra = running.total_pss - baseline.total_pss
-            idle_extra = idle.total_pss - baseline.total_pss
-            per = max(installed, 1) * MIB
-            print(
-                f"summary: {installed} plugins; running {run_extra / per:.2f} MiB per plugin over the empty node;"
-                f" idle {idle_extra / per:+.3f} MiB per plugin ({idle_extra / max(run_extra, 1):+.4f} of running);"
-                f" idle node {idle.total_pss / baseline.total_pss:.2f}x the empty node"
-                + (f"; {stopped_early}" if stopped_early else "")
-            )
+        return Restart(opened, first_answer, at_start, peak, idle)
 
 
 def main() -> None:

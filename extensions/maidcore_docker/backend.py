@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maidcore.layers.sandbox import DependencyInstallError, SandboxUnavailable, WorkerSpec
+from maidcore.layers.spawnqueue import SpawnQueue
 from maidcore.requirements import installable
 from maidcore_docker import containers
 from maidcore_docker.dependencies import install_requirements, make_readable
@@ -17,7 +18,6 @@ from maidcore_docker.engine import EngineAddress, EngineError
 from maidcore_docker.image import stale_image_warning
 from maidcore_docker.pool import WarmPool
 from maidcore_docker.settings import DockerSettings
-from maidcore_docker.spawnqueue import SpawnQueue
 from maidcore_docker.volumes import CodeVolumes, sweep_volumes
 from maidcore_docker.worker import DockerWorker, launch
 

@@ -6,6 +6,11 @@ contract §1 asks), with an empty environment, its own session and resource
 limits, under a reaper (``reaper.py``) that makes every process the plugin starts
 die with it, even one that ``setsid()``\ s and double-forks. It does not isolate
 the plugin from the network or the filesystem: ``isolates()`` says so.
+
+Starts go through a ``SpawnQueue`` (``concurrent_spawns`` at a time, the rest wait in
+order): a start holds its turn from ``exec`` until the worker's first stdout line (its
+interpreter booted and imported the SDK: the costly part), its end, or
+``spawn_hold_seconds``, whichever comes first.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from maidcore.layers.sandbox import ExitStatus, LineTooLong, SandboxUnavailable, WorkerSpec
+from maidcore.layers.spawnqueue import SpawnQueue, Turn
 from maidcore_process.settings import ProcessSettings
 from maidcore_process.wheels import install_wheels
 
@@ -44,13 +50,21 @@ def exit_status(returncode: int) -> ExitStatus:
 class ProcessWorker:
     """One running plugin process, seen as a byte stream."""
 
-    def __init__(self, name: str, proc: asyncio.subprocess.Process, max_line_bytes: int) -> None:
+    def __init__(
+        self, name: str, proc: asyncio.subprocess.Process, max_line_bytes: int, starting: Turn | None = None
+    ) -> None:
         self.name = name
         self.pid = proc.pid
         self._proc = proc
         self._max_line = max_line_bytes
         self._status: ExitStatus | None = None
         self._on_stop: Callable[[ProcessWorker], None] | None = None
+        self.starting = starting  # its turn in the spawn queue, released once it booted (first stdout line) or ended
+
+    def started(self) -> None:
+        """Its start is over: give its place in the spawn queue to the next one."""
+        if self.starting is not None:
+            self.starting.release()
 
     async def readline(self) -> bytes:
         assert self._proc.stdout is not None
@@ -58,6 +72,8 @@ class ProcessWorker:
             return await self._proc.stdout.readline()
         except ValueError as exc:  # asyncio's limit overrun: the line is discarded
             raise LineTooLong(f"worker {self.name} wrote a stdout line over {self._max_line} bytes") from exc
+        finally:
+            self.started()
 
     async def write(self, data: bytes) -> None:
         stdin = self._proc.stdin
@@ -86,6 +102,7 @@ class ProcessWorker:
     async def wait(self) -> ExitStatus:
         if self._status is None:
             self._status = exit_status(await self._proc.wait())
+            self.started()
         return self._status
 
     def _signal(self, sig: int) -> None:
@@ -115,6 +132,7 @@ class ProcessWorker:
                     log.warning("reaper of %s did not end; killing it", self.name)
                     self._signal(signal.SIGKILL)
         status = await self.wait()
+        self.started()
         if self._on_stop is not None:
             self._on_stop(self)
         return status
@@ -147,6 +165,7 @@ class ProcessBackend:
         self.settings = settings or ProcessSettings()
         self.max_line_bytes = max_line_bytes
         self._workers: dict[int, ProcessWorker] = {}  # by pid
+        self.spawns = SpawnQueue(self.settings.concurrent_spawns)
 
     @property
     def python(self) -> str:
@@ -208,21 +227,29 @@ class ProcessBackend:
         ]
 
     async def spawn(self, spec: WorkerSpec) -> ProcessWorker:
+        """Start a worker once its turn in the spawn queue comes (waiting is never timed)."""
         bundle = Path(spec.bundle_dir)
         if not (bundle / "__main__.py").is_file():
             raise FileNotFoundError(f"plugin bundle {bundle} has no __main__.py")
-        proc = await asyncio.create_subprocess_exec(
-            *self.command(),
-            cwd=str(bundle),
-            env=self.environment(spec),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # away from the host's terminal signals; the reaper puts the plugin in its own
-            limit=self.max_line_bytes + 1,
-            close_fds=True,
-        )
-        worker = ProcessWorker(spec.name, proc, self.max_line_bytes)
+        turn = await self.spawns.turn()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.command(),
+                cwd=str(bundle),
+                env=self.environment(spec),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # away from the host's terminal signals; the reaper puts the plugin in its own
+                limit=self.max_line_bytes + 1,
+                close_fds=True,
+            )
+        except BaseException:
+            turn.release()
+            raise
+        # a worker that stays silent (an SDK waiting to be asked) gives its turn up after spawn_hold_seconds
+        asyncio.get_running_loop().call_later(self.settings.spawn_hold_seconds, turn.release)
+        worker = ProcessWorker(spec.name, proc, self.max_line_bytes, starting=turn)
         worker._on_stop = lambda w: self._workers.pop(w.pid, None)
         self._workers[proc.pid] = worker
         log.debug("spawned %s (pid %s) with %s", spec.name, proc.pid, self.python)

@@ -13,3 +13,5 @@ class ProcessSettings(BaseModel):
     index_url: str = "https://pypi.org/simple"  # dependencies: wheels only, from here
     extra_index_urls: list[str] = Field(default_factory=list)
     pip_timeout_seconds: float = 600.0
+    concurrent_spawns: int = Field(default=8, ge=1)  # workers booting at once; more wait in order, untimed
+    spawn_hold_seconds: float = Field(default=10.0, gt=0)  # a silent worker frees its spawn turn after this

@@ -500,6 +500,18 @@ class Database:
         """Our own statements are written with ``?``; psycopg wants ``%s``."""
         return text if self.dialect == "sqlite" else text.replace("?", "%s")
 
+    def lock_scope(self, conn: Any, topic: str, server_id: str, plugin_id: str) -> None:
+        """In a write transaction: one caller at a time checks and writes one (server, plugin)'s ``topic`` quota.
+
+        PostgreSQL: a transaction-scoped advisory lock on the names' hash, so
+        every connection of every node takes turns until the COMMIT (a hash
+        collision only makes two tenants take turns). SQLite: nothing to do,
+        the write transaction already holds the database's one write lock.
+        """
+        if self.dialect == "postgresql":
+            key = f"{topic}:{len(server_id)}:{server_id}:{plugin_id}"
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+
     def in_group(self) -> bool:
         """On a database thread: whether the running call is inside a SQLite group commit (see ``batched``)."""
         return getattr(self._local, "group", False)

@@ -3,6 +3,8 @@
 ``MemoryEphemeral`` serves one node from process memory. ``RedisEphemeral``
 shares the state between nodes: each primitive is one atomic Redis step (a Lua
 script over a sorted set for the sliding window, ``SET NX PX`` for dedup).
+A sliding-window counter keeps at most ``storage.ephemeral_counter_slots``
+entries however often it is hit (``_Window``).
 Every primitive has its own key space per (plugin, server), and each (plugin,
 server) holds at most ``storage.ephemeral_max_keys`` live keys (``QUOTA_EXCEEDED``
 past it); what one call costs depends on its own tenant's keys only.
@@ -11,8 +13,8 @@ past it); what one call costs depends on its own tenant's keys only.
 from __future__ import annotations
 
 import heapq
+import math
 import time
-import uuid
 from collections import deque
 from typing import Any
 
@@ -36,19 +38,67 @@ def clamp_ttl(seconds: Any, field: str) -> int:
 
 
 DEFAULT_MAX_KEYS = 10_000
+# Entries one counter keeps: hits closer together than window / this share one entry (see ``_Window``).
+DEFAULT_COUNTER_SLOTS = 1_000
+# Entries all of one tenant's counters keep together; past it, a hit joins its counter's newest entry.
+DEFAULT_COUNTER_ENTRIES = 100_000
 
 
 def _full(max_keys: int) -> QuotaExceeded:
     return QuotaExceeded("ephemeral keys", max_keys, "per server and plugin; let keys expire or reuse them")
 
 
+class _Window:
+    """One sliding-window counter in at most ``slots`` entries, whatever the number of hits.
+
+    Each entry is the time of its first hit and its number of hits. A hit opens a new entry
+    only when the newest one began at least ``window / slots`` ago, fewer than
+    ``slots`` are kept and the tenant's budget of entries has room; otherwise
+    it joins the newest. The count is exact; a hit that joined an entry leaves
+    the window with that entry's first hit, at most ``window / slots`` early
+    (60 ms of a 60 s window at the default 1,000 slots) while the tenant is
+    within its budget. Hits at the same instant lose nothing at all.
+    """
+
+    __slots__ = ("hits", "starts", "total", "window")
+
+    def __init__(self, window: int) -> None:
+        # entry i: its first hit's time and its hits (two deques: ~40 bytes an entry, not a list's ~120)
+        self.starts: deque[float] = deque()
+        self.hits: deque[int] = deque()
+        self.total = 0
+        self.window = window
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def hit(self, now: float, window: int, slots: int, may_open: bool) -> int:
+        self.window = window
+        starts, hits = self.starts, self.hits
+        while starts and starts[0] <= now - window:
+            starts.popleft()
+            self.total -= hits.popleft()
+        if starts and (not may_open or now - starts[-1] < window / slots or len(starts) >= slots):
+            hits[-1] += 1
+        else:
+            starts.append(now)
+            hits.append(1)
+        self.total += 1
+        return self.total
+
+    def idle(self, now: float) -> bool:
+        return not self.starts or self.starts[-1] <= now - self.window
+
+
 class _ScopeState:
     """One (server, plugin)'s ephemeral state: nothing another tenant stores is ever swept or counted with it."""
 
-    __slots__ = ("expiring", "heap", "windows")
+    __slots__ = ("entries", "expiring", "heap", "idle_swept", "windows")
 
     def __init__(self) -> None:
-        self.windows: dict[str, tuple[deque[float], int]] = {}
+        self.windows: dict[str, _Window] = {}
+        self.entries = 0  # entries of all its windows together
+        self.idle_swept = -math.inf  # when idle windows were last dropped to make room for entries
         self.expiring: dict[tuple[str, str], float] = {}  # (kind, key) -> deadline
         self.heap: list[tuple[float, tuple[str, str]]] = []
 
@@ -63,8 +113,9 @@ class _ScopeState:
             heapq.heapify(self.heap)
 
     def drop_idle_windows(self, now: float) -> None:
-        for key, (hits, window) in list(self.windows.items()):
-            if not hits or hits[-1] <= now - window:
+        for key, window in list(self.windows.items()):
+            if window.idle(now):
+                self.entries -= len(window)
                 del self.windows[key]
 
     def keys(self) -> int:
@@ -76,11 +127,22 @@ class MemoryEphemeral:
 
     A tenant holds at most ``max_keys`` live keys (cooldowns, dedup marks, flags
     and counter windows together); a new one past that is ``QUOTA_EXCEEDED``.
+    A counter keeps at most ``counter_slots`` entries (``_Window``), and all of
+    a tenant's counters at most about ``counter_entries``.
     """
 
-    def __init__(self, *, clock=time.monotonic, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+    def __init__(
+        self,
+        *,
+        clock=time.monotonic,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        counter_slots: int = DEFAULT_COUNTER_SLOTS,
+        counter_entries: int = DEFAULT_COUNTER_ENTRIES,
+    ) -> None:
         self._clock = clock
         self.max_keys = max_keys
+        self.counter_slots = counter_slots
+        self.counter_entries = counter_entries
         self._scopes: dict[tuple[str, str], _ScopeState] = {}
 
     async def start(self) -> None:
@@ -122,17 +184,17 @@ class MemoryEphemeral:
         window = clamp_ttl(window_seconds, "window_seconds")
         now = self._clock()
         state = self._state(scope, now)
-        entry = state.windows.get(key)
-        if entry is None:
+        if state.entries >= self.counter_entries and now - state.idle_swept >= 1:  # at most once a second
+            state.idle_swept = now
+            state.drop_idle_windows(now)
+        counter = state.windows.get(key)
+        if counter is None:
             self._room(state, now)
-            hits: deque[float] = deque()
-        else:
-            hits = entry[0]
-        while hits and hits[0] <= now - window:
-            hits.popleft()
-        hits.append(now)
-        state.windows[key] = (hits, window)
-        return len(hits)
+            counter = state.windows[key] = _Window(window)
+        before = len(counter)
+        count = counter.hit(now, window, self.counter_slots, state.entries < self.counter_entries)
+        state.entries += len(counter) - before
+        return count
 
     async def cooldown_set(self, scope: Scope, key: str, ttl_seconds: int) -> None:
         self._set("cooldown", scope, check_key(key), clamp_ttl(ttl_seconds, "ttl_seconds"))
@@ -156,47 +218,120 @@ class MemoryEphemeral:
         return self._remaining("flag", scope, check_key(key)) > 0
 
 
-# Sliding window: drop hits older than the window, add this one, count, keep the set only as long as the window.
-_COUNTER_LUA = """
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
-return redis.call('ZCARD', KEYS[1])
-"""
-
-
-# A key about to be created or refreshed: drop the tenant's expired keys from its index, refuse a new key past the
-# quota, record this one's expiry. Only the tenant's own index is touched. Returns 1 (go on) or 0 (quota reached).
-_ADMIT_LUA = """
+# A key about to be created or refreshed. KEYS[1] the tenant's index of live keys (a sorted set by expiry in ms),
+# KEYS[2] the tenant's hash of entries per counter (field "" = all together). ARGV[1] the key's TTL in ms, ARGV[2] the
+# key quota, ARGV[3] the key's name. Drops the tenant's expired keys from its index (and their counters' entries from
+# the hash), refuses a new key past the quota (return 0), records this one's expiry. Only the tenant's own keys are
+# touched. ``t`` (the Redis server's clock) is left for what follows.
+_ADMIT_STEP = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms)
+if #expired > 0 then
+  local freed = 0
+  for _, name in ipairs(expired) do
+    local n = redis.call('HGET', KEYS[2], name)
+    if n then
+      freed = freed + tonumber(n)
+      redis.call('HDEL', KEYS[2], name)
+    end
+  end
+  if freed > 0 then
+    redis.call('HINCRBY', KEYS[2], '', -freed)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
+end
 local old = redis.call('ZSCORE', KEYS[1], ARGV[3])
 if not old and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   return 0
 end
-local expiry = now + tonumber(ARGV[1])
+local expiry = now_ms + tonumber(ARGV[1])
 if not old or tonumber(old) < expiry then
   redis.call('ZADD', KEYS[1], expiry, ARGV[3])
 end
 redis.call('PEXPIRE', KEYS[1], 86400000 + 60000)
-return 1
+redis.call('PEXPIRE', KEYS[2], 86400000 + 60000)
 """
+
+_ADMIT_LUA = _ADMIT_STEP + "return 1\n"
+
+# Admit, then one hit of a sliding window in bounded entries (as ``_Window``), in one atomic step. KEYS[3] the
+# counter's sorted set of entries by the time of their first hit (ARGV[3] names it), KEYS[4] a hash of each entry's
+# hits plus "total" and "seq". ARGV[4] the window in s, ARGV[5] the slots, ARGV[6] the tenant's budget of entries,
+# ARGV[7] (tests only) the time to use instead of the server's. Either counter key lost alone (evicted) starts the
+# counter afresh rather than miscounting. Returns the count (0: key quota reached).
+_COUNTER_LUA = (
+    _ADMIT_STEP
+    + """
+local now = tonumber(ARGV[7]) or (tonumber(t[1]) + tonumber(t[2]) / 1000000)
+local window = tonumber(ARGV[4])
+local slots = tonumber(ARGV[5])
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  redis.call('DEL', KEYS[3])
+end
+local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - window)
+if #gone > 0 then
+  local drop = 0
+  for _, entry in ipairs(gone) do
+    drop = drop + tonumber(redis.call('HGET', KEYS[4], entry) or '0')
+    redis.call('HDEL', KEYS[4], entry)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+  redis.call('HINCRBY', KEYS[4], 'total', -drop)
+end
+local kept = redis.call('ZCARD', KEYS[3])
+if kept == 0 then
+  redis.call('DEL', KEYS[4])
+end
+local entry
+local newest = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+local budget_full = tonumber(redis.call('HGET', KEYS[2], '') or '0') >= tonumber(ARGV[6])
+if kept > 0 and (budget_full or now - tonumber(newest[2]) < window / slots or kept >= slots) then
+  entry = newest[1]
+else
+  entry = tostring(redis.call('HINCRBY', KEYS[4], 'seq', 1))
+  redis.call('ZADD', KEYS[3], now, entry)
+  kept = kept + 1
+end
+redis.call('HINCRBY', KEYS[4], entry, 1)
+local total = redis.call('HINCRBY', KEYS[4], 'total', 1)
+redis.call('PEXPIRE', KEYS[3], math.ceil(window * 1000))
+redis.call('PEXPIRE', KEYS[4], math.ceil(window * 1000))
+local before = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
+if kept ~= before then
+  redis.call('HSET', KEYS[2], ARGV[3], kept)
+  redis.call('HINCRBY', KEYS[2], '', kept - before)
+end
+return total
+"""
+)
 
 
 class RedisEphemeral:
     """Ephemeral state shared by every node that points at the same Redis (``storage.ephemeral_url``).
 
     Each tenant has an index of its live keys (a sorted set by expiry) that
-    bounds them to ``max_keys``, whichever node creates them.
+    bounds them to ``max_keys``, whichever node creates them: one script
+    counts and adds. A counter keeps at most ``counter_slots`` entries, as
+    ``_Window`` does, and a tenant's counters about ``counter_entries``
+    together (a hash per tenant keeps the number of each, reconciled when the
+    index drops an expired counter).
     """
 
-    def __init__(self, url: str, *, prefix: str = "maidcore:eph:", max_keys: int = DEFAULT_MAX_KEYS) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "maidcore:eph:",
+        max_keys: int = DEFAULT_MAX_KEYS,
+        counter_slots: int = DEFAULT_COUNTER_SLOTS,
+        counter_entries: int = DEFAULT_COUNTER_ENTRIES,
+    ) -> None:
         self.url = url
         self.prefix = prefix
         self.max_keys = max_keys
+        self.counter_slots = counter_slots
+        self.counter_entries = counter_entries
         self._redis: Any = None
         self._counter: Any = None
         self._admit_script: Any = None
@@ -209,9 +344,12 @@ class RedisEphemeral:
         self._counter = self._redis.register_script(_COUNTER_LUA)
         self._admit_script = self._redis.register_script(_ADMIT_LUA)
 
+    def _tenant_keys(self, scope: Scope) -> list[str]:
+        tenant = ":".join(f"{len(p)}:{p}" for p in (scope.plugin_id, scope.server_id))
+        return [self.prefix + "idx:" + tenant, self.prefix + "entries:" + tenant]
+
     async def _admit(self, scope: Scope, name: str, ttl_seconds: int) -> None:
-        index = self.prefix + "idx:" + ":".join(f"{len(p)}:{p}" for p in (scope.plugin_id, scope.server_id))
-        if not await self._admit_script(keys=[index], args=[ttl_seconds * 1000, self.max_keys, name]):
+        if not await self._admit_script(keys=self._tenant_keys(scope), args=[ttl_seconds * 1000, self.max_keys, name]):
             raise _full(self.max_keys)
 
     async def close(self) -> None:
@@ -224,15 +362,18 @@ class RedisEphemeral:
         parts = (scope.plugin_id, scope.server_id, key)
         return self.prefix + kind + ":" + ":".join(f"{len(p)}:{p}" for p in parts)
 
-    async def counter(self, scope: Scope, key: str, window_seconds: int) -> int:
+    async def counter(self, scope: Scope, key: str, window_seconds: int, *, _now: float | None = None) -> int:
         check_key(key)
         window = clamp_ttl(window_seconds, "window_seconds")
-        # the Redis server's clock, so every node agrees on the window
-        seconds, micros = await self._redis.time()
-        now = seconds + micros / 1e6
         name = self._name("counter", scope, key)
-        await self._admit(scope, name, window)
-        return int(await self._counter(keys=[name], args=[now, window, f"{now}:{uuid.uuid4().hex}"]))
+        keys = [*self._tenant_keys(scope), name, self._name("counter-hits", scope, key)]
+        args = [window * 1000, self.max_keys, name, window, self.counter_slots, self.counter_entries]
+        if _now is not None:
+            args.append(_now)
+        count = int(await self._counter(keys=keys, args=args))
+        if not count:
+            raise _full(self.max_keys)
+        return count
 
     async def cooldown_set(self, scope: Scope, key: str, ttl_seconds: int) -> None:
         ttl = clamp_ttl(ttl_seconds, "ttl_seconds")

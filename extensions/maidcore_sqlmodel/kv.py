@@ -191,7 +191,6 @@ class SqlKvStore:
         )
         self._delete_sql = q(f"DELETE FROM kv_entries WHERE {_SCOPE} AND key = ?")
         self._count_sql = q(f"SELECT count(*) FROM kv_entries WHERE {_SCOPE} AND {_LIVE}")
-        self._scope_lock_sql = q("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")
         self._sweep_sql = q("DELETE FROM kv_entries WHERE expires_at IS NOT NULL AND expires_at <= ?")
         # PostgreSQL: a plain integer increment of a live key as one autocommit statement (one round
         # trip). The row lock and the re-check of the WHERE on the newest row version make it atomic;
@@ -376,8 +375,7 @@ class SqlKvStore:
 
     def _reserve(self, conn: Any, scope: Scope, new_keys: int, now: float) -> None:
         """Refuse ``new_keys`` more keys when they would pass the 10,000-key quota."""
-        if self._pg:  # serialise quota checks of one scope across connections and nodes
-            conn.execute(self._scope_lock_sql, (f"kv:{len(scope.server_id)}:{scope.server_id}:{scope.plugin_id}",))
+        self.db.lock_scope(conn, "kv", scope.server_id, scope.plugin_id)  # one quota check at a time, every node
         used = conn.execute(self._count_sql, (scope.server_id, scope.plugin_id, now)).fetchone()[0]
         if used + new_keys > MAX_KEYS:
             raise KvQuotaExceeded(

@@ -9,8 +9,12 @@ hour buckets merged into days. Minute buckets are kept 2 days, hour buckets
 
 A (server, plugin) has at most ``max_series`` series (distinct metric, tag key
 and tag value, the whole-metric series included) and records at most
-``points_per_minute`` points; past either, ``QUOTA_EXCEEDED`` and nothing is
-written. Names under ``maidcore.`` are the runner's own counters: not bounded.
+``points_per_minute`` points (counted per node); past either,
+``QUOTA_EXCEEDED`` and nothing is written. On PostgreSQL a point that adds a
+series is checked against the stored series in the transaction that writes it,
+under a per-tenant lock, so the series bound holds exactly across nodes; on
+SQLite (one node) the check in memory before the write is exact already. Names under
+``maidcore.`` are the runner's own counters: not bounded.
 """
 
 from __future__ import annotations
@@ -130,13 +134,39 @@ class SqlMetricStore:
             if k:
                 pairs.append((k, v))
         now = self.clock()
-        if not metric.startswith(RESERVED_PREFIX):
-            await self._admit(scope, metric, pairs, now)
-        await self.db.batched(self._record, scope, metric, float(value), pairs, now, write=True)
-
-    async def _admit(self, scope: Scope, metric: str, pairs: list[tuple[str, str]], now: float) -> None:
-        """Count the point against the minute's bound and its new series against the series bound."""
+        if metric.startswith(RESERVED_PREFIX):
+            await self.db.batched(self._record, scope, metric, float(value), pairs, now, False, write=True)
+            return
         name = (scope.server_id, scope.plugin_id)
+        minute, adds = await self._admit(name, metric, pairs, now)
+        try:
+            stored, fits = await self.db.batched(
+                self._record, scope, metric, float(value), pairs, now, adds, write=True
+            )
+            if stored is not None:  # the series found stored when this point's new ones were checked
+                self._series[name] = stored
+            if not fits:
+                raise self._series_full()
+        except BaseException:
+            if self.db.dialect == "sqlite":  # its new series were counted as known: read them again
+                self._series.pop(name, None)
+            seen_minute, points = self._minute.get(name, (minute, 0))
+            if seen_minute == minute and points:  # a point not recorded does not count
+                self._minute[name] = (minute, points - 1)
+            raise
+        self._series.setdefault(name, set()).update((metric, k, v) for k, v in pairs)
+
+    async def _admit(
+        self, name: tuple[str, str], metric: str, pairs: list[tuple[str, str]], now: float
+    ) -> tuple[int, bool]:
+        """Count the point against the minute's bound; refuse at once new series the stored ones leave no room for.
+
+        The series known here are a lower bound of what is stored (every node
+        adds its own), so a refusal needs no database trip. On PostgreSQL
+        whether a new series fits is decided again in the transaction that
+        writes it; on SQLite (one process, one node) here, for good. Returns the
+        minute the point was counted in and whether the write must check series.
+        """
         minute = int(now // MINUTE)
         seen_minute, points = self._minute.get(name, (minute, 0))
         if seen_minute != minute:
@@ -151,17 +181,49 @@ class SqlMetricStore:
             known = self._series.setdefault(name, {(m, k, v) for m, k, v in rows if not m.startswith(RESERVED_PREFIX)})
         new = {(metric, k, v) for k, v in pairs} - known
         if new and len(known) + len(new) > self.max_series:
-            raise QuotaExceeded("metric series", self.max_series, "distinct metric/tag values per plugin and server")
-        known |= new
+            raise self._series_full()
         self._minute[name] = (minute, points + 1)
+        if new and self.db.dialect == "sqlite":
+            # one process writes a SQLite file, and nothing awaits between here and queueing the write: counting
+            # the new series as known now is exact, and spares the single writer a scan of the stored series
+            known |= new
+            return minute, False
+        return minute, bool(new)
 
-    def _record(self, conn: Any, scope: Scope, metric: str, value: float, pairs: list[tuple[str, str]], now: float):
+    def _series_full(self) -> QuotaExceeded:
+        return QuotaExceeded("metric series", self.max_series, "distinct metric/tag values per plugin and server")
+
+    def _record(
+        self,
+        conn: Any,
+        scope: Scope,
+        metric: str,
+        value: float,
+        pairs: list[tuple[str, str]],
+        now: float,
+        adds: bool,
+    ) -> tuple[set[tuple[str, str, str]] | None, bool]:
+        """Fold the point into its buckets: ``(the tenant's stored series if read, else None; whether it fit)``.
+
+        A point that may add series (``adds``) is checked against what is stored,
+        under the tenant's lock (``Database.lock_scope``), in the transaction that
+        writes it: nodes adding series at once take turns, so the bound is exact.
+        A point that does not fit writes nothing.
+        """
         rows = [
             (scope.server_id, scope.plugin_id, metric, res, k, int(now // res) * res, v, value, value, value)
             for res in (MINUTE, HOUR)
             for k, v in pairs
         ]
+        stored = None
         with self.db.write(conn):
+            if adds:
+                self.db.lock_scope(conn, "metrics", scope.server_id, scope.plugin_id)
+                found = conn.execute(self._series_sql, (scope.server_id, scope.plugin_id, HOUR)).fetchall()
+                stored = {(m, k, v) for m, k, v in found if not m.startswith(RESERVED_PREFIX)}
+                new = {(metric, k, v) for k, v in pairs} - stored
+                if new and len(stored) + len(new) > self.max_series:
+                    return stored, False
             if self.db.dialect == "sqlite":
                 conn.executemany(self._upsert_sql, rows)
             else:
@@ -170,6 +232,7 @@ class SqlMetricStore:
                 conn.execute("SET LOCAL synchronous_commit = off")
                 with conn.cursor() as cur:
                     cur.executemany(self._upsert_sql, rows)
+        return stored, True
 
     async def query(
         self, scope: Scope, metric: str, period: str, aggregate: str = "sum", group_by: str | None = None

@@ -106,6 +106,16 @@ class InstallChangeRow(Table, table=True):
     changed_at: float  # Unix seconds, for pruning
 
 
+class RegistrationRow(Table, table=True):
+    """What a plugin's code announced in ``plugin.register``, by code digest (``maidcore.runner.registrations``)."""
+
+    __tablename__ = "plugin_registrations"
+
+    code_digest: str = Field(primary_key=True, max_length=140)  # bundle digest, "+" site digest when there is one
+    registration: dict = Field(sa_type=sa.JSON)  # the plugin.register params, as Registration.to_params() writes them
+    updated_at: datetime = _utc(default_factory=_now)
+
+
 class BlobRow(Table, table=True):
     """A stored blob (a bundle or a prepared site, as a tar archive), named by the sha256 of its files."""
 

@@ -6,7 +6,7 @@ are converted at this boundary so another storage layer can serve the same API.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -38,6 +38,7 @@ from maidcore_sqlmodel.models import (
     InstallRow,
     PluginLogRow,
     PluginRow,
+    RegistrationRow,
     TokenRow,
     VersionRow,
 )
@@ -235,6 +236,36 @@ class SqlRecordStore:
             for name, value in _version_fields(version).items():
                 setattr(row, name, value)
             s.add(row)
+
+        await self._session(work, commit=True)
+
+    # --- registrations (what plugin code announced in plugin.register) ---------------
+
+    async def get_registrations(self, digests: Collection[str]) -> dict[str, dict[str, Any]]:
+        wanted = sorted(set(digests))
+
+        def work(s: Session) -> dict[str, dict[str, Any]]:
+            found: dict[str, dict[str, Any]] = {}
+            for i in range(0, len(wanted), 500):  # bounded IN lists
+                stmt = select(RegistrationRow).where(col(RegistrationRow.code_digest).in_(wanted[i : i + 500]))
+                found.update({row.code_digest: dict(row.registration) for row in s.exec(stmt).all()})
+            return found
+
+        return await self._session(work) if wanted else {}
+
+    async def put_registration(self, digest: str, registration: dict[str, Any]) -> None:
+        table = RegistrationRow.__table__
+        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        now = datetime.now(UTC)
+
+        def work(s: Session) -> None:
+            stmt = insert(table).values(code_digest=digest, registration=registration, updated_at=now)
+            s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["code_digest"],
+                    set_={"registration": stmt.excluded.registration, "updated_at": stmt.excluded.updated_at},
+                )
+            )
 
         await self._session(work, commit=True)
 

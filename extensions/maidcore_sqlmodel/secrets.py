@@ -5,7 +5,8 @@ generated once into ``<data_dir>/secrets.key`` (mode 0600). Each ciphertext is
 bound to its (plugin, server, key) as associated data, so a row copied to
 another plugin's or server's place fails to decrypt instead of leaking. A
 (server, plugin) holds at most ``max_count`` secrets of ``max_bytes`` together
-(``QUOTA_EXCEEDED`` past either), checked in the transaction that writes.
+(``QUOTA_EXCEEDED`` past either), checked in the transaction that writes under
+a per-(server, plugin) lock, so concurrent writers on any node never pass it.
 """
 
 from __future__ import annotations
@@ -177,6 +178,8 @@ class SqlSecretStore:
             conn.execute(self._upsert_sql, (plugin_id, server_id, key, nonce, ciphertext, now))
 
     def _check_quota(self, conn: Any, plugin_id: str, server_id: str, key: str, size: int) -> None:
+        # two new secrets at once (any connections, any nodes) are counted one after the other
+        self.db.lock_scope(conn, "secrets", server_id, plugin_id)
         count, stored = conn.execute(self._usage_sql, (plugin_id, server_id, key)).fetchone()
         if count >= self.max_count:
             raise QuotaExceeded("secrets", self.max_count, "secrets per server and plugin; delete one first")

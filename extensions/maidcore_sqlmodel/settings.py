@@ -27,6 +27,11 @@ class StorageSettings(BaseModel):
     sql_queue_per_plugin: int = 16  # statements one plugin may have waiting; more are refused at once
     # --- per-(server, plugin) quotas of the other stores (docs/bounds.md) ---
     ephemeral_max_keys: int = 10_000  # live ephemeral keys (cooldowns, dedup, flags, counters); more: QUOTA_EXCEEDED
+    # entries one sliding-window counter keeps, however often it is hit; hits closer together than
+    # window / slots share an entry (and leave the window together, with its first hit)
+    ephemeral_counter_slots: int = Field(default=1_000, ge=10, le=100_000)
+    # entries all of one (server, plugin)'s counters keep together; past it, hits join their counter's newest entry
+    ephemeral_counter_entries: int = Field(default=100_000, ge=1_000)
     metrics_max_series: int = 1_000  # distinct (metric, tag key, tag value) kept; a new one past it: QUOTA_EXCEEDED
     metrics_points_per_minute: int = 6_000  # metrics.record calls; more within the minute: QUOTA_EXCEEDED
     secrets_max_count: int = 100  # secrets stored per (server, plugin); a new one past it: QUOTA_EXCEEDED

@@ -60,11 +60,15 @@ class SqlModelStorage:
             max_series=self.settings.metrics_max_series,
             points_per_minute=self.settings.metrics_points_per_minute,
         )
-        max_keys = self.settings.ephemeral_max_keys
+        bounds = {
+            "max_keys": self.settings.ephemeral_max_keys,
+            "counter_slots": self.settings.ephemeral_counter_slots,
+            "counter_entries": self.settings.ephemeral_counter_entries,
+        }
         self.ephemeral: MemoryEphemeral | RedisEphemeral = (
-            RedisEphemeral(self.settings.ephemeral_url, prefix=self.settings.ephemeral_prefix, max_keys=max_keys)
+            RedisEphemeral(self.settings.ephemeral_url, prefix=self.settings.ephemeral_prefix, **bounds)
             if self.settings.ephemeral_url
-            else MemoryEphemeral(max_keys=max_keys)
+            else MemoryEphemeral(**bounds)
         )
         self.secrets: SqlSecretStore | None = None  # needs the master key: built in start()
         self.sql = None  # built in start()

@@ -135,6 +135,18 @@ class RecordStore(Protocol):
         """Replace the stored record with the same (plugin_id, version)."""
         ...
 
+    async def get_registrations(self, digests: Collection[str]) -> dict[str, dict[str, Any]]:
+        """The stored ``plugin.register`` params of these code digests (``maidcore.runner.registrations``).
+
+        Unknown digests are left out. Optional: without it (and ``put_registration``) every plugin
+        version starts a worker once when loaded.
+        """
+        ...
+
+    async def put_registration(self, digest: str, registration: dict[str, Any]) -> None:
+        """Insert or replace the registration of a code digest."""
+        ...
+
     async def put_install(self, install: InstallRecord) -> None:
         """Insert or replace the install of (server_id, plugin_id)."""
         ...

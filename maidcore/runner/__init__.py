@@ -31,6 +31,7 @@ from maidcore.runner.hostapi import HostApi
 from maidcore.runner.hostapi.network import HostApprovals, Network
 from maidcore.runner.logbook import LogBook
 from maidcore.runner.plugin_errors import PluginErrorLog
+from maidcore.runner.registrations import Registrations
 from maidcore.runner.router import Router
 from maidcore.runner.scheduler import Scheduler
 from maidcore.runner.tenants import Tenant, Tenants, VersionInfo
@@ -45,6 +46,7 @@ log = logging.getLogger("maidcore.runner")
 __all__ = ["Runner"]
 
 SettledObserver = Callable[[WorkerSlot, Delivery, bool], None]
+STARTUP_READS = 16  # plugin versions read (records, bundles) at once while a node loads its installs
 
 
 class Runner:
@@ -59,6 +61,7 @@ class Runner:
         self.tenants = Tenants()
         self.slots: dict[tuple[str, str, str], WorkerSlot] = {}
         self.versions: dict[tuple[str, str], VersionInfo] = {}
+        self.registrations = Registrations(lambda: platform.storage.records)
         self.logs = LogBook(lambda: platform.storage, self.settings.log_flush_seconds)
         self.approvals = HostApprovals(lambda: platform.storage.records)
         network = Network(
@@ -112,18 +115,38 @@ class Runner:
         self._writes: set[asyncio.Task[Any]] = set()  # dead letters being stored
         self._install_lock = asyncio.Lock()
         self._started = False
+        self._loading = False
         self._closing = False
 
     # -- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load every install, start a worker per plugin version (or per install in single mode)."""
+        """Load every install; start a worker only for versions whose registration is not remembered.
+
+        A version that registered before (``maidcore.runner.registrations``) gets an idle slot: its worker
+        starts with its first event, tick, lifecycle call or dashboard request.
+        """
         if self._started:
             return
         self._started = True
         metrics.RUNNER.bind(self)
-        for record in await self.platform.storage.records.list_installs():
-            await self._apply(record.server_id, record.plugin_id, record, announce=False)
+        records = await self.platform.storage.records.list_installs()
+        versions = sorted({(r.plugin_id, r.version) for r in records})
+        reading = asyncio.Semaphore(STARTUP_READS)
+
+        async def read(plugin_id: str, version: str) -> VersionInfo | None:
+            async with reading:
+                return await self._version_info(plugin_id, version, load_registration=False)
+
+        infos = await asyncio.gather(*(read(*key) for key in versions))
+        await self.registrations.load([info.code_digest for info in infos if info is not None])
+        self._loading = True  # the handled event types are worked out once, after every install
+        try:
+            for record in records:
+                await self._apply(record.server_id, record.plugin_id, record, announce=False)
+        finally:
+            self._loading = False
+        self._event_types_changed()
         self.scheduler.start()
         self.logs.start()
 
@@ -157,7 +180,9 @@ class Runner:
             await self._apply(server_id, record.plugin_id, record, announce=False)
         return self.tenants.loaded(server_id)
 
-    async def _version_info(self, plugin_id: str, version: str) -> VersionInfo | None:
+    async def _version_info(
+        self, plugin_id: str, version: str, *, load_registration: bool = True
+    ) -> VersionInfo | None:
         key = (plugin_id, version)
         info = self.versions.get(key)
         if info is None:
@@ -171,6 +196,8 @@ class Runner:
                 log.error("%s", exc)
                 return None
             info = self.versions[key] = VersionInfo.from_record(record, bundle_dir=bundle_dir, site_dir=site_dir)
+            if load_registration:
+                await self.registrations.load([info.code_digest])
         return info
 
     def _slot(self, info: VersionInfo, server_id: str) -> WorkerSlot:
@@ -178,7 +205,10 @@ class Runner:
         key = (info.plugin_id, info.version, boot_server)
         slot = self.slots.get(key)
         if slot is None:
-            slot = self.slots[key] = WorkerSlot(self.slot_services, info, boot_server=boot_server)
+            registration = self.registrations.get(info.code_digest)
+            slot = self.slots[key] = WorkerSlot(
+                self.slot_services, info, boot_server=boot_server, registration=registration
+            )
             slot.start()
             self._event_types_changed()
         return slot
@@ -252,12 +282,15 @@ class Runner:
         self._event_types_changed()
 
     def slot_registered(self, slot: WorkerSlot) -> None:
-        """A (re)started worker announced its handlers and schedules (``plugin.register``)."""
+        """A (re)started worker announced its handlers and schedules (``plugin.register``): remembered for its code."""
         self.scheduler.slot_registered(slot)
         self._event_types_changed()
+        if slot.registration is not None:
+            self.spawn(self.registrations.remember(slot.info.code_digest, slot.registration))
 
     def _event_types_changed(self) -> None:
-        self.platform.event_types.update(self.event_types())
+        if not self._loading:
+            self.platform.event_types.update(self.event_types())
 
     def event_types(self) -> frozenset[str]:
         """Types the installed plugins handle, once every worker registered; empty (= all types) before."""

@@ -71,15 +71,26 @@ class Scheduler:
         return max(float(interval), self.min_interval)
 
     def slot_registered(self, slot: WorkerSlot) -> None:
-        """A (re)started worker announced its schedules: first ticks one period from now."""
+        """A (re)started worker announced its schedules: a new one first ticks one period from now.
+
+        A schedule already counting (the same name and period, e.g. remembered before its worker
+        started, or a worker woken after an idle stop) keeps its time: restarts never postpone it.
+        """
         now = time.monotonic()
         registration = slot.registration
         if registration is None:
             return
         for tenant in self.tenants.enabled_on(slot):
+            server = tenant.scope.server_id
+            for key in [k for k in self._due if k[0] == server and k[1] == slot.plugin_id]:
+                if key[2] not in registration.schedules:
+                    del self._due[key]
             for name, interval in registration.schedules.items():
                 period = self._period(interval)
-                self._due[(tenant.scope.server_id, slot.plugin_id, name)] = (now + period, period)
+                key = (server, slot.plugin_id, name)
+                due = self._due.get(key)
+                if due is None or due[1] != period:
+                    self._due[key] = (now + period, period)
 
     def tenant_changed(self, tenant: Tenant | None, old: Tenant | None) -> None:
         """An install was added, enabled, disabled, upgraded or removed."""
@@ -136,9 +147,14 @@ class Scheduler:
             params={**params, "event_id": event_id, **tenant.fields},
             redeliver=False,
         )
-        if not slot.window.offer(delivery):
+        if not slot.offer(delivery):  # an idle slot starts its worker for the tick
             self.skipped += 1
-            log.warning("%s: %s %s skipped, the worker's queue is full", tenant.scope, method, params.get("name"))
+            log.warning(
+                "%s: %s %s skipped, the worker's queue is full (or it is stopping)",
+                tenant.scope,
+                method,
+                params.get("name"),
+            )
             return False
         self.fired += 1
         return True

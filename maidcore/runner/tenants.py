@@ -14,6 +14,7 @@ from yourbot_sdk.spec.manifest import proxy_domains
 from maidcore.capabilities import effective
 from maidcore.manifest import declared_capabilities
 from maidcore.records import InstallRecord, VersionRecord
+from maidcore.runner.registrations import code_digest
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class VersionInfo:
     capabilities: frozenset[str]  # effective manifest capabilities (declared + auto-added)
     proxy_domains: frozenset[str]
     crons: tuple[tuple[str, str], ...]  # (name, spec) from the manifest
+    code_digest: str | None = None  # what its registration is remembered by (``maidcore.runner.registrations``)
 
     @classmethod
     def from_record(
@@ -56,6 +58,7 @@ class VersionInfo:
             ),
             proxy_domains=proxy_domains(manifest),
             crons=runnable_crons(record.plugin_id, record.version, crons),
+            code_digest=code_digest(record.bundle_digest, record.site_digest),
         )
 
 

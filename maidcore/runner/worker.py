@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from maidcore.records import PluginLog
 from maidcore.runner.attribution import CORRELATION, Attribution
 from maidcore.runner.deliveries import Delivery, Window
 from maidcore.runner.lograte import LogRate
+from maidcore.runner.registrations import Registration
 from maidcore.runner.rpc import Connection, ProtocolViolation, RemoteError, decode, error_response, notification
 from maidcore.settings import RunnerSettings
 
@@ -55,41 +56,6 @@ class SlotState(StrEnum):
 
 
 @dataclass(frozen=True)
-class Registration:
-    """What a worker's SDK announced in ``plugin.register`` (contract §10.3)."""
-
-    sdk_version: str = ""
-    event_types: frozenset[str] = frozenset()
-    schedules: dict[str, int] = field(default_factory=dict)  # name -> interval seconds
-    crons: dict[str, str] = field(default_factory=dict)  # name -> spec
-    dashboards: frozenset[str] = frozenset()
-
-    @classmethod
-    def parse(cls, params: dict[str, Any]) -> Registration:
-        def names(value: Any) -> frozenset[str]:
-            return frozenset(v for v in value if isinstance(v, str)) if isinstance(value, list) else frozenset()
-
-        schedules: dict[str, int] = {}
-        for item in params.get("schedules") or []:
-            if isinstance(item, dict) and isinstance(item.get("name"), str):
-                interval = item.get("interval_seconds")
-                if type(interval) is int and interval >= 1:
-                    schedules[item["name"]] = interval
-        crons = {
-            item["name"]: item["spec"]
-            for item in params.get("crons") or []
-            if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("spec"), str)
-        }
-        return cls(
-            sdk_version=str(params.get("sdk_version") or ""),
-            event_types=names(params.get("event_types")),
-            schedules=schedules,
-            crons=crons,
-            dashboards=names(params.get("dashboards")),
-        )
-
-
-@dataclass(frozen=True)
 class SlotServices:
     """What a worker slot needs from around it, as callables (the runner provides them)."""
 
@@ -110,7 +76,16 @@ class SlotServices:
 class WorkerSlot:
     """One supervised worker and its deliveries."""
 
-    def __init__(self, services: SlotServices, info: VersionInfo, *, boot_server: str = "") -> None:
+    def __init__(
+        self,
+        services: SlotServices,
+        info: VersionInfo,
+        *,
+        boot_server: str = "",
+        registration: Registration | None = None,
+    ) -> None:
+        """``registration``: what this code announced before (``maidcore.runner.registrations``); with it the
+        slot starts idle, and its first worker starts when work arrives."""
         self.services = services
         self.info = info
         self.plugin_id = info.plugin_id
@@ -122,10 +97,10 @@ class WorkerSlot:
         self.window = Window(settings.max_in_flight, settings.queue_size, self._send)
         self.attribution = Attribution(self.window, boot_server=boot_server)
         self.window.admits = self.attribution.admits
-        self.state = SlotState.STARTING
+        self.state = SlotState.IDLE if registration is not None else SlotState.STARTING
         self.ready = False  # the SDK took host.boot: official SDKs drop (and ack) what they get before that
         self.park_reason = ""
-        self.registration: Registration | None = None
+        self.registration = registration  # the last one announced (or remembered): kept while a worker restarts
         self.conn: Connection | None = None
         self.worker: Worker | None = None
         self.restarts = 0
@@ -136,6 +111,7 @@ class WorkerSlot:
         self._pending_lifecycle: list[tuple[Tenant, str]] = []  # waiting for a running worker
         self._stopping = False
         self._idling = False  # this incarnation ends because it had nothing to do
+        self._until_work = registration is not None  # no worker until an event, tick, lifecycle call or request
         self._last_active = time.monotonic()
         self.idle_stops = 0
         self._violation: str | None = None  # set from outside the read loop (the outgoing buffer overflowed)
@@ -239,6 +215,12 @@ class WorkerSlot:
         settings = self.settings
         try:
             while not self._stopping:
+                if self._until_work:  # idle: no worker until something arrives for it
+                    self._until_work = False
+                    if not self.window.waiting and not self._pending_lifecycle:
+                        self.state = SlotState.IDLE
+                        await self._wakeup.wait()
+                    continue
                 started = time.monotonic()
                 try:
                     reason = await self._incarnation()
@@ -250,9 +232,7 @@ class WorkerSlot:
                     break
                 if self._idling:  # stopped for want of work, not a crash: wait for the next event
                     self._idling = False
-                    if not self.window.waiting and not self._pending_lifecycle:
-                        self.state = SlotState.IDLE
-                        await self._wakeup.wait()
+                    self._until_work = True
                     continue
                 self.restarts += 1
                 metrics.WORKER_CRASHES.labels(self.plugin_id).inc()
@@ -318,8 +298,7 @@ class WorkerSlot:
             max_pending_bytes=self.settings.max_outgoing_bytes,
             on_overflow=lambda size: self._outgoing_overflow(worker, size),
         )
-        self.registration = None
-        self.attribution.registered = False
+        self.attribution.registered = False  # this incarnation has not registered yet
         self.ready = False
         self.conn = conn
         conn.notify("host.boot", self.boot_params())
@@ -559,7 +538,7 @@ class WorkerSlot:
                 delivery.failure = str(error)[:500]
                 self.services.count("failed", 1)
         elif method == "plugin.register":
-            if self.registration is None:
+            if not self.attribution.registered:  # once per incarnation
                 self.registration = Registration.parse(params)
                 self.attribution.registered = True
                 self.services.registered(self)

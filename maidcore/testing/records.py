@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from maidcore.records import DeadLetter, InstallRecord, PluginLog, PluginRecord, TokenRecord, VersionRecord
 
@@ -19,6 +20,7 @@ class MemoryRecords:
         self.dead_letters: dict[int, DeadLetter] = {}
         self.logs: list[PluginLog] = []
         self.tokens: dict[str, TokenRecord] = {}
+        self.registrations: dict[str, dict[str, Any]] = {}
         self._letter_ids = itertools.count(1)
 
     async def add_plugin(self, plugin: PluginRecord) -> None:
@@ -50,6 +52,12 @@ class MemoryRecords:
         if key not in self.versions:
             raise KeyError(f"no version {version.version} of {version.plugin_id!r} to update")
         self.versions[key] = version
+
+    async def get_registrations(self, digests: Collection[str]) -> dict[str, dict[str, Any]]:
+        return {d: dict(self.registrations[d]) for d in digests if d in self.registrations}
+
+    async def put_registration(self, digest: str, registration: dict[str, Any]) -> None:
+        self.registrations[digest] = dict(registration)
 
     async def put_install(self, install: InstallRecord) -> None:
         self.installs[(install.server_id, install.plugin_id)] = install

@@ -175,3 +175,33 @@ async def test_in_a_cluster_a_cron_minute_fires_on_one_node_only(make_stack, red
         if keys:
             await coordinator.r.delete(*keys)
         await coordinator.close()
+
+
+def test_a_worker_registering_again_keeps_the_times_of_its_schedules():
+    """A worker woken after an idle stop (or started for a remembered registration) never postpones a tick."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from maidcore.records import InstallRecord
+    from maidcore.runner.registrations import Registration
+    from maidcore.runner.scheduler import Scheduler
+    from maidcore.runner.tenants import Tenant, Tenants, VersionInfo
+
+    slot = SimpleNamespace(plugin_id="p", registration=Registration(schedules={"a": 60, "b": 120}))
+    info = VersionInfo("p", "1.0.0", Path("."), None, {}, frozenset(), frozenset(), ())
+    tenant = Tenant.build(InstallRecord("111", "p", "1.0.0", frozenset()), info, slot)  # type: ignore[arg-type]
+    tenants = Tenants()
+    tenants.put(tenant)
+    scheduler = Scheduler(tenants, 1)
+    scheduler.tenant_changed(tenant, None)  # loaded with a remembered registration: counting from now
+    counting = dict(scheduler._due)
+    assert set(counting) == {("111", "p", "a"), ("111", "p", "b")}
+    scheduler.slot_registered(slot)  # the worker started for an event and registered the same
+    assert scheduler._due == counting
+    slot.registration = Registration(schedules={"a": 60, "b": 30, "c": 10})  # new code registers otherwise
+    scheduler.slot_registered(slot)
+    assert scheduler._due[("111", "p", "a")] == counting[("111", "p", "a")]
+    assert scheduler._due[("111", "p", "b")][1] == 30 and scheduler._due[("111", "p", "c")][1] == 10
+    slot.registration = Registration(schedules={"c": 10})
+    scheduler.slot_registered(slot)
+    assert set(scheduler._due) == {("111", "p", "c")}  # schedules no longer registered stop

@@ -266,3 +266,65 @@ def test_start_lifts_the_open_files_limit_so_hundreds_of_workers_fit():
         assert workers > 256 // FDS_PER_WORKER
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_starts_wait_in_order_and_at_most_concurrent_spawns_boot_at_once(tmp_path):
+    """Each worker notes when its interpreter began and finished booting (a slow import) before its first line."""
+    journal = tmp_path / "journal.txt"
+    code = f"""
+    import sys, time
+    with open({str(journal)!r}, "a") as f:
+        f.write(f"begin {{sys.argv[0]}} {{time.monotonic()}}\\n")
+    time.sleep(0.3)  # an SDK import
+    with open({str(journal)!r}, "a") as f:
+        f.write(f"end {{sys.argv[0]}} {{time.monotonic()}}\\n")
+    print('{{"jsonrpc": "2.0", "method": "plugin.log", "params": {{}}}}', flush=True)
+    sys.stdin.read()
+    """
+    bundles = []
+    for n in range(6):
+        path = tmp_path / f"b{n}"
+        path.mkdir()
+        (path / "__main__.py").write_text(textwrap.dedent(code).replace("sys.argv[0]", repr(str(n))), encoding="utf-8")
+        bundles.append(path)
+    backend = ProcessBackend(ProcessSettings(python=sys.executable, concurrent_spawns=2))
+    await backend.start()
+    workers = []
+
+    async def start(n: int) -> None:
+        worker = await backend.spawn(spec(bundles[n]))
+        workers.append(worker)
+        assert await worker.readline()  # booted: its turn goes to the next start
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(start(n) for n in range(6))), 60)
+        events = sorted(
+            (float(at), kind, int(n)) for kind, n, at in (line.split() for line in journal.read_text().splitlines())
+        )
+        booting, peak = 0, 0
+        for _, kind, _ in events:
+            booting += 1 if kind == "begin" else -1
+            peak = max(peak, booting)
+        assert peak == 2  # never more than concurrent_spawns interpreters booting, and the bound is used
+        begun = [n for _, kind, n in events if kind == "begin"]
+        assert [set(begun[i : i + 2]) for i in (0, 2, 4)] == [{0, 1}, {2, 3}, {4, 5}]  # first come, first started
+        assert backend.spawns.running == 0 and backend.spawns.peak_running == 2
+    finally:
+        await backend.close()
+
+
+async def test_a_silent_worker_gives_its_spawn_turn_up_after_spawn_hold_seconds(tmp_path):
+    silent = bundle(tmp_path, "import sys\nsys.stdin.read()\n")
+    backend = ProcessBackend(ProcessSettings(python=sys.executable, concurrent_spawns=1, spawn_hold_seconds=0.3))
+    await backend.start()
+    try:
+        first = await backend.spawn(spec(silent))
+        assert backend.spawns.running == 1
+        second = await asyncio.wait_for(backend.spawn(spec(silent)), 10)  # waits for the first's hold to end
+        assert backend.spawns.peak_waiting == 1
+        await second.stop(grace=1.0)  # an ended worker frees its turn at once
+        await first.stop(grace=1.0)
+        await asyncio.sleep(0.35)
+        assert backend.spawns.running == 0
+    finally:
+        await backend.close()

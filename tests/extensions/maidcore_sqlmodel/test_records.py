@@ -230,3 +230,16 @@ async def test_console_sessions_round_trip_and_expire(storage):
     assert (await rec.get_session(live.session_hash)).username == "alice2"
     await rec.delete_session(live.session_hash)
     assert await rec.get_session(live.session_hash) is None
+
+
+async def test_registrations_by_code_digest_insert_replace_and_read_many(storage):
+    records = storage.records
+    digests = [uuid.uuid4().hex * 2 + f"+{n}" for n in range(3)]
+    first = {"sdk_version": "0.11.0", "event_types": ["message_create"], "schedules": [], "crons": [], "dashboards": []}
+    await records.put_registration(digests[0], first)
+    await records.put_registration(digests[1], {**first, "event_types": []})
+    assert await records.get_registrations([]) == {}
+    assert await records.get_registrations(digests) == {digests[0]: first, digests[1]: {**first, "event_types": []}}
+    changed = {**first, "schedules": [{"name": "tick", "interval_seconds": 60}]}
+    await records.put_registration(digests[0], changed)  # a real start registered differently: replaced
+    assert await records.get_registrations([digests[0], digests[2]]) == {digests[0]: changed}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from maidcore_docker.spawnqueue import SpawnQueue
+
+from maidcore.layers.spawnqueue import SpawnQueue
 
 
 async def test_a_burst_of_first_starts_all_start_in_order_a_few_at_a_time_and_spares_wait_for_them():
@@ -59,3 +60,16 @@ async def test_a_cancelled_waiter_gives_its_turn_to_the_next():
 def test_concurrent_spawns_must_be_positive():
     with pytest.raises(ValueError, match="concurrent_spawns must be 1 or more, not 0"):
         SpawnQueue(0)
+
+
+async def test_a_turn_released_twice_frees_one_slot():
+    queue = SpawnQueue(1)
+    turn = await queue.turn()
+    waiting = asyncio.create_task(queue.turn())
+    await asyncio.sleep(0)
+    turn.release()
+    turn.release()  # a backend may release on the first line and again when the worker ends
+    second = await asyncio.wait_for(waiting, 2)
+    assert queue.running == 1 and queue.peak_running == 1
+    second.release()
+    assert queue.running == 0
