@@ -9,6 +9,7 @@ recorded. A node coming back and taking its shard back loses nothing either.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -33,7 +34,16 @@ def test_events_of_the_gap_after_a_kill_and_during_a_hand_back_are_all_answered(
     channel = channels[shard_guild[0]]
     local.post(channel, "ping 0")
     local.wait(lambda: 0 in pongs(local, channel), 60, "the warm-up ping answered")
-    time.sleep(1)  # the holder wrote its resume record past the warm-up ping
+    record_key = f"{prefix}:state:event_source.discord:resume:0"
+
+    def recorded_past_warm_up() -> bool:
+        """The holder's record names its live session (not the one it took over) at a sequence past ping 0."""
+        raw = client.get(record_key)
+        live = [s["session_id"] for s in local.api("sessions") if s["shard"][0] == 0 and s["connected"]]
+        return bool(raw) and json.loads(raw)["session_id"] in live
+
+    local.wait(recorded_past_warm_up, 30, "shard 0's holder recording its session")
+    time.sleep(1)  # a record write or two after the warm-up ping was handled
     victim = holder(client, prefix, 0)
     survivor = "b" if victim == "a" else "a"
 
