@@ -18,9 +18,9 @@ number gets every dispatch after that sequence, then RESUMED. Across nodes:
   written, and the old session is closed for good (1000). An expired or unknown
   session answers INVALID_SESSION: nothing to drain, the new session goes on.
 
-While both connections run, a dispatch made after the new session started comes
-on both; ``Dedupe`` drops the second copy (same event name and payload) for the
-drain and ``DEDUPE_GRACE_SECONDS`` after it. Dispatches recorded after the last
+A dispatch made after the new session started comes on both sessions;
+``Dedupe`` remembers the new session's from its first frame and drops the second
+copy (same event name and payload), until ``DEDUPE_GRACE_SECONDS`` after the drain. Dispatches recorded after the last
 written sequence are replayed too: at-least-once, with a new delivery id.
 """
 
@@ -226,17 +226,22 @@ class Dedupe:
         return False
 
 
-async def drain(client: discord.Client, shard_id: int, record: dict[str, Any], live: Tracker) -> None:
-    """RESUME the session ``record`` names, publish what it missed after its sequence, then end it.
-
-    ``live`` is the shard's new session (already READY): dispatches both get
-    are published once. The old session is closed for good only once every
-    replayed dispatch is handled, so a node dying mid-drain leaves it resumable
-    for the next holder.
-    """
-    session = record["session_id"]
+def watch_live(live: Tracker) -> Dedupe:
+    """From its first frame, remember what the new session gets, so the drain can drop its copies."""
     dedupe = Dedupe()
     live.skip = lambda name, data: dedupe.check("live", name, data)
+    return dedupe
+
+
+async def drain(client: discord.Client, shard_id: int, record: dict[str, Any], live: Tracker, dedupe: Dedupe) -> None:
+    """RESUME the session ``record`` names, publish what it missed after its sequence, then end it.
+
+    ``live`` is the shard's new session (already READY, watched by ``dedupe``
+    since it connected): dispatches both get are published once. The old
+    session is closed for good only once every replayed dispatch is handled, so
+    a node dying mid-drain leaves it resumable for the next holder.
+    """
+    session = record["session_id"]
     ws: DiscordWebSocket | None = None
     tracker = Tracker(shard_id, lambda: ws)  # type: ignore[arg-type,return-value]
     tracker.skip = lambda name, data: dedupe.check("drain", name, data)

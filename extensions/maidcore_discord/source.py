@@ -28,7 +28,7 @@ from maidcore_discord import payloads
 from maidcore_discord.actions import Actions
 from maidcore_discord.intents import intents_for
 from maidcore_discord.interactions import Interactions
-from maidcore_discord.resume import SessionRecords, TrackedShard, drain, hold_frame, track_parsers
+from maidcore_discord.resume import SessionRecords, TrackedShard, drain, hold_frame, track_parsers, watch_live
 from maidcore_discord.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
@@ -377,11 +377,12 @@ class DiscordEventSource:
             connecting.add_done_callback(_close_if_connected)
             raise
         shard = TrackedShard(ws, client, client._AutoShardedClient__queue.put_nowait, shard_id)  # type: ignore[attr-defined]
+        dedupe = watch_live(shard.tracker) if previous is not None else None
         self._shard_map()[shard_id] = shard
         shard.launch()
         await asyncio.wait_for(ready.wait(), READY_TIMEOUT_SECONDS)
-        if previous is not None and previous.get("session_id") != ws.session_id:
-            await drain(client, shard_id, previous, shard.tracker)
+        if previous is not None and dedupe is not None:
+            await drain(client, shard_id, previous, shard.tracker, dedupe)
         await self.sessions.serving(shard_id, shard.tracker)
 
     async def stop_shard(self, shard_id: int) -> None:
