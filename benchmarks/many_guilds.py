@@ -1,20 +1,29 @@
-"""One node with many guilds: idle CPU and ping latency with install changes pushed vs. polled, in one run.
+"""One node with many guilds: start-up, idle CPU, ping latency and garbage-collection pauses, in one run.
 
 The emulator runs in its own process with ``--guilds`` guilds (the demo guild
 among them). A plugin is installed on every guild (so there are as many
 install rows as guilds) and ``ping_pong`` on the demo guild. The same node
-then runs twice on the same database and emulator:
+then runs several times on the same database and emulator (``--modes``):
 
-1. **push** (the default): install changes come from the storage layer's feed
-   (PostgreSQL ``LISTEN/NOTIFY``); nothing is read while nothing changes;
-2. **poll** (``install_push = false``): every install is re-read each
-   ``install_poll_seconds`` (2 s), as every node did before the feed.
+1. **first**: a first start; no guild's slash commands were ever synced, so
+   every guild is synced once (``sync_commands``, one HTTP call each);
+2. **restart**: the same node again, nothing changed; the command digests
+   recorded by the first start say every guild is current, so none is synced;
+3. **poll** (``install_push = false``, optional): every install is re-read each
+   ``install_poll_seconds`` (2 s), as every node did before the install feed.
 
-For each: once every guild is available and the start-up work is done, the
-node's CPU over ``--idle`` seconds (this process, and the database server
-processes serving its connections), then ``--pings`` sequential ``!ping`` ->
-``Pong!`` round trips (p50/p99), then how long an install committed through
+For each: the time until every guild is available ("ready") and until every
+command sync start-up queued was sent ("current"), and how many were sent; then, once settled,
+the node's CPU over ``--idle`` seconds (this process, and the database server
+processes serving its connections), ``--pings`` sequential ``!ping`` ->
+``Pong!`` round trips (p50/p99), and how long an install committed through
 another node (same database, its own data directory) takes to reach this one.
+
+Garbage collection (the restart run, same process): the pings are measured
+with the heap as start-up left it, then again after ``gc.freeze()``
+(``maidcore.heap.freeze_after_start``, what ``maidcore serve`` does), with the
+collector's pauses timed by ``gc.callbacks`` and one forced full collection
+each time (what a generation-2 collection costs at that moment).
 
 Needs PostgreSQL: ``--database-url`` (default ``MAIDCORE_TEST_POSTGRES_URL``),
 on which a database of its own is created and dropped.
@@ -44,6 +53,7 @@ from discord_events import Emu, pct, ping_latencies, settings
 from maidcore_discord.emulator import DEMO_GUILD_ID
 
 from maidcore import installs
+from maidcore.heap import freeze_after_start
 from maidcore.platform import Platform
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,8 +141,35 @@ class GcPauses:
 
     def summary(self) -> str:
         full = [ms for gen, ms in self.pauses if gen == 2]
-        longest = max((ms for _gen, ms in self.pauses), default=0.0)
-        return f"{len(self.pauses)} collections ({len(full)} full), longest {longest:.0f} ms"
+        return f"{len(self.pauses)} collections ({len(full)} full), longest {self.longest():.0f} ms"
+
+    def longest(self) -> float:
+        return max((ms for _gen, ms in self.pauses), default=0.0)
+
+
+def full_collection() -> tuple[int, float]:
+    """Objects a full collection walks now, and how long one takes (the loop stands still meanwhile)."""
+    tracked = len(gc.get_objects())
+    started = time.perf_counter()
+    gc.collect()
+    return tracked, (time.perf_counter() - started) * 1000
+
+
+async def gc_window(emu: Emu, pings: int) -> dict[str, Any]:
+    """Pings with the collector's pauses timed, then one forced full collection."""
+    pauses = GcPauses()
+    with pauses:
+        ms = [x * 1000 for x in await latencies(emu, pings)]
+    tracked, full_ms = full_collection()
+    return {
+        "p50": statistics.median(ms),
+        "p99": pct(ms, 99),
+        "max": max(ms),
+        "pause": pauses.longest(),
+        "gc": pauses.summary(),
+        "full_gc": f"one full collection of {tracked:,} tracked objects takes {full_ms:.0f} ms",
+        "full_ms": full_ms,
+    }
 
 
 def cpu_of(pids: list[int]) -> float:
@@ -188,8 +225,10 @@ def node_settings(emu: Emu, data_dir: Path, db_url: str, *, push: bool):
     )
 
 
-async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, admin_url: str, push: bool) -> dict:
+async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, admin_url: str, mode: str) -> dict:
     database = db_url.rsplit("/", 1)[1]
+    push = mode != "poll"
+    gc.collect()
     started = time.monotonic()
     async with Platform(node_settings(emu, data_dir, db_url, push=push), unsafe_no_isolation=True) as platform:
         sync = platform.command_sync
@@ -198,12 +237,14 @@ async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, a
                 raise TimeoutError(f"only {len(sync._available)}/{len(emu.ids)} guilds became available")
             await asyncio.sleep(0.5)
         ready = time.monotonic() - started
+        await sync.settled()  # the command syncs start-up queued (sent in the background)
+        while sync.pending():
+            await asyncio.sleep(0.5)
+        current = time.monotonic() - started
+        synced = sync.sent
         await latencies(emu, 5)  # warm the worker up
         await asyncio.sleep(args.settle)
-        tracked = len(gc.get_objects())
-        full0 = time.perf_counter()
-        gc.collect()  # what one full collection of this heap costs (the loop stands still meanwhile)
-        full_ms = (time.perf_counter() - full0) * 1000
+        tracked, full_ms = full_collection()
 
         pids = backends(admin_url, database)
         cpu0, db0, wall0 = time.process_time(), cpu_of(pids), time.perf_counter()
@@ -215,6 +256,14 @@ async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, a
         pauses = GcPauses()
         with pauses:
             ms = [x * 1000 for x in await latencies(emu, args.pings)]
+        frozen: dict[str, Any] | None = None
+        if mode == "restart":  # the same pings with start-up's heap frozen out of collections
+            unfrozen = await gc_window(emu, args.pings)
+            objects = freeze_after_start()
+            frozen = await gc_window(emu, args.pings)
+            gc.unfreeze()
+            frozen["objects"] = objects
+            frozen["before"] = unfrozen
 
         # an install made through another node (its own data directory, the same database) reaching this one
         server = emu.ids[-1]
@@ -240,8 +289,11 @@ async def run_node(args: Any, emu: ManyGuildsEmu, data_dir: Path, db_url: str, a
         finally:
             await other.close()
     return {
-        "mode": "push" if push else "poll",
+        "mode": mode,
         "ready_s": ready,
+        "current_s": current,
+        "synced": synced,
+        "frozen": frozen,
         "idle_cpu": idle_cpu,
         "idle_db_cpu": idle_db,
         "p50": statistics.median(ms),
@@ -263,7 +315,7 @@ async def main() -> None:
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU measured per mode")
     parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait after start-up before measuring")
     parser.add_argument("--pings", type=int, default=200)
-    parser.add_argument("--modes", default="push,poll")
+    parser.add_argument("--modes", default="first,restart", help="first,restart[,poll]")
     parser.add_argument("--database-url", default=os.environ.get("MAIDCORE_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     if not args.database_url:
@@ -279,24 +331,49 @@ async def main() -> None:
             async with ManyGuildsEmu(args.guilds, Path(tmp) / "ids.json") as emu:
                 await prepare(db_url, emu, Path(tmp) / "prep")
                 for mode in args.modes.split(","):
-                    data_dir = Path(tmp) / mode
-                    results.append(await run_node(args, emu, data_dir, db_url, admin_url, push=mode == "push"))
+                    data_dir = Path(tmp) / ("poll" if mode == "poll" else "node")  # a restart keeps its directory
+                    results.append(await run_node(args, emu, data_dir, db_url, admin_url, mode))
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(f"{args.guilds} guilds, {args.guilds} install rows; idle window {args.idle:.0f} s; {args.pings} pings")
-    heads = ("ready", "idle CPU", "DB CPU", "ping p50", "p99", "max", "install seen")
-    print(f"{'mode':6} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, (7, 9, 8, 9, 8, 8, 13), strict=True)))
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    heads = ("ready", "current", "synced", "idle CPU", "DB CPU", "ping p50", "p99", "max", "install seen")
+    widths = (7, 8, 7, 9, 8, 9, 8, 8, 13)
+    print(f"{'mode':7} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True)))
     for r in results:
         print(
-            f"{r['mode']:6} {r['ready_s']:6.1f}s {r['idle_cpu'] * 100:8.1f}% {r['idle_db_cpu'] * 100:7.1f}% "
-            f"{r['p50']:7.1f}ms {r['p99']:6.1f}ms {r['max']:6.1f}ms {r['install_seen_s'] * 1000:10.0f} ms"
+            f"{r['mode']:7} {r['ready_s']:6.1f}s {r['current_s']:7.1f}s {r['synced']:7d} {r['idle_cpu'] * 100:8.1f}% "
+            f"{r['idle_db_cpu'] * 100:7.1f}% {r['p50']:7.1f}ms {r['p99']:6.1f}ms {r['max']:6.1f}ms "
+            f"{r['install_seen_s'] * 1000:10.0f} ms"
         )
     for r in results:
         print(f"{r['mode']}: garbage collection during the pings: {r['gc']}; {r['full_gc']}")
     by = {r["mode"]: r for r in results}
-    if "push" in by and "poll" in by:
-        push, poll = by["push"], by["poll"]
+    if "first" in by and "restart" in by:
+        first, again = by["first"], by["restart"]
+        print(
+            f"restart vs first start: every guild available {again['ready_s'] / first['ready_s']:.2f}x "
+            f"({again['ready_s']:.1f} s vs {first['ready_s']:.1f} s), commands current "
+            f"{again['current_s'] / first['current_s']:.2f}x "
+            f"({again['current_s']:.1f} s vs {first['current_s']:.1f} s), "
+            f"syncs {again['synced']} vs {first['synced']}"
+        )
+    if "restart" in by and by["restart"]["frozen"] is not None:
+        after = by["restart"]["frozen"]
+        before = after["before"]
+        print(f"gc.freeze() ({after['objects']:,} objects frozen), {args.pings} pings each, same process:")
+        for name, w in (("before", before), ("after", after)):
+            print(
+                f"  {name:6} p50 {w['p50']:6.1f} ms  p99 {w['p99']:6.1f} ms  max {w['max']:6.1f} ms  "
+                f"longest gc pause {w['pause']:6.1f} ms  ({w['gc']}); {w['full_gc']}"
+            )
+        print(
+            f"  after/before: ping p99 {after['p99'] / before['p99']:.2f}x, "
+            f"forced full collection {after['full_ms'] / max(before['full_ms'], 1e-9):.3f}x"
+        )
+    if "restart" in by and "poll" in by:
+        push, poll = by["restart"], by["poll"]
         print(
             f"push vs poll: idle CPU {push['idle_cpu'] / max(poll['idle_cpu'], 1e-9):.2f}x, "
             f"DB CPU {push['idle_db_cpu'] / max(poll['idle_db_cpu'], 1e-9):.2f}x, "

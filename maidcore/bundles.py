@@ -9,6 +9,10 @@ and checks the files against the digest before using them (once per process;
 a copy that does not match is fetched again). So nodes share nothing but the
 database.
 
+The storage layer may delete blobs no version names (``storage.blob_grace_seconds``
+on the default one); ``prune`` removes this node's copies that no version
+record names any more, and staging left behind by a fetch that was cut short.
+
 Data directories from before digests keep working: ``import_local`` (run when
 a platform starts) stores the bundles and sites this node holds and records
 their digests.
@@ -21,6 +25,7 @@ import hashlib
 import logging
 import shutil
 import tarfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,6 +37,10 @@ from maidcore.records import VersionRecord
 log = logging.getLogger(__name__)
 
 Kind = Literal["bundles", "sites"]
+KINDS: tuple[Kind, ...] = ("bundles", "sites")
+
+#: Staging (``.<version>.fetch-*``, ``.old-*``) older than this belongs to no running fetch and is removed.
+STAGING_KEPT_SECONDS = 3600.0
 
 
 class BundleUnavailable(Exception):
@@ -102,7 +111,8 @@ class Bundles:
         """Store the files under ``root`` as a blob (when the storage layer keeps blobs); return their digest."""
         digest = await asyncio.to_thread(tree_digest, root)
         blobs = self.blobs
-        if blobs is not None and not await blobs.has(digest):
+        # ``touch``, not ``has``: a blob found here is kept by the garbage collection while its version is recorded
+        if blobs is not None and not await blobs.touch(digest):
             archive = root.parent / f".{root.name}.{uuid.uuid4().hex[:8]}.tar.gz"
             try:
                 await asyncio.to_thread(pack, root, archive)
@@ -143,6 +153,7 @@ class Bundles:
                 return dest
             if dest.is_dir() and await asyncio.to_thread(tree_digest, dest) == digest:
                 self._verified.add((dest, digest))
+                _marker(dest).write_text(digest)
                 return dest
             blobs = self.blobs
             if blobs is None:
@@ -174,11 +185,49 @@ class Bundles:
                     f"the stored blob is damaged: install or publish the version again"
                 )
             await asyncio.to_thread(_swap, staging, dest)
+            _marker(dest).write_text(digest)
             self.fetched += 1
             log.info("fetched version files", extra={"path": str(dest), "digest": digest})
         finally:
             archive.unlink(missing_ok=True)
             shutil.rmtree(staging, ignore_errors=True)
+
+    # --- pruning -----------------------------------------------------------------------------
+
+    async def prune(self, records: Any) -> int:
+        """Remove copies no version record names any more (or of a digest it no longer names); returns how many.
+
+        A copy of a version whose record is gone, or that was fetched for a digest the record has since
+        replaced, is removed; a copy the record still names (also one from before digests) is kept.
+        """
+        removed = 0
+        now = time.time()
+        for kind in KINDS:
+            root = self.data_dir / kind
+            if not root.is_dir():
+                continue
+            for plugin_dir in [p for p in root.iterdir() if p.is_dir()]:
+                for path in list(plugin_dir.iterdir()):
+                    if path.name.startswith("."):  # staging of a fetch (or a swap) that never finished
+                        if now - path.stat().st_mtime > STAGING_KEPT_SECONDS:
+                            await asyncio.to_thread(_remove, path)
+                        continue
+                    if not path.is_dir():
+                        continue
+                    record = await records.get_version(plugin_dir.name, path.name)
+                    named = (
+                        None if record is None else (record.bundle_digest if kind == "bundles" else record.site_digest)
+                    )
+                    marker = _marker(path)
+                    fetched_for = marker.read_text().strip() if marker.is_file() else None
+                    if record is not None and (named is None or fetched_for in (None, named)):
+                        continue
+                    await asyncio.to_thread(shutil.rmtree, path, True)
+                    marker.unlink(missing_ok=True)
+                    self._verified = {(d, g) for d, g in self._verified if d != path}
+                    removed += 1
+                    log.info("removed a copy no version names", extra={"path": str(path), "digest": fetched_for})
+        return removed
 
     # --- upgrading old data directories --------------------------------------------------------
 
@@ -217,6 +266,18 @@ class Bundles:
                 return None
             changes[field] = await self.store(Path(path))
         return replace(version, **changes) if changes else None
+
+
+def _marker(dest: Path) -> Path:
+    """Beside a copy: the digest it was fetched or verified for (``prune`` removes it once no record names that)."""
+    return dest.parent / f"{dest.name}.digest"
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _swap(staging: Path, dest: Path) -> None:

@@ -6,16 +6,31 @@ Names follow Prometheus conventions: ``maidcore_`` prefix, ``_total`` for
 counters, ``_seconds`` / ``_bytes`` units. Gauges of live state (queue depth,
 workers, parked plugins) are read from the runner at scrape time by
 :class:`RunnerCollector`, so they can never drift from what the runner holds.
+
+``maidcore serve --processes N`` runs prometheus_client's multiprocess mode: the
+supervisor gives every child ``PROMETHEUS_MULTIPROC_DIR`` (a fresh directory per run),
+each child's counters and histograms live in files there, and the child serving the
+web API sums them all at scrape time. Custom collectors cannot cross processes, so in
+that mode each child copies its live figures into the ``LIVE_*`` gauges every
+:data:`LIVE_PUBLISH_SECONDS` (and the scraping child just before it answers).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
+import time
 import weakref
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
@@ -101,59 +116,210 @@ REVIEW_OUTCOMES = Counter(
 REVIEW_DECISIONS = Counter("maidcore_review_decisions_total", "Reviewer decisions on pending versions", ["decision"])
 
 
+# --- live gauges of --processes children (multiprocess mode only; see RunnerCollector) ----------
+
+#: prometheus_client reads this variable when it is imported: set it before a process starts.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: Which child of ``--processes`` this process is (set by the supervisor with :data:`MULTIPROCESS_ENV`).
+CHILD_ENV = "MAIDCORE_METRICS_CHILD"
+#: How often a ``--processes`` child copies its live figures into the shared gauges.
+LIVE_PUBLISH_SECONDS = 1.0
+
+# livesum: each child holds its own workers, so the node's figure is the sum over the children alive
+# (a killed child's files are marked dead by the supervisor when it restarts the child).
+LIVE_QUEUE_DEPTH = Gauge(
+    "maidcore_queue_depth",
+    "Deliveries of a worker slot in flight or waiting",
+    ["plugin_id", "state"],
+    registry=None,
+    multiprocess_mode="livesum",
+)
+LIVE_WORKERS = Gauge("maidcore_workers", "Worker slots by state", ["state"], registry=None, multiprocess_mode="livesum")
+LIVE_PARKED = Gauge(
+    "maidcore_workers_parked",
+    "Plugin versions parked by the circuit breaker",
+    registry=None,
+    multiprocess_mode="livesum",
+)
+# livemax: a setting, the same in every child; summing would multiply it by the children holding the plugin.
+LIVE_QUEUE_CAPACITY = Gauge(
+    "maidcore_queue_capacity",
+    "Deliveries a worker slot may hold waiting before back-pressure",
+    ["plugin_id"],
+    registry=None,
+    multiprocess_mode="livemax",
+)
+#: The runner's live gauges by the name :meth:`RunnerCollector._figures` gives them.
+LIVE_GAUGES = {
+    "queue": LIVE_QUEUE_DEPTH,
+    "capacity": LIVE_QUEUE_CAPACITY,
+    "workers": LIVE_WORKERS,
+    "parked": LIVE_PARKED,
+}
+# Per process (the ``child`` label is the stable index, a pid changes at each restart): the
+# ``process_*`` collector of prometheus_client cannot cross processes, these stand in for it.
+CHILD_MEMORY = Gauge(
+    "maidcore_process_resident_memory_bytes",
+    "Resident memory of each serving process of --processes",
+    ["child"],
+    registry=None,
+    multiprocess_mode="livesum",
+)
+CHILD_OPEN_FDS = Gauge(
+    "maidcore_process_open_fds",
+    "Open file descriptors of each serving process of --processes",
+    ["child"],
+    registry=None,
+    multiprocess_mode="livesum",
+)
+CHILD_STARTED = Gauge(
+    "maidcore_process_start_time_seconds",
+    "Start of the current process of each --processes child (changes when the child restarts)",
+    ["child"],
+    registry=None,
+    multiprocess_mode="livemax",
+)
+# a counter: the dead process's file stays, so the total keeps growing across restarts
+CHILD_CPU = Counter(
+    "maidcore_process_cpu_seconds",
+    "CPU time (user + system) of each serving process of --processes, restarts included",
+    ["child"],
+    registry=None,
+)
+#: Exported only in multiprocess mode (a single process has prometheus_client's ``process_*`` instead).
+MULTIPROCESS_ONLY = (CHILD_MEMORY, CHILD_OPEN_FDS, CHILD_STARTED, CHILD_CPU)
+
+
 def event_type_of(method: str) -> str:
     """``event.message_create`` -> ``message_create``; ticks keep their method name."""
     return method[6:] if method.startswith("event.") else method
 
 
 class RunnerCollector(Collector):
-    """Live gauges read from the bound runner at scrape time (nothing while no runner is bound)."""
+    """Live gauges read from the bound runner at scrape time (nothing while no runner is bound).
+
+    In multiprocess mode :meth:`publish` copies the same figures into the shared ``LIVE_*`` gauges.
+    """
 
     def __init__(self) -> None:
         self._runner: weakref.ReferenceType[Runner] | None = None
+        self._published: dict[str, set[tuple[str, ...]]] = {}
+        self._cpu_reported = 0.0
 
     def bind(self, runner: Runner) -> None:
         self._runner = weakref.ref(runner)
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def _figures(self) -> dict[str, dict[tuple[str, ...], float]]:
+        """Every live gauge's value per label values, as the bound runner holds them now."""
         runner = self._runner() if self._runner is not None else None
         workers: list[dict[str, Any]] = runner.stats()["workers"] if runner is not None else []
-        queue = GaugeMetricFamily(
-            "maidcore_queue_depth", "Deliveries of a worker slot in flight or waiting", labels=["plugin_id", "state"]
-        )
-        running = GaugeMetricFamily("maidcore_workers", "Worker slots by state", labels=["state"])
-        parked = GaugeMetricFamily("maidcore_workers_parked", "Plugin versions parked by the circuit breaker")
-        capacity = GaugeMetricFamily(
-            "maidcore_queue_capacity",
-            "Deliveries a worker slot may hold waiting before back-pressure",
-            labels=["plugin_id"],
-        )
-        per_plugin: dict[str, list[int]] = {}
-        states: dict[str, int] = {}
+        queue: dict[tuple[str, ...], float] = {}
+        capacity: dict[tuple[str, ...], float] = {}
+        states: dict[tuple[str, ...], float] = {}
         for worker in workers:
-            totals = per_plugin.setdefault(worker["plugin_id"], [0, 0])
-            totals[0] += worker["in_flight"]
-            totals[1] += worker["waiting"]
-            states[worker["state"]] = states.get(worker["state"], 0) + 1
-        for plugin_id, (in_flight, waiting) in sorted(per_plugin.items()):
-            queue.add_metric([plugin_id, "in_flight"], in_flight)
-            queue.add_metric([plugin_id, "waiting"], waiting)
-        if runner is not None:
-            for plugin_id in sorted(per_plugin):
-                capacity.add_metric([plugin_id], runner.settings.queue_size)
-        for state, n in sorted(states.items()):
-            running.add_metric([state], n)
-        parked.add_metric([], sum(1 for w in workers if w["parked_reason"]))
-        yield from (queue, capacity, running, parked)
+            for state in ("in_flight", "waiting"):
+                key = (worker["plugin_id"], state)
+                queue[key] = queue.get(key, 0) + worker[state]
+            states[(worker["state"],)] = states.get((worker["state"],), 0) + 1
+            if runner is not None:
+                capacity[(worker["plugin_id"],)] = runner.settings.queue_size
+        parked = {(): float(sum(1 for w in workers if w["parked_reason"]))}
+        return {"queue": queue, "capacity": capacity, "workers": states, "parked": parked}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for name, values in self._figures().items():
+            gauge = LIVE_GAUGES[name]
+            described = gauge.describe()[0]
+            family = GaugeMetricFamily(described.name, described.documentation, labels=list(gauge._labelnames))
+            for labels, value in sorted(values.items()):
+                family.add_metric(list(labels), value)
+            yield family
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(())
+
+    def publish(self, child: str) -> None:
+        """Multiprocess mode: write this process's live figures (and its own process figures) to the shared files.
+
+        A label set the runner no longer holds is set to 0 (multiprocess mode cannot remove a series).
+        """
+        for name, values in self._figures().items():
+            gauge = LIVE_GAUGES[name]
+            if not gauge._labelnames:
+                gauge.set(values[()])
+                continue
+            for labels in self._published.get(name, set()) - values.keys():
+                gauge.labels(*labels).set(0)
+            for labels, value in values.items():
+                gauge.labels(*labels).set(value)
+            self._published[name] = set(values)
+        for family in ProcessCollector(registry=None).collect():
+            for sample in family.samples:
+                if sample.name == "process_resident_memory_bytes":
+                    CHILD_MEMORY.labels(child).set(sample.value)
+                elif sample.name == "process_open_fds":
+                    CHILD_OPEN_FDS.labels(child).set(sample.value)
+                elif sample.name == "process_start_time_seconds":
+                    CHILD_STARTED.labels(child).set(sample.value)
+                elif sample.name == "process_cpu_seconds_total" and sample.value > self._cpu_reported:
+                    CHILD_CPU.labels(child).inc(sample.value - self._cpu_reported)
+                    self._cpu_reported = sample.value
 
 
 RUNNER = RunnerCollector()
 METRICS_REGISTRY.register(RUNNER)
 
 
+def multiprocess_dir() -> str | None:
+    """The shared directory of a ``--processes`` child, or None in a single process (today's registry)."""
+    return os.environ.get(MULTIPROCESS_ENV) or None
+
+
+async def publish_live(child: str, interval: float = LIVE_PUBLISH_SECONDS) -> None:
+    """Multiprocess mode: keep this child's live gauges current until cancelled."""
+    while True:
+        RUNNER.publish(child)
+        await asyncio.sleep(interval)
+
+
 def exposition() -> bytes:
-    """The text exposition format of every registered metric."""
-    return generate_latest(METRICS_REGISTRY)
+    """The text exposition format of every registered metric (of every ``--processes`` child, summed)."""
+    directory = multiprocess_dir()
+    if directory is None:
+        return generate_latest(METRICS_REGISTRY)
+    child = os.environ.get(CHILD_ENV)
+    if child is not None:
+        RUNNER.publish(child)  # this process's own figures are fresh; the others' at most LIVE_PUBLISH_SECONDS old
+    registry = CollectorRegistry()
+    prometheus_multiprocess.MultiProcessCollector(registry, path=directory)
+    return generate_latest(registry)
+
+
+# --- the supervisor's side of multiprocess mode ------------------------------------------------
+
+#: Where under the data directory the supervisor keeps each run's multiprocess files.
+MULTIPROCESS_ROOT = "prometheus"
+
+
+def fresh_multiprocess_dir(data_dir: Path) -> Path:
+    """A new, empty directory for this supervisor run; earlier runs' leftovers are removed.
+
+    Only the holder of the data directory's lock calls this, so no other run can be using them.
+    Counters start again from zero with each run (Prometheus treats that as a counter reset).
+    """
+    root = Path(data_dir) / MULTIPROCESS_ROOT
+    if root.is_dir():
+        for old in root.iterdir():
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    directory = root / f"run-{stamp}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
+    directory.mkdir(parents=True)
+    return directory
+
+
+def process_dead(directory: Path, pid: int) -> None:
+    """Drop a dead child's live gauges (its counters and histograms stay: totals never go backwards)."""
+    prometheus_multiprocess.mark_process_dead(pid, str(directory))

@@ -97,7 +97,12 @@ class Platform:
         #: This node's copies of version files, fetched from the storage layer by content hash.
         self.bundles = Bundles(self.data_dir, lambda: self.storage)
         #: Slash commands of each server, kept in step with its installs (and who owns each name).
-        self.command_sync = CommandSync(lambda: self.records, lambda: self.events)
+        self.command_sync = CommandSync(
+            lambda: self.records,
+            lambda: self.events,
+            store=lambda: getattr(self.storage, "command_syncs", None) if self.storage is not None else None,
+            shared=self.shared.scoped("command_sync"),
+        )
         #: Who owns each interaction, and who may answer it.
         self.interactions = InteractionOwners(self.command_sync, MessageOwners(message_owners_file(self.data_dir)))
         #: The one place install changes (from this process or another) are announced to the runner and commands.
@@ -178,6 +183,7 @@ class Platform:
             await self._reach_coordinator()
         await self.open_storage()
         await self.bundles.import_local(self.records)  # data directories from before bundles were in the database
+        await self.bundles.prune(self.records)  # copies of versions (or digests) no record names any more
 
         self.limiter = self.build_layer("rate_limiter", self.settings.rate_limiter)
         await _maybe_call(self.limiter, "start")
@@ -202,6 +208,7 @@ class Platform:
 
         self.review_checks = self.extensions.review_checks(self.settings)
         await self.command_sync.load()
+        self._on_close("command sync", self.command_sync.close)
         # Built before the runner so the runner can reach platform.events; connected last.
         self.events = self.build_layer("event_source", self.settings.event_source)
 

@@ -159,6 +159,8 @@ class Settings(BaseSettings):
     # install_poll_seconds instead (for a database behind a pooler that drops LISTEN, e.g. PgBouncer transactions)
     install_push: bool = True
     install_poll_seconds: float = 2.0  # SQLite change log / polling interval; 0 = only this process's own changes
+    # `maidcore serve`: after start-up, freeze the heap out of full garbage collections (maidcore.heap)
+    gc_freeze: bool = True
 
     proxy: ProxySettings = Field(default_factory=ProxySettings)
     websocket: WebSocketSettings = Field(default_factory=WebSocketSettings)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from maidcore import datadir_lock
+from maidcore import datadir_lock, metrics
 
 log = logging.getLogger("maidcore.supervisor")
 
@@ -110,6 +111,7 @@ class Supervisor:
         self.serve_args = serve_args
         self.env = dict(os.environ if env is None else env)
         self.web_port = web_port
+        self.metrics_dir: Path | None = None  # prometheus_client's multiprocess files of this run (see run())
         self._stopping = False
 
     def command(self, child: Child) -> list[str]:
@@ -123,6 +125,9 @@ class Supervisor:
         env = dict(self.env)
         env["MAIDCORE_DISCORD__SHARD_IDS"] = json.dumps(child.shards)
         env["MAIDCORE_DISCORD__SHARD_COUNT"] = str(self.shard_count)
+        if self.metrics_dir is not None:  # /metrics of the web child sums every child's counters
+            env[metrics.MULTIPROCESS_ENV] = str(self.metrics_dir)
+            env[metrics.CHILD_ENV] = str(child.index)
         return env
 
     def spawn(self, child: Child) -> None:
@@ -143,6 +148,8 @@ class Supervisor:
                     "child exited; restarting",
                     extra={"child": child.index, "pid": child.proc.pid, "code": code, "in_seconds": delay},
                 )
+                if self.metrics_dir is not None:  # its live gauges go; its counters stay in the totals
+                    metrics.process_dead(self.metrics_dir, child.proc.pid)
                 child.proc, child.due = None, now + delay
             if child.proc is None and not self._stopping and now >= child.due:
                 child.restarts += 1 if child.history else 0
@@ -194,6 +201,7 @@ class Supervisor:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self.stop)
         runtime = self.write_runtime()
+        self.metrics_dir = metrics.fresh_multiprocess_dir(self.data_dir)
         try:
             while not self._stopping:
                 self.poll()
@@ -204,6 +212,7 @@ class Supervisor:
                 path.unlink(missing_ok=True)
             for child in self.children:
                 child_status_file(self.data_dir, child.index).unlink(missing_ok=True)
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
     def terminate(self) -> None:
         self._stopping = True

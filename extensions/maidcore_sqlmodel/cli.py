@@ -150,3 +150,89 @@ def db_command(ctx: click.Context, args: tuple[str, ...]) -> None:
     with _serving(location):
         code = subprocess.call(command)
     ctx.exit(code)
+
+
+@storage_group.command("migrate-to-embedded")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="the SQLite database (default: storage.database_url when it is SQLite, else <data_dir>/maidcore.db)",
+)
+@click.option("--replace", is_flag=True, help="overwrite what the embedded server already holds")
+@click.option("--skip-orphan-sql", is_flag=True, help="leave out plugin SQL files no install or record names")
+@click.pass_context
+def migrate_to_embedded(ctx: click.Context, source: Path | None, replace: bool, skip_orphan_sql: bool) -> None:
+    """Copy a SQLite platform database (and each plugin's SQL) into this data directory's embedded PostgreSQL.
+
+    The SQLite files are only read. Refuses while maidcore serve runs on the data
+    directory, and when the embedded server already holds data (unless --replace).
+    """
+    from maidcore.cli.state import CliState
+    from maidcore.datadir_lock import DataDirBusy, DataDirLock
+    from maidcore_sqlmodel.database import DatabaseUrl
+    from maidcore_sqlmodel.location import LEGACY_SQLITE, embedded_server
+    from maidcore_sqlmodel.secrets import load_master_key
+    from maidcore_sqlmodel.sqlite_import import ImportRefused, import_sqlite, importing, prepare
+
+    settings = ctx.ensure_object(CliState).settings()
+    if settings.storage_backend != "sqlmodel":  # (not _location: an unfinished import must be able to run again)
+        raise click.ClickException(f"storage_backend is {settings.storage_backend!r}; this command serves 'sqlmodel'")
+    storage = settings.storage
+    data_dir = Path(settings.data_dir).expanduser().resolve()
+    configured = DatabaseUrl.resolve(storage.database_url, data_dir) if storage.database_url else None
+    if configured is not None and configured.dialect != "sqlite" and source is None:
+        raise click.ClickException(
+            "storage.database_url names a PostgreSQL server, not SQLite: give the SQLite database with --from, "
+            "and unset storage.database_url to use the embedded server afterwards"
+        )
+    if source is None:
+        source = configured.sqlite_path if configured is not None else data_dir / LEGACY_SQLITE
+    source = Path(source).expanduser().resolve()
+    if not source.is_file():
+        raise click.ClickException(f"no SQLite database at {source} (give one with --from)")
+    secret = storage.secrets_key.get_secret_value() if storage.secrets_key else None
+    try:
+        with DataDirLock(data_dir), prepare(source, source.parent / "sql", skip_orphan_sql=skip_orphan_sql) as plan:
+            embedded = embedded_server(storage, data_dir)
+            fresh = not embedded.initialised()
+            with importing(data_dir, source, target_was_initialised=not fresh) as state:
+                try:
+                    embedded.start()
+                except EmbeddedError as exc:
+                    raise click.ClickException(str(exc)) from None
+                target = Database(DatabaseUrl.resolve(embedded.url(), data_dir))
+                try:
+                    report = import_sqlite(
+                        plan,
+                        target,
+                        load_master_key(secret, data_dir),
+                        state,
+                        replace=replace,
+                        sql_timeout_seconds=storage.sql_statement_timeout_seconds,
+                        sql_quota_bytes=storage.sql_quota_bytes,
+                        progress=click.echo,
+                    )
+                finally:
+                    target.close()
+                    embedded.stop()
+    except DataDirBusy as exc:
+        raise click.ClickException(f"{exc} (the import needs the data directory to itself)") from None
+    except ImportRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = sum(n for group in report.groups.values() for n in group.values())
+    click.echo(
+        f"copied {rows} platform rows and {len(report.spaces)} plugin SQL space(s) "
+        f"({sum(report.spaces.values())} rows) from {source} into embedded PostgreSQL in {embedded.pgdata}; "
+        "row counts verified. The SQLite files were not changed."
+    )
+    for path in report.skipped_files:
+        click.echo(f"left out (no plugin or server names it): {path}")
+    if configured is not None:
+        click.echo(
+            f"Now switch: storage.database_url is {storage.database_url!r}. Remove it (the database_url line of the "
+            "[storage] section of your settings file, or the MAIDCORE_STORAGE__DATABASE_URL variable) so maidcore "
+            "uses the embedded server."
+        )
+    else:
+        click.echo("Nothing to change: with no storage.database_url, maidcore now uses the embedded server.")

@@ -4,7 +4,9 @@ With no ``database_url`` the platform runs its own PostgreSQL under the data
 directory (``maidcore_sqlmodel.embedded``). One exception keeps an upgrade from
 losing data: a data directory that already holds the SQLite database of an earlier
 maidcore (``maidcore.db``) and no embedded cluster keeps using that database, with a
-warning, until ``database_url`` says otherwise.
+warning, until ``database_url`` says otherwise or ``maidcore storage migrate-to-embedded``
+has copied it into the embedded server (while that import runs, or if it failed, the
+SQLite database stays in use).
 """
 
 from __future__ import annotations
@@ -46,26 +48,39 @@ class DatabaseLocation:
         return f"PostgreSQL {make_url(self.url.sqlalchemy_url).render_as_string(hide_password=True)}"
 
 
-def locate_database(settings: StorageSettings, data_dir: Path | str, *, warn: bool = True) -> DatabaseLocation:
-    data_dir = Path(data_dir).expanduser()
-    if settings.database_url:
-        return DatabaseLocation(DatabaseUrl.resolve(settings.database_url, data_dir))
-    embedded = EmbeddedPostgres(
-        data_dir,
+def embedded_server(settings: StorageSettings, data_dir: Path | str) -> EmbeddedPostgres:
+    """The data directory's embedded PostgreSQL server, configured by ``[storage]``."""
+    return EmbeddedPostgres(
+        Path(data_dir).expanduser(),
         start_timeout_seconds=settings.embedded_start_timeout_seconds,
         server_settings=settings.embedded_server_settings,
     )
+
+
+def locate_database(settings: StorageSettings, data_dir: Path | str, *, warn: bool = True) -> DatabaseLocation:
+    from maidcore_sqlmodel.sqlite_import import IMPORT_MARKER, import_in_progress
+
+    data_dir = Path(data_dir).expanduser()
+    if settings.database_url:
+        return DatabaseLocation(DatabaseUrl.resolve(settings.database_url, data_dir))
+    embedded = embedded_server(settings, data_dir)
     legacy = data_dir / LEGACY_SQLITE
-    if legacy.is_file() and not embedded.initialised():
+    if legacy.is_file() and (not embedded.initialised() or import_in_progress(data_dir)):
         if warn:
             log.warning(
                 "%s holds the SQLite database of an earlier maidcore: still using it. The default is now an "
-                'embedded PostgreSQL server; set storage.database_url = "sqlite:///%s" to keep SQLite and '
-                "silence this warning",
+                "embedded PostgreSQL server: `maidcore storage migrate-to-embedded` copies it there; or set "
+                'storage.database_url = "sqlite:///%s" to keep SQLite and silence this warning',
                 data_dir,
                 legacy,
             )
         return DatabaseLocation(DatabaseUrl.resolve(f"sqlite:///{legacy}", data_dir))
+    if import_in_progress(data_dir):  # no SQLite here to fall back on, and the server may hold part of the data
+        raise ValueError(
+            f"an import of a SQLite database into the embedded server of {data_dir} did not finish "
+            f"({data_dir / IMPORT_MARKER}); run `maidcore storage migrate-to-embedded --from <that database> "
+            "--replace` again, or delete that file to use the server as it is"
+        )
     return DatabaseLocation(DatabaseUrl.resolve(embedded.url(), data_dir), embedded)
 
 

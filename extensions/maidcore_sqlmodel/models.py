@@ -125,6 +125,9 @@ class BlobRow(Table, table=True):
     size: int = Field(sa_type=sa.BigInteger)  # bytes of the archive
     chunks: int
     created_at: datetime = _utc(default_factory=_now)
+    # Unix seconds since a sweep first found no version naming it (None: named, or stored since); the sweep
+    # deletes it once that is older than ``blob_grace_seconds`` and still nothing names it
+    unreferenced_since: float | None = None
 
 
 class BlobChunkRow(Table, table=True):
@@ -135,6 +138,17 @@ class BlobChunkRow(Table, table=True):
     digest: str = Field(primary_key=True, max_length=64)
     seq: int = Field(primary_key=True)
     data: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class CommandSyncRow(Table, table=True):
+    """The digest of the slash commands last synced to a server (``maidcore.command_sync``)."""
+
+    __tablename__ = "command_syncs"
+
+    application_id: str = Field(primary_key=True, max_length=64)  # "" for a source that names no application
+    server_id: str = Field(primary_key=True, max_length=64)
+    digest: str = Field(max_length=64)
+    synced_at: float  # Unix seconds
 
 
 class DeadLetterRow(Table, table=True):

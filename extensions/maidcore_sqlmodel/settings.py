@@ -17,7 +17,10 @@ class StorageSettings(BaseModel):
     ephemeral_prefix: str = "maidcore:eph:"  # Redis key prefix (several maidcore installations can share one Redis)
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"  # NORMAL survives a killed process, FULL also power loss
     db_threads: int | None = None  # database threads (one connection each); None = 4 on SQLite, 16 on PostgreSQL
-    sweep_interval_seconds: float = 60.0  # how often expired KV keys and old metric buckets are deleted
+    sweep_interval_seconds: float = 60.0  # how often expired KV keys, old metric buckets and unused blobs are deleted
+    # a blob (bundle, prepared site) no plugin version names is deleted once a sweep has found it unnamed this long
+    # ago (so an upload whose version is not recorded yet is never collected); reusing it resets the clock
+    blob_grace_seconds: float = Field(default=24 * 3600.0, gt=0)
     # --- embedded PostgreSQL and the bounds of ctx.sql ---
     embedded_start_timeout_seconds: float = 60.0  # how long the embedded server may take to start (or wait its turn)
     embedded_server_settings: dict[str, str] = Field(default_factory=dict)  # extra postgresql.conf settings

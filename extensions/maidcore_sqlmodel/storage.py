@@ -12,6 +12,7 @@ from typing import Any
 from maidcore.layers.shared import Shared
 from maidcore_sqlmodel import migrate
 from maidcore_sqlmodel.blobs import SqlBlobStore
+from maidcore_sqlmodel.command_syncs import SqlCommandSyncStore
 from maidcore_sqlmodel.database import Database
 from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral
 from maidcore_sqlmodel.feeds import CHANGES_KEPT_SECONDS, PostgresInstallFeed, SqliteInstallFeed, prune_changes
@@ -33,7 +34,7 @@ class SqlModelStorage:
     ``ephemeral`` lives in process memory unless ``ephemeral_url`` names a Redis
     shared by several nodes. ``start()`` upgrades the schema to the newest
     migration before anything else touches the database. Sweeps (expired KV
-    keys, metric buckets past retention) run every ``sweep_interval_seconds``
+    keys, metric buckets past retention, blobs unnamed for ``blob_grace_seconds``) run every ``sweep_interval_seconds``
     on one node of a cluster per interval (``shared.turn``).
     """
 
@@ -54,6 +55,7 @@ class SqlModelStorage:
         self.kv = SqlKvStore(self.db)
         self.records = SqlRecordStore(self.db)
         self.blobs = SqlBlobStore(self.db)
+        self.command_syncs = SqlCommandSyncStore(self.db)
         self.metrics = SqlMetricStore(
             self.db,
             retention_days=self.settings.metrics_retention_days,
@@ -124,13 +126,16 @@ class SqlModelStorage:
         return await self.db.run(describe_database, self.location)
 
     async def sweep(self) -> None:
-        """Delete expired KV keys and metric buckets past retention."""
+        """Delete expired KV keys, metric buckets past retention and blobs no version named for the grace period."""
         expired = await self.kv.sweep()
         buckets = await self.metrics.sweep()
         if self.db.dialect == "sqlite":
             await self.db.run(prune_changes, time.time() - CHANGES_KEPT_SECONDS)
+        blobs = await self.blobs.sweep(self.settings.blob_grace_seconds)
         if expired or buckets:
             log.debug("storage sweep: %d expired keys, %d metric buckets past retention", expired, buckets)
+        if blobs:
+            log.info("storage sweep: deleted %d blobs no version named", len(blobs), extra={"digests": ",".join(blobs)})
 
     async def _sweep_if_our_turn(self) -> None:
         """Sweep unless another node of the cluster already swept in this interval."""

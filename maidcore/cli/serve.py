@@ -14,12 +14,13 @@ from typing import Any
 import click
 
 import maidcore
-from maidcore import installs
+from maidcore import installs, metrics
 from maidcore.cli.logfmt import configure
 from maidcore.cli.state import CliState, pass_state
 from maidcore.cli.status import describe_storage, runtime_file, status_file
 from maidcore.datadir_lock import DataDirBusy, DataDirLock
 from maidcore.extensions import ExtensionError
+from maidcore.heap import freeze_after_start
 from maidcore.platform import Platform, PlatformError
 from maidcore.supervisor import (
     Supervisor,
@@ -175,6 +176,8 @@ async def _serve(
     )
     try:
         await platform.start()
+        if settings.gc_freeze and exiting:  # a process of its own: what start-up built lives as long as it does
+            freeze_after_start()
         if web_enabled:
             web_runner = await start_web(platform)
         info: dict[str, Any] = {"pid": os.getpid(), "started_at": datetime.now(UTC).isoformat()}
@@ -209,8 +212,13 @@ async def _serve(
         if ready is not None:
             ready.set()
         status_task = asyncio.create_task(_write_status(platform, status_path), name="maidcore-status-file")
+        live_gauges = None
+        if child_index is not None and metrics.multiprocess_dir() is not None:  # --processes: /metrics sums children
+            live_gauges = asyncio.create_task(metrics.publish_live(str(child_index)), name="maidcore-live-gauges")
         await stop.wait()
         status_task.cancel()
+        if live_gauges is not None:
+            live_gauges.cancel()
         log.info("stopping (signal received)")
     finally:
         # the signal handlers stay until everything is closed: a second Ctrl-C must not cut the cleanup short

@@ -27,6 +27,7 @@ from maidcore.layers.sandbox import (
 from maidcore.layers.shared import Shared
 from maidcore.layers.storage import (
     BlobStore,
+    CommandSyncStore,
     EphemeralStore,
     InstallFeed,
     InstallKey,
@@ -50,6 +51,7 @@ __all__ = [
     "BlobStore",
     "Bucket",
     "BundleView",
+    "CommandSyncStore",
     "Decision",
     "DependencyInstallError",
     "EphemeralStore",

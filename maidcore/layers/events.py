@@ -122,6 +122,9 @@ class EventSource(Protocol):
     async def sync_commands(self, server_id: str, commands: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
         """Make the guild's slash commands exactly the union of ``commands`` (plugin id -> manifest commands).
 
-        The core calls it when the server becomes available and whenever its installs' commands change.
+        The core calls it when the server becomes available and its set differs from the one
+        last synced there (recorded per ``application_id``, an optional attribute naming whose
+        commands they are; "" when absent), and whenever its installs' commands change. Raise
+        when the sync failed: the core retries it.
         """
         ...

@@ -228,6 +228,10 @@ class BlobStore(Protocol):
 
     The core computes and verifies digests (``maidcore.bundles``); a store keeps
     bytes under them. Storing a digest twice keeps the first copy.
+
+    A store may delete blobs no version names (garbage collection); it must
+    keep one stored or touched within its grace period, so a version recorded
+    right after ``put``/``touch`` always finds its blob.
     """
 
     async def put(self, digest: str, source: Path) -> None:
@@ -239,6 +243,29 @@ class BlobStore(Protocol):
         ...
 
     async def has(self, digest: str) -> bool: ...
+
+    async def touch(self, digest: str) -> bool:
+        """Like ``has``, and a stored blob counts as just stored (the core calls it before reusing a blob)."""
+        ...
+
+
+@runtime_checkable
+class CommandSyncStore(Protocol):
+    """What each server's slash commands were last synced to, per application (``maidcore.command_sync``).
+
+    The core records a digest of the set after each successful sync, so a
+    restarted node sends only the sets that differ; shared by every node.
+    """
+
+    async def digests(self, application_id: str) -> dict[str, str]:
+        """server id -> digest of the set last synced there, for every server of ``application_id``."""
+        ...
+
+    async def digest(self, application_id: str, server_id: str) -> str | None: ...
+
+    async def put(self, application_id: str, digests: Mapping[str, str]) -> None:
+        """Record (insert or replace) the digests of the sets just synced (server id -> digest)."""
+        ...
 
 
 @runtime_checkable
@@ -270,6 +297,9 @@ class Storage(Protocol):
       (``kind``, ``engine``, ``version``, ``size_bytes``, ``location``);
     - ``blobs: BlobStore`` — bundles reachable from every node; without it a
       version's files stay on the node that stored them;
+    - ``command_syncs: CommandSyncStore`` — digests of the slash commands last
+      synced to each server; without it a node re-syncs every server when it
+      starts;
     - ``def install_feed(poll_seconds: float) -> InstallFeed | None`` — install
       changes pushed (or cheaply polled); without it (or ``None``) the core
       re-reads every install each ``poll_seconds``.

@@ -64,8 +64,10 @@ class Window:
         self.in_flight: dict[str, Delivery] = {}
         self.waiting: deque[Delivery] = deque()
         self.servers: Counter[str] = Counter()  # server id -> deliveries in flight (attribution)
-        self._space = asyncio.Event()
-        self._space.set()
+        # Producers waiting for room, first come first served; each freed place wakes one of them
+        # (an Event woke every waiter on every ack: with thousands queued, O(waiters) per ack).
+        self._room_waiters: deque[asyncio.Future[None]] = deque()
+        self._granted = 0  # waiters woken for a free place that have not taken it yet
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -77,17 +79,49 @@ class Window:
         self.pump()
 
     async def submit(self, delivery: Delivery) -> None:
-        """Queue a delivery; waits while the waiting line is full (back-pressure)."""
-        while len(self.waiting) >= self.queue_size:
-            self._space.clear()
-            await self._space.wait()
+        """Queue a delivery; waits while the waiting line is full (back-pressure), in order of arrival."""
+        if self._room_waiters or len(self.waiting) + self._granted >= self.queue_size:
+            await self._wait_for_room()
         self.waiting.append(delivery)
         self._idle.clear()
         self.pump()
 
+    async def _wait_for_room(self, front: bool = False) -> None:
+        fut = asyncio.get_running_loop().create_future()
+        if front:
+            self._room_waiters.appendleft(fut)
+        else:
+            self._room_waiters.append(fut)
+        try:
+            await fut
+        except BaseException:
+            if fut.done() and not fut.cancelled():  # woken, then cancelled: the place goes to the next one
+                self._granted -= 1
+                self._wake()
+            elif fut in self._room_waiters:  # (a cancelled waiter _wake already dropped is not)
+                self._room_waiters.remove(fut)
+            raise
+        self._granted -= 1
+        if len(self.waiting) >= self.queue_size:  # an offer() or a redelivery took the place meanwhile
+            await self._wait_for_room(front=True)
+
+    def _wake(self) -> None:
+        """Wake as many waiting producers as there are free places not promised yet."""
+        room = self.queue_size - len(self.waiting) - self._granted
+        waiters = self._room_waiters
+        while room > 0 and waiters:
+            fut = waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                self._granted += 1
+                room -= 1
+
     def offer(self, delivery: Delivery) -> bool:
-        """Queue without waiting; ``False`` when the waiting line is full (ticks are skipped, never held)."""
-        if len(self.waiting) >= self.queue_size:
+        """Queue without waiting; ``False`` when the waiting line is full (ticks are skipped, never held).
+
+        Producers already waiting for room count as full: nothing overtakes them.
+        """
+        if self._room_waiters or len(self.waiting) + self._granted >= self.queue_size:
             return False
         self.waiting.append(delivery)
         self._idle.clear()
@@ -116,8 +150,8 @@ class Window:
             delivery.sent_at = time.monotonic()
             in_flight[delivery.event_id] = delivery
             self.servers[delivery.scope.server_id] += 1
-        if len(waiting) < self.queue_size:
-            self._space.set()
+        if self._room_waiters:
+            self._wake()
 
     def settle(self, event_id: str) -> Delivery | None:
         """Remove an acked (or abandoned) delivery from flight; ``None`` for an unknown id."""
@@ -147,7 +181,7 @@ class Window:
     def take_waiting(self) -> list[Delivery]:
         taken = list(self.waiting)
         self.waiting.clear()
-        self._space.set()
+        self._wake()
         if not self.in_flight:
             self._idle.set()
         return taken

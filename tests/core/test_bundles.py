@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from dataclasses import replace
 
 import pytest
@@ -145,3 +147,30 @@ async def test_a_storage_layer_without_blobs_keeps_files_on_the_node_that_stored
     elsewhere = Bundles(tmp_path / "other", lambda: NoBlobs())
     with pytest.raises(BundleUnavailable, match=r"storage layer 'noblobs' keeps no blobs"):
         await elsewhere.bundle_dir(replace(record, bundle_path=str(tmp_path / "gone")))
+
+
+@pytest.mark.postgres
+async def test_prune_removes_copies_no_record_names_and_keeps_the_rest(nodes, tmp_path):
+    node_a, node_b = nodes
+    await installs.install(node_a, write_plugin(tmp_path / "v1", plugin_id="kept"), "777")
+    await installs.install(node_a, write_plugin(tmp_path / "v2", plugin_id="replaced"), "777")
+    kept = await node_b.bundles.bundle_dir(await node_b.records.get_version("kept", "1.0.0"))
+    replaced = await node_b.bundles.bundle_dir(await node_b.records.get_version("replaced", "1.0.0"))
+    orphan = write_plugin(node_b.data_dir / "bundles" / "ghost" / "1.0.0", plugin_id="ghost")  # no record
+    stale = node_b.data_dir / "bundles" / "kept" / ".1.0.0.fetch-dead"  # a fetch cut short long ago
+    stale.mkdir()
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    running = node_b.data_dir / "bundles" / "kept" / ".1.0.0.fetch-live"  # a fetch going on now
+    running.mkdir()
+
+    # the version's bundle was stored again with other files: B's copy is of a digest nobody names now
+    other = write_plugin(tmp_path / "v3", plugin_id="replaced", description="rebuilt")
+    record = await node_a.records.get_version("replaced", "1.0.0")
+    await node_a.records.update_version(replace(record, bundle_digest=await node_a.bundles.store(other)))
+
+    assert await node_b.bundles.prune(node_b.records) == 2
+    assert kept.is_dir() and running.is_dir()
+    assert not replaced.exists() and not orphan.exists() and not stale.exists()
+    assert await node_a.bundles.prune(node_a.records) == 0  # A's own copies (stored, never fetched) are all named
+    fresh = await node_b.bundles.bundle_dir(await node_b.records.get_version("replaced", "1.0.0"))
+    assert "rebuilt" in (fresh / "manifest.json").read_text()

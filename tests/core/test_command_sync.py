@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from maidcore.command_sync import CommandSync
@@ -57,8 +59,10 @@ async def test_commands_sync_when_the_server_is_available_and_follow_only_the_se
     await sync.server_available("1")
     await sync.server_available("2")
     await sync.server_available("3")  # a server with no installs gets an empty set (stale commands go)
+    await sync.settled()  # sent in the background: the source is not held up
     assert source.synced == [("1", {"pingpong": ["ping"]}), ("2", {"dice": ["roll"]}), ("3", {})]
     await sync.server_available("1")  # unchanged: not sent again
+    await sync.settled()
     assert len(source.synced) == 3
 
     await add(records, "2", "pingpong", [PING])
@@ -75,3 +79,113 @@ async def test_a_server_the_source_is_not_in_is_followed_but_never_synced():
     await add(records, "9", "pingpong", [PING])
     await sync.installs_changed([InstallChange("9", "pingpong", await records.get_install("9", "pingpong"))])
     assert sync.owner("9", "ping") == "pingpong" and source.synced == []  # another node's shard
+
+
+class FlakySource(Source):
+    """An event source whose first ``failures`` syncs fail (Discord down, a 5xx)."""
+
+    name = "flaky"
+    application_id = "4242"
+
+    def __init__(self, failures: int = 0) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def sync_commands(self, server_id, commands):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("discord is down")
+        await super().sync_commands(server_id, commands)
+
+
+@pytest.fixture
+async def sql_storage(tmp_path):
+    from maidcore_sqlmodel.settings import StorageSettings
+    from maidcore_sqlmodel.storage import SqlModelStorage
+
+    storage = SqlModelStorage(StorageSettings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}"), tmp_path / "data")
+    await storage.start()
+    yield storage
+    await storage.close()
+
+
+def node(storage, source) -> CommandSync:
+    """A node's command sync on ``storage`` (what a restart builds afresh)."""
+    return CommandSync(lambda: storage.records, lambda: source, store=lambda: storage.command_syncs, retry_seconds=0.05)
+
+
+async def test_a_restart_syncs_only_the_servers_whose_commands_changed_or_were_never_synced(sql_storage):
+    records = sql_storage.records
+    for server in ("1", "2", "3"):
+        await add(records, server, "pingpong", [PING])
+    source = FlakySource()
+    first = node(sql_storage, source)
+    await first.load()
+    for server in ("1", "2", "3"):
+        await first.server_available(server)
+    await first.settled()
+    assert [s for s, _ in source.synced] == ["1", "2", "3"] and first.sent == 3
+    await first.close()
+
+    source = FlakySource()  # the node restarts: nothing changed
+    again = node(sql_storage, source)
+    await again.load()
+    for server in ("1", "2", "3"):
+        await again.server_available(server)
+    await again.settled()
+    assert source.synced == [] and again.owner("2", "ping") == "pingpong"
+    await again.close()
+
+    await add(records, "2", "dice", [ROLL])  # changed while the node was down
+    source = FlakySource()
+    later = node(sql_storage, source)
+    await later.load()
+    for server in ("1", "2", "3", "4"):  # "4": the bot joined a server never synced
+        await later.server_available(server)
+    await later.settled()
+    assert source.synced == [("2", {"dice": ["roll"], "pingpong": ["ping"]}), ("4", {})]
+    await later.close()
+
+    source = FlakySource()  # another application (another bot token) has its own digests
+    source.application_id = "777"
+    other = node(sql_storage, source)
+    await other.load()
+    await other.server_available("1")
+    await other.settled()
+    assert source.synced == [("1", {"pingpong": ["ping"]})]
+    await other.close()
+
+
+async def test_a_failed_sync_is_retried_and_recorded_only_once_it_succeeded(sql_storage):
+    await add(sql_storage.records, "1", "pingpong", [PING])
+    source = FlakySource(failures=2)
+    sync = node(sql_storage, source)
+    await sync.load()
+    await sync.server_available("1")  # fails; retried in the background (0.05 s, then 0.1 s)
+    await sync.settled()
+    assert source.synced == [] and sync.pending() == {"1"}
+    assert await sql_storage.command_syncs.digest("4242", "1") is None  # not recorded: a restart would sync it
+    for _ in range(100):
+        if source.synced:
+            break
+        await asyncio.sleep(0.02)
+    assert source.synced == [("1", {"pingpong": ["ping"]})] and sync.pending() == frozenset()
+    await sync.flush()  # digests are written in batches
+    assert await sql_storage.command_syncs.digest("4242", "1") is not None
+    await sync.close()
+
+
+async def test_a_sync_still_failing_at_shutdown_is_sent_at_the_next_start(sql_storage):
+    await add(sql_storage.records, "1", "pingpong", [PING])
+    sync = node(sql_storage, FlakySource(failures=1000))
+    await sync.load()
+    await sync.server_available("1")
+    await sync.settled()
+    await sync.close()
+    source = FlakySource()
+    again = node(sql_storage, source)
+    await again.load()
+    await again.server_available("1")
+    await again.settled()
+    assert source.synced == [("1", {"pingpong": ["ping"]})]
+    await again.close()

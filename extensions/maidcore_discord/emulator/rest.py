@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from maidcore_discord.emulator import permissions as perms
+from maidcore_discord.emulator.attachments import attachment_url
 from maidcore_discord.emulator.oauth import Token
 from maidcore_discord.emulator.state import (
     APPLICATION_ID,
@@ -274,8 +275,8 @@ def _attachments(emu: Emulator, files: list[dict[str, Any]]) -> list[dict[str, A
                 "id": aid,
                 "filename": f["filename"],
                 "size": len(f["data"]),
-                "url": f"{emu.base_url}/_emulator/attachments/{aid}/{f['filename']}",
-                "proxy_url": f"{emu.base_url}/_emulator/attachments/{aid}/{f['filename']}",
+                "url": attachment_url(emu.base_url, aid, f["filename"]),
+                "proxy_url": attachment_url(emu.base_url, aid, f["filename"]),
                 "content_type": "application/octet-stream",
             }
         )

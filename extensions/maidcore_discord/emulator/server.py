@@ -22,6 +22,7 @@ from aiohttp import WSMsgType, web
 
 from maidcore_discord.emulator import permissions as perms
 from maidcore_discord.emulator import rest
+from maidcore_discord.emulator.attachments import ATTACHMENT_STORE_BYTES, AttachmentStore, repoint
 from maidcore_discord.emulator.gateway import Gateway, Session
 from maidcore_discord.emulator.oauth import OAuth2
 from maidcore_discord.emulator.state import (
@@ -58,6 +59,7 @@ class Emulator:
         state_file: Path | None = None,
         max_concurrency: int = 1,
         resume_seconds: float = RESUME_SECONDS,
+        attachment_store_bytes: int = ATTACHMENT_STORE_BYTES,
     ) -> None:
         self.host = host
         self.port = port
@@ -70,7 +72,10 @@ class Emulator:
         self.max_concurrency = max_concurrency  # IDENTIFY buckets GET /gateway/bot announces
         self.requests: list[tuple[str, str]] = []
         self.rate_limits: list[rest.RateLimitRule] = []
-        self.files: dict[str, bytes] = {}
+        #: Attachment bytes: beside the state file when there is one (they survive a restart), bounded.
+        self.files = AttachmentStore(
+            state_file.parent / "attachments" if state_file is not None else None, attachment_store_bytes
+        )
         self.allowed_mentions: dict[str, Any] = {}
         self.resume_seconds = resume_seconds  # a detached session is resumable this long, then forgotten
         self.resumes = 0
@@ -174,6 +179,8 @@ class Emulator:
         await site.start()
         if self.port == 0:
             self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if repoint(self.state.messages, self.base_url):  # restored messages: their files are served here now
+            self._save_soon()
         self.gateway.start()
         return self
 
@@ -512,7 +519,7 @@ class Emulator:
             raise web.HTTPNotFound() from None
 
     async def _attachment(self, request: web.Request) -> web.Response:
-        data = self.files.get(request.match_info["id"])
+        data = self.files.get(request.match_info["id"])  # None for an unknown or evicted id
         if data is None:
             raise web.HTTPNotFound()
         return web.Response(body=data, content_type="application/octet-stream")

@@ -77,6 +77,7 @@ class RecordingSink:
         await self.records.put_install(InstallRecord(server_id, plugin_id, "1.0.0", frozenset()))
         await self.command_sync.refresh(server_id)
         await self.command_sync.server_available(server_id)
+        await self.command_sync.settled()
 
     async def wait_for(
         self, event_type: str, check: Callable[[dict[str, Any]], bool] = lambda e: True, timeout: float = 10.0

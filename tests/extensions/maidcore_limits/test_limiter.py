@@ -195,3 +195,26 @@ async def test_a_flooding_scope_does_not_slow_or_block_another(make_limiter, sto
         # reopens), never the number of calls it makes
         calls = limiter.storage_calls[A] - storage_calls_before
         assert calls <= 2 * admitted + 2, (calls, admitted, len(flooded))
+
+
+async def test_memory_hits_start_no_thread_and_expired_entries_are_still_swept(monkeypatch):
+    from maidcore_limits import LimitsRateLimiter
+    from maidcore_limits.limiter import SweptMemoryStorage
+    from maidcore_limits.settings import RateLimitSettings
+
+    limiter = LimitsRateLimiter(RateLimitSettings(storage_uri="memory://", events_per_second=1000))
+    storage = limiter._storage
+    assert isinstance(storage, SweptMemoryStorage)
+    started = []
+    monkeypatch.setattr("threading.Thread.start", lambda thread: started.append(thread))
+    for _ in range(3):  # hits further apart than the library's 10 ms timer
+        assert limiter.hit_nowait(Bucket.EVENTS, A).allowed
+        await asyncio.sleep(0.02)
+    assert started == []  # the library would have started a timer thread for each
+    key = limiter._keys[Bucket.EVENTS, A]
+    assert len(storage.events[key]) == 3
+    await asyncio.sleep(1.05)  # the window (1 s) has passed: the next hit after SWEEP_SECONDS sweeps
+    storage._next_sweep = 0.0
+    assert limiter.hit_nowait(Bucket.EVENTS, B).allowed
+    assert storage.events.get(key) in (None, [])
+    await limiter.close()
