@@ -257,3 +257,21 @@ async def test_a_dashboard_with_every_widget_kind_shows_its_data_and_a_form_save
     assert saved["greeting"] == "Hi there" and saved["max_warnings"] == 5 and saved["features"] == ["xp", "quests"]
     assert saved["log_channel"] == emulator.channel_named(G, "general") and saved["volume"] == 80
     assert await platform.storage.kv.get(scope, "resets") == 1
+
+
+async def test_an_iframe_dashboard_reads_its_data_through_the_bridge_and_nothing_of_the_console(world):
+    platform = world["platform"]
+    await installs.install(platform, PLUGINS / "iframe_board", G, installs.ALL)
+    result = await run(world, "iframe")
+    assert result["steps"] == ["bridge", "foreign message ignored", "direct"]
+    assert result["sandbox"] == "allow-scripts"
+    assert result["members"] == "4" and result["asked"] == "the frame"  # the handler ran for the demo guild
+    assert result["broken"] == "the broken handler failed: the scoreboard is being rebuilt"
+    assert result["heading"] == "rgb(91, 91, 214)"  # dashboard/style.css loaded under the frame's CSP
+    probes = result["probes"]
+    assert probes["origin"] == "null"  # opaque: nothing of the console's origin is reachable
+    assert probes["cookie"].startswith("refused") and probes["parentDom"].startswith("refused")
+    assert probes["fetchApi"].startswith("refused") and probes["fetchRpc"].startswith("refused")
+    assert probes["storage"].startswith("refused")
+    assert result["foreign"] is False
+    assert result["direct"]["origin"] == "null" and result["direct"]["cookie"].startswith("refused")
