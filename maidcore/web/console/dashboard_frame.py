@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import mimetypes
 import re
 from pathlib import Path
 from typing import Any
@@ -160,8 +159,10 @@ async def frame_file(request: web.Request) -> web.StreamResponse:
         kinds = ", ".join(sorted(CONTENT_TYPES))
         raise _not_found(f"dashboard/{rel} is not a file kind dashboards serve ({kinds})")
     if path.stat().st_size > MAX_FILE_BYTES:
-        raise _not_found(f"dashboard/{rel} is over {MAX_FILE_BYTES // (1024 * 1024)} MiB; dashboards serve smaller files")
-    prefix = request.path[: len(request.path) - len(request.match_info["path"])]
+        limit = MAX_FILE_BYTES // (1024 * 1024)
+        raise _not_found(f"dashboard/{rel} is over {limit} MiB; dashboards serve smaller files")
+    # built from checked parts only (an installed guild and plugin id, a ticket that matched): nothing injected
+    prefix = f"/servers/{gid}/plugins/{pid}/dashboard/frame/{request.match_info['ticket']}/"
     origin = _origin(request)
     return web.Response(
         body=path.read_bytes(),

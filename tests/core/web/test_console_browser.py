@@ -11,19 +11,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from maidcore_discord.emulator import DEMO_GUILD_ID
+from yarl import URL
 
 from maidcore import installs
 from maidcore.marketplace import publishing, review
 from tests import services
 
-from .console_helpers import BOB, ERIN, console_settings, serving
+from .console_helpers import ALICE, BOB, ERIN, browser, console_settings, serving, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -71,7 +74,7 @@ def bundle(directory: Path, dest: Path, *, manifest: dict | None = None, main: s
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory, chromium, playwright_core):
-    """The platform with its console; bob's kv_counter 1.0.0 published; widget_gallery on the demo guild."""
+    """The platform and console; bob's kv_counter 1.0.0 published; widget_gallery and iframe_board on the demo guild."""
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
     tmp = tmp_path_factory.mktemp("console-browser")
@@ -82,6 +85,7 @@ async def world(tmp_path_factory, chromium, playwright_core):
         assert record.status.value == "approved", record.findings
         await publishing.publish(platform, "kv_counter", "1.0.0")
         await installs.install(platform, PLUGINS / "widget_gallery", G, installs.ALL)
+        await installs.install(platform, PLUGINS / "iframe_board", G, installs.ALL)
         yield {"platform": platform, "base": base, "tmp": tmp, "chromium": chromium, "node": playwright_core}
 
 
@@ -260,8 +264,6 @@ async def test_a_dashboard_with_every_widget_kind_shows_its_data_and_a_form_save
 
 
 async def test_an_iframe_dashboard_reads_its_data_through_the_bridge_and_nothing_of_the_console(world):
-    platform = world["platform"]
-    await installs.install(platform, PLUGINS / "iframe_board", G, installs.ALL)
     result = await run(world, "iframe")
     assert result["steps"] == ["bridge", "foreign message ignored", "direct"]
     assert result["sandbox"] == "allow-scripts"
@@ -275,3 +277,63 @@ async def test_an_iframe_dashboard_reads_its_data_through_the_bridge_and_nothing
     assert probes["storage"].startswith("refused")
     assert result["foreign"] is False
     assert result["direct"]["origin"] == "null" and result["direct"]["cookie"].startswith("refused")
+
+
+FRAME_SRC = re.compile(r'data-testid="dashboard-frame"[^>]* src="([^"]+)"')
+TRAVERSALS = (
+    "../manifest.json",
+    "..%2Fmanifest.json",
+    "%2e%2e/__main__.py",
+    "x/../../manifest.json",
+    "%2Fetc%2Fpasswd",
+    "..%5C__main__.py",
+    "./index.html",
+    "missing.js",
+    "README.md",  # in dashboard/, but not a file kind dashboards serve
+    "",
+)
+
+
+async def test_iframe_dashboard_files_are_path_checked_and_the_bridge_endpoint_only_reaches_dashboard_handlers(world):
+    base = world["base"]
+    board = f"{base}/servers/{G}/plugins/iframe_board/dashboard"
+    async with browser() as http:
+        csrf = await sign_in(http, base, ALICE)
+        async with http.get(board) as resp:
+            src = FRAME_SRC.search(await resp.text()).group(1)
+        prefix = base + src.removesuffix("index.html")
+        async with http.get(base + src) as resp:
+            assert resp.status == 200 and resp.content_type == "text/html"
+            csp = resp.headers["Content-Security-Policy"]
+            assert resp.headers["X-Frame-Options"] == "SAMEORIGIN"
+        for directive in ("sandbox allow-scripts", "default-src 'none'", "connect-src 'none'", "form-action 'none'"):
+            assert directive in csp
+        assert f"script-src {prefix};" in csp and f"frame-ancestors {base}" in csp
+        for name, kind in (("app.js", "text/javascript"), ("style.css", "text/css")):  # the ticket, no cookie
+            async with aiohttp.ClientSession() as anonymous, anonymous.get(prefix + name) as resp:
+                assert (resp.status, resp.content_type) == (200, kind)
+        for bad in TRAVERSALS:
+            async with http.get(URL(prefix + bad, encoded=True)) as resp:
+                text = await resp.text()
+                assert resp.status in (400, 404), (bad, resp.status)
+                assert '"iframe_board"' not in text and "plugin.run()" not in text
+        tampered = prefix[:-3] + ("0" if prefix[-3] != "0" else "1") + prefix[-2:]
+        async with http.get(tampered + "index.html") as resp:
+            assert resp.status == 404
+
+        async def call(plugin: str, body: dict, token: str | None = csrf) -> tuple[int, dict]:
+            headers = {"Accept": "application/json", **({"X-CSRF-Token": token} if token else {})}
+            async with http.post(f"{base}/servers/{G}/plugins/{plugin}/dashboard/rpc", json=body, headers=headers) as r:
+                return r.status, (await r.json() if r.content_type == "application/json" else {})
+
+        status, answer = await call("iframe_board", {"method": "summary", "params": {"who": "curl"}})
+        assert status == 200 and answer["result"]["members"] == 4 and answer["result"]["asked_by"] == "curl"
+        status, answer = await call("iframe_board", {"method": "nope"})  # only dashboard.* handlers are asked for
+        assert status == 200 and "dashboard.nope" in answer["error"] and "result" not in answer
+        assert (await call("iframe_board", {"method": "../summary"}))[0] == 400
+        assert (await call("iframe_board", {"method": "summary", "params": [1]}))[0] == 400
+        assert (await call("iframe_board", {"method": "summary"}, token=None))[0] == 403  # CSRF
+        status, answer = await call("widget_gallery", {"method": "owner_stat"})  # manifest mode: per widget only
+        assert status == 404 and "not an iframe dashboard" in answer["error"]
+    async with aiohttp.ClientSession() as anonymous, anonymous.post(f"{board}/rpc", json={"method": "summary"}) as r:
+        assert r.status == 403  # no session, so no CSRF token either
