@@ -36,6 +36,7 @@ SCRIPTS = Path(__file__).parent / "browser"
 PLUGINS = Path(__file__).parent / "plugins"
 SHOTS = ROOT / ".cache" / "screenshots" / "console"
 G = DEMO_GUILD_ID
+FRANK = "900000000000000205"  # signs in, member of no guild
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,7 @@ async def world(tmp_path_factory, chromium, playwright_core):
     settings = console_settings(tmp / "data", admins=[ERIN])
     async with serving(settings) as (platform, base):
         platform.events.emulator.state.add_user(ERIN, "erin", global_name="Erin")
+        platform.events.emulator.state.add_user(FRANK, "frank", global_name="Frank")
         record = await review.submit(platform, BOB, bundle(PLUGINS / "kv_counter", tmp / "kv_counter.zip"))
         assert record.status.value == "approved", record.findings
         await publishing.publish(platform, "kv_counter", "1.0.0")
@@ -270,6 +272,7 @@ async def test_an_iframe_dashboard_reads_its_data_through_the_bridge_and_nothing
     assert result["members"] == "4" and result["asked"] == "the frame"  # the handler ran for the demo guild
     assert result["broken"] == "the broken handler failed: the scoreboard is being rebuilt"
     assert result["heading"] == "rgb(91, 91, 214)"  # dashboard/style.css loaded under the frame's CSP
+    assert 120 < result["frameHeight"] < 560  # the page asked for its content's height (70vh of 800 px before)
     probes = result["probes"]
     assert probes["origin"] == "null"  # opaque: nothing of the console's origin is reachable
     assert probes["cookie"].startswith("refused") and probes["parentDom"].startswith("refused")
@@ -335,5 +338,16 @@ async def test_iframe_dashboard_files_are_path_checked_and_the_bridge_endpoint_o
         assert (await call("iframe_board", {"method": "summary"}, token=None))[0] == 403  # CSRF
         status, answer = await call("widget_gallery", {"method": "owner_stat"})  # manifest mode: per widget only
         assert status == 404 and "not an iframe dashboard" in answer["error"]
+        async with http.post(f"{base}/auth/logout", headers={"X-CSRF-Token": csrf}, allow_redirects=False) as resp:
+            assert resp.status == 303
+        async with http.get(prefix + "index.html") as resp:
+            assert resp.status == 404  # the ticket ended with the session
     async with aiohttp.ClientSession() as anonymous, anonymous.post(f"{board}/rpc", json={"method": "summary"}) as r:
         assert r.status == 403  # no session, so no CSRF token either
+    async with browser() as http:
+        csrf = await sign_in(http, base, FRANK)  # not a member of the guild
+        async with http.get(board) as resp:
+            assert resp.status == 403
+        headers = {"X-CSRF-Token": csrf, "Accept": "application/json"}
+        async with http.post(f"{board}/rpc", json={"method": "summary"}, headers=headers) as resp:
+            assert resp.status == 403 and "members" in (await resp.json())["error"]

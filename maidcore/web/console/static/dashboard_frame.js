@@ -2,6 +2,7 @@
 // data by posting {type: "maidcore.rpc", id, method, params} to its parent. Only messages whose source is
 // that frame's window are answered: the console calls the dashboard RPC endpoint with the person's
 // session and posts {type: "maidcore.rpc.result", id, result} or {..., id, error} back to the frame.
+// {type: "maidcore.resize", height} sets the frame's height (120 to 20000 px).
 "use strict";
 (function () {
   const frame = document.querySelector("[data-dashboard-frame]");
@@ -9,12 +10,20 @@
   const endpoint = frame.dataset.rpc;
   const csrf = () => document.body.dataset.csrf || "";
   const MAX_IN_FLIGHT = 16;
+  const MIN_HEIGHT = 120, MAX_HEIGHT = 20000;
   let inFlight = 0;
 
   function answer(id, body) {
     // The frame's origin is opaque ("null"), so "*" is the only target origin that reaches it; the
     // message goes to that frame's window object only.
     if (frame.contentWindow) frame.contentWindow.postMessage(Object.assign({ type: "maidcore.rpc.result", id }, body), "*");
+  }
+
+  // The page may ask for the height its content needs (within bounds), so it shows without inner scrolling.
+  function resize(height) {
+    const px = Number(height);
+    if (!Number.isFinite(px)) return;
+    frame.style.height = Math.round(Math.max(MIN_HEIGHT, Math.min(MAX_HEIGHT, px))) + "px";
   }
 
   async function call(id, method, params) {
@@ -40,6 +49,7 @@
   window.addEventListener("message", (event) => {
     if (event.source !== frame.contentWindow) return;  // only the plugin's own frame may ask
     const msg = event.data;
+    if (msg && typeof msg === "object" && msg.type === "maidcore.resize") return resize(msg.height);
     if (!msg || typeof msg !== "object" || msg.type !== "maidcore.rpc") return;
     const id = msg.id;
     if (!(typeof id === "string" || typeof id === "number")) return;

@@ -23,6 +23,8 @@ journey("iframe", async ({ base, params, done, person, shoot, signIn, expectFail
   out.asked = await frame.getByTestId("asked").textContent();
   out.broken = await frame.getByTestId("broken").textContent();
   out.probes = JSON.parse(await frame.getByTestId("probes").textContent());
+  await page.waitForFunction(() => document.querySelector("[data-dashboard-frame]").style.height !== "");
+  out.frameHeight = await frameEl.evaluate((el) => el.getBoundingClientRect().height);
   out.heading = await frame.locator("h1").evaluate((el) => getComputedStyle(el).color);  // style.css applied
   await shoot(page, "dashboard-iframe");
   done.push("bridge");

@@ -43,5 +43,6 @@ async function probes() {
   document.getElementById("asked").textContent = summary.asked_by;
   try { await rpc("broken", {}); } catch (err) { document.getElementById("broken").textContent = err.message; }
   document.getElementById("probes").textContent = JSON.stringify(await probes());
+  window.parent.postMessage({ type: "maidcore.resize", height: Math.ceil(document.body.getBoundingClientRect().height) + 48 }, "*");
   document.body.dataset.done = "1";
 })();
