@@ -11,7 +11,9 @@ journey("iframe", async ({ base, params, done, person, shoot, signIn, expectFail
   expectFailure("Blocked a frame");  // its probe of the console's DOM
   const { page } = await person();
   await signIn(page, base, "alice");
-  await page.goto(`${base}/servers/${params.guild}/plugins/iframe_board/dashboard`);
+  await page.goto(`${base}/servers/${params.guild}`);  // the guild's installs link to the dashboard
+  await page.locator(`a[href$="/plugins/iframe_board/dashboard"]`).click();
+  await page.waitForURL(/\/plugins\/iframe_board\/dashboard$/);
   const frameEl = page.getByTestId("dashboard-frame");
   const out = {
     sandbox: await frameEl.getAttribute("sandbox"),
