@@ -118,6 +118,7 @@ class ClusterSettings(BaseModel):
     identify_interval_seconds: float = 5.0  # Discord: one IDENTIFY per max_concurrency bucket per 5 s, cluster-wide
     storage_check_seconds: float = 3.0  # a node that cannot reach its storage this long stops serving its shards
     read_batch: int = 100  # events a node reads from a shard's log at once
+    message_owner_days: float = Field(30.0, gt=0)  # a sent message's owner (who gets clicks on it) is kept this long
 
 
 class WebSettings(BaseModel):

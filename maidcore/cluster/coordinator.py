@@ -91,6 +91,10 @@ class Coordinator(Protocol):
         """Keep JSON ``value`` under ``key`` for ``ttl`` seconds."""
         ...
 
+    async def state_put_many(self, values: dict[str, Any], ttl: float) -> None:
+        """``state_put`` of every key of ``values`` (one round trip: the caller batches)."""
+        ...
+
     async def due_add(self, queue: str, member: str, at: float) -> None:
         """``member`` of ``queue`` falls due at unix time ``at``."""
         ...

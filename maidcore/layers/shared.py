@@ -25,6 +25,8 @@ class SharedBackend(Protocol):
 
     async def state_put(self, key: str, value: Any, ttl: float) -> None: ...
 
+    async def state_put_many(self, values: dict[str, Any], ttl: float) -> None: ...
+
     async def due_add(self, queue: str, member: str, at: float) -> None: ...
 
     async def due_take(self, queue: str, now: float, limit: int) -> list[str]: ...
@@ -53,6 +55,10 @@ class _Memory:
             for k in [k for k, (until, _) in self.state.items() if until <= now]:
                 del self.state[k]
         self.state[key] = (now + ttl, value)
+
+    async def state_put_many(self, values: dict[str, Any], ttl: float) -> None:
+        for key, value in values.items():
+            await self.state_put(key, value, ttl)
 
     async def due_add(self, queue: str, member: str, at: float) -> None:
         heapq.heappush(self.due.setdefault(queue, []), (at, member))
@@ -121,6 +127,11 @@ class Shared:
     async def put(self, key: str, value: Any, ttl: float) -> None:
         """Keep JSON ``value`` under ``key`` for ``ttl`` seconds, readable from every node."""
         await self._holder.current().state_put(self._key(key), value, ttl)
+
+    async def put_many(self, values: dict[str, Any], ttl: float) -> None:
+        """``put`` of every key of ``values``, in one round trip to the cluster (bookkeeping written in batches)."""
+        if values:
+            await self._holder.current().state_put_many({self._key(k): v for k, v in values.items()}, ttl)
 
     async def due_add(self, queue: str, member: str, at: float) -> None:
         """``member`` of ``queue`` falls due at unix time ``at`` (``due_take`` hands it to one node)."""
