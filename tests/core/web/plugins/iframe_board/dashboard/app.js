@@ -37,12 +37,15 @@ async function probes() {
   };
 }
 
+// Ask for the height the content needs whenever it changes (new data, a narrower window).
+const fit = () => window.parent.postMessage({ type: "maidcore.resize", height: Math.ceil(document.body.getBoundingClientRect().height) + 48 }, "*");
+new ResizeObserver(fit).observe(document.body);
+
 (async () => {
   const summary = await rpc("summary", { who: "the frame" });
   document.getElementById("members").textContent = String(summary.members);
   document.getElementById("asked").textContent = summary.asked_by;
   try { await rpc("broken", {}); } catch (err) { document.getElementById("broken").textContent = err.message; }
   document.getElementById("probes").textContent = JSON.stringify(await probes());
-  window.parent.postMessage({ type: "maidcore.resize", height: Math.ceil(document.body.getBoundingClientRect().height) + 48 }, "*");
   document.body.dataset.done = "1";
 })();
