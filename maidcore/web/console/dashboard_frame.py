@@ -184,12 +184,13 @@ async def rpc(request: web.Request) -> web.Response:
     Body ``{"method": name, "params": {...}}``; answers ``{"result": ...}`` or ``{"error": str}``
     (200 for a handler's own error, like a widget). Only the plugin's dashboard handlers are
     reachable (the runner prefixes ``dashboard.``), and only while its dashboard is an iframe one:
-    a manifest dashboard's handlers stay behind their widgets' permission levels.
+    a manifest dashboard's handlers stay behind their widgets' permission levels. The handler's
+    params get ``viewer_level`` (``viewer``, ``manager`` or ``owner``) so it can refuse by level.
     """
     if security.viewer(request) is None:
         return web.json_response({"error": "sign in first"}, status=401)
     try:
-        _who, _guild, (install, _version), board, _level = await dashboards.context(request)
+        _who, _guild, (install, _version), board, level = await dashboards.context(request)
     except pages.Refusal as exc:
         return web.json_response({"error": exc.message}, status=exc.status)
     if not board.iframe:
@@ -201,6 +202,7 @@ async def rpc(request: web.Request) -> web.Response:
         return web.json_response({"error": '"method" must be a dashboard handler name like "stats"'}, status=400)
     if not isinstance(params, dict):
         return web.json_response({"error": '"params" must be an object'}, status=400)
+    params = {**params, "viewer_level": level.name.lower()}  # set here, never taken from the page
     try:
         result: Any = await dashboards.call(request, install, method, params)
     except dashboards.WidgetError as exc:

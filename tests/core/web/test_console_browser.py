@@ -329,8 +329,10 @@ async def test_iframe_dashboard_files_are_path_checked_and_the_bridge_endpoint_o
             async with http.post(f"{base}/servers/{G}/plugins/{plugin}/dashboard/rpc", json=body, headers=headers) as r:
                 return r.status, (await r.json() if r.content_type == "application/json" else {})
 
-        status, answer = await call("iframe_board", {"method": "summary", "params": {"who": "curl"}})
+        spoofed = {"who": "curl", "viewer_level": "x"}
+        status, answer = await call("iframe_board", {"method": "summary", "params": spoofed})
         assert status == 200 and answer["result"]["members"] == 4 and answer["result"]["asked_by"] == "curl"
+        assert answer["result"]["level"] == "owner"  # set by the console from alice's standing, not by the page
         status, answer = await call("iframe_board", {"method": "nope"})  # only dashboard.* handlers are asked for
         assert status == 200 and "dashboard.nope" in answer["error"] and "result" not in answer
         assert (await call("iframe_board", {"method": "../summary"}))[0] == 400

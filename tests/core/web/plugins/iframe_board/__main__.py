@@ -8,7 +8,7 @@ plugin = Plugin()
 @plugin.on_dashboard("summary")
 def summary(ctx, params):
     found = ctx.discord.list_members(limit=100)  # this guild's members: the call acts for the viewed guild
-    return {"members": len(found), "asked_by": params.get("who"), "server": ctx.server_id}
+    return {"members": len(found), "asked_by": params.get("who"), "level": params.get("viewer_level")}
 
 
 @plugin.on_dashboard("broken")
