@@ -20,8 +20,13 @@ number gets every dispatch after that sequence, then RESUMED. Across nodes:
 
 A dispatch made after the new session started comes on both sessions;
 ``Dedupe`` remembers the new session's from its first frame and drops the second
-copy (same event name and payload), until ``DEDUPE_GRACE_SECONDS`` after the drain. Dispatches recorded after the last
-written sequence are replayed too: at-least-once, with a new delivery id.
+copy (same event name and payload), until ``DEDUPE_GRACE_SECONDS`` after the drain.
+
+The written sequence may lag what was recorded (by up to ``RECORD_INTERVAL_SECONDS``,
+or behind a slow handler), so a drain can replay dispatches whose events the log
+has already. Each event is published with its ``source_key`` (session, sequence,
+type); the log's append checks and remembers that key in the same step, so a
+replayed event is not recorded twice: it keeps its first delivery id.
 """
 
 from __future__ import annotations
@@ -63,10 +68,11 @@ _FRAME: ContextVar[Frame | None] = ContextVar("maidcore_discord_frame", default=
 class Frame:
     """One dispatch: open while it is parsed and while any handler task it started runs."""
 
-    __slots__ = ("open", "seq", "tracker")
+    __slots__ = ("open", "seq", "session", "tracker")
 
-    def __init__(self, tracker: Tracker, seq: int) -> None:
+    def __init__(self, tracker: Tracker, session: str | None, seq: int) -> None:
         self.tracker = tracker
+        self.session = session
         self.seq = seq
         self.open = 1
 
@@ -94,7 +100,7 @@ class Tracker:
     def begin(self, session: str | None, seq: int) -> Frame:
         if session != self.session:  # a new session: its numbers start over
             self.session, self._open = session, {}
-        frame = Frame(self, seq)
+        frame = Frame(self, session, seq)
         self._open[seq] = frame
         self.last = seq
         self.frames += 1
@@ -173,6 +179,18 @@ def _tracked(name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
             frame.done()
 
     return parse_tracked
+
+
+def source_key(kind: str) -> str | None:
+    """The gateway's name for the event a handler task of a tracked dispatch publishes: session, sequence, type.
+
+    The same on a replay of that dispatch (a RESUME of the session), so the shard's
+    log records it once (``EventSink.publish(once=...)``); None outside a tracked dispatch.
+    """
+    frame = _FRAME.get()
+    if frame is None or frame.session is None:
+        return None
+    return f"{frame.session}:{frame.seq}:{kind}"
 
 
 def hold_frame(task: asyncio.Task[Any]) -> None:

@@ -39,6 +39,22 @@ async def test_a_lease_is_exclusive_renewable_and_fenced(coordinator):
     assert 1 not in await coordinator.holders(2)
 
 
+async def test_an_event_with_a_source_key_is_appended_once_whoever_holds_the_shard(coordinator):
+    first = await coordinator.acquire(0, "a", ttl=5)
+    assert await coordinator.append(first, {"event": {"n": 1}}, once="s1:7:message_create") is not None
+    assert await coordinator.append(first, {"event": {"n": 1}}, once="s1:7:message_create") is None
+    await coordinator.release(first)
+    second = await coordinator.acquire(0, "b", ttl=5)
+    assert await coordinator.append(second, {"event": {"n": 1}}, once="s1:7:message_create") is None  # a replay
+    assert await coordinator.append(second, {"event": {"n": 2}}, once="s1:8:message_create") is not None
+    assert await coordinator.append(second, {"event": {"n": 3}}) is not None  # no key: always appended
+    assert await coordinator.append(second, {"event": {"n": 3}}) is not None
+    with pytest.raises(LeaseLost):  # the fence comes first: a fenced node's key is not remembered
+        await coordinator.append(first, {"event": {"n": 4}}, once="s1:9:message_create")
+    assert await coordinator.append(second, {"event": {"n": 4}}, once="s1:9:message_create") is not None
+    logged = await coordinator.read_new(second, "b", 10, block=0.1)
+    assert [e.record["event"]["n"] for e in logged] == [1, 2, 3, 3, 4]
+
 async def test_a_lease_expires_when_not_renewed(coordinator):
     assert await coordinator.acquire(1, "a", ttl=0.2) is not None
     await asyncio.sleep(0.35)
