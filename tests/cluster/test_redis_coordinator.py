@@ -55,6 +55,7 @@ async def test_an_event_with_a_source_key_is_appended_once_whoever_holds_the_sha
     logged = await coordinator.read_new(second, "b", 10, block=0.1)
     assert [e.record["event"]["n"] for e in logged] == [1, 2, 3, 3, 4]
 
+
 async def test_a_lease_expires_when_not_renewed(coordinator):
     assert await coordinator.acquire(1, "a", ttl=0.2) is not None
     await asyncio.sleep(0.35)
