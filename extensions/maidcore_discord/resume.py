@@ -24,7 +24,7 @@ copy (same event name and payload), until ``DEDUPE_GRACE_SECONDS`` after the dra
 
 The written sequence may lag what was recorded (by up to ``RECORD_INTERVAL_SECONDS``,
 or behind a slow handler), so a drain can replay dispatches whose events the log
-has already. Each event is published with its ``source_key`` (session, sequence,
+has already. Each event is published with its ``gateway_key`` (session, sequence,
 type); the log's append checks and remembers that key in the same step, so a
 replayed event is not recorded twice: it keeps its first delivery id.
 """
@@ -181,11 +181,11 @@ def _tracked(name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
     return parse_tracked
 
 
-def source_key(kind: str) -> str | None:
+def gateway_key(kind: str) -> str | None:
     """The gateway's name for the event a handler task of a tracked dispatch publishes: session, sequence, type.
 
     The same on a replay of that dispatch (a RESUME of the session), so the shard's
-    log records it once (``EventSink.publish(once=...)``); None outside a tracked dispatch.
+    log records it once (``EventSink.publish(source_key=...)``); None outside a tracked dispatch.
     """
     frame = _FRAME.get()
     if frame is None or frame.session is None:

@@ -32,8 +32,8 @@ from maidcore_discord.resume import (
     SessionRecords,
     TrackedShard,
     drain,
+    gateway_key,
     hold_frame,
-    source_key,
     track_parsers,
     watch_live,
 )
@@ -469,7 +469,7 @@ class DiscordEventSource:
         if self.sink is None:
             return
         try:
-            await self.sink.publish(event, event_type=kind, origin=origin, once=source_key(kind))
+            await self.sink.publish(event, event_type=kind, origin=origin, source_key=gateway_key(kind))
         except Exception:
             log.exception("the sink refused a %s event", kind)
 

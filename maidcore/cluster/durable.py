@@ -90,7 +90,7 @@ class DurableSink:
         event_type: str | None = None,
         target_plugin: str | None = None,
         origin: InteractionOrigin | None = None,
-        once: str | None = None,
+        source_key: str | None = None,
     ) -> int:
         server = event.get("guild_id")
         if not isinstance(server, str) or not server.isdigit() or not self.shard_count:
@@ -108,7 +108,7 @@ class DurableSink:
             "origin": [origin.message_id, origin.message_interaction_id] if origin is not None else None,
         }
         try:
-            entry = await self.coordinator.append(lease, record, once=once)
+            entry = await self.coordinator.append(lease, record, source_key=source_key)
         except LeaseLost:
             self.counters["fenced"] += 1
             log.error("shard %d moved to another node: event for server %s not recorded here", shard, server)
