@@ -68,13 +68,14 @@ _FRAME: ContextVar[Frame | None] = ContextVar("maidcore_discord_frame", default=
 class Frame:
     """One dispatch: open while it is parsed and while any handler task it started runs."""
 
-    __slots__ = ("open", "seq", "session", "tracker")
+    __slots__ = ("open", "published", "seq", "session", "tracker")
 
     def __init__(self, tracker: Tracker, session: str | None, seq: int) -> None:
         self.tracker = tracker
         self.session = session
         self.seq = seq
         self.open = 1
+        self.published: dict[str, int] | None = None  # events of each type published for it so far
 
     def hold(self) -> None:
         self.open += 1
@@ -186,11 +187,18 @@ def gateway_key(kind: str) -> str | None:
 
     The same on a replay of that dispatch (a RESUME of the session), so the shard's
     log records it once (``EventSink.publish(source_key=...)``); None outside a tracked dispatch.
+    A dispatch publishing several events of one type (a bulk delete: one per message, in
+    message id order) numbers them from the second on.
     """
     frame = _FRAME.get()
     if frame is None or frame.session is None:
         return None
-    return f"{frame.session}:{frame.seq}:{kind}"
+    if frame.published is None:
+        frame.published = {}
+    n = frame.published.get(kind, 0)
+    frame.published[kind] = n + 1
+    key = f"{frame.session}:{frame.seq}:{kind}"
+    return f"{key}:{n}" if n else key
 
 
 def hold_frame(task: asyncio.Task[Any]) -> None:

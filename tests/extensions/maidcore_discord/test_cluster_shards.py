@@ -15,6 +15,7 @@ import pytest
 from maidcore_discord.emulator import Emulator
 from maidcore_discord.emulator.__main__ import main as emulator_main
 from maidcore_discord.local import RemoteEmulatorMode
+from maidcore_discord.resume import _FRAME, Tracker, gateway_key
 from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
 
@@ -238,3 +239,26 @@ async def test_a_node_can_use_an_emulator_another_process_runs():
         assert mode.emulator.api_base == emu.api_base and mode.emulator.bot_token == emu.bot_token
     with pytest.raises(RuntimeError, match="no emulator answers there"):
         await RemoteEmulatorMode(DiscordSettings(emulator_url="http://127.0.0.1:9")).start()
+
+
+def test_gateway_keys_name_each_event_of_a_dispatch():
+    """Session, sequence and type; a bulk delete's second and later events of one type are numbered."""
+    tracker = Tracker(0, lambda: None)  # type: ignore[arg-type,return-value]
+    frame = tracker.begin("sess", 41)
+    assert gateway_key("message_delete") is None  # outside a tracked dispatch
+
+    def publishes() -> list[str | None]:
+        return [gateway_key("message_delete"), gateway_key("message_delete"), gateway_key("reaction_add")]
+
+    token = _FRAME.set(frame)
+    try:
+        first = publishes()
+    finally:
+        _FRAME.reset(token)
+    assert first == ["sess:41:message_delete", "sess:41:message_delete:1", "sess:41:reaction_add"]
+    replayed = Tracker(0, lambda: None).begin("sess", 41)  # type: ignore[arg-type,return-value]
+    token = _FRAME.set(replayed)
+    try:
+        assert publishes() == first  # the same names on a replay of that dispatch
+    finally:
+        _FRAME.reset(token)
