@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RECORD_INTERVAL_SECONDS = 0.5  # how often a moved sequence number is written to the shared state
+RECORD_INTERVAL_SECONDS = 0.5  # how often a moved sequence number is written (bounds what a takeover replays)
 RECORD_REFRESH_SECONDS = 60.0  # an unchanged record is written again this often (it expires otherwise)
 RECORD_TTL_SECONDS = 600.0  # longer than any resume window Discord keeps; an expired session answers INVALID
 DRAIN_TIMEOUT_SECONDS = 30.0  # connecting, replaying and recording the old session's backlog
@@ -384,7 +384,7 @@ class SessionRecords:
             for shard_id, tracker in list(self._serving.items()):
                 try:
                     await self._write(shard_id, tracker)
-                except Exception as exc:  # the next holder replays a bit more: duplicates, not losses
+                except Exception as exc:  # the next holder replays more; the log drops what it recorded already
                     log.warning("shard %d: writing its resume record failed: %s", shard_id, exc)
 
     async def close(self) -> None:
