@@ -37,22 +37,9 @@ FAST_PATH_BRACKETS = 256
 _LONG_NUMBER = re.compile(rb"[:,\[]\s*-?\d{19}").search
 
 
-_fast_dumps = orjson.dumps
-_FastEncodeError = orjson.JSONEncodeError
-_NEWLINE = orjson.OPT_APPEND_NEWLINE
-
-
 def encode(message: dict[str, Any]) -> bytes:
-    """One compact JSON object and a newline (JSON escapes every control character, so no raw newline).
-
-    orjson writes the same JSON as ``json`` for what the host sends (str keys, 64-bit integers, finite floats,
-    UTF-8 text); what it refuses (non-str keys, bigger integers, lone surrogates) goes through ``json``, which
-    stays the rule. Non-finite floats never reach here: the host API refuses NaN and infinity in arguments.
-    """
-    try:
-        return _fast_dumps(message, option=_NEWLINE)
-    except _FastEncodeError:
-        return (_dumps(message) + "\n").encode("utf-8")
+    """One compact JSON object and a newline (JSON escapes every control character, so no raw newline)."""
+    return (_dumps(message) + "\n").encode("utf-8")
 
 
 class ProtocolViolation(Exception):

@@ -95,30 +95,3 @@ def test_metric_children_are_remembered_and_count_into_the_metric() -> None:
     before = first._value.get()
     metrics.child(metrics.HOST_CALLS, "test.codec_method", "ok").inc()
     assert metrics.HOST_CALLS.labels("test.codec_method", "ok")._value.get() == before + 1
-
-
-_REFERENCE_DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-MESSAGES = [
-    {"jsonrpc": "2.0", "method": "event.message_create", "params": {"content": "h\u00e9\n\t\u2028\x00\x7f\U0001f600"}},
-    {"jsonrpc": "2.0", "id": "h1", "result": {"n": [0, -1, 2**63 - 1, -(2**63), 2**64 - 1, 1.5, 1e16, 1e-7, None]}},
-    {"jsonrpc": "2.0", "id": 3, "result": {"huge": 10**30, "neg": -(10**25)}},  # past 64 bits: json writes it
-    {"jsonrpc": "2.0", "id": 4, "result": {2: "int key", None: "none key", True: "bool key", 2.5: "float key"}},
-    {"jsonrpc": "2.0", "id": 5, "result": {"t": (1, 2), "nested": {"a": [{"b": []}]}}},
-]
-
-
-@pytest.mark.parametrize("message", MESSAGES)
-def test_encoded_lines_mean_what_json_writes(message: dict) -> None:
-    line = rpc.encode(message)
-    assert line.endswith(b"\n") and line.count(b"\n") == 1
-    want = _REFERENCE_DUMPS(message)
-    assert json.loads(line) == json.loads(want)
-    assert repr(json.loads(line)) == repr(json.loads(want))
-
-
-def test_what_json_cannot_encode_fails_as_before() -> None:
-    with pytest.raises(UnicodeEncodeError):
-        rpc.encode({"jsonrpc": "2.0", "params": {"lone": "\ud800"}})
-    with pytest.raises(TypeError):
-        rpc.encode({"jsonrpc": "2.0", "params": {(1, 2): "tuple key"}})
