@@ -1,14 +1,21 @@
-"""Cluster failover: time from SIGKILL of a node to the first event served on its orphaned shard.
+"""Cluster failover: time from SIGKILL of a node to the first event served on its orphaned shard, and events lost.
 
 Two ``maidcore serve`` nodes (separate processes and data directories, one
 PostgreSQL database, one Redis, the standalone emulator with 2 shards). Each
 round kills the holder of shard 0 with SIGKILL, then posts a ``ping`` to a
-guild of shard 0 every 0.2 s until one is answered; the victim is restarted
-and gets its shard back before the next round. Baseline in the same run: a
-cold start, from launching a lone node to its first answered ping (what an
-operator restarting a crashed single node waits).
+guild of shard 0 every 0.2 s until one is answered (and 5 s more); the victim
+is restarted and gets its shard back before the next round. Pings posted while
+no node held shard 0 (before the survivor's lease) are "the gap": the report
+says how many of them were never answered.
 
-Usage: ``.venv/bin/python benchmarks/cluster_failover.py [--rounds 3] [--lease-seconds 6]``
+Rounds alternate two modes: ``resume`` (the survivor RESUMEs the dead node's
+gateway session from the sequence it recorded and replays the gap) and
+``identify only`` (the dead node's resume record is deleted right after the
+kill, so the survivor starts a fresh session as before resuming existed).
+Baseline in the same run: a cold start, from launching a lone node to its first
+answered ping (what an operator restarting a crashed single node waits).
+
+Usage: ``.venv/bin/python benchmarks/cluster_failover.py [--rounds 4] [--lease-seconds 6]``
 (PostgreSQL from ``MAIDCORE_TEST_POSTGRES_URL``, Redis from ``MAIDCORE_TEST_REDIS_URL``).
 """
 
@@ -62,6 +69,38 @@ def first_answer(local: LocalCluster, channel: str, started: float, timeout: flo
     raise TimeoutError(f"no ping answered within {timeout}s")
 
 
+def answered_tags(local: LocalCluster, channel: str) -> set[str]:
+    return {m["content"][5:] for m in local.messages(channel) if m["content"].startswith("pong ")}
+
+
+def failover_round(
+    local: LocalCluster, client: redis.Redis, prefix: str, channel: str, victim: str, resume: bool
+) -> tuple[float, int, int]:
+    """Kill ``victim`` and ping shard 0 until served again: (seconds to the first answer, gap pings, gap lost)."""
+    killed = time.monotonic()
+    local.kill(victim)
+    if not resume:  # as before resuming existed: the survivor finds no session to resume
+        client.delete(f"{prefix}:state:event_source.discord:resume:0")
+    gap: set[str] = set()
+    sent: set[str] = set()
+    first = None
+    while time.monotonic() - killed < 90:
+        tag = uuid.uuid4().hex[:8]
+        orphaned = holder(client, prefix, 0) in (None, victim)
+        local.post(channel, f"ping {tag}")
+        sent.add(tag)
+        if orphaned:
+            gap.add(tag)
+        time.sleep(0.2)
+        if first is None and answered_tags(local, channel) & sent:
+            first = time.monotonic() - killed
+        if first is not None and time.monotonic() - killed > first + 5:
+            break
+    if first is None:
+        raise TimeoutError("no ping answered within 90 s of the kill")
+    return first, len(gap), len(gap - answered_tags(local, channel))
+
+
 def holder(client: redis.Redis, prefix: str, shard: int) -> str | None:
     value = client.get(f"{prefix}:lease:{shard}")
     return value.rpartition(" ")[0] if value else None
@@ -69,7 +108,7 @@ def holder(client: redis.Redis, prefix: str, shard: int) -> str | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4, help="kills; odd rounds resume, even ones identify only")
     parser.add_argument("--lease-seconds", type=float, default=6.0)
     parser.add_argument("--renew-seconds", type=float, default=1.5)
     args = parser.parse_args()
@@ -124,7 +163,7 @@ def main() -> None:
             cold = first_answer(local, channel0, started)
             print(f"baseline: cold start of a lone node to its first answered ping: {cold:.2f} s")
             local.start_node("b")
-            failovers = []
+            results: dict[bool, list[tuple[float, int, int]]] = {True: [], False: []}
             for round_no in range(1, args.rounds + 1):
                 local.wait(
                     lambda: (
@@ -136,19 +175,31 @@ def main() -> None:
                     "each node holding one shard",
                 )
                 first_answer(local, channel0, time.monotonic())  # shard 0 serves before the kill
+                time.sleep(1)  # its holder recorded the session past that ping
                 victim = holder(client, prefix, 0)
                 assert victim is not None
-                killed = time.monotonic()
-                local.kill(victim)
-                took = first_answer(local, channel0, killed)
-                failovers.append(took)
-                print(f"round {round_no}: SIGKILL of {victim} -> first event served on shard 0 after {took:.2f} s")
+                resume = round_no % 2 == 1
+                took, gap, lost = failover_round(local, client, prefix, channel0, victim, resume)
+                results[resume].append((took, gap, lost))
+                mode = "resume" if resume else "identify only"
+                print(
+                    f"round {round_no} ({mode}): SIGKILL of {victim} -> first event served on shard 0 after "
+                    f"{took:.2f} s; {gap} pings posted in the gap, {lost} never answered"
+                )
                 local.start_node(victim)
-            median = statistics.median(failovers)
-            print(
-                f"failover (lease {args.lease_seconds:g} s, renew {args.renew_seconds:g} s): median {median:.2f} s, "
-                f"max {max(failovers):.2f} s over {len(failovers)} rounds; {median / cold:.2f}x the cold start"
-            )
+            for resume in (False, True):
+                rounds = results[resume]
+                if not rounds:
+                    continue
+                times = [t for t, _, _ in rounds]
+                gap = sum(g for _, g, _ in rounds)
+                lost = sum(lost for _, _, lost in rounds)
+                mode = "resume" if resume else "identify only (before)"
+                print(
+                    f"{mode}: failover median {statistics.median(times):.2f} s, max {max(times):.2f} s "
+                    f"({statistics.median(times) / cold:.2f}x the cold start); gap events lost {lost}/{gap}"
+                    f" over {len(rounds)} rounds (lease {args.lease_seconds:g} s, renew {args.renew_seconds:g} s)"
+                )
         finally:
             local.close()
             for key in client.scan_iter(f"{prefix}:*"):

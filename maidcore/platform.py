@@ -104,7 +104,12 @@ class Platform:
             shared=self.shared.scoped("command_sync"),
         )
         #: Who owns each interaction, and who may answer it.
-        self.interactions = InteractionOwners(self.command_sync, MessageOwners(message_owners_file(self.data_dir)))
+        owners = MessageOwners(
+            message_owners_file(self.data_dir),
+            shared=self.shared.scoped("interactions"),  # in a cluster, every node reads them (docs/cluster.md)
+            message_ttl=self.settings.cluster.message_owner_days * 86400,
+        )
+        self.interactions = InteractionOwners(self.command_sync, owners)
         #: The one place install changes (from this process or another) are announced to the runner and commands.
         self.install_watcher = InstallWatcher(
             lambda: self.records,
@@ -273,6 +278,8 @@ class Platform:
             await coordinator.close()
 
         self._on_close("coordinator", leave)
+        # closed before the coordinator (closers run newest first): owners still waiting get shared
+        self._on_close("interaction owners", self.interactions.close_shared)
 
     async def _storage_ok(self) -> bool:
         """A round trip to the record store (a cluster node that cannot make one stops serving)."""

@@ -100,6 +100,9 @@ class RunnerSettings(BaseModel):
     max_waiting_publishes: int = 10_000  # per worker: events waiting for room in its full queue; more are dropped
     log_lines_per_second: float = 50.0  # per (server, plugin): plugin.log lines stored; burst of 2 s worth
     log_bytes_per_second: float = 64 * 1024  # per (server, plugin): plugin.log message bytes stored; burst of 2 s
+    stderr_lines_per_second: float = Field(default=100.0, gt=0)  # per worker: stderr lines read (burst 2 s); faster
+    # writers wait on their own full pipe
+    stderr_lines_stored: int = Field(default=100, ge=0)  # per worker per 10 s: stored as plugin logs; rest: host log
 
 
 class ClusterSettings(BaseModel):
@@ -118,6 +121,7 @@ class ClusterSettings(BaseModel):
     identify_interval_seconds: float = 5.0  # Discord: one IDENTIFY per max_concurrency bucket per 5 s, cluster-wide
     storage_check_seconds: float = 3.0  # a node that cannot reach its storage this long stops serving its shards
     read_batch: int = 100  # events a node reads from a shard's log at once
+    message_owner_days: float = Field(30.0, gt=0)  # a sent message's owner (who gets clicks on it) is kept this long
 
 
 class WebSettings(BaseModel):

@@ -7,7 +7,12 @@ server is built for several processes; SQLite is not, so N > 1 refuses it). The 
 holds the data directory's lock for them (a child started with ``--supervised-by``
 checks that its parent holds it instead of taking it), restarts a child that dies,
 stops all of them on SIGINT/SIGTERM, and folds their status files into the one
-``maidcore status`` reads. The split is static: shard leases can replace ``shard_plan``.
+``maidcore status`` reads.
+
+Without a cluster the split is static (``shard_plan``). With ``cluster.redis_url``
+each child is a cluster node of its own, ``<node id>/<index>``, taking part in the
+shard leases: a dead child's shards go to its siblings (or other nodes) once its
+leases expire, and it gets its share back when it returns (``lease_plan``).
 """
 
 from __future__ import annotations
@@ -56,6 +61,18 @@ def shard_plan(shard_ids: list[int] | None, shard_count: int | None, processes: 
     return count, [ids[i::processes] for i in range(processes)]
 
 
+def lease_plan(processes: int) -> list[None]:
+    """In a cluster no child is given shards: each takes its share by lease (``None`` = by lease)."""
+    if processes < 1:
+        raise SupervisorError(f"--processes must be 1 or more, not {processes}")
+    return [None] * processes
+
+
+def child_node_id(node_id: str, index: int) -> str:
+    """Child ``index``'s name in the cluster: the node's, with its index, so a restarted child is the same one."""
+    return f"{node_id}/{index}"
+
+
 def refuse_sqlite(database_url: str | None) -> None:
     """Several writers cannot share one SQLite file: ask for PostgreSQL (embedded or external)."""
     if database_url and database_url.split(":", 1)[0].split("+", 1)[0] == "sqlite":
@@ -66,13 +83,16 @@ def refuse_sqlite(database_url: str | None) -> None:
         )
 
 
-def refuse_local_mode(token: object) -> None:
-    """Local mode starts an emulator inside the server: N children would start N emulators."""
+def refuse_local_mode(token: object, emulator_url: str | None = None) -> None:
+    """Local mode starts an emulator inside the server: N children would start N emulators.
+
+    ``discord.emulator_url`` (an emulator another process runs) is fine: the children share it.
+    """
     secret = getattr(token, "get_secret_value", lambda: token or "")()
-    if not str(secret).strip():
+    if not str(secret).strip() and not emulator_url:
         raise SupervisorError(
             "--processes > 1 needs discord.token: local mode runs an emulator inside each server process; "
-            "run one with `python -m maidcore_discord.emulator` and set discord.token and discord.api_base to it, "
+            "run one with `python -m maidcore_discord.emulator` and set discord.emulator_url to it, "
             "or use a real bot token"
         )
 
@@ -84,7 +104,7 @@ def child_status_file(data_dir: Path, index: int) -> Path:
 @dataclass
 class Child:
     index: int
-    shards: list[int]
+    shards: list[int] | None  # None: taken by lease (a cluster)
     proc: subprocess.Popen | None = None
     started: float = 0.0
     crashes: int = 0  # in a row
@@ -99,14 +119,16 @@ class Supervisor:
     def __init__(
         self,
         data_dir: Path,
-        plan: list[list[int]],
-        shard_count: int,
+        plan: list[list[int]] | list[None],
+        shard_count: int | None,
         serve_args: list[str],
         env: dict[str, str] | None = None,
         web_port: int | None = None,
+        node_id: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.shard_count = shard_count
+        self.node_id = node_id  # a cluster node: each child leases shards as ``<node_id>/<index>``
         self.children = [Child(i, shards) for i, shards in enumerate(plan)]
         self.serve_args = serve_args
         self.env = dict(os.environ if env is None else env)
@@ -123,8 +145,12 @@ class Supervisor:
 
     def child_env(self, child: Child) -> dict[str, str]:
         env = dict(self.env)
-        env["MAIDCORE_DISCORD__SHARD_IDS"] = json.dumps(child.shards)
-        env["MAIDCORE_DISCORD__SHARD_COUNT"] = str(self.shard_count)
+        if child.shards is not None:
+            env["MAIDCORE_DISCORD__SHARD_IDS"] = json.dumps(child.shards)
+        if self.shard_count is not None:
+            env["MAIDCORE_DISCORD__SHARD_COUNT"] = str(self.shard_count)
+        if self.node_id is not None:
+            env["MAIDCORE_CLUSTER__NODE_ID"] = child_node_id(self.node_id, child.index)
         if self.metrics_dir is not None:  # /metrics of the web child sums every child's counters
             env[metrics.MULTIPROCESS_ENV] = str(self.metrics_dir)
             env[metrics.CHILD_ENV] = str(child.index)
@@ -172,7 +198,7 @@ class Supervisor:
                     **{k: v for k, v in stats.items() if k != "updated_at"},
                     "index": child.index,
                     "pid": child.proc.pid if child.proc is not None else None,
-                    "shards": child.shards,
+                    "shards": child.shards if child.shards is not None else stats.get("cluster", {}).get("shards", []),
                     "process_restarts": child.restarts,  # the runner's own "restarts" counts worker restarts
                 }
             )
@@ -185,7 +211,9 @@ class Supervisor:
         info: dict[str, Any] = {
             "pid": os.getpid(),
             "started_at": datetime.now(UTC).isoformat(),
-            "processes": [{"index": c.index, "shards": c.shards} for c in self.children],
+            "processes": [
+                {"index": c.index, "shards": c.shards if c.shards is not None else "leased"} for c in self.children
+            ],
         }
         if self.web_port is not None:
             info["web"] = f"http://{self.env.get('MAIDCORE_WEB__HOST', '127.0.0.1')}:{self.web_port}"

@@ -17,7 +17,6 @@ import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
-from discord.shard import Shard
 
 from maidcore.errors import UnknownMethod
 from maidcore.layers.context import HandledEventTypes
@@ -29,6 +28,7 @@ from maidcore_discord import payloads
 from maidcore_discord.actions import Actions
 from maidcore_discord.intents import intents_for
 from maidcore_discord.interactions import Interactions
+from maidcore_discord.resume import SessionRecords, TrackedShard, drain, hold_frame, track_parsers, watch_live
 from maidcore_discord.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,11 @@ class _Client(discord.AutoShardedClient):
             await gate(shard_id or 0)
         elif not self._fast_identify:  # Discord wants 5 s between IDENTIFYs; the emulator does not
             await super().before_identify_hook(shard_id, initial=initial)
+
+    def _schedule_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> asyncio.Task:
+        task = super()._schedule_event(coro, event_name, *args, **kwargs)
+        hold_frame(task)  # in a cluster: the dispatch counts as handled once this task ended
+        return task
 
     async def launch_shards(self) -> None:
         if self._source._identify_gate is None:
@@ -183,6 +188,8 @@ class DiscordEventSource:
         self._max_concurrency = 1
         self._shards_ready: dict[int, asyncio.Event] = {}
         self._relaunches: set[asyncio.Task[None]] = set()
+        #: in a cluster: each served shard's session and recorded sequence, for the next holder's RESUME
+        self.sessions = SessionRecords(self.shared)
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -264,6 +271,9 @@ class DiscordEventSource:
             options.pop("shard_ids", None)
         self._ready.clear()
         self.client = _Client(self, fast_identify=self.emulator is not None, **options)
+        if self._identify_gate is not None:
+            track_parsers(self.client._connection)  # which dispatches are recorded: the resume point
+            _keep_shard_readies(self.client._connection)
         await self.client.login(self._token)
         if self._api_base or self._identify_gate is not None:
             # discord.py dials DEFAULT_GATEWAY when shard_count is fixed (it skips GET /gateway/bot then)
@@ -344,9 +354,14 @@ class DiscordEventSource:
         return self.client._AutoShardedClient__shards  # type: ignore[attr-defined]  # discord.py keeps them private
 
     async def serve_shard(self, shard_id: int) -> None:
-        """Connect ``shard_id`` (after its IDENTIFY turn) and wait until its guilds arrived."""
+        """Connect ``shard_id`` (after its IDENTIFY turn), wait until its guilds arrived, then replay the gap.
+
+        The gap: what Discord sent the shard's previous session after the last
+        sequence its holder recorded (``maidcore_discord.resume``).
+        """
         if self.client is None:
             raise RuntimeError("the discord event source is not started")
+        previous = await self.sessions.load(shard_id)
         ready = self._shards_ready.setdefault(shard_id, asyncio.Event())
         ids = self.client._connection.shard_ids
         if shard_id not in ids:
@@ -361,13 +376,22 @@ class DiscordEventSource:
         except BaseException:
             connecting.add_done_callback(_close_if_connected)
             raise
-        shard = Shard(ws, client, client._AutoShardedClient__queue.put_nowait)  # type: ignore[attr-defined]
+        shard = TrackedShard(ws, client, client._AutoShardedClient__queue.put_nowait, shard_id)  # type: ignore[attr-defined]
+        dedupe = watch_live(shard.tracker) if previous is not None else None
         self._shard_map()[shard_id] = shard
         shard.launch()
         await asyncio.wait_for(ready.wait(), READY_TIMEOUT_SECONDS)
+        if previous is not None and dedupe is not None:
+            await drain(client, shard_id, previous, shard.tracker, dedupe)
+        await self.sessions.serving(shard_id, shard.tracker)
 
     async def stop_shard(self, shard_id: int) -> None:
-        """Disconnect ``shard_id`` and forget its guilds; nothing of it is published after this."""
+        """Disconnect ``shard_id`` and forget its guilds; nothing of it is published after this.
+
+        The socket closes as a dropped connection would (not 1000), so the session
+        stays resumable: whoever takes the shard next replays what came after the
+        sequence recorded here.
+        """
         self._shards_ready.pop(shard_id, None)
         if self.client is None:
             return
@@ -375,7 +399,9 @@ class DiscordEventSource:
         state = self.client._connection
         state.shard_ids = [s for s in state.shard_ids if s != shard_id]
         if shard is not None:
-            await shard.close()
+            shard._cancel_task()
+            await shard.ws.close(code=4000)
+        await self.sessions.stopped(shard_id)
         for guild in list(self.client.guilds):
             if guild.shard_id == shard_id:
                 state._remove_guild(guild)
@@ -408,6 +434,11 @@ class DiscordEventSource:
                 log.exception("reconnecting with wider intents failed")
 
     async def close(self) -> None:
+        if self._identify_gate is not None and self.client is not None:
+            # in a cluster: leave every shard's session resumable (client.close would end them with 1000)
+            for shard_id in list(self._shard_map()):
+                await self.stop_shard(shard_id)
+        await self.sessions.close()
         await self.interactions.close()
         if self.client is not None:
             await self.client.close()
@@ -484,6 +515,26 @@ class DiscordEventSource:
         if family == "interaction":
             return await self.interactions.call(scope, name, args)
         raise UnknownMethod(method)
+
+
+def _keep_shard_readies(state: Any) -> None:
+    """Shards started one by one must each get their ``shard_ready``, whenever the next one connects.
+
+    discord.py's sharded state cancels its all-shards "ready" task at every READY
+    and that task gathers the per-shard ready tasks, so a shard connecting while
+    another still waits for its guilds cancelled the other's ``shard_ready`` and
+    its ``serve_shard`` waited in vain. Shielded, the per-shard tasks run on.
+    """
+
+    async def delay_ready() -> None:
+        tasks = [asyncio.shield(task) for task in list(state._ready_tasks.values())]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        state._ready_task = None
+        state._ready_tasks = {}
+        state.call_handlers("ready")
+        state.dispatch("ready")
+
+    state._delay_ready = delay_ready
 
 
 def _close_if_connected(connecting: asyncio.Future[DiscordWebSocket]) -> None:

@@ -30,11 +30,15 @@ class LineBuffer:
         self._buf = bytearray()
         self._scanned = 0
         self._eof = False
+        self._discarding = False
         self._readable = asyncio.Event()
         self._drained = asyncio.Event()
         self._drained.set()
 
     def feed(self, data: bytes) -> None:
+        if self._discarding:
+            self.dropped += len(data)
+            return
         if self.drop_over_cap and len(self._buf) + len(data) > self.cap:
             room = max(0, self.cap - len(self._buf))
             self.dropped += len(data) - room
@@ -43,6 +47,16 @@ class LineBuffer:
         self._readable.set()
         if len(self._buf) > self.cap:
             self._drained.clear()
+
+    def discard(self) -> None:
+        """Nobody reads this stream any more (the worker is being killed): drop what is buffered and all that
+        comes, so the pump keeps taking the engine's stream (the engine finishes a container's exit only
+        once its attached output is taken: a full stdout buffer would hold the kill forever)."""
+        self._discarding = True
+        self.dropped += len(self._buf)
+        self._buf.clear()
+        self._scanned = 0
+        self._drained.set()
 
     def feed_eof(self) -> None:
         self._eof = True

@@ -174,6 +174,7 @@ class DockerWorker:
     # --- internals ------------------------------------------------------------------
 
     async def _kill(self) -> None:
+        self._stdout.discard()  # a worker flooding a stdout nobody reads would hold its own exit
         try:
             await asyncio.to_thread(self.api.kill, self.container_id, "SIGKILL")
         except Exception as exc:  # already gone: the watcher reports the real status

@@ -11,12 +11,18 @@ Starts go through a ``SpawnQueue`` (``concurrent_spawns`` at a time, the rest wa
 order): a start holds its turn from ``exec`` until the worker's first stdout line (its
 interpreter booted and imported the SDK: the costly part), its end, or
 ``spawn_hold_seconds``, whichever comes first.
+
+With ``warm_pool_size`` above 0 a start takes a warm spare instead (``pool.py``): an
+interpreter that booted under the same reaper, limits and environment and is told
+which bundle to run, so waking an idle plugin pays no interpreter start. Spares start
+only when no first start waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import resource
@@ -28,12 +34,15 @@ from pathlib import Path
 
 from maidcore.layers.sandbox import ExitStatus, LineTooLong, SandboxUnavailable, WorkerSpec
 from maidcore.layers.spawnqueue import SpawnQueue, Turn
+from maidcore_process.pool import Spare, SparePool, adoption, stop_spare
 from maidcore_process.settings import ProcessSettings
 from maidcore_process.wheels import install_wheels
 
 log = logging.getLogger("maidcore.process")
 
 REAPER = Path(__file__).with_name("reaper.py")
+SPARE = Path(__file__).with_name("spare.py")
+SPARE_BOOT_TIMEOUT = 60.0  # a spare silent this long after its exec is broken: it is killed, not pooled
 
 
 def exit_status(returncode: int) -> ExitStatus:
@@ -166,6 +175,7 @@ class ProcessBackend:
         self.max_line_bytes = max_line_bytes
         self._workers: dict[int, ProcessWorker] = {}  # by pid
         self.spawns = SpawnQueue(self.settings.concurrent_spawns)
+        self.pool = SparePool(self.settings.warm_pool_size, self._launch_spare)
 
     @property
     def python(self) -> str:
@@ -192,19 +202,25 @@ class ProcessBackend:
                 "raise the hard limit (e.g. LimitNOFILE= in the systemd unit) to host more plugins",
                 workers,
             )
+        self.pool.refill()
 
     def isolates(self) -> bool:
         return False
 
     def environment(self, spec: WorkerSpec) -> dict[str, str]:
         """The whole environment a worker gets: nothing from the host, only what Python needs."""
-        # MALLOC_ARENA_MAX keeps glibc from reserving 64 MB of address space per thread under RLIMIT_AS
-        env = {"PYTHONUTF8": "1", "MALLOC_ARENA_MAX": "2"}
+        env = self.base_environment()
         if spec.site_dir is not None:
             env["PYTHONPATH"] = str(spec.site_dir)
         return env
 
-    def command(self, grace: float = 5.0) -> list[str]:
+    @staticmethod
+    def base_environment() -> dict[str, str]:
+        """What every worker's environment holds whatever its plugin: all a warm spare starts with."""
+        # MALLOC_ARENA_MAX keeps glibc from reserving 64 MB of address space per thread under RLIMIT_AS
+        return {"PYTHONUTF8": "1", "MALLOC_ARENA_MAX": "2"}
+
+    def command(self, grace: float = 5.0, program: str = "__main__.py") -> list[str]:
         """The reaper (on the interpreter running maidcore, isolated mode) starting the plugin with its limits."""
         return [
             sys.executable,
@@ -223,7 +239,7 @@ class ProcessBackend:
             self.python,
             "-s",
             "-B",
-            "__main__.py",
+            program,
         ]
 
     async def spawn(self, spec: WorkerSpec) -> ProcessWorker:
@@ -231,31 +247,79 @@ class ProcessBackend:
         bundle = Path(spec.bundle_dir)
         if not (bundle / "__main__.py").is_file():
             raise FileNotFoundError(f"plugin bundle {bundle} has no __main__.py")
+        spare = self.pool.take(spec)
+        if spare is not None:
+            worker = await self._adopt(spare, spec, bundle)
+            if worker is not None:
+                return worker
         turn = await self.spawns.turn()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.command(),
-                cwd=str(bundle),
-                env=self.environment(spec),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,  # away from the host's terminal signals; the reaper puts the plugin in its own
-                limit=self.max_line_bytes + 1,
-                close_fds=True,
-            )
+            proc = await self._exec(self.command(), cwd=bundle, env=self.environment(spec))
         except BaseException:
             turn.release()
             raise
         # a worker that stays silent (an SDK waiting to be asked) gives its turn up after spawn_hold_seconds
         asyncio.get_running_loop().call_later(self.settings.spawn_hold_seconds, turn.release)
-        worker = ProcessWorker(spec.name, proc, self.max_line_bytes, starting=turn)
-        worker._on_stop = lambda w: self._workers.pop(w.pid, None)
-        self._workers[proc.pid] = worker
         log.debug("spawned %s (pid %s) with %s", spec.name, proc.pid, self.python)
+        return self._track(ProcessWorker(spec.name, proc, self.max_line_bytes, starting=turn))
+
+    def _track(self, worker: ProcessWorker) -> ProcessWorker:
+        worker._on_stop = lambda w: self._workers.pop(w.pid, None)
+        self._workers[worker.pid] = worker
         return worker
 
+    async def _exec(self, command: list[str], *, cwd: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            *command,
+            cwd=str(cwd),
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # away from the host's terminal signals; the reaper puts the plugin in its own
+            limit=self.max_line_bytes + 1,
+            close_fds=True,
+        )
+
+    async def _adopt(self, spare: Spare, spec: WorkerSpec, bundle: Path) -> ProcessWorker | None:
+        """Tell a spare which plugin it runs; None (and the spare stopped) if it is gone."""
+        order = adoption(bundle.absolute(), self.environment(spec), self.base_environment())
+        worker = ProcessWorker(spec.name, spare.proc, self.max_line_bytes)
+        try:
+            await worker.write(order)
+        except BrokenPipeError:
+            log.info("warm spare %s was gone; %s starts cold", spare.proc.pid, spec.name)
+            await stop_spare(spare)
+            return None
+        log.debug("%s runs in warm spare pid %s", spec.name, spare.proc.pid)
+        return self._track(worker)
+
+    async def _launch_spare(self) -> Spare:
+        """Start one spare when no first start waits; holds that spawn turn until its interpreter booted.
+
+        As for a cold start, a spare slower than ``spawn_hold_seconds`` gives its turn up meanwhile.
+        """
+        turn = await self.spawns.turn(spare=True)
+        asyncio.get_running_loop().call_later(self.settings.spawn_hold_seconds, turn.release)
+        try:
+            proc = await self._exec(self.command(program=str(SPARE)), cwd=Path("/"), env=self.base_environment())
+            try:
+                assert proc.stdout is not None and proc.stderr is not None
+                line = await asyncio.wait_for(proc.stdout.readline(), SPARE_BOOT_TIMEOUT)
+                ready = json.loads(line) if line.startswith(b"{") else {}
+            except BaseException:
+                await stop_spare(Spare(proc, frozenset()))
+                raise
+            if ready.get("maidcore_spare") != "ready":
+                await stop_spare(Spare(proc, frozenset()))
+                stderr = (await proc.stderr.read())[-500:].decode(errors="replace").strip()
+                raise RuntimeError(f"the spare wrote {line[:200]!r} instead of its ready line; stderr: {stderr!r}")
+        finally:
+            turn.release()
+        return Spare(proc, frozenset(ready.get("modules", ())))
+
     async def close(self) -> None:
+        await self.pool.close()
         workers, self._workers = list(self._workers.values()), {}
         await asyncio.gather(*(w.stop(grace=2.0) for w in workers), return_exceptions=True)
 

@@ -15,3 +15,4 @@ class ProcessSettings(BaseModel):
     pip_timeout_seconds: float = 600.0
     concurrent_spawns: int = Field(default=8, ge=1)  # workers booting at once; more wait in order, untimed
     spawn_hold_seconds: float = Field(default=10.0, gt=0)  # a silent worker frees its spawn turn after this
+    warm_pool_size: int = Field(default=2, ge=0)  # booted interpreters no plugin ran in yet, taken by starts; 0 = none

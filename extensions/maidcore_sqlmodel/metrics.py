@@ -9,16 +9,21 @@ hour buckets merged into days. Minute buckets are kept 2 days, hour buckets
 
 A (server, plugin) has at most ``max_series`` series (distinct metric, tag key
 and tag value, the whole-metric series included) and records at most
-``points_per_minute`` points (counted per node); past either,
-``QUOTA_EXCEEDED`` and nothing is written. On PostgreSQL a point that adds a
-series is checked against the stored series in the transaction that writes it,
-under a per-tenant lock, so the series bound holds exactly across nodes; on
-SQLite (one node) the check in memory before the write is exact already. Names under
-``maidcore.`` are the runner's own counters: not bounded.
+``points_per_minute`` points; past either, ``QUOTA_EXCEEDED`` and nothing is
+written. On PostgreSQL a point that adds a series is checked against the stored
+series in the transaction that writes it, under a per-tenant lock, so the
+series bound holds exactly across nodes; on SQLite (one node) the check in
+memory before the write is exact already. Points are counted in process on a
+single node and, in a cluster, against one budget per (server, plugin, minute)
+all nodes spend from (``Shared.spend``: one atomic Redis step per call), so the
+bound is cluster-wide. Names under ``maidcore.`` are the runner's own counters:
+not bounded.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import re
 import time
@@ -27,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maidcore.errors import InvalidArgument, QuotaExceeded
+from maidcore.layers.shared import Shared
 from maidcore.scope import Scope
 from maidcore_sqlmodel.database import Database
 
@@ -45,6 +51,8 @@ PERIODS: dict[str, tuple[int, int, int]] = {
     "90d": (HOUR, DAY, 90),
 }
 AGGREGATES = ("sum", "count", "avg", "min", "max")
+
+log = logging.getLogger(__name__)
 
 
 def check_metric(metric: Any) -> str:
@@ -94,14 +102,18 @@ class SqlMetricStore:
         clock=time.time,
         max_series: int = 1_000,
         points_per_minute: int = 6_000,
+        shared: Shared | None = None,
     ) -> None:
         self.db = db
+        self.shared = shared if shared is not None else Shared()
         self.retention_days = retention_days
         self.clock = clock
         self.max_series = max_series
         self.points_per_minute = points_per_minute
         self._series: dict[tuple[str, str], set[tuple[str, str, str]]] = {}  # scope -> series known stored
-        self._minute: dict[tuple[str, str], tuple[int, int]] = {}  # scope -> (minute, points recorded in it)
+        # scope -> (minute, points this node recorded in it); in a cluster a lower bound of the shared count, set
+        # to the bound once the cluster refused, so a tenant past it is refused with no trip to Redis
+        self._minute: dict[tuple[str, str], tuple[int, int]] = {}
         self._series_sql = db.sql(
             "SELECT DISTINCT metric, tag_key, tag_value FROM metric_rollups "
             "WHERE server_id = ? AND plugin_id = ? AND resolution = ?"
@@ -138,7 +150,7 @@ class SqlMetricStore:
             await self.db.batched(self._record, scope, metric, float(value), pairs, now, False, write=True)
             return
         name = (scope.server_id, scope.plugin_id)
-        minute, adds = await self._admit(name, metric, pairs, now)
+        minute, adds, budget = await self._admit(name, metric, pairs, now)
         try:
             stored, fits = await self.db.batched(
                 self._record, scope, metric, float(value), pairs, now, adds, write=True
@@ -147,34 +159,35 @@ class SqlMetricStore:
                 self._series[name] = stored
             if not fits:
                 raise self._series_full()
-        except BaseException:
+        except BaseException as exc:
             if self.db.dialect == "sqlite":  # its new series were counted as known: read them again
                 self._series.pop(name, None)
             seen_minute, points = self._minute.get(name, (minute, 0))
             if seen_minute == minute and points:  # a point not recorded does not count
                 self._minute[name] = (minute, points - 1)
+            if budget is not None and not isinstance(exc, asyncio.CancelledError):
+                await self._give_back(budget)  # ... on any node
             raise
         self._series.setdefault(name, set()).update((metric, k, v) for k, v in pairs)
 
     async def _admit(
         self, name: tuple[str, str], metric: str, pairs: list[tuple[str, str]], now: float
-    ) -> tuple[int, bool]:
+    ) -> tuple[int, bool, str | None]:
         """Count the point against the minute's bound; refuse at once new series the stored ones leave no room for.
 
         The series known here are a lower bound of what is stored (every node
         adds its own), so a refusal needs no database trip. On PostgreSQL
         whether a new series fits is decided again in the transaction that
-        writes it; on SQLite (one process, one node) here, for good. Returns the
-        minute the point was counted in and whether the write must check series.
+        writes it; on SQLite (one process, one node) here, for good. In a
+        cluster the point is then spent from the minute's shared budget (one
+        Redis step; refused there, nothing is counted). Returns the minute the
+        point was counted in, whether the write must check series, and the
+        shared budget's key when one was spent from (to give the point back if
+        the write fails).
         """
         minute = int(now // MINUTE)
-        seen_minute, points = self._minute.get(name, (minute, 0))
-        if seen_minute != minute:
-            points = 0
-        if points >= self.points_per_minute:
-            raise QuotaExceeded(
-                "metric points per minute", self.points_per_minute, retry_after=round((minute + 1) * MINUTE - now, 3)
-            )
+        if self._points(name, minute) >= self.points_per_minute:  # refused from memory: no trip anywhere
+            raise self._points_full(minute, now)
         known = self._series.get(name)
         if known is None:
             rows = await self.db.run(lambda conn: conn.execute(self._series_sql, (*name, HOUR)).fetchall())
@@ -182,13 +195,45 @@ class SqlMetricStore:
         new = {(metric, k, v) for k, v in pairs} - known
         if new and len(known) + len(new) > self.max_series:
             raise self._series_full()
-        self._minute[name] = (minute, points + 1)
+        budget = None
+        if self.shared.clustered:
+            budget = f"points:{name[0]}:{name[1]}:{minute}"
+            if await self.shared.spend(budget, 1, self.points_per_minute, 2 * MINUTE) is None:
+                self._minute[name] = (minute, self.points_per_minute)  # the rest of this minute: refused here
+                raise self._points_full(minute, now)
+            new -= known  # other calls ran during the await
+            if new and self.db.dialect == "sqlite" and len(known) + len(new) > self.max_series:
+                await self._give_back(budget)
+                raise self._series_full()
+        # read after every await: calls running at once each see the others' points
+        points = self._points(name, minute)
+        if budget is None and points >= self.points_per_minute:
+            raise self._points_full(minute, now)
+        # in a cluster this node's count is a lower bound of the budget spent: kept to refuse early, never past it
+        self._minute[name] = (minute, min(points + 1, self.points_per_minute))
         if new and self.db.dialect == "sqlite":
             # one process writes a SQLite file, and nothing awaits between here and queueing the write: counting
             # the new series as known now is exact, and spares the single writer a scan of the stored series
             known |= new
-            return minute, False
-        return minute, bool(new)
+            return minute, False, budget
+        return minute, bool(new), budget
+
+    def _points(self, name: tuple[str, str], minute: int) -> int:
+        """Points this node counted for ``name`` in ``minute``."""
+        seen_minute, points = self._minute.get(name, (minute, 0))
+        return points if seen_minute == minute else 0
+
+    async def _give_back(self, budget: str) -> None:
+        """Return a point not recorded to the cluster's budget (a failure only logs: the tenant loses one point)."""
+        try:
+            await self.shared.spend(budget, -1, self.points_per_minute, 2 * MINUTE)
+        except Exception:
+            log.warning("could not give back a metric point to the cluster's budget %s", budget, exc_info=True)
+
+    def _points_full(self, minute: int, now: float) -> QuotaExceeded:
+        return QuotaExceeded(
+            "metric points per minute", self.points_per_minute, retry_after=round((minute + 1) * MINUTE - now, 3)
+        )
 
     def _series_full(self) -> QuotaExceeded:
         return QuotaExceeded("metric series", self.max_series, "distinct metric/tag values per plugin and server")

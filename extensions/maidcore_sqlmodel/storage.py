@@ -61,6 +61,7 @@ class SqlModelStorage:
             retention_days=self.settings.metrics_retention_days,
             max_series=self.settings.metrics_max_series,
             points_per_minute=self.settings.metrics_points_per_minute,
+            shared=self.shared,
         )
         bounds = {
             "max_keys": self.settings.ephemeral_max_keys,

@@ -27,6 +27,7 @@ from maidcore.supervisor import (
     SupervisorError,
     check_parent,
     child_status_file,
+    lease_plan,
     refuse_local_mode,
     refuse_sqlite,
     shard_plan,
@@ -188,9 +189,10 @@ async def _serve(
             info["local"] = local.name
             if local.url:
                 info["emulator"] = local.url
-            # in a cluster one node installs the demo for all (they share the records)
+            # one node of a cluster installs the demo for all (they share the records), one child of --processes
             cluster = platform.cluster
-            if local.demo_server_id and (cluster is None or await cluster.once("demo-install", 60)):
+            first = await cluster.once("demo-install", 60) if cluster is not None else child_index in (None, 0)
+            if local.demo_server_id and first:
                 info["demo_plugins"] = await install_demo(platform, local.demo_server_id)
         if marker is not None:
             marker.write_text(json.dumps(info), encoding="utf-8")
@@ -313,8 +315,17 @@ def _supervise(state: CliState, processes: int, serve_args: list[str], *, web: b
     storage = settings.section("storage") if "storage" in settings.sections() else None
     try:
         refuse_sqlite(getattr(storage, "database_url", None))
-        refuse_local_mode(getattr(discord, "token", None))
-        count, plan = shard_plan(getattr(discord, "shard_ids", None), getattr(discord, "shard_count", None), processes)
+        refuse_local_mode(getattr(discord, "token", None), getattr(discord, "emulator_url", None))
+        node_id: str | None = None
+        if settings.cluster.redis_url:  # each child a cluster node: shards by lease, failover between siblings
+            from maidcore.cluster.node import default_node_id
+
+            count, plan = getattr(discord, "shard_count", None), lease_plan(processes)
+            node_id = settings.cluster.node_id or default_node_id()
+        else:
+            count, plan = shard_plan(
+                getattr(discord, "shard_ids", None), getattr(discord, "shard_count", None), processes
+            )
         with DataDirLock(settings.data_dir):
             Supervisor(
                 Path(settings.data_dir).expanduser(),
@@ -322,6 +333,7 @@ def _supervise(state: CliState, processes: int, serve_args: list[str], *, web: b
                 count,
                 serve_args,
                 web_port=settings.web.port if web else None,
+                node_id=node_id,
             ).run()
     except (SupervisorError, DataDirBusy) as exc:
         raise click.ClickException(str(exc)) from None

@@ -91,6 +91,19 @@ class Coordinator(Protocol):
         """Keep JSON ``value`` under ``key`` for ``ttl`` seconds."""
         ...
 
+    async def spend(self, key: str, amount: int, limit: int, ttl: float) -> int | None:
+        """Add ``amount`` to counter ``key`` unless that takes it past ``limit``, in one atomic step.
+
+        Returns the new count, or ``None`` (nothing counted) when it would pass
+        ``limit``; a negative ``amount`` gives back and is never refused. A new
+        counter expires ``ttl`` seconds after its first spend.
+        """
+        ...
+
+    async def state_put_many(self, values: dict[str, Any], ttl: float) -> None:
+        """``state_put`` of every key of ``values`` (one round trip: the caller batches)."""
+        ...
+
     async def due_add(self, queue: str, member: str, at: float) -> None:
         """``member`` of ``queue`` falls due at unix time ``at``."""
         ...

@@ -25,6 +25,10 @@ class SharedBackend(Protocol):
 
     async def state_put(self, key: str, value: Any, ttl: float) -> None: ...
 
+    async def spend(self, key: str, amount: int, limit: int, ttl: float) -> int | None: ...
+
+    async def state_put_many(self, values: dict[str, Any], ttl: float) -> None: ...
+
     async def due_add(self, queue: str, member: str, at: float) -> None: ...
 
     async def due_take(self, queue: str, now: float, limit: int) -> list[str]: ...
@@ -53,6 +57,23 @@ class _Memory:
             for k in [k for k, (until, _) in self.state.items() if until <= now]:
                 del self.state[k]
         self.state[key] = (now + ttl, value)
+
+    async def spend(self, key: str, amount: int, limit: int, ttl: float) -> int | None:
+        held = await self.state_get(key)
+        n = (held or 0) + amount
+        if amount > 0 and n > limit:
+            return None
+        if held is None:
+            if amount < 0:
+                return 0
+            await self.state_put(key, n, ttl)
+        else:  # keeps the first spend's expiry, as the Redis counter does
+            self.state[key] = (self.state[key][0], n)
+        return n
+
+    async def state_put_many(self, values: dict[str, Any], ttl: float) -> None:
+        for key, value in values.items():
+            await self.state_put(key, value, ttl)
 
     async def due_add(self, queue: str, member: str, at: float) -> None:
         heapq.heappush(self.due.setdefault(queue, []), (at, member))
@@ -121,6 +142,22 @@ class Shared:
     async def put(self, key: str, value: Any, ttl: float) -> None:
         """Keep JSON ``value`` under ``key`` for ``ttl`` seconds, readable from every node."""
         await self._holder.current().state_put(self._key(key), value, ttl)
+
+    async def spend(self, key: str, amount: int, limit: int, ttl: float) -> int | None:
+        """Take ``amount`` from the budget ``key`` shares across the cluster, if ``limit`` leaves room for it.
+
+        One atomic step: the counter grows by ``amount`` and the new count comes
+        back, or it is left as it was and ``None`` comes back when it would pass
+        ``limit``. A negative ``amount`` gives back (never refused). The counter
+        is forgotten ``ttl`` seconds after its first spend, so a key naming a
+        window (``points:<minute>``) is a per-window budget.
+        """
+        return await self._holder.current().spend(self._key(key), amount, limit, ttl)
+
+    async def put_many(self, values: dict[str, Any], ttl: float) -> None:
+        """``put`` of every key of ``values``, in one round trip to the cluster (bookkeeping written in batches)."""
+        if values:
+            await self._holder.current().state_put_many({self._key(k): v for k, v in values.items()}, ttl)
 
     async def due_add(self, queue: str, member: str, at: float) -> None:
         """``member`` of ``queue`` falls due at unix time ``at`` (``due_take`` hands it to one node)."""

@@ -26,7 +26,7 @@ from maidcore.layers.sandbox import LineTooLong, Worker, WorkerSpec
 from maidcore.records import PluginLog
 from maidcore.runner.attribution import CORRELATION, Attribution
 from maidcore.runner.deliveries import Delivery, Window
-from maidcore.runner.lograte import LogRate
+from maidcore.runner.lograte import BURST_SECONDS, LogRate
 from maidcore.runner.registrations import Registration
 from maidcore.runner.rpc import Connection, ProtocolViolation, RemoteError, decode, error_response, notification
 from maidcore.settings import RunnerSettings
@@ -41,8 +41,7 @@ LOG_LEVELS = {"debug": "debug", "info": "info", "warning": "warning", "warn": "w
 GARBAGE_LOGGED = 20  # non-protocol stdout lines logged per incarnation before going quiet
 GARBAGE_FLOOD_LINES = 1000  # this many within GARBAGE_FLOOD_SECONDS restart the worker
 GARBAGE_FLOOD_SECONDS = 10.0
-STDERR_LINES_STORED = 100  # stderr lines stored as plugin logs per window; the rest only reach the host log
-STDERR_WINDOW_SECONDS = 10.0
+STDERR_WINDOW_SECONDS = 10.0  # runner.stderr_lines_stored counts per window this long
 MAX_LOG_CHARS = 4000  # one plugin.log message is cut to this
 
 
@@ -426,9 +425,16 @@ class WorkerSlot:
                 await worker.stop(grace=0.5)
 
     async def _read_stderr(self, worker: Worker) -> None:
-        """Stderr is free text: logged, kept for crash reasons, and stored (rate-bounded) as plugin log lines."""
+        """Stderr is free text: logged, kept for crash reasons, and stored (rate-bounded) as plugin log lines.
+
+        It is read at most ``stderr_lines_per_second`` (burst of ``BURST_SECONDS``): a worker writing
+        faster waits on its own full pipe, so a flood costs the host a bounded share of its loop."""
         prefix = f"[{self.plugin_id} {self.version}]"
+        per_window = self.settings.stderr_lines_stored
+        rate = self.settings.stderr_lines_per_second
+        burst = rate * BURST_SECONDS
         window_start, stored, skipped = time.monotonic(), 0, 0
+        allowance, refilled = burst, window_start
         while True:
             try:
                 line = await worker.stderr_lines()
@@ -443,16 +449,18 @@ class WorkerSlot:
             now = time.monotonic()
             if now - window_start > STDERR_WINDOW_SECONDS:
                 if skipped:
-                    note = (
-                        f"{skipped} stderr lines not stored (over {STDERR_LINES_STORED} per {STDERR_WINDOW_SECONDS:g}s)"
-                    )
+                    note = f"{skipped} stderr lines not stored (over {per_window} per {STDERR_WINDOW_SECONDS:g}s)"
                     self.services.store_log(PluginLog("", self.plugin_id, "warning", note, {"stream": "stderr"}))
                 window_start, stored, skipped = now, 0, 0
-            if stored < STDERR_LINES_STORED:
+            if stored < per_window:
                 stored += 1
                 self.services.store_log(PluginLog("", self.plugin_id, "debug", text[:4000], {"stream": "stderr"}))
             else:
                 skipped += 1
+            allowance = min(burst, allowance + (now - refilled) * rate) - 1
+            refilled = now
+            if allowance < 0:  # over the read rate: the next line waits until it is earned
+                await asyncio.sleep(-allowance / rate)
 
     async def _sweep_overdue(self) -> None:
         """Redeliver events not acked within the ack timeout (contract §10.5.6)."""

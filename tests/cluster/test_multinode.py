@@ -189,8 +189,13 @@ def holder(client: redis.Redis, prefix: str, shard: int) -> str | None:
     return value.rpartition(" ")[0] if value else None
 
 
-def connected_sessions(local: LocalCluster, shard: int) -> int:
-    return sum(1 for s in local.api("sessions") if s["shard"][0] == shard and s["connected"])
+def connected_sessions(local: LocalCluster, shard: int, *, identified_only: bool = False) -> int:
+    """Sessions of ``shard`` with a socket attached; ``identified_only`` leaves out one a node resumes to replay it."""
+    return sum(
+        1
+        for s in local.api("sessions")
+        if s["shard"][0] == shard and s["connected"] and not (identified_only and s.get("via") == "resume")
+    )
 
 
 def pongs(local: LocalCluster, channel: str) -> dict[int, list[str]]:
@@ -319,7 +324,8 @@ def test_a_node_cut_off_from_a_service_stops_serving_and_the_other_takes_over(cl
         proxy.partition()
         worst = 0
         while time.monotonic() - cut_at < 20:
-            worst = max(worst, connected_sessions(local, a_shard))
+            # the taking node briefly resumes the old session to replay its gap: that is not a second server
+            worst = max(worst, connected_sessions(local, a_shard, identified_only=True))
             if holder(client, prefix, a_shard) == "b" and connected_sessions(local, a_shard) == 1:
                 break
             time.sleep(0.1)

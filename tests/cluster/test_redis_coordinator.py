@@ -208,3 +208,16 @@ async def test_the_durable_sink_records_only_for_shards_it_holds(coordinator):
     assert await sink.publish({"guild_id": guild, "type": "message_create"}, event_type="message_create") == 1
     logged = await coordinator.read_new(sink.leases[0], "a", 10, block=0.1)
     assert logged[0].record["event"]["guild_id"] == guild and logged[0].record["type"] == "message_create"
+
+
+async def test_state_put_many_writes_every_key_with_its_ttl_in_chunks(coordinator):
+    from maidcore.cluster.redis_coordinator import PUT_CHUNK
+
+    values = {f"owners:{i}": {"plugin": f"p{i}"} for i in range(PUT_CHUNK * 2 + 7)}
+    await coordinator.state_put_many(values, ttl=30)
+    assert await coordinator.state_get("owners:0") == {"plugin": "p0"}
+    assert await coordinator.state_get(f"owners:{PUT_CHUNK * 2 + 6}") == {"plugin": f"p{PUT_CHUNK * 2 + 6}"}
+    assert len([k async for k in coordinator.r.scan_iter(coordinator.key("state", "owners:*"), count=1000)]) == len(
+        values
+    )
+    assert 25_000 < await coordinator.r.pttl(coordinator.key("state", f"owners:{PUT_CHUNK + 1}")) <= 30_000

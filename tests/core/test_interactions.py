@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -116,9 +117,15 @@ def test_remembering_commits_in_batches_off_the_caller_and_loses_nothing(tmp_pat
     # another process (a second ``serve --processes`` child) sees them once the writer thread ran
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with sqlite3.connect(path) as peer:
-            if peer.execute("SELECT count(*) FROM owners").fetchone()[0] == 5_000:
+        peer = sqlite3.connect(path) if path.exists() else None  # (connecting first would create an empty file)
+        try:
+            if peer is not None and peer.execute("SELECT count(*) FROM owners").fetchone()[0] == 5_000:
                 break
+        except sqlite3.OperationalError:  # the writer thread has not created the table yet
+            pass
+        finally:
+            if peer is not None:
+                peer.close()
         time.sleep(0.1)
     else:
         raise AssertionError("the writer thread did not commit the remembered owners")
@@ -128,3 +135,98 @@ def test_remembering_commits_in_batches_off_the_caller_and_loses_nothing(tmp_pat
     reopened = MessageOwners(path)
     assert reopened.get(str(base + 5_000)) == "late" and reopened.get(str(base + 123)) == "p4"
     reopened.close()
+
+
+async def test_processes_of_one_node_see_each_others_owners_through_its_file(tmp_path):
+    """``serve --processes N`` children share the node's file: a click or submit on one routes to another's sender."""
+    path = message_owners_file(tmp_path)
+    records = MemoryRecords()
+    for plugin in ("dice", "pingpong"):
+        await records.add_version(VersionRecord(plugin, "1.0.0", VersionStatus.PUBLISHED, {}, ""))
+        await records.put_install(InstallRecord(SERVER, plugin, "1.0.0", frozenset()))
+    first = InteractionOwners(CommandSync(lambda: records, lambda: None), MessageOwners(path))
+    second = InteractionOwners(CommandSync(lambda: records, lambda: None), MessageOwners(path))
+    first.message_created(Scope(SERVER, "dice"), "1574585304126324744")
+    await first.route(interaction(3, custom_id="open", interaction_id="50"), target_plugin="pingpong")
+    first.modal_opened(first.answering(Scope(SERVER, "pingpong"), "50"), "form")
+    click = interaction(3, custom_id="again", interaction_id="51")
+    submit = interaction(5, custom_id="form", interaction_id="52")
+    assert await second.owner(click, InteractionOrigin("1574585304126324744")) is None  # not committed yet
+    first.messages.flush()  # what the writer thread does every FLUSH_SECONDS
+    assert await second.owner(click, InteractionOrigin("1574585304126324744")) == "dice"
+    assert await second.owner(submit) == "pingpong"
+    assert await second.owner(click, InteractionOrigin("888", message_interaction_id="50")) == "pingpong"
+    assert await second.owner(interaction(5, custom_id="form", interaction_id="53", user_id="6")) is None
+    # a modal lives as long as its interaction's token: an expired one routes nowhere
+    first.messages.note("modal", f"{SERVER}:5:old", "dice", ttl=-1)
+    first.messages.flush()
+    assert await second.owner(interaction(5, custom_id="old", interaction_id="54")) is None
+    first.close()
+    second.close()
+
+
+@pytest.fixture
+async def shared_pair(redis_url):
+    """Two nodes' owner stores backed by one Redis (as ``cluster.redis_url`` sets them up)."""
+    import uuid
+
+    from maidcore.cluster.redis_coordinator import RedisCoordinator
+    from maidcore.layers import Shared
+
+    prefix = f"maidcore-test-{uuid.uuid4().hex[:8]}"
+    coordinators, stores = [], []
+    for _ in range(2):
+        coordinator = RedisCoordinator(redis_url, prefix)
+        await coordinator.start()
+        shared = Shared()
+        shared.attach(coordinator)
+        coordinators.append(coordinator)
+        stores.append(MessageOwners(None, shared=shared.scoped("interactions"), message_ttl=3600))
+    yield stores, coordinators[0]
+    for store in stores:
+        await store.close_shared()
+    keys = [k async for k in coordinators[0].r.scan_iter(f"{prefix}:*")]
+    if keys:
+        await coordinators[0].r.delete(*keys)
+    for coordinator in coordinators:
+        await coordinator.close()
+
+
+async def test_in_a_cluster_owners_are_shared_in_batches_with_their_lifetimes(shared_pair):
+    (a, b), coordinator = shared_pair
+    assert a.clustered
+    for i in range(500):
+        a.remember(str(1574585304126324744 + i), f"p{i % 3}")
+    a.note("modal", f"{SERVER}:5:form", "dice", ttl=900)
+    assert await a.sender(str(1574585304126324744 + 7)) == "p1"  # from memory, before any write
+    await asyncio.sleep(a.SHARED_FLUSH_SECONDS * 5)  # the writer task flushes on its own
+    assert await b.sender(str(1574585304126324744 + 499)) == "p1"
+    assert await b.find("modal", f"{SERVER}:5:form") == "dice"
+    assert await b.find("modal", f"{SERVER}:6:form") is None
+    key = coordinator.key("state", "interactions:message:1574585304126324744")
+    assert 3500 < await coordinator.r.pttl(key) / 1000 <= 3600  # message_ttl
+    modal_ttl = await coordinator.r.pttl(coordinator.key("state", f"interactions:modal:{SERVER}:5:form")) / 1000
+    assert 890 < modal_ttl <= 900  # a modal expires with its interaction
+    # a node whose memory lost it (a restart) still finds it
+    b._recent.clear()
+    assert await b.sender(str(1574585304126324744 + 3)) == "p0"
+
+
+async def test_owners_wait_for_an_unreachable_cluster_and_are_written_when_it_is_back(shared_pair):
+    (a, b), coordinator = shared_pair
+    real = coordinator.state_put_many
+    failing = True
+
+    async def flaky(values, ttl):
+        if failing:
+            raise ConnectionError("redis unreachable")
+        await real(values, ttl)
+
+    a.shared._holder.backend.state_put_many = flaky  # a's own coordinator
+    a.remember("1574585304126324900", "dice")
+    with pytest.raises(ConnectionError):
+        await a.flush_shared()
+    assert await b.sender("1574585304126324900") is None
+    failing = False
+    await a.flush_shared()
+    assert await b.sender("1574585304126324900") == "dice"

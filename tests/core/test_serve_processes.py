@@ -12,7 +12,14 @@ import threading
 import pytest
 from maidcore_discord.emulator import BOT_USER_ID, Emulator
 
-from maidcore.supervisor import SupervisorError, refuse_local_mode, refuse_sqlite, shard_plan
+from maidcore.supervisor import (
+    Supervisor,
+    SupervisorError,
+    lease_plan,
+    refuse_local_mode,
+    refuse_sqlite,
+    shard_plan,
+)
 from tests.core.plugins import write_plugin
 from tests.core.test_serve import MAIDCORE, ROOT, cli, environment, wait_for
 
@@ -34,6 +41,20 @@ def test_processes_refuse_sqlite_and_local_mode():
     refuse_sqlite(None)  # the embedded PostgreSQL server: fine
     with pytest.raises(SupervisorError, match=r"needs discord\.token"):
         refuse_local_mode(None)
+    refuse_local_mode(None, "http://127.0.0.1:8787")  # an emulator another process runs: the children share it
+
+
+def test_in_a_cluster_each_child_leases_shards_as_a_node_of_its_own(tmp_path):
+    plan = lease_plan(2)
+    assert plan == [None, None]
+    supervisor = Supervisor(tmp_path, plan, None, [], env={"MAIDCORE_DISCORD__SHARD_IDS": "[0]"}, node_id="host-7")
+    first, second = (supervisor.child_env(c) for c in supervisor.children)
+    assert first["MAIDCORE_CLUSTER__NODE_ID"] == "host-7/0" and second["MAIDCORE_CLUSTER__NODE_ID"] == "host-7/1"
+    assert "MAIDCORE_DISCORD__SHARD_COUNT" not in first  # Discord's recommendation, as a single cluster node
+    assert first["MAIDCORE_DISCORD__SHARD_IDS"] == "[0]"  # given by the operator, not a split (leases decide)
+    static = Supervisor(tmp_path, [[0], [1]], 2, [], env={})
+    assert static.child_env(static.children[1])["MAIDCORE_DISCORD__SHARD_IDS"] == "[1]"
+    assert "MAIDCORE_CLUSTER__NODE_ID" not in static.child_env(static.children[1])
 
 
 def test_serve_processes_on_sqlite_says_what_to_use(tmp_path):

@@ -128,6 +128,14 @@ class Arena:
         """Install ``hostile_<name>`` beside the good plugin on a fresh server, send the attack and
         ``good_events`` ordinary messages, and wait until the good plugin answered every one of them
         and ``until(outcome)`` holds. ``files`` go into the hostile bundle (e.g. ``requirements.txt``)."""
+        plugin_id, server = await self.arm(name, files=files)
+        return await self.exchange(
+            plugin_id, server, channel_name=channel_name, good_events=good_events, until=until, timeout=timeout
+        )
+
+    async def arm(self, name: str, *, files: dict[str, str] | None = None) -> tuple[str, str]:
+        """The first half of ``attack``: install ``hostile_<name>`` and the good plugin on a fresh server.
+        Returns (plugin id, server); ``exchange`` sends the attack."""
         plugin_id = f"hostile_{name}"
         server = str(next(self._servers))
         bundle = plugins.write_plugin(
@@ -135,6 +143,19 @@ class Arena:
         )
         await install(self.platform, self.good_bundle, server, grants="all")
         await install(self.platform, bundle, server, grants="all")
+        return plugin_id, server
+
+    async def exchange(
+        self,
+        plugin_id: str,
+        server: str,
+        *,
+        channel_name: str = "general",
+        good_events: int = 10,
+        until=None,
+        timeout: float = 60.0,
+    ) -> Outcome:
+        """The second half of ``attack``: send the attack and the good events, wait for the outcome."""
         return await self._exchange(plugin_id, server, channel_name, good_events, until, timeout)
 
     async def refused_install(self, name: str, files: dict[str, str], *, good_events: int = 5) -> str:
@@ -251,13 +272,19 @@ SETTINGS = {
 
 
 @asynccontextmanager
-async def running_arena(root: Path, backend: str, runner: dict[str, Any] | None = None) -> AsyncIterator[Arena]:
+async def running_arena(
+    root: Path, backend: str, runner: dict[str, Any] | None = None, limits: dict[str, Any] | None = None
+) -> AsyncIterator[Arena]:
     """A real platform on ``backend`` with the recorder as its event source, and the good plugin written.
 
-    ``runner`` overrides some of the suite's runner settings (e.g. a short queue)."""
+    ``runner`` and ``limits`` override some of the suite's settings (e.g. a short queue)."""
     # The recorder stands in for a real-user source; the process backend is what is under test here.
     unsafe = {"unsafe_no_isolation": True} if backend == "process" else {}
-    values = {**SETTINGS, "runner": {**SETTINGS["runner"], **(runner or {})}}
+    values = {
+        **SETTINGS,
+        "runner": {**SETTINGS["runner"], **(runner or {})},
+        "limits": {**SETTINGS["limits"], **(limits or {})},
+    }
     settings = load_settings(data_dir=root / "data", sandbox_backend=backend, **values, **unsafe)
     recorder = Recorder()
     extensions = Extensions.load()

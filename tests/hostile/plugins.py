@@ -349,6 +349,22 @@ def attack(ctx, event):
     ctx.log("the line after the malformed one")
     report(ctx, event, alive=True)
 """,
+    "garbageflood": RAW
+    + """
+raw_attack()
+lines = b"not a protocol line\\n" * 64
+while True:  # non-protocol lines on the protocol stream, as fast as the host takes them
+    os.write(1, lines)
+""",
+    "stderrflood": """
+@plugin.on_event("message_create")
+def attack(ctx, event):
+    if event["content"] != "attack":
+        return
+    lines = b"a line on stderr\\n" * 64
+    while True:  # stderr lines, as fast as the host takes them (the SDK points fd 1 there too)
+        os.write(2, lines)
+""",
     "stuck": """
 @plugin.on_event("message_create")
 def attack(ctx, event):

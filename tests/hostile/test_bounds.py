@@ -3,8 +3,9 @@
 Each attack runs beside the well-behaved plugin, on the attacker's server and
 on a neighbour server of its own; the test asserts every answer of the good
 plugin arrived (in order of the attack's timeout, not after the attacker's
-queue drained), and that the host process's own memory stayed within the
-documented bound (peak resident size sampled from the host process).
+queue drained), and that the host process's own CPU and memory stayed within
+the documented bounds over the attack (``tests/hostile/hostuse.py``: CPU time of
+this process, where the platform runs, per wall second; peak resident size).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ import pytest
 import pytest_asyncio
 from yourbot_sdk.testing import make_event
 
+from maidcore.runner.lograte import BURST_SECONDS
+from maidcore.runner.worker import GARBAGE_LOGGED
 from tests.extensions.maidcore_docker.support import ensure_test_image
-from tests.hostile.conftest import GOOD_ID, running_arena
+from tests.hostile.conftest import GOOD_ID, Outcome, running_arena
+from tests.hostile.hostuse import MAX_HOST_CPU_SHARE, HostUse
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -46,34 +50,35 @@ def crashed_with(text: str):
     return lambda outcome: any("worker ended" in line and text in line for line in outcome.log)
 
 
-class PeakRss:
-    """The host process's highest resident size while the block runs (sampled every 20 ms)."""
+# Host memory one attack may add: the attacker's outgoing buffer (up to its bound) and what is being
+# encoded into it, plus 8 MiB of slack for the interpreter's own allocations while serving the calls.
+def memory_bound(arena) -> int:
+    return 3 * arena.platform.settings.runner.max_outgoing_bytes + 8 * 1024 * 1024
 
-    def __init__(self) -> None:
-        self.baseline = self.peak = self._rss()
 
-    @staticmethod
-    def _rss() -> int:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+MIN_WINDOW_SECONDS = 2.0  # watched at least this long: a host still spinning after the visible part is caught
 
-    async def _sample(self) -> None:
-        while True:
-            self.peak = max(self.peak, self._rss())
-            await asyncio.sleep(0.02)
 
-    @contextlib.asynccontextmanager
-    async def watching(self):
-        task = asyncio.create_task(self._sample())
-        try:
-            yield self
-        finally:
-            task.cancel()
-            self.peak = max(self.peak, self._rss())
+@contextlib.asynccontextmanager
+async def host_within_bounds(arena):
+    """Measure the host process over the block (the attack from its first event to the neighbour's last
+    answer, and at least ``MIN_WINDOW_SECONDS``); then assert its CPU share and memory growth."""
+    use = HostUse()
+    async with use.watching():
+        started = time.monotonic()
+        yield use
+        await asyncio.sleep(max(0.0, MIN_WINDOW_SECONDS - (time.monotonic() - started)))
+    assert use.cpu_share <= MAX_HOST_CPU_SHARE, f"the host spun while attacked: {use}"
+    assert use.rss_growth < memory_bound(arena), f"host memory grew past its bound: {use}"
 
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline
+
+async def attacked(arena, name: str, **exchange) -> tuple[Outcome, HostUse]:
+    """Arm ``hostile_<name>``, then attack and hear the neighbours within the host's bounds."""
+    plugin_id, server = await arena.arm(name)
+    async with host_within_bounds(arena) as use:
+        outcome = await arena.exchange(plugin_id, server, **exchange)
+        await neighbour_answers(arena)
+    return outcome, use
 
 
 async def neighbour_answers(arena, count: int = 5, timeout: float = 20.0) -> None:
@@ -91,29 +96,24 @@ async def neighbour_answers(arena, count: int = 5, timeout: float = 20.0) -> Non
 
 async def test_a_worker_that_stops_reading_is_restarted_and_host_memory_stays_bounded(bounded):
     bound = bounded.platform.settings.runner.max_outgoing_bytes
-    async with PeakRss().watching() as rss:
-        outcome = await bounded.attack("deaf", until=crashed_with("stopped reading"), timeout=90)
-        await neighbour_answers(bounded)
+    # the queued answers (up to the bound) are all the host held for it (memory_bound), plus transient encoding
+    outcome, _ = await attacked(bounded, "deaf", until=crashed_with("stopped reading"), timeout=90)
     assert any(f"over {bound} bytes queued" in line for line in outcome.log)
-    # the queued answers (up to the bound) are all the host held for it, plus transient encoding
-    # (8 MB of slack: the interpreter's own allocations while serving the calls)
-    assert rss.growth < 3 * bound + 8 * 1024 * 1024, f"host memory grew {rss.growth / 1e6:.1f} MB"
     assert bounded.platform.runner.counters["outgoing_overflows"] >= 1
 
 
 async def test_a_deeply_nested_protocol_line_costs_only_that_worker_a_restart(bounded):
-    outcome = await bounded.attack(
-        "deepnest", until=lambda o: any("parked" in line and "nested deeper" in line for line in o.log), timeout=60
+    outcome, _ = await attacked(
+        bounded, "deepnest", until=lambda o: any("parked" in line and "nested deeper" in line for line in o.log)
     )
     slot = bounded.slot("hostile_deepnest")
     assert slot.restarts >= 1 and slot.parked and slot.worker is None  # the supervisor lived, the worker is gone
     assert not any("supervising the worker failed" in line for line in outcome.log)
-    await neighbour_answers(bounded)
 
 
 async def test_invalid_bytes_and_malformed_messages_are_ignored_and_log_lines_survive_a_bad_one(bounded):
-    outcome = await bounded.attack(
-        "badbytes", until=lambda o: bool(o.reports) and "the line after the malformed one" in o.plugin_logs
+    outcome, _ = await attacked(
+        bounded, "badbytes", until=lambda o: bool(o.reports) and "the line after the malformed one" in o.plugin_logs
     )
     assert outcome.reports == [{"alive": True}]
     assert bounded.slot("hostile_badbytes").restarts == 0
@@ -124,12 +124,19 @@ async def test_invalid_bytes_and_malformed_messages_are_ignored_and_log_lines_su
     assert any(m.startswith("NUL \ufffd and a lone surrogate") for m in messages)  # made storable, not lost
 
 
+async def test_a_flood_of_non_protocol_lines_restarts_only_that_worker(bounded):
+    def restarted(outcome):
+        flood = any("non-protocol stdout lines within" in line for line in outcome.log)
+        return flood and bounded.slot("hostile_garbageflood").restarts >= 1
+
+    outcome, _ = await attacked(bounded, "garbageflood", until=restarted)
+    logged = sum("ignored non-protocol stdout line" in line for line in outcome.log)
+    assert logged <= GARBAGE_LOGGED * bounded.slot("hostile_garbageflood").incarnations  # never each line
+
+
 async def test_a_plugin_with_stuck_handlers_delays_no_other_plugin(bounded):
     # 40 events: far past the stuck plugin's 8 in flight and 16 queued; before, publish waited for its room
-    started = time.monotonic()
-    await bounded.attack("stuck", good_events=40, timeout=30)
-    await neighbour_answers(bounded)
-    assert time.monotonic() - started < 30
+    await attacked(bounded, "stuck", good_events=40, timeout=30)
     assert bounded.platform.runner.router.held  # the stuck plugin's events wait for it, in the background
 
 
@@ -140,16 +147,15 @@ async def test_host_calls_in_flight_are_bounded_per_plugin_with_a_typed_error(bo
     def summary(outcome):
         return next((json.loads(m) for m in outcome.plugin_logs if m.startswith('{"codes"')), None)
 
-    outcome = await bounded.attack("inflight", until=summary, timeout=60)
+    outcome, _ = await attacked(bounded, "inflight", until=summary)
     assert summary(outcome) == {"codes": {"ok": limit, "QUOTA_EXCEEDED": 100 - limit}}
     assert len(outcome.reports) == limit  # the refused calls performed nothing
-    await neighbour_answers(bounded)
 
 
 async def test_a_log_flood_is_cut_counted_and_reported_once(bounded):
     runner = bounded.platform.runner.settings
-    outcome = await bounded.attack(
-        "logflood", until=lambda o: bool(o.reports) and "after the flood" in o.plugin_logs, timeout=60
+    outcome, _ = await attacked(
+        bounded, "logflood", until=lambda o: bool(o.reports) and "after the flood" in o.plugin_logs
     )
     floods = [m for m in outcome.plugin_logs if m.startswith("flood ")]
     burst = 2 * runner.log_lines_per_second  # two seconds' worth, plus what refilled meanwhile
@@ -160,4 +166,22 @@ async def test_a_log_flood_is_cut_counted_and_reported_once(bounded):
     )
     reports = [e.message for e in stored if "log lines" in e.message and "were not stored" in e.message]
     assert len(reports) == 1 and reports[0].startswith(f"{3000 - len(floods)} log lines")
-    await neighbour_answers(bounded)
+
+
+async def test_a_stderr_flood_is_read_at_its_rate_and_the_host_stays_within_bounds(bounded):
+    settings = bounded.platform.settings.runner
+    rate, burst = settings.stderr_lines_per_second, settings.stderr_lines_per_second * BURST_SECONDS
+    read: list[float] = []  # when the host took each of the attacker's stderr lines
+
+    def observe(slot, text):
+        if slot.plugin_id == "hostile_stderrflood":
+            read.append(time.monotonic())
+
+    bounded.platform.runner.stderr_observers.append(observe)
+    try:
+        await attacked(bounded, "stderrflood", until=lambda o: len(read) > burst + rate)
+    finally:
+        bounded.platform.runner.stderr_observers.remove(observe)
+    # a token bucket: never more than the burst plus the rate over the time since the first line
+    assert len(read) <= burst + rate * (read[-1] - read[0]) + 1
+    assert bounded.slot("hostile_stderrflood").restarts == 0  # it is slowed down, not restarted

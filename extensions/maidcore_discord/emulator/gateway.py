@@ -1,8 +1,14 @@
 """The gateway side of the emulator: sessions, zlib-stream frames, heartbeats, RESUME with replay.
 
-A session outlives its socket: dispatches made while a client is disconnected
-are kept (with their sequence numbers) and replayed when it RESUMEs, exactly
-as Discord does, so a dropped connection loses nothing.
+A session outlives its socket, as on Discord: dispatches made while no client
+is attached are kept (with their sequence numbers, up to ``REPLAY_BUFFER``) and
+a RESUME from any connection — the same process or another one — gets every
+one after the sequence it names, then RESUMED. A session stays resumable for
+``Emulator.resume_seconds`` after its socket went away (a clean close, 1000 or
+1001, ends it at once); after that, or when the events after the named
+sequence are no longer buffered, RESUME gets INVALID_SESSION (``d: false``) and
+the client must IDENTIFY. A session is never live on two sockets: a RESUME of
+a session still attached elsewhere closes that other socket (code 4000).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -63,6 +70,22 @@ class Session:
     buffer: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=REPLAY_BUFFER))
     socket: Connection | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    detached_at: float | None = None  # monotonic time its socket went away (None while one is attached)
+    via: str = "identify"  # how its current (or last) socket got it: "identify" or "resume"
+
+    def attach(self, conn: Connection | None) -> None:
+        self.socket = conn
+        self.detached_at = None if conn is not None else time.monotonic()
+
+    def expired(self, window: float, now: float) -> bool:
+        """Detached longer than ``window`` seconds: no longer resumable."""
+        return self.detached_at is not None and now - self.detached_at > window
+
+    def replayable_after(self, seq: int) -> bool:
+        """Every dispatch after ``seq`` is still in the buffer (or none was made since)."""
+        if seq >= self.seq:
+            return True
+        return bool(self.buffer) and self.buffer[0][0] <= seq + 1
 
     def wants(self, event: str, guild_id: str | None) -> bool:
         need = INTENT_OF_EVENT.get(event, 0)
@@ -116,7 +139,7 @@ class Connection:
             else:
                 log.debug("gateway op %s ignored", op)
         if self.session is not None and self.session.socket is self:
-            self.session.socket = None
+            self.session.attach(None)
             if self.ws.close_code in (1000, 1001):  # a clean close ends the session, as on Discord
                 self.emulator.sessions.pop(self.session.session_id, None)
 
@@ -128,7 +151,7 @@ class Connection:
         session = Session(secrets.token_hex(16), (int(shard[0]), int(shard[1])), int(d.get("intents", 0)))
         self.emulator.sessions[session.session_id] = session
         self.session = session
-        session.socket = self
+        session.attach(self)
         state = self.emulator.state
         guild_ids = [g for g in state.guilds if session.wants("GUILD_CREATE", g)]
         ready = {
@@ -151,17 +174,29 @@ class Connection:
             await self.emulator.gateway.send_to(session, "GUILD_CREATE", state.guild_payload(state.guilds[gid]))
 
     async def _resume(self, d: dict[str, Any]) -> None:
-        session = self.emulator.sessions.get(d.get("session_id", ""))
-        if session is None or d.get("token") != self.emulator.state.bot_token:
+        sessions = self.emulator.sessions
+        session = sessions.get(d.get("session_id", ""))
+        last = int(d.get("seq") or 0)
+        if session is not None and session.expired(self.emulator.resume_seconds, time.monotonic()):
+            sessions.pop(session.session_id, None)
+            session = None
+        if session is None or d.get("token") != self.emulator.state.bot_token or not session.replayable_after(last):
+            if session is not None and session.socket is None:  # its missed events are gone: it cannot resume
+                sessions.pop(session.session_id, None)
+            self.emulator.invalid_sessions += 1
             await self.send({"op": OP_INVALID_SESSION, "d": False})
             return
+        previous = session.socket
+        if previous is not None and previous is not self:  # never live on two sockets: the older one is closed
+            previous.session = None
+            await previous.ws.close(code=4000, message=b"session resumed on another connection")
         self.session = session
-        last = int(d.get("seq") or 0)
         async with session.lock:  # no dispatch can slip between the replay and the re-attach
             for seq, frame in list(session.buffer):
                 if seq > last:
                     await self.send(frame)
-            session.socket = self
+            session.attach(self)
+            session.via = "resume"
             session.seq += 1
             resumed = json.dumps({"op": OP_DISPATCH, "t": "RESUMED", "s": session.seq, "d": {"_trace": ["emulator"]}})
             session.buffer.append((session.seq, resumed))
@@ -212,6 +247,7 @@ class Gateway:
         while True:
             event, data, guild_id = await self._queue.get()
             try:
+                self.expire()
                 for session in list(self.emulator.sessions.values()):
                     if session.wants(event, guild_id):
                         await self.send_to(session, event, self._shaped(session, event, data))
@@ -219,6 +255,14 @@ class Gateway:
                 log.exception("gateway dispatch of %s failed", event)
             finally:
                 self._queue.task_done()
+
+    def expire(self) -> None:
+        """Forget sessions detached longer than the resume window (they stop buffering)."""
+        now = time.monotonic()
+        window = self.emulator.resume_seconds
+        for sid, session in list(self.emulator.sessions.items()):
+            if session.expired(window, now):
+                del self.emulator.sessions[sid]
 
     def _shaped(self, session: Session, event: str, data: dict[str, Any]) -> dict[str, Any]:
         # Without the message-content intent Discord blanks content (except where the bot is concerned).
@@ -252,7 +296,7 @@ class Gateway:
         dropped = 0
         for conn in list(self.connections):
             if conn.session is not None:
-                conn.session.socket = None
+                conn.session.attach(None)
             await conn.ws.close(code=code, message=b"emulator dropped the connection")
             dropped += 1
         return dropped

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TOKEN = "maidcore-emulator-token"
 SAVE_DELAY_SECONDS = 0.5  # changes within this are written to the state file together
 GUILD_ID_BASE = 300_000_000_000  # guild n of add_guilds has id (GUILD_ID_BASE + n) << 22
+#: How long a gateway session stays resumable after its socket went away. Discord does not publish its
+#: window (sessions resume reliably for a minute or two); the emulator keeps one for 2 minutes.
+RESUME_SECONDS = 120.0
 
 
 class Emulator:
@@ -55,6 +58,7 @@ class Emulator:
         recommended_shards: int = 1,
         state_file: Path | None = None,
         max_concurrency: int = 1,
+        resume_seconds: float = RESUME_SECONDS,
         attachment_store_bytes: int = ATTACHMENT_STORE_BYTES,
     ) -> None:
         self.host = host
@@ -73,7 +77,9 @@ class Emulator:
             state_file.parent / "attachments" if state_file is not None else None, attachment_store_bytes
         )
         self.allowed_mentions: dict[str, Any] = {}
+        self.resume_seconds = resume_seconds  # a detached session is resumable this long, then forgotten
         self.resumes = 0
+        self.invalid_sessions = 0  # RESUMEs answered with INVALID_SESSION (unknown, expired, or past the buffer)
         self.heartbeats = 0
         self._live: set[web.WebSocketResponse] = set()
         self._runner: web.AppRunner | None = None
@@ -567,10 +573,11 @@ class Emulator:
         return web.json_response([self.state.public_message(m) for m in ordered])
 
     async def _api_sessions(self, request: web.Request) -> web.Response:
-        """Gateway sessions: their shard and whether a socket is attached (a cluster test's view)."""
+        """Gateway sessions: shard, whether a socket is attached, how it got the session (a cluster test's view)."""
+        self.gateway.expire()
         return web.json_response(
             [
-                {"session_id": s.session_id, "shard": list(s.shard), "connected": s.socket is not None}
+                {"session_id": s.session_id, "shard": list(s.shard), "connected": s.socket is not None, "via": s.via}
                 for s in self.sessions.values()
             ]
         )

@@ -116,8 +116,13 @@ class Dashboard:
     pages: list[Page] = field(default_factory=list)
     schema: int = 1
     problems: list[str] = field(default_factory=list)
-    iframe: bool = False  # the bundle ships dashboard/index.html instead (not shown by the console)
+    iframe: bool = False  # the bundle ships dashboard/index.html instead (dashboard_frame.py shows it)
     by_address: dict[str, Widget] = field(default_factory=dict)
+
+    @property
+    def shown(self) -> bool:
+        """Whether the console has a dashboard page to link to (manifest pages or an iframe page)."""
+        return bool(self.pages) or self.iframe
 
     def widget(self, address: str) -> Widget | None:
         return self.by_address.get(address)

@@ -18,7 +18,7 @@ from aiohttp import web
 from markdown_it import MarkdownIt
 
 from maidcore.runner.rpc import RemoteError
-from maidcore.web.console import dashboard_manifest, guilds, pages, security
+from maidcore.web.console import dashboard_frame, dashboard_manifest, guilds, pages, security
 from maidcore.web.console.dashboard_manifest import Dashboard, Widget
 from maidcore.web.console.viewer import Level
 
@@ -38,7 +38,7 @@ def _platform(request: web.Request) -> Any:
     return request.app[security.PLATFORM]
 
 
-async def _context(request: web.Request) -> tuple[Any, dict[str, Any], Any, Dashboard, Level]:
+async def context(request: web.Request) -> tuple[Any, dict[str, Any], Any, Dashboard, Level]:
     """Viewer, guild, install, dashboard and the viewer's level; refusals for anyone not in the guild."""
     gid, pid = request.match_info["guild_id"], request.match_info["plugin_id"]
     who = pages.signed_in(request)
@@ -59,7 +59,7 @@ async def _context(request: web.Request) -> tuple[Any, dict[str, Any], Any, Dash
 @pages.page
 async def dashboard(request: web.Request) -> web.Response:
     """Members of the guild: the plugin's dashboard, each widget shown to the levels it names."""
-    _who, guild, (install, version), board, level = await _context(request)
+    who, guild, (install, version), board, level = await context(request)
     visible = [p for p in board.pages if level >= p.permission]
     wanted = request.query.get("page")
     current = next((p for p in visible if p.id == wanted), visible[0] if visible else None)
@@ -76,10 +76,14 @@ async def dashboard(request: web.Request) -> web.Response:
         level=level,
         manages=level >= Level.MANAGER,
         base=f"/servers/{guild['id']}/plugins/{install.plugin_id}/dashboard",
+        frame=dashboard_frame.frame_base(who, guild["id"], install.plugin_id, version.version) + "index.html"
+        if board.iframe and version is not None
+        else None,
     )
 
 
-async def _call(request: web.Request, install: Any, widget: Widget, method: str, params: dict[str, Any]) -> Any:
+async def call(request: web.Request, install: Any, method: str, params: dict[str, Any]) -> Any:
+    """The plugin's ``@on_dashboard(method)`` answer for this install; ``WidgetError`` says what went wrong."""
     runner = _platform(request).runner
     if runner is None or not hasattr(runner, "call_dashboard"):
         raise WidgetError("the plugin runner is not running on this node")
@@ -137,14 +141,14 @@ async def widget_data(request: web.Request) -> web.Response:
     if security.viewer(request) is None:
         return web.json_response({"error": "sign in first"}, status=401)
     try:
-        _who, guild, (install, _version), board, level = await _context(request)
+        _who, guild, (install, _version), board, level = await context(request)
     except pages.Refusal as exc:
         return web.json_response({"error": exc.message}, status=exc.status)
     widget = _widget(board, request, level)
     if widget.rpc is None:
         return web.json_response({"data": {}})
     try:
-        data = await _call(request, install, widget, widget.rpc, _params(widget, board))
+        data = await call(request, install, widget.rpc, _params(widget, board))
     except WidgetError as exc:
         return web.json_response({"error": str(exc)})
     if widget.type == "markdown":
@@ -152,10 +156,10 @@ async def widget_data(request: web.Request) -> web.Response:
     if widget.type == "form":
         values = data.get("values") if isinstance(data.get("values"), dict) else data
         data = {"values": values, **await _picker_options(request, guild["id"], widget)}
-    return web.json_response({"data": data}, dumps=_dumps)
+    return web.json_response({"data": data}, dumps=dumps)
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
@@ -218,7 +222,7 @@ async def save(request: web.Request) -> web.Response:
     if security.viewer(request) is None:
         return web.json_response({"error": "sign in first"}, status=401)
     try:
-        _who, guild, (install, _version), board, level = await _context(request)
+        _who, guild, (install, _version), board, level = await context(request)
     except pages.Refusal as exc:
         return web.json_response({"error": exc.message}, status=exc.status)
     widget = _widget(board, request, level)
@@ -231,7 +235,7 @@ async def save(request: web.Request) -> web.Response:
     except ValueError as exc:
         return web.json_response({"error": str(exc)}, status=400)
     try:
-        result = await _call(request, install, widget, widget.save_rpc, _params(widget, board, values=values))
+        result = await call(request, install, widget.save_rpc, _params(widget, board, values=values))
     except WidgetError as exc:
         return web.json_response({"error": str(exc)}, status=502)
     log.info("dashboard form saved", extra={"plugin_id": install.plugin_id, "server_id": install.server_id})
@@ -245,14 +249,14 @@ async def action(request: web.Request) -> web.Response:
     if security.viewer(request) is None:
         return web.json_response({"error": "sign in first"}, status=401)
     try:
-        _who, _guild, (install, _version), board, level = await _context(request)
+        _who, _guild, (install, _version), board, level = await context(request)
     except pages.Refusal as exc:
         return web.json_response({"error": exc.message}, status=exc.status)
     widget = _widget(board, request, level)
     if widget.type != "action_button" or widget.rpc is None:
         return web.json_response({"error": "this widget is not an action button"}, status=400)
     try:
-        result = await _call(request, install, widget, widget.rpc, _params(widget, board, action=widget.id))
+        result = await call(request, install, widget.rpc, _params(widget, board, action=widget.id))
     except WidgetError as exc:
         return web.json_response({"error": str(exc)}, status=502)
     message = result.get("message") if isinstance(result.get("message"), str) else "Done."

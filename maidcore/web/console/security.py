@@ -7,8 +7,9 @@
   carry the session's CSRF token, as the ``csrf_token`` form field or the
   ``X-CSRF-Token`` header; a missing or wrong one is refused with 403.
 - Every response gets a Content-Security-Policy that allows only this origin's
-  scripts and styles (no inline script, no CDN), no framing, and forms posting
-  only here.
+  scripts and styles (no inline script, no CDN), no framing of the console, frames
+  only from here (iframe dashboards, sandboxed by their own policy), and forms
+  posting only here.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ CSP = "; ".join(
         "img-src 'self' data: https:",
         "connect-src 'self'",
         "font-src 'self'",
+        "frame-src 'self'",  # iframe dashboards only: their own CSP sandboxes them (dashboard_frame.py)
         "form-action 'self'",
         "frame-ancestors 'none'",
         "base-uri 'none'",

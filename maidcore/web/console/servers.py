@@ -93,7 +93,7 @@ async def servers(request: web.Request) -> web.Response:
             boards = []
             for install in installed:
                 version = await _version(platform, install.plugin_id, install.version)
-                if install.enabled and version and (await dashboard_manifest.load_stored(platform, version)).pages:
+                if install.enabled and version and (await dashboard_manifest.load_stored(platform, version)).shown:
                     boards.append(install.plugin_id)
             if boards:
                 viewable.append({**entry, "dashboards": boards})
@@ -175,7 +175,7 @@ async def guild_page(request: web.Request) -> web.Response:
                 "install": install,
                 "name": (version.manifest.get("name") if version else None) or install.plugin_id,
                 "blocked": sorted(requested - install.granted),
-                "dashboard": bool(version and (await dashboard_manifest.load_stored(platform, version)).pages),
+                "dashboard": bool(version and (await dashboard_manifest.load_stored(platform, version)).shown),
             }
         )
     installed = {r["install"].plugin_id for r in rows}
@@ -296,7 +296,7 @@ async def install_page(request: web.Request) -> web.Response:
         version=version,
         capabilities=caps,
         hosts=hosts(version.manifest, requested),
-        dashboard=bool((await dashboard_manifest.load_stored(platform, version)).pages),
+        dashboard=bool((await dashboard_manifest.load_stored(platform, version)).shown),
         live_html=await live_fragment(platform, guild["id"], who.csrf_token, record.plugin_id),
         stream_url=f"/servers/{guild['id']}/live?plugin={record.plugin_id}",
         entries=[portal.log_row(e, names) for e in entries],

@@ -11,19 +11,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from maidcore_discord.emulator import DEMO_GUILD_ID
+from yarl import URL
 
 from maidcore import installs
 from maidcore.marketplace import publishing, review
 from tests import services
 
-from .console_helpers import BOB, ERIN, console_settings, serving
+from .console_helpers import ALICE, BOB, ERIN, browser, console_settings, serving, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -33,6 +36,7 @@ SCRIPTS = Path(__file__).parent / "browser"
 PLUGINS = Path(__file__).parent / "plugins"
 SHOTS = ROOT / ".cache" / "screenshots" / "console"
 G = DEMO_GUILD_ID
+FRANK = "900000000000000205"  # signs in, member of no guild
 
 
 @pytest.fixture(scope="module")
@@ -71,17 +75,19 @@ def bundle(directory: Path, dest: Path, *, manifest: dict | None = None, main: s
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def world(tmp_path_factory, chromium, playwright_core):
-    """The platform with its console; bob's kv_counter 1.0.0 published; widget_gallery on the demo guild."""
+    """The platform and console; bob's kv_counter 1.0.0 published; widget_gallery and iframe_board on the demo guild."""
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
     tmp = tmp_path_factory.mktemp("console-browser")
     settings = console_settings(tmp / "data", admins=[ERIN])
     async with serving(settings) as (platform, base):
         platform.events.emulator.state.add_user(ERIN, "erin", global_name="Erin")
+        platform.events.emulator.state.add_user(FRANK, "frank", global_name="Frank")
         record = await review.submit(platform, BOB, bundle(PLUGINS / "kv_counter", tmp / "kv_counter.zip"))
         assert record.status.value == "approved", record.findings
         await publishing.publish(platform, "kv_counter", "1.0.0")
         await installs.install(platform, PLUGINS / "widget_gallery", G, installs.ALL)
+        await installs.install(platform, PLUGINS / "iframe_board", G, installs.ALL)
         yield {"platform": platform, "base": base, "tmp": tmp, "chromium": chromium, "node": playwright_core}
 
 
@@ -257,3 +263,93 @@ async def test_a_dashboard_with_every_widget_kind_shows_its_data_and_a_form_save
     assert saved["greeting"] == "Hi there" and saved["max_warnings"] == 5 and saved["features"] == ["xp", "quests"]
     assert saved["log_channel"] == emulator.channel_named(G, "general") and saved["volume"] == 80
     assert await platform.storage.kv.get(scope, "resets") == 1
+
+
+async def test_an_iframe_dashboard_reads_its_data_through_the_bridge_and_nothing_of_the_console(world):
+    result = await run(world, "iframe")
+    assert result["steps"] == ["bridge", "foreign message ignored", "direct"]
+    assert result["sandbox"] == "allow-scripts"
+    assert result["members"] == "4" and result["asked"] == "the frame"  # the handler ran for the demo guild
+    assert result["broken"] == "the broken handler failed: the scoreboard is being rebuilt"
+    assert result["heading"] == "rgb(91, 91, 214)"  # dashboard/style.css loaded under the frame's CSP
+    assert 120 < result["frameHeight"] < 560  # the page asked for its content's height (70vh of 800 px before)
+    probes = result["probes"]
+    assert probes["origin"] == "null"  # opaque: nothing of the console's origin is reachable
+    assert probes["cookie"].startswith("refused") and probes["parentDom"].startswith("refused")
+    assert probes["fetchApi"].startswith("refused") and probes["fetchRpc"].startswith("refused")
+    assert probes["storage"].startswith("refused")
+    assert result["foreign"] is False
+    assert result["direct"]["origin"] == "null" and result["direct"]["cookie"].startswith("refused")
+
+
+FRAME_SRC = re.compile(r'data-testid="dashboard-frame"[^>]* src="([^"]+)"')
+TRAVERSALS = (
+    "../manifest.json",
+    "..%2Fmanifest.json",
+    "%2e%2e/__main__.py",
+    "x/../../manifest.json",
+    "%2Fetc%2Fpasswd",
+    "..%5C__main__.py",
+    "./index.html",
+    "missing.js",
+    "README.md",  # in dashboard/, but not a file kind dashboards serve
+    "",
+)
+
+
+async def test_iframe_dashboard_files_are_path_checked_and_the_bridge_endpoint_only_reaches_dashboard_handlers(world):
+    base = world["base"]
+    board = f"{base}/servers/{G}/plugins/iframe_board/dashboard"
+    async with browser() as http:
+        csrf = await sign_in(http, base, ALICE)
+        async with http.get(board) as resp:
+            src = FRAME_SRC.search(await resp.text()).group(1)
+        prefix = base + src.removesuffix("index.html")
+        async with http.get(base + src) as resp:
+            assert resp.status == 200 and resp.content_type == "text/html"
+            csp = resp.headers["Content-Security-Policy"]
+            assert resp.headers["X-Frame-Options"] == "SAMEORIGIN"
+        for directive in ("sandbox allow-scripts", "default-src 'none'", "connect-src 'none'", "form-action 'none'"):
+            assert directive in csp
+        assert f"script-src {prefix};" in csp and f"frame-ancestors {base}" in csp
+        for name, kind in (("app.js", "text/javascript"), ("style.css", "text/css")):  # the ticket, no cookie
+            async with aiohttp.ClientSession() as anonymous, anonymous.get(prefix + name) as resp:
+                assert (resp.status, resp.content_type) == (200, kind)
+        for bad in TRAVERSALS:
+            async with http.get(URL(prefix + bad, encoded=True)) as resp:
+                text = await resp.text()
+                assert resp.status in (400, 404), (bad, resp.status)
+                assert '"iframe_board"' not in text and "plugin.run()" not in text
+        tampered = prefix[:-3] + ("0" if prefix[-3] != "0" else "1") + prefix[-2:]
+        async with http.get(tampered + "index.html") as resp:
+            assert resp.status == 404
+
+        async def call(plugin: str, body: dict, token: str | None = csrf) -> tuple[int, dict]:
+            headers = {"Accept": "application/json", **({"X-CSRF-Token": token} if token else {})}
+            async with http.post(f"{base}/servers/{G}/plugins/{plugin}/dashboard/rpc", json=body, headers=headers) as r:
+                return r.status, (await r.json() if r.content_type == "application/json" else {})
+
+        spoofed = {"who": "curl", "viewer_level": "x"}
+        status, answer = await call("iframe_board", {"method": "summary", "params": spoofed})
+        assert status == 200 and answer["result"]["members"] == 4 and answer["result"]["asked_by"] == "curl"
+        assert answer["result"]["level"] == "owner"  # set by the console from alice's standing, not by the page
+        status, answer = await call("iframe_board", {"method": "nope"})  # only dashboard.* handlers are asked for
+        assert status == 200 and "dashboard.nope" in answer["error"] and "result" not in answer
+        assert (await call("iframe_board", {"method": "../summary"}))[0] == 400
+        assert (await call("iframe_board", {"method": "summary", "params": [1]}))[0] == 400
+        assert (await call("iframe_board", {"method": "summary"}, token=None))[0] == 403  # CSRF
+        status, answer = await call("widget_gallery", {"method": "owner_stat"})  # manifest mode: per widget only
+        assert status == 404 and "not an iframe dashboard" in answer["error"]
+        async with http.post(f"{base}/auth/logout", headers={"X-CSRF-Token": csrf}, allow_redirects=False) as resp:
+            assert resp.status == 303
+        async with http.get(prefix + "index.html") as resp:
+            assert resp.status == 404  # the ticket ended with the session
+    async with aiohttp.ClientSession() as anonymous, anonymous.post(f"{board}/rpc", json={"method": "summary"}) as r:
+        assert r.status == 403  # no session, so no CSRF token either
+    async with browser() as http:
+        csrf = await sign_in(http, base, FRANK)  # not a member of the guild
+        async with http.get(board) as resp:
+            assert resp.status == 403
+        headers = {"X-CSRF-Token": csrf, "Accept": "application/json"}
+        async with http.post(f"{board}/rpc", json={"method": "summary"}, headers=headers) as resp:
+            assert resp.status == 403 and "members" in (await resp.json())["error"]

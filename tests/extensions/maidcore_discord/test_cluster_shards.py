@@ -17,6 +17,7 @@ from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
 
 from maidcore.cluster import ShardHost
+from maidcore.layers.shared import Shared
 from tests.extensions.maidcore_discord.conftest import BOB, RecordingSink
 
 
@@ -64,11 +65,91 @@ async def test_a_managed_source_serves_only_the_shards_it_is_given():
             assert event["guild_id"] == by_shard[1]
             await source.stop_shard(1)
             await asyncio.sleep(0.2)
-            assert not [s for s in emu.sessions.values() if s.shard == (1, 2)]  # a clean close ends the session
+            # not a clean close: the session stays resumable for whoever takes the shard next, and says how far
+            (left,) = [s for s in emu.sessions.values() if s.shard == (1, 2)]
+            assert left.socket is None
+            record = await source.shared.get("resume:1")
+            assert record["session_id"] == left.session_id and record["seq"] == left.seq
             assert list(source.client.guilds) == []
             assert not [e for e, _ in sink.events if e.get("content") == "on shard 0"]
         finally:
             await source.close()
+
+
+async def test_the_next_holder_resumes_the_old_session_and_publishes_what_came_in_the_gap():
+    """Two sources sharing state as two nodes would: the second replays what the first never got."""
+    async with Emulator("127.0.0.1", 0, demo=False, recommended_shards=1) as emu:
+        (guild,) = emu.add_guilds(1)
+        channel = emu.channel_named(guild, "general")
+        shared = Shared()  # one process's stand-in for the cluster's Redis: both sources read and write it
+
+        async def gate(shard_id: int) -> None:
+            return None
+
+        def source() -> DiscordEventSource:
+            src = DiscordEventSource(DiscordSettings(), emulator=emu, shared=shared)
+            src.manage_shards(gate)
+            return src
+
+        old, new = source(), source()
+        old_sink, new_sink = RecordingSink(), RecordingSink()
+        try:
+            await old.start(old_sink, frozenset({"message_create"}))
+            await old.serve_shard(0)
+            emu.post_message(channel, BOB, "before")
+            await old_sink.wait_for("message_create", lambda e: e["content"] == "before")
+            await asyncio.sleep(0.8)  # the periodic record moved past "before"
+            # the holder dies: its socket drops (no clean close, no last record), its tasks stop
+            shard = old._shard_map().pop(0)
+            shard._cancel_task()
+            await shard.ws.socket.close(code=4000)
+            await old.sessions.close()
+            gap = [f"gap {n}" for n in range(5)]
+            for text in gap:
+                emu.post_message(channel, BOB, text)
+            await emu.settle()
+
+            await new.start(new_sink, frozenset({"message_create"}))
+            await new.serve_shard(0)
+            emu.post_message(channel, BOB, "after")
+            await new_sink.wait_for("message_create", lambda e: e["content"] == "after")
+            got = [e["content"] for e, _ in new_sink.events if e.get("type") == "message_create"]
+            assert [c for c in got if c.startswith("gap")] == gap  # every one, once, in order
+            assert got.count("after") == 1 and "before" not in got
+            assert emu.resumes == 1 and emu.invalid_sessions == 0
+            # the old session is ended; the new one is what the next holder would resume
+            assert [s.session_id for s in emu.sessions.values() if s.shard == (0, 1)] == [
+                new.client.shards[0]._parent.ws.session_id
+            ]
+            record = await shared.get("resume:0")
+            assert record["session_id"] == new.client.shards[0]._parent.ws.session_id
+        finally:
+            await new.close()
+            await old.close()
+
+
+async def test_an_expired_session_is_not_replayed_and_the_new_one_serves():
+    async with Emulator("127.0.0.1", 0, demo=False, recommended_shards=1, resume_seconds=0.2) as emu:
+        (guild,) = emu.add_guilds(1)
+        channel = emu.channel_named(guild, "general")
+        shared = Shared()
+        await shared.put("resume:0", {"session_id": "gone", "seq": 3, "gateway": emu.gateway_url}, 60)
+
+        async def gate(shard_id: int) -> None:
+            return None
+
+        src = DiscordEventSource(DiscordSettings(), emulator=emu, shared=shared)
+        src.manage_shards(gate)
+        sink = RecordingSink()
+        try:
+            await src.start(sink, frozenset({"message_create"}))
+            await src.serve_shard(0)
+            assert emu.invalid_sessions == 1 and emu.resumes == 0
+            emu.post_message(channel, BOB, "served")
+            await sink.wait_for("message_create", lambda e: e["content"] == "served")
+            assert (await shared.get("resume:0"))["session_id"] != "gone"
+        finally:
+            await src.close()
 
 
 async def test_a_node_can_use_an_emulator_another_process_runs():

@@ -101,3 +101,16 @@ async def test_stdout_applies_back_pressure_instead_of_buffering_without_bound()
         assert await stdout.readline() == b"z" * 31 + b"\n"
     task.cancel()
     right.close()
+
+
+async def test_a_discarded_stdout_lets_the_pump_take_the_whole_stream_to_its_end():
+    # a worker being killed while it floods a stdout nobody reads: the engine ends it only once its
+    # output is taken, so the pump must keep reading (and dropping) instead of waiting for room
+    flood = frame(1, b"z" * 31 + b"\n") * 200 + frame(2, b"last words\n")
+    stdout, stderr, task = await pipe(flood, cap=128)
+    await asyncio.sleep(0.1)
+    assert not task.done()  # held: stdout is over its cap and nobody reads it
+    stdout.discard()
+    await asyncio.wait_for(task, 5)  # the pump read to the end of the stream
+    assert await stdout.readline() == b"" and stdout.dropped >= 200 * 32 - 128 - 32
+    assert await stderr.readline() == b"last words\n"
