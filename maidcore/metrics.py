@@ -41,6 +41,22 @@ METRICS_REGISTRY: CollectorRegistry = REGISTRY
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
+_CHILDREN: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Any, *values: str) -> Any:
+    """``metric.labels(*values)``, remembered: the hot path (a few per event) skips the lock and label checks.
+
+    Bounded like the metric itself: callers pass label values from closed sets (event types, method
+    names, outcomes), the same children ``labels`` keeps for the life of the process.
+    """
+    key = (metric, values)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*values)
+    return found
+
+
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 # --- events ------------------------------------------------------------------------------------

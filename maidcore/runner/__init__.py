@@ -334,9 +334,9 @@ class Runner:
     def delivery_settled(self, slot: WorkerSlot, delivery: Delivery, acked: bool) -> None:
         self.counters["acked" if acked else "dead_lettered"] += 1
         event_type = metrics.event_type_of(delivery.method)
-        metrics.EVENTS_DELIVERED.labels(event_type, "acked" if acked else "dead_lettered").inc()
+        metrics.child(metrics.EVENTS_DELIVERED, event_type, "acked" if acked else "dead_lettered").inc()
         if acked and delivery.redeliver:
-            metrics.DELIVERY_LATENCY.labels(event_type).observe(time.monotonic() - delivery.published_at)
+            metrics.child(metrics.DELIVERY_LATENCY, event_type).observe(time.monotonic() - delivery.published_at)
         self.logs.count_metric(delivery.scope, "deliveries_acked" if acked else "dead_letters")
         for observer in self.settled_observers:
             observer(slot, delivery, acked)

@@ -124,7 +124,7 @@ class Router:
             )
             self.counters["invalid_events"] += 1
             return 0
-        metrics.EVENTS_RECEIVED.labels(event_type).inc()
+        metrics.child(metrics.EVENTS_RECEIVED, event_type).inc()
         if event_type == "interaction_create":
             target_plugin = await self.interactions.route(event, target_plugin=target_plugin, origin=origin)
             if target_plugin is None:
@@ -168,7 +168,7 @@ class Router:
             elif handout is not None:
                 handout.done()
         if queued:
-            metrics.EVENTS_QUEUED.labels(event_type).inc(queued)
+            metrics.child(metrics.EVENTS_QUEUED, event_type).inc(queued)
         self.counters["published"] += 1
         return queued
 

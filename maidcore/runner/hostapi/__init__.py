@@ -205,7 +205,7 @@ class HostApi:
         except Exception:
             log.exception("host method %s failed for %s", spec.name, tenant.scope)
             error = RpcFailure(f"internal error while serving {spec.name}", rpc_code=-32603)
-        metrics.HOST_CALL_LATENCY.labels(spec.name).observe(time.monotonic() - started)
+        metrics.child(metrics.HOST_CALL_LATENCY, spec.name).observe(time.monotonic() - started)
         if self.ledger is not None:
             self.ledger.count_metric(tenant.scope, "host_calls" if error is None else "host_call_errors")
         self._answer(conn, request_id, spec.name, params, tenant.scope.server_id, result, error)
@@ -262,7 +262,7 @@ class HostApi:
             self.errors += 1
         # an unknown method is counted under one label: a plugin must not grow the metric without bound
         label = method if method in METHODS else "unknown"
-        metrics.HOST_CALLS.labels(label, "ok" if error is None else error.code).inc()
+        metrics.child(metrics.HOST_CALLS, label, "ok" if error is None else error.code).inc()
         for observer in self.observers:
             try:
                 observer(method, params, server_id, result, None if error is None else error.to_rpc())
