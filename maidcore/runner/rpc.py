@@ -14,11 +14,8 @@ import contextlib
 import itertools
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
-
-import orjson
 
 from maidcore.layers.sandbox import Worker
 
@@ -26,15 +23,6 @@ log = logging.getLogger("maidcore.runner")
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _loads = json.loads
-_fast_loads = orjson.loads
-_FastDecodeError = orjson.JSONDecodeError
-# orjson takes a line only where it builds exactly what ``json.loads`` builds: fewer opening brackets than
-# FAST_PATH_BRACKETS (so neither parser's depth bound, the interpreter's recursion limit or orjson's 1024, can be
-# reached) and no number of 19 digits or more (orjson turns integers past 64 bits into floats). Anything it
-# refuses (NaN, invalid or surrogate-escaped UTF-8, garbage) and every other line goes to ``json.loads``, whose
-# answer (``None`` or ``ProtocolViolation``) stays the rule. Snowflakes travel as strings, so they stay fast.
-FAST_PATH_BRACKETS = 256
-_LONG_NUMBER = re.compile(rb"[:,\[]\s*-?\d{19}").search
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -53,19 +41,12 @@ def decode(line: bytes) -> dict[str, Any] | None:
     """
     if not line.strip():
         return None
-    message: Any = None
-    if line.count(b"{") + line.count(b"[") < FAST_PATH_BRACKETS and _LONG_NUMBER(line) is None:
-        try:
-            message = _fast_loads(line)
-        except _FastDecodeError:
-            message = None
-    if message is None:
-        try:
-            message = _loads(line)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        except RecursionError:
-            raise ProtocolViolation("a protocol line nested deeper than the host parses") from None
+    try:
+        message = _loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    except RecursionError:
+        raise ProtocolViolation("a protocol line nested deeper than the host parses") from None
     if type(message) is not dict or message.get("jsonrpc") != "2.0":
         return None
     return message

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
+from maidcore import metrics
 from maidcore.web import create_app
 
 PLUGIN = """
@@ -98,3 +99,12 @@ async def test_healthz_and_readyz_follow_the_platform(make_stack):
             assert body["failing"] == ["event_source_connected"]
         finally:
             await client.close()
+
+
+def test_metric_children_are_remembered_and_count_into_the_metric() -> None:
+    first = metrics.child(metrics.HOST_CALLS, "test.codec_method", "ok")
+    assert metrics.child(metrics.HOST_CALLS, "test.codec_method", "ok") is first
+    assert first is metrics.HOST_CALLS.labels("test.codec_method", "ok")
+    before = first._value.get()
+    metrics.child(metrics.HOST_CALLS, "test.codec_method", "ok").inc()
+    assert metrics.HOST_CALLS.labels("test.codec_method", "ok")._value.get() == before + 1
