@@ -20,8 +20,13 @@ number gets every dispatch after that sequence, then RESUMED. Across nodes:
 
 A dispatch made after the new session started comes on both sessions;
 ``Dedupe`` remembers the new session's from its first frame and drops the second
-copy (same event name and payload), until ``DEDUPE_GRACE_SECONDS`` after the drain. Dispatches recorded after the last
-written sequence are replayed too: at-least-once, with a new delivery id.
+copy (same event name and payload), until ``DEDUPE_GRACE_SECONDS`` after the drain.
+
+The written sequence may lag what was recorded (by up to ``RECORD_INTERVAL_SECONDS``,
+or behind a slow handler), so a drain can replay dispatches whose events the log
+has already. Each event is published with its ``gateway_key`` (session, sequence,
+type); the log's append checks and remembers that key in the same step, so a
+replayed event is not recorded twice: it keeps its first delivery id.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RECORD_INTERVAL_SECONDS = 0.5  # how often a moved sequence number is written to the shared state
+RECORD_INTERVAL_SECONDS = 0.5  # how often a moved sequence number is written (bounds what a takeover replays)
 RECORD_REFRESH_SECONDS = 60.0  # an unchanged record is written again this often (it expires otherwise)
 RECORD_TTL_SECONDS = 600.0  # longer than any resume window Discord keeps; an expired session answers INVALID
 DRAIN_TIMEOUT_SECONDS = 30.0  # connecting, replaying and recording the old session's backlog
@@ -63,12 +68,14 @@ _FRAME: ContextVar[Frame | None] = ContextVar("maidcore_discord_frame", default=
 class Frame:
     """One dispatch: open while it is parsed and while any handler task it started runs."""
 
-    __slots__ = ("open", "seq", "tracker")
+    __slots__ = ("open", "published", "seq", "session", "tracker")
 
-    def __init__(self, tracker: Tracker, seq: int) -> None:
+    def __init__(self, tracker: Tracker, session: str | None, seq: int) -> None:
         self.tracker = tracker
+        self.session = session
         self.seq = seq
         self.open = 1
+        self.published: dict[str, int] | None = None  # events of each type published for it so far
 
     def hold(self) -> None:
         self.open += 1
@@ -94,7 +101,7 @@ class Tracker:
     def begin(self, session: str | None, seq: int) -> Frame:
         if session != self.session:  # a new session: its numbers start over
             self.session, self._open = session, {}
-        frame = Frame(self, seq)
+        frame = Frame(self, session, seq)
         self._open[seq] = frame
         self.last = seq
         self.frames += 1
@@ -173,6 +180,25 @@ def _tracked(name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
             frame.done()
 
     return parse_tracked
+
+
+def gateway_key(kind: str) -> str | None:
+    """The gateway's name for the event a handler task of a tracked dispatch publishes: session, sequence, type.
+
+    The same on a replay of that dispatch (a RESUME of the session), so the shard's
+    log records it once (``EventSink.publish(source_key=...)``); None outside a tracked dispatch.
+    A dispatch publishing several events of one type (a bulk delete: one per message, in
+    message id order) numbers them from the second on.
+    """
+    frame = _FRAME.get()
+    if frame is None or frame.session is None:
+        return None
+    if frame.published is None:
+        frame.published = {}
+    n = frame.published.get(kind, 0)
+    frame.published[kind] = n + 1
+    key = f"{frame.session}:{frame.seq}:{kind}"
+    return f"{key}:{n}" if n else key
 
 
 def hold_frame(task: asyncio.Task[Any]) -> None:
@@ -358,7 +384,7 @@ class SessionRecords:
             for shard_id, tracker in list(self._serving.items()):
                 try:
                     await self._write(shard_id, tracker)
-                except Exception as exc:  # the next holder replays a bit more: duplicates, not losses
+                except Exception as exc:  # the next holder replays more; the log drops what it recorded already
                     log.warning("shard %d: writing its resume record failed: %s", shard_id, exc)
 
     async def close(self) -> None:

@@ -28,7 +28,15 @@ from maidcore_discord import payloads
 from maidcore_discord.actions import Actions
 from maidcore_discord.intents import intents_for
 from maidcore_discord.interactions import Interactions
-from maidcore_discord.resume import SessionRecords, TrackedShard, drain, hold_frame, track_parsers, watch_live
+from maidcore_discord.resume import (
+    SessionRecords,
+    TrackedShard,
+    drain,
+    gateway_key,
+    hold_frame,
+    track_parsers,
+    watch_live,
+)
 from maidcore_discord.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
@@ -461,7 +469,7 @@ class DiscordEventSource:
         if self.sink is None:
             return
         try:
-            await self.sink.publish(event, event_type=kind, origin=origin)
+            await self.sink.publish(event, event_type=kind, origin=origin, source_key=gateway_key(kind))
         except Exception:
             log.exception("the sink refused a %s event", kind)
 

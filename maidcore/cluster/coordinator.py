@@ -114,8 +114,13 @@ class Coordinator(Protocol):
 
     # --- the event log of each shard ------------------------------------------------------
 
-    async def append(self, lease: Lease, record: dict[str, Any]) -> str:
-        """Record an event accepted on ``lease``'s shard; returns its log id. Raises ``LeaseLost`` if fenced off."""
+    async def append(self, lease: Lease, record: dict[str, Any], *, source_key: str | None = None) -> str | None:
+        """Record an event accepted on ``lease``'s shard; returns its log id. Raises ``LeaseLost`` if fenced off.
+
+        ``source_key`` names the event at its source (a gateway session and sequence number): if an event
+        with that key was appended to the shard's log already (by any holder, recently), nothing is
+        appended and None is returned, checked in the same step as the append.
+        """
         ...
 
     async def read_new(self, lease: Lease, consumer: str, count: int, block: float) -> list[LoggedEvent]:

@@ -90,6 +90,7 @@ class DurableSink:
         event_type: str | None = None,
         target_plugin: str | None = None,
         origin: InteractionOrigin | None = None,
+        source_key: str | None = None,
     ) -> int:
         server = event.get("guild_id")
         if not isinstance(server, str) or not server.isdigit() or not self.shard_count:
@@ -107,12 +108,15 @@ class DurableSink:
             "origin": [origin.message_id, origin.message_interaction_id] if origin is not None else None,
         }
         try:
-            await self.coordinator.append(lease, record)
+            entry = await self.coordinator.append(lease, record, source_key=source_key)
         except LeaseLost:
             self.counters["fenced"] += 1
             log.error("shard %d moved to another node: event for server %s not recorded here", shard, server)
             if self.on_lease_lost is not None:
                 await self.on_lease_lost(shard)
+            return 0
+        if entry is None:  # a replay of an event this shard's log already has (under its first delivery id)
+            self.counters["duplicate"] += 1
             return 0
         self.counters["recorded"] += 1
         return 1

@@ -7,6 +7,8 @@ Keys (all under ``<prefix>:``):
   ``fence:<shard>`` the counter its tokens come from, so a later holder always has a larger token.
 - ``events:<shard>``: the shard's event log, a Stream with one consumer group (``GROUP``); appending
   checks the lease in the same script, so a node that lost its shard cannot add to its log.
+- ``seen:<shard>``: the source keys of the last ``SEEN_KEPT`` events appended to the shard's log (a sorted
+  set by Redis time), checked and added in the append's script: an event whose key is there is not appended.
 - ``once:<key>``: set-if-absent markers of things done once across the cluster.
 - ``identify:<bucket>``: when the next IDENTIFY of a max_concurrency bucket may be sent.
 - ``state:<key>``: JSON values layers share (expiring); ``due:<queue>`` sorted sets of members by due time.
@@ -43,11 +45,20 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-# KEYS: lease, stream. ARGV: "<node> <token>", record.
+# KEYS: lease, stream, seen. ARGV: "<node> <token>", record, source key ('' for none), keys kept.
+# Returns the entry id, '' when the source key was appended already, or nil when fenced off.
 _APPEND = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+if ARGV[3] ~= '' then
+  local t = redis.call('TIME')
+  if redis.call('ZADD', KEYS[3], 'NX', t[1] * 1000000 + t[2], ARGV[3]) == 0 then return '' end
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[4]))
+end
 return redis.call('XADD', KEYS[2], '*', 'r', ARGV[2])
 """
+# The newest source keys kept per shard (~80 bytes each). A replay covers only the events recorded after
+# the last resume point written (every 0.5 s), so it must stay well above a shard's events per second.
+SEEN_KEPT = 10_000
 # KEYS: identify. ARGV: now ms, interval ms. Returns ms to wait before identifying.
 _IDENTIFY = """
 local now = tonumber(ARGV[1])
@@ -220,14 +231,15 @@ class RedisCoordinator:
             self._groups.add(shard)
         return stream
 
-    async def append(self, lease: Lease, record: dict[str, Any]) -> str:
+    async def append(self, lease: Lease, record: dict[str, Any], *, source_key: str | None = None) -> str | None:
         stream = await self._group(lease.shard)
         entry = await self._append(
-            keys=[self.key("lease", lease.shard), stream], args=[self._holder(lease), json.dumps(record)]
+            keys=[self.key("lease", lease.shard), stream, self.key("seen", lease.shard)],
+            args=[self._holder(lease), json.dumps(record), source_key or "", SEEN_KEPT],
         )
-        if not entry:
+        if entry is None:
             raise LeaseLost(f"shard {lease.shard}: lease token {lease.token} of {lease.node} is no longer current")
-        return str(entry)
+        return str(entry) or None
 
     async def read_new(self, lease: Lease, consumer: str, count: int, block: float) -> list[LoggedEvent]:
         stream = await self._group(lease.shard)

@@ -37,6 +37,7 @@ class EventSink(Protocol):
         event_type: str | None = None,
         target_plugin: str | None = None,
         origin: InteractionOrigin | None = None,
+        source_key: str | None = None,
     ) -> int:
         """Route one SDK event payload (``guild_id`` set); returns how many deliveries were queued.
 
@@ -45,7 +46,10 @@ class EventSink(Protocol):
         (SDK schema, as in 0.5.x), so sources should always pass it. For an
         ``interaction_create`` the core finds the owning plugin (pass ``origin``
         for components); ``target_plugin`` overrides that for a source that
-        already knows (a replay of one plugin).
+        already knows (a replay of one plugin). ``source_key`` names the event at its source
+        (e.g. gateway session, sequence number and type): in a cluster an event whose
+        key its shard's log recorded already is not recorded again (a replay after a
+        takeover keeps its first delivery id); a single node ignores it.
         """
         ...
 

@@ -102,12 +102,14 @@ class Router:
         target_plugin: str | None = None,
         origin: InteractionOrigin | None = None,
         handout: Handout | None = None,
+        source_key: str | None = None,
     ) -> int:
         """Route one event; returns how many deliveries were queued (or wait for room in a full queue).
 
         ``event_type`` defaults to ``event["type"]`` (channel events hold the channel type there). An
         interaction goes to its owner only (``maidcore.interactions``) unless ``target_plugin`` names one.
         ``handout`` (a cluster's logged event, ``maidcore.cluster.durable``) is told of every delivery made.
+        ``source_key`` matters only to a cluster's log (``DurableSink``): one process never sees a dispatch twice.
         """
         if self.closing:
             self.counters["dropped_closing"] += 1

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from maidcore.cluster import DurableSink, Handout, LeaseLost, ShardLeases, preferred_node, shard_of
+from maidcore.cluster import DurableSink, Handout, LeaseLost, ShardLeases, preferred_node, redis_coordinator, shard_of
 from maidcore.cluster.redis_coordinator import RedisCoordinator
 from maidcore.settings import ClusterSettings
 
@@ -37,6 +37,33 @@ async def test_a_lease_is_exclusive_renewable_and_fenced(coordinator):
     await coordinator.release(first)  # nor drop it
     assert (await coordinator.holders(2))[0] == second
     assert 1 not in await coordinator.holders(2)
+
+
+async def test_an_event_with_a_source_key_is_appended_once_whoever_holds_the_shard(coordinator):
+    first = await coordinator.acquire(0, "a", ttl=5)
+    assert await coordinator.append(first, {"event": {"n": 1}}, source_key="s1:7:message_create") is not None
+    assert await coordinator.append(first, {"event": {"n": 1}}, source_key="s1:7:message_create") is None
+    await coordinator.release(first)
+    second = await coordinator.acquire(0, "b", ttl=5)
+    assert await coordinator.append(second, {"event": {"n": 1}}, source_key="s1:7:message_create") is None  # a replay
+    assert await coordinator.append(second, {"event": {"n": 2}}, source_key="s1:8:message_create") is not None
+    assert await coordinator.append(second, {"event": {"n": 3}}) is not None  # no key: always appended
+    assert await coordinator.append(second, {"event": {"n": 3}}) is not None
+    with pytest.raises(LeaseLost):  # the fence comes first: a fenced node's key is not remembered
+        await coordinator.append(first, {"event": {"n": 4}}, source_key="s1:9:message_create")
+    assert await coordinator.append(second, {"event": {"n": 4}}, source_key="s1:9:message_create") is not None
+    logged = await coordinator.read_new(second, "b", 10, block=0.1)
+    assert [e.record["event"]["n"] for e in logged] == [1, 2, 3, 3, 4]
+
+
+async def test_only_the_newest_source_keys_are_kept(coordinator, monkeypatch):
+    monkeypatch.setattr(redis_coordinator, "SEEN_KEPT", 3)
+    lease = await coordinator.acquire(0, "a", ttl=5)
+    for n in range(5):
+        assert await coordinator.append(lease, {"event": {"n": n}}, source_key=f"s:{n}:x") is not None
+    assert await coordinator.r.zcard(coordinator.key("seen", 0)) == 3
+    assert await coordinator.append(lease, {"event": {"n": 4}}, source_key="s:4:x") is None
+    assert await coordinator.append(lease, {"event": {"n": 0}}, source_key="s:0:x") is not None  # forgotten
 
 
 async def test_a_lease_expires_when_not_renewed(coordinator):

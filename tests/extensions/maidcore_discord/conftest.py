@@ -50,6 +50,7 @@ class RecordingSink:
         event_type: str | None = None,
         target_plugin: str | None = None,
         origin: InteractionOrigin | None = None,
+        source_key: str | None = None,
     ) -> int:
         name = event_type or event["type"]
         if name == "interaction_create":

@@ -7,16 +7,20 @@ emulator another process runs, still in local mode).
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 
 import aiohttp
 import pytest
 from maidcore_discord.emulator import Emulator
 from maidcore_discord.emulator.__main__ import main as emulator_main
 from maidcore_discord.local import RemoteEmulatorMode
+from maidcore_discord.resume import _FRAME, Tracker, gateway_key
 from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
 
-from maidcore.cluster import ShardHost
+from maidcore.cluster import DurableSink, ShardHost
+from maidcore.cluster.redis_coordinator import RedisCoordinator
 from maidcore.layers.shared import Shared
 from tests.extensions.maidcore_discord.conftest import BOB, RecordingSink
 
@@ -128,6 +132,81 @@ async def test_the_next_holder_resumes_the_old_session_and_publishes_what_came_i
             await old.close()
 
 
+async def test_events_recorded_after_the_last_written_resume_point_are_not_recorded_again(redis_url):
+    """The holder dies after recording events its resume record does not cover yet: the replay keeps them once.
+
+    Each source appends to the shard's real Redis log through ``DurableSink``, as a node does;
+    the first one's periodic resume record is stopped before the events come (the kill lands
+    before its next write), so the second one's RESUME replays them.
+    """
+    coord = RedisCoordinator(redis_url, f"maidcore-test-{uuid.uuid4().hex[:8]}")
+    await coord.start()
+    async with Emulator("127.0.0.1", 0, demo=False, recommended_shards=1) as emu:
+        (guild,) = emu.add_guilds(1)
+        channel = emu.channel_named(guild, "general")
+        shared = Shared()
+
+        async def gate(shard_id: int) -> None:
+            return None
+
+        async def node(name: str) -> tuple[DiscordEventSource, DurableSink]:
+            lease = await coord.acquire(0, name, ttl=30)
+            assert lease is not None
+            sink = DurableSink(RecordingSink(), coord, name)  # type: ignore[arg-type]
+            sink.shard_count, sink.leases[0] = 1, lease
+            src = DiscordEventSource(DiscordSettings(), emulator=emu, shared=shared)
+            src.manage_shards(gate)
+            await src.start(sink, frozenset({"message_create"}))
+            return src, sink
+
+        async def logged() -> list[str]:
+            entries = await coord.r.xrange(coord.key("events", 0))
+            return [json.loads(fields["r"])["event"].get("content") for _, fields in entries]
+
+        async def until(check, what: str) -> None:
+            for _ in range(200):
+                if check(await logged()):
+                    return
+                await asyncio.sleep(0.02)
+            raise AssertionError(f"timed out waiting for {what}; log: {await logged()}")
+
+        old, old_sink = await node("a")
+        new = None
+        try:
+            await old.serve_shard(0)
+            await old.sessions.close()  # no further periodic record: the kill comes before the next one
+            recorded = [f"recorded {n}" for n in range(5)]
+            for text in recorded:
+                emu.post_message(channel, BOB, text)
+            await until(lambda log: sorted(log) == recorded, "the old holder to record its events")
+            # the holder dies: its socket drops, its tasks stop, its lease goes
+            shard = old._shard_map().pop(0)
+            shard._cancel_task()
+            await shard.ws.socket.close(code=4000)
+            await coord.release(old_sink.leases.pop(0))
+            gap = [f"gap {n}" for n in range(3)]
+            for text in gap:
+                emu.post_message(channel, BOB, text)
+            await emu.settle()
+
+            new, new_sink = await node("b")
+            await new.serve_shard(0)
+            emu.post_message(channel, BOB, "after")
+            await until(lambda log: "after" in log, "the new holder to record live events")
+            # each once (handler tasks append concurrently: the order within the replay may vary)
+            assert sorted(await logged()) == sorted([*recorded, *gap, "after"])
+            assert emu.resumes == 1
+            assert new_sink.counters["duplicate"] == len(recorded)  # replayed, recognised, dropped
+        finally:
+            if new is not None:
+                await new.close()
+            await old.close()
+            keys = [k async for k in coord.r.scan_iter(f"{coord.prefix}:*")]
+            if keys:
+                await coord.r.delete(*keys)
+            await coord.close()
+
+
 async def test_an_expired_session_is_not_replayed_and_the_new_one_serves():
     async with Emulator("127.0.0.1", 0, demo=False, recommended_shards=1, resume_seconds=0.2) as emu:
         (guild,) = emu.add_guilds(1)
@@ -160,3 +239,26 @@ async def test_a_node_can_use_an_emulator_another_process_runs():
         assert mode.emulator.api_base == emu.api_base and mode.emulator.bot_token == emu.bot_token
     with pytest.raises(RuntimeError, match="no emulator answers there"):
         await RemoteEmulatorMode(DiscordSettings(emulator_url="http://127.0.0.1:9")).start()
+
+
+def test_gateway_keys_name_each_event_of_a_dispatch():
+    """Session, sequence and type; a bulk delete's second and later events of one type are numbered."""
+    tracker = Tracker(0, lambda: None)  # type: ignore[arg-type,return-value]
+    frame = tracker.begin("sess", 41)
+    assert gateway_key("message_delete") is None  # outside a tracked dispatch
+
+    def publishes() -> list[str | None]:
+        return [gateway_key("message_delete"), gateway_key("message_delete"), gateway_key("reaction_add")]
+
+    token = _FRAME.set(frame)
+    try:
+        first = publishes()
+    finally:
+        _FRAME.reset(token)
+    assert first == ["sess:41:message_delete", "sess:41:message_delete:1", "sess:41:reaction_add"]
+    replayed = Tracker(0, lambda: None).begin("sess", 41)  # type: ignore[arg-type,return-value]
+    token = _FRAME.set(replayed)
+    try:
+        assert publishes() == first  # the same names on a replay of that dispatch
+    finally:
+        _FRAME.reset(token)
