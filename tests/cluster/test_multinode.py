@@ -289,8 +289,12 @@ def test_schedules_fire_once_across_nodes(cluster, tmp_path):
     local.wait(lambda: holder(client, prefix, 0) and holder(client, prefix, 1), 60, "both shards held")
     channel = next(iter(channels.values()))
     local.wait(lambda: any(m["content"] == "tick" for m in local.messages(channel)), 60, "the first tick")
-    # both nodes run the plugin (so both could tick): one worker process each, in the shared bundle
-    local.wait(lambda: len(workers_under(tmp_path / "a")) >= 2, 30, "a worker on each node")
+    # both nodes run the plugin (so both could tick): a worker on each node, in that node's own copy of the bundle.
+    # Workers start on demand (a node whose version registered before starts none until it has work), so a ping on
+    # each shard wakes the plugin on both nodes
+    for guild in {(int(g) >> 22) % 2: g for g in channels}.values():
+        local.post(channels[guild], "ping wake")
+    local.wait(lambda: all(workers_under(tmp_path / node) for node in "ab"), 30, "a worker on each node")
     start = len([m for m in local.messages(channel) if m["content"] == "tick"])
     window = 8
     time.sleep(window)
