@@ -16,9 +16,8 @@ from maidcore_discord.emulator import BOT_USER_ID
 from prometheus_client.parser import text_string_to_metric_families
 
 from maidcore import metrics
-from tests.core.plugins import write_plugin
-from tests.core.test_serve import MAIDCORE, ROOT, cli, environment, wait_for
-from tests.core.test_serve_processes import USER, EmulatorThread, guild_on_shard
+from tests.core.test_serve import MAIDCORE, ROOT, wait_for
+from tests.core.test_serve_processes import USER, two_shard_node
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -122,26 +121,9 @@ def scrape(url: str) -> dict:
 
 @pytest.mark.slow
 def test_metrics_of_two_processes_sum_both_children_and_survive_a_kill(tmp_path, pg_fresh_url):
-    emulator = EmulatorThread()
-    guilds = [guild_on_shard(0, 2), guild_on_shard(1, 2)]
-    channels = []
-    for gid in guilds:
-        emulator.call(
-            emulator.emu.add_guild, f"g{gid}", guild_id=gid, bot_permissions=1 << 11 | 1 << 10, members={USER: "ann"}
-        )
-        channels.append(emulator.call(emulator.emu.channel_named, gid, "general"))
+    emulator, channels, env = two_shard_node(tmp_path, pg_fresh_url)
     data_dir = tmp_path / "data"
-    env = environment(
-        data_dir,
-        MAIDCORE_STORAGE__DATABASE_URL=pg_fresh_url,
-        MAIDCORE_DISCORD__TOKEN=emulator.emu.bot_token,
-        MAIDCORE_DISCORD__API_BASE=emulator.emu.api_base,
-        MAIDCORE_DISCORD__SHARD_COUNT="2",
-    )
     url = f"http://127.0.0.1:{env['MAIDCORE_WEB__PORT']}"
-    plugin = write_plugin(tmp_path / "pinger")
-    for gid in guilds:
-        assert cli(env, "install", str(plugin), "--server", gid, "--grant-all").returncode == 0
     server = subprocess.Popen(
         [str(MAIDCORE), "serve", "--processes", "2", "--sandbox", "process", "--unsafe-no-isolation"],
         env=env,

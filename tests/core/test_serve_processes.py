@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 from maidcore_discord.emulator import BOT_USER_ID, Emulator
@@ -95,8 +96,8 @@ def guild_on_shard(shard: int, of: int) -> str:
     return next(str(g) for g in range(base, base + 10_000_000, 1 << 22) if (g >> 22) % of == shard)
 
 
-@pytest.mark.slow
-def test_two_processes_serve_both_shard_ranges_and_a_killed_child_restarts(tmp_path, pg_fresh_url):
+def two_shard_node(tmp_path: Path, database_url: str) -> tuple[EmulatorThread, list[str], dict[str, str]]:
+    """An emulator with a guild on each of two shards, and a node's environment with the pinger installed on both."""
     emulator = EmulatorThread()
     guilds = [guild_on_shard(0, 2), guild_on_shard(1, 2)]
     channels = []
@@ -105,10 +106,9 @@ def test_two_processes_serve_both_shard_ranges_and_a_killed_child_restarts(tmp_p
             emulator.emu.add_guild, f"g{gid}", guild_id=gid, bot_permissions=1 << 11 | 1 << 10, members={USER: "ann"}
         )
         channels.append(emulator.call(emulator.emu.channel_named, gid, "general"))
-    data_dir = tmp_path / "data"
     env = environment(
-        data_dir,
-        MAIDCORE_STORAGE__DATABASE_URL=pg_fresh_url,
+        tmp_path / "data",
+        MAIDCORE_STORAGE__DATABASE_URL=database_url,
         MAIDCORE_DISCORD__TOKEN=emulator.emu.bot_token,
         MAIDCORE_DISCORD__API_BASE=emulator.emu.api_base,
         MAIDCORE_DISCORD__SHARD_COUNT="2",
@@ -116,6 +116,13 @@ def test_two_processes_serve_both_shard_ranges_and_a_killed_child_restarts(tmp_p
     plugin = write_plugin(tmp_path / "pinger")
     for gid in guilds:
         assert cli(env, "install", str(plugin), "--server", gid, "--grant-all").returncode == 0
+    return emulator, channels, env
+
+
+@pytest.mark.slow
+def test_two_processes_serve_both_shard_ranges_and_a_killed_child_restarts(tmp_path, pg_fresh_url):
+    emulator, channels, env = two_shard_node(tmp_path, pg_fresh_url)
+    data_dir = tmp_path / "data"
     server = subprocess.Popen(
         [str(MAIDCORE), "serve", "--processes", "2", "--sandbox", "process", "--unsafe-no-isolation", "--no-web"],
         env=env,
