@@ -490,11 +490,10 @@ class WorkerSlot:
         deadline = loop.time() + self.settings.boot_ready_seconds
         while not self.ready and not conn.closed and loop.time() < deadline:
             try:
-                await conn.request("host.ping", {}, 0.05)
+                with contextlib.suppress(RemoteError):  # an error answer ("unknown method") is an answer too
+                    await conn.request("host.ping", {}, 0.05)
             except TimeoutError:
                 continue
-            except RemoteError:
-                pass  # an error answer ("unknown method") is an answer: the SDK has booted
             except ConnectionError:
                 return
             self._became_ready()

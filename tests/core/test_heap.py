@@ -9,7 +9,7 @@ from maidcore.heap import freeze_after_start
 
 
 class Node:
-    pass
+    """A plain object the collector tracks (it can hold a reference cycle)."""
 
 
 def test_freeze_collects_garbage_first_and_keeps_live_objects_out_of_full_collections():

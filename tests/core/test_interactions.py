@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 
 import pytest
@@ -98,8 +99,20 @@ def test_the_owners_file_of_the_older_layout_is_moved_once(tmp_path):
     moved.close()
 
 
+def stored_owners(path) -> int:
+    """Owners another process reads from the file: 0 before the writer thread created its table."""
+    if not path.exists():  # connecting first would create an empty file
+        return 0
+    peer = sqlite3.connect(path)
+    try:
+        return peer.execute("SELECT count(*) FROM owners").fetchone()[0]
+    except sqlite3.OperationalError:  # no table yet
+        return 0
+    finally:
+        peer.close()
+
+
 def test_remembering_commits_in_batches_off_the_caller_and_loses_nothing(tmp_path, monkeypatch):
-    import sqlite3
 
     import maidcore.interactions as interactions
 
@@ -117,15 +130,8 @@ def test_remembering_commits_in_batches_off_the_caller_and_loses_nothing(tmp_pat
     # another process (a second ``serve --processes`` child) sees them once the writer thread ran
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        peer = sqlite3.connect(path) if path.exists() else None  # (connecting first would create an empty file)
-        try:
-            if peer is not None and peer.execute("SELECT count(*) FROM owners").fetchone()[0] == 5_000:
-                break
-        except sqlite3.OperationalError:  # the writer thread has not created the table yet
-            pass
-        finally:
-            if peer is not None:
-                peer.close()
+        if stored_owners(path) == 5_000:
+            break
         time.sleep(0.1)
     else:
         raise AssertionError("the writer thread did not commit the remembered owners")
