@@ -196,6 +196,7 @@ class DiscordEventSource:
         self._max_concurrency = 1
         self._shards_ready: dict[int, asyncio.Event] = {}
         self._relaunches: set[asyncio.Task[None]] = set()
+        self._reviving = asyncio.Lock()  # one new client at a time when several shards find the old one closed
         #: in a cluster: each served shard's session and recorded sequence, for the next holder's RESUME
         self.sessions = SessionRecords(self.shared)
 
@@ -319,19 +320,24 @@ class DiscordEventSource:
         if self.intents.value == before or self.client is None:
             return False
         log.info("reconnecting with intents for %s", ", ".join(sorted(added)))
-        old_client, old_task = self.client, self._task
-        await old_client.close()
-        if old_task is not None:
-            old_task.cancel()
-            await asyncio.gather(old_task, return_exceptions=True)
         served = sorted(self._shards_ready)
-        self._shards_ready.clear()
-        await self._connect()
+        await self._new_client()
         for shard_id in served:  # in a cluster: the same shards again, each identifying in its turn
             task = asyncio.create_task(self.serve_shard(shard_id), name=f"maidcore-discord-shard-{shard_id}")
             self._relaunches.add(task)
             task.add_done_callback(self._relaunches.discard)
         return True
+
+    async def _new_client(self) -> None:
+        """Close the discord.py client (if it is not already) and build a new one; its shards are gone with it."""
+        old_client, old_task = self.client, self._task
+        if old_client is not None and not old_client.is_closed():
+            await old_client.close()
+        if old_task is not None:
+            old_task.cancel()
+            await asyncio.gather(old_task, return_exceptions=True)
+        self._shards_ready.clear()
+        await self._connect()
 
     async def _run(self) -> None:
         assert self.client is not None
@@ -369,6 +375,12 @@ class DiscordEventSource:
         """
         if self.client is None:
             raise RuntimeError("the discord event source is not started")
+        async with self._reviving:
+            if self.client.is_closed():
+                # discord.py closes the whole client, HTTP session included, when one shard ends for good (e.g.
+                # after a long stall); without a new client this node could never serve a shard again
+                log.warning("discord client was closed; starting a new one to serve shard %d", shard_id)
+                await self._new_client()
         previous = await self.sessions.load(shard_id)
         ready = self._shards_ready.setdefault(shard_id, asyncio.Event())
         ids = self.client._connection.shard_ids

@@ -105,17 +105,7 @@ def test_a_killed_child_s_shards_are_served_again_with_its_unacked_events(cluste
 
         # the supervisor restarted the child under the same name: the shards are shared out again
         local.wait(lambda: child_pid() not in (None, pid), 30, "the killed child restarted")
-        try:
-            local.wait(balanced, 60, "one shard leased by each child again")
-        except TimeoutError:
-            # Known bug, open in issue 18: when a child's event loop stalls long enough for discord.py to end a shard
-            # for good, AutoShardedClient closes the whole client (its HTTP session too), and every later
-            # serve_shard on that child fails with "Session is closed" until the child restarts. Everything above
-            # (no event lost, same delivery ids, log acked) is asserted regardless.
-            log = (local.base_dir / "a.log").read_text()
-            if "Session is closed" in log:
-                pytest.xfail("known: a child whose discord client closed never serves a shard again (issue 18)")
-            raise
+        local.wait(balanced, 60, "one shard leased by each child again")
         local.wait(lambda: all(connected_sessions(local, s) == 1 for s in (0, 1)), 60, "one session per shard")
 
         def leased() -> list:

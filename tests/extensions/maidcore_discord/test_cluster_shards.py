@@ -80,6 +80,33 @@ async def test_a_managed_source_serves_only_the_shards_it_is_given():
             await source.close()
 
 
+async def test_a_shard_served_after_discord_py_closed_the_client_gets_a_new_client():
+    """discord.py closes the whole client when one shard ends for good; the node must still serve shards later."""
+    async with Emulator("127.0.0.1", 0, demo=False, recommended_shards=2) as emu:
+        guilds = emu.add_guilds(2)
+        by_shard = {(int(g) >> 22) % 2: g for g in guilds}
+
+        async def gate(shard_id: int) -> None:
+            return None
+
+        source = DiscordEventSource(DiscordSettings(), emulator=emu)
+        source.manage_shards(gate)
+        sink = RecordingSink()
+        try:
+            await source.start(sink, frozenset({"message_create"}))
+            await source.serve_shard(0)
+            closed = source.client
+            await closed.close()  # what AutoShardedClient does itself when a shard's connection ends for good
+            assert closed.is_closed()
+            await source.serve_shard(1)
+            assert source.client is not closed and not source.client.is_closed()
+            emu.post_message(emu.channel_named(by_shard[1], "general"), BOB, "after the close")
+            event, _ = await sink.wait_for("message_create", lambda e: e.get("content") == "after the close")
+            assert event["guild_id"] == by_shard[1]
+        finally:
+            await source.close()
+
+
 async def test_the_next_holder_resumes_the_old_session_and_publishes_what_came_in_the_gap():
     """Two sources sharing state as two nodes would: the second replays what the first never got."""
     async with Emulator("127.0.0.1", 0, demo=False, recommended_shards=1) as emu:
