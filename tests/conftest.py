@@ -62,6 +62,25 @@ def redis_url() -> str:
     return services.redis_url()
 
 
+@pytest.fixture
+async def coordinators(redis_url: str):
+    """Two nodes' Redis coordinators under one fresh key prefix, removed afterwards."""
+    import uuid
+
+    from maidcore.cluster.redis_coordinator import RedisCoordinator
+
+    prefix = f"maidcore-test-{uuid.uuid4().hex[:8]}"
+    coords = [RedisCoordinator(redis_url, prefix) for _ in range(2)]
+    for coord in coords:
+        await coord.start()
+    yield coords
+    keys = [k async for k in coords[0].r.scan_iter(f"{prefix}:*")]
+    if keys:
+        await coords[0].r.delete(*keys)
+    for coord in coords:
+        await coord.close()
+
+
 @pytest.fixture(scope="session")
 def docker_client():
     client = services.docker_client()

@@ -5,33 +5,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-import uuid
 
-import pytest
 from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
-from maidcore.cluster.redis_coordinator import RedisCoordinator
 from maidcore.layers.shared import Shared
 from maidcore.platform import Platform
 from maidcore.settings import Settings
 
 INTERVAL = 0.5
 KEY = base64.b64encode(b"k" * 32).decode()
-
-
-@pytest.fixture
-async def coordinators(redis_url):
-    prefix = f"maidcore-test-{uuid.uuid4().hex[:8]}"
-    coords = [RedisCoordinator(redis_url, prefix) for _ in range(2)]
-    for coord in coords:
-        await coord.start()
-    yield coords
-    keys = [k async for k in coords[0].r.scan_iter(f"{prefix}:*")]
-    if keys:
-        await coords[0].r.delete(*keys)
-    for coord in coords:
-        await coord.close()
 
 
 def node_storage(tmp_path, name: str, database_url: str, shared: Shared, swept: list[tuple[str, float]]):

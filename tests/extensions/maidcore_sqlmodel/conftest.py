@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from pathlib import Path
 
 import pytest
+from maidcore_sqlmodel.ephemeral import RedisEphemeral
 from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
+from maidcore.errors import QuotaExceeded
 from maidcore.scope import Scope
 from tests.services import PostgresForTests
 
@@ -57,3 +61,30 @@ def scope() -> Scope:
 @pytest.fixture
 def other_scope(scope: Scope) -> Scope:
     return Scope(server_id=str(uuid.uuid4().int)[:18], plugin_id=scope.plugin_id)
+
+
+async def outcomes(calls) -> tuple[int, int]:
+    """``(admitted, refused with QUOTA_EXCEEDED)`` of concurrent calls; any other error fails the test."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException) and not isinstance(r, QuotaExceeded):
+            raise r
+    refused = sum(isinstance(r, QuotaExceeded) for r in results)
+    return len(results) - refused, refused
+
+
+@contextlib.asynccontextmanager
+async def redis_ephemeral_pair(url: str, **options):
+    """Two nodes' ``RedisEphemeral`` on one Redis under a fresh prefix, removed afterwards."""
+    prefix = f"maidcore-test:{uuid.uuid4().hex}:"
+    nodes = [RedisEphemeral(url, prefix=prefix, **options) for _ in range(2)]
+    for node in nodes:
+        await node.start()
+    try:
+        yield nodes
+    finally:
+        keys = [k async for k in nodes[0]._redis.scan_iter(match=prefix + "*")]
+        if keys:
+            await nodes[0]._redis.delete(*keys)
+        for node in nodes:
+            await node.close()

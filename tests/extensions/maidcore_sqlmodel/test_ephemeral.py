@@ -10,6 +10,7 @@ from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral
 
 from maidcore.errors import InvalidArgument
 from maidcore.scope import Scope
+from tests.extensions.maidcore_sqlmodel.conftest import redis_ephemeral_pair
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -124,17 +125,8 @@ async def two_nodes(request):
         store = MemoryEphemeral(counter_slots=10)
         yield [store, store]
         return
-    prefix = f"maidcore-test:{uuid.uuid4().hex}:"
-    url = request.getfixturevalue("redis_url")
-    nodes = [RedisEphemeral(url, prefix=prefix, counter_slots=10) for _ in range(2)]
-    for node in nodes:
-        await node.start()
-    yield nodes
-    keys = [k async for k in nodes[0]._redis.scan_iter(match=prefix + "*")]
-    if keys:
-        await nodes[0]._redis.delete(*keys)
-    for node in nodes:
-        await node.close()
+    async with redis_ephemeral_pair(request.getfixturevalue("redis_url"), counter_slots=10) as nodes:
+        yield nodes
 
 
 async def entries(store, key: str) -> int:

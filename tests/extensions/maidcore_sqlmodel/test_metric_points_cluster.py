@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import pytest
 from maidcore_sqlmodel.storage import SqlModelStorage
@@ -19,26 +18,12 @@ from maidcore_sqlmodel.storage import SqlModelStorage
 from maidcore.cluster.redis_coordinator import RedisCoordinator
 from maidcore.errors import QuotaExceeded
 from maidcore.layers.shared import Shared
-from tests.extensions.maidcore_sqlmodel.conftest import storage_settings
+from tests.extensions.maidcore_sqlmodel.conftest import outcomes, storage_settings
 
 pytestmark = pytest.mark.postgres
 
 BUDGET = 40
 CALLS = 100
-
-
-@pytest.fixture
-async def coordinators(redis_url):
-    prefix = f"maidcore-test-{uuid.uuid4().hex[:8]}"
-    coords = [RedisCoordinator(redis_url, prefix) for _ in range(2)]
-    for coord in coords:
-        await coord.start()
-    yield coords
-    keys = [k async for k in coords[0].r.scan_iter(f"{prefix}:*")]
-    if keys:
-        await coords[0].r.delete(*keys)
-    for coord in coords:
-        await coord.close()
 
 
 @pytest.fixture
@@ -58,16 +43,6 @@ async def nodes(request, tmp_path, coordinators):
     yield layers
     for layer in layers:
         await layer.close()
-
-
-async def outcomes(calls) -> tuple[int, int]:
-    """``(admitted, refused with QUOTA_EXCEEDED)``; anything else fails the test."""
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException) and not isinstance(r, QuotaExceeded):
-            raise r
-    refused = sum(isinstance(r, QuotaExceeded) for r in results)
-    return len(results) - refused, refused
 
 
 async def budget_left(coord: RedisCoordinator) -> dict[str, int]:

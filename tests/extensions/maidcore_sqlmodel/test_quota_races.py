@@ -12,14 +12,13 @@ was refused with ``QUOTA_EXCEEDED``, and what is really stored.
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
-from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral
+from maidcore_sqlmodel.ephemeral import MemoryEphemeral
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.errors import QuotaExceeded
-from tests.extensions.maidcore_sqlmodel.conftest import storage_settings
+from tests.extensions.maidcore_sqlmodel.conftest import outcomes, redis_ephemeral_pair, storage_settings
 
 QUOTA = 10
 CALLS = 50
@@ -41,16 +40,6 @@ async def two_nodes(request, backend, tmp_path):
     yield nodes
     for node in nodes:
         await node.close()
-
-
-async def outcomes(calls) -> tuple[int, int]:
-    """``(admitted, refused with QUOTA_EXCEEDED)``; anything else fails the test."""
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException) and not isinstance(r, QuotaExceeded):
-            raise r
-    refused = sum(isinstance(r, QuotaExceeded) for r in results)
-    return len(results) - refused, refused
 
 
 async def test_concurrent_new_secrets_admit_exactly_the_quota(two_nodes, scope):
@@ -98,17 +87,8 @@ async def ephemeral_nodes(request):
         store = MemoryEphemeral(max_keys=QUOTA)
         yield [store, store]
         return
-    prefix = f"maidcore-test:{uuid.uuid4().hex}:"
-    url = request.getfixturevalue("redis_url")
-    nodes = [RedisEphemeral(url, prefix=prefix, max_keys=QUOTA) for _ in range(2)]
-    for node in nodes:
-        await node.start()
-    yield nodes
-    keys = [k async for k in nodes[0]._redis.scan_iter(match=prefix + "*")]
-    if keys:
-        await nodes[0]._redis.delete(*keys)
-    for node in nodes:
-        await node.close()
+    async with redis_ephemeral_pair(request.getfixturevalue("redis_url"), max_keys=QUOTA) as nodes:
+        yield nodes
 
 
 async def test_concurrent_new_ephemeral_keys_admit_exactly_the_quota(ephemeral_nodes, scope):
