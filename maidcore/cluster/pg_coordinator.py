@@ -40,6 +40,7 @@ that in practice is always local.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import defaultdict
@@ -250,9 +251,8 @@ _SWEEPS = (
 
 def connection_url(url: str) -> str:
     """The libpq spelling of a coordinator URL (SQLAlchemy's ``postgresql+psycopg://`` accepted too)."""
-    for scheme in ("postgresql+psycopg://", "postgres+psycopg://"):
-        if url.startswith(scheme):
-            return "postgresql://" + url[len(scheme) :]
+    if url.startswith("postgresql+psycopg://"):
+        return "postgresql://" + url[len("postgresql+psycopg://") :]
     return url
 
 
@@ -349,7 +349,7 @@ class PostgresCoordinator:
         gone = 0
         for table, dead in _SWEEPS:
             gone += await self._count(
-                f"DELETE FROM {table} WHERE ctid = ANY(ARRAY("  # noqa: S608 - table names are constants
+                f"DELETE FROM {table} WHERE ctid = ANY(ARRAY("  # table names and conditions are constants
                 f"SELECT ctid FROM {table} WHERE cluster = %s AND {dead} LIMIT {SWEEP_BATCH}))",
                 (self.prefix,),
             )
@@ -448,10 +448,8 @@ class PostgresCoordinator:
             left = deadline - time.monotonic()
             if rows or left <= 0:
                 return _events(rows)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=min(left, POLL_SECONDS))
-            except TimeoutError:
-                pass
 
     async def claim_pending(self, lease: Lease, consumer: str, count: int) -> list[LoggedEvent]:
         events: list[LoggedEvent] = []
@@ -495,4 +493,3 @@ def _events(rows: list[tuple[Any, ...]]) -> list[LoggedEvent]:
         LoggedEvent(str(entry), json.loads(record), int(deliveries))
         for entry, record, deliveries in sorted(rows, key=lambda row: row[0])
     ]
-
