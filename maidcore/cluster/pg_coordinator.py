@@ -16,11 +16,11 @@ database than storage's. Tables (every row keyed by ``cluster``, the
 ``cluster.key_prefix``, so clusters can share a database as they share a Redis):
 
 - ``coord_nodes``: heartbeats (expire). ``coord_leases``: one row per shard ever
-  held: holder, fencing token (only grows: the row outlives its holders), expiry,
-  and ``seen_seq`` counting the shard's keyed appends.
-- ``coord_seen``: the newest ``SEEN_KEPT`` source keys per shard (trimmed by
-  ``seen_seq`` in the append itself). ``coord_events``: the shard logs; a row is
-  new (no consumer), handed out (consumer + deliveries), or gone (acked).
+  held: holder, fencing token (only grows: the row outlives its holders), expiry.
+- ``coord_seen``: the newest ``SEEN_KEPT`` source keys per shard (and up to about
+  ``SEEN_TRIM`` more: trimmed in the append every so often, by ``coord_seen_seq`` order).
+  ``coord_events``: the shard logs; a row is new (no consumer), handed out
+  (consumer + deliveries), or gone (acked).
 - ``coord_once``, ``coord_state``, ``coord_budget`` (expire), ``coord_identify``
   (one row per bucket), ``coord_due`` (members by due time).
 
@@ -56,6 +56,9 @@ T = TypeVar("T")
 # The newest source keys kept per shard, as ``redis_coordinator.SEEN_KEPT`` (a replay covers only the events
 # recorded since the last resume point, written every 0.5 s).
 SEEN_KEPT = 10_000
+# A shard's keys past the newest SEEN_KEPT are deleted about every SEEN_TRIM-th keyed append (finding where the
+# newest SEEN_KEPT end walks that many index entries: too much for every append, nothing every 256th)
+SEEN_TRIM = 256
 SWEEP_SECONDS = 30.0  # how often a node deletes expired rows (from its heartbeat)
 SWEEP_BATCH = 5_000  # rows per table per sweep statement (short statements; the next sweep goes on)
 POLL_SECONDS = 0.25  # read_new looks at the table this often while it blocks (appends here wake it at once)
@@ -70,12 +73,13 @@ CREATE TABLE IF NOT EXISTS coord_nodes (
     PRIMARY KEY (cluster, node));
 CREATE TABLE IF NOT EXISTS coord_leases (
     cluster text NOT NULL, shard integer NOT NULL, node text, token bigint NOT NULL,
-    expires_at timestamptz NOT NULL, seen_seq bigint NOT NULL DEFAULT 0,
+    expires_at timestamptz NOT NULL,
     PRIMARY KEY (cluster, shard)) WITH (fillfactor = 50);
 CREATE TABLE IF NOT EXISTS coord_seen (
     cluster text NOT NULL, shard integer NOT NULL, key text NOT NULL, seq bigint NOT NULL,
     PRIMARY KEY (cluster, shard, key));
 CREATE INDEX IF NOT EXISTS coord_seen_by_seq ON coord_seen (cluster, shard, seq);
+CREATE SEQUENCE IF NOT EXISTS coord_seen_seq;
 CREATE TABLE IF NOT EXISTS coord_events (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, cluster text NOT NULL, shard integer NOT NULL,
     record text NOT NULL, consumer text, deliveries integer NOT NULL DEFAULT 0) WITH (fillfactor = 70);
@@ -99,31 +103,39 @@ CREATE TABLE IF NOT EXISTS coord_due (
 CREATE INDEX IF NOT EXISTS coord_due_by_time ON coord_due (cluster, queue, at);
 
 -- Append one event to a shard's log if (cluster, shard) is held by (node, token) and unexpired; with a
--- source key, only if the key is not among the shard's newest p_kept. The lease row stays locked to the
--- end, so a renewal, release or takeover waits for the append or happens before it (fencing).
+-- source key, only if the key is not among the shard's newest p_kept. The lease row stays share-locked to
+-- the end: appends run side by side (their commits are flushed together), while a renewal, release or
+-- takeover (an UPDATE of that row) waits for them or happens before them (fencing).
 -- Returns the entry id, 0 for a replay already logged, NULL when fenced off.
 CREATE OR REPLACE FUNCTION coord_append(
-    p_cluster text, p_shard integer, p_node text, p_token bigint, p_record text, p_key text, p_kept integer)
+    p_cluster text, p_shard integer, p_node text, p_token bigint, p_record text, p_key text, p_kept integer,
+    p_trim integer)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     v_seq bigint;
     v_entry bigint;
 BEGIN
-    SELECT seen_seq INTO v_seq FROM coord_leases
+    PERFORM 1 FROM coord_leases
      WHERE cluster = p_cluster AND shard = p_shard AND node = p_node AND token = p_token
        AND expires_at > statement_timestamp()
-       FOR UPDATE;
+       FOR SHARE;
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
     IF p_key IS NOT NULL THEN
-        INSERT INTO coord_seen (cluster, shard, key, seq) VALUES (p_cluster, p_shard, p_key, v_seq + 1)
+        v_seq := nextval('coord_seen_seq');
+        INSERT INTO coord_seen (cluster, shard, key, seq) VALUES (p_cluster, p_shard, p_key, v_seq)
             ON CONFLICT DO NOTHING;
         IF NOT FOUND THEN
             RETURN 0;
         END IF;
-        UPDATE coord_leases SET seen_seq = v_seq + 1 WHERE cluster = p_cluster AND shard = p_shard;
-        DELETE FROM coord_seen WHERE cluster = p_cluster AND shard = p_shard AND coord_seen.seq <= v_seq + 1 - p_kept;
+        -- about every p_trim-th keyed append of a shard drops what lies past its newest p_kept keys
+        -- (an index walk of p_kept rows, so not on every append): about p_kept + p_trim are kept
+        IF v_seq % p_trim = 0 THEN
+            DELETE FROM coord_seen WHERE cluster = p_cluster AND shard = p_shard AND seq <= (
+                SELECT s.seq FROM coord_seen s WHERE s.cluster = p_cluster AND s.shard = p_shard
+                 ORDER BY s.seq DESC OFFSET p_kept LIMIT 1);
+        END IF;
     END IF;
     INSERT INTO coord_events (cluster, shard, record) VALUES (p_cluster, p_shard, p_record) RETURNING id INTO v_entry;
     RETURN v_entry;
@@ -428,8 +440,8 @@ class PostgresCoordinator:
 
     async def append(self, lease: Lease, record: dict[str, Any], *, source_key: str | None = None) -> str | None:
         rows = await self._rows(
-            "SELECT coord_append(%s, %s, %s, %s, %s, %s, %s)",
-            (self.prefix, lease.shard, lease.node, lease.token, json.dumps(record), source_key, SEEN_KEPT),
+            "SELECT coord_append(%s, %s, %s, %s, %s, %s, %s, %s)",
+            (self.prefix, lease.shard, lease.node, lease.token, json.dumps(record), source_key, SEEN_KEPT, SEEN_TRIM),
         )
         entry = rows[0][0]
         if entry is None:

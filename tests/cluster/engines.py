@@ -111,3 +111,4 @@ def set_seen_kept(monkeypatch: pytest.MonkeyPatch, coord: Any, kept: int) -> Non
     import maidcore.cluster.redis_coordinator as rc
 
     monkeypatch.setattr(rc if isinstance(coord, RedisCoordinator) else pg, "SEEN_KEPT", kept)
+    monkeypatch.setattr(pg, "SEEN_TRIM", 1)  # PostgreSQL trims every append, as Redis always does
