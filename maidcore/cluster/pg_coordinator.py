@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,7 @@ from psycopg_pool import AsyncConnectionPool
 from maidcore.cluster.coordinator import Lease, LeaseLost, LoggedEvent
 
 T = TypeVar("T")
+log = logging.getLogger("maidcore.cluster")
 
 # The newest source keys kept per shard, as ``redis_coordinator.SEEN_KEPT`` (a replay covers only the events
 # recorded since the last resume point, written every 0.5 s).
@@ -347,7 +349,10 @@ class PostgresCoordinator:
         await self._count(_HEARTBEAT, (self.prefix, node, ttl))
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + SWEEP_SECONDS
-            await self.sweep()
+            try:
+                await self.sweep()
+            except Exception as exc:  # the beat counted; expired rows wait for the next sweep
+                log.warning("cluster coordinator: deleting expired rows failed: %s", exc)
 
     async def live_nodes(self) -> list[str]:
         rows = await self._rows(
