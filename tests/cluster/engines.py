@@ -9,6 +9,7 @@ one spelling per engine.
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -112,3 +113,13 @@ def set_seen_kept(monkeypatch: pytest.MonkeyPatch, coord: Any, kept: int) -> Non
 
     monkeypatch.setattr(rc if isinstance(coord, RedisCoordinator) else pg, "SEEN_KEPT", kept)
     monkeypatch.setattr(pg, "SEEN_TRIM", 1)  # PostgreSQL trims every append, as Redis always does
+
+
+async def logged_records(coord: Any, shard: int) -> list[dict[str, Any]]:
+    """The records in ``shard``'s log, oldest first (handed out or not)."""
+    if isinstance(coord, RedisCoordinator):
+        return [json.loads(fields["r"]) for _, fields in await coord.r.xrange(coord.key("events", shard))]
+    rows = await coord._rows(
+        "SELECT record FROM coord_events WHERE cluster = %s AND shard = %s ORDER BY id", (coord.prefix, shard)
+    )
+    return [json.loads(record) for (record,) in rows]
