@@ -121,6 +121,9 @@ class ClusterSettings(BaseModel):
     # (docs/cluster.md); None = single node (no leases, no event log)
     coordinator_url: str | None = None
     redis_url: str | None = None  # the older spelling of a redis:// coordinator_url (still honoured)
+    # PostgreSQL coordinator: connections each process opens at most (one per call in flight; PostgreSQL's
+    # max_connections must cover this x processes x nodes, plus storage's own pool)
+    coordinator_pool_size: int = Field(8, ge=1)
     key_prefix: str = "maidcore"  # every key this cluster writes starts with it; clusters sharing a Redis differ here
     node_id: str | None = None  # this node's name in leases and the event log; None = <hostname>-<pid>
     lease_seconds: float = 6.0  # a shard lease expires this long after its holder last renewed it

@@ -67,7 +67,7 @@ def build_coordinator(settings: ClusterSettings) -> Coordinator:
     if settings.engine == "postgresql":
         from maidcore.cluster.pg_coordinator import PostgresCoordinator
 
-        return PostgresCoordinator(url, settings.key_prefix)
+        return PostgresCoordinator(url, settings.key_prefix, pool_size=settings.coordinator_pool_size)
     if settings.engine == "redis":
         from maidcore.cluster.redis_coordinator import RedisCoordinator
 

@@ -273,7 +273,7 @@ def connection_url(url: str) -> str:
 class PostgresCoordinator:
     """A ``Coordinator`` on PostgreSQL (contract: ``maidcore.cluster.coordinator``)."""
 
-    def __init__(self, url: str, prefix: str = "maidcore", *, pool_size: int = 16) -> None:
+    def __init__(self, url: str, prefix: str = "maidcore", *, pool_size: int = 8) -> None:
         self.url = connection_url(url)
         self.prefix = prefix
         self.pool_size = pool_size

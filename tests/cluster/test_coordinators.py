@@ -411,8 +411,10 @@ def test_the_coordinator_url_chooses_the_engine():
     legacy = ClusterSettings(redis_url="redis://h:6379/0")
     assert legacy.url == "redis://h:6379/0" and isinstance(build_coordinator(legacy), RedisCoordinator)
     assert ClusterSettings().url is None and ClusterSettings().engine is None
-    pg = build_coordinator(ClusterSettings(coordinator_url="postgresql+psycopg://u@h/db", key_prefix="c1"))
-    assert pg.url == "postgresql://u@h/db" and pg.prefix == "c1"
+    pg = build_coordinator(
+        ClusterSettings(coordinator_url="postgresql+psycopg://u@h/db", key_prefix="c1", coordinator_pool_size=3)
+    )
+    assert pg.url == "postgresql://u@h/db" and pg.prefix == "c1" and pg.pool_size == 3
 
 
 @pytest.mark.parametrize(
