@@ -6,7 +6,9 @@ beside storage's), each has its own data directory. Node a or b holding shard 0
 is SIGKILLed mid-burst: the other takes the shard over by lease, delivers what
 the dead node left unacked (same delivery ids), and every ping is answered; the
 restarted node gets a shard back. ``--processes 2`` on PostgreSQL: a killed
-child's shard moves to its sibling with its unacked events.
+child's shard moves to its sibling with its unacked events. A node cut off from
+PostgreSQL (its only service) stops serving and the other takes its shard, never
+two sessions on one shard.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pytest
 
 from maidcore.cluster.local import LocalCluster
 
-from .test_multinode import connected_sessions, install, pongs
+from .test_multinode import TcpProxy, connected_sessions, install, pongs, proxy_target, via_proxy
 from .test_processes_leases import SessionSampler
 
 pytestmark = pytest.mark.slow
@@ -199,3 +201,41 @@ def test_processes_2_on_postgres_moves_a_killed_child_s_shard_with_its_events(pg
     local.wait(lambda: coord.unacked(0) == 0, 30, "shard 0's log fully acked")
     local.wait(lambda: child_pid() not in (None, pid), 30, "the killed child restarted")
     local.wait(lambda: {coord.holder(0), coord.holder(1)} == children, 60, "one shard leased by each child again")
+
+
+def test_a_node_cut_off_from_postgres_stops_serving_and_the_other_takes_over(pg_cluster, tmp_path):
+    local, coord = pg_cluster
+    channels = local.guild_channels()
+    install(local, tmp_path, list(channels), {}, delay=0)
+    url = local.database_url
+    proxy = TcpProxy(proxy_target(url, 5432))
+    try:
+        # node a reaches its one service, storage and coordinator alike, through the proxy
+        local.env["MAIDCORE_STORAGE__DATABASE_URL"] = via_proxy(url, proxy.port)
+        local.env["MAIDCORE_CLUSTER__COORDINATOR_URL"] = via_proxy(url, proxy.port)
+        local.env["MAIDCORE_CLUSTER__STORAGE_CHECK_SECONDS"] = "2"
+        local.start_node("a")  # first: it takes both shards
+        local.wait(lambda: coord.holder(0) == "a" and coord.holder(1) == "a", 60, "a holds all")
+        local.wait(lambda: all(connected_sessions(local, s) == 1 for s in (0, 1)), 60, "a connected both shards")
+        del local.env["MAIDCORE_STORAGE__DATABASE_URL"], local.env["MAIDCORE_CLUSTER__COORDINATOR_URL"]
+        local.start_node("b")
+        local.wait(lambda: "b" in (coord.holder(0), coord.holder(1)), 60, "b got a shard back")
+        a_shard = 0 if coord.holder(0) == "a" else 1
+        cut_at = time.monotonic()
+        proxy.partition()
+        worst = 0
+        while time.monotonic() - cut_at < 25:
+            worst = max(worst, connected_sessions(local, a_shard, identified_only=True))
+            if coord.holder(a_shard) == "b" and connected_sessions(local, a_shard) == 1:
+                break
+            time.sleep(0.1)
+        assert coord.holder(a_shard) == "b", "b did not take the partitioned node's shard"
+        assert worst <= 1, "two nodes served one shard at once"
+        print(f"PostgreSQL cut off: the node's shard served by the other node {time.monotonic() - cut_at:.1f} s later")
+        guild = next(g for g in channels if (int(g) >> 22) % 2 == a_shard)
+        local.post(channels[guild], "ping 7")
+        local.wait(lambda: 7 in pongs(local, channels[guild]), 30, "the shard answering on b")
+        time.sleep(1)
+        assert len(pongs(local, channels[guild])[7]) == 1
+    finally:
+        proxy.close()
