@@ -69,7 +69,11 @@ PUT_CHUNK = 5_000  # keys per state_put_many statement
 
 _SCHEMA_LOCK = 0x6D61_6964_636F_7264  # advisory lock key ("maidcord") serialising schema creation
 
+# Bump when _SCHEMA changes: a node finding an older version re-runs it (every statement is idempotent).
+SCHEMA_VERSION = 1
+
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS coord_schema (version integer NOT NULL);
 CREATE TABLE IF NOT EXISTS coord_nodes (
     cluster text NOT NULL, node text NOT NULL, expires_at timestamptz NOT NULL,
     PRIMARY KEY (cluster, node));
@@ -318,9 +322,21 @@ class PostgresCoordinator:
             self._pool = None
 
     async def _create_schema(self) -> None:
-        async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            await conn.execute(_SCHEMA)
+        """Create or update the tables and functions unless ``coord_schema`` says they are current.
+
+        Checked first without the lock: nodes of a running cluster (or a database user without the CREATE
+        privilege, once an operator created the schema) start with one SELECT and no DDL.
+        """
+        async with self.pool.connection() as conn:
+            if await _schema_version(conn) == SCHEMA_VERSION:
+                return
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                if await _schema_version(conn) == SCHEMA_VERSION:
+                    return  # another node created it while this one waited for the lock
+                await conn.execute(_SCHEMA)
+                await conn.execute("DELETE FROM coord_schema")
+                await conn.execute("INSERT INTO coord_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
 
     async def _call(self, step: Callable[[], Awaitable[T]]) -> T:
         """Run ``step`` within ``CALL_TIMEOUT``: a partitioned node gets an error, like Redis's socket timeout."""
@@ -502,6 +518,17 @@ class PostgresCoordinator:
             "SELECT count(*) FROM coord_events WHERE cluster = %s AND shard = %s", (self.prefix, shard)
         )
         return int(rows[0][0])
+
+
+async def _schema_version(conn: Any) -> int | None:
+    """The version ``coord_schema`` records, or None before the coordinator's first start on this database."""
+    cur = await conn.execute("SELECT to_regclass('coord_schema') IS NOT NULL")
+    row = await cur.fetchone()
+    if not row or not row[0]:
+        return None
+    cur = await conn.execute("SELECT max(version) FROM coord_schema")
+    row = await cur.fetchone()
+    return row[0] if row else None
 
 
 def _events(rows: list[tuple[Any, ...]]) -> list[LoggedEvent]:

@@ -14,7 +14,7 @@ import pytest
 
 from maidcore.cluster import DurableSink, Handout, LeaseLost, ShardLeases, preferred_node, shard_of
 from maidcore.cluster.node import build_coordinator
-from maidcore.cluster.pg_coordinator import PostgresCoordinator
+from maidcore.cluster.pg_coordinator import SCHEMA_VERSION, PostgresCoordinator
 from maidcore.cluster.redis_coordinator import RedisCoordinator
 from maidcore.settings import ClusterSettings
 from tests.cluster import engines
@@ -393,6 +393,7 @@ async def test_postgres_schema_is_created_once_by_racing_nodes(request, postgres
         await asyncio.gather(*(c.start() for c in coords))  # CREATE … IF NOT EXISTS under one advisory lock
         lease = await coords[3].acquire(0, "a", ttl=5)
         assert await coords[0].append(lease, {"n": 1}) is not None
+        assert await coords[1]._rows("SELECT version FROM coord_schema", ()) == [(SCHEMA_VERSION,)]
         for coord in coords:
             await coord.close()
     finally:
