@@ -48,6 +48,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
 from maidcore.cluster.coordinator import Lease, LeaseLost, LoggedEvent
@@ -286,33 +288,51 @@ class PostgresCoordinator:
         self._next_sweep = 0.0
 
     @property
+    def where(self) -> str:
+        """``host:port/database`` of the coordinator's URL, without its credentials (for messages)."""
+        try:
+            info = conninfo_to_dict(self.url)
+        except psycopg.ProgrammingError:
+            return "(unparsable URL)"
+        return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+    @property
     def pool(self) -> AsyncConnectionPool:
         if self._pool is None:
             raise RuntimeError("the PostgreSQL coordinator is not started")
         return self._pool
 
     async def start(self) -> None:
+        options = {
+            "autocommit": True,
+            "connect_timeout": 2,
+            "application_name": "maidcore-coordinator",
+            # a dead peer (partition) shows as an error within seconds, not after the kernel's 2 hours
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 2,
+        }
+        try:  # one connection first: its error says why (refused, password, no database), the pool's would not
+            probe = await psycopg.AsyncConnection.connect(self.url, **options)
+        except psycopg.Error as exc:
+            raise ConnectionError(
+                f"cannot reach the cluster's PostgreSQL coordinator {self.where} (cluster.coordinator_url): "
+                f"{str(exc).strip()}"
+            ) from exc
+        await probe.close()
         pool = AsyncConnectionPool(
             self.url,
             min_size=1,
             max_size=self.pool_size,
             open=False,
             timeout=CALL_TIMEOUT,
-            kwargs={
-                "autocommit": True,
-                "connect_timeout": 2,
-                "application_name": "maidcore-coordinator",
-                # a dead peer (partition) shows as an error within seconds, not after the kernel's 2 hours
-                "keepalives_idle": 5,
-                "keepalives_interval": 2,
-                "keepalives_count": 2,
-            },
+            kwargs=options,
         )
         try:
             await pool.open(wait=True, timeout=CALL_TIMEOUT)
         except Exception as exc:
             await pool.close()
-            raise ConnectionError(f"cannot reach the cluster's PostgreSQL coordinator: {exc}") from exc
+            raise ConnectionError(f"cannot reach the cluster's PostgreSQL coordinator {self.where}: {exc}") from exc
         self._pool = pool
         await self._call(self._create_schema)
 
