@@ -392,10 +392,9 @@ class PostgresCoordinator:
 
     async def live_nodes(self) -> list[str]:
         rows = await self._rows(
-            "SELECT node FROM coord_nodes WHERE cluster = %s AND expires_at > statement_timestamp() ORDER BY node",
-            (self.prefix,),
+            "SELECT node FROM coord_nodes WHERE cluster = %s AND expires_at > statement_timestamp()", (self.prefix,)
         )
-        return [row[0] for row in rows]
+        return sorted(row[0] for row in rows)  # by code point, as on Redis (SQL's ORDER BY follows the collation)
 
     async def sweep(self) -> int:
         """Delete expired rows of this cluster (every table stays bounded by what is live); returns how many."""
