@@ -435,3 +435,28 @@ def test_a_coordinator_url_of_no_known_engine_is_refused_clearly(values, message
 
     with pytest.raises(ValidationError, match=message):
         ClusterSettings(**values)
+
+
+def test_cluster_demo_needs_a_coordinator_and_takes_postgres_alone(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from maidcore.cli import cluster_demo
+
+    for name in ("MAIDCORE_CLUSTER__REDIS_URL", "MAIDCORE_CLUSTER__COORDINATOR_URL"):
+        monkeypatch.delenv(name, raising=False)
+    db = ["--database-url", "postgresql://u@h/db", "--dir", str(tmp_path)]
+    refused = CliRunner().invoke(cluster_demo.cluster_demo_command, db)
+    assert refused.exit_code == 2 and "--redis-url redis://… or --coordinator-url postgresql://…" in refused.output
+    started: list[dict] = []
+
+    class Recorder(cluster_demo.LocalCluster):
+        def start_emulator(self, *, demo: bool = True) -> None:
+            started.append({"redis": self.redis_url, "env": self.node_env("node1")})
+            raise KeyboardInterrupt  # stop before anything runs
+
+    monkeypatch.setattr(cluster_demo, "LocalCluster", Recorder)
+    ran = CliRunner().invoke(cluster_demo.cluster_demo_command, [*db, "--coordinator-url", "postgresql://u@h/db"])
+    assert ran.exit_code == 0, ran.output
+    (seen,) = started
+    assert seen["redis"] is None and seen["env"]["MAIDCORE_CLUSTER__COORDINATOR_URL"] == "postgresql://u@h/db"
+    assert "MAIDCORE_CLUSTER__REDIS_URL" not in seen["env"]
