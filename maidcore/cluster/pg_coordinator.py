@@ -8,8 +8,8 @@ one round trip. Every expiry is compared with the database server's clock
 agree on who holds a shard.
 
 Schema: created by the coordinator itself (``CREATE … IF NOT EXISTS`` under an
-advisory lock, at ``start``), not by the storage extension's Alembic
-migrations, because the coordinator is core (``maidcore.cluster``) and must
+advisory lock, at ``start``, skipped when ``coord_schema`` holds ``SCHEMA_VERSION``),
+not by the storage extension's Alembic migrations, because the coordinator is core (``maidcore.cluster``) and must
 work whatever storage layer is chosen, it is reached before storage opens
 (layers' sweeps already use its once-gate), and its URL may name another
 database than storage's. Tables (every row keyed by ``cluster``, the
