@@ -73,8 +73,10 @@ class LocalCluster:
             env["MAIDCORE_CLUSTER__COORDINATOR_URL"] = self.coordinator_url
         elif self.redis_url:
             env["MAIDCORE_CLUSTER__REDIS_URL"] = self.redis_url
-        if self.redis_url:
-            env["MAIDCORE_LIMITS__STORAGE_URI"] = self.redis_url  # one rate limit across the nodes
+        # one rate limit across the nodes: in Redis, else in the PostgreSQL coordinator's database
+        shared_limits = self.redis_url or self.coordinator_url
+        if shared_limits:
+            env["MAIDCORE_LIMITS__STORAGE_URI"] = shared_limits
         env.update(self.env)
         return env
 

@@ -460,3 +460,4 @@ def test_cluster_demo_needs_a_coordinator_and_takes_postgres_alone(monkeypatch, 
     (seen,) = started
     assert seen["redis"] is None and seen["env"]["MAIDCORE_CLUSTER__COORDINATOR_URL"] == "postgresql://u@h/db"
     assert "MAIDCORE_CLUSTER__REDIS_URL" not in seen["env"]
+    assert seen["env"]["MAIDCORE_LIMITS__STORAGE_URI"] == "postgresql://u@h/db"

@@ -91,7 +91,8 @@ def pg_cluster(tmp_path, pg_fresh_url):
     try:
         env = local.node_env("a")
         assert env["MAIDCORE_CLUSTER__COORDINATOR_URL"] == pg_fresh_url
-        assert not any("REDIS" in key or key == "MAIDCORE_LIMITS__STORAGE_URI" for key in env)  # no Redis at all
+        assert env["MAIDCORE_LIMITS__STORAGE_URI"] == pg_fresh_url  # rate limits shared in the database too
+        assert not any("REDIS" in key for key in env)  # no Redis at all
         coordination = Coordination(pg_fresh_url, prefix)
         yield local, coordination
     finally:
