@@ -4,7 +4,8 @@ What a node does per Discord event in a cluster is one ``append`` to its shard's
 log (lease-checked, with the gateway ``source_key`` dedupe) and, once the plugins
 acked, a batched ``read_new`` + ``ack``. This times both on each engine, plus the
 small calls a node makes per tick or per interaction (``once``, ``spend``,
-``state_put``), interleaved in rounds against the same services. Redis is the
+``state_put``) and a shared rate-limit decision (the ``limits`` layer on Redis or on
+PostgreSQL, ``maidcore_limits.pg_storage``), interleaved in rounds against the same services. Redis is the
 baseline; ``postgresql`` uses the server's default durability (each append
 commits to the WAL and waits for its flush), ``postgresql async`` connects with
 ``synchronous_commit=off`` (a crash of the database server may lose the last
@@ -26,9 +27,13 @@ import uuid
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
+from maidcore_limits import LimitsRateLimiter
+from maidcore_limits.settings import RateLimitSettings
 
 from maidcore.cluster.pg_coordinator import PostgresCoordinator
 from maidcore.cluster.redis_coordinator import RedisCoordinator
+from maidcore.layers import Bucket
+from maidcore.scope import Scope
 
 RECORD = {
     "event": {"type": "message_create", "guild_id": "81384788765712384", "content": "hello " * 20},
@@ -105,6 +110,20 @@ async def measure(coord, events: int, concurrency: int) -> dict[str, float]:
     return rates
 
 
+async def measure_limits(uri: str, prefix: str, decisions: int) -> float:
+    """Rate-limit decisions per second on the shared ``limits`` storage ``uri`` (every one admits)."""
+    limiter = LimitsRateLimiter(RateLimitSettings(storage_uri=uri, key_prefix=prefix, discord_actions_per_minute=10**6))
+    try:
+        scopes = [Scope(str(n), "p") for n in range(50)]
+        await limiter.hit(Bucket.DISCORD, scopes[0])  # connect (and, on PostgreSQL, create the tables)
+        started = time.perf_counter()
+        for n in range(decisions):
+            assert (await limiter.hit(Bucket.DISCORD, scopes[n % len(scopes)])).allowed
+        return decisions / (time.perf_counter() - started)
+    finally:
+        await limiter.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--redis", default=os.environ.get("MAIDCORE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
@@ -129,6 +148,11 @@ async def main() -> None:
             with_database(args.postgres, database, "-c synchronous_commit=off"), prefix, pool_size=args.concurrency
         ),
     }
+    limits_uris = {
+        "redis": args.redis,
+        "postgresql": with_database(args.postgres, database),
+        "postgresql async": with_database(args.postgres, database, "-c synchronous_commit=off"),
+    }
     results: dict[str, dict[str, list[float]]] = {name: {} for name in coords}
     loads = [os.getloadavg()[0]]
     try:
@@ -139,6 +163,8 @@ async def main() -> None:
             for name, coord in coords.items():
                 for op, rate in (await measure(coord, args.events, args.concurrency)).items():
                     results[name].setdefault(op, []).append(rate)
+                rate = await measure_limits(limits_uris[name], prefix, max(1, args.events // 3))
+                results[name].setdefault("rate-limit decision", []).append(rate)
                 loads.append(os.getloadavg()[0])
     finally:
         redis = coords["redis"]
