@@ -125,13 +125,13 @@ async def test_a_burst_of_versions_grows_the_pool_and_the_next_burst_adopts_spar
     async with running_backend(
         tmp_path / "data", docker_client, warm_pool_size=1, warm_pool_max=3, warm_pool_idle_reap_seconds=8
     ) as backend:
-        first = await asyncio.gather(*(backend.spawn(spec(bundle, f"maidcore-test-a{v}", version=v)) for v in versions))
+        first = await asyncio.gather(*(backend.spawn(spec(bundle, f"maidcore-test-a{v}", v)) for v in versions))
         assert [w.adopted for w in first] == [False] * 3 and backend.pool.size == 3
         await wait_for(lambda: len(backend.pool) == 3, timeout=60)  # with a fixed pool of 1 only the newest stays
         assert spare_containers(docker_client, backend) == {w.container_id for w in backend.pool.spares()}
         for worker in first:
             await worker.stop(1)
-        second = await asyncio.gather(*(backend.spawn(spec(bundle, f"maidcore-test-b{v}", version=v)) for v in versions))
+        second = await asyncio.gather(*(backend.spawn(spec(bundle, f"maidcore-test-b{v}", v)) for v in versions))
         assert [w.adopted for w in second] == [True] * 3
         assert [await w.readline() for w in second] == [b'{"ready": true}\n'] * 3
         for worker in second:
