@@ -234,7 +234,10 @@ async def test_a_plugin_error_in_a_spare_exits_1_with_its_own_traceback(tmp_path
 
 
 def spare_processes() -> set[int]:
-    """Warm spares alive under this process, read from /proc: reapers whose command line ends in ``spare.py``."""
+    """Warm spares alive under this process, read from /proc: reapers whose command line ends in ``spare.py``.
+
+    (Adopted spares keep that command line: tests subtract the workers they started, and what other tests left.)
+    """
     found = set()
     with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as handle:
         children = [int(pid) for pid in handle.read().split()]
@@ -267,6 +270,7 @@ async def test_a_burst_grows_the_pool_to_the_ceiling_and_the_next_burst_is_serve
     waits = write_bundle(tmp_path, "import sys\nprint('up', flush=True)\nsys.stdin.read()\n")
     settings = ProcessSettings(python=sys.executable, warm_pool_size=1, warm_pool_max=3, warm_pool_idle_reap_seconds=60)
     backend = ProcessBackend(settings)
+    others = spare_processes()
     await backend.start()
     try:
         await pool_ready(backend, 1)
@@ -274,7 +278,7 @@ async def test_a_burst_grows_the_pool_to_the_ceiling_and_the_next_burst_is_serve
         assert sorted(w.adopted for w in first) == [False, False, False, True]
         assert backend.pool.size == 3 and backend.pool.sizing.grown >= 1
         await pool_ready(backend, 3)
-        assert len(backend.pool) == 3 and set(backend.pool.pids) == spare_processes() - {w.pid for w in first}
+        assert len(backend.pool) == 3 and set(backend.pool.pids) == spare_processes() - others - {w.pid for w in first}
         second = await burst(backend, waits, 3, "second")
         assert [w.adopted for w in second] == [True, True, True]  # every start of the same burst size took a spare
         assert backend.pool.size == 3  # hits do not grow it further
@@ -282,13 +286,14 @@ async def test_a_burst_grows_the_pool_to_the_ceiling_and_the_next_burst_is_serve
             await worker.stop(grace=1.0)
     finally:
         await backend.close()
-    assert not spare_processes()
+    assert not spare_processes() - others
 
 
 async def test_unused_spares_are_reaped_back_to_the_floor(tmp_path):
     waits = write_bundle(tmp_path, "import sys\nprint('up', flush=True)\nsys.stdin.read()\n")
     settings = ProcessSettings(python=sys.executable, warm_pool_size=1, warm_pool_max=4, warm_pool_idle_reap_seconds=4)
     backend = ProcessBackend(settings)
+    others = spare_processes()
     await backend.start()
     try:
         await pool_ready(backend, 1)
@@ -304,7 +309,7 @@ async def test_unused_spares_are_reaped_back_to_the_floor(tmp_path):
             assert time.monotonic() < deadline, f"pool never went back to its floor ({len(backend.pool)})"
             await asyncio.sleep(0.05)
         assert backend.pool.sizing.shrunk == 1 and backend.pool.pids[0] in grown
-        assert spare_processes() == set(backend.pool.pids)  # the two above the floor are gone from /proc
+        assert spare_processes() - others == set(backend.pool.pids)  # the two above the floor are gone from /proc
     finally:
         await backend.close()
 
