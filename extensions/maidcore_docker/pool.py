@@ -10,8 +10,9 @@ at rest, grown up to ``warm_pool_max`` when starts find no spare of their versio
 burst of K versions then keeps K spares, one each), back to ``warm_pool_size`` when no
 spare was taken for ``warm_pool_idle_reap_seconds`` (``maidcore.layers.poolsize``). Each
 spare idle for ``warm_pool_idle_reap_seconds`` is also reaped on its own. A spare is a
-running worker container: 6–9 MiB each (``many_plugins.py`` measured +6.25 MiB per
-running container; docs/sandbox.md about 9 MB), so the default ceiling of 8 is under 75 MiB.
+running worker container: 6.1 MiB of cgroup memory each (5.5 MiB anonymous; a plugin
+that imported the SDK and waits for ``host.boot``, read from the engine's stats), so the
+default ceiling of 8 holds about 50 MiB.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ class DockerSettings(BaseModel):
         default_factory=lambda: {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": "/opt/maidcore/sdk:/site"}
     )  # the whole environment of a worker; nothing else is passed in
     warm_pool_size: int = Field(default=2, ge=0)  # idle pre-started containers across all versions (0 = no pool)
-    warm_pool_max: int = Field(default=8, ge=0)  # starts finding no spare grow the pool up to this (~6 MiB each)
+    warm_pool_max: int = Field(default=8, ge=0)  # starts finding no spare grow the pool up to this (6.1 MiB each)
     # a spare unused this long is removed, and a grown pool shrinks back to warm_pool_size
     warm_pool_idle_reap_seconds: float = Field(default=300.0, gt=0)
     stop_timeout_seconds: float = 5.0
