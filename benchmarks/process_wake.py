@@ -1,19 +1,27 @@
-"""Waking an idle plugin on the process backend: cold start vs a warm spare, two nodes side by side.
+"""Waking idle plugins on the process backend: cold start vs a fixed warm pool vs a pool growing with demand.
 
-Two real ``Platform`` nodes run at once (process backend, embedded PostgreSQL each,
-the recording ``CannedDiscord``), identical but for ``process.warm_pool_size``: 0 on
-the **cold** node, ``--pool`` (2) on the **warm** one. The same ``--plugins`` (10)
-plugins are installed on both (``bench_<n>`` answers ``!ping-<n>``, as in
-``many_plugins.py``), ``runner.idle_stop_seconds`` stops every worker, and then
-each idle plugin is woken by one event, alternating cold and warm node so both see
-the same machine load, for ``--rounds`` (3) rounds. Wake latency is event published
--> answer sent (the runner starts the worker, the plugin registers, handles the
-event, the answer reaches Discord). Before each warm wake the node's pool is full
-again (a spare refills in the background after each wake), as on a node whose
-plugins wake one at a time; ``--burst`` adds a wake of every plugin at once, where
-the pool covers only the first ``--pool``.
+Three real ``Platform`` nodes run at once (process backend, embedded PostgreSQL each,
+the recording ``CannedDiscord``), identical but for the warm pool: **cold**
+(``warm_pool_size`` 0), **fixed** (``warm_pool_size`` ``--pool`` (2), ``warm_pool_max``
+the same: the pool of before) and **grow** (``warm_pool_size`` ``--pool``, ``warm_pool_max``
+``--max`` (8, the default setting)). The same ``--plugins`` (10) plugins are installed on
+each (``bench_<n>`` answers ``!ping-<n>``, as in ``many_plugins.py``) and
+``runner.idle_stop_seconds`` stops every worker. Then:
 
-Usage: ``.venv/bin/python benchmarks/process_wake.py [--plugins 10] [--pool 2] [--rounds 3] [--burst]``.
+- **one at a time** (``--rounds``, 3; cold and fixed nodes): each idle plugin is woken by
+  one event, alternating the nodes so they see the same load, each wake with the pool
+  full (a spare refills after each wake), as on a node whose plugins wake one by one;
+- **bursts** (``--bursts``, 3; all three nodes, alternating): every plugin woken at once,
+  once the node's workers are idle again and its pool is full at whatever size it
+  aims for. The fixed pool covers the first ``--pool`` starts of a burst; the growing
+  pool grows on the misses of a burst (the installs' first starts count too) and
+  serves the next ones from up to ``--max`` spares.
+
+Wake latency is event published -> answer sent (the runner starts the worker, the
+plugin registers, handles the event, the answer reaches Discord). The grown pool's
+memory is the PSS of its spares (reaper + booted interpreter each, /proc smaps_rollup).
+
+Usage: ``.venv/bin/python benchmarks/process_wake.py [--plugins 10] [--pool 2] [--max 8] [--rounds 3] [--bursts 3]``.
 """
 
 from __future__ import annotations
@@ -26,13 +34,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from many_plugins import AnsweringDiscord, burst, ms, server_of, write_bundle
+from maidcore_process.settings import ProcessSettings
+from many_plugins import AnsweringDiscord, burst, descendants, ms, pct, pss, server_of, write_bundle
 
 from maidcore import installs
 from maidcore.extensions import Extensions
 from maidcore.platform import Platform
 from maidcore.runner.worker import SlotState
 from maidcore.testing.platform import running_platform
+
+MIB = 1024 * 1024
 
 
 async def until(predicate, timeout: float, what: str) -> None:
@@ -70,9 +81,20 @@ async def run(args: argparse.Namespace) -> None:
             await measure(args, Path(tmp), stack)
 
 
+def pool_pss(platform: Platform) -> int:
+    """Bytes of PSS the node's warm spares hold (each spare's reaper and the interpreter under it)."""
+    pids = platform.sandbox.pool.pids  # type: ignore[attr-defined]
+    return sum(pss(pid) for spare in pids for pid in [spare, *descendants(spare)])
+
+
+def p50(values: list[float]) -> float:
+    return pct(values, 0.5)
+
+
 async def measure(args: argparse.Namespace, root: Path, stack: contextlib.AsyncExitStack) -> None:
     nodes: dict[str, tuple[Platform, AnsweringDiscord]] = {}
-    for label, size in (("cold", 0), ("warm", args.pool)):
+    pools = {"cold": (0, 0), "fixed": (args.pool, args.pool), "grow": (args.pool, args.max)}
+    for label, (size, ceiling) in pools.items():
         discord = AnsweringDiscord()
         platform = await stack.enter_async_context(
             running_platform(
@@ -81,7 +103,7 @@ async def measure(args: argparse.Namespace, root: Path, stack: contextlib.AsyncE
                 extensions=Extensions.load(),
                 sandbox_backend="process",
                 runner={"idle_stop_seconds": args.idle_stop},
-                process={"warm_pool_size": size},
+                process={"warm_pool_size": size, "warm_pool_max": ceiling},
             )
         )
         for n in range(args.plugins):
@@ -90,50 +112,76 @@ async def measure(args: argparse.Namespace, root: Path, stack: contextlib.AsyncE
         nodes[label] = (platform, discord)
     for platform, _ in nodes.values():
         await until(lambda platform=platform: all_idle(platform), 120, "every worker stopped for idleness")
-    warm_pool = nodes["warm"][0].sandbox.pool  # type: ignore[attr-defined]
-    hits, misses = warm_pool.hits, warm_pool.misses  # the installs' first starts took some already
-    times: dict[str, list[float]] = {"cold": [], "warm": []}
+    pool = {label: nodes[label][0].sandbox.pool for label in nodes}  # type: ignore[attr-defined]
     load = [os.getloadavg()[0]]
-    for _ in range(args.rounds):
-        for n in range(args.plugins):
-            for label in ("cold", "warm"):
-                times[label].append(await wake_one(nodes[label], n, args.ping_timeout))
-        load.append(os.getloadavg()[0])
     print(
-        f"process_wake: {args.plugins} plugins x {args.rounds} rounds, one idle plugin woken at a time;"
-        f" load average {min(load):.1f}-{max(load):.1f} (2 cores shared)"
+        f"process_wake: {args.plugins} plugins; fixed pool {args.pool}, growing pool {args.pool}..{args.max};"
+        f" idle_stop {args.idle_stop} s"
     )
-    for label in ("cold", "warm"):
+    if args.rounds:
+        times: dict[str, list[float]] = {"cold": [], "fixed": []}
+        hits, misses = pool["fixed"].hits, pool["fixed"].misses  # the installs' first starts took some already
+        for _ in range(args.rounds):
+            for n in range(args.plugins):
+                for label in times:
+                    times[label].append(await wake_one(nodes[label], n, args.ping_timeout))
+            load.append(os.getloadavg()[0])
+        print(f"  one idle plugin woken at a time, {args.rounds} rounds:")
+        for label in times:
+            print(f"    {label:5}: event -> answer {ms(times[label])}")
         print(
-            f"  {label} ({'warm_pool_size 0' if label == 'cold' else f'warm_pool_size {args.pool}'}):"
-            f" event -> answer {ms(times[label])}"
+            f"    fixed: {pool['fixed'].hits - hits} of {args.plugins * args.rounds} wakes took a spare,"
+            f" {pool['fixed'].misses - misses} cold"
         )
-    print(
-        f"  warm node: {warm_pool.hits - hits} of {args.plugins * args.rounds} wakes took a spare,"
-        f" {warm_pool.misses - misses} cold; {warm_pool.started} spares started in all"
-    )
-    cold_p50 = sorted(times["cold"])[len(times["cold"]) // 2]
-    warm_p50 = sorted(times["warm"])[len(times["warm"]) // 2]
-    print(f"  warm / cold p50: {warm_p50 / cold_p50:.2f}x ({warm_p50 * 1000:.0f} vs {cold_p50 * 1000:.0f} ms)")
-    if args.burst:
-        for label in ("cold", "warm"):
-            platform, discord = nodes[label]
-            await until(lambda platform=platform: all_idle(platform) and pool_full(platform), 120, "idle")
-            latencies, missing = await burst(discord, list(range(args.plugins)), args.ping_timeout)
-            print(f"  {label}: all {args.plugins} woken at once: {ms(latencies)}; no answer: {len(missing)}")
+        ratio = p50(times["fixed"]) / p50(times["cold"])
+        print(f"    fixed / cold p50: {ratio:.2f}x")
+    if args.bursts:
+        bursts: dict[str, list[float]] = {label: [] for label in nodes}
+        took: dict[str, list[str]] = {label: [] for label in nodes}
+        for _ in range(args.bursts):
+            for label, (platform, discord) in nodes.items():
+                await until(lambda p=platform: all_idle(p) and pool_full(p), 120, f"{label}: idle and a full pool")
+                await asyncio.sleep(0.2)
+                hits, size = pool[label].hits, pool[label].size
+                latencies, missing = await burst(discord, list(range(args.plugins)), args.ping_timeout)
+                if missing:
+                    raise RuntimeError(f"{label}: no answer from {missing}")
+                bursts[label].extend(latencies)
+                took[label].append(f"{pool[label].hits - hits}/{args.plugins} (pool {size})")
+            load.append(os.getloadavg()[0])
+        print(f"  all {args.plugins} plugins woken at once, {args.bursts} bursts:")
+        cold50, cold99 = p50(bursts["cold"]), pct(bursts["cold"], 0.99)
+        for label in nodes:
+            ratio = f"{p50(bursts[label]) / cold50:.2f}x / {pct(bursts[label], 0.99) / cold99:.2f}x"
+            print(f"    {label:5}: {ms(bursts[label])}; vs cold p50 / p99 {ratio}")
+            if label != "cold":
+                print(f"           spares taken per burst: {', '.join(took[label])}")
+        for label in ("fixed", "grow"):
+            platform = nodes[label][0]
+            await until(lambda p=platform: all_idle(p) and pool_full(p), 120, f"{label}: a full pool")
+            await asyncio.sleep(0.5)
+            print(
+                f"    {label:5} pool now {len(pool[label])} spares, {pool_pss(platform) / MIB:.1f} MiB PSS"
+                f" ({pool_pss(platform) / MIB / max(1, len(pool[label])):.1f} MiB per spare)"
+            )
+    print(f"  load average {min(load):.1f}-{max(load):.1f} during the run (2 cores shared)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plugins", type=int, default=10, help="plugins installed on each node (10)")
-    parser.add_argument("--pool", type=int, default=2, help="process.warm_pool_size of the warm node (2)")
-    parser.add_argument("--rounds", type=int, default=3, help="times every plugin is woken on each node (3)")
+    parser.add_argument("--pool", type=int, default=2, help="process.warm_pool_size of the warm nodes (2)")
+    default_max = ProcessSettings().warm_pool_max
+    parser.add_argument(
+        "--max", type=int, default=default_max, help=f"warm_pool_max of the growing node ({default_max})"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="times every plugin is woken alone (3; 0 = skip)")
+    parser.add_argument("--bursts", type=int, default=3, help="bursts waking every plugin at once (3; 0 = skip)")
     parser.add_argument("--idle-stop", type=float, default=1.0, help="runner.idle_stop_seconds (1)")
     parser.add_argument("--ping-timeout", type=float, default=30.0, help="seconds to wait for one answer (30)")
-    parser.add_argument("--burst", action="store_true", help="also wake every plugin at once on each node")
     args = parser.parse_args()
-    if args.plugins < 1 or args.pool < 1 or args.rounds < 1:
-        parser.error("--plugins, --pool and --rounds must be 1 or more")
+    if args.plugins < 1 or args.pool < 1 or args.max < args.pool or args.rounds < 0 or args.bursts < 0:
+        parser.error("--plugins and --pool must be 1 or more, --max at least --pool, --rounds and --bursts 0 or more")
     asyncio.run(run(args))
 
 

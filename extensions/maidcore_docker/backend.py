@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from maidcore.layers.poolsize import PoolSize
 from maidcore.layers.sandbox import DependencyInstallError, SandboxUnavailable, WorkerSpec
 from maidcore.layers.spawnqueue import SpawnQueue
 from maidcore.requirements import installable
@@ -71,8 +72,9 @@ class DockerBackend:
         self.engine: EngineAddress | None = None
         self.workers: set[DockerWorker] = set()
         self.pool = WarmPool(
-            size=self.settings.warm_pool_size,
-            idle_reap_seconds=self.settings.warm_pool_idle_reap_seconds,
+            sizing=PoolSize(
+                self.settings.warm_pool_size, self.settings.warm_pool_max, self.settings.warm_pool_idle_reap_seconds
+            ),
             launch=self._launch_spare,
             stop_grace=self.settings.stop_timeout_seconds,
         )
@@ -130,6 +132,7 @@ class DockerBackend:
             self._track(worker)
             self._in_background(worker.rename(containers.container_name(spec.name)))
             worker.name = spec.name
+            worker.adopted = True
         else:
             async with self.spawns.first_start():  # waits its turn (no timeout) when many start at once
                 worker = await self._launch(spec, name=containers.container_name(spec.name))

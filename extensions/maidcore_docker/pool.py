@@ -5,8 +5,14 @@ has started and waits for ``host.boot`` on stdin; claiming it costs no engine ca
 Spares are per version because the code arrives by read-only volume mounts fixed at
 create time: a generic spare would need the code sent over stdin into a writable
 place, or every bundle mounted into every container. The pool holds at most
-``warm_pool_size`` spares across all versions (oldest evicted first) and reaps
-spares idle for ``warm_pool_idle_reap_seconds``.
+``PoolSize.target`` spares across all versions (oldest evicted first): ``warm_pool_size``
+at rest, grown up to ``warm_pool_max`` when starts find no spare of their version (a
+burst of K versions then keeps K spares, one each), back to ``warm_pool_size`` when no
+spare was taken for ``warm_pool_idle_reap_seconds`` (``maidcore.layers.poolsize``). Each
+spare idle for ``warm_pool_idle_reap_seconds`` is also reaped on its own. A spare is a
+running worker container: 6.1 MiB of cgroup memory each (5.5 MiB anonymous; a plugin
+that imported the SDK and waits for ``host.boot``, read from the engine's stats), so the
+default ceiling of 8 holds about 50 MiB.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from maidcore.layers.poolsize import PoolSize
 from maidcore.layers.sandbox import WorkerSpec
 from maidcore_docker.worker import DockerWorker
 
@@ -45,13 +52,12 @@ class WarmPool:
     def __init__(
         self,
         *,
-        size: int,
-        idle_reap_seconds: float,
+        sizing: PoolSize,
         launch: Callable[[WorkerSpec], Awaitable[DockerWorker]],
         stop_grace: float,
     ) -> None:
-        self.size = size
-        self.idle_reap_seconds = idle_reap_seconds
+        self.sizing = sizing
+        self.idle_reap_seconds = sizing.idle_seconds
         self._launch = launch
         self._stop_grace = stop_grace
         self._spares: list[Spare] = []
@@ -62,6 +68,11 @@ class WarmPool:
         self._closed = False
         self.hits = 0
         self.misses = 0
+
+    @property
+    def size(self) -> int:
+        """The spares the pool may hold right now (grows with demand, see ``PoolSize``)."""
+        return self.sizing.target
 
     def start(self) -> None:
         if self.size > 0 and self._reaper is None:
@@ -85,8 +96,11 @@ class WarmPool:
                 self._background(spare.worker.stop(0))
                 continue
             self.hits += 1
+            self.sizing.started(took_spare=True)
             return spare.worker
-        self.misses += 1
+        if self.size > 0:
+            self.misses += 1
+            self.sizing.started(took_spare=False)
         return None
 
     def refill(self, spec: WorkerSpec) -> None:
@@ -122,20 +136,27 @@ class WarmPool:
             await worker.stop(0)
             return
         self._spares.append(Spare(worker, key, time.monotonic()))
-        while len(self._spares) > self.size:
-            oldest = self._spares.pop(0)
+        self._evict()
+
+    def _evict(self) -> int:
+        """Stop the oldest spares above the target; returns how many."""
+        excess = self.sizing.excess(len(self._spares))
+        for oldest in self._spares[:excess]:
             self._background(oldest.worker.stop(0))
+        del self._spares[:excess]
+        return excess
 
     async def _reap_loop(self) -> None:
-        interval = max(0.05, min(self.idle_reap_seconds / 4, 30.0))
+        interval = self.sizing.check_interval
         while True:
             await asyncio.sleep(interval)
             self.reap()
 
     def reap(self) -> int:
-        """Stop spares idle past the reap age, and spares whose container ended; return how many."""
+        """Stop spares idle past the reap age, spares whose container ended, and those above a shrunk target."""
         now = time.monotonic()
-        reaped = 0
+        self.sizing.shrink()
+        reaped = self._evict()
         for spare in list(self._spares):
             if spare.worker.ended or now - spare.since >= self.idle_reap_seconds:
                 if spare.worker.ended:

@@ -30,8 +30,10 @@ class DockerSettings(BaseModel):
     runtime_env: dict[str, str] = Field(
         default_factory=lambda: {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": "/opt/maidcore/sdk:/site"}
     )  # the whole environment of a worker; nothing else is passed in
-    warm_pool_size: int = 2  # idle pre-started containers kept across all plugin versions (0 = no pool)
-    warm_pool_idle_reap_seconds: float = 300.0
+    warm_pool_size: int = Field(default=2, ge=0)  # idle pre-started containers across all versions (0 = no pool)
+    warm_pool_max: int = Field(default=8, ge=0)  # starts finding no spare grow the pool up to this (6.1 MiB each)
+    # a spare unused this long is removed, and a grown pool shrinks back to warm_pool_size
+    warm_pool_idle_reap_seconds: float = Field(default=300.0, gt=0)
     stop_timeout_seconds: float = 5.0
     spawn_timeout_seconds: float = 30.0  # one Docker API call; starts beyond concurrent_spawns queue, untimed
     concurrent_spawns: int = Field(default=4, ge=1)  # container starts at once; spares start only when none waits

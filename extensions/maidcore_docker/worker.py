@@ -90,6 +90,7 @@ class DockerWorker:
         self._status: ExitStatus | None = None
         self._ended = asyncio.Event()
         self.on_removed = on_removed  # called once the container is gone (the backend untracks the worker)
+        self.adopted = False  # True when ``spawn`` handed out a warm spare, False for a container started for it
         self._watcher = asyncio.ensure_future(self._watch())
 
     # --- the Worker protocol ----------------------------------------------------

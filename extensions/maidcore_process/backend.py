@@ -15,7 +15,9 @@ interpreter booted and imported the SDK: the costly part), its end, or
 With ``warm_pool_size`` above 0 a start takes a warm spare instead (``pool.py``): an
 interpreter that booted under the same reaper, limits and environment and is told
 which bundle to run, so waking an idle plugin pays no interpreter start. Spares start
-only when no first start waits.
+only when no first start waits. The pool grows with demand up to ``warm_pool_max`` and
+shrinks back after ``warm_pool_idle_reap_seconds`` without a spare taken
+(``maidcore.layers.poolsize``); ``ProcessWorker.adopted`` says whether a start took a spare.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from maidcore.layers.poolsize import PoolSize
 from maidcore.layers.sandbox import ExitStatus, LineTooLong, SandboxUnavailable, WorkerSpec
 from maidcore.layers.spawnqueue import SpawnQueue, Turn
 from maidcore_process.pool import Spare, SparePool, adoption, stop_spare
@@ -69,6 +72,7 @@ class ProcessWorker:
         self._status: ExitStatus | None = None
         self._on_stop: Callable[[ProcessWorker], None] | None = None
         self.starting = starting  # its turn in the spawn queue, released once it booted (first stdout line) or ended
+        self.adopted = False  # True when this worker is a warm spare told to run the plugin, False for a cold start
 
     def started(self) -> None:
         """Its start is over: give its place in the spawn queue to the next one."""
@@ -175,7 +179,10 @@ class ProcessBackend:
         self.max_line_bytes = max_line_bytes
         self._workers: dict[int, ProcessWorker] = {}  # by pid
         self.spawns = SpawnQueue(self.settings.concurrent_spawns)
-        self.pool = SparePool(self.settings.warm_pool_size, self._launch_spare)
+        sizing = PoolSize(
+            self.settings.warm_pool_size, self.settings.warm_pool_max, self.settings.warm_pool_idle_reap_seconds
+        )
+        self.pool = SparePool(sizing, self._launch_spare)
 
     @property
     def python(self) -> str:
@@ -202,7 +209,7 @@ class ProcessBackend:
                 "raise the hard limit (e.g. LimitNOFILE= in the systemd unit) to host more plugins",
                 workers,
             )
-        self.pool.refill()
+        self.pool.start()
 
     def isolates(self) -> bool:
         return False
@@ -285,6 +292,7 @@ class ProcessBackend:
         """Tell a spare which plugin it runs; None (and the spare stopped) if it is gone."""
         order = adoption(bundle.absolute(), self.environment(spec), self.base_environment())
         worker = ProcessWorker(spec.name, spare.proc, self.max_line_bytes)
+        worker.adopted = True
         try:
             await worker.write(order)
         except BrokenPipeError:

@@ -11,6 +11,12 @@ goes back to the pool.
 
 Spares start through the backend's ``SpawnQueue`` as spares: only when a slot is
 free and no first start waits, holding the slot until the spare's interpreter booted.
+
+How many spares the pool keeps is ``maidcore.layers.poolsize.PoolSize``: ``warm_pool_size``
+at rest, grown up to ``warm_pool_max`` when starts find the pool empty, back to
+``warm_pool_size`` when no spare was taken for ``warm_pool_idle_reap_seconds``. One
+spare (reaper + booted interpreter with the SDK imported) is about 12.5 MiB PSS
+(23 MiB RSS, 11 MiB private) on CPython 3.11, measured in ``/proc/<pid>/smaps_rollup``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
+from maidcore.layers.poolsize import PoolSize
 from maidcore.layers.sandbox import WorkerSpec
 
 log = logging.getLogger("maidcore.process")
@@ -72,19 +79,32 @@ def adoption(bundle: Path, env: dict[str, str], spare_env: dict[str, str]) -> by
 
 
 class SparePool:
-    """Up to ``size`` spares; ``take`` is instant, ``refill`` starts the missing ones in the background."""
+    """Up to ``sizing.target`` spares; ``take`` is instant, ``refill`` starts the missing ones in the background."""
 
-    def __init__(self, size: int, launch: Callable[[], Awaitable[Spare]]) -> None:
-        self.size = size
+    def __init__(self, sizing: PoolSize, launch: Callable[[], Awaitable[Spare]]) -> None:
+        self.sizing = sizing
         self._launch = launch
         self._spares: list[Spare] = []
         self._filling = 0
         self._failures = 0
         self._tasks: set[asyncio.Task] = set()
+        self._stopping: set[asyncio.Task] = set()  # spares above the target being stopped (awaited, not cancelled)
+        self._shrinker: asyncio.Task | None = None
         self._closed = False
         self.hits = 0  # starts that took a spare
         self.misses = 0  # starts with the pool on that found none (or none fit)
         self.started = 0  # spares started, ever
+
+    @property
+    def size(self) -> int:
+        """The spares the pool aims for right now (grows with demand, see ``PoolSize``)."""
+        return self.sizing.target
+
+    def start(self) -> None:
+        """Fill the pool and watch it for spares sitting unused."""
+        self.refill()
+        if self.sizing.ceiling > self.sizing.floor and self._shrinker is None:
+            self._shrinker = asyncio.ensure_future(self._shrink_loop())
 
     def __len__(self) -> int:
         return len(self._spares)
@@ -118,6 +138,7 @@ class SparePool:
             self.misses += 1
         else:
             self.hits += 1
+        self.sizing.started(took_spare=found is not None)
         self.refill()
         return found
 
@@ -152,13 +173,37 @@ class SparePool:
             return
         self._spares.append(spare)
 
+    async def _shrink_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.sizing.check_interval)
+            self.shrink()
+
+    def shrink(self) -> int:
+        """Stop the spares above the target once it fell back to the floor; returns how many."""
+        self.sizing.shrink()
+        excess = self.sizing.excess(len(self._spares))
+        if not excess:
+            return 0
+        stopping, self._spares = self._spares[:excess], self._spares[excess:]  # the oldest go
+        for spare in stopping:
+            task = asyncio.ensure_future(stop_spare(spare))
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+        log.debug("process backend: %d warm spares unused, pool back to %d", excess, self.sizing.target)
+        return excess
+
     async def close(self) -> None:
         self._closed = True
+        if self._shrinker is not None:
+            self._shrinker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._shrinker
+            self._shrinker = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
         spares, self._spares = self._spares, []
-        await asyncio.gather(*(stop_spare(spare) for spare in spares), return_exceptions=True)
+        await asyncio.gather(*(stop_spare(spare) for spare in spares), *self._stopping, return_exceptions=True)
 
 
 async def stop_spare(spare: Spare) -> None:

@@ -16,3 +16,6 @@ class ProcessSettings(BaseModel):
     concurrent_spawns: int = Field(default=8, ge=1)  # workers booting at once; more wait in order, untimed
     spawn_hold_seconds: float = Field(default=10.0, gt=0)  # a silent worker frees its spawn turn after this
     warm_pool_size: int = Field(default=2, ge=0)  # booted interpreters no plugin ran in yet, taken by starts; 0 = none
+    # the pool grows past warm_pool_size when starts find it empty, up to this (one spare ~12.5 MiB PSS)
+    warm_pool_max: int = Field(default=8, ge=0)
+    warm_pool_idle_reap_seconds: float = Field(default=300.0, gt=0)  # no spare taken this long: back to warm_pool_size

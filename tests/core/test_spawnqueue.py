@@ -73,3 +73,31 @@ async def test_a_turn_released_twice_frees_one_slot():
     assert queue.running == 1 and queue.peak_running == 1
     second.release()
     assert queue.running == 0
+
+
+async def test_spares_leave_one_slot_free_for_a_first_start():
+    """Four slots, six spares refilling: three boot at once, and a first start arriving meanwhile enters at once."""
+    queue = SpawnQueue(4)
+    spares = [asyncio.create_task(queue.turn(spare=True)) for _ in range(6)]
+    await asyncio.sleep(0)
+    turns = [t.result() for t in spares if t.done()]
+    assert len(turns) == 3 and queue.running == 3 and queue.running_spares == 3
+    first = await asyncio.wait_for(queue.turn(), 1)  # no spare has to finish first
+    assert queue.running == 4 and not first.spare
+    first.release()  # the freed slot does not go to a fourth spare
+    await asyncio.sleep(0)
+    assert sum(t.done() for t in spares) == 3 and queue.running == 3
+    turns[0].release()  # a spare's slot goes to the next spare
+    await asyncio.sleep(0)
+    assert sum(t.done() for t in spares) == 4 and queue.running_spares == 3
+    for task in spares:  # each release (idempotent) hands its slot to the next waiting spare
+        (await asyncio.wait_for(task, 1)).release()
+    assert queue.running == 0 and queue.running_spares == 0
+
+
+async def test_with_one_slot_a_spare_may_still_use_it():
+    queue = SpawnQueue(1)
+    spare = await asyncio.wait_for(queue.turn(spare=True), 1)
+    assert queue.spare_slots == 1 and spare.spare
+    spare.release()
+    assert queue.running == 0 and queue.running_spares == 0

@@ -105,3 +105,38 @@ async def test_pool_size_zero_disables_the_pool(tmp_path, docker_client, runtime
         await asyncio.sleep(0.3)
         assert len(backend.pool) == 0
         assert len(containers_of(docker_client, backend)) == 1
+
+
+def spare_containers(docker_client, backend) -> set[str]:
+    """Running warm-spare containers of this backend, as the engine lists them (by their ``maidcore-warm-`` name)."""
+    return {
+        c["Id"]
+        for c in containers_of(docker_client, backend)
+        if c["State"] == "running" and any(name.startswith("/maidcore-warm-") for name in c["Names"])
+    }
+
+
+async def test_a_burst_of_versions_grows_the_pool_and_the_next_burst_adopts_spares(
+    tmp_path, docker_client, runtime_image
+):
+    """Floor 1, ceiling 3: three versions starting at once find no spare; each keeps one, the next starts take them."""
+    bundle = write_bundle(tmp_path / "probe", PROBE)
+    versions = ("1.0.0", "1.1.0", "1.2.0")
+    async with running_backend(
+        tmp_path / "data", docker_client, warm_pool_size=1, warm_pool_max=3, warm_pool_idle_reap_seconds=8
+    ) as backend:
+        first = await asyncio.gather(*(backend.spawn(spec(bundle, f"maidcore-test-a{v}", v)) for v in versions))
+        assert [w.adopted for w in first] == [False] * 3 and backend.pool.size == 3
+        await wait_for(lambda: len(backend.pool) == 3, timeout=60)  # with a fixed pool of 1 only the newest stays
+        assert spare_containers(docker_client, backend) == {w.container_id for w in backend.pool.spares()}
+        for worker in first:
+            await worker.stop(1)
+        second = await asyncio.gather(*(backend.spawn(spec(bundle, f"maidcore-test-b{v}", v)) for v in versions))
+        assert [w.adopted for w in second] == [True] * 3
+        assert [await w.readline() for w in second] == [b'{"ready": true}\n'] * 3
+        for worker in second:
+            await worker.stop(1)
+        # no start takes the refilled spares: after the idle period the target is the floor and they are gone
+        await wait_for(lambda: backend.pool.size == 1 and len(backend.pool) <= 1, timeout=40)
+        await wait_for(lambda: len(spare_containers(docker_client, backend)) <= 1, timeout=20)
+        assert backend.pool.sizing.shrunk == 1

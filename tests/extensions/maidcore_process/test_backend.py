@@ -268,6 +268,15 @@ def test_start_lifts_the_open_files_limit_so_hundreds_of_workers_fit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+async def pool_settled(backend: ProcessBackend) -> None:
+    """Wait until no warm spare is starting (a refill holds a spawn turn while its interpreter boots)."""
+    for _ in range(600):
+        if not backend.pool.filling:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{backend.pool.filling} warm spares still starting after 30 s")
+
+
 async def test_starts_wait_in_order_and_at_most_concurrent_spawns_boot_at_once(tmp_path):
     """Each worker notes when its interpreter began and finished booting (a slow import) before its first line."""
     journal = tmp_path / "journal.txt"
@@ -308,6 +317,7 @@ async def test_starts_wait_in_order_and_at_most_concurrent_spawns_boot_at_once(t
         assert peak == 2  # never more than concurrent_spawns interpreters booting, and the bound is used
         begun = [n for _, kind, n in events if kind == "begin"]
         assert [set(begun[i : i + 2]) for i in (0, 2, 4)] == [{0, 1}, {2, 3}, {4, 5}]  # first come, first started
+        await pool_settled(backend)  # the warm pool's refills hold turns until their interpreters booted
         assert backend.spawns.running == 0 and backend.spawns.peak_running == 2
     finally:
         await backend.close()
@@ -325,6 +335,7 @@ async def test_a_silent_worker_gives_its_spawn_turn_up_after_spawn_hold_seconds(
         await second.stop(grace=1.0)  # an ended worker frees its turn at once
         await first.stop(grace=1.0)
         await asyncio.sleep(0.35)
+        await pool_settled(backend)
         assert backend.spawns.running == 0
     finally:
         await backend.close()

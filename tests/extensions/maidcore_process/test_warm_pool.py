@@ -74,8 +74,8 @@ def now() -> float:
 TICK = 0.011  # /proc's start times are truncated to 10 ms clock ticks
 
 
-async def report_of(backend: ProcessBackend, worker_spec: WorkerSpec) -> tuple[dict, int, float]:
-    """What the plugin saw, its pid, and when its process started."""
+async def report_of(backend: ProcessBackend, worker_spec: WorkerSpec) -> tuple[dict, int, float, bool]:
+    """What the plugin saw, its pid, when its process started, and whether the backend says it took a spare."""
     worker = await backend.spawn(worker_spec)
     started = started_at(worker.pid)
     try:
@@ -86,7 +86,7 @@ async def report_of(backend: ProcessBackend, worker_spec: WorkerSpec) -> tuple[d
         assert status.exit_code == 0, status
     finally:
         await worker.stop(grace=1.0)
-    return report, worker.pid, started
+    return report, worker.pid, started, worker.adopted
 
 
 async def test_a_start_takes_a_spare_that_runs_the_plugin_exactly_as_a_cold_start(tmp_path, monkeypatch):
@@ -104,12 +104,12 @@ async def test_a_start_takes_a_spare_that_runs_the_plugin_exactly_as_a_cold_star
         await pool_ready(warm, 1)
         spares = warm.pool.pids
         event = now()
-        from_pool, pid, started = await report_of(warm, spec(plugin, site))
-        assert pid in spares and started < event - TICK  # the worker's process existed before the start
+        from_pool, pid, started, adopted = await report_of(warm, spec(plugin, site))
+        assert adopted and pid in spares and started < event - TICK  # the worker's process existed before the start
         assert warm.pool.hits == 1 and pid not in warm.pool.pids
         event = now()
-        from_cold, _, started = await report_of(cold, spec(plugin, site))
-        assert started >= event - TICK and cold.pool.started == 0
+        from_cold, _, started, adopted = await report_of(cold, spec(plugin, site))
+        assert not adopted and started >= event - TICK and cold.pool.started == 0
     finally:
         await cold.close()
         await warm.close()
@@ -168,7 +168,8 @@ async def test_pool_size_0_starts_no_spare_and_every_start_is_cold(tmp_path):
 async def test_spares_start_only_after_every_waiting_first_start(tmp_path):
     """One spawn slot: the pool's first spare has it; three first starts then queue ahead of the second spare."""
     waits = write_bundle(tmp_path, "import sys\nprint('up', flush=True)\nsys.stdin.read()\n")
-    backend = ProcessBackend(ProcessSettings(python=sys.executable, warm_pool_size=2, concurrent_spawns=1))
+    settings = ProcessSettings(python=sys.executable, warm_pool_size=2, warm_pool_max=2, concurrent_spawns=1)
+    backend = ProcessBackend(settings)  # a fixed pool: the order of a growing one is the next test's
     execs: list[str] = []
     exec_ = backend._exec
 
@@ -228,5 +229,112 @@ async def test_a_plugin_error_in_a_spare_exits_1_with_its_own_traceback(tmp_path
         assert status.exit_code == 1
         text = stderr.decode()
         assert "ValueError: broken plugin" in text and "__main__.py" in text and "spare.py" not in text
+    finally:
+        await backend.close()
+
+
+def spare_processes() -> set[int]:
+    """Warm spares alive under this process, read from /proc: reapers whose command line ends in ``spare.py``.
+
+    (Adopted spares keep that command line: tests subtract the workers they started, and what other tests left.)
+    """
+    found = set()
+    with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as handle:
+        children = [int(pid) for pid in handle.read().split()]
+    for pid in children:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                state = handle.read().rsplit(b")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue
+        if state != b"Z" and any(part.endswith(b"spare.py") for part in argv):
+            found.add(pid)
+    return found
+
+
+async def burst(backend: ProcessBackend, bundle: Path, count: int, tag: str) -> list:
+    """``count`` starts at once, each booted (first line read); returns the workers."""
+
+    async def start(n: int):
+        worker = await backend.spawn(spec(bundle, name=f"{tag}-{n}"))
+        assert await asyncio.wait_for(worker.readline(), 30) == b"up\n"
+        return worker
+
+    return await asyncio.wait_for(asyncio.gather(*(start(n) for n in range(count))), 90)
+
+
+async def test_a_burst_grows_the_pool_to_the_ceiling_and_the_next_burst_is_served_from_spares(tmp_path):
+    """Floor 1, ceiling 3: a burst of 4 takes the one spare and starts 3 cold; the pool grows to 3, the next 3 adopt."""
+    waits = write_bundle(tmp_path, "import sys\nprint('up', flush=True)\nsys.stdin.read()\n")
+    settings = ProcessSettings(python=sys.executable, warm_pool_size=1, warm_pool_max=3, warm_pool_idle_reap_seconds=60)
+    backend = ProcessBackend(settings)
+    others = spare_processes()
+    await backend.start()
+    try:
+        await pool_ready(backend, 1)
+        first = await burst(backend, waits, 4, "first")
+        assert sorted(w.adopted for w in first) == [False, False, False, True]
+        assert backend.pool.size == 3 and backend.pool.sizing.grown >= 1
+        await pool_ready(backend, 3)
+        assert len(backend.pool) == 3 and set(backend.pool.pids) == spare_processes() - others - {w.pid for w in first}
+        second = await burst(backend, waits, 3, "second")
+        assert [w.adopted for w in second] == [True, True, True]  # every start of the same burst size took a spare
+        assert backend.pool.size == 3  # hits do not grow it further
+        for worker in first + second:
+            await worker.stop(grace=1.0)
+    finally:
+        await backend.close()
+    assert not spare_processes() - others
+
+
+async def test_unused_spares_are_reaped_back_to_the_floor(tmp_path):
+    waits = write_bundle(tmp_path, "import sys\nprint('up', flush=True)\nsys.stdin.read()\n")
+    settings = ProcessSettings(python=sys.executable, warm_pool_size=1, warm_pool_max=4, warm_pool_idle_reap_seconds=4)
+    backend = ProcessBackend(settings)
+    others = spare_processes()
+    await backend.start()
+    try:
+        await pool_ready(backend, 1)
+        workers = await burst(backend, waits, 3, "burst")
+        for worker in workers:
+            await worker.stop(grace=1.0)
+        assert backend.pool.size == 3
+        await pool_ready(backend, 3)
+        grown = set(backend.pool.pids)
+        assert grown <= spare_processes() and len(grown) == 3
+        deadline = time.monotonic() + 30
+        while backend.pool.size > 1 or len(backend.pool) > 1 or backend.pool._stopping:
+            assert time.monotonic() < deadline, f"pool never went back to its floor ({len(backend.pool)})"
+            await asyncio.sleep(0.05)
+        assert backend.pool.sizing.shrunk == 1 and backend.pool.pids[0] in grown
+        assert spare_processes() - others == set(backend.pool.pids)  # the two above the floor are gone from /proc
+    finally:
+        await backend.close()
+
+
+async def test_a_growing_pool_still_starts_its_spares_after_every_waiting_first_start(tmp_path):
+    """One spawn slot, floor 1, ceiling 4: five first starts grow the pool, yet every spare exec waits behind them."""
+    waits = write_bundle(tmp_path, "import sys\nprint('up', flush=True)\nsys.stdin.read()\n")
+    settings = ProcessSettings(python=sys.executable, warm_pool_size=1, warm_pool_max=4, concurrent_spawns=1)
+    backend = ProcessBackend(settings)
+    execs: list[str] = []
+    exec_ = backend._exec
+
+    async def recording(command, **kwargs):
+        execs.append("spare" if command[-1].endswith("spare.py") else "first")
+        return await exec_(command, **kwargs)
+
+    backend._exec = recording  # type: ignore[method-assign]
+    await backend.start()
+    try:
+        await pool_ready(backend, 1)
+        workers = await burst(backend, waits, 5, "first")  # one takes the spare, four start cold
+        await pool_ready(backend, 4)
+        assert execs == ["spare"] + ["first"] * 4 + ["spare"] * 4
+        assert backend.spawns.peak_running == 1
+        for worker in workers:
+            await worker.stop(grace=1.0)
     finally:
         await backend.close()
