@@ -2,8 +2,11 @@
 
 A worker watches its own container: when the engine's ``wait`` returns, it reads
 why (``State.OOMKilled``, ``ExitCode``) and removes the container, whether or not
-anyone called ``stop()``. A crash of maidcore itself leaves at most exited
-containers, which the next ``start()`` sweeps by label.
+anyone called ``stop()``. A worker that was asked to stop (EOF, kill) takes the exit
+code ``wait`` answered and skips the inspect: at a node's shutdown that halves the
+engine calls per container, and "why" matters only for a worker that ended by itself.
+A crash of maidcore itself leaves at most exited containers, which the next
+``start()`` sweeps by label.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import logging
 import signal as signals
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from maidcore.layers.sandbox import ExitStatus, LineTooLong, WorkerSpec
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
     from docker import APIClient
 
 log = logging.getLogger(__name__)
+
+#: Runs one blocking docker SDK call off the event loop (``EngineCalls``; ``asyncio.to_thread`` by default).
+Calls = Callable[..., Awaitable[Any]]
 
 STDERR_CAP = 1 << 20  # diagnostics kept while nobody reads them; the rest is counted and dropped
 STDERR_LINE = 16 << 10
@@ -71,6 +78,7 @@ class DockerWorker:
         memory: str,
         max_line: int,
         on_removed=None,
+        calls: Calls = asyncio.to_thread,
     ) -> None:
         self.name = spec.name
         self.spec = spec
@@ -85,6 +93,8 @@ class DockerWorker:
         self._pump = asyncio.ensure_future(demultiplex(reader, self._stdout, self._stderr))
         self._write_lock = asyncio.Lock()
         self._stdin_closed = False
+        self._stop_asked = False  # EOF sent or killed: the exit code from ``wait`` says enough
+        self._calls = calls
         self._killed_after: float | None = None
         self._violation: str | None = None
         self._status: ExitStatus | None = None
@@ -115,6 +125,7 @@ class DockerWorker:
         if self._stdin_closed:
             return
         self._stdin_closed = True
+        self._stop_asked = True
         with contextlib.suppress(ConnectionError, OSError, RuntimeError):
             if self._writer.can_write_eof() and not self._writer.is_closing():
                 self._writer.write_eof()
@@ -174,9 +185,10 @@ class DockerWorker:
     # --- internals ------------------------------------------------------------------
 
     async def _kill(self) -> None:
+        self._stop_asked = True
         self._stdout.discard()  # a worker flooding a stdout nobody reads would hold its own exit
         try:
-            await asyncio.to_thread(self.api.kill, self.container_id, "SIGKILL")
+            await self._calls(self.api.kill, self.container_id, "SIGKILL")
         except Exception as exc:  # already gone: the watcher reports the real status
             log.debug("kill %s: %s", self.name, exc)
         try:
@@ -196,12 +208,15 @@ class DockerWorker:
             # the engine closes the attach stream once the process is gone; keep what it flushed
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._pump), 2.0)
+            code = waited.get("StatusCode") if isinstance(waited, dict) else None
+            if self._stop_asked and isinstance(code, int):
+                await self._finish({"ExitCode": code})
+                return
             try:
-                attrs = await asyncio.to_thread(self._inspect)
+                attrs = await self._calls(self._inspect)
                 state = attrs.get("State", {})
             except Exception as exc:
                 # removed already (a sweep by another maidcore, `docker rm -f`): /wait still said how it ended
-                code = waited.get("StatusCode") if isinstance(waited, dict) else None
                 state = {"ExitCode": code} if isinstance(code, int) else {"ExitCode": None}
                 if not isinstance(code, int):
                     state["Error"] = f"inspect failed: {exc}"
@@ -221,7 +236,7 @@ class DockerWorker:
             state, memory=self._memory, killed_after=self._killed_after, violation=self._violation
         )
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(self.api.remove_container, self.container_id, force=True)
+            await self._calls(self.api.remove_container, self.container_id, force=True)
         await cancel_quietly(self._pump)
         with contextlib.suppress(Exception):
             self._writer.close()
@@ -235,7 +250,7 @@ class DockerWorker:
         """Give a claimed warm spare the name the runner chose (off the start path)."""
         self.name = name
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(self.api.rename, self.container_id, name)
+            await self._calls(self.api.rename, self.container_id, name)
 
 
 async def launch(
@@ -247,6 +262,7 @@ async def launch(
     memory: str,
     max_line: int,
     on_removed=None,
+    calls: Calls = asyncio.to_thread,
 ) -> DockerWorker:
     """Create, attach (before start, so no output is lost), arm ``wait``, start; remove on any failure."""
     kwargs = dict(create_kwargs)
@@ -254,20 +270,26 @@ async def launch(
     kwargs["host_config"] = client.api.create_host_config(**kwargs["host_config"])
     config = client.api.create_container_config(**kwargs)  # (unlike create_container: no proxy env injected)
     config["StdinOnce"] = True
-    created = await asyncio.to_thread(client.api.create_container_from_config, config, name)
+    creating = asyncio.ensure_future(calls(client.api.create_container_from_config, config, name))
+    try:
+        created = await asyncio.shield(creating)
+    except asyncio.CancelledError:  # (a spare's start cancelled by the pool's close) the engine creates it anyway
+        with contextlib.suppress(Exception):
+            await calls(client.api.remove_container, (await creating)["Id"], force=True)
+        raise
     container_id = created["Id"]
     reader = writer = None
     wait_task = None
     try:
         reader, writer = await engine.attach(container_id)
         wait_task = await engine.open_wait(container_id)
-        await asyncio.to_thread(client.api.start, container_id)
+        await calls(client.api.start, container_id)
     except BaseException:
         if writer is not None:
             writer.close()
         await cancel_quietly(wait_task)
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(client.api.remove_container, container_id, force=True)
+            await calls(client.api.remove_container, container_id, force=True)
         raise
     return DockerWorker(
         api=client.api,
@@ -279,4 +301,5 @@ async def launch(
         memory=memory,
         max_line=max_line,
         on_removed=on_removed,
+        calls=calls,
     )
