@@ -44,8 +44,10 @@ def describe_exit(
     signal = code - 128 if isinstance(code, int) and 128 < code < 160 else None
     if oom:
         reason = f"OOM-killed (over the {memory} memory limit)"
-    elif killed_after is not None:
+    elif killed_after:
         reason = f"did not stop within {killed_after:g} s; killed by SIGKILL"
+    elif killed_after is not None:  # killed at once (a node's shutdown deadline, a timeout)
+        reason = "killed by SIGKILL"
     elif signal is not None:
         try:
             name = signals.Signals(signal).name
