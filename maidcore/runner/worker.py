@@ -728,6 +728,11 @@ class WorkerSlot:
             return
         self._stopping = True
         self._wakeup.set()
+        if self.worker is None and self.state is SlotState.STARTING and self._task is not None:
+            # waiting for its turn in the spawn queue: a worker started now would only be stopped again
+            # (a node closing right after an eager start had hundreds queued); the backend undoes a start
+            # cancelled half-way
+            self._task.cancel()
         if deadline is None:
             deadline = time.monotonic() + grace
 

@@ -205,3 +205,39 @@ async def test_a_node_closes_many_workers_gracefully_and_kills_the_one_ignoring_
         assert left == [], [c["Names"] for c in left]
         volumes = (client.api.volumes(filters={"label": [f"maidcore.node={node}"]}) or {}).get("Volumes") or []
         assert volumes == [], [v["Name"] for v in volumes]
+
+
+async def test_a_start_still_waiting_in_the_spawn_queue_is_dropped_not_run_at_close(tmp_path: Path) -> None:
+    """Closing while first starts wait their turn starts none of them (each would only be stopped again)."""
+    values: dict[str, Any] = {
+        "sandbox_backend": "process",
+        "unsafe_no_isolation": True,
+        "runner": {"shutdown_grace_seconds": 2.0},
+        # one start at a time, and a worker silent on stdout keeps its turn: everything after it waits
+        "process": {"concurrent_spawns": 1, "spawn_hold_seconds": 600, "warm_pool_size": 0},
+    }
+    extensions = Extensions.load()
+    extensions.register(CannedExtension(CannedDiscord()), name="canned")
+    platform = Platform(local_settings(extensions, tmp_path / "data", **values), extensions=extensions)
+    await platform.start()
+    started: list[str] = []
+    backend = platform.sandbox
+    real_exec = backend._exec
+
+    async def counted_exec(command: list[str], *, cwd: Path, env: dict[str, str]):
+        started.append(str(cwd))
+        return await real_exec(command, cwd=cwd, env=env)
+
+    backend._exec = counted_exec
+    try:
+        silent = write_bundle(tmp_path / "bundles", "silent", "import time\ntime.sleep(3600)\n")
+        await installs.install(platform, silent, str(SERVER_BASE), installs.ALL)
+        await wait_until(lambda: len(started) == 1, 30, "the silent worker holding the only turn")
+        for n in range(3):
+            bundle = write_bundle(tmp_path / "bundles", f"queued_{n}", WELL_BEHAVED)
+            await installs.install(platform, bundle, str(SERVER_BASE + 1 + n), installs.ALL)
+        await wait_until(lambda: backend.spawns.waiting == 3, 30, "three first starts queued")
+    finally:
+        await platform.close()
+    assert len(started) == 1, f"queued starts were run at close: {started[1:]}"
+    assert backend.spawns.waiting == 0 and not backend._workers
