@@ -161,13 +161,10 @@ async def run(args: argparse.Namespace) -> None:
         root = Path(tmp)
         data = root / "data"
         runner_values: dict[str, Any] = {"idle_stop_seconds": 0, "shutdown_grace_seconds": args.grace}
-        extra: dict[str, Any] = {}
-        if args.stop_grace is not None:
-            runner_values["stop_grace_seconds"] = args.stop_grace
         extensions = Extensions.load()
         source = CannedDiscord()
         extensions.register(CannedExtension(source), name="canned")
-        values: dict[str, Any] = {"sandbox_backend": args.backend, "runner": runner_values, **extra}
+        values: dict[str, Any] = {"sandbox_backend": args.backend, "runner": runner_values}
         if args.backend == "process":
             values["unsafe_no_isolation"] = True
         settings = local_settings(extensions, data, **values)
@@ -255,9 +252,6 @@ def main() -> None:
     parser.add_argument("--hostile", type=int, default=1, help="plugins that ignore the stop (1)")
     parser.add_argument("--hold", type=float, default=1.0, help="seconds each handler is still working (1)")
     parser.add_argument("--grace", type=float, default=5.0, help="runner.shutdown_grace_seconds (5)")
-    parser.add_argument(
-        "--stop-grace", type=float, default=None, help="runner.stop_grace_seconds (new code only; default: its own)"
-    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for every worker (900)")
     asyncio.run(run(parser.parse_args()))
 
