@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -216,16 +217,25 @@ class DockerBackend:
         directory) are left alone unless ``include_live``. Code volumes of a gone maidcore go too.
         """
         assert self.client is not None
-        leftovers = self.client.api.containers(all=True, filters={"label": [f"{containers.NODE_LABEL}={self.node}"]})
-        removed = 0
+        client = self.client
+        leftovers = client.api.containers(all=True, filters={"label": [f"{containers.NODE_LABEL}={self.node}"]})
+        doomed = []
         for item in leftovers:
             owner = (item.get("Labels") or {}).get(containers.OWNER_LABEL)
-            if not include_live and (owner == self.owner or containers.owner_alive(owner)):
-                continue
-            with contextlib.suppress(Exception):
-                self.client.api.remove_container(item["Id"], force=True)
-                removed += 1
-        sweep_volumes(self.client, self.node, keep_owner=self.owner)
+            if include_live or (owner != self.owner and not containers.owner_alive(owner)):
+                doomed.append(item["Id"])
+
+        def remove(container_id: str) -> bool:
+            try:
+                client.api.remove_container(container_id, force=True)
+            except Exception:
+                return False
+            return True
+
+        # all a killed node's containers at once (engine_calls at a time): a restart waits for this sweep
+        with ThreadPoolExecutor(max(1, min(self.settings.engine_calls, len(doomed)))) as threads:
+            removed = sum(threads.map(remove, doomed))
+        sweep_volumes(client, self.node, keep_owner=self.owner)
         return removed
 
     # --- internals --------------------------------------------------------------------
