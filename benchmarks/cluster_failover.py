@@ -15,7 +15,10 @@ kill, so the survivor starts a fresh session as before resuming existed).
 Baseline in the same run: a cold start, from launching a lone node to its first
 answered ping (what an operator restarting a crashed single node waits).
 
-Usage: ``.venv/bin/python benchmarks/cluster_failover.py [--rounds 4] [--lease-seconds 6]``
+``--coordinator postgresql`` runs the same on PostgreSQL alone (no Redis: the nodes'
+coordinator is the database, ``cluster.coordinator_url``).
+
+Usage: ``.venv/bin/python benchmarks/cluster_failover.py [--rounds 4] [--lease-seconds 6] [--coordinator redis]``
 (PostgreSQL from ``MAIDCORE_TEST_POSTGRES_URL``, Redis from ``MAIDCORE_TEST_REDIS_URL``).
 """
 
@@ -73,20 +76,60 @@ def answered_tags(local: LocalCluster, channel: str) -> set[str]:
     return {m["content"][5:] for m in local.messages(channel) if m["content"].startswith("pong ")}
 
 
+class Coordination:
+    """The coordinator's view the benchmark reads (who holds a shard) and edits (the resume record)."""
+
+    def __init__(self, engine: str, url: str, prefix: str) -> None:
+        self.engine, self.prefix = engine, prefix
+        if engine == "redis":
+            self.client = redis.Redis.from_url(url, decode_responses=True)
+        else:
+            self.conn = psycopg.connect(url, autocommit=True)
+
+    def holder(self, shard: int) -> str | None:
+        if self.engine == "redis":
+            value = self.client.get(f"{self.prefix}:lease:{shard}")
+            return value.rpartition(" ")[0] if value else None
+        try:
+            row = self.conn.execute(
+                "SELECT node FROM coord_leases WHERE cluster = %s AND shard = %s AND node IS NOT NULL"
+                " AND expires_at > statement_timestamp()",
+                (self.prefix, shard),
+            ).fetchone()
+        except psycopg.errors.UndefinedTable:  # before the first node created the tables
+            return None
+        return row[0] if row else None
+
+    def forget_resume(self, shard: int) -> None:
+        key = f"event_source.discord:resume:{shard}"
+        if self.engine == "redis":
+            self.client.delete(f"{self.prefix}:state:{key}")
+        else:
+            self.conn.execute("DELETE FROM coord_state WHERE cluster = %s AND key = %s", (self.prefix, key))
+
+    def close(self) -> None:
+        if self.engine == "redis":
+            for key in self.client.scan_iter(f"{self.prefix}:*"):
+                self.client.delete(key)
+            self.client.close()
+        else:
+            self.conn.close()
+
+
 def failover_round(
-    local: LocalCluster, client: redis.Redis, prefix: str, channel: str, victim: str, resume: bool
+    local: LocalCluster, coord: Coordination, channel: str, victim: str, resume: bool
 ) -> tuple[float, int, int]:
     """Kill ``victim`` and ping shard 0 until served again: (seconds to the first answer, gap pings, gap lost)."""
     killed = time.monotonic()
     local.kill(victim)
     if not resume:  # as before resuming existed: the survivor finds no session to resume
-        client.delete(f"{prefix}:state:event_source.discord:resume:0")
+        coord.forget_resume(0)
     gap: set[str] = set()
     sent: set[str] = set()
     first = None
     while time.monotonic() - killed < 90:
         tag = uuid.uuid4().hex[:8]
-        orphaned = holder(client, prefix, 0) in (None, victim)
+        orphaned = coord.holder(0) in (None, victim)
         local.post(channel, f"ping {tag}")
         sent.add(tag)
         if orphaned:
@@ -101,16 +144,12 @@ def failover_round(
     return first, len(gap), len(gap - answered_tags(local, channel))
 
 
-def holder(client: redis.Redis, prefix: str, shard: int) -> str | None:
-    value = client.get(f"{prefix}:lease:{shard}")
-    return value.rpartition(" ")[0] if value else None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4, help="kills; odd rounds resume, even ones identify only")
     parser.add_argument("--lease-seconds", type=float, default=6.0)
     parser.add_argument("--renew-seconds", type=float, default=1.5)
+    parser.add_argument("--coordinator", choices=["redis", "postgresql"], default="redis")
     args = parser.parse_args()
     pg_url = os.environ.get("MAIDCORE_TEST_POSTGRES_URL", "postgresql://maidcore:maidcore@127.0.0.1:5432/maidcore")
     redis_url = os.environ.get("MAIDCORE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -119,13 +158,14 @@ def main() -> None:
         conn.execute(f'CREATE DATABASE "{db}"')
     database_url = urlunsplit(urlsplit(pg_url)._replace(path="/" + db))
     prefix = f"maidcore-bench-{uuid.uuid4().hex[:8]}"
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    coord = Coordination(args.coordinator, redis_url if args.coordinator == "redis" else database_url, prefix)
     with tempfile.TemporaryDirectory(prefix="maidcore-failover-") as tmp:
         base = Path(tmp)
         local = LocalCluster(
             base,
-            redis_url=redis_url,
+            redis_url=redis_url if args.coordinator == "redis" else None,
             database_url=database_url,
+            coordinator_url=database_url if args.coordinator == "postgresql" else None,
             guilds=2,
             shards=2,
             key_prefix=prefix,
@@ -166,20 +206,16 @@ def main() -> None:
             results: dict[bool, list[tuple[float, int, int]]] = {True: [], False: []}
             for round_no in range(1, args.rounds + 1):
                 local.wait(
-                    lambda: (
-                        holder(client, prefix, 0)
-                        and holder(client, prefix, 1)
-                        and holder(client, prefix, 0) != holder(client, prefix, 1)
-                    ),
+                    lambda: coord.holder(0) and coord.holder(1) and coord.holder(0) != coord.holder(1),
                     120,
                     "each node holding one shard",
                 )
                 first_answer(local, channel0, time.monotonic())  # shard 0 serves before the kill
                 time.sleep(1)  # its holder recorded the session past that ping
-                victim = holder(client, prefix, 0)
+                victim = coord.holder(0)
                 assert victim is not None
                 resume = round_no % 2 == 1
-                took, gap, lost = failover_round(local, client, prefix, channel0, victim, resume)
+                took, gap, lost = failover_round(local, coord, channel0, victim, resume)
                 results[resume].append((took, gap, lost))
                 mode = "resume" if resume else "identify only"
                 print(
@@ -198,13 +234,12 @@ def main() -> None:
                 print(
                     f"{mode}: failover median {statistics.median(times):.2f} s, max {max(times):.2f} s "
                     f"({statistics.median(times) / cold:.2f}x the cold start); gap events lost {lost}/{gap}"
-                    f" over {len(rounds)} rounds (lease {args.lease_seconds:g} s, renew {args.renew_seconds:g} s)"
+                    f" over {len(rounds)} rounds (lease {args.lease_seconds:g} s, renew {args.renew_seconds:g} s,"
+                    f" coordinator {args.coordinator}, load average {os.getloadavg()[0]:.2f})"
                 )
         finally:
             local.close()
-            for key in client.scan_iter(f"{prefix}:*"):
-                client.delete(key)
-            client.close()
+            coord.close()
             with psycopg.connect(pg_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 

@@ -96,7 +96,7 @@ class MessageOwners:
 
     @property
     def clustered(self) -> bool:
-        """True when the records go to the cluster's shared state (``cluster.redis_url``)."""
+        """True when the records go to the cluster's shared state (``cluster.coordinator_url``)."""
         return self.shared is not None and self.shared.clustered
 
     # --- writing ---------------------------------------------------------------------------

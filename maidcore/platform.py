@@ -82,7 +82,7 @@ class Platform:
         self.runner: Runner | None = None
         #: What installed plugins handle; the runner keeps it current, event sources read it for intents.
         self.event_types = HandledEventTypes()
-        #: This node's part in a cluster (``maidcore.cluster``); ``None`` for a single node (no ``cluster.redis_url``).
+        #: This node's part in a cluster (``maidcore.cluster``); ``None`` for a single node (no coordinator).
         self.cluster: ClusterNode | None = None
         #: What cluster nodes share with layers (``LayerContext.shared``); backed by the coordinator in a cluster.
         self.shared = Shared()
@@ -184,7 +184,7 @@ class Platform:
         self.started = True
 
     async def _start(self) -> None:
-        if self.settings.cluster.redis_url:
+        if self.settings.cluster.url:
             await self._reach_coordinator()
         await self.open_storage()
         await self.bundles.import_local(self.records)  # data directories from before bundles were in the database
@@ -233,7 +233,7 @@ class Platform:
             await self.local.start()
             self._on_close("local mode", self.local.close)
         sink: EventSink = self.runner.router
-        if self.settings.cluster.redis_url:
+        if self.settings.cluster.url:
             sink = await self._join_cluster()
         await self.events.start(sink, self.handled_event_types())
         self._on_close("event source", self.events.close)
@@ -248,7 +248,7 @@ class Platform:
         return self.local if self.local is not None else self._local_mode()
 
     async def _join_cluster(self) -> EventSink:
-        """Cluster mode (``cluster.redis_url``): shards by lease, events through the shard logs, ticks once."""
+        """Cluster mode (``cluster.coordinator_url``): shards by lease, events through the shard logs, ticks once."""
         from maidcore.cluster import ClusterNode
 
         assert self.runner is not None

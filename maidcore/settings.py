@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, create_model
+from pydantic import BaseModel, Field, SecretStr, create_model, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -105,14 +105,25 @@ class RunnerSettings(BaseModel):
     stderr_lines_stored: int = Field(default=100, ge=0)  # per worker per 10 s: stored as plugin logs; rest: host log
 
 
-class ClusterSettings(BaseModel):
-    """Several ``maidcore serve`` nodes sharing one PostgreSQL and one Redis (``maidcore.cluster``).
+# a coordinator URL names its engine by scheme (maidcore.cluster.node.build_coordinator)
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+COORDINATOR_SCHEMES = {"redis": ("redis://", "rediss://", "unix://"), "postgresql": POSTGRES_SCHEMES}
 
-    Off by default: with no ``redis_url`` a node serves every shard it is configured for and
-    delivers events in process, as a single node always did.
+
+class ClusterSettings(BaseModel):
+    """Several ``maidcore serve`` nodes sharing PostgreSQL and a coordination engine (``maidcore.cluster``).
+
+    Off by default: with no ``coordinator_url`` (nor the older ``redis_url``) a node serves every
+    shard it is configured for and delivers events in process, as a single node always did.
     """
 
-    redis_url: str | None = None  # e.g. redis://10.0.0.5:6379/0; None = single node (no leases, no event log)
+    # the coordination engine, by URL: redis://10.0.0.5:6379/0 or postgresql://user:pw@10.0.0.6/maidcore
+    # (docs/cluster.md); None = single node (no leases, no event log)
+    coordinator_url: str | None = None
+    redis_url: str | None = None  # the older spelling of a redis:// coordinator_url (still honoured)
+    # PostgreSQL coordinator: connections each process opens at most (one per call in flight; PostgreSQL's
+    # max_connections must cover this x processes x nodes, plus storage's own pool)
+    coordinator_pool_size: int = Field(8, ge=1)
     key_prefix: str = "maidcore"  # every key this cluster writes starts with it; clusters sharing a Redis differ here
     node_id: str | None = None  # this node's name in leases and the event log; None = <hostname>-<pid>
     lease_seconds: float = 6.0  # a shard lease expires this long after its holder last renewed it
@@ -122,6 +133,36 @@ class ClusterSettings(BaseModel):
     storage_check_seconds: float = 3.0  # a node that cannot reach its storage this long stops serving its shards
     read_batch: int = 100  # events a node reads from a shard's log at once
     message_owner_days: float = Field(30.0, gt=0)  # a sent message's owner (who gets clicks on it) is kept this long
+
+    @model_validator(mode="after")
+    def _one_known_engine(self) -> ClusterSettings:
+        if self.coordinator_url and self.redis_url and self.coordinator_url != self.redis_url:
+            raise ValueError(
+                "cluster.coordinator_url and cluster.redis_url name two coordination engines; "
+                "set only cluster.coordinator_url"
+            )
+        if self.redis_url and not self.redis_url.startswith(COORDINATOR_SCHEMES["redis"]):
+            raise ValueError(f"cluster.redis_url must be a Redis URL (redis://host:port/db), not {self.redis_url!r}")
+        if self.coordinator_url and self.engine is None:
+            schemes = ", ".join(s for group in COORDINATOR_SCHEMES.values() for s in group)
+            raise ValueError(
+                f"cluster.coordinator_url {self.coordinator_url!r} names no coordination engine maidcore has: "
+                f"it must start with one of {schemes}"
+            )
+        return self
+
+    @property
+    def url(self) -> str | None:
+        """The coordinator's URL (``coordinator_url``, else ``redis_url``); None = no cluster."""
+        return self.coordinator_url or self.redis_url or None
+
+    @property
+    def engine(self) -> str | None:
+        """``"redis"`` or ``"postgresql"``: the engine ``url`` names (None without a cluster)."""
+        url = self.url
+        if not url:
+            return None
+        return next((name for name, schemes in COORDINATOR_SCHEMES.items() if url.startswith(schemes)), None)
 
 
 class WebSettings(BaseModel):

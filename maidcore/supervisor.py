@@ -9,7 +9,7 @@ checks that its parent holds it instead of taking it), restarts a child that die
 stops all of them on SIGINT/SIGTERM, and folds their status files into the one
 ``maidcore status`` reads.
 
-Without a cluster the split is static (``shard_plan``). With ``cluster.redis_url``
+Without a cluster the split is static (``shard_plan``). With ``cluster.coordinator_url``
 each child is a cluster node of its own, ``<node id>/<index>``, taking part in the
 shard leases: a dead child's shards go to its siblings (or other nodes) once its
 leases expire, and it gets its share back when it returns (``lease_plan``).

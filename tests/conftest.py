@@ -62,23 +62,21 @@ def redis_url() -> str:
     return services.redis_url()
 
 
-@pytest.fixture
-async def coordinators(redis_url: str):
-    """Two nodes' Redis coordinators under one fresh key prefix, removed afterwards."""
-    import uuid
+@pytest.fixture(scope="session")
+def coordinator_database(postgres_server: services.PostgresForTests) -> str:
+    """One database for the session's PostgreSQL coordinators (each test under its own prefix, as on Redis)."""
+    url = postgres_server.create_database(migrated=False)
+    yield url
+    postgres_server.drop_database(url)
 
-    from maidcore.cluster.redis_coordinator import RedisCoordinator
 
-    prefix = f"maidcore-test-{uuid.uuid4().hex[:8]}"
-    coords = [RedisCoordinator(redis_url, prefix) for _ in range(2)]
-    for coord in coords:
-        await coord.start()
-    yield coords
-    keys = [k async for k in coords[0].r.scan_iter(f"{prefix}:*")]
-    if keys:
-        await coords[0].r.delete(*keys)
-    for coord in coords:
-        await coord.close()
+@pytest.fixture(params=["redis", "postgresql"])
+async def coordinators(request):
+    """Two nodes' coordinators under one fresh prefix, once per engine (Redis, PostgreSQL); removed afterwards."""
+    from tests.cluster.engines import open_coordinators
+
+    async with open_coordinators(request, request.param) as coords:
+        yield coords
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,9 @@ no window edge to burst across: at most ``limit`` units pass in ANY interval of
 that length (a fixed window lets ``2 × limit`` through around its boundary).
 
 ``memory://`` is decided synchronously (``hit_nowait``); any other storage URI
-(``redis://…``) goes through the async storage of ``limits.aio``, so that every
-maidcore process pointing at the same Redis shares one window per scope.
+(``redis://…``, or ``postgresql://…`` for a cluster without Redis: ``pg_storage``)
+goes through the async storage of ``limits.aio``, so that every maidcore process
+pointing at the same Redis or database shares one window per scope.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from limits.errors import StorageError
 from maidcore.errors import InvalidArgument, RpcFailure
 from maidcore.layers.ratelimit import Bucket, Decision, OverLimit
 from maidcore.scope import Scope
+from maidcore_limits import pg_storage  # registers postgresql:// with limits
 from maidcore_limits.settings import RateLimitSettings
 
 # A denied call may retry this much after the blocking entry leaves the window
@@ -127,6 +129,8 @@ class LimitsRateLimiter:
                 )
             if uri.startswith("async+redis"):
                 options.update(implementation="redispy", key_prefix=settings.key_prefix)
+            if uri.startswith(("async+postgresql://", "async+postgres://")):  # a cluster on PostgreSQL alone
+                options.update(key_prefix=settings.key_prefix, max_connections=settings.redis_max_connections)
             self._storage = limits.storage.storage_from_string(uri, **options)
             self._aio = limits.aio.strategies.MovingWindowRateLimiter(self._storage)
 
@@ -220,7 +224,7 @@ class LimitsRateLimiter:
 
         The window is a list of timestamps, newest first; a call of ``cost``
         passes once entry ``limit - cost`` is older than the window. Redis is
-        read with one LINDEX; other storages only expose the oldest entry, which
+        read with one LINDEX, PostgreSQL with one array index; other storages only expose the oldest entry, which
         is exact for cost 1 and a lower bound above it.
         """
         expiry = item.get_expiry()
@@ -228,10 +232,17 @@ class LimitsRateLimiter:
         if bridge is not None and hasattr(bridge, "prefixed_key"):
             raw = await bridge.get_connection().lindex(bridge.prefixed_key(key), item.amount - cost)
             return (float(raw) if raw is not None else time.time() - expiry) + expiry
+        nth_newest = getattr(self._storage, "nth_newest", None)  # PostgreSQL (pg_storage): exact as well
+        if nth_newest is not None:
+            at = await nth_newest(key, item.amount - cost)
+            return (at if at is not None else time.time() - expiry) + expiry
         start, _count = await self._storage.get_moving_window(key, item.amount, expiry)
         return start + expiry
 
     async def close(self) -> None:
+        if isinstance(self._storage, pg_storage.PostgresStorage):
+            await self._storage.close()
+            return
         bridge = getattr(self._storage, "bridge", None)
         if bridge is not None:
             connection = bridge.get_connection()

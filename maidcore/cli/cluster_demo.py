@@ -23,8 +23,12 @@ from maidcore.cluster.local import LocalCluster
 @click.option(
     "--redis-url",
     envvar="MAIDCORE_CLUSTER__REDIS_URL",
-    required=True,
-    help="the cluster's Redis (redis://host:port/db)",
+    help="the cluster's Redis (redis://host:port/db): coordinator and shared rate limits",
+)
+@click.option(
+    "--coordinator-url",
+    envvar="MAIDCORE_CLUSTER__COORDINATOR_URL",
+    help="the coordination engine if not --redis-url: postgresql://… runs the cluster on PostgreSQL alone",
 )
 @click.option(
     "--database-url",
@@ -35,9 +39,20 @@ from maidcore.cluster.local import LocalCluster
 @click.option("--port", default=8787, show_default=True, help="emulator port (0: any free port)")
 @click.option("--dir", "base", type=click.Path(file_okay=False, path_type=Path), help="node data directories (temp)")
 def cluster_demo_command(
-    nodes: int, guilds: int, shards: int, redis_url: str, database_url: str, port: int, base: Path | None
+    nodes: int,
+    guilds: int,
+    shards: int,
+    redis_url: str | None,
+    coordinator_url: str | None,
+    database_url: str,
+    port: int,
+    base: Path | None,
 ) -> None:
     """Start the Discord emulator with GUILDS guilds on SHARDS shards, and NODES cluster nodes against it."""
+    if not redis_url and not coordinator_url:
+        raise click.UsageError(
+            "give the cluster a coordinator: --redis-url redis://… or --coordinator-url postgresql://…"
+        )
     if not database_url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         raise click.BadParameter(
             f"{database_url!r}: the nodes share one PostgreSQL database, give a postgresql:// URL",
@@ -45,7 +60,13 @@ def cluster_demo_command(
         )
     base = base or Path(tempfile.mkdtemp(prefix="maidcore-cluster-"))
     local = LocalCluster(
-        base, redis_url=redis_url, database_url=database_url, guilds=guilds, shards=shards, emulator_port=port
+        base,
+        redis_url=redis_url,
+        database_url=database_url,
+        coordinator_url=coordinator_url,
+        guilds=guilds,
+        shards=shards,
+        emulator_port=port,
     )
     try:
         local.start_emulator()

@@ -318,7 +318,7 @@ def _supervise(state: CliState, processes: int, serve_args: list[str], *, web: b
         refuse_sqlite(getattr(storage, "database_url", None))
         refuse_local_mode(getattr(discord, "token", None), getattr(discord, "emulator_url", None))
         node_id: str | None = None
-        if settings.cluster.redis_url:  # each child a cluster node: shards by lease, failover between siblings
+        if settings.cluster.url:  # each child a cluster node: shards by lease, failover between siblings
             from maidcore.cluster.node import default_node_id
 
             count, plan = getattr(discord, "shard_count", None), lease_plan(processes)

@@ -1,11 +1,12 @@
 """Several nodes, one PostgreSQL, one coordination engine: leases, once-only work, durable inbound events.
 
-- ``coordinator``: the protocol a coordination engine implements (``RedisCoordinator`` is the default).
+- ``coordinator``: the protocol a coordination engine implements (``RedisCoordinator`` and ``PostgresCoordinator``).
 - ``leases``: shard leases with fencing tokens, failover and handing back.
 - ``durable``: events recorded per shard before delivery, acked when the plugins acked.
 - ``node``: the three together for one ``maidcore serve``; ``ShardHost`` is what the event source offers.
 
-Off unless ``cluster.redis_url`` is set; a single node keeps the in-process path.
+Off unless ``cluster.coordinator_url`` (or the older ``cluster.redis_url``) is set; a single node keeps
+the in-process path.
 """
 
 from maidcore.cluster.coordinator import Coordinator, Lease, LeaseLost, LoggedEvent

@@ -3,7 +3,7 @@
 Nodes share nothing but PostgreSQL and a coordination engine; everything they
 agree on goes through a ``Coordinator``: who is alive, who holds which shard
 (a lease with a fencing token), which one-off things already happened, and
-the log of events each shard accepted. ``RedisCoordinator`` is the default;
+the log of events each shard accepted. ``RedisCoordinator`` and ``PostgresCoordinator`` implement it;
 another engine implements this protocol and nothing else.
 """
 

@@ -2,7 +2,8 @@
 
 Used by ``maidcore cluster-demo``, the multi-node tests and the failover
 benchmark. Nodes share only the PostgreSQL database and Redis they are given;
-each has its own data directory.
+each has its own data directory. With ``coordinator_url`` set to a PostgreSQL
+database (and no ``redis_url``) the nodes share nothing but PostgreSQL.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ class LocalCluster:
     """``start_emulator()``, then ``start_node(i)`` for each node; ``close()`` stops everything it started."""
 
     base_dir: Path
-    redis_url: str
+    redis_url: str | None  # the coordinator and the shared rate limit; None: coordinator_url alone
     database_url: str
     guilds: int = 4
     shards: int = 2
     key_prefix: str = "maidcore-demo"
     env: dict[str, str] = field(default_factory=dict)  # extra MAIDCORE_* settings for every node
     emulator_port: int = 0
+    coordinator_url: str | None = None  # e.g. the PostgreSQL database (a cluster without Redis); None: redis_url
     emulator: subprocess.Popen[str] | None = None
     nodes: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
     _logs: list[IO[str]] = field(default_factory=list)
@@ -64,11 +66,17 @@ class LocalCluster:
             MAIDCORE_DATA_DIR=str(self.base_dir / name),
             MAIDCORE_STORAGE__DATABASE_URL=self.database_url,
             MAIDCORE_DISCORD__EMULATOR_URL=self.emulator_url,
-            MAIDCORE_CLUSTER__REDIS_URL=self.redis_url,
             MAIDCORE_CLUSTER__KEY_PREFIX=self.key_prefix,
             MAIDCORE_CLUSTER__NODE_ID=name,
-            MAIDCORE_LIMITS__STORAGE_URI=self.redis_url,  # one rate limit across the nodes
         )
+        if self.coordinator_url:
+            env["MAIDCORE_CLUSTER__COORDINATOR_URL"] = self.coordinator_url
+        elif self.redis_url:
+            env["MAIDCORE_CLUSTER__REDIS_URL"] = self.redis_url
+        # one rate limit across the nodes: in Redis, else in the PostgreSQL coordinator's database
+        shared_limits = self.redis_url or self.coordinator_url
+        if shared_limits:
+            env["MAIDCORE_LIMITS__STORAGE_URI"] = shared_limits
         env.update(self.env)
         return env
 

@@ -1,6 +1,6 @@
 """One node of a cluster: its leases, its durable sink and the event source's shards, started together.
 
-The platform builds a ``ClusterNode`` when ``cluster.redis_url`` is set. The
+The platform builds a ``ClusterNode`` when ``cluster.coordinator_url`` (or ``cluster.redis_url``) is set. The
 event source must offer ``ShardHost`` (the ``discord`` source does): it
 connects with no shard and serves the ones the node's leases say, each
 IDENTIFY waiting its turn in Discord's max_concurrency bucket cluster-wide.
@@ -60,11 +60,21 @@ def default_node_id() -> str:
 
 
 def build_coordinator(settings: ClusterSettings) -> Coordinator:
-    """The coordination engine ``cluster.redis_url`` names."""
-    from maidcore.cluster.redis_coordinator import RedisCoordinator
+    """The coordination engine ``cluster.coordinator_url`` (or ``cluster.redis_url``) names, by its scheme."""
+    url = settings.url
+    if url is None:
+        raise ValueError("no cluster: set cluster.coordinator_url to a redis:// or postgresql:// URL")
+    if settings.engine == "postgresql":
+        from maidcore.cluster.pg_coordinator import PostgresCoordinator
 
-    assert settings.redis_url is not None
-    return RedisCoordinator(settings.redis_url, settings.key_prefix)
+        return PostgresCoordinator(url, settings.key_prefix, pool_size=settings.coordinator_pool_size)
+    if settings.engine == "redis":
+        from maidcore.cluster.redis_coordinator import RedisCoordinator
+
+        return RedisCoordinator(url, settings.key_prefix)
+    raise ValueError(
+        f"cluster.coordinator_url {url!r}: no coordination engine for this scheme (redis://, postgresql://)"
+    )
 
 
 class ClusterNode:
@@ -81,8 +91,8 @@ class ClusterNode:
     ) -> None:
         if not isinstance(source, ShardHost):
             raise TypeError(
-                f"cluster.redis_url is set but event source {getattr(source, 'name', source)!r} cannot run "
-                "shards one by one (it does not offer maidcore.cluster.ShardHost); unset cluster.redis_url"
+                f"cluster.coordinator_url is set but event source {getattr(source, 'name', source)!r} cannot run "
+                "shards one by one (it does not offer maidcore.cluster.ShardHost); unset cluster.coordinator_url"
             )
         self.settings = settings
         self.node_id = settings.node_id or default_node_id()

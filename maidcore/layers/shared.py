@@ -2,7 +2,7 @@
 
 A layer gets it as ``LayerContext.shared``. On a single node the node is the
 whole cluster: every ``once`` is granted and state lives in the process. With
-``cluster.redis_url`` set the platform backs it with the cluster's coordinator
+``cluster.coordinator_url`` set the platform backs it with the cluster's coordinator
 (``maidcore.cluster``) before any layer starts, so a storage sweep, or an
 event source's per-event state, behaves the same for a third-party layer as for
 the defaults: one node sweeps per period, and any node can read what another

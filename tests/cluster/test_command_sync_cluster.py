@@ -1,20 +1,20 @@
-"""Two nodes on one database and one Redis: a server's new command set is sent once, by one of them."""
+"""Two nodes on one database and one coordinator (Redis, then PostgreSQL): a new command set is sent once."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import uuid
+import contextlib
 
 import pytest
 from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
-from maidcore.cluster.redis_coordinator import RedisCoordinator
 from maidcore.command_sync import CommandSync
 from maidcore.install_watch import InstallChange
 from maidcore.layers.shared import Shared
 from maidcore.records import InstallRecord, VersionRecord, VersionStatus
+from tests.cluster import engines
 
 KEY = base64.b64encode(b"k" * 32).decode()
 PING = {"name": "ping", "description": "Ping"}
@@ -36,14 +36,20 @@ class Source:
         self.sent.append((self.node, server_id))
 
 
-@pytest.fixture
-async def nodes(tmp_path, pg_fresh_url, redis_url):
-    prefix = f"maidcore-test-{uuid.uuid4().hex[:8]}"
+@pytest.fixture(params=engines.ENGINES)
+async def nodes(request, tmp_path, pg_fresh_url):
+    async with (
+        engines.open_coordinators(request, request.param) as coordinators,
+        _nodes(tmp_path, pg_fresh_url, coordinators) as built,
+    ):
+        yield built
+
+
+@contextlib.asynccontextmanager
+async def _nodes(tmp_path, pg_fresh_url, coordinators):
     sent: list[tuple[str, str]] = []
     built = []
-    for name in "ab":
-        coordinator = RedisCoordinator(redis_url, prefix)
-        await coordinator.start()
+    for name, coordinator in zip("ab", coordinators, strict=True):
         shared = Shared()
         shared.attach(coordinator)
         storage = SqlModelStorage(StorageSettings(database_url=pg_fresh_url, secrets_key=KEY), tmp_path / name)
@@ -58,14 +64,12 @@ async def nodes(tmp_path, pg_fresh_url, redis_url):
             claim_seconds=1.0,
         )
         built.append((sync, storage, source, coordinator))
-    yield built, sent
-    for sync, storage, _source, coordinator in built:
-        await sync.close()
-        keys = [k async for k in coordinator.r.scan_iter(f"{prefix}:*")]
-        if keys:
-            await coordinator.r.delete(*keys)
-        await coordinator.close()
-        await storage.close()
+    try:
+        yield built, sent
+    finally:
+        for sync, storage, _source, _coordinator in built:
+            await sync.close()
+            await storage.close()
 
 
 async def test_an_install_change_heard_by_both_nodes_is_synced_by_one(nodes):

@@ -171,31 +171,23 @@ async def test_processes_of_one_node_see_each_others_owners_through_its_file(tmp
     second.close()
 
 
-@pytest.fixture
-async def shared_pair(redis_url):
-    """Two nodes' owner stores backed by one Redis (as ``cluster.redis_url`` sets them up)."""
-    import uuid
-
-    from maidcore.cluster.redis_coordinator import RedisCoordinator
+@pytest.fixture(params=["redis", "postgresql"])
+async def shared_pair(request):
+    """Two nodes' owner stores backed by one coordinator (as ``cluster.coordinator_url`` sets them up), per engine."""
     from maidcore.layers import Shared
+    from tests.cluster.engines import open_coordinators
 
-    prefix = f"maidcore-test-{uuid.uuid4().hex[:8]}"
-    coordinators, stores = [], []
-    for _ in range(2):
-        coordinator = RedisCoordinator(redis_url, prefix)
-        await coordinator.start()
-        shared = Shared()
-        shared.attach(coordinator)
-        coordinators.append(coordinator)
-        stores.append(MessageOwners(None, shared=shared.scoped("interactions"), message_ttl=3600))
-    yield stores, coordinators[0]
-    for store in stores:
-        await store.close_shared()
-    keys = [k async for k in coordinators[0].r.scan_iter(f"{prefix}:*")]
-    if keys:
-        await coordinators[0].r.delete(*keys)
-    for coordinator in coordinators:
-        await coordinator.close()
+    async with open_coordinators(request, request.param) as coordinators:
+        stores = []
+        for coordinator in coordinators:
+            shared = Shared()
+            shared.attach(coordinator)
+            stores.append(MessageOwners(None, shared=shared.scoped("interactions"), message_ttl=3600))
+        try:
+            yield stores, coordinators[0]
+        finally:
+            for store in stores:
+                await store.close_shared()
 
 
 async def test_in_a_cluster_owners_are_shared_in_batches_with_their_lifetimes(shared_pair):
@@ -209,9 +201,10 @@ async def test_in_a_cluster_owners_are_shared_in_batches_with_their_lifetimes(sh
     assert await b.sender(str(1574585304126324744 + 499)) == "p1"
     assert await b.find("modal", f"{SERVER}:5:form") == "dice"
     assert await b.find("modal", f"{SERVER}:6:form") is None
-    key = coordinator.key("state", "interactions:message:1574585304126324744")
-    assert 3500 < await coordinator.r.pttl(key) / 1000 <= 3600  # message_ttl
-    modal_ttl = await coordinator.r.pttl(coordinator.key("state", f"interactions:modal:{SERVER}:5:form")) / 1000
+    from tests.cluster.engines import ttl
+
+    assert 3500 < await ttl(coordinator, "state", "interactions:message:1574585304126324744") <= 3600  # message_ttl
+    modal_ttl = await ttl(coordinator, "state", f"interactions:modal:{SERVER}:5:form")
     assert 890 < modal_ttl <= 900  # a modal expires with its interaction
     # a node whose memory lost it (a restart) still finds it
     b._recent.clear()

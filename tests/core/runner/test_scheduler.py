@@ -144,37 +144,28 @@ def test_invalid_cron_specs_say_what_is_wrong(spec):
         parse_cron(spec)
 
 
-async def test_in_a_cluster_a_cron_minute_fires_on_one_node_only(make_stack, redis_url):
-    """Two nodes' schedulers claim each (server, cron, minute) in Redis; the second finds it taken."""
-    import uuid
+@pytest.mark.parametrize("engine", ["redis", "postgresql"])
+async def test_in_a_cluster_a_cron_minute_fires_on_one_node_only(make_stack, request, engine):
+    """Two nodes' schedulers claim each (server, cron, minute) in the coordinator; the second finds it taken."""
+    from tests.cluster.engines import open_coordinators
 
-    from maidcore.cluster.redis_coordinator import RedisCoordinator
-
-    coordinator = RedisCoordinator(redis_url, f"maidcore-test-{uuid.uuid4().hex[:8]}")
-    await coordinator.start()
-    try:
-        async with make_stack() as stack:
-            bundle = stack.plugin(
-                "timed", TIMED, capabilities=["storage:kv"], cron=[{"name": "quarter", "spec": "*/15 * * * *"}]
-            )
-            await stack.install(bundle, "111")
-            scheduler = stack.runner.scheduler
-            scheduler.once = coordinator.once
-            quarter_past = datetime(2026, 1, 1, 10, 15, tzinfo=UTC)
-            scheduler.run_cron(quarter_past)
-            scheduler._cron_fired.clear()  # what another node's scheduler remembers: nothing
-            scheduler.run_cron(quarter_past)
-            scheduler.run_cron(datetime(2026, 1, 1, 10, 30, tzinfo=UTC))
-            while scheduler._claims:
-                await asyncio.sleep(0.01)
-            await stack.idle()
-            scope = stack.runner.tenant("111", "timed").scope
-            assert await stack.platform.storage.kv.get(scope, "quarters") == 2
-    finally:
-        keys = [k async for k in coordinator.r.scan_iter(coordinator.prefix + ":*")]
-        if keys:
-            await coordinator.r.delete(*keys)
-        await coordinator.close()
+    async with open_coordinators(request, engine, count=1) as (coordinator,), make_stack() as stack:
+        bundle = stack.plugin(
+            "timed", TIMED, capabilities=["storage:kv"], cron=[{"name": "quarter", "spec": "*/15 * * * *"}]
+        )
+        await stack.install(bundle, "111")
+        scheduler = stack.runner.scheduler
+        scheduler.once = coordinator.once
+        quarter_past = datetime(2026, 1, 1, 10, 15, tzinfo=UTC)
+        scheduler.run_cron(quarter_past)
+        scheduler._cron_fired.clear()  # what another node's scheduler remembers: nothing
+        scheduler.run_cron(quarter_past)
+        scheduler.run_cron(datetime(2026, 1, 1, 10, 30, tzinfo=UTC))
+        while scheduler._claims:
+            await asyncio.sleep(0.01)
+        await stack.idle()
+        scope = stack.runner.tenant("111", "timed").scope
+        assert await stack.platform.storage.kv.get(scope, "quarters") == 2
 
 
 def test_a_worker_registering_again_keeps_the_times_of_its_schedules():

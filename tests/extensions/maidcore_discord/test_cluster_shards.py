@@ -7,8 +7,6 @@ emulator another process runs, still in local mode).
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
 
 import aiohttp
 import pytest
@@ -20,8 +18,8 @@ from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
 
 from maidcore.cluster import DurableSink, ShardHost
-from maidcore.cluster.redis_coordinator import RedisCoordinator
 from maidcore.layers.shared import Shared
+from tests.cluster import engines
 from tests.extensions.maidcore_discord.conftest import BOB, RecordingSink
 
 
@@ -159,16 +157,18 @@ async def test_the_next_holder_resumes_the_old_session_and_publishes_what_came_i
             await old.close()
 
 
-async def test_events_recorded_after_the_last_written_resume_point_are_not_recorded_again(redis_url):
+@pytest.mark.parametrize("engine", ["redis", "postgresql"])
+async def test_events_recorded_after_the_last_written_resume_point_are_not_recorded_again(request, engine):
     """The holder dies after recording events its resume record does not cover yet: the replay keeps them once.
 
-    Each source appends to the shard's real Redis log through ``DurableSink``, as a node does;
+    Each source appends to the shard's real log (Redis, then PostgreSQL) through ``DurableSink``, as a node does;
     the first one's periodic resume record is stopped before the events come (the kill lands
     before its next write), so the second one's RESUME replays them.
     """
-    coord = RedisCoordinator(redis_url, f"maidcore-test-{uuid.uuid4().hex[:8]}")
-    await coord.start()
-    async with Emulator("127.0.0.1", 0, demo=False, recommended_shards=1) as emu:
+    async with (
+        engines.open_coordinators(request, engine, count=1) as (coord,),
+        Emulator("127.0.0.1", 0, demo=False, recommended_shards=1) as emu,
+    ):
         (guild,) = emu.add_guilds(1)
         channel = emu.channel_named(guild, "general")
         shared = Shared()
@@ -187,8 +187,7 @@ async def test_events_recorded_after_the_last_written_resume_point_are_not_recor
             return src, sink
 
         async def logged() -> list[str]:
-            entries = await coord.r.xrange(coord.key("events", 0))
-            return [json.loads(fields["r"])["event"].get("content") for _, fields in entries]
+            return [record["event"].get("content") for record in await engines.logged_records(coord, 0)]
 
         async def until(check, what: str) -> None:
             for _ in range(200):
@@ -228,10 +227,6 @@ async def test_events_recorded_after_the_last_written_resume_point_are_not_recor
             if new is not None:
                 await new.close()
             await old.close()
-            keys = [k async for k in coord.r.scan_iter(f"{coord.prefix}:*")]
-            if keys:
-                await coord.r.delete(*keys)
-            await coord.close()
 
 
 async def test_an_expired_session_is_not_replayed_and_the_new_one_serves():

@@ -7,11 +7,13 @@ from maidcore_limits import LimitsRateLimiter
 from maidcore_limits.settings import RateLimitSettings
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis), "postgresql"])
 def storage_uri(request) -> str:
-    """Each semantics test runs on memory:// and on the real Redis."""
+    """Each semantics test runs on memory://, on the real Redis and on a real PostgreSQL (a cluster without Redis)."""
     if request.param == "memory":
         return "memory://"
+    if request.param == "postgresql":
+        return request.getfixturevalue("coordinator_database")
     return request.getfixturevalue("redis_url")
 
 

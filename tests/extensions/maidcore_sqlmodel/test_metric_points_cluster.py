@@ -1,7 +1,7 @@
-"""Metric points per minute are one budget across a cluster, spent through ``LayerContext.shared`` on real Redis.
+"""Metric points per minute are one budget across a cluster, spent through ``LayerContext.shared``.
 
-Two storage layers on one PostgreSQL database, each with its own
-``RedisCoordinator`` on one Redis (under a prefix of this test's own), stand
+Two storage layers on one PostgreSQL database, each with its own coordinator
+(once on Redis, once on PostgreSQL, under a prefix of this test's own), stand
 for two nodes. A burst split across both admits exactly the budget, the rest
 is refused with ``QUOTA_EXCEEDED``, and nothing past it is stored. Without a
 cluster the same bound is counted in process (``test_quotas.py``).
@@ -15,9 +15,9 @@ import time
 import pytest
 from maidcore_sqlmodel.storage import SqlModelStorage
 
-from maidcore.cluster.redis_coordinator import RedisCoordinator
 from maidcore.errors import QuotaExceeded
 from maidcore.layers.shared import Shared
+from tests.cluster import engines
 from tests.extensions.maidcore_sqlmodel.conftest import outcomes, storage_settings
 
 pytestmark = pytest.mark.postgres
@@ -45,8 +45,8 @@ async def nodes(request, tmp_path, coordinators):
         await layer.close()
 
 
-async def budget_left(coord: RedisCoordinator) -> dict[str, int]:
-    return {k: int(await coord.r.get(k)) async for k in coord.r.scan_iter(f"{coord.prefix}:budget:*")}
+async def budget_left(coord) -> dict[str, int]:
+    return await engines.budgets(coord)
 
 
 async def test_a_burst_split_across_two_nodes_admits_exactly_the_budget(nodes, coordinators, scope):
@@ -58,7 +58,7 @@ async def test_a_burst_split_across_two_nodes_admits_exactly_the_budget(nodes, c
     # one key per (server, plugin, minute), expiring: the budget of this minute is spent, no more
     held = await budget_left(coordinators[0])
     assert list(held.values()) == [BUDGET]
-    assert 0 < await coordinators[0].r.pttl(next(iter(held))) <= 120_000
+    assert 0 < await engines.ttl(coordinators[0], "budget", next(iter(held))) <= 120
     # each node now refuses from memory for the rest of the minute, and another tenant is untouched
     with pytest.raises(QuotaExceeded) as refused:
         await nodes[1].metrics.record(scope, "hits", 1.0)
@@ -79,7 +79,7 @@ async def test_a_point_refused_after_its_spend_is_given_back(nodes, coordinators
     assert await nodes[0].metrics.total(scope, "m", "1h") == 3
 
 
-async def test_shared_spend_on_redis_and_on_one_node(coordinators):
+async def test_shared_spend_in_a_cluster_and_on_one_node(coordinators):
     shared = Shared()
     single = await shared.spend("b", 2, 3, 60), await shared.spend("b", 2, 3, 60), await shared.spend("b", 1, 3, 60)
     assert single == (2, None, 3)  # the refused spend counted nothing
@@ -92,7 +92,7 @@ async def test_shared_spend_on_redis_and_on_one_node(coordinators):
     assert await other.spend("b", 2, 3, 0.5) is None
     assert await other.spend("b", 1, 3, 0.5) == 3
     assert await other.spend("fresh", -1, 3, 0.5) == 0  # giving back to nothing creates nothing
-    assert await coordinators[0].r.exists(f"{coordinators[0].prefix}:budget:fresh") == 0
+    assert "fresh" not in await engines.budgets(coordinators[0])
     await asyncio.sleep(0.6)  # expired with its window
     assert await shared.spend("b", 3, 3, 0.5) == 3
 
