@@ -83,7 +83,7 @@ class RunnerSettings(BaseModel):
     # event is dead-lettered (after its 6th delivery crashed) before the plugin would be parked
     circuit_breaker_crashes: int = 8
     circuit_breaker_window_seconds: float = 60.0
-    shutdown_grace_seconds: float = 5.0
+    shutdown_grace_seconds: float = 5.0  # node close: all workers at once get this long to drain and exit, then killed
     call_timeout_seconds: float = 25.0  # host side; below the SDK's 30 s
     max_line_bytes: int = 1024 * 1024
     min_schedule_interval_seconds: float = 60.0  # @schedule(n) ticks every max(n, this)

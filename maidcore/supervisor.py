@@ -36,7 +36,14 @@ log = logging.getLogger("maidcore.supervisor")
 
 RESTART_BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)  # after the 1st, 2nd, ... crash in a row
 STEADY_SECONDS = 60.0  # a child that lived this long starts its crash count over
-STOP_GRACE_SECONDS = 30.0  # SIGTERM to SIGKILL for a child that does not stop
+STOP_GRACE_SECONDS = 30.0  # SIGTERM to SIGKILL for a child that does not stop (at least)
+CHILD_CLOSE_MARGIN = 25.0  # a child's close past runner.shutdown_grace_seconds: kills, container removal, storage
+
+
+def stop_grace(shutdown_grace_seconds: float) -> float:
+    """How long a child gets from SIGTERM to SIGKILL: its workers' grace plus its own close, so a longer
+    ``runner.shutdown_grace_seconds`` is never cut short by the parent."""
+    return max(STOP_GRACE_SECONDS, shutdown_grace_seconds + CHILD_CLOSE_MARGIN)
 
 
 class SupervisorError(RuntimeError):
@@ -125,8 +132,10 @@ class Supervisor:
         env: dict[str, str] | None = None,
         web_port: int | None = None,
         node_id: str | None = None,
+        stop_grace_seconds: float = STOP_GRACE_SECONDS,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.stop_grace_seconds = stop_grace_seconds
         self.shard_count = shard_count
         self.node_id = node_id  # a cluster node: each child leases shards as ``<node_id>/<index>``
         self.children = [Child(i, shards) for i, shards in enumerate(plan)]
@@ -247,7 +256,7 @@ class Supervisor:
         live = [c.proc for c in self.children if c.proc is not None and c.proc.poll() is None]
         for proc in live:
             proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        deadline = time.monotonic() + self.stop_grace_seconds
         for proc in live:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from maidcore.layers.sandbox import DependencyInstallError, SandboxUnavailable, 
 from maidcore.layers.spawnqueue import SpawnQueue
 from maidcore.requirements import installable
 from maidcore_docker import containers
+from maidcore_docker.calls import EngineCalls
 from maidcore_docker.dependencies import install_requirements, make_readable
 from maidcore_docker.engine import EngineAddress, EngineError
 from maidcore_docker.image import stale_image_warning
@@ -35,12 +37,16 @@ HOW_TO_START = (
 )
 
 
-def docker_client(timeout: float = 30.0) -> docker.DockerClient:
-    """A connected client for ``DOCKER_HOST`` (or the local socket); ``SandboxUnavailable`` if there is no engine."""
+def docker_client(timeout: float = 30.0, connections: int | None = None) -> docker.DockerClient:
+    """A connected client for ``DOCKER_HOST`` (or the local socket); ``SandboxUnavailable`` if there is no engine.
+
+    ``connections``: how many it keeps open to the engine (the SDK's default, 10, when None).
+    """
     import docker
+    from docker.constants import DEFAULT_MAX_POOL_SIZE
 
     try:
-        client = docker.from_env(timeout=int(timeout))
+        client = docker.from_env(timeout=int(timeout), max_pool_size=connections or DEFAULT_MAX_POOL_SIZE)
         client.ping()
     except Exception as exc:
         raise SandboxUnavailable(
@@ -71,6 +77,7 @@ class DockerBackend:
         self._own_client = client is None
         self.engine: EngineAddress | None = None
         self.workers: set[DockerWorker] = set()
+        self.calls = EngineCalls(self.settings.engine_calls)
         self.pool = WarmPool(
             sizing=PoolSize(
                 self.settings.warm_pool_size, self.settings.warm_pool_max, self.settings.warm_pool_idle_reap_seconds
@@ -93,7 +100,7 @@ class DockerBackend:
     async def start(self) -> None:
         """Connect (``SandboxUnavailable`` with how to fix it), check the image, sweep leftovers, start the pool."""
         if self.client is None:
-            self.client = await asyncio.to_thread(docker_client, self.settings.spawn_timeout_seconds)
+            self.client = await asyncio.to_thread(self._connect)
         else:
             try:
                 await asyncio.to_thread(self.client.ping)
@@ -119,7 +126,9 @@ class DockerBackend:
         self.swept = await asyncio.to_thread(self.sweep)
         if self.swept:
             log.warning("removed %d leftover worker container(s) of an earlier run on node %s", self.swept, self.node)
-        self.volumes = CodeVolumes(self.client, image=self.settings.image, node=self.node, owner=self.owner)
+        self.volumes = CodeVolumes(
+            self.client, image=self.settings.image, node=self.node, owner=self.owner, calls=self.calls
+        )
         self.pool.start()
 
     async def spawn(self, spec: WorkerSpec) -> DockerWorker:
@@ -144,6 +153,11 @@ class DockerBackend:
         await self.pool.prewarm(spec)
 
     async def close(self) -> None:
+        """Stop spares and any worker the runner left, all at once; remove their containers and code volumes.
+
+        Every stop and removal goes through ``engine_calls`` threads at a time, so a node with many
+        containers closes in (containers / engine_calls) engine round trips, not one after another.
+        """
         await self.pool.close()
         grace = self.settings.stop_timeout_seconds
         await asyncio.gather(*(worker.stop(grace) for worker in list(self.workers)), return_exceptions=True)
@@ -152,6 +166,7 @@ class DockerBackend:
         if self.volumes is not None:
             await self.volumes.close()
             self.volumes = None
+        self.calls.close()
         if self.client is not None and self._own_client:
             self.client.close()
             self.client = None
@@ -186,7 +201,7 @@ class DockerBackend:
         there is no engine: dependencies are only ever built in a container)."""
         if self.client is None:
             try:
-                self.client = await asyncio.to_thread(docker_client, self.settings.spawn_timeout_seconds)
+                self.client = await asyncio.to_thread(self._connect)
             except SandboxUnavailable as exc:
                 raise DependencyInstallError(f"dependencies are built in a container, and {exc}") from None
         if self.engine is None:
@@ -205,19 +220,32 @@ class DockerBackend:
         directory) are left alone unless ``include_live``. Code volumes of a gone maidcore go too.
         """
         assert self.client is not None
-        leftovers = self.client.api.containers(all=True, filters={"label": [f"{containers.NODE_LABEL}={self.node}"]})
-        removed = 0
+        client = self.client
+        leftovers = client.api.containers(all=True, filters={"label": [f"{containers.NODE_LABEL}={self.node}"]})
+        doomed = []
         for item in leftovers:
             owner = (item.get("Labels") or {}).get(containers.OWNER_LABEL)
-            if not include_live and (owner == self.owner or containers.owner_alive(owner)):
-                continue
-            with contextlib.suppress(Exception):
-                self.client.api.remove_container(item["Id"], force=True)
-                removed += 1
-        sweep_volumes(self.client, self.node, keep_owner=self.owner)
+            if include_live or (owner != self.owner and not containers.owner_alive(owner)):
+                doomed.append(item["Id"])
+
+        def remove(container_id: str) -> bool:
+            try:
+                client.api.remove_container(container_id, force=True)
+            except Exception:
+                return False
+            return True
+
+        # all a killed node's containers at once (engine_calls at a time): a restart waits for this sweep
+        with ThreadPoolExecutor(max(1, min(self.settings.engine_calls, len(doomed)))) as threads:
+            removed = sum(threads.map(remove, doomed))
+        sweep_volumes(client, self.node, keep_owner=self.owner)
         return removed
 
     # --- internals --------------------------------------------------------------------
+
+    def _connect(self) -> docker.DockerClient:
+        """This backend's own client: one connection per ``engine_calls`` thread, so none is dropped and redone."""
+        return docker_client(self.settings.spawn_timeout_seconds, self.settings.engine_calls)
 
     def _track(self, worker: DockerWorker) -> None:
         self.workers.add(worker)
@@ -259,11 +287,12 @@ class DockerBackend:
                     memory=self.settings.memory,
                     max_line=self.max_line,
                     on_removed=self._untrack,
+                    calls=self.calls,
                 ),
                 self.settings.spawn_timeout_seconds,
             )
         except TimeoutError:
-            self._in_background(asyncio.to_thread(self._remove_by_name, name))
+            self._in_background(self.calls(self._remove_by_name, name))
             raise SandboxUnavailable(
                 f"starting container {name} took over {self.settings.spawn_timeout_seconds:g} s; "
                 "is the engine overloaded?"

@@ -61,7 +61,7 @@ def build_image(from_image: str | None, offline: bool, force: bool, quiet: bool)
             raise click.UsageError("--offline and --from exclude each other: --from builds on a registry image")
         settings = settings.model_copy(update={"base_source": "debootstrap"})
     try:
-        client = docker_client()
+        client = docker_client(connections=settings.engine_calls)
     except SandboxUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     display = StepDisplay(quiet)
@@ -87,7 +87,7 @@ def sweep(include_live: bool, any_node: bool) -> None:
 
     settings = _settings()
     try:
-        client = docker_client()
+        client = docker_client(connections=settings.docker.engine_calls)
     except SandboxUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     if any_node:

@@ -37,6 +37,7 @@ class DockerSettings(BaseModel):
     stop_timeout_seconds: float = 5.0
     spawn_timeout_seconds: float = 30.0  # one Docker API call; starts beyond concurrent_spawns queue, untimed
     concurrent_spawns: int = Field(default=4, ge=1)  # container starts at once; spares start only when none waits
+    engine_calls: int = Field(default=16, ge=1)  # engine calls at once (stop, remove, ...): threads and connections
     node_id: str | None = None  # labels this node's containers for the startup sweep; None = derived from data_dir
     cache_dir: Path | None = None  # offline base tarball cache; None = ~/.cache/maidcore/sandbox
     base_source: Literal["auto", "debootstrap", "registry"] = "auto"  # auto: base_image if present, else debootstrap

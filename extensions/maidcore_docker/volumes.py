@@ -28,6 +28,8 @@ from maidcore_docker import containers
 if TYPE_CHECKING:
     import docker
 
+    from maidcore_docker.worker import Calls
+
 KIND_LABEL = "maidcore.code"  # "bundle" or "site"
 SKIP = frozenset({"__pycache__", ".git"})
 
@@ -64,8 +66,11 @@ def code_archive(root: Path) -> bytes:
 class CodeVolumes:
     """The volumes holding each version's code for this process, filled on first use."""
 
-    def __init__(self, client: docker.DockerClient, *, image: str, node: str, owner: str) -> None:
+    def __init__(
+        self, client: docker.DockerClient, *, image: str, node: str, owner: str, calls: Calls = asyncio.to_thread
+    ) -> None:
         self.client = client
+        self._calls = calls
         self.image = image
         self.node = node
         self.owner = owner
@@ -80,7 +85,7 @@ class CodeVolumes:
         name = self.name_for(kind, path)
         future = self._volumes.get(name)
         if future is None or (future.done() and (future.cancelled() or future.exception() is not None)):
-            future = asyncio.ensure_future(asyncio.to_thread(self._fill, name, kind, Path(path)))
+            future = asyncio.ensure_future(self._calls(self._fill, name, kind, Path(path)))
             self._volumes[name] = future
         return await asyncio.shield(future)
 
@@ -118,16 +123,19 @@ class CodeVolumes:
         return name
 
     async def close(self) -> None:
-        """Remove this process's volumes (their workers are gone by now)."""
-        names = [
-            name
-            for name, future in self._volumes.items()
-            if future.done() and not future.cancelled() and future.exception() is None
-        ]
-        self._volumes.clear()
-        for name in names:
+        """Remove this process's volumes (their workers are gone by now), all at once.
+
+        A fill still running (a start cancelled at shutdown) is waited for first, so its volume goes too.
+        """
+        futures, self._volumes = self._volumes, {}
+        await asyncio.gather(*futures.values(), return_exceptions=True)
+        names = [name for name, future in futures.items() if not future.cancelled() and future.exception() is None]
+
+        async def remove(name: str) -> None:
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.client.api.remove_volume, name, force=True)
+                await self._calls(self.client.api.remove_volume, name, force=True)
+
+        await asyncio.gather(*(remove(name) for name in names))
 
 
 def _mount(target: str, volume: str, *, read_only: bool):

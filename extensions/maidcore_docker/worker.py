@@ -2,8 +2,11 @@
 
 A worker watches its own container: when the engine's ``wait`` returns, it reads
 why (``State.OOMKilled``, ``ExitCode``) and removes the container, whether or not
-anyone called ``stop()``. A crash of maidcore itself leaves at most exited
-containers, which the next ``start()`` sweeps by label.
+anyone called ``stop()``. A worker that was asked to stop (EOF, kill) takes the exit
+code ``wait`` answered and skips the inspect: at a node's shutdown that halves the
+engine calls per container, and "why" matters only for a worker that ended by itself.
+A crash of maidcore itself leaves at most exited containers, which the next
+``start()`` sweeps by label.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import logging
 import signal as signals
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from maidcore.layers.sandbox import ExitStatus, LineTooLong, WorkerSpec
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
     from docker import APIClient
 
 log = logging.getLogger(__name__)
+
+#: Runs one blocking docker SDK call off the event loop (``EngineCalls``; ``asyncio.to_thread`` by default).
+Calls = Callable[..., Awaitable[Any]]
 
 STDERR_CAP = 1 << 20  # diagnostics kept while nobody reads them; the rest is counted and dropped
 STDERR_LINE = 16 << 10
@@ -37,8 +44,10 @@ def describe_exit(
     signal = code - 128 if isinstance(code, int) and 128 < code < 160 else None
     if oom:
         reason = f"OOM-killed (over the {memory} memory limit)"
-    elif killed_after is not None:
+    elif killed_after:
         reason = f"did not stop within {killed_after:g} s; killed by SIGKILL"
+    elif killed_after is not None:  # killed at once (a node's shutdown deadline, a timeout)
+        reason = "killed by SIGKILL"
     elif signal is not None:
         try:
             name = signals.Signals(signal).name
@@ -71,6 +80,7 @@ class DockerWorker:
         memory: str,
         max_line: int,
         on_removed=None,
+        calls: Calls = asyncio.to_thread,
     ) -> None:
         self.name = spec.name
         self.spec = spec
@@ -85,7 +95,11 @@ class DockerWorker:
         self._pump = asyncio.ensure_future(demultiplex(reader, self._stdout, self._stderr))
         self._write_lock = asyncio.Lock()
         self._stdin_closed = False
+        self._stop_asked = False  # EOF sent or killed: the exit code from ``wait`` says enough
+        self._calls = calls
         self._killed_after: float | None = None
+        self._finishing = False  # _finish has begun (once)
+        self._removed = False  # a forced removal (the kill) took the container already
         self._violation: str | None = None
         self._status: ExitStatus | None = None
         self._ended = asyncio.Event()
@@ -116,6 +130,7 @@ class DockerWorker:
         if self._stdin_closed:
             return
         self._stdin_closed = True
+        self._stop_asked = True
         with contextlib.suppress(ConnectionError, OSError, RuntimeError):
             if self._writer.can_write_eof() and not self._writer.is_closing():
                 self._writer.write_eof()
@@ -175,14 +190,28 @@ class DockerWorker:
     # --- internals ------------------------------------------------------------------
 
     async def _kill(self) -> None:
+        """SIGKILL and removal in one engine call (``rm --force``); the exit is not waited for on the event stream.
+
+        Under the load of a node closing hundreds of containers the engine reports exits seconds late
+        (1,000 containers: several not within 15 s); a forced removal returns once the container is gone.
+        """
+        self._stop_asked = True
         self._stdout.discard()  # a worker flooding a stdout nobody reads would hold its own exit
         try:
-            await asyncio.to_thread(self.api.kill, self.container_id, "SIGKILL")
-        except Exception as exc:  # already gone: the watcher reports the real status
+            await self._calls(self.api.remove_container, self.container_id, force=True)
+        except Exception as exc:  # engine trouble, or removed already: the watcher reports the real status
             log.debug("kill %s: %s", self.name, exc)
+        else:
+            if not self._finishing:
+                self._removed = True
+                self._watcher.cancel()
+                await self._finish({"ExitCode": 137})
         try:
             await asyncio.wait_for(asyncio.shield(self._ended.wait()), 15)
         except TimeoutError:
+            if self._finishing:  # the watcher is removing it (each engine call is timed by the client)
+                await self._ended.wait()
+                return
             log.warning("worker %s: engine did not report the exit after SIGKILL; removing by force", self.name)
             self._watcher.cancel()
             await self._finish({"ExitCode": 137, "Error": "engine did not report the exit"})
@@ -197,12 +226,15 @@ class DockerWorker:
             # the engine closes the attach stream once the process is gone; keep what it flushed
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._pump), 2.0)
+            code = waited.get("StatusCode") if isinstance(waited, dict) else None
+            if self._stop_asked and isinstance(code, int):
+                await self._finish({"ExitCode": code})
+                return
             try:
-                attrs = await asyncio.to_thread(self._inspect)
+                attrs = await self._calls(self._inspect)
                 state = attrs.get("State", {})
             except Exception as exc:
                 # removed already (a sweep by another maidcore, `docker rm -f`): /wait still said how it ended
-                code = waited.get("StatusCode") if isinstance(waited, dict) else None
                 state = {"ExitCode": code} if isinstance(code, int) else {"ExitCode": None}
                 if not isinstance(code, int):
                     state["Error"] = f"inspect failed: {exc}"
@@ -214,15 +246,18 @@ class DockerWorker:
         return self.api.inspect_container(self.container_id)
 
     async def _finish(self, state: dict[str, Any]) -> None:
-        if self._ended.is_set():
+        if self._finishing:  # the watcher and a kill both got here: the first one finishes
+            await self._ended.wait()
             return
+        self._finishing = True
         if self._violation and self._killed_after is not None:
             self._killed_after = None  # the violation is the story; "killed" is in the reason below
         self._status = describe_exit(
             state, memory=self._memory, killed_after=self._killed_after, violation=self._violation
         )
-        with contextlib.suppress(Exception):
-            await asyncio.to_thread(self.api.remove_container, self.container_id, force=True)
+        if not self._removed:
+            with contextlib.suppress(Exception):
+                await self._calls(self.api.remove_container, self.container_id, force=True)
         await cancel_quietly(self._pump)
         with contextlib.suppress(Exception):
             self._writer.close()
@@ -236,7 +271,7 @@ class DockerWorker:
         """Give a claimed warm spare the name the runner chose (off the start path)."""
         self.name = name
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(self.api.rename, self.container_id, name)
+            await self._calls(self.api.rename, self.container_id, name)
 
 
 async def launch(
@@ -248,6 +283,7 @@ async def launch(
     memory: str,
     max_line: int,
     on_removed=None,
+    calls: Calls = asyncio.to_thread,
 ) -> DockerWorker:
     """Create, attach (before start, so no output is lost), arm ``wait``, start; remove on any failure."""
     kwargs = dict(create_kwargs)
@@ -255,20 +291,26 @@ async def launch(
     kwargs["host_config"] = client.api.create_host_config(**kwargs["host_config"])
     config = client.api.create_container_config(**kwargs)  # (unlike create_container: no proxy env injected)
     config["StdinOnce"] = True
-    created = await asyncio.to_thread(client.api.create_container_from_config, config, name)
+    creating = asyncio.ensure_future(calls(client.api.create_container_from_config, config, name))
+    try:
+        created = await asyncio.shield(creating)
+    except asyncio.CancelledError:  # (a spare's start cancelled by the pool's close) the engine creates it anyway
+        with contextlib.suppress(Exception):
+            await calls(client.api.remove_container, (await creating)["Id"], force=True)
+        raise
     container_id = created["Id"]
     reader = writer = None
     wait_task = None
     try:
         reader, writer = await engine.attach(container_id)
         wait_task = await engine.open_wait(container_id)
-        await asyncio.to_thread(client.api.start, container_id)
+        await calls(client.api.start, container_id)
     except BaseException:
         if writer is not None:
             writer.close()
         await cancel_quietly(wait_task)
         with contextlib.suppress(Exception):
-            await asyncio.to_thread(client.api.remove_container, container_id, force=True)
+            await calls(client.api.remove_container, container_id, force=True)
         raise
     return DockerWorker(
         api=client.api,
@@ -280,4 +322,5 @@ async def launch(
         memory=memory,
         max_line=max_line,
         on_removed=on_removed,
+        calls=calls,
     )

@@ -31,6 +31,7 @@ from maidcore.supervisor import (
     refuse_local_mode,
     refuse_sqlite,
     shard_plan,
+    stop_grace,
 )
 
 log = logging.getLogger("maidcore.serve")
@@ -334,6 +335,7 @@ def _supervise(state: CliState, processes: int, serve_args: list[str], *, web: b
                 serve_args,
                 web_port=settings.web.port if web else None,
                 node_id=node_id,
+                stop_grace_seconds=stop_grace(settings.runner.shutdown_grace_seconds),
             ).run()
     except (SupervisorError, DataDirBusy) as exc:
         raise click.ClickException(str(exc)) from None

@@ -151,14 +151,21 @@ class Runner:
         self.logs.start()
 
     async def close(self) -> None:
-        """Graceful shutdown: drain, ``host.shutdown``, stop workers, flush logs and counters."""
+        """Graceful shutdown: every worker at once gets one deadline to drain, ``host.shutdown``, exit; then logs.
+
+        All slots stop together against the same deadline (``shutdown_grace_seconds`` from now): a worker
+        that has not exited by then is killed, so the node closes in about that grace plus the kill
+        (and, on Docker, the containers' removal), whatever its number of workers or what one of them does.
+        """
         if self._closing:
             return
         self._closing = True
         self.router.closing = True
         await self.scheduler.close()
         grace = self.settings.shutdown_grace_seconds
-        await asyncio.gather(*(slot.stop(grace) for slot in list(self.slots.values())), return_exceptions=True)
+        deadline = time.monotonic() + grace
+        slots = list(self.slots.values())
+        await asyncio.gather(*(slot.stop(grace, deadline=deadline) for slot in slots), return_exceptions=True)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5.0)
         await self.logs.close()

@@ -43,6 +43,7 @@ GARBAGE_FLOOD_LINES = 1000  # this many within GARBAGE_FLOOD_SECONDS restart the
 GARBAGE_FLOOD_SECONDS = 10.0
 STDERR_WINDOW_SECONDS = 10.0  # runner.stderr_lines_stored counts per window this long
 MAX_LOG_CHARS = 4000  # one plugin.log message is cut to this
+KILLED_EXIT_SECONDS = 10.0  # past the deadline, a stopping slot's supervisor winds down within this or is cancelled
 
 
 class SlotState(StrEnum):
@@ -712,31 +713,48 @@ class WorkerSlot:
             await asyncio.sleep(0.005)
         return True
 
-    async def stop(self, grace: float) -> None:
-        """Graceful shutdown: drain in-flight deliveries, ``host.shutdown``, then stop the worker after ``grace``."""
+    async def stop(self, grace: float, *, deadline: float | None = None) -> None:
+        """Graceful shutdown: drain in-flight deliveries, ``host.shutdown`` and EOF, kill what is left at the deadline.
+
+        ``deadline`` (``time.monotonic()``) is the node's when it stops every slot at once (``Runner.close``),
+        else ``grace`` seconds from now. Draining and the worker's own shutdown (the SDK finishes running
+        handlers and flushes acks) share that time; a worker still there at the deadline is killed at once
+        (the backend's ``stop(grace=0)``: SIGTERM and SIGKILL of the process group, or the container killed),
+        whatever it does, so a plugin ignoring the stop costs the deadline plus the kill, never more.
+        Deliveries still unacked then are kept as dead letters.
+        """
         if self._stopping:
             await self._exited.wait()
             return
         self._stopping = True
         self._wakeup.set()
-        deadline = time.monotonic() + grace
+        if self.worker is None and self.state is SlotState.STARTING and self._task is not None:
+            # waiting for its turn in the spawn queue: a worker started now would only be stopped again
+            # (a node closing right after an eager start had hundreds queued); the backend undoes a start
+            # cancelled half-way
+            self._task.cancel()
+        if deadline is None:
+            deadline = time.monotonic() + grace
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
         if self.state is SlotState.RUNNING:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.window.wait_idle(), grace)
+                await asyncio.wait_for(self.window.wait_idle(), left())
         conn, worker = self.conn, self.worker
         if conn is not None and worker is not None:
             conn.notify("host.shutdown", {})
-            await conn.flush(timeout=1.0)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(worker.close_stdin(), 1.0)  # EOF: SDKs without host.shutdown exit too
-            remaining = max(0.1, deadline - time.monotonic())
+            await conn.flush(timeout=min(1.0, max(0.1, left())))
+            with contextlib.suppress(Exception):  # EOF: SDKs without host.shutdown exit too
+                await asyncio.wait_for(worker.close_stdin(), min(1.0, max(0.1, left())))
             try:
-                await asyncio.wait_for(worker.wait(), remaining)
+                await asyncio.wait_for(worker.wait(), max(0.1, left()))
             except TimeoutError:
-                await worker.stop(grace=1.0)
+                await worker.stop(grace=0)
         if self._task is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(self._exited.wait()), grace + 10)
+                await asyncio.wait_for(asyncio.shield(self._exited.wait()), left() + KILLED_EXIT_SECONDS)
             except TimeoutError:
                 self._task.cancel()
         for delivery in self.window.take_in_flight() + self.window.take_waiting():

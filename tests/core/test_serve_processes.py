@@ -20,6 +20,7 @@ from maidcore.supervisor import (
     refuse_local_mode,
     refuse_sqlite,
     shard_plan,
+    stop_grace,
 )
 from tests.core.plugins import write_plugin
 from tests.core.test_serve import MAIDCORE, ROOT, cli, environment, wait_for
@@ -33,6 +34,11 @@ def test_shard_plan_deals_the_node_shards_round_robin():
     assert shard_plan([5, 1, 3], 6, 2) == (6, [[1, 5], [3]])
     with pytest.raises(SupervisorError, match="--processes 3 needs at least 3 shards, but this node runs 2"):
         shard_plan([0, 1], 4, 3)
+
+
+def test_a_child_gets_its_workers_grace_and_its_own_close_before_sigkill():
+    assert stop_grace(5.0) == 30.0  # the default grace: the floor
+    assert stop_grace(60.0) == 85.0  # a longer runner.shutdown_grace_seconds is never cut short by the parent
 
 
 def test_processes_refuse_sqlite_and_local_mode():

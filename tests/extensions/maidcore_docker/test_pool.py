@@ -140,3 +140,27 @@ async def test_a_burst_of_versions_grows_the_pool_and_the_next_burst_adopts_spar
         await wait_for(lambda: backend.pool.size == 1 and len(backend.pool) <= 1, timeout=40)
         await wait_for(lambda: len(spare_containers(docker_client, backend)) <= 1, timeout=20)
         assert backend.pool.sizing.shrunk == 1
+
+
+async def test_close_cancels_spare_starts_still_queued_instead_of_running_them(tmp_path, docker_client, runtime_image):
+    """Each cold start queues a spare for its version; a node closing then must not start them one by one."""
+    bundle = write_bundle(tmp_path / "probe", PROBE)
+    launched: list[str] = []
+    async with running_backend(tmp_path / "data", docker_client, warm_pool_size=2, concurrent_spawns=1) as backend:
+        real_launch = backend._launch
+
+        async def counted(spec, *, name, track=True):
+            launched.append(name)
+            return await real_launch(spec, name=name, track=track)
+
+        backend._launch = counted
+        node = backend.node
+        workers = await asyncio.gather(
+            *(backend.spawn(spec(bundle, f"maidcore-test-v{v}", f"1.0.{v}")) for v in range(4))
+        )
+        # the first starts; each queued a spare fill behind the others (the first may be under way now)
+        assert len([name for name in launched if "maidcore-warm-" not in name]) == 4
+    spares = [name for name in launched if "maidcore-warm-" in name]
+    assert len(spares) <= 1, f"spares started while closing: {spares}"  # at most the one already under way
+    assert all(worker.ended for worker in workers)
+    assert docker_client.api.containers(all=True, filters={"label": [f"maidcore.node={node}"]}) == []
