@@ -22,7 +22,12 @@ ms per ping``: the emulator is one event loop, so no contender can answer faster
 than it posts and records). The 1 → 2 processes scaling is printed raw and as a
 share of the most the CPU budget of the 1-process run allows.
 
-Usage: ``.venv/bin/python benchmarks/serve_scaling.py [--pings 2000] [--guilds 8] [--only base,1,2]``
+With ``--rate N`` the pings are posted at N per second instead of all at once, so every
+contender serves the same rate: CPU per ping depends on the rate (a loop that takes many
+events per turn spends less on each), and on a machine others load, a burst's rate follows
+their load; at a fixed rate both sides are compared like with like.
+
+Usage: ``.venv/bin/python benchmarks/serve_scaling.py [--pings 2000] [--guilds 8] [--only base,1,2] [--rate N]``
 (needs PostgreSQL: ``MAIDCORE_TEST_POSTGRES_URL``, a fresh database is made per run).
 """
 
@@ -114,10 +119,14 @@ async def _emulator_serve(conn, guilds: int) -> None:
     loop = asyncio.get_running_loop()
     stopped = loop.create_future()
 
-    async def measure(pings: int, timeout: float) -> dict:
+    async def measure(pings: int, timeout: float, rate: float = 0.0) -> dict:
         pongs["target"], pongs["done"] = pongs["n"] + pings, loop.create_future()
         start = time.perf_counter()
         for i in range(pings):
+            if rate:  # paced: ping i goes out at start + i / rate
+                ahead = start + i / rate - time.perf_counter()
+                if ahead > 0.002:
+                    await asyncio.sleep(ahead)
             emu.post_message(channels[i % len(channels)], USER, "!ping")
             if i % 50 == 49:
                 await asyncio.sleep(0)  # let the gateway write
@@ -181,8 +190,8 @@ class EmulatorProcess:
     def shards(self) -> set:
         return {tuple(s) for s in self.ask("shards")}
 
-    def measure(self, pings: int, timeout: float = 300.0) -> float:
-        got = self.ask("measure", pings, timeout, timeout=timeout + 30)
+    def measure(self, pings: int, timeout: float = 300.0, rate: float = 0.0) -> float:
+        got = self.ask("measure", pings, timeout, rate, timeout=timeout + 30)
         if "error" in got:
             raise TimeoutError(got["error"])
         return got["rate"]
@@ -355,6 +364,7 @@ def drop_database(url: str, name: str) -> None:
 
 
 PLUGIN_THREADS: int | None = None  # --plugin-threads: the SDK's dispatch threads in the plugin (its default: 4)
+RATE = 0.0  # --rate: pings posted per second (0: all at once, as fast as the emulator posts)
 PROFILE: Path | None = None  # --profile: py-spy profiles of every measured burst go here
 
 
@@ -379,7 +389,7 @@ def measured(name: str, emu: EmulatorProcess, proc: subprocess.Popen, pings: int
         time.sleep(1.0)  # py-spy attaches
     before = snapshot(emu.pid, proc.pid, database)
     start = time.perf_counter()
-    rate = emu.measure(pings)
+    rate = emu.measure(pings, rate=RATE)
     seconds = time.perf_counter() - start
     after = snapshot(emu.pid, proc.pid, database)
     for spy in spies:
@@ -513,9 +523,17 @@ def main() -> None:
         type=int,
         help="handlers the plugin runs at once (YOURBOT_SDK_DISPATCH_THREADS; SDK default 4)",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="post the pings at this many per second instead of all at once: every contender then serves the same "
+        "rate, so CPU per ping compares like with like on a loaded machine (0: a burst)",
+    )
     args = parser.parse_args()
-    global PROFILE, PLUGIN_THREADS
+    global PROFILE, PLUGIN_THREADS, RATE
     PLUGIN_THREADS = args.plugin_threads
+    RATE = args.rate
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         PROFILE = args.profile
@@ -523,7 +541,11 @@ def main() -> None:
     db_url = os.environ.get("MAIDCORE_TEST_POSTGRES_URL", "postgresql://maidcore:maidcore@127.0.0.1:5432/maidcore")
     emu = EmulatorProcess(args.guilds)
     threads = args.plugin_threads or "4 (the SDK's default)"
-    print(f"cores: {os.cpu_count()}  plugin dispatch threads: {threads}  load average before: {os.getloadavg()}")
+    paced = f"{args.rate:g} pings/s" if args.rate else "a burst"
+    print(
+        f"cores: {os.cpu_count()}  plugin dispatch threads: {threads}  posting: {paced}  "
+        f"load average before: {os.getloadavg()}"
+    )
     results: dict[str, Result] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:

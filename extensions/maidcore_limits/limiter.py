@@ -253,7 +253,12 @@ class LimitsRateLimiter:
 
 def _remaining_in_memory(storage: limits.storage.MemoryStorage, key: str, limit: int, expiry: int, now: float) -> int:
     entries = storage.events.get(key) or ()
-    used = bisect.bisect_left(entries, expiry - now, key=lambda entry: -entry.atime)  # newest first
+    if not entries:
+        return limit
+    if entries[-1].atime > now - expiry:  # the oldest is still in the window (the usual case): all count
+        used = len(entries)
+    else:
+        used = bisect.bisect_left(entries, expiry - now, key=lambda entry: -entry.atime)  # newest first
     return max(limit - used, 0)
 
 

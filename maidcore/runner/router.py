@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +66,8 @@ class Router:
         self.delay_cap = max(1, policy.max_waiting)
         self.delayed: dict[Scope, int] = {}  # scope -> events waiting out the limit
         self.held: Counter[WorkerSlot] = Counter()  # slot -> deliveries waiting for room in its full queue
+        # slot -> those deliveries in arrival order; one task per slot hands them over as room frees
+        self._backlogs: dict[WorkerSlot, deque[tuple[Delivery, Handout | None]]] = {}
 
     def delivery(
         self, tenant: Tenant, event: dict[str, Any], event_type: str, handout: Handout | None = None
@@ -173,25 +175,49 @@ class Router:
         return queued
 
     def _hold(self, tenant: Tenant, delivery: Delivery, handout: Handout | None) -> bool:
-        """Wait for room in a full queue in the background; ``False`` (dropped, counted) past the bound."""
+        """Wait for room in a full queue in the background; ``False`` (dropped, counted) past the bound.
+
+        The held deliveries of a slot wait in one line served by one task (a task per
+        delivery cost a task, a future and a wake-up each: with a burst queued, most of
+        the router's time).
+        """
         slot = tenant.slot
         if self.held[slot] >= slot.settings.max_waiting_publishes:
             self.count_scope(tenant.scope, "events_dropped_queue_full")
             return False
         self.held[slot] += 1
-        self.spawn(self._wait_for_room(slot, delivery, handout))
+        backlog = self._backlogs.get(slot)
+        if backlog is None:
+            backlog = self._backlogs[slot] = deque()
+            self.spawn(self._wait_for_room(slot, backlog))
+        backlog.append((delivery, handout))
         return True
 
-    async def _wait_for_room(self, slot: WorkerSlot, delivery: Delivery, handout: Handout | None) -> None:
+    async def _wait_for_room(self, slot: WorkerSlot, backlog: deque[tuple[Delivery, Handout | None]]) -> None:
+        """Submit ``slot``'s held deliveries in order, each as soon as its queue has room."""
         try:
-            if not await slot.submit(delivery) and handout is not None:
-                handout.done()
+            while backlog:
+                delivery, handout = backlog[0]
+                try:
+                    if not await slot.submit(delivery) and handout is not None:
+                        handout.done()
+                except Exception:
+                    log.exception("queueing a held delivery for %s failed; it is dropped", slot)
+                backlog.popleft()
+                self._release(slot)
         finally:
-            left = self.held[slot] - 1
-            if left > 0:
-                self.held[slot] = left
-            else:
-                del self.held[slot]
+            if self._backlogs.get(slot) is backlog:
+                del self._backlogs[slot]
+            for _ in backlog:  # cancelled (the runner closes): what is still held is not delivered
+                self._release(slot)
+            backlog.clear()
+
+    def _release(self, slot: WorkerSlot) -> None:
+        left = self.held[slot] - 1
+        if left > 0:
+            self.held[slot] = left
+        else:
+            del self.held[slot]
 
     def _over_limit(
         self, tenant: Tenant, event: dict[str, Any], event_type: str, retry_after: float, handout: Handout | None

@@ -236,7 +236,8 @@ class HostApi:
         else:
             work = spec.perform(self.layers, tenant, clean)
         try:
-            result = await asyncio.wait_for(work, self.timeout)
+            async with asyncio.timeout(self.timeout):  # in this task: wait_for would start a task per call
+                result = await work
         except TimeoutError:
             raise HostTimeout(spec.name, self.timeout) from None
         if answering is not None and spec.name == "interaction.send_modal":

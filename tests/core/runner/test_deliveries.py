@@ -126,17 +126,45 @@ async def test_a_flood_is_held_by_back_pressure_and_nothing_is_lost(make_stack):
                 high_water["waiting"] = max(high_water["waiting"], len(slot.window.waiting))
                 await asyncio.sleep(0)
 
+        sent: list[str] = []
+        send = slot.window._send
+
+        def record(delivery) -> bool:
+            if send(delivery):
+                sent.append(delivery.event["content"])
+                return True
+            return False
+
+        slot.window._send = record
         watcher = asyncio.create_task(watch())
         total = 300
         await asyncio.gather(*(stack.publish("message_create", "111", content=f"slow {i}") for i in range(total)))
+        assert stack.runner.router.held[slot] > 200  # most wait in the router for room, not in the window
         await stack.idle(timeout=60)
         watcher.cancel()
         assert high_water["in_flight"] == 4
         assert high_water["waiting"] <= 8
+        assert sent == [f"slow {i}" for i in range(total)]  # held ones reach the worker in the order published
+        assert not stack.runner.router.held
         scope = stack.runner.tenant("111", "counter").scope
         assert await stack.platform.storage.kv.get(scope, "count") == total
         assert stack.runner.counters["acked"] == total
         assert stack.runner.counters.get("events_dropped", 0) == 0
+
+
+async def test_past_max_waiting_publishes_events_are_dropped_and_counted(make_stack):
+    settings = {"max_in_flight": 1, "queue_size": 2, "max_waiting_publishes": 5}
+    async with make_stack(limits={"events_per_second": 100000}, **settings) as stack:
+        bundle = stack.plugin("counter", COUNTER, capabilities=["storage:kv"])
+        await stack.install(bundle, "111")
+        for i in range(20):  # 1 in flight, 2 waiting, 5 held by the router, 12 dropped
+            await stack.publish("message_create", "111", content=f"slow {i}")
+        assert stack.runner.router.held[stack.slot("counter")] == 5
+        await stack.idle(timeout=60)
+        scope = stack.runner.tenant("111", "counter").scope
+        assert await stack.platform.storage.kv.get(scope, "count") == 8
+        await stack.runner.logs.flush()
+        assert await stack.platform.storage.metrics.total(scope, "maidcore.events_dropped_queue_full", "1h") == 12.0
 
 
 async def test_events_over_the_rate_limit_are_dropped_and_counted(make_stack):
