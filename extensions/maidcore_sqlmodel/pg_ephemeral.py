@@ -15,9 +15,11 @@ entries; the function deletes the tenant's expired keys first (through an index 
 so what a call costs depends on its own tenant's keys only). Every expiry is compared with the database
 server's clock (``statement_timestamp()``), never a node's.
 
-Fast, not durable (the contract of ``ctx.ephemeral``): the tables are ``UNLOGGED`` (no WAL: a write
-costs about what it costs in memory plus the round trip, and the tables are empty again after a crash
-of the database server, and absent on its replicas). Expired rows of tenants that no longer call are
+Fast, not durable (the contract of ``ctx.ephemeral``): the tables are ``UNLOGGED`` (no WAL: the
+tables are empty again after a crash of the database server, and absent on its replicas), and the
+store's connections commit with ``synchronous_commit = off`` (a commit does not wait for the flush of
+its commit record, a disk sync: it would cost more than the change itself).
+Expired rows of tenants that no longer call are
 deleted by a sweep every ``SWEEP_SECONDS`` (each node runs one; ``eph_sweep`` takes the same tenant
 locks), so the tables stay bounded by what is live.
 
@@ -51,7 +53,7 @@ from maidcore_sqlmodel.ephemeral import (
 log = logging.getLogger("maidcore.storage")
 
 SWEEP_SECONDS = 30.0  # how often a node deletes the expired keys of tenants that no longer call
-SWEEP_BATCH = 5_000  # expired rows looked at per sweep statement (their tenants are purged whole)
+SWEEP_BATCH = 500  # tenants purged per sweep statement (the next statement goes on)
 _SCHEMA_LOCK = 0x6D61_6964_6570_6865  # advisory lock key ("maidephe") serialising schema creation
 
 # Bump when _SCHEMA changes: a node finding an older version re-runs it (every statement is idempotent).
@@ -59,18 +61,21 @@ SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE UNLOGGED TABLE IF NOT EXISTS eph_schema (version integer NOT NULL);
--- one row per tenant with live keys: its lock orders the tenant's changes; keys and entries are its counts
+-- one row per tenant with live keys: its lock orders the tenant's changes; keys and entries are its counts;
+-- next_expiry is no later than its keys' earliest expiry (NULL: no key), so a call looks for expired keys
+-- only when there may be some, and the sweep finds the tenants to purge without reading their keys
 CREATE UNLOGGED TABLE IF NOT EXISTS eph_tenants (
     prefix text NOT NULL, plugin text NOT NULL, server text NOT NULL,
-    keys integer NOT NULL DEFAULT 0, entries bigint NOT NULL DEFAULT 0,
+    keys integer NOT NULL DEFAULT 0, entries bigint NOT NULL DEFAULT 0, next_expiry timestamptz,
     PRIMARY KEY (prefix, plugin, server)) WITH (fillfactor = 50);
+CREATE INDEX IF NOT EXISTS eph_tenants_by_next_expiry ON eph_tenants (next_expiry);
 -- a live key; a counter's entries are (starts[i], hits[i]), oldest first, and total their sum
 CREATE UNLOGGED TABLE IF NOT EXISTS eph_keys (
     prefix text NOT NULL, plugin text NOT NULL, server text NOT NULL, kind text NOT NULL, key text NOT NULL,
     expires_at timestamptz NOT NULL, starts double precision[], hits bigint[], total bigint,
     PRIMARY KEY (prefix, plugin, server, kind, key));
+-- the only index by expiry is per tenant: a call never reads another tenant's expired keys
 CREATE INDEX IF NOT EXISTS eph_keys_by_tenant_expiry ON eph_keys (prefix, plugin, server, expires_at);
-CREATE INDEX IF NOT EXISTS eph_keys_by_expiry ON eph_keys (expires_at);
 
 -- Lock the tenant's row (created if need be) and delete its expired keys (their counters' entries with them).
 -- Returns the row: the tenant's live keys and counter entries, which stay locked until the caller's end.
@@ -88,15 +93,18 @@ BEGIN
         -- new, or deleted by a sweep while we waited for its lock: create it and look again
         INSERT INTO eph_tenants (prefix, plugin, server) VALUES (p_prefix, p_plugin, p_server) ON CONFLICT DO NOTHING;
     END LOOP;
+    IF v_row.next_expiry IS NULL OR v_row.next_expiry > statement_timestamp() THEN
+        RETURN v_row;
+    END IF;
     WITH gone AS (
         DELETE FROM eph_keys
          WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server AND expires_at <= statement_timestamp()
         RETURNING coalesce(array_length(starts, 1), 0) AS n)
     SELECT count(*), coalesce(sum(n), 0) INTO v_keys, v_entries FROM gone;
-    IF v_keys > 0 THEN
-        UPDATE eph_tenants SET keys = keys - v_keys, entries = entries - v_entries
-         WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server RETURNING * INTO v_row;
-    END IF;
+    UPDATE eph_tenants SET keys = keys - v_keys, entries = entries - v_entries,
+           next_expiry = (SELECT min(expires_at) FROM eph_keys
+                           WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server)
+     WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server RETURNING * INTO v_row;
     RETURN v_row;
 END $$;
 
@@ -106,18 +114,24 @@ CREATE OR REPLACE FUNCTION eph_set(
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     v_tenant eph_tenants := eph_enter(p_prefix, p_plugin, p_server);
+    v_expiry timestamptz := statement_timestamp() + p_ttl * interval '1 second';
 BEGIN
-    UPDATE eph_keys SET expires_at = statement_timestamp() + p_ttl * interval '1 second'
+    UPDATE eph_keys SET expires_at = v_expiry
      WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server AND kind = p_kind AND key = p_key;
     IF FOUND THEN
+        IF v_tenant.next_expiry IS NULL OR v_expiry < v_tenant.next_expiry THEN  -- a shortened TTL
+            UPDATE eph_tenants SET next_expiry = v_expiry
+             WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server;
+        END IF;
         RETURN true;
     END IF;
     IF v_tenant.keys >= p_max THEN
         RETURN false;
     END IF;
     INSERT INTO eph_keys (prefix, plugin, server, kind, key, expires_at)
-        VALUES (p_prefix, p_plugin, p_server, p_kind, p_key, statement_timestamp() + p_ttl * interval '1 second');
-    UPDATE eph_tenants SET keys = keys + 1 WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server;
+        VALUES (p_prefix, p_plugin, p_server, p_kind, p_key, v_expiry);
+    UPDATE eph_tenants SET keys = keys + 1, next_expiry = least(next_expiry, v_expiry)
+     WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server;
     RETURN true;
 END $$;
 
@@ -138,7 +152,9 @@ BEGIN
     END IF;
     INSERT INTO eph_keys (prefix, plugin, server, kind, key, expires_at)
         VALUES (p_prefix, p_plugin, p_server, 'dedup', p_key, statement_timestamp() + p_ttl * interval '1 second');
-    UPDATE eph_tenants SET keys = keys + 1 WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server;
+    UPDATE eph_tenants SET keys = keys + 1,
+           next_expiry = least(next_expiry, statement_timestamp() + p_ttl * interval '1 second')
+     WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server;
     RETURN 1;
 END $$;
 
@@ -154,6 +170,7 @@ RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     v_tenant eph_tenants := eph_enter(p_prefix, p_plugin, p_server);
     v_now double precision := coalesce(p_now, extract(epoch FROM statement_timestamp()));
+    v_expiry timestamptz := statement_timestamp() + p_window * interval '1 second';
     v_starts double precision[];
     v_hits bigint[];
     v_total bigint;
@@ -168,8 +185,10 @@ BEGIN
             RETURN 0;
         END IF;
         INSERT INTO eph_keys (prefix, plugin, server, kind, key, expires_at, starts, hits, total)
-            VALUES (p_prefix, p_plugin, p_server, 'counter', p_key, statement_timestamp(), '{}', '{}', 0);
-        UPDATE eph_tenants SET keys = keys + 1 WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server;
+            VALUES (p_prefix, p_plugin, p_server, 'counter', p_key, v_expiry, '{}', '{}', 0);
+        UPDATE eph_tenants SET keys = keys + 1, next_expiry = least(next_expiry, v_expiry)
+         WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server;
+        v_tenant.next_expiry := least(v_tenant.next_expiry, v_expiry);
         v_starts := '{}';
         v_hits := '{}';
         v_total := 0;
@@ -193,18 +212,17 @@ BEGIN
         v_n := v_n + 1;
     END IF;
     v_total := v_total + 1;
-    UPDATE eph_keys SET starts = v_starts, hits = v_hits, total = v_total,
-           expires_at = statement_timestamp() + p_window * interval '1 second'
+    UPDATE eph_keys SET starts = v_starts, hits = v_hits, total = v_total, expires_at = v_expiry
      WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server AND kind = 'counter' AND key = p_key;
-    IF v_n <> v_before THEN
-        UPDATE eph_tenants SET entries = entries + (v_n - v_before)
+    IF v_n <> v_before OR v_tenant.next_expiry IS NULL OR v_expiry < v_tenant.next_expiry THEN
+        UPDATE eph_tenants SET entries = entries + (v_n - v_before), next_expiry = least(next_expiry, v_expiry)
          WHERE prefix = p_prefix AND plugin = p_plugin AND server = p_server;
     END IF;
     RETURN v_total;
 END $$;
 
--- Purge the tenants owning the oldest p_limit expired keys (in a fixed order: two nodes sweeping at once
--- cannot deadlock), and delete the rows of tenants left with no key. Returns the tenants purged.
+-- Purge up to p_limit tenants that may hold expired keys (locked in a fixed order: two nodes sweeping at
+-- once cannot deadlock), and delete the rows of tenants left with no key. Returns the tenants purged.
 CREATE OR REPLACE FUNCTION eph_sweep(p_limit integer)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
@@ -212,12 +230,12 @@ DECLARE
     v_row eph_tenants;
     v_n integer := 0;
 BEGIN
-    FOR v_t IN SELECT DISTINCT e.prefix, e.plugin, e.server FROM (
-                   SELECT prefix, plugin, server FROM eph_keys WHERE expires_at <= statement_timestamp()
-                    ORDER BY expires_at LIMIT p_limit) e
-                ORDER BY e.prefix, e.plugin, e.server LOOP
+    FOR v_t IN SELECT t.prefix, t.plugin, t.server FROM (
+                   SELECT prefix, plugin, server FROM eph_tenants WHERE next_expiry <= statement_timestamp()
+                    ORDER BY next_expiry LIMIT p_limit) t
+                ORDER BY t.prefix, t.plugin, t.server LOOP
         v_row := eph_enter(v_t.prefix, v_t.plugin, v_t.server);
-        IF v_row.keys = 0 THEN
+        IF v_row.keys = 0 THEN  -- (a row another call deleted meanwhile is created afresh by eph_enter)
             DELETE FROM eph_tenants WHERE prefix = v_t.prefix AND plugin = v_t.plugin AND server = v_t.server;
         END IF;
         v_n := v_n + 1;
@@ -260,6 +278,9 @@ class PostgresEphemeral:
             pool_size=self.pool_size,
             application_name="maidcore-ephemeral",
             what=f"the ephemeral store's PostgreSQL {where(self.url)} (storage.ephemeral_url)",
+            # a change's commit does not wait for its WAL flush (ms): the tables are unlogged, so a crash
+            # loses them whole anyway, and the order of commits (what another node sees) is unchanged
+            server_options="-c synchronous_commit=off",
         )
         async with asyncio.timeout(CALL_TIMEOUT * 4):  # DDL may wait for another node's creation
             await ensure_schema(self._pool, lock=_SCHEMA_LOCK, table="eph_schema", version=SCHEMA_VERSION, ddl=_SCHEMA)
@@ -285,7 +306,7 @@ class PostgresEphemeral:
             return None if row is None else row[0]
 
     async def sweep(self) -> int:
-        """Purge the tenants holding expired keys (all of them, ``SWEEP_BATCH`` keys a statement); returns how many."""
+        """Purge every tenant holding expired keys, ``SWEEP_BATCH`` a statement; returns how many."""
         purged = 0
         while True:
             n = int(await self._one("SELECT eph_sweep(%s)", (SWEEP_BATCH,)) or 0)

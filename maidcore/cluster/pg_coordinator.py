@@ -505,13 +505,16 @@ def where(url: str) -> str:
     return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
 
-async def open_pool(url: str, *, pool_size: int, application_name: str, what: str) -> AsyncConnectionPool:
+async def open_pool(
+    url: str, *, pool_size: int, application_name: str, what: str, server_options: str | None = None
+) -> AsyncConnectionPool:
     """An open pool of autocommit connections to ``url`` whose errors say what failed (``what``: the setting).
 
     Shared by the stores that keep a cluster's state on PostgreSQL (this coordinator, ``PostgresEphemeral``):
     each call gets an error within ``CALL_TIMEOUT`` and a dead peer shows within seconds (TCP keepalives).
+    ``server_options``: settings for the connections' server sessions (libpq ``options``, ``-c name=value``).
     """
-    options = {
+    options: dict[str, Any] = {
         "autocommit": True,
         "connect_timeout": 2,
         "application_name": application_name,
@@ -520,6 +523,8 @@ async def open_pool(url: str, *, pool_size: int, application_name: str, what: st
         "keepalives_interval": 2,
         "keepalives_count": 2,
     }
+    if server_options:
+        options["options"] = server_options
     try:  # one connection first: its error says why (refused, password, no database), the pool's would not
         probe = await psycopg.AsyncConnection.connect(url, **options)
     except psycopg.Error as exc:

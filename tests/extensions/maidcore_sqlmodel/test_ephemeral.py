@@ -8,7 +8,7 @@ import pytest
 from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral, make_ephemeral
 from maidcore_sqlmodel.pg_ephemeral import PostgresEphemeral
 
-from maidcore.errors import InvalidArgument
+from maidcore.errors import InvalidArgument, QuotaExceeded
 from maidcore.scope import Scope
 from tests.extensions.maidcore_sqlmodel.conftest import EPHEMERAL_ENGINES, SHARED_EPHEMERAL, ephemeral_pair, pg_query
 
@@ -247,3 +247,25 @@ async def test_postgres_expired_keys_are_swept_and_the_schema_is_created_once(re
         await b.flag_set(quiet, "f0", 60)
         assert await a.flag_check(quiet, "f0")
         assert await pg_query(a, "SELECT count(*) FROM eph_schema", ()) == [(1,)]
+
+
+@pytest.mark.postgres
+async def test_postgres_a_call_purges_its_own_tenant_only_and_a_shortened_ttl_frees_the_quota(request):
+    """A call deletes its own tenant's expired keys, never a neighbour's (what it costs is its tenant's); a key
+    refreshed with a shorter TTL leaves the quota when that TTL ends, not the first one."""
+    async with ephemeral_pair(request, "postgres", max_keys=2) as (a, b):
+        crowd, mine = Scope("300", "crowd"), Scope("300", "mine")
+        for i in range(2):
+            await a.dedup(crowd, f"d{i}", 1)
+        await a.cooldown_set(mine, "cd", 60)
+        await b.cooldown_set(mine, "cd", 1)  # shortened
+        await b.flag_set(mine, "f", 60)
+        with pytest.raises(QuotaExceeded):
+            await a.flag_set(mine, "g", 60)
+        await asyncio.sleep(1.2)
+        await a.flag_set(mine, "g", 60)  # "cd" expired: room again
+        where = "prefix = %s AND plugin = %s AND server = %s"
+        crowd_rows = await pg_query(a, f"SELECT count(*) FROM eph_keys WHERE {where}", (a.prefix, "crowd", "300"))
+        assert crowd_rows == [(2,)]  # expired, but not ours to delete: left for the crowd's next call or the sweep
+        assert await a.dedup(crowd, "d0", 60) is True
+        assert await pg_query(a, f"SELECT count(*) FROM eph_keys WHERE {where}", (a.prefix, "crowd", "300")) == [(1,)]
