@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral, make_ephemeral
@@ -269,3 +270,25 @@ async def test_postgres_a_call_purges_its_own_tenant_only_and_a_shortened_ttl_fr
         assert crowd_rows == [(2,)]  # expired, but not ours to delete: left for the crowd's next call or the sweep
         assert await a.dedup(crowd, "d0", 60) is True
         assert await pg_query(a, f"SELECT count(*) FROM eph_keys WHERE {where}", (a.prefix, "crowd", "300")) == [(1,)]
+
+
+@pytest.mark.postgres
+async def test_storage_with_a_postgresql_ephemeral_url_shares_ephemeral_state(request, tmp_path):
+    """``storage.ephemeral_url = "postgresql://…"`` (here the storage database itself): two storage layers share it."""
+    from maidcore_sqlmodel.settings import StorageSettings
+    from maidcore_sqlmodel.storage import SqlModelStorage
+
+    _admin, url = request.getfixturevalue("pg_database")
+    settings = StorageSettings(database_url=url, ephemeral_url=url, ephemeral_prefix=f"t{uuid.uuid4().hex}:")
+    nodes = [SqlModelStorage(settings, tmp_path / "data") for _ in range(2)]
+    for node in nodes:
+        await node.start()
+    try:
+        assert isinstance(nodes[0].ephemeral, PostgresEphemeral)
+        assert await nodes[0].ephemeral.dedup(SCOPE, "once", 60) is True
+        assert await nodes[1].ephemeral.dedup(SCOPE, "once", 60) is False
+    finally:
+        for node in nodes:
+            await node.close()
+    with pytest.raises(ValueError, match=r"storage\.ephemeral_url"):
+        SqlModelStorage(StorageSettings(database_url="sqlite://", ephemeral_url="memcached://h"), tmp_path / "x")
