@@ -54,6 +54,7 @@ log = logging.getLogger("maidcore.storage")
 
 SWEEP_SECONDS = 30.0  # how often a node deletes the expired keys of tenants that no longer call
 SWEEP_BATCH = 500  # tenants purged per sweep statement (the next statement goes on)
+SWEEP_STATEMENTS = 20  # statements per sweep at most
 _SCHEMA_LOCK = 0x6D61_6964_6570_6865  # advisory lock key ("maidephe") serialising schema creation
 
 # Bump when _SCHEMA changes: a node finding an older version re-runs it (every statement is idempotent).
@@ -306,13 +307,15 @@ class PostgresEphemeral:
             return None if row is None else row[0]
 
     async def sweep(self) -> int:
-        """Purge every tenant holding expired keys, ``SWEEP_BATCH`` a statement; returns how many."""
+        """Purge the tenants holding expired keys, ``SWEEP_BATCH`` a statement, at most ``SWEEP_STATEMENTS``
+        statements (the next sweep goes on); returns how many."""
         purged = 0
-        while True:
+        for _ in range(SWEEP_STATEMENTS):  # keys expiring as fast as they are swept cannot keep it going
             n = int(await self._one("SELECT eph_sweep(%s)", (SWEEP_BATCH,)) or 0)
             purged += n
-            if n == 0:
-                return purged
+            if n < SWEEP_BATCH:
+                break
+        return purged
 
     async def _sweep_forever(self) -> None:
         while True:
