@@ -33,6 +33,15 @@ def pg_database(postgres_server: PostgresForTests):
     postgres_server.drop_database(url)
 
 
+@pytest.fixture(scope="session")
+def ephemeral_database(postgres_server: PostgresForTests):
+    """A database of its own for ``PostgresEphemeral``'s tables (the storage database's schema must match the
+    models exactly: ``test_migrated_schema_matches_the_models``)."""
+    url = postgres_server.create_database(migrated=False)
+    yield url
+    postgres_server.drop_database(url)
+
+
 def storage_settings(request: pytest.FixtureRequest, backend: str, **overrides) -> StorageSettings:
     if backend == "postgres":
         _admin, url = request.getfixturevalue("pg_database")
@@ -129,8 +138,7 @@ async def ephemeral_pair(request: pytest.FixtureRequest, engine: str, **options)
         async with redis_ephemeral_pair(request.getfixturevalue("redis_url"), **options) as nodes:
             yield nodes
     else:
-        _admin, url = request.getfixturevalue("pg_database")
-        async with postgres_ephemeral_pair(url, **options) as nodes:
+        async with postgres_ephemeral_pair(request.getfixturevalue("ephemeral_database"), **options) as nodes:
             yield nodes
 
 

@@ -278,7 +278,7 @@ async def test_storage_with_a_postgresql_ephemeral_url_shares_ephemeral_state(re
     from maidcore_sqlmodel.settings import StorageSettings
     from maidcore_sqlmodel.storage import SqlModelStorage
 
-    _admin, url = request.getfixturevalue("pg_database")
+    url = request.getfixturevalue("ephemeral_database")  # migrated by the storage layer here
     settings = StorageSettings(database_url=url, ephemeral_url=url, ephemeral_prefix=f"t{uuid.uuid4().hex}:")
     nodes = [SqlModelStorage(settings, tmp_path / "data") for _ in range(2)]
     for node in nodes:
