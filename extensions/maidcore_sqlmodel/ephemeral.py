@@ -3,6 +3,9 @@
 ``MemoryEphemeral`` serves one node from process memory. ``RedisEphemeral``
 shares the state between nodes: each primitive is one atomic Redis step (a Lua
 script over a sorted set for the sliding window, ``SET NX PX`` for dedup).
+``PostgresEphemeral`` (``maidcore_sqlmodel.pg_ephemeral``) shares it through
+PostgreSQL, for clusters without Redis: one statement or PL/pgSQL call per
+primitive. ``make_ephemeral`` picks one by ``storage.ephemeral_url``'s scheme.
 A sliding-window counter keeps at most ``storage.ephemeral_counter_slots``
 entries however often it is hit (``_Window``).
 Every primitive has its own key space per (plugin, server), and each (plugin,
@@ -401,3 +404,24 @@ class RedisEphemeral:
 
     async def flag_check(self, scope: Scope, key: str) -> bool:
         return bool(await self._redis.exists(self._name("flag", scope, check_key(key))))
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def make_ephemeral(url: str | None, *, prefix: str = "maidcore:eph:", **bounds: int) -> Any:
+    """The store ``storage.ephemeral_url`` names: none = this process's memory, else Redis or PostgreSQL by scheme."""
+    if not url:
+        return MemoryEphemeral(**bounds)
+    if url.startswith(REDIS_SCHEMES):
+        return RedisEphemeral(url, prefix=prefix, **bounds)
+    if url.startswith(POSTGRES_SCHEMES):
+        from maidcore_sqlmodel.pg_ephemeral import PostgresEphemeral
+
+        return PostgresEphemeral(url, prefix=prefix, **bounds)
+    scheme = url.split("://", 1)[0] + "://" if "://" in url else url[:20]
+    raise ValueError(
+        f"storage.ephemeral_url: no ephemeral store for {scheme!r}; "
+        "use redis:// (or rediss://, unix://) or postgresql:// (or postgres://), or leave it unset for process memory"
+    )

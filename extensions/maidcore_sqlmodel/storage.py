@@ -7,14 +7,14 @@ import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maidcore.layers.shared import Shared
 from maidcore_sqlmodel import migrate
 from maidcore_sqlmodel.blobs import SqlBlobStore
 from maidcore_sqlmodel.command_syncs import SqlCommandSyncStore
 from maidcore_sqlmodel.database import Database
-from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral
+from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral, make_ephemeral
 from maidcore_sqlmodel.feeds import CHANGES_KEPT_SECONDS, PostgresInstallFeed, SqliteInstallFeed, prune_changes
 from maidcore_sqlmodel.kv import SqlKvStore
 from maidcore_sqlmodel.location import describe_database, locate_database
@@ -22,6 +22,9 @@ from maidcore_sqlmodel.metrics import SqlMetricStore
 from maidcore_sqlmodel.records import SqlRecordStore
 from maidcore_sqlmodel.secrets import SqlSecretStore, load_master_key
 from maidcore_sqlmodel.settings import StorageSettings
+
+if TYPE_CHECKING:
+    from maidcore_sqlmodel.pg_ephemeral import PostgresEphemeral
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ class SqlModelStorage:
     With no ``database_url``, ``start()`` starts (or joins) the PostgreSQL server under
     the data directory and ``close()`` lets go of it (see ``maidcore_sqlmodel.embedded``).
     ``ephemeral`` lives in process memory unless ``ephemeral_url`` names a Redis
-    shared by several nodes. ``start()`` upgrades the schema to the newest
+    or a PostgreSQL shared by several nodes. ``start()`` upgrades the schema to the newest
     migration before anything else touches the database. Sweeps (expired KV
     keys, metric buckets past retention, blobs unnamed for ``blob_grace_seconds``) run every ``sweep_interval_seconds``
     on one node of a cluster per interval (``shared.turn``).
@@ -68,10 +71,8 @@ class SqlModelStorage:
             "counter_slots": self.settings.ephemeral_counter_slots,
             "counter_entries": self.settings.ephemeral_counter_entries,
         }
-        self.ephemeral: MemoryEphemeral | RedisEphemeral = (
-            RedisEphemeral(self.settings.ephemeral_url, prefix=self.settings.ephemeral_prefix, **bounds)
-            if self.settings.ephemeral_url
-            else MemoryEphemeral(**bounds)
+        self.ephemeral: MemoryEphemeral | RedisEphemeral | PostgresEphemeral = make_ephemeral(
+            self.settings.ephemeral_url, prefix=self.settings.ephemeral_prefix, **bounds
         )
         self.secrets: SqlSecretStore | None = None  # needs the master key: built in start()
         self.sql = None  # built in start()

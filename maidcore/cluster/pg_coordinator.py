@@ -290,11 +290,7 @@ class PostgresCoordinator:
     @property
     def where(self) -> str:
         """``host:port/database`` of the coordinator's URL, without its credentials (for messages)."""
-        try:
-            info = conninfo_to_dict(self.url)
-        except psycopg.ProgrammingError:
-            return "(unparsable URL)"
-        return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+        return where(self.url)
 
     @property
     def pool(self) -> AsyncConnectionPool:
@@ -303,37 +299,12 @@ class PostgresCoordinator:
         return self._pool
 
     async def start(self) -> None:
-        options = {
-            "autocommit": True,
-            "connect_timeout": 2,
-            "application_name": "maidcore-coordinator",
-            # a dead peer (partition) shows as an error within seconds, not after the kernel's 2 hours
-            "keepalives_idle": 5,
-            "keepalives_interval": 2,
-            "keepalives_count": 2,
-        }
-        try:  # one connection first: its error says why (refused, password, no database), the pool's would not
-            probe = await psycopg.AsyncConnection.connect(self.url, **options)
-        except psycopg.Error as exc:
-            raise ConnectionError(
-                f"cannot reach the cluster's PostgreSQL coordinator {self.where} (cluster.coordinator_url): "
-                f"{str(exc).strip()}"
-            ) from exc
-        await probe.close()
-        pool = AsyncConnectionPool(
+        self._pool = await open_pool(
             self.url,
-            min_size=1,
-            max_size=self.pool_size,
-            open=False,
-            timeout=CALL_TIMEOUT,
-            kwargs=options,
+            pool_size=self.pool_size,
+            application_name="maidcore-coordinator",
+            what=f"the cluster's PostgreSQL coordinator {self.where} (cluster.coordinator_url)",
         )
-        try:
-            await pool.open(wait=True, timeout=CALL_TIMEOUT)
-        except Exception as exc:
-            await pool.close()
-            raise ConnectionError(f"cannot reach the cluster's PostgreSQL coordinator {self.where}: {exc}") from exc
-        self._pool = pool
         await self._call(self._create_schema)
 
     async def close(self) -> None:
@@ -342,21 +313,7 @@ class PostgresCoordinator:
             self._pool = None
 
     async def _create_schema(self) -> None:
-        """Create or update the tables and functions unless ``coord_schema`` says they are current.
-
-        Checked first without the lock: nodes of a running cluster (or a database user without the CREATE
-        privilege, once an operator created the schema) start with one SELECT and no DDL.
-        """
-        async with self.pool.connection() as conn:
-            if await _schema_version(conn) == SCHEMA_VERSION:
-                return
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                if await _schema_version(conn) == SCHEMA_VERSION:
-                    return  # another node created it while this one waited for the lock
-                await conn.execute(_SCHEMA)
-                await conn.execute("DELETE FROM coord_schema")
-                await conn.execute("INSERT INTO coord_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
+        await ensure_schema(self.pool, lock=_SCHEMA_LOCK, table="coord_schema", version=SCHEMA_VERSION, ddl=_SCHEMA)
 
     async def _call(self, step: Callable[[], Awaitable[T]]) -> T:
         """Run ``step`` within ``CALL_TIMEOUT``: a partitioned node gets an error, like Redis's socket timeout."""
@@ -539,13 +496,76 @@ class PostgresCoordinator:
         return int(rows[0][0])
 
 
-async def _schema_version(conn: Any) -> int | None:
-    """The version ``coord_schema`` records, or None before the coordinator's first start on this database."""
-    cur = await conn.execute("SELECT to_regclass('coord_schema') IS NOT NULL")
+def where(url: str) -> str:
+    """``host:port/database`` of a libpq URL, without its credentials (for messages)."""
+    try:
+        info = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(unparsable URL)"
+    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
+async def open_pool(
+    url: str, *, pool_size: int, application_name: str, what: str, server_options: str | None = None
+) -> AsyncConnectionPool:
+    """An open pool of autocommit connections to ``url`` whose errors say what failed (``what``: the setting).
+
+    Shared by the stores that keep a cluster's state on PostgreSQL (this coordinator, ``PostgresEphemeral``):
+    each call gets an error within ``CALL_TIMEOUT`` and a dead peer shows within seconds (TCP keepalives).
+    ``server_options``: settings for the connections' server sessions (libpq ``options``, ``-c name=value``).
+    """
+    options: dict[str, Any] = {
+        "autocommit": True,
+        "connect_timeout": 2,
+        "application_name": application_name,
+        # a dead peer (partition) shows as an error within seconds, not after the kernel's 2 hours
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
+    }
+    if server_options:
+        options["options"] = server_options
+    try:  # one connection first: its error says why (refused, password, no database), the pool's would not
+        probe = await psycopg.AsyncConnection.connect(url, **options)
+    except psycopg.Error as exc:
+        raise ConnectionError(f"cannot reach {what}: {str(exc).strip()}") from exc
+    await probe.close()
+    pool = AsyncConnectionPool(url, min_size=1, max_size=pool_size, open=False, timeout=CALL_TIMEOUT, kwargs=options)
+    try:
+        await pool.open(wait=True, timeout=CALL_TIMEOUT)
+    except Exception as exc:
+        await pool.close()
+        raise ConnectionError(f"cannot reach {what}: {exc}") from exc
+    return pool
+
+
+async def ensure_schema(pool: AsyncConnectionPool, *, lock: int, table: str, version: int, ddl: str) -> None:
+    """Run ``ddl`` (idempotent statements) unless ``table`` records ``version``; then record it.
+
+    Checked first without the lock: nodes of a running cluster (or a database user without the CREATE
+    privilege, once an operator created the schema) start with one SELECT and no DDL. The advisory lock
+    ``lock`` serialises nodes starting together (concurrent ``CREATE … IF NOT EXISTS`` can still collide).
+    ``ddl`` must create ``table`` (one ``version integer`` column).
+    """
+    async with pool.connection() as conn:
+        if await _schema_version(conn, table) == version:
+            return
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+            if await _schema_version(conn, table) == version:
+                return  # another node created it while this one waited for the lock
+            await conn.execute(ddl)
+            await conn.execute(f"DELETE FROM {table}")  # table names are the callers' constants
+            await conn.execute(f"INSERT INTO {table} (version) VALUES (%s)", (version,))
+
+
+async def _schema_version(conn: Any, table: str) -> int | None:
+    """The version ``table`` records, or None before the schema's first creation on this database."""
+    cur = await conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
     row = await cur.fetchone()
     if not row or not row[0]:
         return None
-    cur = await conn.execute("SELECT max(version) FROM coord_schema")
+    cur = await conn.execute(f"SELECT max(version) FROM {table}")
     row = await cur.fetchone()
     return row[0] if row else None
 

@@ -9,7 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from maidcore_sqlmodel.ephemeral import RedisEphemeral
+from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral
+from maidcore_sqlmodel.pg_ephemeral import PostgresEphemeral
 from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
@@ -29,6 +30,15 @@ def pg_database(postgres_server: PostgresForTests):
     """A PostgreSQL database of our own for this test session: ``(admin_url, database_url)``."""
     url = postgres_server.create_database(migrated=False)
     yield postgres_server.admin_url, url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def ephemeral_database(postgres_server: PostgresForTests):
+    """A database of its own for ``PostgresEphemeral``'s tables (the storage database's schema must match the
+    models exactly: ``test_migrated_schema_matches_the_models``)."""
+    url = postgres_server.create_database(migrated=False)
+    yield url
     postgres_server.drop_database(url)
 
 
@@ -88,3 +98,51 @@ async def redis_ephemeral_pair(url: str, **options):
             await nodes[0]._redis.delete(*keys)
         for node in nodes:
             await node.close()
+
+
+@contextlib.asynccontextmanager
+async def postgres_ephemeral_pair(url: str, **options):
+    """Two nodes' ``PostgresEphemeral`` on one database under a fresh prefix, their rows removed afterwards."""
+    prefix = f"maidcore-test:{uuid.uuid4().hex}:"
+    nodes = [PostgresEphemeral(url, prefix=prefix, **options) for _ in range(2)]
+    for node in nodes:
+        await node.start()
+    try:
+        yield nodes
+    finally:
+        async with nodes[0]._pool.connection() as conn:
+            await conn.execute("DELETE FROM eph_keys WHERE prefix = %s", (prefix,))
+            await conn.execute("DELETE FROM eph_tenants WHERE prefix = %s", (prefix,))
+        for node in nodes:
+            await node.close()
+
+
+# the engines of ctx.ephemeral that share state between nodes, as fixture parameters
+SHARED_EPHEMERAL = [
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("postgres", marks=pytest.mark.postgres),
+]
+EPHEMERAL_ENGINES = ["memory", *SHARED_EPHEMERAL]
+
+
+@contextlib.asynccontextmanager
+async def ephemeral_pair(request: pytest.FixtureRequest, engine: str, **options):
+    """Two nodes' stores on one engine; "memory" is one process's store used twice (it serves one node)."""
+    if engine == "memory":
+        store = MemoryEphemeral(**options)
+        try:
+            yield [store, store]
+        finally:
+            await store.close()
+    elif engine == "redis":
+        async with redis_ephemeral_pair(request.getfixturevalue("redis_url"), **options) as nodes:
+            yield nodes
+    else:
+        async with postgres_ephemeral_pair(request.getfixturevalue("ephemeral_database"), **options) as nodes:
+            yield nodes
+
+
+async def pg_query(store: PostgresEphemeral, query: str, params) -> list[tuple]:
+    async with store._pool.connection() as conn:
+        cur = await conn.execute(query, params)
+        return await cur.fetchall()

@@ -1,11 +1,12 @@
 """Quotas are exact under concurrency: many calls at once from two nodes admit exactly the quota.
 
 Two storage instances on one database (one SQLite file, or one PostgreSQL
-database) stand for two nodes; two ``RedisEphemeral`` on one Redis likewise.
+database) stand for two nodes; two ``RedisEphemeral`` on one Redis, or two
+``PostgresEphemeral`` on one database, likewise.
 Metrics on SQLite run on one instance: SQLite is a one-node setup, and its
 series are counted in that process's memory.
-Each test fires 50 new secrets / metric series / ephemeral keys at once, half
-through each node, with the quota at 10, and counts what was admitted, what
+Each test fires 50 new secrets / metric series (100 new ephemeral keys) at once,
+half through each node, with the quota at 10, and counts what was admitted, what
 was refused with ``QUOTA_EXCEEDED``, and what is really stored.
 """
 
@@ -14,11 +15,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from maidcore_sqlmodel.ephemeral import MemoryEphemeral
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.errors import QuotaExceeded
-from tests.extensions.maidcore_sqlmodel.conftest import outcomes, redis_ephemeral_pair, storage_settings
+from tests.extensions.maidcore_sqlmodel.conftest import EPHEMERAL_ENGINES, ephemeral_pair, outcomes, storage_settings
 
 QUOTA = 10
 CALLS = 50
@@ -80,14 +80,10 @@ async def test_concurrent_new_tagged_series_count_every_tag_value(two_nodes, bac
     assert await two_nodes[0].metrics.total(scope, "games", "1h") == QUOTA - 1
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=EPHEMERAL_ENGINES)
 async def ephemeral_nodes(request):
-    """Two nodes' ephemeral stores: one shared Redis, or (memory) one process's store used twice."""
-    if request.param == "memory":
-        store = MemoryEphemeral(max_keys=QUOTA)
-        yield [store, store]
-        return
-    async with redis_ephemeral_pair(request.getfixturevalue("redis_url"), max_keys=QUOTA) as nodes:
+    """Two nodes' ephemeral stores: one shared Redis or PostgreSQL, or (memory) one process's store used twice."""
+    async with ephemeral_pair(request, request.param, max_keys=QUOTA) as nodes:
         yield nodes
 
 
@@ -98,7 +94,7 @@ async def test_concurrent_new_ephemeral_keys_admit_exactly_the_quota(ephemeral_n
         lambda node, i: node.dedup(scope, f"k{i}", 60),
         lambda node, i: node.counter(scope, f"k{i}", 60),
     ]
-    calls = [kinds[i % 4](ephemeral_nodes[i % 2], i) for i in range(CALLS)]
+    calls = [kinds[i % 4](ephemeral_nodes[i % 2], i) for i in range(2 * CALLS)]  # 100 new keys at once
     results = await asyncio.gather(*calls, return_exceptions=True)
     admitted = [i for i, r in enumerate(results) if not isinstance(r, BaseException)]
     assert len(admitted) == QUOTA

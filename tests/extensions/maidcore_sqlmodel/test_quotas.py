@@ -11,10 +11,11 @@ import time
 import uuid
 
 import pytest
-from maidcore_sqlmodel.ephemeral import MemoryEphemeral, RedisEphemeral
+from maidcore_sqlmodel.ephemeral import MemoryEphemeral
 
 from maidcore.errors import QuotaExceeded
 from maidcore.scope import Scope
+from tests.extensions.maidcore_sqlmodel.conftest import EPHEMERAL_ENGINES, ephemeral_pair
 
 
 def neighbours(scope: Scope) -> list[Scope]:
@@ -22,21 +23,10 @@ def neighbours(scope: Scope) -> list[Scope]:
     return [Scope(str(uuid.uuid4().int)[:18], scope.plugin_id), Scope(scope.server_id, scope.plugin_id + "-n")]
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=EPHEMERAL_ENGINES)
 async def ephemeral(request):
-    if request.param == "memory":
-        store = MemoryEphemeral(max_keys=5)
-        yield store
-        await store.close()
-        return
-    prefix = f"maidcore-test:{uuid.uuid4().hex}:"
-    store = RedisEphemeral(request.getfixturevalue("redis_url"), prefix=prefix, max_keys=5)
-    await store.start()
-    yield store
-    keys = [k async for k in store._redis.scan_iter(match=prefix + "*")]
-    if keys:
-        await store._redis.delete(*keys)
-    await store.close()
+    async with ephemeral_pair(request, request.param, max_keys=5) as nodes:
+        yield nodes[0]
 
 
 async def test_ephemeral_keys_are_bounded_per_tenant_and_neighbours_keep_theirs(ephemeral, scope):
