@@ -17,6 +17,7 @@ leases expire, and it gets its share back when it returns (``lease_plan``).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -264,6 +265,22 @@ class Supervisor:
                 log.warning("child did not stop in time; killing it", extra={"pid": proc.pid})
                 proc.kill()
                 proc.wait()
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def end_with_parent() -> None:
+    """A ``--processes`` child gets SIGTERM when its parent dies, even by SIGKILL, so it never serves orphaned.
+
+    Linux only (``prctl``); elsewhere the child still checks the parent's lock at start.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"prctl(PR_SET_PDEATHSIG) failed: {os.strerror(errno)}")
 
 
 def check_parent(data_dir: Path, parent_pid: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from maidcore.supervisor import (
     SupervisorError,
     check_parent,
     child_status_file,
+    end_with_parent,
     lease_plan,
     refuse_local_mode,
     refuse_sqlite,
@@ -149,6 +151,7 @@ async def serve(
     """
     settings = state.settings()
     if child is not None:
+        end_with_parent()  # before the check, so a parent dying in between still ends this child
         check_parent(settings.data_dir, child[0])
         await _serve(state, settings, unsafe_no_isolation, web_enabled, ready, exiting, human, child[1])
         return
@@ -177,7 +180,20 @@ async def _serve(
         status_file(platform.data_dir) if child_index is None else child_status_file(settings.data_dir, child_index)
     )
     try:
-        await platform.start()
+        # a stop signal during start-up (a shard that cannot connect, a service that does not answer) stops the
+        # node there: start-up is cancelled and the platform closed, instead of the signal waiting for a start
+        # that may never end (a --processes child then outlived its parent's SIGKILL)
+        starting = asyncio.ensure_future(platform.start())
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            log.info("stopping during start-up (signal received)")
+            return
+        stopped.cancel()
+        starting.result()
         if settings.gc_freeze and exiting:  # a process of its own: what start-up built lives as long as it does
             freeze_after_start()
         if web_enabled:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -174,3 +175,37 @@ def test_two_processes_serve_both_shard_ranges_and_a_killed_child_restarts(tmp_p
         emulator.close()
     assert server.returncode == 0, stderr[-3000:]
     assert not (data_dir / "serve.json").exists() and not (data_dir / "status.json").exists()
+
+
+@pytest.mark.slow
+def test_children_end_when_the_parent_is_killed(tmp_path, pg_fresh_url):
+    """SIGKILL of the parent leaves no child serving on its own (they hold no lock of the data directory)."""
+    emulator, _, env = two_shard_node(tmp_path, pg_fresh_url)
+    data_dir = tmp_path / "data"
+    server = subprocess.Popen(
+        [str(MAIDCORE), "serve", "--processes", "2", "--sandbox", "process", "--unsafe-no-isolation", "--no-web"],
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    pids: list[int] = []
+    try:
+        wait_for(lambda: emulator.shards() == {(0, 2), (1, 2)}, 90, "one gateway session per shard")
+        pids = [p["pid"] for p in json.loads((data_dir / "status.json").read_text())["processes"]]
+        assert len(pids) == 2 and all(pids)
+        server.kill()
+        server.wait(30)
+
+        def alive(pid: int) -> bool:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                return False
+            return state != "Z"
+
+        wait_for(lambda: not any(alive(pid) for pid in pids), 60, "both children gone after the parent's SIGKILL")
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        emulator.close()
