@@ -118,6 +118,20 @@ class TcpProxy:
             sock.close()
 
 
+# Settings of every test cluster: leases expire in seconds, limits out of the way, no demo install.
+FAST_CLUSTER_ENV = {
+    "MAIDCORE_CLUSTER__LEASE_SECONDS": "3",
+    "MAIDCORE_CLUSTER__RENEW_SECONDS": "0.5",
+    "MAIDCORE_CLUSTER__TAKEOVER_GRACE_SECONDS": "1",
+    "MAIDCORE_CLUSTER__IDENTIFY_INTERVAL_SECONDS": "0.5",
+    "MAIDCORE_RUNNER__MIN_SCHEDULE_INTERVAL_SECONDS": "1",
+    "MAIDCORE_LIMITS__DISCORD_ACTIONS_PER_MINUTE": "100000",
+    "MAIDCORE_LIMITS__EVENTS_PER_SECOND": "10000",
+    "MAIDCORE_DISCORD__DEMO": "false",
+    "MAIDCORE_INSTALL_POLL_SECONDS": "0.5",
+}
+
+
 @pytest.fixture
 def cluster(tmp_path, pg_fresh_url, redis_url):
     prefix = f"maidcore-test-{uuid.uuid4().hex[:8]}"
@@ -128,17 +142,7 @@ def cluster(tmp_path, pg_fresh_url, redis_url):
         guilds=2,  # guild 1 on shard 1, guild 2 on shard 0
         shards=2,
         key_prefix=prefix,
-        env={
-            "MAIDCORE_CLUSTER__LEASE_SECONDS": "3",
-            "MAIDCORE_CLUSTER__RENEW_SECONDS": "0.5",
-            "MAIDCORE_CLUSTER__TAKEOVER_GRACE_SECONDS": "1",
-            "MAIDCORE_CLUSTER__IDENTIFY_INTERVAL_SECONDS": "0.5",
-            "MAIDCORE_RUNNER__MIN_SCHEDULE_INTERVAL_SECONDS": "1",
-            "MAIDCORE_LIMITS__DISCORD_ACTIONS_PER_MINUTE": "100000",
-            "MAIDCORE_LIMITS__EVENTS_PER_SECOND": "10000",
-            "MAIDCORE_DISCORD__DEMO": "false",
-            "MAIDCORE_INSTALL_POLL_SECONDS": "0.5",
-        },
+        env=FAST_CLUSTER_ENV,
     )
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     try:

@@ -24,7 +24,7 @@ import pytest
 
 from maidcore.cluster.local import LocalCluster
 
-from .test_multinode import TcpProxy, connected_sessions, install, pongs, proxy_target, via_proxy
+from .test_multinode import FAST_CLUSTER_ENV, TcpProxy, connected_sessions, install, pongs, proxy_target, via_proxy
 from .test_processes_leases import SessionSampler
 
 pytestmark = pytest.mark.slow
@@ -75,16 +75,7 @@ def pg_cluster(tmp_path, pg_fresh_url):
         guilds=2,  # guild 1 on shard 1, guild 2 on shard 0
         shards=2,
         key_prefix=prefix,
-        env={
-            "MAIDCORE_CLUSTER__LEASE_SECONDS": "3",
-            "MAIDCORE_CLUSTER__RENEW_SECONDS": "0.5",
-            "MAIDCORE_CLUSTER__TAKEOVER_GRACE_SECONDS": "1",
-            "MAIDCORE_CLUSTER__IDENTIFY_INTERVAL_SECONDS": "0.5",
-            "MAIDCORE_LIMITS__DISCORD_ACTIONS_PER_MINUTE": "100000",
-            "MAIDCORE_LIMITS__EVENTS_PER_SECOND": "10000",
-            "MAIDCORE_DISCORD__DEMO": "false",
-            "MAIDCORE_INSTALL_POLL_SECONDS": "0.5",
-        },
+        env=FAST_CLUSTER_ENV,
     )
     local.start_emulator(demo=False)
     coordination = None

@@ -103,6 +103,12 @@ def guild_on_shard(shard: int, of: int) -> str:
     return next(str(g) for g in range(base, base + 10_000_000, 1 << 22) if (g >> 22) % of == shard)
 
 
+# the node of these tests: two serving processes, plugins in plain processes, no web API
+SERVE_TWO_PROCESSES = [
+    *(str(MAIDCORE), "serve", "--processes", "2", "--sandbox", "process", "--unsafe-no-isolation", "--no-web")
+]
+
+
 def two_shard_node(tmp_path: Path, database_url: str) -> tuple[EmulatorThread, list[str], dict[str, str]]:
     """An emulator with a guild on each of two shards, and a node's environment with the pinger installed on both."""
     emulator = EmulatorThread()
@@ -131,7 +137,7 @@ def test_two_processes_serve_both_shard_ranges_and_a_killed_child_restarts(tmp_p
     emulator, channels, env = two_shard_node(tmp_path, pg_fresh_url)
     data_dir = tmp_path / "data"
     server = subprocess.Popen(
-        [str(MAIDCORE), "serve", "--processes", "2", "--sandbox", "process", "--unsafe-no-isolation", "--no-web"],
+        SERVE_TWO_PROCESSES,
         env=env,
         cwd=ROOT,
         stderr=subprocess.PIPE,
@@ -183,7 +189,7 @@ def test_children_end_when_the_parent_is_killed(tmp_path, pg_fresh_url):
     emulator, _, env = two_shard_node(tmp_path, pg_fresh_url)
     data_dir = tmp_path / "data"
     server = subprocess.Popen(
-        [str(MAIDCORE), "serve", "--processes", "2", "--sandbox", "process", "--unsafe-no-isolation", "--no-web"],
+        SERVE_TWO_PROCESSES,
         env=env,
         cwd=ROOT,
         stderr=subprocess.DEVNULL,
