@@ -191,6 +191,21 @@ async def test_a_zip_that_cannot_be_reviewed_is_refused_with_its_findings_one_a_
     assert all(r["url"].endswith("/dev") for r in result["refusals"].values())
 
 
+async def test_a_stale_link_gets_a_console_page_with_a_way_back(world):
+    result = await run(world, "lost")
+    assert result["steps"] == ["refused", "back home"]
+    unknown, guild = result["seen"]["unknown"], result["seen"]["guild"]
+    assert unknown["status"] == 404 and unknown["title"] == "Page not found" and unknown["nav"]
+    assert "/plugins-that-do-not-exist" in unknown["text"]
+    assert guild["status"] == 404 and "not-a-guild" in guild["text"] and guild["install"] == 0
+    async with browser() as http:
+        csrf = await sign_in(http, world["base"], ERIN)
+        form = {"csrf_token": csrf, "capability": "discord:send_message"}
+        async with http.post(f"{world['base']}/servers/not-a-guild/install/kv_counter", data=form) as resp:
+            assert resp.status == 404
+    assert await world["platform"].records.get_install("not-a-guild", "kv_counter") is None
+
+
 async def test_a_server_admin_grants_what_the_plugin_asked_for_and_the_next_call_works(world):
     result = await run(world, "server_admin")
     assert result["steps"] == [
