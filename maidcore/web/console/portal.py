@@ -20,6 +20,7 @@ import zipfile
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -123,19 +124,31 @@ async def new_token(request: web.Request) -> web.Response:
 @pages.page
 async def new_plugin_form(request: web.Request) -> web.Response:
     pages.signed_in(request)
+    template = request.query.get("template", "")
+    values = {"plugin_id": request.query.get("plugin_id", "")[:64], "template": template * (template in TEMPLATES)}
     return pages.render(
-        request, "plugin_new.html", title="New plugin", templates=TEMPLATES, values={}, id_help=PLUGIN_ID_HELP
+        request, "plugin_new.html", title="New plugin", templates=TEMPLATES, values=values, id_help=PLUGIN_ID_HELP
     )
 
 
+_NEW_FORM = web.RequestKey("new_plugin_form", dict)
+
+
+def _new_again(request: web.Request) -> str:
+    """Back to the form with what was typed in it (a refused id is shown to be fixed, not typed again)."""
+    sent = request.get(_NEW_FORM) or {}
+    return "/dev/new?" + urlencode(sent) if sent else "/dev/new"
+
+
 @routes.post("/dev/new")
-@pages.action(lambda request: "/dev/new")
+@pages.action(_new_again)
 async def create_plugin(request: web.Request) -> web.Response:
     """Signed in: reserve a plugin id for yourself; the page then offers a starter project to download."""
     who = pages.signed_in(request)
     data = await pages.form(request)
     pid = str(data.get("plugin_id", "")).strip()
     template = str(data.get("template", "basic"))
+    request[_NEW_FORM] = {"plugin_id": pid, "template": template}
     if not review._ID.match(pid):
         raise ValueError(f"plugin id {pid!r} is not valid: {PLUGIN_ID_HELP}")
     if template not in TEMPLATES:

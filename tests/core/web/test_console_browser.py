@@ -25,6 +25,7 @@ from yarl import URL
 
 from maidcore import installs
 from maidcore.marketplace import publishing, review
+from maidcore.records import PluginRecord
 from tests import services
 
 from .console_helpers import ALICE, BOB, ERIN, browser, console_settings, serving, sign_in
@@ -179,7 +180,13 @@ async def test_a_zip_that_cannot_be_reviewed_is_refused_with_its_findings_one_a_
     with zipfile.ZipFile(half, "w") as zf:
         zf.writestr("manifest.json", '{"id": ')
         zf.writestr("__main__.py", "print(1)\n")
-    result = await run(world, "bad_uploads", files={"garbage": str(garbage), "json": str(half)})
+    records = world["platform"].records
+    if await records.get_plugin("alices_bot") is None:
+        await records.add_plugin(PluginRecord(plugin_id="alices_bot", developer=ALICE))
+    result = await run(world, "bad_uploads", files={"garbage": str(garbage), "json": str(half)}, takenId="alices_bot")
+    assert result["steps"] == ["refused", "taken id kept"]
+    kept = result["kept"]
+    assert "taken by another developer" in kept["flash"] and kept["id"] == "alices_bot" and kept["slash"]
     garbage_seen, json_seen = result["refusals"]["garbage"], result["refusals"]["json"]
     assert garbage_seen["text"].startswith("the bundle was refused at intake:")
     assert garbage_seen["items"] and "my-plugin.zip is not a readable zip file" in garbage_seen["items"][0]

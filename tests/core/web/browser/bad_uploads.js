@@ -1,5 +1,6 @@
 // A developer drops zips that cannot be reviewed: each is refused on the page with the message and one finding
-// a line (`file:line` and what is wrong), naming the zip they chose, and the page keeps working.
+// a line (`file:line` and what is wrong), naming the zip they chose; then asks for a plugin id someone else
+// holds and gets the form back with what they typed, to fix rather than type again.
 "use strict";
 const { journey } = require("./common.js");
 
@@ -18,5 +19,18 @@ journey("bad_uploads", async ({ base, params, done, person, shoot, signIn, expec
     await shoot(page, `dev-upload-refused-${name}`);
   }
   done.push("refused");
-  return { refusals };
+
+  await page.goto(base + "/dev/new");
+  await page.getByTestId("plugin-id").fill(params.takenId);
+  await page.getByLabel(/slash/).check();
+  await page.getByTestId("create-plugin").click();
+  await page.getByTestId("flash").waitFor();
+  const kept = {
+    flash: await page.getByTestId("flash").textContent(),
+    id: await page.getByTestId("plugin-id").inputValue(),
+    slash: await page.getByLabel(/slash/).isChecked(),
+  };
+  await shoot(page, "dev-new-taken-id");
+  done.push("taken id kept");
+  return { refusals, kept };
 });
