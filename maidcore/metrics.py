@@ -286,6 +286,13 @@ RUNNER = RunnerCollector()
 METRICS_REGISTRY.register(RUNNER)
 
 
+_OWN_GAUGES = {
+    "process_resident_memory_bytes": CHILD_MEMORY,
+    "process_open_fds": CHILD_OPEN_FDS,
+    "process_start_time_seconds": CHILD_STARTED,
+}
+
+
 class OwnProcessCollector(Collector):
     """A single serving process: its figures under the ``--processes`` names too, as ``child="0"``.
 
@@ -293,18 +300,12 @@ class OwnProcessCollector(Collector):
     ``maidcore serve`` as well; ``--processes`` children publish these themselves instead.
     """
 
-    NAMES = {
-        "process_resident_memory_bytes": CHILD_MEMORY,
-        "process_open_fds": CHILD_OPEN_FDS,
-        "process_start_time_seconds": CHILD_STARTED,
-    }
-
     def collect(self) -> Iterator[Metric]:
         if multiprocess_dir() is not None:
             return
         for family in ProcessCollector(registry=None).collect():
             for sample in family.samples:
-                gauge = self.NAMES.get(sample.name)
+                gauge = _OWN_GAUGES.get(sample.name)
                 if gauge is not None:
                     out = GaugeMetricFamily(gauge._name, gauge._documentation, labels=["child"])
                     out.add_metric(["0"], sample.value)
