@@ -213,6 +213,12 @@ async def test_a_stale_link_gets_a_console_page_with_a_way_back(world):
     assert await world["platform"].records.get_install("not-a-guild", "kv_counter") is None
 
 
+async def test_a_reviewer_reads_a_first_version_without_a_higher_tier_alarm(world):
+    result = await run(world, "first_review", plugin="kv_counter", version="1.0.0")
+    assert result["steps"] == ["read"] and result["alarms"] == 0
+    assert result["note"].startswith("First version: every capability below is new") and "Safe" in result["note"]
+
+
 async def test_a_server_admin_grants_what_the_plugin_asked_for_and_the_next_call_works(world):
     result = await run(world, "server_admin")
     assert result["steps"] == [
