@@ -580,13 +580,10 @@ class Transport:
                 self.notify_raw({"jsonrpc": "2.0", "id": rid, "error": error})
             return
         ctx = self._context(params, named=True)
+        self._ensure_ready(ctx.server_id, params)  # a dashboard may be a worker's first request
         if self._server_param:
             self._delivery.corr = {"discord_srv_id": ctx.server_id}
         try:
-            if self._boot.pool:  # type: ignore[union-attr]  # a dashboard may be a worker's first request
-                self._ensure_ready(ctx.server_id, params)
-            else:
-                self._wait_boot_ready()
             result = handler(ctx, params)
         except BaseException as exc:
             self.log("error", f"Dashboard handler error ({name}):\n" + _tb(user=True))
