@@ -580,7 +580,6 @@ class Transport:
                 self.notify_raw({"jsonrpc": "2.0", "id": rid, "error": error})
             return
         ctx = self._context(params, named=True)
-        self._ensure_ready(ctx.server_id, params)  # a dashboard may be a worker's first request
         if self._server_param:
             self._delivery.corr = {"discord_srv_id": ctx.server_id}
         try:

@@ -266,33 +266,6 @@ def broken(ctx, params):
     assert proc.wait_for(lambda m: m.get("id") == 4)["error"] == {"message": "unknown method: host.frobnicate"}
 
 
-def test_a_dashboard_request_is_answered_after_on_ready_ran_for_its_server(spawn):
-    """A worker started for a dashboard (nothing delivered yet) must not answer before ``on_ready``
-    made what the handler reads (the demo notes_showcase dashboard said: relation "notes" does not exist)."""
-    proc = spawn(
-        """
-tables = set()
-
-@plugin.on_ready
-def create(ctx):
-    time.sleep(0.3)
-    tables.add(ctx.server_id)
-    ctx.log(f"ready {ctx.server_id}")
-
-@plugin.on_dashboard("latest")
-def latest(ctx, params):
-    return {"ready": ctx.server_id in tables}
-"""
-    )
-    proc.boot(mode="pool")
-    tenant = {"discord_srv_id": "77", "plugin_id": "p", "version": "1", "capabilities": []}
-    proc.request("d1", "dashboard.latest", tenant)
-    assert proc.wait_for(lambda m: m.get("id") == "d1")["result"] == {"ready": True}
-    proc.request("d2", "dashboard.latest", tenant)
-    assert proc.wait_for(lambda m: m.get("id") == "d2")["result"] == {"ready": True}
-    assert proc.logs().count("ready 77") == 1
-
-
 def test_shutdown_lets_a_running_handler_finish_and_flushes_its_ack(spawn):
     proc = spawn(
         """
