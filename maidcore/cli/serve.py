@@ -22,6 +22,7 @@ from maidcore.cli.status import describe_storage, runtime_file, status_file
 from maidcore.datadir_lock import DataDirBusy, DataDirLock
 from maidcore.extensions import ExtensionError
 from maidcore.heap import freeze_after_start
+from maidcore.listen import cannot_listen
 from maidcore.platform import Platform, PlatformError
 from maidcore.supervisor import (
     Supervisor,
@@ -108,8 +109,14 @@ async def start_web(platform: Platform) -> Any:
     app = create_app(platform)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, platform.settings.web.host, platform.settings.web.port)
-    await site.start()
+    host, port = platform.settings.web.host, platform.settings.web.port
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        fix = "set web.port (MAIDCORE_WEB__PORT; 0 picks a free port) or serve with --no-web"
+        raise cannot_listen("the web console and API", host, port, exc, fix) from None
     return runner
 
 

@@ -1,0 +1,150 @@
+"""What an operator trying maidcore on a fresh machine ran into: each mistake is one line naming what to change.
+
+Before these fixes each of them ended in a Python traceback, or (a missing ``MAIDCORE_CONFIG`` file) in
+silence and the defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import psycopg
+import pytest
+
+from maidcore.cluster.local import ensure_database
+from tests.core.test_serve import MAIDCORE, ROOT, cli, environment, wait_for
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    """The run failed with exit 1 and said why in one ``Error:`` line, with no traceback anywhere."""
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    return errors[0]
+
+
+def local_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = environment(tmp_path / "data", MAIDCORE_DISCORD__DEMO="false")
+    env.update({"MAIDCORE_STORAGE__DATABASE_URL": f"sqlite:///{tmp_path}/m.db", **extra})
+    return env
+
+
+@pytest.fixture
+def taken_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("variable", "setting"),
+    [("MAIDCORE_DISCORD__EMULATOR_PORT", "discord.emulator_port"), ("MAIDCORE_WEB__PORT", "web.port")],
+)
+def test_a_port_in_use_names_the_setting_that_moves_it(tmp_path, taken_port, variable, setting):
+    env = local_env(tmp_path, **{variable: str(taken_port)})
+    line = one_error_line(cli(env, "serve", "--sandbox", "process"))
+    assert f"cannot listen on 127.0.0.1:{taken_port}" in line and "in use" in line
+    assert setting in line and variable in line
+    assert not (tmp_path / "data" / "serve.json").exists()
+
+
+def test_a_broken_settings_file_is_named_with_its_line(tmp_path):
+    (tmp_path / "maidcore.toml").write_text('[storage\ndatabase_url = "sqlite://"\n', encoding="utf-8")
+    env = local_env(tmp_path, MAIDCORE_CONFIG=str(tmp_path / "maidcore.toml"))
+    line = one_error_line(cli(env, "config"))
+    assert f"{tmp_path / 'maidcore.toml'} is not valid TOML" in line and "line 1" in line
+
+
+def test_a_settings_file_named_but_missing_is_an_error_not_the_defaults(tmp_path):
+    env = local_env(tmp_path, MAIDCORE_CONFIG=str(tmp_path / "nowhere.toml"))
+    line = one_error_line(cli(env, "config"))
+    assert f"MAIDCORE_CONFIG names {tmp_path / 'nowhere.toml'}, which is not a file" in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("MAIDCORE_STORAGE__DATABASE_URL", "mysql://root:hunter2@db/maidcore", "scheme 'mysql' is not supported"),
+        ("MAIDCORE_STORAGE__DATABASE_URL", "db.internal:5432", "must be a URL such as postgresql://"),
+        ("MAIDCORE_LIMITS__STORAGE_URI", "redis//127.0.0.1:6379", "limits.storage_uri must be a storage URI"),
+        ("MAIDCORE_LIMITS__STORAGE_URI", "http://user:hunter2@cache:80", "limits.storage_uri must be a storage URI"),
+    ],
+)
+def test_a_url_of_an_engine_maidcore_lacks_is_refused_when_settings_load(tmp_path, variable, value, expected):
+    env = local_env(tmp_path, **{variable: value})
+    line = one_error_line(cli(env, "config"))  # not only at serve's first connection: `config` says so too
+    assert line.startswith("Error: invalid settings") and expected in line
+    assert "hunter2" not in line  # a password in the given URL is never echoed
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_without_its_password(tmp_path):
+    env = local_env(tmp_path, MAIDCORE_STORAGE__DATABASE_URL="postgresql://maidcore:hunter2@127.0.0.1:1/maidcore")
+    line = one_error_line(cli(env, "serve", "--sandbox", "process", "--no-web"))
+    assert "cannot connect to the database" in line and "storage.database_url" in line and "port 1" in line
+    assert "hunter2" not in line
+
+
+def test_cluster_demo_creates_its_database_once(postgres_url):
+    name = f"demo_{uuid.uuid4().hex[:12]}"
+    url = urlunparse(urlparse(postgres_url)._replace(path=f"/{name}"))
+    try:
+        assert ensure_database(url) == name
+        assert ensure_database(url) is None  # there now: left as it is
+        psycopg.connect(url).close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def children_of(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+def test_cluster_demo_stops_its_nodes_and_emulator_on_sigterm(tmp_path, pg_fresh_url, redis_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIDCORE_")}
+    args = [str(MAIDCORE), "cluster-demo", "--nodes", "2", "--port", "0", "--dir", str(tmp_path / "demo")]
+    args += ["--redis-url", redis_url, "--database-url", pg_fresh_url]
+    demo = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started: list[int] = []
+    try:
+        wait_for(lambda: len(children_of(demo.pid)) == 3, 60, "the emulator and two nodes started")
+        started = children_of(demo.pid)
+        time.sleep(1)
+        demo.send_signal(signal.SIGTERM)
+        out, err = demo.communicate(timeout=90)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert "stopping" in out, out + err
+    assert not [pid for pid in started if alive(pid)], "cluster-demo left processes behind after SIGTERM"
+
+
+@pytest.mark.slow
+def test_cluster_demo_ends_when_every_node_has_exited(tmp_path, pg_fresh_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAIDCORE_")}
+    args = [str(MAIDCORE), "cluster-demo", "--nodes", "1", "--port", "0", "--dir", str(tmp_path / "demo")]
+    args += ["--redis-url", "redis://127.0.0.1:1/0", "--database-url", pg_fresh_url]  # no Redis there: nodes exit
+    done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "node1 exited" in done.stderr and "every node exited" in done.stderr
