@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -18,6 +19,7 @@ from urllib.parse import urlparse, urlunparse
 import psycopg
 import pytest
 
+from maidcore.cli.status import render
 from maidcore.cluster.local import ensure_database
 from tests.core.test_serve import MAIDCORE, ROOT, cli, environment, wait_for
 
@@ -148,3 +150,44 @@ def test_cluster_demo_ends_when_every_node_has_exited(tmp_path, pg_fresh_url):
     done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "node1 exited" in done.stderr and "every node exited" in done.stderr
+
+
+EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if (p / "manifest.json").is_file())
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_the_demo_examples_use_the_sdk_name_that_warns_nothing(example):
+    """``serve`` installs these on a fresh machine: under the deprecated ``mmo_maid_sdk`` name each worker's start
+    wrote a DeprecationWarning (two log lines) into the operator's first serve log."""
+    code = "import runpy; runpy.run_path('__main__.py', run_name='example')"
+    done = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code],
+        cwd=example,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_status_of_a_processes_parent_shows_every_childs_workers():
+    """``status.json`` of ``serve --processes 2`` holds the children's workers under ``processes``: the table showed
+    "installs: 0" and no worker at all."""
+    worker = {"plugin_id": "ping_pong", "version": "1.0.0", "server_id": None, "state": "idle", "in_flight": 0}
+    child = {"mode": "pool", "workers": [worker], "counters": {"acked": 2}, "in_flight": 0}
+    data = {
+        "running": True,
+        "source": "status.json",
+        "in_flight": 0,
+        "processes": [
+            {**child, "index": 0, "pid": 11, "shards": [0], "process_restarts": 0},
+            {**child, "index": 1, "pid": 12, "shards": [1], "process_restarts": 3},
+        ],
+    }
+    text = render(data)
+    assert "installs:" not in text
+    rows = [line.split() for line in text.splitlines()]
+    assert ["1", "12", "1", "3"] in rows  # the processes table: index, pid, shards, restarts
+    assert ["0", "ping_pong", "1.0.0", "-", "idle", "0", "-", "-", "-"] in rows
+    assert ["1", "ping_pong", "1.0.0", "-", "idle", "0", "-", "-", "-"] in rows
+    assert "acked=4" in text
