@@ -270,7 +270,12 @@ async def _serve(
 @click.option("--sandbox", "sandbox", metavar="NAME", help="sandbox backend to use (overrides settings)")
 @click.option("--no-web", is_flag=True, help="do not serve the web console and API")
 @click.option("--log-format", type=click.Choice(["kv", "json"]), default="kv", show_default=True)
-@click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    default="INFO",
+    show_default=True,
+)
 @click.option(
     "--processes",
     type=click.IntRange(min=1),

@@ -191,3 +191,9 @@ def test_status_of_a_processes_parent_shows_every_childs_workers():
     assert ["0", "ping_pong", "1.0.0", "-", "idle", "0", "-", "-", "-"] in rows
     assert ["1", "ping_pong", "1.0.0", "-", "idle", "0", "-", "-", "-"] in rows
     assert "acked=4" in text
+
+
+def test_an_unknown_log_level_is_a_usage_error_listing_the_levels(tmp_path):
+    done = cli(local_env(tmp_path), "serve", "--log-level", "bogus")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "'bogus' is not one of" in done.stderr and "'warning'" in done.stderr
