@@ -54,6 +54,7 @@ from maidcore_discord.settings import DiscordSettings
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 60.0
+IDENTIFY_INTERVAL_SECONDS = 5.0  # Discord: at most max_concurrency IDENTIFYs per bucket in this window
 DISCORD_API_BASE = Route.BASE
 DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
 DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
@@ -83,7 +84,13 @@ class _Client(discord.AutoShardedClient):
         if gate is not None:  # in a cluster: the bucket's turn across every node
             await gate(shard_id or 0)
         elif not self._fast_identify:  # Discord wants 5 s between IDENTIFYs; the emulator does not
+            # also across clients: a widening's first IDENTIFY may come right after the old client's last
+            last = self._source._identified_at
+            wait = last + IDENTIFY_INTERVAL_SECONDS - time.monotonic()
+            if initial and wait > 0:
+                await asyncio.sleep(wait)
             await super().before_identify_hook(shard_id, initial=initial)
+            self._source._identified_at = time.monotonic()
 
     def _schedule_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> asyncio.Task:
         task = super()._schedule_event(coro, event_name, *args, **kwargs)
@@ -225,6 +232,9 @@ class DiscordEventSource:
         self._handing_over = asyncio.Lock()
         self._incoming: _Client | None = None  # in a cluster handover: the new client, before it takes over
         self._retiring: set[asyncio.Task[None]] = set()  # replaced clients, closed once their last calls ended
+        self._identified_at = float("-inf")  # one node: when this node last sent an IDENTIFY (any client)
+        #: the last widening: seconds until the new session was ready, seconds both delivered, events from each
+        self.last_handover: dict[str, float] | None = None
         #: in a cluster: each served shard's session and recorded sequence, for the next holder's RESUME
         self.sessions = SessionRecords(self.shared)
 
@@ -370,12 +380,26 @@ class DiscordEventSource:
         await asyncio.sleep(SETTLE_SECONDS)
         while self.client is not None and self.client.intents.value != self.intents.value:
             async with self._handing_over:
+                await self._check_session_starts()
                 if self.client.is_closed():
                     await self._new_client()
                 elif self._identify_gate is None:
                     await self._hand_over()
                 else:
                     await self._hand_over_shards()
+
+    async def _check_session_starts(self) -> None:
+        """Refuse to widen when Discord's daily session start limit cannot cover a new session per shard."""
+        assert self.client is not None
+        _, _, limits = await self.client.http.get_bot_gateway()
+        remaining = int((limits or {}).get("remaining", 1))
+        needed = max(1, len(self._shard_map()))
+        if remaining < needed:
+            reset = float((limits or {}).get("reset_after", 0)) / 1000
+            raise RuntimeError(
+                f"Discord's session start limit leaves {remaining} IDENTIFYs and widening the intents needs {needed}: "
+                f"the old intents stay until it resets in {reset:.0f}s (the next plugin change tries again)"
+            )
 
     async def _hand_over(self) -> None:
         """One node, every shard: identify a new client with the wider intents, then retire the old one."""
@@ -414,10 +438,7 @@ class DiscordEventSource:
             deadline = time.monotonic() + READY_TIMEOUT_SECONDS
             while old.launching and time.monotonic() < deadline:  # shards the old client is identifying just now
                 await asyncio.sleep(0.05)
-            for shard_id in sorted(self._shard_map(old)):
-                await self._launch_shard(new, shard_id)
-                if shard_id not in self._shard_map(old):  # its lease was lost meanwhile: not this node's any more
-                    await self._drop_shard(new, shard_id)
+            await asyncio.gather(*(self._move_shard(old, new, shard_id) for shard_id in sorted(self._shard_map(old))))
         except BaseException:
             old.handover = None
             with contextlib.suppress(Exception):
@@ -428,6 +449,14 @@ class DiscordEventSource:
         for shard_id, shard in self._shard_map(new).items():
             await self.sessions.serving(shard_id, shard.tracker)  # the new session is the one to resume from now
         await self._switch(old, old_task, new, new_task, handover, started)
+
+    async def _move_shard(self, old: _Client, new: _Client, shard_id: int) -> None:
+        """Identify ``shard_id`` on ``new`` in its bucket's turn, unless its lease was lost meanwhile."""
+        if shard_id not in self._shard_map(old):
+            return
+        await self._launch_shard(new, shard_id)
+        if shard_id not in self._shard_map(old):  # lost while it identified: not this node's any more
+            await self._drop_shard(new, shard_id)
 
     async def _switch(
         self,
@@ -540,6 +569,8 @@ class DiscordEventSource:
         try:
             previous = await self.sessions.load(shard_id)
             shard = await self._launch_shard(client, shard_id, resuming=previous is not None)
+            if self._shard_map(client).get(shard_id) is not shard:
+                return  # stopped while it connected
             if previous is not None:
                 await drain(client, shard_id, previous, shard.tracker, shard.dedupe)
             await self.sessions.serving(shard_id, shard.tracker)
@@ -547,7 +578,7 @@ class DiscordEventSource:
             client.launching.discard(shard_id)
 
     async def _launch_shard(self, client: _Client, shard_id: int, *, resuming: bool = False) -> TrackedShard:
-        """Identify ``shard_id`` on ``client`` (in its bucket's turn) and wait until its guilds arrived."""
+        """Identify ``shard_id`` on ``client`` in its bucket's turn; wait until its guilds arrived (or it stops)."""
         ready = client.shards_ready.setdefault(shard_id, asyncio.Event())
         ids = client._connection.shard_ids
         if shard_id not in ids:
@@ -584,7 +615,9 @@ class DiscordEventSource:
     async def _drop_shard(
         self, client: _Client, shard_id: int, *, then: Callable[[int], Awaitable[None]] | None = None
     ) -> None:
-        client.shards_ready.pop(shard_id, None)
+        ready = client.shards_ready.pop(shard_id, None)
+        if ready is not None:
+            ready.set()  # whoever waits for it to be ready: it is gone
         shard = self._shard_map(client).pop(shard_id, None)
         state = client._connection
         state.shard_ids = [s for s in state.shard_ids if s != shard_id]

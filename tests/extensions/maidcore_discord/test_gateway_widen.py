@@ -7,8 +7,8 @@ import contextlib
 import time
 from typing import Any
 
-import pytest
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
+from maidcore_discord.handover import NEW, OLD, Dispatch, Handover, dispatch_key
 from maidcore_discord.intents import intents_for
 from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
@@ -17,8 +17,6 @@ from maidcore.layers import HandledEventTypes
 from maidcore.scope import Scope
 
 from .conftest import BOB, RecordingSink
-
-pytestmark = pytest.mark.asyncio(loop_scope="function")
 
 BEFORE = frozenset({"interaction_create", "message_create"})
 PLUGIN_B = frozenset({"member_join"})  # needs the privileged members intent
@@ -177,3 +175,100 @@ async def test_a_widening_while_the_old_session_resumes_loses_nothing():
         finally:
             with contextlib.suppress(Exception):
                 await src.close()
+
+
+async def test_in_a_cluster_the_node_widens_its_shards_in_their_identify_turns_and_loses_nothing():
+    async with Emulator("127.0.0.1", 0, demo=False, recommended_shards=2) as emu:
+        guilds = emu.add_guilds(2)
+        channels = {(int(g) >> 22) % 2: emu.channel_named(g, "general") for g in guilds}
+        turns: list[int] = []
+        lost_lease = asyncio.Event()
+        second_turn = asyncio.Event()
+
+        async def gate(shard_id: int) -> None:  # the cluster's IDENTIFY bucket: one at a time, a turn each
+            turns.append(shard_id)
+            if len(turns) > 2 and shard_id == 1:
+                second_turn.set()
+            await asyncio.sleep(0.2)
+
+        src = DiscordEventSource(DiscordSettings(), emulator=emu)
+        src.manage_shards(gate)
+        sink = RecordingSink()
+        try:
+            await src.start(sink, BEFORE)
+            await src.serve_shard(0)
+            await src.serve_shard(1)
+            old = {s.shard[0]: s.session_id for s in emu.sessions.values()}
+            texts: list[tuple[int, str]] = []
+            done = asyncio.Event()
+
+            async def post() -> None:
+                i = 0
+                while not done.is_set():
+                    for shard, channel in channels.items():
+                        if shard == 1 and lost_lease.is_set():
+                            continue
+                        texts.append((shard, f"cluster {shard} {i}"))
+                        emu.post_message(channel, BOB, texts[-1][1])
+                    i += 1
+                    await asyncio.sleep(0.01)
+
+            poster = asyncio.create_task(post())
+            await asyncio.sleep(0.2)
+            widening = asyncio.create_task(src.widen(BEFORE | PLUGIN_B))
+            await second_turn.wait()
+            # shard 1's lease is lost mid-widening (another node takes it): this node stops it on both clients
+            lost_lease.set()
+            await src.stop_shard(1)
+            stopped_at = len(sink.events)
+            assert await widening
+            await asyncio.sleep(0.5)
+            done.set()
+            await poster
+            last = f"cluster 0 {len(texts)}"
+            emu.post_message(channels[0], BOB, last)
+            await sink.wait_for("message_create", lambda e: e.get("content") == last, timeout=20)
+
+            got = [e["content"] for e, _ in sink.events if e.get("content", "").startswith("cluster 0 ")]
+            want = [t for s, t in texts if s == 0]
+            assert sorted(got) == sorted([*want, last]) and len(got) == len(set(got)), "shard 0: lost or doubled"
+            late = [e for e, _ in sink.events[stopped_at:] if e.get("content", "").startswith("cluster 1 ")]
+            assert not late  # nothing of a shard whose lease went is published after its stop
+            assert turns[:2] == [0, 1] and sorted(turns[2:]) == [0, 1]  # the new sessions identified in their turns
+            live = [s for s in emu.sessions.values() if s.socket is not None]
+            assert [s.shard[0] for s in live] == [0] and live[0].session_id != old[0]
+            assert live[0].intents == intents_for(BEFORE | PLUGIN_B).value
+            assert (old[0], 1000) in emu.ended_sessions  # the old session of shard 0 ended after the switch
+            assert emu.sessions[old[1]].socket is None  # shard 1's old session stays resumable for its next holder
+            record = await src.shared.get("resume:0")
+            assert record["session_id"] == live[0].session_id  # a takeover resumes the new session
+        finally:
+            await src.close()
+
+
+def test_the_handover_publishes_the_first_copy_of_each_event_and_forgets_the_oldest_past_its_bound():
+    handover = Handover(limit=4)
+
+    def first(side: str, name: str, data: dict[str, Any], kind: str = "message_create") -> bool:
+        return handover.first(Dispatch(handover, side, dispatch_key(name, data)), kind)
+
+    ping = {"id": "1", "content": "ping"}
+    assert first(OLD, "MESSAGE_CREATE", ping) and not first(NEW, "MESSAGE_CREATE", {**ping, "member": {}})
+    assert first(NEW, "MESSAGE_CREATE", {"id": "2"}) and not first(OLD, "MESSAGE_CREATE", {"id": "2"})
+    # payloads without an id are compared whole: a reaction added, removed and added again is three events
+    add = {"message_id": "1", "user_id": "7", "emoji": {"name": "x"}}
+    assert first(OLD, "MESSAGE_REACTION_ADD", add, "reaction_add")
+    assert first(OLD, "MESSAGE_REACTION_ADD", add, "reaction_add")
+    assert not first(NEW, "MESSAGE_REACTION_ADD", add, "reaction_add")
+    assert handover.dropped == 3 and handover.published == {OLD: 3, NEW: 1}
+    # a dispatch giving several events of one type (a bulk delete) numbers them
+    bulk = Dispatch(handover, OLD, dispatch_key("MESSAGE_DELETE_BULK", {"ids": ["5", "6"]}))
+    assert handover.first(bulk, "message_delete") and handover.first(bulk, "message_delete")
+    # bounded: the oldest remembered copies are forgotten first
+    for i in range(10):
+        first(OLD, "MESSAGE_CREATE", {"id": f"x{i}"})
+    assert len(handover.seen) == 4
+    assert first(NEW, "MESSAGE_CREATE", {"id": "x0"}) and not first(NEW, "MESSAGE_CREATE", {"id": "x9"})
+    assert handover.admit(OLD) and handover.admit(NEW)
+    handover.cut = True
+    assert not handover.admit(OLD) and handover.admit(NEW)
