@@ -380,10 +380,11 @@ class DiscordEventSource:
         await asyncio.sleep(SETTLE_SECONDS)
         while self.client is not None and self.client.intents.value != self.intents.value:
             async with self._handing_over:
-                await self._check_session_starts()
                 if self.client.is_closed():
                     await self._new_client()
-                elif self._identify_gate is None:
+                    continue
+                await self._check_session_starts()
+                if self._identify_gate is None:
                     await self._hand_over()
                 else:
                     await self._hand_over_shards()
@@ -412,12 +413,10 @@ class DiscordEventSource:
         started = time.monotonic()
         try:
             new_task = await self._open(new)
+            await self._switch(old, old_task, new, new_task, handover, started)
         except BaseException:
-            old.handover = None
-            with contextlib.suppress(Exception):
-                await new.close()
+            await self._abandon(old, new)
             raise
-        await self._switch(old, old_task, new, new_task, handover, started)
 
     async def _hand_over_shards(self) -> None:
         """In a cluster: the node's shards on a new client, each IDENTIFY in its bucket's turn; then retire the old.
@@ -439,16 +438,27 @@ class DiscordEventSource:
             while old.launching and time.monotonic() < deadline:  # shards the old client is identifying just now
                 await asyncio.sleep(0.05)
             await asyncio.gather(*(self._move_shard(old, new, shard_id) for shard_id in sorted(self._shard_map(old))))
+            for shard_id, shard in list(self._shard_map(new).items()):
+                if self._shard_map(new).get(shard_id) is shard:  # (not stopped meanwhile)
+                    await self.sessions.serving(shard_id, shard.tracker)  # the new session is the one to resume now
+            await self._switch(old, old_task, new, new_task, handover, started)
         except BaseException:
-            old.handover = None
-            with contextlib.suppress(Exception):
-                await new.close()
+            await self._abandon(old, new)
             raise
         finally:
             self._incoming = None
-        for shard_id, shard in self._shard_map(new).items():
-            await self.sessions.serving(shard_id, shard.tracker)  # the new session is the one to resume from now
-        await self._switch(old, old_task, new, new_task, handover, started)
+
+    async def _abandon(self, old: _Client, new: _Client) -> None:
+        """A widening failed (or the source closes) before the switch: the old client serves alone again."""
+        if self.client is new:
+            return  # switched already: the old one is being retired
+        old.handover = None
+        if self._identify_gate is not None:
+            for shard_id, shard in self._shard_map(old).items():
+                with contextlib.suppress(Exception):
+                    await self.sessions.serving(shard_id, shard.tracker)
+        with contextlib.suppress(Exception):
+            await new.close()
 
     async def _move_shard(self, old: _Client, new: _Client, shard_id: int) -> None:
         """Identify ``shard_id`` on ``new`` in its bucket's turn, unless its lease was lost meanwhile."""
@@ -473,38 +483,35 @@ class DiscordEventSource:
         while (old.down & set(self._shard_map(old))) and not old.is_closed() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         await asyncio.sleep(OVERLAP_SECONDS)
+        # no await from the cut to the retiring task: a cancellation cannot leave the old client half retired
         handover.cut = True  # from here only the new session publishes
-        self.client, self._task = new, new_task
+        self.client, self._task, self._incoming = new, new_task, None
         self._ready.set()
-        for shard in list(self._shard_map(old).values()):
-            shard._cancel_task()
-            with contextlib.suppress(Exception):
-                await shard.ws.close(code=1000)  # the old session ends: the new one carries everything after
-        log.info(
-            "gateway intents widened to %d: new session ready in %.2fs, both delivered for %.2fs "
-            "(%d events from the old, %d from the new, %d copies dropped)",
-            new.intents.value,
-            ready - started,
-            time.monotonic() - ready,
-            handover.published[OLD],
-            handover.published[NEW],
-            handover.dropped,
-        )
-        self.last_handover = {
+        task = asyncio.create_task(self._retire(old, old_task, new), name="maidcore-discord-retire")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+        self.last_handover = figures = {
             "identify_seconds": ready - started,
             "overlap_seconds": time.monotonic() - ready,
             "old": handover.published[OLD],
             "new": handover.published[NEW],
             "dropped": handover.dropped,
         }
-        task = asyncio.create_task(self._retire(old, old_task, new), name="maidcore-discord-retire")
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
+        log.info(
+            "gateway intents widened to %d: new session ready in %.2fs, both delivered for %.2fs "
+            "(%d events from the old, %d from the new, %d copies dropped)",
+            new.intents.value,
+            *figures.values(),
+        )
 
     async def _retire(self, old: _Client, old_task: asyncio.Task[None] | None, new: _Client) -> None:
-        """After the grace: stop comparing, and close the old client (its HTTP calls in flight ended by then)."""
+        """End the old sessions (1000) now; after the grace stop comparing and close the old client's HTTP too."""
         try:
-            await asyncio.sleep(GRACE_SECONDS)
+            for shard in list(self._shard_map(old).values()):
+                shard._cancel_task()
+                with contextlib.suppress(Exception):
+                    await shard.ws.close(code=1000)  # the old session ends: the new one carries everything after
+            await asyncio.sleep(GRACE_SECONDS)  # calls already on the old client's HTTP session finish
         finally:
             new.handover = old.handover = None
             with contextlib.suppress(Exception):
