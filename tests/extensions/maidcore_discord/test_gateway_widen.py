@@ -7,6 +7,7 @@ import contextlib
 import time
 from typing import Any
 
+import pytest
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
 from maidcore_discord.handover import NEW, OLD, Dispatch, Handover, dispatch_key
 from maidcore_discord.intents import intents_for
@@ -272,3 +273,19 @@ def test_the_handover_publishes_the_first_copy_of_each_event_and_forgets_the_old
     assert handover.admit(OLD) and handover.admit(NEW)
     handover.cut = True
     assert not handover.admit(OLD) and handover.admit(NEW)
+
+
+async def test_a_widening_past_discords_session_start_limit_is_refused_and_the_old_session_serves_on():
+    async with Emulator("127.0.0.1", 0) as emu:
+        src = DiscordEventSource(DiscordSettings(), emulator=emu)
+        sink = RecordingSink()
+        await src.start(sink, BEFORE)
+        try:
+            emu.session_start_total = emu.identifies  # today's session starts are used up
+            with pytest.raises(RuntimeError, match=r"session start limit leaves 0 IDENTIFYs .* needs 1"):
+                await src.widen(BEFORE | PLUGIN_B)
+            assert emu.identifies == 1 and not src.client.intents.members
+            emu.post_message(emu.channel_named(DEMO_GUILD_ID, "general"), BOB, "still heard")
+            await sink.wait_for("message_create", lambda e: e["content"] == "still heard")
+        finally:
+            await src.close()
