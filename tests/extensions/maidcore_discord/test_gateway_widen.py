@@ -289,3 +289,35 @@ async def test_a_widening_past_discords_session_start_limit_is_refused_and_the_o
             await sink.wait_for("message_create", lambda e: e["content"] == "still heard")
         finally:
             await src.close()
+
+
+async def test_a_shard_taken_mid_widening_is_served_on_the_new_client():
+    async with Emulator("127.0.0.1", 0, demo=False, recommended_shards=2) as emu:
+        guilds = emu.add_guilds(2)
+        channels = {(int(g) >> 22) % 2: emu.channel_named(g, "general") for g in guilds}
+        new_turn = asyncio.Event()
+        turns: list[int] = []
+
+        async def gate(shard_id: int) -> None:
+            turns.append(shard_id)
+            if len(turns) == 2:
+                new_turn.set()
+
+        src = DiscordEventSource(DiscordSettings(), emulator=emu)
+        src.manage_shards(gate)
+        sink = RecordingSink()
+        try:
+            await src.start(sink, BEFORE)
+            await src.serve_shard(0)
+            widening = asyncio.create_task(src.widen(BEFORE | PLUGIN_B))
+            await new_turn.wait()  # shard 0 is identifying on the new client
+            await src.serve_shard(1)  # a lease taken now waits for the widening, then connects on the new client
+            assert await widening
+            wide = intents_for(BEFORE | PLUGIN_B).value
+            live = {s.shard[0]: s for s in emu.sessions.values() if s.socket is not None}
+            assert sorted(live) == [0, 1] and {s.intents for s in live.values()} == {wide}
+            assert src.client.intents.value == wide and sorted(src._shard_map()) == [0, 1]
+            emu.post_message(channels[1], BOB, "on shard 1")
+            await sink.wait_for("message_create", lambda e: e.get("content") == "on shard 1")
+        finally:
+            await src.close()
