@@ -50,3 +50,16 @@ class StorageSettings(BaseModel):
 
             DatabaseUrl.resolve(value, Path("."))
         return value
+
+    @field_validator("ephemeral_url")
+    @classmethod
+    def _an_ephemeral_store_there_is(cls, value: str | None) -> str | None:
+        if value:
+            from maidcore_sqlmodel.ephemeral import POSTGRES_SCHEMES, REDIS_SCHEMES
+
+            if not value.startswith(REDIS_SCHEMES + POSTGRES_SCHEMES):
+                raise ValueError(
+                    f"storage.ephemeral_url must start with one of {', '.join(REDIS_SCHEMES + POSTGRES_SCHEMES)}, "
+                    "or be unset for this process's memory"
+                )
+        return value

@@ -79,6 +79,7 @@ def test_a_settings_file_named_but_missing_is_an_error_not_the_defaults(tmp_path
         ("MAIDCORE_STORAGE__DATABASE_URL", "db.internal:5432", "must be a URL such as postgresql://"),
         ("MAIDCORE_LIMITS__STORAGE_URI", "redis//127.0.0.1:6379", "limits.storage_uri must be a storage URI"),
         ("MAIDCORE_LIMITS__STORAGE_URI", "http://user:hunter2@cache:80", "limits.storage_uri must be a storage URI"),
+        ("MAIDCORE_STORAGE__EPHEMERAL_URL", "http://user:hunter2@cache:80", "storage.ephemeral_url must start with"),
     ],
 )
 def test_a_url_of_an_engine_maidcore_lacks_is_refused_when_settings_load(tmp_path, variable, value, expected):
@@ -93,6 +94,13 @@ def test_a_database_that_cannot_be_reached_is_one_line_without_its_password(tmp_
     line = one_error_line(cli(env, "serve", "--sandbox", "process", "--no-web"))
     assert "cannot connect to the database" in line and "storage.database_url" in line and "port 1" in line
     assert "hunter2" not in line
+
+
+def test_a_coordinator_that_cannot_be_reached_is_one_line_naming_the_setting(tmp_path):
+    env = local_env(tmp_path, MAIDCORE_CLUSTER__COORDINATOR_URL="redis://:hunter2@127.0.0.1:1/0")
+    line = one_error_line(cli(env, "serve", "--sandbox", "process", "--no-web"))
+    assert "cannot reach the cluster coordinator" in line and "cluster.coordinator_url" in line
+    assert "127.0.0.1:1" in line and "hunter2" not in line
 
 
 def test_cluster_demo_creates_its_database_once(postgres_url):
