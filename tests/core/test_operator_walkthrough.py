@@ -205,3 +205,8 @@ def test_an_unknown_log_level_is_a_usage_error_listing_the_levels(tmp_path):
     done = cli(local_env(tmp_path), "serve", "--log-level", "bogus")
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "'bogus' is not one of" in done.stderr and "'warning'" in done.stderr
+
+
+def test_schema_check_without_a_file_is_a_usage_error(tmp_path):
+    done = cli(local_env(tmp_path), "schema", "manifest", "--check")
+    assert done.returncode == 2 and "-o FILE" in done.stderr and done.stdout == ""
