@@ -228,7 +228,7 @@ async def _serve(
                 **{k: v for k, v in info.items() if k in ("web", "emulator")},
             },
         )
-        if local is not None and human:
+        if local is not None and human and child_index in (None, 0):  # one line per node, not per process
             demo = info.get("demo_plugins")
             extra = f" (demo: {', '.join(demo) or 'no example plugins found'})" if demo is not None else ""
             where = f"open {local.url}" if local.url else "running"

@@ -210,3 +210,28 @@ def test_an_unknown_log_level_is_a_usage_error_listing_the_levels(tmp_path):
 def test_schema_check_without_a_file_is_a_usage_error(tmp_path):
     done = cli(local_env(tmp_path), "schema", "manifest", "--check")
     assert done.returncode == 2 and "-o FILE" in done.stderr and done.stdout == ""
+
+
+@pytest.mark.slow
+def test_processes_against_a_standalone_emulator_serve_both_shards_and_say_so_once(tmp_path, pg_fresh_url):
+    """The documented way to try ``--processes`` without a bot token: ``discord.emulator_url``. Each child printed
+    the emulator's address, so the operator saw it once per process."""
+    from tests.core.test_serve_processes import EmulatorThread
+
+    emulator = EmulatorThread()
+    env = local_env(
+        tmp_path, MAIDCORE_STORAGE__DATABASE_URL=pg_fresh_url, MAIDCORE_DISCORD__EMULATOR_URL=emulator.emu.base_url
+    )
+    args = [str(MAIDCORE), "serve", "--processes", "2", "--sandbox", "process", "--no-web"]
+    server = subprocess.Popen(args, env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: emulator.shards() == {(0, 2), (1, 2)}, 90, "one gateway session per shard")
+        data_dir = tmp_path / "data"
+        serving = ("status.0.json", "status.1.json")  # written once a child serves
+        wait_for(lambda: all((data_dir / name).is_file() for name in serving), 60, "both children serving")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=90)
+        emulator.close()
+    assert server.returncode == 0, stderr[-3000:]
+    assert stderr.count("Discord emulator: open") == 1, stderr[-3000:]
