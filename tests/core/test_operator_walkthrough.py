@@ -235,3 +235,30 @@ def test_processes_against_a_standalone_emulator_serve_both_shards_and_say_so_on
         emulator.close()
     assert server.returncode == 0, stderr[-3000:]
     assert stderr.count("Discord emulator: open") == 1, stderr[-3000:]
+
+
+def test_a_refused_token_and_an_unreachable_discord_are_one_line_each(tmp_path):
+    """discord.py's ``LoginFailure`` and aiohttp's connection errors were tracebacks, followed by asyncio's
+    "Unclosed client session" error for the session the failed login left open."""
+    from tests.core.test_serve_processes import EmulatorThread
+
+    emulator = EmulatorThread()
+    try:
+        args = ("serve", "--sandbox", "process", "--unsafe-no-isolation", "--no-web")
+        refused = local_env(
+            tmp_path, MAIDCORE_DISCORD__TOKEN="not.the.token", MAIDCORE_DISCORD__API_BASE=emulator.emu.api_base
+        )
+        done = cli(refused, *args)
+        line = one_error_line(done)
+        assert "Unclosed" not in done.stderr
+        assert "Discord refused discord.token" in line and "MAIDCORE_DISCORD__TOKEN" in line
+        assert "not.the.token" not in line
+    finally:
+        emulator.close()
+    unreachable = local_env(
+        tmp_path, MAIDCORE_DISCORD__TOKEN="a.token", MAIDCORE_DISCORD__API_BASE="http://127.0.0.1:1/api/v10"
+    )
+    done = cli(unreachable, *args)
+    line = one_error_line(done)
+    assert "cannot reach Discord's API at http://127.0.0.1:1/api/v10" in line and "discord.api_base" in line
+    assert "Unclosed" not in done.stderr
