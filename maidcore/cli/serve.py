@@ -306,6 +306,34 @@ def serve_command(
     configure(log_format, log_level)
     if sandbox:
         state.overrides["sandbox_backend"] = sandbox
+    try:
+        _serve_command(
+            state, unsafe_no_isolation, sandbox, no_web, log_format, log_level, processes, supervised_by, child_index
+        )
+    except click.ClickException as exc:
+        if log_format != "json":
+            raise
+        # with --log-format json stderr holds only JSON lines: the reason is one more, not click's "Error: …" text
+        if not isinstance(exc, _Logged):
+            log.error("maidcore cannot start: %s", exc.format_message())
+        raise click.exceptions.Exit(exc.exit_code) from None
+
+
+class _Logged(click.ClickException):
+    """A start-up error the serve log already holds."""
+
+
+def _serve_command(
+    state: CliState,
+    unsafe_no_isolation: bool,
+    sandbox: str | None,
+    no_web: bool,
+    log_format: str,
+    log_level: str,
+    processes: int,
+    supervised_by: int | None,
+    child_index: int,
+) -> None:
     state.settings()  # bad settings end here, in one clear message (a ClickException), before anything starts
     if processes > 1 and supervised_by is None:
         forwarded = ["--log-format", log_format, "--log-level", log_level]
@@ -331,10 +359,10 @@ def serve_command(
         raise click.ClickException(str(exc)) from None
     except (PlatformError, ExtensionError) as exc:
         log.error("maidcore cannot start: %s", exc)
-        raise click.ClickException(str(exc)) from None
+        raise _Logged(str(exc)) from None
     except Exception as exc:  # a layer failed in a way it did not explain: keep the traceback in the log
         log.error("maidcore stopped on an unexpected error", exc_info=True)
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        raise _Logged(f"{type(exc).__name__}: {exc}") from None
 
 
 def _supervise(state: CliState, processes: int, serve_args: list[str], *, web: bool) -> None:

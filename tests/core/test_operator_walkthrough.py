@@ -6,6 +6,7 @@ silence and the defaults.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -262,3 +263,19 @@ def test_a_refused_token_and_an_unreachable_discord_are_one_line_each(tmp_path):
     line = one_error_line(done)
     assert "cannot reach Discord's API at http://127.0.0.1:1/api/v10" in line and "discord.api_base" in line
     assert "Unclosed" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("MAIDCORE_WEB__PORT", "abc", "web.port"),
+        ("MAIDCORE_STORAGE__DATABASE_URL", "postgresql://u@127.0.0.1:1/x", "storage.database_url"),
+    ],
+)
+def test_with_json_logs_a_failed_start_is_json_too(tmp_path, variable, value, named):
+    """docs/operations.md: with ``--log-format json`` nothing but JSON lines is written to stderr; a failed start
+    ended with click's plain ``Error: …`` line (a bad setting wrote nothing else)."""
+    done = cli(local_env(tmp_path, **{variable: value}), "serve", "--log-format", "json", "--no-web")
+    assert done.returncode == 1
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]  # each one JSON
+    assert lines[-1]["level"] == "error" and named in lines[-1]["msg"]
