@@ -442,7 +442,7 @@ class _MockKv:
 
     def _is_expired(self, key: str) -> bool:
         expires = self._ttls.get(key)
-        if expires is not None and self._clock.now() >= expires:
+        if expires is not None and self._clock.now() > expires:
             self._store.pop(key, None)
             self._ttls.pop(key, None)
             return True

@@ -227,6 +227,15 @@ kit(
     " ctx.kv.increment('a'), ctx.kv.get('a')]",
     setup="ctx = MockContext(clock=MockClock(start=1000.0))",
 )
+kit(  # a key lives through its expiry instant, gone just after (official: now > expiry); list() last, as the
+    # official list() raises RuntimeError when it meets more than one key expiring under it
+    "kv.ttl_boundary",
+    "ctx.kv.set('a', 1, ttl_seconds=10); ctx.kv.set('b', 2, ttl_seconds=10); ctx.kv.set('c', 3, ttl_seconds=10);"
+    " ctx.clock.advance(10); at = [ctx.kv.get('a'), ctx.kv.exists('b'), ctx.kv.list(), ctx.kv.count(),"
+    " ctx.kv.get_many(['a', 'c']), ctx.kv.increment('c')]; ctx.clock.advance(0.5);"
+    " result = [at, ctx.kv.get('a'), ctx.kv.exists('b'), ctx.kv.get('c'), ctx.kv.list()]",
+    setup="ctx = MockContext(clock=MockClock(start=1000.0))",
+)
 kit(
     "kv.no_local_checks",
     "[ctx.kv.set('a', 'x'*70000), ctx.kv.set('', 1), ctx.kv.set('k'*300, 1), ctx.kv.set('o', object()) is None]",
