@@ -33,12 +33,11 @@ def award_xp(ctx, event):
     if event.get("author_bot"):
         return
     user = event["author_id"]
-    if ctx.ephemeral.cooldown_check(f"xp:{user}")["active"]:
+    if not ctx.ephemeral.dedup(f"xp:{user}", ttl_seconds=XP_COOLDOWN):  # atomic: handlers run on 4 threads
         return
-    ctx.ephemeral.cooldown_set(f"xp:{user}", ttl_seconds=XP_COOLDOWN)
     xp = ctx.kv.increment(f"profile:{user}", XP_PER_MESSAGE, path="xp")
     ctx.sql.execute(
-        "INSERT INTO xp (user_id, name, xp) VALUES (?, ?, ?) "
+        "INSERT INTO xp (user_id, name, xp) VALUES ($1, $2, $3) "
         "ON CONFLICT(user_id) DO UPDATE SET xp = excluded.xp, name = excluded.name",
         [user, event.get("author_username", ""), xp],
     )
@@ -85,7 +84,7 @@ def rank(ctx, event):
 
 def leaderboard(ctx, page):
     rows = ctx.sql.query(
-        "SELECT user_id, name, xp FROM xp ORDER BY xp DESC LIMIT ? OFFSET ?", [PAGE + 1, (page - 1) * PAGE]
+        "SELECT user_id, name, xp FROM xp ORDER BY xp DESC LIMIT $1 OFFSET $2", [PAGE + 1, (page - 1) * PAGE]
     )
     more = len(rows) > PAGE
     lines = [

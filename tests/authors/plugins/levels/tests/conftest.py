@@ -37,7 +37,7 @@ class FakeXpTable:
 
     def query(self, sql, params=None, *, limit=1000):
         rows = self.ordered()
-        if "LIMIT ? OFFSET ?" in sql:
+        if "LIMIT $1 OFFSET $2" in sql:
             count, offset = params
             rows = rows[offset : offset + count]
         if "SELECT name, xp" in sql:
