@@ -617,7 +617,7 @@ class _MockHttp:
         for pattern, response in self._mock_responses:
             if pattern in url:
                 return {**response, "truncated": False}
-        return {"status": 200, "headers": {}, "body_bytes": "", "truncated": False}
+        return {"status": 200, "body_bytes": "", "headers": {}, "truncated": False}  # the official key order
 
     def request(
         self, method: str, url: str, *, headers=None, body=None, params=None, secret_auth=None, auth=None

@@ -227,6 +227,12 @@ kit(
     " ctx.kv.increment('a'), ctx.kv.get('a')]",
     setup="ctx = MockContext(clock=MockClock(start=1000.0))",
 )
+kit(  # key order too: an author's snapshot (json.dumps, list(resp)) sees it
+    "http.response_key_order",
+    "ctx.http.mock_response('hit.test', status=404, body='nf'); result = [list(ctx.http.get('https://a.test/x')),"
+    " __import__('json').dumps(ctx.http.request('GET', 'https://a.test/x')),"
+    " __import__('json').dumps(ctx.http.get('https://hit.test/y'))]",
+)
 kit(  # a key lives through its expiry instant, gone just after (official: now > expiry); list() last, as the
     # official list() raises RuntimeError when it meets more than one key expiring under it
     "kv.ttl_boundary",
