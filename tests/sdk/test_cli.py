@@ -383,6 +383,8 @@ def test_pytest_plugin_fixtures_when_opted_in(tmp_path):
         "    dispatch(mmo_plugin.plugin, 'message_create', make_event('message_create', content='hi'), ctx=ctx)\n"
         "    assert ctx.kv.get('seen') == 'hi'\n"
         "    mmo_clock.advance(60)\n"
+        "    assert ctx.kv.get('seen') == 'hi'  # through its expiry instant, as on the official kit\n"
+        "    mmo_clock.advance(0.5)\n"
         "    assert ctx.kv.get('seen') is None\n"
     )
     opted_in = subprocess.run(
