@@ -16,11 +16,11 @@ import contextlib
 import re
 from urllib.parse import urlsplit
 
+from ..spec.manifest import proxy_domains
 from ._ast import nodes
 from ._catalogue import API_METHODS, DISCORD_METHODS, UNUSED_EXEMPT, declared_capabilities, effective_capabilities
 from ._findings import Finding, error, warning
 from ._flow import API_GROUPS, UNKNOWN, Program, api_methods, program
-from ..spec.manifest import proxy_domains
 from ._manifest import manifest_problem
 
 #: ctx API methods whose argument is a URL the proxy must allow: (api, method) → argument position.
