@@ -1,14 +1,16 @@
-"""Every feature the author plugins use, hosted: packaged as an author packages them, run on the official wheel.
+"""Every feature the author plugins use, hosted: packaged as authors package them, run on the official wheel.
 
-Each plugin under ``plugins/`` is checked with the official ``yourbot validate`` (0.10.1), zipped as its
-author ships it, taken through our upload review, and installed with the official wheel as its
-packages (``store_on_site``: the plugin runs on ``yourbot-sdk`` 0.10.1 itself, not on our drop-in) on
-a real platform: discord.py against the Discord emulator, the process sandbox, SQLite storage, the real
-HTTP proxy reaching a loopback status page through the test's allow rule. Then people use them:
-slash commands with options, choices and sub-commands, buttons that update their message, modals,
-ephemeral replies, defer + follow-up, cooldowns, dedup, sliding counters, KV with paths and pages,
-SQL, cron, dashboards, secret-backed HTTP auth, ``allow_host`` for admins only, message history,
-mentions limited by ``allowed_mentions``, timeouts and role rewards, errors as the SDK decodes them.
+Each plugin under ``plugins/`` is checked with the official ``yourbot validate`` (0.10.1), zipped as
+its author ships it, taken through our upload review, and installed on a real platform: discord.py
+against the Discord emulator, the process sandbox, SQLite storage, the real HTTP proxy reaching a
+loopback status page through the test's allow rule. The module runs twice: with the official wheel
+as the version's packages (``store_on_site``: the plugin runs on ``yourbot-sdk`` 0.10.1 itself), and
+on our SDK, as publishing provides it for the ``yourbot-sdk`` requirement line. Then people use the
+plugins: slash commands with options, choices and sub-commands, buttons that update their message,
+modals, ephemeral replies, defer + follow-up, cooldowns, dedup, sliding counters, KV with paths and
+pages, SQL, cron, dashboards, secret-backed HTTP auth, ``allow_host`` for admins only, message
+history, mentions limited by ``allowed_mentions``, timeouts and role rewards, errors as the SDK
+decodes them.
 
 The one change made to a bundle: pulse's status page URL points at the test's upstream (plain HTTP on
 loopback) instead of ``https://status.pulse.test``.
@@ -146,10 +148,10 @@ def package(project: Path, dest: Path) -> Path:
     return archive
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(tmp_path_factory):
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["official", "ours"])
+async def world(request, tmp_path_factory):
     official = official_python_or_skip(*NEWEST)
-    site = official_site_or_skip(*NEWEST)
+    site = official_site_or_skip(*NEWEST) if request.param == "official" else None
     root = tmp_path_factory.mktemp("authors")
     page = StatusPage()
     await page.start()
@@ -175,6 +177,7 @@ async def world(tmp_path_factory):
         platform.proxy = HttpProxy(platform.settings.proxy, resolver=StaticResolver(NAMES_RESOLVED))
         try:
             w = World(platform, page)
+            w.sdk = request.param
             guild = w.state.guild(DEMO_GUILD_ID)
             for i, uid in enumerate([TARGET, REPEAT, *CHATTY]):
                 w.state.add_user(uid, f"member{i}")
@@ -186,10 +189,12 @@ async def world(tmp_path_factory):
             for name, archive in projects.items():
                 record = await review.submit(platform, "author", archive)
                 w.reviews[name] = record
-                # the files the platform keeps of the upload (intake leaves tests/ out), run on the official wheel
-                kept = unpack_bundle(archive, root / "unpacked" / name)
-                assert kept.ok, kept.findings
-                await store_on_site(platform, kept.root, site)
+                if site is not None:
+                    # the files the platform keeps of the upload (intake leaves tests/ out), run on the official wheel
+                    kept = unpack_bundle(archive, root / "unpacked" / name)
+                    assert kept.ok, kept.findings
+                    await store_on_site(platform, kept.root, site)
+                # else publishing provides our SDK for the plugin's "yourbot-sdk>=0.10,<0.11" line
                 await installs.install(platform, archive, DEMO_GUILD_ID, installs.ALL)
             runner = platform.runner
             await w.until(
@@ -211,11 +216,14 @@ async def test_our_review_accepts_what_the_official_validate_accepts(world):
         assert errors == [] and record.status != VersionStatus.REJECTED, (name, record.findings)
 
 
-async def test_the_plugins_run_on_the_official_wheel(world):
+async def test_the_plugins_run_on_the_sdk_of_the_line(world):
     for slot in world.platform.runner.slots.values():
         if slot.plugin_id in NAMES:
             version = await world.platform.records.get_version(slot.plugin_id, slot.version)
-            assert "yourbot-sdk-0.10.1" in str(version.site_path)
+            if world.sdk == "official":
+                assert "yourbot-sdk-0.10.1" in str(version.site_path)
+            else:
+                assert version.site_path is None  # nothing installed: the platform's own SDK serves the line
 
 
 # --- guardian: moderation ------------------------------------------------------------------------------
