@@ -19,6 +19,7 @@ loopback) instead of ``https://status.pulse.test``.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import zipfile
 from datetime import UTC, datetime
@@ -34,10 +35,12 @@ from maidcore import installs
 from maidcore.marketplace import review
 from maidcore.marketplace.intake import unpack_bundle
 from maidcore.proxy import HttpProxy, StaticResolver
+from maidcore.proxy.websocket import WebSocketBroker
 from maidcore.records import VersionStatus
 from maidcore.scope import Scope
 from maidcore.testing.platform import running_platform
 from tests.authors.plugins import NAMES, copy_project
+from tests.core.proxy.ws_upstream import WsUpstream
 from tests.official_sdks import NEWEST, official_python_or_skip, official_site_or_skip, store_on_site
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -45,12 +48,13 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 ALICE, BOB = "900000000000000201", "900000000000000202"  # the demo guild's owner, and a member without rights
 TARGET, REPEAT = "930000000000000001", "930000000000000002"
 CHATTY = [f"93000000000000010{i}" for i in range(7)]
-NAMES_RESOLVED = {"status.pulse.test": ["127.0.0.1"], "hooks.pulse.test": ["127.0.0.1"]}
+NAMES_RESOLVED = {n: ["127.0.0.1"] for n in ("status.pulse.test", "hooks.pulse.test", "feed.relay.test")}
 SETTINGS: dict[str, Any] = {
     "event_source": "discord",
     "storage": {"database_url": "sqlite://"},
     "limits": {"events_per_second": 10_000},
     "proxy": {"allow_http": True, "allowed_private_networks": ["127.0.0.1/32"]},
+    "websocket": {"reconnect_initial_seconds": 0.05, "reconnect_max_seconds": 0.2},
     "runner": {"restart_backoff_initial_seconds": 0.05, "log_flush_seconds": 0.1},
     "discord": {"token": None, "emulator_port": 0, "demo": True},
 }
@@ -155,13 +159,19 @@ async def world(request, tmp_path_factory):
     root = tmp_path_factory.mktemp("authors")
     page = StatusPage()
     await page.start()
+    feed = WsUpstream()
+    await feed.start()
     projects = {}
     for name in NAMES:
         project = copy_project(name, root / "src")
+        main = project / "__main__.py"
         if name == "pulse":
-            main = project / "__main__.py"
             main.write_text(
                 main.read_text().replace("https://status.pulse.test", f"http://status.pulse.test:{page.port}")
+            )
+        if name == "relay":
+            main.write_text(
+                main.read_text().replace("wss://feed.relay.test/v1/stream", feed.url(host="feed.relay.test"))
             )
         checked = await asyncio.to_thread(
             __import__("subprocess").run,
@@ -175,8 +185,13 @@ async def world(request, tmp_path_factory):
     async with running_platform(root / "data", **SETTINGS) as platform:
         await platform.proxy.close()
         platform.proxy = HttpProxy(platform.settings.proxy, resolver=StaticResolver(NAMES_RESOLVED))
+        await platform.websocket.close()
+        platform.websocket = WebSocketBroker(
+            platform.settings.websocket, platform.settings.proxy, resolver=StaticResolver(NAMES_RESOLVED)
+        )
         try:
             w = World(platform, page)
+            w.feed = feed
             w.sdk = request.param
             guild = w.state.guild(DEMO_GUILD_ID)
             for i, uid in enumerate([TARGET, REPEAT, *CHATTY]):
@@ -186,6 +201,7 @@ async def world(request, tmp_path_factory):
             w.status = w.state.add_channel(DEMO_GUILD_ID, "status")["id"]
             w.reward = w.state.add_role(DEMO_GUILD_ID, "regular", 0, position=1)["id"]
             await platform.storage.secrets.set_auth("pulse", "", "STATUS_TOKEN", "tok-123", ["status.pulse.test"])
+            await platform.storage.secrets.set_auth("relay", "", "FEED_TOKEN", "feed-secret", ["feed.relay.test"])
             for name, archive in projects.items():
                 record = await review.submit(platform, "author", archive)
                 w.reviews[name] = record
@@ -203,10 +219,14 @@ async def world(request, tmp_path_factory):
                 timeout=60,
             )
             commands = lambda: {c["name"] for c in w.state.guild(DEMO_GUILD_ID)["commands"]}  # noqa: E731
-            await w.until(lambda: {"strike", "strikes", "rank", "top", "daily", "pulse"} <= commands(), "commands")
+            await w.until(
+                lambda: {"strike", "strikes", "rank", "top", "daily", "pulse", "relay"} <= commands(), "commands"
+            )
             yield w
         finally:
             await platform.proxy.close()
+            await platform.websocket.close()
+    await feed.close()
     await page.close()
 
 
@@ -464,3 +484,65 @@ async def test_pulse_activity_reads_history_after_a_message(world):
         assert reply["content"] == "120 message(s) from 3 member(s) since then."  # iter_messages paged by 100
     finally:
         await installs.set_enabled(world.platform, DEMO_GUILD_ID, "guardian", True)
+
+
+# --- relay: a platform-held WebSocket with secret auth, wildcard handlers, a select menu, lifecycle hooks ---------
+
+
+async def test_relay_install_hook_ran_for_this_server(world):
+    assert await world.kv_is("relay", "symbols") == ["AAPL", "SAP"]
+
+
+async def test_relay_symbol_menu_updates_in_place(world):
+    reply = await world.command(ALICE, "relay", [{"name": "symbols", "type": 1}])
+    menu = reply["components"][0]["components"][0]
+    assert menu["type"] == 3 and menu["custom_id"] == "relay:symbols" and menu["max_values"] == 5
+    assert [o["value"] for o in menu["options"] if o.get("default")] == ["AAPL", "SAP"]
+    world.emulator.click(world.general, reply["id"], ALICE, "relay:symbols", values=["NVDA", "SAP"])
+    await world.until(lambda: reply["content"] == "Watching NVDA, SAP.", "the menu answered in place")
+    assert reply["components"] == []
+    assert await world.kv("relay", "symbols") == ["NVDA", "SAP"]
+
+
+async def test_relay_feed_with_secret_auth_relays_big_moves_once(world):
+    feed = world.feed
+    markets = world.state.add_channel(DEMO_GUILD_ID, "markets")["id"]
+    before = len(feed.handshakes)
+    start = [
+        {
+            "name": "start",
+            "type": 1,
+            "options": [
+                {"name": "channel", "type": 7, "value": markets},
+                {"name": "region", "type": 3, "value": "eu"},
+                {"name": "threshold", "type": 10, "value": 1.5},
+            ],
+        }
+    ]
+    reply = await world.command(ALICE, "relay", start)
+    assert reply["content"].startswith(f"Relaying EU moves over 1.5% to <#{markets}>")
+    await world.kv_is("relay", "stats", lambda v: (v or {}).get("opens") == 1)  # on_ws_open("prices:eu")
+    assert feed.handshakes[before]["authorization"] == "Bearer feed-secret"  # added by the host, never seen
+    await world.until(lambda: any('"op": "subscribe"' in str(r) for r in feed.received), "the subscribe frame")
+    await world.kv_is("relay", "stats", lambda v: (v or {}).get("other_frames", 0) >= 1)  # the echo is not JSON
+    server = feed.sockets[-1]
+    move = {"type": "move", "symbol": "SAP", "change_pct": 4.0, "seq": 1}
+    await server.send_str(json.dumps(move))
+    await server.send_str(json.dumps(move))  # a replay: dedup keeps it to one post
+    await server.send_str(json.dumps({**move, "symbol": "AAPL", "seq": 2}))  # no longer watched
+    await server.send_str(json.dumps({**move, "symbol": "NVDA", "change_pct": -2.5, "seq": 3}))
+    await world.until(lambda: len(world.messages(markets)) >= 2, "the posts")
+    await asyncio.sleep(0.3)
+    # frames arrive in order, but both SDKs run WebSocket handlers on their dispatch threads side by side
+    assert sorted(m["content"] for m in world.messages(markets)) == ["📈 SAP +4.0% (EU)", "📉 NVDA -2.5% (EU)"]
+    assert (await world.kv("relay", "stats"))["posted"] == 2
+
+
+async def test_relay_disable_hook_closes_the_socket(world):
+    scope = Scope(DEMO_GUILD_ID, "relay")
+    await world.until(lambda: world.platform.websocket.sockets(scope), "the open socket")
+    await installs.set_enabled(world.platform, DEMO_GUILD_ID, "relay", False)
+    try:
+        await world.until(lambda: not world.platform.websocket.sockets(scope), "the socket closed by on_disable")
+    finally:
+        await installs.set_enabled(world.platform, DEMO_GUILD_ID, "relay", True)

@@ -753,6 +753,11 @@ wire(
     " allowed_mentions={'parse':[]}, update_message=True)",
 )
 wire("respond_defaults", "ctx.interaction.respond()")
+wire(  # a bare component, not in an ActionRow: sent as the official SDK sends it
+    "respond_bare_components",
+    "ctx.interaction.respond(content='x', components=[SelectMenu('s', [SelectOption('a', 'a')]), Button('b', 'c')])",
+)
+wire("send_bare_button", "ctx.discord.send_message(channel_id='1', content='x', components=[Button('b', 'c')])")
 wire(
     "respond_nones",
     "ctx.interaction.respond(content=None, embeds=None, components=None, ephemeral=None, allowed_mentions=None, update_message=None)",
