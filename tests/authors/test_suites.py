@@ -130,3 +130,26 @@ def test_validate_gives_the_official_verdict_on_author_changes(variant, official
     assert theirs.returncode == official_exit, theirs.stdout  # the table above is what the official tool says
     ours = _yourbot(OURS, projects["ours"], "validate")
     assert ours.returncode == official_exit, ours.stdout + ours.stderr
+
+
+# --- ``yourbot dev``: the same exit status as the official tool, whatever the events do ------------------------
+
+DEV_CASES = {
+    "events_run": lambda p: None,  # guardian's own events.yaml: a message, /strike with options, the undo button
+    "handler_fails": lambda p: (p / "events.yaml").write_text(
+        "- type: interaction_create\n  interaction_type: 2\n  command_name: strike\n"  # no options: KeyError
+    ),
+    "no_events": lambda p: (p / "events.yaml").unlink(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DEV_CASES))
+def test_dev_exits_as_the_official_one(case, official, tmp_path):
+    runs = {}
+    for which, python in (("official", official), ("ours", OURS)):
+        project = copy_project("guardian", tmp_path / which)
+        DEV_CASES[case](project)
+        runs[which] = _yourbot(python, project, "dev")
+    assert runs["ours"].returncode == runs["official"].returncode == 0, runs["ours"].stdout + runs["ours"].stderr
+    if case == "events_run":  # both ran the strike with its options
+        assert "Strike for <@555> (Spam). Total: 1." in runs["ours"].stdout
