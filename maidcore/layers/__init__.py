@@ -17,6 +17,7 @@ from maidcore.layers.ratelimit import Bucket, Decision, OverLimit, RateLimiter
 from maidcore.layers.review import BundleView, Finding, ReviewCheck, Severity
 from maidcore.layers.sandbox import (
     DependencyInstallError,
+    DirectWriter,
     ExitStatus,
     LineTooLong,
     SandboxBackend,
@@ -57,6 +58,7 @@ __all__ = [
     "EphemeralStore",
     "EventSink",
     "EventSource",
+    "DirectWriter",
     "ExitStatus",
     "Finding",
     "HandledEventTypes",

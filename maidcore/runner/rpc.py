@@ -1,10 +1,17 @@
 """JSON-RPC 2.0 over a worker's byte stream: the line codec and one connection's outbox (contract §10.1).
 
-Writes never block the caller: messages go into the connection's outbox and
-one writer task per worker flushes them (several per write when they pile up),
-so a worker that stops reading stdin can only stall itself. The bytes not yet
-taken by the worker are bounded (``runner.max_outgoing_bytes``): past it the
-outbox is dropped and ``on_overflow`` is told, and the runner restarts the worker.
+Writes never block the caller. When nothing waits for the worker (empty outbox,
+no write in progress, nothing left in the worker's own buffer) a line is handed
+to its stdin at once (``DirectWriter.write_nowait``): no task switch per line,
+the common case of a worker that keeps up. Otherwise it goes into the
+connection's outbox, which one writer task per worker flushes (several lines per
+write when they pile up), so a worker that stops reading stdin can only stall
+itself, and lines keep their order: a direct write never overtakes a queued one.
+The bytes not yet taken by the worker are bounded (``runner.max_outgoing_bytes``):
+past it the outbox is dropped and ``on_overflow`` is told, and the runner
+restarts the worker. A direct write is under the same bound and only ever leaves
+its one line in the worker's buffer, so a deaf worker holds at most that bound
+plus one line.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from maidcore.layers.sandbox import Worker
+from maidcore.layers.sandbox import DirectWriter, Worker
 
 log = logging.getLogger("maidcore.runner")
 
@@ -95,6 +102,8 @@ class Connection:
         self._on_broken = on_broken
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
+        self._writing = False  # the writer task is between taking lines from the outbox and their drain
+        self._write_nowait = worker.write_nowait if isinstance(worker, DirectWriter) else None
         self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"write:{worker.name}")
 
     @property
@@ -106,12 +115,14 @@ class Connection:
         return len(self._outbox)
 
     def send(self, message: dict[str, Any]) -> None:
-        """Queue one message; returns at once."""
+        """Write one message now if nothing waits for the worker, else queue it; returns at once."""
         if self._closed:
             return
         data = encode(message)
         if self.max_pending_bytes and self.pending_bytes + len(data) > self.max_pending_bytes:
             self._overflow(self.pending_bytes + len(data))
+            return
+        if not self._outbox and not self._writing and self._write_nowait is not None and self._write_nowait(data):
             return
         self.pending_bytes += len(data)
         self._outbox.append(data)
@@ -161,7 +172,11 @@ class Connection:
                     chunk, self._outbox = self._outbox, []
                     data = b"".join(chunk)
                     del chunk
-                    await self.worker.write(data)
+                    self._writing = True
+                    try:
+                        await self.worker.write(data)
+                    finally:
+                        self._writing = False
                     self.pending_bytes = max(0, self.pending_bytes - len(data))
                 if self._closed:
                     return
