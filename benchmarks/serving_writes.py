@@ -35,6 +35,7 @@ from maidcore_sqlmodel.settings import StorageSettings
 from maidcore_sqlmodel.storage import SqlModelStorage
 
 from maidcore.layers import WorkerSpec
+from maidcore.records import MetricPoint
 from maidcore.runner.logbook import METRIC_PREFIX, LogBook
 from maidcore.runner.rpc import Connection
 from maidcore.scope import Scope
@@ -104,8 +105,6 @@ async def flush_once(storage, book: LogBook, scopes: list[Scope], old: bool) -> 
             book.count_metric(scope, name, 3)
     if old:
         metrics, book._metrics = book._metrics, Counter()
-        from maidcore.records import MetricPoint
-
         points = [MetricPoint(s, METRIC_PREFIX + k, float(n)) for (s, k), n in metrics.items()]
     cpu, wall = time.process_time(), time.perf_counter()
     if old:
