@@ -9,6 +9,11 @@ one after the sequence it names, then RESUMED. A session stays resumable for
 sequence are no longer buffered, RESUME gets INVALID_SESSION (``d: false``) and
 the client must IDENTIFY. A session is never live on two sockets: a RESUME of
 a session still attached elsewhere closes that other socket (code 4000).
+
+Several sessions may serve one shard at once, as on Discord (a bot asking for
+wider intents identifies anew before closing the old session): each gets every
+dispatch its own intents and shard want. A session's intents are fixed at
+IDENTIFY; a RESUME keeps them, whatever the RESUME says.
 """
 
 from __future__ import annotations
@@ -142,12 +147,14 @@ class Connection:
             self.session.attach(None)
             if self.ws.close_code in (1000, 1001):  # a clean close ends the session, as on Discord
                 self.emulator.sessions.pop(self.session.session_id, None)
+                self.emulator.ended_sessions.append((self.session.session_id, self.ws.close_code))
 
     async def _identify(self, d: dict[str, Any]) -> None:
         if d.get("token") != self.emulator.state.bot_token:
             await self.ws.close(code=4004, message=b"Authentication failed.")
             return
         shard = tuple(d.get("shard") or (0, 1))
+        self.emulator.identifies += 1
         session = Session(secrets.token_hex(16), (int(shard[0]), int(shard[1])), int(d.get("intents", 0)))
         self.emulator.sessions[session.session_id] = session
         self.session = session
@@ -174,6 +181,8 @@ class Connection:
             await self.emulator.gateway.send_to(session, "GUILD_CREATE", state.guild_payload(state.guilds[gid]))
 
     async def _resume(self, d: dict[str, Any]) -> None:
+        if self.emulator.resume_delay_seconds > 0:  # a gateway slow to answer (dispatches meanwhile are buffered)
+            await asyncio.sleep(self.emulator.resume_delay_seconds)
         sessions = self.emulator.sessions
         session = sessions.get(d.get("session_id", ""))
         last = int(d.get("seq") or 0)

@@ -249,8 +249,8 @@ async def gateway_bot(emu: Emulator, call: Call) -> Any:
         "url": emu.gateway_url,
         "shards": emu.recommended_shards,
         "session_start_limit": {
-            "total": 1000,
-            "remaining": 999,
+            "total": emu.session_start_total,
+            "remaining": max(0, emu.session_start_total - emu.identifies),
             "reset_after": 14400000,
             "max_concurrency": emu.max_concurrency,
         },
