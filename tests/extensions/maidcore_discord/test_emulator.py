@@ -102,6 +102,25 @@ async def test_a_modal_needs_components(payload):
                 assert r.status == 400 and (await r.json())["code"] == 50035
 
 
+async def test_buttons_and_menus_outside_an_action_row_are_refused_as_discord_refuses_them():
+    """A plugin that passes a bare ``SelectMenu`` as ``components`` gets Discord's 400, not a message that worked."""
+    menu = {"type": 3, "custom_id": "m", "options": [{"label": "a", "value": "a"}]}
+    async with Emulator("127.0.0.1", 0) as emu:
+        emu.state.guilds[DEMO_GUILD_ID]["commands"] = [{"id": "1", "name": "ping", "description": "p", "type": 1}]
+        general = emu.channel_named(DEMO_GUILD_ID, "general")
+        bare, rowed = (emu.run_command(general, BOB, "ping") for _ in range(2))
+        async with aiohttp.ClientSession() as http:
+            url = f"{emu.api_base}/interactions/{bare['id']}/{bare['token']}/callback"
+            async with http.post(url, json={"type": 4, "data": {"content": "x", "components": [menu]}}) as r:
+                body = await r.json()
+                assert r.status == 400 and body["code"] == 50035 and "components.0.type" in body["message"]
+            url = f"{emu.api_base}/interactions/{rowed['id']}/{rowed['token']}/callback"
+            row = {"type": 1, "components": [menu]}
+            async with http.post(url, json={"type": 4, "data": {"content": "y", "components": [row]}}) as r:
+                assert r.status == 204
+        assert [m["components"] for m in emu.state.messages[general].values()] == [[row]]
+
+
 async def test_a_slash_option_that_does_not_fit_its_type_is_refused_clearly_not_a_500():
     async with Emulator("127.0.0.1", 0) as emu:
         emu.state.guilds[DEMO_GUILD_ID]["commands"] = [
