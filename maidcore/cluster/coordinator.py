@@ -86,8 +86,8 @@ class Coordinator(Protocol):
         """One past the highest shard a lease was ever taken on (0 for a cluster that never ran)."""
         ...
 
-    async def shard_states(self, shard_count: int) -> list[ShardState]:
-        """Shards ``0 .. shard_count - 1`` as they stand now (read-only: creates nothing)."""
+    async def shard_states(self, shards: list[int]) -> list[ShardState]:
+        """``shards`` as they stand now, in that order (read-only: creates nothing)."""
         ...
 
     async def identify_slot(self, bucket: str, interval: float) -> float:

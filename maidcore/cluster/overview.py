@@ -52,5 +52,5 @@ async def survey(coordinator: Coordinator, shard_count: int | None = None) -> Cl
     if shard_count is None:
         shard_count = await coordinator.shard_count_seen()
     nodes = await coordinator.live_nodes()
-    shards = await coordinator.shard_states(shard_count)
+    shards = await coordinator.shard_states(list(range(shard_count)))
     return ClusterOverview(nodes, shard_count, shards)

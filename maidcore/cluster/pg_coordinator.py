@@ -221,10 +221,10 @@ _SHARD_STATES = """
 SELECT s.shard, l.node, l.token, extract(epoch FROM l.expires_at - statement_timestamp()),
        (SELECT count(*) FROM coord_events e WHERE e.cluster = %(c)s AND e.shard = s.shard),
        (SELECT count(*) FROM coord_events e WHERE e.cluster = %(c)s AND e.shard = s.shard AND e.consumer IS NOT NULL)
-  FROM generate_series(0, %(n)s - 1) AS s(shard)
+  FROM unnest(%(s)s::integer[]) WITH ORDINALITY AS s(shard, n)
   LEFT JOIN coord_leases l ON l.cluster = %(c)s AND l.shard = s.shard AND l.node IS NOT NULL
                           AND l.expires_at > statement_timestamp()
- ORDER BY s.shard
+ ORDER BY s.n
 """
 _IDENTIFY = """
 INSERT INTO coord_identify AS i (cluster, bucket, next_at)
@@ -396,10 +396,10 @@ class PostgresCoordinator:
         rows = await self._rows(query, (self.prefix,))
         return int(rows[0][0])
 
-    async def shard_states(self, shard_count: int) -> list[ShardState]:
-        if shard_count <= 0:
+    async def shard_states(self, shards: list[int]) -> list[ShardState]:
+        if not shards:
             return []
-        rows = await self._rows(_SHARD_STATES, {"c": self.prefix, "n": shard_count})
+        rows = await self._rows(_SHARD_STATES, {"c": self.prefix, "s": list(shards)})
         return [
             ShardState(
                 shard,

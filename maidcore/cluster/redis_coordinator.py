@@ -182,18 +182,18 @@ class RedisCoordinator:
         shards = [k[start:] async for k in self.r.scan_iter(self.key("fence", "*"), count=1000)]
         return max((int(s) + 1 for s in shards if s.isdigit()), default=0)
 
-    async def shard_states(self, shard_count: int) -> list[ShardState]:
-        if shard_count <= 0:
+    async def shard_states(self, shards: list[int]) -> list[ShardState]:
+        if not shards:
             return []
         async with self.r.pipeline(transaction=False) as pipe:
-            for shard in range(shard_count):
+            for shard in shards:
                 pipe.get(self.key("lease", shard))
                 pipe.pttl(self.key("lease", shard))
                 pipe.xlen(self.key("events", shard))
             replies = await pipe.execute()
         states: list[ShardState] = []
-        for shard in range(shard_count):
-            value, ttl_ms, logged = replies[3 * shard : 3 * shard + 3]
+        for n, shard in enumerate(shards):
+            value, ttl_ms, logged = replies[3 * n : 3 * n + 3]
             lease = None
             if value:
                 node, _, token = value.rpartition(" ")
