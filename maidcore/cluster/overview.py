@@ -47,10 +47,14 @@ class ClusterOverview:
         }
 
 
-async def survey(coordinator: Coordinator, shard_count: int | None = None) -> ClusterOverview:
-    """The cluster as the coordinator sees it; ``shard_count`` defaults to the shards leases were ever taken on."""
+async def survey(coordinator: Coordinator, shard_count: int | None = None, *, at_least: int = 0) -> ClusterOverview:
+    """The cluster as the coordinator sees it.
+
+    ``shard_count`` defaults to the shards leases were ever taken on, and at least ``at_least`` (a node's
+    own count): shards a larger configuration once had stay listed while their logs may hold events.
+    """
     if shard_count is None:
-        shard_count = await coordinator.shard_count_seen()
+        shard_count = max(at_least, await coordinator.shard_count_seen())
     nodes = await coordinator.live_nodes()
     shards = await coordinator.shard_states(list(range(shard_count)))
     return ClusterOverview(nodes, shard_count, shards)
