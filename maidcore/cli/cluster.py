@@ -71,7 +71,7 @@ def _print(overview: ClusterOverview, where: str, prefix: str) -> None:
         rows.append(
             (
                 str(s.shard),
-                s.lease.node if s.lease else "-",
+                _holder(s.lease.node, overview.nodes) if s.lease else "-",
                 str(s.lease.token) if s.lease else "-",
                 f"{s.expires_in:.1f}s" if s.expires_in is not None else "-",
                 str(s.unacked),
@@ -84,6 +84,11 @@ def _print(overview: ClusterOverview, where: str, prefix: str) -> None:
     free = overview.free
     click.echo(f"free shards ({len(free)}): {', '.join(map(str, free)) or 'none'}")
     click.echo(f"unacked events: {overview.unacked}")
+
+
+def _holder(node: str, live: list[str]) -> str:
+    # a holder without a current heartbeat: cut off from its storage, or dying; its lease runs out unless renewed
+    return node if node in live else f"{node} (not live)"
 
 
 cluster_group.add_command(cluster_demo_command, "demo")

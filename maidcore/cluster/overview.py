@@ -36,6 +36,7 @@ class ClusterOverview:
                     "shard": s.shard,
                     "node": s.lease.node if s.lease else None,
                     "token": s.lease.token if s.lease else None,
+                    "holder_live": s.lease.node in self.nodes if s.lease else None,
                     "expires_in": None if s.expires_in is None else round(s.expires_in, 3),
                     "unacked": s.unacked,
                     "handed_out": s.handed_out,

@@ -52,6 +52,7 @@ async def test_status_names_holders_tokens_and_unacked_events(coordinators, cli,
     left = {s["shard"]: s["expires_in"] for s in data["shards"]}
     assert 20 < left[0] <= 30 and 0 < left[1] <= 10 and left[2] is None
     assert data["free"] == [2] and data["unacked"] == 2
+    assert [s["holder_live"] for s in data["shards"]] == [True, True, None]
 
     table = await _invoke(cli, monkeypatch, tmp_path, a, "--shards", "4")
     assert table.exit_code == 0, table.output
@@ -60,6 +61,13 @@ async def test_status_names_holders_tokens_and_unacked_events(coordinators, cli,
     row0 = next(line.split() for line in lines if line.startswith("0 "))
     assert row0[:3] == ["0", "node-a", "2"] and row0[4:] == ["2", "1"]
     assert "free shards (2): 2, 3" in lines and "unacked events: 2" in lines
+
+    # a holder whose heartbeat is gone (storage lost, or dying) while its lease still runs is marked
+    await b.heartbeat("node-b", 0.05)
+    await asyncio.sleep(0.2)
+    stale = await _invoke(cli, monkeypatch, tmp_path, a, "--shards", "2")
+    row1 = next(line for line in stale.output.splitlines() if line.startswith("1 "))
+    assert "node-b (not live)" in row1 and "live nodes (1): node-a" in stale.output
 
     # a holder whose lease lapses shows up free, with its backlog still counted
     await a.release(lease0)
