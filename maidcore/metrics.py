@@ -131,6 +131,25 @@ REVIEW_OUTCOMES = Counter(
 )
 REVIEW_DECISIONS = Counter("maidcore_review_decisions_total", "Reviewer decisions on pending versions", ["decision"])
 
+# --- cluster (``maidcore.cluster``): each node counts its own; a --processes child is a node of its own ----------
+
+CLUSTER_SHARDS_HELD = Gauge(
+    "maidcore_cluster_shards_held", "Shards this node holds a lease on and serves", multiprocess_mode="livesum"
+)
+CLUSTER_LEASE_TAKEOVERS = Counter(
+    "maidcore_cluster_lease_takeovers_total", "Shard leases this node took (at start, in a failover, handed back)"
+)
+CLUSTER_LEASE_LOSSES = Counter(
+    "maidcore_cluster_lease_losses_total",
+    "Shards this node stopped serving, by why: lost, expired, storage, handed, failed, shutdown",
+    ["reason"],
+)
+CLUSTER_UNACKED = Gauge(
+    "maidcore_cluster_unacked_events",
+    "Events in the durable logs of the shards this node holds, not acked yet (sampled each lease round)",
+    multiprocess_mode="livesum",
+)
+
 
 # --- live gauges of --processes children (multiprocess mode only; see RunnerCollector) ----------
 

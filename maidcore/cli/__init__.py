@@ -14,6 +14,7 @@ import click
 
 import maidcore
 from maidcore.cli import (
+    cluster,
     cluster_demo,
     config,
     deadletters,
@@ -43,6 +44,7 @@ CORE_MODULES = (
     marketplace,
     tokens,
     cluster_demo,
+    cluster,
     secrets,
 )
 

@@ -31,6 +31,17 @@ class LoggedEvent:
     deliveries: int = 1  # 1 = first delivery; more once a node claimed it from another
 
 
+@dataclass(frozen=True)
+class ShardState:
+    """What an operator sees of one shard: its holder (if any), the lease's time left, its log's backlog."""
+
+    shard: int
+    lease: Lease | None  # None: nobody holds the shard now
+    expires_in: float | None  # seconds until the lease expires unless renewed (None when not held)
+    unacked: int  # events in the shard's log not acked yet (handed out or not)
+    handed_out: int  # of those, handed to a node and not acked
+
+
 class LeaseLost(Exception):
     """The caller no longer holds the shard it writes for (its lease expired or moved): it must stop serving."""
 
@@ -69,6 +80,14 @@ class Coordinator(Protocol):
 
     async def holders(self, shard_count: int) -> dict[int, Lease]:
         """Who holds each held shard."""
+        ...
+
+    async def shard_count_seen(self) -> int:
+        """One past the highest shard a lease was ever taken on (0 for a cluster that never ran)."""
+        ...
+
+    async def shard_states(self, shards: list[int]) -> list[ShardState]:
+        """``shards`` as they stand now, in that order (read-only: creates nothing)."""
         ...
 
     async def identify_slot(self, bucket: str, interval: float) -> float:

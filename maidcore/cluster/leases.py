@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from maidcore import metrics
 from maidcore.cluster.coordinator import Coordinator, Lease
 from maidcore.settings import ClusterSettings
 
@@ -69,6 +70,7 @@ class ShardLeases:
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
         self.events: list[tuple[float, str, int]] = []  # (wall time, "took"/"stopped"/"handed", shard), recent
+        self.unacked = 0  # events in the held shards' logs not acked yet, as last sampled (also in the metric)
 
     @property
     def margin(self) -> float:
@@ -93,7 +95,7 @@ class ShardLeases:
         self._tasks = []
         for shard in list(self.held):
             lease = self.held[shard]
-            await self._drop(shard, "stopped")
+            await self._drop(shard, "stopped", "shutdown")
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.coordinator.release(lease), 2.0)
 
@@ -107,11 +109,23 @@ class ShardLeases:
         while True:
             try:
                 await self.tick()
+                await self.sample_backlog()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis unreachable: the watchdog stops the shards when leases run out
                 log.warning("cluster: lease round failed: %s", exc)
             await asyncio.sleep(self.settings.renew_seconds)
+
+    async def sample_backlog(self) -> None:
+        """Count the held shards' unacked events into ``maidcore_cluster_unacked_events`` (once a round, after it)."""
+        shards = sorted(self.held)
+        states = await self.coordinator.shard_states(shards) if shards else []
+        self._set_unacked(sum(state.unacked for state in states))
+
+    def _set_unacked(self, count: int) -> None:
+        # by difference: several nodes in one process (tests, benchmarks) add up instead of overwriting
+        metrics.CLUSTER_UNACKED.inc(count - self.unacked)
+        self.unacked = count
 
     async def tick(self) -> None:
         """One round: heartbeat, storage check, renewals, then take or hand over shards."""
@@ -125,11 +139,11 @@ class ShardLeases:
                     self.valid_until[shard] = sent + ttl - self.margin
                 else:
                     log.error("cluster: lease on shard %d was lost (token %d); stopping it", shard, lease.token)
-                    await self._drop(shard, "stopped")
+                    await self._drop(shard, "stopped", "lost")
             if not self.storage_ok():
                 for shard, lease in list(self.held.items()):
                     log.error("cluster: storage unreachable; giving shard %d up", shard)
-                    await self._drop(shard, "stopped")
+                    await self._drop(shard, "stopped", "storage")
                     await self.coordinator.release(lease)
                 return
             await self._balance()
@@ -168,7 +182,7 @@ class ShardLeases:
                     # its preferred node is back: stop serving first, then let go of the lease
                     log.info("cluster: handing shard %d to %s", shard, preferred)
                     lease = self.held[shard]
-                    await self._drop(shard, "handed")
+                    await self._drop(shard, "handed", "handed")
                     await self.coordinator.release(lease)
                 continue
             since = self._free_since.setdefault(shard, now)
@@ -185,19 +199,26 @@ class ShardLeases:
         self.valid_until[shard] = sent + self.settings.lease_seconds - self.margin
         log.info("cluster: took shard %d (fencing token %d)", shard, lease.token)
         self._note("took", shard)
+        metrics.CLUSTER_LEASE_TAKEOVERS.inc()
+        metrics.CLUSTER_SHARDS_HELD.inc()
         try:
             await self._serve(lease)
         except Exception:
             log.exception("cluster: serving shard %d failed; giving it up", shard)
-            await self._drop(shard, "stopped")
+            await self._drop(shard, "stopped", "failed")
             with contextlib.suppress(Exception):
                 await self.coordinator.release(lease)
 
-    async def _drop(self, shard: int, why: str) -> None:
+    async def _drop(self, shard: int, why: str, reason: str) -> None:
+        """Stop serving ``shard``; ``reason`` labels ``maidcore_cluster_lease_losses_total``."""
         if self.held.pop(shard, None) is None:
             return
         self.valid_until.pop(shard, None)
         self._note(why, shard)
+        metrics.CLUSTER_SHARDS_HELD.dec()
+        metrics.child(metrics.CLUSTER_LEASE_LOSSES, reason).inc()
+        if not self.held:
+            self._set_unacked(0)  # nothing held: nothing of ours waits (a partial drop is re-sampled next round)
         try:
             await self._stop(shard)
         except Exception:
@@ -205,7 +226,7 @@ class ShardLeases:
 
     async def lost(self, shard: int) -> None:
         """Someone noticed the lease of ``shard`` is gone (a fenced write): stop it now."""
-        await self._drop(shard, "stopped")
+        await self._drop(shard, "stopped", "lost")
 
     async def _watchdog(self) -> None:
         while True:
@@ -214,4 +235,4 @@ class ShardLeases:
             for shard, until in list(self.valid_until.items()):
                 if now >= until:
                     log.error("cluster: lease on shard %d could not be renewed in time; stopping it", shard)
-                    await self._drop(shard, "stopped")
+                    await self._drop(shard, "stopped", "expired")

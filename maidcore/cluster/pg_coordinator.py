@@ -52,7 +52,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
-from maidcore.cluster.coordinator import Lease, LeaseLost, LoggedEvent
+from maidcore.cluster.coordinator import Lease, LeaseLost, LoggedEvent, ShardState
 
 T = TypeVar("T")
 log = logging.getLogger("maidcore.cluster")
@@ -216,6 +216,15 @@ UPDATE coord_leases SET node = NULL, expires_at = statement_timestamp()
 _HOLDERS = """
 SELECT shard, node, token FROM coord_leases
  WHERE cluster = %s AND shard >= 0 AND shard < %s AND node IS NOT NULL AND expires_at > statement_timestamp()
+"""
+_SHARD_STATES = """
+SELECT s.shard, l.node, l.token, extract(epoch FROM l.expires_at - statement_timestamp()),
+       (SELECT count(*) FROM coord_events e WHERE e.cluster = %(c)s AND e.shard = s.shard),
+       (SELECT count(*) FROM coord_events e WHERE e.cluster = %(c)s AND e.shard = s.shard AND e.consumer IS NOT NULL)
+  FROM unnest(%(s)s::integer[]) WITH ORDINALITY AS s(shard, n)
+  LEFT JOIN coord_leases l ON l.cluster = %(c)s AND l.shard = s.shard AND l.node IS NOT NULL
+                          AND l.expires_at > statement_timestamp()
+ ORDER BY s.n
 """
 _IDENTIFY = """
 INSERT INTO coord_identify AS i (cluster, bucket, next_at)
@@ -381,6 +390,26 @@ class PostgresCoordinator:
             return {}
         rows = await self._rows(_HOLDERS, (self.prefix, shard_count))
         return {shard: Lease(shard, node, int(token)) for shard, node, token in rows}
+
+    async def shard_count_seen(self) -> int:
+        query = "SELECT coalesce(max(shard) + 1, 0) FROM coord_leases WHERE cluster = %s"
+        rows = await self._rows(query, (self.prefix,))
+        return int(rows[0][0])
+
+    async def shard_states(self, shards: list[int]) -> list[ShardState]:
+        if not shards:
+            return []
+        rows = await self._rows(_SHARD_STATES, {"c": self.prefix, "s": list(shards)})
+        return [
+            ShardState(
+                shard,
+                Lease(shard, node, int(token)) if node is not None else None,
+                max(0.0, float(left)) if node is not None else None,
+                int(unacked),
+                int(handed_out),
+            )
+            for shard, node, token, left, unacked, handed_out in rows
+        ]
 
     async def identify_slot(self, bucket: str, interval: float) -> float:
         rows = await self._rows(_IDENTIFY, {"c": self.prefix, "b": bucket, "iv": interval})

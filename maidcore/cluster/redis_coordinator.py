@@ -24,7 +24,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from maidcore.cluster.coordinator import Lease, LeaseLost, LoggedEvent
+from maidcore.cluster.coordinator import Lease, LeaseLost, LoggedEvent, ShardState
 
 GROUP = "maidcore"
 
@@ -176,6 +176,37 @@ class RedisCoordinator:
                 node, _, token = value.rpartition(" ")
                 held[shard] = Lease(shard, node, int(token))
         return held
+
+    async def shard_count_seen(self) -> int:
+        start = len(self.key("fence", ""))
+        shards = [k[start:] async for k in self.r.scan_iter(self.key("fence", "*"), count=1000)]
+        return max((int(s) + 1 for s in shards if s.isdigit()), default=0)
+
+    async def shard_states(self, shards: list[int]) -> list[ShardState]:
+        if not shards:
+            return []
+        async with self.r.pipeline(transaction=False) as pipe:
+            for shard in shards:
+                pipe.get(self.key("lease", shard))
+                pipe.pttl(self.key("lease", shard))
+                pipe.xlen(self.key("events", shard))
+            replies = await pipe.execute()
+        states: list[ShardState] = []
+        for n, shard in enumerate(shards):
+            value, ttl_ms, logged = replies[3 * n : 3 * n + 3]
+            lease = None
+            if value:
+                node, _, token = value.rpartition(" ")
+                lease = Lease(shard, node, int(token))
+            handed_out = 0
+            if logged:  # XPENDING of a stream without the group is an error: a log that was never read
+                try:
+                    handed_out = int((await self.r.xpending(self.key("events", shard), GROUP))["pending"])
+                except ResponseError:
+                    handed_out = 0
+            expires_in = max(0.0, ttl_ms / 1000) if lease is not None and ttl_ms >= 0 else None
+            states.append(ShardState(shard, lease, expires_in, int(logged), handed_out))
+        return states
 
     async def identify_slot(self, bucket: str, interval: float) -> float:
         wait_ms = await self._identify(

@@ -265,6 +265,12 @@ def test_kill_9_mid_burst_loses_no_accepted_event_and_survivors_take_the_shard(c
             first_probe_answer = time.monotonic() - killed_at
     assert first_probe_answer is not None, "no node served shard 0 within 30 s of the kill"
     assert holder(client, prefix, 0) == survivor
+    # what an operator sees: `maidcore cluster status` with a node's settings names the survivor everywhere
+    seen = local.cli(survivor, "cluster", "status", "--json")
+    assert seen.returncode == 0, seen.stderr
+    status = json.loads(seen.stdout)
+    assert status["nodes"] == [survivor] and status["free"] == [] and status["shard_count"] == 2
+    assert [(s["shard"], s["node"]) for s in status["shards"]] == [(0, survivor), (1, survivor)]
     print(f"failover: first event served on the orphaned shard {first_probe_answer:.1f} s after SIGKILL")
     assert first_probe_answer < 15
 

@@ -135,6 +135,11 @@ def test_kill_9_mid_burst_on_a_postgres_only_cluster_loses_no_event(pg_cluster, 
         print(f"burst done {took:.1f} s after SIGKILL")
         assert redelivered, "no event in flight at the kill was delivered again"
         local.wait(lambda: coord.unacked(0) == 0, 30, "shard 0's log fully acked")
+        seen = local.cli(survivor, "cluster", "status", "--json")  # what an operator sees, from the coordinator
+        assert seen.returncode == 0, seen.stderr
+        status = json.loads(seen.stdout)
+        assert status["nodes"] == [survivor] and status["free"] == []
+        assert [(s["shard"], s["node"], s["unacked"]) for s in status["shards"]] == [(0, survivor, 0), (1, survivor, 0)]
 
         # the victim comes back: it gets a shard back, and no shard is ever served twice
         local.start_node(victim)

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from maidcore.web.console import catalogue, dashboard_frame, dashboards, home, live, portal, reviews, security, servers
+from maidcore.web.console import (
+    catalogue,
+    cluster,
+    dashboard_frame,
+    dashboards,
+    home,
+    live,
+    portal,
+    reviews,
+    security,
+    servers,
+)
 
 
 def add_console(app: web.Application) -> None:
     """Register the console's pages on ``app`` (its middleware must already include ``security.middleware``)."""
     live.setup(app)
-    for module in (home, catalogue, portal, servers, dashboards, dashboard_frame, reviews):
+    for module in (home, catalogue, portal, servers, dashboards, dashboard_frame, reviews, cluster):
         app.add_routes(module.routes)
 
 

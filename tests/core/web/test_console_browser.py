@@ -400,3 +400,10 @@ async def test_iframe_dashboard_files_are_path_checked_and_the_bridge_endpoint_o
         headers = {"X-CSRF-Token": csrf, "Accept": "application/json"}
         async with http.post(f"{board}/rpc", json={"method": "summary"}, headers=headers) as resp:
             assert resp.status == 403 and "members" in (await resp.json())["error"]
+
+
+async def test_a_platform_admin_opens_the_cluster_page_from_the_navigation(world):
+    result = await run(world, "cluster")
+    assert result["steps"] == ["admin sees it", "server admin has no link"]
+    assert "runs alone" in result["alone"] and "cluster.coordinator_url" in result["alone"]
+    assert result["links"] == 0

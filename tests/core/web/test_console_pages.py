@@ -81,6 +81,7 @@ PAGES = {
     f"/servers/{G}/plugins/notes_showcase/dashboard": dict(anonymous=LOGIN, alice=OK, bob=OK, carol=OK, erin=OK),
     "/review": dict(anonymous=LOGIN, alice=DENIED, bob=DENIED, carol=OK, erin=OK),
     "/review/mod_tools/1.0.0": dict(anonymous=LOGIN, alice=DENIED, bob=DENIED, carol=OK, erin=OK),
+    "/cluster": dict(anonymous=LOGIN, alice=DENIED, bob=DENIED, carol=DENIED, erin=OK),
 }
 
 
@@ -111,6 +112,10 @@ async def test_the_refusals_say_what_is_missing(world):
         assert "belongs to another developer" in await resp.text()
     async with sessions["bob"][0].get(f"{base}/review") as resp:
         assert f"yours is {BOB}" in await resp.text()
+    async with sessions["carol"][0].get(f"{base}/cluster") as resp:
+        assert "Platform admins only" in await resp.text()
+    async with sessions["erin"][0].get(f"{base}/cluster") as resp:  # no coordinator: a lone node says so
+        assert 'data-testid="no-cluster"' in await resp.text()
 
 
 async def test_dashboard_widgets_follow_their_permission_and_the_guild(world):
