@@ -96,6 +96,7 @@ class Platform:
         #: Why the sandbox fell back to ``fallback_sandbox_backend`` (None if it did not).
         self.sandbox_fallback: str | None = None
         self._closers: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+        self._close_cluster: Callable[[Callable[[], Awaitable[Any]]], None] = lambda closer: None
         #: This node's copies of version files, fetched from the storage layer by content hash.
         self.bundles = Bundles(self.data_dir, lambda: self.storage)
         #: Slash commands of each server, kept in step with its installs (and who owns each name).
@@ -239,6 +240,8 @@ class Platform:
         # Discord calls still go out through the source, to the local stand-in when there is one.
         close_local = self._close_later("local mode")
         close_events = self._close_later("event source")
+        # in a cluster: its leases are held and its acks written until the runner drained
+        self._close_cluster = self._close_later("cluster node")
 
         await self.extensions.startup(self)
         self._on_close("shutdown hooks", lambda: self.extensions.shutdown(self))
@@ -284,7 +287,8 @@ class Platform:
             healthy=self._storage_ok,
         )
         await self.cluster.prepare()
-        self._on_close("cluster node", self.cluster.close)
+        self._close_cluster(self.cluster.close)
+        self._on_close("cluster intake", self.cluster.stop_intake)  # no event read from the logs while draining
         self.runner.scheduler.once = self.cluster.once
         return self.cluster.sink
 

@@ -69,6 +69,8 @@ class ShardLeases:
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
         self.events: list[tuple[float, str, int]] = []  # (wall time, "took"/"stopped"/"handed", shard), recent
+        #: take free shards and hand held ones over; off while the node closes (its leases are only renewed)
+        self.balancing = True
 
     @property
     def margin(self) -> float:
@@ -132,7 +134,8 @@ class ShardLeases:
                     await self._drop(shard, "stopped")
                     await self.coordinator.release(lease)
                 return
-            await self._balance()
+            if self.balancing:
+                await self._balance()
 
     def storage_ok(self) -> bool:
         """The storage answered within the last ``storage_check_seconds``."""
