@@ -38,9 +38,10 @@ def slow(ctx, event):
     if event.get("content") != "!slow":
         return
     time.sleep(1.0)  # the platform is told to stop meanwhile
-    sent = ctx.discord.send_message(channel_id=event["channel_id"], content="still here")
-    ctx.discord.edit_message(channel_id=event["channel_id"], message_id=sent["message_id"], content="finished")
-    ctx.discord.add_reaction(channel_id=event["channel_id"], message_id=sent["message_id"], emoji="\N{WAVING HAND SIGN}")
+    channel = event["channel_id"]
+    sent = ctx.discord.send_message(channel_id=channel, content="still here")
+    ctx.discord.edit_message(channel_id=channel, message_id=sent["message_id"], content="finished")
+    ctx.discord.add_reaction(channel_id=channel, message_id=sent["message_id"], emoji="\N{WAVING HAND SIGN}")
 
 
 if __name__ == "__main__":
@@ -74,7 +75,12 @@ def write_bundle(root: Path) -> Path:
         "name": "Slow sender",
         "version": "1.0.0",
         "description": "Sends a message a second after the event, whatever happens meanwhile.",
-        "capabilities_required": ["discord:send_message", "discord:edit_message", "discord:add_reaction", "events:message_content"],
+        "capabilities_required": [
+            "discord:send_message",
+            "discord:edit_message",
+            "discord:add_reaction",
+            "events:message_content",
+        ],
     }
     (bundle / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     (bundle / "__main__.py").write_text(SLOW, encoding="utf-8")
