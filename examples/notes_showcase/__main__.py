@@ -5,7 +5,7 @@ add one note every 10 seconds (an ephemeral sliding-window counter). ``!notes`` 
 five; ``/notes query:<text>`` searches them.
 """
 
-from mmo_maid_sdk import Plugin
+from yourbot_sdk import Plugin
 
 plugin = Plugin()
 

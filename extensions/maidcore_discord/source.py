@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -24,6 +25,7 @@ from maidcore.errors import UnknownMethod
 from maidcore.layers.context import HandledEventTypes
 from maidcore.layers.events import EventSink, InteractionOrigin
 from maidcore.layers.shared import Shared
+from maidcore.platform import PlatformError
 from maidcore.scope import Scope
 from maidcore_discord import commands as command_sets
 from maidcore_discord import payloads
@@ -63,6 +65,17 @@ DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 # Plugins never join voice: discord.py's warning that voice libraries are missing is noise at every start.
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
+
+
+def _login_error(exc: Exception, api_base: str | None) -> PlatformError:
+    """A refused token or an unreachable API as one line naming the setting to check (the start-up error)."""
+    if isinstance(exc, discord.LoginFailure):
+        return PlatformError(
+            f"Discord refused discord.token ({exc}): copy the bot token from the Discord developer portal "
+            "into MAIDCORE_DISCORD__TOKEN"
+        )
+    where = api_base or "https://discord.com/api"
+    return PlatformError(f"cannot reach Discord's API at {where}: {exc} (check the network, or discord.api_base)")
 
 
 class _Client(discord.AutoShardedClient):
@@ -334,7 +347,11 @@ class DiscordEventSource:
 
     async def _open(self, client: _Client) -> asyncio.Task[None]:
         """Log ``client`` in and connect it; wait until every shard is ready (in a cluster: connect none yet)."""
-        await client.login(self._token)
+        try:
+            await client.login(self._token)
+        except (discord.LoginFailure, aiohttp.ClientConnectionError) as exc:
+            await client.close()  # its HTTP session, else asyncio reports it unclosed at exit
+            raise _login_error(exc, self._api_base) from None
         if self._api_base or self._identify_gate is not None:
             # discord.py dials DEFAULT_GATEWAY when shard_count is fixed (it skips GET /gateway/bot then)
             recommended, gateway_url, limits = await client.http.get_bot_gateway()

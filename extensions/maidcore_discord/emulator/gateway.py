@@ -47,6 +47,10 @@ OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME, OP_INVALID_SESSION, OP_HELLO,
     11,
 )
 OP_REQUEST_MEMBERS = 8
+# A heartbeat is acknowledged after a network round trip's time, never at once: discord.py's
+# heartbeat thread notes a beat's send time only after the send returns, so an ACK handled first
+# was measured against the previous beat ("websocket is 41.3s behind" in a local serve's log).
+HEARTBEAT_ACK_DELAY_SECONDS = 0.05
 
 INTENT_OF_EVENT = {
     "GUILD_MEMBER_ADD": 1 << 1,
@@ -110,6 +114,12 @@ class Connection:
         self._zlib = zlib.compressobj() if compress else None
         self.session: Session | None = None
         self._lock = asyncio.Lock()
+        self._acks: set[asyncio.Future[None]] = set()
+
+    def _ack_heartbeat(self) -> None:
+        task = asyncio.ensure_future(self.send({"op": OP_HEARTBEAT_ACK}))
+        self._acks.add(task)
+        task.add_done_callback(self._acks.discard)
 
     async def send(self, payload: dict[str, Any] | str) -> None:
         text = payload if isinstance(payload, str) else json.dumps(payload)
@@ -134,7 +144,7 @@ class Connection:
             op = data.get("op")
             if op == OP_HEARTBEAT:
                 self.emulator.heartbeats += 1
-                await self.send({"op": OP_HEARTBEAT_ACK})
+                asyncio.get_running_loop().call_later(HEARTBEAT_ACK_DELAY_SECONDS, self._ack_heartbeat)
             elif op == OP_IDENTIFY:
                 await self._identify(data["d"])
             elif op == OP_RESUME:

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
 from maidcore_discord.emulator import permissions as perms
+from maidcore_discord.emulator.gateway import HEARTBEAT_ACK_DELAY_SECONDS
 from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
 
@@ -196,3 +197,23 @@ async def test_an_unreadable_state_file_is_kept_aside_and_the_emulator_starts_af
     assert (tmp_path / "state.broken.json").read_text() == "{not json"
     assert "unreadable" in caplog.text
     assert DEMO_GUILD_ID in state.read_text()
+
+
+async def test_a_heartbeat_is_acknowledged_after_a_round_trip_not_at_once():
+    """discord.py's heartbeat thread notes a beat's send time only after the send returns; an ACK
+    handled before that was measured against the previous beat (``websocket is 41.3s behind``
+    in a local serve's log), so the emulator answers as a network would, a moment later."""
+    async with (
+        Emulator("127.0.0.1", 0) as emu,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{emu.gateway_url}?v=10&encoding=json") as ws,
+    ):
+        hello = await ws.receive_json()
+        assert hello["op"] == 10
+        for _ in range(3):
+            sent = time.perf_counter()
+            await ws.send_json({"op": 1, "d": None})
+            ack = await ws.receive_json(timeout=2)
+            assert ack["op"] == 11
+            assert time.perf_counter() - sent >= HEARTBEAT_ACK_DELAY_SECONDS
+    assert emu.heartbeats == 3
