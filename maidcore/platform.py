@@ -4,7 +4,9 @@ Start order: storage, rate limiter, sandbox backend, HTTP proxy and WebSocket
 broker, the ``maidcore_startup`` hooks, the runner, the local mode (if the event
 source offers one), and the event source last (so no event arrives before
 something can handle it). ``close()`` undoes exactly what started, in reverse,
-also after a failed start.
+also after a failed start — except that the event source closes in two steps:
+its intake stops first (``stop_intake``), and it closes (with the local mode)
+only after the runner drained, since draining workers still make Discord calls.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class Platform:
         #: Why the sandbox fell back to ``fallback_sandbox_backend`` (None if it did not).
         self.sandbox_fallback: str | None = None
         self._closers: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+        self._close_cluster: Callable[[Callable[[], Awaitable[Any]]], None] = lambda closer: None
         #: This node's copies of version files, fetched from the storage layer by content hash.
         self.bundles = Bundles(self.data_dir, lambda: self.storage)
         #: Slash commands of each server, kept in step with its installs (and who owns each name).
@@ -164,6 +167,23 @@ class Platform:
         if closer is not None:
             self._closers.append((what, closer))
 
+    def _close_later(self, what: str) -> Callable[[Callable[[], Awaitable[Any]]], None]:
+        """Reserve ``what``'s place in the close order now; the returned function sets its closer once it started."""
+        closers: list[Callable[[], Awaitable[Any]]] = []
+
+        async def close() -> None:
+            for closer in closers:
+                await closer()
+
+        self._closers.append((what, close))
+        return closers.append
+
+    async def _stop_intake(self) -> None:
+        """The event source's optional first closing step (``EventSource.stop_intake``): no event comes in after it."""
+        stop_intake = getattr(self.events, "stop_intake", None)
+        if stop_intake is not None:
+            await stop_intake()
+
     async def open_storage(self) -> Storage:
         """Build and start only the storage layer (CLI commands that work on records)."""
         if self.storage is None:
@@ -217,6 +237,12 @@ class Platform:
         self._on_close("command sync", self.command_sync.close)
         # Built before the runner so the runner can reach platform.events; connected last.
         self.events = self.build_layer("event_source", self.settings.event_source)
+        # Both close after the runner drained (closers run newest first): until then the workers'
+        # Discord calls still go out through the source, to the local stand-in when there is one.
+        close_local = self._close_later("local mode")
+        close_events = self._close_later("event source")
+        # in a cluster: its leases are held and its acks written until the runner drained
+        self._close_cluster = self._close_later("cluster node")
 
         await self.extensions.startup(self)
         self._on_close("shutdown hooks", lambda: self.extensions.shutdown(self))
@@ -232,12 +258,13 @@ class Platform:
 
         if self.local is not None:
             await self.local.start()
-            self._on_close("local mode", self.local.close)
+            close_local(self.local.close)
         sink: EventSink = self.runner.router
         if self.settings.cluster.url:
             sink = await self._join_cluster()
         await self.events.start(sink, self.handled_event_types())
-        self._on_close("event source", self.events.close)
+        close_events(self.events.close)
+        self._on_close("event intake", self._stop_intake)  # first of all: no new event while the runner drains
         if self.cluster is not None:
             self.cluster.start()
 
@@ -261,7 +288,8 @@ class Platform:
             healthy=self._storage_ok,
         )
         await self.cluster.prepare()
-        self._on_close("cluster node", self.cluster.close)
+        self._close_cluster(self.cluster.close)
+        self._on_close("cluster intake", self.cluster.stop_intake)  # no event read from the logs while draining
         self.runner.scheduler.once = self.cluster.once
         return self.cluster.sink
 

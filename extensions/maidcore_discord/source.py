@@ -245,6 +245,7 @@ class DiscordEventSource:
         self._handing_over = asyncio.Lock()
         self._incoming: _Client | None = None  # in a cluster handover: the new client, before it takes over
         self._retiring: set[asyncio.Task[None]] = set()  # replaced clients, closed once their last calls ended
+        self._intake_stopped = False  # closing: no event is published and the intents widen no more
         self._identified_at = float("-inf")  # one node: when this node last sent an IDENTIFY (any client)
         #: the last widening: seconds until the new session was ready, seconds both delivered, events from each
         self.last_handover: dict[str, float] | None = None
@@ -290,6 +291,7 @@ class DiscordEventSource:
 
     async def start(self, sink: EventSink, event_types: frozenset[str]) -> None:
         self.sink = sink
+        self._intake_stopped = False
         self.event_types = frozenset(event_types)
         secret = self.settings.token
         token = (secret.get_secret_value() if secret is not None else "").strip()
@@ -675,23 +677,40 @@ class DiscordEventSource:
 
     async def _handled_types_changed(self, types: frozenset[str]) -> None:
         """A plugin started handling types the source does not ask Discord for: reconnect with those intents."""
-        if types and not types <= self.event_types and self.client is not None:
+        if types and not types <= self.event_types and self.client is not None and not self._intake_stopped:
             try:
                 await self.widen(types)
             except Exception:
                 log.exception("reconnecting with wider intents failed")
 
-    async def close(self) -> None:
+    async def stop_intake(self) -> None:
+        """The platform's first closing step: no event comes in after it, but ``call`` keeps working.
+
+        The gateway goes (in a cluster each shard's session stays resumable for its next
+        holder; one node ends them as ``close`` did), the HTTP session stays: plugins the
+        runner lets finish still send, edit and follow up until ``close``.
+        """
+        self._intake_stopped = True
         if self._widening is not None:
             self._widening.cancel()
             await asyncio.gather(self._widening, return_exceptions=True)
-        for task in list(self._retiring):  # closes the replaced clients now
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        if self._identify_gate is not None and self.client is not None:
+        if self.client is None:
+            return
+        if self._identify_gate is not None:
             # in a cluster: leave every shard's session resumable (client.close would end them with 1000)
             for shard_id in list(self._shard_map()):
                 await self.stop_shard(shard_id)
+            return
+        for shard in list(self._shard_map().values()):
+            shard._cancel_task()  # no reconnect: the session ends here, as discord.py's close ends it
+            with contextlib.suppress(Exception):
+                await shard.ws.close(code=1000)
+
+    async def close(self) -> None:
+        await self.stop_intake()  # nothing if the platform stopped the intake already
+        for task in list(self._retiring):  # closes the replaced clients now
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         await self.sessions.close()
         await self.interactions.close()
         if self.client is not None:
@@ -719,7 +738,7 @@ class DiscordEventSource:
         kind = kind or event.get("type", "")
         if kind not in self.event_types and kind != "interaction_create":
             return
-        if self.sink is None:
+        if self.sink is None or self._intake_stopped:
             return
         if not deduped and not current_first(kind):  # widening: the other session's copy was published
             return

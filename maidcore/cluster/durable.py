@@ -208,9 +208,17 @@ class DurableSink:
                 except Exception as exc:  # unacked events are delivered again by the next holder: at-least-once
                     log.warning("shard %d: acking %d events failed: %s", shard, len(ids), exc)
 
-    async def close(self) -> None:
+    async def stop_reading(self) -> None:
+        """Deliver nothing more from any log (the node closes); acks of deliveries in flight still count."""
         self.closing = True
-        for shard in list(self._readers):
+        for task in list(self._readers.values()):
+            task.cancel()
+        await asyncio.gather(*self._readers.values(), return_exceptions=True)
+        self._readers.clear()
+
+    async def close(self) -> None:
+        await self.stop_reading()
+        for shard in list(self.leases):
             await self.stop(shard)
         if self._acker is not None:
             self._ack_wake.set()

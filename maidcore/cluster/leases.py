@@ -71,6 +71,8 @@ class ShardLeases:
         self._lock = asyncio.Lock()
         self.events: list[tuple[float, str, int]] = []  # (wall time, "took"/"stopped"/"handed", shard), recent
         self.unacked = 0  # events in the held shards' logs not acked yet, as last sampled (also in the metric)
+        #: take free shards and hand held ones over; off while the node closes (its leases are only renewed)
+        self.balancing = True
 
     @property
     def margin(self) -> float:
@@ -146,7 +148,8 @@ class ShardLeases:
                     await self._drop(shard, "stopped", "storage")
                     await self.coordinator.release(lease)
                 return
-            await self._balance()
+            if self.balancing:
+                await self._balance()
 
     def storage_ok(self) -> bool:
         """The storage answered within the last ``storage_check_seconds``."""

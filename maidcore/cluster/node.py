@@ -169,10 +169,20 @@ class ClusterNode:
         await self.source.stop_shard(shard)
         await self.sink.stop(shard)
 
+    async def stop_intake(self) -> None:
+        """The first closing step: read no more events from the shard logs and take or hand over no shard.
+
+        The leases are still renewed and acks still written while the runner drains, so
+        what the draining workers ack is acked in the log and no other node delivers an
+        event again while this one still handles it; ``close`` then releases the leases.
+        """
+        self.leases.balancing = False
+        await self.sink.stop_reading()
+
     async def close(self) -> None:
-        self.sink.closing = True
+        await self.stop_intake()
+        await self.sink.close()  # the last acks are written while the leases are still held
         await self.leases.close()
-        await self.sink.close()
         if self._owns_coordinator:
             await self.coordinator.close()
 

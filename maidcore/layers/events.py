@@ -92,12 +92,22 @@ class LocalMode(Protocol):
         ...
 
     async def close(self) -> None:
-        """Stop it; called after the event source closed."""
+        """Stop it; called after the event source closed (so after the runner drained)."""
         ...
 
 
 @runtime_checkable
 class EventSource(Protocol):
+    """Connects to the service, delivers its events to the sink and performs the plugins' calls there.
+
+    Closing is two steps when the source offers the optional ``async stop_intake()``:
+    the platform calls it first, and the source stops taking events in (disconnects
+    its gateway; in a cluster leaves the sessions resumable) but keeps ``call``
+    working; the runner then lets its workers drain, their calls still served, and
+    ``close()`` comes last. A source without ``stop_intake`` is closed after the
+    runner drained; the router drops what it publishes meanwhile.
+    """
+
     name: str
 
     async def start(self, sink: EventSink, event_types: frozenset[str]) -> None:
@@ -108,7 +118,7 @@ class EventSource(Protocol):
         ...
 
     async def close(self) -> None:
-        """Disconnect."""
+        """Disconnect; release what ``call`` uses (after the runner drained: no worker calls any more)."""
         ...
 
     async def call(self, scope: Scope, method: str, params: Mapping[str, Any]) -> Any:

@@ -12,7 +12,7 @@ from maidcore.hookspecs import hookimpl
 from maidcore.layers import LayerContext
 from maidcore.platform import PlatformError
 from maidcore.records import InstallRecord
-from maidcore.testing.layers import RecordingLayer, RecordingStorage
+from maidcore.testing.layers import RecordingEvents, RecordingLayer, RecordingStorage
 
 
 @pytest.fixture
@@ -55,11 +55,12 @@ async def test_layers_start_in_order_and_close_in_reverse(make_platform, log):
     assert platform.data_dir.is_dir()
     log.clear()
     await platform.close()
+    # the source (and its local stand-in) closes after the runner drained: draining workers still call it
     assert log == [
-        "close events",
-        "close local",
         "close runner",
         "shutdown hook",
+        "close events",
+        "close local",
         "close sandbox isolating",
         "close limiter",
         "close storage",
@@ -178,6 +179,53 @@ async def test_hook_maidcore_shutdown(make_platform, log):
     await platform.close()
     # after the runner stopped, before the layers close
     assert log.index("close runner") < log.index("shutdown hook") < log.index("close sandbox isolating")
+
+
+class TwoStepEvents(RecordingEvents):
+    """A third-party source offering the optional first closing step."""
+
+    async def stop_intake(self) -> None:
+        self.log.append("stop intake events")
+
+
+class TwoStepSource:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    @hookimpl
+    def register_event_sources(self, register):
+        register("two_step", lambda context: TwoStepEvents(self.log, "two_step"))
+
+
+async def test_a_source_offering_stop_intake_stops_it_first_and_closes_after_the_runner(
+    recording_platform, log, monkeypatch
+):
+    from maidcore.proxy import HttpProxy
+    from maidcore.proxy.websocket import WebSocketBroker
+
+    for what, cls in (("proxy", HttpProxy), ("websocket", WebSocketBroker)):  # services the workers' calls use
+
+        async def close(self, what=what, original=cls.close) -> None:
+            log.append(f"close {what}")
+            await original(self)
+
+        monkeypatch.setattr(cls, "close", close)
+    platform = recording_platform(TwoStepSource(log), event_source="two_step")
+    await platform.start()
+    log.clear()
+    await platform.close()
+    # no event comes in while the runner drains; every service its workers call closes after it
+    assert log == [
+        "stop intake events",
+        "close runner",
+        "shutdown hook",
+        "close events",
+        "close websocket",
+        "close proxy",
+        "close sandbox isolating",
+        "close limiter",
+        "close storage",
+    ]
 
 
 class TeamSettings(BaseModel):
