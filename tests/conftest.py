@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -25,8 +26,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # When this run started, inherited by pytest-xdist's workers (they start after this hook): a sweep of
+    # crashed runs' leftovers removes only what is older, never what another worker's test made on purpose.
+    os.environ.setdefault(services.RUN_STARTED_ENV, repr(time.time()))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A plain ``pytest`` stays fast: slow tests are deselected unless ``--slow`` asks for them."""
+    """A plain ``pytest`` stays fast: slow tests are deselected unless ``--slow`` asks for them.
+
+    Under ``--dist loadgroup`` (scripts/test) each test file is one group, so a module's fixtures (an
+    emulator, a browser, the hostile arena) are built once, on one worker; a test marked
+    ``xdist_group("<name>")`` runs on the worker of that group instead.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     if config.getoption("--slow"):
         return
     slow = [item for item in items if item.get_closest_marker("slow") is not None]
