@@ -33,15 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A plain ``pytest`` stays fast: slow tests are deselected unless ``--slow`` asks for them.
-
-    Under ``--dist loadgroup`` (scripts/test) each test file is one group, so a module's fixtures (an
-    emulator, a browser, the hostile arena) are built once, on one worker; a test marked
-    ``xdist_group("<name>")`` runs on the worker of that group instead.
-    """
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    """A plain ``pytest`` stays fast: slow tests are deselected unless ``--slow`` asks for them."""
     if config.getoption("--slow"):
         return
     slow = [item for item in items if item.get_closest_marker("slow") is not None]
