@@ -50,6 +50,9 @@ from pathlib import Path
 
 import psycopg
 
+from maidcore.cli.status import status_file
+from maidcore.supervisor import child_status_file
+
 ROOT = Path(__file__).resolve().parents[1]
 MAIDCORE = Path(sys.executable).with_name("maidcore")
 USER = "700000000000000001"
@@ -445,6 +448,14 @@ def run_maidcore(emu: EmulatorProcess, processes: int, pings: int, workdir: Path
         proc = subprocess.Popen(args, env=env, cwd=ROOT)
         try:
             wait(lambda: emu.shards() >= {(0, 2), (1, 2)}, 120, "maidcore's gateway sessions")
+            # a node serves before its start-up is over (and then freezes its start-up heap: ~0.2 s of CPU);
+            # the status file is written after that, so the measured burst sees the steady state
+            started = (
+                [status_file(data_dir)]
+                if processes == 1
+                else [child_status_file(data_dir, i) for i in range(processes)]
+            )
+            wait(lambda: all(path.exists() for path in started), 120, "maidcore's start-up (its status files)")
             return measured(f"maidcore --processes {processes}", emu, proc, pings, database)
         finally:
             stop(proc)

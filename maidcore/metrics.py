@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
@@ -286,9 +286,42 @@ RUNNER = RunnerCollector()
 METRICS_REGISTRY.register(RUNNER)
 
 
+_OWN_GAUGES = {
+    "process_resident_memory_bytes": CHILD_MEMORY,
+    "process_open_fds": CHILD_OPEN_FDS,
+    "process_start_time_seconds": CHILD_STARTED,
+}
+
+
+class OwnProcessCollector(Collector):
+    """A single serving process: its figures under the ``--processes`` names too, as ``child="0"``.
+
+    So the dashboard's serving-process panels (memory, CPU, restarts, open fds) work on a plain
+    ``maidcore serve`` as well; ``--processes`` children publish these themselves instead.
+    """
+
+    def collect(self) -> Iterator[Metric]:
+        if multiprocess_dir() is not None:
+            return
+        for family in ProcessCollector(registry=None).collect():
+            for sample in family.samples:
+                gauge = _OWN_GAUGES.get(sample.name)
+                if gauge is not None:
+                    out = GaugeMetricFamily(gauge._name, gauge._documentation, labels=["child"])
+                    out.add_metric(["0"], sample.value)
+                    yield out
+                elif sample.name == "process_cpu_seconds_total":
+                    cpu = CounterMetricFamily(CHILD_CPU._name, CHILD_CPU._documentation, labels=["child"])
+                    cpu.add_metric(["0"], sample.value)
+                    yield cpu
+
+
 def multiprocess_dir() -> str | None:
     """The shared directory of a ``--processes`` child, or None in a single process (today's registry)."""
     return os.environ.get(MULTIPROCESS_ENV) or None
+
+
+METRICS_REGISTRY.register(OwnProcessCollector())
 
 
 async def publish_live(child: str, interval: float = LIVE_PUBLISH_SECONDS) -> None:

@@ -9,6 +9,7 @@ also after a failed start.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,7 +33,7 @@ from maidcore.layers import (
     Shared,
     Storage,
 )
-from maidcore.settings import Settings, complete, load_settings
+from maidcore.settings import Settings, complete, load_settings, mask_url
 
 if TYPE_CHECKING:
     from maidcore.cluster import ClusterNode, Coordinator
@@ -269,7 +270,15 @@ class Platform:
         from maidcore.cluster.node import build_coordinator
 
         coordinator = build_coordinator(self.settings.cluster)
-        await coordinator.start()
+        try:
+            await coordinator.start()
+        except Exception as exc:  # unreachable, refused, wrong password: one line naming the setting
+            with contextlib.suppress(Exception):
+                await coordinator.close()
+            where = mask_url(self.settings.cluster.url or "")
+            raise PlatformError(
+                f"cannot reach the cluster coordinator ({where}; cluster.coordinator_url): {type(exc).__name__}: {exc}"
+            ) from exc
         self._coordinator = coordinator
         self.shared.attach(coordinator)
 

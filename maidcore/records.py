@@ -6,10 +6,13 @@ extension can serve them. Times are timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from maidcore.scope import Scope
 
 
 def utcnow() -> datetime:
@@ -86,6 +89,16 @@ class PluginLog:
     message: str
     extra: dict[str, Any] = field(default_factory=dict)
     created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One point of the platform's own counters (``maidcore.<name>``), for ``MetricStore.record_many``."""
+
+    scope: Scope
+    metric: str
+    value: float
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import keyword
 import os
 import re
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -179,6 +180,10 @@ class WebSettings(BaseModel):
     session_hours: float = 12.0  # a console sign-in lasts this long; guild permissions are re-read at sign-in
 
 
+class ConfigFileError(ValueError):
+    """The settings file cannot be used: ``MAIDCORE_CONFIG`` names no file, or it is not readable TOML."""
+
+
 class Settings(BaseSettings):
     """The core's settings; :func:`settings_class` adds the extensions' sections to it."""
 
@@ -222,8 +227,17 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("MAIDCORE_CONFIG", "maidcore.toml"))
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        named = os.environ.get("MAIDCORE_CONFIG")
+        toml_path = Path(named or "maidcore.toml")
+        if named and not toml_path.is_file():  # a file named on purpose and missing is a mistake, never ignored
+            raise ConfigFileError(f"MAIDCORE_CONFIG names {named}, which is not a file")
+        try:
+            toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigFileError(f"{toml_path} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigFileError(f"{toml_path} cannot be read: {exc.strerror or exc}") from None
+        return (init_settings, env_settings, toml)
 
     def masked(self) -> dict[str, Any]:
         """The effective settings as JSON-able data, secrets and passwords in URLs shown as ``"**********"``."""

@@ -1,6 +1,6 @@
 """Daily Digest: counters kept all day, a host-driven cron posting them each morning, a heartbeat metric."""
 
-from mmo_maid_sdk import Plugin
+from yourbot_sdk import Plugin
 
 plugin = Plugin()
 

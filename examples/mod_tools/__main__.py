@@ -1,6 +1,6 @@
 """Moderation Tools: strikes that end in a timeout, channel cleanup, and a dashboard to tune them."""
 
-from mmo_maid_sdk import Plugin, SdkPermissionError
+from yourbot_sdk import Plugin, SdkPermissionError
 
 plugin = Plugin()
 

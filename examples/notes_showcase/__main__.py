@@ -5,7 +5,7 @@ add one note every 10 seconds (an ephemeral sliding-window counter). ``!notes`` 
 five; ``/notes query:<text>`` searches them.
 """
 
-from mmo_maid_sdk import Plugin
+from yourbot_sdk import Plugin
 
 plugin = Plugin()
 
@@ -71,6 +71,8 @@ def per_day(ctx, params):
 
 @plugin.on_dashboard("latest")
 def latest(ctx, params):
+    # a dashboard may be the first request a worker serves, and on_ready runs before events only
+    ctx.sql.execute(SCHEMA)
     rows = ctx.sql.query("SELECT author_id, body, created_at FROM notes ORDER BY id DESC LIMIT 20")
     return {"rows": list(rows), "total": ctx.sql.scalar("SELECT COUNT(*) FROM notes") or 0}
 

@@ -1,6 +1,6 @@
 """Ping Pong: the smallest plugin that uses messages, buttons, modals and a slash command."""
 
-from mmo_maid_sdk import ActionRow, Button, Plugin, TextInput
+from yourbot_sdk import ActionRow, Button, Plugin, TextInput
 
 plugin = Plugin()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 
+from maidcore.listen import cannot_listen
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
 from maidcore_discord.emulator.rest import API_PREFIX
 from maidcore_discord.emulator.server import DEFAULT_TOKEN
@@ -67,7 +68,12 @@ class EmulatorMode:
                 demo=self.settings.demo,
                 state_file=self.state_file,
             )
-            await emulator.start()
+            try:
+                await emulator.start()
+            except OSError as exc:
+                host, port = self.settings.emulator_host, self.settings.emulator_port
+                fix = "set discord.emulator_port (MAIDCORE_DISCORD__EMULATOR_PORT; 0 picks a free port)"
+                raise cannot_listen("the Discord emulator", host, port, exc, fix) from None
             self.emulator = emulator
             log.info("Discord emulator running: open %s", emulator.page_url, extra={"page": emulator.page_url})
 

@@ -139,6 +139,7 @@ class TrackedShard(Shard):
     def __init__(self, ws: DiscordWebSocket, client: Any, queue_put: Callable[..., None], shard_id: int) -> None:
         super().__init__(ws, client, queue_put)
         self.tracker = Tracker(shard_id, lambda: self.ws)
+        self.dedupe: Dedupe | None = None  # while its previous session is drained (``watch_live``)
 
     async def worker(self) -> None:
         _CONNECTION.set(self.tracker)  # this task's context only

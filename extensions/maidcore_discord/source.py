@@ -9,10 +9,13 @@ Discord.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -22,10 +25,21 @@ from maidcore.errors import UnknownMethod
 from maidcore.layers.context import HandledEventTypes
 from maidcore.layers.events import EventSink, InteractionOrigin
 from maidcore.layers.shared import Shared
+from maidcore.platform import PlatformError
 from maidcore.scope import Scope
 from maidcore_discord import commands as command_sets
 from maidcore_discord import payloads
 from maidcore_discord.actions import Actions
+from maidcore_discord.handover import (
+    GRACE_SECONDS,
+    NEW,
+    OLD,
+    OVERLAP_SECONDS,
+    SETTLE_SECONDS,
+    Handover,
+    current_first,
+    gate_parsers,
+)
 from maidcore_discord.intents import intents_for
 from maidcore_discord.interactions import Interactions
 from maidcore_discord.resume import (
@@ -42,6 +56,7 @@ from maidcore_discord.settings import DiscordSettings
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 60.0
+IDENTIFY_INTERVAL_SECONDS = 5.0  # Discord: at most max_concurrency IDENTIFYs per bucket in this window
 DISCORD_API_BASE = Route.BASE
 DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
 DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
@@ -52,6 +67,17 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 
+def _login_error(exc: Exception, api_base: str | None) -> PlatformError:
+    """A refused token or an unreachable API as one line naming the setting to check (the start-up error)."""
+    if isinstance(exc, discord.LoginFailure):
+        return PlatformError(
+            f"Discord refused discord.token ({exc}): copy the bot token from the Discord developer portal "
+            "into MAIDCORE_DISCORD__TOKEN"
+        )
+    where = api_base or "https://discord.com/api"
+    return PlatformError(f"cannot reach Discord's API at {where}: {exc} (check the network, or discord.api_base)")
+
+
 class _Client(discord.AutoShardedClient):
     """discord.py's sharded client with every gateway event forwarded to the source."""
 
@@ -59,13 +85,25 @@ class _Client(discord.AutoShardedClient):
         super().__init__(**options)
         self._source = source
         self._fast_identify = fast_identify
+        self.ready_event = asyncio.Event()  # every shard is ready (one node serving all shards)
+        self.shards_ready: dict[int, asyncio.Event] = {}  # in a cluster: each served shard's guilds arrived
+        self.down: set[int] = set()  # shards whose socket dropped and that did not resume (or identify) yet
+        self.side = NEW  # in a handover: the session being replaced (OLD) or its replacement (NEW)
+        self.handover: Handover | None = None
+        self.launching: set[int] = set()  # in a cluster: shards being identified on this client right now
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         gate = self._source._identify_gate
         if gate is not None:  # in a cluster: the bucket's turn across every node
             await gate(shard_id or 0)
         elif not self._fast_identify:  # Discord wants 5 s between IDENTIFYs; the emulator does not
+            # also across clients: a widening's first IDENTIFY may come right after the old client's last
+            last = self._source._identified_at
+            wait = last + IDENTIFY_INTERVAL_SECONDS - time.monotonic()
+            if initial and wait > 0:
+                await asyncio.sleep(wait)
             await super().before_identify_hook(shard_id, initial=initial)
+            self._source._identified_at = time.monotonic()
 
     def _schedule_event(self, coro: Any, event_name: str, *args: Any, **kwargs: Any) -> asyncio.Task:
         task = super()._schedule_event(coro, event_name, *args, **kwargs)
@@ -82,10 +120,17 @@ class _Client(discord.AutoShardedClient):
 
     async def on_ready(self) -> None:
         if self._source._identify_gate is None:
-            await self._source._on_ready()
+            await self._source._on_ready(self)
 
     async def on_shard_ready(self, shard_id: int) -> None:
-        await self._source._on_shard_ready(shard_id)
+        self.down.discard(shard_id)
+        await self._source._on_shard_ready(self, shard_id)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        self.down.add(shard_id)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.down.discard(shard_id)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self._source._server_available(str(guild.id))
@@ -194,9 +239,15 @@ class DiscordEventSource:
         self._identify_gate: Callable[[int], Awaitable[None]] | None = None
         self._shard_count = 0
         self._max_concurrency = 1
-        self._shards_ready: dict[int, asyncio.Event] = {}
-        self._relaunches: set[asyncio.Task[None]] = set()
         self._reviving = asyncio.Lock()  # one new client at a time when several shards find the old one closed
+        #: widening the intents: one task folds every request made meanwhile; shards wait while it runs
+        self._widening: asyncio.Task[None] | None = None
+        self._handing_over = asyncio.Lock()
+        self._incoming: _Client | None = None  # in a cluster handover: the new client, before it takes over
+        self._retiring: set[asyncio.Task[None]] = set()  # replaced clients, closed once their last calls ended
+        self._identified_at = float("-inf")  # one node: when this node last sent an IDENTIFY (any client)
+        #: the last widening: seconds until the new session was ready, seconds both delivered, events from each
+        self.last_handover: dict[str, float] | None = None
         #: in a cluster: each served shard's session and recorded sequence, for the next holder's RESUME
         self.sessions = SessionRecords(self.shared)
 
@@ -264,11 +315,18 @@ class DiscordEventSource:
 
     async def _connect(self) -> None:
         """Build the discord.py client for the current intents, log in and wait until every shard is ready."""
+        self._ready.clear()
+        self.client = self._build_client()
+        self._task = await self._open(self.client)
+
+    def _build_client(self) -> _Client:
+        """A discord.py client asking for the current intents (not connected yet)."""
+        intents = self.intents
         options: dict[str, Any] = {
-            "intents": self.intents,
+            "intents": intents,
             "max_ratelimit_timeout": 30.0,
             "chunk_guilds_at_startup": False,
-            "member_cache_flags": discord.MemberCacheFlags.from_intents(self.intents),
+            "member_cache_flags": discord.MemberCacheFlags.from_intents(intents),
         }
         if self.settings.shard_count is not None:
             options["shard_count"] = self.settings.shard_count
@@ -278,39 +336,49 @@ class DiscordEventSource:
             options["shard_ids"] = list(self.settings.shard_ids)
         if self._identify_gate is not None:
             options.pop("shard_ids", None)
-        self._ready.clear()
-        self.client = _Client(self, fast_identify=self.emulator is not None, **options)
+        client = _Client(self, fast_identify=self.emulator is not None, **options)
+        gate_parsers(client._connection, lambda: (client.side, client.handover))
         if self._identify_gate is not None:
-            track_parsers(self.client._connection)  # which dispatches are recorded: the resume point
-            _keep_shard_readies(self.client._connection)
-        await self.client.login(self._token)
+            track_parsers(client._connection)  # which dispatches are recorded: the resume point
+            _keep_shard_readies(client._connection)
+        return client
+
+    async def _open(self, client: _Client) -> asyncio.Task[None]:
+        """Log ``client`` in and connect it; wait until every shard is ready (in a cluster: connect none yet)."""
+        try:
+            await client.login(self._token)
+        except (discord.LoginFailure, aiohttp.ClientConnectionError) as exc:
+            await client.close()  # its HTTP session, else asyncio reports it unclosed at exit
+            raise _login_error(exc, self._api_base) from None
         if self._api_base or self._identify_gate is not None:
             # discord.py dials DEFAULT_GATEWAY when shard_count is fixed (it skips GET /gateway/bot then)
-            recommended, gateway_url, limits = await self.client.http.get_bot_gateway()
+            recommended, gateway_url, limits = await client.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
             self._shard_count = self.settings.shard_count or recommended
             self._max_concurrency = int((limits or {}).get("max_concurrency") or 1)
             if self._identify_gate is not None:
-                self.client.shard_count = self._shard_count
-        self.application_id = str(self.client.application_id)
-        self._task = asyncio.create_task(self._run(), name="maidcore-discord-gateway")
+                client.shard_count = self._shard_count
+        self.application_id = str(client.application_id)
+        task = asyncio.create_task(client.connect(reconnect=True), name="maidcore-discord-gateway")
         if self._identify_gate is not None:
-            return  # shards connect one by one as the cluster hands them over
-        ready = asyncio.create_task(self._ready.wait())
-        done, _ = await asyncio.wait(
-            {ready, self._task}, timeout=READY_TIMEOUT_SECONDS, return_when=asyncio.FIRST_COMPLETED
-        )
+            return task  # shards connect one by one as the cluster hands them over
+        ready = asyncio.create_task(client.ready_event.wait())
+        done, _ = await asyncio.wait({ready, task}, timeout=READY_TIMEOUT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             ready.cancel()
-            if self._task in done:
-                self._task.result()  # re-raise why the gateway connection ended
+            if task in done:
+                task.result()  # re-raise why the gateway connection ended
             raise TimeoutError(f"discord gateway not ready after {READY_TIMEOUT_SECONDS:g}s")
+        return task
 
     async def widen(self, event_types: frozenset[str]) -> bool:
         """Also deliver ``event_types``; reconnect with the intents they need. True if it reconnected.
 
         Called when a newly installed plugin handles types the source did not ask
         Discord for (e.g. the first plugin handling messages needs message content).
+        The new session is identified while the old one still delivers
+        (``maidcore_discord.handover``), so no event is lost; requests made while a
+        widening runs are folded into it (or into one more, for what it did not cover).
         """
         added = frozenset(event_types) - self.event_types
         if not added:
@@ -319,14 +387,155 @@ class DiscordEventSource:
         self.event_types = self.event_types | added
         if self.intents.value == before or self.client is None:
             return False
-        log.info("reconnecting with intents for %s", ", ".join(sorted(added)))
-        served = sorted(self._shards_ready)
-        await self._new_client()
-        for shard_id in served:  # in a cluster: the same shards again, each identifying in its turn
-            task = asyncio.create_task(self.serve_shard(shard_id), name=f"maidcore-discord-shard-{shard_id}")
-            self._relaunches.add(task)
-            task.add_done_callback(self._relaunches.discard)
+        log.info("widening the gateway intents for %s", ", ".join(sorted(added)))
+        if self._widening is None or self._widening.done():
+            self._widening = asyncio.create_task(self._widen(), name="maidcore-discord-widen")
+        await asyncio.shield(self._widening)
         return True
+
+    async def _widen(self) -> None:
+        await asyncio.sleep(SETTLE_SECONDS)
+        while self.client is not None and self.client.intents.value != self.intents.value:
+            async with self._handing_over:
+                if self.client.is_closed():
+                    await self._new_client()
+                    continue
+                await self._check_session_starts()
+                if self._identify_gate is None:
+                    await self._hand_over()
+                else:
+                    await self._hand_over_shards()
+
+    async def _check_session_starts(self) -> None:
+        """Refuse to widen when Discord's daily session start limit cannot cover a new session per shard."""
+        assert self.client is not None
+        _, _, limits = await self.client.http.get_bot_gateway()
+        remaining = int((limits or {}).get("remaining", 1))
+        needed = max(1, len(self._shard_map()))
+        if remaining < needed:
+            reset = float((limits or {}).get("reset_after", 0)) / 1000
+            raise RuntimeError(
+                f"Discord's session start limit leaves {remaining} IDENTIFYs and widening the intents needs {needed}: "
+                f"the old intents stay until it resets in {reset:.0f}s (the next plugin change tries again)"
+            )
+
+    async def _hand_over(self) -> None:
+        """One node, every shard: identify a new client with the wider intents, then retire the old one."""
+        old, old_task = self.client, self._task
+        assert old is not None
+        handover = Handover()
+        new = self._build_client()
+        new.side, new.handover = NEW, handover
+        old.side, old.handover = OLD, handover
+        started = time.monotonic()
+        try:
+            new_task = await self._open(new)
+            await self._switch(old, old_task, new, new_task, handover, started)
+        except BaseException:
+            await self._abandon(old, new)
+            raise
+
+    async def _hand_over_shards(self) -> None:
+        """In a cluster: the node's shards on a new client, each IDENTIFY in its bucket's turn; then retire the old.
+
+        Shard leases stay this node's throughout: the new sessions publish through the
+        same fenced sink; a shard whose lease is lost meanwhile is stopped on both clients.
+        """
+        old, old_task = self.client, self._task
+        assert old is not None
+        handover = Handover()
+        new = self._build_client()
+        new.side, new.handover = NEW, handover
+        old.side, old.handover = OLD, handover
+        started = time.monotonic()
+        self._incoming = new
+        try:
+            new_task = await self._open(new)
+            deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+            while old.launching and time.monotonic() < deadline:  # shards the old client is identifying just now
+                await asyncio.sleep(0.05)
+            await asyncio.gather(*(self._move_shard(old, new, shard_id) for shard_id in sorted(self._shard_map(old))))
+            for shard_id, shard in list(self._shard_map(new).items()):
+                if self._shard_map(new).get(shard_id) is shard:  # (not stopped meanwhile)
+                    await self.sessions.serving(shard_id, shard.tracker)  # the new session is the one to resume now
+            await self._switch(old, old_task, new, new_task, handover, started)
+        except BaseException:
+            await self._abandon(old, new)
+            raise
+        finally:
+            self._incoming = None
+
+    async def _abandon(self, old: _Client, new: _Client) -> None:
+        """A widening failed (or the source closes) before the switch: the old client serves alone again."""
+        if self.client is new:
+            return  # switched already: the old one is being retired
+        old.handover = None
+        if self._identify_gate is not None:
+            for shard_id, shard in self._shard_map(old).items():
+                with contextlib.suppress(Exception):
+                    await self.sessions.serving(shard_id, shard.tracker)
+        with contextlib.suppress(Exception):
+            await new.close()
+
+    async def _move_shard(self, old: _Client, new: _Client, shard_id: int) -> None:
+        """Identify ``shard_id`` on ``new`` in its bucket's turn, unless its lease was lost meanwhile."""
+        if shard_id not in self._shard_map(old):
+            return
+        await self._launch_shard(new, shard_id)
+        if shard_id not in self._shard_map(old):  # lost while it identified: not this node's any more
+            await self._drop_shard(new, shard_id)
+
+    async def _switch(
+        self,
+        old: _Client,
+        old_task: asyncio.Task[None] | None,
+        new: _Client,
+        new_task: asyncio.Task[None],
+        handover: Handover,
+        started: float,
+    ) -> None:
+        """Both deliver until the old one caught up (a shard resuming replays first) and the overlap passed."""
+        ready = time.monotonic()
+        deadline = ready + READY_TIMEOUT_SECONDS
+        while (old.down & set(self._shard_map(old))) and not old.is_closed() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(OVERLAP_SECONDS)
+        # no await from the cut to the retiring task: a cancellation cannot leave the old client half retired
+        handover.cut = True  # from here only the new session publishes
+        self.client, self._task, self._incoming = new, new_task, None
+        self._ready.set()
+        task = asyncio.create_task(self._retire(old, old_task, new), name="maidcore-discord-retire")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+        self.last_handover = figures = {
+            "identify_seconds": ready - started,
+            "overlap_seconds": time.monotonic() - ready,
+            "old": handover.published[OLD],
+            "new": handover.published[NEW],
+            "dropped": handover.dropped,
+        }
+        log.info(
+            "gateway intents widened to %d: new session ready in %.2fs, both delivered for %.2fs "
+            "(%d events from the old, %d from the new, %d copies dropped)",
+            new.intents.value,
+            *figures.values(),
+        )
+
+    async def _retire(self, old: _Client, old_task: asyncio.Task[None] | None, new: _Client) -> None:
+        """End the old sessions (1000) now; after the grace stop comparing and close the old client's HTTP too."""
+        try:
+            for shard in list(self._shard_map(old).values()):
+                shard._cancel_task()
+                with contextlib.suppress(Exception):
+                    await shard.ws.close(code=1000)  # the old session ends: the new one carries everything after
+            await asyncio.sleep(GRACE_SECONDS)  # calls already on the old client's HTTP session finish
+        finally:
+            new.handover = old.handover = None
+            with contextlib.suppress(Exception):
+                await old.close()
+            if old_task is not None:
+                old_task.cancel()
+                await asyncio.gather(old_task, return_exceptions=True)
 
     async def _new_client(self) -> None:
         """Close the discord.py client (if it is not already) and build a new one; its shards are gone with it."""
@@ -336,18 +545,14 @@ class DiscordEventSource:
         if old_task is not None:
             old_task.cancel()
             await asyncio.gather(old_task, return_exceptions=True)
-        self._shards_ready.clear()
         await self._connect()
 
-    async def _run(self) -> None:
-        assert self.client is not None
-        await self.client.connect(reconnect=True)
-
-    async def _on_ready(self) -> None:
-        assert self.client is not None
-        for guild in self.client.guilds:
+    async def _on_ready(self, client: _Client) -> None:
+        for guild in client.guilds:
             await self._server_available(str(guild.id))
-        self._ready.set()
+        client.ready_event.set()
+        if client is self.client:
+            self._ready.set()
 
     # --- cluster: shards one by one (``maidcore.cluster.ShardHost``) ---------------------------
 
@@ -363,9 +568,10 @@ class DiscordEventSource:
     def max_concurrency(self) -> int:
         return self._max_concurrency
 
-    def _shard_map(self) -> dict[int, Any]:
-        assert self.client is not None
-        return self.client._AutoShardedClient__shards  # type: ignore[attr-defined]  # discord.py keeps them private
+    def _shard_map(self, client: _Client | None = None) -> dict[int, Any]:
+        client = client or self.client
+        assert client is not None
+        return client._AutoShardedClient__shards  # type: ignore[attr-defined]  # discord.py keeps them private
 
     async def serve_shard(self, shard_id: int) -> None:
         """Connect ``shard_id`` (after its IDENTIFY turn), wait until its guilds arrived, then replay the gap.
@@ -381,12 +587,26 @@ class DiscordEventSource:
                 # after a long stall); without a new client this node could never serve a shard again
                 log.warning("discord client was closed; starting a new one to serve shard %d", shard_id)
                 await self._new_client()
-        previous = await self.sessions.load(shard_id)
-        ready = self._shards_ready.setdefault(shard_id, asyncio.Event())
-        ids = self.client._connection.shard_ids
+        async with self._handing_over:  # a widening moves the served shards to a new client: not this one mid-way
+            client = self.client
+            client.launching.add(shard_id)
+        try:
+            previous = await self.sessions.load(shard_id)
+            shard = await self._launch_shard(client, shard_id, resuming=previous is not None)
+            if self._shard_map(client).get(shard_id) is not shard:
+                return  # stopped while it connected
+            if previous is not None:
+                await drain(client, shard_id, previous, shard.tracker, shard.dedupe)
+            await self.sessions.serving(shard_id, shard.tracker)
+        finally:
+            client.launching.discard(shard_id)
+
+    async def _launch_shard(self, client: _Client, shard_id: int, *, resuming: bool = False) -> TrackedShard:
+        """Identify ``shard_id`` on ``client`` in its bucket's turn; wait until its guilds arrived (or it stops)."""
+        ready = client.shards_ready.setdefault(shard_id, asyncio.Event())
+        ids = client._connection.shard_ids
         if shard_id not in ids:
-            self.client._connection.shard_ids = sorted([*ids, shard_id])
-        client = self.client
+            client._connection.shard_ids = sorted([*ids, shard_id])
         # discord.py's launch_shard, without its endless retry and without leaving a socket behind when cancelled
         connecting = asyncio.ensure_future(
             DiscordWebSocket.from_client(client, gateway=DiscordWebSocket.DEFAULT_GATEWAY, shard_id=shard_id)
@@ -397,42 +617,50 @@ class DiscordEventSource:
             connecting.add_done_callback(_close_if_connected)
             raise
         shard = TrackedShard(ws, client, client._AutoShardedClient__queue.put_nowait, shard_id)  # type: ignore[attr-defined]
-        dedupe = watch_live(shard.tracker) if previous is not None else None
-        self._shard_map()[shard_id] = shard
+        shard.dedupe = watch_live(shard.tracker) if resuming else None
+        self._shard_map(client)[shard_id] = shard
         shard.launch()
         await asyncio.wait_for(ready.wait(), READY_TIMEOUT_SECONDS)
-        if previous is not None and dedupe is not None:
-            await drain(client, shard_id, previous, shard.tracker, dedupe)
-        await self.sessions.serving(shard_id, shard.tracker)
+        return shard
 
     async def stop_shard(self, shard_id: int) -> None:
         """Disconnect ``shard_id`` and forget its guilds; nothing of it is published after this.
 
         The socket closes as a dropped connection would (not 1000), so the session
         stays resumable: whoever takes the shard next replays what came after the
-        sequence recorded here.
+        sequence recorded here. Mid-widening, the new client's session of it goes too.
         """
-        self._shards_ready.pop(shard_id, None)
         if self.client is None:
             return
-        shard = self._shard_map().pop(shard_id, None)
-        state = self.client._connection
+        if self._incoming is not None:
+            await self._drop_shard(self._incoming, shard_id)
+        await self._drop_shard(self.client, shard_id, then=self.sessions.stopped)
+
+    async def _drop_shard(
+        self, client: _Client, shard_id: int, *, then: Callable[[int], Awaitable[None]] | None = None
+    ) -> None:
+        ready = client.shards_ready.pop(shard_id, None)
+        if ready is not None:
+            ready.set()  # whoever waits for it to be ready: it is gone
+        shard = self._shard_map(client).pop(shard_id, None)
+        state = client._connection
         state.shard_ids = [s for s in state.shard_ids if s != shard_id]
         if shard is not None:
             shard._cancel_task()
             await shard.ws.close(code=4000)
-        await self.sessions.stopped(shard_id)
-        for guild in list(self.client.guilds):
+        if then is not None:
+            await then(shard_id)
+        for guild in list(client.guilds):
             if guild.shard_id == shard_id:
                 state._remove_guild(guild)
 
-    async def _on_shard_ready(self, shard_id: int) -> None:
-        if self.client is None or self._identify_gate is None:
+    async def _on_shard_ready(self, client: _Client, shard_id: int) -> None:
+        if self._identify_gate is None:
             return
-        for guild in self.client.guilds:
+        for guild in client.guilds:
             if guild.shard_id == shard_id:
                 await self._server_available(str(guild.id))
-        event = self._shards_ready.get(shard_id)
+        event = client.shards_ready.get(shard_id)
         if event is not None:
             event.set()
 
@@ -454,6 +682,12 @@ class DiscordEventSource:
                 log.exception("reconnecting with wider intents failed")
 
     async def close(self) -> None:
+        if self._widening is not None:
+            self._widening.cancel()
+            await asyncio.gather(self._widening, return_exceptions=True)
+        for task in list(self._retiring):  # closes the replaced clients now
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         if self._identify_gate is not None and self.client is not None:
             # in a cluster: leave every shard's session resumable (client.close would end them with 1000)
             for shard_id in list(self._shard_map()):
@@ -469,7 +703,14 @@ class DiscordEventSource:
 
     # --- inward -------------------------------------------------------------------------
 
-    async def _publish(self, event: dict[str, Any], *, kind: str = "", origin: InteractionOrigin | None = None) -> None:
+    async def _publish(
+        self,
+        event: dict[str, Any],
+        *,
+        kind: str = "",
+        origin: InteractionOrigin | None = None,
+        deduped: bool = False,
+    ) -> None:
         """Hand one payload to the sink, naming its type.
 
         ``kind`` is the event type name where ``type`` holds something else: channel events
@@ -479,6 +720,8 @@ class DiscordEventSource:
         if kind not in self.event_types and kind != "interaction_create":
             return
         if self.sink is None:
+            return
+        if not deduped and not current_first(kind):  # widening: the other session's copy was published
             return
         try:
             await self.sink.publish(event, event_type=kind, origin=origin, source_key=gateway_key(kind))
@@ -496,6 +739,8 @@ class DiscordEventSource:
         """Publish a command, component or modal submit; the core finds the plugin that owns it."""
         if interaction.guild_id is None or interaction.type.value not in (2, 3, 5):
             return
+        if not current_first("interaction_create"):  # widening: the other session's copy is already tracked
+            return
         event = payloads.interaction_create(interaction)
         await self.interactions.track(interaction)  # in a cluster: shared before recorded, any node answers it
         message = interaction.message
@@ -503,7 +748,7 @@ class DiscordEventSource:
         if message is not None:
             meta = message.interaction_metadata
             origin = InteractionOrigin(str(message.id), str(meta.id) if meta is not None else None)
-        await self._publish(event, origin=origin)
+        await self._publish(event, origin=origin, deduped=True)
 
     def report_message(self, scope: Scope, message_id: str) -> None:
         """A message this source created for ``scope``: the core records its owner (buttons on it route there)."""

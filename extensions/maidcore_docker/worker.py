@@ -126,6 +126,22 @@ class DockerWorker:
             except (ConnectionError, OSError) as exc:
                 raise BrokenPipeError(f"worker {self.name} is gone ({exc})") from exc
 
+    def write_nowait(self, data: bytes) -> bool:
+        writer = self._writer
+        if (
+            self._stdin_closed
+            or self._ended.is_set()
+            or self._write_lock.locked()
+            or writer.is_closing()
+            or writer.transport.get_write_buffer_size()
+        ):
+            return False
+        try:
+            writer.write(data)
+        except (ConnectionError, OSError, RuntimeError):
+            return False  # nothing taken: ``write`` raises the error for the runner
+        return True
+
     async def close_stdin(self) -> None:
         if self._stdin_closed:
             return

@@ -98,6 +98,13 @@ class ProcessWorker:
         except (ConnectionResetError, BrokenPipeError) as exc:
             raise BrokenPipeError(f"worker {self.name} is gone") from exc
 
+    def write_nowait(self, data: bytes) -> bool:
+        stdin = self._proc.stdin
+        if stdin is None or stdin.is_closing() or stdin.transport.get_write_buffer_size():
+            return False
+        stdin.write(data)  # the pipe transport never raises here: a broken pipe closes it for the next ``write``
+        return True
+
     async def close_stdin(self) -> None:
         stdin = self._proc.stdin
         if stdin is not None and not stdin.is_closing():

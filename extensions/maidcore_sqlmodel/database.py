@@ -71,7 +71,9 @@ class DatabaseUrl:
         """``sqlite:///path`` (``sqlite://`` alone: ``<data_dir>/maidcore.db``) or ``postgresql://...``."""
         scheme, sep, rest = database_url.partition("://")
         if not sep:
-            raise ValueError(f"storage.database_url must be a URL such as postgresql://..., got {database_url!r}")
+            raise ValueError(
+                "storage.database_url must be a URL such as postgresql://user:password@host/db or sqlite://"
+            )
         scheme = scheme.lower()
         if scheme == "sqlite" and not rest:
             path = Path(data_dir) / "maidcore.db"

@@ -27,12 +27,13 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from maidcore.errors import InvalidArgument, QuotaExceeded
 from maidcore.layers.shared import Shared
+from maidcore.records import MetricPoint
 from maidcore.scope import Scope
 from maidcore_sqlmodel.database import Database
 
@@ -59,6 +60,21 @@ def check_metric(metric: Any) -> str:
     if not isinstance(metric, str) or not NAME_RE.fullmatch(metric):
         raise InvalidArgument("metric", "1-64 characters matching [a-zA-Z_][a-zA-Z0-9_.]*")
     return metric
+
+
+def _checked(metric: Any, value: Any, tags: Any) -> list[tuple[str, str]]:
+    """Check a point; its ``(tag key, tag value)`` pairs, ``("", "")`` (the untagged series) first."""
+    check_metric(metric)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidArgument("value", "a finite number")
+    if tags is not None and not isinstance(tags, Mapping):
+        raise InvalidArgument("tags", "an object of at most 10 string tags")
+    pairs = [("", "")]
+    for k, v in list((tags or {}).items())[:MAX_TAGS]:
+        k, v = str(k)[:MAX_TAG_CHARS], str(v)[:MAX_TAG_CHARS]
+        if k:
+            pairs.append((k, v))
+    return pairs
 
 
 def check_period(period: Any) -> tuple[int, int, int]:
@@ -135,16 +151,7 @@ class SqlMetricStore:
         self._sweep_sql = db.sql("DELETE FROM metric_rollups WHERE resolution = ? AND bucket < ?")
 
     async def record(self, scope: Scope, metric: str, value: float, tags: Mapping[str, str] | None = None) -> None:
-        check_metric(metric)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise InvalidArgument("value", "a finite number")
-        if tags is not None and not isinstance(tags, Mapping):
-            raise InvalidArgument("tags", "an object of at most 10 string tags")
-        pairs = [("", "")]
-        for k, v in list((tags or {}).items())[:MAX_TAGS]:
-            k, v = str(k)[:MAX_TAG_CHARS], str(v)[:MAX_TAG_CHARS]
-            if k:
-                pairs.append((k, v))
+        pairs = _checked(metric, value, tags)
         now = self.clock()
         if metric.startswith(RESERVED_PREFIX):
             await self.db.batched(self._record, scope, metric, float(value), pairs, now, False, write=True)
@@ -269,15 +276,40 @@ class SqlMetricStore:
                 new = {(metric, k, v) for k, v in pairs} - stored
                 if new and len(stored) + len(new) > self.max_series:
                     return stored, False
-            if self.db.dialect == "sqlite":
-                conn.executemany(self._upsert_sql, rows)
-            else:
-                # a metric point is not worth a WAL flush: a crash may lose the last moments of points,
-                # never corrupt a bucket
-                conn.execute("SET LOCAL synchronous_commit = off")
-                with conn.cursor() as cur:
-                    cur.executemany(self._upsert_sql, rows)
+            self._upsert(conn, rows)
         return stored, True
+
+    async def record_many(self, points: Sequence[MetricPoint]) -> None:
+        """The runner's own counters in one transaction (see ``MetricStore.record_many``): no quota, all or none."""
+        checked = []
+        for point in points:
+            if not isinstance(point.metric, str) or not point.metric.startswith(RESERVED_PREFIX):
+                raise InvalidArgument("metric", f"a name under {RESERVED_PREFIX!r} (the platform's own counters)")
+            pairs = _checked(point.metric, point.value, point.tags)
+            checked.append((point.scope, point.metric, float(point.value), pairs))
+        if checked:
+            await self.db.batched(self._record_many, checked, self.clock(), write=True)
+
+    def _record_many(self, conn: Any, points: list[tuple[Scope, str, float, list[Any]]], now: float) -> None:
+        rows = [
+            (scope.server_id, scope.plugin_id, metric, res, k, int(now // res) * res, v, value, value, value)
+            for scope, metric, value, pairs in points
+            for res in (MINUTE, HOUR)
+            for k, v in pairs
+        ]
+        with self.db.write(conn):
+            self._upsert(conn, rows)
+
+    def _upsert(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        """Fold rows into their buckets, inside the caller's transaction."""
+        if self.db.dialect == "sqlite":
+            conn.executemany(self._upsert_sql, rows)
+        else:
+            # a metric point is not worth a WAL flush: a crash may lose the last moments of points,
+            # never corrupt a bucket
+            conn.execute("SET LOCAL synchronous_commit = off")
+            with conn.cursor() as cur:
+                cur.executemany(self._upsert_sql, rows)
 
     async def query(
         self, scope: Scope, metric: str, period: str, aggregate: str = "sum", group_by: str | None = None

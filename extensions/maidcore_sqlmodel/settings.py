@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 
 class StorageSettings(BaseModel):
@@ -39,3 +40,26 @@ class StorageSettings(BaseModel):
     metrics_points_per_minute: int = 6_000  # metrics.record calls; more within the minute: QUOTA_EXCEEDED
     secrets_max_count: int = 100  # secrets stored per (server, plugin); a new one past it: QUOTA_EXCEEDED
     secrets_max_bytes: int = 64 * 1024  # their values together (UTF-8 bytes); past it: QUOTA_EXCEEDED
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_maidcore_speaks(cls, value: str | None) -> str | None:
+        """A URL of an engine the layer has, checked when settings load, not when storage first connects."""
+        if value is not None:
+            from maidcore_sqlmodel.database import DatabaseUrl  # the one parser of database URLs
+
+            DatabaseUrl.resolve(value, Path("."))
+        return value
+
+    @field_validator("ephemeral_url")
+    @classmethod
+    def _an_ephemeral_store_there_is(cls, value: str | None) -> str | None:
+        if value:
+            from maidcore_sqlmodel.ephemeral import POSTGRES_SCHEMES, REDIS_SCHEMES
+
+            if not value.startswith(REDIS_SCHEMES + POSTGRES_SCHEMES):
+                raise ValueError(
+                    f"storage.ephemeral_url must start with one of {', '.join(REDIS_SCHEMES + POSTGRES_SCHEMES)}, "
+                    "or be unset for this process's memory"
+                )
+        return value

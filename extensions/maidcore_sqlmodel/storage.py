@@ -9,7 +9,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy.exc
+
 from maidcore.layers.shared import Shared
+from maidcore.platform import PlatformError
 from maidcore_sqlmodel import migrate
 from maidcore_sqlmodel.blobs import SqlBlobStore
 from maidcore_sqlmodel.command_syncs import SqlCommandSyncStore
@@ -94,6 +97,7 @@ class SqlModelStorage:
 
     async def _start(self) -> None:
         self.db.start()
+        await self.db.run_plain(self._check_connection)
         await self.db.run_plain(migrate.upgrade, self.db.engine)
         secret = self.settings.secrets_key.get_secret_value() if self.settings.secrets_key else None
         master_key = load_master_key(secret, self.data_dir)
@@ -108,6 +112,16 @@ class SqlModelStorage:
         await self.ephemeral.start()
         await self._sweep_if_our_turn()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="maidcore-storage-sweeper")
+
+    def _check_connection(self) -> None:
+        """A database that cannot be reached (down, no such database, wrong password) is one line naming it."""
+        try:
+            self.db.engine.connect().close()
+        except sqlalchemy.exc.OperationalError as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise PlatformError(
+                f"cannot connect to the database ({self.location.describe()}; storage.database_url): {reason}"
+            ) from None
 
     def _make_sql_sandbox(self, master_key: bytes):
         from maidcore_sqlmodel.sql import make_sql_sandbox

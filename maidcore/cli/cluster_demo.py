@@ -7,13 +7,15 @@ each gets its own data directory under ``--dir``. They point at the emulator
 
 from __future__ import annotations
 
+import signal
 import tempfile
 import time
 from pathlib import Path
 
 import click
 
-from maidcore.cluster.local import LocalCluster
+from maidcore.cluster.local import LocalCluster, ensure_database
+from maidcore.settings import mask_url
 
 
 @click.command("cluster-demo")
@@ -58,6 +60,12 @@ def cluster_demo_command(
             f"{database_url!r}: the nodes share one PostgreSQL database, give a postgresql:// URL",
             param_hint="--database-url",
         )
+    try:
+        created = ensure_database(database_url)
+    except Exception as exc:  # psycopg's errors say what is wrong (refused, password, no CREATEDB)
+        raise click.ClickException(f"--database-url {mask_url(database_url)}: {exc}".strip()) from None
+    if created:
+        click.echo(f"created the database {created}")
     base = base or Path(tempfile.mkdtemp(prefix="maidcore-cluster-"))
     local = LocalCluster(
         base,
@@ -68,6 +76,7 @@ def cluster_demo_command(
         shards=shards,
         emulator_port=port,
     )
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the demo like Ctrl-C: nodes, emulator
     try:
         local.start_emulator()
         click.echo(f"emulator: {local.emulator_url}/  ({guilds} guilds + the demo guild on {shards} shards)")
@@ -82,10 +91,17 @@ def cluster_demo_command(
                 if proc.poll() is not None:
                     click.echo(f"{name} exited ({proc.returncode}); see {base / (name + '.log')}", err=True)
                     local.nodes.pop(name)
+            if not local.nodes:
+                raise click.ClickException("every node exited; nothing is serving (their logs say why)")
     except KeyboardInterrupt:
         click.echo("stopping")
     finally:
         local.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 COMMANDS = (cluster_demo_command,)

@@ -65,6 +65,8 @@ def schema_manifest(output: Path | None, check: bool) -> None:
     """The JSON schema of manifest.json, generated from maidcore.manifest.Manifest."""
     from maidcore.manifest import schema_text
 
+    if check and output is None:  # it printed the schema and passed, checking nothing
+        raise click.UsageError("--check compares a file with the schema: name it with -o FILE")
     text = schema_text()
     if output is None:
         click.echo(text, nl=False)

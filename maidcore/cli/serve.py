@@ -22,6 +22,7 @@ from maidcore.cli.status import describe_storage, runtime_file, status_file
 from maidcore.datadir_lock import DataDirBusy, DataDirLock
 from maidcore.extensions import ExtensionError
 from maidcore.heap import freeze_after_start
+from maidcore.listen import cannot_listen
 from maidcore.platform import Platform, PlatformError
 from maidcore.supervisor import (
     Supervisor,
@@ -108,8 +109,14 @@ async def start_web(platform: Platform) -> Any:
     app = create_app(platform)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, platform.settings.web.host, platform.settings.web.port)
-    await site.start()
+    host, port = platform.settings.web.host, platform.settings.web.port
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        fix = "set web.port (MAIDCORE_WEB__PORT; 0 picks a free port) or serve with --no-web"
+        raise cannot_listen("the web console and API", host, port, exc, fix) from None
     return runner
 
 
@@ -221,7 +228,7 @@ async def _serve(
                 **{k: v for k, v in info.items() if k in ("web", "emulator")},
             },
         )
-        if local is not None and human:
+        if local is not None and human and child_index in (None, 0):  # one line per node, not per process
             demo = info.get("demo_plugins")
             extra = f" (demo: {', '.join(demo) or 'no example plugins found'})" if demo is not None else ""
             where = f"open {local.url}" if local.url else "running"
@@ -263,7 +270,12 @@ async def _serve(
 @click.option("--sandbox", "sandbox", metavar="NAME", help="sandbox backend to use (overrides settings)")
 @click.option("--no-web", is_flag=True, help="do not serve the web console and API")
 @click.option("--log-format", type=click.Choice(["kv", "json"]), default="kv", show_default=True)
-@click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
+    default="INFO",
+    show_default=True,
+)
 @click.option(
     "--processes",
     type=click.IntRange(min=1),
@@ -294,6 +306,34 @@ def serve_command(
     configure(log_format, log_level)
     if sandbox:
         state.overrides["sandbox_backend"] = sandbox
+    try:
+        _serve_command(
+            state, unsafe_no_isolation, sandbox, no_web, log_format, log_level, processes, supervised_by, child_index
+        )
+    except click.ClickException as exc:
+        if log_format != "json":
+            raise
+        # with --log-format json stderr holds only JSON lines: the reason is one more, not click's "Error: …" text
+        if not isinstance(exc, _Logged):
+            log.error("maidcore cannot start: %s", exc.format_message())
+        raise click.exceptions.Exit(exc.exit_code) from None
+
+
+class _Logged(click.ClickException):
+    """A start-up error the serve log already holds."""
+
+
+def _serve_command(
+    state: CliState,
+    unsafe_no_isolation: bool,
+    sandbox: str | None,
+    no_web: bool,
+    log_format: str,
+    log_level: str,
+    processes: int,
+    supervised_by: int | None,
+    child_index: int,
+) -> None:
     state.settings()  # bad settings end here, in one clear message (a ClickException), before anything starts
     if processes > 1 and supervised_by is None:
         forwarded = ["--log-format", log_format, "--log-level", log_level]
@@ -319,10 +359,10 @@ def serve_command(
         raise click.ClickException(str(exc)) from None
     except (PlatformError, ExtensionError) as exc:
         log.error("maidcore cannot start: %s", exc)
-        raise click.ClickException(str(exc)) from None
+        raise _Logged(str(exc)) from None
     except Exception as exc:  # a layer failed in a way it did not explain: keep the traceback in the log
         log.error("maidcore stopped on an unexpected error", exc_info=True)
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        raise _Logged(f"{type(exc).__name__}: {exc}") from None
 
 
 def _supervise(state: CliState, processes: int, serve_args: list[str], *, web: bool) -> None:

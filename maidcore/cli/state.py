@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from maidcore.extensions import ExtensionError, Extensions
 from maidcore.platform import Platform
-from maidcore.settings import Settings, mask_url, settings_class
+from maidcore.settings import ConfigFileError, Settings, mask_url, settings_class
 
 T = TypeVar("T")
 
@@ -44,6 +44,8 @@ class CliState:
                 raise click.ClickException(str(exc)) from None
             try:
                 settings = cls(**values)
+            except ConfigFileError as exc:
+                raise click.ClickException(str(exc)) from None
             except ValidationError as exc:
                 problems = [_problem(e, cls) for e in exc.errors()]
                 where = f"invalid settings (MAIDCORE_* variables or {_config_path()})"

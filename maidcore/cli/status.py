@@ -114,6 +114,18 @@ def render(data: dict[str, Any]) -> str:
     database = data.get("database")
     if isinstance(database, dict):
         lines.append(f"database:    {_pairs(database)}")
+    processes = data.get("processes")
+    if isinstance(processes, list):  # `serve --processes N`: the parent's status.json sums its children's figures
+        data = {**data, **_merged_processes(processes)}
+        lines.append("")
+        lines += table(
+            ("PROCESS", "PID", "SHARDS", "PROCESS RESTARTS"),
+            [
+                (p.get("index"), p.get("pid"), ",".join(map(str, p.get("shards") or [])), p.get("process_restarts"))
+                for p in processes
+            ],
+        )
+        lines.append("")
     if "workers" in data:
         lines.append(
             f"mode:        {data.get('mode')}   in flight: {data.get('in_flight', 0)}"
@@ -126,6 +138,7 @@ def render(data: dict[str, Any]) -> str:
         if workers:
             rows = [
                 (
+                    w.get("process", "-"),
                     w.get("plugin_id"),
                     w.get("version"),
                     w.get("server_id"),
@@ -137,7 +150,10 @@ def render(data: dict[str, Any]) -> str:
                 )
                 for w in workers
             ]
-            lines += table(("PLUGIN", "VERSION", "SERVER", "STATE", "IN FLIGHT", "WAITING", "RESTARTS", "PARKED"), rows)
+            headers = ("PROCESS", "PLUGIN", "VERSION", "SERVER", "STATE", "IN FLIGHT", "WAITING", "RESTARTS", "PARKED")
+            if processes is None:  # one process: no PROCESS column
+                headers, rows = headers[1:], [row[1:] for row in rows]
+            lines += table(headers, rows)
         else:
             lines.append("no workers (no plugin installed)")
         limited = data.get("rate_limited") or {}
@@ -162,6 +178,19 @@ def render(data: dict[str, Any]) -> str:
             rows.append((plugin_id, version, count, letters.get(plugin_id, 0)))
         lines += table(("PLUGIN", "VERSION", "INSTALLS", "DEAD LETTERS"), rows)
     return "\n".join(lines)
+
+
+def _merged_processes(processes: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the children report that is not summed: their workers (tagged with the process) and the mode."""
+    workers = [{**w, "process": p.get("index")} for p in processes for w in p.get("workers") or []]
+    first = processes[0] if processes else {}
+    counters: Counter[str] = Counter()
+    for p in processes:
+        counters.update(p.get("counters") or {})
+    merged: dict[str, Any] = {"workers": workers, "mode": first.get("mode"), "counters": dict(counters)}
+    if "database" in first:
+        merged["database"] = first["database"]
+    return merged
 
 
 async def describe_storage(storage: Any) -> dict[str, Any] | None:

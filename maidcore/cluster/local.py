@@ -27,6 +27,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def ensure_database(database_url: str) -> str | None:
+    """Create the PostgreSQL database ``database_url`` names when its server lacks it; its name if it was created.
+
+    The demo's database is its own: ``cluster-demo --database-url …/maidcore_demo`` works on a server that only
+    has ``postgres``. The role needs ``CREATEDB`` for that; otherwise the error says so.
+    """
+    import psycopg
+    from psycopg import sql
+
+    url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    name = psycopg.conninfo.conninfo_to_dict(url).get("dbname")
+    try:
+        psycopg.connect(url, connect_timeout=10).close()
+        return None
+    except psycopg.OperationalError as exc:
+        if not name or "does not exist" not in str(exc) or f'"{name}"' not in str(exc):
+            raise
+    with psycopg.connect(psycopg.conninfo.make_conninfo(url, dbname="postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return name
+
+
 @dataclass
 class LocalCluster:
     """``start_emulator()``, then ``start_node(i)`` for each node; ``close()`` stops everything it started."""

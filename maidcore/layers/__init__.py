@@ -17,6 +17,7 @@ from maidcore.layers.ratelimit import Bucket, Decision, OverLimit, RateLimiter
 from maidcore.layers.review import BundleView, Finding, ReviewCheck, Severity
 from maidcore.layers.sandbox import (
     DependencyInstallError,
+    DirectWriter,
     ExitStatus,
     LineTooLong,
     SandboxBackend,
@@ -54,6 +55,7 @@ __all__ = [
     "CommandSyncStore",
     "Decision",
     "DependencyInstallError",
+    "DirectWriter",
     "EphemeralStore",
     "EventSink",
     "EventSource",

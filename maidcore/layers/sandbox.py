@@ -69,6 +69,26 @@ class Worker(Protocol):
         ...
 
 
+@runtime_checkable
+class DirectWriter(Protocol):
+    """What a ``Worker`` may also offer: a write without a task switch, used when nothing waits to be written.
+
+    The runner sends most lines to a worker that keeps up; handing them over at
+    once saves a writer task's wake-up per line. A backend without it still works
+    (every line goes through ``write``).
+    """
+
+    def write_nowait(self, data: bytes) -> bool:
+        """Hand ``data`` to stdin now if nothing written earlier still waits in this worker's buffers.
+
+        ``True``: handed over (what the pipe does not take at once stays buffered,
+        and until it drains every call returns ``False``). ``False``: nothing was
+        written; the caller uses ``write`` (also when a ``write`` is in progress or
+        stdin is closed, so its error surfaces there). Never blocks, never raises.
+        """
+        ...
+
+
 class LineTooLong(Exception):
     """A worker wrote a stdout line over the protocol limit."""
 

@@ -19,6 +19,7 @@ from maidcore.records import (
     DeniedCall,
     HostApproval,
     InstallRecord,
+    MetricPoint,
     PluginLog,
     PluginRecord,
     TokenRecord,
@@ -73,6 +74,15 @@ class MetricStore(Protocol):
     """``ctx.metrics`` (§4.8): 90-day retention."""
 
     async def record(self, scope: Scope, metric: str, value: float, tags: Mapping[str, str]) -> None: ...
+    async def record_many(self, points: Sequence[MetricPoint]) -> None:
+        """The platform's own counters (names under ``maidcore.``, no quota) in one transaction: all land or none.
+
+        On failure it raises and nothing was recorded (the runner then records the
+        points one by one, so one bad point loses no other). A name outside
+        ``maidcore.`` is refused with ``InvalidArgument`` before anything is written.
+        """
+        ...
+
     async def query(
         self, scope: Scope, metric: str, period: str, aggregate: str, group_by: str | None
     ) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from maidcore.records import DeniedCall, PluginLog, utcnow
+from maidcore.records import DeniedCall, MetricPoint, PluginLog, utcnow
 from maidcore.scope import Scope
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ class LogBook:
         self._flushing = asyncio.Lock()  # a flush returns only after what was buffered before it is stored
         self.dropped = 0
         self.stored = 0
+        self.metric_points_lost = 0  # runner counters storage refused even one by one (each logged)
 
     def add(self, entry: PluginLog) -> None:
         entry = _storable(entry)
@@ -95,11 +96,21 @@ class LogBook:
             except Exception:
                 log.exception("storing %d permission requests failed; their counts are lost", len(denied))
         metrics, self._metrics = self._metrics, Counter()
-        for (scope, name), n in metrics.items():
+        if metrics:
+            points = [MetricPoint(scope, METRIC_PREFIX + name, float(n)) for (scope, name), n in metrics.items()]
             try:
-                await storage.metrics.record(scope, METRIC_PREFIX + name, float(n), {})
+                await storage.metrics.record_many(points)  # one transaction for the period's points
             except Exception:
-                log.exception("recording metric %s for %s failed", name, scope)
+                log.warning("recording %d runner metric points at once failed; recording them one by one", len(points))
+                await self._metrics_one_by_one(storage, points)
+
+    async def _metrics_one_by_one(self, storage: Storage, points: list[MetricPoint]) -> None:
+        for point in points:
+            try:
+                await storage.metrics.record(point.scope, point.metric, point.value, {})
+            except Exception:
+                self.metric_points_lost += 1
+                log.exception("recording metric %s for %s failed; the point is lost", point.metric, point.scope)
 
     async def _one_by_one(self, storage: Storage, batch: list[PluginLog]) -> None:
         for entry in batch:

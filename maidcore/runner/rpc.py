@@ -1,10 +1,17 @@
 """JSON-RPC 2.0 over a worker's byte stream: the line codec and one connection's outbox (contract §10.1).
 
-Writes never block the caller: messages go into the connection's outbox and
-one writer task per worker flushes them (several per write when they pile up),
-so a worker that stops reading stdin can only stall itself. The bytes not yet
-taken by the worker are bounded (``runner.max_outgoing_bytes``): past it the
-outbox is dropped and ``on_overflow`` is told, and the runner restarts the worker.
+Writes never block the caller: messages go into the connection's outbox. When
+the worker keeps up (no write in progress, nothing left in its own buffer) the
+lines of one event-loop turn are handed to its stdin together at the end of the
+turn (one ``loop.call_soon`` callback and one ``DirectWriter.write_nowait``: no
+writer-task wake-up per line, still one write for a burst). Otherwise one writer
+task per worker writes them and waits for the worker to drain, so a worker that
+stops reading stdin can only stall itself. Either way every line leaves the
+outbox in order, the whole outbox at a time. The bytes not yet taken by the
+worker are bounded (``runner.max_outgoing_bytes``): past it the outbox is
+dropped and ``on_overflow`` is told, and the runner restarts the worker. A
+hand-off only happens while the worker's buffer is empty, so a deaf worker holds
+at most the bound plus one turn's lines (itself within the bound).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from maidcore.layers.sandbox import Worker
+from maidcore.layers.sandbox import DirectWriter, Worker
 
 log = logging.getLogger("maidcore.runner")
 
@@ -95,6 +102,10 @@ class Connection:
         self._on_broken = on_broken
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
+        self._writing = False  # the writer task is between taking lines from the outbox and their drain
+        self._write_nowait = worker.write_nowait if isinstance(worker, DirectWriter) else None
+        self._flush_soon = False  # a hand-off is scheduled for the end of this loop turn
+        self._loop = asyncio.get_running_loop()
         self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"write:{worker.name}")
 
     @property
@@ -106,7 +117,7 @@ class Connection:
         return len(self._outbox)
 
     def send(self, message: dict[str, Any]) -> None:
-        """Queue one message; returns at once."""
+        """Queue one message for this loop turn's hand-off (or the writer task); returns at once."""
         if self._closed:
             return
         data = encode(message)
@@ -115,7 +126,27 @@ class Connection:
             return
         self.pending_bytes += len(data)
         self._outbox.append(data)
-        self._wake.set()
+        if self._flush_soon:
+            return  # this turn's hand-off takes it too
+        if self._write_nowait is not None and not self._writing:
+            self._flush_soon = True
+            self._loop.call_soon(self._hand_off)
+        else:
+            self._wake.set()
+
+    def _hand_off(self) -> None:
+        """End of the loop turn: give the turn's lines to the worker in one write, or to the writer task if it lags."""
+        self._flush_soon = False
+        if self._closed or self._writing or not self._outbox:
+            return  # the writer task is on it (it takes every line queued before it looks again)
+        lines = self._outbox
+        data = lines[0] if len(lines) == 1 else b"".join(lines)
+        assert self._write_nowait is not None
+        if self._write_nowait(data):
+            self._outbox = []
+            self.pending_bytes = max(0, self.pending_bytes - len(data))
+        else:
+            self._wake.set()  # something still waits in the worker's buffer: the writer task drains it first
 
     def _overflow(self, size: int) -> None:
         """The worker stopped reading: drop what waits for it (freeing host memory) and stop writing."""
@@ -161,7 +192,11 @@ class Connection:
                     chunk, self._outbox = self._outbox, []
                     data = b"".join(chunk)
                     del chunk
-                    await self.worker.write(data)
+                    self._writing = True
+                    try:
+                        await self.worker.write(data)
+                    finally:
+                        self._writing = False
                     self.pending_bytes = max(0, self.pending_bytes - len(data))
                 if self._closed:
                     return

@@ -442,7 +442,7 @@ class _MockKv:
 
     def _is_expired(self, key: str) -> bool:
         expires = self._ttls.get(key)
-        if expires is not None and self._clock.now() >= expires:
+        if expires is not None and self._clock.now() > expires:
             self._store.pop(key, None)
             self._ttls.pop(key, None)
             return True
@@ -617,7 +617,7 @@ class _MockHttp:
         for pattern, response in self._mock_responses:
             if pattern in url:
                 return {**response, "truncated": False}
-        return {"status": 200, "headers": {}, "body_bytes": "", "truncated": False}
+        return {"status": 200, "body_bytes": "", "headers": {}, "truncated": False}  # the official key order
 
     def request(
         self, method: str, url: str, *, headers=None, body=None, params=None, secret_auth=None, auth=None

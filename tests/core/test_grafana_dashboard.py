@@ -41,3 +41,16 @@ def test_the_dashboard_covers_every_metric_family():
     families = {f.name for f in every if f.name.startswith("maidcore_")}
     uncovered = sorted(f for f in families if not any(u == f or u.startswith(f + "_") for u in used))
     assert not uncovered, f"metric families without a dashboard panel: {uncovered}"
+
+
+def test_a_single_serving_process_fills_every_panel_family_the_dashboard_queries():
+    """A plain ``maidcore serve`` (no ``--processes``) exports every family the panels ask for; the
+    serving-process panels (memory, CPU, restarts, open fds) read it as ``child="0"``."""
+    assert metrics.multiprocess_dir() is None
+    text = metrics.exposition().decode()
+    exported = set(re.findall(r"^# TYPE (maidcore_[a-z0-9_]+)", text, re.MULTILINE))
+    queried = set(METRIC_NAME.findall(DASHBOARD.read_text(encoding="utf-8")))
+    missing = sorted(q for q in queried if not any(q == f or q.startswith(f + "_") for f in exported))
+    assert not missing, f"panels with no data on a single serving process: {missing}"
+    memory = re.search(r'^maidcore_process_resident_memory_bytes\{child="0"\} (\S+)$', text, re.MULTILINE)
+    assert memory and float(memory.group(1)) > 1_000_000

@@ -196,7 +196,7 @@ plugin.run()  # unconditional: yourbot dev must not start the runtime
             {"type": "message_create", "content": "fail"},
         ]),
     )  # fmt: skip
-    assert main(["dev", "-p", str(root)]) == 1
+    assert main(["dev", "--strict", "-p", str(root)]) == 1
     out = capsys.readouterr().out
     assert '"message": "ready"' in out
     assert 'messages_sent: {"channel_id": "7", "content": "HI"' in out
@@ -204,6 +204,23 @@ plugin.run()  # unconditional: yourbot dev must not start the runtime
     assert 'result: {"value": 42}' in out
     assert "RuntimeError: handler blew up" in out
     assert "capabilities: all (no manifest.json)" in out
+
+
+def test_dev_reports_failures_and_exits_0_like_the_official_tool_unless_strict(tmp_path, capsys):
+    root = write_plugin(
+        tmp_path / "p",
+        "from yourbot_sdk import Plugin\nplugin = Plugin()\n"
+        "@plugin.on_event('message_create')\ndef m(ctx, e):\n    raise RuntimeError('handler blew up')\n",
+        "- type: message_create\n",
+        name="events.yaml",
+    )
+    assert main(["dev", "-p", str(root)]) == 0
+    assert "RuntimeError: handler blew up" in capsys.readouterr().out
+    assert main(["dev", "--strict", "-p", str(root)]) == 1
+    (root / "events.yaml").unlink()
+    assert main(["dev", "-p", str(root)]) == 0
+    assert "no events.yaml or events.json" in capsys.readouterr().err
+    assert main(["dev", "--strict", "-p", str(root)]) == 2
 
 
 def test_dev_enforces_manifest_capabilities(tmp_path, capsys):
@@ -215,14 +232,14 @@ def test_dev_enforces_manifest_capabilities(tmp_path, capsys):
         name="events.yaml",
     )
     (root / "manifest.json").write_text(json.dumps({"capabilities_required": ["discord:send_message"]}))
-    assert main(["dev", "-p", str(root)]) == 1
+    assert main(["dev", "--strict", "-p", str(root)]) == 1
     assert "CapabilityError: capability storage:kv required for set()" in capsys.readouterr().out
 
 
 def test_dev_usage_errors(tmp_path, capsys):
-    assert main(["dev", "-p", str(tmp_path)]) == 2
+    assert main(["dev", "--strict", "-p", str(tmp_path)]) == 2
     root = write_plugin(tmp_path / "p", "from yourbot_sdk import Plugin\nplugin = Plugin()\n", "{}")
-    assert main(["dev", "-p", str(root)]) == 2
+    assert main(["dev", "--strict", "-p", str(root)]) == 2
     assert "must hold a list" in capsys.readouterr().err
 
 
@@ -283,6 +300,27 @@ def test_builtin_yaml_subset_parser():
         {"tick": "sweep"},
         {"dashboard": "stats"},
     ]  # fmt: skip
+    nested = """
+- type: interaction_create
+  options:
+  - name: show
+    type: 1
+    options:
+      - name: member
+        value: "7"
+  member:
+    roles: ["1"]
+- - a
+  - b
+"""
+    assert parse(nested) == [
+        {"type": "interaction_create",
+         "options": [{"name": "show", "type": 1, "options": [{"name": "member", "value": "7"}]}],
+         "member": {"roles": ["1"]}},
+        ["a", "b"],
+    ]  # fmt: skip
+    with pytest.raises(YamlError, match=r"events\.yaml:3: unexpected indentation"):
+        parse("- a: 1\n  b: 2\n    c: 3")
     with pytest.raises(YamlError, match=r"events\.yaml:1"):
         parse("type: message_create")
     with pytest.raises(YamlError, match="must be JSON"):
@@ -383,6 +421,8 @@ def test_pytest_plugin_fixtures_when_opted_in(tmp_path):
         "    dispatch(mmo_plugin.plugin, 'message_create', make_event('message_create', content='hi'), ctx=ctx)\n"
         "    assert ctx.kv.get('seen') == 'hi'\n"
         "    mmo_clock.advance(60)\n"
+        "    assert ctx.kv.get('seen') == 'hi'  # through its expiry instant, as on the official kit\n"
+        "    mmo_clock.advance(0.5)\n"
         "    assert ctx.kv.get('seen') is None\n"
     )
     opted_in = subprocess.run(
@@ -417,7 +457,7 @@ def test_a_manifest_that_is_not_json_is_one_specific_finding(tmp_path, capsys):
 def test_dev_refuses_a_manifest_that_is_not_json_instead_of_granting_everything(tmp_path, capsys):
     root = write_plugin(tmp_path / "p", SENDS, "- type: message_create\n", name="events.yaml")
     (root / "manifest.json").write_text(BROKEN_MANIFEST)
-    assert main(["dev", "-p", str(root)]) == 2
+    assert main(["dev", "--strict", "-p", str(root)]) == 2
     captured = capsys.readouterr()
     assert "manifest.json is not valid JSON: Expecting property name" in captured.err
     assert "capabilities: all" not in captured.out

@@ -1,5 +1,5 @@
 import plugin_main
-from mmo_maid_sdk.testing import MockContext, dispatch, make_event, tick
+from yourbot_sdk.testing import MockContext, dispatch, make_event, tick
 
 
 def test_the_morning_digest_posts_and_resets_the_counters():

@@ -1,5 +1,5 @@
 import plugin_main
-from mmo_maid_sdk.testing import MockContext, call_dashboard, dispatch, make_event
+from yourbot_sdk.testing import MockContext, call_dashboard, dispatch, make_event
 
 
 def command(ctx, name, **options):
@@ -46,7 +46,7 @@ def test_cleanup_defers_then_reports():
 def test_without_the_capability_a_strike_cannot_time_out():
     ctx = MockContext(capabilities=["storage:kv", "interaction:respond"])
     import pytest
-    from mmo_maid_sdk import CapabilityError
+    from yourbot_sdk import CapabilityError
 
     with pytest.raises(CapabilityError):
         for _ in range(3):

@@ -1,5 +1,5 @@
 import plugin_main
-from mmo_maid_sdk.testing import MockClock, MockContext, call_dashboard, dispatch, make_event
+from yourbot_sdk.testing import MockClock, MockContext, call_dashboard, dispatch, make_event
 
 
 def note(ctx, text, author="201"):

@@ -2,7 +2,7 @@ import importlib.util
 import pathlib
 import sys
 
-from mmo_maid_sdk.pytest_plugin import *  # noqa: F403  (fixtures mmo_ctx, mmo_clock, mmo_plugin; no-run mode)
+from yourbot_sdk.pytest_plugin import *  # noqa: F403  (fixtures yourbot_ctx, yourbot_clock, yourbot_plugin, also as mmo_*; no-run mode)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 if "plugin_main" not in sys.modules:

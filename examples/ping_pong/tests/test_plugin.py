@@ -1,5 +1,5 @@
 import plugin_main
-from mmo_maid_sdk.testing import MockContext, dispatch, make_event
+from yourbot_sdk.testing import MockContext, dispatch, make_event
 
 
 def test_ping_gets_pong_with_an_again_button():

@@ -9,6 +9,11 @@ one after the sequence it names, then RESUMED. A session stays resumable for
 sequence are no longer buffered, RESUME gets INVALID_SESSION (``d: false``) and
 the client must IDENTIFY. A session is never live on two sockets: a RESUME of
 a session still attached elsewhere closes that other socket (code 4000).
+
+Several sessions may serve one shard at once, as on Discord (a bot asking for
+wider intents identifies anew before closing the old session): each gets every
+dispatch its own intents and shard want. A session's intents are fixed at
+IDENTIFY; a RESUME keeps them, whatever the RESUME says.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME, OP_INVALID_SESSION, OP_HELLO,
     11,
 )
 OP_REQUEST_MEMBERS = 8
+# A heartbeat is acknowledged after a network round trip's time, never at once: discord.py's
+# heartbeat thread notes a beat's send time only after the send returns, so an ACK handled first
+# was measured against the previous beat ("websocket is 41.3s behind" in a local serve's log).
+HEARTBEAT_ACK_DELAY_SECONDS = 0.05
 
 INTENT_OF_EVENT = {
     "GUILD_MEMBER_ADD": 1 << 1,
@@ -105,6 +114,12 @@ class Connection:
         self._zlib = zlib.compressobj() if compress else None
         self.session: Session | None = None
         self._lock = asyncio.Lock()
+        self._acks: set[asyncio.Future[None]] = set()
+
+    def _ack_heartbeat(self) -> None:
+        task = asyncio.ensure_future(self.send({"op": OP_HEARTBEAT_ACK}))
+        self._acks.add(task)
+        task.add_done_callback(self._acks.discard)
 
     async def send(self, payload: dict[str, Any] | str) -> None:
         text = payload if isinstance(payload, str) else json.dumps(payload)
@@ -129,7 +144,7 @@ class Connection:
             op = data.get("op")
             if op == OP_HEARTBEAT:
                 self.emulator.heartbeats += 1
-                await self.send({"op": OP_HEARTBEAT_ACK})
+                asyncio.get_running_loop().call_later(HEARTBEAT_ACK_DELAY_SECONDS, self._ack_heartbeat)
             elif op == OP_IDENTIFY:
                 await self._identify(data["d"])
             elif op == OP_RESUME:
@@ -142,12 +157,14 @@ class Connection:
             self.session.attach(None)
             if self.ws.close_code in (1000, 1001):  # a clean close ends the session, as on Discord
                 self.emulator.sessions.pop(self.session.session_id, None)
+                self.emulator.ended_sessions.append((self.session.session_id, self.ws.close_code))
 
     async def _identify(self, d: dict[str, Any]) -> None:
         if d.get("token") != self.emulator.state.bot_token:
             await self.ws.close(code=4004, message=b"Authentication failed.")
             return
         shard = tuple(d.get("shard") or (0, 1))
+        self.emulator.identifies += 1
         session = Session(secrets.token_hex(16), (int(shard[0]), int(shard[1])), int(d.get("intents", 0)))
         self.emulator.sessions[session.session_id] = session
         self.session = session
@@ -174,6 +191,8 @@ class Connection:
             await self.emulator.gateway.send_to(session, "GUILD_CREATE", state.guild_payload(state.guilds[gid]))
 
     async def _resume(self, d: dict[str, Any]) -> None:
+        if self.emulator.resume_delay_seconds > 0:  # a gateway slow to answer (dispatches meanwhile are buffered)
+            await asyncio.sleep(self.emulator.resume_delay_seconds)
         sessions = self.emulator.sessions
         session = sessions.get(d.get("session_id", ""))
         last = int(d.get("seq") or 0)

@@ -249,8 +249,8 @@ async def gateway_bot(emu: Emulator, call: Call) -> Any:
         "url": emu.gateway_url,
         "shards": emu.recommended_shards,
         "session_start_limit": {
-            "total": 1000,
-            "remaining": 999,
+            "total": emu.session_start_total,
+            "remaining": max(0, emu.session_start_total - emu.identifies),
             "reset_after": 14400000,
             "max_concurrency": emu.max_concurrency,
         },
@@ -283,6 +283,10 @@ def _attachments(emu: Emulator, files: list[dict[str, Any]]) -> list[dict[str, A
     return out
 
 
+#: Message flag 1 << 15: the message uses the newer layout components, where top-level items need not be rows.
+IS_COMPONENTS_V2 = 1 << 15
+
+
 def _check_message_body(body: dict[str, Any], *, files: list[Any], creating: bool) -> None:
     content = body.get("content")
     if content is not None and len(content) > 2000:
@@ -291,6 +295,10 @@ def _check_message_body(body: dict[str, Any], *, files: list[Any], creating: boo
         raise invalid_form("embeds", "Must be 10 or fewer in length.")
     if len(body.get("components") or []) > 5:
         raise invalid_form("components", "Must be 5 or fewer in length.")
+    if not int(body.get("flags") or 0) & IS_COMPONENTS_V2:  # classic messages: buttons and menus sit in rows
+        for index, component in enumerate(body.get("components") or []):
+            if not isinstance(component, dict) or component.get("type") != 1:
+                raise invalid_form(f"components.{index}.type", 'Value of field "type" must be one of (1,).')
     if creating and not (content or body.get("embeds") or body.get("components") or files or body.get("sticker_ids")):
         raise ApiError(400, 50006, "Cannot send an empty message")
     _check_allowed_mentions(body.get("allowed_mentions"))

@@ -79,6 +79,10 @@ class Emulator:
         self.allowed_mentions: dict[str, Any] = {}
         self.resume_seconds = resume_seconds  # a detached session is resumable this long, then forgotten
         self.resumes = 0
+        self.resume_delay_seconds = 0.0  # how long a RESUME waits before it is answered (a slow gateway, in tests)
+        self.identifies = 0  # IDENTIFYs with a valid token (each starts a session)
+        self.session_start_total = 1000  # GET /gateway/bot's daily session starts; each IDENTIFY uses one
+        self.ended_sessions: list[tuple[str, int]] = []  # sessions a clean close (1000/1001) ended, in order
         self.invalid_sessions = 0  # RESUMEs answered with INVALID_SESSION (unknown, expired, or past the buffer)
         self.heartbeats = 0
         self._live: set[web.WebSocketResponse] = set()

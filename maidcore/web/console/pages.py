@@ -167,6 +167,8 @@ def reviewer(request: web.Request) -> Viewer:
 
 def guild_admin(request: web.Request, guild_id: str) -> Viewer:
     who = signed_in(request)
+    if not (guild_id.isascii() and guild_id.isdigit()):  # a platform admin manages every guild, but only real ones
+        raise Refusal(404, "No such server", f"{guild_id!r} is not a Discord server id (those are all digits).")
     if not who.manages(guild_id):
         guild = who.guild(guild_id)
         what = f"“{guild['name']}”" if guild else f"guild {guild_id}"

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,9 @@ import tempfile
 import uuid
 import zipfile
 from collections import defaultdict
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -122,19 +124,31 @@ async def new_token(request: web.Request) -> web.Response:
 @pages.page
 async def new_plugin_form(request: web.Request) -> web.Response:
     pages.signed_in(request)
+    template = request.query.get("template", "")
+    values = {"plugin_id": request.query.get("plugin_id", "")[:64], "template": template * (template in TEMPLATES)}
     return pages.render(
-        request, "plugin_new.html", title="New plugin", templates=TEMPLATES, values={}, id_help=PLUGIN_ID_HELP
+        request, "plugin_new.html", title="New plugin", templates=TEMPLATES, values=values, id_help=PLUGIN_ID_HELP
     )
 
 
+_NEW_FORM = web.RequestKey("new_plugin_form", dict)
+
+
+def _new_again(request: web.Request) -> str:
+    """Back to the form with what was typed in it (a refused id is shown to be fixed, not typed again)."""
+    sent = request.get(_NEW_FORM) or {}
+    return "/dev/new?" + urlencode(sent) if sent else "/dev/new"
+
+
 @routes.post("/dev/new")
-@pages.action(lambda request: "/dev/new")
+@pages.action(_new_again)
 async def create_plugin(request: web.Request) -> web.Response:
     """Signed in: reserve a plugin id for yourself; the page then offers a starter project to download."""
     who = pages.signed_in(request)
     data = await pages.form(request)
     pid = str(data.get("plugin_id", "")).strip()
     template = str(data.get("template", "basic"))
+    request[_NEW_FORM] = {"plugin_id": pid, "template": template}
     if not review._ID.match(pid):
         raise ValueError(f"plugin id {pid!r} is not valid: {PLUGIN_ID_HELP}")
     if template not in TEMPLATES:
@@ -190,23 +204,34 @@ async def starter(request: web.Request) -> web.Response:
 # --- uploading ---------------------------------------------------------------------------
 
 
-async def _receive(request: web.Request, dest: Path) -> int:
-    """Copy the multipart ``bundle`` file into ``dest``; returns its size (aiohttp spooled it to a temp file)."""
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _upload_name(filename: str | None) -> str:
+    """The name the developer's file had (so errors name *their* zip), made safe to store under."""
+    name = _UNSAFE_NAME.sub("_", PurePosixPath((filename or "").replace("\\", "/")).name).strip("._")[:100]
+    return name if name.lower().endswith(".zip") and len(name) > 4 else "bundle.zip"
+
+
+async def _receive(request: web.Request, folder: Path) -> Path | None:
+    """Copy the multipart ``bundle`` file into ``folder`` under its own name; None when no file was sent."""
     try:
         form = await request.post()
     except web.HTTPRequestEntityTooLarge:
         raise MarketplaceError("the upload is over 10 MB; bundles may be 10 MB zipped") from None
     field = form.get("bundle")
     if not isinstance(field, web.FileField):
-        return 0
+        return None
+    dest = folder / _upload_name(field.filename)
 
     def copy() -> int:
         field.file.seek(0)
+        folder.mkdir(parents=True, exist_ok=True)
         with open(dest, "wb") as out:
             shutil.copyfileobj(field.file, out, 256 * 1024)
             return out.tell()
 
-    return await asyncio.to_thread(copy)
+    return dest if await asyncio.to_thread(copy) else None
 
 
 @routes.post("/dev/upload")
@@ -222,20 +247,19 @@ async def upload(request: web.Request) -> web.Response:
     back = f"/dev/plugins/{expect}" if expect else "/dev"
 
     def refuse(message: str, status: int = 400, findings: list[dict] | None = None) -> web.Response:
-        if wants_json:
+        if wants_json:  # the page lists the findings under the message
             return web.json_response({"error": message, "findings": findings or []}, status=status)
-        return pages.redirect(back, flash=("error", message))
+        listed = "; ".join(f["message"] for f in (findings or [])[:3])
+        return pages.redirect(back, flash=("error", f"{message}: {listed}" if listed else message))
 
     platform = _platform(request)
-    uploads = platform.data_dir / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    tmp = uploads / f"{uuid.uuid4().hex}.zip"
+    folder = platform.data_dir / "uploads" / uuid.uuid4().hex
     try:
         try:
             if not request.content_type.startswith("multipart/"):
                 return refuse("send the zip as multipart/form-data in a field named bundle")
-            size = await _receive(request, tmp)
-            if size == 0:
+            tmp = await _receive(request, folder)
+            if tmp is None:
                 return refuse("choose a plugin zip to upload (the bundle field was empty)")
             if expect:
                 with zipfile.ZipFile(tmp) as zf, contextlib.suppress(KeyError, ValueError, AttributeError):
@@ -247,14 +271,13 @@ async def upload(request: web.Request) -> web.Response:
                         )
             record = await review.submit(platform, who.developer, tmp, is_admin=who.is_admin)
         except Refused as exc:
-            return refuse(f"{exc}: " + "; ".join(f.message for f in exc.findings[:3]), 422, as_dicts(exc.findings))
+            return refuse(str(exc), 422, as_dicts(exc.findings))
         except zipfile.BadZipFile:
             return refuse("the upload is not a zip file; build it with `mmo bundle`", 422)
         except MarketplaceError as exc:
             return refuse(str(exc), exc.status)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        await asyncio.to_thread(shutil.rmtree, folder, True)
     location = f"/dev/plugins/{record.plugin_id}/versions/{record.version}"
     if wants_json:
         return web.json_response({"location": location, "status": record.status.value}, status=201)

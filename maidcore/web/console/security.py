@@ -134,6 +134,25 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     else:
         try:
             response = await handler(request)
+        except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+            if request.method not in ("GET", "HEAD") or "text/html" not in request.headers.get("Accept", ""):
+                _harden(exc, who)
+                raise
+            from maidcore.web.console import pages
+
+            # a stale or mistyped link in a browser: the console's page, with its navigation and a way back
+            said = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else ""
+            response = await pages.error_page(
+                request,
+                exc.status,
+                "Page not found" if exc.status == 404 else "Not a page",
+                said
+                or (
+                    f"Nothing is at {request.path}. It may have moved, or the link is mistyped."
+                    if exc.status == 404
+                    else f"{request.path} only takes a form sent from its page; go back and use the form."
+                ),
+            )
         except web.HTTPException as exc:
             _harden(exc, who)
             raise

@@ -16,6 +16,7 @@ import contextlib
 import re
 from urllib.parse import urlsplit
 
+from ..spec.manifest import proxy_domains
 from ._ast import nodes
 from ._catalogue import API_METHODS, DISCORD_METHODS, UNUSED_EXEMPT, declared_capabilities, effective_capabilities
 from ._findings import Finding, error, warning
@@ -222,8 +223,7 @@ def check_http_domains(bundle) -> list[Finding]:
     if manifest_problem(bundle):
         return []
     manifest = bundle.manifest if isinstance(bundle.manifest, dict) else {}
-    domains = manifest.get("proxy_domains_requested")
-    allowed = {d.lower() for d in domains if isinstance(d, str)} if isinstance(domains, list) else set()
+    allowed = proxy_domains(manifest)  # as the host reads them: "https://API.example.com:443" is api.example.com
     uses = _uses(bundle)
     prog = uses.prog
     out = []

@@ -43,6 +43,11 @@ def _parser(name: str) -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="run events.yaml / events.json against a mock context")
     dev.add_argument("--path", "-p", default=".", help="plugin directory (default .)")
     dev.add_argument("--watch", "-w", action="store_true", help="rerun whenever a .py file changes")
+    dev.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a handler failed and 2 when the project cannot run (default: 0, as the official tool)",
+    )
 
     validate = sub.add_parser("validate", help="run the platform's pre-submit checks locally")
     validate.add_argument("target", nargs="?", help="plugin directory or .zip (same as --path)")
@@ -72,7 +77,7 @@ def _run(args: argparse.Namespace) -> int | None:
     if args.command == "dev":
         from ._dev import command_dev
 
-        return command_dev(args.path, watch=args.watch)
+        return command_dev(args.path, watch=args.watch, strict=args.strict)
     if args.command == "validate":
         from ._bundle import command_validate
 

@@ -168,13 +168,21 @@ def _mtimes(root: Path) -> dict[Path, float]:
     return found
 
 
-def command_dev(path: str, *, watch: bool = False) -> int:
+def command_dev(path: str, *, watch: bool = False, strict: bool = False) -> int:
+    """Run the project's events; the exit status is 0 however they went, as the official ``dev`` (which
+    reports failures and carries on), unless ``strict``: 1 when a handler failed, 2 when nothing could run."""
     root = Path(path).resolve()
-    if not (root / "__main__.py").is_file():
-        raise UsageError(f"{root} has no __main__.py; run {prog()} dev in a plugin folder or pass --path")
-    ok = run_once(root)
+    try:
+        if not (root / "__main__.py").is_file():
+            raise UsageError(f"{root} has no __main__.py; run {prog()} dev in a plugin folder or pass --path")
+        ok = run_once(root)
+    except UsageError as exc:
+        if strict or watch:
+            raise
+        print(f"{prog()} dev: {exc}", file=sys.stderr)
+        return 0
     if not watch:
-        return 0 if ok else 1
+        return 0 if ok or not strict else 1
     seen = _mtimes(root)
     # Flush explicitly: under a pipe stdout is block-buffered and a watcher would look silent.
     print(f"{prog()} dev: watching *.py for changes (Ctrl-C to stop)", flush=True)

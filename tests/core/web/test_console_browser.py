@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import aiohttp
@@ -24,6 +25,7 @@ from yarl import URL
 
 from maidcore import installs
 from maidcore.marketplace import publishing, review
+from maidcore.records import PluginRecord
 from tests import services
 
 from .console_helpers import ALICE, BOB, ERIN, browser, console_settings, serving, sign_in
@@ -61,8 +63,6 @@ def playwright_core() -> Path:
 
 def bundle(directory: Path, dest: Path, *, manifest: dict | None = None, main: str | None = None) -> Path:
     """A zip of ``directory`` (optionally with another manifest or __main__.py) at ``dest``."""
-    import zipfile
-
     with zipfile.ZipFile(dest, "w") as zf:
         for path in sorted(directory.rglob("*")):
             rel = path.relative_to(directory).as_posix()
@@ -170,6 +170,53 @@ async def test_a_developer_uploads_reads_a_finding_fixes_it_and_publishes(world)
     assert (await platform.records.get_plugin("greeter")).developer == BOB
     assert (await platform.records.get_version("greeter", "0.1.0")).status.value == "published"
     assert await platform.storage.secrets.list_defaults("greeter") == ["api_key"]
+
+
+async def test_a_zip_that_cannot_be_reviewed_is_refused_with_its_findings_one_a_line(world):
+    tmp: Path = world["tmp"]
+    garbage = tmp / "my-plugin.zip"
+    garbage.write_bytes(b"this is not a zip")
+    half = tmp / "half-manifest.zip"
+    with zipfile.ZipFile(half, "w") as zf:
+        zf.writestr("manifest.json", '{"id": ')
+        zf.writestr("__main__.py", "print(1)\n")
+    records = world["platform"].records
+    if await records.get_plugin("alices_bot") is None:
+        await records.add_plugin(PluginRecord(plugin_id="alices_bot", developer=ALICE))
+    result = await run(world, "bad_uploads", files={"garbage": str(garbage), "json": str(half)}, takenId="alices_bot")
+    assert result["steps"] == ["refused", "taken id kept"]
+    kept = result["kept"]
+    assert "taken by another developer" in kept["flash"] and kept["id"] == "alices_bot" and kept["slash"]
+    garbage_seen, json_seen = result["refusals"]["garbage"], result["refusals"]["json"]
+    assert garbage_seen["text"].startswith("the bundle was refused at intake:")
+    assert garbage_seen["items"] and "my-plugin.zip is not a readable zip file" in garbage_seen["items"][0]
+    assert not re.search(r"[0-9a-f]{32}", garbage_seen["text"])  # not the server's temporary file name
+    assert json_seen["text"].startswith("manifest.json needs a valid id and version")
+    items = json_seen["items"]
+    assert any(i.startswith("manifest.json") and "not valid JSON" in i for i in items), items
+    assert len(items) == len(set(items)) and sum("not valid JSON" in i for i in items) == 1  # each finding once
+    assert all(r["url"].endswith("/dev") for r in result["refusals"].values())
+
+
+async def test_a_stale_link_gets_a_console_page_with_a_way_back(world):
+    result = await run(world, "lost")
+    assert result["steps"] == ["refused", "back home"]
+    unknown, guild = result["seen"]["unknown"], result["seen"]["guild"]
+    assert unknown["status"] == 404 and unknown["title"] == "Page not found" and unknown["nav"]
+    assert "/plugins-that-do-not-exist" in unknown["text"]
+    assert guild["status"] == 404 and "not-a-guild" in guild["text"] and guild["install"] == 0
+    async with browser() as http:
+        csrf = await sign_in(http, world["base"], ERIN)
+        form = {"csrf_token": csrf, "capability": "discord:send_message"}
+        async with http.post(f"{world['base']}/servers/not-a-guild/install/kv_counter", data=form) as resp:
+            assert resp.status == 404
+    assert await world["platform"].records.get_install("not-a-guild", "kv_counter") is None
+
+
+async def test_a_reviewer_reads_a_first_version_without_a_higher_tier_alarm(world):
+    result = await run(world, "first_review", plugin="kv_counter", version="1.0.0")
+    assert result["steps"] == ["read"] and result["alarms"] == 0
+    assert result["note"].startswith("First version: every capability below is new") and "Safe" in result["note"]
 
 
 async def test_a_server_admin_grants_what_the_plugin_asked_for_and_the_next_call_works(world):

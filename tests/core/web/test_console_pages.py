@@ -126,6 +126,16 @@ async def test_dashboard_widgets_follow_their_permission_and_the_guild(world):
         assert resp.status == 404
 
 
+async def test_a_fresh_install_dashboard_shows_an_empty_table_not_a_sql_error(world):
+    """The widget may be the worker's first request: the official SDK runs on_ready only before events, so the
+    example's table handler cannot count on the schema on_ready makes ('relation "notes" does not exist')."""
+    _platform, base, sessions = world
+    async with sessions["alice"][0].get(f"{base}/servers/{G}/plugins/notes_showcase/dashboard/widgets/w3") as resp:
+        body = await resp.json()
+    assert resp.status == 200 and "error" not in body, body
+    assert body["data"] == {"rows": [], "total": 0}
+
+
 async def test_every_form_needs_the_sessions_csrf_token(world):
     platform, base, sessions = world
     http, csrf = sessions["alice"]

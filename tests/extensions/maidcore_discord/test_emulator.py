@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from maidcore_discord.emulator import DEMO_GUILD_ID, Emulator
 from maidcore_discord.emulator import permissions as perms
+from maidcore_discord.emulator.gateway import HEARTBEAT_ACK_DELAY_SECONDS
 from maidcore_discord.settings import DiscordSettings
 from maidcore_discord.source import DiscordEventSource
 
@@ -102,6 +103,25 @@ async def test_a_modal_needs_components(payload):
                 assert r.status == 400 and (await r.json())["code"] == 50035
 
 
+async def test_buttons_and_menus_outside_an_action_row_are_refused_as_discord_refuses_them():
+    """A plugin that passes a bare ``SelectMenu`` as ``components`` gets Discord's 400, not a message that worked."""
+    menu = {"type": 3, "custom_id": "m", "options": [{"label": "a", "value": "a"}]}
+    async with Emulator("127.0.0.1", 0) as emu:
+        emu.state.guilds[DEMO_GUILD_ID]["commands"] = [{"id": "1", "name": "ping", "description": "p", "type": 1}]
+        general = emu.channel_named(DEMO_GUILD_ID, "general")
+        bare, rowed = (emu.run_command(general, BOB, "ping") for _ in range(2))
+        async with aiohttp.ClientSession() as http:
+            url = f"{emu.api_base}/interactions/{bare['id']}/{bare['token']}/callback"
+            async with http.post(url, json={"type": 4, "data": {"content": "x", "components": [menu]}}) as r:
+                body = await r.json()
+                assert r.status == 400 and body["code"] == 50035 and "components.0.type" in body["message"]
+            url = f"{emu.api_base}/interactions/{rowed['id']}/{rowed['token']}/callback"
+            row = {"type": 1, "components": [menu]}
+            async with http.post(url, json={"type": 4, "data": {"content": "y", "components": [row]}}) as r:
+                assert r.status == 204
+        assert [m["components"] for m in emu.state.messages[general].values()] == [[row]]
+
+
 async def test_a_slash_option_that_does_not_fit_its_type_is_refused_clearly_not_a_500():
     async with Emulator("127.0.0.1", 0) as emu:
         emu.state.guilds[DEMO_GUILD_ID]["commands"] = [
@@ -177,3 +197,23 @@ async def test_an_unreadable_state_file_is_kept_aside_and_the_emulator_starts_af
     assert (tmp_path / "state.broken.json").read_text() == "{not json"
     assert "unreadable" in caplog.text
     assert DEMO_GUILD_ID in state.read_text()
+
+
+async def test_a_heartbeat_is_acknowledged_after_a_round_trip_not_at_once():
+    """discord.py's heartbeat thread notes a beat's send time only after the send returns; an ACK
+    handled before that was measured against the previous beat (``websocket is 41.3s behind``
+    in a local serve's log), so the emulator answers as a network would, a moment later."""
+    async with (
+        Emulator("127.0.0.1", 0) as emu,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{emu.gateway_url}?v=10&encoding=json") as ws,
+    ):
+        hello = await ws.receive_json()
+        assert hello["op"] == 10
+        for _ in range(3):
+            sent = time.perf_counter()
+            await ws.send_json({"op": 1, "d": None})
+            ack = await ws.receive_json(timeout=2)
+            assert ack["op"] == 11
+            assert time.perf_counter() - sent >= HEARTBEAT_ACK_DELAY_SECONDS
+    assert emu.heartbeats == 3

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from maidcore.errors import InvalidArgument
+from maidcore.records import MetricPoint
+from maidcore.runner.logbook import LogBook
+from maidcore.scope import Scope
 
 NOW = datetime(2026, 11, 24, 12, 30, 15, tzinfo=UTC).timestamp()
 HOUR, DAY = 3600, 86400
@@ -133,3 +136,89 @@ async def test_metric_names_per_plugin_and_server(storage, scope, other_scope, c
     assert await storage.metrics.names(scope.plugin_id, scope.server_id) == ["a_metric", "b_metric"]
     assert await storage.metrics.names(scope.plugin_id) == ["a_metric", "b_metric", "c_metric"]
     assert await storage.metrics.names("nobody") == []
+
+
+async def test_record_many_lands_every_point_in_one_call(storage, scope, other_scope, clock):
+    points = [
+        MetricPoint(s, f"maidcore.{name}", float(n), tags)
+        for s in (scope, other_scope)
+        for n, (name, tags) in enumerate([("events_dropped", {}), ("events_delayed", {"why": "queue"})], start=1)
+    ]
+    await storage.metrics.record_many(points)
+    await storage.metrics.record_many([MetricPoint(scope, "maidcore.events_dropped", 5.0)])  # a second batch adds
+    m = storage.metrics
+    assert await m.total(scope, "maidcore.events_dropped", "1h") == 6.0
+    assert await m.total(other_scope, "maidcore.events_dropped", "1h") == 1.0
+    by_reason = await m.query(scope, "maidcore.events_delayed", "1h", "sum", "why")
+    assert [(s["name"], s["data"][-1]) for s in by_reason["series"]] == [("queue", 2.0)]
+    assert await m.total(other_scope, "maidcore.events_delayed", "1h") == 2.0
+    # the same buckets as one record() per point: minute + hour, untagged + one per tag
+    assert await rollup_rows(storage, scope) == 2 + 2 * 2
+    await m.record_many([])  # nothing to write is no error
+
+
+async def test_record_many_is_all_or_nothing(storage, scope, clock):
+    broken = Scope.__new__(Scope)
+    object.__setattr__(broken, "server_id", None)  # NOT NULL in the table: the database refuses the second point
+    object.__setattr__(broken, "plugin_id", scope.plugin_id)
+    with pytest.raises(Exception):  # noqa: B017 - the engine's own integrity error
+        await storage.metrics.record_many(
+            [MetricPoint(scope, "maidcore.first", 1.0), MetricPoint(broken, "maidcore.second", 1.0)]
+        )
+    assert await rollup_rows(storage, scope) == 0  # the first point was undone with the failing one
+    await storage.metrics.record_many([MetricPoint(scope, "maidcore.first", 1.0)])  # the store still works
+    assert await storage.metrics.total(scope, "maidcore.first", "1h") == 1.0
+
+
+@pytest.mark.parametrize(
+    ("point", "field"),
+    [
+        (lambda s: MetricPoint(s, "plugin.metric", 1.0), "metric"),  # only the platform's own counters
+        (lambda s: MetricPoint(s, "maidcore.ok", float("inf")), "value"),
+        (lambda s: MetricPoint(s, "maidcore." + "x" * 60, 1.0), "metric"),
+    ],
+)
+async def test_record_many_refuses_a_bad_point_before_writing_any(storage, scope, point, field):
+    with pytest.raises(InvalidArgument, match=f"invalid {field}"):
+        await storage.metrics.record_many([MetricPoint(scope, "maidcore.fine", 1.0), point(scope)])
+    assert await rollup_rows(storage, scope) == 0
+
+
+async def test_the_runner_logbook_stores_a_periods_counters_in_one_batch_and_loses_none_when_it_fails(
+    storage, scope, other_scope, clock, monkeypatch, caplog
+):
+    book = LogBook(lambda: storage, period=60)
+    batches: list[int] = []
+    record_many = storage.metrics.record_many
+
+    async def counted(points):
+        batches.append(len(points))
+        await record_many(points)
+
+    monkeypatch.setattr(storage.metrics, "record_many", counted)
+    for _ in range(3):
+        book.count_metric(scope, "events_dropped")
+    book.count_metric(other_scope, "events_delayed", 2)
+    book.count_metric(scope, "events_delayed")
+    await book.flush()
+    assert batches == [3]  # one call (one transaction) for the period's three points
+    m = storage.metrics
+    assert await m.total(scope, "maidcore.events_dropped", "1h") == 3.0
+    assert await m.total(other_scope, "maidcore.events_delayed", "1h") == 2.0
+
+    async def down(points):
+        raise ConnectionError("the database is restarting")
+
+    monkeypatch.setattr(storage.metrics, "record_many", down)  # the batch fails: the points go one by one
+    book.count_metric(scope, "events_dropped", 4)
+    book.count_metric(other_scope, "events_delayed")
+    broken = Scope.__new__(Scope)  # a point storage refuses even alone (NOT NULL server id)
+    object.__setattr__(broken, "server_id", None)
+    object.__setattr__(broken, "plugin_id", scope.plugin_id)
+    book.count_metric(broken, "events_dropped")
+    await book.flush()
+    assert await m.total(scope, "maidcore.events_dropped", "1h") == 7.0
+    assert await m.total(other_scope, "maidcore.events_delayed", "1h") == 3.0
+    assert book.metric_points_lost == 1  # reported: counted and logged, the others landed
+    assert "recording 3 runner metric points at once failed" in caplog.text
+    assert "the point is lost" in caplog.text

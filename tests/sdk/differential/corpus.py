@@ -227,6 +227,21 @@ kit(
     " ctx.kv.increment('a'), ctx.kv.get('a')]",
     setup="ctx = MockContext(clock=MockClock(start=1000.0))",
 )
+kit(  # key order too: an author's snapshot (json.dumps, list(resp)) sees it
+    "http.response_key_order",
+    "ctx.http.mock_response('hit.test', status=404, body='nf'); result = [list(ctx.http.get('https://a.test/x')),"
+    " __import__('json').dumps(ctx.http.request('GET', 'https://a.test/x')),"
+    " __import__('json').dumps(ctx.http.get('https://hit.test/y'))]",
+)
+kit(  # a key lives through its expiry instant, gone just after (official: now > expiry); list() last, as the
+    # official list() raises RuntimeError when it meets more than one key expiring under it
+    "kv.ttl_boundary",
+    "ctx.kv.set('a', 1, ttl_seconds=10); ctx.kv.set('b', 2, ttl_seconds=10); ctx.kv.set('c', 3, ttl_seconds=10);"
+    " ctx.clock.advance(10); at = [ctx.kv.get('a'), ctx.kv.exists('b'), ctx.kv.list(), ctx.kv.count(),"
+    " ctx.kv.get_many(['a', 'c']), ctx.kv.increment('c')]; ctx.clock.advance(0.5);"
+    " result = [at, ctx.kv.get('a'), ctx.kv.exists('b'), ctx.kv.get('c'), ctx.kv.list()]",
+    setup="ctx = MockContext(clock=MockClock(start=1000.0))",
+)
 kit(
     "kv.no_local_checks",
     "[ctx.kv.set('a', 'x'*70000), ctx.kv.set('', 1), ctx.kv.set('k'*300, 1), ctx.kv.set('o', object()) is None]",
@@ -738,6 +753,11 @@ wire(
     " allowed_mentions={'parse':[]}, update_message=True)",
 )
 wire("respond_defaults", "ctx.interaction.respond()")
+wire(  # a bare component, not in an ActionRow: sent as the official SDK sends it
+    "respond_bare_components",
+    "ctx.interaction.respond(content='x', components=[SelectMenu('s', [SelectOption('a', 'a')]), Button('b', 'c')])",
+)
+wire("send_bare_button", "ctx.discord.send_message(channel_id='1', content='x', components=[Button('b', 'c')])")
 wire(
     "respond_nones",
     "ctx.interaction.respond(content=None, embeds=None, components=None, ephemeral=None, allowed_mentions=None, update_message=None)",

@@ -9,8 +9,29 @@
     const zone = form.querySelector(".dropzone");
     const note = form.querySelector("[data-upload-status]");
     form.classList.add("enhanced");
-    const say = (message, error) => {
-      note.textContent = message;
+    // the message, then what is wrong where: one finding a line, `file:line` first
+    const say = (message, error, findings = []) => {
+      const head = document.createElement("span");
+      head.textContent = findings.length ? `${message}:` : message;
+      const parts = [head];
+      if (findings.length) {
+        const list = document.createElement("ul");
+        list.dataset.testid = "upload-findings";
+        for (const f of findings.slice(0, 5)) {
+          const item = document.createElement("li");
+          const where = document.createElement("code");
+          where.textContent = `${f.path || "bundle"}${f.line ? ":" + f.line : ""}`;
+          item.append(where, ` ${f.message}`);
+          list.append(item);
+        }
+        if (findings.length > 5) {
+          const more = document.createElement("li");
+          more.textContent = `and ${findings.length - 5} more`;
+          list.append(more);
+        }
+        parts.push(list);
+      }
+      note.replaceChildren(...parts);
       note.classList.toggle("error", !!error);
     };
     async function send(file) {
@@ -29,8 +50,7 @@
         });
         const data = await resp.json().catch(() => ({ error: `HTTP ${resp.status}` }));
         if (!resp.ok || !data.location) {
-          const details = (data.findings || []).slice(0, 5).map((f) => `${f.path || "bundle"}${f.line ? ":" + f.line : ""} ${f.message}`);
-          return say([data.error || `upload failed (HTTP ${resp.status})`, ...details].join("\n"), true);
+          return say(data.error || `upload failed (HTTP ${resp.status})`, true, data.findings || []);
         }
         say(`Reviewed: ${data.status.replace(/_/g, " ")}. Opening the results…`);
         window.location.assign(data.location);
