@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -23,6 +24,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("MAIDCORE_SLOW_TESTS") == "1",
         help="also run the tests marked slow (stress, multi-node); scripts/test and CI pass it",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # When this run started, inherited by pytest-xdist's workers (they start after this hook): a sweep of
+    # crashed runs' leftovers removes only what is older, never what another worker's test made on purpose.
+    os.environ.setdefault(services.RUN_STARTED_ENV, repr(time.time()))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -12,6 +12,14 @@ from urllib.parse import urlparse, urlsplit, urlunsplit
 import pytest
 
 REQUIRED = os.environ.get("MAIDCORE_REQUIRE_SERVICES") == "1"
+#: The epoch time the test run started (set by ``tests/conftest.py``, shared by every pytest-xdist worker).
+RUN_STARTED_ENV = "MAIDCORE_TEST_RUN_STARTED"
+
+
+def run_started() -> float | None:
+    """When this test run started (None outside one): what was made before it is a crashed earlier run's."""
+    value = os.environ.get(RUN_STARTED_ENV)
+    return float(value) if value else None
 
 
 def unavailable(reason: str) -> None:

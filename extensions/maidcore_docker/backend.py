@@ -321,10 +321,12 @@ class DockerBackend:
             self.client.api.remove_container(name, force=True)
 
 
-def sweep_orphans(client: docker.DockerClient) -> int:
+def sweep_orphans(client: docker.DockerClient, *, created_before: float | None = None) -> int:
     """Remove maidcore worker containers of any node whose maidcore process on this host is gone.
 
     For a single-node engine (a developer machine, CI) where crashed runs used throwaway data directories.
+    ``created_before`` (epoch seconds) spares newer orphans: a test run clears earlier runs' leftovers
+    without removing those a parallel test is about to sweep on purpose.
     """
     found = client.api.containers(all=True, filters={"label": [f"{containers.PLATFORM_LABEL}=maidcore"]})
     removed = 0
@@ -332,10 +334,12 @@ def sweep_orphans(client: docker.DockerClient) -> int:
         labels = item.get("Labels") or {}
         if containers.NODE_LABEL not in labels or containers.owner_alive(labels.get(containers.OWNER_LABEL)):
             continue
+        if created_before is not None and item.get("Created", 0) >= created_before:
+            continue
         with contextlib.suppress(Exception):
             client.api.remove_container(item["Id"], force=True)
             removed += 1
-    sweep_volumes(client, None)
+    sweep_volumes(client, None, created_before=created_before)
     return removed
 
 

@@ -144,8 +144,15 @@ def _mount(target: str, volume: str, *, read_only: bool):
     return Mount(target, volume, type="volume", read_only=read_only, no_copy=True)
 
 
-def sweep_volumes(client: docker.DockerClient, node: str | None, *, keep_owner: str | None = None) -> int:
-    """Remove code volumes (of ``node``, or of every node when None) whose maidcore process is gone."""
+def sweep_volumes(
+    client: docker.DockerClient,
+    node: str | None,
+    *,
+    keep_owner: str | None = None,
+    created_before: float | None = None,
+) -> int:
+    """Remove code volumes (of ``node``, or of every node when None) whose maidcore process is gone
+    (and, with ``created_before``, that are older than that epoch time)."""
     label = f"{containers.NODE_LABEL}={node}" if node else f"{containers.PLATFORM_LABEL}=maidcore"
     found = (client.api.volumes(filters={"label": [label, KIND_LABEL]}) or {}).get("Volumes") or []
     removed = 0
@@ -153,7 +160,19 @@ def sweep_volumes(client: docker.DockerClient, node: str | None, *, keep_owner: 
         owner = (volume.get("Labels") or {}).get(containers.OWNER_LABEL)
         if owner == keep_owner or containers.owner_alive(owner):
             continue
+        if created_before is not None and _created_at(volume) >= created_before:
+            continue
         with contextlib.suppress(Exception):
             client.api.remove_volume(volume["Name"], force=True)
             removed += 1
     return removed
+
+
+def _created_at(volume: dict) -> float:
+    """The engine's ``CreatedAt`` of a volume as epoch seconds (RFC 3339, e.g. ``2026-01-02T03:04:05Z``)."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(volume.get("CreatedAt", "")).timestamp()
+    except ValueError:
+        return 0.0  # unreadable: old enough to go, like any orphan

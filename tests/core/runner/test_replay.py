@@ -4,37 +4,21 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from maidcore.replay import replay
+from tests.official_sdks import official_python_or_skip
 
 ROOT = Path(__file__).resolve().parents[3]
-REF_VENV = ROOT / ".cache" / "ref-sdk-venv"
 
 
 @pytest.fixture(scope="session")
 def reference_python() -> str:
-    """An interpreter with the reference SDK ``mmo-maid-sdk==0.5.4`` from PyPI, in its own virtualenv."""
-    python = REF_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('mmo-maid-sdk'))"]
-    if python.exists() and subprocess.run(probe, capture_output=True, text=True).stdout.strip() == "0.5.4":
-        return str(python)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(REF_VENV)], check=True)
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "mmo-maid-sdk==0.5.4"],
-        capture_output=True,
-        text=True,
-    )
-    if install.returncode:
-        pytest.fail(
-            f"could not install mmo-maid-sdk==0.5.4 from PyPI into {REF_VENV}:\n{install.stdout}{install.stderr}"
-        )
-    return str(python)
+    """An interpreter with the reference SDK ``mmo-maid-sdk==0.5.4`` from PyPI (the shared, locked venv cache)."""
+    return str(official_python_or_skip("mmo-maid-sdk", "0.5.4"))
 
 
 def run_replay(plugin: Path, events: list[dict] | Path, tmp_path: Path, **kwargs) -> tuple[int, list[dict], str]:

@@ -13,6 +13,8 @@ from maidcore_docker.backend import DockerBackend, sweep_orphans
 from maidcore_docker.image import ensure_build_image, ensure_image
 from maidcore_docker.settings import DockerSettings
 
+from tests.services import run_started
+
 #: A bundle that runs Python snippets sent on stdin and answers each with one JSON line:
 #: the guarantees are checked from inside a real container, by the code a plugin could run.
 PROBE = textwrap.dedent(
@@ -45,9 +47,11 @@ def ensure_test_image(docker_client) -> str:
     """The runtime image for the current sources (built once, then a hash and a lookup), and the build image
     on top of it.
 
-    Also clears containers that crashed earlier runs left behind (their creator is gone).
+    Also clears containers that crashed earlier runs left behind (their creator is gone); orphans made during
+    this run are left to the tests that made them (another pytest-xdist worker's test may be about to sweep
+    them and count).
     """
-    sweep_orphans(docker_client)
+    sweep_orphans(docker_client, created_before=run_started())
     settings = DockerSettings()
     tag = ensure_image(docker_client, settings, progress=print)
     ensure_build_image(docker_client, settings, tag, progress=print)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import socket
 import tarfile
 from pathlib import Path
@@ -170,7 +171,9 @@ async def test_installed_requirement_is_importable_in_the_container_and_read_onl
         assert (site / "six.py").is_file()
         assert not list(site.glob("mmo_maid_sdk*"))
         assert all(p.owner() == "root" for p in site.rglob("*"))  # not the build container's uid
-        worker = await backend.spawn(WorkerSpec("deps", "1.0.0", bundle, "maidcore-test-deps", site_dir=site))
+        worker = await backend.spawn(
+            WorkerSpec("deps", "1.0.0", bundle, f"maidcore-test-deps-{os.getpid()}", site_dir=site)
+        )
         await worker.readline()
         answer = await probe(
             worker,

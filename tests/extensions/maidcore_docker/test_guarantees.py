@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 
 import pytest
 
@@ -16,7 +17,9 @@ pytestmark = [pytest.mark.docker]
 async def worker(tmp_path, docker_client, runtime_image):
     bundle = write_bundle(tmp_path / "bundle", PROBE)
     async with running_backend(tmp_path / "data", docker_client) as backend:
-        worker = await backend.spawn(WorkerSpec("probe", "1.0.0", bundle, f"maidcore-test-probe-{tmp_path.name}"))
+        worker = await backend.spawn(
+            WorkerSpec("probe", "1.0.0", bundle, f"maidcore-test-probe-{tmp_path.name}-{os.getpid()}")
+        )
         assert await worker.readline() == b'{"ready": true}\n'
         yield worker
 

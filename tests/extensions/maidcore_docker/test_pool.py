@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -13,7 +14,8 @@ pytestmark = [pytest.mark.docker]
 
 
 def spec(bundle, name, version="1.0.0", plugin="pooled"):
-    return WorkerSpec(plugin, version, bundle, name)
+    # container names are engine-wide: the pid keeps parallel test processes' names apart
+    return WorkerSpec(plugin, version, bundle, f"{name}-{os.getpid()}")
 
 
 async def wait_for(predicate, timeout=20.0):
@@ -32,13 +34,16 @@ async def test_spawn_claims_the_prewarmed_spare_and_renames_it(tmp_path, docker_
         worker = await backend.spawn(spec(bundle, "maidcore-test-claimed"))
         assert worker is spare
         assert backend.pool.hits == 1
-        assert worker.name == "maidcore-test-claimed"
+        assert worker.name == f"maidcore-test-claimed-{os.getpid()}"
         assert await worker.readline() == b'{"ready": true}\n'
         assert (await probe(worker, "import os; result = os.getuid()"))["value"] == 65534
         # the claim started a replacement spare for the next restart of this version
         await wait_for(lambda: len(backend.pool) == 1)
         await wait_for(
-            lambda: docker_client.api.inspect_container(worker.container_id)["Name"] == "/maidcore-test-claimed"
+            lambda: (
+                docker_client.api.inspect_container(worker.container_id)["Name"]
+                == f"/maidcore-test-claimed-{os.getpid()}"
+            )
         )
         labels = docker_client.api.inspect_container(worker.container_id)["Config"]["Labels"]
         assert labels["maidcore.plugin"] == "pooled" and labels["maidcore.version"] == "1.0.0"

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +60,20 @@ def _wire(python: str, sdk: str, mode: str) -> dict[str, Any]:
 
 
 def _scenarios(python: str, sdk: str) -> dict[str, Any]:
-    out = run_scenarios(python, corpus.SCENARIOS, sdk=sdk, boot=boot_params("single", ["storage:kv"]))
-    pool = run_scenarios(python, corpus.POOL_SCENARIOS, sdk=sdk, boot=boot_params("pool", ["storage:kv"]))
+    runs = _side_by_side(
+        single=lambda: run_scenarios(python, corpus.SCENARIOS, sdk=sdk, boot=boot_params("single", ["storage:kv"])),
+        pool=lambda: run_scenarios(python, corpus.POOL_SCENARIOS, sdk=sdk, boot=boot_params("pool", ["storage:kv"])),
+    )
+    out, pool = runs["single"], runs["pool"]
     return {**out, **{k: v for k, v in pool.items() if k != "boot"}, "pool_boot": pool["boot"]}
+
+
+def _side_by_side(**runs: Callable[[], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The named runs at once: each is its own plugin process and mostly waits out settle windows (a scenario
+    step listens 0.15-0.4 s for stray lines), so one after another they cost the suite half a minute."""
+    with ThreadPoolExecutor(len(runs)) as threads:
+        futures = {name: threads.submit(run) for name, run in runs.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 @pytest.fixture(scope="module")
@@ -75,22 +88,24 @@ def old() -> str:
 
 @pytest.fixture(scope="module")
 def kit_runs(newest: str) -> dict[str, dict[str, Any]]:
-    return {"official": _kit(newest, "yourbot_sdk"), "ours": _kit(OURS, "yourbot_sdk")}
+    return _side_by_side(official=lambda: _kit(newest, "yourbot_sdk"), ours=lambda: _kit(OURS, "yourbot_sdk"))
 
 
 @pytest.fixture(scope="module")
 def wire_runs(newest: str) -> dict[str, dict[str, Any]]:
-    return {
-        "official": _wire(newest, "yourbot_sdk", "single"),
-        "ours": _wire(OURS, "yourbot_sdk", "single"),
-        "official_pool": _wire(newest, "yourbot_sdk", "pool"),
-        "ours_pool": _wire(OURS, "yourbot_sdk", "pool"),
-    }
+    return _side_by_side(
+        official=lambda: _wire(newest, "yourbot_sdk", "single"),
+        ours=lambda: _wire(OURS, "yourbot_sdk", "single"),
+        official_pool=lambda: _wire(newest, "yourbot_sdk", "pool"),
+        ours_pool=lambda: _wire(OURS, "yourbot_sdk", "pool"),
+    )
 
 
 @pytest.fixture(scope="module")
 def scenario_runs(newest: str) -> dict[str, dict[str, Any]]:
-    return {"official": _scenarios(newest, "yourbot_sdk"), "ours": _scenarios(OURS, "yourbot_sdk")}
+    return _side_by_side(
+        official=lambda: _scenarios(newest, "yourbot_sdk"), ours=lambda: _scenarios(OURS, "yourbot_sdk")
+    )
 
 
 def _judge(key: str, official: Any, ours: Any) -> None:
