@@ -80,6 +80,7 @@ class ShardLeases:
 
     def start(self, shard_count: int) -> None:
         self.shard_count = shard_count
+        self._storage_ok_at = time.monotonic()  # the storage check's grace counts from here, not from construction
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._renew_loop(), name="maidcore-cluster-leases"),
@@ -152,7 +153,9 @@ class ShardLeases:
                 await self._balance()
 
     def storage_ok(self) -> bool:
-        """The storage answered within the last ``storage_check_seconds``."""
+        """The storage answered within the last ``storage_check_seconds`` (always, with no ``healthy`` check)."""
+        if self._healthy is None:  # nothing to check: never give the shards up for a check that never runs
+            return True
         return time.monotonic() - self._storage_ok_at < self.settings.storage_check_seconds
 
     async def _storage_loop(self) -> None:

@@ -202,6 +202,29 @@ async def test_a_node_that_cannot_renew_stops_before_its_lease_expires(coordinat
     await leases.close()
 
 
+async def test_a_node_without_a_storage_check_keeps_its_shards_past_the_check_interval(coordinator):
+    # no ``healthy`` callback: nothing ever checks the storage, so it must never count as unreachable
+    settings = ClusterSettings(lease_seconds=1.0, renew_seconds=0.1, storage_check_seconds=0.3)
+    stopped: list[int] = []
+
+    async def serve(lease):
+        return None
+
+    async def stop(shard):
+        stopped.append(shard)
+
+    leases = ShardLeases(coordinator, "a", settings, serve=serve, stop=stop)
+    leases.start(1)
+    deadline = time.monotonic() + 5
+    while 0 not in leases.held:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(3 * settings.storage_check_seconds)  # several rounds past the interval
+    assert 0 in leases.held and stopped == []
+    assert await coordinator.live_nodes() == ["a"]  # still heartbeating
+    await leases.close()
+
+
 async def test_a_logged_event_is_acked_when_its_last_delivery_ends():
     acked: list[tuple[int, str]] = []
     handout = Handout(2, "5-0", 1, lambda shard, entry: acked.append((shard, entry)))
