@@ -160,9 +160,8 @@ async def test_two_nodes_split_shards_fail_over_and_hand_back(coordinator):
     await settle(lambda: serving["a"] == {0, 1, 2, 3})
     b.start(4)
     await settle(lambda: serving["a"] == {0, 2} and serving["b"] == {1, 3})  # b got its share handed over
-    # a dies without a word: its leases run out, b takes them
-    for task in a._tasks:
-        task.cancel()
+    # a dies without a word (its loops end, nothing is released): its leases run out, b takes them
+    await a._stop_loops()
     a.held.clear()
     serving["a"].clear()
     started = time.monotonic()
