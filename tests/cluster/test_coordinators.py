@@ -8,6 +8,7 @@ two coordinator instances (two nodes' connections) calling at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -222,6 +223,33 @@ async def test_a_node_without_a_storage_check_keeps_its_shards_past_the_check_in
     assert 0 in leases.held and stopped == []
     assert await coordinator.live_nodes() == ["a"]  # still heartbeating
     await leases.close()
+
+
+async def test_closing_ends_the_lease_loops_even_when_a_cancel_is_lost(coordinator):
+    # Python 3.11's wait_for (redis-py wraps every command in one) drops a cancel that lands as the reply arrives
+    settings = ClusterSettings(lease_seconds=1.0, renew_seconds=0.1)
+    inside = asyncio.Event()
+    real_heartbeat = coordinator.heartbeat
+
+    async def heartbeat(node, ttl):
+        inside.set()
+        with contextlib.suppress(asyncio.CancelledError):  # the lost cancel
+            await asyncio.sleep(0.2)
+        await real_heartbeat(node, ttl)
+
+    async def nothing(_):
+        return None
+
+    coordinator.heartbeat = heartbeat  # type: ignore[method-assign]
+    leases = ShardLeases(coordinator, "a", settings, serve=nothing, stop=nothing)
+    leases.start(1)
+    await asyncio.wait_for(inside.wait(), 5)
+    await asyncio.sleep(0.05)  # mid-heartbeat: the cancel lands where it is lost
+    loops = list(leases._tasks)
+    closing = asyncio.ensure_future(leases.close())
+    await asyncio.wait({closing}, timeout=5)
+    assert closing.done(), "close() waits on a lease loop that never ends"  # the loops need their own stop signal
+    assert leases.held == {} and loops and all(task.done() for task in loops)
 
 
 async def test_a_logged_event_is_acked_when_its_last_delivery_ends():
