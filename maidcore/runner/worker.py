@@ -46,6 +46,18 @@ MAX_LOG_CHARS = 4000  # one plugin.log message is cut to this
 KILLED_EXIT_SECONDS = 10.0  # past the deadline, a stopping slot's supervisor winds down within this or is cancelled
 
 
+class WorkerParked(ConnectionError):
+    """A host→plugin request found no worker and none will start: the slot is parked after crashes, or shut down."""
+
+    def __init__(self, message: str, *, parked: bool) -> None:
+        super().__init__(message)
+        self.parked = parked
+
+
+class WorkerStarting(TimeoutError):
+    """A host→plugin request's time ran out while the worker was still starting (spawn queue, boot, restart)."""
+
+
 class SlotState(StrEnum):
     STARTING = "starting"
     RUNNING = "running"
@@ -629,18 +641,15 @@ class WorkerSlot:
     # -- host → plugin requests ------------------------------------------------------------
 
     async def request(self, server_id: str, method: str, params: dict[str, Any], timeout: float) -> Any:
-        """A host→plugin request for one server (``dashboard.<name>``); calls it makes are attributed to it."""
-        if self.state is SlotState.IDLE:
-            self._wakeup.set()
-        if self.state in (SlotState.IDLE, SlotState.STARTING):  # wait for the worker an idle slot starts now
-            deadline = time.monotonic() + timeout
-            while not (self.state is SlotState.RUNNING and self.ready) and time.monotonic() < deadline:
-                if self._stopping:
-                    break
-                await asyncio.sleep(0.05)
-        conn = self.conn
-        if conn is None or self.state is not SlotState.RUNNING or not self.ready:
-            raise ConnectionError(f"plugin {self.plugin_id} {self.version} has no running worker ({self.state})")
+        """A host→plugin request for one server (``dashboard.<name>``); calls it makes are attributed to it.
+
+        A worker that is not ready yet is waited for, up to ``timeout``: an idle slot starts one now, and a
+        start (its turn in the spawn queue, the interpreter and the plugin's imports until the SDK takes
+        ``host.boot``, at most ``boot_ready_seconds`` once spawned) or a restart after a crash takes seconds
+        on a busy machine. ``WorkerParked`` when no worker will come (parked after crashes, shut down),
+        ``WorkerStarting`` when the time ran out first.
+        """
+        conn = await self._running_connection(timeout)
         attribution = self.attribution
         await attribution.enter_lane(server_id, timeout)  # an SDK naming no server: nothing else may be running
         attribution.hold(server_id)
@@ -650,6 +659,26 @@ class WorkerSlot:
             raise
         finally:
             attribution.release(server_id)
+
+    async def _running_connection(self, timeout: float) -> Connection:
+        """The ready worker's connection, once there is one (see ``request``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            conn = self.conn
+            if conn is not None and self.state is SlotState.RUNNING and self.ready and not conn.closed:
+                return conn
+            if self.state is SlotState.PARKED:
+                raise WorkerParked(f"plugin {self.plugin_id} {self.version} is parked: {self.park_reason}", parked=True)
+            if self._stopping or self.state is SlotState.STOPPED:
+                raise WorkerParked(f"plugin {self.plugin_id} {self.version} is shut down on this node", parked=False)
+            if self.state is SlotState.IDLE:
+                self._last_active = time.monotonic()
+                self._wakeup.set()  # (again: the slot may have gone idle meanwhile)
+            if time.monotonic() >= deadline:
+                raise WorkerStarting(
+                    f"plugin {self.plugin_id} {self.version}: its worker was still {self.state} after {timeout:g}s"
+                )
+            await asyncio.sleep(0.05)
 
     def notify_lifecycle(self, tenant: Tenant, lifecycle: str) -> None:
         """``host.install`` / ``host.enable`` / ``host.disable`` / ``host.uninstall`` for one server.
