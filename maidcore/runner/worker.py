@@ -111,6 +111,7 @@ class WorkerSlot:
         self.window.admits = self.attribution.admits
         self.state = SlotState.IDLE if registration is not None else SlotState.STARTING
         self.ready = False  # the SDK took host.boot: official SDKs drop (and ack) what they get before that
+        self.booted = False  # ... and proved it (answered a request, registered), not "delivering anyway"
         self.park_reason = ""
         self.registration = registration  # the last one announced (or remembered): kept while a worker restarts
         self.conn: Connection | None = None
@@ -311,7 +312,7 @@ class WorkerSlot:
             on_overflow=lambda size: self._outgoing_overflow(worker, size),
         )
         self.attribution.registered = False  # this incarnation has not registered yet
-        self.ready = False
+        self.ready = self.booted = False
         self.conn = conn
         conn.notify("host.boot", self.boot_params())
         self.state = SlotState.RUNNING
@@ -330,7 +331,7 @@ class WorkerSlot:
         finally:
             if not self._idling:
                 self.state = SlotState.STARTING
-            self.ready = False
+            self.ready = self.booted = False
             self.conn = None
             ready_task.cancel()
             sweep_task.cancel()
@@ -516,7 +517,10 @@ class WorkerSlot:
 
     def _became_ready(self, why: str = "") -> None:
         """The worker took ``host.boot``: send what waited for it (lifecycle signals, then deliveries)."""
-        if self.ready or self.state is not SlotState.RUNNING:
+        if self.state is not SlotState.RUNNING:
+            return
+        self.booted = self.booted or not why
+        if self.ready:
             return
         if why:
             log.info("%s: delivering anyway (%s)", self, why)
@@ -666,7 +670,18 @@ class WorkerSlot:
         while True:
             conn = self.conn
             if conn is not None and self.state is SlotState.RUNNING and self.ready and not conn.closed:
-                return conn
+                if self.booted:
+                    return conn
+                # delivering anyway (boot_ready_seconds passed unanswered): an official SDK ignores a request
+                # that overtakes its boot, so this one asks host.ping itself until the SDK proves it booted
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WorkerStarting(f"{self.plugin_id} {self.version}: its SDK did not boot in {timeout:g}s")
+                with contextlib.suppress(TimeoutError, ConnectionError):
+                    with contextlib.suppress(RemoteError):  # "unknown method" is an answer too
+                        await conn.request("host.ping", {}, max(0.05, min(0.5, left)))
+                    self._became_ready()
+                continue
             if self.state is SlotState.PARKED:
                 raise WorkerParked(f"plugin {self.plugin_id} {self.version} is parked: {self.park_reason}", parked=True)
             if self._stopping or self.state is SlotState.STOPPED:
