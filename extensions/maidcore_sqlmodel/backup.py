@@ -254,7 +254,9 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def _dump_embedded(location: DatabaseLocation, target: Path, progress: Callable[[str], None]) -> tuple[str | None, list[str]]:
+def _dump_embedded(
+    location: DatabaseLocation, target: Path, progress: Callable[[str], None]
+) -> tuple[str | None, list[str]]:
     """``pg_dump`` of the platform database (joining a running server, or starting it for the dump)."""
     import psycopg
 
@@ -362,8 +364,10 @@ def restore_backup(
     try:
         manifest = _unpack(archive, staging / "archive")
         if manifest.kind != location.kind:
-            want = "no storage.database_url (the embedded server)" if manifest.kind == "embedded" else (
-                "storage.database_url = 'sqlite://'"
+            want = (
+                "no storage.database_url (the embedded server)"
+                if manifest.kind == "embedded"
+                else ("storage.database_url = 'sqlite://'")
             )
             raise BackupError(
                 f"the archive holds a {manifest.kind} platform but this configuration uses {location.describe()}: "
@@ -408,7 +412,7 @@ def _unpack(archive: Path, into: Path) -> Manifest:
                 assert source is not None
                 h = hashlib.sha256()
                 with os.fdopen(_private_file(target), "wb") as out:
-                    for chunk in iter(lambda: source.read(1 << 20), b""):
+                    while chunk := source.read(1 << 20):
                         h.update(chunk)
                         out.write(chunk)
                 if h.hexdigest() != expected.get("sha256") or target.stat().st_size != expected.get("size"):

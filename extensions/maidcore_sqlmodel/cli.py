@@ -244,7 +244,9 @@ _SECRET_WARNING = (
 )
 
 
-@storage_group.command("backup", help=f"""Write a backup of this platform to PATH (a new tar.gz file, mode 0600).
+@storage_group.command(
+    "backup",
+    help=f"""Write a backup of this platform to PATH (a new tar.gz file, mode 0600).
 
 \b
 WARNING: {_SECRET_WARNING}
@@ -254,7 +256,8 @@ each plugin SQL file too; embedded PostgreSQL: pg_dump of the platform database
 with every plugin SQL schema, and the plugin roles' names), the bundles and
 sites (stored in the database), the message-owners file and the secrets key,
 with a manifest (maidcore version, schema revision, sha256 of each member). An
-external PostgreSQL is refused: back it up with pg_dump (see docs/operations.md).""")
+external PostgreSQL is refused: back it up with pg_dump (see docs/operations.md).""",
+)
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_context
 def backup(ctx: click.Context, path: Path) -> None:
@@ -283,7 +286,9 @@ def backup(ctx: click.Context, path: Path) -> None:
     click.echo(f"WARNING: {_SECRET_WARNING}", err=True)
 
 
-@storage_group.command("restore", help="""Restore the backup at PATH into this data directory.
+@storage_group.command(
+    "restore",
+    help="""Restore the backup at PATH into this data directory.
 
 \b
 WARNING: the archive holds the secrets key; it is restored into <data_dir>/secrets.key
@@ -294,7 +299,8 @@ directory already holds a platform (unless --force: what it holds is replaced).
 Checks every member's sha256 and the schema revision first (an archive of a newer
 maidcore is refused; an older one is upgraded), builds the restored platform in a
 staging directory and swaps it in only when it is whole: a failed restore changes
-nothing.""")
+nothing.""",
+)
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--force", is_flag=True, help="replace the platform the data directory already holds")
 @click.pass_context

@@ -200,9 +200,7 @@ class PostgresSqlSandbox:
         admin.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))  # one node at a time changes roles
         exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         if not exists:
-            admin.execute(
-                pgsql.SQL("CREATE ROLE {} " + PLUGIN_ROLE_OPTIONS + " PASSWORD {}").format(ident, lit)
-            )
+            admin.execute(pgsql.SQL("CREATE ROLE {} " + PLUGIN_ROLE_OPTIONS + " PASSWORD {}").format(ident, lit))
         elif role not in self._ready_roles:  # the master key may have changed since it was created
             admin.execute(pgsql.SQL("ALTER ROLE {} PASSWORD {}").format(ident, lit))
         self._ready_roles.add(role)

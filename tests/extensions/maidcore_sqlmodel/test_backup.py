@@ -1,4 +1,4 @@
-"""``maidcore storage backup|restore`` on SQLite and on the embedded PostgreSQL server, against real ``maidcore serve``."""
+"""``maidcore storage backup|restore`` on SQLite and on the embedded PostgreSQL server, with a real ``serve``."""
 
 from __future__ import annotations
 
