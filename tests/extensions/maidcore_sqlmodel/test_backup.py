@@ -257,3 +257,6 @@ def test_an_external_postgresql_is_refused_pointing_at_pg_dump(tmp_path, pg_fres
         done = cli(env, "storage", *args)
         assert done.returncode != 0 and "pg_dump -Fc" in done.stderr and "pg_dumpall --roles-only" in done.stderr
     assert not (tmp_path / "x.backup").exists()
+    for command in ("backup", "restore"):  # the help says it before anyone makes an archive
+        help_text = " ".join(cli(env, "storage", command, "--help").stdout.split()).lower()
+        assert "warning: the archive holds the secrets key" in help_text
