@@ -421,14 +421,19 @@ class DiscordEventSource:
                 f"the old intents stay until it resets in {reset:.0f}s (the next plugin change tries again)"
             )
 
-    async def _hand_over(self) -> None:
-        """One node, every shard: identify a new client with the wider intents, then retire the old one."""
+    def _pair(self) -> tuple[_Client, asyncio.Task | None, _Client, Handover]:
+        """The serving client (and its task) and a new one, both sides of one handover."""
         old, old_task = self.client, self._task
         assert old is not None
         handover = Handover()
         new = self._build_client()
         new.side, new.handover = NEW, handover
         old.side, old.handover = OLD, handover
+        return old, old_task, new, handover
+
+    async def _hand_over(self) -> None:
+        """One node, every shard: identify a new client with the wider intents, then retire the old one."""
+        old, old_task, new, handover = self._pair()
         started = time.monotonic()
         try:
             new_task = await self._open(new)
@@ -443,12 +448,7 @@ class DiscordEventSource:
         Shard leases stay this node's throughout: the new sessions publish through the
         same fenced sink; a shard whose lease is lost meanwhile is stopped on both clients.
         """
-        old, old_task = self.client, self._task
-        assert old is not None
-        handover = Handover()
-        new = self._build_client()
-        new.side, new.handover = NEW, handover
-        old.side, old.handover = OLD, handover
+        old, old_task, new, handover = self._pair()
         started = time.monotonic()
         self._incoming = new
         try:
