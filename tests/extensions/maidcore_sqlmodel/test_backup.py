@@ -6,6 +6,7 @@ import io
 import json
 import stat
 import tarfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from maidcore_sqlmodel import migrate
 from maidcore_sqlmodel.database import Database, DatabaseUrl
 from maidcore_sqlmodel.secrets import load_master_key
 
+import maidcore
 from tests.core.plugins import write_plugin
 from tests.core.test_cluster_shared import emulator, start_node, stop_node
 from tests.core.test_serve import cli, environment, processes_under, wait_for
@@ -133,6 +135,7 @@ def test_a_backup_taken_while_serve_runs_restores_into_a_fresh_data_dir_that_ser
     content = members(archive)
     manifest = json.loads(content["manifest.json"])
     assert manifest["kind"] == kind and manifest["schema_revision"] == HEAD
+    assert manifest["maidcore_version"] == maidcore.__version__ and datetime.fromisoformat(manifest["created_at"])
     assert set(content) == {"manifest.json", *manifest["members"]}
     assert content["secrets.key"].strip() == (source_dir / "secrets.key").read_bytes().strip()
     if kind == "sqlite":
