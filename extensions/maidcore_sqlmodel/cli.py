@@ -236,3 +236,90 @@ def migrate_to_embedded(ctx: click.Context, source: Path | None, replace: bool, 
         )
     else:
         click.echo("Nothing to change: with no storage.database_url, maidcore now uses the embedded server.")
+
+
+_SECRET_WARNING = (
+    "The archive holds the secrets key: whoever has the archive can read every stored secret. It is created "
+    "with mode 0600; keep it where you keep your other keys."
+)
+
+
+@storage_group.command(
+    "backup",
+    help=f"""Write a backup of this platform to PATH (a new tar.gz file, mode 0600).
+
+\b
+WARNING: {_SECRET_WARNING}
+
+Safe while `maidcore serve` runs. Holds the database (SQLite: online backup API,
+each plugin SQL file too; embedded PostgreSQL: pg_dump of the platform database
+with every plugin SQL schema, and the plugin roles' names), the bundles and
+sites (stored in the database), the message-owners file and the secrets key,
+with a manifest (maidcore version, schema revision, sha256 of each member). An
+external PostgreSQL is refused: back it up with pg_dump (see docs/operations.md).""",
+)
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_context
+def backup(ctx: click.Context, path: Path) -> None:
+    import maidcore
+    from maidcore.cli.state import CliState
+    from maidcore_sqlmodel.backup import BackupError, create_backup
+
+    settings = ctx.ensure_object(CliState).settings()
+    location = _location(ctx)
+    try:
+        manifest = create_backup(
+            location,
+            settings.storage,
+            Path(settings.data_dir).expanduser(),
+            path,
+            version=maidcore.__version__,
+            progress=click.echo,
+        )
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    size = sum(m["size"] for m in manifest.members.values())
+    click.echo(
+        f"wrote {path}: {location.kind} database at schema {manifest.schema_revision}, "
+        f"{len(manifest.members)} member(s), {_size(size)} before compression"
+    )
+    click.echo(f"WARNING: {_SECRET_WARNING}", err=True)
+
+
+@storage_group.command(
+    "restore",
+    help="""Restore the backup at PATH into this data directory.
+
+\b
+WARNING: the archive holds the secrets key; it is restored into <data_dir>/secrets.key
+(mode 0600) unless storage.secrets_key is set (then it must be the same key).
+
+Refuses while `maidcore serve` runs on the data directory, and when the data
+directory already holds a platform (unless --force: what it holds is replaced).
+Checks every member's sha256 and the schema revision first (an archive of a newer
+maidcore is refused; an older one is upgraded), builds the restored platform in a
+staging directory and swaps it in only when it is whole: a failed restore changes
+nothing.""",
+)
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="replace the platform the data directory already holds")
+@click.pass_context
+def restore(ctx: click.Context, path: Path, force: bool) -> None:
+    from maidcore.cli.state import CliState
+    from maidcore.datadir_lock import DataDirBusy, DataDirLock
+    from maidcore_sqlmodel.backup import BackupError, restore_backup
+
+    settings = ctx.ensure_object(CliState).settings()
+    location = _location(ctx)
+    data_dir = Path(settings.data_dir).expanduser()
+    try:
+        with DataDirLock(data_dir):
+            manifest = restore_backup(location, settings.storage, data_dir, path, force=force, progress=click.echo)
+    except DataDirBusy as exc:
+        raise click.ClickException(f"{exc} (a restore needs the data directory to itself)") from None
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"restored {path} (made {manifest.created_at} by maidcore {manifest.maidcore_version}, schema "
+        f"{manifest.schema_revision}) into {data_dir}; start maidcore serve"
+    )

@@ -46,6 +46,18 @@ MAX_LOG_CHARS = 4000  # one plugin.log message is cut to this
 KILLED_EXIT_SECONDS = 10.0  # past the deadline, a stopping slot's supervisor winds down within this or is cancelled
 
 
+class WorkerParked(ConnectionError):
+    """A host→plugin request found no worker and none will start: the slot is parked after crashes, or shut down."""
+
+    def __init__(self, message: str, *, parked: bool) -> None:
+        super().__init__(message)
+        self.parked = parked
+
+
+class WorkerStarting(TimeoutError):
+    """A host→plugin request's time ran out while the worker was still starting (spawn queue, boot, restart)."""
+
+
 class SlotState(StrEnum):
     STARTING = "starting"
     RUNNING = "running"
@@ -99,6 +111,7 @@ class WorkerSlot:
         self.window.admits = self.attribution.admits
         self.state = SlotState.IDLE if registration is not None else SlotState.STARTING
         self.ready = False  # the SDK took host.boot: official SDKs drop (and ack) what they get before that
+        self.booted = False  # ... and proved it (answered a request, registered), not "delivering anyway"
         self.park_reason = ""
         self.registration = registration  # the last one announced (or remembered): kept while a worker restarts
         self.conn: Connection | None = None
@@ -299,7 +312,7 @@ class WorkerSlot:
             on_overflow=lambda size: self._outgoing_overflow(worker, size),
         )
         self.attribution.registered = False  # this incarnation has not registered yet
-        self.ready = False
+        self.ready = self.booted = False
         self.conn = conn
         conn.notify("host.boot", self.boot_params())
         self.state = SlotState.RUNNING
@@ -318,7 +331,7 @@ class WorkerSlot:
         finally:
             if not self._idling:
                 self.state = SlotState.STARTING
-            self.ready = False
+            self.ready = self.booted = False
             self.conn = None
             ready_task.cancel()
             sweep_task.cancel()
@@ -504,7 +517,10 @@ class WorkerSlot:
 
     def _became_ready(self, why: str = "") -> None:
         """The worker took ``host.boot``: send what waited for it (lifecycle signals, then deliveries)."""
-        if self.ready or self.state is not SlotState.RUNNING:
+        if self.state is not SlotState.RUNNING:
+            return
+        self.booted = self.booted or not why
+        if self.ready:
             return
         if why:
             log.info("%s: delivering anyway (%s)", self, why)
@@ -629,18 +645,15 @@ class WorkerSlot:
     # -- host → plugin requests ------------------------------------------------------------
 
     async def request(self, server_id: str, method: str, params: dict[str, Any], timeout: float) -> Any:
-        """A host→plugin request for one server (``dashboard.<name>``); calls it makes are attributed to it."""
-        if self.state is SlotState.IDLE:
-            self._wakeup.set()
-        if self.state in (SlotState.IDLE, SlotState.STARTING):  # wait for the worker an idle slot starts now
-            deadline = time.monotonic() + timeout
-            while not (self.state is SlotState.RUNNING and self.ready) and time.monotonic() < deadline:
-                if self._stopping:
-                    break
-                await asyncio.sleep(0.05)
-        conn = self.conn
-        if conn is None or self.state is not SlotState.RUNNING or not self.ready:
-            raise ConnectionError(f"plugin {self.plugin_id} {self.version} has no running worker ({self.state})")
+        """A host→plugin request for one server (``dashboard.<name>``); calls it makes are attributed to it.
+
+        A worker that is not ready yet is waited for, up to ``timeout``: an idle slot starts one now, and a
+        start (its turn in the spawn queue, the interpreter and the plugin's imports until the SDK takes
+        ``host.boot``, at most ``boot_ready_seconds`` once spawned) or a restart after a crash takes seconds
+        on a busy machine. ``WorkerParked`` when no worker will come (parked after crashes, shut down),
+        ``WorkerStarting`` when the time ran out first.
+        """
+        conn = await self._running_connection(timeout)
         attribution = self.attribution
         await attribution.enter_lane(server_id, timeout)  # an SDK naming no server: nothing else may be running
         attribution.hold(server_id)
@@ -650,6 +663,37 @@ class WorkerSlot:
             raise
         finally:
             attribution.release(server_id)
+
+    async def _running_connection(self, timeout: float) -> Connection:
+        """The ready worker's connection, once there is one (see ``request``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            conn = self.conn
+            if conn is not None and self.state is SlotState.RUNNING and self.ready and not conn.closed:
+                if self.booted:
+                    return conn
+                # delivering anyway (boot_ready_seconds passed unanswered): an official SDK ignores a request
+                # that overtakes its boot, so this one asks host.ping itself until the SDK proves it booted
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WorkerStarting(f"{self.plugin_id} {self.version}: its SDK did not boot in {timeout:g}s")
+                with contextlib.suppress(TimeoutError, ConnectionError):
+                    with contextlib.suppress(RemoteError):  # "unknown method" is an answer too
+                        await conn.request("host.ping", {}, max(0.05, min(0.5, left)))
+                    self._became_ready()
+                continue
+            if self.state is SlotState.PARKED:
+                raise WorkerParked(f"plugin {self.plugin_id} {self.version} is parked: {self.park_reason}", parked=True)
+            if self._stopping or self.state is SlotState.STOPPED:
+                raise WorkerParked(f"plugin {self.plugin_id} {self.version} is shut down on this node", parked=False)
+            if self.state is SlotState.IDLE:
+                self._last_active = time.monotonic()
+                self._wakeup.set()  # (again: the slot may have gone idle meanwhile)
+            if time.monotonic() >= deadline:
+                raise WorkerStarting(
+                    f"plugin {self.plugin_id} {self.version}: its worker was still {self.state} after {timeout:g}s"
+                )
+            await asyncio.sleep(0.05)
 
     def notify_lifecycle(self, tenant: Tenant, lifecycle: str) -> None:
         """``host.install`` / ``host.enable`` / ``host.disable`` / ``host.uninstall`` for one server.

@@ -37,6 +37,13 @@ from maidcore_sqlmodel.sql.bounds import Cancel, ResultBudget, SqlBounds
 from maidcore_sqlmodel.sql.statements import Statement, prepare, prepare_script
 from maidcore_sqlmodel.sql.values import bind_params, to_json
 
+#: What a plugin's role may do: log in (its own connections) and own its schemas, nothing else.
+PLUGIN_ROLE_OPTIONS = (
+    "LOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 16"
+)
+#: Every plugin role's name starts with it (``role_for``); backups recreate these roles.
+PLUGIN_ROLE_PREFIX = "mcp_"
+
 _GROWING = {"INSERT", "UPDATE", "CREATE TABLE", "CREATE INDEX", "ALTER TABLE", "WITH"}
 _SETUP_SQL = "SELECT set_config('search_path', %s, true), set_config('statement_timeout', %s, true)"
 _CURSOR = "maidcore_sql"
@@ -142,7 +149,7 @@ class PostgresSqlSandbox:
         return hmac.new(self._key, "\x00".join(parts).encode(), hashlib.sha256).hexdigest()
 
     def role_for(self, plugin_id: str) -> str:
-        return "mcp_" + self._mac("role", self._dbname, plugin_id)[:24]
+        return PLUGIN_ROLE_PREFIX + self._mac("role", self._dbname, plugin_id)[:24]
 
     def schema_for(self, scope: Scope) -> str:
         return "mcs_" + self._mac("schema", scope.plugin_id, scope.server_id)[:24]
@@ -193,12 +200,7 @@ class PostgresSqlSandbox:
         admin.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))  # one node at a time changes roles
         exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         if not exists:
-            admin.execute(
-                pgsql.SQL(
-                    "CREATE ROLE {} LOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOREPLICATION "
-                    "NOBYPASSRLS CONNECTION LIMIT 16 PASSWORD {}"
-                ).format(ident, lit)
-            )
+            admin.execute(pgsql.SQL("CREATE ROLE {} " + PLUGIN_ROLE_OPTIONS + " PASSWORD {}").format(ident, lit))
         elif role not in self._ready_roles:  # the master key may have changed since it was created
             admin.execute(pgsql.SQL("ALTER ROLE {} PASSWORD {}").format(ident, lit))
         self._ready_roles.add(role)

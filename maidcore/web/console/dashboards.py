@@ -18,6 +18,7 @@ from aiohttp import web
 from markdown_it import MarkdownIt
 
 from maidcore.runner.rpc import RemoteError
+from maidcore.runner.worker import WorkerParked, WorkerStarting
 from maidcore.web.console import dashboard_frame, dashboard_manifest, guilds, pages, security
 from maidcore.web.console.dashboard_manifest import Dashboard, Widget
 from maidcore.web.console.viewer import Level
@@ -93,8 +94,20 @@ async def call(request: web.Request, install: Any, method: str, params: dict[str
         result = await runner.call_dashboard(install.server_id, install.plugin_id, method, params)
     except LookupError:
         raise WidgetError("the plugin is not running on this server") from None
+    except WorkerParked as exc:
+        if exc.parked:  # the reason (the worker's stderr) is for its developer: it is in the plugin's logs
+            raise WidgetError(
+                "the plugin's worker is stopped after repeated crashes (parked); its developer finds why in the "
+                "plugin's logs, and a change to this install (disable and enable it, an update) gives it another try"
+            ) from None
+        raise WidgetError("the plugin's worker is shut down on this node (the node is stopping)") from None
+    except WorkerStarting:
+        raise WidgetError(
+            "the plugin's worker is still starting (the machine is busy, or it is restarting after a crash); "
+            "reload in a moment"
+        ) from None
     except ConnectionError:
-        raise WidgetError("the plugin's worker is not running right now (starting, or stopped after crashes)") from None
+        raise WidgetError("the plugin's worker stopped while answering (it crashed or restarted); try again") from None
     except RemoteError as exc:
         code = exc.error.get("code") if isinstance(exc.error, dict) else None
         if code == -32601:
