@@ -39,6 +39,9 @@ if __name__ == "__main__":
 """
 
 
+_logs: dict[subprocess.Popen, Path] = {}  # node -> its data dir (its log sits beside it)
+
+
 def start_node(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen, dict]:
     # its log goes to a file, readable while it runs (a pipe read only at the end could also fill up)
     with stderr_path(data_dir).open("w") as stderr:
@@ -50,6 +53,7 @@ def start_node(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen, d
             stderr=stderr,
             text=True,
         )
+    _logs[proc] = data_dir
     info = wait_for(
         lambda: (data_dir / "serve.json").is_file() and json.loads((data_dir / "serve.json").read_text()),
         90,
@@ -77,10 +81,11 @@ def shared_changes(data_dir: Path) -> list[dict]:
     ]
 
 
-def stop_node(proc: subprocess.Popen, data_dir: Path) -> str:
+def stop_node(proc: subprocess.Popen) -> str:
+    """SIGTERM the node, wait for it, and return its log."""
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
-    return stderr_path(data_dir).read_text()
+    return stderr_path(_logs.pop(proc)).read_text()
 
 
 def emulator(page: str, action: str | None = None, **body) -> dict:
@@ -159,8 +164,8 @@ def test_an_install_through_one_node_serves_on_another_with_no_shared_disk(tmp_p
         wait_for(lambda: len(shared_changes(dirs["b"])) >= 2, 30, "node B's resync after reconnecting")
     finally:
         if node_b is not None:
-            stderr_b = stop_node(node_b, dirs["b"])
-        stderr_a = stop_node(node_a, dirs["a"])
+            stderr_b = stop_node(node_b)
+        stderr_a = stop_node(node_a)
     lines = [json.loads(line) for line in stderr_b.splitlines() if line.startswith("{")]
     messages = [line["msg"] for line in lines]
     assert "install feed reconnected; re-reading every install once" in messages
