@@ -154,9 +154,16 @@ class DurableSink:
                 await task
 
     async def _read(self, lease: Lease, backlog: list[LoggedEvent]) -> None:
+        # stop() cancels this task, but a cancel can be lost (Python 3.11's wait_for inside redis-py, see
+        # ShardLeases._stop_loops): checking the lease is still ours ends the loop anyway, delivering nothing more
+        def ours() -> bool:
+            return not self.closing and self.leases.get(lease.shard) is lease
+
         for logged in backlog:
+            if not ours():
+                return
             await self._deliver(lease.shard, logged)
-        while not self.closing:
+        while ours():
             try:
                 batch = await self.coordinator.read_new(lease, self.node, self.read_batch, block=1.0)
             except asyncio.CancelledError:
@@ -166,6 +173,8 @@ class DurableSink:
                 await asyncio.sleep(0.5)
                 continue
             for logged in batch:
+                if not ours():  # unacked: the next holder claims it
+                    return
                 await self._deliver(lease.shard, logged)
 
     async def _deliver(self, shard: int, logged: LoggedEvent) -> None:

@@ -68,6 +68,7 @@ class ShardLeases:
         self._free_since: dict[int, float] = {}
         self._storage_ok_at = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
+        self._looping = False  # the loops' own stop signal: a cancel alone can be lost (see _stop_loops)
         self._lock = asyncio.Lock()
         self.events: list[tuple[float, str, int]] = []  # (wall time, "took"/"stopped"/"handed", shard), recent
         self.unacked = 0  # events in the held shards' logs not acked yet, as last sampled (also in the metric)
@@ -80,6 +81,8 @@ class ShardLeases:
 
     def start(self, shard_count: int) -> None:
         self.shard_count = shard_count
+        self._looping = True
+        self._storage_ok_at = time.monotonic()  # the storage check's grace counts from here, not from construction
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._renew_loop(), name="maidcore-cluster-leases"),
@@ -89,17 +92,27 @@ class ShardLeases:
             self._tasks.append(loop.create_task(self._storage_loop(), name="maidcore-cluster-storage-check"))
 
     async def close(self) -> None:
+        await self._stop_loops()
+        for shard in list(self.held):
+            lease = self.held[shard]
+            await self._drop(shard, "stopped", "shutdown")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.coordinator.release(lease), 2.0)
+
+    async def _stop_loops(self) -> None:
+        """End the renew, watchdog and storage loops and wait until they have.
+
+        A cancel alone is not enough: on Python 3.11 ``asyncio.wait_for`` (redis-py wraps every
+        command in one) swallows a cancel that lands as the command completes, and the loop would
+        go on renewing and taking shards. The flag ends each loop at its next round whatever happens.
+        """
+        self._looping = False
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        for shard in list(self.held):
-            lease = self.held[shard]
-            await self._drop(shard, "stopped", "shutdown")
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.coordinator.release(lease), 2.0)
 
     def _note(self, what: str, shard: int) -> None:
         self.events.append((time.time(), what, shard))
@@ -108,7 +121,7 @@ class ShardLeases:
     # --- the loop -------------------------------------------------------------------------
 
     async def _renew_loop(self) -> None:
-        while True:
+        while self._looping:
             try:
                 await self.tick()
                 await self.sample_backlog()
@@ -152,13 +165,15 @@ class ShardLeases:
                 await self._balance()
 
     def storage_ok(self) -> bool:
-        """The storage answered within the last ``storage_check_seconds``."""
+        """The storage answered within the last ``storage_check_seconds`` (always, with no ``healthy`` check)."""
+        if self._healthy is None:  # nothing to check: never give the shards up for a check that never runs
+            return True
         return time.monotonic() - self._storage_ok_at < self.settings.storage_check_seconds
 
     async def _storage_loop(self) -> None:
         """Check the storage on its own beat, so a hanging database never delays a renewal."""
         assert self._healthy is not None
-        while True:
+        while self._looping:
             started = time.monotonic()
             try:
                 if await asyncio.wait_for(self._healthy(), self.settings.storage_check_seconds):
@@ -232,7 +247,7 @@ class ShardLeases:
         await self._drop(shard, "stopped", "lost")
 
     async def _watchdog(self) -> None:
-        while True:
+        while self._looping:
             await asyncio.sleep(min(0.25, self.margin / 2))
             now = time.monotonic()
             for shard, until in list(self.valid_until.items()):

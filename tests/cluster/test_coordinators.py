@@ -8,6 +8,7 @@ two coordinator instances (two nodes' connections) calling at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -160,9 +161,8 @@ async def test_two_nodes_split_shards_fail_over_and_hand_back(coordinator):
     await settle(lambda: serving["a"] == {0, 1, 2, 3})
     b.start(4)
     await settle(lambda: serving["a"] == {0, 2} and serving["b"] == {1, 3})  # b got its share handed over
-    # a dies without a word: its leases run out, b takes them
-    for task in a._tasks:
-        task.cancel()
+    # a dies without a word (its loops end, nothing is released): its leases run out, b takes them
+    await a._stop_loops()
     a.held.clear()
     serving["a"].clear()
     started = time.monotonic()
@@ -200,6 +200,56 @@ async def test_a_node_that_cannot_renew_stops_before_its_lease_expires(coordinat
         await asyncio.sleep(0.02)
     assert stopped_at[0] - cut < settings.lease_seconds  # stopped before anyone else could take it
     await leases.close()
+
+
+async def test_a_node_without_a_storage_check_keeps_its_shards_past_the_check_interval(coordinator):
+    # no ``healthy`` callback: nothing ever checks the storage, so it must never count as unreachable
+    settings = ClusterSettings(lease_seconds=1.0, renew_seconds=0.1, storage_check_seconds=0.3)
+    stopped: list[int] = []
+
+    async def serve(lease):
+        return None
+
+    async def stop(shard):
+        stopped.append(shard)
+
+    leases = ShardLeases(coordinator, "a", settings, serve=serve, stop=stop)
+    leases.start(1)
+    deadline = time.monotonic() + 5
+    while 0 not in leases.held:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(3 * settings.storage_check_seconds)  # several rounds past the interval
+    assert 0 in leases.held and stopped == []
+    assert await coordinator.live_nodes() == ["a"]  # still heartbeating
+    await leases.close()
+
+
+async def test_closing_ends_the_lease_loops_even_when_a_cancel_is_lost(coordinator):
+    # Python 3.11's wait_for (redis-py wraps every command in one) drops a cancel that lands as the reply arrives
+    settings = ClusterSettings(lease_seconds=1.0, renew_seconds=0.1)
+    inside = asyncio.Event()
+    real_heartbeat = coordinator.heartbeat
+
+    async def heartbeat(node, ttl):
+        inside.set()
+        with contextlib.suppress(asyncio.CancelledError):  # the lost cancel
+            await asyncio.sleep(0.2)
+        await real_heartbeat(node, ttl)
+
+    async def nothing(_):
+        return None
+
+    coordinator.heartbeat = heartbeat  # type: ignore[method-assign]
+    leases = ShardLeases(coordinator, "a", settings, serve=nothing, stop=nothing)
+    leases.start(1)
+    await asyncio.wait_for(inside.wait(), 5)
+    await asyncio.sleep(0.05)  # mid-heartbeat: the cancel lands where it is lost
+    loops = list(leases._tasks)
+    closing = asyncio.ensure_future(leases.close())
+    await asyncio.wait({closing}, timeout=5)
+    assert closing.done(), "close() waits on a lease loop that never ends"  # the loops need their own stop signal
+    assert leases.held == {} and loops and all(task.done() for task in loops)
 
 
 async def test_a_logged_event_is_acked_when_its_last_delivery_ends():

@@ -39,15 +39,21 @@ if __name__ == "__main__":
 """
 
 
+_logs: dict[subprocess.Popen, Path] = {}  # node -> its data dir (its log sits beside it)
+
+
 def start_node(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen(
-        [str(MAIDCORE), "serve", "--sandbox", "process", "--log-format", "json"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # its log goes to a file, readable while it runs (a pipe read only at the end could also fill up)
+    with stderr_path(data_dir).open("w") as stderr:
+        proc = subprocess.Popen(
+            [str(MAIDCORE), "serve", "--sandbox", "process", "--log-format", "json"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+    _logs[proc] = data_dir
     info = wait_for(
         lambda: (data_dir / "serve.json").is_file() and json.loads((data_dir / "serve.json").read_text()),
         90,
@@ -56,10 +62,30 @@ def start_node(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen, d
     return proc, info
 
 
+def stderr_path(data_dir: Path) -> Path:
+    return data_dir.parent / f"{data_dir.name}-stderr.log"
+
+
+def log_lines(data_dir: Path) -> list[dict]:
+    """The node's JSON log lines written so far (a line still being written is left out)."""
+    text = stderr_path(data_dir).read_text()
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{") and line.endswith("}")]
+
+
+def shared_changes(data_dir: Path) -> list[dict]:
+    """The install changes to the ``shared`` plugin the node heard from elsewhere, so far."""
+    return [
+        line
+        for line in log_lines(data_dir)
+        if line["msg"] == "install changed elsewhere" and line.get("plugin_id") == "shared"
+    ]
+
+
 def stop_node(proc: subprocess.Popen) -> str:
+    """SIGTERM the node, wait for it, and return its log."""
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=60)
-    return stderr
+    proc.wait(timeout=60)
+    return stderr_path(_logs.pop(proc)).read_text()
 
 
 def emulator(page: str, action: str | None = None, **body) -> dict:
@@ -134,7 +160,8 @@ def test_an_install_through_one_node_serves_on_another_with_no_shared_disk(tmp_p
                 "UPDATE installs SET granted = '[]' WHERE server_id = %s AND plugin_id = 'shared'", (DEMO_GUILD_ID,)
             )
         wait_for(lambda: len(set(feed_connections(pg_fresh_url)) - before) == 2, 30, "both feeds connected again")
-        time.sleep(1.0)  # the resync after reconnecting is one read of every install
+        # the resync after reconnecting is one read of every install: B hears the change it missed
+        wait_for(lambda: len(shared_changes(dirs["b"])) >= 2, 30, "node B's resync after reconnecting")
     finally:
         if node_b is not None:
             stderr_b = stop_node(node_b)

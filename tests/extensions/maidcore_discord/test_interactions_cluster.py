@@ -108,15 +108,29 @@ async def wait_deferred(emulator, iid: str) -> None:
         await asyncio.sleep(0.05)
 
 
+def rescued(nodes) -> int:
+    (a, b), _ = nodes
+    return a.interactions.rescued + b.interactions.rescued
+
+
+async def wait_rescued(nodes, count: int) -> None:
+    """Until a node has finished its defer: Discord marks it acknowledged before that node saves the ticket."""
+    deadline = time.monotonic() + 5
+    while rescued(nodes) < count:
+        assert time.monotonic() < deadline, "no node finished deferring the interaction"
+        await asyncio.sleep(0.02)
+
+
 async def test_an_interaction_nobody_answers_in_time_is_deferred_and_answered_later(nodes, emulator, general):
     (a, b), _ = nodes
-    before = a.interactions.rescued + b.interactions.rescued
+    before = rescued(nodes)
     iid = await accepted_on_a(nodes, emulator, general)
     received = time.monotonic()
     await wait_deferred(emulator, iid)
     assert RESCUE - 0.1 <= time.monotonic() - received < 3.0  # after the rescue delay, inside Discord's 3 s
     assert emulator.state.interactions[iid]["deferred"]
-    assert a.interactions.rescued + b.interactions.rescued == before + 1  # one node deferred it
+    await wait_rescued(nodes, before + 1)
+    assert rescued(nodes) == before + 1  # one node deferred it
     await asyncio.sleep(max(0.0, 3.2 - (time.monotonic() - received)))  # past Discord's 3 s: respond still lands
     await call(b, "respond", iid, content="late but here")
     (message,) = answers(emulator, general, iid)
@@ -127,9 +141,10 @@ async def test_an_interaction_nobody_answers_in_time_is_deferred_and_answered_la
 
 async def test_after_a_platform_defer_ephemeral_answers_stay_private_and_modals_are_refused(nodes, emulator, general):
     (a, _), _ = nodes
+    before = rescued(nodes)
     iid = await accepted_on_a(nodes, emulator, general)
     await wait_deferred(emulator, iid)
-    await asyncio.sleep(0.1)  # the deferring node saves the ticket right after Discord's answer
+    await wait_rescued(nodes, before + 1)  # the deferring node saves the ticket right after Discord's answer
     with pytest.raises(InvalidArgument, match="platform deferred it"):
         await call(a, "send_modal", iid, title="Too late", custom_id="m", fields=[{"type": 4, "custom_id": "x"}])
     await call(a, "respond", iid, content="only for you", ephemeral=True)
@@ -139,12 +154,14 @@ async def test_after_a_platform_defer_ephemeral_answers_stay_private_and_modals_
 
 async def test_a_late_component_answer_still_updates_its_message(nodes, emulator, general):
     (a, b), (sink_a, _) = nodes
+    before = rescued(nodes)
     row = {"type": 1, "components": [{"type": 2, "style": 1, "label": "Go", "custom_id": "pingpong:go"}]}
     sent = await a.call(PING, "discord.send_message", {"channel_id": general, "content": "click", "components": [row]})
     click = emulator.click(general, sent["message_id"], ALICE, "pingpong:go")
     await sink_a.wait_for("interaction_create", lambda e: e["interaction_id"] == click["id"])
     count = len(emulator.state.messages[general])
     await wait_deferred(emulator, click["id"])  # acknowledged without a placeholder (a component's defer)
+    await wait_rescued(nodes, before + 1)
     assert len(emulator.state.messages[general]) == count
     await call(b, "respond", click["id"], content="clicked, late", components=[], update_message=True)
     assert emulator.state.messages[general][sent["message_id"]]["content"] == "clicked, late"
