@@ -172,15 +172,11 @@ async def test_two_nodes_split_shards_fail_over_and_hand_back(coordinator):
     assert overlaps == []
 
 
-async def test_a_node_that_cannot_renew_stops_before_its_lease_expires(coordinator):
-    settings = ClusterSettings(lease_seconds=1.0, renew_seconds=0.1)
-    stopped_at: dict[int, float] = {}
+async def holding_shard_0(coordinator, settings: ClusterSettings, stop) -> ShardLeases:
+    """Node "a"'s leases, started on one shard and holding it (serving it does nothing)."""
 
     async def serve(lease):
         return None
-
-    async def stop(shard):
-        stopped_at[shard] = time.monotonic()
 
     leases = ShardLeases(coordinator, "a", settings, serve=serve, stop=stop)
     leases.start(1)
@@ -188,6 +184,17 @@ async def test_a_node_that_cannot_renew_stops_before_its_lease_expires(coordinat
     while 0 not in leases.held:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
+    return leases
+
+
+async def test_a_node_that_cannot_renew_stops_before_its_lease_expires(coordinator):
+    settings = ClusterSettings(lease_seconds=1.0, renew_seconds=0.1)
+    stopped_at: dict[int, float] = {}
+
+    async def stop(shard):
+        stopped_at[shard] = time.monotonic()
+
+    leases = await holding_shard_0(coordinator, settings, stop)
 
     async def unreachable(*args, **kwargs):
         raise ConnectionError("partitioned")
@@ -207,18 +214,10 @@ async def test_a_node_without_a_storage_check_keeps_its_shards_past_the_check_in
     settings = ClusterSettings(lease_seconds=1.0, renew_seconds=0.1, storage_check_seconds=0.3)
     stopped: list[int] = []
 
-    async def serve(lease):
-        return None
-
     async def stop(shard):
         stopped.append(shard)
 
-    leases = ShardLeases(coordinator, "a", settings, serve=serve, stop=stop)
-    leases.start(1)
-    deadline = time.monotonic() + 5
-    while 0 not in leases.held:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    leases = await holding_shard_0(coordinator, settings, stop)
     await asyncio.sleep(3 * settings.storage_check_seconds)  # several rounds past the interval
     assert 0 in leases.held and stopped == []
     assert await coordinator.live_nodes() == ["a"]  # still heartbeating

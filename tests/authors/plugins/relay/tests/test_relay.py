@@ -74,7 +74,7 @@ def test_symbol_menu_and_choice(ctx, relay_event):
     assert [o["value"] for o in menu["options"] if o.get("default")] == ["AAPL", "SAP"]
     start(ctx, relay_event, region="us")
     symbols_chosen(
-        ctx, make_event("interaction_create", interaction_type=3, custom_id="relay:symbols", values=["NVDA", "XXX"])
+        ctx, make_event("interaction_create", interaction_type=3, custom_id="relay:symbols", values=["NVDA", "BOGUS"])
     )
     assert ctx.kv.get("symbols") == ["NVDA"]
     assert ctx.ws.sent[-1] == {"name": "prices:us", "data": json.dumps({"op": "subscribe", "symbols": ["NVDA"]})}
