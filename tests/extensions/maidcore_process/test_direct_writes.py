@@ -76,11 +76,14 @@ async def lines_keep_their_order(worker, buffered) -> None:
     assert isinstance(worker, DirectWriter)
     counts = counted(worker)
     conn = Connection(worker)
-    n = 0
-    for turn in range(150):  # ~300 KiB while the worker sleeps: far past what the pipe holds
+    n = turn = 0
+    # while the worker sleeps: at least ~300 KiB, and on until the host queues (a Docker attach socket and the
+    # engine buffer several hundred KiB more than a pipe); 8 MiB without queueing fails below
+    while turn < 150 or (conn.pending() == 0 and n * len(PAD) < 8 * 1024 * 1024):
         for _ in range(1 if turn % 2 else 3):  # one line in some loop turns, several in others
             conn.notify("line", {"n": n, "pad": PAD})
             n += 1
+        turn += 1
         await asyncio.sleep(0)
     first = dict(counts)
     assert first["direct"] > 0, "no line was handed over at the end of its loop turn"
